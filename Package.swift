@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Hot code is built for this machine's CPU: without `-target-cpu`, Swift emits baseline
+/// x86-64 (SSE2) and `SIMD16<Float>` arithmetic becomes scalar library calls
+/// (see docs/performance notes in docs/design.md). `-O` also applies in debug builds so that
+/// `swift test` runs numeric kernels at release speed.
+let hot: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native", "-O"])]
+
+let package = Package(
+    name: "Cadenza",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cadenza", targets: ["cadenza"]),
+        .library(name: "CadenzaMIDI", targets: ["MIDI"]),
+        .library(name: "CadenzaREMI", targets: ["REMI"]),
+        .library(name: "CadenzaTensor", targets: ["Tensor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        // Layer 1: Standard MIDI Files. Knows nothing of music theory or models.
+        .target(name: "MIDI", swiftSettings: hot),
+        // Layer 2: REMI events, vocabulary, tokenizer. Builds on MIDI only.
+        .target(name: "REMI", dependencies: ["MIDI"], swiftSettings: hot),
+        // Layer 1 (independent): the CPU tensor engine. Knows nothing of music.
+        .target(name: "Tensor", swiftSettings: hot),
+        // Layer 3: Transformer-XL and GPT-2 on the tensor engine.
+        .target(name: "Models", dependencies: ["Tensor"], swiftSettings: hot),
+        // Layer 4: datasets, batching, trainer, checkpoints.
+        .target(name: "Training", dependencies: ["MIDI", "REMI", "Tensor", "Models",
+                                                 .product(name: "Logging", package: "swift-log")],
+                swiftSettings: hot),
+        // Layer 5: sampling, synthesis, piano rolls.
+        .target(name: "Generation", dependencies: ["MIDI", "REMI", "Tensor", "Models"], swiftSettings: hot),
+        // Layer 5: NLL, musical metrics, reports.
+        .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training"],
+                swiftSettings: hot),
+        // The command line: thin commands over the modules above.
+        .executableTarget(
+            name: "cadenza",
+            dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: hot),
+
+        .testTarget(name: "MIDITests", dependencies: ["MIDI",
+                    .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "REMITests", dependencies: ["REMI", "MIDI",
+                    .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: hot),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], swiftSettings: hot),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tensor", "REMI", "MIDI"],
+                    swiftSettings: hot),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],
+                    swiftSettings: hot),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MIDI", "REMI"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

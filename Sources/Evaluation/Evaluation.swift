@@ -1,0 +1,1 @@
+// The Evaluation module. See docs/design.md for what lives here.

@@ -1,0 +1,1 @@
+// The Generation module. See docs/design.md for what lives here.

@@ -1,0 +1,1 @@
+// The Models module. See docs/design.md for what lives here.

@@ -1,0 +1,1 @@
+// The REMI module: events, vocabulary, chord recogniser, encoder, decoder.

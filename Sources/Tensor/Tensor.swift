@@ -1,0 +1,1 @@
+// The Tensor module. See docs/design.md for what lives here.

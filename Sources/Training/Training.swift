@@ -1,0 +1,1 @@
+// The Training module. See docs/design.md for what lives here.

@@ -1,0 +1,6 @@
+import Testing
+@testable import Evaluation
+
+@Test func EvaluationModuleLinks() {
+    #expect(Bool(true))
+}

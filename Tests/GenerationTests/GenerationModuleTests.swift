@@ -1,0 +1,6 @@
+import Testing
+@testable import Generation
+
+@Test func GenerationModuleLinks() {
+    #expect(Bool(true))
+}

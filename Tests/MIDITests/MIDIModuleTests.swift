@@ -1,0 +1,6 @@
+import Testing
+@testable import MIDI
+
+@Test func MIDIModuleLinks() {
+    #expect(Bool(true))
+}

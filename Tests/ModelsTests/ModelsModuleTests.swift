@@ -1,0 +1,6 @@
+import Testing
+@testable import Models
+
+@Test func ModelsModuleLinks() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import REMI
+
+@Test func REMIModuleLinks() {
+    #expect(Bool(true))
+}
