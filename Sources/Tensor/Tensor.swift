@@ -1,1 +1,55 @@
-// The Tensor module. See docs/design.md for what lives here.
+/// A dense float32 tensor: a shape and contiguous row-major storage.
+///
+/// Storage is a 64-byte aligned buffer owned by this object (a `final class`, because a
+/// tensor is a large mutable buffer with identity: parameters, gradients and activations are
+/// allocated once and reused, never copied on write). Kernels take raw pointers obtained once
+/// per call, as in llm.c, so nothing in an inner loop retains, releases or bounds-checks.
+public final class Tensor {
+    /// The size of each dimension, outermost first.
+    public let shape: [Int]
+    /// The number of elements (the product of `shape`).
+    public let count: Int
+    /// The first element. Valid for `count` elements while this tensor is alive.
+    public let pointer: UnsafeMutablePointer<Float>
+
+    /// Creates a tensor of the given shape filled with zeros.
+    public init(zeros shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
+                                                   alignment: 64)
+        self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// Creates a tensor of the given shape holding `values` (row-major).
+    public convenience init(shape: [Int], values: [Float]) {
+        self.init(zeros: shape)
+        precondition(values.count == count, "\(values.count) values for shape \(shape)")
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: count) }
+    }
+
+    deinit {
+        UnsafeMutableRawPointer(pointer).deallocate()
+    }
+
+    /// The elements as a mutable buffer.
+    @inlinable public var buffer: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: pointer, count: count)
+    }
+
+    /// A copy of the elements as an array (for tests and serialisation, not hot paths).
+    public var values: [Float] { Array(buffer) }
+
+    /// Sets every element to zero.
+    public func zero() {
+        pointer.update(repeating: 0, count: count)
+    }
+
+    /// Element access by flat row-major index (for tests and setup, not hot paths).
+    public subscript(index: Int) -> Float {
+        get { pointer[index] }
+        set { pointer[index] = newValue }
+    }
+}
