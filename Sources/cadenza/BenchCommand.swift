@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `cadenza bench …`: measured figures for each layer, printed with a baseline measured in the
+/// same run where one exists. Results go into docs/benchmarks.md with the command used.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the speed of a layer (MIDI reading, tokenizing, GEMM, kernels, models).",
+        subcommands: [
+            // One file per benchmark (BenchMIDI.swift, ...); add each to this list.
+        ]
+    )
+}
