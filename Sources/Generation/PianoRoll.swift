@@ -133,24 +133,26 @@ public struct PianoRoll: Sendable {
 }
 
 /// The sustain pedal (controller 64; a value of 64 or more means down, as the MIDI 1.0
-/// specification's on/off switch convention says).
+/// specification's on/off switch convention says). A pedal acts on its MIDI channel, whatever
+/// track carries it, as it would on a synthesizer playing the file.
 enum SustainPedal {
-    /// The tick ranges over which the pedal is down on any channel of any track, merged; a
-    /// pedal still down at the end stays down until `endTick`.
-    static func downSpans(in file: MIDIFile, until endTick: Int) -> [Range<Int>] {
+    /// The tick ranges over which the pedal is down: on `channel` only, or merged over all
+    /// channels when `channel` is nil. A pedal still down at the end stays down until `endTick`.
+    static func downSpans(in file: MIDIFile, channel: Int? = nil, until endTick: Int) -> [Range<Int>] {
+        let changes = file.tracks.flatMap { $0.controlChanges }
+            .filter { $0.controller == 64 && (channel == nil || $0.channel == channel) }
         var spans: [Range<Int>] = []
-        for track in file.tracks {
-            for (_, changes) in Dictionary(grouping: track.controlChanges.filter { $0.controller == 64 }, by: \.channel) {
-                var downSince: Int?
-                for change in changes.sorted(by: { $0.tick < $1.tick }) {
-                    if change.value >= 64, downSince == nil { downSince = change.tick }
-                    if change.value < 64, let since = downSince {
-                        if change.tick > since { spans.append(since..<change.tick) }
-                        downSince = nil
-                    }
+        for (_, ofChannel) in Dictionary(grouping: changes, by: \.channel) {
+            var downSince: Int?
+            // Stable sort: changes at one tick keep file order, so the last one wins.
+            for change in ofChannel.enumerated().sorted(by: { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }).map(\.element) {
+                if change.value >= 64, downSince == nil { downSince = change.tick }
+                if change.value < 64, let since = downSince {
+                    if change.tick > since { spans.append(since..<change.tick) }
+                    downSince = nil
                 }
-                if let since = downSince, endTick > since { spans.append(since..<endTick) }
             }
+            if let since = downSince, endTick > since { spans.append(since..<endTick) }
         }
         return spans.sorted { $0.lowerBound < $1.lowerBound }
     }

@@ -11,6 +11,7 @@ struct Cadenza: ParsableCommand {
             // Each command lives in its own file in this folder; add new ones to this list.
             Bench.self,
             PlotCommand.self,
+            RenderCommand.self,
         ]
     )
 }
