@@ -198,7 +198,6 @@ struct MIDIWriter {
         for track in tracks {
             endTick = max(endTick, track.endTick)
             func channel(_ c: Int) throws -> UInt8 {
-                if track.isDrum { return 9 }
                 try check(c, 0...15, "channel")
                 return UInt8(c)
             }
@@ -226,7 +225,7 @@ struct MIDIWriter {
                 guard n.end >= n.start else {
                     throw MIDIError.unwritable(reason: "note ends (\(n.end)) before it starts (\(n.start))")
                 }
-                let status = 0x90 | (try channel(n.channel))
+                let status = 0x90 | (track.isDrum ? 9 : try channel(n.channel))
                 try add(n.start, Phase.noteOn, status, n.pitch, n.velocity)
                 try add(n.end, n.end == n.start ? Phase.zeroLengthNoteOff : Phase.noteOff,
                         status, n.pitch, 0)
