@@ -11,6 +11,8 @@ struct Cadenza: ParsableCommand {
             // Each command lives in its own file in this folder; add new ones to this list.
             Bench.self,
             ModelInfo.self,
+            PlotCommand.self,
+            RenderCommand.self,
         ]
     )
 }
