@@ -11,6 +11,9 @@ struct Cadenza: ParsableCommand {
             // Each command lives in its own file in this folder; add new ones to this list.
             Bench.self,
             Inspect.self,
+            ModelInfo.self,
+            PlotCommand.self,
+            RenderCommand.self,
         ]
     )
 }
