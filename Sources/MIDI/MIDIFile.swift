@@ -8,7 +8,9 @@ public struct MIDIFile: Equatable, Sendable {
     public var format: Format
     /// How ticks relate to time.
     public var division: Division
-    /// The tracks, in file order.
+    /// The tracks: one per MTrk chunk, in file order. A format-0 file has one track whose notes
+    /// and controls may be on several channels (each event carries its channel); see
+    /// docs/midi.md.
     public var tracks: [Track]
     /// Set-tempo meta events from all tracks, sorted by tick (stable for equal ticks).
     public var tempoChanges: [TempoChange]
@@ -65,6 +67,9 @@ public struct Track: Equatable, Sendable {
     /// marker, cue point), in file order.
     public var texts: [TextEvent]
     /// True when the track plays on MIDI channel 10 (index 9), the General MIDI drum channel.
+    /// The reader sets it when the track has notes and all of them are on channel 9 (a format-0
+    /// track mixing channels is not a drum track; ask `Note.isDrum` per note there). The writer
+    /// puts every channel event of a drum track on channel 9.
     public var isDrum: Bool
     /// The tick of the track's last event (End-of-Track if present).
     public var endTick: Int
@@ -108,6 +113,9 @@ public struct Note: Equatable, Hashable, Sendable {
 
     /// The note's length in ticks.
     public var duration: Int { end - start }
+
+    /// True on MIDI channel 10 (index 9), the General MIDI drum channel.
+    public var isDrum: Bool { channel == 9 }
 }
 
 /// A set-tempo meta event (FF 51).

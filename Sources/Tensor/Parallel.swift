@@ -1,0 +1,62 @@
+import Dispatch
+
+/// How the non-GEMM kernels spread work over the cores.
+///
+/// Every kernel splits its work into pieces whose results do not depend on how the pieces are
+/// assigned to threads (each output element is computed by one piece, in one fixed order), so
+/// results are bit-identical for any `threadCount`. Reductions across pieces (weight gradients)
+/// are done by splitting the *reduced-into* dimension instead, never by summing per-thread
+/// partials in arrival order. See docs/tensor-kernels.md.
+public enum Parallel {
+    /// The number of threads the kernels use (default: the active processor count). Tests set
+    /// it to 1 to check that results do not depend on it.
+    nonisolated(unsafe) public static var threadCount: Int = max(1, onlineProcessorCount)
+
+    /// Calls `body` on disjoint consecutive ranges that cover `0..<count`, concurrently when
+    /// more than one thread is allowed and the work is large enough. `minimumChunk` is the
+    /// smallest range worth a thread hand-off (tens of microseconds of work).
+    @inlinable
+    public static func forEachRange(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let pieces = Swift.min(threadCount, Swift.max(1, count / Swift.max(1, minimumChunk)))
+        if pieces <= 1 {
+            body(0..<count)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+            let start = count * piece / pieces
+            let end = count * (piece + 1) / pieces
+            if start < end { body(start..<end) }
+        }
+    }
+
+    /// Calls `body(index)` for every index in `0..<count`, spread over the threads in
+    /// interleaved order (index i goes to thread i % threads), for tasks of equal cost such as
+    /// attention heads.
+    @inlinable
+    public static func forEachIndex(_ count: Int, _ body: (Int) -> Void) {
+        guard count > 0 else { return }
+        let threads = Swift.min(threadCount, count)
+        if threads <= 1 {
+            for index in 0..<count { body(index) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            var index = thread
+            while index < count {
+                body(index)
+                index += threads
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Processors this process may run on (sysconf, to keep Foundation out of the kernels).
+@usableFromInline
+let onlineProcessorCount: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))

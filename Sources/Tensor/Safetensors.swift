@@ -1,0 +1,242 @@
+import Foundation
+
+/// Why a safetensors file could not be read or written.
+public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
+    /// The file could not be opened or read (`path`, the system's reason).
+    case unreadable(path: String, reason: String)
+    /// The file could not be written (`path`, the system's reason).
+    case unwritable(path: String, reason: String)
+    /// Fewer than the 8 bytes that hold the header length (`byteCount` bytes present).
+    case truncatedHeaderLength(byteCount: Int)
+    /// The header length says `headerLength` bytes but only `available` follow it.
+    case headerLengthOutOfRange(headerLength: UInt64, available: Int)
+    /// The header is not a JSON object (`reason` says what the parser saw).
+    case invalidHeader(reason: String)
+    /// Tensor `name`'s entry lacks or mistypes `field` (`dtype`, `shape` or `data_offsets`).
+    case invalidEntry(name: String, field: String)
+    /// Tensor `name` has a dtype this reader does not convert (only F32, F16, BF16 are read).
+    case unsupportedDType(name: String, dtype: String)
+    /// Tensor `name`'s byte range [begin, end) lies outside the data section of `dataSize` bytes.
+    case offsetsOutOfRange(name: String, begin: Int, end: Int, dataSize: Int)
+    /// Tensor `name`'s byte range holds `byteCount` bytes, not what `shape` and its dtype need.
+    case sizeMismatch(name: String, shape: [Int], byteCount: Int, expected: Int)
+    /// The file has no tensor named `name` (asked for by a loader).
+    case missingTensor(name: String)
+    /// Tensor `name` has shape `found` where the loader needs `expected`.
+    case shapeMismatch(name: String, expected: [Int], found: [Int])
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): return "cannot read safetensors file \(path): \(reason)"
+        case let .unwritable(path, reason): return "cannot write safetensors file \(path): \(reason)"
+        case let .truncatedHeaderLength(n):
+            return "safetensors file is truncated: \(n) bytes, fewer than the 8-byte header length"
+        case let .headerLengthOutOfRange(len, available):
+            return "safetensors header claims \(len) bytes but only \(available) follow: file truncated or not safetensors"
+        case let .invalidHeader(reason): return "safetensors header is not a valid JSON object: \(reason)"
+        case let .invalidEntry(name, field):
+            return "safetensors entry '\(name)' has a missing or malformed '\(field)'"
+        case let .unsupportedDType(name, dtype):
+            return "safetensors tensor '\(name)' has dtype \(dtype); only F32, F16 and BF16 are supported"
+        case let .offsetsOutOfRange(name, begin, end, size):
+            return "safetensors tensor '\(name)' spans bytes [\(begin), \(end)) outside the \(size)-byte data section: file truncated?"
+        case let .sizeMismatch(name, shape, count, expected):
+            return "safetensors tensor '\(name)' of shape \(shape) holds \(count) bytes, expected \(expected)"
+        case let .missingTensor(name): return "safetensors file has no tensor named '\(name)'"
+        case let .shapeMismatch(name, expected, found):
+            return "safetensors tensor '\(name)' has shape \(found), expected \(expected)"
+        }
+    }
+}
+
+/// The contents of a safetensors file (the format of Hugging Face's `safetensors`): named
+/// float32 tensors and a free-form string metadata dictionary (`__metadata__`).
+///
+/// Layout: an 8-byte little-endian header length N, N bytes of JSON mapping each name to
+/// `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets in bytes, relative to the end of
+/// the header), then the raw little-endian data. F16 and BF16 tensors are widened to float32 on
+/// load; writing always stores F32.
+public struct SafetensorsFile {
+    /// The tensors by name.
+    public var tensors: [String: Tensor]
+    /// The `__metadata__` entries (for Cadenza: the model config as JSON, and similar).
+    public var metadata: [String: String]
+
+    /// A file holding `tensors` and `metadata`.
+    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    /// Reads the file at `path`.
+    public init(contentsOf path: String) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw SafetensorsError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        try self.init(bytes: [UInt8](data))
+    }
+
+    /// Decodes a whole file already in memory.
+    public init(bytes: [UInt8]) throws {
+        guard bytes.count >= 8 else { throw SafetensorsError.truncatedHeaderLength(byteCount: bytes.count) }
+        var headerLength: UInt64 = 0
+        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard headerLength <= UInt64(bytes.count - 8) else {
+            throw SafetensorsError.headerLengthOutOfRange(headerLength: headerLength, available: bytes.count - 8)
+        }
+        let dataStart = 8 + Int(headerLength)
+        let json: Any
+        do {
+            json = try JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart]))
+        } catch {
+            throw SafetensorsError.invalidHeader(reason: error.localizedDescription)
+        }
+        guard let header = json as? [String: Any] else {
+            throw SafetensorsError.invalidHeader(reason: "top level is not an object")
+        }
+        let dataSize = bytes.count - dataStart
+        var tensors: [String: Tensor] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let entries = value as? [String: Any] else {
+                    throw SafetensorsError.invalidEntry(name: name, field: "__metadata__")
+                }
+                for (key, item) in entries { metadata[key] = item as? String ?? "\(item)" }
+                continue
+            }
+            guard let entry = value as? [String: Any] else { throw SafetensorsError.invalidEntry(name: name, field: "entry") }
+            guard let dtype = entry["dtype"] as? String else { throw SafetensorsError.invalidEntry(name: name, field: "dtype") }
+            guard let shape = Self.integers(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
+                throw SafetensorsError.invalidEntry(name: name, field: "shape")
+            }
+            guard let offsets = Self.integers(entry["data_offsets"]), offsets.count == 2 else {
+                throw SafetensorsError.invalidEntry(name: name, field: "data_offsets")
+            }
+            let (begin, end) = (offsets[0], offsets[1])
+            guard begin >= 0, begin <= end, end <= dataSize else {
+                throw SafetensorsError.offsetsOutOfRange(name: name, begin: begin, end: end, dataSize: dataSize)
+            }
+            let width: Int
+            switch dtype {
+            case "F32": width = 4
+            case "F16", "BF16": width = 2
+            default: throw SafetensorsError.unsupportedDType(name: name, dtype: dtype)
+            }
+            let count = shape.reduce(1, *)
+            guard end - begin == count * width else {
+                throw SafetensorsError.sizeMismatch(name: name, shape: shape, byteCount: end - begin, expected: count * width)
+            }
+            let tensor = Tensor(zeros: shape)
+            let base = dataStart + begin
+            for i in 0..<count {
+                let o = base + i * width
+                switch dtype {
+                case "F32":
+                    let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                    tensor.pointer[i] = Float(bitPattern: bits)
+                case "F16":
+                    tensor.pointer[i] = Self.widenHalf(UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8)
+                default: // BF16: the top half of a float32
+                    tensor.pointer[i] = Float(bitPattern: (UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8) << 16)
+                }
+            }
+            tensors[name] = tensor
+        }
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    /// The tensor called `name`, checked to have `shape` when one is given.
+    public func tensor(_ name: String, shape: [Int]? = nil) throws -> Tensor {
+        guard let t = tensors[name] else { throw SafetensorsError.missingTensor(name: name) }
+        if let shape, t.shape != shape { throw SafetensorsError.shapeMismatch(name: name, expected: shape, found: t.shape) }
+        return t
+    }
+
+    /// The file's bytes: names sorted, every tensor stored as little-endian F32, the header
+    /// padded with spaces to a multiple of 8 bytes (as the reference writer does).
+    public func encoded() -> [UInt8] {
+        let names = tensors.keys.sorted()
+        var entries: [String] = []
+        var offset = 0
+        for name in names {
+            let t = tensors[name]!
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            entries.append("\(Self.jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + 4 * t.count)]}")
+            offset += 4 * t.count
+        }
+        if !metadata.isEmpty {
+            let items = metadata.keys.sorted().map { "\(Self.jsonString($0)):\(Self.jsonString(metadata[$0]!))" }
+            entries.insert("\"__metadata__\":{\(items.joined(separator: ","))}", at: 0)
+        }
+        var header = Array("{\(entries.joined(separator: ","))}".utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(8 + header.count + offset)
+        let n = UInt64(header.count)
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: n >> (8 * UInt64(i)))) }
+        bytes.append(contentsOf: header)
+        for name in names {
+            for v in tensors[name]!.buffer {
+                let bits = v.bitPattern
+                for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt32(i)))) }
+            }
+        }
+        return bytes
+    }
+
+    /// Writes the file to `path`, replacing any file there.
+    public func write(to path: String) throws {
+        do {
+            try Data(encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw SafetensorsError.unwritable(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    private static func integers(_ value: Any?) -> [Int]? {
+        guard let array = value as? [Any] else { return nil }
+        var result: [Int] = []
+        for item in array {
+            guard let number = item as? NSNumber else { return nil }
+            let d = number.doubleValue
+            guard d >= 0, d == d.rounded(), d < 1e15 else { return nil }
+            result.append(number.intValue)
+        }
+        return result
+    }
+
+    private static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    /// IEEE 754 binary16 to float32, written out so it works where `Float16` is unavailable.
+    static func widenHalf(_ h: UInt16) -> Float {
+        let sign = UInt32(h >> 15) << 31
+        let exponent = Int((h >> 10) & 0x1F)
+        let mantissa = UInt32(h & 0x3FF)
+        if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
+        if exponent == 0 {
+            // Zero or subnormal: mantissa * 2^-24.
+            let magnitude = Float(mantissa) * Float(sign: .plus, exponent: -24, significand: 1)
+            return sign == 0 ? magnitude : -magnitude
+        }
+        return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | (mantissa << 13))
+    }
+}

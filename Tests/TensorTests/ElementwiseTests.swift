@@ -1,0 +1,53 @@
+import Testing
+@testable import Tensor
+
+@Suite struct GELUTests {
+    @Test func gradientMatchesFiniteDifferences() {
+        var check = GradientCheck(seed: 11)
+        let n = 37
+        let x = check.random([n], scale: 2), probe = check.random([n]), out = Tensor(zeros: [n])
+        func loss() -> Double {
+            GELU.forward(out: out.pointer, input: x.const, count: n)
+            return GradientCheck.weightedSum(out, probe)
+        }
+        let dx = Tensor(zeros: [n])
+        GELU.backward(dInput: dx.pointer, dOut: probe.const, input: x.const, count: n)
+        check.expectGradient("dInput", of: x, analytic: dx, step: 1e-3, loss: loss)
+    }
+
+    @Test func matchesKnownValues() {
+        // gelu_new(1) = 0.8411920, gelu_new(-0.5) = -0.1542859 (PyTorch, approximate='tanh').
+        let x = Tensor(shape: [3], values: [1, -0.5, 0]), out = Tensor(zeros: [3])
+        GELU.forward(out: out.pointer, input: x.const, count: 3)
+        #expect(abs(out[0] - 0.8411920) < 1e-6)
+        #expect(abs(out[1] - -0.1542859) < 1e-6)
+        #expect(out[2] == 0)
+    }
+}
+
+@Suite struct EmbeddingTests {
+    @Test func gathersScaledRowsAndScattersGradients() {
+        var check = GradientCheck(seed: 12)
+        let vocabulary = 7, width = 19, count = 11
+        let table = check.random([vocabulary, width])
+        var ids: [Int32] = (0..<count).map { _ in Int32(Int.random(in: 0..<vocabulary, using: &check.generator)) }
+        ids[3] = ids[0]  // a repeated token accumulates
+        let probe = check.random([count, width]), out = Tensor(zeros: [count, width])
+        let scale: Float = 4.358899
+        func loss() -> Double {
+            ids.withUnsafeBufferPointer {
+                Embedding.forward(out: out.pointer, tokens: $0.baseAddress!, table: table.const,
+                                  count: count, width: width, vocabulary: vocabulary, scale: scale)
+            }
+            return GradientCheck.weightedSum(out, probe)
+        }
+        _ = loss()
+        #expect(out[2 * width + 5] == table[Int(ids[2]) * width + 5] * scale)
+        let dTable = Tensor(zeros: table.shape)
+        ids.withUnsafeBufferPointer {
+            Embedding.backward(dTable: dTable.pointer, dOut: probe.const, tokens: $0.baseAddress!,
+                               count: count, width: width, scale: scale)
+        }
+        check.expectGradient("dTable", of: table, analytic: dTable, samples: 200, loss: loss)
+    }
+}
