@@ -34,7 +34,7 @@ extension REMITokenizer {
     ///    class, or a class without a value, is skipped. Of several tempos at one tick the
     ///    last one is kept.
     /// 6. `Chord` becomes a marker (text `G:maj`) at the current onset.
-    /// 7. The file: notes sorted by onset then pitch (same-pitch overlaps are kept as
+    /// 7. The file: notes sorted by onset, then pitch, then the order written (same-pitch overlaps are kept as
     ///    written), tempo changes sorted by tick, a 4/4 time signature at tick 0; no tempo
     ///    event means no tempo change (players assume 120 bpm).
     public func decode(_ events: [REMIEvent]) -> MIDIFile {
@@ -97,7 +97,9 @@ extension REMITokenizer {
         }
         closeNote(step: config.decoderDefaultDurationStep)
 
-        notes.sort { ($0.start, $0.pitch) < ($1.start, $1.pitch) }
+        notes = notes.enumerated()
+            .sorted { ($0.element.start, $0.element.pitch, $0.offset) < ($1.element.start, $1.element.pitch, $1.offset) }
+            .map(\.element)
         // Stable by tick, and the last of several tempos at one tick wins.
         var byTick: [TempoChange] = []
         for tempo in tempos.enumerated().sorted(by: { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }).map(\.element) {
