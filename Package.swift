@@ -34,15 +34,17 @@ let package = Package(
         .target(name: "Training", dependencies: ["MIDI", "REMI", "Tensor", "Models",
                                                  .product(name: "Logging", package: "swift-log")],
                 swiftSettings: hot),
+        // Drawing: RGB canvas, bitmap font, line charts, PNG encoder. Depends on nothing.
+        .target(name: "Plot", swiftSettings: hot),
         // Layer 5: sampling, synthesis, piano rolls.
-        .target(name: "Generation", dependencies: ["MIDI", "REMI", "Tensor", "Models"], swiftSettings: hot),
+        .target(name: "Generation", dependencies: ["MIDI", "REMI", "Tensor", "Models", "Plot"], swiftSettings: hot),
         // Layer 5: NLL, musical metrics, reports.
-        .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training"],
+        .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Plot"],
                 swiftSettings: hot),
         // The command line: thin commands over the modules above.
         .executableTarget(
             name: "cadenza",
-            dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation",
+            dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation", "Plot",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: hot),
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],
                     swiftSettings: hot),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MIDI", "REMI"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,12 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Single-precision general matrix multiply, row-major:
 /// `C = alpha * op(A) * op(B) + beta * C`, with `op(A)` of shape [m, k] and `op(B)` [k, n].
 ///
 /// `lda`, `ldb`, `ldc` are the row strides (in elements) of A, B and C as stored; with
 /// `transposeA` A is stored [k, m], with `transposeB` B is stored [n, k] (as `cblas_sgemm`
 /// with `CblasRowMajor`). This is the one entry point every kernel calls; it dispatches to
-/// OpenBLAS when loaded, else to the pure-Swift kernel.
+/// OpenBLAS when loaded, else to the pure-Swift kernel (see docs/tensor-gemm.md).
+///
+/// When `beta` is 0, C is only written, never read (NaNs in C do not propagate), as in BLAS.
+/// Results are deterministic for a given shape and backend, whatever the thread count: each
+/// element of C is summed by one thread in a fixed order. The two backends (and, in the Swift
+/// backend, the matrix-vector path for m = 1 or n = 1 versus the blocked path) sum in different
+/// orders, so they agree to rounding (about 1e-6 relative per unit of sqrt(k)), not bit for bit.
 public enum GEMM {
-    /// Computes `C = alpha * op(A) * op(B) + beta * C`.
+    /// Which implementation computes the product.
+    public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
+        /// The packed, cache-blocked `SIMD16<Float>` kernel in this module (always available).
+        case swift
+        /// `cblas_sgemm` from a `libopenblas` found at run time with `dlopen`.
+        case openBLAS = "openblas"
+
+        public var description: String {
+            switch self {
+            case .swift: return "pure Swift (packed 6x32 SIMD16 kernel)"
+            case .openBLAS: return "OpenBLAS (cblas_sgemm)"
+            }
+        }
+    }
+
+    /// Why a backend or thread count could not be selected.
+    public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+        /// OpenBLAS was requested but no `libopenblas.so.0` / `libopenblas.so` could be loaded.
+        case openBLASNotFound(tried: [String])
+        /// `CADENZA_GEMM` held a value that names no backend.
+        case unknownBackend(String)
+        /// A thread count below 1 was requested.
+        case invalidThreadCount(Int)
+
+        public var description: String {
+            switch self {
+            case .openBLASNotFound(let tried):
+                return "OpenBLAS is not installed (tried \(tried.joined(separator: ", "))); "
+                    + "install it with `apt-get install libopenblas0-pthread` (or libopenblas-dev), "
+                    + "or use the pure-Swift backend"
+            case .unknownBackend(let name):
+                return "unknown GEMM backend '\(name)'; use one of: swift, openblas, auto"
+            case .invalidThreadCount(let count):
+                return "GEMM thread count must be at least 1, got \(count)"
+            }
+        }
+    }
+
+    /// Environment variable that forces the backend: `swift`, `openblas` or `auto` (default:
+    /// OpenBLAS when it loads, else Swift).
+    public static let backendEnvironmentVariable = "CADENZA_GEMM"
+    /// Environment variable that sets the thread count (default: the number of active cores).
+    public static let threadsEnvironmentVariable = "CADENZA_THREADS"
+
+    /// The backend `multiply` uses. Starts from `CADENZA_GEMM`, else OpenBLAS when present.
+    public static var backend: Backend {
+        get { settings.withLock { $0.backend } }
+    }
+
+    /// The number of threads a large product uses (both backends). At least 1.
+    public static var threadCount: Int {
+        get { settings.withLock { $0.threads } }
+    }
+
+    /// A problem with the environment variables, found when the settings were first read
+    /// (the default was used instead); `cadenza doctor` shows it.
+    public static var environmentProblem: ConfigurationError? {
+        settings.withLock { $0.environmentProblem }
+    }
+
+    /// Selects the backend for every later `multiply`. Throws when OpenBLAS is asked for and
+    /// cannot be loaded.
+    public static func use(_ newBackend: Backend) throws {
+        if newBackend == .openBLAS, OpenBLAS.library == nil {
+            throw ConfigurationError.openBLASNotFound(tried: OpenBLAS.candidateNames)
+        }
+        settings.withLock { $0.backend = newBackend }
+    }
+
+    /// Sets the number of threads large products use (also OpenBLAS's own thread count).
+    public static func setThreadCount(_ count: Int) throws {
+        guard count >= 1 else { throw ConfigurationError.invalidThreadCount(count) }
+        settings.withLock { $0.threads = count }
+        OpenBLAS.library?.setThreads(count)
+    }
+
+    /// Computes `C = alpha * op(A) * op(B) + beta * C` with the selected backend.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
@@ -14,17 +102,129 @@ public enum GEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0
     ) {
-        // Placeholder naive implementation; replaced by the blocked SIMD kernel and OpenBLAS.
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum: Float = 0
-                for p in 0..<k {
-                    let av = transposeA ? a[p * lda + i] : a[i * lda + p]
-                    let bv = transposeB ? b[j * ldb + p] : b[p * ldb + j]
-                    sum += av * bv
-                }
-                c[i * ldc + j] = alpha * sum + (beta == 0 ? 0 : beta * c[i * ldc + j])
+        let (selected, threads) = settings.withLock { ($0.backend, $0.threads) }
+        multiply(using: selected, threads: threads, m: m, n: n, k: k,
+                 a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                 c: c, ldc: ldc, alpha: alpha, beta: beta)
+    }
+
+    /// Computes `C = alpha * op(A) * op(B) + beta * C` with an explicit backend and thread
+    /// count (for tests, benchmarks, and callers that already run on several threads and want
+    /// `threads: 1`). The OpenBLAS backend falls back to Swift when OpenBLAS is not loaded;
+    /// OpenBLAS ignores `threads` (its count is global, set by `setThreadCount`).
+    public static func multiply(
+        using backend: Backend, threads: Int,
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension m=\(m) n=\(n) k=\(k)")
+        precondition(lda >= max(1, transposeA ? m : k), "lda \(lda) too small")
+        precondition(ldb >= max(1, transposeB ? k : n), "ldb \(ldb) too small")
+        precondition(ldc >= max(1, n), "ldc \(ldc) too small")
+        if m == 0 || n == 0 { return }
+        if backend == .openBLAS, let blas = OpenBLAS.library {
+            blas.sgemm(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
+                       b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc,
+                       alpha: alpha, beta: beta)
+            return
+        }
+        let operands = GEMMOperands(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
+                                    b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc,
+                                    alpha: alpha, beta: beta)
+        SwiftGEMM.run(operands, threads: max(1, threads))
+    }
+
+    /// Convenience: `C = alpha * op(A) * op(B) + beta * C` on contiguous 2-D tensors, with the
+    /// dimensions read from the shapes.
+    public static func multiply(_ a: Tensor, transposeA: Bool = false,
+                                _ b: Tensor, transposeB: Bool = false,
+                                into c: Tensor, alpha: Float = 1, beta: Float = 0) {
+        precondition(a.shape.count == 2 && b.shape.count == 2 && c.shape.count == 2,
+                     "GEMM.multiply(tensors) needs 2-D tensors")
+        let m = transposeA ? a.shape[1] : a.shape[0], k = transposeA ? a.shape[0] : a.shape[1]
+        let n = transposeB ? b.shape[0] : b.shape[1]
+        precondition((transposeB ? b.shape[1] : b.shape[0]) == k, "inner dimensions differ")
+        precondition(c.shape == [m, n], "C has shape \(c.shape), expected [\(m), \(n)]")
+        multiply(m: m, n: n, k: k, a: a.pointer, lda: a.shape[1], transposeA: transposeA,
+                 b: b.pointer, ldb: b.shape[1], transposeB: transposeB,
+                 c: c.pointer, ldc: n, alpha: alpha, beta: beta)
+    }
+
+    // MARK: settings
+
+    private struct Settings {
+        var backend: Backend
+        var threads: Int
+        var environmentProblem: ConfigurationError?
+    }
+
+    private static let settings: Locked<Settings> = {
+        let environment = ProcessEnvironment.self
+        var problem: ConfigurationError?
+        var threads = ProcessEnvironment.activeCores
+        if let text = environment.value(threadsEnvironmentVariable) {
+            if let value = Int(text), value >= 1 { threads = value } else {
+                problem = .invalidThreadCount(Int(text) ?? 0)
             }
         }
+        let available = OpenBLAS.library != nil
+        var backend: Backend = available ? .openBLAS : .swift
+        switch environment.value(backendEnvironmentVariable)?.lowercased() {
+        case nil, "", "auto": break
+        case "swift": backend = .swift
+        case "openblas":
+            if !available { problem = .openBLASNotFound(tried: OpenBLAS.candidateNames) }
+        case let other?: problem = .unknownBackend(other)
+        }
+        OpenBLAS.library?.setThreads(threads)
+        return Locked(Settings(backend: backend, threads: threads, environmentProblem: problem))
+    }()
+}
+
+/// The operands of one product, passed down to the Swift kernels as one value.
+struct GEMMOperands {
+    var m: Int, n: Int, k: Int
+    var a: UnsafePointer<Float>, lda: Int, transposeA: Bool
+    var b: UnsafePointer<Float>, ldb: Int, transposeB: Bool
+    var c: UnsafeMutablePointer<Float>, ldc: Int
+    var alpha: Float, beta: Float
+}
+
+/// Reads the process environment and core count without Foundation.
+enum ProcessEnvironment {
+    /// The value of an environment variable, or nil.
+    static func value(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        return String(cString: raw)
+    }
+
+    /// The number of online cores (at least 1).
+    static var activeCores: Int {
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+}
+
+/// A value guarded by a mutex (settings read on every `multiply`, so it must be cheap).
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+    init(_ value: Value) {
+        self.value = value
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
     }
 }

@@ -1,0 +1,258 @@
+import Dispatch
+
+/// The pure-Swift GEMM backend (see docs/tensor-gemm.md for the design and measurements).
+///
+/// Blocked as in BLIS/GotoBLAS, with the loops (outer to inner):
+/// columns in `nc`-wide blocks → K in `kc`-deep slices (B block packed into `nr`-wide panels,
+/// 512 KiB, held in L2) → rows in `mr`-high micro-panels (A packed, 6 KiB, held in L1) →
+/// B panels → the 6x32 micro-kernel, which keeps a 6x32 tile of C in twelve `SIMD16<Float>`
+/// registers and does 12 `vfmadd231ps zmm` per step of k (built with `-target-cpu native`).
+/// Packing absorbs the transposes, so one micro-kernel serves all four combinations, and
+/// zero-pads the edges, so odd sizes only need a scratch tile at the border.
+///
+/// Threads split C into disjoint row (or column) ranges; each element of C is summed by one
+/// thread in the same order (k slices of 256, in order) whatever the thread count, so results
+/// do not depend on it. Products with m = 1 or n = 1 (batch-1 generation) take the
+/// matrix-vector path, which streams the matrix once without packing.
+enum SwiftGEMM {
+    /// Rows of the micro-kernel's C tile.
+    static let mr = 6
+    /// Columns of the micro-kernel's C tile (two `SIMD16<Float>`).
+    static let nr = 32
+    /// Depth of one K slice: a packed A micro-panel is `mr * kc * 4` bytes = 6 KiB (L1).
+    static let kc = 256
+    /// Width of one packed B block: `kc * nc * 4` bytes = 512 KiB (half of L2).
+    static let nc = 512
+    /// Products below this many multiply-adds run on one thread: a `concurrentPerform`
+    /// round trip costs a few microseconds, as much as ~1 M multiply-adds.
+    static let parallelThreshold = 1 << 20
+
+    static func run(_ op: GEMMOperands, threads: Int) {
+        if op.k == 0 {
+            scaleC(op)
+        } else if op.m == 1 || op.n == 1 {
+            MatrixVector.run(op, threads: threads)
+        } else {
+            blocked(op, threads: threads)
+        }
+    }
+
+    /// C = beta * C (the whole product when k = 0); with beta = 0, C is zeroed without reading it.
+    private static func scaleC(_ op: GEMMOperands) {
+        for i in 0..<op.m {
+            let row = op.c + i * op.ldc
+            if op.beta == 0 {
+                row.update(repeating: 0, count: op.n)
+            } else {
+                for j in 0..<op.n { row[j] *= op.beta }
+            }
+        }
+    }
+
+    // MARK: blocked product
+
+    private static func blocked(_ op: GEMMOperands, threads: Int) {
+        let rowPanels = (op.m + mr - 1) / mr, columnPanels = (op.n + nr - 1) / nr
+        let work = op.m * op.n * op.k
+        let splitRows = rowPanels >= columnPanels
+        let panels = splitRows ? rowPanels : columnPanels
+        let tasks = (threads > 1 && work >= parallelThreshold) ? min(threads, panels) : 1
+        if tasks == 1 {
+            tile(op, rows: 0..<op.m, columns: 0..<op.n)
+            return
+        }
+        let panelsPerTask = (panels + tasks - 1) / tasks
+        DispatchQueue.concurrentPerform(iterations: tasks) { task in
+            let first = task * panelsPerTask, last = min(panels, first + panelsPerTask)
+            guard first < last else { return }
+            if splitRows {
+                tile(op, rows: first * mr..<min(op.m, last * mr), columns: 0..<op.n)
+            } else {
+                tile(op, rows: 0..<op.m, columns: first * nr..<min(op.n, last * nr))
+            }
+        }
+    }
+
+    /// Computes the block `rows x columns` of C on the calling thread.
+    private static func tile(_ op: GEMMOperands, rows: Range<Int>, columns: Range<Int>) {
+        let workspace = Workspace.pool.take()
+        defer { Workspace.pool.give(workspace) }
+        let packedA = workspace.packedA, packedB = workspace.packedB, scratch = workspace.scratch
+        for j0 in stride(from: columns.lowerBound, to: columns.upperBound, by: nc) {
+            let width = min(nc, columns.upperBound - j0)
+            let bPanels = (width + nr - 1) / nr
+            for p0 in stride(from: 0, to: op.k, by: kc) {
+                let depth = min(kc, op.k - p0)
+                packB(op, p0: p0, depth: depth, j0: j0, width: width, into: packedB)
+                // Later K slices add to what the first one stored.
+                let beta: Float = p0 == 0 ? op.beta : 1
+                for i0 in stride(from: rows.lowerBound, to: rows.upperBound, by: mr) {
+                    let height = min(mr, rows.upperBound - i0)
+                    packA(op, i0: i0, height: height, p0: p0, depth: depth, into: packedA)
+                    for panel in 0..<bPanels {
+                        let j = j0 + panel * nr
+                        let panelWidth = min(nr, j0 + width - j)
+                        let bPanel = UnsafePointer(packedB + panel * depth * nr)
+                        let cTile = op.c + i0 * op.ldc + j
+                        if height == mr && panelWidth == nr {
+                            microKernel(depth: depth, a: packedA, b: bPanel, c: cTile, ldc: op.ldc,
+                                        alpha: op.alpha, beta: beta)
+                        } else {
+                            microKernel(depth: depth, a: packedA, b: bPanel, c: scratch, ldc: nr,
+                                        alpha: 1, beta: 0)
+                            for r in 0..<height {
+                                let source = scratch + r * nr, target = cTile + r * op.ldc
+                                for col in 0..<panelWidth {
+                                    let product = op.alpha * source[col]
+                                    target[col] = beta == 0 ? product : product + beta * target[col]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Packs op(B)[p0 ..< p0+depth, j0 ..< j0+width] into `nr`-wide panels, each `depth` rows
+    /// of `nr` contiguous floats, zero-padded past `width`.
+    private static func packB(_ op: GEMMOperands, p0: Int, depth: Int, j0: Int, width: Int,
+                              into packed: UnsafeMutablePointer<Float>) {
+        var panelStart = 0
+        var target = packed
+        while panelStart < width {
+            let columns = min(nr, width - panelStart)
+            let j = j0 + panelStart
+            if !op.transposeB {
+                // op(B)(p, j) = b[p * ldb + j]: each row of the panel is a contiguous run.
+                for p in 0..<depth {
+                    let source = op.b + (p0 + p) * op.ldb + j
+                    let row = target + p * nr
+                    if columns == nr {
+                        UnsafeMutableRawPointer(row).storeBytes(
+                            of: UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self),
+                            as: SIMD16<Float>.self)
+                        UnsafeMutableRawPointer(row + 16).storeBytes(
+                            of: UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self),
+                            as: SIMD16<Float>.self)
+                    } else {
+                        row.update(from: source, count: columns)
+                        (row + columns).update(repeating: 0, count: nr - columns)
+                    }
+                }
+            } else {
+                // op(B)(p, j) = b[j * ldb + p]: each column of the panel is a contiguous run.
+                for col in 0..<columns {
+                    let source = op.b + (j + col) * op.ldb + p0
+                    for p in 0..<depth { target[p * nr + col] = source[p] }
+                }
+                if columns < nr {
+                    for p in 0..<depth { (target + p * nr + columns).update(repeating: 0, count: nr - columns) }
+                }
+            }
+            panelStart += nr
+            target += depth * nr
+        }
+    }
+
+    /// Packs op(A)[i0 ..< i0+height, p0 ..< p0+depth] as `depth` groups of `mr` floats
+    /// (one column of the micro-panel each), zero-padded past `height`.
+    private static func packA(_ op: GEMMOperands, i0: Int, height: Int, p0: Int, depth: Int,
+                              into packed: UnsafeMutablePointer<Float>) {
+        if height < mr { packed.update(repeating: 0, count: depth * mr) }
+        if !op.transposeA {
+            // op(A)(i, p) = a[i * lda + p]
+            for r in 0..<height {
+                let source = op.a + (i0 + r) * op.lda + p0
+                for p in 0..<depth { packed[p * mr + r] = source[p] }
+            }
+        } else {
+            // op(A)(i, p) = a[p * lda + i]
+            for p in 0..<depth {
+                let source = op.a + (p0 + p) * op.lda + i0
+                let target = packed + p * mr
+                for r in 0..<height { target[r] = source[r] }
+            }
+        }
+    }
+
+    /// C[0..<6, 0..<32] = alpha * (A panel · B panel) + beta * C (C not read when beta is 0).
+    /// `a` holds `depth` groups of 6 floats, `b` holds `depth` rows of 32 floats.
+    @inline(never)
+    static func microKernel(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        typealias V = SIMD16<Float>
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        for _ in 0..<depth {
+            let b0 = pb.loadUnaligned(as: V.self)
+            let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
+            var x = V(repeating: pa[0])
+            c00.addProduct(x, b0); c01.addProduct(x, b1)
+            x = V(repeating: pa[1])
+            c10.addProduct(x, b0); c11.addProduct(x, b1)
+            x = V(repeating: pa[2])
+            c20.addProduct(x, b0); c21.addProduct(x, b1)
+            x = V(repeating: pa[3])
+            c30.addProduct(x, b0); c31.addProduct(x, b1)
+            x = V(repeating: pa[4])
+            c40.addProduct(x, b0); c41.addProduct(x, b1)
+            x = V(repeating: pa[5])
+            c50.addProduct(x, b0); c51.addProduct(x, b1)
+            pa += 6
+            pb += 128
+        }
+        storeRow(c, c00, c01, alpha: alpha, beta: beta)
+        storeRow(c + ldc, c10, c11, alpha: alpha, beta: beta)
+        storeRow(c + 2 * ldc, c20, c21, alpha: alpha, beta: beta)
+        storeRow(c + 3 * ldc, c30, c31, alpha: alpha, beta: beta)
+        storeRow(c + 4 * ldc, c40, c41, alpha: alpha, beta: beta)
+        storeRow(c + 5 * ldc, c50, c51, alpha: alpha, beta: beta)
+    }
+
+    @inline(__always)
+    private static func storeRow(_ row: UnsafeMutablePointer<Float>, _ v0: SIMD16<Float>,
+                                 _ v1: SIMD16<Float>, alpha: Float, beta: Float) {
+        let raw = UnsafeMutableRawPointer(row)
+        var r0 = v0 * alpha, r1 = v1 * alpha
+        if beta != 0 {
+            r0.addProduct(SIMD16(repeating: beta), raw.loadUnaligned(as: SIMD16<Float>.self))
+            r1.addProduct(SIMD16(repeating: beta), raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+        }
+        raw.storeBytes(of: r0, as: SIMD16<Float>.self)
+        raw.storeBytes(of: r1, toByteOffset: 64, as: SIMD16<Float>.self)
+    }
+
+    // MARK: buffers
+
+    /// Packing buffers for one thread, 64-byte aligned, reused across calls so that a product
+    /// allocates nothing (a fresh 512 KiB buffer would page-fault on every call).
+    final class Workspace {
+        let packedA: UnsafeMutablePointer<Float>
+        let packedB: UnsafeMutablePointer<Float>
+        let scratch: UnsafeMutablePointer<Float>
+
+        private init() {
+            func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+                let pointer = raw.bindMemory(to: Float.self, capacity: count)
+                pointer.initialize(repeating: 0, count: count)
+                return pointer
+            }
+            packedA = allocate(SwiftGEMM.mr * SwiftGEMM.kc)
+            packedB = allocate(SwiftGEMM.kc * SwiftGEMM.nc)
+            scratch = allocate(SwiftGEMM.mr * SwiftGEMM.nr)
+        }
+
+        /// A free-list of workspaces; it grows to the largest number used at once.
+        final class Pool: @unchecked Sendable {
+            private let free = Locked<[Workspace]>([])
+            func take() -> Workspace { free.withLock { $0.popLast() } ?? Workspace() }
+            func give(_ workspace: Workspace) { free.withLock { $0.append(workspace) } }
+        }
+
+        static let pool = Pool()
+    }
+}

@@ -1,0 +1,154 @@
+import Testing
+@testable import Tensor
+
+/// Both GEMM backends against a float64 reference.
+///
+/// Tolerance: |C - reference| <= 1e-5 * (|alpha| * sum_p |A(i,p) * B(p,j)| + |beta * C0(i,j)|)
+/// + 1e-6. Float32 summation of k products errs by at most about k * 6e-8 of that sum in the
+/// worst case and about sqrt(k) * 6e-8 typically, so 1e-5 holds for k up to ~1000 with margin,
+/// while any indexing or edge bug is off by a whole term (order 1e-1 of the sum or more).
+struct GEMMTests {
+    /// One product's inputs, stored with padded strides so that lda/ldb/ldc are exercised.
+    struct Problem {
+        var m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float
+        var a: [Float], lda: Int, b: [Float], ldb: Int, c: [Float], ldc: Int
+
+        init(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
+             alpha: Float = 1, beta: Float = 0, padding: Int = 0, seed: UInt64) {
+            var random = SeededGenerator(seed: seed)
+            self.m = m; self.n = n; self.k = k
+            self.transposeA = transposeA; self.transposeB = transposeB
+            self.alpha = alpha; self.beta = beta
+            lda = max(1, transposeA ? m : k) + padding
+            ldb = max(1, transposeB ? k : n) + padding
+            ldc = n + padding
+            a = (0..<((transposeA ? k : m) * lda)).map { _ in random.nextNormal() }
+            b = (0..<((transposeB ? n : k) * ldb)).map { _ in random.nextNormal() }
+            c = (0..<(m * ldc)).map { _ in random.nextNormal() }
+        }
+
+        func opA(_ i: Int, _ p: Int) -> Float { transposeA ? a[p * lda + i] : a[i * lda + p] }
+        func opB(_ p: Int, _ j: Int) -> Float { transposeB ? b[j * ldb + p] : b[p * ldb + j] }
+
+        /// Runs GEMM on a copy of C.
+        func run(_ backend: GEMM.Backend, threads: Int) -> [Float] {
+            var result = c
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    result.withUnsafeMutableBufferPointer { c in
+                        GEMM.multiply(using: backend, threads: threads, m: m, n: n, k: k,
+                                      a: a.baseAddress!, lda: lda, transposeA: transposeA,
+                                      b: b.baseAddress!, ldb: ldb, transposeB: transposeB,
+                                      c: c.baseAddress!, ldc: ldc, alpha: alpha, beta: beta)
+                    }
+                }
+            }
+            return result
+        }
+
+        /// The worst error divided by its allowed tolerance (must be <= 1), and padding
+        /// columns of C must be untouched.
+        func worstErrorRatio(_ result: [Float]) -> Double {
+            var worst = 0.0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let index = i * ldc + j
+                    if j >= n {
+                        if result[index] != c[index] { return .infinity }
+                        continue
+                    }
+                    var sum = 0.0, magnitude = 0.0
+                    for p in 0..<k {
+                        let product = Double(opA(i, p)) * Double(opB(p, j))
+                        sum += product; magnitude += abs(product)
+                    }
+                    let old = beta == 0 ? 0 : Double(beta) * Double(c[index])
+                    let reference = Double(alpha) * sum + old
+                    let tolerance = 1e-5 * (abs(Double(alpha)) * magnitude + abs(old)) + 1e-6
+                    worst = max(worst, abs(Double(result[index]) - reference) / tolerance)
+                }
+            }
+            return worst
+        }
+    }
+
+    static let openBLASPresent = OpenBLAS.library != nil
+
+    /// Shapes chosen to cross every blocking edge: m not a multiple of 6, n not of 32 or 512,
+    /// k not of 256, plus vectors (m = 1, n = 1), a dot product, and k = 0.
+    static let shapes: [(m: Int, n: Int, k: Int)] = [
+        (1, 1, 1), (7, 5, 3), (6, 32, 256), (13, 33, 257), (37, 70, 19), (65, 530, 300),
+        (200, 45, 513), (1, 768, 256), (1, 333, 77), (1, 1, 500), (129, 1, 90), (50, 1, 257),
+        (9, 17, 0), (128, 128, 32), (2, 3, 1000),
+    ]
+
+    static func checkAllCombinations(_ backend: GEMM.Backend, threads: Int) {
+        var seed: UInt64 = 1
+        for shape in shapes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for (alpha, beta, padding) in [(Float(1), Float(0), 0), (-0.5, 0.75, 3)] {
+                        seed += 1
+                        let problem = Problem(m: shape.m, n: shape.n, k: shape.k,
+                                              transposeA: transposeA, transposeB: transposeB,
+                                              alpha: alpha, beta: beta, padding: padding, seed: seed)
+                        let ratio = problem.worstErrorRatio(problem.run(backend, threads: threads))
+                        #expect(ratio <= 1, "\(backend) \(shape) tA=\(transposeA) tB=\(transposeB) alpha=\(alpha) beta=\(beta): error \(ratio)x tolerance")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func swiftBackendMatchesReferenceOnOneThread() {
+        Self.checkAllCombinations(.swift, threads: 1)
+    }
+
+    @Test func swiftBackendMatchesReferenceOnTwoThreads() {
+        Self.checkAllCombinations(.swift, threads: 2)
+    }
+
+    @Test(.enabled(if: openBLASPresent, "OpenBLAS (libopenblas.so.0) is not installed"))
+    func openBLASBackendMatchesReference() {
+        Self.checkAllCombinations(.openBLAS, threads: 2)
+    }
+
+    /// Each element is summed by one thread in a fixed order, so thread count changes nothing.
+    @Test func swiftResultsDoNotDependOnThreadCount() {
+        for (m, n, k) in [(300, 260, 600), (1, 4000, 300), (3000, 1, 200), (10, 2000, 64)] {
+            let problem = Problem(m: m, n: n, k: k, transposeA: false, transposeB: true, seed: 99)
+            let one = problem.run(.swift, threads: 1)
+            #expect(one == problem.run(.swift, threads: 2), "\(m)x\(n)x\(k)")
+            #expect(one == problem.run(.swift, threads: 3), "\(m)x\(n)x\(k)")
+        }
+    }
+
+    /// With beta = 0, C is write-only (BLAS semantics): NaN or garbage in C must not leak.
+    @Test(arguments: [(5, 40, 7), (1, 50, 20), (40, 1, 20), (3, 4, 0)])
+    func betaZeroIgnoresOldC(shape: (Int, Int, Int)) {
+        var problem = Problem(m: shape.0, n: shape.1, k: shape.2, transposeA: false,
+                              transposeB: false, seed: 5)
+        problem.c = Array(repeating: .nan, count: problem.c.count)
+        let result = problem.run(.swift, threads: 1)
+        #expect(result.allSatisfy { !$0.isNaN })
+        #expect(problem.worstErrorRatio(result) <= 1)
+    }
+
+    @Test func tensorOverloadReadsShapes() {
+        let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        let b = Tensor(shape: [2, 3], values: [1, 0, -1, 2, 1, 0])
+        let c = Tensor(zeros: [2, 2])
+        GEMM.multiply(a, b, transposeB: true, into: c)
+        // [1,2,3]·[1,0,-1] = -2, [1,2,3]·[2,1,0] = 4, [4,5,6]·[1,0,-1] = -2, [4,5,6]·[2,1,0] = 13
+        #expect(c.values == [-2, 4, -2, 13])
+    }
+
+    @Test func forcingAMissingOpenBLASThrows() throws {
+        if Self.openBLASPresent {
+            try GEMM.use(GEMM.backend)  // a no-op that must not throw
+        } else {
+            #expect(throws: GEMM.ConfigurationError.self) { try GEMM.use(.openBLAS) }
+        }
+        #expect(throws: GEMM.ConfigurationError.invalidThreadCount(0)) { try GEMM.setThreadCount(0) }
+    }
+}
