@@ -69,7 +69,7 @@ public struct Track: Equatable, Sendable {
     /// True when the track plays on MIDI channel 10 (index 9), the General MIDI drum channel.
     /// The reader sets it when the track has notes and all of them are on channel 9 (a format-0
     /// track mixing channels is not a drum track; ask `Note.isDrum` per note there). The writer
-    /// puts every channel event of a drum track on channel 9.
+    /// puts every note of a drum track on channel 9.
     public var isDrum: Bool
     /// The tick of the track's last event (End-of-Track if present).
     public var endTick: Int

@@ -81,7 +81,8 @@ public struct TempoMap: Equatable, Sendable {
 
     /// Rounds to the nearest integer, clamped so that absurd inputs cannot trap.
     private static func roundedInt(_ x: Double) -> Int {
-        Int(min(max(x.rounded(), -9e18), 9e18))
+        guard !x.isNaN else { return 0 }
+        return Int(min(max(x.rounded(), -9e18), 9e18))
     }
 
     /// Microseconds per beat in force at `tick` (nil for SMPTE time).

@@ -8,6 +8,8 @@ struct Bench: ParsableCommand {
         subcommands: [
             // One file per benchmark (BenchMIDI.swift, ...); add each to this list.
             BenchGEMM.self,
+            BenchMIDI.self,
+            BenchKernels.self,
         ]
     )
 }

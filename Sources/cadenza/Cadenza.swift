@@ -11,6 +11,10 @@ struct Cadenza: ParsableCommand {
             // Each command lives in its own file in this folder; add new ones to this list.
             Bench.self,
             Doctor.self,
+            Inspect.self,
+            ModelInfo.self,
+            PlotCommand.self,
+            RenderCommand.self,
         ]
     )
 }

@@ -1,0 +1,159 @@
+import MIDI
+import Plot
+
+/// Draws a MIDI file as a piano roll: time across (in musical time, so bars are evenly spaced),
+/// pitch up, one rectangle per note shaded by velocity (pale = soft, full colour = loud),
+/// coloured by track, with bar lines from the time-signature map, a labelled pitch axis, bar
+/// numbers along the bottom and the sustain pedal drawn as a strip under the notes.
+public struct PianoRoll: Sendable {
+    /// Width of the whole picture, in pixels.
+    public var width: Int
+    /// Title printed above the roll (the file name, typically).
+    public var title: String
+
+    /// Creates a piano-roll renderer.
+    public init(width: Int = 1600, title: String = "") {
+        self.width = max(300, width)
+        self.title = title
+    }
+
+    private static let noteNames = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+
+    /// Scientific pitch name of a MIDI key (60 is C4).
+    public static func pitchName(_ pitch: Int) -> String {
+        noteNames[((pitch % 12) + 12) % 12] + String(pitch / 12 - 1)
+    }
+
+    /// The picture of `file`.
+    public func render(_ file: MIDIFile) -> Canvas {
+        // Colours go to the tracks that have notes, in order, so a one-part file after an
+        // empty tempo track still gets the first colour.
+        let playing = file.tracks.enumerated().filter { !$0.element.notes.isEmpty }
+        let notes = playing.enumerated().flatMap { rank, entry in entry.element.notes.map { (track: rank, note: $0) } }
+        let lastNoteEnd = notes.map { $0.note.end }.max() ?? 0
+        let grid = BarGrid(file: file, endTick: max(lastNoteEnd - 1, 0))
+        let endTick = max(1, (grid.bars.last.map { $0.start + $0.length }) ?? 1)
+
+        // Pitch range: whole octaves from C to B around the notes, at least two octaves.
+        var low = (notes.map { $0.note.pitch }.min() ?? 60) / 12 * 12
+        var high = (notes.map { $0.note.pitch }.max() ?? 71) / 12 * 12 + 11
+        if high - low < 23 { low = max(0, low - 12); high = min(127, max(high, low + 23)) }
+        let keys = high - low + 1
+        let rowHeight = max(3, min(10, 560 / keys))
+
+        let scale = 2
+        let left = 56, right = 16, top = 44
+        let pedalHeight = 10, axisHeight = 34
+        let rollW = width - left - right, rollH = keys * rowHeight
+        let hasPedal = file.tracks.contains { $0.controlChanges.contains { $0.controller == 64 } }
+        let height = top + rollH + (hasPedal ? pedalHeight + 4 : 0) + axisHeight
+        var canvas = Canvas(width: width, height: height)
+
+        func x(_ tick: Int) -> Int { left + Int((Double(tick) / Double(endTick) * Double(rollW)).rounded()) }
+        func y(_ pitch: Int) -> Int { top + (high - pitch) * rowHeight }
+
+        // Keyboard background: black-key rows slightly grey, a line under every C.
+        for pitch in low...high {
+            let isBlack = [1, 3, 6, 8, 10].contains(pitch % 12)
+            canvas.fillRect(x: left, y: y(pitch), width: rollW, height: rowHeight,
+                            color: isBlack ? Color(238, 238, 242) : .white)
+            if pitch % 12 == 0 {
+                canvas.fillRect(x: left, y: y(pitch) + rowHeight - 1, width: rollW, height: 1, color: Color(200, 200, 210))
+                let name = Self.pitchName(pitch)
+                canvas.drawText(name, x: left - 6 - Canvas.textWidth(name, scale: scale),
+                                y: y(pitch) + rowHeight - Canvas.textHeight(scale: scale), color: .darkGray, scale: scale)
+            }
+        }
+
+        // Beat lines when there is room for them, bar lines always, bar numbers spaced to fit.
+        let pixelsPerBar = Double(rollW) / Double(max(1, grid.bars.count))
+        let labelEvery = [1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 500].first {
+            Double($0) * pixelsPerBar >= Double(Canvas.textWidth("0000", scale: scale) + 8)
+        } ?? 1000
+        for (number, bar) in grid.bars.enumerated() {
+            if Double(bar.beatLength) / Double(endTick) * Double(rollW) >= 6 {
+                for beat in 1..<max(1, bar.beats) where bar.start + beat * bar.beatLength < bar.start + bar.length {
+                    canvas.fillRect(x: x(bar.start + beat * bar.beatLength), y: top, width: 1, height: rollH, color: Color(228, 228, 232))
+                }
+            }
+            if pixelsPerBar >= 3 || number % labelEvery == 0 {
+                canvas.fillRect(x: x(bar.start), y: top, width: 1, height: rollH, color: Color(170, 170, 185))
+            }
+            if number % labelEvery == 0 {
+                let label = String(number + 1)
+                canvas.drawText(label, x: x(bar.start) + 1, y: height - axisHeight + 4, color: .darkGray, scale: scale)
+            }
+        }
+
+        // Notes: soft ones pale, loud ones in full colour; a darker onset edge separates
+        // repeated notes of one pitch.
+        for (track, note) in notes where note.pitch >= low && note.pitch <= high {
+            let base = Color.palette[track % Color.palette.count]
+            let loudness = Double(min(max(note.velocity, 1), 127)) / 127
+            let fill = base.mixed(with: .white, amount: 0.8 * (1 - loudness))
+            let x0 = x(note.start), x1 = max(x(note.end), x0 + 2)
+            canvas.fillRect(x: x0, y: y(note.pitch), width: x1 - x0, height: max(1, rowHeight - 1), color: fill)
+            canvas.fillRect(x: x0, y: y(note.pitch), width: 1, height: max(1, rowHeight - 1),
+                            color: base.mixed(with: .black, amount: 0.35))
+        }
+        canvas.strokeRect(x: left, y: top, width: rollW + 1, height: rollH, color: .darkGray)
+
+        // Sustain pedal (CC 64 >= 64) as dark spans in a strip under the roll.
+        if hasPedal {
+            let stripY = top + rollH + 4
+            canvas.fillRect(x: left, y: stripY, width: rollW, height: pedalHeight, color: Color(245, 245, 245))
+            for span in SustainPedal.downSpans(in: file, until: endTick) {
+                canvas.fillRect(x: x(span.lowerBound), y: stripY, width: max(1, x(span.upperBound) - x(span.lowerBound)),
+                                height: pedalHeight, color: Color(120, 120, 140))
+            }
+            canvas.drawText("ped", x: left - 6 - Canvas.textWidth("ped"), y: stripY + 1, color: .darkGray)
+        }
+
+        // Title line: name, bars, notes, length.
+        let seconds = file.tempoMap.seconds(atTick: lastNoteEnd)
+        let minutes = Int(seconds) / 60, rest = Int(seconds) % 60
+        let restText = rest < 10 ? "0\(rest)" : "\(rest)"
+        var heading = title.isEmpty ? "" : title + "   "
+        heading += "\(grid.bars.count) bars, \(notes.count) notes, \(minutes):\(restText)"
+        canvas.drawText(heading, x: left, y: 12, color: .black, scale: scale)
+        // Track legend, right-aligned on the title line, when there is more than one track with notes.
+        if playing.count > 1 {
+            var lx = width - right
+            for (rank, entry) in playing.enumerated().reversed() {
+                let label = entry.element.name ?? "track \(entry.offset + 1)"
+                lx -= Canvas.textWidth(label, scale: scale) + 22
+                canvas.fillRect(x: lx, y: 14, width: 12, height: 12, color: Color.palette[rank % Color.palette.count])
+                canvas.drawText(label, x: lx + 16, y: 12, color: .darkGray, scale: scale)
+            }
+        }
+        canvas.drawText("bar", x: left - 6 - Canvas.textWidth("bar", scale: scale), y: height - axisHeight + 4,
+                        color: .darkGray, scale: scale)
+        return canvas
+    }
+}
+
+/// The sustain pedal (controller 64; a value of 64 or more means down, as the MIDI 1.0
+/// specification's on/off switch convention says). A pedal acts on its MIDI channel, whatever
+/// track carries it, as it would on a synthesizer playing the file.
+enum SustainPedal {
+    /// The tick ranges over which the pedal is down: on `channel` only, or merged over all
+    /// channels when `channel` is nil. A pedal still down at the end stays down until `endTick`.
+    static func downSpans(in file: MIDIFile, channel: Int? = nil, until endTick: Int) -> [Range<Int>] {
+        let changes = file.tracks.flatMap { $0.controlChanges }
+            .filter { $0.controller == 64 && (channel == nil || $0.channel == channel) }
+        var spans: [Range<Int>] = []
+        for (_, ofChannel) in Dictionary(grouping: changes, by: \.channel) {
+            var downSince: Int?
+            // Stable sort: changes at one tick keep file order, so the last one wins.
+            for change in ofChannel.enumerated().sorted(by: { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }).map(\.element) {
+                if change.value >= 64, downSince == nil { downSince = change.tick }
+                if change.value < 64, let since = downSince {
+                    if change.tick > since { spans.append(since..<change.tick) }
+                    downSince = nil
+                }
+            }
+            if let since = downSince, endTick > since { spans.append(since..<endTick) }
+        }
+        return spans.sorted { $0.lowerBound < $1.lowerBound }
+    }
+}

@@ -1,0 +1,48 @@
+import Tensor
+
+/// Transformer-XL's memory: for each layer, the hidden states it attends to before the current
+/// segment (spec, "Memory"). Empty at the start (no zero rows); after each segment, for every
+/// layer input h_0 ... h_{L-1}, the last `capacity` rows of [memory; h], detached.
+public struct Memory {
+    /// mem_len: the most rows kept per layer.
+    public let capacity: Int
+    /// Streams (B); each keeps its own rows.
+    public let batch: Int
+    /// Width of a row (D).
+    public let width: Int
+    /// One tensor per layer, [B, M, D].
+    public private(set) var layers: [Tensor]
+
+    /// Rows currently held per layer (M).
+    public var length: Int { layers.first.map { $0.shape[1] } ?? 0 }
+
+    /// An empty memory for `layers` layers of B streams.
+    public init(capacity: Int, layers: Int, batch: Int, width: Int) {
+        self.capacity = capacity
+        self.batch = batch
+        self.width = width
+        self.layers = (0..<layers).map { _ in Tensor(zeros: [batch, 0, width]) }
+    }
+
+    /// The memory after a segment whose layer inputs were `inputs` ([B, T, D] each).
+    func updated(with inputs: [Tensor]) -> Memory {
+        var next = self
+        next.layers = zip(layers, inputs).map { old, h in Memory.lastRows(old, h, capacity) }
+        return next
+    }
+
+    /// The last `capacity` rows of [old; h] per stream.
+    static func lastRows(_ old: Tensor, _ h: Tensor, _ capacity: Int) -> Tensor {
+        let (B, M, T, D) = (old.shape[0], old.shape[1], h.shape[1], old.shape[2])
+        let keep = min(capacity, M + T)
+        let out = Tensor(zeros: [B, keep, D])
+        for b in 0..<B {
+            for row in 0..<keep {
+                let t = M + T - keep + row // row index in [old; h]
+                let source = t < M ? old.pointer + (b * M + t) * D : h.pointer + (b * T + t - M) * D
+                (out.pointer + (b * keep + row) * D).update(from: source, count: D)
+            }
+        }
+        return out
+    }
+}

@@ -1,1 +1,0 @@
-// The Models module. See docs/design.md for what lives here.

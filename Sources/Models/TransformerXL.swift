@@ -1,0 +1,367 @@
+import Foundation
+import Tensor
+
+/// One Transformer-XL layer's parameters, named as in the reference state_dict
+/// (`layers.{i}.dec_attn.*`, `layers.{i}.pos_ff.*`). Linear weights are PyTorch's [out, in].
+public struct TransformerXLLayerParameters {
+    /// `dec_attn.qkv_net.weight` [3 * H * d, D], no bias.
+    public var qkv: Tensor
+    /// `dec_attn.r_net.weight` [H * d, D], no bias: projects the position sinusoids.
+    public var positionProjection: Tensor
+    /// `dec_attn.o_net.weight` [D, H * d], no bias.
+    public var output: Tensor
+    /// `dec_attn.layer_norm`: after the attention residual (post-norm).
+    public var attentionNorm: LayerNormParameters
+    /// `pos_ff.CoreNet.0` weight [I, D] and bias [I].
+    public var feedForwardIn: Tensor, feedForwardInBias: Tensor
+    /// `pos_ff.CoreNet.3` weight [D, I] and bias [D].
+    public var feedForwardOut: Tensor, feedForwardOutBias: Tensor
+    /// `pos_ff.layer_norm`: after the feed-forward residual.
+    public var feedForwardNorm: LayerNormParameters
+
+    func named(_ i: Int) -> [(name: String, tensor: Tensor)] {
+        let p = "layers.\(i)."
+        return [(p + "dec_attn.qkv_net.weight", qkv), (p + "dec_attn.r_net.weight", positionProjection),
+                (p + "dec_attn.o_net.weight", output)]
+            + attentionNorm.named(p + "dec_attn.layer_norm")
+            + [(p + "pos_ff.CoreNet.0.weight", feedForwardIn), (p + "pos_ff.CoreNet.0.bias", feedForwardInBias),
+               (p + "pos_ff.CoreNet.3.weight", feedForwardOut), (p + "pos_ff.CoreNet.3.bias", feedForwardOutBias)]
+            + feedForwardNorm.named(p + "pos_ff.layer_norm")
+    }
+
+    func zerosLike() -> TransformerXLLayerParameters {
+        func z(_ t: Tensor) -> Tensor { Tensor(zeros: t.shape) }
+        return TransformerXLLayerParameters(
+            qkv: z(qkv), positionProjection: z(positionProjection), output: z(output),
+            attentionNorm: attentionNorm.zerosLike(), feedForwardIn: z(feedForwardIn),
+            feedForwardInBias: z(feedForwardInBias), feedForwardOut: z(feedForwardOut),
+            feedForwardOutBias: z(feedForwardOutBias), feedForwardNorm: feedForwardNorm.zerosLike())
+    }
+}
+
+/// All Transformer-XL parameters, under the reference model's state_dict names, so a Cadenza
+/// checkpoint loads into `MemTransformerLM` unchanged (div_val 1, no cutoffs, tied output).
+public struct TransformerXLParameters: ParameterSet {
+    /// `word_emb.emb_layers.0.weight` [V, D]; also the output weight (tied).
+    public var embedding: Tensor
+    /// `r_w_bias` [H, d]: the content bias u, shared by all layers as in the reference.
+    public var contentBias: Tensor
+    /// `r_r_bias` [H, d]: the position bias v, shared by all layers.
+    public var positionBias: Tensor
+    /// `layers.{i}`.
+    public var layers: [TransformerXLLayerParameters]
+    /// `crit.out_layers.0.bias` [V].
+    public var outputBias: Tensor
+
+    public func namedTensors() -> [(name: String, tensor: Tensor)] {
+        [("word_emb.emb_layers.0.weight", embedding), ("r_w_bias", contentBias), ("r_r_bias", positionBias)]
+            + layers.enumerated().flatMap { $1.named($0) }
+            + [("crit.out_layers.0.bias", outputBias)]
+    }
+
+    public func zerosLike() -> TransformerXLParameters {
+        TransformerXLParameters(embedding: Tensor(zeros: embedding.shape), contentBias: Tensor(zeros: contentBias.shape),
+                                positionBias: Tensor(zeros: positionBias.shape), layers: layers.map { $0.zerosLike() },
+                                outputBias: Tensor(zeros: outputBias.shape))
+    }
+
+    /// Parameters drawn as the reference's `weights_init` does (spec, "Init"): linear and
+    /// embedding weights N(0, 0.02), biases 0, u and v N(0, 0.02), LayerNorm gain N(1, 0.02).
+    public init(config c: ModelConfig, generator: SeededGenerator) {
+        var g = Initializer(generator: generator)
+        let (D, HD, I) = (c.modelWidth, c.heads * c.headSize, c.innerWidth)
+        embedding = g.normal([c.vocabularySize, D])
+        contentBias = g.normal([c.heads, c.headSize])
+        positionBias = g.normal([c.heads, c.headSize])
+        layers = (0..<c.layers).map { _ in
+            TransformerXLLayerParameters(
+                qkv: g.normal([3 * HD, D]), positionProjection: g.normal([HD, D]), output: g.normal([D, HD]),
+                attentionNorm: LayerNormParameters(width: D, &g, gainDeviation: 0.02),
+                feedForwardIn: g.normal([I, D]), feedForwardInBias: g.constant([I]),
+                feedForwardOut: g.normal([D, I]), feedForwardOutBias: g.constant([D]),
+                feedForwardNorm: LayerNormParameters(width: D, &g, gainDeviation: 0.02))
+        }
+        outputBias = g.constant([c.vocabularySize])
+    }
+
+    init(embedding: Tensor, contentBias: Tensor, positionBias: Tensor, layers: [TransformerXLLayerParameters], outputBias: Tensor) {
+        self.embedding = embedding
+        self.contentBias = contentBias
+        self.positionBias = positionBias
+        self.layers = layers
+        self.outputBias = outputBias
+    }
+}
+
+/// What one layer's forward saved for its backward. Shapes: B streams, T queries, M memory
+/// rows, K = M + T keys, D width, H heads of d, I inner width.
+struct TransformerXLLayerActivations {
+    /// [B, T, D]: the layer input h (also what the memory keeps).
+    var input: Tensor
+    /// [B, K, D]: concat(memory, h).
+    var context: Tensor
+    /// [B, K, 3 * H * d]: q, k, v of every context row.
+    var qkv: Tensor
+    /// [K, H * d]: projected position sinusoids, row p = distance p.
+    var positions: Tensor
+    /// [B, H, T, K]: attention probabilities, and their dropout mask (or nil).
+    var probabilities: Tensor, attentionMask: Tensor?
+    /// [B, T, H * d]: heads concatenated.
+    var attended: Tensor
+    /// Dropout mask on the attention output (or nil).
+    var attentionOutputMask: Tensor?
+    /// [B, T, D]: h + attention output, and its LayerNorm.
+    var attentionResidual: Tensor, attentionNorm: NormActivations
+    /// [B, T, I]: before ReLU, and after ReLU and dropout (with its mask).
+    var hiddenPreActivation: Tensor, hidden: Tensor, hiddenMask: Tensor?
+    /// Dropout mask on the feed-forward output (or nil).
+    var feedForwardMask: Tensor?
+    /// [B, T, D]: first norm's output + feed-forward, and its LayerNorm (the layer output).
+    var feedForwardResidual: Tensor, feedForwardNorm: NormActivations
+}
+
+/// A segment's forward pass: the log-probabilities and loss, and everything the backward reads.
+public struct TransformerXLSegment {
+    /// [B, T, V]: log-softmax of the logits.
+    public let logProbabilities: Tensor
+    /// Mean cross-entropy over the B x T targets (0 without targets).
+    public let loss: Float
+    /// [B, T, D]: the last layer's output (before the output dropout).
+    public var output: Tensor { layers[layers.count - 1].feedForwardNorm.out }
+    let tokens: [Int32], targets: [Int32]?
+    let shape: AttentionShape
+    /// [K, D]: position sinusoids after dropout, and the mask.
+    let sinusoids: Tensor, sinusoidMask: Tensor?
+    let embeddingMask: Tensor?
+    let layers: [TransformerXLLayerActivations]
+    /// [B, T, D]: the last output after dropout (the input of the output layer), and its mask.
+    let finalHidden: Tensor, finalMask: Tensor?
+}
+
+/// Transformer-XL (Dai et al., 2019), exactly as `../shared/docs/transformer-xl.md` and the
+/// authors' `MemTransformerLM` (attn_type 0, post-norm, div_val 1, tied output): segment
+/// recurrence with a detached memory per layer and relative positions with u/v biases.
+public struct TransformerXL {
+    /// Sizes and switches.
+    public let config: ModelConfig
+    /// The weights.
+    public var parameters: TransformerXLParameters
+
+    /// A freshly initialised model (spec init) drawn from `generator`.
+    public init(config: ModelConfig, generator: SeededGenerator) throws {
+        try config.validate()
+        guard config.kind == .transformerXL else {
+            throw ModelConfigError.invalid(field: "kind", value: config.kind.rawValue, rule: "must be transformer-xl")
+        }
+        self.config = config
+        self.parameters = TransformerXLParameters(config: config, generator: generator)
+    }
+
+    /// A model with the weights in `checkpoint` (reference state_dict names and shapes).
+    public init(config: ModelConfig, checkpoint: SafetensorsFile) throws {
+        try self.init(config: config, generator: SeededGenerator(seed: 0))
+        try parameters.load(from: checkpoint)
+    }
+
+    /// The weights and the config (as JSON under the `config` metadata key).
+    public func checkpoint() -> SafetensorsFile {
+        parameters.safetensors(metadata: ["config": config.json(), "format": "pt"])
+    }
+
+    /// An empty memory for `batch` streams, keeping `capacity` rows (default: the config's mem_len).
+    public func emptyMemory(batch: Int, capacity: Int? = nil) -> Memory {
+        Memory(capacity: capacity ?? config.memoryLength, layers: config.layers, batch: batch, width: config.modelWidth)
+    }
+
+    /// The position sinusoids for distances 0..<count (spec step 2): sines then cosines, with
+    /// distances clamped at `clamp_len` when it is positive. [count, D].
+    func sinusoids(count: Int) -> Tensor {
+        let D = config.modelWidth
+        let table = Tensor(zeros: [count, D])
+        for p in 0..<count {
+            let distance = config.clampLength > 0 ? min(p, config.clampLength) : p
+            for k in 0..<(D / 2) {
+                // In float32 as the reference: inv_freq = 1 / 10000^(2k/D), then p * inv_freq.
+                let frequency = Float(1) / powf(10000, Float(2 * k) / Float(D))
+                let angle = Float(distance) * frequency
+                table[p * D + k] = sinf(angle)
+                table[p * D + D / 2 + k] = cosf(angle)
+            }
+        }
+        return table
+    }
+
+    /// Runs one segment: `tokens` holds B streams of T ids (row-major [B, T]); `targets`, if
+    /// given, the next id for each. Reads `memory` and replaces it by the updated memory.
+    public func forward(tokens: [Int32], targets: [Int32]? = nil, batch B: Int, memory: inout Memory,
+                        dropout: inout DropoutSource) throws -> TransformerXLSegment {
+        let c = config
+        try ModelInputError.check(tokens, targets: targets, batch: B, vocabulary: c.vocabularySize)
+        guard memory.batch == B, memory.layers.count == c.layers, memory.width == c.modelWidth else {
+            throw ModelInputError.memoryMismatch(expected: "\(c.layers) layers of [\(B), M, \(c.modelWidth)]",
+                                                 found: "\(memory.layers.count) layers of [\(memory.batch), M, \(memory.width)]")
+        }
+        let (T, M, D, H, d, I) = (tokens.count / B, memory.length, c.modelWidth, c.heads, c.headSize, c.innerWidth)
+        let (K, HD, rows) = (M + T, c.heads * c.headSize, tokens.count)
+        let shape = AttentionShape(batch: B, queries: T, memory: M, heads: H, headSize: d,
+                                   window: c.sameLength ? memory.capacity : nil)
+
+        // Steps 1-3: scaled embedding and sinusoids, each after dropout.
+        var h = Tensor(zeros: [B, T, D])
+        tokens.withUnsafeBufferPointer {
+            Embedding.forward(out: h.pointer, tokens: $0.baseAddress!, table: parameters.embedding.pointer,
+                              count: rows, width: D, vocabulary: c.vocabularySize, scale: Float(D).squareRoot())
+        }
+        let embeddingMask = dropout.apply(h, probability: c.dropout)
+        let pe = sinusoids(count: K)
+        let sinusoidMask = dropout.apply(pe, probability: c.dropout)
+
+        var saved: [TransformerXLLayerActivations] = []
+        for (l, p) in parameters.layers.enumerated() {
+            let input = h
+            let context = Tensor(zeros: [B, K, D])
+            let m = memory.layers[l]
+            for b in 0..<B {
+                (context.pointer + b * K * D).update(from: m.pointer + b * M * D, count: M * D)
+                (context.pointer + (b * K + M) * D).update(from: input.pointer + b * T * D, count: T * D)
+            }
+            let qkv = Tensor(zeros: [B, K, 3 * HD])
+            Linear.forward(out: qkv.pointer, input: context.pointer, weight: p.qkv.pointer, bias: nil,
+                           rows: B * K, inFeatures: D, outFeatures: 3 * HD)
+            let positions = Tensor(zeros: [K, HD])
+            Linear.forward(out: positions.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
+                           rows: K, inFeatures: D, outFeatures: HD)
+            let probabilities = Tensor(zeros: [B, H, T, K])
+            let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout)
+            let attended = Tensor(zeros: [B, T, HD])
+            let views = Self.qkvViews(qkv, shape)
+            Attention.forward(out: attended.pointer, probabilities: probabilities.pointer,
+                              q: views.q, k: views.k, v: views.v,
+                              relative: RelativeTerms(r: positions.pointer, u: parameters.contentBias.pointer,
+                                                      v: parameters.positionBias.pointer),
+                              dropMask: attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
+            let attentionResidual = Tensor(zeros: [B, T, D])
+            Linear.forward(out: attentionResidual.pointer, input: attended.pointer, weight: p.output.pointer, bias: nil,
+                           rows: rows, inFeatures: HD, outFeatures: D)
+            let attentionOutputMask = dropout.apply(attentionResidual, probability: c.dropout)
+            Residual.forward(out: attentionResidual.pointer, a: attentionResidual.pointer, b: input.pointer, count: rows * D)
+            let attentionNorm = NormActivations(attentionResidual, p.attentionNorm, rows: rows, width: D,
+                                                epsilon: c.layerNormEpsilon)
+
+            let pre = Tensor(zeros: [B, T, I])
+            Linear.forward(out: pre.pointer, input: attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
+                           bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
+            let hidden = Tensor(zeros: [B, T, I])
+            PendingReLU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
+            let hiddenMask = dropout.apply(hidden, probability: c.dropout)
+            let ffResidual = Tensor(zeros: [B, T, D])
+            Linear.forward(out: ffResidual.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer,
+                           bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
+            let feedForwardMask = dropout.apply(ffResidual, probability: c.dropout)
+            Residual.forward(out: ffResidual.pointer, a: ffResidual.pointer, b: attentionNorm.out.pointer, count: rows * D)
+            let ffNorm = NormActivations(ffResidual, p.feedForwardNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
+            saved.append(TransformerXLLayerActivations(
+                input: input, context: context, qkv: qkv, positions: positions, probabilities: probabilities,
+                attentionMask: attentionMask, attended: attended, attentionOutputMask: attentionOutputMask,
+                attentionResidual: attentionResidual, attentionNorm: attentionNorm, hiddenPreActivation: pre,
+                hidden: hidden, hiddenMask: hiddenMask, feedForwardMask: feedForwardMask,
+                feedForwardResidual: ffResidual, feedForwardNorm: ffNorm))
+            h = ffNorm.out
+        }
+        memory = memory.updated(with: saved.map(\.input))
+
+        // Step 5: dropout, tied output with its own bias, log-softmax, loss.
+        let finalHidden = Tensor(zeros: [B, T, D])
+        finalHidden.pointer.update(from: h.pointer, count: h.count)
+        let finalMask = dropout.apply(finalHidden, probability: c.dropout)
+        let (logp, loss) = TiedOutput.forward(hidden: finalHidden, embedding: parameters.embedding,
+                                              bias: parameters.outputBias, targets: targets, rows: rows,
+                                              width: D, vocabulary: c.vocabularySize)
+        return TransformerXLSegment(
+            logProbabilities: Tensor(shape: [B, T, c.vocabularySize], values: logp.values), loss: loss,
+            tokens: tokens, targets: targets, shape: shape, sinusoids: pe, sinusoidMask: sinusoidMask,
+            embeddingMask: embeddingMask, layers: saved, finalHidden: finalHidden, finalMask: finalMask)
+    }
+
+    /// Adds the gradient of `segment.loss` into `gradients` (no gradient flows into the memory).
+    public func backward(_ segment: TransformerXLSegment, gradients: TransformerXLParameters) {
+        let c = config
+        guard let targets = segment.targets else { return }
+        let s = segment.shape
+        let (B, T, M, K, D, I) = (s.batch, s.queries, s.memory, s.keys, c.modelWidth, c.innerWidth)
+        let (HD, rows) = (c.heads * c.headSize, B * T)
+        var dh = Tensor(zeros: [B, T, D])
+        TiedOutput.backward(dHidden: dh, dEmbedding: gradients.embedding, dBias: gradients.outputBias,
+                            logProbabilities: segment.logProbabilities, hidden: segment.finalHidden,
+                            embedding: parameters.embedding, targets: targets, rows: rows, width: D,
+                            vocabulary: c.vocabularySize)
+        dropoutBackward(dh, mask: segment.finalMask)
+
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let (a, p, g) = (segment.layers[l], parameters.layers[l], gradients.layers[l])
+            // Feed-forward block, from its LayerNorm back to its input (the first norm's output).
+            let dffResidual = Tensor(zeros: [B, T, D])
+            a.feedForwardNorm.backward(dInput: dffResidual, dOut: dh, input: a.feedForwardResidual, p.feedForwardNorm,
+                                       gradients: g.feedForwardNorm, rows: rows, width: D)
+            let dNorm1 = Tensor(shape: [B, T, D], values: dffResidual.values)
+            dropoutBackward(dffResidual, mask: a.feedForwardMask)
+            let dHidden = Tensor(zeros: [B, T, I])
+            Linear.backward(dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
+                            dOut: dffResidual.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
+                            rows: rows, inFeatures: I, outFeatures: D)
+            dropoutBackward(dHidden, mask: a.hiddenMask)
+            let dPre = Tensor(zeros: [B, T, I])
+            PendingReLU.backward(dInput: dPre.pointer, dOut: dHidden.pointer, input: a.hiddenPreActivation.pointer,
+                                 count: dPre.count)
+            Linear.backward(dInput: dNorm1.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
+                            dOut: dPre.pointer, input: a.attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
+                            rows: rows, inFeatures: D, outFeatures: I)
+
+            // Attention block: LayerNorm, residual, output projection, attention, qkv.
+            let dAttnResidual = Tensor(zeros: [B, T, D])
+            a.attentionNorm.backward(dInput: dAttnResidual, dOut: dNorm1, input: a.attentionResidual, p.attentionNorm,
+                                     gradients: g.attentionNorm, rows: rows, width: D)
+            let dInput = Tensor(shape: [B, T, D], values: dAttnResidual.values)
+            dropoutBackward(dAttnResidual, mask: a.attentionOutputMask)
+            let dAttended = Tensor(zeros: [B, T, HD])
+            Linear.backward(dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: nil, dOut: dAttnResidual.pointer,
+                            input: a.attended.pointer, weight: p.output.pointer, rows: rows, inFeatures: HD, outFeatures: D)
+            let dqkv = Tensor(zeros: [B, K, 3 * HD])
+            let dPositions = Tensor(zeros: [K, HD])
+            let views = Self.qkvViews(a.qkv, s), dViews = Self.qkvViews(dqkv, s)
+            Attention.backward(dq: dViews.q, dk: dViews.k, dv: dViews.v,
+                               dRelative: RelativeGradients(r: dPositions.pointer, u: gradients.contentBias.pointer,
+                                                            v: gradients.positionBias.pointer),
+                               dOut: dAttended.pointer, probabilities: a.probabilities.pointer,
+                               q: views.q, k: views.k, v: views.v,
+                               relative: RelativeTerms(r: a.positions.pointer, u: parameters.contentBias.pointer,
+                                                       v: parameters.positionBias.pointer),
+                               dropMask: a.attentionMask.map { UnsafePointer($0.pointer) }, shape: s)
+            Linear.backward(dInput: nil, dWeight: g.positionProjection.pointer, dBias: nil, dOut: dPositions.pointer,
+                            input: segment.sinusoids.pointer, weight: p.positionProjection.pointer,
+                            rows: K, inFeatures: D, outFeatures: HD)
+            // Memory rows contribute to the qkv weight's gradient but receive none themselves.
+            let dContext = Tensor(zeros: [B, K, D])
+            Linear.backward(dInput: dContext.pointer, dWeight: g.qkv.pointer, dBias: nil, dOut: dqkv.pointer,
+                            input: a.context.pointer, weight: p.qkv.pointer, rows: B * K, inFeatures: D, outFeatures: 3 * HD)
+            for b in 0..<B {
+                Residual.backward(dA: dInput.pointer + b * T * D, dB: nil, dOut: dContext.pointer + (b * K + M) * D,
+                                  count: T * D)
+            }
+            dh = dInput
+        }
+        dropoutBackward(dh, mask: segment.embeddingMask)
+        segment.tokens.withUnsafeBufferPointer {
+            Embedding.backward(dTable: gradients.embedding.pointer, dOut: dh.pointer, tokens: $0.baseAddress!,
+                               count: rows, width: D, scale: Float(D).squareRoot())
+        }
+    }
+
+    /// q (the last T rows), k and v (all K rows) inside a [B, K, 3 * H * d] projection.
+    static func qkvViews(_ qkv: Tensor, _ s: AttentionShape) -> (q: HeadRows, k: HeadRows, v: HeadRows) {
+        let HD = s.heads * s.headSize, row = 3 * HD, batch = s.keys * row
+        return (HeadRows(base: qkv.pointer + s.memory * row, rowStride: row, batchStride: batch),
+                HeadRows(base: qkv.pointer + HD, rowStride: row, batchStride: batch),
+                HeadRows(base: qkv.pointer + 2 * HD, rowStride: row, batchStride: batch))
+    }
+}

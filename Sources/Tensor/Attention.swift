@@ -1,0 +1,338 @@
+/// A strided view of per-head rows inside a larger buffer: element `c` of row `t` of batch `b`
+/// for head `n` is at `base[b * batchStride + t * rowStride + n * headSize + c]`.
+///
+/// This lets attention read q, k and v straight out of a fused `[rows, 3 * H * d]` projection
+/// (Transformer-XL's `qkv_net`, GPT-2's `c_attn`) or out of a KV cache, without copies.
+public struct HeadRows {
+    /// Row 0 of batch 0, head 0.
+    public var base: UnsafeMutablePointer<Float>
+    /// Elements between consecutive rows (time steps).
+    public var rowStride: Int
+    /// Elements between consecutive batch entries.
+    public var batchStride: Int
+
+    /// A view starting at `base`.
+    public init(base: UnsafeMutablePointer<Float>, rowStride: Int, batchStride: Int) {
+        self.base = base
+        self.rowStride = rowStride
+        self.batchStride = batchStride
+    }
+
+    /// Row 0 of head `n` (of width `d`) in batch entry `b`.
+    @inline(__always) func head(_ b: Int, _ n: Int, _ d: Int) -> UnsafeMutablePointer<Float> {
+        base + b * batchStride + n * d
+    }
+}
+
+/// The sizes of one attention call: B streams, T queries, M memory rows before them
+/// (K = M + T keys), H heads of width d.
+public struct AttentionShape: Equatable, Sendable {
+    /// Streams in the batch (B).
+    public var batch: Int
+    /// Queries, the newest T positions (T).
+    public var queries: Int
+    /// Keys before the first query: memory or KV-cache rows (M).
+    public var memory: Int
+    /// Number of heads (H).
+    public var heads: Int
+    /// Width of one head (d).
+    public var headSize: Int
+    /// With Transformer-XL's `same_length`, the number of memory rows every query may see
+    /// (the model's mem_len): query i sees keys (M + i - window, M + i]. nil: all keys <= M + i.
+    public var window: Int?
+
+    /// Keys per query row (K = M + T).
+    public var keys: Int { memory + queries }
+
+    /// The shape of a call.
+    public init(batch: Int, queries: Int, memory: Int, heads: Int, headSize: Int, window: Int? = nil) {
+        self.batch = batch
+        self.queries = queries
+        self.memory = memory
+        self.heads = heads
+        self.headSize = headSize
+        self.window = window
+    }
+
+    /// The keys query `i` sees: causal with M rows of memory, narrowed by `window` (always
+    /// at least key M + i itself).
+    @inline(__always) public func visibleKeys(_ i: Int) -> Range<Int> {
+        let last = memory + i
+        let first = window.map { Swift.max(0, last - $0 + 1) } ?? 0
+        return Swift.min(first, last)..<(last + 1)
+    }
+}
+
+/// Transformer-XL's relative-position terms (spec, "Forward pass", the paper's (b) and (d)):
+/// `r` holds the projected position vectors indexed by distance (row p = `W_r` applied to the
+/// sinusoid of distance p, clamped; see `Sinusoid`), shared by all streams; `u` and `v` are
+/// the [H, d] biases (`r_w_bias`, `r_r_bias`).
+public struct RelativeTerms {
+    /// [K, H * d]: row p is the projected sinusoid of distance p.
+    public var r: UnsafePointer<Float>
+    /// [H, d]: content bias added to q before the dot with k (`r_w_bias`).
+    public var u: UnsafePointer<Float>
+    /// [H, d]: position bias added to q before the dot with r (`r_r_bias`).
+    public var v: UnsafePointer<Float>
+
+    /// Terms read from these buffers.
+    public init(r: UnsafePointer<Float>, u: UnsafePointer<Float>, v: UnsafePointer<Float>) {
+        self.r = r
+        self.u = u
+        self.v = v
+    }
+}
+
+/// Where the gradients of the relative terms go (added into).
+public struct RelativeGradients {
+    /// [K, H * d], gradient of `RelativeTerms.r`.
+    public var r: UnsafeMutablePointer<Float>
+    /// [H, d].
+    public var u: UnsafeMutablePointer<Float>
+    /// [H, d].
+    public var v: UnsafeMutablePointer<Float>
+
+    /// Gradients added into these buffers.
+    public init(r: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>) {
+        self.r = r
+        self.u = u
+        self.v = v
+    }
+}
+
+/// Multi-head scaled dot-product attention over memory + the current segment, shared by both
+/// models: GPT-2 (no relative terms; memory = the KV cache) and Transformer-XL (relative terms).
+///
+/// Scores for query i (absolute key position M + i) and key j, per head:
+/// `s_ij = ((q_i + u) · k_j + (q_i + v) · r_{M+i-j}) / √d` (u = v = 0 and no r term without
+/// `relative`), masked to `shape.visibleKeys(i)`, `P = softmax_j(s)`, `out_i = Σ_j P_ij v_j`.
+/// The position term is computed for every distance with one GEMM and then read at distance
+/// M + i - j: the reference's "relative shift", done by indexing.
+///
+/// Threads: the forward splits the B·H (stream, head) pairs, the backward splits the heads
+/// (each head's r, u, v gradients are summed over streams in order on one thread), so results
+/// are bit-identical for any thread count. A single query (T = 1, generation) takes a path
+/// that allocates nothing.
+public enum Attention {
+    /// Writes `out` [B, T, H * d] and saves the softmax probabilities `probabilities`
+    /// [B, H, T, K] (before dropout; zero at masked keys). `dropMask` [B, H, T, K], when
+    /// given, holds 0 or 1/(1-p) and multiplies the probabilities before they weight the values.
+    public static func forward(
+        out: UnsafeMutablePointer<Float>,
+        probabilities: UnsafeMutablePointer<Float>,
+        q: HeadRows, k: HeadRows, v: HeadRows,
+        relative: RelativeTerms?,
+        dropMask: UnsafePointer<Float>?,
+        shape s: AttentionShape
+    ) {
+        let (T, K, H, d) = (s.queries, s.keys, s.heads, s.headSize)
+        guard s.batch > 0, T > 0, H > 0, d > 0 else { return }
+        if T == 1 {
+            forwardSingleQuery(out: out, probabilities: probabilities, q: q, k: k, v: v,
+                               relative: relative, dropMask: dropMask, shape: s)
+            return
+        }
+        let scale = 1 / Float(d).squareRoot()
+        Parallel.forEachRange(s.batch * H, minimumChunk: 1) { items in
+            // Scratch per thread, not per (stream, head): [T, d] x2, [T, K] x2.
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * T * d + 2 * T * K)
+            defer { scratch.deallocate() }
+            let qu = scratch, qv = scratch + T * d, positional = scratch + 2 * T * d, dropped = positional + T * K
+            for item in items {
+                let b = item / H, n = item % H
+                let P = probabilities + item * T * K
+                let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
+                biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
+                // Content term: (q + u) kᵀ → P [T, K].
+                product(m: T, n: K, k: d, a: qu, lda: d, b: kHead, ldb: k.rowStride, transposeB: true,
+                              c: P, ldc: K)
+                if let relative {
+                    // Position term for every distance p in 0..<K: (q + v) r_p → [T, K].
+                    product(m: T, n: K, k: d, a: qv, lda: d, b: relative.r + n * d, ldb: H * d,
+                                  transposeB: true, c: positional, ldc: K)
+                }
+                for i in 0..<T {
+                    let row = P + i * K
+                    let visible = s.visibleKeys(i)
+                    if relative != nil {
+                        // Key j is at distance M + i - j.
+                        let byDistance = positional + i * K + s.memory + i
+                        for j in visible { row[j] += byDistance[-j] }
+                    }
+                    Softmax.row(row, visible: visible, keys: K, scale: scale)
+                }
+                var weights = UnsafePointer(P)
+                if let dropMask {
+                    multiply(dropped, P, dropMask + item * T * K, T * K)
+                    weights = UnsafePointer(dropped)
+                }
+                // out_head [T, d] = weights V, written into the [B, T, H·d] output.
+                product(m: T, n: d, k: K, a: weights, lda: K, b: vHead, ldb: v.rowStride,
+                              c: out + b * T * H * d + n * d, ldc: H * d)
+            }
+        }
+    }
+
+    /// Adds the gradients of `forward` into `dq`, `dk`, `dv` (same strided layouts as q, k, v;
+    /// dk and dv cover all K rows, memory included, since the projection weights that made
+    /// them need them) and, for Transformer-XL, into `dRelative`. `probabilities` and
+    /// `dropMask` are what the forward saved and used.
+    public static func backward(
+        dq: HeadRows, dk: HeadRows, dv: HeadRows,
+        dRelative: RelativeGradients?,
+        dOut: UnsafePointer<Float>,
+        probabilities: UnsafePointer<Float>,
+        q: HeadRows, k: HeadRows, v: HeadRows,
+        relative: RelativeTerms?,
+        dropMask: UnsafePointer<Float>?,
+        shape s: AttentionShape
+    ) {
+        let (T, K, H, d) = (s.queries, s.keys, s.heads, s.headSize)
+        guard s.batch > 0, T > 0, H > 0, d > 0 else { return }
+        let scale = 1 / Float(d).squareRoot()
+        // Threads split the heads: a head's position gradients are shared by all streams.
+        Parallel.forEachRange(H, minimumChunk: 1) { heads in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * T * d + 3 * T * K)
+            defer { scratch.deallocate() }
+            let qu = scratch, qv = scratch + T * d, dQu = scratch + 2 * T * d, dQv = scratch + 3 * T * d
+            let dP = scratch + 4 * T * d, dPositional = dP + T * K, dropped = dPositional + T * K
+            for n in heads {
+                for b in 0..<s.batch {
+                    let item = b * H + n
+                    let P = probabilities + item * T * K
+                    let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
+                    let dOutHead = dOut + b * T * H * d + n * d
+                    let mask = dropMask.map { $0 + item * T * K }
+                    var weights = P
+                    if let mask {
+                        multiply(dropped, P, mask, T * K)
+                        weights = UnsafePointer(dropped)
+                    }
+                    // dV += weightsᵀ dOut; dWeights = dOut Vᵀ.
+                    product(m: K, n: d, k: T, a: weights, lda: K, transposeA: true, b: dOutHead, ldb: H * d,
+                                  c: dv.head(b, n, d), ldc: dv.rowStride, beta: 1)
+                    product(m: T, n: K, k: d, a: dOutHead, lda: H * d, b: vHead, ldb: v.rowStride,
+                                  transposeB: true, c: dP, ldc: K)
+                    // Through the dropout, then softmax backward: dS = P ⊙ (g - Σ P g) / √d.
+                    if let mask { multiply(dP, dP, mask, T * K) }
+                    for i in 0..<T {
+                        Softmax.backwardRow(dP + i * K, P + i * K, visible: s.visibleKeys(i), keys: K, scale: scale)
+                    }
+                    biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
+                    // Content term: dQu = dS K; dK += dSᵀ Qu.
+                    product(m: T, n: d, k: K, a: dP, lda: K, b: kHead, ldb: k.rowStride, c: dQu, ldc: d)
+                    product(m: K, n: d, k: T, a: dP, lda: K, transposeA: true, b: qu, ldb: d,
+                                  c: dk.head(b, n, d), ldc: dk.rowStride, beta: 1)
+                    let dqHead = dq.head(b, n, d)
+                    if let relative, let dRelative {
+                        // Scatter dS to distances, then dQv = dPos R; dR += dPosᵀ Qv.
+                        dPositional.update(repeating: 0, count: T * K)
+                        for i in 0..<T {
+                            let byDistance = dPositional + i * K + s.memory + i, row = dP + i * K
+                            for j in s.visibleKeys(i) { byDistance[-j] = row[j] }
+                        }
+                        product(m: T, n: d, k: K, a: dPositional, lda: K, b: relative.r + n * d, ldb: H * d,
+                                      c: dQv, ldc: d)
+                        product(m: K, n: d, k: T, a: dPositional, lda: K, transposeA: true, b: qv, ldb: d,
+                                      c: dRelative.r + n * d, ldc: H * d, beta: 1)
+                        let du = dRelative.u + n * d, dv = dRelative.v + n * d
+                        for i in 0..<T {
+                            let gu = dQu + i * d, gv = dQv + i * d, dqRow = dqHead + i * dq.rowStride
+                            for c in 0..<d {
+                                dqRow[c] += gu[c] + gv[c]
+                                du[c] += gu[c]
+                                dv[c] += gv[c]
+                            }
+                        }
+                    } else {
+                        for i in 0..<T {
+                            let gu = dQu + i * d, dqRow = dqHead + i * dq.rowStride
+                            for c in 0..<d { dqRow[c] += gu[c] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The generation path (T = 1): one query per (stream, head) over K cached keys, with
+    /// dot products instead of GEMM and no allocation (q + u and q + v live on the stack).
+    static func forwardSingleQuery(
+        out: UnsafeMutablePointer<Float>,
+        probabilities: UnsafeMutablePointer<Float>,
+        q: HeadRows, k: HeadRows, v: HeadRows,
+        relative: RelativeTerms?,
+        dropMask: UnsafePointer<Float>?,
+        shape s: AttentionShape
+    ) {
+        let (K, H, d) = (s.keys, s.heads, s.headSize)
+        let scale = 1 / Float(d).squareRoot()
+        let visible = s.visibleKeys(0)
+        // Each (stream, head) costs about 3·K·d multiply-adds; hand at least ~100k to a thread.
+        let minimumChunk = Swift.max(1, 100_000 / Swift.max(1, 3 * K * d))
+        Parallel.forEachRange(s.batch * H, minimumChunk: minimumChunk) { items in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * d) { biased in
+                let qu = biased.baseAddress!, qv = qu + d
+                for item in items {
+                    let b = item / H, n = item % H
+                    let row = probabilities + item * K
+                    let kHead = k.head(b, n, d), vHead = v.head(b, n, d)
+                    biasedQueries(qu, qv, q.head(b, n, d), q.rowStride, relative, n, 1, d)
+                    for j in visible { row[j] = vectorDot(qu, kHead + j * k.rowStride, d) }
+                    if let relative {
+                        let rHead = relative.r + n * d
+                        for j in visible {
+                            row[j] += vectorDot(qv, rHead + (s.memory - j) * H * d, d)
+                        }
+                    }
+                    Softmax.row(row, visible: visible, keys: K, scale: scale)
+                    let o = out + b * H * d + n * d
+                    o.update(repeating: 0, count: d)
+                    let mask = dropMask.map { $0 + item * K }
+                    for j in visible {
+                        let p = mask.map { row[j] * $0[j] } ?? row[j]
+                        vectorAddScaled(o, p, vHead + j * v.rowStride, d)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One head's matrix product, on the calling thread with the Swift GEMM: attention already
+    /// runs one (stream, head) per thread, and OpenBLAS crashes when called from several
+    /// threads at once (libopenblas 0.3.21, pthread build).
+    @inline(__always)
+    private static func product(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0
+    ) {
+        GEMM.multiply(using: .swift, threads: 1, m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
+                      b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc, beta: beta)
+    }
+
+    /// `result = a ⊙ b` over `count` elements (`result` may alias `a`).
+    @inline(__always)
+    private static func multiply(_ result: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+                                 _ b: UnsafePointer<Float>, _ count: Int) {
+        for x in 0..<count { result[x] = a[x] * b[x] }
+    }
+
+    /// `qu = q + u` and `qv = q + v` for head `n` ([T, d] each, contiguous); plain copies of q
+    /// when there are no relative terms.
+    @inline(__always)
+    private static func biasedQueries(_ qu: UnsafeMutablePointer<Float>, _ qv: UnsafeMutablePointer<Float>,
+                                      _ qHead: UnsafePointer<Float>, _ rowStride: Int,
+                                      _ relative: RelativeTerms?, _ n: Int, _ T: Int, _ d: Int) {
+        for i in 0..<T {
+            let src = qHead + i * rowStride, a = qu + i * d, b = qv + i * d
+            if let relative {
+                let u = relative.u + n * d, v = relative.v + n * d
+                for c in 0..<d { a[c] = src[c] + u[c]; b[c] = src[c] + v[c] }
+            } else {
+                a.update(from: src, count: d)
+            }
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import Generation
-
-@Test func GenerationModuleLinks() {
-    #expect(Bool(true))
-}
