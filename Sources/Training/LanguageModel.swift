@@ -112,7 +112,8 @@ public final class LanguageModel {
     /// runs one evaluation forward over M placeholder tokens (no randomness used) to get
     /// buffers of the right shape; the caller then copies the saved rows into them.
     func memoryShaped(batch: Int, rows: Int) throws -> Memory? {
-        guard var memory = emptyMemory(batch: batch) else { return nil }
+        var memory = emptyMemory(batch: batch)
+        guard memory != nil else { return nil }
         guard rows > 0 else { return memory }
         _ = try loss(tokens: [Int32](repeating: 0, count: batch * rows),
                      targets: [Int32](repeating: 0, count: batch * rows), batch: batch, memory: &memory)

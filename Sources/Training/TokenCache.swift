@@ -95,9 +95,9 @@ public struct TokenCache: Sendable {
             lock.lock(); outcomes[index] = outcome; lock.unlock()
         }
         func loadOne(_ file: CorpusFile, configFolder: URL?) -> Outcome {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: file.path)) } catch {
-                return .failed("cannot read the file (\(error.localizedDescription))")
+            guard let data = FileManager.default.contents(atPath: file.path) else {
+                return .failed(FileManager.default.fileExists(atPath: file.path) ? "cannot read the file (permissions?)"
+                               : "no such file")
             }
             let key = FNV1a.hex(FNV1a.hash(data, seed: UInt64(data.count)))
             let entry = configFolder?.appendingPathComponent(key + ".remi")

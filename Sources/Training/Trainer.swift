@@ -91,7 +91,7 @@ public final class Trainer {
     private let metrics: MetricsLog
 
     /// Starts a new run in `run`, which must not hold a checkpoint yet.
-    public init(run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
+    public convenience init(run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
                 data: TrainingData) throws {
         try options.validate()
         try modelConfig.validate()
