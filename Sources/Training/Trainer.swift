@@ -264,9 +264,9 @@ public final class Trainer {
                                                   loss: result.perToken, tokensSeen: state.tokensSeen,
                                                   elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
                 let improved = state.bestValidationLoss.map { result.perToken < $0 } ?? true
-                progress?.message(String(format: "validation at step %d: loss %.4f nats/token, ppl %.2f (%d tokens)%@",
-                                         state.step, result.perToken, result.perplexity, result.tokens,
-                                         improved ? " - best so far" : ""))
+                progress?.message(String(format: "validation at step %d: loss %.4f nats/token, ppl %.2f (%d tokens)",
+                                         state.step, result.perToken, result.perplexity, result.tokens)
+                                  + (improved ? " - best so far" : ""))
                 if improved {
                     state.bestValidationLoss = result.perToken
                     try save("best")
