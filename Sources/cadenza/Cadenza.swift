@@ -14,7 +14,9 @@ struct Cadenza: ParsableCommand {
             Inspect.self,
             ModelInfo.self,
             PlotCommand.self,
+            PlotLossCommand.self,
             RenderCommand.self,
+            TrainCommand.self,
         ]
     )
 }
