@@ -18,8 +18,8 @@ extension REMITokenizer {
     /// 1. An event outside the config's event space (say `.position(40)`) is skipped, like an
     ///    id out of range. `Padding` and `Start Of Piece` are skipped. `End Of Piece` ends the
     ///    piece: nothing after it is read.
-    /// 2. Time: the bar index starts at -1 and each `Bar` adds one and resets the position to
-    ///    1/16. Anything timed before the first `Bar` belongs to bar 0 (and the first `Bar`
+    /// 2. Time: the bar index starts at -1 and each `Bar` adds one (up to `maximumBars - 1`,
+    ///    so that every tick fits a MIDI file) and resets the position to 1/16. Anything timed before the first `Bar` belongs to bar 0 (and the first `Bar`
     ///    after it then opens bar 1). `Position p` sets the position, even backwards: the
     ///    onset is `bar * ticksPerBar + (p - 1) * gridTicks`, whatever came before.
     /// 3. `Note Velocity` is pending until the next event: a `Note On` right after it takes
@@ -71,7 +71,7 @@ extension REMITokenizer {
             case .padding, .startOfPiece, .endOfPiece, .duration:
                 break
             case .bar:
-                bar += 1
+                bar = min(bar + 1, Self.maximumBars - 1)
                 position = 0
             case let .position(p):
                 if bar < 0 { bar = 0 }
@@ -85,7 +85,9 @@ extension REMITokenizer {
                 if let c = tempoClass {
                     if bar < 0 { bar = 0 }
                     let bpm = config.tempoClasses[c].lowerBPM + v
-                    tempos.append(TempoChange(tick: onset, microsecondsPerBeat: (60_000_000 + bpm / 2) / bpm))
+                    // Microseconds rounded down, so the tempo read back is bpm or a hair above, and
+                    // the encoder's whole-bpm rounding down gives bpm again.
+                    tempos.append(TempoChange(tick: onset, microsecondsPerBeat: 60_000_000 / bpm))
                 }
             case let .velocity(b):
                 pendingVelocity = b
@@ -108,7 +110,7 @@ extension REMITokenizer {
         markers = markers.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(\.element)
         let end = max(notes.reduce(0) { max($0, $1.end) }, byTick.last?.tick ?? 0, markers.last?.tick ?? 0)
         let track = Track(name: "Piano", notes: notes, texts: markers, endTick: end)
-        return MIDIFile(format: .singleTrack, division: .ticksPerBeat(config.ticksPerBeat), tracks: [track],
+        return MIDIFile(format: .multiTrack, division: .ticksPerBeat(config.ticksPerBeat), tracks: [track],
                         tempoChanges: byTick,
                         timeSignatures: [TimeSignature(tick: 0, numerator: config.beatsPerBar, denominator: 4)])
     }

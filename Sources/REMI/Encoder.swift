@@ -160,8 +160,8 @@ extension REMITokenizer {
         var value: Int
     }
 
-    /// The tempo on every beat from 0 through the beat of the last tempo change (beat 0 only
-    /// when the file has none), each the latest change at or before that beat, in whole bpm
+    /// The tempo on every beat from 0 through the first beat at or after the last tempo change
+    /// (beat 0 only when the file has none), each the latest change at or before that beat, in whole bpm
     /// rounded down; `config.defaultTempoBPM` before the first change. Beats at or after
     /// `endTick` (internal ticks) are left out.
     func beatTempos(of file: MIDIFile, division: Int, before endTick: Int) -> [BeatTempo] {
@@ -169,7 +169,9 @@ extension REMITokenizer {
         if changes.contains(where: { $0.tick < 0 }) || !zip(changes, changes.dropFirst()).allSatisfy({ $0.tick <= $1.tick }) {
             changes = changes.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(\.element)
         }
-        let lastBeat = changes.last.map { max($0.tick, 0) / division } ?? 0
+        // Through the first beat at or after the last change: a last change between beats
+        // still reaches a beat (the original stops at the beat before it and loses it).
+        let lastBeat = changes.last.map { (max($0.tick, 0) + division - 1) / division } ?? 0
         let beats = min(lastBeat + 1, (endTick + config.ticksPerBeat - 1) / config.ticksPerBeat)
         var result: [BeatTempo] = []
         result.reserveCapacity(max(beats, 0))

@@ -6,6 +6,10 @@ import MIDI
 public struct RoundTripReport: Equatable, Sendable {
     /// Files measured.
     public var files = 0
+    /// Token ids written (events plus the end-of-piece id).
+    public var tokens = 0
+    /// Bars written.
+    public var bars = 0
     /// Notes the encoder read.
     public var notesIn = 0
     /// Notes the decoder wrote.
@@ -55,6 +59,8 @@ public struct RoundTripReport: Equatable, Sendable {
     /// Adds another report's counts to this one.
     public mutating func add(_ other: RoundTripReport) {
         files += other.files
+        tokens += other.tokens
+        bars += other.bars
         notesIn += other.notesIn
         notesOut += other.notesOut
         onsetsMoved += other.onsetsMoved
@@ -78,10 +84,14 @@ extension REMITokenizer {
     /// original (see `RoundTripReport`). Also returns the decoded file.
     public func roundTrip(_ file: MIDIFile) throws -> (report: RoundTripReport, decoded: MIDIFile) {
         let division = try ticksPerBeat(of: file)
-        let decoded = decode(ids: try tokenize(file))
+        let ids = try tokenize(file)
+        let decoded = decode(ids: ids)
         let scale = Double(config.ticksPerBeat) / Double(division)
         var report = RoundTripReport()
         report.files = 1
+        report.tokens = ids.count
+        let barID = vocabulary.id(for: .bar)
+        report.bars = ids.reduce(0) { $0 + ($1 == barID ? 1 : 0) }
 
         // Encoding order sorted by (snapped onset, pitch) is the decoder's order.
         let source = sourceNotes(of: file)
@@ -128,7 +138,8 @@ extension REMITokenizer {
                     a += 1
                 }
                 while b < decoded.tempoChanges.count && decoded.tempoChanges[b].tick <= beat * config.ticksPerBeat {
-                    decodedBPM = decoded.tempoChanges[b].bpm
+                    // The whole bpm the decoder meant (its microseconds per beat are rounded).
+                    decodedBPM = decoded.tempoChanges[b].bpm.rounded()
                     b += 1
                 }
                 report.tempoBeats += 1
