@@ -31,6 +31,7 @@ enum GenerationSharedData {
 struct Ids {
     let vocabulary: Vocabulary
     init() throws { vocabulary = try Vocabulary() }
+    init(vocabularyUnchecked vocabulary: Vocabulary) { self.vocabulary = vocabulary }
     func callAsFunction(_ event: REMIEvent) -> Int { vocabulary.id(for: event)! }
     var bar: Int { self(.bar) }
     var end: Int { self(.endOfPiece) }
