@@ -14,6 +14,7 @@ struct Cadenza: ParsableCommand {
             ModelInfo.self,
             PlotCommand.self,
             RenderCommand.self,
+            GenerateCommand.self,
         ]
     )
 }
