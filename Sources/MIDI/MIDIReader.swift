@@ -48,7 +48,7 @@ func readWholeFile(_ path: String) throws -> [UInt8] {
     defer { close(fd) }
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw failure("") }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
+    guard Int(info.st_mode) & Int(S_IFMT) == Int(S_IFREG) else {
         throw MIDIError.unreadable(path: path, reason: "not a regular file")
     }
     let size = Int(info.st_size)
@@ -422,7 +422,20 @@ enum MIDIReader {
     /// Latin-1 or a code page, and Latin-1 maps every byte to a character).
     static func decodeText(_ data: UnsafePointer<UInt8>, _ length: Int) -> String {
         let bytes = UnsafeBufferPointer(start: data, count: length)
-        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        // Validate by hand: `String(validating:as:)` needs macOS 15, the package supports 13.
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var valid = true
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: break decoding
+            case .error:
+                valid = false
+                break decoding
+            }
+        }
+        if valid { return String(decoding: bytes, as: UTF8.self) }
         var scalars = String.UnicodeScalarView()
         for b in bytes { scalars.append(Unicode.Scalar(b)) }
         return String(scalars)
