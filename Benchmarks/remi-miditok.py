@@ -9,13 +9,12 @@ Prints one JSON line: {"files", "tokens", "seconds": [per run], "median_seconds"
 Usage: python remi-miditok.py FOLDER [--runs N]   (set up by Benchmarks/remi-baseline.sh)
 """
 import argparse
+import importlib.metadata
 import json
 import statistics
 import time
 from pathlib import Path
 
-import miditok
-import symusic
 from miditok import REMI, TokenizerConfig
 
 
@@ -38,8 +37,8 @@ def main():
         seconds.append(time.perf_counter() - start)
     median = statistics.median(seconds)
     print(json.dumps({"files": len(files), "tokens": tokens, "seconds": seconds, "median_seconds": median,
-                      "tokens_per_second": tokens / median, "miditok": miditok.__version__,
-                      "symusic": symusic.__version__}))
+                      "tokens_per_second": tokens / median, "miditok": importlib.metadata.version("miditok"),
+                      "symusic": importlib.metadata.version("symusic")}))
 
 
 if __name__ == "__main__":
