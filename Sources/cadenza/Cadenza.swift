@@ -12,9 +12,14 @@ struct Cadenza: ParsableCommand {
             Bench.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
+            Doctor.self,
+            Inspect.self,
             ModelInfo.self,
             PlotCommand.self,
+            PlotLossCommand.self,
             RenderCommand.self,
+            GenerateCommand.self,
+            TrainCommand.self,
         ]
     )
 }
