@@ -12,6 +12,7 @@ struct Cadenza: ParsableCommand {
             Bench.self,
             PlotCommand.self,
             RenderCommand.self,
+            MetricsCommand.self,
         ]
     )
 }
