@@ -144,11 +144,11 @@ public enum Attention {
                 let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
                 biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
                 // Content term: (q + u) kᵀ → P [T, K].
-                GEMM.multiply(m: T, n: K, k: d, a: qu, lda: d, b: kHead, ldb: k.rowStride, transposeB: true,
+                product(m: T, n: K, k: d, a: qu, lda: d, b: kHead, ldb: k.rowStride, transposeB: true,
                               c: P, ldc: K)
                 if let relative {
                     // Position term for every distance p in 0..<K: (q + v) r_p → [T, K].
-                    GEMM.multiply(m: T, n: K, k: d, a: qv, lda: d, b: relative.r + n * d, ldb: H * d,
+                    product(m: T, n: K, k: d, a: qv, lda: d, b: relative.r + n * d, ldb: H * d,
                                   transposeB: true, c: positional, ldc: K)
                 }
                 for i in 0..<T {
@@ -159,7 +159,7 @@ public enum Attention {
                         let byDistance = positional + i * K + s.memory + i
                         for j in visible { row[j] += byDistance[-j] }
                     }
-                    softmaxRow(row, visible: visible, keys: K, scale: scale)
+                    Softmax.row(row, visible: visible, keys: K, scale: scale)
                 }
                 var weights = UnsafePointer(P)
                 if let dropMask {
@@ -167,7 +167,7 @@ public enum Attention {
                     weights = UnsafePointer(dropped)
                 }
                 // out_head [T, d] = weights V, written into the [B, T, H·d] output.
-                GEMM.multiply(m: T, n: d, k: K, a: weights, lda: K, b: vHead, ldb: v.rowStride,
+                product(m: T, n: d, k: K, a: weights, lda: K, b: vHead, ldb: v.rowStride,
                               c: out + b * T * H * d + n * d, ldc: H * d)
             }
         }
@@ -209,19 +209,19 @@ public enum Attention {
                         weights = UnsafePointer(dropped)
                     }
                     // dV += weightsᵀ dOut; dWeights = dOut Vᵀ.
-                    GEMM.multiply(m: K, n: d, k: T, a: weights, lda: K, transposeA: true, b: dOutHead, ldb: H * d,
+                    product(m: K, n: d, k: T, a: weights, lda: K, transposeA: true, b: dOutHead, ldb: H * d,
                                   c: dv.head(b, n, d), ldc: dv.rowStride, beta: 1)
-                    GEMM.multiply(m: T, n: K, k: d, a: dOutHead, lda: H * d, b: vHead, ldb: v.rowStride,
+                    product(m: T, n: K, k: d, a: dOutHead, lda: H * d, b: vHead, ldb: v.rowStride,
                                   transposeB: true, c: dP, ldc: K)
                     // Through the dropout, then softmax backward: dS = P ⊙ (g - Σ P g) / √d.
                     if let mask { multiply(dP, dP, mask, T * K) }
                     for i in 0..<T {
-                        softmaxBackwardRow(dP + i * K, P + i * K, visible: s.visibleKeys(i), keys: K, scale: scale)
+                        Softmax.backwardRow(dP + i * K, P + i * K, visible: s.visibleKeys(i), keys: K, scale: scale)
                     }
                     biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
                     // Content term: dQu = dS K; dK += dSᵀ Qu.
-                    GEMM.multiply(m: T, n: d, k: K, a: dP, lda: K, b: kHead, ldb: k.rowStride, c: dQu, ldc: d)
-                    GEMM.multiply(m: K, n: d, k: T, a: dP, lda: K, transposeA: true, b: qu, ldb: d,
+                    product(m: T, n: d, k: K, a: dP, lda: K, b: kHead, ldb: k.rowStride, c: dQu, ldc: d)
+                    product(m: K, n: d, k: T, a: dP, lda: K, transposeA: true, b: qu, ldb: d,
                                   c: dk.head(b, n, d), ldc: dk.rowStride, beta: 1)
                     let dqHead = dq.head(b, n, d)
                     if let relative, let dRelative {
@@ -231,9 +231,9 @@ public enum Attention {
                             let byDistance = dPositional + i * K + s.memory + i, row = dP + i * K
                             for j in s.visibleKeys(i) { byDistance[-j] = row[j] }
                         }
-                        GEMM.multiply(m: T, n: d, k: K, a: dPositional, lda: K, b: relative.r + n * d, ldb: H * d,
+                        product(m: T, n: d, k: K, a: dPositional, lda: K, b: relative.r + n * d, ldb: H * d,
                                       c: dQv, ldc: d)
-                        GEMM.multiply(m: K, n: d, k: T, a: dPositional, lda: K, transposeA: true, b: qv, ldb: d,
+                        product(m: K, n: d, k: T, a: dPositional, lda: K, transposeA: true, b: qv, ldb: d,
                                       c: dRelative.r + n * d, ldc: H * d, beta: 1)
                         let du = dRelative.u + n * d, dv = dRelative.v + n * d
                         for i in 0..<T {
@@ -285,7 +285,7 @@ public enum Attention {
                             row[j] += vectorDot(qv, rHead + (s.memory - j) * H * d, d)
                         }
                     }
-                    softmaxRow(row, visible: visible, keys: K, scale: scale)
+                    Softmax.row(row, visible: visible, keys: K, scale: scale)
                     let o = out + b * H * d + n * d
                     o.update(repeating: 0, count: d)
                     let mask = dropMask.map { $0 + item * K }
@@ -298,45 +298,18 @@ public enum Attention {
         }
     }
 
-    /// In place: `row[j] = softmax(scale · row[j])` over `visible`, 0 elsewhere in 0..<keys.
-    /// Max, exponentials and sum run left to right over the visible range (vectorised `exp`).
+    /// One head's matrix product, on the calling thread with the Swift GEMM: attention already
+    /// runs one (stream, head) per thread, and OpenBLAS crashes when called from several
+    /// threads at once (libopenblas 0.3.21, pthread build).
     @inline(__always)
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Range<Int>, keys: Int, scale: Float) {
-        let first = visible.lowerBound, n = visible.count
-        let x = row + first
-        let shift = vectorMax(x, n) * scale
-        var total = Vector()
-        var j = 0
-        let scaleV = Vector(repeating: scale), shiftV = Vector(repeating: shift)
-        while j + vectorWidth <= n {
-            let e = vectorExp(loadVector(x + j) * scaleV - shiftV)
-            storeVector(e, x + j)
-            total += e
-            j += vectorWidth
-        }
-        var sum = total.sum()
-        while j < n {
-            let e = scalarExp(x[j] * scale - shift)
-            x[j] = e
-            sum += e
-            j += 1
-        }
-        let inverse = 1 / sum
-        for j in 0..<n { x[j] *= inverse }
-        if first > 0 { row.update(repeating: 0, count: first) }
-        if visible.upperBound < keys { (row + visible.upperBound).update(repeating: 0, count: keys - visible.upperBound) }
-    }
-
-    /// In place: `dRow[j] = P[j] (dRow[j] - Σ_j' P[j'] dRow[j']) · scale` over `visible`, 0 elsewhere.
-    @inline(__always)
-    static func softmaxBackwardRow(_ dRow: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>,
-                                   visible: Range<Int>, keys: Int, scale: Float) {
-        let first = visible.lowerBound, n = visible.count
-        let g = dRow + first, p = row + first
-        let dot = vectorDot(p, g, n)
-        for j in 0..<n { g[j] = p[j] * (g[j] - dot) * scale }
-        if first > 0 { dRow.update(repeating: 0, count: first) }
-        if visible.upperBound < keys { (dRow + visible.upperBound).update(repeating: 0, count: keys - visible.upperBound) }
+    private static func product(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0
+    ) {
+        GEMM.multiply(using: .swift, threads: 1, m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
+                      b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc, beta: beta)
     }
 
     /// `result = a ⊙ b` over `count` elements (`result` may alias `a`).

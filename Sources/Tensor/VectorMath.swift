@@ -47,7 +47,12 @@ func vectorMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
     if n >= vectorWidth {
         var acc = Vector(repeating: -.infinity)
-        while i + vectorWidth <= n { acc = pointwiseMax(acc, loadVector(p + i)); i += vectorWidth }
+        while i + vectorWidth <= n {
+            // `replacing(with:where:)` compiles to a compare and a blend; `pointwiseMax` stays a call.
+            let x = loadVector(p + i)
+            acc.replace(with: x, where: x .> acc)
+            i += vectorWidth
+        }
         m = acc.max()
     }
     while i < n { m = Swift.max(m, p[i]); i += 1 }
@@ -72,7 +77,9 @@ func vectorAddScaled(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ x: UnsafePo
 /// clamped to [-87.3, 88.7], so e^x of very negative x is about 1e-38, not 0.
 @inline(__always) @usableFromInline
 func vectorExp(_ x: Vector) -> Vector {
-    let x = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.7))
+    var x = x
+    x.replace(with: -87.3, where: x .< -87.3)
+    x.replace(with: 88.7, where: x .> 88.7)
     // Round x·log2(e) to the nearest integer by adding 1.5·2^23: the integer then sits in the
     // low mantissa bits, so both n (as float) and n (as int) come without conversions.
     let shifted = x * 1.442_695_04 + 12_582_912

@@ -51,3 +51,23 @@ import Testing
         check.expectGradient("dTable", of: table, analytic: dTable, samples: 200, loss: loss)
     }
 }
+
+@Suite struct SoftmaxTests {
+    @Test func gradientMatchesFiniteDifferencesAndRowsSumToOne() {
+        var check = GradientCheck(seed: 31)
+        let rows = 5, width = 37, scale: Float = 0.7
+        let x = check.random([rows, width], scale: 2), probe = check.random([rows, width])
+        let out = Tensor(zeros: [rows, width])
+        func loss() -> Double {
+            Softmax.forward(out: out.pointer, input: x.const, rows: rows, width: width, scale: scale)
+            return GradientCheck.weightedSum(out, probe)
+        }
+        _ = loss()
+        for r in 0..<rows {
+            #expect(abs((0..<width).reduce(0.0) { $0 + Double(out[r * width + $1]) } - 1) < 1e-6)
+        }
+        let dx = Tensor(zeros: x.shape)
+        Softmax.backward(dInput: dx.pointer, dOut: probe.const, output: out.const, rows: rows, width: width, scale: scale)
+        check.expectGradient("dInput", of: x, analytic: dx, samples: 80, absolute: 5e-4, loss: loss)
+    }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Dispatch
+import Tensor
+
+/// `cadenza bench kernels`: forward + backward time of LayerNorm, softmax and attention at
+/// the `small` model's shapes (batch 16, segment 128, memory 128, d_model 256, 8 heads of 32),
+/// plus the one-token generation step of attention. Prints medians over rounds.
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Time LayerNorm, softmax and attention (forward + backward) at the small model's shapes.")
+
+    @Option(help: "Rounds to run; figures are medians over them.")
+    var runs = 9
+
+    @Option(help: "Threads for the kernels (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        print("cadenza bench kernels: \(runs) rounds, \(Parallel.threadCount) threads, ")
+        print("kernel".padding(48) + "median ms".padding(12, left: true) + "min ms".padding(10, left: true))
+        for benchmark in KernelBenchmark.all() {
+            var times: [Double] = []
+            benchmark.body()  // warm-up
+            for _ in 0..<runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                benchmark.body()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            times.sort()
+            print(benchmark.name.padding(48)
+                  + String(format3: times[times.count / 2]).padding(12, left: true)
+                  + String(format3: times[0]).padding(10, left: true))
+        }
+    }
+}
+
+/// One timed workload: buffers are allocated when it is built, so the body only computes.
+struct KernelBenchmark {
+    let name: String
+    let body: () -> Void
+
+    static func all() -> [KernelBenchmark] {
+        var generator = SeededGenerator(seed: 1)
+        func random(_ count: Int, scale: Float = 1) -> Tensor {
+            let t = Tensor(zeros: [count])
+            for i in 0..<count { t[i] = generator.nextNormal() * scale }
+            return t
+        }
+        let (B, T, M, H, d) = (16, 128, 128, 8, 32)
+        let D = H * d, K = M + T, rows = B * T
+        var list: [KernelBenchmark] = []
+
+        // LayerNorm over [B·T, D].
+        let x = random(rows * D), w = random(D), b = random(D), dy = random(rows * D)
+        let y = Tensor(zeros: [rows * D]), mean = Tensor(zeros: [rows]), rstd = Tensor(zeros: [rows])
+        let dx = Tensor(zeros: [rows * D]), dw = Tensor(zeros: [D]), db = Tensor(zeros: [D])
+        list.append(KernelBenchmark(name: "layernorm fwd+bwd [\(rows)x\(D)]") {
+            LayerNorm.forward(out: y.pointer, mean: mean.pointer, rstd: rstd.pointer, input: x.pointer,
+                              weight: w.pointer, bias: b.pointer, rows: rows, width: D)
+            LayerNorm.backward(dInput: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dOut: dy.pointer,
+                               input: x.pointer, weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer,
+                               rows: rows, width: D)
+        })
+
+        // Softmax over attention's rows [B·H·T, K].
+        let sRows = B * H * T
+        let s = random(sRows * K), p = Tensor(zeros: [sRows * K]), dp = random(sRows * K), ds = Tensor(zeros: [sRows * K])
+        list.append(KernelBenchmark(name: "softmax fwd+bwd [\(sRows)x\(K)]") {
+            Softmax.forward(out: p.pointer, input: s.pointer, rows: sRows, width: K, scale: 0.17)
+            Softmax.backward(dInput: ds.pointer, dOut: dp.pointer, output: p.pointer, rows: sRows, width: K, scale: 0.17)
+        })
+
+        // Attention over a fused [B, K, 3D] projection, as the models call it.
+        let qkv = random(B * K * 3 * D), dqkv = Tensor(zeros: [B * K * 3 * D])
+        let r = random(K * D), u = random(D, scale: 0.1), v = random(D, scale: 0.1)
+        let dr = Tensor(zeros: [K * D]), du = Tensor(zeros: [D]), dv = Tensor(zeros: [D])
+        let out = Tensor(zeros: [rows * D]), dOut = random(rows * D), probabilities = Tensor(zeros: [B * H * T * K])
+        func view(_ t: Tensor, _ offset: Int, memory: Int) -> HeadRows {
+            HeadRows(base: t.pointer + memory * 3 * D + offset, rowStride: 3 * D, batchStride: K * 3 * D)
+        }
+        for relative in [true, false] {
+            let shape = AttentionShape(batch: B, queries: T, memory: M, heads: H, headSize: d)
+            let terms = relative ? RelativeTerms(r: r.pointer, u: u.pointer, v: v.pointer) : nil
+            let grads = relative ? RelativeGradients(r: dr.pointer, u: du.pointer, v: dv.pointer) : nil
+            let label = relative ? "relative (XL)" : "plain (GPT-2)"
+            let keepAlive = [r, u, v, dr, du, dv]  // `terms` and `grads` hold raw pointers only
+            list.append(KernelBenchmark(name: "attention \(label) fwd B\(B) T\(T) M\(M) H\(H)x\(d)") {
+                Attention.forward(out: out.pointer, probabilities: probabilities.pointer,
+                                  q: view(qkv, 0, memory: M), k: view(qkv, D, memory: 0), v: view(qkv, 2 * D, memory: 0),
+                                  relative: terms, dropMask: nil, shape: shape)
+                withExtendedLifetime(keepAlive) {}
+            })
+            list.append(KernelBenchmark(name: "attention \(label) fwd+bwd") {
+                Attention.forward(out: out.pointer, probabilities: probabilities.pointer,
+                                  q: view(qkv, 0, memory: M), k: view(qkv, D, memory: 0), v: view(qkv, 2 * D, memory: 0),
+                                  relative: terms, dropMask: nil, shape: shape)
+                Attention.backward(dq: view(dqkv, 0, memory: M), dk: view(dqkv, D, memory: 0), dv: view(dqkv, 2 * D, memory: 0),
+                                   dRelative: grads, dOut: dOut.pointer, probabilities: probabilities.pointer,
+                                   q: view(qkv, 0, memory: M), k: view(qkv, D, memory: 0), v: view(qkv, 2 * D, memory: 0),
+                                   relative: terms, dropMask: nil, shape: shape)
+                withExtendedLifetime(keepAlive) {}
+            })
+        }
+
+        // One generation step: batch 1, one query over 512 memory rows + itself, x100 steps.
+        let G = 513
+        let cache = random(G * 3 * D), rG = random(G * D), one = Tensor(zeros: [D]), pG = Tensor(zeros: [H * G])
+        let step = AttentionShape(batch: 1, queries: 1, memory: G - 1, heads: H, headSize: d)
+        list.append(KernelBenchmark(name: "attention XL step T1 M512 x100 (per 100 tokens)") {
+            for _ in 0..<100 {
+                Attention.forward(out: one.pointer, probabilities: pG.pointer,
+                                  q: HeadRows(base: cache.pointer + (G - 1) * 3 * D, rowStride: 3 * D, batchStride: 0),
+                                  k: HeadRows(base: cache.pointer + D, rowStride: 3 * D, batchStride: 0),
+                                  v: HeadRows(base: cache.pointer + 2 * D, rowStride: 3 * D, batchStride: 0),
+                                  relative: RelativeTerms(r: rG.pointer, u: u.pointer, v: v.pointer),
+                                  dropMask: nil, shape: step)
+            }
+        })
+        return list
+    }
+}
+
+private extension String {
+    func padding(_ width: Int, left: Bool = false) -> String {
+        let pad = String(repeating: " ", count: Swift.max(0, width - count))
+        return left ? pad + self : self + pad
+    }
+
+    init(format3 value: Double) {
+        let scaled = (value * 1000).rounded() / 1000
+        self = "\(scaled)"
+    }
+}
