@@ -14,8 +14,10 @@ struct Cadenza: ParsableCommand {
             Inspect.self,
             ModelInfo.self,
             PlotCommand.self,
+            PlotLossCommand.self,
             RenderCommand.self,
             MetricsCommand.self,
+            TrainCommand.self,
         ]
     )
 }
