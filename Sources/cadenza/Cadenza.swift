@@ -17,6 +17,7 @@ struct Cadenza: ParsableCommand {
             PlotLossCommand.self,
             RenderCommand.self,
             EvalCommand.self,
+            MetricsCommand.self,
             GenerateCommand.self,
             TrainCommand.self,
         ]
