@@ -18,6 +18,8 @@ struct Cadenza: ParsableCommand {
             PlotCommand.self,
             PlotLossCommand.self,
             RenderCommand.self,
+            EvalCommand.self,
+            MetricsCommand.self,
             GenerateCommand.self,
             TrainCommand.self,
         ]
