@@ -49,8 +49,13 @@ public enum OpenBLAS {
 
         init?(fileName: String) {
             guard let handle = dlopen(fileName, RTLD_NOW | RTLD_LOCAL) else { return nil }
+            // The wheels numpy/scipy build on (`scipy-openblas32` on PyPI) export the same
+            // 32-bit-integer functions with a `scipy_` prefix; accepting it lets
+            // CADENZA_OPENBLAS point at the very library numpy runs, for like-for-like benchmarks.
+            let prefix = dlsym(handle, "cblas_sgemm") == nil && dlsym(handle, "scipy_cblas_sgemm") != nil
+                ? "scipy_" : ""
             func symbol<F>(_ name: String, as type: F.Type) -> F? {
-                guard let address = dlsym(handle, name) else { return nil }
+                guard let address = dlsym(handle, prefix + name) else { return nil }
                 return unsafeBitCast(address, to: type)
             }
             guard let sgemm = symbol("cblas_sgemm", as: SGEMM.self) else {
