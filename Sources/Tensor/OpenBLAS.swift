@@ -34,6 +34,10 @@ public enum OpenBLAS {
             Int32, Int32, Int32, Int32, Int32, Int32,
             Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
             Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+        /// `cblas_sgemv(order, trans, M, N, alpha, A, lda, X, incX, beta, Y, incY)`.
+        typealias SGEMV = @convention(c) (
+            Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+            UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
         typealias SetThreads = @convention(c) (Int32) -> Void
         typealias GetString = @convention(c) () -> UnsafePointer<CChar>?
         typealias GetInt = @convention(c) () -> Int32
@@ -42,6 +46,7 @@ public enum OpenBLAS {
         public let fileName: String
         private let handle: UnsafeMutableRawPointer
         private let sgemmFunction: SGEMM
+        private let sgemvFunction: SGEMV?
         private let setThreadsFunction: SetThreads?
         private let configFunction: GetString?
         private let coreNameFunction: GetString?
@@ -65,6 +70,7 @@ public enum OpenBLAS {
             self.fileName = fileName
             self.handle = handle
             self.sgemmFunction = sgemm
+            self.sgemvFunction = symbol("cblas_sgemv", as: SGEMV.self)
             self.setThreadsFunction = symbol("openblas_set_num_threads", as: SetThreads.self)
             self.configFunction = symbol("openblas_get_config", as: GetString.self)
             self.coreNameFunction = symbol("openblas_get_corename", as: GetString.self)
@@ -84,7 +90,9 @@ public enum OpenBLAS {
             setThreadsFunction?(Int32(clamping: count))
         }
 
-        /// Row-major `cblas_sgemm`; dimensions must fit in `Int32`.
+        /// Row-major `cblas_sgemm`; dimensions must fit in `Int32`. A product with one row or
+        /// one column goes to `cblas_sgemv` instead, as numpy does: OpenBLAS's sgemm handles
+        /// m = 1 several times slower than its sgemv (measured: docs/benchmarks.md).
         func sgemm(m: Int, n: Int, k: Int,
                    a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                    b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
@@ -92,6 +100,20 @@ public enum OpenBLAS {
             let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
             precondition([m, n, k, lda, ldb, ldc].allSatisfy { $0 <= Int(Int32.max) },
                          "GEMM dimensions exceed OpenBLAS's 32-bit interface")
+            if let sgemv = sgemvFunction, k > 0, m == 1 || n == 1 {
+                if m == 1 {
+                    // c[0, :] = op(B)^T · op(A)[0, :]; B stored [k, n] needs its transpose.
+                    sgemv(rowMajor, transposeB ? noTranspose : transpose,
+                          Int32(transposeB ? n : k), Int32(transposeB ? k : n), alpha, b, Int32(ldb),
+                          a, Int32(transposeA ? lda : 1), beta, c, 1)
+                } else {
+                    // c[:, 0] = op(A) · op(B)[:, 0]
+                    sgemv(rowMajor, transposeA ? transpose : noTranspose,
+                          Int32(transposeA ? k : m), Int32(transposeA ? m : k), alpha, a, Int32(lda),
+                          b, Int32(transposeB ? 1 : ldb), beta, c, Int32(ldc))
+                }
+                return
+            }
             sgemmFunction(rowMajor, transposeA ? transpose : noTranspose,
                           transposeB ? transpose : noTranspose,
                           Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
