@@ -46,6 +46,10 @@ public enum OpenBLAS {
         public let fileName: String
         private let handle: UnsafeMutableRawPointer
         private let sgemmFunction: SGEMM
+        /// One call at a time: the pthread build of OpenBLAS 0.3.21 is not safe to enter from
+        /// several threads at once (it crashed when attention ran heads in parallel), and it
+        /// already spreads one call over all cores, so serializing costs little.
+        private let callLock = Locked(())
         private let sgemvFunction: SGEMV?
         private let setThreadsFunction: SetThreads?
         private let configFunction: GetString?
@@ -100,6 +104,17 @@ public enum OpenBLAS {
             let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
             precondition([m, n, k, lda, ldb, ldc].allSatisfy { $0 <= Int(Int32.max) },
                          "GEMM dimensions exceed OpenBLAS's 32-bit interface")
+            callLock.withLock { _ in
+                call(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                     transposeB: transposeB, c: c, ldc: ldc, alpha: alpha, beta: beta)
+            }
+        }
+
+        private func call(m: Int, n: Int, k: Int,
+                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+                          b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                          c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+            let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
             if let sgemv = sgemvFunction, k > 0, m == 1 || n == 1 {
                 if m == 1 {
                     // c[0, :] = op(B)^T · op(A)[0, :]; B stored [k, n] needs its transpose.
