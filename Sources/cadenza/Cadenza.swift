@@ -14,7 +14,10 @@ struct Cadenza: ParsableCommand {
             Inspect.self,
             ModelInfo.self,
             PlotCommand.self,
+            PlotLossCommand.self,
             RenderCommand.self,
+            GenerateCommand.self,
+            TrainCommand.self,
         ]
     )
 }
