@@ -47,6 +47,7 @@ let package = Package(
             dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation", "Plot",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Resources/Pretrained")],
             swiftSettings: hot),
 
         .testTarget(name: "MIDITests", dependencies: ["MIDI",
@@ -59,7 +60,7 @@ let package = Package(
                     swiftSettings: hot),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],
                     swiftSettings: hot),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MIDI", "REMI"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MIDI", "REMI", "Training", "Models", "Tensor"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
     ],
     swiftLanguageModes: [.v5]

@@ -16,6 +16,9 @@ struct Cadenza: ParsableCommand {
             PlotCommand.self,
             PlotLossCommand.self,
             RenderCommand.self,
+            EvalCommand.self,
+            MetricsCommand.self,
+            GenerateCommand.self,
             TrainCommand.self,
         ]
     )
