@@ -16,6 +16,7 @@ struct Cadenza: ParsableCommand {
             PlotCommand.self,
             PlotLossCommand.self,
             RenderCommand.self,
+            EvalCommand.self,
             MetricsCommand.self,
             GenerateCommand.self,
             TrainCommand.self,
