@@ -24,22 +24,47 @@ extension MIDIFile {
         self = try data.withUnsafeBytes { try MIDIReader.read($0) }
     }
 
-    /// Reads the Standard MIDI File at `url`.
+    /// Reads the Standard MIDI File at `url` (a file URL).
     /// - Throws: `MIDIError.unreadable` when the file system refuses, otherwise as `init(bytes:)`.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw MIDIError.unreadable(path: url.path, reason: error.localizedDescription)
-        }
-        try self.init(data: data)
+        try self.init(contentsOfFile: url.path)
     }
 
     /// Reads the Standard MIDI File at `path`.
+    /// - Throws: `MIDIError.unreadable` when the file system refuses, otherwise as `init(bytes:)`.
     public init(contentsOfFile path: String) throws {
-        try self.init(contentsOf: URL(fileURLWithPath: path))
+        try self.init(bytes: try readWholeFile(path))
     }
+}
+
+/// The bytes of a file, read with one open/fstat/read: cheaper per file than `Data(contentsOf:)`,
+/// which matters when a corpus of a thousand files is read.
+func readWholeFile(_ path: String) throws -> [UInt8] {
+    func failure(_ what: String) -> MIDIError {
+        .unreadable(path: path, reason: what + String(cString: strerror(errno)))
+    }
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw failure("") }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw failure("") }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+        throw MIDIError.unreadable(path: path, reason: "not a regular file")
+    }
+    let size = Int(info.st_size)
+    var readError: MIDIError?
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        count = 0
+        while count < size {
+            let n = read(fd, buffer.baseAddress! + count, size - count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { readError = failure("read failed: "); break }
+            if n == 0 { break }  // the file shrank while being read: keep what is there
+            count += n
+        }
+    }
+    if let readError { throw readError }
+    return bytes
 }
 
 /// Bounds-checked reads over raw bytes. Every read checks against `end`, so nothing here can read

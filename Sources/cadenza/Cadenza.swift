@@ -10,6 +10,7 @@ struct Cadenza: ParsableCommand {
         subcommands: [
             // Each command lives in its own file in this folder; add new ones to this list.
             Bench.self,
+            Inspect.self,
             ModelInfo.self,
             PlotCommand.self,
             RenderCommand.self,

@@ -1,1 +1,0 @@
-// The REMI module: events, vocabulary, chord recogniser, encoder, decoder.

@@ -1,0 +1,40 @@
+/// What can go wrong when configuring the tokenizer, encoding a file or reading its files.
+public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A configuration value is out of range or inconsistent; `field` names it.
+    case invalidConfig(field: String, reason: String)
+    /// The MIDI file uses SMPTE time, which has no beats to put on a bar grid.
+    case smpteTimeUnsupported
+    /// The file's ticks per beat is not positive.
+    case invalidDivision(ticksPerBeat: Int)
+    /// The last note starts so late that the piece would have more bars than `limit`.
+    case pieceTooLong(bars: Int, limit: Int)
+    /// The file has a time signature other than 4/4 and the config says to reject such files.
+    case nonFourFourTimeSignature(tick: Int, numerator: Int, denominator: Int)
+    /// A vocabulary file could not be understood: `reason` says why, `token` which entry.
+    case invalidVocabulary(token: String?, reason: String)
+    /// The vocabulary is too large for 16-bit token files.
+    case vocabularyTooLargeForTokenFile(size: Int)
+    /// A token file is damaged or not a token file.
+    case invalidTokenFile(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfig(field, reason):
+            return "tokenizer config: '\(field)' \(reason)"
+        case .smpteTimeUnsupported:
+            return "the MIDI file uses SMPTE (time-code) division; REMI needs ticks per beat"
+        case let .invalidDivision(ticksPerBeat):
+            return "the MIDI file says \(ticksPerBeat) ticks per beat; it must be positive"
+        case let .pieceTooLong(bars, limit):
+            return "the last note starts in bar \(bars); REMI pieces are limited to \(limit) bars (is a tick value corrupt?)"
+        case let .nonFourFourTimeSignature(tick, numerator, denominator):
+            return "time signature \(numerator)/\(denominator) at tick \(tick); the config rejects files that are not in 4/4 (set nonFourFour to \"fourFourGrid\" to lay them on a 4/4 grid)"
+        case let .invalidVocabulary(token, reason):
+            return "vocabulary: \(reason)" + (token.map { " (token '\($0)')" } ?? "")
+        case let .vocabularyTooLargeForTokenFile(size):
+            return "a vocabulary of \(size) tokens does not fit 16-bit token files (at most 65,536)"
+        case let .invalidTokenFile(reason):
+            return "token file: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+
+/// Every choice the REMI tokenizer makes, saved as JSON beside the token files.
+///
+/// The defaults reproduce the original REMI code (YatingMusic/remi) on a single piano track:
+/// 480 ticks per beat, 4/4 bars of 16 positions, 64 durations of a 32nd note, 32 velocity
+/// bins, three tempo classes of 60 bpm, chords on. The choices the original never made
+/// (several tracks, drums, sustain pedal, other metres) default as docs/remi.md explains.
+/// A JSON file may give only the fields it changes; the others keep their defaults.
+public struct TokenizerConfig: Codable, Equatable, Sendable {
+    /// A named tempo range: `[lowerBPM, lowerBPM + tempoValuesPerClass)`.
+    public struct TempoClass: Codable, Equatable, Sendable {
+        /// The class name as it appears in events (`Tempo Class mid`).
+        public var name: String
+        /// The lowest tempo of the range, in whole bpm.
+        public var lowerBPM: Int
+        /// Creates a tempo class.
+        public init(name: String, lowerBPM: Int) {
+            self.name = name
+            self.lowerBPM = lowerBPM
+        }
+    }
+
+    /// How the notes of several tracks become one stream.
+    public enum TrackPolicy: String, Codable, Sendable {
+        /// All tracks' notes are merged into one piano stream (pop909: MELODY, BRIDGE, PIANO).
+        case merge
+        /// Only the first track that has notes is read, as the original reads `instruments[0]`.
+        case firstWithNotes
+    }
+
+    /// What the sustain pedal (controller 64) does.
+    public enum SustainPolicy: String, Codable, Sendable {
+        /// The pedal is ignored, as in the original: a note lasts from note-on to note-off.
+        case ignore
+        /// A note released while the pedal is down lasts until the pedal comes up (or until the
+        /// same pitch is struck again on that channel, whichever is first), before quantising.
+        case extendNotes
+    }
+
+    /// What happens to files whose time signature is not 4/4.
+    public enum MetrePolicy: String, Codable, Sendable {
+        /// Time signatures are ignored and the piece is laid on 4/4 bars, as in the original.
+        case fourFourGrid
+        /// A file with any time signature other than 4/4 is refused with
+        /// `REMIError.nonFourFourTimeSignature`, so a corpus can be filtered.
+        case reject
+    }
+
+    /// Internal resolution in ticks per beat; files are rescaled to it.
+    public var ticksPerBeat: Int = 480
+    /// Beats in a bar (the grid assumes every bar has this many).
+    public var beatsPerBar: Int = 4
+    /// Grid positions per bar (16: a sixteenth note each at 4 beats).
+    public var positionsPerBar: Int = 16
+    /// One duration step, in internal ticks (60: a 32nd note).
+    public var durationStepTicks: Int = 60
+    /// Number of duration steps: step k means (k + 1) * durationStepTicks ticks.
+    public var durationSteps: Int = 64
+    /// Number of velocity bins over 0...127 (bin = velocity * velocityBins / 128).
+    public var velocityBins: Int = 32
+    /// Contiguous tempo ranges, ascending.
+    public var tempoClasses: [TempoClass] = [
+        TempoClass(name: "slow", lowerBPM: 30), TempoClass(name: "mid", lowerBPM: 90),
+        TempoClass(name: "fast", lowerBPM: 150),
+    ]
+    /// Tempo values per class, in whole bpm (each class spans this many bpm).
+    public var tempoValuesPerClass: Int = 60
+    /// Whether chords are recognised and written.
+    public var chords: Bool = true
+    /// Chord window lengths in beats, tried at every beat (the original: 4 and 2).
+    public var chordWindowBeats: [Int] = [4, 2]
+    /// How several tracks are combined.
+    public var tracks: TrackPolicy = .merge
+    /// Whether notes on the General MIDI drum channel (channel 10, index 9) are dropped.
+    public var dropDrums: Bool = true
+    /// What the sustain pedal does to note ends.
+    public var sustainPedal: SustainPolicy = .ignore
+    /// What happens to files not in 4/4.
+    public var nonFourFour: MetrePolicy = .fourFourGrid
+    /// Tempo assumed before the first tempo change (and when a file has none), in bpm:
+    /// the Standard MIDI File default.
+    public var defaultTempoBPM: Int = 120
+    /// Velocity the decoder gives a `Note On` that has no `Note Velocity` right before it.
+    public var decoderDefaultVelocity: Int = 64
+    /// Duration step the decoder gives a `Note On` that has no `Note Duration` right after it
+    /// (7: eight 32nd notes, one beat).
+    public var decoderDefaultDurationStep: Int = 7
+
+    /// The defaults (the original REMI on one piano track).
+    public init() {}
+
+    /// Ticks in a bar.
+    public var ticksPerBar: Int { ticksPerBeat * beatsPerBar }
+    /// Ticks in one grid step (120 by default).
+    public var gridTicks: Int { ticksPerBar / positionsPerBar }
+
+    /// Checks that the values fit together; throws `REMIError.invalidConfig` naming the field.
+    public func validate() throws {
+        func require(_ ok: Bool, _ field: String, _ reason: String) throws {
+            if !ok { throw REMIError.invalidConfig(field: field, reason: reason) }
+        }
+        try require(ticksPerBeat > 0 && ticksPerBeat <= 1 << 20, "ticksPerBeat", "must be 1...1048576")
+        try require(beatsPerBar > 0 && beatsPerBar <= 64, "beatsPerBar", "must be 1...64")
+        try require(positionsPerBar > 0 && ticksPerBar % positionsPerBar == 0, "positionsPerBar",
+                    "must divide ticksPerBeat * beatsPerBar (\(ticksPerBar))")
+        try require(ticksPerBeat % gridTicks == 0, "positionsPerBar",
+                    "must put a grid step on every beat (ticksPerBeat \(ticksPerBeat) is not a multiple of \(gridTicks))")
+        try require(durationStepTicks > 0, "durationStepTicks", "must be positive")
+        try require(durationSteps > 0 && durationSteps <= 4096, "durationSteps", "must be 1...4096")
+        try require(velocityBins > 0 && velocityBins <= 128, "velocityBins", "must be 1...128")
+        try require(!tempoClasses.isEmpty, "tempoClasses", "must name at least one class")
+        try require(tempoValuesPerClass > 0 && tempoValuesPerClass <= 1000, "tempoValuesPerClass", "must be 1...1000")
+        try require(tempoClasses[0].lowerBPM > 0, "tempoClasses", "must start above 0 bpm")
+        for (i, c) in tempoClasses.enumerated() {
+            try require(!c.name.isEmpty && !c.name.contains("_"), "tempoClasses",
+                        "names must be non-empty and have no '_' ('\(c.name)')")
+            if i > 0 {
+                try require(c.lowerBPM == tempoClasses[i - 1].lowerBPM + tempoValuesPerClass, "tempoClasses",
+                            "must be contiguous: '\(c.name)' should start at \(tempoClasses[i - 1].lowerBPM + tempoValuesPerClass) bpm")
+            }
+        }
+        try require(Set(tempoClasses.map(\.name)).count == tempoClasses.count, "tempoClasses", "names must differ")
+        try require(!chordWindowBeats.isEmpty && chordWindowBeats.allSatisfy { $0 > 0 && $0 <= 64 },
+                    "chordWindowBeats", "must list window lengths of 1...64 beats")
+        try require((1...127).contains(decoderDefaultVelocity), "decoderDefaultVelocity", "must be 1...127")
+        try require((0..<durationSteps).contains(decoderDefaultDurationStep), "decoderDefaultDurationStep",
+                    "must be 0..<durationSteps")
+        try require(defaultTempoBPM > 0, "defaultTempoBPM", "must be positive")
+    }
+
+    /// Reads a config from JSON; fields that are absent keep their defaults.
+    public static func load(from url: URL) throws -> TokenizerConfig {
+        let config = try JSONDecoder().decode(TokenizerConfig.self, from: Data(contentsOf: url))
+        try config.validate()
+        return config
+    }
+
+    /// Writes the config as pretty-printed JSON with sorted keys.
+    public func save(to url: URL) throws {
+        try jsonData().write(to: url)
+    }
+
+    /// The config as pretty-printed JSON with sorted keys.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case ticksPerBeat, beatsPerBar, positionsPerBar, durationStepTicks, durationSteps, velocityBins,
+             tempoClasses, tempoValuesPerClass, chords, chordWindowBeats, tracks, dropDrums, sustainPedal,
+             nonFourFour, defaultTempoBPM, decoderDefaultVelocity, decoderDefaultDurationStep
+    }
+
+    /// Decodes a config; any field that is absent keeps its default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try take(.ticksPerBeat, &ticksPerBeat)
+        try take(.beatsPerBar, &beatsPerBar)
+        try take(.positionsPerBar, &positionsPerBar)
+        try take(.durationStepTicks, &durationStepTicks)
+        try take(.durationSteps, &durationSteps)
+        try take(.velocityBins, &velocityBins)
+        try take(.tempoClasses, &tempoClasses)
+        try take(.tempoValuesPerClass, &tempoValuesPerClass)
+        try take(.chords, &chords)
+        try take(.chordWindowBeats, &chordWindowBeats)
+        try take(.tracks, &tracks)
+        try take(.dropDrums, &dropDrums)
+        try take(.sustainPedal, &sustainPedal)
+        try take(.nonFourFour, &nonFourFour)
+        try take(.defaultTempoBPM, &defaultTempoBPM)
+        try take(.decoderDefaultVelocity, &decoderDefaultVelocity)
+        try take(.decoderDefaultDurationStep, &decoderDefaultDurationStep)
+    }
+}

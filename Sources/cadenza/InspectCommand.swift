@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import MIDI
+
+/// `cadenza inspect PATH... [--json]`: what is in MIDI files, one summary per file.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Summarise MIDI files: format, tracks, notes, duration, tempo, time signatures.",
+        discussion: """
+            Each PATH is a MIDI file or a folder searched recursively for .mid/.midi files. \
+            A file that cannot be read is reported on its own line and the others still run; \
+            the exit status is 1 when any file failed.
+            """)
+
+    @Argument(help: "MIDI files or folders (searched recursively for .mid and .midi).")
+    var paths: [String]
+
+    @Flag(help: "One JSON object per line per file (keys: path, format, ticks_per_beat, tracks, notes, seconds, end_tick, tempo_changes, time_signatures, lowest_pitch, highest_pitch, error).")
+    var json = false
+
+    @Option(help: "Files read at once.")
+    var threads = 2
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("Give at least one file or folder.") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+    }
+
+    func run() throws {
+        let files = MIDICorpus.files(in: paths)
+        let summaries = MIDICorpus.readAll(files, threads: threads) {
+            MIDISummary(path: $0, result: $1)
+        }
+        for summary in summaries { print(json ? summary.jsonLine : summary.text) }
+        let failed = summaries.filter { $0.error != nil }.count
+        if !json && files.count > 1 {
+            print("\(files.count) files, \(failed) failed")
+        }
+        if files.isEmpty {
+            FileHandle.standardError.write(Data("no MIDI files found\n".utf8))
+            throw ExitCode(1)
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import REMI
-
-@Test func REMIModuleLinks() {
-    #expect(Bool(true))
-}
