@@ -9,6 +9,7 @@ struct Bench: ParsableCommand {
             // One file per benchmark (BenchMIDI.swift, ...); add each to this list.
             BenchMIDI.self,
             BenchKernels.self,
+            BenchModels.self,
         ]
     )
 }
