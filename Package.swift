@@ -47,6 +47,7 @@ let package = Package(
             dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation", "Plot",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Resources/Pretrained")],
             swiftSettings: hot),
 
         .testTarget(name: "MIDITests", dependencies: ["MIDI",

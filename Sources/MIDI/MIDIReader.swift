@@ -48,7 +48,7 @@ func readWholeFile(_ path: String) throws -> [UInt8] {
     defer { close(fd) }
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw failure("") }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
+    guard Int(info.st_mode) & Int(S_IFMT) == Int(S_IFREG) else {
         throw MIDIError.unreadable(path: path, reason: "not a regular file")
     }
     let size = Int(info.st_size)
@@ -96,6 +96,19 @@ struct ByteCursor {
         }
         position += 1
         return Int(b)
+    }
+
+    /// The two data bytes of a channel message, both checked to be below 0x80.
+    @inline(__always)
+    mutating func twoDataBytes() throws -> (Int, Int) {
+        if end - position >= 2 {
+            let first = base[position], second = base[position + 1]
+            if (first | second) < 0x80 {
+                position += 2
+                return (Int(first), Int(second))
+            }
+        }
+        return (try dataByte(), try dataByte())  // the slow path names the exact problem
     }
 
     /// A variable-length quantity: 7 bits per byte, high bit set on all but the last, at most 4
@@ -246,15 +259,18 @@ enum MIDIReader {
         var track = Track()
         var tick = 0
         var runningStatus: UInt8 = 0  // 0: none in effect
-        let bodyLength = c.end - c.position
         var notes: [Note] = []
-        notes.reserveCapacity(bodyLength / 8)  // bounded by the bytes really present
-        // FIFO of sounding notes for each (channel, pitch), as a linked list through `nextOpen`:
-        // `firstOpen[key]` is the oldest sounding note's index in `notes`, -1 when none.
-        var nextOpen: [Int32] = []
-        nextOpen.reserveCapacity(bodyLength / 8)
-        var firstOpen = [Int32](repeating: -1, count: 16 * 128)
-        var lastOpen = [Int32](repeating: -1, count: 16 * 128)
+        notes.reserveCapacity((c.end - c.position) / 8)  // bounded by the bytes really present
+        var controls: [ControlChange] = []
+        // First-in first-out queue of sounding notes for each key (channel << 7 | pitch), kept
+        // as a linked list through the notes themselves: while a note sounds, its `end` holds
+        // -(index of the next sounding note of its key + 2), so -1 means "last in the queue".
+        // `oldestOpen[key]` and `newestOpen[key]` are indices into `notes`, -1 when none.
+        let keys = 16 * 128
+        let oldestOpen = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * keys)
+        let newestOpen = oldestOpen + keys
+        oldestOpen.initialize(repeating: -1, count: 2 * keys)
+        defer { oldestOpen.deallocate() }
 
         events: while c.position < c.end {
             tick += try c.variableLength("an event's delta time")
@@ -272,45 +288,42 @@ enum MIDIReader {
             let channel = Int(status & 0x0F)
             switch status >> 4 {
             case 0x9, 0x8:
-                let pitch = try c.dataByte()
-                let velocity = try c.dataByte()
+                let (pitch, velocity) = try c.twoDataBytes()
                 let key = channel << 7 | pitch
                 if status >= 0x90 && velocity > 0 {
                     let index = Int32(truncatingIfNeeded: notes.count)
                     notes.append(Note(start: tick, end: -1, pitch: pitch, velocity: velocity,
                                       channel: channel))
-                    nextOpen.append(-1)
-                    if lastOpen[key] >= 0 {
-                        nextOpen[Int(lastOpen[key])] = index
+                    let newest = Int(newestOpen[key])
+                    if newest >= 0 {
+                        notes[newest].end = -(Int(index) + 2)
                     } else {
-                        firstOpen[key] = index
+                        oldestOpen[key] = index
                     }
-                    lastOpen[key] = index
+                    newestOpen[key] = index
                 } else {
-                    let oldest = firstOpen[key]
+                    let oldest = Int(oldestOpen[key])
                     if oldest >= 0 {  // a note-off with nothing sounding is ignored
-                        notes[Int(oldest)].end = tick
-                        firstOpen[key] = nextOpen[Int(oldest)]
-                        if firstOpen[key] < 0 { lastOpen[key] = -1 }
+                        let next = Int32(truncatingIfNeeded: -notes[oldest].end - 2)
+                        notes[oldest].end = tick
+                        oldestOpen[key] = next
+                        if next < 0 { newestOpen[key] = -1 }
                     }
                 }
             case 0xB:
-                let controller = try c.dataByte()
-                let value = try c.dataByte()
-                track.controlChanges.append(ControlChange(tick: tick, controller: controller,
-                                                          value: value, channel: channel))
+                let (controller, value) = try c.twoDataBytes()
+                controls.append(ControlChange(tick: tick, controller: controller, value: value,
+                                              channel: channel))
             case 0xC:
                 let program = try c.dataByte()
                 track.programChanges.append(ProgramChange(tick: tick, program: program,
                                                           channel: channel))
             case 0xE:
-                let low = try c.dataByte()
-                let high = try c.dataByte()
+                let (low, high) = try c.twoDataBytes()
                 track.pitchBends.append(PitchBend(tick: tick, value: (high << 7 | low) - 8192,
                                                   channel: channel))
             case 0xA:  // polyphonic aftertouch: not in the model
-                _ = try c.dataByte()
-                _ = try c.dataByte()
+                _ = try c.twoDataBytes()
             case 0xD:  // channel pressure: not in the model
                 _ = try c.dataByte()
             default:
@@ -341,13 +354,15 @@ enum MIDIReader {
         }
         track.endTick = tick
         // Notes never released end with their track.
-        for key in 0..<firstOpen.count {
-            var index = firstOpen[key]
+        for key in 0..<keys {
+            var index = Int(oldestOpen[key])
             while index >= 0 {
-                notes[Int(index)].end = tick
-                index = nextOpen[Int(index)]
+                let next = -notes[index].end - 2
+                notes[index].end = tick
+                index = next
             }
         }
+        track.controlChanges = controls
         sortByStartThenPitch(&notes)
         track.isDrum = !notes.isEmpty && notes.allSatisfy { $0.channel == 9 }
         track.notes = notes
@@ -422,7 +437,20 @@ enum MIDIReader {
     /// Latin-1 or a code page, and Latin-1 maps every byte to a character).
     static func decodeText(_ data: UnsafePointer<UInt8>, _ length: Int) -> String {
         let bytes = UnsafeBufferPointer(start: data, count: length)
-        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        // Validate by hand: `String(validating:as:)` needs macOS 15, the package supports 13.
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var valid = true
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: break decoding
+            case .error:
+                valid = false
+                break decoding
+            }
+        }
+        if valid { return String(decoding: bytes, as: UTF8.self) }
         var scalars = String.UnicodeScalarView()
         for b in bytes { scalars.append(Unicode.Scalar(b)) }
         return String(scalars)

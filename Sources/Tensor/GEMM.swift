@@ -9,8 +9,10 @@ import Darwin
 ///
 /// `lda`, `ldb`, `ldc` are the row strides (in elements) of A, B and C as stored; with
 /// `transposeA` A is stored [k, m], with `transposeB` B is stored [n, k] (as `cblas_sgemm`
-/// with `CblasRowMajor`). This is the one entry point every kernel calls; it dispatches to
-/// OpenBLAS when loaded, else to the pure-Swift kernel (see docs/tensor-gemm.md).
+/// with `CblasRowMajor`). This is the one entry point every kernel calls. It dispatches to the
+/// backend chosen once per process (`GEMM.backend`): `CADENZA_GEMM` when set, else the
+/// pure-Swift kernel on CPUs with AVX-512 (where it outruns the OpenBLAS Debian ships, see
+/// docs/tensor-gemm.md), else OpenBLAS when it loads, else the pure-Swift kernel.
 ///
 /// When `beta` is 0, C is only written, never read (NaNs in C do not propagate), as in BLAS.
 /// Results are deterministic for a given shape and backend, whatever the thread count: each
@@ -57,12 +59,12 @@ public enum GEMM {
     }
 
     /// Environment variable that forces the backend: `swift`, `openblas` or `auto` (default:
-    /// OpenBLAS when it loads, else Swift).
+    /// Swift on AVX-512 CPUs, else OpenBLAS when it loads, else Swift).
     public static let backendEnvironmentVariable = "CADENZA_GEMM"
     /// Environment variable that sets the thread count (default: the number of active cores).
     public static let threadsEnvironmentVariable = "CADENZA_THREADS"
 
-    /// The backend `multiply` uses. Starts from `CADENZA_GEMM`, else OpenBLAS when present.
+    /// The backend `multiply` uses: `CADENZA_GEMM` when set, else `automaticBackend`.
     public static var backend: Backend {
         get { settings.withLock { $0.backend } }
     }
@@ -82,7 +84,7 @@ public enum GEMM {
     /// cannot be loaded.
     public static func use(_ newBackend: Backend) throws {
         if newBackend == .openBLAS, OpenBLAS.library == nil {
-            throw ConfigurationError.openBLASNotFound(tried: OpenBLAS.candidateNames)
+            throw ConfigurationError.openBLASNotFound(tried: OpenBLAS.searchedNames)
         }
         settings.withLock { $0.backend = newBackend }
     }
@@ -153,6 +155,15 @@ public enum GEMM {
                  c: c.pointer, ldc: n, alpha: alpha, beta: beta)
     }
 
+    /// The backend chosen when `CADENZA_GEMM` is unset or `auto`: the Swift kernel where it
+    /// gets 512-bit registers (measured faster than Debian's OpenBLAS 0.3.21 at every shape
+    /// here: see docs/benchmarks.md), else OpenBLAS when it loads, else Swift. Fixed per
+    /// machine, never chosen by timing, so results do not change from run to run.
+    public static var automaticBackend: Backend {
+        if CPUInfo.read().flags.contains("avx512f") || OpenBLAS.library == nil { return .swift }
+        return .openBLAS
+    }
+
     // MARK: settings
 
     private struct Settings {
@@ -171,12 +182,14 @@ public enum GEMM {
             }
         }
         let available = OpenBLAS.library != nil
-        var backend: Backend = available ? .openBLAS : .swift
+        var backend = automaticBackend
         switch environment.value(backendEnvironmentVariable)?.lowercased() {
         case nil, "", "auto": break
         case "swift": backend = .swift
         case "openblas":
-            if !available { problem = .openBLASNotFound(tried: OpenBLAS.candidateNames) }
+            if available { backend = .openBLAS } else {
+                problem = .openBLASNotFound(tried: OpenBLAS.searchedNames)
+            }
         case let other?: problem = .unknownBackend(other)
         }
         OpenBLAS.library?.setThreads(threads)

@@ -14,10 +14,14 @@ public enum OpenBLAS {
     /// File names tried in order when `CADENZA_OPENBLAS` is not set.
     public static let candidateNames = ["libopenblas.so.0", "libopenblas.so"]
 
+    /// The names `library` tries: `CADENZA_OPENBLAS` when set, else `candidateNames`.
+    public static var searchedNames: [String] {
+        ProcessEnvironment.value("CADENZA_OPENBLAS").map { [$0] } ?? candidateNames
+    }
+
     /// The loaded library, or nil when none of the candidates loads or lacks `cblas_sgemm`.
     public static let library: Library? = {
-        let names = ProcessEnvironment.value("CADENZA_OPENBLAS").map { [$0] } ?? candidateNames
-        for name in names {
+        for name in searchedNames {
             if let library = Library(fileName: name) { return library }
         }
         return nil

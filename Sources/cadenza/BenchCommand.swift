@@ -7,6 +7,7 @@ struct Bench: ParsableCommand {
         abstract: "Measure the speed of a layer (MIDI reading, tokenizing, GEMM, kernels, models).",
         subcommands: [
             // One file per benchmark (BenchMIDI.swift, ...); add each to this list.
+            BenchGEMM.self,
             BenchMIDI.self,
             BenchKernels.self,
             BenchModels.self,

@@ -1,10 +1,12 @@
 import ArgumentParser
-import Dispatch
+import Foundation
 import Tensor
 
 /// `cadenza bench kernels`: forward + backward time of LayerNorm, softmax and attention at
 /// the `small` model's shapes (batch 16, segment 128, memory 128, d_model 256, 8 heads of 32),
-/// plus the one-token generation step of attention. Prints medians over rounds.
+/// plus the one-token generation step of attention. PyTorch runs the same kernels in the same
+/// invocation (Benchmarks/kernels-torch.py), interleaved round by round so that load from
+/// other processes hits both alike. Prints medians over rounds and the speed-up.
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
@@ -16,6 +18,15 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Threads for the kernels (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Python interpreter with torch for the baseline (e.g. a venv's bin/python).")
+    var python = "python3"
+
+    @Option(help: "The PyTorch baseline script.")
+    var torchScript = "Benchmarks/kernels-torch.py"
+
+    @Flag(help: "Skip the PyTorch baseline.")
+    var noTorch = false
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -23,21 +34,79 @@ struct BenchKernels: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        print("cadenza bench kernels: \(runs) rounds, \(Parallel.threadCount) threads, ")
-        print("kernel".padding(48) + "median ms".padding(12, left: true) + "min ms".padding(10, left: true))
-        for benchmark in KernelBenchmark.all() {
-            var times: [Double] = []
-            benchmark.body()  // warm-up
-            for _ in 0..<runs {
+        let threadCount = Parallel.threadCount
+        print("cadenza bench kernels: \(runs) rounds, \(threadCount) threads, PyTorch baseline: "
+              + (noTorch ? "off" : "\(python) \(torchScript)"))
+        let benchmarks = KernelBenchmark.all()
+        for benchmark in benchmarks { benchmark.body() }  // warm-up
+        var ours = [[Double]](repeating: [], count: benchmarks.count)
+        var theirs = [String: [Double]]()
+        var torchProblem: String?
+        for _ in 0..<runs {
+            for (index, benchmark) in benchmarks.enumerated() {
                 let start = DispatchTime.now().uptimeNanoseconds
                 benchmark.body()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                ours[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
-            times.sort()
-            print(benchmark.name.padding(48)
-                  + String(format3: times[times.count / 2]).padding(12, left: true)
-                  + String(format3: times[0]).padding(10, left: true))
+            if !noTorch && torchProblem == nil {
+                switch TorchBaseline.run(python: python, script: torchScript, threads: threadCount) {
+                case .success(let figures): for (name, ms) in figures { theirs[name, default: []].append(ms) }
+                case .failure(let problem): torchProblem = problem.description
+                }
+            }
         }
+        if let torchProblem { print("PyTorch baseline skipped: \(torchProblem)") }
+        print("kernel".padding(50) + "cadenza ms".padding(12, left: true) + "torch ms".padding(11, left: true)
+              + "speed-up".padding(10, left: true))
+        for (index, benchmark) in benchmarks.enumerated() {
+            let mine = median(ours[index])
+            var line = benchmark.name.padding(50) + String(format: "%.3f", mine).padding(12, left: true)
+            if let figures = theirs[benchmark.name], !figures.isEmpty {
+                let torch = median(figures)
+                line += String(format: "%.3f", torch).padding(11, left: true)
+                    + String(format: "%.1fx", torch / mine).padding(10, left: true)
+            }
+            print(line)
+        }
+    }
+
+    private func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted[sorted.count / 2]
+    }
+}
+
+/// Runs Benchmarks/kernels-torch.py once (one timed repetition per kernel after a warm-up)
+/// and reads its `name<TAB>median_ms<TAB>min_ms` lines.
+enum TorchBaseline {
+    struct Problem: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func run(python: String, script: String, threads: Int) -> Result<[String: Double], Problem> {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, script, "--runs", "1", "--threads", "\(threads)"]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch {
+            return .failure(Problem(description: "could not start \(python): \(error)"))
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errorData, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            return .failure(Problem(description: "\(script) exited with \(process.terminationStatus): \(message) "
+                                    + "(install torch in a venv and pass --python)"))
+        }
+        var figures: [String: Double] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: "\t")
+            if fields.count >= 2, let ms = Double(fields[1]) { figures[String(fields[0])] = ms }
+        }
+        return .success(figures)
     }
 }
 
@@ -131,10 +200,5 @@ private extension String {
     func padding(_ width: Int, left: Bool = false) -> String {
         let pad = String(repeating: " ", count: Swift.max(0, width - count))
         return left ? pad + self : self + pad
-    }
-
-    init(format3 value: Double) {
-        let scaled = (value * 1000).rounded() / 1000
-        self = "\(scaled)"
     }
 }

@@ -10,10 +10,15 @@ struct Cadenza: ParsableCommand {
         subcommands: [
             // Each command lives in its own file in this folder; add new ones to this list.
             Bench.self,
+            Doctor.self,
             Inspect.self,
             ModelInfo.self,
             PlotCommand.self,
+            PlotLossCommand.self,
             RenderCommand.self,
+            MetricsCommand.self,
+            GenerateCommand.self,
+            TrainCommand.self,
         ]
     )
 }

@@ -40,6 +40,17 @@ struct CorpusTests {
         #expect(summaries[0].file == expected)
     }
 
+    @Test func aFolderOrMissingFileIsUnreadableNotACrash() throws {
+        let root = try makeFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(throws: MIDIError.unreadable(path: root, reason: "not a regular file")) {
+            _ = try MIDIFile(contentsOfFile: root)
+        }
+        #expect(throws: MIDIError.unreadable(path: root + "/nope.mid", reason: "No such file or directory")) {
+            _ = try MIDIFile(contentsOf: URL(fileURLWithPath: root + "/nope.mid"))
+        }
+    }
+
     @Test func jsonLinesCarryTheAgreedKeys() throws {
         var file = MIDIFile(division: .ticksPerBeat(96))
         file.tracks = [Track(notes: [Note(start: 0, end: 96, pitch: 60, velocity: 1),

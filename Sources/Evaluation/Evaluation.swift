@@ -1,1 +1,0 @@
-// The Evaluation module. See docs/design.md for what lives here.

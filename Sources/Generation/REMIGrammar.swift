@@ -1,0 +1,207 @@
+import REMI
+
+/// The REMI event grammar as a state machine over vocabulary ids: given the ids so far, which
+/// ids may come next (see ../shared/docs/remi.md, "Events, in the order they appear inside a
+/// bar", and docs/generation.md).
+///
+/// The rules, as the encoder writes pieces:
+/// - A piece starts with `Bar`. After `Bar` comes a `Position`, another `Bar` (an empty bar) or
+///   `End Of Piece`.
+/// - After `Position` comes exactly one item: `Chord`; `Tempo Class` then `Tempo Value`; or
+///   `Note Velocity`, `Note On`, `Note Duration`.
+/// - After an item comes a `Position` that does not go backwards inside the bar, a `Bar`, or
+///   `End Of Piece`. At the same position the items keep the encoder's order: chord first,
+///   then tempo, then notes (at most one chord and one tempo per onset).
+/// - `End Of Piece` only after at least one note, so a finished piece always has music;
+///   nothing follows it. `Padding` and `Start Of Piece` are never allowed.
+///
+/// `advance(_:)` is total: a token the grammar forbids (sampling without the constraint) is
+/// counted in `violations` and the state resynchronises on that token's own role (a stray
+/// `Note On` is treated as a note that needs its duration, and so on), so the count measures
+/// how often a model breaks the grammar, not how long it stays lost.
+public struct REMIGrammar: Sendable {
+    /// What the next token must be.
+    public enum Phase: Equatable, Sendable {
+        /// Nothing read yet: the piece must open with `Bar`.
+        case start
+        /// Just read `Bar`.
+        case afterBar
+        /// Just read `Position`: an item must follow.
+        case afterPosition
+        /// Just read `Tempo Class`: its `Tempo Value` must follow.
+        case needsTempoValue
+        /// Just read `Note Velocity`: its `Note On` must follow.
+        case needsNoteOn
+        /// Just read `Note On`: its `Note Duration` must follow.
+        case needsDuration
+        /// An item (chord, tempo, note) is complete.
+        case itemDone
+        /// `End Of Piece` was read: nothing may follow.
+        case ended
+    }
+
+    /// The last kind of item written at the current onset, in the encoder's order.
+    enum Stage: Int, Sendable { case none = 0, chord, tempo, note }
+
+    /// The role of each id, so a step is one array read.
+    enum Role: Equatable, Sendable {
+        case forbidden, endOfPiece, bar, position(Int), chord, tempoClass, tempoValue, velocity, noteOn, duration
+    }
+
+    /// Where the machine stands.
+    public private(set) var phase: Phase = .start
+    /// `Bar` tokens read (the current bar is `bars - 1`).
+    public private(set) var bars = 0
+    /// Complete notes read (`Note On` followed by its `Note Duration`).
+    public private(set) var notes = 0
+    /// Tokens read that the grammar did not allow at that point.
+    public private(set) var violations = 0
+    /// Tokens read in all.
+    public private(set) var tokens = 0
+    /// The grid position (0-based) of the current onset in the bar, or -1 before the first.
+    public private(set) var position = -1
+    private var stage = Stage.none
+
+    private let roles: [Role]
+    private let masks: Masks
+
+    /// A grammar for the ids of `vocabulary`, in the start phase.
+    public init(vocabulary: Vocabulary) {
+        roles = vocabulary.events.map { event in
+            switch event {
+            case .padding, .startOfPiece: return .forbidden
+            case .endOfPiece: return .endOfPiece
+            case .bar: return .bar
+            case let .position(p): return .position(p)
+            case .chord: return .chord
+            case .tempoClass: return .tempoClass
+            case .tempoValue: return .tempoValue
+            case .velocity: return .velocity
+            case .noteOn: return .noteOn
+            case .duration: return .duration
+            }
+        }
+        masks = Masks(roles: roles, positions: vocabulary.config.positionsPerBar)
+    }
+
+    /// Number of ids (the length of every mask).
+    public var vocabularySize: Int { roles.count }
+
+    /// `mask[id]` is true when `id` may come next. Precomputed per state: no work per call.
+    public var allowed: [Bool] {
+        switch phase {
+        case .start: return masks.start
+        case .afterBar: return notes > 0 ? masks.afterBar : masks.afterBarNoEnd
+        case .afterPosition: return masks.afterPosition[stage.rawValue]
+        case .needsTempoValue: return masks.tempoValue
+        case .needsNoteOn: return masks.noteOn
+        case .needsDuration: return masks.duration
+        case .itemDone:
+            return masks.itemDone[max(position, 0)][notes > 0 ? 1 : 0]
+        case .ended: return masks.nothing
+        }
+    }
+
+    /// Whether `id` may come next.
+    public func allows(_ id: Int) -> Bool {
+        id >= 0 && id < roles.count && allowed[id]
+    }
+
+    /// Whether the machine is at a boundary where the piece could stop cleanly (no item is
+    /// half written).
+    public var isAtItemBoundary: Bool {
+        switch phase {
+        case .start, .afterBar, .itemDone, .ended: return true
+        default: return false
+        }
+    }
+
+    /// Reads one id (any id, allowed or not; see the type's note on violations).
+    public mutating func advance(_ id: Int) {
+        if !allows(id) { violations += 1 }
+        tokens += 1
+        guard id >= 0 && id < roles.count else { return }
+        switch roles[id] {
+        case .forbidden:
+            break
+        case .endOfPiece:
+            phase = .ended
+        case .bar:
+            bars += 1
+            position = -1
+            stage = .none
+            phase = .afterBar
+        case let .position(p):
+            if p != position { stage = .none }
+            position = p
+            phase = .afterPosition
+        case .chord:
+            stage = .chord
+            phase = .itemDone
+        case .tempoClass:
+            phase = .needsTempoValue
+        case .tempoValue:
+            stage = .tempo
+            phase = .itemDone
+        case .velocity:
+            phase = .needsNoteOn
+        case .noteOn:
+            phase = .needsDuration
+        case .duration:
+            if phase == .needsDuration { notes += 1 }
+            stage = .note
+            phase = .itemDone
+        }
+    }
+
+    /// Reads every id of `ids` in order.
+    public mutating func advance<S: Sequence>(through ids: S) where S.Element == Int {
+        for id in ids { advance(id) }
+    }
+
+    /// The masks of every state, built once per vocabulary.
+    struct Masks: Sendable {
+        let start, afterBar, afterBarNoEnd, tempoValue, noteOn, duration, nothing: [Bool]
+        /// Indexed by the stage at the current onset.
+        let afterPosition: [[Bool]]
+        /// Indexed by the current position, then by whether End Of Piece is allowed (0 or 1).
+        let itemDone: [[[Bool]]]
+
+        init(roles: [Role], positions: Int) {
+            func mask(_ allow: (Role) -> Bool) -> [Bool] { roles.map(allow) }
+            start = mask { $0 == .bar }
+            afterBar = mask { $0 == .bar || $0 == .endOfPiece || $0.isPosition }
+            afterBarNoEnd = mask { $0 == .bar || $0.isPosition }
+            tempoValue = mask { $0 == .tempoValue }
+            noteOn = mask { $0 == .noteOn }
+            duration = mask { $0 == .duration }
+            nothing = mask { _ in false }
+            afterPosition = [Stage.none, .chord, .tempo, .note].map { stage in
+                mask { role in
+                    switch role {
+                    case .chord: return stage.rawValue < Stage.chord.rawValue
+                    case .tempoClass: return stage.rawValue < Stage.tempo.rawValue
+                    case .velocity: return true
+                    default: return false
+                    }
+                }
+            }
+            itemDone = (0..<positions).map { current in
+                [false, true].map { endAllowed in
+                    mask { role in
+                        switch role {
+                        case .bar: return true
+                        case .endOfPiece: return endAllowed
+                        case let .position(p): return p >= current
+                        default: return false
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension REMIGrammar.Role {
+    var isPosition: Bool { if case .position = self { return true } else { return false } }
+}

@@ -1,0 +1,153 @@
+import Models
+import Tensor
+
+/// A language model read one token at a time, for generation: `prime` reads a context, then
+/// each `step` reads one more token. Both return the log-probabilities of the next token.
+///
+/// The returned buffer belongs to the stepper and is valid until the next call; it holds
+/// `vocabularySize` values (log-probabilities are logits up to a constant, which is all the
+/// sampler needs).
+public protocol TokenStepper: AnyObject {
+    /// Number of ids the model predicts over.
+    var vocabularySize: Int { get }
+    /// Forgets everything read and reads `context` (at least one id) from scratch.
+    func prime(_ context: [Int32]) throws -> UnsafeBufferPointer<Float>
+    /// Reads one more id.
+    func step(_ token: Int32) throws -> UnsafeBufferPointer<Float>
+}
+
+/// What can go wrong while generating.
+public enum GenerationError: Error, Equatable, CustomStringConvertible {
+    /// `prime` needs at least one token.
+    case emptyContext
+    /// The requested memory length is not usable.
+    case invalidMemoryLength(Int)
+    /// A stop condition is out of range (`what` names it).
+    case invalidLimit(what: String, value: Int)
+    /// The model and the tokenizer disagree on the number of ids.
+    case vocabularyMismatch(model: Int, tokenizer: Int)
+
+    public var description: String {
+        switch self {
+        case .emptyContext: return "generation needs at least one context token"
+        case let .invalidMemoryLength(n): return "memory length must be at least 1 token, got \(n)"
+        case let .invalidLimit(what, value): return "\(what) must be at least 1, got \(value)"
+        case let .vocabularyMismatch(model, tokenizer):
+            return "the model predicts \(model) ids but the vocabulary has \(tokenizer): they do not belong together"
+        }
+    }
+}
+
+/// Transformer-XL decoding with memory (spec, "Generation"): the context goes through in
+/// segments of the training length, keeping up to `memoryLength` rows per layer, then each
+/// token is one T = 1 step of `TransformerXLDecoder` over at most `memoryLength` memory rows,
+/// so the cost per token does not depend on how long the piece already is.
+///
+/// `memoryLength` may exceed the training `mem_len`: relative positions allow it (the spec's
+/// "Evaluation may use a longer memory").
+public final class TransformerXLStepper: TokenStepper {
+    /// The model.
+    public let model: TransformerXL
+    /// Rows of memory kept per layer while generating.
+    public let memoryLength: Int
+    private var decoder: TransformerXLDecoder?
+    /// The log-probabilities of the last call ([1, V]); kept so the returned buffer stays valid.
+    private var last: Tensor?
+
+    /// A stepper keeping `memoryLength` rows of memory (default: the model's `mem_len`).
+    public init(model: TransformerXL, memoryLength: Int? = nil) throws {
+        let m = memoryLength ?? model.config.memoryLength
+        guard m >= 1 else { throw GenerationError.invalidMemoryLength(m) }
+        self.model = model
+        self.memoryLength = m
+    }
+
+    public var vocabularySize: Int { model.config.vocabularySize }
+
+    public func prime(_ context: [Int32]) throws -> UnsafeBufferPointer<Float> {
+        guard !context.isEmpty else { throw GenerationError.emptyContext }
+        var memory = model.emptyMemory(batch: 1, capacity: memoryLength)
+        var dropout = DropoutSource.evaluation
+        let T = model.config.segmentLength, V = vocabularySize
+        // All but the last token go through in training-length segments (the reference's
+        // evaluation loop); the last one is the decoder's first step, so the next-token
+        // distribution always comes from the same code path.
+        var start = 0
+        while start < context.count - 1 {
+            let end = min(start + T, context.count - 1)
+            _ = try model.forward(tokens: Array(context[start..<end]), batch: 1, memory: &memory, dropout: &dropout)
+            start = end
+        }
+        decoder = try TransformerXLDecoder(model: model, memory: memory)
+        return try step(context[context.count - 1], vocabulary: V)
+    }
+
+    public func step(_ token: Int32) throws -> UnsafeBufferPointer<Float> {
+        try step(token, vocabulary: vocabularySize)
+    }
+
+    private func step(_ token: Int32, vocabulary V: Int) throws -> UnsafeBufferPointer<Float> {
+        guard let decoder else { return try prime([token]) }
+        let logProbabilities = try decoder.step(tokens: [token])
+        last = logProbabilities
+        return UnsafeBufferPointer(start: logProbabilities.pointer, count: V)
+    }
+}
+
+/// GPT-2 decoding with its KV cache. GPT-2 reads at most `positions` tokens (its learned
+/// position table); when the cache is full the window slides: the cache is cleared and the
+/// last `positions / 2` tokens are read again in one pass, then stepping resumes. So every
+/// `positions / 2` tokens cost one extra half-window pass: constant per token on average, and
+/// the model always sees between half a window and a full window of context.
+public final class GPT2Stepper: TokenStepper {
+    /// The model.
+    public let model: GPT2
+    private let cache: GPT2Cache
+    /// The ids in the window, oldest first (at most `positions`).
+    private var window: [Int32] = []
+    private var last: Tensor?
+    /// Tokens kept when the window slides: half a window.
+    private var keptOnSlide: Int { max(1, model.config.positions / 2) }
+
+    /// A stepper with an empty cache.
+    public init(model: GPT2) {
+        self.model = model
+        cache = model.makeCache(batch: 1)
+        window.reserveCapacity(model.config.positions)
+    }
+
+    public var vocabularySize: Int { model.config.vocabularySize }
+
+    public func prime(_ context: [Int32]) throws -> UnsafeBufferPointer<Float> {
+        guard !context.isEmpty else { throw GenerationError.emptyContext }
+        // A context longer than the window keeps its last half window, as a slide would.
+        let keep = context.count > model.config.positions ? keptOnSlide : context.count
+        window.removeAll(keepingCapacity: true)
+        window.append(contentsOf: context.suffix(keep))
+        return try readWindow()
+    }
+
+    public func step(_ token: Int32) throws -> UnsafeBufferPointer<Float> {
+        if window.isEmpty { return try prime([token]) }
+        if window.count == model.config.positions {
+            window.removeFirst(window.count - keptOnSlide)
+            window.append(token)
+            return try readWindow()
+        }
+        window.append(token)
+        return try read([token])
+    }
+
+    /// Clears the cache and reads the whole window.
+    private func readWindow() throws -> UnsafeBufferPointer<Float> {
+        cache.reset()
+        return try read(window)
+    }
+
+    private func read(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
+        let logProbabilities = try model.forward(tokens: tokens, batch: 1, cache: cache)
+        last = logProbabilities
+        let V = vocabularySize
+        return UnsafeBufferPointer(start: logProbabilities.pointer + (tokens.count - 1) * V, count: V)
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Models
+import REMI
+import Tensor
+
+/// Where a run stands: everything besides weights, optimiser moments and memory that an
+/// exact resume needs. Saved as `state.json` in each checkpoint.
+public struct TrainerState: Codable, Equatable, Sendable {
+    /// Updates taken.
+    public var step: Int
+    /// Passes over the training data started (0-based index of the current one).
+    public var epoch: Int
+    /// Batches of the current epoch already read: the data position.
+    public var batchInEpoch: Int
+    /// The dropout generator, exactly where the next mask is drawn from.
+    public var dropoutGenerator: SeededGenerator
+    /// Training tokens read so far (targets).
+    public var tokensSeen: Int
+    /// Wall-clock seconds spent training (for the report).
+    public var elapsedSeconds: Double
+    /// The lowest validation loss so far (nats per token), if any.
+    public var bestValidationLoss: Double?
+    /// Fingerprint of the training split when the run started (`TokenizedCorpus.fingerprint`).
+    public var dataFingerprint: String
+}
+
+/// A checkpoint folder: `model.safetensors` (reference parameter names, config in metadata),
+/// `optimizer.safetensors` (Adam moments `exp_avg.<name>`, `exp_avg_sq.<name>`, step in
+/// metadata), `memory.safetensors` (Transformer-XL's memory, when it holds rows),
+/// `model.json`, `tokenizer.json`, `vocab.json`, and `state.json` (the `TrainerState`, the
+/// options, and a manifest of every other file's size and hash, so a truncated or corrupted
+/// file is caught before it is used).
+///
+/// Written atomically: everything goes into `.<name>.partial`, then the old folder is moved
+/// aside, the new one renamed into place, and the old one removed. A crash or a full disk at
+/// any point leaves the previous checkpoint readable (as `<name>` or, between the two renames,
+/// `.<name>.old`, which `read` falls back to).
+public struct Checkpoint {
+    /// The model's config.
+    public var modelConfig: ModelConfig
+    /// The tokenizer the ids belong to.
+    public var tokenizer: REMITokenizer
+    /// Training settings.
+    public var options: TrainingOptions
+    /// Position, generators, counters.
+    public var state: TrainerState
+    /// Folder the checkpoint was read from.
+    public var folder: URL
+
+    struct StateFile: Codable {
+        var format: String
+        var version: Int
+        var state: TrainerState
+        var options: TrainingOptions
+        var manifest: [String: ManifestEntry]
+    }
+
+    struct ManifestEntry: Codable, Equatable {
+        var bytes: Int
+        var fnv1a: String
+    }
+
+    static let formatName = "cadenza-checkpoint"
+
+    /// Writes a checkpoint of `model` (and `optimizer`, `memory`) into `run/<name>`.
+    static func write(name: String, run: URL, model: LanguageModel, optimizer: Adam, memory: Memory?,
+                      tokenizer: REMITokenizer, options: TrainingOptions, state: TrainerState) throws {
+        let fm = FileManager.default
+        let final = run.appendingPathComponent(name)
+        let partial = run.appendingPathComponent(".\(name).partial")
+        let old = run.appendingPathComponent(".\(name).old")
+        func fail(_ error: Error) -> TrainingError {
+            _ = try? fm.removeItem(at: partial)
+            return .checkpointUnwritable(path: final.path, reason: "\(error)")
+        }
+        var manifest: [String: ManifestEntry] = [:]
+        func put(_ file: String, _ bytes: Data) throws {
+            try bytes.write(to: partial.appendingPathComponent(file))
+            manifest[file] = ManifestEntry(bytes: bytes.count, fnv1a: FNV1a.hex(FNV1a.hash(bytes)))
+        }
+        do {
+            if fm.fileExists(atPath: partial.path) { try fm.removeItem(at: partial) }
+            try fm.createDirectory(at: partial, withIntermediateDirectories: true)
+            try put("model.safetensors", Data(model.checkpoint().encoded()))
+            var moments: [String: Tensor] = [:]
+            for (index, (name, _)) in model.parameters.enumerated() {
+                moments["exp_avg." + name] = optimizer.firstMoments[index]
+                moments["exp_avg_sq." + name] = optimizer.secondMoments[index]
+            }
+            try put("optimizer.safetensors",
+                    Data(SafetensorsFile(tensors: moments, metadata: ["step": "\(optimizer.step)"]).encoded()))
+            if let memory, memory.length > 0 {
+                var layers: [String: Tensor] = [:]
+                for (l, t) in memory.layers.enumerated() { layers["memory.\(l)"] = t }
+                try put("memory.safetensors", Data(SafetensorsFile(tensors: layers, metadata: [:]).encoded()))
+            }
+            try put("model.json", Data(model.config.json().utf8))
+            try put("tokenizer.json", tokenizer.config.jsonData())
+            try put("vocab.json", tokenizer.vocabulary.jsonData())
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let stateFile = StateFile(format: formatName, version: 1, state: state, options: options, manifest: manifest)
+            try encoder.encode(stateFile).write(to: partial.appendingPathComponent("state.json"))
+        } catch {
+            throw fail(error)
+        }
+        do {
+            if fm.fileExists(atPath: old.path) { try fm.removeItem(at: old) }
+            if fm.fileExists(atPath: final.path) { try fm.moveItem(at: final, to: old) }
+            try fm.moveItem(at: partial, to: final)
+            _ = try? fm.removeItem(at: old)
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// The checkpoint folder `path` names: a checkpoint itself, or a run folder (its `best`
+    /// when `preferBest` and present, else its `latest`), falling back to a `.<name>.old`
+    /// left by an interrupted write.
+    public static func locate(_ path: String, preferBest: Bool = false) throws -> URL {
+        let url = URL(fileURLWithPath: path)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: url.appendingPathComponent("state.json").path) { return url }
+        for name in preferBest ? ["best", "latest"] : ["latest"] {
+            for candidate in [name, ".\(name).old"] {
+                let folder = url.appendingPathComponent(candidate)
+                if fm.fileExists(atPath: folder.appendingPathComponent("state.json").path) { return folder }
+            }
+        }
+        if !fm.fileExists(atPath: url.path) { throw TrainingError.corruptCheckpoint(path: path, reason: "no such folder") }
+        throw TrainingError.corruptCheckpoint(path: path, reason: "no state.json here nor in \(path)/latest: not a checkpoint or run folder")
+    }
+
+    /// Reads and checks the checkpoint in `folder` (see `locate`): every file listed in the
+    /// manifest must be present with its size and hash, the vocabulary must match its config,
+    /// and the model config must be valid. Weights are read by `loadModel`.
+    public static func read(_ folder: URL) throws -> Checkpoint {
+        let path = folder.path
+        func corrupt(_ reason: String) -> TrainingError { .corruptCheckpoint(path: path, reason: reason) }
+        guard let stateData = try? Data(contentsOf: folder.appendingPathComponent("state.json")) else {
+            throw corrupt("state.json is missing or unreadable")
+        }
+        let stateFile: StateFile
+        do { stateFile = try JSONDecoder().decode(StateFile.self, from: stateData) } catch {
+            throw corrupt("state.json is not a valid checkpoint state (\(error))")
+        }
+        guard stateFile.format == formatName, stateFile.version == 1 else {
+            throw corrupt("state.json has format \(stateFile.format) version \(stateFile.version), expected \(formatName) 1")
+        }
+        for (file, entry) in stateFile.manifest.sorted(by: { $0.key < $1.key }) {
+            guard let bytes = try? Data(contentsOf: folder.appendingPathComponent(file)) else {
+                throw corrupt("\(file) is missing")
+            }
+            guard bytes.count == entry.bytes else {
+                throw corrupt("\(file) has \(bytes.count) bytes, \(entry.bytes) were written: truncated or replaced")
+            }
+            guard FNV1a.hex(FNV1a.hash(bytes)) == entry.fnv1a else { throw corrupt("\(file) does not match its hash: corrupted") }
+        }
+        for required in ["model.safetensors", "optimizer.safetensors", "model.json", "tokenizer.json", "vocab.json"]
+        where stateFile.manifest[required] == nil {
+            throw corrupt("the manifest does not list \(required)")
+        }
+        let config: ModelConfig
+        do { config = try ModelConfig.decode(json: Data(contentsOf: folder.appendingPathComponent("model.json"))) } catch {
+            throw corrupt("model.json: \(error)")
+        }
+        let vocabulary: Vocabulary
+        do { vocabulary = try Vocabulary.load(from: folder.appendingPathComponent("vocab.json")) } catch {
+            throw corrupt("vocab.json: \(error)")
+        }
+        guard vocabulary.count == config.vocabularySize else {
+            throw TrainingError.incompatibleCheckpoint(
+                path: path, reason: "the model has \(config.vocabularySize) token ids, its vocab.json \(vocabulary.count)")
+        }
+        return Checkpoint(modelConfig: config, tokenizer: REMITokenizer(vocabulary: vocabulary),
+                          options: stateFile.options, state: stateFile.state, folder: folder)
+    }
+
+    /// The model with the checkpoint's weights.
+    public func loadModel() throws -> LanguageModel {
+        do {
+            let file = try SafetensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors").path)
+            return try LanguageModel(config: modelConfig, checkpoint: file)
+        } catch let error as SafetensorsError {
+            throw TrainingError.incompatibleCheckpoint(path: folder.path, reason: "model.safetensors: \(error)")
+        }
+    }
+
+    /// Puts the saved Adam moments and step into `optimizer` (built over `model`'s parameters).
+    func restore(optimizer: Adam, model: LanguageModel) throws {
+        do {
+            let file = try SafetensorsFile(contentsOf: folder.appendingPathComponent("optimizer.safetensors").path)
+            guard let step = file.metadata["step"].flatMap(Int.init) else {
+                throw TrainingError.corruptCheckpoint(path: folder.path, reason: "optimizer.safetensors has no step")
+            }
+            let m = try model.parameters.map { try file.tensor("exp_avg." + $0.name, shape: $0.tensor.shape) }
+            let v = try model.parameters.map { try file.tensor("exp_avg_sq." + $0.name, shape: $0.tensor.shape) }
+            try optimizer.restore(step: step, firstMoments: m, secondMoments: v)
+        } catch let error as SafetensorsError {
+            throw TrainingError.incompatibleCheckpoint(path: folder.path, reason: "optimizer.safetensors: \(error)")
+        }
+    }
+
+    /// The saved Transformer-XL memory for `batch` streams (empty when none was saved).
+    func restoreMemory(model: LanguageModel, batch: Int) throws -> Memory? {
+        let url = folder.appendingPathComponent("memory.safetensors")
+        guard FileManager.default.fileExists(atPath: url.path) else { return model.emptyMemory(batch: batch) }
+        do {
+            let file = try SafetensorsFile(contentsOf: url.path)
+            let first = try file.tensor("memory.0")
+            guard first.shape.count == 3, first.shape[0] == batch else {
+                throw TrainingError.incompatibleCheckpoint(path: folder.path, reason: "memory.safetensors holds \(first.shape), not \(batch) streams")
+            }
+            guard let memory = try model.memoryShaped(batch: batch, rows: first.shape[1]) else { return nil }
+            for (l, t) in memory.layers.enumerated() {
+                let saved = try file.tensor("memory.\(l)", shape: t.shape)
+                t.pointer.update(from: saved.pointer, count: t.count)
+            }
+            return memory
+        } catch let error as SafetensorsError {
+            throw TrainingError.incompatibleCheckpoint(path: folder.path, reason: "memory.safetensors: \(error)")
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+
+/// Which part of the corpus a file belongs to.
+public enum Split: String, Codable, CaseIterable, Sendable {
+    /// Trained on (and the only split augmented).
+    case train
+    /// Measured at intervals during training; picks the best checkpoint.
+    case validation
+    /// Held out for the final evaluation.
+    case test
+}
+
+/// A MIDI file of the corpus and its split.
+public struct CorpusFile: Equatable, Sendable {
+    /// Absolute path.
+    public var path: String
+    /// Path relative to the corpus root (what the hash split and reports use).
+    public var relativePath: String
+    /// The split.
+    public var split: Split
+}
+
+/// Shares of the corpus that go to validation and test when the data does not say
+/// (no CSV split column); the rest is training data.
+public struct SplitRatios: Codable, Equatable, Sendable {
+    /// Fraction for validation, in [0, 1).
+    public var validation: Double
+    /// Fraction for test, in [0, 1).
+    public var test: Double
+
+    /// Creates ratios; `validate()` checks them.
+    public init(validation: Double = 0.1, test: Double = 0) {
+        self.validation = validation
+        self.test = test
+    }
+
+    /// Throws `TrainingError.invalidSplitRatios` unless both are >= 0 and sum below 1.
+    public func validate() throws {
+        guard validation >= 0, test >= 0, validation + test < 1 else {
+            throw TrainingError.invalidSplitRatios(validation: validation, test: test)
+        }
+    }
+
+    /// The split of the file at `relativePath`: FNV-1a of the path mapped to [0, 1), so the
+    /// assignment is the same on every machine and does not move when files are added.
+    public func split(of relativePath: String) -> Split {
+        let u = Double(FNV1a.hash(Array(relativePath.utf8)) >> 11) / Double(1 << 53)
+        if u < validation { return .validation }
+        if u < validation + test { return .test }
+        return .train
+    }
+}
+
+/// How the corpus was described.
+public enum CorpusLayout: String, Codable, Sendable {
+    /// A folder searched recursively for .mid/.midi.
+    case folder
+    /// A text file listing paths, one per line.
+    case list
+    /// A MAESTRO-style CSV (`midi_filename`, optionally `split`).
+    case csv
+}
+
+/// Finds the MIDI files of a corpus given as a folder, a list file or a MAESTRO-style CSV,
+/// and assigns each a split.
+public enum CorpusSource {
+    /// The files at `path`, sorted by relative path, with the layout used.
+    ///
+    /// - A folder holding a top-level `.csv` with a `midi_filename` column (MAESTRO beside its
+    ///   year folders, maestro-asap) is read through that CSV; any other folder is searched
+    ///   recursively for `.mid`/`.midi` (hidden entries skipped).
+    /// - A `.csv` file: `midi_filename` relative to the CSV's folder; the `split` column
+    ///   (`train`, `validation`, `test`) when present, else `ratios`.
+    /// - Any other file: one path per line (relative to the list's folder), `#` comments and
+    ///   blank lines ignored; split by `ratios`.
+    public static func files(at path: String, ratios: SplitRatios) throws -> (files: [CorpusFile], layout: CorpusLayout) {
+        try ratios.validate()
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw TrainingError.dataNotFound(path: path)
+        }
+        if isDirectory.boolValue {
+            if let csv = try maestroCSV(in: url) { return (try readCSV(csv, ratios: ratios), .csv) }
+            let files = try findMIDI(in: url, ratios: ratios)
+            guard !files.isEmpty else { throw TrainingError.noMIDIFiles(path: path) }
+            return (files, .folder)
+        }
+        if url.pathExtension.lowercased() == "csv" { return (try readCSV(url, ratios: ratios), .csv) }
+        return (try readList(url, ratios: ratios), .list)
+    }
+
+    static func isMIDI(_ url: URL) -> Bool { ["mid", "midi"].contains(url.pathExtension.lowercased()) }
+
+    static func findMIDI(in root: URL, ratios: SplitRatios) throws -> [CorpusFile] {
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
+                                                          options: [.skipsHiddenFiles]) else {
+            throw TrainingError.dataNotFound(path: root.path)
+        }
+        var files: [CorpusFile] = []
+        let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        for case let file as URL in walker where isMIDI(file) {
+            let full = file.standardizedFileURL.path
+            let relative = full.hasPrefix(prefix) ? String(full.dropFirst(prefix.count)) : file.lastPathComponent
+            files.append(CorpusFile(path: full, relativePath: relative, split: ratios.split(of: relative)))
+        }
+        return files.sorted { $0.relativePath < $1.relativePath }
+    }
+
+    static func maestroCSV(in folder: URL) throws -> URL? {
+        let entries = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
+        for entry in entries.sorted(by: { $0.path < $1.path }) where entry.pathExtension.lowercased() == "csv" {
+            if let text = try? String(contentsOf: entry, encoding: .utf8),
+               let header = CSV.rows(text.prefix { $0 != "\n" && $0 != "\r" }.description).first,
+               header.contains("midi_filename") {
+                return entry
+            }
+        }
+        return nil
+    }
+
+    static func readCSV(_ url: URL, ratios: SplitRatios) throws -> [CorpusFile] {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw TrainingError.dataNotFound(path: url.path)
+        }
+        let rows = CSV.rows(text)
+        guard let header = rows.first else { throw TrainingError.emptyList(path: url.path) }
+        guard let nameColumn = header.firstIndex(of: "midi_filename") else {
+            throw TrainingError.missingColumn(path: url.path, column: "midi_filename")
+        }
+        let splitColumn = header.firstIndex(of: "split")
+        let root = url.deletingLastPathComponent()
+        var files: [CorpusFile] = []
+        for (index, row) in rows.dropFirst().enumerated() where !(row.count == 1 && row[0].isEmpty) {
+            let line = index + 2
+            guard row.count > nameColumn, !row[nameColumn].isEmpty else {
+                throw TrainingError.malformedLine(path: url.path, line: line, reason: "no midi_filename value")
+            }
+            let relative = row[nameColumn]
+            var split = ratios.split(of: relative)
+            if let splitColumn {
+                guard row.count > splitColumn, let s = Split(rawValue: row[splitColumn]) else {
+                    let value = row.count > splitColumn ? row[splitColumn] : ""
+                    throw TrainingError.malformedLine(path: url.path, line: line,
+                                                      reason: "split '\(value)' is not train, validation or test")
+                }
+                split = s
+            }
+            files.append(CorpusFile(path: root.appendingPathComponent(relative).standardizedFileURL.path,
+                                    relativePath: relative, split: split))
+        }
+        guard !files.isEmpty else { throw TrainingError.emptyList(path: url.path) }
+        return files
+    }
+
+    static func readList(_ url: URL, ratios: SplitRatios) throws -> [CorpusFile] {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw TrainingError.malformedLine(path: url.path, line: 1,
+                                              reason: "not a UTF-8 text list of paths (give a folder, a .csv or a list file)")
+        }
+        let root = url.deletingLastPathComponent()
+        var files: [CorpusFile] = []
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let full = line.hasPrefix("/") ? URL(fileURLWithPath: line) : root.appendingPathComponent(line)
+            files.append(CorpusFile(path: full.standardizedFileURL.path, relativePath: line, split: ratios.split(of: line)))
+        }
+        guard !files.isEmpty else { throw TrainingError.emptyList(path: url.path) }
+        return files
+    }
+}
+
+/// RFC 4180 CSV: fields separated by commas, quoted with `"` when they hold commas, quotes
+/// (doubled) or line breaks. Enough for MAESTRO's metadata, whose titles contain commas.
+enum CSV {
+    static func rows(_ text: String) -> [[String]] {
+        var rows: [[String]] = [], row: [String] = [], field = ""
+        var quoted = false, afterQuote = false
+        var iterator = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        func next() -> Unicode.Scalar? {
+            if let p = pending { pending = nil; return p }
+            return iterator.next()
+        }
+        while let c = next() {
+            if quoted {
+                if c == "\"" {
+                    if let n = iterator.next() {
+                        if n == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; afterQuote = true; pending = n }
+                    } else { quoted = false }
+                } else { field.unicodeScalars.append(c) }
+                continue
+            }
+            switch c {
+            case "\"" where field.isEmpty && !afterQuote: quoted = true
+            case ",": row.append(field); field = ""; afterQuote = false
+            case "\r": break
+            case "\n": row.append(field); rows.append(row); row = []; field = ""; afterQuote = false
+            default: field.unicodeScalars.append(c)
+            }
+        }
+        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        return rows
+    }
+}
+
+/// 64-bit FNV-1a: a fast, portable, stable hash for cache keys and split assignment (not
+/// for security).
+public enum FNV1a {
+    /// The hash of `bytes`, continuing from `seed` (the standard offset basis by default).
+    public static func hash<C: Collection>(_ bytes: C, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 where C.Element == UInt8 {
+        var h = seed
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
+
+    /// The hash of `data`'s bytes.
+    public static func hash(_ data: Data, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+        data.withUnsafeBytes { hash($0, seed: seed) }
+    }
+
+    /// The hash as 16 hex digits.
+    public static func hex(_ value: UInt64) -> String {
+        let s = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}

@@ -1,0 +1,122 @@
+import Models
+import Tensor
+
+/// A Transformer-XL or a GPT-2 with its gradient buffers: the one thing the trainer and the
+/// validation code call, so neither needs to know which architecture it drives.
+public final class LanguageModel {
+    /// The architecture and its weights.
+    public enum Network {
+        /// Transformer-XL (memory carried between segments of a stream).
+        case transformerXL(TransformerXL)
+        /// GPT-2 (each window read on its own).
+        case gpt2(GPT2)
+    }
+
+    /// The network.
+    public let network: Network
+    /// Its sizes and switches.
+    public var config: ModelConfig {
+        switch network {
+        case let .transformerXL(m): return m.config
+        case let .gpt2(m): return m.config
+        }
+    }
+    /// Every weight with its checkpoint name, in the model's fixed order.
+    public let parameters: [(name: String, tensor: Tensor)]
+    /// dLoss/dweight for each of `parameters`, same order and shapes.
+    public let gradients: [(name: String, tensor: Tensor)]
+    private let gradientSet: Any
+
+    /// A freshly initialised model (spec init) drawn from a generator seeded with `seed`.
+    public convenience init(config: ModelConfig, seed: UInt64) throws {
+        let generator = SeededGenerator(seed: seed)
+        switch config.kind {
+        case .transformerXL: self.init(.transformerXL(try TransformerXL(config: config, generator: generator)))
+        case .gpt2: self.init(.gpt2(try GPT2(config: config, generator: generator)))
+        }
+    }
+
+    /// A model with the weights of `checkpoint` (names and shapes checked).
+    public convenience init(config: ModelConfig, checkpoint: SafetensorsFile) throws {
+        switch config.kind {
+        case .transformerXL: self.init(.transformerXL(try TransformerXL(config: config, checkpoint: checkpoint)))
+        case .gpt2: self.init(.gpt2(try GPT2(config: config, checkpoint: checkpoint)))
+        }
+    }
+
+    /// Wraps `network`, allocating its gradient buffers.
+    public init(_ network: Network) {
+        self.network = network
+        switch network {
+        case let .transformerXL(m):
+            let g = m.parameters.zerosLike()
+            (parameters, gradients, gradientSet) = (m.parameters.namedTensors(), g.namedTensors(), g)
+        case let .gpt2(m):
+            let g = m.parameters.zerosLike()
+            (parameters, gradients, gradientSet) = (m.parameters.namedTensors(), g.namedTensors(), g)
+        }
+    }
+
+    /// The weights as a safetensors file (config JSON in its metadata).
+    public func checkpoint() -> SafetensorsFile {
+        switch network {
+        case let .transformerXL(m): return m.checkpoint()
+        case let .gpt2(m): return m.checkpoint()
+        }
+    }
+
+    /// An empty Transformer-XL memory for `batch` streams (nil for GPT-2), keeping `capacity`
+    /// rows (default: the config's mem_len).
+    public func emptyMemory(batch: Int, capacity: Int? = nil) -> Memory? {
+        guard case let .transformerXL(m) = network, (capacity ?? m.config.memoryLength) > 0 else { return nil }
+        return m.emptyMemory(batch: batch, capacity: capacity)
+    }
+
+    /// Forward and backward of one batch: sets `gradients` to dLoss/dweight (overwriting them)
+    /// and returns the mean cross-entropy over the `tokens.count` targets (nats per token).
+    /// `memory` is read and advanced (Transformer-XL); `dropout` draws the masks.
+    public func lossAndGradients(tokens: [Int32], targets: [Int32], batch: Int, memory: inout Memory?,
+                                 dropout: inout DropoutSource) throws -> Float {
+        for (_, g) in gradients { g.zero() }
+        switch network {
+        case let .transformerXL(m):
+            var mem = memory ?? m.emptyMemory(batch: batch, capacity: 0)
+            let segment = try m.forward(tokens: tokens, targets: targets, batch: batch, memory: &mem, dropout: &dropout)
+            if memory != nil { memory = mem }
+            // Reached only with `gradientSet` built from this network's parameters.
+            if let g = gradientSet as? TransformerXLParameters { m.backward(segment, gradients: g) }
+            return segment.loss
+        case let .gpt2(m):
+            let pass = try m.forward(tokens: tokens, targets: targets, batch: batch, dropout: &dropout)
+            if let g = gradientSet as? GPT2Parameters { m.backward(pass, gradients: g) }
+            return pass.loss
+        }
+    }
+
+    /// The mean cross-entropy of one batch without dropout or gradients (evaluation).
+    public func loss(tokens: [Int32], targets: [Int32], batch: Int, memory: inout Memory?) throws -> Float {
+        var dropout = DropoutSource.evaluation
+        switch network {
+        case let .transformerXL(m):
+            var mem = memory ?? m.emptyMemory(batch: batch, capacity: 0)
+            let segment = try m.forward(tokens: tokens, targets: targets, batch: batch, memory: &mem, dropout: &dropout)
+            if memory != nil { memory = mem }
+            return segment.loss
+        case let .gpt2(m):
+            return try m.forward(tokens: tokens, targets: targets, batch: batch, dropout: &dropout).loss
+        }
+    }
+
+    /// A memory of `batch` streams holding exactly `rows` ([B, M, D] per layer, M <= capacity),
+    /// for restoring a saved memory. `Memory` has no public initialiser from tensors, so this
+    /// runs one evaluation forward over M placeholder tokens (no randomness used) to get
+    /// buffers of the right shape; the caller then copies the saved rows into them.
+    func memoryShaped(batch: Int, rows: Int) throws -> Memory? {
+        var memory = emptyMemory(batch: batch)
+        guard memory != nil else { return nil }
+        guard rows > 0 else { return memory }
+        _ = try loss(tokens: [Int32](repeating: 0, count: batch * rows),
+                     targets: [Int32](repeating: 0, count: batch * rows), batch: batch, memory: &memory)
+        return memory
+    }
+}

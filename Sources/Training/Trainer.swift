@@ -1,0 +1,285 @@
+import Foundation
+import Models
+import REMI
+import Tensor
+
+/// The token data a run trains and validates on.
+public struct TrainingData: Sendable {
+    /// Training pieces, each ending with the end-of-piece id, in corpus order.
+    public var train: [[Int32]]
+    /// Validation pieces joined into one sequence, cut at `TrainingOptions.evalTokens`.
+    public var validation: [Int32]
+    /// `TokenizedCorpus.fingerprint(of: .train)`, recorded in checkpoints.
+    public var fingerprint: String
+
+    /// Data from pieces already tokenized.
+    public init(train: [[Int32]], validation: [Int32], fingerprint: String) {
+        self.train = train
+        self.validation = validation
+        self.fingerprint = fingerprint
+    }
+
+    /// Finds, tokenizes (through the cache) and splits the corpus that `options.data` names;
+    /// reports skipped files through `report`. Throws when the training split cannot fill one
+    /// batch of `batch` x (`segmentLength` + 1) tokens.
+    public static func load(options: TrainingOptions, tokenizer: REMITokenizer, segmentLength: Int,
+                            report: (String) -> Void = { _ in }) throws -> TrainingData {
+        let (files, layout) = try CorpusSource.files(at: options.data.path, ratios: options.data.ratios)
+        let counts = Split.allCases.map { s in "\(files.filter { $0.split == s }.count) \(s.rawValue)" }
+        report("data: \(files.count) MIDI files (\(layout.rawValue); \(counts.joined(separator: ", ")))")
+        let cache = TokenCache(folder: options.data.cacheFolder.map { URL(fileURLWithPath: $0) }, tokenizer: tokenizer)
+        let started = Date()
+        let corpus = try cache.load(files)
+        report(String(format: "tokens: %d files tokenized, %d from the cache, %.1f s; train %d tokens, validation %d tokens",
+                      corpus.tokenizedCount, corpus.pieces.count - corpus.tokenizedCount, Date().timeIntervalSince(started),
+                      corpus.tokenCount(of: .train), corpus.tokenCount(of: .validation)))
+        if !corpus.skipped.isEmpty {
+            report("skipped \(corpus.skipped.count) unreadable files:")
+            for file in corpus.skipped { report("  \(file.path): \(file.reason)") }
+        }
+        let needed = StreamBatches.minimumTokens(batch: options.batch, segmentLength: segmentLength)
+        let trainTokens = corpus.tokenCount(of: .train)
+        guard trainTokens >= needed else {
+            throw TrainingError.notEnoughData(split: "train", tokens: trainTokens, needed: needed, skipped: corpus.skipped.count)
+        }
+        var validation = corpus.pieces(of: .validation).flatMap { $0 }
+        if options.evalTokens > 0 && validation.count > options.evalTokens { validation = Array(validation.prefix(options.evalTokens)) }
+        if validation.count < 2 { report("no validation data: validation is skipped and no best checkpoint is kept") }
+        return TrainingData(train: corpus.pieces(of: .train), validation: validation, fingerprint: corpus.fingerprint(of: .train))
+    }
+}
+
+/// What a call to `Trainer.train()` did.
+public struct TrainingSummary: Sendable {
+    /// Updates taken in total (including before a resume).
+    public var steps: Int
+    /// Whether it stopped early (signal or `stopAfterStep`) rather than at `options.steps`.
+    public var interrupted: Bool
+    /// The last validation result, if validation ran.
+    public var validation: NLLResult?
+    /// The mean training loss of the last update.
+    public var lastLoss: Float
+    /// Training tokens read in total.
+    public var tokensSeen: Int
+    /// Training tokens per second over this call's updates (forward, backward, clip, update).
+    public var tokensPerSecond: Double
+}
+
+/// Trains a model: the batching of its architecture, Adam/AdamW with warm-up and cosine decay,
+/// global gradient clipping, validation at intervals, and checkpoints that allow an exact,
+/// bit-identical resume (see docs/training.md).
+public final class Trainer {
+    /// The run folder (checkpoints `latest` and `best`, `metrics.jsonl`).
+    public let run: URL
+    /// The model being trained (its weights change in place).
+    public let model: LanguageModel
+    /// The tokenizer the data was made with (saved in checkpoints; drives augmentation).
+    public let tokenizer: REMITokenizer
+    /// Hyperparameters.
+    public let options: TrainingOptions
+    /// Position, generators and counters.
+    public private(set) var state: TrainerState
+    /// Progress output (nil: silent).
+    public var progress: ProgressPrinter?
+    /// Stop as if interrupted once this many updates are done (checkpoint written).
+    public var stopAfterStep: Int?
+
+    private let data: TrainingData
+    private let optimizer: Adam
+    private var memory: Memory?
+    private var batches: BatchSequence
+    private let metrics: MetricsLog
+
+    /// Starts a new run in `run`, which must not hold a checkpoint yet.
+    public convenience init(run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
+                data: TrainingData) throws {
+        try options.validate()
+        try modelConfig.validate()
+        guard modelConfig.vocabularySize == tokenizer.vocabulary.count else {
+            throw TrainingError.invalidOption(name: "config", value: "n_token \(modelConfig.vocabularySize)",
+                                              rule: "must equal the tokenizer's \(tokenizer.vocabulary.count) ids")
+        }
+        if (try? Checkpoint.locate(run.path)) != nil { throw TrainingError.runExists(path: run.path) }
+        do { try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true) } catch {
+            throw TrainingError.checkpointUnwritable(path: run.path, reason: error.localizedDescription)
+        }
+        let model = try LanguageModel(config: modelConfig, seed: SeededShuffle.mix(options.seed, 0x1417))
+        let state = TrainerState(step: 0, epoch: 0, batchInEpoch: 0,
+                                 dropoutGenerator: SeededGenerator(seed: SeededShuffle.mix(options.seed, 0xD209)),
+                                 tokensSeen: 0, elapsedSeconds: 0, bestValidationLoss: nil, dataFingerprint: data.fingerprint)
+        try self.init(run: run, model: model, tokenizer: tokenizer, options: options, state: state, data: data)
+        _ = try? FileManager.default.removeItem(at: metrics.url)
+    }
+
+    /// Continues the run whose latest checkpoint is `checkpoint`, exactly where it stopped.
+    /// `options` may differ from the checkpoint's only in `steps`, `evalEvery` and `saveEvery`.
+    public convenience init(resuming checkpoint: Checkpoint, run: URL, options: TrainingOptions? = nil,
+                            data: TrainingData) throws {
+        var options = options ?? checkpoint.options
+        let saved = checkpoint.options
+        var comparable = options
+        comparable.steps = saved.steps; comparable.evalEvery = saved.evalEvery; comparable.saveEvery = saved.saveEvery
+        guard comparable == saved else {
+            throw TrainingError.incompatibleCheckpoint(path: checkpoint.folder.path,
+                                                       reason: "a resumed run keeps its settings; only --steps, --eval-every and --save-every may change")
+        }
+        try options.validate()
+        options.steps = max(options.steps, checkpoint.state.step)
+        let model = try checkpoint.loadModel()
+        try self.init(run: run, model: model, tokenizer: checkpoint.tokenizer, options: options,
+                      state: checkpoint.state, data: data)
+        try checkpoint.restore(optimizer: optimizer, model: model)
+        memory = try checkpoint.restoreMemory(model: model, batch: options.batch)
+        try? metrics.truncate(after: state.step)
+    }
+
+    private init(run: URL, model: LanguageModel, tokenizer: REMITokenizer, options: TrainingOptions,
+                 state: TrainerState, data: TrainingData) throws {
+        self.run = run
+        self.model = model
+        self.tokenizer = tokenizer
+        self.options = options
+        self.state = state
+        self.data = data
+        self.metrics = MetricsLog(run: run)
+        let decays = Set(Self.decayedNames(model))
+        optimizer = Adam(parameters: zip(model.parameters, model.gradients).map {
+            OptimizedParameter(value: $0.0.tensor, gradient: $0.1.tensor, decays: decays.contains($0.0.name))
+        }, configuration: options.optimizer.configuration)
+        batches = Self.batches(model: model, data: data, options: options, tokenizer: tokenizer, epoch: state.epoch)
+        memory = model.emptyMemory(batch: options.batch)
+        guard batches.count > 0 else {
+            throw TrainingError.notEnoughData(split: "train", tokens: data.train.reduce(0) { $0 + $1.count },
+                                              needed: StreamBatches.minimumTokens(batch: options.batch,
+                                                                                  segmentLength: model.config.segmentLength),
+                                              skipped: 0)
+        }
+    }
+
+    /// Weight matrices decay (AdamW); biases, LayerNorm parameters and the u/v biases do not,
+    /// as in GPT-2's and nanoGPT's recipe (tensors of rank >= 2).
+    static func decayedNames(_ model: LanguageModel) -> [String] {
+        model.parameters.filter { $0.tensor.shape.count >= 2 && !$0.name.hasPrefix("r_") }.map(\.name)
+    }
+
+    /// The batches of epoch `epoch`: the training pieces in an order shuffled by (seed,
+    /// epoch), each augmented by its own draw, joined; then streams (Transformer-XL) or
+    /// shuffled windows (GPT-2).
+    static func batches(model: LanguageModel, data: TrainingData, options: TrainingOptions, tokenizer: REMITokenizer,
+                        epoch: Int) -> BatchSequence {
+        let epochSeed = UInt64(epoch)
+        let order = SeededShuffle(seed: SeededShuffle.mix(options.seed, 0x0DE7, epochSeed)).apply(Array(data.train.indices))
+        let augmentation = options.data.augmentation
+        var stream: [Int32] = []
+        stream.reserveCapacity(data.train.reduce(0) { $0 + $1.count })
+        for piece in order {
+            if augmentation.isIdentity {
+                stream += data.train[piece]
+            } else {
+                let draw = augmentation.draw(seed: options.seed, epoch: epoch, piece: piece)
+                stream += augmentation.apply(draw, to: data.train[piece], tokenizer: tokenizer)
+            }
+        }
+        let T = model.config.segmentLength
+        switch model.network {
+        case .transformerXL:
+            return StreamBatches(tokens: stream, batch: options.batch, segmentLength: T)
+        case .gpt2:
+            return WindowBatches(tokens: stream, batch: options.batch, contextLength: T,
+                                 shuffle: SeededShuffle(seed: SeededShuffle.mix(options.seed, 0x3D, epochSeed)))
+        }
+    }
+
+    /// Batches per epoch.
+    public var batchesPerEpoch: Int { batches.count }
+
+    /// Trains until `options.steps` updates (or an interruption), validating and saving at
+    /// the intervals; returns what happened. Throws `TrainingError.nonFiniteLoss` (nothing
+    /// is saved for the bad step) and checkpoint errors.
+    public func train() throws -> TrainingSummary {
+        var dropout = DropoutSource.training(state.dropoutGenerator)
+        let schedule = options.schedule
+        var lastLoss: Float = .nan
+        var lastValidation: NLLResult?
+        var trainingSeconds = 0.0, trainingTokens = 0
+        let latest = run.appendingPathComponent("latest")
+        let callStart = Date(), elapsedBefore = state.elapsedSeconds
+
+        func save(_ name: String) throws {
+            state.dropoutGenerator = dropout.generator ?? state.dropoutGenerator
+            state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(callStart)
+            try Checkpoint.write(name: name, run: run, model: model, optimizer: optimizer, memory: memory,
+                                 tokenizer: tokenizer, options: options, state: state)
+        }
+        func summary(interrupted: Bool) -> TrainingSummary {
+            TrainingSummary(steps: state.step, interrupted: interrupted, validation: lastValidation, lastLoss: lastLoss,
+                            tokensSeen: state.tokensSeen,
+                            tokensPerSecond: trainingSeconds > 0 ? Double(trainingTokens) / trainingSeconds : 0)
+        }
+
+        while state.step < options.steps {
+            if Interruption.isRequested || (stopAfterStep.map { state.step >= $0 } ?? false) {
+                try save("latest")
+                progress?.message("stopped at step \(state.step); checkpoint written to \(latest.path)")
+                return summary(interrupted: true)
+            }
+            if state.batchInEpoch >= batches.count {
+                state.epoch += 1
+                state.batchInEpoch = 0
+                batches = Self.batches(model: model, data: data, options: options, tokenizer: tokenizer, epoch: state.epoch)
+                memory = model.emptyMemory(batch: options.batch)
+            }
+            let stepStart = Date()
+            let batch = batches.batch(state.batchInEpoch)
+            let loss = try model.lossAndGradients(tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
+                                                  memory: &memory, dropout: &dropout)
+            let norm = GradientClipping.clip(model.gradients.map(\.tensor), maxNorm: options.clip)
+            guard loss.isFinite, norm.isFinite else {
+                let kept = FileManager.default.fileExists(atPath: latest.path) ? latest.path : nil
+                throw TrainingError.nonFiniteLoss(step: state.step + 1, loss: loss.isFinite ? .nan : loss, kept: kept)
+            }
+            let rate = schedule.rate(atStep: state.step + 1)
+            optimizer.update(learningRate: rate)
+            let seconds = Date().timeIntervalSince(stepStart)
+            trainingSeconds += seconds
+            trainingTokens += batch.targets.count
+            state.step += 1
+            state.batchInEpoch += 1
+            state.tokensSeen += batch.targets.count
+            lastLoss = loss
+            let tokensPerSecond = progress?.update(step: state.step, steps: options.steps, epoch: state.epoch,
+                                                   loss: Double(loss), learningRate: rate, gradientNorm: norm,
+                                                   tokens: batch.targets.count, seconds: seconds)
+                ?? Double(batch.targets.count) / max(seconds, 1e-9)
+            try? metrics.append(MetricsRecord(kind: "train", step: state.step, epoch: state.epoch, loss: Double(loss),
+                                              learningRate: Double(rate), gradientNorm: norm, tokensPerSecond: tokensPerSecond,
+                                              tokensSeen: state.tokensSeen,
+                                              elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
+
+            let last = state.step == options.steps
+            if data.validation.count >= 2 && ((options.evalEvery > 0 && state.step % options.evalEvery == 0) || last) {
+                let result = try validate()
+                lastValidation = result
+                try? metrics.append(MetricsRecord(kind: "validation", step: state.step, epoch: state.epoch,
+                                                  loss: result.perToken, tokensSeen: state.tokensSeen,
+                                                  elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
+                let improved = state.bestValidationLoss.map { result.perToken < $0 } ?? true
+                progress?.message(String(format: "validation at step %d: loss %.4f nats/token, ppl %.2f (%d tokens)",
+                                         state.step, result.perToken, result.perplexity, result.tokens)
+                                  + (improved ? " - best so far" : ""))
+                if improved {
+                    state.bestValidationLoss = result.perToken
+                    try save("best")
+                }
+            }
+            if last || state.step % options.saveEvery == 0 { try save("latest") }
+        }
+        return summary(interrupted: false)
+    }
+
+    /// The model's NLL on the validation data (memory starting empty, no dropout).
+    public func validate() throws -> NLLResult {
+        let batch = max(1, min(options.batch, data.validation.count / (model.config.segmentLength + 1)))
+        return try Validation.negativeLogLikelihood(model: model, tokens: data.validation, batch: batch)
+    }
+}

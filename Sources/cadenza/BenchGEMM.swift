@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import Tensor
+
+/// `cadenza bench gemm`: sgemm GFLOP/s of both backends beside numpy's matmul, measured in
+/// interleaved rounds (each round times every shape once on every backend, then numpy), so
+/// that load from other processes hits all of them alike. Prints medians and min–max spread.
+struct BenchGEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "GFLOP/s of the Swift and OpenBLAS GEMM paths beside numpy's matmul.")
+
+    @Option(help: "Rounds to run; figures are medians over them.")
+    var runs = 5
+
+    @Option(help: "Seconds each figure keeps repeating its product for.")
+    var minSeconds = 0.1
+
+    @Option(help: "Threads for the products (default: GEMM's thread count).")
+    var threads: Int?
+
+    @Option(help: "Python interpreter for the numpy baseline.")
+    var python = "python3"
+
+    @Option(help: "The numpy baseline script.")
+    var numpyScript = "Benchmarks/gemm-numpy.py"
+
+    @Flag(help: "Skip the numpy baseline.")
+    var noNumpy = false
+
+    @Flag(help: "Only the square shapes (quick).")
+    var squaresOnly = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard minSeconds > 0 else { throw ValidationError("--min-seconds must be positive") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let threadCount = threads ?? GEMM.threadCount
+        if threads != nil { try GEMM.setThreadCount(threadCount) }
+        let shapes = squaresOnly
+            ? GEMMShape.benchmarkShapes.filter { $0.m == $0.n && $0.n == $0.k }
+            : GEMMShape.benchmarkShapes
+        let backends = GEMM.Backend.allCases.filter { $0 == .swift || OpenBLAS.library != nil }
+        let numpy = noNumpy ? nil : NumpyBaseline(python: python, script: numpyScript)
+
+        print("cadenza bench gemm: \(runs) rounds, \(threadCount) threads, \(minSeconds) s per figure")
+        if let blas = OpenBLAS.library {
+            print("OpenBLAS: \(blas.fileName), core \(blas.coreName ?? "?"), "
+                  + "OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+        } else {
+            print("OpenBLAS: not installed, Swift path only")
+        }
+
+        let operands = shapes.map { GEMMBenchmark.Operands($0) }
+        var figures = [[GEMM.Backend: [Double]]](repeating: [:], count: shapes.count)
+        var numpyFigures = [[Double]](repeating: [], count: shapes.count)
+        for round in 1...runs {
+            for (index, operand) in operands.enumerated() {
+                for backend in backends {
+                    figures[index][backend, default: []].append(
+                        GEMMBenchmark.gigaflops(operand, backend: backend, threads: threadCount,
+                                                minimumSeconds: minSeconds))
+                }
+            }
+            if let numpy {
+                switch numpy.measure(shapes, minimumSeconds: minSeconds) {
+                case .success(let values):
+                    for index in shapes.indices { numpyFigures[index].append(values[index]) }
+                    if round == 1 { print("numpy: \(numpy.description)") }
+                case .failure(let problem):
+                    if round == 1 { print("numpy baseline unavailable: \(problem)") }
+                }
+            }
+        }
+        printTable(shapes: shapes, backends: backends, figures: figures, numpyFigures: numpyFigures)
+    }
+
+    private func printTable(shapes: [GEMMShape], backends: [GEMM.Backend],
+                            figures: [[GEMM.Backend: [Double]]], numpyFigures: [[Double]]) {
+        func cell(_ values: [Double]) -> String {
+            guard !values.isEmpty else { return "-" }
+            return String(format: "%6.1f (%5.1f-%5.1f)", GEMMBenchmark.median(values),
+                          values.min()!, values.max()!)
+        }
+        var header = "shape".padding(toLength: 30, withPad: " ", startingAt: 0)
+        for backend in backends { header += " | \(backend.rawValue) GFLOP/s median (min-max)" }
+        header += " | numpy GFLOP/s median (min-max)"
+        for backend in backends { header += " | \(backend.rawValue)/numpy" }
+        print("\n" + header + " | role")
+        for index in shapes.indices {
+            var line = shapes[index].description.padding(toLength: 30, withPad: " ", startingAt: 0)
+            for backend in backends { line += " | " + cell(figures[index][backend] ?? []) }
+            line += " | " + cell(numpyFigures[index])
+            let numpyMedian = GEMMBenchmark.median(numpyFigures[index])
+            for backend in backends {
+                let ratio = GEMMBenchmark.median(figures[index][backend] ?? []) / numpyMedian
+                line += ratio.isFinite ? String(format: " | %5.0f %%", ratio * 100) : " | -"
+            }
+            print(line + " | " + shapes[index].role)
+        }
+    }
+}
+
+/// numpy's matmul, run by Benchmarks/gemm-numpy.py in a child process with
+/// OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment (on this machine they
+/// pin numpy's newer OpenBLAS to slower kernels; Cadenza's own process keeps them).
+final class NumpyBaseline: CustomStringConvertible {
+    let python: String
+    let script: String
+    /// numpy's version and BLAS description from the last run.
+    private(set) var description = ""
+
+    init(python: String, script: String) {
+        self.python = python
+        self.script = script
+    }
+
+    private struct Report: Decodable {
+        struct Shape: Decodable { let shape: String; let gflops: [Double] }
+        let numpy: String
+        let shapes: [Shape]
+    }
+
+    /// One GFLOP/s figure per shape, or why there is none.
+    func measure(_ shapes: [GEMMShape], minimumSeconds: Double) -> Result<[Double], NumpyError> {
+        guard FileManager.default.fileExists(atPath: script) else {
+            return .failure(.scriptMissing(script))
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, script, "--runs", "1", "--min-seconds", String(minimumSeconds)]
+            + shapes.map { "\($0.m),\($0.n),\($0.k),\($0.transposeA ? 1 : 0),\($0.transposeB ? 1 : 0)" }
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_CORETYPE"] = nil
+        environment["OPENBLAS_L2_SIZE"] = nil
+        process.environment = environment
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch { return .failure(.couldNotStart(python, "\(error)")) }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let report = try? JSONDecoder().decode(Report.self, from: data),
+              report.shapes.count == shapes.count else {
+            return .failure(.failed(errorText.split(separator: "\n").last.map(String.init) ?? "no output"))
+        }
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            description = "numpy \(report.numpy), BLAS \(object["blas"].map { "\($0)" } ?? "?")"
+                .replacingOccurrences(of: "\n", with: " ")
+        }
+        return .success(report.shapes.map { $0.gflops.first ?? .nan })
+    }
+}
+
+/// Why the numpy baseline could not be measured.
+enum NumpyError: Error, CustomStringConvertible {
+    case scriptMissing(String)
+    case couldNotStart(String, String)
+    case failed(String)
+
+    var description: String {
+        switch self {
+        case .scriptMissing(let path):
+            return "\(path) not found (run from the package root or pass --numpy-script)"
+        case .couldNotStart(let python, let error):
+            return "could not start \(python): \(error)"
+        case .failed(let message):
+            return "the script failed (is numpy installed for this python? pass --python): \(message)"
+        }
+    }
+}

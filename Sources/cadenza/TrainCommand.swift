@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Models
+import REMI
+import Tensor
+import Training
+
+/// `cadenza train`: a folder of MIDI (or a list, or a MAESTRO-style CSV) to a trained model.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a Transformer-XL or GPT-2 on MIDI files, with checkpoints that survive interruption.",
+        discussion: """
+            New run:  cadenza train --data DIR|LIST|CSV --model txl --preset small --out RUN [--steps N | --epochs N]
+            Continue: cadenza train --resume RUN [--steps N]
+            Ctrl-C or SIGTERM writes a checkpoint before stopping. See docs/training.md.
+            """)
+
+    @Option(help: "MIDI data: a folder (searched recursively), a text file listing paths, or a MAESTRO-style CSV.")
+    var data: String?
+    @Option(help: "Architecture: txl (Transformer-XL) or gpt2.")
+    var model: String = "txl"
+    @Option(help: "Model size: tiny or small.")
+    var preset: String = "small"
+    @Option(help: "A model config JSON file (overrides --preset; n_token must match the tokenizer).")
+    var config: String?
+    @Option(help: "A REMI tokenizer config JSON file (default: the original REMI settings).")
+    var tokenizerConfig: String?
+    @Option(help: "The run folder: checkpoints latest/ and best/, metrics.jsonl.")
+    var out: String?
+    @Option(help: "Continue the run in this folder from its latest checkpoint.")
+    var resume: String?
+    @Option(help: "Optimiser updates in total (default 1000).")
+    var steps: Int?
+    @Option(help: "Passes over the training split instead of --steps.")
+    var epochs: Int?
+    @Option(help: "Streams (TXL) or windows (GPT-2) per update.")
+    var batch: Int = 16
+    @Option(help: "Tokens per segment (TXL) or context window (GPT-2) (default: the preset's).")
+    var segLen: Int?
+    @Option(help: "Memory rows per layer, Transformer-XL (default: the preset's).")
+    var memLen: Int?
+    @Option(help: "Peak learning rate (default 2.5e-4).")
+    var lr: Float?
+    @Option(help: "Linear warm-up updates before the cosine decay (default: a tenth of the steps, at most 1000).")
+    var warmup: Int?
+    @Option(help: "Global gradient-norm clip (default 0.25 for TXL, 1.0 for GPT-2).")
+    var clip: Float?
+    @Option(help: "Seed of every random choice.")
+    var seed: UInt64 = 1
+    @Option(help: "Validate every N updates (0: only at the end).")
+    var evalEvery: Int?
+    @Option(help: "Write the latest checkpoint every N updates.")
+    var saveEvery: Int?
+    @Option(help: "Validation reads at most this many tokens (0: the whole validation split).")
+    var evalTokens: Int = 65_536
+    @Option(help: "Share of files for validation when the data has no split column.")
+    var validationRatio: Double = 0.1
+    @Option(help: "Share of files for test when the data has no split column.")
+    var testRatio: Double = 0
+    @Option(help: "Token cache folder (default ~/.cache/cadenza/tokens).")
+    var cache: String?
+    @Flag(help: "Tokenize every file again and keep nothing.")
+    var noCache = false
+    @Flag(help: "No transposition, velocity or tempo augmentation.")
+    var noAugment = false
+    @Option(help: "Threads for the kernels (default: all cores).")
+    var threads: Int?
+    @Option(help: "Updates between plain progress lines (and live-line newlines).")
+    var logEvery: Int = 10
+
+    func validate() throws {
+        if resume != nil {
+            let fixed: [(String, Bool)] = [("--data", data != nil), ("--config", config != nil), ("--out", out != nil),
+                                           ("--tokenizer-config", tokenizerConfig != nil), ("--epochs", epochs != nil),
+                                           ("--seg-len", segLen != nil), ("--mem-len", memLen != nil), ("--lr", lr != nil),
+                                           ("--warmup", warmup != nil), ("--clip", clip != nil)]
+            if let (name, _) = fixed.first(where: { $0.1 }) {
+                throw ValidationError("\(name) cannot be changed when resuming: a resumed run keeps its settings (only --steps, --eval-every, --save-every, --threads)")
+            }
+        } else {
+            guard data != nil else { throw ValidationError("--data is required (or --resume RUN)") }
+            guard out != nil else { throw ValidationError("--out RUN is required: the folder for checkpoints and metrics") }
+            guard ["txl", "gpt2"].contains(model) else { throw ValidationError("--model must be txl or gpt2, got '\(model)'") }
+            guard ModelConfig.presetNames.contains(preset) else {
+                throw ValidationError("--preset must be one of \(ModelConfig.presetNames.joined(separator: ", ")), got '\(preset)'")
+            }
+            guard steps == nil || epochs == nil else { throw ValidationError("give --steps or --epochs, not both") }
+        }
+        for (name, value, least) in [("--steps", steps, 1), ("--epochs", epochs, 1), ("--batch", Optional(batch), 1),
+                                     ("--seg-len", segLen, 1), ("--mem-len", memLen, 0), ("--warmup", warmup, 0),
+                                     ("--eval-every", evalEvery, 0), ("--save-every", saveEvery, 1), ("--threads", threads, 1),
+                                     ("--log-every", Optional(logEvery), 1), ("--eval-tokens", Optional(evalTokens), 0)] {
+            if let value, value < least { throw ValidationError("\(name) must be at least \(least), got \(value)") }
+        }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be a positive number, got \(clip)") }
+    }
+
+    func run() throws {
+        if let threads {
+            Parallel.threadCount = threads
+            try GEMM.setThreadCount(threads)
+        }
+        Interruption.install()
+        let progress = ProgressPrinter(every: logEvery)
+        let summary: TrainingSummary
+        if let resume {
+            summary = try TrainingRun.resume(run: URL(fileURLWithPath: resume), steps: steps, evalEvery: evalEvery,
+                                             saveEvery: saveEvery, progress: progress)
+        } else {
+            let kind: ModelKind = model == "gpt2" ? .gpt2 : .transformerXL
+            let tokenizer = try REMITokenizer(config: tokenizerConfig.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) }
+                                              ?? TokenizerConfig())
+            var modelConfig: ModelConfig
+            if let config {
+                guard let json = FileManager.default.contents(atPath: config) else {
+                    throw ValidationError("cannot read model config \(config)")
+                }
+                modelConfig = try ModelConfig.decode(json: json)
+            } else {
+                modelConfig = try ModelConfig.preset(named: preset, kind: kind, vocabularySize: tokenizer.vocabulary.count)
+            }
+            if let segLen {
+                modelConfig.segmentLength = segLen
+                if kind == .gpt2 { modelConfig.positions = max(modelConfig.positions, segLen) }
+            }
+            if let memLen { modelConfig.memoryLength = memLen }
+            let dataOptions = DataOptions(path: data ?? "", ratios: SplitRatios(validation: validationRatio, test: testRatio),
+                                          cacheFolder: noCache ? nil : (cache ?? TokenCache.defaultFolder.path),
+                                          augmentation: noAugment ? .none : .standard)
+            var options = TrainingOptions.defaults(for: modelConfig.kind, data: dataOptions, steps: steps ?? 1000)
+            options.batch = batch
+            options.seed = seed
+            options.evalTokens = evalTokens
+            if let lr { options.learningRate = lr }
+            if let warmup { options.warmupSteps = warmup }
+            if let clip { options.clip = clip }
+            if let evalEvery { options.evalEvery = evalEvery }
+            if let saveEvery { options.saveEvery = saveEvery }
+            summary = try TrainingRun.start(run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,
+                                            options: options, epochs: epochs, progress: progress)
+        }
+        if summary.interrupted && Interruption.isRequested { throw ExitCode(128 + Interruption.signalNumber) }
+    }
+}

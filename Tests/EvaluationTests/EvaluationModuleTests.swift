@@ -1,6 +1,0 @@
-import Testing
-@testable import Evaluation
-
-@Test func EvaluationModuleLinks() {
-    #expect(Bool(true))
-}

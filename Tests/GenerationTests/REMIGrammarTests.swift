@@ -1,0 +1,142 @@
+import Foundation
+import MIDI
+import REMI
+import Testing
+@testable import Generation
+
+/// The grammar mask on hand-made prefixes, and on real tokenized pieces (no violations).
+struct REMIGrammarTests {
+    let ids: Ids
+    init() throws { ids = try Ids() }
+
+    func grammar(after prefix: [Int]) -> REMIGrammar {
+        var g = REMIGrammar(vocabulary: ids.vocabulary)
+        g.advance(through: prefix)
+        return g
+    }
+
+    /// The allowed ids, as readable names, for compact expectations.
+    func allowedKinds(_ g: REMIGrammar) -> Set<String> {
+        Set(g.allowed.indices.filter { g.allowed[$0] }.map { id -> String in
+            switch ids.vocabulary.events[id] {
+            case .padding: return "Padding"
+            case .startOfPiece: return "Start"
+            case .endOfPiece: return "End"
+            case .bar: return "Bar"
+            case .position: return "Position"
+            case .chord: return "Chord"
+            case .tempoClass: return "TempoClass"
+            case .tempoValue: return "TempoValue"
+            case .velocity: return "Velocity"
+            case .noteOn: return "NoteOn"
+            case .duration: return "Duration"
+            }
+        })
+    }
+
+    @Test func aPieceOpensWithBar() {
+        let g = grammar(after: [])
+        #expect(allowedKinds(g) == ["Bar"])
+        #expect(g.allowed.filter { $0 }.count == 1)
+    }
+
+    @Test func afterBarComesPositionBarOrNothingElseBeforeAnyNote() {
+        #expect(allowedKinds(grammar(after: [ids.bar])) == ["Bar", "Position"])
+        // Once a note has been written, the piece may end after a bar.
+        #expect(allowedKinds(grammar(after: [ids.bar] + ids.note(at: 0, pitch: 60) + [ids.bar]))
+                == ["Bar", "Position", "End"])
+    }
+
+    @Test func afterPositionComesOneItem() {
+        #expect(allowedKinds(grammar(after: [ids.bar, ids.position(4)])) == ["Chord", "TempoClass", "Velocity"])
+    }
+
+    @Test func noteEventsComeInTheirOrder() {
+        let prefix = [ids.bar, ids.position(4), ids(.velocity(10))]
+        #expect(allowedKinds(grammar(after: prefix)) == ["NoteOn"])
+        #expect(allowedKinds(grammar(after: prefix + [ids(.noteOn(60))])) == ["Duration"])
+        #expect(grammar(after: prefix + [ids(.noteOn(60))]).allowed.filter { $0 }.count == 64)
+    }
+
+    @Test func tempoClassIsFollowedByTempoValue() {
+        let g = grammar(after: [ids.bar, ids.position(0), ids(.tempoClass(1))])
+        #expect(allowedKinds(g) == ["TempoValue"])
+        #expect(g.allowed.filter { $0 }.count == 60)
+    }
+
+    @Test func positionsDoNotGoBackwardsInsideABar() {
+        let g = grammar(after: [ids.bar] + ids.note(at: 8, pitch: 60))
+        for p in 0..<16 { #expect(g.allows(ids.position(p)) == (p >= 8), "Position \(p + 1)/16 after 9/16") }
+        #expect(g.allows(ids.bar) && g.allows(ids.end))
+        // A new bar resets the position.
+        let next = grammar(after: [ids.bar] + ids.note(at: 8, pitch: 60) + [ids.bar])
+        #expect(next.allows(ids.position(0)))
+    }
+
+    @Test func itemsAtOneOnsetKeepTheEncodersOrder() {
+        let chord = [ids.bar, ids.position(0), ids(.chord(.noChord)), ids.position(0)]
+        #expect(allowedKinds(grammar(after: chord)) == ["TempoClass", "Velocity"])
+        let tempo = chord + [ids(.tempoClass(1)), ids(.tempoValue(30)), ids.position(0)]
+        #expect(allowedKinds(grammar(after: tempo)) == ["Velocity"])
+        let note = [ids.bar] + ids.note(at: 2, pitch: 60) + [ids.position(2)]
+        #expect(allowedKinds(grammar(after: note)) == ["Velocity"])
+        // A later position starts a new onset: anything may follow it.
+        let later = [ids.bar] + ids.note(at: 2, pitch: 60) + [ids.position(3)]
+        #expect(allowedKinds(grammar(after: later)) == ["Chord", "TempoClass", "Velocity"])
+    }
+
+    @Test func endOfPieceNeedsANoteAndEndsEverything() {
+        let chordOnly = grammar(after: [ids.bar, ids.position(0), ids(.chord(.noChord))])
+        #expect(!chordOnly.allows(ids.end))
+        var g = grammar(after: [ids.bar] + ids.note(at: 0, pitch: 60))
+        #expect(g.allows(ids.end))
+        g.advance(ids.end)
+        #expect(g.phase == .ended)
+        #expect(g.allowed.allSatisfy { !$0 })
+    }
+
+    @Test func paddingAndStartAreNeverAllowed() {
+        for prefix in [[], [ids.bar], [ids.bar] + ids.note(at: 0, pitch: 60)] {
+            let g = grammar(after: prefix)
+            #expect(!g.allows(ids(.padding)) && !g.allows(ids(.startOfPiece)))
+        }
+    }
+
+    @Test func countsBarsNotesAndViolations() {
+        let good = [ids.bar] + ids.note(at: 0, pitch: 60) + ids.note(at: 4, pitch: 64) + [ids.bar, ids.bar]
+        let g = grammar(after: good)
+        #expect(g.bars == 3 && g.notes == 2 && g.violations == 0 && g.tokens == good.count)
+        // Note On without velocity, a position going back, a duration with no note: three breaks.
+        let bad = [ids.bar, ids.position(8), ids(.noteOn(60)), ids(.duration(3)),
+                   ids.position(2), ids(.duration(3))]
+        let h = grammar(after: bad)
+        #expect(h.violations == 3)
+        #expect(h.notes == 1)
+        // It resynchronises on the token's own role: after the stray duration an item is done.
+        #expect(h.phase == .itemDone)
+    }
+
+    @Test func theMaskHasOneEntryPerId() {
+        #expect(grammar(after: []).allowed.count == ids.vocabulary.count)
+    }
+
+    /// Every rule holds in real music: the grammar accepts the encoder's output untouched.
+    @Test(.enabled(if: GenerationSharedData.isPresent, "../shared/data is absent"))
+    func realPiecesNeverBreakTheGrammar() throws {
+        let tokenizer = try REMITokenizer()
+        let files = GenerationSharedData.midiFiles(under: GenerationSharedData.pop909, count: 6)
+            + GenerationSharedData.midiFiles(under: GenerationSharedData.maestro, count: 3)
+        #expect(files.count == 9)
+        for url in files {
+            let tokens = try tokenizer.tokenize(MIDIFile(contentsOf: url))
+            var g = REMIGrammar(vocabulary: tokenizer.vocabulary)
+            var firstBreak: Int?
+            for (i, id) in tokens.enumerated() {
+                if firstBreak == nil && !g.allows(id) { firstBreak = i }
+                g.advance(id)
+            }
+            #expect(g.violations == 0, "\(url.lastPathComponent): first break at token \(firstBreak ?? -1)")
+            #expect(g.phase == .ended && g.notes > 0)
+        }
+    }
+}

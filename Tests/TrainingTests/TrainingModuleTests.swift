@@ -1,6 +1,0 @@
-import Testing
-@testable import Training
-
-@Test func TrainingModuleLinks() {
-    #expect(Bool(true))
-}
