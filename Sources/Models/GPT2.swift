@@ -161,6 +161,7 @@ public struct GPT2 {
         }
         self.config = config
         self.parameters = GPT2Parameters(config: config, generator: generator)
+        AllocatorSetup.once
     }
 
     /// A model with the weights in `checkpoint` (Hugging Face names and shapes).

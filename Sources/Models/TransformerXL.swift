@@ -155,6 +155,7 @@ public struct TransformerXL {
         }
         self.config = config
         self.parameters = TransformerXLParameters(config: config, generator: generator)
+        AllocatorSetup.once
     }
 
     /// A model with the weights in `checkpoint` (reference state_dict names and shapes).
@@ -330,13 +331,14 @@ public struct TransformerXL {
             Linear.backward(dInput: nil, dWeight: g.positionProjection.pointer, dBias: nil, dOut: dPositions.pointer,
                             input: segment.sinusoids.pointer, weight: p.positionProjection.pointer,
                             rows: K, inFeatures: D, outFeatures: HD)
-            // Memory rows contribute to the qkv weight's gradient but receive none themselves.
-            let dContext = Tensor(zeros: [B, K, D])
-            Linear.backward(dInput: dContext.pointer, dWeight: g.qkv.pointer, dBias: nil, dOut: dqkv.pointer,
+            // Memory rows contribute to the qkv weight's gradient but receive none themselves,
+            // so the input gradient is computed for the T segment rows of each stream only.
+            Linear.backward(dInput: nil, dWeight: g.qkv.pointer, dBias: nil, dOut: dqkv.pointer,
                             input: a.context.pointer, weight: p.qkv.pointer, rows: B * K, inFeatures: D, outFeatures: 3 * HD)
             for b in 0..<B {
-                Residual.backward(dA: dInput.pointer + b * T * D, dB: nil, dOut: dContext.pointer + (b * K + M) * D,
-                                  count: T * D)
+                Linear.backward(dInput: dInput.pointer + b * T * D, dWeight: nil, dBias: nil,
+                                dOut: dqkv.pointer + (b * K + M) * 3 * HD, input: a.context.pointer,
+                                weight: p.qkv.pointer, rows: T, inFeatures: D, outFeatures: 3 * HD)
             }
             dh = dInput
         }
