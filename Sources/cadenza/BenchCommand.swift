@@ -11,6 +11,7 @@ struct Bench: ParsableCommand {
             BenchMIDI.self,
             BenchKernels.self,
             BenchModels.self,
+            BenchREMI.self,
         ]
     )
 }

@@ -10,12 +10,15 @@ struct Cadenza: ParsableCommand {
         subcommands: [
             // Each command lives in its own file in this folder; add new ones to this list.
             Bench.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
             Doctor.self,
             Inspect.self,
             ModelInfo.self,
             PlotCommand.self,
             PlotLossCommand.self,
             RenderCommand.self,
+            EvalCommand.self,
             MetricsCommand.self,
             GenerateCommand.self,
             TrainCommand.self,

@@ -4,6 +4,7 @@ import Generation
 import MIDI
 import REMI
 import Tensor
+import Training
 
 /// `cadenza generate`: new music from a model, from scratch or continuing a prompt.
 struct GenerateCommand: ParsableCommand {
@@ -121,16 +122,20 @@ enum ModelLocation {
             }
             throw ModelBundleError.noPretrainedModel
         }
+        return try checkpoint(path).bundle
+    }
+
+    /// The model `path` names and, when it is a training checkpoint (or run), that checkpoint:
+    /// a run folder gives its `best` checkpoint, else its `latest` (`Checkpoint.locate`), and a
+    /// checkpoint's manifest is checked before its weights are read. A folder with only the
+    /// three model files (an exported or bundled model) has no checkpoint.
+    static func checkpoint(_ path: String) throws -> (bundle: ModelBundle, checkpoint: Checkpoint?) {
         let url = URL(fileURLWithPath: path)
-        // A training run folder holds its checkpoints as `best` and `latest`.
-        for folder in [url, url.appendingPathComponent("best"), url.appendingPathComponent("latest")]
-        where ModelBundle.isBundle(folder) {
-            return try ModelBundle.read(folder)
+        if ModelBundle.isBundle(url) && !FileManager.default.fileExists(atPath: url.appendingPathComponent("state.json").path) {
+            return (try ModelBundle.read(url), nil)
         }
-        throw ModelBundleError.unreadable(
-            path: path, reason: FileManager.default.fileExists(atPath: path)
-                ? "neither it nor its best/ or latest/ holds model.safetensors, model.json and vocab.json"
-                : "no such folder")
+        let checkpoint = try Checkpoint.read(Checkpoint.locate(path, preferBest: true))
+        return (try ModelBundle.read(checkpoint.folder), checkpoint)
     }
 
     /// Where the package resources (Sources/cadenza/Resources) may be: the resource bundle

@@ -1,0 +1,27 @@
+import Foundation
+import REMI
+import Training
+
+/// The token sequence a model is evaluated on: one split of a corpus, found and tokenized
+/// exactly as training finds its validation data (`TrainingData.load`): `CorpusSource` for a
+/// folder, list or MAESTRO-style CSV, the token cache, the split's pieces joined in corpus
+/// order (each ends with end-of-piece), cut at `maximumTokens`.
+public struct EvaluationData: Sendable {
+    /// The joined ids.
+    public var tokens: [Int32]
+    /// Files in the split.
+    public var files: Int
+    /// Files that could not be read or tokenized (path and reason).
+    public var skipped: [SkippedFile]
+
+    /// Loads `split` of the corpus at `path`; `maximumTokens` 0 keeps every token.
+    public static func load(path: String, ratios: SplitRatios, split: Split, tokenizer: REMITokenizer,
+                            cacheFolder: URL?, maximumTokens: Int) throws -> EvaluationData {
+        let (files, _) = try CorpusSource.files(at: path, ratios: ratios)
+        let chosen = files.filter { $0.split == split }
+        let corpus = try TokenCache(folder: cacheFolder, tokenizer: tokenizer).load(chosen)
+        var tokens = corpus.pieces(of: split).flatMap { $0 }
+        if maximumTokens > 0 && tokens.count > maximumTokens { tokens = Array(tokens.prefix(maximumTokens)) }
+        return EvaluationData(tokens: tokens, files: chosen.count, skipped: corpus.skipped)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Models
+import REMI
+import Training
+
+/// How well a model predicts a token sequence: NLL per token, perplexity, bits per token and
+/// NLL per note, at one evaluation memory length.
+///
+/// The NLL itself is `Validation.negativeLogLikelihood` (Sources/Training/Validation.swift),
+/// the function the training loop validates with, so `cadenza eval` and training report the
+/// same number for the same checkpoint, data and batch.
+public struct NLLReport: Codable, Equatable, Sendable {
+    /// Transformer-XL's evaluation memory (rows per layer); nil for GPT-2.
+    public var memoryLength: Int?
+    /// Targets scored.
+    public var tokens: Int
+    /// Sum of -ln p over the scored targets, in nats.
+    public var totalNLL: Double
+    /// Notes (`Note On` ids) per token in the evaluated sequence.
+    public var notesPerToken: Double
+
+    /// Mean NLL per token, in nats.
+    public var nllPerToken: Double { tokens > 0 ? totalNLL / Double(tokens) : .nan }
+    /// exp(NLL per token).
+    public var perplexity: Double { exp(nllPerToken) }
+    /// NLL per token in bits (nats / ln 2).
+    public var bitsPerToken: Double { nllPerToken / log(2) }
+    /// NLL per note, in nats: the NLL of the whole sequence divided by its notes, that is NLL
+    /// per token times tokens per note. It compares models whose tokenizers spend different
+    /// numbers of tokens on a note.
+    public var nllPerNote: Double { notesPerToken > 0 ? nllPerToken / notesPerToken : .nan }
+
+    private enum CodingKeys: String, CodingKey {
+        case memoryLength = "mem_len", tokens, totalNLL = "total_nll", notesPerToken = "notes_per_token"
+        case nllPerToken = "nll_per_token", perplexity, bitsPerToken = "bits_per_token", nllPerNote = "nll_per_note"
+    }
+
+    /// A report from its measured parts.
+    public init(memoryLength: Int?, tokens: Int, totalNLL: Double, notesPerToken: Double) {
+        self.memoryLength = memoryLength
+        self.tokens = tokens
+        self.totalNLL = totalNLL
+        self.notesPerToken = notesPerToken
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        memoryLength = try c.decodeIfPresent(Int.self, forKey: .memoryLength)
+        tokens = try c.decode(Int.self, forKey: .tokens)
+        totalNLL = try c.decode(Double.self, forKey: .totalNLL)
+        notesPerToken = try c.decode(Double.self, forKey: .notesPerToken)
+    }
+
+    /// Writes the measured parts and the derived figures (JSON has no NaN: those are omitted).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(memoryLength, forKey: .memoryLength)
+        try c.encode(tokens, forKey: .tokens)
+        try c.encode(totalNLL, forKey: .totalNLL)
+        try c.encode(notesPerToken, forKey: .notesPerToken)
+        for (key, value) in [(CodingKeys.nllPerToken, nllPerToken), (.perplexity, perplexity),
+                             (.bitsPerToken, bitsPerToken), (.nllPerNote, nllPerNote)] where value.isFinite {
+            try c.encode(value, forKey: key)
+        }
+    }
+}
+
+/// Scores models on token sequences.
+public enum Perplexity {
+    /// The report of `model` on `tokens` (pieces joined, each ending with end-of-piece) read
+    /// as `batch` streams, with `memoryLength` rows of Transformer-XL memory (nil: the model's
+    /// mem_len; ignored for GPT-2). `vocabulary` tells which ids are notes.
+    public static func evaluate(model: LanguageModel, tokens: [Int32], batch: Int, memoryLength: Int? = nil,
+                                vocabulary: Vocabulary) throws -> NLLReport {
+        let result = try Validation.negativeLogLikelihood(model: model, tokens: tokens, batch: batch,
+                                                          memoryLength: memoryLength)
+        let isTXL = model.config.kind == .transformerXL
+        return NLLReport(memoryLength: isTXL ? (memoryLength ?? model.config.memoryLength) : nil,
+                         tokens: result.tokens, totalNLL: result.totalNLL,
+                         notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
+    }
+
+    /// `Note On` ids per id in `tokens`.
+    public static func notesPerToken(_ tokens: [Int32], vocabulary: Vocabulary) -> Double {
+        guard !tokens.isEmpty else { return 0 }
+        var notes = 0
+        for id in tokens {
+            if case .noteOn = vocabulary.event(for: Int(id)) { notes += 1 }
+        }
+        return Double(notes) / Double(tokens.count)
+    }
+
+    /// The batch the training loop validates with (`Trainer.validate`): the run's batch, but
+    /// no more streams than give each at least one segment of `segmentLength` + 1 tokens.
+    public static func validationBatch(runBatch: Int, tokens: Int, segmentLength: Int) -> Int {
+        max(1, min(runBatch, tokens / (segmentLength + 1)))
+    }
+}
