@@ -375,16 +375,24 @@ enum MIDIReader {
     /// file with 100,000 notes on one tick still sorts in linear time.
     static func sortByStartThenPitch(_ notes: inout [Note]) {
         notes.withUnsafeMutableBufferPointer { n in
-            var runStart = 0
-            while runStart < n.count {
-                var runEnd = runStart + 1
-                while runEnd < n.count && n[runEnd].start == n[runStart].start { runEnd += 1 }
-                if runEnd - runStart <= 32 {
-                    insertionSortByPitch(n, runStart..<runEnd)
-                } else {
-                    countingSortByPitch(n, runStart..<runEnd)
+            var i = 1
+            while i < n.count {
+                // Most neighbours are already in order; look for the first that is not.
+                if n[i].start != n[i - 1].start || n[i].pitch >= n[i - 1].pitch {
+                    i += 1
+                    continue
                 }
-                runStart = runEnd
+                let start = n[i].start
+                var low = i - 1
+                while low > 0 && n[low - 1].start == start { low -= 1 }
+                var high = i + 1
+                while high < n.count && n[high].start == start { high += 1 }
+                if high - low <= 32 {
+                    insertionSortByPitch(n, low..<high)
+                } else {
+                    countingSortByPitch(n, low..<high)
+                }
+                i = high
             }
         }
     }
