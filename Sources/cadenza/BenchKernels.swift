@@ -138,6 +138,14 @@ struct KernelBenchmark {
                                rows: rows, width: D)
         })
 
+        // GELU over the GPT-2 feed-forward's inner activations [B·T, 4D].
+        let g = random(rows * 4 * D), gy = Tensor(zeros: [rows * 4 * D]), gdy = random(rows * 4 * D)
+        let gdx = Tensor(zeros: [rows * 4 * D])
+        list.append(KernelBenchmark(name: "gelu fwd+bwd [\(rows)x\(4 * D)]") {
+            GELU.forward(out: gy.pointer, input: g.pointer, count: rows * 4 * D)
+            GELU.backward(dInput: gdx.pointer, dOut: gdy.pointer, input: g.pointer, count: rows * 4 * D)
+        })
+
         // Softmax over attention's rows [B·H·T, K].
         let sRows = B * H * T
         let s = random(sRows * K), p = Tensor(zeros: [sRows * K]), dp = random(sRows * K), ds = Tensor(zeros: [sRows * K])
