@@ -258,6 +258,7 @@ public final class Trainer {
             trainingTokens += batch.targets.count
             state.step += 1
             state.batchInEpoch += 1
+            state.dropoutGenerator = dropout.generator ?? state.dropoutGenerator
             state.tokensSeen += batch.targets.count
             lastLoss = loss
             let tokensPerSecond = progress?.update(step: state.step, steps: options.steps, epoch: state.epoch,
