@@ -96,6 +96,9 @@ public final class Trainer {
     public var progress: ProgressPrinter?
     /// Stop as if interrupted once this many updates are done (checkpoint written).
     public var stopAfterStep: Int?
+    /// Asked between updates whether to stop with a checkpoint (default: a SIGINT/SIGTERM
+    /// arrived, see `Interruption`).
+    public var stopRequested: () -> Bool = { Interruption.isRequested }
 
     private let data: TrainingData
     private let optimizer: Adam
@@ -231,7 +234,7 @@ public final class Trainer {
         }
 
         while state.step < options.steps {
-            if Interruption.isRequested || (stopAfterStep.map { state.step >= $0 } ?? false) {
+            if stopRequested() || (stopAfterStep.map { state.step >= $0 } ?? false) {
                 try save("latest")
                 progress?.message("stopped at step \(state.step); checkpoint written to \(latest.path)")
                 return summary(interrupted: true)
