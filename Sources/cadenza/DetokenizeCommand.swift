@@ -27,10 +27,11 @@ struct DetokenizeCommand: ParsableCommand {
         let tokenURL = URL(fileURLWithPath: tokens)
         let vocabURL = vocab.map { URL(fileURLWithPath: $0) }
             ?? tokenURL.deletingLastPathComponent().appendingPathComponent("vocab.json")
-        let vocabulary = try Vocabulary.load(from: vocabURL)
         let file = try TokenFile.read(from: tokenURL)
+        let vocabulary = try Vocabulary.load(from: vocabURL)
         guard file.vocabularySize == vocabulary.count else {
-            throw ValidationError("\(tokens) was written for a vocabulary of \(file.vocabularySize) tokens, \(vocabURL.path) has \(vocabulary.count)")
+            throw REMIError.invalidTokenFile(reason:
+                "\(tokens) was written for a vocabulary of \(file.vocabularySize) tokens, \(vocabURL.path) has \(vocabulary.count)")
         }
         let midi = REMITokenizer(vocabulary: vocabulary).decode(ids: file.ids)
         try midi.write(to: URL(fileURLWithPath: out))

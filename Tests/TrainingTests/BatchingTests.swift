@@ -38,4 +38,14 @@ import Testing
         let again = WindowBatches(tokens: tokens, batch: 2, contextLength: 5, shuffle: SeededShuffle(seed: 3))
         #expect((0..<4).map(again.batch) == (0..<4).map(shuffled.batch))
     }
+
+    @Test func validationSampleTakesWholePiecesSpreadOverTheSplit() {
+        let pieces = (0..<20).map { p in [Int32](repeating: Int32(p), count: 10) }
+        #expect(validationSample(pieces, tokens: 0).count == 200)
+        #expect(validationSample(pieces, tokens: 500).count == 200)
+        let sample = validationSample(pieces, tokens: 35)
+        #expect(sample.count == 35)
+        #expect(Set(sample).count == 4 && sample != Array(pieces.joined().prefix(35)))
+        #expect(sample == validationSample(pieces, tokens: 35))
+    }
 }
