@@ -13,6 +13,8 @@
 #   TEST_TOKENS  score the first N tokens of the test split (default 65536; 0: all of it). The
 #                split's files are in CSV order, so the subset is deterministic.
 #   PIECES, BARS generated pieces per model and bars each (default 50, 16); seeds 1000...1049
+#   CKPT_TXL, CKPT_GPT2  the checkpoints to evaluate (default: each run folder's best checkpoint;
+#                give snapshot folders to compare both models at the same update)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 which="${1:-all}"
@@ -31,6 +33,7 @@ study() {
   local model="$1"
   local ckpt="$RUNS/$model"
   run "$BIN" plot-loss "$ckpt" --out "$OUT/$model-loss.png"
+  if [ "$model" = txl ]; then ckpt="${CKPT_TXL:-$ckpt}"; else ckpt="${CKPT_GPT2:-$ckpt}"; fi
   if [ "$model" = txl ]; then
     run "$BIN" eval --checkpoint "$ckpt" --data "$DATA" --split test --max-tokens "$TEST_TOKENS" --cache "$CACHE" \
       --mem-len 128 256 512 1024 --plot "$OUT/txl-memory.png" --json > "$OUT/txl-test.json"

@@ -12,7 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 bin="${1:-/work/runs/bin/cadenza}"
 runs="${2:-/work/runs/study}"
-steps="${3:-720}"
+steps="${3:-1250}"
 data="$root/../shared/data/maestro-asap/maestro-asap.csv"
 common=(--data "$data" --steps "$steps" --threads 1 --eval-every 50 --eval-tokens 32768
         --save-every 25 --cache /work/runs/token-cache --seed 1)

@@ -32,9 +32,10 @@ struct InfoCommand: ParsableCommand {
         let card = folder.appendingPathComponent("model-card.json")
         if let data = FileManager.default.contents(atPath: card.path),
            let entries = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            let width = (entries.keys.map(\.count).max() ?? 0) + 2
             for key in entries.keys.sorted() {
                 let value = entries[key].map { "\($0)" } ?? ""
-                print("  \((key + ":").padding(toLength: 15, withPad: " ", startingAt: 0))\(value)")
+                print("  \((key + ":").padding(toLength: width, withPad: " ", startingAt: 0))\(value)")
             }
         }
     }
