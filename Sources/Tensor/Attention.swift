@@ -293,14 +293,17 @@ public enum Attention {
         }
     }
 
-    /// Calls `body(i0, rows, keys)` for blocks of up to 4 queries starting at i0, where
-    /// `keys` = M + i0 + rows: every key (and distance) any query of the block sees is below it.
+    /// Calls `body(i0, rows, keys)` for blocks of up to 4 queries starting at i0, where every
+    /// key (and distance) any query of the block sees is below `keys`: M + i0 + rows, rounded
+    /// up to a multiple of 16 (within K) so the products stay in whole vectors. The extra
+    /// keys are masked: their probabilities and score gradients are zero.
     @inline(__always)
     private static func forEachQueryBlock(_ s: AttentionShape, _ body: (Int, Int, Int) -> Void) {
         var i0 = 0
         while i0 < s.queries {
             let rows = Swift.min(4, s.queries - i0)
-            body(i0, rows, s.memory + i0 + rows)
+            let seen = s.memory + i0 + rows
+            body(i0, rows, Swift.min(s.keys, (seen + vectorWidth - 1) / vectorWidth * vectorWidth))
             i0 += 4
         }
     }

@@ -39,15 +39,18 @@ enum HeadProduct {
             var c00 = Vector(), c01 = Vector(), c10 = Vector(), c11 = Vector()
             var c20 = Vector(), c21 = Vector(), c30 = Vector(), c31 = Vector()
             var bRow = b + j
-            for p in 0..<k {
+            // Pointer steps instead of p * step: no overflow checks in the loop.
+            var p0 = a0, p1 = a1, p2 = a2, p3 = a3
+            for _ in 0..<k {
                 let b0 = loadVector(bRow), b1 = loadVector(bRow + vectorWidth)
-                let x0 = Vector(repeating: a0[p * step]), x1 = Vector(repeating: a1[p * step])
-                let x2 = Vector(repeating: a2[p * step]), x3 = Vector(repeating: a3[p * step])
+                let x0 = Vector(repeating: p0.pointee), x1 = Vector(repeating: p1.pointee)
+                let x2 = Vector(repeating: p2.pointee), x3 = Vector(repeating: p3.pointee)
                 c00.addProduct(x0, b0); c01.addProduct(x0, b1)
                 c10.addProduct(x1, b0); c11.addProduct(x1, b1)
                 c20.addProduct(x2, b0); c21.addProduct(x2, b1)
                 c30.addProduct(x3, b0); c31.addProduct(x3, b1)
                 bRow += ldb
+                p0 += step; p1 += step; p2 += step; p3 += step
             }
             store(c00, c01, c + j, accumulate)
             if rows > 1 { store(c10, c11, c + ldc + j, accumulate) }
@@ -58,13 +61,15 @@ enum HeadProduct {
         if j + vectorWidth <= n {
             var c0 = Vector(), c1 = Vector(), c2 = Vector(), c3 = Vector()
             var bRow = b + j
-            for p in 0..<k {
+            var p0 = a0, p1 = a1, p2 = a2, p3 = a3
+            for _ in 0..<k {
                 let b0 = loadVector(bRow)
-                c0.addProduct(Vector(repeating: a0[p * step]), b0)
-                c1.addProduct(Vector(repeating: a1[p * step]), b0)
-                c2.addProduct(Vector(repeating: a2[p * step]), b0)
-                c3.addProduct(Vector(repeating: a3[p * step]), b0)
+                c0.addProduct(Vector(repeating: p0.pointee), b0)
+                c1.addProduct(Vector(repeating: p1.pointee), b0)
+                c2.addProduct(Vector(repeating: p2.pointee), b0)
+                c3.addProduct(Vector(repeating: p3.pointee), b0)
                 bRow += ldb
+                p0 += step; p1 += step; p2 += step; p3 += step
             }
             store(c0, c + j, accumulate)
             if rows > 1 { store(c1, c + ldc + j, accumulate) }

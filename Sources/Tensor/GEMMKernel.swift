@@ -29,6 +29,11 @@ enum SwiftGEMM {
     /// Products below this many multiply-adds run on one thread: a `concurrentPerform`
     /// round trip costs a few microseconds, as much as ~1 M multiply-adds.
     static let parallelThreshold = 1 << 20
+    /// A transposed A is read in place (not packed) when at most this many B panels reuse it:
+    /// its six values per step of k sit in one cache line of a different row each, which pays
+    /// for few panels (128x32x128 with A transposed: 61-62 versus 22-29 GFLOP/s packed) but
+    /// not for many (1024 cubed: 47-50 versus 56-70, one thread, same loaded run).
+    static let transposedInPlaceMaximumPanels = 4
 
     static func run(_ op: GEMMOperands, threads: Int) {
         if op.k == 0 {
@@ -95,16 +100,22 @@ enum SwiftGEMM {
                     // stays in L1 across the B panels); transposed A and border panels are
                     // packed, the latter zero-padded.
                     let readsADirectly = !op.transposeA && height == mr
-                    if !readsADirectly {
+                    let transposedInPlace = op.transposeA && height == mr
+                        && bPanels <= transposedInPlaceMaximumPanels
+                    if !readsADirectly && !transposedInPlace {
                         packA(op, i0: i0, height: height, p0: p0, depth: depth, into: packedA)
                     }
-                    let aPanel = readsADirectly ? op.a + i0 * op.lda + p0 : UnsafePointer(packedA)
+                    let aPanel = readsADirectly ? op.a + i0 * op.lda + p0
+                        : transposedInPlace ? op.a + p0 * op.lda + i0 : UnsafePointer(packedA)
                     for panel in 0..<bPanels {
                         let j = j0 + panel * nr
                         let panelWidth = min(nr, j0 + width - j)
                         let bPanel = UnsafePointer(packedB + panel * depth * nr)
                         let cTile = op.c + i0 * op.ldc + j
-                        if readsADirectly && panelWidth == nr {
+                        if transposedInPlace && panelWidth == nr {
+                            microKernelTransposedA(depth: depth, a: aPanel, lda: op.lda, b: bPanel,
+                                                   c: cTile, ldc: op.ldc, alpha: op.alpha, beta: beta)
+                        } else if readsADirectly && panelWidth == nr {
                             microKernelRowMajorA(depth: depth, a: aPanel, lda: op.lda, b: bPanel,
                                                  c: cTile, ldc: op.ldc, alpha: op.alpha, beta: beta)
                         } else if height == mr && panelWidth == nr {
@@ -113,6 +124,10 @@ enum SwiftGEMM {
                         } else if readsADirectly {
                             microKernelRowMajorA(depth: depth, a: aPanel, lda: op.lda, b: bPanel,
                                                  c: scratch, ldc: nr, alpha: 1, beta: 0)
+                            writeBorder()
+                        } else if transposedInPlace {
+                            microKernelTransposedA(depth: depth, a: aPanel, lda: op.lda, b: bPanel,
+                                                   c: scratch, ldc: nr, alpha: 1, beta: 0)
                             writeBorder()
                         } else {
                             microKernel(depth: depth, a: aPanel, b: bPanel, c: scratch, ldc: nr,
@@ -210,6 +225,15 @@ enum SwiftGEMM {
     static func microKernelRowMajorA(depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                                      c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
         kernelBody(depth: depth, a: a, rowStride: lda, depthStride: 1, b: b, c: c, ldc: ldc,
+                   alpha: alpha, beta: beta)
+    }
+
+    /// The same with A read in place from a transposed (column-major) A: six adjacent floats
+    /// per step of k, `lda` apart.
+    @inline(never)
+    static func microKernelTransposedA(depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                                       c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        kernelBody(depth: depth, a: a, rowStride: 1, depthStride: lda, b: b, c: c, ldc: ldc,
                    alpha: alpha, beta: beta)
     }
 

@@ -96,6 +96,9 @@ public final class Trainer {
     public var progress: ProgressPrinter?
     /// Stop as if interrupted once this many updates are done (checkpoint written).
     public var stopAfterStep: Int?
+    /// Asked between updates whether to stop with a checkpoint (default: a SIGINT/SIGTERM
+    /// arrived, see `Interruption`).
+    public var stopRequested: () -> Bool = { Interruption.isRequested }
 
     private let data: TrainingData
     private let optimizer: Adam
@@ -231,7 +234,7 @@ public final class Trainer {
         }
 
         while state.step < options.steps {
-            if Interruption.isRequested || (stopAfterStep.map { state.step >= $0 } ?? false) {
+            if stopRequested() || (stopAfterStep.map { state.step >= $0 } ?? false) {
                 try save("latest")
                 progress?.message("stopped at step \(state.step); checkpoint written to \(latest.path)")
                 return summary(interrupted: true)
@@ -258,6 +261,7 @@ public final class Trainer {
             trainingTokens += batch.targets.count
             state.step += 1
             state.batchInEpoch += 1
+            state.dropoutGenerator = dropout.generator ?? state.dropoutGenerator
             state.tokensSeen += batch.targets.count
             lastLoss = loss
             let tokensPerSecond = progress?.update(step: state.step, steps: options.steps, epoch: state.epoch,
