@@ -86,6 +86,11 @@ def main():
     results.append((f'layernorm fwd+bwd [{rows}x{D}]',
                     timed(lambda: F.layer_norm(x, (D,), w, b, 1e-5).backward(dy), args.runs)))
 
+    g = torch.randn(rows, 4 * D, requires_grad=True)
+    gdy = torch.randn(rows, 4 * D)
+    results.append((f'gelu fwd+bwd [{rows}x{4 * D}]',
+                    timed(lambda: F.gelu(g, approximate='tanh').backward(gdy), args.runs)))
+
     s = torch.randn(B * H * T, K, requires_grad=True)
     dp = torch.randn(B * H * T, K)
     results.append((f'softmax fwd+bwd [{B * H * T}x{K}]',

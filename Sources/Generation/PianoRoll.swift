@@ -73,7 +73,7 @@ public struct PianoRoll: Sendable {
         for (number, bar) in grid.bars.enumerated() {
             if Double(bar.beatLength) / Double(endTick) * Double(rollW) >= 6 {
                 for beat in 1..<max(1, bar.beats) where bar.start + beat * bar.beatLength < bar.start + bar.length {
-                    canvas.fillRect(x: x(bar.start + beat * bar.beatLength), y: top, width: 1, height: rollH, color: Color(228, 228, 232))
+                    canvas.fillRect(x: x(bar.start + beat * bar.beatLength), y: top, width: 1, height: rollH, color: Color(214, 214, 222))
                 }
             }
             if pixelsPerBar >= 3 || number % labelEvery == 0 {

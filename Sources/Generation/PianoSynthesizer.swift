@@ -114,14 +114,24 @@ public struct PianoSynthesizer: Sendable {
             var c = 1.0, s = 0.0
             var amplitude = loudness * loudness / pow(Double(h), rolloff)
             let decay = exp(-1 / (tau / (1 + 0.6 * Double(h - 1)) * rate))
-            for i in first..<last {
-                let age = Double(i - first)
-                let attack = age < attackSamples ? age / attackSamples : 1
-                out[i] += Float(amplitude * attack * s)
-                let nc = c * cosStep - s * sinStep
-                s = s * cosStep + c * sinStep
-                c = nc
-                amplitude *= i >= releaseSample ? decay * dampingFactor : decay
+            // Three stretches with no per-sample branching: attack ramp, held, damped.
+            let attackEnd = min(last, first + Int(attackSamples))
+            let holdEnd = min(last, max(attackEnd, releaseSample))
+            for i in first..<attackEnd {
+                out[i] += Float(amplitude * (Double(i - first) / attackSamples) * s)
+                (c, s) = (c * cosStep - s * sinStep, s * cosStep + c * sinStep)
+                amplitude *= decay
+            }
+            for i in attackEnd..<holdEnd {
+                out[i] += Float(amplitude * s)
+                (c, s) = (c * cosStep - s * sinStep, s * cosStep + c * sinStep)
+                amplitude *= decay
+            }
+            let damped = decay * dampingFactor
+            for i in holdEnd..<last {
+                out[i] += Float(amplitude * s)
+                (c, s) = (c * cosStep - s * sinStep, s * cosStep + c * sinStep)
+                amplitude *= damped
             }
         }
     }

@@ -60,7 +60,7 @@ public enum MIDICorpus {
                     next += 1
                     lock.unlock()
                     guard i < count, let base else { return }
-                    (base + i).initialize(to: body(i))
+                    (base + i).pointee = body(i)  // each index is written by one thread only
                 }
             }
         }

@@ -44,48 +44,56 @@ public struct DropoutSource {
     /// (nil when nothing was dropped: evaluation or p = 0).
     mutating func apply(_ x: Tensor, probability p: Float) -> Tensor? {
         guard p > 0, generator != nil else { return nil }
-        let mask = PendingDropout.mask(count: x.count, probability: p, generator: &generator!)
-        PendingDropout.apply(out: x.pointer, input: x.pointer, mask: mask.pointer, count: x.count)
+        let mask = Tensor(zeros: [x.count])
+        Dropout.forward(out: x.pointer, input: x.pointer, mask: mask.pointer, count: x.count, probability: p,
+                        generator: &generator!)
         return mask
     }
 
     /// A mask of `count` entries for attention probabilities, or nil.
     mutating func mask(count: Int, probability p: Float) -> Tensor? {
         guard p > 0, generator != nil else { return nil }
-        return PendingDropout.mask(count: count, probability: p, generator: &generator!)
+        let mask = Tensor(zeros: [count])
+        Dropout.makeMask(mask.pointer, count: count, probability: p, generator: &generator!)
+        return mask
     }
 }
 
 /// Multiplies a gradient by a saved dropout mask in place (identity for nil).
 func dropoutBackward(_ gradient: Tensor, mask: Tensor?) {
     guard let mask else { return }
-    for i in 0..<gradient.count { gradient[i] *= mask[i] }
+    Dropout.forward(out: gradient.pointer, input: gradient.pointer, mask: mask.pointer, count: gradient.count)
 }
 
 /// The output layer tied to the token embedding: `logits = h E^T (+ b)`, log-softmax, and the
 /// mean cross-entropy over the rows that have targets.
 enum TiedOutput {
-    /// Log-probabilities [rows, V] of `hidden` [rows, D]; the loss when `targets` are given.
+    /// Log-probabilities of `hidden` [rows, D], in a tensor of `shape` (rows x V elements);
+    /// the mean loss when `targets` are given, else 0.
     static func forward(hidden: Tensor, embedding: Tensor, bias: Tensor?, targets: [Int32]?,
-                        rows: Int, width: Int, vocabulary: Int) -> (logProbabilities: Tensor, loss: Float) {
-        let logp = Tensor(zeros: [rows, vocabulary])
+                        rows: Int, width: Int, vocabulary: Int, shape: [Int]) -> (logProbabilities: Tensor, loss: Float) {
+        let logp = Tensor(zeros: shape)
         Linear.forward(out: logp.pointer, input: hidden.pointer, weight: embedding.pointer, layout: .outByIn,
                        bias: bias?.pointer, rows: rows, inFeatures: width, outFeatures: vocabulary)
-        let loss = targets.map { t in
-            t.withUnsafeBufferPointer {
-                PendingCrossEntropy.forward(logits: logp.pointer, targets: $0.baseAddress, rows: rows, classes: vocabulary)
-            }
-        } ?? PendingCrossEntropy.forward(logits: logp.pointer, targets: nil, rows: rows, classes: vocabulary)
+        let losses = Tensor(zeros: [rows])
+        // Without targets every row is ignored: the kernel still writes the log-softmax.
+        let loss = (targets ?? Array(repeating: ignored, count: rows)).withUnsafeBufferPointer {
+            CrossEntropy.forward(logProbabilities: logp.pointer, losses: losses.pointer, logits: logp.pointer,
+                                 targets: $0.baseAddress!, rows: rows, classes: vocabulary, ignoreIndex: ignored)
+        }
         return (logp, loss)
     }
+
+    /// A target id that is never a token.
+    private static let ignored: Int32 = -1
 
     /// Adds the gradient of the mean loss into `dHidden`, `dEmbedding` and `dBias`.
     static func backward(dHidden: Tensor, dEmbedding: Tensor, dBias: Tensor?, logProbabilities: Tensor,
                          hidden: Tensor, embedding: Tensor, targets: [Int32], rows: Int, width: Int, vocabulary: Int) {
         let dLogits = Tensor(zeros: [rows, vocabulary])
         targets.withUnsafeBufferPointer {
-            PendingCrossEntropy.backward(dLogits: dLogits.pointer, logProbabilities: logProbabilities.pointer,
-                                         targets: $0.baseAddress!, rows: rows, classes: vocabulary, scale: 1 / Float(rows))
+            CrossEntropy.backward(dLogits: dLogits.pointer, logProbabilities: logProbabilities.pointer,
+                                  targets: $0.baseAddress!, rows: rows, classes: vocabulary)
         }
         Linear.backward(dInput: dHidden.pointer, dWeight: dEmbedding.pointer, dBias: dBias?.pointer,
                         dOut: dLogits.pointer, input: hidden.pointer, weight: embedding.pointer, layout: .outByIn,
@@ -130,4 +138,27 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
             throw ModelInputError.tokenOutOfRange(token: t, index: index % tokens.count, vocabulary: vocabulary)
         }
     }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The models allocate their activations afresh for every pass (plain tensors a pass owns, as
+/// llm.c's structs but per call). glibc serves blocks this large with mmap and unmaps them on
+/// free, so every pass would fault in (and the kernel zero) every page again: a fifth of a
+/// training step in measurements. Raising the mmap and trim thresholds keeps freed blocks in
+/// the heap for the next pass; peak memory is unchanged. Done once, when a model is built.
+enum AllocatorSetup {
+    static let once: Void = {
+        #if canImport(Glibc)
+        // mallopt is not in Swift's Glibc module; look it up. M_TRIM_THRESHOLD = -1 and
+        // M_MMAP_THRESHOLD = -3 in <malloc.h>.
+        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+        _ = mallopt(-3, 1 << 30)
+        _ = mallopt(-1, 1 << 30)
+        #endif
+    }()
 }

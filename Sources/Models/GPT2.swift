@@ -161,6 +161,7 @@ public struct GPT2 {
         }
         self.config = config
         self.parameters = GPT2Parameters(config: config, generator: generator)
+        AllocatorSetup.once
     }
 
     /// A model with the weights in `checkpoint` (Hugging Face names and shapes).
@@ -271,8 +272,9 @@ public struct GPT2 {
         cache?.advance(by: T)
         let finalNorm = NormActivations(x, parameters.finalNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
         let (logp, loss) = TiedOutput.forward(hidden: finalNorm.out, embedding: parameters.tokenEmbedding, bias: nil,
-                                              targets: targets, rows: rows, width: D, vocabulary: c.vocabularySize)
-        return GPT2Pass(logProbabilities: Tensor(shape: [B, T, c.vocabularySize], values: logp.values), loss: loss,
+                                              targets: targets, rows: rows, width: D, vocabulary: c.vocabularySize,
+                                              shape: [B, T, c.vocabularySize])
+        return GPT2Pass(logProbabilities: logp, loss: loss,
                         tokens: tokens, targets: targets, batch: B, embeddingMask: embeddingMask, layers: saved,
                         last: x, finalNorm: finalNorm)
     }

@@ -155,6 +155,7 @@ public struct TransformerXL {
         }
         self.config = config
         self.parameters = TransformerXLParameters(config: config, generator: generator)
+        AllocatorSetup.once
     }
 
     /// A model with the weights in `checkpoint` (reference state_dict names and shapes).
@@ -176,18 +177,8 @@ public struct TransformerXL {
     /// The position sinusoids for distances 0..<count (spec step 2): sines then cosines, with
     /// distances clamped at `clamp_len` when it is positive. [count, D].
     func sinusoids(count: Int) -> Tensor {
-        let D = config.modelWidth
-        let table = Tensor(zeros: [count, D])
-        for p in 0..<count {
-            let distance = config.clampLength > 0 ? min(p, config.clampLength) : p
-            for k in 0..<(D / 2) {
-                // In float32 as the reference: inv_freq = 1 / 10000^(2k/D), then p * inv_freq.
-                let frequency = Float(1) / powf(10000, Float(2 * k) / Float(D))
-                let angle = Float(distance) * frequency
-                table[p * D + k] = sinf(angle)
-                table[p * D + D / 2 + k] = cosf(angle)
-            }
-        }
+        let table = Tensor(zeros: [count, config.modelWidth])
+        Sinusoid.forward(out: table.pointer, count: count, width: config.modelWidth, clampLength: config.clampLength)
         return table
     }
 
@@ -252,7 +243,7 @@ public struct TransformerXL {
             Linear.forward(out: pre.pointer, input: attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
                            bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
             let hidden = Tensor(zeros: [B, T, I])
-            PendingReLU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
+            ReLU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
             let hiddenMask = dropout.apply(hidden, probability: c.dropout)
             let ffResidual = Tensor(zeros: [B, T, D])
             Linear.forward(out: ffResidual.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer,
@@ -276,9 +267,9 @@ public struct TransformerXL {
         let finalMask = dropout.apply(finalHidden, probability: c.dropout)
         let (logp, loss) = TiedOutput.forward(hidden: finalHidden, embedding: parameters.embedding,
                                               bias: parameters.outputBias, targets: targets, rows: rows,
-                                              width: D, vocabulary: c.vocabularySize)
+                                              width: D, vocabulary: c.vocabularySize, shape: [B, T, c.vocabularySize])
         return TransformerXLSegment(
-            logProbabilities: Tensor(shape: [B, T, c.vocabularySize], values: logp.values), loss: loss,
+            logProbabilities: logp, loss: loss,
             tokens: tokens, targets: targets, shape: shape, sinusoids: pe, sinusoidMask: sinusoidMask,
             embeddingMask: embeddingMask, layers: saved, finalHidden: finalHidden, finalMask: finalMask)
     }
@@ -311,8 +302,8 @@ public struct TransformerXL {
                             rows: rows, inFeatures: I, outFeatures: D)
             dropoutBackward(dHidden, mask: a.hiddenMask)
             let dPre = Tensor(zeros: [B, T, I])
-            PendingReLU.backward(dInput: dPre.pointer, dOut: dHidden.pointer, input: a.hiddenPreActivation.pointer,
-                                 count: dPre.count)
+            ReLU.backward(dInput: dPre.pointer, dOut: dHidden.pointer, output: a.hiddenPreActivation.pointer,
+                          count: dPre.count)
             Linear.backward(dInput: dNorm1.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
                             dOut: dPre.pointer, input: a.attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
                             rows: rows, inFeatures: D, outFeatures: I)
@@ -340,13 +331,14 @@ public struct TransformerXL {
             Linear.backward(dInput: nil, dWeight: g.positionProjection.pointer, dBias: nil, dOut: dPositions.pointer,
                             input: segment.sinusoids.pointer, weight: p.positionProjection.pointer,
                             rows: K, inFeatures: D, outFeatures: HD)
-            // Memory rows contribute to the qkv weight's gradient but receive none themselves.
-            let dContext = Tensor(zeros: [B, K, D])
-            Linear.backward(dInput: dContext.pointer, dWeight: g.qkv.pointer, dBias: nil, dOut: dqkv.pointer,
+            // Memory rows contribute to the qkv weight's gradient but receive none themselves,
+            // so the input gradient is computed for the T segment rows of each stream only.
+            Linear.backward(dInput: nil, dWeight: g.qkv.pointer, dBias: nil, dOut: dqkv.pointer,
                             input: a.context.pointer, weight: p.qkv.pointer, rows: B * K, inFeatures: D, outFeatures: 3 * HD)
             for b in 0..<B {
-                Residual.backward(dA: dInput.pointer + b * T * D, dB: nil, dOut: dContext.pointer + (b * K + M) * D,
-                                  count: T * D)
+                Linear.backward(dInput: dInput.pointer + b * T * D, dWeight: nil, dBias: nil,
+                                dOut: dqkv.pointer + (b * K + M) * 3 * HD, input: a.context.pointer,
+                                weight: p.qkv.pointer, rows: T, inFeatures: D, outFeatures: 3 * HD)
             }
             dh = dInput
         }

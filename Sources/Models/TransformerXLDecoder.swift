@@ -107,7 +107,7 @@ public final class TransformerXLDecoder {
                               rows: B, width: D, eps: c.layerNormEpsilon)
             Linear.forward(out: inner.pointer, input: norm.pointer, weight: layer.feedForwardIn.pointer,
                            bias: layer.feedForwardInBias.pointer, rows: B, inFeatures: D, outFeatures: I)
-            PendingReLU.forward(out: inner.pointer, input: inner.pointer, count: inner.count)
+            ReLU.forward(out: inner.pointer, input: inner.pointer, count: inner.count)
             Linear.forward(out: branch.pointer, input: inner.pointer, weight: layer.feedForwardOut.pointer,
                            bias: layer.feedForwardOutBias.pointer, rows: B, inFeatures: I, outFeatures: D)
             Residual.forward(out: branch.pointer, a: branch.pointer, b: norm.pointer, count: B * D)
@@ -124,7 +124,7 @@ public final class TransformerXLDecoder {
             length = capacity
         }
         return TiedOutput.forward(hidden: h, embedding: p.embedding, bias: p.outputBias, targets: nil,
-                                  rows: B, width: D, vocabulary: c.vocabularySize).logProbabilities
+                                  rows: B, width: D, vocabulary: c.vocabularySize, shape: [B, c.vocabularySize]).logProbabilities
     }
 
     /// Moves the live rows to the front of every layer's buffers.

@@ -14,6 +14,8 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidVocabulary(token: String?, reason: String)
     /// The vocabulary is too large for 16-bit token files.
     case vocabularyTooLargeForTokenFile(size: Int)
+    /// A path given to tokenize does not exist.
+    case missingInput(path: String)
     /// A token file is damaged or not a token file.
     case invalidTokenFile(reason: String)
 
@@ -33,6 +35,8 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
             return "vocabulary: \(reason)" + (token.map { " (token '\($0)')" } ?? "")
         case let .vocabularyTooLargeForTokenFile(size):
             return "a vocabulary of \(size) tokens does not fit 16-bit token files (at most 65,536)"
+        case let .missingInput(path):
+            return "no such file or folder: \(path)"
         case let .invalidTokenFile(reason):
             return "token file: \(reason)"
         }

@@ -26,6 +26,8 @@ public struct RoundTripReport: Equatable, Sendable {
     public var maxOnsetShift = 0.0
     /// Notes whose length was outside the duration range (60...3840 ticks) and was clamped.
     public var durationsClamped = 0
+    /// Of those, notes shorter than the shortest duration (60 ticks).
+    public var durationsBelowRange = 0
     /// Notes whose (clamped) length changed at all.
     public var durationsChanged = 0
     /// Sum of |duration error| against the clamped length, ticks.
@@ -69,6 +71,7 @@ public struct RoundTripReport: Equatable, Sendable {
         onsetShiftSum += other.onsetShiftSum
         maxOnsetShift = max(maxOnsetShift, other.maxOnsetShift)
         durationsClamped += other.durationsClamped
+        durationsBelowRange += other.durationsBelowRange
         durationsChanged += other.durationsChanged
         durationErrorSum += other.durationErrorSum
         maxDurationError = max(maxDurationError, other.maxDurationError)
@@ -115,6 +118,7 @@ extension REMITokenizer {
             let length = Double(max(original.end - original.start, 0)) * scale
             let clamped = min(max(length, minLength), maxLength)
             if clamped != length { report.durationsClamped += 1 }
+            if length < minLength { report.durationsBelowRange += 1 }
             let error = abs(Double(back.end - back.start) - clamped)
             if error > 0 { report.durationsChanged += 1 }
             report.durationErrorSum += error

@@ -75,6 +75,10 @@ public struct TokenFile: Equatable, Sendable {
 
     /// Reads a file.
     public static func read(from url: URL) throws -> TokenFile {
-        try TokenFile(data: Data(contentsOf: url))
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw REMIError.invalidTokenFile(reason: "cannot read \(url.path) (\(error.localizedDescription))")
+        }
+        return try TokenFile(data: data)
     }
 }

@@ -131,7 +131,12 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
 
     /// Reads a config from JSON; fields that are absent keep their defaults.
     public static func load(from url: URL) throws -> TokenizerConfig {
-        let config = try JSONDecoder().decode(TokenizerConfig.self, from: Data(contentsOf: url))
+        let config: TokenizerConfig
+        do {
+            config = try JSONDecoder().decode(TokenizerConfig.self, from: Data(contentsOf: url))
+        } catch {
+            throw REMIError.invalidConfig(field: url.lastPathComponent, reason: "cannot be read as a tokenizer config (\(error))")
+        }
         try config.validate()
         return config
     }

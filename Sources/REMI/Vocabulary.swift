@@ -154,7 +154,11 @@ public struct Vocabulary: Equatable, Sendable {
     /// config and must list exactly the saved token names, so a model never meets ids that
     /// mean something else than when it was trained.
     public static func load(from url: URL) throws -> Vocabulary {
-        try load(jsonData: Data(contentsOf: url))
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw REMIError.invalidVocabulary(token: nil, reason: "cannot read \(url.path) (\(error.localizedDescription))")
+        }
+        return try load(jsonData: data)
     }
 
     /// Reads a vocabulary from JSON bytes (see `load(from:)`).

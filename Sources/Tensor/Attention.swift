@@ -106,8 +106,10 @@ public struct RelativeGradients {
 /// Scores for query i (absolute key position M + i) and key j, per head:
 /// `s_ij = ((q_i + u) · k_j + (q_i + v) · r_{M+i-j}) / √d` (u = v = 0 and no r term without
 /// `relative`), masked to `shape.visibleKeys(i)`, `P = softmax_j(s)`, `out_i = Σ_j P_ij v_j`.
-/// The position term is computed for every distance with one GEMM and then read at distance
-/// M + i - j: the reference's "relative shift", done by indexing.
+/// The position term is computed for every distance a query sees and then read at distance
+/// M + i - j: the reference's "relative shift", done by indexing. The products run on
+/// `HeadProduct` (unpacked, 4 queries x 32 columns per block), each block stopping at the
+/// last key it can see, so the causal mask also saves work.
 ///
 /// Threads: the forward splits the B·H (stream, head) pairs, the backward splits the heads
 /// (each head's r, u, v gradients are summed over streams in order on one thread), so results
@@ -134,22 +136,30 @@ public enum Attention {
         }
         let scale = 1 / Float(d).squareRoot()
         Parallel.forEachRange(s.batch * H, minimumChunk: 1) { items in
-            // Scratch per thread, not per (stream, head): [T, d] x2, [T, K] x2.
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * T * d + 2 * T * K)
+            // Scratch per thread, not per (stream, head): q+u, q+v [T, d]; position scores
+            // and dropped probabilities [T, K]; kᵀ and rᵀ [d, K].
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * T * d + 2 * T * K + 2 * d * K)
             defer { scratch.deallocate() }
             let qu = scratch, qv = scratch + T * d, positional = scratch + 2 * T * d, dropped = positional + T * K
+            let kT = dropped + T * K, rT = kT + d * K
             for item in items {
                 let b = item / H, n = item % H
                 let P = probabilities + item * T * K
                 let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
                 biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
-                // Content term: (q + u) kᵀ → P [T, K].
-                product(m: T, n: K, k: d, a: qu, lda: d, b: kHead, ldb: k.rowStride, transposeB: true,
-                              c: P, ldc: K)
+                HeadProduct.transpose(kHead, sourceStride: k.rowStride, rows: K, columns: d, into: kT)
                 if let relative {
-                    // Position term for every distance p in 0..<K: (q + v) r_p → [T, K].
-                    product(m: T, n: K, k: d, a: qv, lda: d, b: relative.r + n * d, ldb: H * d,
-                                  transposeB: true, c: positional, ldc: K)
+                    HeadProduct.transpose(relative.r + n * d, sourceStride: H * d, rows: K, columns: d, into: rT)
+                }
+                // Scores by blocks of 4 queries, only up to the last key the block sees:
+                // content (q + u)·k_j → P, position (q + v)·r_p for distances p → positional.
+                forEachQueryBlock(s) { i0, rows, keys in
+                    HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: qu + i0 * d, rowStep: d, columnStep: 1),
+                                      b: kT, ldb: K, c: P + i0 * K, ldc: K, accumulate: false)
+                    if relative != nil {
+                        HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: qv + i0 * d, rowStep: d, columnStep: 1),
+                                          b: rT, ldb: K, c: positional + i0 * K, ldc: K, accumulate: false)
+                    }
                 }
                 for i in 0..<T {
                     let row = P + i * K
@@ -167,8 +177,11 @@ public enum Attention {
                     weights = UnsafePointer(dropped)
                 }
                 // out_head [T, d] = weights V, written into the [B, T, H·d] output.
-                product(m: T, n: d, k: K, a: weights, lda: K, b: vHead, ldb: v.rowStride,
-                              c: out + b * T * H * d + n * d, ldc: H * d)
+                let outHead = out + b * T * H * d + n * d
+                forEachQueryBlock(s) { i0, rows, keys in
+                    HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: weights + i0 * K, rowStep: K, columnStep: 1),
+                                      b: vHead, ldb: v.rowStride, c: outHead + i0 * H * d, ldc: H * d, accumulate: false)
+                }
             }
         }
     }
@@ -192,10 +205,11 @@ public enum Attention {
         let scale = 1 / Float(d).squareRoot()
         // Threads split the heads: a head's position gradients are shared by all streams.
         Parallel.forEachRange(H, minimumChunk: 1) { heads in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * T * d + 3 * T * K)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * T * d + 3 * T * K + d * K)
             defer { scratch.deallocate() }
             let qu = scratch, qv = scratch + T * d, dQu = scratch + 2 * T * d, dQv = scratch + 3 * T * d
             let dP = scratch + 4 * T * d, dPositional = dP + T * K, dropped = dPositional + T * K
+            let vT = dropped + T * K
             for n in heads {
                 for b in 0..<s.batch {
                     let item = b * H + n
@@ -208,33 +222,57 @@ public enum Attention {
                         multiply(dropped, P, mask, T * K)
                         weights = UnsafePointer(dropped)
                     }
-                    // dV += weightsᵀ dOut; dWeights = dOut Vᵀ.
-                    product(m: K, n: d, k: T, a: weights, lda: K, transposeA: true, b: dOutHead, ldb: H * d,
-                                  c: dv.head(b, n, d), ldc: dv.rowStride, beta: 1)
-                    product(m: T, n: K, k: d, a: dOutHead, lda: H * d, b: vHead, ldb: v.rowStride,
-                                  transposeB: true, c: dP, ldc: K)
+                    // dV += weightsᵀ dOut.
+                    forEachKeyBlock(s) { j0, rows, i0 in
+                        HeadProduct.block(rows: rows, n: d, k: T - i0,
+                                          a: .init(base: weights + i0 * K + j0, rowStep: 1, columnStep: K),
+                                          b: dOutHead + i0 * H * d, ldb: H * d,
+                                          c: dv.head(b, n, d) + j0 * dv.rowStride, ldc: dv.rowStride, accumulate: true)
+                    }
+                    // dWeights = dOut Vᵀ (only up to each block's last visible key; the rest
+                    // of dP is overwritten by the softmax backward).
+                    HeadProduct.transpose(vHead, sourceStride: v.rowStride, rows: K, columns: d, into: vT)
+                    forEachQueryBlock(s) { i0, rows, keys in
+                        HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: dOutHead + i0 * H * d, rowStep: H * d, columnStep: 1),
+                                          b: vT, ldb: K, c: dP + i0 * K, ldc: K, accumulate: false)
+                    }
                     // Through the dropout, then softmax backward: dS = P ⊙ (g - Σ P g) / √d.
-                    if let mask { multiply(dP, dP, mask, T * K) }
                     for i in 0..<T {
-                        Softmax.backwardRow(dP + i * K, P + i * K, visible: s.visibleKeys(i), keys: K, scale: scale)
+                        let visible = s.visibleKeys(i)
+                        if let mask { multiply(dP + i * K, dP + i * K, mask + i * K, visible.upperBound) }
+                        Softmax.backwardRow(dP + i * K, P + i * K, visible: visible, keys: K, scale: scale)
                     }
                     biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
                     // Content term: dQu = dS K; dK += dSᵀ Qu.
-                    product(m: T, n: d, k: K, a: dP, lda: K, b: kHead, ldb: k.rowStride, c: dQu, ldc: d)
-                    product(m: K, n: d, k: T, a: dP, lda: K, transposeA: true, b: qu, ldb: d,
-                                  c: dk.head(b, n, d), ldc: dk.rowStride, beta: 1)
+                    forEachQueryBlock(s) { i0, rows, keys in
+                        HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: dP + i0 * K, rowStep: K, columnStep: 1),
+                                          b: kHead, ldb: k.rowStride, c: dQu + i0 * d, ldc: d, accumulate: false)
+                    }
+                    forEachKeyBlock(s) { j0, rows, i0 in
+                        HeadProduct.block(rows: rows, n: d, k: T - i0,
+                                          a: .init(base: dP + i0 * K + j0, rowStep: 1, columnStep: K),
+                                          b: qu + i0 * d, ldb: d,
+                                          c: dk.head(b, n, d) + j0 * dk.rowStride, ldc: dk.rowStride, accumulate: true)
+                    }
                     let dqHead = dq.head(b, n, d)
                     if let relative, let dRelative {
-                        // Scatter dS to distances, then dQv = dPos R; dR += dPosᵀ Qv.
+                        // Scatter dS to distances, then dQv = dPos R; dR += dPosᵀ Qv (distance p
+                        // is seen by queries i ≥ p - M, as key j by i ≥ j - M).
                         dPositional.update(repeating: 0, count: T * K)
                         for i in 0..<T {
                             let byDistance = dPositional + i * K + s.memory + i, row = dP + i * K
                             for j in s.visibleKeys(i) { byDistance[-j] = row[j] }
                         }
-                        product(m: T, n: d, k: K, a: dPositional, lda: K, b: relative.r + n * d, ldb: H * d,
-                                      c: dQv, ldc: d)
-                        product(m: K, n: d, k: T, a: dPositional, lda: K, transposeA: true, b: qv, ldb: d,
-                                      c: dRelative.r + n * d, ldc: H * d, beta: 1)
+                        forEachQueryBlock(s) { i0, rows, keys in
+                            HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: dPositional + i0 * K, rowStep: K, columnStep: 1),
+                                              b: relative.r + n * d, ldb: H * d, c: dQv + i0 * d, ldc: d, accumulate: false)
+                        }
+                        forEachKeyBlock(s) { p0, rows, i0 in
+                            HeadProduct.block(rows: rows, n: d, k: T - i0,
+                                              a: .init(base: dPositional + i0 * K + p0, rowStep: 1, columnStep: K),
+                                              b: qv + i0 * d, ldb: d,
+                                              c: dRelative.r + p0 * H * d + n * d, ldc: H * d, accumulate: true)
+                        }
                         let du = dRelative.u + n * d, dv = dRelative.v + n * d
                         for i in 0..<T {
                             let gu = dQu + i * d, gv = dQv + i * d, dqRow = dqHead + i * dq.rowStride
@@ -252,6 +290,33 @@ public enum Attention {
                     }
                 }
             }
+        }
+    }
+
+    /// Calls `body(i0, rows, keys)` for blocks of up to 4 queries starting at i0, where every
+    /// key (and distance) any query of the block sees is below `keys`: M + i0 + rows, rounded
+    /// up to a multiple of 16 (within K) so the products stay in whole vectors. The extra
+    /// keys are masked: their probabilities and score gradients are zero.
+    @inline(__always)
+    private static func forEachQueryBlock(_ s: AttentionShape, _ body: (Int, Int, Int) -> Void) {
+        var i0 = 0
+        while i0 < s.queries {
+            let rows = Swift.min(4, s.queries - i0)
+            let seen = s.memory + i0 + rows
+            body(i0, rows, Swift.min(s.keys, (seen + vectorWidth - 1) / vectorWidth * vectorWidth))
+            i0 += 4
+        }
+    }
+
+    /// Calls `body(j0, rows, firstQuery)` for blocks of up to 4 keys (or distances) starting
+    /// at j0, with the first query that can see any of them: j ≤ M + i, so i ≥ j0 - M.
+    @inline(__always)
+    private static func forEachKeyBlock(_ s: AttentionShape, _ body: (Int, Int, Int) -> Void) {
+        var j0 = 0
+        while j0 < s.keys {
+            let first = Swift.max(0, j0 - s.memory)
+            if first < s.queries { body(j0, Swift.min(4, s.keys - j0), first) }
+            j0 += 4
         }
     }
 
@@ -296,20 +361,6 @@ public enum Attention {
                 }
             }
         }
-    }
-
-    /// One head's matrix product, on the calling thread with the Swift GEMM: attention already
-    /// runs one (stream, head) per thread, and OpenBLAS crashes when called from several
-    /// threads at once (libopenblas 0.3.21, pthread build).
-    @inline(__always)
-    private static func product(
-        m: Int, n: Int, k: Int,
-        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
-        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
-        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0
-    ) {
-        GEMM.multiply(using: .swift, threads: 1, m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
-                      b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc, beta: beta)
     }
 
     /// `result = a ⊙ b` over `count` elements (`result` may alias `a`).

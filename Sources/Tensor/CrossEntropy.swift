@@ -20,19 +20,10 @@ public enum CrossEntropy {
         targets: UnsafePointer<Int32>,
         rows: Int, classes: Int, ignoreIndex: Int32? = nil
     ) -> Float {
-        Parallel.forEachRange(rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(1, classes))) { range in
+        logSoftmax(out: logProbabilities, logits: logits, rows: rows, classes: classes)
+        Parallel.forEachRange(rows, minimumChunk: Swift.max(1, 65_536 / Swift.max(1, classes))) { range in
             for r in range {
-                let x = logits + r * classes, y = logProbabilities + r * classes
-                let top = vectorMax(x, classes)
-                // Σ exp(x - max) in the vector-then-tail order of `vectorSum`.
-                var acc = Vector()
-                var c = 0
-                let topV = Vector(repeating: top)
-                while c + vectorWidth <= classes { acc += vectorExp(loadVector(x + c) - topV); c += vectorWidth }
-                var total = acc.sum()
-                while c < classes { total += scalarExp(x[c] - top); c += 1 }
-                let logTotal = top + logf(total)
-                for c in 0..<classes { y[c] = x[c] - logTotal }
+                let y = logProbabilities + r * classes
                 let t = targets[r]
                 if t == ignoreIndex {
                     losses[r] = 0
@@ -50,6 +41,27 @@ public enum CrossEntropy {
             counted += 1
         }
         return counted == 0 ? 0 : Float(sum / Double(counted))
+    }
+
+    /// `out[r] = logits[r] - logsumexp(logits[r])` for each of `rows` rows (`out` may be
+    /// `logits`): the log-probabilities alone, for evaluation and sampling.
+    public static func logSoftmax(out: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>,
+                                  rows: Int, classes: Int) {
+        Parallel.forEachRange(rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(1, classes))) { range in
+            for r in range {
+                let x = logits + r * classes, y = out + r * classes
+                let top = vectorMax(x, classes)
+                // Σ exp(x - max) in the vector-then-tail order of `vectorSum`.
+                var acc = Vector()
+                var c = 0
+                let topV = Vector(repeating: top)
+                while c + vectorWidth <= classes { acc += vectorExp(loadVector(x + c) - topV); c += vectorWidth }
+                var total = acc.sum()
+                while c < classes { total += scalarExp(x[c] - top); c += 1 }
+                let logTotal = top + logf(total)
+                for c in 0..<classes { y[c] = x[c] - logTotal }
+            }
+        }
     }
 
     /// Adds `dLoss · (softmax - onehot(target)) / counted` into `dLogits` [rows, classes]

@@ -34,6 +34,10 @@ public enum OpenBLAS {
             Int32, Int32, Int32, Int32, Int32, Int32,
             Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
             Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+        /// `cblas_sgemv(order, trans, M, N, alpha, A, lda, X, incX, beta, Y, incY)`.
+        typealias SGEMV = @convention(c) (
+            Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+            UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
         typealias SetThreads = @convention(c) (Int32) -> Void
         typealias GetString = @convention(c) () -> UnsafePointer<CChar>?
         typealias GetInt = @convention(c) () -> Int32
@@ -42,6 +46,11 @@ public enum OpenBLAS {
         public let fileName: String
         private let handle: UnsafeMutableRawPointer
         private let sgemmFunction: SGEMM
+        /// One call at a time: the pthread build of OpenBLAS 0.3.21 is not safe to enter from
+        /// several threads at once (it crashed when attention ran heads in parallel), and it
+        /// already spreads one call over all cores, so serializing costs little.
+        private let callLock = Locked(())
+        private let sgemvFunction: SGEMV?
         private let setThreadsFunction: SetThreads?
         private let configFunction: GetString?
         private let coreNameFunction: GetString?
@@ -49,8 +58,13 @@ public enum OpenBLAS {
 
         init?(fileName: String) {
             guard let handle = dlopen(fileName, RTLD_NOW | RTLD_LOCAL) else { return nil }
+            // The wheels numpy/scipy build on (`scipy-openblas32` on PyPI) export the same
+            // 32-bit-integer functions with a `scipy_` prefix; accepting it lets
+            // CADENZA_OPENBLAS point at the very library numpy runs, for like-for-like benchmarks.
+            let prefix = dlsym(handle, "cblas_sgemm") == nil && dlsym(handle, "scipy_cblas_sgemm") != nil
+                ? "scipy_" : ""
             func symbol<F>(_ name: String, as type: F.Type) -> F? {
-                guard let address = dlsym(handle, name) else { return nil }
+                guard let address = dlsym(handle, prefix + name) else { return nil }
                 return unsafeBitCast(address, to: type)
             }
             guard let sgemm = symbol("cblas_sgemm", as: SGEMM.self) else {
@@ -60,6 +74,7 @@ public enum OpenBLAS {
             self.fileName = fileName
             self.handle = handle
             self.sgemmFunction = sgemm
+            self.sgemvFunction = symbol("cblas_sgemv", as: SGEMV.self)
             self.setThreadsFunction = symbol("openblas_set_num_threads", as: SetThreads.self)
             self.configFunction = symbol("openblas_get_config", as: GetString.self)
             self.coreNameFunction = symbol("openblas_get_corename", as: GetString.self)
@@ -79,7 +94,9 @@ public enum OpenBLAS {
             setThreadsFunction?(Int32(clamping: count))
         }
 
-        /// Row-major `cblas_sgemm`; dimensions must fit in `Int32`.
+        /// Row-major `cblas_sgemm`; dimensions must fit in `Int32`. A product with one row or
+        /// one column goes to `cblas_sgemv` instead, as numpy does: OpenBLAS's sgemm handles
+        /// m = 1 several times slower than its sgemv (measured: docs/benchmarks.md).
         func sgemm(m: Int, n: Int, k: Int,
                    a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                    b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
@@ -87,6 +104,31 @@ public enum OpenBLAS {
             let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
             precondition([m, n, k, lda, ldb, ldc].allSatisfy { $0 <= Int(Int32.max) },
                          "GEMM dimensions exceed OpenBLAS's 32-bit interface")
+            callLock.withLock { _ in
+                call(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                     transposeB: transposeB, c: c, ldc: ldc, alpha: alpha, beta: beta)
+            }
+        }
+
+        private func call(m: Int, n: Int, k: Int,
+                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+                          b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                          c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+            let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
+            if let sgemv = sgemvFunction, k > 0, m == 1 || n == 1 {
+                if m == 1 {
+                    // c[0, :] = op(B)^T · op(A)[0, :]; B stored [k, n] needs its transpose.
+                    sgemv(rowMajor, transposeB ? noTranspose : transpose,
+                          Int32(transposeB ? n : k), Int32(transposeB ? k : n), alpha, b, Int32(ldb),
+                          a, Int32(transposeA ? lda : 1), beta, c, 1)
+                } else {
+                    // c[:, 0] = op(A) · op(B)[:, 0]
+                    sgemv(rowMajor, transposeA ? transpose : noTranspose,
+                          Int32(transposeA ? k : m), Int32(transposeA ? m : k), alpha, a, Int32(lda),
+                          b, Int32(transposeB ? 1 : ldb), beta, c, Int32(ldc))
+                }
+                return
+            }
             sgemmFunction(rowMajor, transposeA ? transpose : noTranspose,
                           transposeB ? transpose : noTranspose,
                           Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),

@@ -42,11 +42,24 @@ public struct TrainingData: Sendable {
         guard trainTokens >= needed else {
             throw TrainingError.notEnoughData(split: "train", tokens: trainTokens, needed: needed, skipped: corpus.skipped.count)
         }
-        var validation = corpus.pieces(of: .validation).flatMap { $0 }
-        if options.evalTokens > 0 && validation.count > options.evalTokens { validation = Array(validation.prefix(options.evalTokens)) }
+        let validation = validationSample(corpus.pieces(of: .validation), tokens: options.evalTokens)
         if validation.count < 2 { report("no validation data: validation is skipped and no best checkpoint is kept") }
         return TrainingData(train: corpus.pieces(of: .train), validation: validation, fingerprint: corpus.fingerprint(of: .train))
     }
+}
+
+/// The validation pieces to score, joined: all of them when `tokens` is 0 or they fit;
+/// otherwise whole pieces in an order shuffled by a fixed seed (the same for every run, so runs
+/// compare on the same sample, and spread over the corpus rather than its first composers)
+/// until `tokens` is reached, the last one cut.
+func validationSample(_ pieces: [[Int32]], tokens: Int) -> [Int32] {
+    let total = pieces.reduce(0) { $0 + $1.count }
+    guard tokens > 0, total > tokens else { return pieces.flatMap { $0 } }
+    var sample: [Int32] = []
+    for piece in SeededShuffle(seed: 0x5A3B1E).apply(pieces) where sample.count < tokens {
+        sample += piece.prefix(tokens - sample.count)
+    }
+    return sample
 }
 
 /// What a call to `Trainer.train()` did.
@@ -83,6 +96,9 @@ public final class Trainer {
     public var progress: ProgressPrinter?
     /// Stop as if interrupted once this many updates are done (checkpoint written).
     public var stopAfterStep: Int?
+    /// Asked between updates whether to stop with a checkpoint (default: a SIGINT/SIGTERM
+    /// arrived, see `Interruption`).
+    public var stopRequested: () -> Bool = { Interruption.isRequested }
 
     private let data: TrainingData
     private let optimizer: Adam
@@ -218,7 +234,7 @@ public final class Trainer {
         }
 
         while state.step < options.steps {
-            if Interruption.isRequested || (stopAfterStep.map { state.step >= $0 } ?? false) {
+            if stopRequested() || (stopAfterStep.map { state.step >= $0 } ?? false) {
                 try save("latest")
                 progress?.message("stopped at step \(state.step); checkpoint written to \(latest.path)")
                 return summary(interrupted: true)
@@ -245,6 +261,7 @@ public final class Trainer {
             trainingTokens += batch.targets.count
             state.step += 1
             state.batchInEpoch += 1
+            state.dropoutGenerator = dropout.generator ?? state.dropoutGenerator
             state.tokensSeen += batch.targets.count
             lastLoss = loss
             let tokensPerSecond = progress?.update(step: state.step, steps: options.steps, epoch: state.epoch,

@@ -11,6 +11,8 @@ struct Bench: ParsableCommand {
             BenchMIDI.self,
             BenchKernels.self,
             BenchGenerate.self,
+            BenchModels.self,
+            BenchREMI.self,
         ]
     )
 }

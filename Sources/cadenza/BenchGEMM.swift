@@ -31,17 +31,39 @@ struct BenchGEMM: ParsableCommand {
     @Flag(help: "Only the square shapes (quick).")
     var squaresOnly = false
 
+    @Option(name: .customLong("shape"),
+            help: "Measure this shape instead of the standard list: m,n,k or m,n,k,transposeA,transposeB (0/1). Repeatable.")
+    var customShapes: [String] = []
+
+    /// `--shape` values parsed, or nil when one is malformed.
+    private var parsedShapes: [GEMMShape]? {
+        let parsed = customShapes.map { text -> GEMMShape? in
+            let fields = text.split(separator: ",").map { Int($0) }
+            guard fields.count == 3 || fields.count == 5, fields.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }
+            let values = fields.map { $0! }
+            guard values[0] > 0, values[1] > 0, values[2] > 0 else { return nil }
+            return GEMMShape(m: values[0], n: values[1], k: values[2],
+                             transposeA: values.count == 5 && values[3] != 0,
+                             transposeB: values.count == 5 && values[4] != 0, role: "custom")
+        }
+        return parsed.contains { $0 == nil } ? nil : parsed.map { $0! }
+    }
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         guard minSeconds > 0 else { throw ValidationError("--min-seconds must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if parsedShapes == nil {
+            throw ValidationError("--shape takes m,n,k or m,n,k,transposeA,transposeB with positive sizes, e.g. 2048,768,256 or 1,768,256,0,1")
+        }
     }
 
     func run() throws {
         let threadCount = threads ?? GEMM.threadCount
         if threads != nil { try GEMM.setThreadCount(threadCount) }
-        let shapes = squaresOnly
-            ? GEMMShape.benchmarkShapes.filter { $0.m == $0.n && $0.n == $0.k }
+        let custom = parsedShapes ?? []
+        let shapes = !custom.isEmpty ? custom
+            : squaresOnly ? GEMMShape.benchmarkShapes.filter { $0.m == $0.n && $0.n == $0.k }
             : GEMMShape.benchmarkShapes
         let backends = GEMM.Backend.allCases.filter { $0 == .swift || OpenBLAS.library != nil }
         let numpy = noNumpy ? nil : NumpyBaseline(python: python, script: numpyScript)

@@ -87,6 +87,11 @@ enum TorchBaseline {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, script, "--runs", "1", "--threads", "\(threads)"]
+        // On a shared machine OpenMP's spinning workers lose their time slices and torch runs
+        // up to 10x slower; passive waiting gives the baseline its best figures.
+        var environment = ProcessInfo.processInfo.environment
+        if environment["OMP_WAIT_POLICY"] == nil { environment["OMP_WAIT_POLICY"] = "PASSIVE" }
+        process.environment = environment
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
@@ -136,6 +141,14 @@ struct KernelBenchmark {
             LayerNorm.backward(dInput: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dOut: dy.pointer,
                                input: x.pointer, weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer,
                                rows: rows, width: D)
+        })
+
+        // GELU over the GPT-2 feed-forward's inner activations [B·T, 4D].
+        let g = random(rows * 4 * D), gy = Tensor(zeros: [rows * 4 * D]), gdy = random(rows * 4 * D)
+        let gdx = Tensor(zeros: [rows * 4 * D])
+        list.append(KernelBenchmark(name: "gelu fwd+bwd [\(rows)x\(4 * D)]") {
+            GELU.forward(out: gy.pointer, input: g.pointer, count: rows * 4 * D)
+            GELU.backward(dInput: gdx.pointer, dOut: gdy.pointer, input: g.pointer, count: rows * 4 * D)
         })
 
         // Softmax over attention's rows [B·H·T, K].

@@ -10,6 +10,8 @@ struct Cadenza: ParsableCommand {
         subcommands: [
             // Each command lives in its own file in this folder; add new ones to this list.
             Bench.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
             Doctor.self,
             Inspect.self,
             ModelInfo.self,

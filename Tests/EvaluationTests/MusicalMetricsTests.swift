@@ -125,9 +125,21 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool
     #expect(abs(comparison.pitchClassOverlap - 1) < 1e-12)
 }
 
-@Test func csvLinesHonourQuotes() {
-    #expect(MIDICollection.parseCSVLine("Bach,\"Fugue, in C\",train,a/b.mid") == ["Bach", "Fugue, in C", "train", "a/b.mid"])
-    #expect(MIDICollection.parseCSVLine("x,\"say \"\"hi\"\"\",y") == ["x", "say \"hi\"", "y"])
+@Test func collectionTakesFilesAndCorporaWithTheirSplit() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cadenza-metrics-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for name in ["a.mid", "sub/b.MIDI", "notes.txt"] {
+        FileManager.default.createFile(atPath: dir.appendingPathComponent(name).path, contents: Data([0]))
+    }
+    try Data("canonical_title,split,midi_filename\n\"Fugue, in C\",test,a.mid\nx,train,sub/b.MIDI\n".utf8)
+        .write(to: dir.appendingPathComponent("list.csv"))
+    let single = try MIDICollection.files([dir.appendingPathComponent("a.mid").path])
+    #expect(single.map(\.lastPathComponent) == ["a.mid"])
+    // A folder holding a MAESTRO-style CSV is read through it, as training reads it.
+    #expect(try MIDICollection.files([dir.path]).map(\.lastPathComponent) == ["a.mid", "b.MIDI"])
+    #expect(try MIDICollection.files([dir.path], split: .test).map(\.lastPathComponent) == ["a.mid"])
+    #expect(throws: (any Error).self) { try MIDICollection.files([dir.appendingPathComponent("missing.mid").path]) }
 }
 
 @Test func jsonWritesNaNAsNull() throws {

@@ -123,3 +123,24 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     #expect(loud > 500 && soft > 500 && abs(loud - soft) < loud / 5)
     #expect(PianoRoll.pitchName(60) == "C4" && PianoRoll.pitchName(21) == "A0" && PianoRoll.pitchName(70) == "A#4")
 }
+
+@Test func emptyAndSMPTEFilesStillPlotAndRender() {
+    let empty = MIDIFile(tracks: [Track()])
+    let roll = PianoRoll(width: 400).render(empty)
+    #expect(roll.width == 400 && roll.height > 100)
+    let silence = PianoSynthesizer(sampleRate: 8_000).render(empty)
+    #expect(silence.count == 2_000 && silence.allSatisfy { $0 == 0 })  // 0.25 s of silence
+    // SMPTE: 25 fps x 40 ticks = 1,000 ticks per second; a note of 1,000 ticks lasts 1 s.
+    let smpte = MIDIFile(division: .smpte(framesPerSecond: 25, ticksPerFrame: 40),
+                         tracks: [Track(notes: [Note(start: 1_000, end: 2_000, pitch: 60, velocity: 90)])])
+    #expect(PianoSynthesizer.voices(in: smpte) == [.init(onset: 1, release: 2, pitch: 60, velocity: 90)])
+    #expect(BarGrid(file: smpte, endTick: 1_999).bars.map(\.start) == [0])  // one 2-second "bar"
+    #expect(PianoRoll(width: 400).render(smpte).width == 400)
+}
+
+@Test func signalLevelsInDecibels() {
+    let levels = SignalLevels(samples: [0.5, -0.5, 0.5, -0.5], sampleRate: 4)
+    #expect(abs(levels.peakDecibels - 20 * log10(0.5)) < 1e-9)  // -6.02 dBFS
+    #expect(abs(levels.rmsDecibels - 20 * log10(0.5)) < 1e-9)   // a square wave's RMS is its peak
+    #expect(levels.seconds == 1)
+}

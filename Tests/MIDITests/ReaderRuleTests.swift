@@ -69,6 +69,20 @@ struct ReaderRuleTests {
         #expect(notes.map(\.velocity) == [2, 3, 4, 1])
     }
 
+    @Test func manyNotesOnOneTickSortInLinearTime() throws {
+        // 150,000 note-ons at tick 0, pitches alternating high and low: quadratic sorting
+        // would take minutes. Each note-on is 2 bytes of data after a delta of 0.
+        var body: [UInt8] = [0x00, 0x90, 127, 1]
+        for i in 1..<150_000 { body += [0x00, i % 2 == 0 ? 127 : 0, 1] }
+        body += SMF.endOfTrack
+        let start = ContinuousClock.now
+        let notes = try MIDIFile(bytes: SMF.file(body)).tracks[0].notes
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(notes.count == 150_000)
+        #expect(notes.prefix(75_000).allSatisfy { $0.pitch == 0 })
+        #expect(notes.suffix(75_000).allSatisfy { $0.pitch == 127 })
+    }
+
     @Test func smpteDivisionTimesTicksInFramesNotBeats() throws {
         // -25 fps (0xE7), 40 ticks per frame: 1,000 ticks per second whatever the tempo says.
         let body: [UInt8] = [0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20,  // 500,000 µs: ignored

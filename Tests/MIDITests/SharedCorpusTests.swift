@@ -8,7 +8,7 @@ struct SharedCorpusTests {
     @Test func everySharedFileAgreesWithTheReferenceFacts() throws {
         let facts = try SharedData.facts()
         #expect(facts.count == 1_816)
-        let results: [(notes: Int, problem: String)] = SharedData.parallelMap(facts.count) { i in
+        let results: [(notes: Int, problem: String)] = MIDICorpus.map(facts.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
             let row = facts[i]
             let url = SharedData.root.appendingPathComponent(row.path)
             let file: MIDIFile
@@ -38,7 +38,7 @@ struct SharedCorpusTests {
     /// names, end ticks, tempo map, signatures, format and division.
     @Test func everySharedFileSurvivesAWriteAndReadBack() throws {
         let facts = try SharedData.facts()
-        let problems: [String] = SharedData.parallelMap(facts.count) { i in
+        let problems: [String] = MIDICorpus.map(facts.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
             let path = facts[i].path
             do {
                 let original = try MIDIFile(contentsOf: SharedData.root.appendingPathComponent(path))

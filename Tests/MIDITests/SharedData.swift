@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// The real corpora in `../shared/data` (beside the package root), found from this file's path
@@ -47,17 +46,5 @@ enum SharedData {
                               timeSignatures: sigs, endTick: end, seconds: seconds))
         }
         return rows
-    }
-
-    /// Runs `body` for each index on all cores and returns the results in index order.
-    static func parallelMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
-        var results = [T?](repeating: nil, count: count)
-        results.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: count) { i in
-                (base + i).pointee = body(i)
-            }
-        }
-        return results.map { $0! }
     }
 }

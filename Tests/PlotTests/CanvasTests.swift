@@ -36,6 +36,8 @@ import Testing
     for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz .,:;-+/()[]%=_#'*<>!?|" {
         #expect(ch == " " || BitmapFont.glyph(for: ch) != missing, "glyph for \(ch)")
         #expect(BitmapFont.glyph(for: ch).allSatisfy { $0 < 32 }, "glyph for \(ch) fits 5 columns")
+        // Seven rows, plus two below the line for the letters with descenders.
+        #expect(BitmapFont.glyph(for: ch).count == ("gjpqy".contains(ch) ? 9 : 7), "rows of \(ch)")
     }
 }
 

@@ -90,13 +90,16 @@ import Darwin
 #endif
 
 @Suite struct AttentionTests {
-    /// (B, T, M, H, d, window): memory present with T != M, odd head sizes, a window shorter
-    /// than the memory, and M = 0 (first segment / GPT-2).
+    /// (B, T, M, H, d, window): memory present with T != M, odd head sizes (scalar tails of
+    /// the 16-lane vectors), a window shorter than the memory, M = 0 (first segment / GPT-2),
+    /// and a head wide enough for the 32-column register blocks.
     static let shapes: [AttentionShape] = [
         AttentionShape(batch: 2, queries: 3, memory: 5, heads: 2, headSize: 5),
         AttentionShape(batch: 1, queries: 6, memory: 4, heads: 3, headSize: 17, window: 3),
         AttentionShape(batch: 2, queries: 4, memory: 0, heads: 2, headSize: 7),
         AttentionShape(batch: 3, queries: 1, memory: 9, heads: 2, headSize: 19),
+        // 48 = one 32-column block + one 16-column block; 9 queries = two 4-row blocks + 1.
+        AttentionShape(batch: 1, queries: 9, memory: 6, heads: 2, headSize: 48),
     ]
 
     @Test(arguments: shapes, [false, true])

@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @testable import Tensor
 
@@ -150,5 +151,26 @@ struct GEMMTests {
             #expect(throws: GEMM.ConfigurationError.self) { try GEMM.use(.openBLAS) }
         }
         #expect(throws: GEMM.ConfigurationError.invalidThreadCount(0)) { try GEMM.setThreadCount(0) }
+    }
+}
+
+extension GEMMTests {
+    /// Callers may run products on several threads at once (attention runs heads in
+    /// parallel): both backends must stay correct (OpenBLAS calls are serialized inside).
+    @Test func concurrentCallsStayCorrect() {
+        let backends = GEMM.Backend.allCases.filter { $0 == .swift || Self.openBLASPresent }
+        for backend in backends {
+            let problems = (0..<8).map { Problem(m: 96, n: 80, k: 130, transposeA: $0 % 2 == 1,
+                                                 transposeB: false, seed: UInt64(200 + $0)) }
+            let results = Locked([[Float]](repeating: [], count: problems.count))
+            DispatchQueue.concurrentPerform(iterations: problems.count) { index in
+                let result = problems[index].run(backend, threads: 2)
+                results.withLock { $0[index] = result }
+            }
+            let collected = results.withLock { $0 }
+            for index in problems.indices {
+                #expect(problems[index].worstErrorRatio(collected[index]) <= 1, "\(backend) call \(index)")
+            }
+        }
     }
 }

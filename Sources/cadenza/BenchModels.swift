@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import Models
+import Tensor
+
+/// `cadenza bench models`: training, evaluation and generation speed of Transformer-XL and
+/// GPT-2 at the `small` preset, and the process's peak memory. `Benchmarks/models/compare.sh`
+/// runs each workload in its own process beside the PyTorch baseline and prints the ratios.
+struct BenchModels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "Time training, evaluation and generation of the small Transformer-XL and GPT-2.")
+
+    @Option(help: "transformer-xl, gpt2 or all.")
+    var model = "all"
+
+    @Option(help: "train, eval, generate or all.")
+    var phase = "all"
+
+    @Option(help: "Model preset (tiny or small).")
+    var preset = "small"
+
+    @Option(help: "Vocabulary size in tokens.")
+    var vocabulary = 300
+
+    @Option(help: "Streams per training/evaluation batch.")
+    var batch = 16
+
+    @Option(help: "Steps per timed repeat (train and eval).")
+    var steps = 3
+
+    @Option(help: "Timed repeats; the figure is their median.")
+    var repeats = 5
+
+    @Option(help: "Transformer-XL memory rows during generation.")
+    var generationMemory = 512
+
+    @Option(help: "Tokens generated per repeat.")
+    var generateTokens = 128
+
+    @Option(help: "Threads for kernels (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Instead of timing: write a tiny Transformer-XL checkpoint, its tokens and Cadenza's log-probabilities into this folder (for Benchmarks/reference-txl-check.py).")
+    var exportReference: String?
+
+    func validate() throws {
+        guard ["transformer-xl", "gpt2", "all"].contains(model) else { throw ValidationError("--model must be transformer-xl, gpt2 or all") }
+        guard phase == "all" || ModelBenchmark.Phase(rawValue: phase) != nil else { throw ValidationError("--phase must be train, eval, generate or all") }
+        guard batch >= 1, steps >= 1, repeats >= 1, generateTokens >= 1, generationMemory >= 1, vocabulary >= 2 else {
+            throw ValidationError("--batch, --steps, --repeats, --generate-tokens, --generation-memory must be at least 1")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        if let exportReference {
+            try ReferenceExport.write(to: exportReference)
+            print("wrote checkpoint, tokens and log-probabilities to \(exportReference)")
+            return
+        }
+        let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [ModelKind(rawValue: model) ?? .transformerXL]
+        let phases = phase == "all" ? ModelBenchmark.Phase.allCases : [ModelBenchmark.Phase(rawValue: phase) ?? .train]
+        print("cadenza bench models: preset \(preset), vocabulary \(vocabulary), batch \(batch), \(Parallel.threadCount) threads, \(repeats) repeats")
+        for kind in kinds {
+            let config = try ModelConfig.preset(named: preset, kind: kind, vocabularySize: vocabulary)
+            for phase in phases {
+                let optimizer = TrainingStep()
+                let m = try ModelBenchmark.run(phase, config: config, batch: batch, steps: steps, repeats: repeats,
+                                               generationMemory: generationMemory, tokens: generateTokens,
+                                               update: optimizer.update)
+                let spread = m.tokensPerSecond.sorted()
+                print("RESULT model=\(kind.rawValue) phase=\(phase.rawValue) tokens_per_s=\(String(format: "%.1f", m.median))"
+                      + " min=\(String(format: "%.1f", spread.first ?? 0)) max=\(String(format: "%.1f", spread.last ?? 0))"
+                      + " peak_rss_mib=\(ModelBenchmark.peakResidentBytes() / 1_048_576)")
+            }
+        }
+    }
+}
+
+/// The optimizer work of one training step. PENDING: clipping + Adam once Tensor's optimizer
+/// is on main; until then training figures are forward + backward only.
+final class TrainingStep {
+    func update(_ parameters: [(String, Tensor)], _ gradients: [(String, Tensor)]) {}
+}
+
+/// The reference check's Cadenza side: a tiny Transformer-XL (spec init, then sharpened so
+/// every term matters), 3 segments of 2 streams, and the log-probabilities Cadenza computes.
+enum ReferenceExport {
+    static func write(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var config = ModelConfig.tiny(.transformerXL, vocabularySize: 50)
+        config.segmentLength = 12
+        config.memoryLength = 20
+        let model = try TransformerXL(config: config, generator: SeededGenerator(seed: 2024))
+        var generator = SeededGenerator(seed: 7)
+        for (_, t) in model.parameters.namedTensors() {
+            for i in 0..<t.count { t[i] += 0.3 * generator.nextNormal() }
+        }
+        let (B, segments, T) = (2, 3, config.segmentLength)
+        var tokens: [Int32] = []
+        for _ in 0..<(B * segments * T) { tokens.append(Int32(Int.random(in: 0..<50, using: &generator))) }
+        var memory = model.emptyMemory(batch: B)
+        var dropout = DropoutSource.evaluation
+        let tokenValues: [Float] = tokens.map { Float($0) }
+        var outputs: [String: Tensor] = ["tokens": Tensor(shape: [B, segments * T], values: tokenValues)]
+        for s in 0..<segments {
+            var segment: [Int32] = []
+            for b in 0..<B {
+                let first: Int = b * segments * T + s * T
+                segment += tokens[first..<(first + T)]
+            }
+            outputs["segment\(s).logp"] = try model.forward(tokens: segment, batch: B, memory: &memory,
+                                                            dropout: &dropout).logProbabilities
+        }
+        try model.checkpoint().write(to: directory + "/model.safetensors")
+        try SafetensorsFile(tensors: outputs, metadata: ["config": config.json()]).write(to: directory + "/cadenza.safetensors")
+    }
+}
