@@ -66,7 +66,7 @@ struct BenchModels: ParsableCommand {
         for kind in kinds {
             let config = try ModelConfig.preset(named: preset, kind: kind, vocabularySize: vocabulary)
             for phase in phases {
-                let optimizer = TrainingStep()
+                let optimizer = TrainingStep(kind: kind)
                 let m = try ModelBenchmark.run(phase, config: config, batch: batch, steps: steps, repeats: repeats,
                                                generationMemory: generationMemory, tokens: generateTokens,
                                                update: optimizer.update)
@@ -79,10 +79,23 @@ struct BenchModels: ParsableCommand {
     }
 }
 
-/// The optimizer work of one training step. PENDING: clipping + Adam once Tensor's optimizer
-/// is on main; until then training figures are forward + backward only.
+/// The optimizer work of one training step, as the spec trains each model: Transformer-XL
+/// with Adam and clipping at 0.25, GPT-2 with AdamW (0.9, 0.95) and clipping at 1.0. The
+/// optimizer is created on first use over the model's parameters in order.
 final class TrainingStep {
-    func update(_ parameters: [(String, Tensor)], _ gradients: [(String, Tensor)]) {}
+    private let kind: ModelKind
+    private var adam: Adam?
+
+    init(kind: ModelKind) { self.kind = kind }
+
+    func update(_ parameters: [(String, Tensor)], _ gradients: [(String, Tensor)]) {
+        if adam == nil {
+            adam = Adam(pairs: zip(parameters, gradients).map { (parameter: $0.1, gradient: $1.1) },
+                        configuration: kind == .gpt2 ? .adamW(beta1: 0.9, beta2: 0.95) : .adam)
+        }
+        GradientClipping.clip(gradients.map(\.1), maxNorm: kind == .gpt2 ? 1.0 : 0.25)
+        adam?.update(learningRate: 2.5e-4)
+    }
 }
 
 /// The reference check's Cadenza side: a tiny Transformer-XL (spec init, then sharpened so
