@@ -322,6 +322,9 @@ public enum Attention {
 
     /// The generation path (T = 1): one query per (stream, head) over K cached keys, with
     /// dot products instead of GEMM and no allocation (q + u and q + v live on the stack).
+    /// Keys are the outer loop and heads the inner one, so each cached row (all heads' k, v
+    /// and r side by side) streams through the cache once instead of once per head; threads
+    /// split the heads into groups when there is enough work.
     static func forwardSingleQuery(
         out: UnsafeMutablePointer<Float>,
         probabilities: UnsafeMutablePointer<Float>,
@@ -333,30 +336,38 @@ public enum Attention {
         let (K, H, d) = (s.keys, s.heads, s.headSize)
         let scale = 1 / Float(d).squareRoot()
         let visible = s.visibleKeys(0)
-        // Each (stream, head) costs about 3·K·d multiply-adds; hand at least ~100k to a thread.
-        let minimumChunk = Swift.max(1, 100_000 / Swift.max(1, 3 * K * d))
-        Parallel.forEachRange(s.batch * H, minimumChunk: minimumChunk) { items in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * d) { biased in
-                let qu = biased.baseAddress!, qv = qu + d
-                for item in items {
-                    let b = item / H, n = item % H
-                    let row = probabilities + item * K
-                    let kHead = k.head(b, n, d), vHead = v.head(b, n, d)
-                    biasedQueries(qu, qv, q.head(b, n, d), q.rowStride, relative, n, 1, d)
-                    for j in visible { row[j] = vectorDot(qu, kHead + j * k.rowStride, d) }
+        // Each (stream, head) costs about 3·K·d multiply-adds; give a thread at least ~200k.
+        let groups = Swift.max(1, Swift.min(Parallel.threadCount, H, 3 * K * d * H / 200_000))
+        Parallel.forEachIndex(s.batch * groups) { task in
+            let b = task / groups, group = task % groups
+            let heads = (H * group / groups)..<(H * (group + 1) / groups)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * H * d) { biased in
+                let qu = biased.baseAddress!, qv = qu + H * d
+                for n in heads {
+                    biasedQueries(qu + n * d, qv + n * d, q.head(b, n, d), q.rowStride, relative, n, 1, d)
+                }
+                let rows = probabilities + b * H * K  // [H, K] for this stream
+                let kBase = k.head(b, 0, d), vBase = v.head(b, 0, d)
+                for j in visible {
+                    let kRow = kBase + j * k.rowStride
                     if let relative {
-                        let rHead = relative.r + n * d
-                        for j in visible {
-                            row[j] += vectorDot(qv, rHead + (s.memory - j) * H * d, d)
+                        let rRow = relative.r + (s.memory - j) * H * d
+                        for n in heads {
+                            rows[n * K + j] = vectorDot2(qu + n * d, kRow + n * d, qv + n * d, rRow + n * d, d)
                         }
+                    } else {
+                        for n in heads { rows[n * K + j] = vectorDot(qu + n * d, kRow + n * d, d) }
                     }
-                    Softmax.row(row, visible: visible, keys: K, scale: scale)
-                    let o = out + b * H * d + n * d
-                    o.update(repeating: 0, count: d)
-                    let mask = dropMask.map { $0 + item * K }
-                    for j in visible {
-                        let p = mask.map { row[j] * $0[j] } ?? row[j]
-                        vectorAddScaled(o, p, vHead + j * v.rowStride, d)
+                }
+                for n in heads { Softmax.row(rows + n * K, visible: visible, keys: K, scale: scale) }
+                let o = out + b * H * d
+                (o + heads.lowerBound * d).update(repeating: 0, count: heads.count * d)
+                let mask = dropMask.map { $0 + b * H * K }
+                for j in visible {
+                    let vRow = vBase + j * v.rowStride
+                    for n in heads {
+                        let p = mask.map { rows[n * K + j] * $0[n * K + j] } ?? rows[n * K + j]
+                        vectorAddScaled(o + n * d, p, vRow + n * d, d)
                     }
                 }
             }

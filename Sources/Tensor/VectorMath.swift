@@ -40,6 +40,22 @@ func vectorDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -
     return s
 }
 
+/// Σ a[i] b[i] + c[i] e[i] for i in 0..<n, with one horizontal reduction.
+@inline(__always) @usableFromInline
+func vectorDot2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                _ c: UnsafePointer<Float>, _ e: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = Vector()
+    var i = 0
+    while i + vectorWidth <= n {
+        acc.addProduct(loadVector(a + i), loadVector(b + i))
+        acc.addProduct(loadVector(c + i), loadVector(e + i))
+        i += vectorWidth
+    }
+    var s = acc.sum()
+    while i < n { s += a[i] * b[i] + c[i] * e[i]; i += 1 }
+    return s
+}
+
 /// max p[0..<n] (n ≥ 1).
 @inline(__always) @usableFromInline
 func vectorMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {

@@ -141,25 +141,35 @@ import Darwin
     }
 
     /// Incremental generation: the last query alone over all K keys gives the same output as
-    /// the last row of the full segment forward.
-    @Test func singleQueryPathMatchesTheLastRowOfASegment() {
+    /// the last row of the full segment forward, on 1 and 2 threads (the second shape is big
+    /// enough for the single-query path to split its heads over threads).
+    @Test(arguments: [(2, 5, 7, 3), (1, 2, 599, 8)])
+    func singleQueryPathMatchesTheLastRowOfASegment(batch: Int, queries: Int, memory: Int, heads: Int) {
         var check = GradientCheck(seed: 77)
-        let full = AttentionShape(batch: 2, queries: 5, memory: 7, heads: 3, headSize: 32)
+        let d = 32
+        let full = AttentionShape(batch: batch, queries: queries, memory: memory, heads: heads, headSize: d)
         let f = AttentionFixture(full, dropout: false, check: &check)
         f.forward(relative: true)
-        let one = AttentionShape(batch: 2, queries: 1, memory: full.keys - 1, heads: 3, headSize: 32)
-        let (B, H, d, K) = (2, 3, 32, full.keys)
+        let (B, H, K) = (batch, heads, full.keys)
+        let one = AttentionShape(batch: B, queries: 1, memory: K - 1, heads: H, headSize: d)
         let row = 3 * H * d
-        let out = Tensor(zeros: [B, 1, H * d]), probabilities = Tensor(zeros: [B, H, 1, K])
-        Attention.forward(out: out.pointer, probabilities: probabilities.pointer,
-                          q: HeadRows(base: f.qkv.pointer + (K - 1) * row, rowStride: row, batchStride: K * row),
-                          k: HeadRows(base: f.qkv.pointer + H * d, rowStride: row, batchStride: K * row),
-                          v: HeadRows(base: f.qkv.pointer + 2 * H * d, rowStride: row, batchStride: K * row),
-                          relative: f.relative(true), dropMask: nil, shape: one)
-        for b in 0..<B {
-            for c in 0..<(H * d) {
-                #expect(abs(out[b * H * d + c] - f.out[(b * full.queries + full.queries - 1) * H * d + c]) < 1e-5)
+        for threads in [1, 2] {
+            let saved = Parallel.threadCount
+            Parallel.threadCount = threads
+            defer { Parallel.threadCount = saved }
+            let out = Tensor(zeros: [B, 1, H * d]), probabilities = Tensor(zeros: [B, H, 1, K])
+            Attention.forward(out: out.pointer, probabilities: probabilities.pointer,
+                              q: HeadRows(base: f.qkv.pointer + (K - 1) * row, rowStride: row, batchStride: K * row),
+                              k: HeadRows(base: f.qkv.pointer + H * d, rowStride: row, batchStride: K * row),
+                              v: HeadRows(base: f.qkv.pointer + 2 * H * d, rowStride: row, batchStride: K * row),
+                              relative: f.relative(true), dropMask: nil, shape: one)
+            var worst: Float = 0
+            for b in 0..<B {
+                for c in 0..<(H * d) {
+                    worst = max(worst, abs(out[b * H * d + c] - f.out[(b * queries + queries - 1) * H * d + c]))
+                }
             }
+            #expect(worst < 1e-5, "threads \(threads): max difference \(worst)")
         }
     }
 
