@@ -60,7 +60,8 @@ let package = Package(
                     swiftSettings: hot),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],
                     swiftSettings: hot),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MIDI", "REMI", "Training", "Models", "Tensor"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MIDI", "REMI", "Training", "Models", "Tensor",
+                                                     "Generation"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
     ],
     swiftLanguageModes: [.v5]

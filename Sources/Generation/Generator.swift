@@ -12,14 +12,18 @@ public struct StopCondition: Equatable, Sendable {
     /// A hard cap on new tokens whatever else is set, so a model that never writes a `Bar`
     /// (or `End Of Piece`) still ends.
     public var maximumTokens: Int
+    /// Whether the model may end the piece early with `End Of Piece` (with the grammar
+    /// constraint on; without it nothing is forbidden).
+    public var allowsEndOfPiece: Bool
 
     /// Stops after `bars` new bars or `tokens` new tokens, whichever comes first, or at
     /// `End Of Piece`.
-    public init(bars: Int? = nil, tokens: Int? = nil, maximumTokens: Int? = nil) throws {
+    public init(bars: Int? = nil, tokens: Int? = nil, maximumTokens: Int? = nil, allowsEndOfPiece: Bool = true) throws {
         if let bars, bars < 1 { throw GenerationError.invalidLimit(what: "the number of bars", value: bars) }
         if let tokens, tokens < 1 { throw GenerationError.invalidLimit(what: "the number of tokens", value: tokens) }
         self.bars = bars
         self.tokens = tokens
+        self.allowsEndOfPiece = allowsEndOfPiece
         // 2,000 tokens a bar is far beyond any real bar (dense piano bars hold a few hundred).
         self.maximumTokens = maximumTokens ?? tokens ?? 2_000 * (bars ?? 16)
     }
@@ -100,7 +104,7 @@ public struct Generator {
     public func generate(prompt: [Int] = [], stop: StopCondition, generator: inout SeededGenerator,
                          progress: ((GenerationProgress) -> Void)? = nil) throws -> GeneratedPiece {
         let clock = ContinuousClock(), started = clock.now
-        var grammar = REMIGrammar(vocabulary: vocabulary)
+        var grammar = REMIGrammar(vocabulary: vocabulary, allowsEndOfPiece: stop.allowsEndOfPiece)
         grammar.advance(through: prompt)
         let promptBars = grammar.bars, promptViolations = grammar.violations
         var ids = prompt

@@ -52,11 +52,13 @@ public struct ModelBundle {
         return ModelBundle(config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder)
     }
 
-    /// Writes `model.safetensors`, `model.json` and `vocab.json` into `folder` (created if needed).
-    public static func write(weights: SafetensorsFile, config: ModelConfig, vocabulary: Vocabulary, to folder: URL) throws {
+    /// Writes `model.safetensors` (values stored as `type`: F32, or F16 for a model to ship at
+    /// half the size), `model.json` and `vocab.json` into `folder` (created if needed).
+    public static func write(weights: SafetensorsFile, config: ModelConfig, vocabulary: Vocabulary, to folder: URL,
+                             as type: SafetensorsFile.StoredType = .f32) throws {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try weights.write(to: folder.appendingPathComponent(weightsFile).path)
+            try weights.write(to: folder.appendingPathComponent(weightsFile).path, as: type)
             try Data(config.json().utf8).write(to: folder.appendingPathComponent(configFile))
             try vocabulary.save(to: folder.appendingPathComponent(vocabularyFile))
         } catch {

@@ -65,8 +65,9 @@ public struct REMIGrammar: Sendable {
     private let roles: [Role]
     private let masks: Masks
 
-    /// A grammar for the ids of `vocabulary`, in the start phase.
-    public init(vocabulary: Vocabulary) {
+    /// A grammar for the ids of `vocabulary`, in the start phase. With `allowsEndOfPiece`
+    /// false, `End Of Piece` is never allowed (a piece then runs to its bar or token limit).
+    public init(vocabulary: Vocabulary, allowsEndOfPiece: Bool = true) {
         roles = vocabulary.events.map { event in
             switch event {
             case .padding, .startOfPiece: return .forbidden
@@ -81,7 +82,7 @@ public struct REMIGrammar: Sendable {
             case .duration: return .duration
             }
         }
-        masks = Masks(roles: roles, positions: vocabulary.config.positionsPerBar)
+        masks = Masks(roles: roles, positions: vocabulary.config.positionsPerBar, allowsEndOfPiece: allowsEndOfPiece)
     }
 
     /// Number of ids (the length of every mask).
@@ -167,10 +168,10 @@ public struct REMIGrammar: Sendable {
         /// Indexed by the current position, then by whether End Of Piece is allowed (0 or 1).
         let itemDone: [[[Bool]]]
 
-        init(roles: [Role], positions: Int) {
+        init(roles: [Role], positions: Int, allowsEndOfPiece: Bool) {
             func mask(_ allow: (Role) -> Bool) -> [Bool] { roles.map(allow) }
             start = mask { $0 == .bar }
-            afterBar = mask { $0 == .bar || $0 == .endOfPiece || $0.isPosition }
+            afterBar = mask { $0 == .bar || ($0 == .endOfPiece && allowsEndOfPiece) || $0.isPosition }
             afterBarNoEnd = mask { $0 == .bar || $0.isPosition }
             tempoValue = mask { $0 == .tempoValue }
             noteOn = mask { $0 == .noteOn }
@@ -191,7 +192,7 @@ public struct REMIGrammar: Sendable {
                     mask { role in
                         switch role {
                         case .bar: return true
-                        case .endOfPiece: return endAllowed
+                        case .endOfPiece: return endAllowed && allowsEndOfPiece
                         case let .position(p): return p >= current
                         default: return false
                         }

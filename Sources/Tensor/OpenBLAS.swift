@@ -101,8 +101,7 @@ public enum OpenBLAS {
                    a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                    b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-            let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
-            precondition([m, n, k, lda, ldb, ldc].allSatisfy { $0 <= Int(Int32.max) },
+            precondition(max(m, n, k, lda, ldb, ldc) <= Int(Int32.max),
                          "GEMM dimensions exceed OpenBLAS's 32-bit interface")
             callLock.withLock { _ in
                 call(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,

@@ -55,7 +55,7 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
 /// Layout: an 8-byte little-endian header length N, N bytes of JSON mapping each name to
 /// `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets in bytes, relative to the end of
 /// the header), then the raw little-endian data. F16 and BF16 tensors are widened to float32 on
-/// load; writing always stores F32.
+/// load; writing stores F32, or F16 when asked (`StoredType.f16`, half the size, for shipping).
 public struct SafetensorsFile {
     /// The tensors by name.
     public var tensors: [String: Tensor]
@@ -157,17 +157,28 @@ public struct SafetensorsFile {
         return t
     }
 
-    /// The file's bytes: names sorted, every tensor stored as little-endian F32, the header
-    /// padded with spaces to a multiple of 8 bytes (as the reference writer does).
-    public func encoded() -> [UInt8] {
+    /// How `encoded(as:)` stores each value.
+    public enum StoredType: String, Sendable {
+        /// IEEE 754 binary32, exact.
+        case f32 = "F32"
+        /// IEEE 754 binary16, rounded to nearest even (about 3 significant digits, range +-65504).
+        case f16 = "F16"
+
+        var width: Int { self == .f32 ? 4 : 2 }
+    }
+
+    /// The file's bytes: names sorted, every tensor stored as little-endian `type` (F32 by
+    /// default), the header padded with spaces to a multiple of 8 bytes (as the reference
+    /// writer does).
+    public func encoded(as type: StoredType = .f32) -> [UInt8] {
         let names = tensors.keys.sorted()
         var entries: [String] = []
         var offset = 0
         for name in names {
             let t = tensors[name]!
             let shape = t.shape.map(String.init).joined(separator: ",")
-            entries.append("\(Self.jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + 4 * t.count)]}")
-            offset += 4 * t.count
+            entries.append("\(Self.jsonString(name)):{\"dtype\":\"\(type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + type.width * t.count)]}")
+            offset += type.width * t.count
         }
         if !metadata.isEmpty {
             let items = metadata.keys.sorted().map { "\(Self.jsonString($0)):\(Self.jsonString(metadata[$0]!))" }
@@ -182,17 +193,24 @@ public struct SafetensorsFile {
         bytes.append(contentsOf: header)
         for name in names {
             for v in tensors[name]!.buffer {
-                let bits = v.bitPattern
-                for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt32(i)))) }
+                switch type {
+                case .f32:
+                    let bits = v.bitPattern
+                    for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt32(i)))) }
+                case .f16:
+                    let half = Self.narrowHalf(v)
+                    bytes.append(UInt8(truncatingIfNeeded: half))
+                    bytes.append(UInt8(truncatingIfNeeded: half >> 8))
+                }
             }
         }
         return bytes
     }
 
-    /// Writes the file to `path`, replacing any file there.
-    public func write(to path: String) throws {
+    /// Writes the file to `path` (values stored as `type`), replacing any file there.
+    public func write(to path: String, as type: StoredType = .f32) throws {
         do {
-            try Data(encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data(encoded(as: type)).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw SafetensorsError.unwritable(path: path, reason: error.localizedDescription)
         }
@@ -224,6 +242,33 @@ public struct SafetensorsFile {
             }
         }
         return out + "\""
+    }
+
+    /// float32 to IEEE 754 binary16, rounding to nearest even; beyond +-65504 gives infinity,
+    /// tiny values become subnormal or zero. Written out for the same reason as `widenHalf`.
+    static func narrowHalf(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        let sign = UInt16((bits >> 16) & 0x8000)
+        let exponent = Int((bits >> 23) & 0xFF)
+        let mantissa = bits & 0x7F_FFFF
+        if exponent == 0xFF { return sign | 0x7C00 | (mantissa != 0 ? 0x200 : 0) }
+        let halfExponent = exponent - 127 + 15
+        if halfExponent >= 0x1F { return sign | 0x7C00 }
+        if halfExponent <= 0 {
+            // Subnormal half (or zero): the 24-bit significand shifted into 10 bits.
+            guard halfExponent >= -10 else { return sign }
+            let significand = mantissa | 0x80_0000
+            let shift = UInt32(14 - halfExponent)
+            var half = significand >> shift
+            let remainder = significand & ((1 << shift) - 1), halfway = UInt32(1) << (shift - 1)
+            if remainder > halfway || (remainder == halfway && half & 1 == 1) { half += 1 }
+            return sign | UInt16(half)
+        }
+        var half = UInt32(halfExponent) << 10 | (mantissa >> 13)
+        let remainder = mantissa & 0x1FFF
+        // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+        if remainder > 0x1000 || (remainder == 0x1000 && half & 1 == 1) { half += 1 }
+        return sign | UInt16(half)
     }
 
     /// IEEE 754 binary16 to float32, written out so it works where `Float16` is unavailable.

@@ -10,6 +10,7 @@ struct Bench: ParsableCommand {
             BenchGEMM.self,
             BenchMIDI.self,
             BenchKernels.self,
+            BenchGenerate.self,
             BenchModels.self,
             BenchREMI.self,
         ]

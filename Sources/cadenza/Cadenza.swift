@@ -22,6 +22,8 @@ struct Cadenza: ParsableCommand {
             MetricsCommand.self,
             GenerateCommand.self,
             TrainCommand.self,
+            ExportCommand.self,
+            InfoCommand.self,
         ]
     )
 }

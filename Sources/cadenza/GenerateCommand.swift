@@ -58,11 +58,15 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Sample without the REMI grammar constraint and report how often the grammar is broken.")
     var noGrammar = false
 
+    @Flag(help: "Never draw End Of Piece: always write the requested bars or tokens (needs the grammar constraint).")
+    var ignoreEnd = false
+
     func validate() throws {
         if bars != nil && tokens != nil { throw ValidationError("give --bars or --tokens, not both") }
         if let bars, bars < 1 { throw ValidationError("--bars must be at least 1, got \(bars)") }
         if let tokens, tokens < 1 { throw ValidationError("--tokens must be at least 1, got \(tokens)") }
         if promptBars < 1 { throw ValidationError("--prompt-bars must be at least 1, got \(promptBars)") }
+        if ignoreEnd && noGrammar { throw ValidationError("--ignore-end works through the grammar constraint: drop --no-grammar") }
         if count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         if let memLen, memLen < 1 { throw ValidationError("--mem-len must be at least 1, got \(memLen)") }
         _ = try Sampler(temperature: temperature, topK: topK, topP: topP)
@@ -75,7 +79,7 @@ struct GenerateCommand: ParsableCommand {
                                       sampler: Sampler(temperature: temperature, topK: topK, topP: topP),
                                       constrainedToGrammar: !noGrammar)
         let promptIDs = try prompt.map { try bundle.tokenizer.prompt(from: MIDIFile(contentsOf: URL(fileURLWithPath: $0)), bars: promptBars) } ?? []
-        let stop = try StopCondition(bars: tokens == nil ? (bars ?? 16) : nil, tokens: tokens)
+        let stop = try StopCondition(bars: tokens == nil ? (bars ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
         let firstSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
         let outputs = OutputNames(out: out, tokensOut: tokensOut, count: count)
         print("model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from \(bundle.folder.path)")

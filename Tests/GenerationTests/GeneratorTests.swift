@@ -74,6 +74,15 @@ struct GeneratorTests {
         }
     }
 
+    @Test func withoutEndOfPieceThePieceRunsToItsLimit() throws {
+        for seed in 0..<3 as Range<UInt64> {
+            let p = try piece(TransformerXLStepper(model: txl), seed: seed,
+                              stop: StopCondition(tokens: 400, allowsEndOfPiece: false))
+            #expect(p.stopReason == .tokens && p.newIDs.count == 400 && p.grammarViolations == 0)
+            #expect(!p.ids.contains(tokenizer.vocabulary.endOfPieceID))
+        }
+    }
+
     @Test func stopsAtTheRequestedTokens() throws {
         var reasons: [StopReason] = []
         for seed in 0..<4 as Range<UInt64> {

@@ -95,6 +95,14 @@ struct REMIGrammarTests {
         #expect(g.allowed.allSatisfy { !$0 })
     }
 
+    @Test func endOfPieceCanBeSwitchedOff() {
+        var g = REMIGrammar(vocabulary: ids.vocabulary, allowsEndOfPiece: false)
+        g.advance(through: [ids.bar] + ids.note(at: 0, pitch: 60))
+        #expect(!g.allows(ids.end) && g.allows(ids.bar))
+        g.advance(ids.bar)
+        #expect(!g.allows(ids.end) && g.allows(ids.position(0)))
+    }
+
     @Test func paddingAndStartAreNeverAllowed() {
         for prefix in [[], [ids.bar], [ids.bar] + ids.note(at: 0, pitch: 60)] {
             let g = grammar(after: prefix)

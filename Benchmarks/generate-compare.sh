@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Batch-1 generation speed, Cadenza against PyTorch, in one run (docs/benchmarks.md, "Generation").
+#
+# Cadenza: `cadenza bench generate` (the whole generation path: model step, sampler, grammar
+# mask) on the `small` preset with random weights, Transformer-XL at memory 128, 512 and 2048,
+# GPT-2 with its KV cache. PyTorch: the models layer's baseline (Benchmarks/models/torch_bench.py
+# --phase generate: the authors' MemTransformerLM stepping T = 1 over its memory, and GPT-2
+# with a KV cache), 2 threads, same shapes and vocabulary. Both sides run alternately, ROUNDS
+# times, so that load on the shared machine hits both; each prints its median over REPEATS.
+#
+# Usage: Benchmarks/generate-compare.sh [ROUNDS] [TOKENS] [REPEATS] [THREADS]
+#   PYTHON         python with torch (default /work/venv-models/bin/python)
+#   TORCH_BENCH    the baseline script (default Benchmarks/models/torch_bench.py)
+#   TXL_REFERENCE  the authors' pytorch/ folder (see Benchmarks/models/torch_common.py)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}; TOKENS=${2:-256}; REPEATS=${3:-3}; THREADS=${4:-2}
+PYTHON=${PYTHON:-/work/venv-models/bin/python}
+TORCH_BENCH=${TORCH_BENCH:-Benchmarks/models/torch_bench.py}
+VOCAB=368   # the default REMI vocabulary
+swift build -c release --product cadenza >/dev/null
+CADENZA=.build/release/cadenza
+for round in $(seq "$ROUNDS"); do
+  echo "# round $round ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
+  $CADENZA bench generate --preset small --memories 128 512 2048 --tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" | grep RESULT | sed 's/^/cadenza /'
+  for mem in 128 512 2048; do
+    "$PYTHON" "$TORCH_BENCH" --model transformer-xl --phase generate --generation-memory "$mem" \
+      --vocabulary $VOCAB --generate-tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" | grep RESULT | sed "s/^/torch mem=$mem /"
+  done
+  "$PYTHON" "$TORCH_BENCH" --model gpt2 --phase generate --vocabulary $VOCAB --generate-tokens 128 \
+    --repeats "$REPEATS" --threads "$THREADS" | grep RESULT | sed 's/^/torch window=256 /'
+done

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Generation
+import Models
+import Tensor
+
+/// `cadenza export`: a checkpoint's model as a bare bundle (weights, config, vocabulary), without
+/// optimiser state or memory; with `--float16` at half the size. This is how the pretrained
+/// model in Sources/cadenza/Resources/Pretrained was made.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a checkpoint's model as a bundle (model.safetensors, model.json, vocab.json), optionally float16.",
+        discussion: "Example (the bundled model): cadenza export --checkpoint /work/runs/study/txl --float16 --out Sources/cadenza/Resources/Pretrained")
+
+    @Option(help: "A checkpoint folder or a training run folder (its best checkpoint, else latest).")
+    var checkpoint: String
+
+    @Option(name: [.short, .long], help: "The folder to write the three files into (created if needed).")
+    var out: String
+
+    @Flag(help: "Store the weights as IEEE float16 (half the size; widened to float32 on load).")
+    var float16 = false
+
+    func run() throws {
+        let bundle = try ModelLocation.checkpoint(checkpoint).bundle
+        let folder = URL(fileURLWithPath: out)
+        try ModelBundle.write(weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
+                              to: folder, as: float16 ? .f16 : .f32)
+        let path = folder.appendingPathComponent(ModelBundle.weightsFile).path
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        print("wrote \(folder.path): \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, "
+              + "\(ModelBundle.weightsFile) \(String(format: "%.1f", Double(bytes) / 1_000_000)) MB "
+              + "(\(float16 ? "F16" : "F32")), from \(bundle.folder.path)")
+    }
+}

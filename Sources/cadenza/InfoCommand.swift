@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Generation
+import Models
+
+/// `cadenza info`: the version and the pretrained model this build carries (what it is, how it
+/// was trained, how well it does), read from the bundle and its `model-card.json`.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Describe this build of Cadenza and its bundled pretrained model.")
+
+    func run() throws {
+        print("cadenza \(Cadenza.configuration.version)")
+        guard let folder = ModelLocation.resourceFolders.lazy.compactMap({ ModelBundle.pretrained(in: $0) }).first else {
+            print("pretrained model: none in this build (\(ModelBundleError.noPretrainedModel))")
+            return
+        }
+        let bundle = try ModelBundle.read(folder)
+        let config = bundle.config
+        let weights = folder.appendingPathComponent(ModelBundle.weightsFile).path
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: weights)[.size] as? Int) ?? 0
+        print("pretrained model: \(folder.path)")
+        print("  architecture:  \(config.kind.rawValue), \(config.layers) layers, d_model \(config.modelWidth), "
+              + "\(config.heads) heads of \(config.headSize), inner \(config.innerWidth), "
+              + "segment \(config.segmentLength), memory \(config.memoryLength)")
+        print("  parameters:    \(config.parameterCount) (\(String(format: "%.2f", Double(config.parameterCount) / 1e6)) M), "
+              + "\(ModelBundle.weightsFile) \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
+        print("  vocabulary:    \(config.vocabularySize) REMI tokens")
+        // The card is free-form key/value text written when the model was exported (README.md,
+        // "The bundled model", has the same figures).
+        let card = folder.appendingPathComponent("model-card.json")
+        if let data = FileManager.default.contents(atPath: card.path),
+           let entries = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            let width = (entries.keys.map(\.count).max() ?? 0) + 2
+            for key in entries.keys.sorted() {
+                let value = entries[key].map { "\($0)" } ?? ""
+                print("  \((key + ":").padding(toLength: width, withPad: " ", startingAt: 0))\(value)")
+            }
+        }
+    }
+}

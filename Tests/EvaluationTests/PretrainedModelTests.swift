@@ -1,0 +1,76 @@
+import Foundation
+import MIDI
+import Models
+import REMI
+import Tensor
+import Testing
+import Training
+@testable import Generation
+
+/// The pretrained model shipped in Sources/cadenza/Resources/Pretrained (issue 9): it loads,
+/// scores the first validation files of maestro-asap as its model card and the README say, and
+/// writes valid music.
+struct PretrainedModelTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let folder = root.appendingPathComponent("Sources/cadenza/Resources/Pretrained")
+    static let corpus = root.appendingPathComponent("../shared/data/maestro-asap/maestro-asap.csv").standardizedFileURL
+    static var shipped: Bool { ModelBundle.isBundle(folder) }
+    static var hasData: Bool { FileManager.default.fileExists(atPath: corpus.path) }
+
+    /// The figures `model-card.json` records for this test: the NLL per token of the shipped
+    /// weights on the first `check_tokens` tokens of the validation split (which lie in its first
+    /// `check_files` files), read as one stream: what
+    /// `cadenza eval --checkpoint Sources/cadenza/Resources/Pretrained --split validation
+    /// --batch 1 --max-tokens <check_tokens>` prints.
+    struct Card: Decodable {
+        var check_files: Int
+        var check_tokens: Int
+        var check_nll_per_token: Double
+    }
+
+    @Test(.enabled(if: shipped, "no pretrained model in Sources/cadenza/Resources/Pretrained"))
+    func itIsASmallTransformerXLUnder25MB() throws {
+        let bundle = try ModelBundle.read(Self.folder)
+        #expect(bundle.config.kind == .transformerXL)
+        let bytes = try FileManager.default.attributesOfItem(
+            atPath: Self.folder.appendingPathComponent(ModelBundle.weightsFile).path)[.size] as? Int ?? .max
+        #expect(bytes <= 25_000_000)
+    }
+
+    @Test(.enabled(if: shipped && hasData, "needs the pretrained model and ../shared/data/maestro-asap"))
+    func itsValidationNLLMatchesTheREADME() throws {
+        let bundle = try ModelBundle.read(Self.folder)
+        let card = try JSONDecoder().decode(Card.self, from: Data(contentsOf: Self.folder.appendingPathComponent("model-card.json")))
+        let figure = String(format: "%.3f", card.check_nll_per_token)
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains(figure), "README.md should state the check figure \(figure)")
+
+        let (files, _) = try CorpusSource.files(at: Self.corpus.path, ratios: SplitRatios())
+        let chosen = Array(files.filter { $0.split == .validation }.prefix(card.check_files))
+        let pieces = try TokenCache(folder: nil, tokenizer: bundle.tokenizer).load(chosen).pieces(of: .validation)
+        let tokens = pieces.flatMap { $0 }
+        try #require(pieces.count == card.check_files && tokens.count >= card.check_tokens)
+        let model = try LanguageModel(config: bundle.config, checkpoint: bundle.weights)
+        let result = try Validation.negativeLogLikelihood(model: model, tokens: Array(tokens.prefix(card.check_tokens)),
+                                                          batch: 1, memoryLength: nil)
+        let nll = result.totalNLL / Double(result.tokens)
+        #expect(abs(nll - card.check_nll_per_token) < 0.01, "NLL \(nll) nats/token, card says \(figure)")
+        // Far below the uniform baseline (log of the vocabulary size): it learned something.
+        #expect(nll < log(Double(bundle.config.vocabularySize)) - 2)
+    }
+
+    @Test(.enabled(if: shipped, "no pretrained model in Sources/cadenza/Resources/Pretrained"))
+    func itWritesAValidPieceOfFourBars() throws {
+        let bundle = try ModelBundle.read(Self.folder)
+        var random = SeededGenerator(seed: 1)
+        let piece = try Generator(stepper: bundle.stepper(), vocabulary: bundle.tokenizer.vocabulary, sampler: Sampler())
+            .generate(stop: try StopCondition(bars: 4), generator: &random)
+        #expect(piece.grammarViolations == 0)
+        #expect(piece.bars >= 4)
+        #expect(piece.notes > 0)
+        let midi = bundle.tokenizer.decode(ids: piece.ids)
+        let back = try MIDIFile(bytes: midi.encoded())
+        #expect(back.tracks.map(\.notes.count).reduce(0, +) == piece.notes)
+    }
+}
