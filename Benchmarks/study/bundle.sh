@@ -16,6 +16,9 @@ set -x
 # The figure PretrainedModelTests checks (first 4,096 validation tokens, one stream).
 "$BIN" eval --checkpoint "$PRE" --data "$DATA" --split validation --batch 1 --max-tokens 4096 --mem-len 128 \
   --cache /work/runs/token-cache --json > "$OUT/check.json"
+# The README's test figure, for the shipped float16 weights (same test sample as evaluate.sh).
+"$BIN" eval --checkpoint "$PRE" --data "$DATA" --split test --max-tokens "${TEST_TOKENS:-131072}" --mem-len 128 \
+  --cache /work/runs/token-cache --json > "$OUT/test.json"
 # The README's first command, after the build (the resource bundle beside the binary is refreshed
 # by the build; the source-tree copy is found otherwise).
 swift build -c release --product cadenza > "$OUT/build.log" 2>&1
