@@ -4,8 +4,8 @@ import Training
 
 /// The token sequence a model is evaluated on: one split of a corpus, found and tokenized
 /// exactly as training finds its validation data (`TrainingData.load`): `CorpusSource` for a
-/// folder, list or MAESTRO-style CSV, the token cache, the split's pieces joined in corpus
-/// order (each ends with end-of-piece), cut at `maximumTokens`.
+/// folder, list or MAESTRO-style CSV, the token cache, and the split's pieces (each ends with
+/// end-of-piece) sampled by training's `validationSample` up to `maximumTokens`.
 public struct EvaluationData: Sendable {
     /// The joined ids.
     public var tokens: [Int32]
@@ -20,8 +20,9 @@ public struct EvaluationData: Sendable {
         let (files, _) = try CorpusSource.files(at: path, ratios: ratios)
         let chosen = files.filter { $0.split == split }
         let corpus = try TokenCache(folder: cacheFolder, tokenizer: tokenizer).load(chosen)
-        var tokens = corpus.pieces(of: split).flatMap { $0 }
-        if maximumTokens > 0 && tokens.count > maximumTokens { tokens = Array(tokens.prefix(maximumTokens)) }
+        // The same sample training validates on: whole pieces in a fixed shuffled order up to
+        // the token budget (`validationSample`), all of them in corpus order when they fit.
+        let tokens = validationSample(corpus.pieces(of: split), tokens: maximumTokens)
         return EvaluationData(tokens: tokens, files: chosen.count, skipped: corpus.skipped)
     }
 }
