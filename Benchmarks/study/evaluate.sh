@@ -10,8 +10,8 @@
 #   BIN          the cadenza binary (default .build/release/cadenza)
 #   RUNS         the run folders (default /work/runs/study: RUNS/txl, RUNS/gpt2)
 #   OUT          where results go (default RUNS/results)
-#   TEST_TOKENS  score the first N tokens of the test split (default 65536; 0: all of it). The
-#                split's files are in CSV order, so the subset is deterministic.
+#   TEST_TOKENS  score N tokens of the test split (default 131072; 0: all of it), sampled as
+#                `eval --max-tokens` does: whole pieces in a fixed shuffled order (deterministic).
 #   PIECES, BARS generated pieces per model and bars each (default 50, 16); seeds 1000...1049
 #   CKPT_TXL, CKPT_GPT2  the checkpoints to evaluate (default: each run folder's best checkpoint;
 #                give snapshot folders to compare both models at the same update)
@@ -21,7 +21,7 @@ which="${1:-all}"
 BIN="${BIN:-.build/release/cadenza}"
 RUNS="${RUNS:-/work/runs/study}"
 OUT="${OUT:-$RUNS/results}"
-TEST_TOKENS="${TEST_TOKENS:-65536}"
+TEST_TOKENS="${TEST_TOKENS:-131072}"
 PIECES="${PIECES:-50}"; BARS="${BARS:-16}"
 DATA="$(pwd)/../shared/data/maestro-asap/maestro-asap.csv"
 CACHE="${CACHE:-/work/runs/token-cache}"

@@ -182,20 +182,24 @@ public struct GPT2 {
 
     /// Runs `tokens` (B streams of T ids, row-major [B, T]) at positions 0..<T; `targets`, if
     /// given, the next id of each.
+    ///
+    /// With `saveForBackward` false (evaluation) each block's activations are freed once the
+    /// next block has read them; `backward` then adds nothing.
     public func forward(tokens: [Int32], targets: [Int32]? = nil, batch: Int,
-                        dropout: inout DropoutSource) throws -> GPT2Pass {
-        try run(tokens: tokens, targets: targets, batch: batch, cache: nil, dropout: &dropout)
+                        dropout: inout DropoutSource, saveForBackward: Bool = true) throws -> GPT2Pass {
+        try run(tokens: tokens, targets: targets, batch: batch, cache: nil, dropout: &dropout, save: saveForBackward)
     }
 
     /// Reads `tokens` (B streams of T new ids) after what `cache` holds, appending their keys
     /// and values; returns the log-probabilities of the next token at each new position.
     public func forward(tokens: [Int32], batch: Int, cache: GPT2Cache) throws -> Tensor {
         var dropout = DropoutSource.evaluation
-        return try run(tokens: tokens, targets: nil, batch: batch, cache: cache, dropout: &dropout).logProbabilities
+        return try run(tokens: tokens, targets: nil, batch: batch, cache: cache, dropout: &dropout, save: false)
+            .logProbabilities
     }
 
     private func run(tokens: [Int32], targets: [Int32]?, batch B: Int, cache: GPT2Cache?,
-                     dropout: inout DropoutSource) throws -> GPT2Pass {
+                     dropout: inout DropoutSource, save: Bool) throws -> GPT2Pass {
         let c = config
         try ModelInputError.check(tokens, targets: targets, batch: B, vocabulary: c.vocabularySize)
         let (T, D, H, I, rows) = (tokens.count / B, c.modelWidth, c.heads, c.innerWidth, tokens.count)
@@ -263,10 +267,10 @@ public struct GPT2 {
                            bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
             let feedForwardMask = dropout.apply(out, probability: c.dropout)
             Residual.forward(out: out.pointer, a: out.pointer, b: middle.pointer, count: rows * D)
-            saved.append(GPT2LayerActivations(
+            if save { saved.append(GPT2LayerActivations(
                 input: input, attentionNorm: norm1, qkv: qkv, probabilities: probabilities, attentionMask: attentionMask,
                 attended: attended, attentionOutputMask: attentionOutputMask, middle: middle, feedForwardNorm: norm2,
-                hiddenPreActivation: pre, hidden: hidden, feedForwardMask: feedForwardMask))
+                hiddenPreActivation: pre, hidden: hidden, feedForwardMask: feedForwardMask)) }
             x = out
         }
         cache?.advance(by: T)
@@ -279,10 +283,11 @@ public struct GPT2 {
                         last: x, finalNorm: finalNorm)
     }
 
-    /// Adds the gradient of `pass.loss` into `gradients` (a pass without a cache).
+    /// Adds the gradient of `pass.loss` into `gradients` (a pass without a cache). A pass run
+    /// without targets or without `saveForBackward` has no gradient: nothing is added.
     public func backward(_ pass: GPT2Pass, gradients: GPT2Parameters) {
         let c = config
-        guard let targets = pass.targets else { return }
+        guard let targets = pass.targets, pass.layers.count == c.layers else { return }
         let (B, D, I, rows) = (pass.batch, c.modelWidth, c.innerWidth, pass.tokens.count)
         let T = rows / B
         let shape = AttentionShape(batch: B, queries: T, memory: 0, heads: c.heads, headSize: c.headSize)

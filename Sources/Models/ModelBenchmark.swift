@@ -49,7 +49,8 @@ public enum ModelBenchmark {
             var dropout = phase == .train ? DropoutSource.training(SeededGenerator(seed: 3)) : .evaluation
             func step() throws {
                 let pass = try model.forward(tokens: randomTokens(batch * T), targets: randomTokens(batch * T),
-                                             batch: batch, memory: &memory, dropout: &dropout)
+                                             batch: batch, memory: &memory, dropout: &dropout,
+                                             saveForBackward: phase == .train)
                 if phase == .train {
                     gradients.zero()
                     model.backward(pass, gradients: gradients)
@@ -67,7 +68,7 @@ public enum ModelBenchmark {
             var dropout = phase == .train ? DropoutSource.training(SeededGenerator(seed: 3)) : .evaluation
             func step() throws {
                 let pass = try model.forward(tokens: randomTokens(batch * T), targets: randomTokens(batch * T),
-                                             batch: batch, dropout: &dropout)
+                                             batch: batch, dropout: &dropout, saveForBackward: phase == .train)
                 if phase == .train {
                     gradients.zero()
                     model.backward(pass, gradients: gradients)
@@ -86,7 +87,8 @@ public enum ModelBenchmark {
             for _ in 0..<repeats {
                 var memory = model.emptyMemory(batch: 1)
                 var dropout = DropoutSource.evaluation
-                _ = try model.forward(tokens: randomTokens(generationMemory), batch: 1, memory: &memory, dropout: &dropout)
+                _ = try model.forward(tokens: randomTokens(generationMemory), batch: 1, memory: &memory, dropout: &dropout,
+                                      saveForBackward: false)
                 let decoder = try TransformerXLDecoder(model: model, memory: memory)
                 var token: Int32 = 0
                 let seconds = try time {

@@ -126,8 +126,6 @@ public struct TransformerXLSegment {
     public let logProbabilities: Tensor
     /// Mean cross-entropy over the B x T targets (0 without targets).
     public let loss: Float
-    /// [B, T, D]: the last layer's output (before the output dropout).
-    public var output: Tensor { layers[layers.count - 1].feedForwardNorm.out }
     let tokens: [Int32], targets: [Int32]?
     let shape: AttentionShape
     /// [K, D]: position sinusoids after dropout, and the mask.
@@ -136,6 +134,8 @@ public struct TransformerXLSegment {
     let layers: [TransformerXLLayerActivations]
     /// [B, T, D]: the last output after dropout (the input of the output layer), and its mask.
     let finalHidden: Tensor, finalMask: Tensor?
+    /// [B, T, D]: the last layer's output (before the output dropout).
+    public let output: Tensor
 }
 
 /// Transformer-XL (Dai et al., 2019), exactly as `../shared/docs/transformer-xl.md` and the
@@ -184,8 +184,12 @@ public struct TransformerXL {
 
     /// Runs one segment: `tokens` holds B streams of T ids (row-major [B, T]); `targets`, if
     /// given, the next id for each. Reads `memory` and replaces it by the updated memory.
+    ///
+    /// With `saveForBackward` false (evaluation, generation) each layer's activations are freed
+    /// as soon as the next layer has read them, so only one layer's are alive at a time; the
+    /// pass then cannot be differentiated and `backward` leaves the gradients untouched.
     public func forward(tokens: [Int32], targets: [Int32]? = nil, batch B: Int, memory: inout Memory,
-                        dropout: inout DropoutSource) throws -> TransformerXLSegment {
+                        dropout: inout DropoutSource, saveForBackward: Bool = true) throws -> TransformerXLSegment {
         let c = config
         try ModelInputError.check(tokens, targets: targets, batch: B, vocabulary: c.vocabularySize)
         guard memory.batch == B, memory.layers.count == c.layers, memory.width == c.modelWidth else {
@@ -208,6 +212,7 @@ public struct TransformerXL {
         let sinusoidMask = dropout.apply(pe, probability: c.dropout)
 
         var saved: [TransformerXLLayerActivations] = []
+        var inputs: [Tensor] = []
         for (l, p) in parameters.layers.enumerated() {
             let input = h
             let context = Tensor(zeros: [B, K, D])
@@ -251,15 +256,16 @@ public struct TransformerXL {
             let feedForwardMask = dropout.apply(ffResidual, probability: c.dropout)
             Residual.forward(out: ffResidual.pointer, a: ffResidual.pointer, b: attentionNorm.out.pointer, count: rows * D)
             let ffNorm = NormActivations(ffResidual, p.feedForwardNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
-            saved.append(TransformerXLLayerActivations(
+            inputs.append(input)
+            if saveForBackward { saved.append(TransformerXLLayerActivations(
                 input: input, context: context, qkv: qkv, positions: positions, probabilities: probabilities,
                 attentionMask: attentionMask, attended: attended, attentionOutputMask: attentionOutputMask,
                 attentionResidual: attentionResidual, attentionNorm: attentionNorm, hiddenPreActivation: pre,
                 hidden: hidden, hiddenMask: hiddenMask, feedForwardMask: feedForwardMask,
-                feedForwardResidual: ffResidual, feedForwardNorm: ffNorm))
+                feedForwardResidual: ffResidual, feedForwardNorm: ffNorm)) }
             h = ffNorm.out
         }
-        memory = memory.updated(with: saved.map(\.input))
+        memory = memory.updated(with: inputs)
 
         // Step 5: dropout, tied output with its own bias, log-softmax, loss.
         let finalHidden = Tensor(zeros: [B, T, D])
@@ -271,13 +277,14 @@ public struct TransformerXL {
         return TransformerXLSegment(
             logProbabilities: logp, loss: loss,
             tokens: tokens, targets: targets, shape: shape, sinusoids: pe, sinusoidMask: sinusoidMask,
-            embeddingMask: embeddingMask, layers: saved, finalHidden: finalHidden, finalMask: finalMask)
+            embeddingMask: embeddingMask, layers: saved, finalHidden: finalHidden, finalMask: finalMask, output: h)
     }
 
     /// Adds the gradient of `segment.loss` into `gradients` (no gradient flows into the memory).
+    /// A segment run without targets or without `saveForBackward` has no gradient: nothing is added.
     public func backward(_ segment: TransformerXLSegment, gradients: TransformerXLParameters) {
         let c = config
-        guard let targets = segment.targets else { return }
+        guard let targets = segment.targets, segment.layers.count == c.layers else { return }
         let s = segment.shape
         let (B, T, M, K, D, I) = (s.batch, s.queries, s.memory, s.keys, c.modelWidth, c.innerWidth)
         let (HD, rows) = (c.heads * c.headSize, B * T)

@@ -138,49 +138,49 @@ public enum Attention {
         Parallel.forEachRange(s.batch * H, minimumChunk: 1) { items in
             // Scratch per thread, not per (stream, head): q+u, q+v [T, d]; position scores
             // and dropped probabilities [T, K]; kᵀ and rᵀ [d, K].
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * T * d + 2 * T * K + 2 * d * K)
-            defer { scratch.deallocate() }
-            let qu = scratch, qv = scratch + T * d, positional = scratch + 2 * T * d, dropped = positional + T * K
-            let kT = dropped + T * K, rT = kT + d * K
-            for item in items {
-                let b = item / H, n = item % H
-                let P = probabilities + item * T * K
-                let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
-                biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
-                HeadProduct.transpose(kHead, sourceStride: k.rowStride, rows: K, columns: d, into: kT)
-                if let relative {
-                    HeadProduct.transpose(relative.r + n * d, sourceStride: H * d, rows: K, columns: d, into: rT)
-                }
-                // Scores by blocks of 4 queries, only up to the last key the block sees:
-                // content (q + u)·k_j → P, position (q + v)·r_p for distances p → positional.
-                forEachQueryBlock(s) { i0, rows, keys in
-                    HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: qu + i0 * d, rowStep: d, columnStep: 1),
-                                      b: kT, ldb: K, c: P + i0 * K, ldc: K, accumulate: false)
-                    if relative != nil {
-                        HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: qv + i0 * d, rowStep: d, columnStep: 1),
-                                          b: rT, ldb: K, c: positional + i0 * K, ldc: K, accumulate: false)
+            Scratch.withBuffer(2 * T * d + 2 * T * K + 2 * d * K) { scratch in
+                let qu = scratch, qv = scratch + T * d, positional = scratch + 2 * T * d, dropped = positional + T * K
+                let kT = dropped + T * K, rT = kT + d * K
+                for item in items {
+                    let b = item / H, n = item % H
+                    let P = probabilities + item * T * K
+                    let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
+                    biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
+                    HeadProduct.transpose(kHead, sourceStride: k.rowStride, rows: K, columns: d, into: kT)
+                    if let relative {
+                        HeadProduct.transpose(relative.r + n * d, sourceStride: H * d, rows: K, columns: d, into: rT)
                     }
-                }
-                for i in 0..<T {
-                    let row = P + i * K
-                    let visible = s.visibleKeys(i)
-                    if relative != nil {
-                        // Key j is at distance M + i - j.
-                        let byDistance = positional + i * K + s.memory + i
-                        for j in visible { row[j] += byDistance[-j] }
+                    // Scores by blocks of 4 queries, only up to the last key the block sees:
+                    // content (q + u)·k_j → P, position (q + v)·r_p for distances p → positional.
+                    forEachQueryBlock(s) { i0, rows, keys in
+                        HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: qu + i0 * d, rowStep: d, columnStep: 1),
+                                          b: kT, ldb: K, c: P + i0 * K, ldc: K, accumulate: false)
+                        if relative != nil {
+                            HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: qv + i0 * d, rowStep: d, columnStep: 1),
+                                              b: rT, ldb: K, c: positional + i0 * K, ldc: K, accumulate: false)
+                        }
                     }
-                    Softmax.row(row, visible: visible, keys: K, scale: scale)
-                }
-                var weights = UnsafePointer(P)
-                if let dropMask {
-                    multiply(dropped, P, dropMask + item * T * K, T * K)
-                    weights = UnsafePointer(dropped)
-                }
-                // out_head [T, d] = weights V, written into the [B, T, H·d] output.
-                let outHead = out + b * T * H * d + n * d
-                forEachQueryBlock(s) { i0, rows, keys in
-                    HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: weights + i0 * K, rowStep: K, columnStep: 1),
-                                      b: vHead, ldb: v.rowStride, c: outHead + i0 * H * d, ldc: H * d, accumulate: false)
+                    for i in 0..<T {
+                        let row = P + i * K
+                        let visible = s.visibleKeys(i)
+                        if relative != nil {
+                            // Key j is at distance M + i - j.
+                            let byDistance = positional + i * K + s.memory + i
+                            for j in visible { row[j] += byDistance[-j] }
+                        }
+                        Softmax.row(row, visible: visible, keys: K, scale: scale)
+                    }
+                    var weights = UnsafePointer(P)
+                    if let dropMask {
+                        multiply(dropped, P, dropMask + item * T * K, T * K)
+                        weights = UnsafePointer(dropped)
+                    }
+                    // out_head [T, d] = weights V, written into the [B, T, H·d] output.
+                    let outHead = out + b * T * H * d + n * d
+                    forEachQueryBlock(s) { i0, rows, keys in
+                        HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: weights + i0 * K, rowStep: K, columnStep: 1),
+                                          b: vHead, ldb: v.rowStride, c: outHead + i0 * H * d, ldc: H * d, accumulate: false)
+                    }
                 }
             }
         }
@@ -205,87 +205,87 @@ public enum Attention {
         let scale = 1 / Float(d).squareRoot()
         // Threads split the heads: a head's position gradients are shared by all streams.
         Parallel.forEachRange(H, minimumChunk: 1) { heads in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * T * d + 3 * T * K + d * K)
-            defer { scratch.deallocate() }
-            let qu = scratch, qv = scratch + T * d, dQu = scratch + 2 * T * d, dQv = scratch + 3 * T * d
-            let dP = scratch + 4 * T * d, dPositional = dP + T * K, dropped = dPositional + T * K
-            let vT = dropped + T * K
-            for n in heads {
-                for b in 0..<s.batch {
-                    let item = b * H + n
-                    let P = probabilities + item * T * K
-                    let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
-                    let dOutHead = dOut + b * T * H * d + n * d
-                    let mask = dropMask.map { $0 + item * T * K }
-                    var weights = P
-                    if let mask {
-                        multiply(dropped, P, mask, T * K)
-                        weights = UnsafePointer(dropped)
-                    }
-                    // dV += weightsᵀ dOut.
-                    forEachKeyBlock(s) { j0, rows, i0 in
-                        HeadProduct.block(rows: rows, n: d, k: T - i0,
-                                          a: .init(base: weights + i0 * K + j0, rowStep: 1, columnStep: K),
-                                          b: dOutHead + i0 * H * d, ldb: H * d,
-                                          c: dv.head(b, n, d) + j0 * dv.rowStride, ldc: dv.rowStride, accumulate: true)
-                    }
-                    // dWeights = dOut Vᵀ (only up to each block's last visible key; the rest
-                    // of dP is overwritten by the softmax backward).
-                    HeadProduct.transpose(vHead, sourceStride: v.rowStride, rows: K, columns: d, into: vT)
-                    forEachQueryBlock(s) { i0, rows, keys in
-                        HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: dOutHead + i0 * H * d, rowStep: H * d, columnStep: 1),
-                                          b: vT, ldb: K, c: dP + i0 * K, ldc: K, accumulate: false)
-                    }
-                    // Through the dropout, then softmax backward: dS = P ⊙ (g - Σ P g) / √d.
-                    for i in 0..<T {
-                        let visible = s.visibleKeys(i)
-                        if let mask { multiply(dP + i * K, dP + i * K, mask + i * K, visible.upperBound) }
-                        Softmax.backwardRow(dP + i * K, P + i * K, visible: visible, keys: K, scale: scale)
-                    }
-                    biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
-                    // Content term: dQu = dS K; dK += dSᵀ Qu.
-                    forEachQueryBlock(s) { i0, rows, keys in
-                        HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: dP + i0 * K, rowStep: K, columnStep: 1),
-                                          b: kHead, ldb: k.rowStride, c: dQu + i0 * d, ldc: d, accumulate: false)
-                    }
-                    forEachKeyBlock(s) { j0, rows, i0 in
-                        HeadProduct.block(rows: rows, n: d, k: T - i0,
-                                          a: .init(base: dP + i0 * K + j0, rowStep: 1, columnStep: K),
-                                          b: qu + i0 * d, ldb: d,
-                                          c: dk.head(b, n, d) + j0 * dk.rowStride, ldc: dk.rowStride, accumulate: true)
-                    }
-                    let dqHead = dq.head(b, n, d)
-                    if let relative, let dRelative {
-                        // Scatter dS to distances, then dQv = dPos R; dR += dPosᵀ Qv (distance p
-                        // is seen by queries i ≥ p - M, as key j by i ≥ j - M).
-                        dPositional.update(repeating: 0, count: T * K)
-                        for i in 0..<T {
-                            let byDistance = dPositional + i * K + s.memory + i, row = dP + i * K
-                            for j in s.visibleKeys(i) { byDistance[-j] = row[j] }
+            Scratch.withBuffer(4 * T * d + 3 * T * K + d * K) { scratch in
+                let qu = scratch, qv = scratch + T * d, dQu = scratch + 2 * T * d, dQv = scratch + 3 * T * d
+                let dP = scratch + 4 * T * d, dPositional = dP + T * K, dropped = dPositional + T * K
+                let vT = dropped + T * K
+                for n in heads {
+                    for b in 0..<s.batch {
+                        let item = b * H + n
+                        let P = probabilities + item * T * K
+                        let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
+                        let dOutHead = dOut + b * T * H * d + n * d
+                        let mask = dropMask.map { $0 + item * T * K }
+                        var weights = P
+                        if let mask {
+                            multiply(dropped, P, mask, T * K)
+                            weights = UnsafePointer(dropped)
                         }
-                        forEachQueryBlock(s) { i0, rows, keys in
-                            HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: dPositional + i0 * K, rowStep: K, columnStep: 1),
-                                              b: relative.r + n * d, ldb: H * d, c: dQv + i0 * d, ldc: d, accumulate: false)
-                        }
-                        forEachKeyBlock(s) { p0, rows, i0 in
+                        // dV += weightsᵀ dOut.
+                        forEachKeyBlock(s) { j0, rows, i0 in
                             HeadProduct.block(rows: rows, n: d, k: T - i0,
-                                              a: .init(base: dPositional + i0 * K + p0, rowStep: 1, columnStep: K),
-                                              b: qv + i0 * d, ldb: d,
-                                              c: dRelative.r + p0 * H * d + n * d, ldc: H * d, accumulate: true)
+                                              a: .init(base: weights + i0 * K + j0, rowStep: 1, columnStep: K),
+                                              b: dOutHead + i0 * H * d, ldb: H * d,
+                                              c: dv.head(b, n, d) + j0 * dv.rowStride, ldc: dv.rowStride, accumulate: true)
                         }
-                        let du = dRelative.u + n * d, dv = dRelative.v + n * d
+                        // dWeights = dOut Vᵀ (only up to each block's last visible key; the rest
+                        // of dP is overwritten by the softmax backward).
+                        HeadProduct.transpose(vHead, sourceStride: v.rowStride, rows: K, columns: d, into: vT)
+                        forEachQueryBlock(s) { i0, rows, keys in
+                            HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: dOutHead + i0 * H * d, rowStep: H * d, columnStep: 1),
+                                              b: vT, ldb: K, c: dP + i0 * K, ldc: K, accumulate: false)
+                        }
+                        // Through the dropout, then softmax backward: dS = P ⊙ (g - Σ P g) / √d.
                         for i in 0..<T {
-                            let gu = dQu + i * d, gv = dQv + i * d, dqRow = dqHead + i * dq.rowStride
-                            for c in 0..<d {
-                                dqRow[c] += gu[c] + gv[c]
-                                du[c] += gu[c]
-                                dv[c] += gv[c]
+                            let visible = s.visibleKeys(i)
+                            if let mask { multiply(dP + i * K, dP + i * K, mask + i * K, visible.upperBound) }
+                            Softmax.backwardRow(dP + i * K, P + i * K, visible: visible, keys: K, scale: scale)
+                        }
+                        biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
+                        // Content term: dQu = dS K; dK += dSᵀ Qu.
+                        forEachQueryBlock(s) { i0, rows, keys in
+                            HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: dP + i0 * K, rowStep: K, columnStep: 1),
+                                              b: kHead, ldb: k.rowStride, c: dQu + i0 * d, ldc: d, accumulate: false)
+                        }
+                        forEachKeyBlock(s) { j0, rows, i0 in
+                            HeadProduct.block(rows: rows, n: d, k: T - i0,
+                                              a: .init(base: dP + i0 * K + j0, rowStep: 1, columnStep: K),
+                                              b: qu + i0 * d, ldb: d,
+                                              c: dk.head(b, n, d) + j0 * dk.rowStride, ldc: dk.rowStride, accumulate: true)
+                        }
+                        let dqHead = dq.head(b, n, d)
+                        if let relative, let dRelative {
+                            // Scatter dS to distances, then dQv = dPos R; dR += dPosᵀ Qv (distance p
+                            // is seen by queries i ≥ p - M, as key j by i ≥ j - M).
+                            dPositional.update(repeating: 0, count: T * K)
+                            for i in 0..<T {
+                                let byDistance = dPositional + i * K + s.memory + i, row = dP + i * K
+                                for j in s.visibleKeys(i) { byDistance[-j] = row[j] }
                             }
-                        }
-                    } else {
-                        for i in 0..<T {
-                            let gu = dQu + i * d, dqRow = dqHead + i * dq.rowStride
-                            for c in 0..<d { dqRow[c] += gu[c] }
+                            forEachQueryBlock(s) { i0, rows, keys in
+                                HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: dPositional + i0 * K, rowStep: K, columnStep: 1),
+                                                  b: relative.r + n * d, ldb: H * d, c: dQv + i0 * d, ldc: d, accumulate: false)
+                            }
+                            forEachKeyBlock(s) { p0, rows, i0 in
+                                HeadProduct.block(rows: rows, n: d, k: T - i0,
+                                                  a: .init(base: dPositional + i0 * K + p0, rowStep: 1, columnStep: K),
+                                                  b: qv + i0 * d, ldb: d,
+                                                  c: dRelative.r + p0 * H * d + n * d, ldc: H * d, accumulate: true)
+                            }
+                            let du = dRelative.u + n * d, dv = dRelative.v + n * d
+                            for i in 0..<T {
+                                let gu = dQu + i * d, gv = dQv + i * d, dqRow = dqHead + i * dq.rowStride
+                                for c in 0..<d {
+                                    dqRow[c] += gu[c] + gv[c]
+                                    du[c] += gu[c]
+                                    dv[c] += gv[c]
+                                }
+                            }
+                        } else {
+                            for i in 0..<T {
+                                let gu = dQu + i * d, dqRow = dqHead + i * dq.rowStride
+                                for c in 0..<d { dqRow[c] += gu[c] }
+                            }
                         }
                     }
                 }

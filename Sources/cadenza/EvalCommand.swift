@@ -47,7 +47,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Share of files for test when the data has no split column (default: the run's).")
     var testRatio: Double?
 
-    @Option(help: "Token cache folder (default ~/.cache/cadenza/tokens).")
+    @Option(help: "Token cache folder (default: the run's, else ~/.cache/cadenza/tokens).")
     var cache: String?
 
     @Flag(help: "Tokenize every file again and keep nothing.")
@@ -85,7 +85,7 @@ struct EvalCommand: ParsableCommand {
         let splitName = Split(rawValue: split) ?? .test
         let evaluation = try EvaluationData.load(
             path: path, ratios: ratios, split: splitName, tokenizer: bundle.tokenizer,
-            cacheFolder: noCache ? nil : URL(fileURLWithPath: cache ?? TokenCache.defaultFolder.path),
+            cacheFolder: noCache ? nil : URL(fileURLWithPath: cache ?? trained?.data.cacheFolder ?? TokenCache.defaultFolder.path),
             maximumTokens: maxTokens ?? trained?.evalTokens ?? 65_536)
         guard evaluation.tokens.count >= 2 else {
             throw ValidationError("the \(split) split of \(path) has \(evaluation.files) files and \(evaluation.tokens.count) tokens: nothing to score (try --split validation, or --test-ratio)")

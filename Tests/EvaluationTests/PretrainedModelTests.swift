@@ -19,12 +19,12 @@ struct PretrainedModelTests {
     static var hasData: Bool { FileManager.default.fileExists(atPath: corpus.path) }
 
     /// The figures `model-card.json` records for this test: the NLL per token of the shipped
-    /// weights on the first `check_tokens` tokens of the validation split (which lie in its first
-    /// `check_files` files), read as one stream: what
-    /// `cadenza eval --checkpoint Sources/cadenza/Resources/Pretrained --split validation
-    /// --batch 1 --max-tokens <check_tokens>` prints.
+    /// weights on `check_tokens` tokens of the validation split, sampled as `cadenza eval` and
+    /// training's validation sample them (`validationSample`: whole pieces in a fixed shuffled
+    /// order) and read as one stream: what `cadenza eval --checkpoint
+    /// Sources/cadenza/Resources/Pretrained --split validation --batch 1 --max-tokens <check_tokens>`
+    /// prints.
     struct Card: Decodable {
-        var check_files: Int
         var check_tokens: Int
         var check_nll_per_token: Double
     }
@@ -47,13 +47,12 @@ struct PretrainedModelTests {
         #expect(readme.contains(figure), "README.md should state the check figure \(figure)")
 
         let (files, _) = try CorpusSource.files(at: Self.corpus.path, ratios: SplitRatios())
-        let chosen = Array(files.filter { $0.split == .validation }.prefix(card.check_files))
+        let chosen = files.filter { $0.split == .validation }
         let pieces = try TokenCache(folder: nil, tokenizer: bundle.tokenizer).load(chosen).pieces(of: .validation)
-        let tokens = pieces.flatMap { $0 }
-        try #require(pieces.count == card.check_files && tokens.count >= card.check_tokens)
+        let tokens = validationSample(pieces, tokens: card.check_tokens)
+        try #require(tokens.count == card.check_tokens)
         let model = try LanguageModel(config: bundle.config, checkpoint: bundle.weights)
-        let result = try Validation.negativeLogLikelihood(model: model, tokens: Array(tokens.prefix(card.check_tokens)),
-                                                          batch: 1, memoryLength: nil)
+        let result = try Validation.negativeLogLikelihood(model: model, tokens: tokens, batch: 1, memoryLength: nil)
         let nll = result.totalNLL / Double(result.tokens)
         #expect(abs(nll - card.check_nll_per_token) < 0.01, "NLL \(nll) nats/token, card says \(figure)")
         // Far below the uniform baseline (log of the vocabulary size): it learned something.

@@ -104,3 +104,26 @@ func transformerXLIncrementalStepEqualsTheSegmentForward(sameLength: Bool) throw
         try model.forward(tokens: Array(repeating: 1, count: 2 * 21), batch: B, cache: cache)
     }
 }
+
+@Test func passesThatSaveNothingGiveTheSameLogProbabilitiesAndNoGradient() throws {
+    let model = try tinyTransformerXL(memory: 6)
+    let tokens = randomTokens(2 * 9, vocabulary: 30, seed: 21), targets = randomTokens(2 * 9, vocabulary: 30, seed: 22)
+    var dropout = DropoutSource.evaluation
+    var saving = model.emptyMemory(batch: 2), lean = model.emptyMemory(batch: 2)
+    for _ in 0..<2 {
+        let a = try model.forward(tokens: tokens, targets: targets, batch: 2, memory: &saving, dropout: &dropout)
+        let b = try model.forward(tokens: tokens, targets: targets, batch: 2, memory: &lean, dropout: &dropout,
+                                  saveForBackward: false)
+        #expect(a.logProbabilities.values == b.logProbabilities.values && a.loss == b.loss)
+        #expect(a.output.values == b.output.values)
+        let gradients = model.parameters.zerosLike()
+        model.backward(b, gradients: gradients)
+        #expect(gradients.namedTensors().allSatisfy { $0.tensor.values.allSatisfy { $0 == 0 } })
+    }
+    for l in 0..<2 { #expect(saving.layers[l].values == lean.layers[l].values) }
+
+    let gpt = try GPT2(config: .tiny(.gpt2, vocabularySize: 30), generator: SeededGenerator(seed: 23))
+    let a = try gpt.forward(tokens: tokens, targets: targets, batch: 2, dropout: &dropout)
+    let b = try gpt.forward(tokens: tokens, targets: targets, batch: 2, dropout: &dropout, saveForBackward: false)
+    #expect(a.logProbabilities.values == b.logProbabilities.values && a.loss == b.loss)
+}
