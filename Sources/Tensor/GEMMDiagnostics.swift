@@ -35,8 +35,8 @@ public struct GEMMDiagnostics: Sendable {
             lines.append(Line(label: "environment", value: problem.description,
                               advice: "fix or unset \(GEMM.backendEnvironmentVariable) / \(GEMM.threadsEnvironmentVariable)"))
         }
-        lines.append(Line(label: "threads", value: "\(GEMM.threadCount) (of \(ProcessEnvironment.activeCores) online cores)",
-                          advice: nil))
+        lines.append(Line(label: "threads", value: "GEMM \(GEMM.threadCount), other kernels \(Parallel.threadCount) "
+                          + "(of \(ProcessEnvironment.activeCores) online cores)"))
         if let blas = OpenBLAS.library {
             var value = "loaded from \(blas.fileName)"
             if let core = blas.coreName { value += ", kernels for \(core)" }
@@ -52,7 +52,8 @@ public struct GEMMDiagnostics: Sendable {
                                   + "to add the OpenBLAS path; the pure-Swift path is used meanwhile"))
         }
         let cpu = CPUInfo.read()
-        lines.append(Line(label: "CPU", value: cpu.modelName ?? "unknown"))
+        lines.append(Line(label: "CPU", value: (cpu.modelName ?? "unknown")
+                          + (cpu.family.map { ", family \($0)" } ?? "") + (cpu.model.map { " model \($0)" } ?? "")))
         let present = interestingFeatures.filter { cpu.flags.contains($0) }
         lines.append(Line(label: "CPU features", value: present.isEmpty ? "unknown" : present.joined(separator: " ")))
         let build = BuildTarget.current
@@ -111,6 +112,8 @@ struct BuildTarget: CustomStringConvertible {
 /// The CPU's model name and feature flags from /proc/cpuinfo (empty elsewhere).
 struct CPUInfo {
     var modelName: String?
+    /// "cpu family" and "model" (AMD family 25 is Zen 3/4, 26 is Zen 5).
+    var family: String?, model: String?
     var flags: Set<String> = []
 
     static func read() -> CPUInfo {
@@ -125,6 +128,8 @@ struct CPUInfo {
             guard parts.count == 2 else { continue }
             let key = parts[0].trimmingSpaces, value = parts[1].trimmingSpaces
             if key == "model name", info.modelName == nil { info.modelName = value }
+            if key == "cpu family", info.family == nil { info.family = value }
+            if key == "model", info.model == nil { info.model = value }
             if key == "flags", info.flags.isEmpty {
                 info.flags = Set(value.split(separator: " ").map(String.init))
                 break

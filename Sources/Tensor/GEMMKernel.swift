@@ -296,6 +296,18 @@ enum SwiftGEMM {
         let packedA: UnsafeMutablePointer<Float>
         let packedB: UnsafeMutablePointer<Float>
         let scratch: UnsafeMutablePointer<Float>
+        /// Extra scratch for requests larger than `packedB` (grown on demand, kept).
+        private var large: UnsafeMutableBufferPointer<Float>?
+
+        /// At least `count` floats: `packedB` when it is large enough, else `large`.
+        func scratchBuffer(atLeast count: Int) -> UnsafeMutablePointer<Float> {
+            if count <= SwiftGEMM.kc * SwiftGEMM.nc { return packedB }
+            if let large, large.count >= count { return large.baseAddress! }
+            large?.deallocate()
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+            large = buffer
+            return buffer.baseAddress!
+        }
 
         private init() {
             func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -307,6 +319,14 @@ enum SwiftGEMM {
             packedA = allocate(SwiftGEMM.mr * SwiftGEMM.kc)
             packedB = allocate(SwiftGEMM.kc * SwiftGEMM.nc)
             scratch = allocate(SwiftGEMM.mr * SwiftGEMM.nr)
+        }
+
+        /// Scratch of at least `count` floats from a pooled workspace, which is stored in
+        /// `workspace` (taken from the pool if nil) for the caller to give back.
+        static func buffer(atLeast count: Int, from workspace: inout Workspace?) -> UnsafeMutablePointer<Float> {
+            let taken = workspace ?? pool.take()
+            workspace = taken
+            return taken.scratchBuffer(atLeast: count)
         }
 
         /// A free-list of workspaces; it grows to the largest number used at once.

@@ -14,9 +14,10 @@ extension SwiftGEMM {
             case rowsAreDotProducts
         }
 
-        /// Below this many matrix elements, one thread streams the matrix faster than two
-        /// threads can be woken.
-        static let parallelThreshold = 1 << 17
+        /// Below this many matrix elements (16 MiB), one thread streams the matrix: measured on
+        /// the model's shapes up to 512 x 2048, one thread ran 50-86 GFLOP/s and two 13-65
+        /// (waking the second costs as much as the product, and it is often busy here).
+        static let parallelThreshold = 1 << 22
 
         static func run(_ op: GEMMOperands, threads: Int) {
             // Reduce both cases to y[0..<count] = alpha * x · M + beta * y with x of length k.
@@ -35,35 +36,45 @@ extension SwiftGEMM {
                 y = op.c; yStride = op.ldc; count = op.m
             }
             let k = op.k
-            // A strided vector is gathered once so the inner loops read it contiguously.
-            var gathered: UnsafeMutablePointer<Float>?
+            // A strided vector is gathered once so the inner loops read it contiguously, into
+            // pooled memory: generation calls this per token, and should allocate nothing.
+            var workspace: Workspace?
+            var vector = x
             if xStride != 1 {
-                let buffer = UnsafeMutablePointer<Float>.allocate(capacity: k)
+                let buffer = Workspace.buffer(atLeast: k, from: &workspace)
                 for p in 0..<k { buffer[p] = x[p * xStride] }
-                gathered = buffer
+                vector = UnsafePointer(buffer)
             }
-            defer { gathered?.deallocate() }
-            let vector = UnsafePointer(gathered ?? UnsafeMutablePointer(mutating: x))
+            defer { workspace.map { Workspace.pool.give($0) } }
 
-            let output = Output(y: y, stride: yStride, alpha: op.alpha, beta: op.beta)
+            let product = Product(k: k, x: vector, matrix: matrix, ld: ld, layout: layout,
+                                  output: Output(y: y, stride: yStride, alpha: op.alpha, beta: op.beta))
             let grain = layout == .rowsAlongOutput ? 128 : 4
             let tasks = (threads > 1 && k * count >= parallelThreshold)
                 ? min(threads, (count + grain - 1) / grain) : 1
-            let perTask = ((count + grain - 1) / grain + tasks - 1) / tasks * grain
-            let compute = { (range: Range<Int>) in
-                switch layout {
-                case .rowsAlongOutput:
-                    scaledRowSums(k: k, x: vector, matrix: matrix, ld: ld, columns: range, output: output)
-                case .rowsAreDotProducts:
-                    dotProducts(k: k, x: vector, matrix: matrix, ld: ld, rows: range, output: output)
-                }
-            }
             if tasks == 1 {
-                compute(0..<count)
+                product.compute(0..<count)
             } else {
+                let perTask = ((count + grain - 1) / grain + tasks - 1) / tasks * grain
                 DispatchQueue.concurrentPerform(iterations: tasks) { task in
                     let start = task * perTask, end = min(count, start + perTask)
-                    if start < end { compute(start..<end) }
+                    if start < end { product.compute(start..<end) }
+                }
+            }
+        }
+
+        /// One reduced product: y = alpha * x · M + beta * y, M laid out as `layout`.
+        struct Product {
+            var k: Int, x: UnsafePointer<Float>, matrix: UnsafePointer<Float>, ld: Int
+            var layout: Layout, output: Output
+
+            /// Computes the outputs in `range` on the calling thread.
+            func compute(_ range: Range<Int>) {
+                switch layout {
+                case .rowsAlongOutput:
+                    scaledRowSums(k: k, x: x, matrix: matrix, ld: ld, columns: range, output: output)
+                case .rowsAreDotProducts:
+                    dotProducts(k: k, x: x, matrix: matrix, ld: ld, rows: range, output: output)
                 }
             }
         }
@@ -93,9 +104,10 @@ extension SwiftGEMM {
             typealias V = SIMD16<Float>
             let width = columns.count
             let vectorWidth = width & ~15
-            let sums = UnsafeMutablePointer<Float>.allocate(capacity: width)
-            defer { sums.deallocate() }
-            sums.initialize(repeating: 0, count: width)
+            var workspace: Workspace?
+            let sums = Workspace.buffer(atLeast: width, from: &workspace)
+            defer { workspace.map { Workspace.pool.give($0) } }
+            sums.update(repeating: 0, count: width)
             let base = matrix + columns.lowerBound
             var p = 0
             while p < k {
