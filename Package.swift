@@ -18,8 +18,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // Layer 1: Standard MIDI Files. Knows nothing of music theory or models.
@@ -31,8 +29,7 @@ let package = Package(
         // Layer 3: Transformer-XL and GPT-2 on the tensor engine.
         .target(name: "Models", dependencies: ["Tensor"], swiftSettings: hot),
         // Layer 4: datasets, batching, trainer, checkpoints.
-        .target(name: "Training", dependencies: ["MIDI", "REMI", "Tensor", "Models",
-                                                 .product(name: "Logging", package: "swift-log")],
+        .target(name: "Training", dependencies: ["MIDI", "REMI", "Tensor", "Models"],
                 swiftSettings: hot),
         // Drawing: RGB canvas, bitmap font, line charts, PNG encoder. Depends on nothing.
         .target(name: "Plot", swiftSettings: hot),
@@ -45,15 +42,12 @@ let package = Package(
         .executableTarget(
             name: "cadenza",
             dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation", "Plot",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/Pretrained")],
             swiftSettings: hot),
 
-        .testTarget(name: "MIDITests", dependencies: ["MIDI",
-                    .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "REMITests", dependencies: ["REMI", "MIDI",
-                    .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "MIDITests", dependencies: ["MIDI"]),
+        .testTarget(name: "REMITests", dependencies: ["REMI", "MIDI"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: hot),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], swiftSettings: hot),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tensor", "REMI", "MIDI"],

@@ -1,1 +1,0 @@
-// The Generation module. See docs/design.md for what lives here.
