@@ -147,7 +147,7 @@ public struct GPT2Pass {
 
 /// GPT-2 (Radford et al., 2019) as Hugging Face's `GPT2LMHeadModel`: learned positions,
 /// pre-LayerNorm blocks, GELU (tanh), final LayerNorm, output tied to the token embedding.
-public struct GPT2 {
+public struct GPT2: CheckpointedModel {
     /// Sizes and switches (`positions` is the context window).
     public let config: ModelConfig
     /// The weights.
@@ -162,17 +162,6 @@ public struct GPT2 {
         self.config = config
         self.parameters = GPT2Parameters(config: config, generator: generator)
         AllocatorSetup.once
-    }
-
-    /// A model with the weights in `checkpoint` (Hugging Face names and shapes).
-    public init(config: ModelConfig, checkpoint: SafetensorsFile) throws {
-        try self.init(config: config, generator: SeededGenerator(seed: 0))
-        try parameters.load(from: checkpoint)
-    }
-
-    /// The weights and the config (as JSON under the `config` metadata key).
-    public func checkpoint() -> SafetensorsFile {
-        parameters.safetensors(metadata: ["config": config.json(), "format": "pt"])
     }
 
     /// An empty KV cache for `batch` streams.

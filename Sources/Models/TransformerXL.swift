@@ -141,7 +141,7 @@ public struct TransformerXLSegment {
 /// Transformer-XL (Dai et al., 2019), exactly as `../shared/docs/transformer-xl.md` and the
 /// authors' `MemTransformerLM` (attn_type 0, post-norm, div_val 1, tied output): segment
 /// recurrence with a detached memory per layer and relative positions with u/v biases.
-public struct TransformerXL {
+public struct TransformerXL: CheckpointedModel {
     /// Sizes and switches.
     public let config: ModelConfig
     /// The weights.
@@ -156,17 +156,6 @@ public struct TransformerXL {
         self.config = config
         self.parameters = TransformerXLParameters(config: config, generator: generator)
         AllocatorSetup.once
-    }
-
-    /// A model with the weights in `checkpoint` (reference state_dict names and shapes).
-    public init(config: ModelConfig, checkpoint: SafetensorsFile) throws {
-        try self.init(config: config, generator: SeededGenerator(seed: 0))
-        try parameters.load(from: checkpoint)
-    }
-
-    /// The weights and the config (as JSON under the `config` metadata key).
-    public func checkpoint() -> SafetensorsFile {
-        parameters.safetensors(metadata: ["config": config.json(), "format": "pt"])
     }
 
     /// An empty memory for `batch` streams, keeping `capacity` rows (default: the config's mem_len).
