@@ -1,5 +1,3 @@
-import Dispatch
-
 /// The pure-Swift GEMM backend (see docs/tensor-gemm.md for the design and measurements).
 ///
 /// Blocked as in BLIS/GotoBLAS, with the loops (outer to inner):
@@ -26,9 +24,9 @@ enum SwiftGEMM {
     static let kc = 256
     /// Width of one packed B block: `kc * nc * 4` bytes = 512 KiB (half of L2).
     static let nc = 512
-    /// Products below this many multiply-adds run on one thread: a `concurrentPerform`
-    /// round trip costs a few microseconds, as much as ~1 M multiply-adds.
-    static let parallelThreshold = 1 << 20
+    /// Products below this many multiply-adds run on one thread: handing half to the other
+    /// core costs about a microsecond (`WorkerPool`), a few hundred thousand multiply-adds.
+    static let parallelThreshold = 1 << 18
     /// A transposed A is read in place (not packed) when at most this many B panels reuse it:
     /// its six values per step of k sit in one cache line of a different row each, which pays
     /// for few panels (128x32x128 with A transposed: 61-62 versus 22-29 GFLOP/s packed) but
@@ -70,7 +68,7 @@ enum SwiftGEMM {
             return
         }
         let panelsPerTask = (panels + tasks - 1) / tasks
-        DispatchQueue.concurrentPerform(iterations: tasks) { task in
+        WorkerPool.shared.run(tasks: tasks) { task in
             let first = task * panelsPerTask, last = min(panels, first + panelsPerTask)
             guard first < last else { return }
             if splitRows {

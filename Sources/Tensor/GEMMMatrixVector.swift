@@ -1,5 +1,3 @@
-import Dispatch
-
 extension SwiftGEMM {
     /// Products with one row (m = 1: a token's activations times a weight matrix, the whole
     /// of batch-1 generation) or one column (n = 1). Such a product reads every matrix element
@@ -56,7 +54,7 @@ extension SwiftGEMM {
                 product.compute(0..<count)
             } else {
                 let perTask = ((count + grain - 1) / grain + tasks - 1) / tasks * grain
-                DispatchQueue.concurrentPerform(iterations: tasks) { task in
+                WorkerPool.shared.run(tasks: tasks) { task in
                     let start = task * perTask, end = min(count, start + perTask)
                     if start < end { product.compute(start..<end) }
                 }

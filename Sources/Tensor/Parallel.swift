@@ -1,5 +1,3 @@
-import Dispatch
-
 /// How the non-GEMM kernels spread work over the cores.
 ///
 /// Every kernel splits its work into pieces whose results do not depend on how the pieces are
@@ -23,7 +21,7 @@ public enum Parallel {
             body(0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+        WorkerPool.shared.run(tasks: pieces) { piece in
             let start = count * piece / pieces
             let end = count * (piece + 1) / pieces
             if start < end { body(start..<end) }
@@ -41,7 +39,7 @@ public enum Parallel {
             for index in 0..<count { body(index) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        WorkerPool.shared.run(tasks: threads) { thread in
             var index = thread
             while index < count {
                 body(index)

@@ -58,6 +58,9 @@ struct BenchGEMM: ParsableCommand {
         }
     }
 
+    /// How long to wait after an OpenBLAS figure for its spinning threads to go to sleep.
+    private var openBLASSettleMicroseconds: UInt32 { 250_000 }
+
     func run() throws {
         let threadCount = threads ?? GEMM.threadCount
         if threads != nil { try GEMM.setThreadCount(threadCount) }
@@ -85,6 +88,10 @@ struct BenchGEMM: ParsableCommand {
                     figures[index][backend, default: []].append(
                         GEMMBenchmark.gigaflops(operand, backend: backend, threads: threadCount,
                                                 minimumSeconds: minSeconds))
+                    // OpenBLAS's idle threads keep spinning (up to 2^28 cycles, ~0.1 s) after a
+                    // call and would take the second core from whatever is measured next:
+                    // with no pause the Swift figures were bimodal (1024³: 240-490 GFLOP/s).
+                    if backend == .openBLAS { usleep(openBLASSettleMicroseconds) }
                 }
             }
             if let numpy {

@@ -1,0 +1,161 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The threads the kernels share: helper threads that stay awake between jobs, so handing a
+/// job to the second core costs about a microsecond instead of a thread wake-up.
+///
+/// Why not `DispatchQueue.concurrentPerform`: with one job per core, a helper that wakes late
+/// lets the calling thread claim every job itself, and a 2-thread product runs at 1-thread
+/// speed. Measured on 1024³ on 2 cores, 10 rounds: 270-490 GFLOP/s with Dispatch (bimodal,
+/// median 314), a steady ~480 with this pool (docs/tensor-gemm.md). The matrix-vector
+/// products of batch-1 generation take 5-20 µs each, too short to be worth a Dispatch
+/// hand-off at all, and worth splitting here.
+///
+/// How it works: `run(tasks:)` publishes a job as one atomic *ticket* (job number, task
+/// count, next task) and then claims tasks itself; helpers claim tasks with a compare-and-swap
+/// on the same ticket, which succeeds only while that job is current, so a helper never reads
+/// a job that has finished. Each task index runs exactly once, on whichever thread claims it,
+/// so callers that give each index a fixed piece of work get the same numbers whatever thread
+/// ran it. Helpers spin for `spinSeconds` after their last task, then sleep on a condition
+/// variable until the next job. A job posted while another is running (a task that itself
+/// calls `run`, or two callers at once) runs on the calling thread alone.
+public final class WorkerPool: @unchecked Sendable {
+    /// The pool the kernels use: one helper per online processor beyond the first.
+    public static let shared = WorkerPool(helpers: max(0, onlineProcessorCount - 1))
+
+    /// How long an idle helper keeps polling for the next job before it sleeps: long enough
+    /// to span the gaps between a generation step's kernels (a few microseconds) and a
+    /// training step's serial parts, short enough not to hold a core when nothing runs.
+    static let spinSeconds = 0.0002
+
+    /// Helper threads (the caller is the other worker).
+    public let helperCount: Int
+
+    // Ticket layout: job number in bits 32..., task count in bits 16..<32, next task in 0..<16.
+    private let ticket = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    private let sleepers = Atomic<Int>(0)
+    /// The current job's body; written only while no task of any job can be claimed.
+    private nonisolated(unsafe) var body: ((Int) -> Void)?
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    private static let maximumTasks = 1 << 16 - 1
+
+    /// A pool with `helpers` helper threads, started now and never stopped.
+    init(helpers: Int) {
+        helperCount = helpers
+        mutex = .allocate(capacity: 1)
+        condition = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+        for _ in 0..<helpers {
+            let context = Unmanaged.passRetained(self).toOpaque()
+            var thread = pthread_t()
+            let started = pthread_create(&thread, nil, { context in
+                guard let context else { return nil }
+                Unmanaged<WorkerPool>.fromOpaque(context).takeUnretainedValue().helperLoop()
+                return nil
+            }, context)
+            if started == 0 { pthread_detach(thread) } else { Unmanaged<WorkerPool>.fromOpaque(context).release() }
+        }
+    }
+
+    /// Calls `body(index)` once for every index in `0..<tasks`, spread over the calling thread
+    /// and the helpers, and returns when all have finished. Which thread runs an index is not
+    /// fixed; the set of indices is.
+    public func run(tasks: Int, _ body: (Int) -> Void) {
+        guard tasks > 1, helperCount > 0, tasks <= Self.maximumTasks,
+              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else {
+            for index in 0..<tasks { body(index) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            self.body = body
+            finished.store(0, ordering: .relaxed)
+            let job = (ticket.load(ordering: .relaxed) >> 32) + 1
+            ticket.store(job << 32 | tasks << 16, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_broadcast(condition)
+                pthread_mutex_unlock(mutex)
+            }
+            while let index = claim(job: job) {
+                body(index)
+                finished.add(1, ordering: .releasing)
+            }
+            var polls = 0
+            while finished.load(ordering: .acquiring) < tasks {
+                polls += 1
+                if polls & 1023 == 0 { sched_yield() }
+            }
+            self.body = nil
+        }
+        busy.store(false, ordering: .releasing)
+    }
+
+    /// Claims the next task of `job` (nil when it has none left or another job is current).
+    @inline(__always)
+    private func claim(job: Int) -> Int? {
+        var current = ticket.load(ordering: .acquiring)
+        while current >> 32 == job, current & 0xFFFF < (current >> 16) & 0xFFFF {
+            let (exchanged, original) = ticket.compareExchange(
+                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return current & 0xFFFF }
+            current = original
+        }
+        return nil
+    }
+
+    private func helperLoop() {
+        var seenJob = 0
+        while true {
+            let job = waitForJob(after: seenJob)
+            seenJob = job
+            while let index = claim(job: job) {
+                // The claim keeps the job from finishing, so `body` is this job's until then.
+                body?(index)
+                finished.add(1, ordering: .releasing)
+            }
+        }
+    }
+
+    /// Polls, then sleeps, until a job numbered after `seenJob` is posted; returns its number.
+    private func waitForJob(after seenJob: Int) -> Int {
+        let deadline = monotonicSeconds() + Self.spinSeconds
+        var polls = 0
+        while true {
+            let job = ticket.load(ordering: .acquiring) >> 32
+            if job != seenJob { return job }
+            polls += 1
+            if polls & 255 == 0, monotonicSeconds() > deadline { break }
+        }
+        // Sleep. The poster stores the ticket, then reads `sleepers`; we add to `sleepers`,
+        // then read the ticket under the mutex: one of the two sees the other's write.
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(mutex)
+        var job = ticket.load(ordering: .sequentiallyConsistent) >> 32
+        while job == seenJob {
+            pthread_cond_wait(condition, mutex)
+            job = ticket.load(ordering: .sequentiallyConsistent) >> 32
+        }
+        pthread_mutex_unlock(mutex)
+        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        return job
+    }
+}
+
+/// Seconds on a monotonic clock.
+@inline(__always)
+func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
