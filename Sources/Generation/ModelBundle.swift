@@ -67,15 +67,16 @@ public struct ModelBundle {
     }
 
     /// The model, ready to generate: Transformer-XL keeping `memoryLength` rows of memory
-    /// (default: its training `mem_len`), or GPT-2 with its KV cache (`memoryLength` ignored).
-    public func stepper(memoryLength: Int? = nil) throws -> TokenStepper {
+    /// (default: its training `mem_len`), or GPT-2 with its KV cache (`memoryLength` ignored),
+    /// stepping with weights in `precision`.
+    public func stepper(memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .float16) throws -> TokenStepper {
         do {
             switch config.kind {
             case .transformerXL:
                 return try TransformerXLStepper(model: TransformerXL(config: config, checkpoint: weights),
-                                                memoryLength: memoryLength)
+                                                memoryLength: memoryLength, precision: precision)
             case .gpt2:
-                return GPT2Stepper(model: try GPT2(config: config, checkpoint: weights))
+                return GPT2Stepper(model: try GPT2(config: config, checkpoint: weights), precision: precision)
             }
         } catch let error as SafetensorsError {
             throw ModelBundleError.unreadable(path: folder.path, reason: "\(Self.weightsFile): \(error)")

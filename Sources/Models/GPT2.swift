@@ -109,7 +109,7 @@ public final class GPT2Cache {
     /// Forgets everything read (a new piece).
     public func reset() { length = 0 }
 
-    fileprivate func advance(by count: Int) { length += count }
+    func advance(by count: Int) { length += count }
 }
 
 /// What one GPT-2 block's forward saved. B streams, T positions, D width, I inner width.

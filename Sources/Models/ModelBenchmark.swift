@@ -32,9 +32,11 @@ public enum ModelBenchmark {
     /// - eval: the same shapes, forward only.
     /// - generate: batch 1; Transformer-XL's memory is first filled to `generationMemory` rows
     ///   by one forward, GPT-2's KV cache with `config.positions - tokens` rows; then `tokens`
-    ///   tokens are decoded one by one, each the argmax of the previous step.
+    ///   tokens are decoded one by one, each the argmax of the previous step, by a decoder
+    ///   (`TransformerXLDecoder`, `GPT2Decoder`) holding its weights in `decoderPrecision`.
     public static func run(_ phase: Phase, config: ModelConfig, batch: Int, steps: Int, repeats: Int,
                            generationMemory: Int, tokens generated: Int,
+                           decoderPrecision: DecoderMatrix.Precision = .float32,
                            update: (_ parameters: [(String, Tensor)], _ gradients: [(String, Tensor)]) -> Void = { _, _ in })
         throws -> Measurement {
         var generator = SeededGenerator(seed: 2)
@@ -89,7 +91,7 @@ public enum ModelBenchmark {
                 var dropout = DropoutSource.evaluation
                 _ = try model.forward(tokens: randomTokens(generationMemory), batch: 1, memory: &memory, dropout: &dropout,
                                       saveForBackward: false)
-                let decoder = try TransformerXLDecoder(model: model, memory: memory)
+                let decoder = try TransformerXLDecoder(model: model, memory: memory, precision: decoderPrecision)
                 var token: Int32 = 0
                 let seconds = try time {
                     for _ in 0..<generated { token = argmax(try decoder.step(tokens: [token])) }
@@ -99,13 +101,14 @@ public enum ModelBenchmark {
         case (.gpt2, .generate):
             let model = try GPT2(config: config, generator: SeededGenerator(seed: 1))
             let prefix = max(1, config.positions - generated)
+            let decoder = GPT2Decoder(model: model, precision: decoderPrecision)
             for _ in 0..<repeats {
-                let cache = model.makeCache(batch: 1)
-                _ = try model.forward(tokens: randomTokens(prefix), batch: 1, cache: cache)
+                decoder.reset()
+                _ = try decoder.read(randomTokens(prefix))
                 var token: Int32 = 0
                 let seconds = try time {
                     for _ in 0..<min(generated, config.positions - prefix) {
-                        token = argmax(try model.forward(tokens: [token], batch: 1, cache: cache))
+                        token = argmax(try decoder.step(token))
                     }
                 }
                 results.append(Double(min(generated, config.positions - prefix)) / seconds)
@@ -128,6 +131,10 @@ public enum ModelBenchmark {
     }
 
     private static func argmax(_ logp: Tensor) -> Int32 {
+        argmax(UnsafeBufferPointer(start: logp.pointer, count: logp.count))
+    }
+
+    private static func argmax(_ logp: UnsafeBufferPointer<Float>) -> Int32 {
         var best = 0
         for i in 1..<logp.count where logp[i] > logp[best] { best = i }
         return Int32(best)

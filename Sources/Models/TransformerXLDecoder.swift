@@ -8,7 +8,8 @@ import Tensor
 /// only the new row; the position vectors `r_net(sinusoid(p))` are projected once for every
 /// distance the memory can reach. Keys and values live in a buffer twice the memory length:
 /// rows are appended at the end and slid back to the front only when it is full (amortised
-/// O(1) per token).
+/// O(1) per token). The weight matrices are read through `DecoderMatrix` copies, float32 or
+/// float16 (`precision`), as in `GPT2Decoder`.
 public final class TransformerXLDecoder {
     /// The model being run.
     public let model: TransformerXL
@@ -18,6 +19,16 @@ public final class TransformerXLDecoder {
     public let capacity: Int
     /// Memory rows currently held per layer (M).
     public var memoryLength: Int { length }
+    /// How the decoder's copy of the weights is stored.
+    public let precision: DecoderMatrix.Precision
+
+    /// Per layer: qkv_net [3HD, D], o_net [D, HD], CoreNet.0 [I, D], CoreNet.3 [D, I].
+    private struct LayerMatrices {
+        var qkv, output, feedForwardIn, feedForwardOut: DecoderMatrix
+    }
+    private let matrices: [LayerMatrices]
+    /// The tied output layer: the embedding [V, D].
+    private let outputMatrix: DecoderMatrix
 
     /// [B, 2 * (capacity + 1), H * d] per layer.
     private let keys: [Tensor], values: [Tensor]
@@ -27,15 +38,26 @@ public final class TransformerXLDecoder {
     private var rowsPerStream: Int { 2 * (capacity + 1) }
 
     /// A decoder continuing from `memory` (for example the memory after reading a primer with
-    /// `TransformerXL.forward`); its rows are projected to keys and values once, here.
-    public init(model: TransformerXL, memory: Memory) throws {
+    /// `TransformerXL.forward`); its rows are projected to keys and values once, here. Steps
+    /// read the weights in `precision` (float32: the model's own numbers).
+    public init(model: TransformerXL, memory: Memory, precision: DecoderMatrix.Precision = .float32) throws {
         let c = model.config
         guard memory.layers.count == c.layers, memory.width == c.modelWidth, memory.batch > 0 else {
             throw ModelInputError.memoryMismatch(expected: "\(c.layers) layers of width \(c.modelWidth)",
                                                  found: "\(memory.layers.count) layers of width \(memory.width)")
         }
         self.model = model
+        self.precision = precision
         self.batch = memory.batch
+        func matrix(_ w: Tensor) -> DecoderMatrix {  // PyTorch layout [out, in]
+            DecoderMatrix(w.pointer, outputs: w.shape[0], inputs: w.shape[1], transposed: false, precision: precision)
+        }
+        matrices = model.parameters.layers.map { p in
+            LayerMatrices(qkv: matrix(p.qkv), output: matrix(p.output),
+                          feedForwardIn: matrix(p.feedForwardIn), feedForwardOut: matrix(p.feedForwardOut))
+        }
+        outputMatrix = matrix(model.parameters.embedding)
+        buffers = StepBuffers(batch: memory.batch, config: c, capacity: memory.capacity)
         self.capacity = memory.capacity
         let (B, HD, D, M) = (memory.batch, c.heads * c.headSize, c.modelWidth, memory.length)
         let rows = 2 * (memory.capacity + 1)
@@ -64,58 +86,59 @@ public final class TransformerXLDecoder {
         }
     }
 
-    /// Reads one token per stream and returns the log-probabilities of the next, [B, V].
+    /// Reads one token per stream and returns the log-probabilities of the next, [B, V] (the
+    /// decoder's own buffer: overwritten by the next step).
     public func step(tokens: [Int32]) throws -> Tensor {
         let c = model.config, p = model.parameters
         try ModelInputError.check(tokens, targets: nil, batch: batch, vocabulary: c.vocabularySize)
         guard tokens.count == batch else { throw ModelInputError.raggedBatch(count: tokens.count, batch: batch) }
-        let (B, D, H, d, I) = (batch, c.modelWidth, c.heads, c.headSize, c.innerWidth)
+        let (B, D, H, d, I, V) = (batch, c.modelWidth, c.heads, c.headSize, c.innerWidth, c.vocabularySize)
         let (HD, rows) = (H * d, rowsPerStream)
         if start + length == rows { slideToFront() }
         let M = length
         let shape = AttentionShape(batch: B, queries: 1, memory: M, heads: H, headSize: d,
                                    window: c.sameLength ? capacity : nil)
-
-        var h = Tensor(zeros: [B, D])
+        let b = buffers
+        let (h, qkv, attended, branch, norm, inner) = (b.h.pointer, b.qkv.pointer, b.attended.pointer,
+                                                       b.branch.pointer, b.norm.pointer, b.inner.pointer)
         tokens.withUnsafeBufferPointer {
-            Embedding.forward(out: h.pointer, tokens: $0.baseAddress!, table: p.embedding.pointer, count: B, width: D,
-                              vocabulary: c.vocabularySize, scale: Float(D).squareRoot())
+            Embedding.forward(out: h, tokens: $0.baseAddress!, table: p.embedding.pointer, count: B, width: D,
+                              vocabulary: V, scale: Float(D).squareRoot())
         }
-        let qkv = Tensor(zeros: [B, 3 * HD]), attended = Tensor(zeros: [B, HD]), probabilities = Tensor(zeros: [B, H, M + 1])
-        let branch = Tensor(zeros: [B, D]), mean = Tensor(zeros: [B]), rstd = Tensor(zeros: [B])
-        let norm = Tensor(zeros: [B, D]), inner = Tensor(zeros: [B, I])
+        /// One matrix-vector product per stream.
+        func multiply(_ m: DecoderMatrix, _ x: UnsafeMutablePointer<Float>, _ bias: Tensor?, _ y: UnsafeMutablePointer<Float>,
+                      _ epilogue: DecoderMatrix.Epilogue = .store) {
+            for s in 0..<B {
+                m.multiply(x + s * m.inputs, bias: bias?.pointer, into: y + s * m.outputs, epilogue: epilogue)
+            }
+        }
         for (l, layer) in p.layers.enumerated() {
-            Linear.forward(out: qkv.pointer, input: h.pointer, weight: layer.qkv.pointer, bias: nil,
-                           rows: B, inFeatures: D, outFeatures: 3 * HD)
-            for b in 0..<B {
-                let slot = (b * rows + start + M) * HD
-                (keys[l].pointer + slot).update(from: qkv.pointer + b * 3 * HD + HD, count: HD)
-                (values[l].pointer + slot).update(from: qkv.pointer + b * 3 * HD + 2 * HD, count: HD)
+            let w = matrices[l]
+            multiply(w.qkv, h, nil, qkv)
+            for s in 0..<B {
+                let slot = (s * rows + start + M) * HD
+                (keys[l].pointer + slot).update(from: qkv + s * 3 * HD + HD, count: HD)
+                (values[l].pointer + slot).update(from: qkv + s * 3 * HD + 2 * HD, count: HD)
             }
             Attention.forward(
-                out: attended.pointer, probabilities: probabilities.pointer,
-                q: HeadRows(base: qkv.pointer, rowStride: 3 * HD, batchStride: 3 * HD),
+                out: attended, probabilities: b.probabilities.pointer,
+                q: HeadRows(base: qkv, rowStride: 3 * HD, batchStride: 3 * HD),
                 k: HeadRows(base: keys[l].pointer + start * HD, rowStride: HD, batchStride: rows * HD),
                 v: HeadRows(base: values[l].pointer + start * HD, rowStride: HD, batchStride: rows * HD),
                 relative: RelativeTerms(r: positions[l].pointer, u: p.contentBias.pointer, v: p.positionBias.pointer),
                 dropMask: nil, shape: shape)
-            Linear.forward(out: branch.pointer, input: attended.pointer, weight: layer.output.pointer, bias: nil,
-                           rows: B, inFeatures: HD, outFeatures: D)
-            Residual.forward(out: branch.pointer, a: branch.pointer, b: h.pointer, count: B * D)
-            LayerNorm.forward(out: norm.pointer, mean: mean.pointer, rstd: rstd.pointer, input: branch.pointer,
+            // Post-norm (the reference's default): h = LN(h + attention), then LN(that + MLP).
+            multiply(w.output, attended, nil, h, .accumulate)
+            LayerNorm.forward(out: norm, mean: b.mean.pointer, rstd: b.rstd.pointer, input: h,
                               weight: layer.attentionNorm.weight.pointer, bias: layer.attentionNorm.bias.pointer,
                               rows: B, width: D, eps: c.layerNormEpsilon)
-            Linear.forward(out: inner.pointer, input: norm.pointer, weight: layer.feedForwardIn.pointer,
-                           bias: layer.feedForwardInBias.pointer, rows: B, inFeatures: D, outFeatures: I)
-            ReLU.forward(out: inner.pointer, input: inner.pointer, count: inner.count)
-            Linear.forward(out: branch.pointer, input: inner.pointer, weight: layer.feedForwardOut.pointer,
-                           bias: layer.feedForwardOutBias.pointer, rows: B, inFeatures: I, outFeatures: D)
-            Residual.forward(out: branch.pointer, a: branch.pointer, b: norm.pointer, count: B * D)
-            let next = Tensor(zeros: [B, D])
-            LayerNorm.forward(out: next.pointer, mean: mean.pointer, rstd: rstd.pointer, input: branch.pointer,
+            multiply(w.feedForwardIn, norm, layer.feedForwardInBias, inner)
+            ReLU.forward(out: inner, input: inner, count: B * I)
+            branch.update(from: norm, count: B * D)
+            multiply(w.feedForwardOut, inner, layer.feedForwardOutBias, branch, .accumulate)
+            LayerNorm.forward(out: h, mean: b.mean.pointer, rstd: b.rstd.pointer, input: branch,
                               weight: layer.feedForwardNorm.weight.pointer, bias: layer.feedForwardNorm.bias.pointer,
                               rows: B, width: D, eps: c.layerNormEpsilon)
-            h = next
         }
         // The new row joins the memory; the oldest leaves once there are more than mem_len.
         length += 1
@@ -123,9 +146,26 @@ public final class TransformerXLDecoder {
             start += length - capacity
             length = capacity
         }
-        return TiedOutput.forward(hidden: h, embedding: p.embedding, bias: p.outputBias, targets: nil,
-                                  rows: B, width: D, vocabulary: c.vocabularySize, shape: [B, c.vocabularySize]).logProbabilities
+        let logp = b.logProbabilities.pointer
+        multiply(outputMatrix, h, p.outputBias, logp)
+        CrossEntropy.logSoftmax(out: logp, logits: logp, rows: B, classes: V)
+        return b.logProbabilities
     }
+
+    /// The buffers a step writes, allocated once: a step allocates no tensor.
+    private struct StepBuffers {
+        var h, qkv, attended, branch, norm, inner, probabilities, mean, rstd, logProbabilities: Tensor
+
+        init(batch B: Int, config c: ModelConfig, capacity: Int) {
+            let (D, HD) = (c.modelWidth, c.heads * c.headSize)
+            h = Tensor(zeros: [B, D]); qkv = Tensor(zeros: [B, 3 * HD]); attended = Tensor(zeros: [B, HD])
+            branch = Tensor(zeros: [B, D]); norm = Tensor(zeros: [B, D]); inner = Tensor(zeros: [B, c.innerWidth])
+            probabilities = Tensor(zeros: [B * c.heads * (capacity + 1)])
+            mean = Tensor(zeros: [B]); rstd = Tensor(zeros: [B])
+            logProbabilities = Tensor(zeros: [B, c.vocabularySize])
+        }
+    }
+    private let buffers: StepBuffers
 
     /// Moves the live rows to the front of every layer's buffers.
     private func slideToFront() {

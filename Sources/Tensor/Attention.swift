@@ -336,8 +336,9 @@ public enum Attention {
         let (K, H, d) = (s.keys, s.heads, s.headSize)
         let scale = 1 / Float(d).squareRoot()
         let visible = s.visibleKeys(0)
-        // Each (stream, head) costs about 3·K·d multiply-adds; give a thread at least ~200k.
-        let groups = Swift.max(1, Swift.min(Parallel.threadCount, H, 3 * K * d * H / 200_000))
+        // Each (stream, head) costs about 3·K·d multiply-adds; give a thread at least ~30k (a
+        // WorkerPool hand-off costs about a microsecond).
+        let groups = Swift.max(1, Swift.min(Parallel.threadCount, H, 3 * K * d * H / 30_000))
         Parallel.forEachIndex(s.batch * groups) { task in
             let b = task / groups, group = task % groups
             let heads = (H * group / groups)..<(H * (group + 1) / groups)

@@ -15,7 +15,7 @@ extension SwiftGEMM {
         /// Below this many matrix elements (16 MiB), one thread streams the matrix: measured on
         /// the model's shapes up to 512 x 2048, one thread ran 50-86 GFLOP/s and two 13-65
         /// (waking the second costs as much as the product, and it is often busy here).
-        static let parallelThreshold = 1 << 22
+        static let parallelThreshold = 1 << 16
 
         static func run(_ op: GEMMOperands, threads: Int) {
             // Reduce both cases to y[0..<count] = alpha * x · M + beta * y with x of length k.

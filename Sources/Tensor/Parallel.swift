@@ -6,9 +6,10 @@
 /// are done by splitting the *reduced-into* dimension instead, never by summing per-thread
 /// partials in arrival order. See docs/tensor-kernels.md.
 public enum Parallel {
-    /// The number of threads the kernels use (default: the active processor count). Tests set
-    /// it to 1 to check that results do not depend on it.
-    nonisolated(unsafe) public static var threadCount: Int = max(1, onlineProcessorCount)
+    /// The number of threads the kernels use (default: `GEMM.threadCount`, which is
+    /// `CADENZA_THREADS` or the active processor count). Tests set it to 1 to check that
+    /// results do not depend on it; commands with a `--threads` flag set both.
+    nonisolated(unsafe) public static var threadCount: Int = GEMM.threadCount
 
     /// Calls `body` on disjoint consecutive ranges that cover `0..<count`, concurrently when
     /// more than one thread is allowed and the work is large enough. `minimumChunk` is the

@@ -29,6 +29,9 @@ struct BenchGenerate: ParsableCommand {
     @Option(help: "Threads for kernels (default: all cores).")
     var threads: Int?
 
+    @Option(help: "How the decoders read the weights: float16 (generate's default) or float32.")
+    var precision: DecoderMatrix.Precision = .float16
+
     @Flag(help: "Skip GPT-2.")
     var noGPT2 = false
 
@@ -48,11 +51,11 @@ struct BenchGenerate: ParsableCommand {
         let tokenizer = try REMITokenizer()
         let V = tokenizer.vocabulary.count
         print("cadenza bench generate: preset \(preset), vocabulary \(V), \(tokens) tokens x \(repeats) repeats, "
-              + "\(Parallel.threadCount) threads, random weights, grammar on, temperature 1")
+              + "\(Parallel.threadCount) threads, \(precision) weights (random), grammar on, temperature 1")
         let txl = try TransformerXL(config: ModelConfig.preset(named: preset, kind: .transformerXL, vocabularySize: V),
                                     generator: SeededGenerator(seed: 1))
         for memory in memories {
-            let stepper = try TransformerXLStepper(model: txl, memoryLength: memory)
+            let stepper = try TransformerXLStepper(model: txl, memoryLength: memory, precision: precision)
             // A prompt as long as the memory, so every timed token attends to a full memory.
             try report("model=transformer-xl mem=\(memory)",
                        measure(stepper, prompt: GenerationBenchmark.prompt(length: memory + 1, vocabulary: tokenizer.vocabulary),
@@ -63,7 +66,7 @@ struct BenchGenerate: ParsableCommand {
                                 generator: SeededGenerator(seed: 1))
             let window = gpt2.config.positions
             try report("model=gpt2 window=\(window)",
-                       measure(GPT2Stepper(model: gpt2), prompt: GenerationBenchmark.prompt(length: window / 2, vocabulary: tokenizer.vocabulary),
+                       measure(GPT2Stepper(model: gpt2, precision: precision), prompt: GenerationBenchmark.prompt(length: window / 2, vocabulary: tokenizer.vocabulary),
                                vocabulary: tokenizer.vocabulary))
         }
     }

@@ -33,7 +33,10 @@ struct BenchKernels: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
+        if let threads {
+            Parallel.threadCount = threads
+            try GEMM.setThreadCount(threads)
+        }
         let threadCount = Parallel.threadCount
         print("cadenza bench kernels: \(runs) rounds, \(threadCount) threads, PyTorch baseline: "
               + (noTorch ? "off" : "\(python) \(torchScript)"))

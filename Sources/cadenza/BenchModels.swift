@@ -6,6 +6,8 @@ import Tensor
 /// `cadenza bench models`: training, evaluation and generation speed of Transformer-XL and
 /// GPT-2 at the `small` preset, and the process's peak memory. `Benchmarks/models/compare.sh`
 /// runs each workload in its own process beside the PyTorch baseline and prints the ratios.
+extension DecoderMatrix.Precision: ExpressibleByArgument {}
+
 struct BenchModels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
@@ -41,6 +43,9 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Threads for kernels (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Generation: the decoders' weight precision, float32 or float16.")
+    var precision: DecoderMatrix.Precision = .float32
+
     @Option(help: "Instead of timing: write a tiny Transformer-XL checkpoint, its tokens and Cadenza's log-probabilities into this folder (for Benchmarks/reference-txl-check.py).")
     var exportReference: String?
 
@@ -54,7 +59,10 @@ struct BenchModels: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
+        if let threads {
+            Parallel.threadCount = threads
+            try GEMM.setThreadCount(threads)
+        }
         if let exportReference {
             try ReferenceExport.write(to: exportReference)
             print("wrote checkpoint, tokens and log-probabilities to \(exportReference)")
@@ -69,7 +77,7 @@ struct BenchModels: ParsableCommand {
                 let optimizer = TrainingStep(kind: kind)
                 let m = try ModelBenchmark.run(phase, config: config, batch: batch, steps: steps, repeats: repeats,
                                                generationMemory: generationMemory, tokens: generateTokens,
-                                               update: optimizer.update)
+                                               decoderPrecision: precision, update: optimizer.update)
                 let spread = m.tokensPerSecond.sorted()
                 print("RESULT model=\(kind.rawValue) phase=\(phase.rawValue) tokens_per_s=\(String(format: "%.1f", m.median))"
                       + " min=\(String(format: "%.1f", spread.first ?? 0)) max=\(String(format: "%.1f", spread.last ?? 0))"

@@ -55,6 +55,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may be longer).")
     var memLen: Int?
 
+    @Option(help: "How the model's weights are read while generating: float16 (default, about 1.7x faster; exact for float16 models such as the bundled one) or float32 (the model's exact numbers).")
+    var precision: DecoderMatrix.Precision = .float16
+
     @Flag(help: "Sample without the REMI grammar constraint and report how often the grammar is broken.")
     var noGrammar = false
 
@@ -74,7 +77,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let bundle = try ModelLocation.bundle(checkpoint)
-        let stepper = try bundle.stepper(memoryLength: memLen)
+        let stepper = try bundle.stepper(memoryLength: memLen, precision: precision)
         let generator = try Generator(stepper: stepper, vocabulary: bundle.tokenizer.vocabulary,
                                       sampler: Sampler(temperature: temperature, topK: topK, topP: topP),
                                       constrainedToGrammar: !noGrammar)

@@ -127,3 +127,60 @@ func transformerXLIncrementalStepEqualsTheSegmentForward(sameLength: Bool) throw
     let b = try gpt.forward(tokens: tokens, targets: targets, batch: 2, dropout: &dropout, saveForBackward: false)
     #expect(a.logProbabilities.values == b.logProbabilities.values && a.loss == b.loss)
 }
+
+/// Precisions a decoder may step in, with how close each must stay to the model's own forward:
+/// float32 within the usual 1e-4; float16 rounds every weight (and GPT-2's cached keys and
+/// values) to 11 significant bits, which on these sharpened models (weights ~0.3, logits of
+/// tens) moves log-probabilities by up to a few hundredths.
+let decoderTolerances: [(DecoderMatrix.Precision, Float)] = [(.float32, 1e-4), (.float16, 0.05)]
+
+@Test(arguments: [0, 1])
+func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
+    let (precision, tolerance) = decoderTolerances[index]
+    let config = ModelConfig.tiny(.gpt2, vocabularySize: 30)
+    let model = try GPT2(config: config, generator: SeededGenerator(seed: 6))
+    sharpen(model.parameters)
+    let N = 20
+    let tokens = randomTokens(N, vocabulary: 30, seed: 8)
+    var dropout = DropoutSource.evaluation
+    let full = try model.forward(tokens: tokens, batch: 1, dropout: &dropout)
+    let decoder = GPT2Decoder(model: model, precision: precision)
+    // A batched read of 6 tokens, then one step per token.
+    let read = Array(try decoder.read(Array(tokens[0..<6])))
+    expectClose(read, timeSlice(full.logProbabilities, 5, 6), "read")
+    for t in 6..<N {
+        expectClose(Array(try decoder.step(tokens[t])), timeSlice(full.logProbabilities, t, t + 1), absolute: tolerance,
+                    "\(precision) step \(t)")
+    }
+    #expect(decoder.length == N)
+    decoder.reset()
+    expectClose(Array(try decoder.step(tokens[0])), timeSlice(full.logProbabilities, 0, 1), absolute: tolerance,
+                "\(precision) first step after reset")
+    #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 0, vocabulary: 30)) { try decoder.step(30) }
+}
+
+@Test func gpt2DecoderRefusesToReadPastItsWindow() throws {
+    let model = try GPT2(config: .tiny(.gpt2, vocabularySize: 30), generator: SeededGenerator(seed: 6))
+    let decoder = GPT2Decoder(model: model, precision: .float16)
+    _ = try decoder.read(Array(repeating: 1, count: 32))
+    #expect(throws: ModelInputError.contextTooLong(length: 33, positions: 32)) { try decoder.step(1) }
+}
+
+@Test func transformerXLDecoderInFloat16StaysCloseToTheSegmentForward() throws {
+    let model = try tinyTransformerXL(memory: 20)
+    let primer = randomTokens(8, vocabulary: 30, seed: 2), next = randomTokens(10, vocabulary: 30, seed: 3)
+    var dropout = DropoutSource.evaluation
+    var memory = model.emptyMemory(batch: 1)
+    _ = try model.forward(tokens: primer, batch: 1, memory: &memory, dropout: &dropout)
+    let decoder = try TransformerXLDecoder(model: model, memory: memory, precision: .float16)
+    let segment = try model.forward(tokens: next, batch: 1, memory: &memory, dropout: &dropout)
+    var worst: Float = 0
+    for t in 0..<10 {
+        let logp = try decoder.step(tokens: [next[t]]).values
+        let expected = timeSlice(segment.logProbabilities, t, t + 1)
+        expectClose(logp, expected, absolute: decoderTolerances[1].1, "float16 step \(t)")
+        worst = max(worst, zip(logp, expected).map { abs($0 - $1) }.max() ?? 0)
+    }
+    // Rounding the weights does change the numbers: the float16 path is really in use.
+    #expect(worst > 1e-5)
+}

@@ -1,0 +1,184 @@
+/// The keys and values a batch-1 decoder attends over, per layer, laid out for one query at a
+/// time and stored in float32 or float16, and the attention of one new query over them.
+///
+/// Keys are stored transposed per head, `keys[n, c, j]` = component c of key j for head n. With
+/// keys as rows, each score q·k_j is a 32-wide dot product ending in a horizontal sum (8 heads
+/// x 256 keys of them per layer and token: a quarter of a GPT-2 step); transposed, the scores
+/// of 16 keys are one `SIMD16` multiply-add per component of q. Values stay rows [keys, H * d]:
+/// the output Σ_j p_j v_j is already a sum of scaled rows. A full window of keys and values is
+/// 3 MB in float32 for the `small` GPT-2, read once per token; float16 halves it, like the
+/// weights in `DecoderMatrix`.
+public final class DecoderCache {
+    /// Heads per layer (H) and their width (d).
+    public let heads: Int, headSize: Int
+    /// The most positions held; key storage is padded to `stride`.
+    public let capacity: Int
+    /// How keys and values are stored.
+    public let precision: DecoderMatrix.Precision
+    /// Positions between a component's keys, `capacity` rounded up to 16 so that the last
+    /// block of scores can read 16 keys (extra scores are computed and ignored).
+    private let stride: Int
+    private let keys: [UnsafeMutableRawPointer], values: [UnsafeMutableRawPointer]
+
+    /// An empty cache of `layers` layers.
+    public init(layers: Int, heads: Int, headSize: Int, capacity: Int, precision: DecoderMatrix.Precision) {
+        self.heads = heads
+        self.headSize = headSize
+        self.capacity = capacity
+        self.precision = precision
+        stride = (capacity + 15) / 16 * 16
+        let size = precision == .float32 ? 4 : 2
+        let (keyBytes, valueBytes) = (heads * headSize * stride * size, capacity * heads * headSize * size)
+        keys = (0..<layers).map { _ in
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(64, keyBytes), alignment: 64)
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: max(64, keyBytes))
+            return p
+        }
+        values = (0..<layers).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(64, valueBytes), alignment: 64) }
+    }
+
+    deinit { for p in keys + values { p.deallocate() } }
+
+    /// Stores the key and value of `position` in layer `layer` ([H * d] each).
+    public func store(layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        switch precision {
+        case .float32: store(Float.self, layer, position, key, value, heads: 0..<heads)
+        case .float16: store(Float16.self, layer, position, key, value, heads: 0..<heads)
+        }
+    }
+
+    private func store<S: DecoderScalar>(_: S.Type, _ l: Int, _ position: Int, _ key: UnsafePointer<Float>,
+                                         _ value: UnsafePointer<Float>, heads: Range<Int>) {
+        let width = self.heads * headSize
+        let k = keys[l].assumingMemoryBound(to: S.self), v = values[l].assumingMemoryBound(to: S.self) + position * width
+        for e in heads.lowerBound * headSize..<heads.upperBound * headSize {
+            k[e * stride + position] = S(narrowing: key[e])  // e = n * d + c
+            v[e] = S(narrowing: value[e])
+        }
+    }
+
+    /// Stores the key and value of position `count - 1` ([H * d] each), then computes
+    /// `out[n * d ..< (n + 1) * d] = softmax(q_n · K_n / sqrt(d)) V_n` for every head n over
+    /// the positions `0..<count` of layer `layer` (each thread stores the heads it attends
+    /// with). `scores`: scratch of `scoreScratchCount` floats, left holding the probabilities.
+    public func append(layer l: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+                       thenAttend query: UnsafePointer<Float>, count: Int, out: UnsafeMutablePointer<Float>,
+                       scores: UnsafeMutablePointer<Float>) {
+        switch precision {
+        case .float32: attend(Float.self, l, key, value, query, count, out, scores)
+        case .float16: attend(Float16.self, l, key, value, query, count, out, scores)
+        }
+    }
+
+    /// Scratch floats `attend` needs.
+    public var scoreScratchCount: Int { heads * stride }
+
+    private func attend<S: DecoderScalar>(_: S.Type, _ l: Int, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>,
+                                          _ query: UnsafePointer<Float>, _ count: Int,
+                                          _ out: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<Float>) {
+        let (H, d, stride) = (heads, headSize, stride)
+        guard count > 0, count <= capacity else { return }
+        let k = UnsafePointer(keys[l].assumingMemoryBound(to: S.self))
+        let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self))
+        let scale = 1 / Float(d).squareRoot()
+        // Each head costs about 2·count·d multiply-adds; a hand-off costs about a microsecond.
+        let tasks = Swift.max(1, Swift.min(Parallel.threadCount, H, 2 * count * d * H / 30_000))
+        WorkerPool.shared.run(tasks: tasks) { task in
+            let mine = (H * task / tasks)..<(H * (task + 1) / tasks)
+            store(S.self, l, count - 1, key, value, heads: mine)
+            for n in mine {
+                let row = scores + n * stride
+                Self.headScores(row, query + n * d, k + n * d * stride, stride, count, d)
+                Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
+                Self.weightedValues(out + n * d, row, v + n * d, H * d, count, d)
+            }
+        }
+    }
+
+    /// `scores[j] = q · k_j` for j in 0..<count (rounded up to 16), 64 keys at a time.
+    @inline(__always)
+    private static func headScores<S: DecoderScalar>(_ scores: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
+                                                     _ kT: UnsafePointer<S>, _ stride: Int, _ count: Int, _ d: Int) {
+        typealias V = SIMD16<Float>
+        var j = 0
+        while j + 64 <= count {
+            var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+            for c in 0..<d {
+                let qc = V(repeating: q[c]), k = kT + c * stride + j
+                a0.addProduct(qc, S.load16(k)); a1.addProduct(qc, S.load16(k + 16))
+                a2.addProduct(qc, S.load16(k + 32)); a3.addProduct(qc, S.load16(k + 48))
+            }
+            let target = UnsafeMutableRawPointer(scores + j)
+            target.storeBytes(of: a0, as: V.self); target.storeBytes(of: a1, toByteOffset: 64, as: V.self)
+            target.storeBytes(of: a2, toByteOffset: 128, as: V.self); target.storeBytes(of: a3, toByteOffset: 192, as: V.self)
+            j += 64
+        }
+        while j < count {
+            // Components in pairs into two sums, for two independent multiply-add chains.
+            var even = V(), odd = V()
+            var c = 0
+            while c + 2 <= d {
+                even.addProduct(V(repeating: q[c]), S.load16(kT + c * stride + j))
+                odd.addProduct(V(repeating: q[c + 1]), S.load16(kT + (c + 1) * stride + j))
+                c += 2
+            }
+            if c < d { even.addProduct(V(repeating: q[c]), S.load16(kT + c * stride + j)) }
+            UnsafeMutableRawPointer(scores + j).storeBytes(of: even + odd, as: V.self)
+            j += 16
+        }
+    }
+
+    /// `out[0..<d] = Σ_j p[j] v_j`, keys in pairs into two sets of sums, added at the end.
+    @inline(__always)
+    private static func weightedValues<S: DecoderScalar>(_ out: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>,
+                                                         _ v: UnsafePointer<S>, _ rowStride: Int, _ count: Int, _ d: Int) {
+        typealias V = SIMD16<Float>
+        guard d % 16 == 0 else {
+            out.update(repeating: 0, count: d)
+            for j in 0..<count { for c in 0..<d { out[c].addProduct(p[j], S.widen(v[j * rowStride + c])) } }
+            return
+        }
+        for c0 in Swift.stride(from: 0, to: d, by: 16) {
+            var even = V(), odd = V()
+            var j = 0
+            while j + 2 <= count {
+                even.addProduct(V(repeating: p[j]), S.load16(v + j * rowStride + c0))
+                odd.addProduct(V(repeating: p[j + 1]), S.load16(v + (j + 1) * rowStride + c0))
+                j += 2
+            }
+            if j < count { even.addProduct(V(repeating: p[j]), S.load16(v + j * rowStride + c0)) }
+            UnsafeMutableRawPointer(out + c0).storeBytes(of: even + odd, as: V.self)
+        }
+    }
+}
+
+/// A storage type for decoder weights and caches: float32 or float16, read as float32.
+protocol DecoderScalar {
+    /// The nearest value to `x`.
+    init(narrowing x: Float)
+    /// 16 consecutive values at `p` as float32.
+    static func load16(_ p: UnsafePointer<Self>) -> SIMD16<Float>
+    /// One value as float32.
+    static func widen(_ x: Self) -> Float
+}
+
+extension Float: DecoderScalar {
+    @inline(__always) init(narrowing x: Float) { self = x }
+    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func widen(_ x: Float) -> Float { x }
+}
+
+extension Float16: DecoderScalar {
+    @inline(__always) init(narrowing x: Float) { self.init(x) }
+    /// Element by element: LLVM folds it into one `vcvtph2ps` (the generic
+    /// `SIMD16<Float>(SIMD16<Float16>)` initialiser was left as a call, 2x slower).
+    @inline(__always) static func load16(_ p: UnsafePointer<Float16>) -> SIMD16<Float> {
+        let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float16>.self)
+        var f = SIMD16<Float>()
+        for i in 0..<16 { f[i] = Float(h[i]) }
+        return f
+    }
+    @inline(__always) static func widen(_ x: Float16) -> Float { Float(x) }
+}
