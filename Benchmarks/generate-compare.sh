@@ -8,6 +8,9 @@
 # with a KV cache), 2 threads, same shapes and vocabulary. Both sides run alternately, ROUNDS
 # times, so that load on the shared machine hits both; each prints its median over REPEATS.
 #
+# Cadenza runs twice per round: decoders reading the weights in float32, then in float16 (what
+# `cadenza generate` uses by default).
+#
 # Usage: Benchmarks/generate-compare.sh [ROUNDS] [TOKENS] [REPEATS] [THREADS]
 #   PYTHON         python with torch (default /work/venv-models/bin/python)
 #   TORCH_BENCH    the baseline script (default Benchmarks/models/torch_bench.py)
@@ -22,7 +25,10 @@ swift build -c release --product cadenza >/dev/null
 CADENZA=.build/release/cadenza
 for round in $(seq "$ROUNDS"); do
   echo "# round $round ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
-  $CADENZA bench generate --preset small --memories 128 512 2048 --tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" | grep RESULT | sed 's/^/cadenza /'
+  for precision in float32 float16; do
+    $CADENZA bench generate --preset small --memories 128 512 2048 --tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" \
+      --precision $precision | grep RESULT | sed "s/^/cadenza $precision /"
+  done
   for mem in 128 512 2048; do
     "$PYTHON" "$TORCH_BENCH" --model transformer-xl --phase generate --generation-memory "$mem" \
       --vocabulary $VOCAB --generate-tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" | grep RESULT | sed "s/^/torch mem=$mem /"

@@ -68,6 +68,18 @@ public struct Sampler: Sendable, Equatable {
         }
         guard !allowed.isEmpty else { throw SamplerError.noAllowedToken }
         var probabilities = [Double](repeating: 0, count: logits.count)
+        if temperature > 0, topK == 0, topP == 1 {
+            // Plain sampling needs no ranking: the softmax in vocabulary order, no sort (the
+            // sort of 368 ids cost more than the rest of the sampler together).
+            let maximum = Double(allowed.reduce(-Float.infinity) { max($0, logits[$1]) })
+            var total = 0.0
+            for i in allowed {
+                probabilities[i] = exp((Double(logits[i]) - maximum) / Double(temperature))
+                total += probabilities[i]
+            }
+            for i in allowed { probabilities[i] /= total }
+            return probabilities
+        }
         // Most likely first; equal logits keep vocabulary order, so the result is deterministic.
         allowed.sort { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }
         if temperature == 0 {
