@@ -81,13 +81,22 @@ public struct LineChart: Sendable {
         return (x0...x1, (y0 - pad)...(y1 + pad))
     }
 
+    /// Pixels left of the plot: room for the widest y label (drawn 6 pixels from the axis) and
+    /// 10 more, at least 80. On a narrow range (a loss from 12.0001 to 12.0003) labels need more
+    /// decimals and ran off the image's left edge at a fixed 80.
+    static func leftMargin(for ticks: (values: [Double], step: Double), scale: Int) -> Int {
+        let widest = ticks.values.map { Canvas.textWidth(AxisTicks.label($0, step: ticks.step), scale: scale) }.max() ?? 0
+        return max(80, widest + 16)
+    }
+
     /// Draws the chart on a new canvas of the given size in pixels.
     public func render(width: Int = 800, height: Int = 500) -> Canvas {
         var canvas = Canvas(width: width, height: height)
         let scale = 2
-        let left = 80, right = 20, top = 40, bottom = 60
-        let plotW = max(10, width - left - right), plotH = max(10, height - top - bottom)
         let (xr, yr) = bounds()
+        let yt = AxisTicks.nice(lower: yr.lowerBound, upper: yr.upperBound, count: 6)
+        let left = Self.leftMargin(for: yt, scale: scale), right = 20, top = 40, bottom = 60
+        let plotW = max(10, width - left - right), plotH = max(10, height - top - bottom)
         func px(_ x: Double) -> Int { left + Int(((x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * Double(plotW - 1)).rounded()) }
         func py(_ y: Double) -> Int { top + plotH - 1 - Int(((y - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * Double(plotH - 1)).rounded()) }
 
@@ -100,7 +109,6 @@ public struct LineChart: Sendable {
             canvas.drawText(text, x: x - Canvas.textWidth(text, scale: scale) / 2, y: top + plotH + 6,
                             color: .darkGray, scale: scale)
         }
-        let yt = AxisTicks.nice(lower: yr.lowerBound, upper: yr.upperBound, count: 6)
         for v in yt.values {
             let y = py(v)
             canvas.fillRect(x: left, y: y, width: plotW, height: 1, color: .lightGray)

@@ -114,16 +114,8 @@ public final class DecoderCache {
             j += 64
         }
         while j < count {
-            // Components in pairs into two sums, for two independent multiply-add chains.
-            var even = V(), odd = V()
-            var c = 0
-            while c + 2 <= d {
-                even.addProduct(V(repeating: q[c]), S.load16(kT + c * stride + j))
-                odd.addProduct(V(repeating: q[c + 1]), S.load16(kT + (c + 1) * stride + j))
-                c += 2
-            }
-            if c < d { even.addProduct(V(repeating: q[c]), S.load16(kT + c * stride + j)) }
-            UnsafeMutableRawPointer(scores + j).storeBytes(of: even + odd, as: V.self)
+            let sum = scaledRowSum(q, count: d, rows: kT + j, rowStride: stride)
+            UnsafeMutableRawPointer(scores + j).storeBytes(of: sum, as: V.self)
             j += 16
         }
     }
@@ -139,16 +131,27 @@ public final class DecoderCache {
             return
         }
         for c0 in Swift.stride(from: 0, to: d, by: 16) {
-            var even = V(), odd = V()
-            var j = 0
-            while j + 2 <= count {
-                even.addProduct(V(repeating: p[j]), S.load16(v + j * rowStride + c0))
-                odd.addProduct(V(repeating: p[j + 1]), S.load16(v + (j + 1) * rowStride + c0))
-                j += 2
-            }
-            if j < count { even.addProduct(V(repeating: p[j]), S.load16(v + j * rowStride + c0)) }
-            UnsafeMutableRawPointer(out + c0).storeBytes(of: even + odd, as: V.self)
+            let sum = scaledRowSum(p, count: count, rows: v + c0, rowStride: rowStride)
+            UnsafeMutableRawPointer(out + c0).storeBytes(of: sum, as: V.self)
         }
+    }
+
+    /// `Σ_i coefficients[i] · rows[i * rowStride ..< +16]`, terms in pairs into two sums (two
+    /// independent multiply-add chains) added at the end: a 16-key block of scores (q's
+    /// components times rows of transposed keys) or 16 components of Σ_j p_j v_j.
+    @inline(__always)
+    private static func scaledRowSum<S: DecoderScalar>(_ coefficients: UnsafePointer<Float>, count: Int,
+                                                       rows: UnsafePointer<S>, rowStride: Int) -> SIMD16<Float> {
+        typealias V = SIMD16<Float>
+        var even = V(), odd = V()
+        var i = 0
+        while i + 2 <= count {
+            even.addProduct(V(repeating: coefficients[i]), S.load16(rows + i * rowStride))
+            odd.addProduct(V(repeating: coefficients[i + 1]), S.load16(rows + (i + 1) * rowStride))
+            i += 2
+        }
+        if i < count { even.addProduct(V(repeating: coefficients[i]), S.load16(rows + i * rowStride)) }
+        return even + odd
     }
 }
 

@@ -63,3 +63,18 @@ import Testing
     // Both lines are drawn (the NaN only cuts the second short), the first is longer.
     #expect(counts[0] > 300 && counts[1] > 100 && counts[0] > counts[1])
 }
+
+@Test func yLabelsOfANarrowRangeStayInsideTheImage() {
+    // A loss over a range of 0.0002 needs labels like "12.00015", wider than the default
+    // 80-pixel margin: the margin grows so that every label starts inside the image.
+    let ticks = AxisTicks.nice(lower: 12.0001, upper: 12.0003)
+    let widths = ticks.values.map { Canvas.textWidth(AxisTicks.label($0, step: ticks.step), scale: 2) }
+    #expect(widths.max()! > 80 - 6)
+    let left = LineChart.leftMargin(for: ticks, scale: 2)
+    for width in widths { #expect(left - 6 - width >= 0) }
+    #expect(LineChart.leftMargin(for: AxisTicks.nice(lower: 0, upper: 5), scale: 2) == 80)
+    // And the chart renders with it.
+    let chart = LineChart(title: "validation", xLabel: "step", yLabel: "nll",
+                          series: [.init(name: "valid", x: [0, 1, 2, 3], y: [12.0001, 12.00018, 12.00025, 12.0003])])
+    #expect(chart.render(width: 400, height: 300).width == 400)
+}
