@@ -12,9 +12,10 @@ extension SwiftGEMM {
             case rowsAreDotProducts
         }
 
-        /// Below this many matrix elements (16 MiB), one thread streams the matrix: measured on
-        /// the model's shapes up to 512 x 2048, one thread ran 50-86 GFLOP/s and two 13-65
-        /// (waking the second costs as much as the product, and it is often busy here).
+        /// Below this many matrix elements (256 KiB), one thread streams the matrix. Above it
+        /// the outputs are split over the `WorkerPool` (a hand-off costs about a microsecond):
+        /// the model's shapes then ran at 103-160 GFLOP/s on two threads against 60-90 on one
+        /// (quiet machine). With Dispatch, waking the second thread cost as much as the product.
         static let parallelThreshold = 1 << 16
 
         static func run(_ op: GEMMOperands, threads: Int) {
