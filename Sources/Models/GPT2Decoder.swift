@@ -104,7 +104,7 @@ public final class GPT2Decoder {
             (cache.keys[l].pointer + slot).update(from: qkv.pointer + D, count: D)
             (cache.values[l].pointer + slot).update(from: qkv.pointer + 2 * D, count: D)
             stepCache.append(layer: l, key: qkv.pointer + D, value: qkv.pointer + 2 * D,
-                             thenAttend: qkv.pointer, count: position + 1, out: attended.pointer,
+                             thenAttend: qkv.pointer, slots: 0..<position + 1, out: attended.pointer,
                              scores: probabilities.pointer)
             weights.output.multiply(attended.pointer, bias: layer.outputBias.pointer, into: x.pointer, epilogue: .accumulate)
             normalize(x, layer.feedForwardNorm)

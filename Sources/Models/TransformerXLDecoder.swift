@@ -8,8 +8,10 @@ import Tensor
 /// only the new row; the position vectors `r_net(sinusoid(p))` are projected once for every
 /// distance the memory can reach. Keys and values live in a buffer twice the memory length:
 /// rows are appended at the end and slid back to the front only when it is full (amortised
-/// O(1) per token). The weight matrices are read through `DecoderMatrix` copies, float32 or
-/// float16 (`precision`), as in `GPT2Decoder`.
+/// O(1) per token). Everything a step reads is in `precision` (float32 or float16), laid out
+/// for one query, as in `GPT2Decoder`: the weights as `DecoderMatrix` rows, the keys, values
+/// and position vectors in `DecoderCache`s (keys and positions transposed per head). At
+/// memory 2048 those caches are most of what a step reads.
 public final class TransformerXLDecoder {
     /// The model being run.
     public let model: TransformerXL
@@ -30,10 +32,10 @@ public final class TransformerXLDecoder {
     /// The tied output layer: the embedding [V, D].
     private let outputMatrix: DecoderMatrix
 
-    /// [B, 2 * (capacity + 1), H * d] per layer.
-    private let keys: [Tensor], values: [Tensor]
-    /// [capacity + 1, H * d] per layer: projected sinusoids, row p = distance p.
-    private let positions: [Tensor]
+    /// Per stream: keys and values of 2 * (capacity + 1) slots per layer.
+    private let caches: [DecoderCache]
+    /// Per layer, the projected sinusoids by distance (slot p = distance p), keys only.
+    private let positions: DecoderCache
     private var start = 0, length = 0
     private var rowsPerStream: Int { 2 * (capacity + 1) }
 
@@ -61,14 +63,19 @@ public final class TransformerXLDecoder {
         self.capacity = memory.capacity
         let (B, HD, D, M) = (memory.batch, c.heads * c.headSize, c.modelWidth, memory.length)
         let rows = 2 * (memory.capacity + 1)
-        keys = (0..<c.layers).map { _ in Tensor(zeros: [B, rows, HD]) }
-        values = (0..<c.layers).map { _ in Tensor(zeros: [B, rows, HD]) }
+        caches = (0..<B).map { _ in
+            DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: rows, precision: precision)
+        }
+        positions = DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: memory.capacity + 1,
+                                 precision: precision, keysOnly: true)
         let pe = model.sinusoids(count: memory.capacity + 1)
-        positions = model.parameters.layers.map { p in
-            let r = Tensor(zeros: [memory.capacity + 1, HD])
+        let r = Tensor(zeros: [memory.capacity + 1, HD])
+        for (l, p) in model.parameters.layers.enumerated() {
             Linear.forward(out: r.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
                            rows: memory.capacity + 1, inFeatures: D, outFeatures: HD)
-            return r
+            for distance in 0...memory.capacity {
+                positions.store(layer: l, position: distance, key: r.pointer + distance * HD, value: nil)
+            }
         }
         length = M
         // Keys and values of the memory rows: the k and v thirds of qkv_net ([3HD, D] rows HD..<3HD).
@@ -78,9 +85,8 @@ public final class TransformerXLDecoder {
                            rows: B * M, inFeatures: D, outFeatures: 2 * HD)
             for b in 0..<B {
                 for t in 0..<M {
-                    let source = kv.pointer + (b * M + t) * 2 * HD, slot = (b * rows + t) * HD
-                    (keys[l].pointer + slot).update(from: source, count: HD)
-                    (values[l].pointer + slot).update(from: source + HD, count: HD)
+                    let row = kv.pointer + (b * M + t) * 2 * HD
+                    caches[b].store(layer: l, position: t, key: row, value: row + HD)
                 }
             }
         }
@@ -115,18 +121,17 @@ public final class TransformerXLDecoder {
         for (l, layer) in p.layers.enumerated() {
             let w = matrices[l]
             multiply(w.qkv, h, nil, qkv)
+            // The new row's key and value join the cache, then the query attends over the keys
+            // it may see (all M + 1, or the last mem_len with same_length).
+            let visible = shape.visibleKeys(0)
             for s in 0..<B {
-                let slot = (s * rows + start + M) * HD
-                (keys[l].pointer + slot).update(from: qkv + s * 3 * HD + HD, count: HD)
-                (values[l].pointer + slot).update(from: qkv + s * 3 * HD + 2 * HD, count: HD)
+                let row = qkv + s * 3 * HD
+                caches[s].append(layer: l, key: row + HD, value: row + 2 * HD, thenAttend: row,
+                                 slots: (start + visible.lowerBound)..<(start + visible.upperBound),
+                                 relative: DecoderCache.Relative(positions: positions, contentBias: p.contentBias.pointer,
+                                                                 positionBias: p.positionBias.pointer),
+                                 out: attended + s * HD, scores: b.probabilities.pointer)
             }
-            Attention.forward(
-                out: attended, probabilities: b.probabilities.pointer,
-                q: HeadRows(base: qkv, rowStride: 3 * HD, batchStride: 3 * HD),
-                k: HeadRows(base: keys[l].pointer + start * HD, rowStride: HD, batchStride: rows * HD),
-                v: HeadRows(base: values[l].pointer + start * HD, rowStride: HD, batchStride: rows * HD),
-                relative: RelativeTerms(r: positions[l].pointer, u: p.contentBias.pointer, v: p.positionBias.pointer),
-                dropMask: nil, shape: shape)
             // Post-norm (the reference's default): h = LN(h + attention), then LN(that + MLP).
             multiply(w.output, attended, nil, h, .accumulate)
             LayerNorm.forward(out: norm, mean: b.mean.pointer, rstd: b.rstd.pointer, input: h,
@@ -160,22 +165,16 @@ public final class TransformerXLDecoder {
             let (D, HD) = (c.modelWidth, c.heads * c.headSize)
             h = Tensor(zeros: [B, D]); qkv = Tensor(zeros: [B, 3 * HD]); attended = Tensor(zeros: [B, HD])
             branch = Tensor(zeros: [B, D]); norm = Tensor(zeros: [B, D]); inner = Tensor(zeros: [B, c.innerWidth])
-            probabilities = Tensor(zeros: [B * c.heads * (capacity + 1)])
+            probabilities = Tensor(zeros: [c.heads * ((2 * (capacity + 1) + 15) / 16 * 16)])
             mean = Tensor(zeros: [B]); rstd = Tensor(zeros: [B])
             logProbabilities = Tensor(zeros: [B, c.vocabularySize])
         }
     }
     private let buffers: StepBuffers
 
-    /// Moves the live rows to the front of every layer's buffers.
+    /// Moves the live rows to the front of every stream's buffers.
     private func slideToFront() {
-        let HD = model.config.heads * model.config.headSize, rows = rowsPerStream
-        for buffer in keys + values {
-            for b in 0..<batch {
-                let base = buffer.pointer + b * rows * HD
-                (base).update(from: base + start * HD, count: length * HD)
-            }
-        }
+        for cache in caches { cache.moveToFront(from: start, count: length) }
         start = 0
     }
 }

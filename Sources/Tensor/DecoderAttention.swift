@@ -8,27 +8,31 @@
 /// the output Σ_j p_j v_j is already a sum of scaled rows. A full window of keys and values is
 /// 3 MB in float32 for the `small` GPT-2, read once per token; float16 halves it, like the
 /// weights in `DecoderMatrix`.
+///
+/// Transformer-XL attends with relative positions too (`Relative`): its projected position
+/// vectors live in a keys-only `DecoderCache` indexed by distance, scored the same way.
 public final class DecoderCache {
     /// Heads per layer (H) and their width (d).
     public let heads: Int, headSize: Int
-    /// The most positions held; key storage is padded to `stride`.
+    /// The most positions (slots) held; key storage is padded to `stride`.
     public let capacity: Int
     /// How keys and values are stored.
     public let precision: DecoderMatrix.Precision
-    /// Positions between a component's keys, `capacity` rounded up to 16 so that the last
-    /// block of scores can read 16 keys (extra scores are computed and ignored).
+    /// Slots between a component's keys, `capacity` rounded up to 16 so that the last block
+    /// of scores can read 16 keys (extra scores are computed and ignored).
     private let stride: Int
     private let keys: [UnsafeMutableRawPointer], values: [UnsafeMutableRawPointer]
 
-    /// An empty cache of `layers` layers.
-    public init(layers: Int, heads: Int, headSize: Int, capacity: Int, precision: DecoderMatrix.Precision) {
+    /// An empty cache of `layers` layers (`keysOnly`: no value storage, for position vectors).
+    public init(layers: Int, heads: Int, headSize: Int, capacity: Int, precision: DecoderMatrix.Precision,
+                keysOnly: Bool = false) {
         self.heads = heads
         self.headSize = headSize
         self.capacity = capacity
         self.precision = precision
         stride = (capacity + 15) / 16 * 16
         let size = precision == .float32 ? 4 : 2
-        let (keyBytes, valueBytes) = (heads * headSize * stride * size, capacity * heads * headSize * size)
+        let (keyBytes, valueBytes) = (heads * headSize * stride * size, keysOnly ? 0 : capacity * heads * headSize * size)
         keys = (0..<layers).map { _ in
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(64, keyBytes), alignment: 64)
             p.initializeMemory(as: UInt8.self, repeating: 0, count: max(64, keyBytes))
@@ -39,8 +43,8 @@ public final class DecoderCache {
 
     deinit { for p in keys + values { p.deallocate() } }
 
-    /// Stores the key and value of `position` in layer `layer` ([H * d] each).
-    public func store(layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+    /// Stores the key (and value, unless nil) of slot `position` in layer `layer` ([H * d] each).
+    public func store(layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>?) {
         switch precision {
         case .float32: store(Float.self, layer, position, key, value, heads: 0..<heads)
         case .float16: store(Float16.self, layer, position, key, value, heads: 0..<heads)
@@ -48,25 +52,58 @@ public final class DecoderCache {
     }
 
     private func store<S: DecoderScalar>(_: S.Type, _ l: Int, _ position: Int, _ key: UnsafePointer<Float>,
-                                         _ value: UnsafePointer<Float>, heads: Range<Int>) {
+                                         _ value: UnsafePointer<Float>?, heads: Range<Int>) {
         let width = self.heads * headSize
         let k = keys[l].assumingMemoryBound(to: S.self), v = values[l].assumingMemoryBound(to: S.self) + position * width
         for e in heads.lowerBound * headSize..<heads.upperBound * headSize {
             k[e * stride + position] = S(narrowing: key[e])  // e = n * d + c
-            v[e] = S(narrowing: value[e])
+            if let value { v[e] = S(narrowing: value[e]) }
         }
     }
 
-    /// Stores the key and value of position `count - 1` ([H * d] each), then computes
-    /// `out[n * d ..< (n + 1) * d] = softmax(q_n · K_n / sqrt(d)) V_n` for every head n over
-    /// the positions `0..<count` of layer `layer` (each thread stores the heads it attends
-    /// with). `scores`: scratch of `scoreScratchCount` floats, left holding the probabilities.
+    /// Moves the `count` slots from `start` to the front of every layer (a sliding buffer
+    /// making room at its end).
+    public func moveToFront(from start: Int, count: Int) {
+        guard start > 0, count > 0 else { return }
+        let size = precision == .float32 ? 4 : 2, width = heads * headSize
+        for l in keys.indices {
+            for row in 0..<width {
+                let base = keys[l] + row * stride * size
+                base.copyMemory(from: base + start * size, byteCount: count * size)
+            }
+            values[l].copyMemory(from: values[l] + start * width * size, byteCount: count * width * size)
+        }
+    }
+
+    /// Transformer-XL's relative-position terms for `attend`: content score (q + u)·k_j plus
+    /// position score (q + v)·r_p, where p is key j's distance from the query and r_p is slot p
+    /// of `positions` (spec, "Forward pass", the paper's terms (a)+(c) and (b)+(d)).
+    public struct Relative {
+        /// Projected position vectors by distance, in the same layout and layers.
+        public var positions: DecoderCache
+        /// u (`r_w_bias`) and v (`r_r_bias`), [H * d] each.
+        public var contentBias: UnsafePointer<Float>, positionBias: UnsafePointer<Float>
+
+        /// The terms for one model.
+        public init(positions: DecoderCache, contentBias: UnsafePointer<Float>, positionBias: UnsafePointer<Float>) {
+            self.positions = positions
+            self.contentBias = contentBias
+            self.positionBias = positionBias
+        }
+    }
+
+    /// Stores the key and value of slot `slots.upperBound - 1` ([H * d] each), then computes
+    /// `out[n * d ..< (n + 1) * d] = softmax(scores_n / sqrt(d)) V_n` for every head n over the
+    /// keys in `slots` of layer `layer` (the last slot is the query's own position), each thread
+    /// storing the heads it attends with. Scores are q_n · k_j, or with `relative` Transformer-
+    /// XL's content plus position terms. `scores`: scratch of `scoreScratchCount` floats, left
+    /// holding the probabilities (head n's at n * `capacity` rounded up to 16).
     public func append(layer l: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
-                       thenAttend query: UnsafePointer<Float>, count: Int, out: UnsafeMutablePointer<Float>,
-                       scores: UnsafeMutablePointer<Float>) {
+                       thenAttend query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
+                       out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
         switch precision {
-        case .float32: attend(Float.self, l, key, value, query, count, out, scores)
-        case .float16: attend(Float16.self, l, key, value, query, count, out, scores)
+        case .float32: attend(Float.self, l, key, value, query, slots, relative, out, scores)
+        case .float16: attend(Float16.self, l, key, value, query, slots, relative, out, scores)
         }
     }
 
@@ -74,23 +111,40 @@ public final class DecoderCache {
     public var scoreScratchCount: Int { heads * stride }
 
     private func attend<S: DecoderScalar>(_: S.Type, _ l: Int, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>,
-                                          _ query: UnsafePointer<Float>, _ count: Int,
+                                          _ query: UnsafePointer<Float>, _ slots: Range<Int>, _ relative: Relative?,
                                           _ out: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<Float>) {
-        let (H, d, stride) = (heads, headSize, stride)
-        guard count > 0, count <= capacity else { return }
-        let k = UnsafePointer(keys[l].assumingMemoryBound(to: S.self))
-        let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self))
+        let (H, d, stride, count) = (heads, headSize, stride, slots.count)
+        guard count > 0, slots.lowerBound >= 0, slots.upperBound <= capacity else { return }
+        let k = UnsafePointer(keys[l].assumingMemoryBound(to: S.self)) + slots.lowerBound
+        let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self)) + slots.lowerBound * H * d
+        let r = relative.map { (UnsafePointer($0.positions.keys[l].assumingMemoryBound(to: S.self)), $0.positions.stride) }
         let scale = 1 / Float(d).squareRoot()
-        // Each head costs about 2·count·d multiply-adds; a hand-off costs about a microsecond.
+        // Each head costs about 2·count·d multiply-adds (3 with positions); a hand-off about a
+        // microsecond.
         let tasks = Swift.max(1, Swift.min(Parallel.threadCount, H, 2 * count * d * H / 30_000))
         WorkerPool.shared.run(tasks: tasks) { task in
             let mine = (H * task / tasks)..<(H * (task + 1) / tasks)
-            store(S.self, l, count - 1, key, value, heads: mine)
-            for n in mine {
-                let row = scores + n * stride
-                Self.headScores(row, query + n * d, k + n * d * stride, stride, count, d)
-                Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
-                Self.weightedValues(out + n * d, row, v + n * d, H * d, count, d)
+            store(S.self, l, slots.upperBound - 1, key, value, heads: mine)
+            // Per thread: q + u, q + v, and the position scores by distance.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: relative == nil ? 0 : 2 * d + (count + 15) / 16 * 16) { scratch in
+                for n in mine {
+                    let row = scores + n * stride, q = query + n * d
+                    if let relative, let (rT, rStride) = r {
+                        let qu = scratch.baseAddress!, qv = qu + d, byDistance = qv + d
+                        for c in 0..<d {
+                            qu[c] = q[c] + relative.contentBias[n * d + c]
+                            qv[c] = q[c] + relative.positionBias[n * d + c]
+                        }
+                        Self.headScores(row, qu, k + n * d * stride, stride, count, d)
+                        Self.headScores(byDistance, qv, rT + n * d * rStride, rStride, count, d)
+                        // Key j is at distance count - 1 - j from the query.
+                        for j in 0..<count { row[j] += byDistance[count - 1 - j] }
+                    } else {
+                        Self.headScores(row, q, k + n * d * stride, stride, count, d)
+                    }
+                    Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
+                    Self.weightedValues(out + n * d, row, v + n * d, H * d, count, d)
+                }
             }
         }
     }

@@ -78,7 +78,7 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
         }
         let last = (count - 1) * H * d
         cache.append(layer: 1, key: Array(keys[last...]), value: Array(values[last...]), thenAttend: query,
-                     count: count, out: &out, scores: &scores)
+                     slots: 0..<count, out: &out, scores: &scores)
 
         // Reference: the training kernel on the same values, rounded as the cache stores them.
         func stored(_ v: [Float]) -> [Float] { precision == .float16 ? v.map { Float(Float16($0)) } : v }
