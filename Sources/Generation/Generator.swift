@@ -120,8 +120,12 @@ public struct Generator {
         while newTokens < stop.maximumTokens {
             logits.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: logProbabilities) }
             var mask = constrainedToGrammar ? grammar.allowed : nil
-            if mask != nil, let bars = stop.bars, grammar.notes == 0, grammar.bars - promptBars == bars, barID >= 0 {
-                // The last bar may not close before a note sounds: a finished piece has music.
+            if mask != nil, grammar.notes == 0, grammar.bars > 0, barID >= 0 {
+                // No bar may close before the first note sounds: a piece starts with music. The
+                // recorded performances the models learn from often open with silent bars (the
+                // room before the first key), and a model trained longer learns that too well:
+                // the bundled model, unconstrained, filled 19 of 50 16-bar pieces mostly with
+                // empty bars (seeds 1000-1049, empty-beat rate 0.46 against 0.03 in real music).
                 mask?[barID] = false
             }
             let id = try sampler.sample(logits: logits, mask: mask, using: &generator)

@@ -42,6 +42,21 @@ struct GeneratorTests {
         }
     }
 
+    /// A piece starts with music: the first bar may not close before a note has sounded, even
+    /// for a model that would rather write empty bars (as long-trained models learn from
+    /// performances that open with silence).
+    @Test func theFirstBarHoldsANoteEvenWhenTheModelPrefersSilence() throws {
+        let bar = tokenizer.vocabulary.id(for: .bar)!
+        let stepper = FixedStepper(vocabularySize: tokenizer.vocabulary.count, favourite: bar)
+        for seed in 0..<20 {
+            let p = try piece(stepper, seed: UInt64(seed), stop: try StopCondition(bars: 3))
+            let firstBar = p.ids.split(separator: bar, omittingEmptySubsequences: false).dropFirst().first ?? []
+            let notes = firstBar.filter { tokenizer.vocabulary.event(for: $0).map { if case .noteOn = $0 { true } else { false } } ?? false }
+            #expect(!notes.isEmpty, "seed \(seed): the first bar is empty")
+            #expect(p.grammarViolations == 0)
+        }
+    }
+
     /// Issue 7: 100 pieces with different seeds are all valid MIDI files with notes.
     @Test func aHundredSeedsGiveAHundredValidPiecesWithNotes() throws {
         let stepper = try TransformerXLStepper(model: txl)
@@ -158,4 +173,19 @@ struct GeneratorTests {
             try generator(TransformerXLStepper(model: other))
         }
     }
+}
+
+/// A stand-in model whose every step strongly prefers one token (logit 8 against 0).
+final class FixedStepper: TokenStepper {
+    let vocabularySize: Int
+    private let logits: UnsafeMutableBufferPointer<Float>
+    init(vocabularySize: Int, favourite: Int) {
+        self.vocabularySize = vocabularySize
+        logits = .allocate(capacity: vocabularySize)
+        logits.initialize(repeating: 0)
+        logits[favourite] = 8
+    }
+    deinit { logits.deallocate() }
+    func prime(_ context: [Int32]) throws -> UnsafeBufferPointer<Float> { try step(0) }
+    func step(_ token: Int32) throws -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(logits) }
 }
