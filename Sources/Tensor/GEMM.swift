@@ -89,11 +89,13 @@ public enum GEMM {
         settings.withLock { $0.backend = newBackend }
     }
 
-    /// Sets the number of threads large products use (also OpenBLAS's own thread count).
+    /// Sets the number of threads large products use, OpenBLAS's own thread count and the
+    /// other kernels' (`Parallel.threadCount`): the one knob behind every `--threads` flag.
     public static func setThreadCount(_ count: Int) throws {
         guard count >= 1 else { throw ConfigurationError.invalidThreadCount(count) }
         settings.withLock { $0.threads = count }
         OpenBLAS.library?.setThreads(count)
+        Parallel.threadCount = count
     }
 
     /// Computes `C = alpha * op(A) * op(B) + beta * C` with the selected backend.

@@ -8,7 +8,7 @@
 public enum Parallel {
     /// The number of threads the kernels use (default: `GEMM.threadCount`, which is
     /// `CADENZA_THREADS` or the active processor count). Tests set it to 1 to check that
-    /// results do not depend on it; commands with a `--threads` flag set both.
+    /// results do not depend on it; `GEMM.setThreadCount` (every `--threads` flag) sets both.
     nonisolated(unsafe) public static var threadCount: Int = GEMM.threadCount
 
     /// Calls `body` on disjoint consecutive ranges that cover `0..<count`, concurrently when

@@ -44,10 +44,7 @@ struct BenchGenerate: ParsableCommand {
     }
 
     func run() throws {
-        if let threads {
-            Parallel.threadCount = threads
-            try GEMM.setThreadCount(threads)
-        }
+        if let threads { try GEMM.setThreadCount(threads) }
         let tokenizer = try REMITokenizer()
         let V = tokenizer.vocabulary.count
         print("cadenza bench generate: preset \(preset), vocabulary \(V), \(tokens) tokens x \(repeats) repeats, "

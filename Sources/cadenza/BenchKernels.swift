@@ -33,10 +33,7 @@ struct BenchKernels: ParsableCommand {
     }
 
     func run() throws {
-        if let threads {
-            Parallel.threadCount = threads
-            try GEMM.setThreadCount(threads)
-        }
+        if let threads { try GEMM.setThreadCount(threads) }
         let threadCount = Parallel.threadCount
         print("cadenza bench kernels: \(runs) rounds, \(threadCount) threads, PyTorch baseline: "
               + (noTorch ? "off" : "\(python) \(torchScript)"))

@@ -59,10 +59,7 @@ struct BenchModels: ParsableCommand {
     }
 
     func run() throws {
-        if let threads {
-            Parallel.threadCount = threads
-            try GEMM.setThreadCount(threads)
-        }
+        if let threads { try GEMM.setThreadCount(threads) }
         if let exportReference {
             try ReferenceExport.write(to: exportReference)
             print("wrote checkpoint, tokens and log-probabilities to \(exportReference)")

@@ -98,10 +98,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads {
-            Parallel.threadCount = threads
-            try GEMM.setThreadCount(threads)
-        }
+        if let threads { try GEMM.setThreadCount(threads) }
         Interruption.install()
         let progress = ProgressPrinter(every: logEvery)
         let summary: TrainingSummary
