@@ -58,9 +58,8 @@ public final class TransformerXLStepper: TokenStepper {
     public let memoryLength: Int
     /// How the decoder holds the weights while stepping.
     public let precision: DecoderMatrix.Precision
+    /// The decoder after `prime`; it owns the buffer `step` returns.
     private var decoder: TransformerXLDecoder?
-    /// The log-probabilities of the last call ([1, V]); kept so the returned buffer stays valid.
-    private var last: Tensor?
 
     /// A stepper keeping `memoryLength` rows of memory (default: the model's `mem_len`),
     /// stepping with the weights in `precision`.
@@ -99,7 +98,6 @@ public final class TransformerXLStepper: TokenStepper {
     private func step(_ token: Int32, vocabulary V: Int) throws -> UnsafeBufferPointer<Float> {
         guard let decoder else { return try prime([token]) }
         let logProbabilities = try decoder.step(tokens: [token])
-        last = logProbabilities
         return UnsafeBufferPointer(start: logProbabilities.pointer, count: V)
     }
 }

@@ -34,8 +34,9 @@ public final class TransformerXLDecoder {
 
     /// Per stream: keys and values of 2 * (capacity + 1) slots per layer.
     private let caches: [DecoderCache]
-    /// Per layer, the projected sinusoids by distance (slot p = distance p), keys only.
-    private let positions: DecoderCache
+    /// The relative-position terms: per layer, the projected sinusoids by distance (slot p =
+    /// distance p, a keys-only cache), and u, v.
+    private let relative: DecoderCache.Relative
     private var start = 0, length = 0
     private var rowsPerStream: Int { 2 * (capacity + 1) }
 
@@ -66,8 +67,8 @@ public final class TransformerXLDecoder {
         caches = (0..<B).map { _ in
             DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: rows, precision: precision)
         }
-        positions = DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: memory.capacity + 1,
-                                 precision: precision, keysOnly: true)
+        let positions = DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize,
+                                     capacity: memory.capacity + 1, precision: precision, keysOnly: true)
         let pe = model.sinusoids(count: memory.capacity + 1)
         let r = Tensor(zeros: [memory.capacity + 1, HD])
         for (l, p) in model.parameters.layers.enumerated() {
@@ -77,6 +78,8 @@ public final class TransformerXLDecoder {
                 positions.store(layer: l, position: distance, key: r.pointer + distance * HD, value: nil)
             }
         }
+        relative = DecoderCache.Relative(positions: positions, contentBias: model.parameters.contentBias.pointer,
+                                         positionBias: model.parameters.positionBias.pointer)
         length = M
         // Keys and values of the memory rows: the k and v thirds of qkv_net ([3HD, D] rows HD..<3HD).
         let kv = Tensor(zeros: [max(1, B * M), 2 * HD])
@@ -128,8 +131,7 @@ public final class TransformerXLDecoder {
                 let row = qkv + s * 3 * HD
                 caches[s].append(layer: l, key: row + HD, value: row + 2 * HD, thenAttend: row,
                                  slots: (start + visible.lowerBound)..<(start + visible.upperBound),
-                                 relative: DecoderCache.Relative(positions: positions, contentBias: p.contentBias.pointer,
-                                                                 positionBias: p.positionBias.pointer),
+                                 relative: relative,
                                  out: attended + s * HD, scores: b.probabilities.pointer)
             }
             // Post-norm (the reference's default): h = LN(h + attention), then LN(that + MLP).
