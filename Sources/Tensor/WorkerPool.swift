@@ -21,7 +21,7 @@ import Darwin
 /// on the same ticket, which succeeds only while that job is current, so a helper never reads
 /// a job that has finished. Each task index runs exactly once, on whichever thread claims it,
 /// so callers that give each index a fixed piece of work get the same numbers whatever thread
-/// ran it. Helpers spin for `spinSeconds` after their last task, then sleep on a condition
+/// ran it. Helpers spin for `spinTime` after their last task, then sleep on a condition
 /// variable until the next job. A job posted while another is running (a task that itself
 /// calls `run`, or two callers at once) runs on the calling thread alone.
 public final class WorkerPool: @unchecked Sendable {
@@ -31,7 +31,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// How long an idle helper keeps polling for the next job before it sleeps: long enough
     /// to span the gaps between a generation step's kernels (a few microseconds) and a
     /// training step's serial parts, short enough not to hold a core when nothing runs.
-    static let spinSeconds = 0.0002
+    static let spinTime = Duration.microseconds(200)
 
     /// Helper threads (the caller is the other worker).
     public let helperCount: Int
@@ -129,13 +129,13 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Polls, then sleeps, until a job numbered after `seenJob` is posted; returns its number.
     private func waitForJob(after seenJob: Int) -> Int {
-        let deadline = monotonicSeconds() + Self.spinSeconds
+        let deadline = ContinuousClock.now + Self.spinTime
         var polls = 0
         while true {
             let job = ticket.load(ordering: .acquiring) >> 32
             if job != seenJob { return job }
             polls += 1
-            if polls & 255 == 0, monotonicSeconds() > deadline { break }
+            if polls & 255 == 0, ContinuousClock.now > deadline { break }
         }
         // Sleep. The poster stores the ticket, then reads `sleepers`; we add to `sleepers`,
         // then read the ticket under the mutex: one of the two sees the other's write.
@@ -150,12 +150,4 @@ public final class WorkerPool: @unchecked Sendable {
         sleepers.subtract(1, ordering: .sequentiallyConsistent)
         return job
     }
-}
-
-/// Seconds on a monotonic clock.
-@inline(__always)
-func monotonicSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }
