@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import Models
 import REMI
 import Training
@@ -77,6 +78,29 @@ public enum Perplexity {
         let isTXL = model.config.kind == .transformerXL
         return NLLReport(memoryLength: isTXL ? (memoryLength ?? model.config.memoryLength) : nil,
                          tokens: result.tokens, totalNLL: result.totalNLL,
+                         notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
+    }
+
+    /// The report of `stepper` on `tokens` read one token at a time, as generation reads
+    /// them: the stepper's own decoder (its weight precision, its memory or window), each
+    /// token's log-probability taken from the step before it. `memoryLength` is only
+    /// reported. This is how to see what a decoder precision costs in NLL.
+    public static func evaluateStepwise(stepper: TokenStepper, tokens: [Int32], memoryLength: Int?,
+                                        vocabulary: Vocabulary) throws -> NLLReport {
+        guard tokens.count >= 2 else {
+            return NLLReport(memoryLength: memoryLength, tokens: 0, totalNLL: 0, notesPerToken: 0)
+        }
+        var next = try stepper.prime([tokens[0]])
+        var total = 0.0
+        for t in 1..<tokens.count {
+            let id = Int(tokens[t])
+            guard id >= 0, id < next.count else {
+                throw ModelInputError.tokenOutOfRange(token: tokens[t], index: t, vocabulary: next.count)
+            }
+            total -= Double(next[id])
+            if t + 1 < tokens.count { next = try stepper.step(tokens[t]) }
+        }
+        return NLLReport(memoryLength: memoryLength, tokens: tokens.count - 1, totalNLL: total,
                          notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
     }
 

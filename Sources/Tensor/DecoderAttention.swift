@@ -1,5 +1,5 @@
 /// The keys and values a batch-1 decoder attends over, per layer, laid out for one query at a
-/// time and stored in float32 or float16, and the attention of one new query over them.
+/// time and stored in float32 or float16 (float16 for int8 decoders too), and the attention of one new query over them.
 ///
 /// Keys are stored transposed per head, `keys[n, c, j]` = component c of key j for head n. With
 /// keys as rows, each score q·k_j is a 32-wide dot product ending in a horizontal sum (8 heads
@@ -31,7 +31,7 @@ public final class DecoderCache {
         self.capacity = capacity
         self.precision = precision
         stride = (capacity + 15) / 16 * 16
-        let size = precision == .float32 ? 4 : 2
+        let size = precision.cachesFloat32 ? 4 : 2
         let (keyBytes, valueBytes) = (heads * headSize * stride * size, keysOnly ? 0 : capacity * heads * headSize * size)
         keys = (0..<layers).map { _ in
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(64, keyBytes), alignment: 64)
@@ -45,9 +45,10 @@ public final class DecoderCache {
 
     /// Stores the key (and value, unless nil) of slot `position` in layer `layer` ([H * d] each).
     public func store(layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>?) {
-        switch precision {
-        case .float32: store(Float.self, layer, position, key, value, heads: 0..<heads)
-        case .float16: store(Float16.self, layer, position, key, value, heads: 0..<heads)
+        if precision.cachesFloat32 {
+            store(Float.self, layer, position, key, value, heads: 0..<heads)
+        } else {
+            store(Float16.self, layer, position, key, value, heads: 0..<heads)
         }
     }
 
@@ -65,7 +66,7 @@ public final class DecoderCache {
     /// making room at its end).
     public func moveToFront(from start: Int, count: Int) {
         guard start > 0, count > 0 else { return }
-        let size = precision == .float32 ? 4 : 2, width = heads * headSize
+        let size = precision.cachesFloat32 ? 4 : 2, width = heads * headSize
         for l in keys.indices {
             for row in 0..<width {
                 let base = keys[l] + row * stride * size
@@ -101,9 +102,10 @@ public final class DecoderCache {
     public func append(layer l: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
                        thenAttend query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
                        out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
-        switch precision {
-        case .float32: attend(Float.self, l, key, value, query, slots, relative, out, scores)
-        case .float16: attend(Float16.self, l, key, value, query, slots, relative, out, scores)
+        if precision.cachesFloat32 {
+            attend(Float.self, l, key, value, query, slots, relative, out, scores)
+        } else {
+            attend(Float16.self, l, key, value, query, slots, relative, out, scores)
         }
     }
 

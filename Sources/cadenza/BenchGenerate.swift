@@ -29,7 +29,7 @@ struct BenchGenerate: ParsableCommand {
     @Option(help: "Threads for kernels (default: all cores).")
     var threads: Int?
 
-    @Option(help: "How the decoders read the weights: float16 (generate's default) or float32.")
+    @Option(help: "How the decoders read the weights: float16 (generate's default), float32 or int8.")
     var precision: DecoderMatrix.Precision = .float16
 
     @Flag(help: "Skip GPT-2.")

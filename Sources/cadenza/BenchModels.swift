@@ -43,7 +43,7 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Threads for kernels (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Generation: the decoders' weight precision, float32 or float16.")
+    @Option(help: "Generation: the decoders' weight precision, float32, float16 or int8.")
     var precision: DecoderMatrix.Precision = .float32
 
     @Option(help: "Instead of timing: write a tiny Transformer-XL checkpoint, its tokens and Cadenza's log-probabilities into this folder (for Benchmarks/reference-txl-check.py).")

@@ -4,6 +4,7 @@ import Foundation
 import Generation
 import Models
 import Plot
+import Tensor
 import Training
 
 /// `cadenza eval`: how well a checkpoint predicts held-out music.
@@ -59,6 +60,9 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print the results as JSON.")
     var json = false
 
+    @Option(help: "Score one token at a time through the generation decoder with its weights in this precision (float32, float16 or int8), as `generate` reads them, instead of in batched segments: what a precision costs in NLL.")
+    var decoderPrecision: DecoderMatrix.Precision?
+
     func validate() throws {
         guard Split(rawValue: split) != nil else {
             throw ValidationError("--split must be train, validation or test, got '\(split)'")
@@ -66,6 +70,9 @@ struct EvalCommand: ParsableCommand {
         if let bad = memLen.first(where: { $0 < 1 }) { throw ValidationError("--mem-len must be at least 1, got \(bad)") }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if let maxTokens, maxTokens < 0 { throw ValidationError("--max-tokens must not be negative, got \(maxTokens)") }
+        if decoderPrecision != nil, sameLength || clampLen != nil {
+            throw ValidationError("--decoder-precision scores with the generation decoder, which has no --same-length or --clamp-len")
+        }
     }
 
     func run() throws {
@@ -96,8 +103,14 @@ struct EvalCommand: ParsableCommand {
             : (memLen.isEmpty ? [1, 2, 4].map { $0 * max(config.memoryLength, 1) } : memLen)
         var reports: [NLLReport] = []
         for m in memories {
-            reports.append(try Perplexity.evaluate(model: model, tokens: evaluation.tokens, batch: streams,
-                                                   memoryLength: m, vocabulary: bundle.tokenizer.vocabulary))
+            if let decoderPrecision {
+                let stepper = try bundle.stepper(memoryLength: m, precision: decoderPrecision)
+                reports.append(try Perplexity.evaluateStepwise(stepper: stepper, tokens: evaluation.tokens, memoryLength: m,
+                                                               vocabulary: bundle.tokenizer.vocabulary))
+            } else {
+                reports.append(try Perplexity.evaluate(model: model, tokens: evaluation.tokens, batch: streams,
+                                                       memoryLength: m, vocabulary: bundle.tokenizer.vocabulary))
+            }
             if !json, let last = reports.last {
                 FileHandle.standardError.write(Data("scored mem_len \(m.map(String.init) ?? "-"): \(String(format: "%.4f", last.nllPerToken)) nats/token\n".utf8))
             }

@@ -62,9 +62,97 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
     }
 }
 
+@Suite struct Int8DecoderMatrixTests {
+    /// What the int8 product must compute, in Double: each row rounded to integers of its scale
+    /// (max |w_j| / 127), the input to integers of its own (max |x| / levels), products summed
+    /// exactly, then scaled back and the bias added.
+    static func expected(_ w: [Float], _ x: [Float], _ bias: [Float], outputs: Int, inputs: Int, levels: Double) -> [Float] {
+        let largestInput = Double(x.map { abs($0) }.max() ?? 0)
+        let inputScale = largestInput / levels
+        let roundedX = x.map { largestInput > 0 ? (Double($0) / inputScale).rounded() : 0 }
+        return (0..<outputs).map { j in
+            let row = w[(j * inputs)..<((j + 1) * inputs)].map(Double.init)
+            let rowScale = (row.map { abs($0) }.max() ?? 0) / 127
+            let sum = zip(row, roundedX).reduce(0.0) { $0 + (rowScale > 0 ? ($1.0 / rowScale).rounded() : 0) * $1.1 }
+            return Float(sum * rowScale * inputScale + Double(bias[j]))
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func productIsTheExactSumOfTheRoundedIntegers(transposed: Bool) {
+        for (index, (outputs, inputs)) in DecoderMatrixTests.shapes.enumerated() {
+            let w = randomValues(outputs * inputs, seed: UInt64(index)), x = randomValues(inputs, seed: 50 + UInt64(index))
+            let bias = randomValues(outputs, seed: 90 + UInt64(index))
+            // The matrix is given in the layout asked for; the reference reads [out, in] rows.
+            let given = transposed ? (0..<inputs * outputs).map { w[($0 % outputs) * inputs + $0 / outputs] } : w
+            let matrix = DecoderMatrix(given, outputs: outputs, inputs: inputs, transposed: transposed, precision: .int8)
+            let expected = Self.expected(w, x, bias, outputs: outputs, inputs: inputs, levels: 32767)
+            // Only float rounding of the final scale-and-add separates the two.
+            let tolerance = 1e-6 * Float(inputs) + 1e-6
+            for threads in [1, 2] {
+                var y = Array(repeating: Float.nan, count: outputs)
+                matrix.multiply(x, bias: bias, into: &y, threads: threads)
+                expectNear(y, expected, tolerance, "\(outputs)x\(inputs) int8 threads \(threads)")
+                let start = randomValues(outputs, seed: 7)
+                var accumulated = start
+                matrix.multiply(x, bias: bias, into: &accumulated, epilogue: .accumulate, threads: threads)
+                expectNear(accumulated, zip(start, expected).map { $0 + $1 }, tolerance, "accumulate")
+            }
+        }
+    }
+
+    /// Against the float32 product the error is the rounding's and no more: at most half a
+    /// step of each weight times |x|, plus half an input step times |w|, summed over the row.
+    @Test func errorAgainstFloat32StaysInsideTheRoundingBound() {
+        let (outputs, inputs) = (64, 256)
+        let w = randomValues(outputs * inputs, seed: 11), x = randomValues(inputs, seed: 12)
+        let exact = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .float32)
+        let int8 = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .int8)
+        var a = Array(repeating: Float(0), count: outputs), b = a
+        exact.multiply(x, bias: nil, into: &a)
+        int8.multiply(x, bias: nil, into: &b)
+        let largestInput = x.map { abs($0) }.max()!
+        var worstShare: Float = 0
+        for j in 0..<outputs {
+            let row = w[(j * inputs)..<((j + 1) * inputs)]
+            let rowScale = row.map { abs($0) }.max()! / 127
+            let bound = 0.5 * rowScale * x.reduce(0) { $0 + abs($1) } + 0.5 * largestInput / 32767 * row.reduce(0) { $0 + abs($1) }
+            #expect(abs(a[j] - b[j]) <= bound * 1.001 + 1e-5, "row \(j): \(abs(a[j] - b[j])) > \(bound)")
+            worstShare = max(worstShare, abs(a[j] - b[j]) / bound)
+        }
+        // The weights really are rounded (an int8 path that fell back to float32 would show 0).
+        #expect(worstShare > 0.01)
+        #expect(int8.byteCount == outputs * inputs + outputs * 4)
+    }
+
+    /// Rows longer than 8,257 inputs could overflow a 32-bit lane at 32767 input levels; the
+    /// input is then rounded to fewer levels, and the product stays right.
+    @Test func veryLongRowsDoNotOverflow() {
+        let (outputs, inputs) = (4, 20_000)
+        let w = Array(repeating: Float(1), count: outputs * inputs), x = Array(repeating: Float(-2), count: inputs)
+        let matrix = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .int8)
+        var y = Array(repeating: Float(0), count: outputs)
+        matrix.multiply(x, bias: nil, into: &y)
+        expectNear(y, Array(repeating: -40_000, count: outputs), 0.01, "all-ones rows")
+    }
+
+    @Test func zeroInputsAndZeroRowsGiveTheBias() {
+        let (outputs, inputs) = (5, 40)
+        var w = randomValues(outputs * inputs, seed: 3)
+        for p in 0..<inputs { w[2 * inputs + p] = 0 }  // row 2 all zeros
+        let bias = randomValues(outputs, seed: 4)
+        let matrix = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .int8)
+        var y = Array(repeating: Float.nan, count: outputs)
+        matrix.multiply(Array(repeating: 0, count: inputs), bias: bias, into: &y)
+        #expect(y == bias)
+        matrix.multiply(randomValues(inputs, seed: 5), bias: bias, into: &y)
+        #expect(y[2] == bias[2])
+    }
+}
+
 @Suite struct DecoderCacheTests {
     /// One query over `count` cached positions against `Attention.forward` on the same rows.
-    @Test(arguments: [DecoderMatrix.Precision.float32, .float16], [1, 17, 64, 100])
+    @Test(arguments: DecoderMatrix.Precision.allCases, [1, 17, 64, 100])
     func attentionEqualsTheGeneralKernel(precision: DecoderMatrix.Precision, count: Int) {
         let (H, d, capacity) = (4, 32, 100)
         let keys = randomValues(count * H * d, seed: 3), values = randomValues(count * H * d, seed: 4)
@@ -81,7 +169,8 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
                      slots: 0..<count, out: &out, scores: &scores)
 
         // Reference: the training kernel on the same values, rounded as the cache stores them.
-        func stored(_ v: [Float]) -> [Float] { precision == .float16 ? v.map { Float(Float16($0)) } : v }
+        // (int8 decoders cache keys and values in float16.)
+        func stored(_ v: [Float]) -> [Float] { precision.cachesFloat32 ? v : v.map { Float(Float16($0)) } }
         var (k, v, q) = (stored(keys), stored(values), query)
         var expected = Array(repeating: Float(0), count: H * d)
         var probabilities = Array(repeating: Float(0), count: H * count)
