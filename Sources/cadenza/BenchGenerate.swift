@@ -29,8 +29,8 @@ struct BenchGenerate: ParsableCommand {
     @Option(help: "Threads for kernels (default: all cores).")
     var threads: Int?
 
-    @Option(help: "How the decoders read the weights: float16 (generate's default), float32 or int8.")
-    var precision: DecoderMatrix.Precision = .float16
+    @Option(help: "How the decoders read the weights: int8 (generate's default), float16 or float32.")
+    var precision: DecoderMatrix.Precision = .int8
 
     @Flag(help: "Skip GPT-2.")
     var noGPT2 = false
