@@ -8,7 +8,7 @@
 # with a KV cache), 2 threads, same shapes and vocabulary. Both sides run alternately, ROUNDS
 # times, so that load on the shared machine hits both; each prints its median over REPEATS.
 #
-# Cadenza runs twice per round: decoders reading the weights in float32, then in float16 (what
+# Cadenza runs three times per round: decoders reading the weights in float32, float16 and int8 (what
 # `cadenza generate` uses by default).
 #
 # Usage: Benchmarks/generate-compare.sh [ROUNDS] [TOKENS] [REPEATS] [THREADS]
@@ -25,7 +25,7 @@ swift build -c release --product cadenza >/dev/null
 CADENZA=.build/release/cadenza
 for round in $(seq "$ROUNDS"); do
   echo "# round $round ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
-  for precision in float32 float16; do
+  for precision in float32 float16 int8; do
     $CADENZA bench generate --preset small --memories 128 512 2048 --tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" \
       --precision $precision | grep RESULT | sed "s/^/cadenza $precision /"
   done

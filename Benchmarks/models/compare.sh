@@ -9,8 +9,8 @@
 # on a quiet machine, GPT-2 generation 928 against 412 tokens/s passive) and PASSIVE (on a loaded
 # machine the spinning threads collapse: 8 against 125 tokens/s), and the table keeps the faster
 # of the two each round: we compare against PyTorch at its best.
-# Cadenza's generation runs twice: with the decoders' weights in float32 (phase `generate`) and
-# in float16 (`generate-f16`, what `cadenza generate` uses by default).
+# Cadenza's generation runs three times: with the decoders' weights in float32 (phase `generate`),
+# float16 (`generate-f16`) and int8 (`generate-i8`, what `cadenza generate` uses by default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
@@ -28,8 +28,10 @@ for round in $(seq "$ROUNDS"); do
             .build/release/cadenza bench models --model $model --phase $phase --threads 2 "$@" \
                 | grep RESULT | sed 's/^/cadenza /' >> "$LOG"
             if [ $phase = generate ]; then
-                .build/release/cadenza bench models --model $model --phase $phase --threads 2 --precision float16 "$@" \
-                    | grep RESULT | sed 's/^/cadenza /; s/phase=generate/phase=generate-f16/' >> "$LOG"
+                for precision in float16:f16 int8:i8; do
+                    .build/release/cadenza bench models --model $model --phase $phase --threads 2 --precision ${precision%:*} "$@" \
+                        | grep RESULT | sed "s/^/cadenza /; s/phase=generate/phase=generate-${precision#*:}/" >> "$LOG"
+                done
             fi
             best=""
             for policy in ACTIVE PASSIVE; do
@@ -42,7 +44,10 @@ for round in $(seq "$ROUNDS"); do
                 fi
             done
             [ -n "$best" ] && echo "torch $bestline" >> "$LOG"
-            [ $phase = generate ] && [ -n "$best" ] && echo "torch ${bestline/phase=generate/phase=generate-f16}" >> "$LOG"
+            if [ $phase = generate ] && [ -n "$best" ]; then
+                echo "torch ${bestline/phase=generate/phase=generate-f16}" >> "$LOG"
+                echo "torch ${bestline/phase=generate/phase=generate-i8}" >> "$LOG"
+            fi
         done
     done
     echo "round $round done ($(date -u +%H:%M), load $(cut -d' ' -f1 /proc/loadavg))" >&2

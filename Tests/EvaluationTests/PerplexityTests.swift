@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import MIDI
 import Models
 import REMI
@@ -62,6 +63,29 @@ struct PerplexityTests {
         #expect(report.nllPerToken == trained.perToken)
         #expect(report.tokens == trained.tokens)
         #expect(report.memoryLength == (kind == .gpt2 ? nil : config.memoryLength))
+    }
+
+    /// Stepwise scoring through a float32 decoder is the model's own NLL (GPT-2 inside its
+    /// window: the full forward's log-probabilities); int8 moves it, but only a little.
+    @Test func stepwiseScoringEqualsTheFullForward() throws {
+        let vocabulary = try REMITokenizer().vocabulary
+        let config = ModelConfig.tiny(.gpt2, vocabularySize: vocabulary.count)
+        let model = try GPT2(config: config, generator: SeededGenerator(seed: 3))
+        var g = SeededGenerator(seed: 4)
+        let tokens = (0..<config.positions).map { _ in Int32.random(in: 0..<Int32(vocabulary.count), using: &g) }
+        var dropout = DropoutSource.evaluation
+        let logp = try model.forward(tokens: tokens, batch: 1, dropout: &dropout).logProbabilities
+        let V = vocabulary.count
+        let expected = (1..<tokens.count).reduce(0.0) { $0 - Double(logp.values[($1 - 1) * V + Int(tokens[$1])]) }
+
+        let exact = try Perplexity.evaluateStepwise(stepper: GPT2Stepper(model: model, precision: .float32), tokens: tokens,
+                                                    memoryLength: nil, vocabulary: vocabulary)
+        #expect(exact.tokens == tokens.count - 1)
+        #expect(abs(exact.totalNLL - expected) < 1e-3, "\(exact.totalNLL) vs \(expected)")
+        let int8 = try Perplexity.evaluateStepwise(stepper: GPT2Stepper(model: model, precision: .int8), tokens: tokens,
+                                                   memoryLength: nil, vocabulary: vocabulary)
+        #expect(int8.totalNLL != exact.totalNLL)
+        #expect(abs(int8.nllPerToken - exact.nllPerToken) < 0.01 * exact.nllPerToken)
     }
 
     @Test func derivedFiguresFollowFromTheNLL() throws {
