@@ -50,7 +50,7 @@ let package = Package(
 
         .testTarget(name: "MIDITests", dependencies: ["MIDI"]),
         .testTarget(name: "REMITests", dependencies: ["REMI", "MIDI"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: hot),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorKernels"], swiftSettings: hot),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], swiftSettings: hot),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tensor", "REMI", "MIDI"],
                     swiftSettings: hot),

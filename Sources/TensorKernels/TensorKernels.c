@@ -1,5 +1,16 @@
 #include "TensorKernels.h"
 
+void cadenza_int8_dot_rows_portable(const int16_t *x, const int8_t *w, long stride, long first, long last,
+                                    int64_t *out) {
+    for (long j = first; j < last; j++) {
+        const int8_t *r = w + j * stride;
+        int64_t sum = 0;
+        for (long p = 0; p < stride; p++) sum += (int32_t)x[p] * (int32_t)r[p];
+        out[j - first] = sum;
+    }
+}
+
+
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #include <immintrin.h>
 
@@ -48,12 +59,7 @@ void cadenza_int8_dot_rows(const int16_t *x, const int8_t *w, long stride, long 
 
 void cadenza_int8_dot_rows(const int16_t *x, const int8_t *w, long stride, long first, long last,
                            int64_t *out) {
-    for (long j = first; j < last; j++) {
-        const int8_t *r = w + j * stride;
-        int64_t sum = 0;
-        for (long p = 0; p < stride; p++) sum += (int32_t)x[p] * (int32_t)r[p];
-        out[j - first] = sum;
-    }
+    cadenza_int8_dot_rows_portable(x, w, stride, first, last, out);
 }
 
 #endif

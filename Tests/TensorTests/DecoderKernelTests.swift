@@ -1,4 +1,5 @@
 import Testing
+import TensorKernels
 @testable import Tensor
 
 /// Values in [-1, 1) from `seed`.
@@ -134,6 +135,25 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
         var y = Array(repeating: Float(0), count: outputs)
         matrix.multiply(x, bias: nil, into: &y)
         expectNear(y, Array(repeating: -40_000, count: outputs), 0.01, "all-ones rows")
+    }
+
+    /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same exact sums,
+    /// at the largest magnitudes the caller allows, for a row range that starts mid-matrix
+    /// and does not divide into the kernel's blocks of four.
+    @Test func theVectorKernelEqualsThePlainLoop() {
+        let (rows, stride) = (13, 1024)
+        var g = SeededGenerator(seed: 9)
+        var x = (0..<stride).map { _ in Int16.random(in: -32767...32767, using: &g) }
+        x[0] = 32767; x[1] = -32767
+        var w = (0..<rows * stride).map { _ in Int8.random(in: -127...127, using: &g) }
+        for p in 0..<stride { w[4 * stride + p] = x[p] < 0 ? -127 : 127 }  // row 4: every product at its largest
+        var fast = Array(repeating: Int64(0), count: rows), plain = fast
+        cadenza_int8_dot_rows(x, w, stride, 2, rows, &fast)
+        cadenza_int8_dot_rows_portable(x, w, stride, 2, rows, &plain)
+        #expect(fast == plain)
+        let expectedRow4 = x.reduce(Int64(0)) { $0 + Int64(abs(Int32($1))) * 127 }
+        #expect(fast[2] == expectedRow4)
+        #expect(fast[10] != 0 && fast[11] == 0 && fast[12] == 0)  // 11 rows written, the rest untouched
     }
 
     @Test func zeroInputsAndZeroRowsGiveTheBias() {

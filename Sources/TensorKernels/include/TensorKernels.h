@@ -18,4 +18,9 @@
 void cadenza_int8_dot_rows(const int16_t *x, const int8_t *w, long stride, long first, long last,
                            int64_t *out);
 
+/// The same sums from a plain loop: what `cadenza_int8_dot_rows` runs on CPUs without AVX-512
+/// VNNI, and the reference the tests hold the VNNI path to.
+void cadenza_int8_dot_rows_portable(const int16_t *x, const int8_t *w, long stride, long first, long last,
+                                    int64_t *out);
+
 #endif
