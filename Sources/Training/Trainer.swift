@@ -106,9 +106,11 @@ public final class Trainer {
     private var batches: BatchSequence
     private let metrics: MetricsLog
 
-    /// Starts a new run in `run`, which must not hold a checkpoint yet.
+    /// Starts a new run in `run`, which must not hold a checkpoint yet, from weights drawn
+    /// with `options.seed`, or from `initialWeights` (fine-tuning a trained model: they must
+    /// fit `modelConfig`; the optimiser, schedule and data order start afresh).
     public convenience init(run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
-                data: TrainingData) throws {
+                data: TrainingData, initialWeights: SafetensorsFile? = nil) throws {
         try options.validate()
         try modelConfig.validate()
         guard modelConfig.vocabularySize == tokenizer.vocabulary.count else {
@@ -119,7 +121,15 @@ public final class Trainer {
         do { try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true) } catch {
             throw TrainingError.checkpointUnwritable(path: run.path, reason: error.localizedDescription)
         }
-        let model = try LanguageModel(config: modelConfig, seed: SeededShuffle.mix(options.seed, 0x1417))
+        let model: LanguageModel
+        if let initialWeights {
+            do { model = try LanguageModel(config: modelConfig, checkpoint: initialWeights) } catch {
+                throw TrainingError.invalidOption(name: "init-from", value: options.initializedFrom ?? "the given weights",
+                                                  rule: "its weights must fit the model config (\(error))")
+            }
+        } else {
+            model = try LanguageModel(config: modelConfig, seed: SeededShuffle.mix(options.seed, 0x1417))
+        }
         let state = TrainerState(step: 0, epoch: 0, batchInEpoch: 0,
                                  dropoutGenerator: SeededGenerator(seed: SeededShuffle.mix(options.seed, 0xD209)),
                                  tokensSeen: 0, elapsedSeconds: 0, bestValidationLoss: nil, dataFingerprint: data.fingerprint)

@@ -72,10 +72,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var optimizer: OptimizerOptions
     /// The data.
     public var data: DataOptions
+    /// The model folder whose weights the run started from (fine-tuning); nil when the
+    /// weights were initialised from `seed`. Recorded for provenance only.
+    public var initializedFrom: String?
 
     /// Creates options.
     public init(batch: Int, steps: Int, learningRate: Float, warmupSteps: Int, clip: Float, seed: UInt64,
-                evalEvery: Int, saveEvery: Int, evalTokens: Int, optimizer: OptimizerOptions, data: DataOptions) {
+                evalEvery: Int, saveEvery: Int, evalTokens: Int, optimizer: OptimizerOptions, data: DataOptions,
+                initializedFrom: String? = nil) {
         self.batch = batch
         self.steps = steps
         self.learningRate = learningRate
@@ -87,6 +91,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         self.evalTokens = evalTokens
         self.optimizer = optimizer
         self.data = data
+        self.initializedFrom = initializedFrom
     }
 
     /// The spec's defaults for `kind`: Adam lr 2.5e-4, clip 0.25 for Transformer-XL; AdamW

@@ -1,14 +1,17 @@
 import Foundation
 import Models
 import REMI
+import Tensor
 
 /// The whole of `cadenza train` below the argument parsing: load the data, build or restore
 /// the trainer, print what is about to happen, train, print the outcome.
 public enum TrainingRun {
     /// Starts a new run in `run`. With `epochs`, `options.steps` is replaced by that many
     /// passes over the training split (known only once the data is loaded).
+    /// `initialWeights`: fine-tune these weights (which fit `modelConfig`) instead of drawing new ones.
     public static func start(run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
-                             epochs: Int?, progress: ProgressPrinter) throws -> TrainingSummary {
+                             epochs: Int?, initialWeights: SafetensorsFile? = nil,
+                             progress: ProgressPrinter) throws -> TrainingSummary {
         try options.validate()
         try modelConfig.validate()
         if (try? Checkpoint.locate(run.path)) != nil { throw TrainingError.runExists(path: run.path) }
@@ -20,7 +23,9 @@ public enum TrainingRun {
             options.steps = max(1, epochs * perEpoch)
             options.warmupSteps = min(options.warmupSteps, options.steps / 10)
         }
-        let trainer = try Trainer(run: run, modelConfig: modelConfig, tokenizer: tokenizer, options: options, data: data)
+        let trainer = try Trainer(run: run, modelConfig: modelConfig, tokenizer: tokenizer, options: options, data: data,
+                                  initialWeights: initialWeights)
+        if let from = options.initializedFrom { progress.message("fine-tuning: weights from \(from)") }
         return try execute(trainer, progress: progress)
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Generation
 import Models
 import REMI
 import Tensor
@@ -11,17 +12,18 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a Transformer-XL or GPT-2 on MIDI files, with checkpoints that survive interruption.",
         discussion: """
-            New run:  cadenza train --data DIR|LIST|CSV --model txl --preset small --out RUN [--steps N | --epochs N]
-            Continue: cadenza train --resume RUN [--steps N]
+            New run:   cadenza train --data DIR|LIST|CSV --model txl --preset small --out RUN [--steps N | --epochs N]
+            Fine-tune: cadenza train --data DIR|LIST|CSV --init-from pretrained|RUN|DIR --out RUN [--steps N] [--lr LR]
+            Continue:  cadenza train --resume RUN [--steps N]
             Ctrl-C or SIGTERM writes a checkpoint before stopping. See docs/training.md.
             """)
 
     @Option(help: "MIDI data: a folder (searched recursively), a text file listing paths, or a MAESTRO-style CSV.")
     var data: String?
-    @Option(help: "Architecture: txl (Transformer-XL) or gpt2.")
-    var model: String = "txl"
-    @Option(help: "Model size: tiny or small.")
-    var preset: String = "small"
+    @Option(help: "Architecture: txl (Transformer-XL) or gpt2 (default: txl).")
+    var model: String?
+    @Option(help: "Model size: tiny or small (default: small).")
+    var preset: String?
     @Option(help: "A model config JSON file (overrides --preset; n_token must match the tokenizer).")
     var config: String?
     @Option(help: "A REMI tokenizer config JSON file (default: the original REMI settings).")
@@ -30,6 +32,8 @@ struct TrainCommand: ParsableCommand {
     var out: String?
     @Option(help: "Continue the run in this folder from its latest checkpoint.")
     var resume: String?
+    @Option(help: "Fine-tune: start a new run from this model's weights, config and vocabulary ('pretrained' for the bundled model, or a run, checkpoint or exported folder), with a fresh optimiser and schedule.")
+    var initFrom: String?
     @Option(help: "Optimiser updates in total (default 1000).")
     var steps: Int?
     @Option(help: "Passes over the training split instead of --steps.")
@@ -74,15 +78,22 @@ struct TrainCommand: ParsableCommand {
             let fixed: [(String, Bool)] = [("--data", data != nil), ("--config", config != nil), ("--out", out != nil),
                                            ("--tokenizer-config", tokenizerConfig != nil), ("--epochs", epochs != nil),
                                            ("--seg-len", segLen != nil), ("--mem-len", memLen != nil), ("--lr", lr != nil),
-                                           ("--warmup", warmup != nil), ("--clip", clip != nil)]
+                                           ("--warmup", warmup != nil), ("--clip", clip != nil), ("--init-from", initFrom != nil)]
             if let (name, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError("\(name) cannot be changed when resuming: a resumed run keeps its settings (only --steps, --eval-every, --save-every, --threads)")
             }
         } else {
             guard data != nil else { throw ValidationError("--data is required (or --resume RUN)") }
             guard out != nil else { throw ValidationError("--out RUN is required: the folder for checkpoints and metrics") }
-            guard ["txl", "gpt2"].contains(model) else { throw ValidationError("--model must be txl or gpt2, got '\(model)'") }
-            guard ModelConfig.presetNames.contains(preset) else {
+            if initFrom != nil {
+                let fixed: [(String, Bool)] = [("--model", model != nil), ("--preset", preset != nil), ("--config", config != nil),
+                                               ("--tokenizer-config", tokenizerConfig != nil)]
+                if let (name, _) = fixed.first(where: { $0.1 }) {
+                    throw ValidationError("\(name) cannot be given with --init-from: the model, its size and its vocabulary come from the model fine-tuned")
+                }
+            }
+            if let model, !["txl", "gpt2"].contains(model) { throw ValidationError("--model must be txl or gpt2, got '\(model)'") }
+            if let preset, !ModelConfig.presetNames.contains(preset) {
                 throw ValidationError("--preset must be one of \(ModelConfig.presetNames.joined(separator: ", ")), got '\(preset)'")
             }
             guard steps == nil || epochs == nil else { throw ValidationError("give --steps or --epochs, not both") }
@@ -107,16 +118,23 @@ struct TrainCommand: ParsableCommand {
                                              saveEvery: saveEvery, progress: progress)
         } else {
             let kind: ModelKind = model == "gpt2" ? .gpt2 : .transformerXL
-            let tokenizer = try REMITokenizer(config: tokenizerConfig.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) }
+            var tokenizer = try REMITokenizer(config: tokenizerConfig.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) }
                                               ?? TokenizerConfig())
             var modelConfig: ModelConfig
-            if let config {
+            var initial: ModelBundle?
+            if let initFrom {
+                let bundle = try initFrom == "pretrained" ? ModelLocation.bundle(nil) : ModelLocation.checkpoint(initFrom).bundle
+                (modelConfig, tokenizer, initial) = (bundle.config, bundle.tokenizer, bundle)
+                if let segLen, bundle.config.kind == .gpt2, segLen > bundle.config.positions {
+                    throw ValidationError("--seg-len \(segLen) is longer than the \(bundle.config.positions) positions of the GPT-2 in \(initFrom)")
+                }
+            } else if let config {
                 guard let json = FileManager.default.contents(atPath: config) else {
                     throw ValidationError("cannot read model config \(config)")
                 }
                 modelConfig = try ModelConfig.decode(json: json)
             } else {
-                modelConfig = try ModelConfig.preset(named: preset, kind: kind, vocabularySize: tokenizer.vocabulary.count)
+                modelConfig = try ModelConfig.preset(named: preset ?? "small", kind: kind, vocabularySize: tokenizer.vocabulary.count)
             }
             if let segLen {
                 modelConfig.segmentLength = segLen
@@ -127,6 +145,7 @@ struct TrainCommand: ParsableCommand {
                                           cacheFolder: noCache ? nil : (cache ?? TokenCache.defaultFolder.path),
                                           augmentation: noAugment ? .none : .standard)
             var options = TrainingOptions.defaults(for: modelConfig.kind, data: dataOptions, steps: steps ?? 1000)
+            options.initializedFrom = initial?.folder.path
             options.batch = batch
             options.seed = seed
             options.evalTokens = evalTokens
@@ -136,7 +155,7 @@ struct TrainCommand: ParsableCommand {
             if let evalEvery { options.evalEvery = evalEvery }
             if let saveEvery { options.saveEvery = saveEvery }
             summary = try TrainingRun.start(run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,
-                                            options: options, epochs: epochs, progress: progress)
+                                            options: options, epochs: epochs, initialWeights: initial?.weights, progress: progress)
         }
         if summary.interrupted && Interruption.isRequested { throw ExitCode(128 + Interruption.signalNumber) }
     }
