@@ -31,14 +31,14 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "New tokens to write instead of a number of bars.")
     var tokens: Int?
 
-    @Option(help: "Sampling temperature: below 1 safer, above 1 wilder, 0 always the most likely token.")
-    var temperature: Float = 1.0
+    @Option(help: "Sampling temperature: below 1 safer, above 1 wilder, 0 always the most likely token (default 1.2 with top-p 0.9: of the settings measured, the pieces closest to real music; docs/generation.md).")
+    var temperature: Float = 1.2
 
     @Option(help: "Draw only from the K most likely tokens (0: off).")
     var topK: Int = 0
 
     @Option(help: "Draw only from the most likely tokens whose probabilities sum to P (1: off).")
-    var topP: Float = 0.95
+    var topP: Float = 0.9
 
     @Option(help: "Random seed; piece i uses seed + i. Default: drawn from the clock and printed.")
     var seed: UInt64?
@@ -164,19 +164,28 @@ struct OutputNames {
 
     /// The MIDI file of the piece drawn with `seed`.
     func midi(seed: UInt64) throws -> URL {
-        try name(out ?? (count == 1 ? "generated.mid" : "generated"), seed: seed, fileExtension: "mid")
+        try name(out ?? (count == 1 ? "generated.mid" : "generated"), seed: seed, fileExtensions: ["mid", "midi"])
     }
 
     /// The token file of the piece drawn with `seed`, if asked for.
     func tokens(seed: UInt64) throws -> URL? {
-        try tokensOut.map { try name($0, seed: seed, fileExtension: "remi") }
+        try tokensOut.map { try name($0, seed: seed, fileExtensions: ["remi", "txt"]) }
     }
 
     /// One piece: the name itself. Several: `<folder>/piece-<seed>.<ext>`, or
-    /// `<stem>-<seed>.<ext>` when the name is a file name.
-    private func name(_ given: String, seed: UInt64, fileExtension: String) throws -> URL {
+    /// `<stem>-<seed>.<ext>` when the name is a file name. A name is a file name when it ends
+    /// in one of `fileExtensions` (the first is the default) and is not an existing folder, so
+    /// a folder such as `takes-t1.1` stays a folder.
+    static func isFileName(_ url: URL, fileExtensions: [String]) -> Bool {
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
+        return fileExtensions.contains(url.pathExtension.lowercased()) && !(exists && isFolder.boolValue)
+    }
+
+    private func name(_ given: String, seed: UInt64, fileExtensions: [String]) throws -> URL {
         let url = URL(fileURLWithPath: given)
-        let isFile = !url.pathExtension.isEmpty
+        let fileExtension = fileExtensions[0]
+        let isFile = Self.isFileName(url, fileExtensions: fileExtensions)
         if count == 1 && isFile { return url }
         if isFile {
             let stem = url.deletingPathExtension().lastPathComponent
