@@ -43,6 +43,12 @@ public struct Sampler: Sendable, Equatable {
     /// 1 keeps all.
     public let topP: Float
 
+    /// The temperature and top-p `cadenza generate` uses unless told otherwise: of the
+    /// settings measured on the bundled model, the pieces closest to real music by the
+    /// musical metrics (docs/generation.md, "Sampling defaults"). A model of one's own may
+    /// prefer others; `init()`'s plain softmax (1, off) is the model's own distribution.
+    public static let recommendedTemperature: Float = 1.2, recommendedTopP: Float = 0.9
+
     /// Creates a sampler, checking each setting.
     public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1) throws {
         guard temperature.isFinite, temperature >= 0 else { throw SamplerError.invalidTemperature(temperature) }

@@ -32,13 +32,13 @@ struct GenerateCommand: ParsableCommand {
     var tokens: Int?
 
     @Option(help: "Sampling temperature: below 1 safer, above 1 wilder, 0 always the most likely token (default 1.2 with top-p 0.9: of the settings measured, the pieces closest to real music; docs/generation.md).")
-    var temperature: Float = 1.2
+    var temperature: Float = Sampler.recommendedTemperature
 
     @Option(help: "Draw only from the K most likely tokens (0: off).")
     var topK: Int = 0
 
     @Option(help: "Draw only from the most likely tokens whose probabilities sum to P (1: off).")
-    var topP: Float = 0.9
+    var topP: Float = Sampler.recommendedTopP
 
     @Option(help: "Random seed; piece i uses seed + i. Default: drawn from the clock and printed.")
     var seed: UInt64?
