@@ -31,7 +31,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "New tokens to write instead of a number of bars.")
     var tokens: Int?
 
-    @Option(help: "Sampling temperature: below 1 safer, above 1 wilder, 0 always the most likely token (default 1.2 with top-p 0.9: of the settings measured, the pieces closest to real music; docs/generation.md).")
+    @Option(help: "Sampling temperature: below 1 safer, above 1 wilder, 0 always the most likely token. The default, with top-p 0.9, gave the pieces closest to real music of the settings measured (docs/generation.md).")
     var temperature: Float = Sampler.recommendedTemperature
 
     @Option(help: "Draw only from the K most likely tokens (0: off).")
