@@ -8,6 +8,7 @@ struct Bench: ParsableCommand {
         subcommands: [
             // One file per benchmark (BenchMIDI.swift, ...); add each to this list.
             BenchGEMM.self,
+            BenchDecoder.self,
             BenchMIDI.self,
             BenchKernels.self,
             BenchGenerate.self,

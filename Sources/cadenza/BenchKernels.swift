@@ -208,10 +208,3 @@ struct KernelBenchmark {
         return list
     }
 }
-
-private extension String {
-    func padding(_ width: Int, left: Bool = false) -> String {
-        let pad = String(repeating: " ", count: Swift.max(0, width - count))
-        return left ? pad + self : self + pad
-    }
-}

@@ -115,10 +115,3 @@ struct BaselineFailure: Error, CustomStringConvertible {
         "the MidiTok baseline failed (exit \(status)); run Benchmarks/remi-baseline.sh to see why"
     }
 }
-
-private extension String {
-    func padding(_ width: Int, left: Bool = false) -> String {
-        let pad = String(repeating: " ", count: max(0, width - count))
-        return left ? pad + self : self + pad
-    }
-}

@@ -31,9 +31,3 @@ struct Doctor: ParsableCommand {
         }
     }
 }
-
-private extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-}
