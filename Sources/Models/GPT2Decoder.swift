@@ -11,7 +11,7 @@ import Tensor
 ///   [in, out] `Conv1D` layout makes each output a sum of scaled rows instead, 1.4-1.7x slower
 ///   in `cadenza bench gemm`: 61 versus 85-90 GFLOP/s on one thread);
 /// - that copy may be float16 or int8 (`precision`), a half or a quarter of the bytes to stream
-///   per token, and int8's integer products are 2.3-2.5x faster than float16's widening;
+///   per token, and int8's integer products run twice float16's multiply-adds per second;
 /// - every buffer a step writes is allocated once, here, so a step allocates nothing.
 /// The copy costs memory: the weights' size again in float32, a half in float16, a quarter in int8.
 public final class GPT2Decoder {

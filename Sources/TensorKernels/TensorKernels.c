@@ -16,7 +16,8 @@ void cadenza_int8_dot_rows_portable(const int16_t *x, const int8_t *w, long stri
 
 // Four rows at a time share each load of x; each row's 32 weights are widened from 8 to 16 bits
 // (vpmovsxbw) and multiply-added pairwise into 16 lanes (vpdpwssd). Measured on the Zen 4 this
-// was written for, one thread: 64-74 G weights/s, against 29 for float16 weights (cvtph2ps+fma).
+// was written for, one thread: 64-75 G weights/s, against 29 for float16 weights (cvtph2ps+fma)
+// (Benchmarks/decoder-dot-kernels.c).
 static inline __m512i widened(const int8_t *p) {
     return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p));
 }
