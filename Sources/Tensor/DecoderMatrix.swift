@@ -159,8 +159,10 @@ public final class DecoderMatrix {
     /// long that a 32-bit lane (stride / 16 products of at most 127 x level) could overflow.
     private var inputLevels: Float { Float(min(32767, Int(Int32.max) / (127 * max(1, stride / 16)))) }
 
-    /// Writes `x` as integers `rounded[p] = round(x[p] / scale)` (zero past `inputs`, up to
-    /// `stride`) and returns `scale` = max |x| / `inputLevels` (0 when x is all zeros).
+    /// Writes `x` as integers `rounded[p] = round(x[p] / scale)` (to nearest, ties to even;
+    /// zero past `inputs`, up to `stride`) and returns `scale` = max |x| / `inputLevels`: 0 when
+    /// x is all zeros, NaN when x holds a NaN or an infinity, so that the product is NaN as the
+    /// float paths' would be rather than a plausible number.
     private func roundInput(_ x: UnsafePointer<Float>, into rounded: UnsafeMutablePointer<Int16>) -> Float {
         typealias V = SIMD16<Float>
         let vectorEnd = inputs & ~15
@@ -174,10 +176,13 @@ public final class DecoderMatrix {
             highest = pointwiseMax(highest, bits)
             p += 16
         }
-        var largest = Float(bitPattern: UInt32(highest.max()))
-        for q in vectorEnd..<inputs { largest = max(largest, abs(x[q])) }
+        var largestBits = UInt32(highest.max())
+        for q in vectorEnd..<inputs { largestBits = max(largestBits, x[q].bitPattern & 0x7FFF_FFFF) }
+        // NaN's bit patterns are above infinity's, which is above every finite magnitude.
+        let largest = Float(bitPattern: largestBits)
         rounded.initialize(repeating: 0, count: stride)
-        guard largest > 0, largest.isFinite else { return 0 }
+        guard largest.isFinite else { return .nan }
+        guard largest > 0 else { return 0 }
         let levels = inputLevels, inverse = levels / largest
         // Round to nearest by adding 1.5 * 2^23: the sum's low mantissa bits are then the
         // integer (|x * inverse| <= 32767 is far inside the 2^22 this holds for). Swift's
@@ -191,7 +196,7 @@ public final class DecoderMatrix {
                                                             as: SIMD16<Int16>.self)
             p += 16
         }
-        for q in vectorEnd..<inputs { rounded[q] = Int16((x[q] * inverse).rounded()) }
+        for q in vectorEnd..<inputs { rounded[q] = Int16((x[q] * inverse).rounded(.toNearestOrEven)) }
         return largest / levels
     }
 

@@ -70,7 +70,7 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
     static func expected(_ w: [Float], _ x: [Float], _ bias: [Float], outputs: Int, inputs: Int, levels: Double) -> [Float] {
         let largestInput = Double(x.map { abs($0) }.max() ?? 0)
         let inputScale = largestInput / levels
-        let roundedX = x.map { largestInput > 0 ? (Double($0) / inputScale).rounded() : 0 }
+        let roundedX = x.map { largestInput > 0 ? (Double($0) / inputScale).rounded(.toNearestOrEven) : 0 }
         return (0..<outputs).map { j in
             let row = w[(j * inputs)..<((j + 1) * inputs)].map(Double.init)
             let rowScale = (row.map { abs($0) }.max() ?? 0) / 127
@@ -154,6 +154,23 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
         let expectedRow4 = x.reduce(Int64(0)) { $0 + Int64(abs(Int32($1))) * 127 }
         #expect(fast[2] == expectedRow4)
         #expect(fast[10] != 0 && fast[11] == 0 && fast[12] == 0)  // 11 rows written, the rest untouched
+    }
+
+    /// A NaN or an infinity in the input makes every output NaN, as in float32 and float16,
+    /// so the sampler reports it instead of drawing from plausible-looking numbers.
+    @Test func aNaNOrInfiniteInputGivesNaN() {
+        let (outputs, inputs) = (8, 40)
+        let matrix = DecoderMatrix(randomValues(outputs * inputs, seed: 3), outputs: outputs, inputs: inputs,
+                                   transposed: false, precision: .int8)
+        for bad in [Float.nan, .infinity, -.infinity] {
+            for position in [0, 17, 39] {  // inside the vector part and in the scalar tail
+                var x = randomValues(inputs, seed: 4)
+                x[position] = bad
+                var y = Array(repeating: Float(0), count: outputs)
+                matrix.multiply(x, bias: randomValues(outputs, seed: 5), into: &y)
+                #expect(y.allSatisfy { $0.isNaN }, "\(bad) at \(position)")
+            }
+        }
     }
 
     @Test func zeroInputsAndZeroRowsGiveTheBias() {
