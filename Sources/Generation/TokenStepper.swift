@@ -6,7 +6,7 @@ import Tensor
 ///
 /// The two steppers read the weights as int8 by default (`DecoderMatrix`): generation is
 /// bound by streaming the weights once per token, and int8 rows with integer products make a
-/// step 1.4-1.7x faster than float16 and about 2.5x faster than float32 (docs/generation.md).
+/// step 1.4-1.8x faster than float16 and 2.5-4.4x faster than float32 (docs/generation.md).
 /// Each weight is rounded to 1/254 of its row's largest; on the bundled model that moves the
 /// validation NLL from 1.67018 to 1.67021 nats/token (`cadenza eval --decoder-precision`).
 /// Pass `.float16` (exact for a model stored in float16, like the bundled one) or `.float32`
