@@ -69,7 +69,7 @@ public struct ModelBundle {
     /// The model, ready to generate: Transformer-XL keeping `memoryLength` rows of memory
     /// (default: its training `mem_len`), or GPT-2 with its KV cache (`memoryLength` ignored),
     /// stepping with weights in `precision`.
-    public func stepper(memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .int8) throws -> TokenStepper {
+    public func stepper(memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .fastest) throws -> TokenStepper {
         do {
             switch config.kind {
             case .transformerXL:

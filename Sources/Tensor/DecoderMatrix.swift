@@ -33,6 +33,13 @@ public final class DecoderMatrix {
         /// Whether a decoder's cached keys and values are float32 (float16 otherwise: int8
         /// applies to weights only).
         public var cachesFloat32: Bool { self == .float32 }
+
+        /// The fastest precision on this machine: int8 where its kernel was built with AVX-512
+        /// VNNI, else float16 (int8's plain-loop fallback would not be faster).
+        public static let fastest: Precision = cadenza_int8_dot_rows_uses_vnni() != 0 ? .int8 : .float16
+
+        /// Whether int8 products run the AVX-512 VNNI kernel on this build.
+        public static var int8UsesVNNI: Bool { cadenza_int8_dot_rows_uses_vnni() != 0 }
     }
 
     /// Rows: outputs of the product.

@@ -61,6 +61,9 @@ public struct GEMMDiagnostics: Sendable {
                           advice: !build.vectorized
                               ? "rebuild with `-target-cpu native` (Package.swift's hot settings): without it SIMD code is scalar"
                               : nil))
+        lines.append(Line(label: "decoding", value: DecoderMatrix.Precision.int8UsesVNNI
+                              ? "int8 weights with the AVX-512 VNNI kernel (generation's default)"
+                              : "float16 weights (generation's default; int8 would run a plain loop here, without AVX-512 VNNI)"))
         return GEMMDiagnostics(lines: lines)
     }
 }

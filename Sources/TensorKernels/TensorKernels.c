@@ -56,7 +56,11 @@ void cadenza_int8_dot_rows(const int16_t *x, const int8_t *w, long stride, long 
     }
 }
 
+int cadenza_int8_dot_rows_uses_vnni(void) { return 1; }
+
 #else
+
+int cadenza_int8_dot_rows_uses_vnni(void) { return 0; }
 
 void cadenza_int8_dot_rows(const int16_t *x, const int8_t *w, long stride, long first, long last,
                            int64_t *out) {

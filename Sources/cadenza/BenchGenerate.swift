@@ -30,7 +30,7 @@ struct BenchGenerate: ParsableCommand {
     var threads: Int?
 
     @Option(help: "How the decoders read the weights: int8 (generate's default), float16 or float32.")
-    var precision: DecoderMatrix.Precision = .int8
+    var precision: DecoderMatrix.Precision = .fastest
 
     @Flag(help: "Skip GPT-2.")
     var noGPT2 = false

@@ -55,8 +55,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may be longer).")
     var memLen: Int?
 
-    @Option(help: "How the model's weights are read while generating: int8 (default, fastest: 1.4-1.8x float16; rows rounded to 8 bits, NLL change below 0.01 %), float16 (exact for float16 models such as the bundled one) or float32 (the model's exact numbers).")
-    var precision: DecoderMatrix.Precision = .int8
+    @Option(help: "How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI, else float16; 1.4-1.8x float16; rows rounded to 8 bits, NLL change below 0.01 %), float16 (exact for float16 models such as the bundled one) or float32 (the model's exact numbers).")
+    var precision: DecoderMatrix.Precision = .fastest
 
     @Flag(help: "Sample without the REMI grammar constraint and report how often the grammar is broken.")
     var noGrammar = false

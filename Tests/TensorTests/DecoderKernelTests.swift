@@ -137,6 +137,16 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
         expectNear(y, Array(repeating: -40_000, count: outputs), 0.01, "all-ones rows")
     }
 
+    /// On a CPU with AVX-512 VNNI the int8 kernel must be built with it (the C target's
+    /// `-march=native`), or int8 decoding, generation's default, would silently run the plain
+    /// loop; elsewhere generation must default to float16.
+    @Test func theVNNIKernelIsBuiltWhereTheCPUHasIt() {
+        let hasVNNI = CPUInfo.read().flags.contains("avx512_vnni")
+        guard !CPUInfo.read().flags.isEmpty else { return }  // no /proc/cpuinfo: nothing to compare with
+        #expect(DecoderMatrix.Precision.int8UsesVNNI == hasVNNI)
+        #expect(DecoderMatrix.Precision.fastest == (hasVNNI ? .int8 : .float16))
+    }
+
     /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same exact sums,
     /// at the largest magnitudes the caller allows, for a row range that starts mid-matrix
     /// and does not divide into the kernel's blocks of four.

@@ -18,6 +18,10 @@
 void cadenza_int8_dot_rows(const int16_t *x, const int8_t *w, long stride, long first, long last,
                            int64_t *out);
 
+/// 1 when `cadenza_int8_dot_rows` was built with AVX-512 VNNI, 0 when it runs the plain loop
+/// (then int8 is no faster than float16, and decoders should not prefer it).
+int cadenza_int8_dot_rows_uses_vnni(void);
+
 /// The same sums from a plain loop: what `cadenza_int8_dot_rows` runs on CPUs without AVX-512
 /// VNNI, and the reference the tests hold the VNNI path to.
 void cadenza_int8_dot_rows_portable(const int16_t *x, const int8_t *w, long stride, long first, long last,
