@@ -118,9 +118,7 @@ public final class Trainer {
                                               rule: "must equal the tokenizer's \(tokenizer.vocabulary.count) ids")
         }
         if (try? Checkpoint.locate(run.path)) != nil { throw TrainingError.runExists(path: run.path) }
-        do { try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true) } catch {
-            throw TrainingError.checkpointUnwritable(path: run.path, reason: error.localizedDescription)
-        }
+        // The model first: weights that do not fit are refused before the run folder exists.
         let model: LanguageModel
         if let initialWeights {
             do { model = try LanguageModel(config: modelConfig, checkpoint: initialWeights) } catch {
@@ -129,6 +127,9 @@ public final class Trainer {
             }
         } else {
             model = try LanguageModel(config: modelConfig, seed: SeededShuffle.mix(options.seed, 0x1417))
+        }
+        do { try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true) } catch {
+            throw TrainingError.checkpointUnwritable(path: run.path, reason: error.localizedDescription)
         }
         let state = TrainerState(step: 0, epoch: 0, batchInEpoch: 0,
                                  dropoutGenerator: SeededGenerator(seed: SeededShuffle.mix(options.seed, 0xD209)),

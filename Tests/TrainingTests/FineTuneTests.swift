@@ -39,13 +39,15 @@ import Testing
         let gpt2 = try trained(.gpt2)
         var options = Fixtures.options(kind: .transformerXL, steps: 1)
         options.initializedFrom = "/models/gpt2"
+        let run = Fixtures.temporaryFolder("mismatch").appendingPathComponent("run")
         #expect {
-            _ = try Trainer(run: Fixtures.temporaryFolder("mismatch"), modelConfig: Fixtures.tinyConfig(.transformerXL),
+            _ = try Trainer(run: run, modelConfig: Fixtures.tinyConfig(.transformerXL),
                             tokenizer: Fixtures.tokenizer, options: options, data: Fixtures.data(), initialWeights: gpt2.weights)
         } throws: { error in
             guard case let TrainingError.invalidOption(name, value, _) = error else { return false }
             return name == "init-from" && value == "/models/gpt2"
         }
+        #expect(!FileManager.default.fileExists(atPath: run.path), "nothing is written for a refused start")
     }
 
     /// Checkpoints written before fine-tuning existed have no `initializedFrom` and still load.
