@@ -34,12 +34,21 @@ public final class DecoderMatrix {
         /// applies to weights only).
         public var cachesFloat32: Bool { self == .float32 }
 
-        /// The fastest precision on this machine: int8 where its kernel was built with AVX-512
-        /// VNNI, else float16 (int8's plain-loop fallback would not be faster).
-        public static let fastest: Precision = cadenza_int8_dot_rows_uses_vnni() != 0 ? .int8 : .float16
-
         /// Whether int8 products run the AVX-512 VNNI kernel on this build.
         public static var int8UsesVNNI: Bool { cadenza_int8_dot_rows_uses_vnni() != 0 }
+
+        /// The fastest precision on this machine: int8 where its kernel was built with AVX-512
+        /// VNNI, else float16 (int8's plain-loop fallback would not be faster).
+        public static let fastest: Precision = int8UsesVNNI ? .int8 : .float16
+
+        /// Bytes per stored weight (int8 adds one float scale per row).
+        var bytesPerWeight: Int {
+            switch self {
+            case .float32: 4
+            case .float16: 2
+            case .int8: 1
+            }
+        }
     }
 
     /// Rows: outputs of the product.
@@ -71,8 +80,8 @@ public final class DecoderMatrix {
         // and no 16-weight load straddles two lines.
         stride = precision == .int8 ? (inputs + 31) / 32 * 32 : inputs
         scales = .allocate(capacity: precision == .int8 ? max(1, outputs) : 1)
-        let size = precision == .float32 ? 4 : precision == .float16 ? 2 : 1
-        storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, outputs * stride) * size, alignment: 64)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, outputs * stride) * precision.bytesPerWeight,
+                                                   alignment: 64)
         switch precision {
         case .float32:
             let values = storage.bindMemory(to: Float.self, capacity: count)
@@ -103,11 +112,7 @@ public final class DecoderMatrix {
 
     /// Bytes of weights read per product (int8: the row scales included).
     public var byteCount: Int {
-        switch precision {
-        case .float32: outputs * inputs * 4
-        case .float16: outputs * inputs * 2
-        case .int8: outputs * stride + outputs * 4
-        }
+        outputs * stride * precision.bytesPerWeight + (precision == .int8 ? outputs * MemoryLayout<Float>.size : 0)
     }
 
     /// What is done with each output after the product, by the thread that computed it (so a

@@ -84,17 +84,25 @@ public enum GEMMBenchmark {
     public static func gigaflops(_ operands: Operands, backend: GEMM.Backend, threads: Int,
                                  minimumSeconds: Double = 0.1) -> Double {
         operands.multiply(using: backend, threads: threads)
+        return operands.shape.flops * callsPerSecond(minimumSeconds: minimumSeconds) {
+            operands.multiply(using: backend, threads: threads)
+        } / 1e9
+    }
+
+    /// Calls of `body` per second: as many calls as fit in `minimumSeconds` (at least one),
+    /// timed together. No warm-up: the caller does its own.
+    public static func callsPerSecond(minimumSeconds: Double, _ body: () -> Void) -> Double {
         let clock = ContinuousClock()
         let start = clock.now
         var iterations = 0
         var elapsed = 0.0
         repeat {
-            operands.multiply(using: backend, threads: threads)
+            body()
             iterations += 1
             let duration = clock.now - start
             elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
         } while elapsed < minimumSeconds
-        return operands.shape.flops * Double(iterations) / elapsed / 1e9
+        return Double(iterations) / elapsed
     }
 
     /// The median of some figures (the mean of the middle two for an even count).

@@ -65,19 +65,9 @@ struct BenchDecoder: ParsableCommand {
                 let bytes = matrices.reduce(0) { $0 + $1.byteCount }
                 let step = { for m in matrices { m.multiply(input, bias: nil, into: &output, threads: threadCount) } }
                 step()
-                var figures: [Double] = []
-                for _ in 0..<runs {
-                    var repeats = 0
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    var elapsed = 0.0
-                    while elapsed < minSeconds {
-                        step()
-                        repeats += 1
-                        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                    }
-                    figures.append(Double(repeats) / elapsed)
-                }
-                let stepsPerSecond = figures.sorted()[figures.count / 2]
+                let stepsPerSecond = GEMMBenchmark.median((0..<runs).map { _ in
+                    GEMMBenchmark.callsPerSecond(minimumSeconds: minSeconds, step)
+                })
                 rates[precision] = stepsPerSecond
                 let line = workload.name.padding(32) + precision.rawValue.padding(10)
                     + String(format: "%.1f", stepsPerSecond * Double(count) / 1e9).padding(13, left: true)

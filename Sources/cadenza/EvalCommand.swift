@@ -80,7 +80,8 @@ struct EvalCommand: ParsableCommand {
         var config = bundle.config
         if sameLength { config.sameLength = true }
         if let clampLen { config.clampLength = clampLen }
-        let model = try LanguageModel(config: config, checkpoint: bundle.weights)
+        // Batched scoring needs the model; stepwise scoring builds its decoder from the bundle.
+        let model = decoderPrecision == nil ? try LanguageModel(config: config, checkpoint: bundle.weights) : nil
 
         let trained = run?.options
         guard let path = data ?? trained?.data.path else {
@@ -107,7 +108,7 @@ struct EvalCommand: ParsableCommand {
                 let stepper = try bundle.stepper(memoryLength: m, precision: decoderPrecision)
                 reports.append(try Perplexity.evaluateStepwise(stepper: stepper, tokens: evaluation.tokens, memoryLength: m,
                                                                vocabulary: bundle.tokenizer.vocabulary))
-            } else {
+            } else if let model {
                 reports.append(try Perplexity.evaluate(model: model, tokens: evaluation.tokens, batch: streams,
                                                        memoryLength: m, vocabulary: bundle.tokenizer.vocabulary))
             }

@@ -118,8 +118,7 @@ struct TrainCommand: ParsableCommand {
                                              saveEvery: saveEvery, progress: progress)
         } else {
             let kind: ModelKind = model == "gpt2" ? .gpt2 : .transformerXL
-            var tokenizer = try REMITokenizer(config: tokenizerConfig.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) }
-                                              ?? TokenizerConfig())
+            let tokenizer: REMITokenizer
             var modelConfig: ModelConfig
             var initial: ModelBundle?
             if let initFrom {
@@ -128,13 +127,17 @@ struct TrainCommand: ParsableCommand {
                 if let segLen, bundle.config.kind == .gpt2, segLen > bundle.config.positions {
                     throw ValidationError("--seg-len \(segLen) is longer than the \(bundle.config.positions) positions of the GPT-2 in \(initFrom)")
                 }
-            } else if let config {
-                guard let json = FileManager.default.contents(atPath: config) else {
-                    throw ValidationError("cannot read model config \(config)")
-                }
-                modelConfig = try ModelConfig.decode(json: json)
             } else {
-                modelConfig = try ModelConfig.preset(named: preset ?? "small", kind: kind, vocabularySize: tokenizer.vocabulary.count)
+                tokenizer = try REMITokenizer(config: tokenizerConfig.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) }
+                                              ?? TokenizerConfig())
+                if let config {
+                    guard let json = FileManager.default.contents(atPath: config) else {
+                        throw ValidationError("cannot read model config \(config)")
+                    }
+                    modelConfig = try ModelConfig.decode(json: json)
+                } else {
+                    modelConfig = try ModelConfig.preset(named: preset ?? "small", kind: kind, vocabularySize: tokenizer.vocabulary.count)
+                }
             }
             if let segLen {
                 modelConfig.segmentLength = segLen
