@@ -20,45 +20,50 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // Layer 0: files written whole, Ctrl-C without half-written output, strict settings keys.
+        .target(name: "Basics"),
         // Layer 1: Standard MIDI Files. Knows nothing of music theory or models.
-        .target(name: "MIDI", swiftSettings: hot),
+        .target(name: "MIDI", dependencies: ["Basics"], swiftSettings: hot),
         // Layer 2: REMI events, vocabulary, tokenizer. Builds on MIDI only.
-        .target(name: "REMI", dependencies: ["MIDI"], swiftSettings: hot),
+        .target(name: "REMI", dependencies: ["Basics", "MIDI"], swiftSettings: hot),
         // Layer 1 (independent): the CPU tensor engine. Knows nothing of music.
-        .target(name: "Tensor", dependencies: ["TensorKernels"], swiftSettings: hot),
+        .target(name: "Tensor", dependencies: ["Basics", "TensorKernels"], swiftSettings: hot),
         // The one kernel Swift cannot express: 8-bit weight dot products with AVX-512 VNNI.
         .target(name: "TensorKernels", cSettings: [.unsafeFlags(["-O3", "-march=native"])]),
         // Layer 3: Transformer-XL and GPT-2 on the tensor engine.
-        .target(name: "Models", dependencies: ["Tensor"], swiftSettings: hot),
+        .target(name: "Models", dependencies: ["Basics", "Tensor"], swiftSettings: hot),
         // Layer 4: datasets, batching, trainer, checkpoints.
-        .target(name: "Training", dependencies: ["MIDI", "REMI", "Tensor", "Models"],
+        .target(name: "Training", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models"],
                 swiftSettings: hot),
         // Drawing: RGB canvas, bitmap font, line charts, PNG encoder. Depends on nothing.
-        .target(name: "Plot", swiftSettings: hot),
+        .target(name: "Plot", dependencies: ["Basics"], swiftSettings: hot),
         // Layer 5: sampling, synthesis, piano rolls.
-        .target(name: "Generation", dependencies: ["MIDI", "REMI", "Tensor", "Models", "Plot"], swiftSettings: hot),
+        .target(name: "Generation", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Plot"], swiftSettings: hot),
         // Layer 5: NLL, musical metrics, reports.
-        .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Plot"],
+        .target(name: "Evaluation", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Plot"],
                 swiftSettings: hot),
         // The command line: thin commands over the modules above.
         .executableTarget(
             name: "cadenza",
-            dependencies: ["MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation", "Plot",
+            dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation", "Plot",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/Pretrained")],
             swiftSettings: hot),
 
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
         .testTarget(name: "MIDITests", dependencies: ["MIDI"]),
         .testTarget(name: "REMITests", dependencies: ["REMI", "MIDI"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorKernels"], swiftSettings: hot),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], swiftSettings: hot),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tensor", "REMI", "MIDI"],
+        .testTarget(name: "TrainingTests", dependencies: ["Basics", "Training", "Models", "Tensor", "REMI", "MIDI"],
                     swiftSettings: hot),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],
                     swiftSettings: hot),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MIDI", "REMI", "Training", "Models", "Tensor",
                                                      "Generation"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
+        // Runs the built `cadenza` binary as a user would (exit codes, messages, files left).
+        .testTarget(name: "CLITests", dependencies: ["cadenza"]),
     ],
     swiftLanguageModes: [.v5]
 )

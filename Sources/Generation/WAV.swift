@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Writes RIFF WAVE files: mono or interleaved multi-channel 16-bit PCM (the canonical
@@ -28,7 +29,7 @@ public enum WAV {
 
     /// Writes `samples` as a 16-bit PCM WAV file at `url`.
     public static func write(samples: [Float], sampleRate: Int, to url: URL) throws {
-        try Data(encode(samples: samples, sampleRate: sampleRate)).write(to: url)
+        try AtomicFile.write(encode(samples: samples, sampleRate: sampleRate), to: url)
     }
 }
 

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 // Writing `MIDIFile` as a Standard MIDI File. Design (docs/midi.md):
@@ -29,14 +30,10 @@ extension MIDIFile {
         try MIDIWriter(file: self, format: format).encode()
     }
 
-    /// Writes the file to `url` as a Standard MIDI File (format 1 unless asked otherwise).
+    /// Writes the file to `url` as a Standard MIDI File (format 1 unless asked otherwise), whole
+    /// or not at all (`AtomicFile`); throws `FileError` when it cannot be written.
     public func write(to url: URL, as format: WriteFormat = .multiTrack) throws {
-        let bytes = try encoded(as: format)
-        do {
-            try Data(bytes).write(to: url)
-        } catch {
-            throw MIDIError.unreadable(path: url.path, reason: error.localizedDescription)
-        }
+        try AtomicFile.write(try encoded(as: format), to: url)
     }
 
     /// The same music at another PPQ: every tick is scaled and rounded to the nearest tick.

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Which architecture a `ModelConfig` describes.
@@ -63,7 +64,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// LayerNorm's epsilon (1e-5 in both references).
     public var layerNormEpsilon: Float
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, dropout, dropatt
         case layers = "n_layer", modelWidth = "d_model", heads = "n_head", headSize = "d_head"
         case innerWidth = "d_inner", vocabularySize = "n_token", segmentLength = "tgt_len"
@@ -157,8 +158,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// Decodes and validates a config from JSON.
-    public static func decode(json: Data) throws -> ModelConfig {
+    /// Decodes and validates a config from JSON; a key that is not a field is an error naming
+    /// the nearest field (`source` names the file in that message).
+    public static func decode(json: Data, source: String = "model config") throws -> ModelConfig {
+        try JSONKeys.requireKnown(json, known: CodingKeys.allCases.map(\.rawValue), source: source)
         let config: ModelConfig
         do { config = try JSONDecoder().decode(ModelConfig.self, from: json) } catch {
             throw ModelConfigError.undecodable(reason: "\(error)")
@@ -181,14 +184,18 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         func check(_ ok: Bool, _ field: String, _ value: Any, _ rule: String) throws {
             if !ok { throw ModelConfigError.invalid(field: field, value: "\(value)", rule: rule) }
         }
-        try check(layers >= 1, "n_layer", layers, "must be at least 1")
-        try check(modelWidth >= 2 && modelWidth % 2 == 0, "d_model", modelWidth, "must be even and at least 2")
-        try check(heads >= 1, "n_head", heads, "must be at least 1")
-        try check(headSize >= 1, "d_head", headSize, "must be at least 1")
-        try check(innerWidth >= 1, "d_inner", innerWidth, "must be at least 1")
-        try check(vocabularySize >= 2, "n_token", vocabularySize, "must be at least 2")
-        try check(segmentLength >= 1, "tgt_len", segmentLength, "must be at least 1")
-        try check(memoryLength >= 0, "mem_len", memoryLength, "must not be negative")
+        // The upper bounds keep every size product within Int and every buffer allocatable
+        // (docs/limits.md); they are far above any model a CPU can train.
+        try check((1...Self.maximumLayers).contains(layers), "n_layer", layers, "must be 1...\(Self.maximumLayers)")
+        try check(modelWidth >= 2 && modelWidth <= Self.maximumWidth && modelWidth % 2 == 0, "d_model", modelWidth,
+                  "must be even and 2...\(Self.maximumWidth)")
+        try check((1...1024).contains(heads), "n_head", heads, "must be 1...1024")
+        try check((1...Self.maximumWidth).contains(headSize), "d_head", headSize, "must be 1...\(Self.maximumWidth)")
+        try check((1...4 * Self.maximumWidth).contains(innerWidth), "d_inner", innerWidth, "must be 1...\(4 * Self.maximumWidth)")
+        try check((2...65_536).contains(vocabularySize), "n_token", vocabularySize, "must be 2...65536")
+        try check((1...Self.maximumLength).contains(segmentLength), "tgt_len", segmentLength, "must be 1...\(Self.maximumLength)")
+        try check((0...Self.maximumLength).contains(memoryLength), "mem_len", memoryLength, "must be 0...\(Self.maximumLength)")
+        try check((1...Self.maximumLength).contains(positions), "n_positions", positions, "must be 1...\(Self.maximumLength)")
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "must be in [0, 1)")
         try check(attentionDropout >= 0 && attentionDropout < 1, "dropatt", attentionDropout, "must be in [0, 1)")
         try check(layerNormEpsilon > 0, "layer_norm_epsilon", layerNormEpsilon, "must be positive")
@@ -196,7 +203,20 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             try check(heads * headSize == modelWidth, "n_head * d_head", heads * headSize, "must equal d_model (\(modelWidth)) for GPT-2")
             try check(positions >= segmentLength, "n_positions", positions, "must be at least tgt_len (\(segmentLength))")
         }
+        try check(heads * headSize <= Self.maximumWidth, "n_head * d_head", heads * headSize, "must be at most \(Self.maximumWidth)")
+        try check(parameterCount <= Self.maximumParameters, "parameters", parameterCount,
+                  "must be at most \(Self.maximumParameters)")
     }
+
+    /// Largest `n_layer` accepted.
+    public static let maximumLayers = 256
+    /// Largest `d_model`, `d_head` and `n_head * d_head` accepted (`d_inner` may be 4 times it).
+    public static let maximumWidth = 16_384
+    /// Largest `tgt_len`, `mem_len` and `n_positions` accepted.
+    public static let maximumLength = 65_536
+    /// Largest parameter count accepted: training keeps 16 bytes per parameter (weights,
+    /// gradients and Adam's two moments).
+    public static let maximumParameters = 1_000_000_000
 
     /// The number of trainable parameters (the tied output weight counted once).
     public var parameterCount: Int {

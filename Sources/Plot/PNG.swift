@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Writes 8-bit RGB PNG files (PNG specification, 2nd edition, W3C/ISO 15948): signature,
@@ -28,7 +29,7 @@ public enum PNG {
 
     /// Writes `canvas` as a PNG file at `url`.
     public static func write(_ canvas: Canvas, to url: URL) throws {
-        try Data(encode(canvas)).write(to: url)
+        try AtomicFile.write(encode(canvas), to: url)
     }
 
     private static func bigEndian(_ v: UInt32) -> [UInt8] {

@@ -99,7 +99,7 @@ extension REMITokenizer {
                         if let output = job.output {
                             try FileManager.default.createDirectory(at: output.deletingLastPathComponent(),
                                                                     withIntermediateDirectories: true)
-                            try TokenFile(vocabularySize: vocabulary.count, ids: ids).write(to: output)
+                            try TokenFile(vocabulary: vocabulary, ids: ids).write(to: output)
                         }
                         if keepIDs { outcome.ids = ids }
                     } catch {

@@ -18,6 +18,10 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
     case missingInput(path: String)
     /// A token file is damaged or not a token file.
     case invalidTokenFile(reason: String)
+    /// A token file was written with another vocabulary (or tokenizer config) than the one given.
+    case vocabularyMismatch(tokenFile: String, tokenFingerprint: String, vocabulary: String, vocabularyFingerprint: String)
+    /// A folder already holds a vocabulary other than the one about to be written there.
+    case folderHasOtherVocabulary(path: String)
 
     public var description: String {
         switch self {
@@ -39,6 +43,13 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
             return "no such file or folder: \(path)"
         case let .invalidTokenFile(reason):
             return "token file: \(reason)"
+        case let .vocabularyMismatch(tokenFile, tokenFingerprint, vocabulary, vocabularyFingerprint):
+            return "\(tokenFile) was written with vocabulary \(tokenFingerprint), but \(vocabulary) is vocabulary "
+                + "\(vocabularyFingerprint) (another tokenizer config): decoding it would give wrong music. "
+                + "Pass --vocab with the vocab.json it was written with"
+        case let .folderHasOtherVocabulary(path):
+            return "\(path) already holds another vocabulary (another tokenizer config): its token files would no "
+                + "longer decode. Choose another folder, or pass --overwrite to replace it"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Every choice the REMI tokenizer makes, saved as JSON beside the token files.
@@ -129,11 +130,17 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         try require(defaultTempoBPM > 0, "defaultTempoBPM", "must be positive")
     }
 
-    /// Reads a config from JSON; fields that are absent keep their defaults.
+    /// Reads a config from JSON; fields that are absent keep their defaults, and a key that is
+    /// not a field is an error naming the nearest field.
     public static func load(from url: URL) throws -> TokenizerConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw FileError.cannotRead(path: url.path, reason: "no such file, or not readable")
+        }
+        try JSONKeys.requireKnown(data, known: CodingKeys.allCases.map(\.rawValue), source: url.path)
         let config: TokenizerConfig
         do {
-            config = try JSONDecoder().decode(TokenizerConfig.self, from: Data(contentsOf: url))
+            config = try JSONDecoder().decode(TokenizerConfig.self, from: data)
         } catch {
             throw REMIError.invalidConfig(field: url.lastPathComponent, reason: "cannot be read as a tokenizer config (\(error))")
         }
@@ -143,7 +150,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
 
     /// Writes the config as pretty-printed JSON with sorted keys.
     public func save(to url: URL) throws {
-        try jsonData().write(to: url)
+        try AtomicFile.write(jsonData(), to: url)
     }
 
     /// The config as pretty-printed JSON with sorted keys.
@@ -153,7 +160,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         return try encoder.encode(self)
     }
 
-    private enum CodingKeys: String, CodingKey {
+    private enum CodingKeys: String, CodingKey, CaseIterable {
         case ticksPerBeat, beatsPerBar, positionsPerBar, durationStepTicks, durationSteps, velocityBins,
              tempoClasses, tempoValuesPerClass, chords, chordWindowBeats, tracks, dropDrums, sustainPedal,
              nonFourFour, defaultTempoBPM, decoderDefaultVelocity, decoderDefaultDurationStep

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The fixed REMI event space, enumerated in a stable order, with the special tokens.
@@ -61,6 +62,10 @@ public struct Vocabulary: Equatable, Sendable {
 
     /// Number of ids.
     public var count: Int { events.count }
+
+    /// A 64-bit hash (FNV-1a) of the vocabulary's JSON, which holds its tokenizer config too:
+    /// token files record it so that they are never decoded with another vocabulary.
+    public var fingerprint: UInt64 { FNV1a.hash((try? jsonData()) ?? Data()) }
 
     /// The id of `event`, or nil when its value is outside this event space.
     @inline(__always)
@@ -145,9 +150,9 @@ public struct Vocabulary: Equatable, Sendable {
                                        tokens: events.map { name(of: $0) }))
     }
 
-    /// Writes `jsonData()` to `url`.
+    /// Writes `jsonData()` to `url`, whole or not at all (`AtomicFile`).
     public func save(to url: URL) throws {
-        try jsonData().write(to: url)
+        try AtomicFile.write(jsonData(), to: url)
     }
 
     /// Reads a vocabulary saved by `save(to:)`. The event space is rebuilt from the saved

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Why a safetensors file could not be read or written.
@@ -209,11 +210,7 @@ public struct SafetensorsFile {
 
     /// Writes the file to `path` (values stored as `type`), replacing any file there.
     public func write(to path: String, as type: StoredType = .f32) throws {
-        do {
-            try Data(encoded(as: type)).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw SafetensorsError.unwritable(path: path, reason: error.localizedDescription)
-        }
+        try AtomicFile.write(encoded(as: type), to: URL(fileURLWithPath: path))
     }
 
     private static func integers(_ value: Any?) -> [Int]? {

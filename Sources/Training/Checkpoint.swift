@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Models
 import REMI
@@ -66,7 +67,16 @@ public struct Checkpoint {
     /// `writeFile` writes one file (tests pass one that fails as a full disk does).
     static func write(name: String, run: URL, model: LanguageModel, optimizer: Adam, memory: Memory?,
                       tokenizer: REMITokenizer, options: TrainingOptions, state: TrainerState,
-                      writeFile: (Data, URL) throws -> Void = { try $0.write(to: $1) }) throws {
+                      writeFile: (Data, URL) throws -> Void = { try AtomicFile.write($0, to: $1) }) throws {
+        try Interruption.whileWriting {
+            try writeFolder(name: name, run: run, model: model, optimizer: optimizer, memory: memory, tokenizer: tokenizer,
+                            options: options, state: state, writeFile: writeFile)
+        }
+    }
+
+    private static func writeFolder(name: String, run: URL, model: LanguageModel, optimizer: Adam, memory: Memory?,
+                                    tokenizer: REMITokenizer, options: TrainingOptions, state: TrainerState,
+                                    writeFile: (Data, URL) throws -> Void) throws {
         let fm = FileManager.default
         let final = run.appendingPathComponent(name)
         let partial = run.appendingPathComponent(".\(name).partial")

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// One line of a run's `metrics.jsonl`.
@@ -42,14 +43,17 @@ public struct MetricsLog {
         encoder.outputFormatting = [.sortedKeys]
         var line = try encoder.encode(record)
         line.append(0x0A)
-        if !FileManager.default.fileExists(atPath: url.path) {
-            try line.write(to: url)
-            return
+        // A signal waits for the whole line; `read()` skips a line cut by a crash all the same.
+        try Interruption.whileWriting {
+            if !FileManager.default.fileExists(atPath: url.path) {
+                try AtomicFile.write(line, to: url)
+                return
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
         }
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
     }
 
     /// Every record, in order; lines that do not parse (a line cut by a crash) are skipped.
@@ -71,7 +75,7 @@ public struct MetricsLog {
             data.append(try encoder.encode(record))
             data.append(0x0A)
         }
-        try data.write(to: url, options: .atomic)
+        try AtomicFile.write(data, to: url)
     }
 }
 

@@ -1,3 +1,4 @@
+import Basics
 import Dispatch
 import Foundation
 import MIDI
@@ -81,7 +82,7 @@ public struct TokenCache: Sendable {
                 try FileManager.default.createDirectory(at: configFolder, withIntermediateDirectories: true)
                 let configFile = configFolder.appendingPathComponent("tokenizer.json")
                 if !FileManager.default.fileExists(atPath: configFile.path) {
-                    try tokenizer.config.jsonData().write(to: configFile, options: .atomic)
+                    try AtomicFile.write(tokenizer.config.jsonData(), to: configFile)
                 }
             } catch {
                 throw TrainingError.cacheUnwritable(path: configFolder.path, reason: error.localizedDescription)
@@ -102,19 +103,14 @@ public struct TokenCache: Sendable {
             let key = FNV1a.hex(FNV1a.hash(data, seed: UInt64(data.count)))
             let entry = configFolder?.appendingPathComponent(key + ".remi")
             if let entry, let cached = try? TokenFile.read(from: entry),
-               cached.vocabularySize == tokenizer.vocabulary.count {
+               cached.vocabularyFingerprint == tokenizer.vocabulary.fingerprint {
                 return .ids(cached.ids.map { Int32($0) }, fresh: false)
             }
             do {
                 let ids = try tokenizer.tokenize(MIDIFile(data: data))
                 if let entry {
-                    let temporary = entry.deletingLastPathComponent()
-                        .appendingPathComponent(".\(key).\(ProcessInfo.processInfo.processIdentifier).tmp")
                     // A failed cache write only costs a re-tokenization next time.
-                    if (try? TokenFile(vocabularySize: tokenizer.vocabulary.count, ids: ids).write(to: temporary)) != nil {
-                        _ = try? FileManager.default.removeItem(at: entry)
-                        _ = try? FileManager.default.moveItem(at: temporary, to: entry)
-                    }
+                    try? TokenFile(vocabulary: tokenizer.vocabulary, ids: ids).write(to: entry)
                 }
                 return .ids(ids.map { Int32($0) }, fresh: true)
             } catch {

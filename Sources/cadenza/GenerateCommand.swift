@@ -101,7 +101,7 @@ struct GenerateCommand: ParsableCommand {
                 if tokensURL.pathExtension == "txt" {
                     try Data((bundle.tokenizer.dump(ids: piece.ids) + "\n").utf8).write(to: tokensURL)
                 } else {
-                    try TokenFile(vocabularySize: bundle.tokenizer.vocabulary.count, ids: piece.ids).write(to: tokensURL)
+                    try TokenFile(vocabulary: bundle.tokenizer.vocabulary, ids: piece.ids).write(to: tokensURL)
                 }
             }
             let rate = piece.seconds > 0 ? Double(piece.newIDs.count) / piece.seconds : 0

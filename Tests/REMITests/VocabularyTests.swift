@@ -78,13 +78,36 @@ import Testing
     }
 
     @Test func tokenFilesRoundTripAndRefuseDamage() throws {
-        let file = TokenFile(vocabularySize: 368, ids: [3, 4, 20, 367, 2])
+        let file = TokenFile(vocabulary: try Vocabulary(), ids: [3, 4, 20, 367, 2])
         let data = try file.encoded()
-        #expect(data.count == 16 + 10)
+        #expect(data.count == 24 + 10)
         #expect(Array(data.prefix(4)) == Array("REMI".utf8))
         #expect(try TokenFile(data: data) == file)
         #expect(throws: REMIError.self) { try TokenFile(data: data.dropLast()) }
         #expect(throws: REMIError.self) { try TokenFile(data: Data("MThd".utf8)) }
-        #expect(throws: REMIError.self) { try TokenFile(vocabularySize: 10, ids: [10]).encoded() }
+        #expect(throws: REMIError.self) { try TokenFile(vocabularySize: 10, fingerprint: nil, ids: [10]).encoded() }
+    }
+
+    /// A token file written with one tokenizer config must not decode with another's
+    /// vocabulary, even of the same size (the durations would silently come out wrong).
+    @Test func tokenFilesRefuseAnotherConfigsVocabularyOfTheSameSize() throws {
+        let written = try Vocabulary()
+        var other = TokenizerConfig()
+        other.durationStepTicks *= 2
+        let reading = try Vocabulary(config: other)
+        #expect(written.count == reading.count)
+        #expect(written.fingerprint != reading.fingerprint)
+        let file = try TokenFile(data: TokenFile(vocabulary: written, ids: [3, 4]).encoded())
+        try file.check(against: written, tokenPath: "a.remi", vocabularyPath: "vocab.json")
+        #expect(throws: REMIError.self) { try file.check(against: reading, tokenPath: "a.remi", vocabularyPath: "vocab.json") }
+    }
+
+    /// Version 1 files (no fingerprint) still read, checked by vocabulary size.
+    @Test func versionOneTokenFilesStillRead() throws {
+        let v1 = try TokenFile(vocabularySize: 368, fingerprint: nil, ids: [3, 4, 2]).encoded()
+        #expect(v1.count == 16 + 6)
+        let file = try TokenFile(data: v1)
+        #expect(file.ids == [3, 4, 2] && file.vocabularyFingerprint == nil)
+        try file.check(against: try Vocabulary(), tokenPath: "a.remi", vocabularyPath: "vocab.json")
     }
 }

@@ -1,0 +1,59 @@
+import Foundation
+
+/// A JSON settings file that names a key Cadenza does not know: a misspelt key would
+/// otherwise be ignored without a word, and its default used in silence.
+public struct UnknownKeyError: Error, Equatable, CustomStringConvertible {
+    /// The file or kind of settings read.
+    public var source: String
+    /// The key that is not known.
+    public var key: String
+    /// The known key closest to it, if one is close.
+    public var suggestion: String?
+
+    /// The error for `key` in `source`, suggesting `suggestion`.
+    public init(source: String, key: String, suggestion: String?) {
+        self.source = source
+        self.key = key
+        self.suggestion = suggestion
+    }
+
+    /// One line naming the key and the nearest valid one.
+    public var description: String {
+        "\(source): unknown key '\(key)'" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")
+    }
+}
+
+/// Checks of the keys in JSON settings files.
+public enum JSONKeys {
+    /// Throws `UnknownKeyError` for the first top-level key of the JSON object in `data` that
+    /// is not in `known`. Data that is not a JSON object is left to the decoder to reject.
+    public static func requireKnown(_ data: Data, known: [String], source: String) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        for key in object.keys.sorted() where !known.contains(key) {
+            throw UnknownKeyError(source: source, key: key, suggestion: nearest(to: key, in: known))
+        }
+    }
+
+    /// The candidate closest to `word` by edit distance, ignoring case and `_`/`-`, when it is
+    /// close enough to be a likely misspelling (at most a third of its letters differ).
+    public static func nearest(to word: String, in candidates: [String]) -> String? {
+        func folded(_ s: String) -> [Character] { Array(s.lowercased().filter { $0 != "_" && $0 != "-" }) }
+        let target = folded(word)
+        let scored = candidates.map { ($0, editDistance(target, folded($0))) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+        return best.1 <= max(2, target.count / 3) ? best.0 : nil
+    }
+
+    /// Levenshtein distance: insertions, deletions and substitutions each cost 1.
+    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, ca) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, cb) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
