@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Models
 import REMI
@@ -53,16 +54,17 @@ public struct ModelBundle {
     }
 
     /// Writes `model.safetensors` (values stored as `type`: F32, or F16 for a model to ship at
-    /// half the size), `model.json` and `vocab.json` into `folder` (created if needed).
+    /// half the size), `model.json` and `vocab.json` into `folder` (created if needed). Each
+    /// file is written whole (`AtomicFile`), and a Ctrl-C waits until all three are written, so
+    /// the folder never pairs new weights with an old config.
+    /// - Throws: `FileError` naming what could not be written and why.
     public static func write(weights: SafetensorsFile, config: ModelConfig, vocabulary: Vocabulary, to folder: URL,
                              as type: SafetensorsFile.StoredType = .f32) throws {
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputPath.createFolder(folder)
+        try Interruption.whileWriting {
             try weights.write(to: folder.appendingPathComponent(weightsFile).path, as: type)
-            try Data(config.json().utf8).write(to: folder.appendingPathComponent(configFile))
+            try AtomicFile.write(config.json(), to: folder.appendingPathComponent(configFile))
             try vocabulary.save(to: folder.appendingPathComponent(vocabularyFile))
-        } catch {
-            throw ModelBundleError.unwritable(path: folder.path, reason: "\(error)")
         }
     }
 
@@ -96,15 +98,12 @@ public struct ModelBundle {
 public enum ModelBundleError: Error, Equatable, CustomStringConvertible {
     /// The folder at `path` is not a usable model: `reason` says what is wrong.
     case unreadable(path: String, reason: String)
-    /// The folder at `path` could not be written.
-    case unwritable(path: String, reason: String)
     /// No `--checkpoint` was given and this build carries no pretrained model.
     case noPretrainedModel
 
     public var description: String {
         switch self {
         case let .unreadable(path, reason): return "cannot use the model in \(path): \(reason)"
-        case let .unwritable(path, reason): return "cannot write a model to \(path): \(reason)"
         case .noPretrainedModel:
             return """
             this build of Cadenza carries no pretrained model (Sources/cadenza/Resources/Pretrained is empty). \

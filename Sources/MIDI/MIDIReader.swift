@@ -30,6 +30,10 @@ extension MIDIFile {
         try self.init(contentsOfFile: url.path)
     }
 
+    /// The largest file read, in bytes: far above any real piece (a long concert performance
+    /// is a few megabytes), low enough that the events of a file fit in memory.
+    public static let maximumFileBytes = 64 << 20
+
     /// Reads the Standard MIDI File at `path`.
     /// - Throws: `MIDIError.unreadable` when the file system refuses, otherwise as `init(bytes:)`.
     public init(contentsOfFile path: String) throws {
@@ -52,6 +56,10 @@ func readWholeFile(_ path: String) throws -> [UInt8] {
         throw MIDIError.unreadable(path: path, reason: "not a regular file")
     }
     let size = Int(info.st_size)
+    guard size <= MIDIFile.maximumFileBytes else {
+        throw MIDIError.unreadable(path: path, reason: "\(size) bytes is larger than a MIDI file may be "
+                                   + "(\(MIDIFile.maximumFileBytes / (1 << 20)) MiB, docs/limits.md)")
+    }
     var readError: MIDIError?
     let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
         count = 0

@@ -1,3 +1,4 @@
+import Basics
 import Dispatch
 import Foundation
 import MIDI
@@ -29,6 +30,8 @@ public struct TokenizeOutcome: Sendable {
     public var bars: Int
     /// Why the file failed (reading, encoding or writing), or nil.
     public var error: String?
+    /// False when the file was never started because a stop was requested.
+    public var started = true
 
     /// Creates an outcome.
     public init(path: String, ids: [Int] = [], tokenCount: Int = 0, notes: Int = 0, bars: Int = 0, error: String? = nil) {
@@ -79,8 +82,11 @@ public struct MIDIFileList: Sendable {
 extension REMITokenizer {
     /// Tokenizes every job on `threads` threads; a file that fails is reported in its outcome
     /// and the others go on. Outcomes come back in job order. `keepIDs: false` drops the ids
-    /// after counting (and writing) them, to save memory on large corpora.
-    public func tokenizeFiles(_ jobs: [TokenizeJob], threads: Int = 1, keepIDs: Bool = true) -> [TokenizeOutcome] {
+    /// after counting (and writing) them, to save memory on large corpora. Once `shouldStop`
+    /// answers true (Ctrl-C), jobs not yet started are left out and come back with
+    /// `started == false`; a file being written is finished first.
+    public func tokenizeFiles(_ jobs: [TokenizeJob], threads: Int = 1, keepIDs: Bool = true,
+                              shouldStop: @escaping @Sendable () -> Bool = { false }) -> [TokenizeOutcome] {
         var outcomes = [TokenizeOutcome?](repeating: nil, count: jobs.count)
         let workers = max(1, min(threads, jobs.count))
         let barID = vocabulary.id(for: .bar), noteRange = (vocabulary.id(for: .noteOn(0)) ?? 0)...(vocabulary.id(for: .noteOn(127)) ?? 0)
@@ -90,6 +96,11 @@ extension REMITokenizer {
                 for i in stride(from: worker, to: jobs.count, by: workers) {
                     let job = jobs[i]
                     var outcome = TokenizeOutcome(path: job.input.path, ids: [], tokenCount: 0, notes: 0, bars: 0, error: nil)
+                    if shouldStop() {
+                        outcome.started = false
+                        slots[i] = outcome
+                        continue
+                    }
                     do {
                         let ids = try tokenize(MIDIFile(contentsOf: job.input))
                         outcome.tokenCount = ids.count
@@ -97,8 +108,7 @@ extension REMITokenizer {
                             if id == barID { outcome.bars += 1 } else if noteRange.contains(id) { outcome.notes += 1 }
                         }
                         if let output = job.output {
-                            try FileManager.default.createDirectory(at: output.deletingLastPathComponent(),
-                                                                    withIntermediateDirectories: true)
+                            try OutputPath.createFolder(output.deletingLastPathComponent())
                             try TokenFile(vocabulary: vocabulary, ids: ids).write(to: output)
                         }
                         if keepIDs { outcome.ids = ids }

@@ -43,6 +43,8 @@ public enum GEMM {
         case unknownBackend(String)
         /// A thread count below 1 was requested.
         case invalidThreadCount(Int)
+        /// `CADENZA_THREADS` held something other than a whole number of at least 1.
+        case invalidThreadEnvironment(String)
 
         public var description: String {
             switch self {
@@ -54,6 +56,8 @@ public enum GEMM {
                 return "unknown GEMM backend '\(name)'; use one of: swift, openblas, auto"
             case .invalidThreadCount(let count):
                 return "GEMM thread count must be at least 1, got \(count)"
+            case .invalidThreadEnvironment(let text):
+                return "\(GEMM.threadsEnvironmentVariable) must be a whole number of at least 1, got '\(text)'"
             }
         }
     }
@@ -180,7 +184,7 @@ public enum GEMM {
         var threads = ProcessEnvironment.activeCores
         if let text = environment.value(threadsEnvironmentVariable) {
             if let value = Int(text), value >= 1 { threads = value } else {
-                problem = .invalidThreadCount(Int(text) ?? 0)
+                problem = .invalidThreadEnvironment(text)
             }
         }
         let available = OpenBLAS.library != nil

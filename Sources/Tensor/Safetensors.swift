@@ -5,8 +5,6 @@ import Foundation
 public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     /// The file could not be opened or read (`path`, the system's reason).
     case unreadable(path: String, reason: String)
-    /// The file could not be written (`path`, the system's reason).
-    case unwritable(path: String, reason: String)
     /// Fewer than the 8 bytes that hold the header length (`byteCount` bytes present).
     case truncatedHeaderLength(byteCount: Int)
     /// The header length says `headerLength` bytes but only `available` follow it.
@@ -29,7 +27,6 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .unreadable(path, reason): return "cannot read safetensors file \(path): \(reason)"
-        case let .unwritable(path, reason): return "cannot write safetensors file \(path): \(reason)"
         case let .truncatedHeaderLength(n):
             return "safetensors file is truncated: \(n) bytes, fewer than the 8-byte header length"
         case let .headerLengthOutOfRange(len, available):

@@ -14,8 +14,8 @@ struct BenchMIDI: ParsableCommand {
         commandName: "midi",
         abstract: "Time reading every MIDI file of a folder (files/s, MB/s, notes/s, peak memory).")
 
-    @Option(help: "Folder searched recursively for .mid/.midi (default: ../shared/data/maestro-asap).")
-    var data = "../shared/data/maestro-asap"
+    @Argument(help: "Folder searched recursively for .mid/.midi, e.g. ../shared/data/maestro-asap.")
+    var data: String
 
     @Option(help: "Timed runs per thread count; the median is reported.")
     var runs = 5
@@ -27,7 +27,7 @@ struct BenchMIDI: ParsableCommand {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1.") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
         guard FileManager.default.fileExists(atPath: data) else {
-            throw ValidationError("No folder at \(data).")
+            throw ValidationError("no folder at \(data)")
         }
     }
 

@@ -13,7 +13,7 @@ struct BenchModels: ParsableCommand {
         commandName: "models",
         abstract: "Time training, evaluation and generation of the small Transformer-XL and GPT-2.")
 
-    @Option(help: "transformer-xl, gpt2 or all.")
+    @Option(help: "txl, gpt2 or all (transformer-xl and gpt-2 are accepted too).")
     var model = "all"
 
     @Option(help: "train, eval, generate or all.")
@@ -50,7 +50,9 @@ struct BenchModels: ParsableCommand {
     var exportReference: String?
 
     func validate() throws {
-        guard ["transformer-xl", "gpt2", "all"].contains(model) else { throw ValidationError("--model must be transformer-xl, gpt2 or all") }
+        guard model == "all" || ModelKind(argument: model) != nil else {
+            throw ValidationError("--model must be txl, gpt2 or all, got '\(model)'")
+        }
         guard phase == "all" || ModelBenchmark.Phase(rawValue: phase) != nil else { throw ValidationError("--phase must be train, eval, generate or all") }
         guard batch >= 1, steps >= 1, repeats >= 1, generateTokens >= 1, generationMemory >= 1, vocabulary >= 2 else {
             throw ValidationError("--batch, --steps, --repeats, --generate-tokens, --generation-memory must be at least 1")
@@ -65,7 +67,7 @@ struct BenchModels: ParsableCommand {
             print("wrote checkpoint, tokens and log-probabilities to \(exportReference)")
             return
         }
-        let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [ModelKind(rawValue: model) ?? .transformerXL]
+        let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [ModelKind(argument: model) ?? .transformerXL]
         let phases = phase == "all" ? ModelBenchmark.Phase.allCases : [ModelBenchmark.Phase(rawValue: phase) ?? .train]
         print("cadenza bench models: preset \(preset), vocabulary \(vocabulary), batch \(batch), \(Parallel.threadCount) threads, \(repeats) repeats")
         for kind in kinds {

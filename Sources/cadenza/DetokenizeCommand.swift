@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import MIDI
 import REMI
@@ -9,9 +10,10 @@ struct DetokenizeCommand: ParsableCommand {
         commandName: "detokenize",
         abstract: "Turn a REMI token file back into a MIDI file.",
         discussion: """
-        Any id sequence decodes: ids the grammar does not expect are handled by the rules in
-        docs/remi.md (a Note On without a duration gets one beat, a Position may go backwards,
-        ids out of range are skipped, End Of Piece stops).
+        Any id sequence decodes: ids the grammar does not expect are handled by the rules in \
+        docs/remi.md (a Note On without a duration gets one beat, a Position may go backwards, \
+        ids out of range are skipped, End Of Piece stops). The token file must have been \
+        written with the vocabulary given: its fingerprint is checked.
         """)
 
     @Argument(help: "A .remi token file written by 'cadenza tokenize'.")
@@ -27,14 +29,14 @@ struct DetokenizeCommand: ParsableCommand {
         let tokenURL = URL(fileURLWithPath: tokens)
         let vocabURL = vocab.map { URL(fileURLWithPath: $0) }
             ?? tokenURL.deletingLastPathComponent().appendingPathComponent("vocab.json")
+        let outURL = URL(fileURLWithPath: out)
+        try OutputPath.checkFile(outURL)
         let file = try TokenFile.read(from: tokenURL)
         let vocabulary = try Vocabulary.load(from: vocabURL)
-        guard file.vocabularySize == vocabulary.count else {
-            throw REMIError.invalidTokenFile(reason:
-                "\(tokens) was written for a vocabulary of \(file.vocabularySize) tokens, \(vocabURL.path) has \(vocabulary.count)")
-        }
+        try file.check(against: vocabulary, tokenPath: tokenURL.path, vocabularyPath: vocabURL.path)
         let midi = REMITokenizer(vocabulary: vocabulary).decode(ids: file.ids)
-        try midi.write(to: URL(fileURLWithPath: out))
-        print("wrote \(out): \(midi.noteCount) notes, \(midi.tempoChanges.count) tempo changes, \(file.ids.count) tokens")
+        try midi.write(to: outURL)
+        print("wrote \(out): \(midi.noteCount.counted("note")), \(midi.tempoChanges.count.counted("tempo change")), "
+              + "\(file.ids.count.counted("token"))")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Generation
 import Models
@@ -23,8 +24,9 @@ struct ExportCommand: ParsableCommand {
     var float16 = false
 
     func run() throws {
-        let bundle = try ModelLocation.checkpoint(checkpoint).bundle
         let folder = URL(fileURLWithPath: out)
+        try OutputPath.checkFolder(folder)
+        let bundle = try ModelLocation.checkpoint(checkpoint).bundle
         try ModelBundle.write(weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
                               to: folder, as: float16 ? .f16 : .f32)
         let path = folder.appendingPathComponent(ModelBundle.weightsFile).path

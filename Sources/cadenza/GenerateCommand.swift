@@ -1,7 +1,9 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Generation
 import MIDI
+import Models
 import REMI
 import Tensor
 import Training
@@ -22,40 +24,42 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A MIDI file to continue.")
     var prompt: String?
 
-    @Option(help: "How many bars of the prompt to keep (default: 4).")
+    @Option(parsing: .unconditional, help: "How many bars of the prompt to keep.")
     var promptBars: Int = 4
 
-    @Option(help: "New bars to write (default: 16 when --tokens is not given).")
+    @Option(parsing: .unconditional,
+            help: "New bars to write, 1...\(Self.maximumBars) (default: 16 when --tokens is not given).")
     var bars: Int?
 
-    @Option(help: "New tokens to write instead of a number of bars.")
+    @Option(parsing: .unconditional, help: "New tokens to write instead of a number of bars, 1...\(Self.maximumTokens).")
     var tokens: Int?
 
-    @Option(help: "Sampling temperature: below 1 safer, above 1 wilder, 0 always the most likely token. The default, with top-p 0.9, gave the pieces closest to real music of the settings measured (docs/generation.md).")
+    @Option(parsing: .unconditional,
+            help: "Sampling temperature, \(Self.minimumTemperature)...100: below 1 safer, above 1 wilder. The default, with top-p 0.9, gave the pieces closest to real music of the settings measured (docs/generation.md).")
     var temperature: Float = Sampler.recommendedTemperature
 
-    @Option(help: "Draw only from the K most likely tokens (0: off).")
+    @Option(parsing: .unconditional, help: "Draw only from the K most likely tokens (0: off).")
     var topK: Int = 0
 
-    @Option(help: "Draw only from the most likely tokens whose probabilities sum to P (1: off).")
+    @Option(parsing: .unconditional, help: "Draw only from the most likely tokens whose probabilities sum to P (1: off).")
     var topP: Float = Sampler.recommendedTopP
 
-    @Option(help: "Random seed; piece i uses seed + i. Default: drawn from the clock and printed.")
+    @Option(parsing: .unconditional, help: "Random seed; piece i uses seed + i. Default: drawn from the clock and printed.")
     var seed: UInt64?
 
-    @Option(help: "Number of pieces.")
+    @Option(parsing: .unconditional, help: "Number of pieces, 1...\(Self.maximumCount).")
     var count: Int = 1
 
     @Option(name: .shortAndLong, help: "Output: a .mid file, or a folder for several pieces (default: generated.mid, or generated/ with --count > 1).")
     var out: String?
 
-    @Option(help: "Also write the token ids: a .remi token file, or a readable listing when the name ends in .txt.")
+    @Option(help: "Also write the token ids: a .remi token file (with vocab.json beside it, for 'cadenza detokenize'), or a readable listing when the name ends in .txt.")
     var tokensOut: String?
 
-    @Option(help: "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may be longer).")
+    @Option(parsing: .unconditional, help: "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may be longer).")
     var memLen: Int?
 
-    @Option(help: "How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI, else float16; 1.4-1.8x float16; rows rounded to 8 bits, NLL change below 0.01 %), float16 (exact for float16 models such as the bundled one) or float32 (the model's exact numbers).")
+    @Option(help: "How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI, else float16; rows rounded to 8 bits, see docs/generation.md for its cost and speed), float16 (exact for float16 models such as the bundled one) or float32 (the model's exact numbers).")
     var precision: DecoderMatrix.Precision = .fastest
 
     @Flag(help: "Sample without the REMI grammar constraint and report how often the grammar is broken.")
@@ -64,27 +68,61 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Never draw End Of Piece: always write the requested bars or tokens (needs the grammar constraint).")
     var ignoreEnd = false
 
+    @OptionGroup var threadOptions: ThreadOptions
+
+    /// Limits on what one command may ask for (docs/limits.md): generation time and memory grow
+    /// with them.
+    static let maximumBars = 4_096, maximumTokens = 1_048_576, maximumCount = 10_000
+    /// Below this temperature the draw collapses onto the model's single most likely path,
+    /// which for a model of recorded performances is silence or the end of the piece.
+    static let minimumTemperature: Float = 0.1
+
     func validate() throws {
         if bars != nil && tokens != nil { throw ValidationError("give --bars or --tokens, not both") }
-        if let bars, bars < 1 { throw ValidationError("--bars must be at least 1, got \(bars)") }
-        if let tokens, tokens < 1 { throw ValidationError("--tokens must be at least 1, got \(tokens)") }
-        if promptBars < 1 { throw ValidationError("--prompt-bars must be at least 1, got \(promptBars)") }
+        if let bars, !(1...Self.maximumBars).contains(bars) {
+            throw ValidationError("--bars must be 1...\(Self.maximumBars), got \(bars)")
+        }
+        if let tokens, !(1...Self.maximumTokens).contains(tokens) {
+            throw ValidationError("--tokens must be 1...\(Self.maximumTokens), got \(tokens)")
+        }
+        if !(1...Self.maximumBars).contains(promptBars) {
+            throw ValidationError("--prompt-bars must be 1...\(Self.maximumBars), got \(promptBars)")
+        }
         if ignoreEnd && noGrammar { throw ValidationError("--ignore-end works through the grammar constraint: drop --no-grammar") }
-        if count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
-        if let memLen, memLen < 1 { throw ValidationError("--mem-len must be at least 1, got \(memLen)") }
-        _ = try Sampler(temperature: temperature, topK: topK, topP: topP)
+        if !(1...Self.maximumCount).contains(count) {
+            throw ValidationError("--count must be 1...\(Self.maximumCount), got \(count)")
+        }
+        if let memLen, !(1...ModelConfig.maximumLength).contains(memLen) {
+            throw ValidationError("--mem-len must be 1...\(ModelConfig.maximumLength), got \(memLen)")
+        }
+        if temperature.isFinite && temperature >= 0 && temperature < Self.minimumTemperature {
+            throw ValidationError("--temperature must be at least \(Self.minimumTemperature), got \(temperature): "
+                + "greedy or near-greedy drawing collapses onto the model's single most likely path, "
+                + "which is empty bars or the end of the piece (try 0.8-1.4)")
+        }
+        if temperature > 100 { throw ValidationError("--temperature must be at most 100, got \(temperature)") }
+        do { _ = try Sampler(temperature: temperature, topK: topK, topP: topP) } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     func run() throws {
+        try threadOptions.apply()
+        let outputs = OutputNames(out: out, tokensOut: tokensOut, count: count)
+        try outputs.check()
         let bundle = try ModelLocation.bundle(checkpoint)
+        if memLen != nil && bundle.config.kind == .gpt2 {
+            throw ValidationError("--mem-len applies to Transformer-XL; \(bundle.folder.path) is a GPT-2, which reads a window of "
+                                  + "\(bundle.config.positions) tokens")
+        }
+        try outputs.writeVocabulary(bundle.tokenizer.vocabulary)
         let stepper = try bundle.stepper(memoryLength: memLen, precision: precision)
         let generator = try Generator(stepper: stepper, vocabulary: bundle.tokenizer.vocabulary,
                                       sampler: Sampler(temperature: temperature, topK: topK, topP: topP),
                                       constrainedToGrammar: !noGrammar)
-        let promptIDs = try prompt.map { try bundle.tokenizer.prompt(from: MIDIFile(contentsOf: URL(fileURLWithPath: $0)), bars: promptBars) } ?? []
+        let promptIDs = try prompt.map { try promptTokens(from: $0, tokenizer: bundle.tokenizer) } ?? []
         let stop = try StopCondition(bars: tokens == nil ? (bars ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
         let firstSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
-        let outputs = OutputNames(out: out, tokensOut: tokensOut, count: count)
         print("model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from \(bundle.folder.path)")
         if seed == nil { print("seed: \(firstSeed) (pass --seed \(firstSeed) to get the same music again)") }
 
@@ -99,21 +137,54 @@ struct GenerateCommand: ParsableCommand {
             try bundle.tokenizer.decode(ids: piece.ids).write(to: midiURL)
             if let tokensURL = try outputs.tokens(seed: pieceSeed) {
                 if tokensURL.pathExtension == "txt" {
-                    try Data((bundle.tokenizer.dump(ids: piece.ids) + "\n").utf8).write(to: tokensURL)
+                    try AtomicFile.write(bundle.tokenizer.dump(ids: piece.ids) + "\n", to: tokensURL)
                 } else {
                     try TokenFile(vocabulary: bundle.tokenizer.vocabulary, ids: piece.ids).write(to: tokensURL)
                 }
             }
             let rate = piece.seconds > 0 ? Double(piece.newIDs.count) / piece.seconds : 0
-            print("wrote \(midiURL.path): seed \(pieceSeed), \(piece.bars) new bars, \(piece.notes) notes, "
-                  + "\(piece.newIDs.count) new tokens in \(String(format: "%.1f", piece.seconds)) s "
-                  + "(\(Int(rate)) tokens/s), stopped at \(piece.stopReason.rawValue)")
+            print("wrote \(midiURL.path): seed \(pieceSeed), \(piece.bars.counted("new bar")), \(piece.notes.counted("note")), "
+                  + "\(piece.newIDs.count.counted("new token")) in \(String(format: "%.1f", piece.seconds)) s "
+                  + "(\(Int(rate)) tokens/s), stopped \(piece.stopReason.explanation)")
             violations += piece.grammarViolations
             generated += piece.newIDs.count
         }
         if noGrammar {
             let share = generated > 0 ? 100 * Double(violations) / Double(generated) : 0
             print("grammar: \(violations) of \(generated) sampled tokens broke the REMI grammar (\(String(format: "%.2f", share))%)")
+        }
+    }
+
+    /// The first `--prompt-bars` bars of the prompt file, as ids; a prompt without notes is
+    /// refused (there is nothing to continue), and a prompt shorter than asked is said so.
+    private func promptTokens(from path: String, tokenizer: REMITokenizer) throws -> [Int] {
+        let file = try MIDIFile(contentsOf: URL(fileURLWithPath: path))
+        let all = try tokenizer.prompt(from: file, bars: nil)
+        let barID = tokenizer.vocabulary.id(for: .bar)
+        let available = all.filter { $0 == barID }.count
+        let ids = try tokenizer.prompt(from: file, bars: promptBars)
+        let notes = tokenizer.vocabulary.id(for: .noteOn(0)).flatMap { low in
+            tokenizer.vocabulary.id(for: .noteOn(127)).map { high in ids.filter { (low...high).contains($0) }.count }
+        } ?? 0
+        guard notes > 0 else {
+            throw CommandFailure(available > promptBars
+                ? "the first \(promptBars.counted("bar")) of the prompt \(path) hold no notes: nothing to continue (raise --prompt-bars)"
+                : "the prompt \(path) holds no notes: nothing to continue")
+        }
+        if available < promptBars {
+            print("note: the prompt \(path) has only \(available.counted("bar")); all of it is kept (--prompt-bars \(promptBars))")
+        }
+        return ids
+    }
+}
+
+extension StopReason {
+    /// Why generation stopped, as the end of a sentence ("stopped at the end of the piece").
+    var explanation: String {
+        switch self {
+        case .bars: return "after the bars asked for"
+        case .tokens: return "after the tokens asked for"
+        case .endOfPiece: return "at the end of the piece (the model wrote End Of Piece; --ignore-end prevents it)"
         }
     }
 }
@@ -172,6 +243,41 @@ struct OutputNames {
         try tokensOut.map { try name($0, seed: seed, fileExtensions: ["remi", "txt"]) }
     }
 
+    /// Throws unless every output can be written: a file name's folder must exist, a folder
+    /// must exist or be creatable. Run before the model is loaded, so no piece is computed
+    /// only to find it cannot be saved.
+    func check() throws {
+        for (given, extensions) in [(midiName, ["mid", "midi"]), (tokensOut, ["remi", "txt"])] {
+            guard let given else { continue }
+            let url = URL(fileURLWithPath: given)
+            if Self.isFileName(url, fileExtensions: extensions) {
+                try OutputPath.checkFile(url)
+            } else {
+                try OutputPath.checkFolder(url)
+            }
+        }
+    }
+
+    /// Writes `vocab.json` beside the token files, so that `cadenza detokenize` reads them with
+    /// no flags; refuses a folder whose `vocab.json` is another vocabulary.
+    func writeVocabulary(_ vocabulary: Vocabulary) throws {
+        guard let tokensOut else { return }
+        let url = URL(fileURLWithPath: tokensOut)
+        let isFile = Self.isFileName(url, fileExtensions: ["remi", "txt"])
+        if isFile && url.pathExtension.lowercased() == "txt" { return }
+        let folder = isFile ? url.deletingLastPathComponent() : url
+        let vocabularyURL = folder.appendingPathComponent("vocab.json")
+        if FileManager.default.fileExists(atPath: vocabularyURL.path),
+           (try? Vocabulary.load(from: vocabularyURL))?.fingerprint != vocabulary.fingerprint {
+            throw CommandFailure("\(vocabularyURL.path) is another vocabulary (another model or tokenizer config): token "
+                               + "files written beside it would not decode with it; choose another --tokens-out folder")
+        }
+        try OutputPath.createFolder(folder)
+        try vocabulary.save(to: vocabularyURL)
+    }
+
+    private var midiName: String? { out ?? (count == 1 ? "generated.mid" : "generated") }
+
     /// One piece: the name itself. Several: `<folder>/piece-<seed>.<ext>`, or
     /// `<stem>-<seed>.<ext>` when the name is a file name. A name is a file name when it ends
     /// in one of `fileExtensions` (the first is the default) and is not an existing folder, so
@@ -191,7 +297,7 @@ struct OutputNames {
             let stem = url.deletingPathExtension().lastPathComponent
             return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(seed).\(url.pathExtension)")
         }
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try OutputPath.createFolder(url)
         return url.appendingPathComponent("piece-\(seed).\(fileExtension)")
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Models
+import REMI
 
 /// `cadenza model-info`: the sizes and parameter count of a model preset or config file.
 struct ModelInfo: ParsableCommand {
@@ -11,34 +13,38 @@ struct ModelInfo: ParsableCommand {
     @Option(help: "Preset to describe: \(ModelConfig.presetNames.joined(separator: ", ")).")
     var preset: String = "small"
 
-    @Option(help: "Architecture: transformer-xl or gpt2 (with --preset).")
-    var kind: String = "transformer-xl"
+    @Option(
+            help: "Architecture: txl or gpt2 (with --preset; transformer-xl and gpt-2 are accepted too).")
+    var model: ModelKind = .transformerXL
 
-    @Option(help: "Vocabulary size in tokens (with --preset).")
-    var vocabulary: Int = 300
+    @Option(parsing: .unconditional,
+            help: "Vocabulary size in tokens (with --preset; default: the default REMI vocabulary's).")
+    var vocabulary: Int?
 
     @Option(help: "A model config JSON file (as saved with a checkpoint); overrides --preset.")
     var config: String?
 
     func validate() throws {
-        guard ModelKind(rawValue: kind) != nil else {
-            throw ValidationError("--kind must be one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        if let vocabulary, !(2...65_536).contains(vocabulary) {
+            throw ValidationError("--vocabulary must be 2...65536, got \(vocabulary)")
         }
-        guard vocabulary >= 2 else { throw ValidationError("--vocabulary must be at least 2") }
+        guard config != nil || ModelConfig.presetNames.contains(preset) else {
+            throw ValidationError("--preset must be one of \(ModelConfig.presetNames.joined(separator: ", ")), got '\(preset)'")
+        }
     }
 
     func run() throws {
-        let model: ModelConfig
+        let described: ModelConfig
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else {
-                throw ValidationError("cannot read config file \(config)")
+                throw FileError.cannotRead(path: config, reason: "no such file, or not readable")
             }
-            model = try ModelConfig.decode(json: data)
+            described = try ModelConfig.decode(json: data, source: config)
         } else {
-            model = try ModelConfig.preset(named: preset, kind: ModelKind(rawValue: kind) ?? .transformerXL,
-                                           vocabularySize: vocabulary)
+            described = try ModelConfig.preset(named: preset, kind: model,
+                                               vocabularySize: vocabulary ?? Vocabulary().count)
         }
-        print(model.json())
-        print("parameters: \(model.parameterCount) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M)")
+        print(described.json())
+        print("parameters: \(described.parameterCount) (\(String(format: "%.2f", Double(described.parameterCount) / 1e6)) M)")
     }
 }

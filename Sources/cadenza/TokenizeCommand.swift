@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import REMI
 
@@ -8,11 +9,13 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Turn MIDI files into REMI token files.",
         discussion: """
-        Writes DIR/<name>.remi per input (the input's path below a folder argument is kept),
-        plus DIR/vocab.json and DIR/config.json. A .remi file is a 16-byte header ('REMI',
-        version 1, 2 bytes per id, vocabulary size, id count; little-endian) and the ids as
-        uint16. A file that cannot be read or encoded is reported and the others go on; the
-        exit status is 1 when any failed.
+        Writes DIR/<name>.remi per input (the input's path below a folder argument is kept), \
+        plus DIR/vocab.json and DIR/config.json. A .remi file holds a header with the \
+        vocabulary's fingerprint and the ids as uint16 (docs/remi.md), so it is never decoded \
+        with another tokenizer config. A folder that already holds another vocabulary is \
+        refused unless --overwrite is given. A file that cannot be read or encoded is reported \
+        and the others go on; the exit status is 1 when any failed. Ctrl-C finishes the files \
+        being written, says how many were done, and exits with status 130.
         """)
 
     @Argument(help: "MIDI files, or folders searched recursively for .mid/.midi files.")
@@ -24,26 +27,37 @@ struct TokenizeCommand: ParsableCommand {
     @Option(help: "Tokenizer config JSON; fields left out keep their defaults (see docs/remi.md).")
     var config: String?
 
+    @Flag(help: "Write into a folder whose vocab.json differs (its older token files will no longer decode with it).")
+    var overwrite = false
+
     @Flag(name: .customLong("print"), help: "Print each file's events in the readable REMI dump.")
     var printEvents = false
 
     @Flag(help: "Print one JSON object per input: path, output, tokens, notes, bars, error.")
     var json = false
 
-    @Option(help: "Files tokenized at once (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(parsing: .unconditional, help: "Files tokenized at once (default: all cores).")
+    var threads: Int?
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one MIDI file or folder") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1...1024, got \(threads)") }
     }
 
     func run() throws {
         let tokenizer = try REMITokenizer(config: try config.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) } ?? TokenizerConfig())
         let outDir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        try tokenizer.vocabulary.save(to: outDir.appendingPathComponent("vocab.json"))
-        try tokenizer.config.save(to: outDir.appendingPathComponent("config.json"))
+        try OutputPath.checkFolder(outDir)
+        let vocabularyURL = outDir.appendingPathComponent("vocab.json")
+        if !overwrite, FileManager.default.fileExists(atPath: vocabularyURL.path),
+           (try? Vocabulary.load(from: vocabularyURL))?.fingerprint != tokenizer.vocabulary.fingerprint {
+            throw REMIError.folderHasOtherVocabulary(path: outDir.path)
+        }
+        try OutputPath.createFolder(outDir)
+        try Interruption.whileWriting {
+            try tokenizer.vocabulary.save(to: vocabularyURL)
+            try tokenizer.config.save(to: outDir.appendingPathComponent("config.json"))
+        }
 
         let inputs = MIDIFileList(paths: paths)
         var taken: [String: String] = [:]
@@ -59,12 +73,18 @@ struct TokenizeCommand: ParsableCommand {
             taken[name] = url.path
             jobs.append(TokenizeJob(input: url, output: outDir.appendingPathComponent(name)))
         }
-        let outcomes = tokenizer.tokenizeFiles(jobs, threads: threads, keepIDs: printEvents)
+        Interruption.handleStopsInCaller()
+        let outcomes = tokenizer.tokenizeFiles(jobs, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, keepIDs: printEvents,
+                                               shouldStop: { Interruption.isRequested })
             + problems.sorted { $0.key < $1.key }.map {
                 TokenizeOutcome(path: $0.key, ids: [], tokenCount: 0, notes: 0, bars: 0, error: $0.value)
             }
-        var failed = 0, tokens = 0
+        var failed = 0, tokens = 0, notStarted = 0
         for (i, outcome) in outcomes.enumerated() {
+            guard outcome.started else {
+                notStarted += 1
+                continue
+            }
             tokens += outcome.tokenCount
             if let error = outcome.error {
                 failed += 1
@@ -76,7 +96,14 @@ struct TokenizeCommand: ParsableCommand {
                 print(tokenizer.dump(ids: outcome.ids))
             }
         }
-        FileHandle.standardError.write(Data("tokenized \(outcomes.count - failed) of \(outcomes.count) files, \(tokens) tokens, into \(outDir.path)\n".utf8))
+        let done = outcomes.count - failed - notStarted
+        if notStarted > 0 || Interruption.isRequested {
+            FileHandle.standardError.write(Data(("stopped by a signal: tokenized \(done) of \(outcomes.count.counted("file")) "
+                + "(each written whole), \(failed) failed, \(notStarted) not started, \(tokens.counted("token")), "
+                + "into \(outDir.path)\n").utf8))
+            throw ExitCode(Interruption.exitStatus)
+        }
+        FileHandle.standardError.write(Data("tokenized \(done) of \(outcomes.count.counted("file")), \(tokens.counted("token")), into \(outDir.path)\n".utf8))
         if failed > 0 { throw ExitCode(1) }
     }
 

@@ -21,8 +21,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "MIDI data: a folder (searched recursively), a text file listing paths, or a MAESTRO-style CSV.")
     var data: String?
-    @Option(help: "Architecture: txl (Transformer-XL) or gpt2 (default: txl).")
-    var model: String?
+    @Option(help: "Architecture: txl (Transformer-XL) or gpt2; transformer-xl and gpt-2 are accepted too (default: txl).")
+    var model: ModelKind?
     @Option(help: "Model size: tiny or small (default: small).")
     var preset: String?
     @Option(help: "A model config JSON file (overrides --preset; n_token must match the tokenizer).")
@@ -35,33 +35,33 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
     @Option(help: "Fine-tune: start a new run from this model's weights, config and vocabulary ('pretrained' for the bundled model, or a run, checkpoint or exported folder), with a fresh optimiser and schedule.")
     var initFrom: String?
-    @Option(help: "Optimiser updates in total (default 1000).")
+    @Option(parsing: .unconditional, help: "Optimiser updates in total (default 1000).")
     var steps: Int?
-    @Option(help: "Passes over the training split instead of --steps.")
+    @Option(parsing: .unconditional, help: "Passes over the training split instead of --steps.")
     var epochs: Int?
-    @Option(help: "Streams (TXL) or windows (GPT-2) per update.")
+    @Option(parsing: .unconditional, help: "Streams (TXL) or windows (GPT-2) per update.")
     var batch: Int = 16
-    @Option(help: "Tokens per segment (TXL) or context window (GPT-2) (default: the preset's).")
+    @Option(parsing: .unconditional, help: "Tokens per segment (TXL) or context window (GPT-2) (default: the preset's).")
     var segLen: Int?
-    @Option(help: "Memory rows per layer, Transformer-XL (default: the preset's).")
+    @Option(parsing: .unconditional, help: "Memory rows per layer, Transformer-XL (default: the preset's).")
     var memLen: Int?
-    @Option(help: "Peak learning rate (default 2.5e-4).")
+    @Option(parsing: .unconditional, help: "Peak learning rate (default 2.5e-4).")
     var lr: Float?
-    @Option(help: "Linear warm-up updates before the cosine decay (default: a tenth of the steps, at most 1000).")
+    @Option(parsing: .unconditional, help: "Linear warm-up updates before the cosine decay (default: a tenth of the steps, at most 1000).")
     var warmup: Int?
-    @Option(help: "Global gradient-norm clip (default 0.25 for TXL, 1.0 for GPT-2).")
+    @Option(parsing: .unconditional, help: "Global gradient-norm clip (default 0.25 for TXL, 1.0 for GPT-2).")
     var clip: Float?
-    @Option(help: "Seed of every random choice.")
+    @Option(parsing: .unconditional, help: "Seed of every random choice.")
     var seed: UInt64 = 1
-    @Option(help: "Validate every N updates (0: only at the end).")
+    @Option(parsing: .unconditional, help: "Validate every N updates (0: only at the end).")
     var evalEvery: Int?
-    @Option(help: "Write the latest checkpoint every N updates.")
+    @Option(parsing: .unconditional, help: "Write the latest checkpoint every N updates.")
     var saveEvery: Int?
-    @Option(help: "Validation reads at most this many tokens (0: the whole validation split).")
+    @Option(parsing: .unconditional, help: "Validation reads at most this many tokens (0: the whole validation split).")
     var evalTokens: Int = 65_536
-    @Option(help: "Share of files for validation when the data has no split column.")
+    @Option(parsing: .unconditional, help: "Share of files for validation when the data has no split column.")
     var validationRatio: Double = 0.1
-    @Option(help: "Share of files for test when the data has no split column.")
+    @Option(parsing: .unconditional, help: "Share of files for test when the data has no split column.")
     var testRatio: Double = 0
     @Option(help: "Token cache folder (default ~/.cache/cadenza/tokens).")
     var cache: String?
@@ -69,9 +69,8 @@ struct TrainCommand: ParsableCommand {
     var noCache = false
     @Flag(help: "No transposition, velocity or tempo augmentation.")
     var noAugment = false
-    @Option(help: "Threads for the kernels (default: all cores).")
-    var threads: Int?
-    @Option(help: "Updates between plain progress lines (and live-line newlines).")
+    @OptionGroup var threadOptions: ThreadOptions
+    @Option(parsing: .unconditional, help: "Updates between plain progress lines (and live-line newlines).")
     var logEvery: Int = 10
 
     func validate() throws {
@@ -79,7 +78,11 @@ struct TrainCommand: ParsableCommand {
             let fixed: [(String, Bool)] = [("--data", data != nil), ("--config", config != nil), ("--out", out != nil),
                                            ("--tokenizer-config", tokenizerConfig != nil), ("--epochs", epochs != nil),
                                            ("--seg-len", segLen != nil), ("--mem-len", memLen != nil), ("--lr", lr != nil),
-                                           ("--warmup", warmup != nil), ("--clip", clip != nil), ("--init-from", initFrom != nil)]
+                                           ("--warmup", warmup != nil), ("--clip", clip != nil), ("--init-from", initFrom != nil),
+                                           ("--model", model != nil), ("--preset", preset != nil), ("--batch", batch != 16),
+                                           ("--seed", seed != 1), ("--validation-ratio", validationRatio != 0.1),
+                                           ("--test-ratio", testRatio != 0), ("--no-augment", noAugment),
+                                           ("--eval-tokens", evalTokens != 65_536)]
             if let (name, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError("\(name) cannot be changed when resuming: a resumed run keeps its settings (only --steps, --eval-every, --save-every, --threads)")
             }
@@ -93,7 +96,6 @@ struct TrainCommand: ParsableCommand {
                     throw ValidationError("\(name) cannot be given with --init-from: the model, its size and its vocabulary come from the model fine-tuned")
                 }
             }
-            if let model, !["txl", "gpt2"].contains(model) { throw ValidationError("--model must be txl or gpt2, got '\(model)'") }
             if let preset, !ModelConfig.presetNames.contains(preset) {
                 throw ValidationError("--preset must be one of \(ModelConfig.presetNames.joined(separator: ", ")), got '\(preset)'")
             }
@@ -101,7 +103,7 @@ struct TrainCommand: ParsableCommand {
         }
         for (name, value, least) in [("--steps", steps, 1), ("--epochs", epochs, 1), ("--batch", Optional(batch), 1),
                                      ("--seg-len", segLen, 1), ("--mem-len", memLen, 0), ("--warmup", warmup, 0),
-                                     ("--eval-every", evalEvery, 0), ("--save-every", saveEvery, 1), ("--threads", threads, 1),
+                                     ("--eval-every", evalEvery, 0), ("--save-every", saveEvery, 1),
                                      ("--log-every", Optional(logEvery), 1), ("--eval-tokens", Optional(evalTokens), 0)] {
             if let value, value < least { throw ValidationError("\(name) must be at least \(least), got \(value)") }
         }
@@ -110,15 +112,16 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { try GEMM.setThreadCount(threads) }
-        Interruption.install()
+        try threadOptions.apply()
+        if let out { try OutputPath.checkFolder(URL(fileURLWithPath: out)) }
+        Interruption.handleStopsInCaller()
         let progress = ProgressPrinter(every: logEvery)
         let summary: TrainingSummary
         if let resume {
             summary = try TrainingRun.resume(run: URL(fileURLWithPath: resume), steps: steps, evalEvery: evalEvery,
                                              saveEvery: saveEvery, progress: progress)
         } else {
-            let kind: ModelKind = model == "gpt2" ? .gpt2 : .transformerXL
+            let kind = model ?? .transformerXL
             let tokenizer: REMITokenizer
             var modelConfig: ModelConfig
             var initial: ModelBundle?
@@ -133,16 +136,17 @@ struct TrainCommand: ParsableCommand {
                                               ?? TokenizerConfig())
                 if let config {
                     guard let json = FileManager.default.contents(atPath: config) else {
-                        throw ValidationError("cannot read model config \(config)")
+                        throw FileError.cannotRead(path: config, reason: "no such file, or not readable")
                     }
-                    modelConfig = try ModelConfig.decode(json: json)
+                    modelConfig = try ModelConfig.decode(json: json, source: config)
                 } else {
                     modelConfig = try ModelConfig.preset(named: preset ?? "small", kind: kind, vocabularySize: tokenizer.vocabulary.count)
                 }
             }
             if let segLen {
                 modelConfig.segmentLength = segLen
-                if kind == .gpt2 { modelConfig.positions = max(modelConfig.positions, segLen) }
+                // The model's own kind, not the flag's: `--config gpt2.json --seg-len N` needs the positions too.
+                if modelConfig.kind == .gpt2 { modelConfig.positions = max(modelConfig.positions, segLen) }
             }
             if let memLen { modelConfig.memoryLength = memLen }
             let dataOptions = DataOptions(path: data ?? "", ratios: SplitRatios(validation: validationRatio, test: testRatio),
@@ -161,6 +165,6 @@ struct TrainCommand: ParsableCommand {
             summary = try TrainingRun.start(run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,
                                             options: options, epochs: epochs, initialWeights: initial?.weights, progress: progress)
         }
-        if summary.interrupted && Interruption.isRequested { throw ExitCode(128 + Interruption.signalNumber) }
+        if summary.interrupted && Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
     }
 }

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Basics
+import Foundation
+import Models
+import Tensor
+
+/// `--threads`, shared by every command that computes: the kernels' thread count.
+struct ThreadOptions: ParsableArguments {
+    @Option(parsing: .unconditional,
+            help: "Threads for the kernels (default: CADENZA_THREADS when set, else all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, !(1...1024).contains(threads) {
+            throw ValidationError("--threads must be 1...1024, got \(threads)")
+        }
+    }
+
+    /// Sets the thread count, after refusing a malformed `CADENZA_THREADS` or `CADENZA_GEMM`.
+    func apply() throws {
+        if let problem = GEMM.environmentProblem { throw CommandFailure(problem.description) }
+        if let threads { try GEMM.setThreadCount(threads) }
+    }
+}
+
+/// A failure found while a command runs (not in its flags): printed as one `Error:` line,
+/// without the usage text, and the command exits with status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    /// What went wrong, in one sentence.
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ModelKind: ExpressibleByArgument {
+    /// The model's name on the command line: `txl` or `gpt2`; the long names `transformer-xl`
+    /// and `gpt-2` are accepted too, so that every command takes both spellings.
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "txl", "transformer-xl", "transformerxl": self = .transformerXL
+        case "gpt2", "gpt-2": self = .gpt2
+        default: return nil
+        }
+    }
+
+    /// The short names, shown in help texts.
+    public static var allValueStrings: [String] { ["txl", "gpt2"] }
+
+    /// The short name: `txl` or `gpt2`.
+    var argumentName: String { self == .transformerXL ? "txl" : "gpt2" }
+}
+
+extension Int {
+    /// "1 stream", "2 streams": this count with `noun`, plural when it is not 1.
+    func counted(_ noun: String, plural: String? = nil) -> String {
+        "\(self) \(self == 1 ? noun : plural ?? noun + "s")"
+    }
+}
