@@ -1,0 +1,216 @@
+import Foundation
+import Testing
+
+/// Each defect found by trying every command as a new user would, as a test of the built
+/// binary: the exit status, the message and the files left behind.
+@Suite struct CommandLineTests {
+    /// The bundled model's folder in the source tree (a plain model folder: weights, config,
+    /// vocabulary).
+    static let pretrained = CLI.repository.appendingPathComponent("Sources/cadenza/Resources/Pretrained")
+
+    // MARK: flags and values
+
+    @Test func negativeNumbersGetTheRangeErrorNotMissingValue() throws {
+        let folder = try CLI.scratchFolder()
+        let outcome = try CLI.run(["train", "--steps", "-5", "--data", "x", "--out", "y"], in: folder)
+        #expect(outcome.status == 64, "\(outcome)")
+        #expect(outcome.stderr.contains("--steps must be at least 1, got -5"), "\(outcome)")
+        #expect(!outcome.stderr.contains("Missing value"), "\(outcome)")
+        let bars = try CLI.run(["generate", "--bars", "-3"], in: folder)
+        #expect(bars.status == 64 && bars.stderr.contains("--bars must be 1...4096, got -3"), "\(bars)")
+        #expect(CLI.files(in: folder).isEmpty)
+    }
+
+    @Test func aMalformedThreadVariableIsNamedWithItsText() throws {
+        let folder = try CLI.scratchFolder()
+        let outcome = try CLI.run(["generate", "--bars", "1", "--seed", "1", "--out", "a.mid"], in: folder,
+                                  environment: ["CADENZA_THREADS": "abc"])
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(outcome.stderr.contains("CADENZA_THREADS must be a whole number of at least 1, got 'abc'"), "\(outcome)")
+        #expect(CLI.files(in: folder).isEmpty)
+    }
+
+    @Test func theModelFlagIsTheSameEverywhereAndTakesBothSpellings() throws {
+        for spelling in ["txl", "transformer-xl"] {
+            let outcome = try CLI.run(["model-info", "--model", spelling])
+            #expect(outcome.status == 0, "\(outcome)")
+            // The parameter count for the real vocabulary (368 tokens): the bundled model's.
+            #expect(outcome.stdout.contains("parameters: 5220720"), "\(outcome)")
+        }
+        for spelling in ["gpt2", "gpt-2"] {
+            let outcome = try CLI.run(["model-info", "--model", spelling])
+            #expect(outcome.status == 0 && outcome.stdout.contains("\"kind\" : \"gpt2\""), "\(outcome)")
+        }
+        let wrong = try CLI.run(["model-info", "--model", "lstm"])
+        #expect(wrong.status == 64 && wrong.stderr.contains("txl"), "\(wrong)")
+        let train = try CLI.run(["train", "--model", "transformer-xl", "--data", "nowhere", "--out", "x", "--steps", "1"],
+                                in: try CLI.scratchFolder())
+        #expect(!train.stderr.contains("--model"), "the long spelling is accepted: \(train)")
+    }
+
+    @Test func helpTextsStateEachDefaultOnce() throws {
+        let commands = ["tokenize", "detokenize", "doctor", "inspect", "model-info", "plot", "plot-loss", "render",
+                        "eval", "metrics", "generate", "train", "export", "info"]
+        for command in commands {
+            let outcome = try CLI.run([command, "--help"])
+            #expect(outcome.status == 0, "\(command): \(outcome)")
+            let flat = outcome.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(flat.range(of: #"\(default[^)]*\)[^-]{0,40}\(default"#, options: .regularExpression) == nil,
+                    "\(command) repeats a default: \(flat)")
+        }
+    }
+
+    @Test func runtimeErrorsShowTheFailingCommandsUsageNotTheRoots() throws {
+        let folder = try CLI.scratchFolder()
+        let outcome = try CLI.run(["generate", "--temperature", "0", "--bars", "2"], in: folder)
+        #expect(outcome.status == 64, "\(outcome)")
+        #expect(outcome.stderr.contains("Usage: cadenza generate"), "\(outcome)")
+        #expect(!outcome.stderr.contains("cadenza <subcommand>"), "\(outcome)")
+    }
+
+    @Test func benchMIDIWithoutAFolderIsAUsageErrorNotARepositoryPath() throws {
+        let outcome = try CLI.run(["bench", "midi"], in: try CLI.scratchFolder())
+        #expect(outcome.status == 64 && outcome.stderr.contains("Missing expected argument '<data>'"), "\(outcome)")
+    }
+
+    // MARK: generate
+
+    @Test func generateChecksItsOutputBeforeComputing() throws {
+        let folder = try CLI.scratchFolder()
+        let outcome = try CLI.run(["generate", "--bars", "64", "--seed", "1", "--out", "missing/x/a.mid"], in: folder)
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(outcome.stderr.contains("cannot write \(folder.path)/missing/x/a.mid: the folder \(folder.path)/missing/x does not exist"),
+                "\(outcome)")
+        #expect(!outcome.stdout.contains("model:"), "the model was loaded before the output was checked: \(outcome)")
+        #expect(CLI.files(in: folder).isEmpty)
+    }
+
+    @Test func temperatureZeroIsRefusedWithTheReason() throws {
+        let outcome = try CLI.run(["generate", "--temperature", "0", "--bars", "4"], in: try CLI.scratchFolder())
+        #expect(outcome.status == 64, "\(outcome)")
+        #expect(outcome.stderr.contains("--temperature must be at least 0.1, got 0.0"), "\(outcome)")
+        #expect(outcome.stderr.contains("empty bars"), "\(outcome)")
+    }
+
+    @Test func aPromptWithoutNotesIsRefusedAndAShortOneIsSaidSo() throws {
+        let folder = try CLI.scratchFolder()
+        try folder.appendingPathComponent("silence.mid").write(Fixture.silence())
+        try folder.appendingPathComponent("scale.mid").write(Fixture.scale(bars: 2))
+        let silent = try CLI.run(["generate", "--prompt", "silence.mid", "--bars", "1", "--seed", "1", "--out", "a.mid"],
+                                 in: folder)
+        #expect(silent.status == 1 && silent.stderr.contains("holds no notes: nothing to continue"), "\(silent)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("a.mid").path))
+        let short = try CLI.run(["generate", "--prompt", "scale.mid", "--prompt-bars", "8", "--bars", "1", "--seed", "1",
+                                 "--out", "b.mid"], in: folder)
+        #expect(short.status == 0, "\(short)")
+        #expect(short.stdout.contains("has only 2 bars; all of it is kept (--prompt-bars 8)"), "\(short)")
+        #expect(short.stdout.contains("stopped after the bars asked for"), "\(short)")
+    }
+
+    @Test func memoryLengthForGPT2IsRefused() throws {
+        let folder = try CLI.scratchFolder()
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        for i in 0..<3 { try data.appendingPathComponent("p\(i).mid").write(Fixture.scale(bars: 8 + i)) }
+        let train = try CLI.run(["train", "--data", "data", "--model", "gpt2", "--preset", "tiny", "--steps", "1",
+                                 "--batch", "1", "--seg-len", "16", "--out", "run", "--no-cache", "--validation-ratio", "0.4"],
+                                in: folder)
+        #expect(train.status == 0, "\(train)")
+        let outcome = try CLI.run(["generate", "--checkpoint", "run", "--mem-len", "64", "--bars", "1", "--out", "a.mid"],
+                                  in: folder)
+        #expect(outcome.status == 64 && outcome.stderr.contains("--mem-len applies to Transformer-XL"), "\(outcome)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("a.mid").path))
+    }
+
+    @Test func generatedTokensCarryTheirVocabularySoDetokenizeNeedsNoFlags() throws {
+        let folder = try CLI.scratchFolder()
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("tokens"), withIntermediateDirectories: true)
+        let outcome = try CLI.run(["generate", "--bars", "2", "--seed", "3", "--out", "g.mid", "--tokens-out", "tokens/g.remi"],
+                                  in: folder)
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(CLI.files(in: folder) == ["g.mid", "tokens/g.remi", "tokens/vocab.json"])
+        let back = try CLI.run(["detokenize", "tokens/g.remi", "--out", "back.mid"], in: folder)
+        #expect(back.status == 0 && back.stdout.contains("1 tempo change"), "\(back)")
+        #expect(try Data(contentsOf: folder.appendingPathComponent("back.mid"))
+                == Data(contentsOf: folder.appendingPathComponent("g.mid")))
+    }
+
+    // MARK: tokenize and detokenize
+
+    @Test func tokenFilesAreNeverDecodedWithAnotherConfigsVocabulary() throws {
+        let folder = try CLI.scratchFolder()
+        try folder.appendingPathComponent("song.mid").write(Fixture.scale(bars: 4))
+        // Another config with the same number of tokens: only the durations' step differs.
+        try folder.appendingPathComponent("other.json").write(Data(#"{"durationStepTicks": 120}"#.utf8))
+        let first = try CLI.run(["tokenize", "song.mid", "--out", "tokens"], in: folder)
+        #expect(first.status == 0 && first.stderr.contains("tokenized 1 of 1 file, "), "\(first)")
+        let vocabulary = try Data(contentsOf: folder.appendingPathComponent("tokens/vocab.json"))
+
+        let refused = try CLI.run(["tokenize", "song.mid", "--out", "tokens", "--config", "other.json"], in: folder)
+        #expect(refused.status == 1 && refused.stderr.contains("already holds another vocabulary"), "\(refused)")
+        #expect(refused.stderr.contains("--overwrite"), "\(refused)")
+        #expect(try Data(contentsOf: folder.appendingPathComponent("tokens/vocab.json")) == vocabulary)
+
+        // Asked for, the folder gets the new vocabulary; a token file kept from the old one is refused.
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("tokens/song.remi"),
+                                         to: folder.appendingPathComponent("old.remi"))
+        let replaced = try CLI.run(["tokenize", "song.mid", "--out", "tokens", "--config", "other.json", "--overwrite"],
+                                   in: folder)
+        #expect(replaced.status == 0, "\(replaced)")
+        let wrong = try CLI.run(["detokenize", "old.remi", "--vocab", "tokens/vocab.json", "--out", "old.mid"], in: folder)
+        #expect(wrong.status == 1, "\(wrong)")
+        #expect(wrong.stderr.contains("old.remi was written with vocabulary"), "\(wrong)")
+        #expect(wrong.stderr.contains("tokens/vocab.json is vocabulary"), "\(wrong)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("old.mid").path))
+    }
+
+    @Test func aMisspeltConfigKeyIsAnErrorNamingTheNearestKey() throws {
+        let folder = try CLI.scratchFolder()
+        try folder.appendingPathComponent("song.mid").write(Fixture.scale())
+        try folder.appendingPathComponent("my.json").write(Data(#"{"chordz": false}"#.utf8))
+        let outcome = try CLI.run(["tokenize", "song.mid", "--out", "tokens", "--config", "my.json"], in: folder)
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(outcome.stderr.contains("unknown key 'chordz' (did you mean 'chords'?)"), "\(outcome)")
+        try folder.appendingPathComponent("model.json").write(Data(#"{"kind": "gpt2", "n_layers": 2}"#.utf8))
+        let model = try CLI.run(["model-info", "--config", "model.json"], in: folder)
+        #expect(model.status == 1 && model.stderr.contains("unknown key 'n_layers' (did you mean 'n_layer'?)"), "\(model)")
+    }
+
+    @Test func tokenizeExitsOneAndSummarisesWhenAFileFails() throws {
+        let folder = try CLI.scratchFolder()
+        let songs = folder.appendingPathComponent("songs")
+        try FileManager.default.createDirectory(at: songs, withIntermediateDirectories: true)
+        try songs.appendingPathComponent("good.mid").write(Fixture.scale())
+        try songs.appendingPathComponent("bad.mid").write(Data("MThd garbage".utf8))
+        let outcome = try CLI.run(["tokenize", "songs", "--out", "tokens"], in: folder)
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(outcome.stderr.contains("tokenized 1 of 2 files"), "\(outcome)")
+        #expect(CLI.files(in: folder.appendingPathComponent("tokens")) == ["config.json", "good.remi", "vocab.json"])
+    }
+
+    // MARK: write failures
+
+    @Test func writeFailuresAreOneLineSayingWhatWhereAndWhy() throws {
+        let folder = try CLI.scratchFolder()
+        try folder.appendingPathComponent("song.mid").write(Fixture.scale())
+        let tokenized = try CLI.run(["tokenize", "song.mid", "--out", "tokens"], in: folder)
+        #expect(tokenized.status == 0, "\(tokenized)")
+        let cases: [[String]] = [
+            ["plot", "song.mid", "--out", "missing/a.png"],
+            ["render", "song.mid", "--synth", "builtin", "--out", "missing/a.wav"],
+            ["detokenize", "tokens/song.remi", "--out", "missing/a.mid"],
+            ["generate", "--bars", "1", "--seed", "1", "--out", "missing/a.mid"],
+            ["tokenize", "song.mid", "--out", "song.mid/tokens"],
+            ["export", "--checkpoint", Self.pretrained.path, "--out", "song.mid/model"],
+        ]
+        for arguments in cases {
+            let outcome = try CLI.run(arguments, in: folder)
+            #expect(outcome.status == 1, "\(arguments): \(outcome)")
+            #expect(outcome.stderr.hasPrefix("Error: cannot write "), "\(arguments): \(outcome)")
+            #expect(outcome.stderr.split(separator: "\n").count == 1, "\(arguments): \(outcome)")
+            #expect(!outcome.stderr.contains("Domain="), "\(arguments): \(outcome)")
+            #expect(!outcome.stderr.contains("cannot read"), "\(arguments): \(outcome)")
+        }
+        #expect(CLI.files(in: folder) == ["song.mid", "tokens/config.json", "tokens/song.remi", "tokens/vocab.json"])
+    }
+}
