@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "MIDITests", dependencies: ["MIDI"]),
         .testTarget(name: "REMITests", dependencies: ["REMI", "MIDI"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorKernels"], swiftSettings: hot),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], swiftSettings: hot),
+        .testTarget(name: "ModelsTests", dependencies: ["Basics", "Models", "Tensor"], swiftSettings: hot),
         .testTarget(name: "TrainingTests", dependencies: ["Basics", "Training", "Models", "Tensor", "REMI", "MIDI"],
                     swiftSettings: hot),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],

@@ -218,6 +218,21 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// gradients and Adam's two moments).
     public static let maximumParameters = 1_000_000_000
 
+    /// A rough upper estimate of the bytes a forward and backward pass over `batch` streams of
+    /// one segment keeps alive: the per-token activations of every layer, the attention scores
+    /// and probabilities (queries x keys per head, keys being the segment plus the memory),
+    /// the logits, and the parameters with their gradients and Adam's moments. Commands refuse
+    /// settings whose estimate exceeds the machine's memory before anything is allocated, so
+    /// that a large `--batch` or `--seg-len` is an error, not a crash.
+    /// Computed in floating point, so that no setting can overflow it.
+    public func trainingMemoryEstimate(batch: Int) -> Double {
+        let tokens = Double(batch) * Double(segmentLength)
+        let keys = Double(segmentLength + (kind == .transformerXL ? memoryLength : 0))
+        let perTokenPerLayer = 16 * Double(modelWidth) + 3 * Double(innerWidth) + 2 * Double(heads) * keys
+        let floats = tokens * (Double(layers) * perTokenPerLayer + 3 * Double(vocabularySize)) + 4 * Double(parameterCount)
+        return 4 * floats
+    }
+
     /// The number of trainable parameters (the tied output weight counted once).
     public var parameterCount: Int {
         let D = modelWidth, I = innerWidth, HD = heads * headSize

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 import Tensor
@@ -25,10 +26,15 @@ func presetsHaveTheIssueSizesAndCountTheirParameters(kind: ModelKind) throws {
     let json = config.json()
     #expect(json.contains("\"n_layer\" : 6") && json.contains("\"mem_len\" : 128") && json.contains("\"dropatt\""))
     #expect(try ModelConfig.decode(json: Data(json.utf8)) == config)
-    // The reference tiny config.json (extra keys ignored) reads with the defaults filled in.
-    let reference = #"{"kind": "transformer-xl", "n_token": 40, "n_layer": 2, "n_head": 2, "d_model": 16, "d_head": 8, "d_inner": 24, "tgt_len": 7, "mem_len": 5, "batch": 2}"#
+    // The reference tiny config's model keys read with the defaults filled in.
+    let reference = #"{"kind": "transformer-xl", "n_token": 40, "n_layer": 2, "n_head": 2, "d_model": 16, "d_head": 8, "d_inner": 24, "tgt_len": 7, "mem_len": 5}"#
     let decoded = try ModelConfig.decode(json: Data(reference.utf8))
     #expect(decoded.memoryLength == 5 && decoded.clampLength == -1 && decoded.dropout == 0)
+    // A key that is not a model field (a training setting, a misspelling) is refused by name.
+    let extra = reference.replacingOccurrences(of: "}", with: #", "dropuot": 0.1}"#)
+    #expect(throws: UnknownKeyError(source: "model config", key: "dropuot", suggestion: "dropout")) {
+        try ModelConfig.decode(json: Data(extra.utf8))
+    }
 }
 
 @Test func invalidConfigsAreRejectedWithTheFieldNamed() throws {
@@ -42,7 +48,7 @@ func presetsHaveTheIssueSizesAndCountTheirParameters(kind: ModelKind) throws {
     #expect(throws: ModelConfigError.self) { try ModelConfig.decode(json: Data("{\"n_layer\": 2}".utf8)) }
     var odd = ModelConfig.tiny(.transformerXL, vocabularySize: 30)
     odd.modelWidth = 63
-    #expect(throws: ModelConfigError.invalid(field: "d_model", value: "63", rule: "must be even and at least 2")) {
+    #expect(throws: ModelConfigError.invalid(field: "d_model", value: "63", rule: "must be even and 2...16384")) {
         try TransformerXL(config: odd, generator: SeededGenerator(seed: 1))
     }
 }
