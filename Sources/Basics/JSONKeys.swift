@@ -57,3 +57,35 @@ public enum JSONKeys {
         return previous[b.count]
     }
 }
+
+extension JSONKeys {
+    /// A decoding error in plain words: "missing key 'n_layer'", "'d_model' should be a
+    /// number", "not valid JSON" (instead of the decoder's debug dump).
+    public static func describe(_ error: Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case let .keyNotFound(key, _):
+            return "missing key '\(key.stringValue)'"
+        case let .typeMismatch(type, context), let .valueNotFound(type, context):
+            let place = path(context)
+            return place.isEmpty ? "not a JSON object" : "'\(place)' should be \(typeName(type))"
+        case let .dataCorrupted(context):
+            let place = path(context)
+            return place.isEmpty ? "not valid JSON" : "'\(place)' has a value that is not allowed"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Double.Type, is Float.Type, is UInt64.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        default: return "a \(type)"
+        }
+    }
+}

@@ -164,7 +164,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try JSONKeys.requireKnown(json, known: CodingKeys.allCases.map(\.rawValue), source: source)
         let config: ModelConfig
         do { config = try JSONDecoder().decode(ModelConfig.self, from: json) } catch {
-            throw ModelConfigError.undecodable(reason: "\(error)")
+            throw ModelConfigError.undecodable(reason: JSONKeys.describe(error))
         }
         try config.validate()
         return config

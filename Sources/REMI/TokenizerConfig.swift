@@ -142,7 +142,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         do {
             config = try JSONDecoder().decode(TokenizerConfig.self, from: data)
         } catch {
-            throw REMIError.invalidConfig(field: url.lastPathComponent, reason: "cannot be read as a tokenizer config (\(error))")
+            throw REMIError.invalidConfig(field: url.lastPathComponent, reason: "cannot be read as a tokenizer config: \(JSONKeys.describe(error))")
         }
         try config.validate()
         return config

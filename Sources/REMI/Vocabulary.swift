@@ -172,7 +172,7 @@ public struct Vocabulary: Equatable, Sendable {
         do {
             file = try JSONDecoder().decode(File.self, from: jsonData)
         } catch {
-            throw REMIError.invalidVocabulary(token: nil, reason: "not a vocabulary JSON file (\(error))")
+            throw REMIError.invalidVocabulary(token: nil, reason: "not a vocabulary JSON file: \(JSONKeys.describe(error))")
         }
         guard file.format == formatName else {
             throw REMIError.invalidVocabulary(token: nil, reason: "format is '\(file.format)', expected '\(formatName)'")

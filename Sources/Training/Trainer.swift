@@ -225,6 +225,9 @@ public final class Trainer {
     /// the intervals; returns what happened. Throws `TrainingError.nonFiniteLoss` (nothing
     /// is saved for the bad step) and checkpoint errors.
     public func train() throws -> TrainingSummary {
+        // From here a Ctrl-C ends with a checkpoint; before (while tokenizing) it ends the
+        // process at once, which loses nothing.
+        Interruption.handleStopsInCaller()
         var dropout = DropoutSource.training(state.dropoutGenerator)
         let schedule = options.schedule
         var lastLoss: Float = .nan

@@ -119,7 +119,6 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         if let out { try OutputPath.checkFolder(URL(fileURLWithPath: out)) }
-        Interruption.handleStopsInCaller()
         let progress = ProgressPrinter(every: logEvery)
         let summary: TrainingSummary
         if let resume {

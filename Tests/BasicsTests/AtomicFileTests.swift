@@ -77,4 +77,17 @@ import Testing
                 == "my.json: unknown key 'chordz' (did you mean 'chords'?)")
         #expect(JSONKeys.nearest(to: "ticks_per_beat", in: known) == "ticksPerBeat")
     }
+
+    @Test func decodingErrorsReadAsPlainWords() throws {
+        struct Settings: Decodable { var layers: Int }
+        func message(_ json: String) -> String {
+            do {
+                _ = try JSONDecoder().decode(Settings.self, from: Data(json.utf8))
+                return "decoded"
+            } catch { return JSONKeys.describe(error) }
+        }
+        #expect(message("{}") == "missing key 'layers'")
+        #expect(message(#"{"layers": "x"}"#) == "'layers' should be a number")
+        #expect(message("{") == "not valid JSON")
+    }
 }
