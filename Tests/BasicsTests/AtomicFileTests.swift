@@ -81,10 +81,10 @@ import Testing
     @Test func decodingErrorsReadAsPlainWords() throws {
         struct Settings: Decodable { var layers: Int }
         func message(_ json: String) -> String {
-            do {
-                _ = try JSONDecoder().decode(Settings.self, from: Data(json.utf8))
-                return "decoded"
-            } catch { return JSONKeys.describe(error) }
+            switch Result(catching: { try JSONDecoder().decode(Settings.self, from: Data(json.utf8)) }) {
+            case .success: return "decoded"
+            case .failure(let error): return JSONKeys.describe(error)
+            }
         }
         #expect(message("{}") == "missing key 'layers'")
         #expect(message(#"{"layers": "x"}"#) == "'layers' should be a number")
