@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cadenza", targets: ["cadenza"]),
+        .executable(name: "cadenza-bench", targets: ["CadenzaBench"]),
         .library(name: "CadenzaMIDI", targets: ["MIDI"]),
         .library(name: "CadenzaREMI", targets: ["REMI"]),
         .library(name: "CadenzaTensor", targets: ["Tensor"]),
@@ -48,6 +49,14 @@ let package = Package(
             dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation", "Plot",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/Pretrained")],
+            swiftSettings: hot),
+
+        // The benchmarks: measurement, not product (docs/benchmarks.md has their figures).
+        .executableTarget(
+            name: "CadenzaBench",
+            dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Generation",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/Swift",
             swiftSettings: hot),
 
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""numpy's matmul (OpenBLAS) on the shapes `cadenza bench gemm` measures: the baseline.
+"""numpy's matmul (OpenBLAS) on the shapes `cadenza-bench gemm` measures: the baseline.
 
 Usage: gemm-numpy.py [--runs N] [--min-seconds S] SHAPE...
 SHAPE is m,n,k,ta,tb (ta/tb 0 or 1: op(A) = A.T when 1, as in cblas row-major).
 Prints one JSON object: {"shapes": [{"shape": SHAPE, "gflops": [per-run figures]}], "blas": ...}.
-Spawned by `cadenza bench gemm` with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (they pin
+Spawned by `cadenza-bench gemm` with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (they pin
 numpy's OpenBLAS to slower kernels); run it by hand as
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Benchmarks/gemm-numpy.py 1024,1024,1024,0,0
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Batch-1 generation speed, Cadenza against PyTorch, in one run (docs/benchmarks.md, "Generation").
 #
-# Cadenza: `cadenza bench generate` (the whole generation path: model step, sampler, grammar
+# Cadenza: `cadenza-bench generate` (the whole generation path: model step, sampler, grammar
 # mask) on the `small` preset with random weights, Transformer-XL at memory 128, 512 and 2048,
 # GPT-2 with its KV cache. PyTorch: the models layer's baseline (Benchmarks/models/torch_bench.py
 # --phase generate: the authors' MemTransformerLM stepping T = 1 over its memory, and GPT-2
@@ -21,12 +21,12 @@ ROUNDS=${1:-3}; TOKENS=${2:-256}; REPEATS=${3:-3}; THREADS=${4:-2}
 PYTHON=${PYTHON:-/work/venv-models/bin/python}
 TORCH_BENCH=${TORCH_BENCH:-Benchmarks/models/torch_bench.py}
 VOCAB=368   # the default REMI vocabulary
-swift build -c release --product cadenza >/dev/null
+swift build -c release >/dev/null
 CADENZA=.build/release/cadenza
 for round in $(seq "$ROUNDS"); do
   echo "# round $round ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
   for precision in float32 float16 int8; do
-    $CADENZA bench generate --preset small --memories 128 512 2048 --tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" \
+    ${CADENZA}-bench generate --preset small --memories 128 512 2048 --tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" \
       --precision $precision | grep RESULT | sed "s/^/cadenza $precision /"
   done
   for mem in 128 512 2048; do

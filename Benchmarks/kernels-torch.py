@@ -1,7 +1,7 @@
-"""PyTorch baseline for `cadenza bench kernels`: the same kernels at the same shapes.
+"""PyTorch baseline for `cadenza-bench kernels`: the same kernels at the same shapes.
 
 Prints one line per kernel, `name<TAB>median_ms<TAB>min_ms`, in the order and with the names
-that `cadenza bench kernels` uses, so the two columns can be set side by side. Transformer-XL
+that `cadenza-bench kernels` uses, so the two columns can be set side by side. Transformer-XL
 attention is written as the authors' reference (kimiyoung/transformer-xl,
 RelPartialLearnableMultiHeadAttn: time-major einsums, the relative shift, masked_fill,
 softmax over keys); the plain attention as Hugging Face's eager GPT-2 attention.

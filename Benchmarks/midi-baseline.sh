@@ -16,9 +16,9 @@ MIDO_FILES=${3:-all}
 VENV=${VENV:-$(cd .. && pwd)/venv-midi}
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
 "$VENV/bin/pip" install -q symusic mido
-swift build -c release --product cadenza >/dev/null
+swift build -c release >/dev/null
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(uname -m)"
 echo "== cadenza"
-.build/release/cadenza bench midi "$DATA" --runs "$RUNS"
+.build/release/cadenza-bench midi "$DATA" --runs "$RUNS"
 echo "== symusic $("$VENV/bin/python" -c 'import symusic; print(symusic.__version__)' 2>/dev/null || true), mido $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("mido"))')"
 "$VENV/bin/python" Benchmarks/midi_baseline.py "$DATA" "$RUNS" "$MIDO_FILES"

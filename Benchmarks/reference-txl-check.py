@@ -2,7 +2,7 @@
 authors' PyTorch MemTransformerLM unchanged, and both give the same log-probabilities segment
 by segment with memory, within 1e-4. Run it with Benchmarks/reference-txl-check.sh.
 
-Usage: python reference-txl-check.py DIR   (DIR written by `cadenza bench models --export-reference DIR`)
+Usage: python reference-txl-check.py DIR   (DIR written by `cadenza-bench models --export-reference DIR`)
 """
 import json
 import os

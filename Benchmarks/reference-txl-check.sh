@@ -11,6 +11,6 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$VENV/bin/pip" install --quiet "torch==2.13.*" numpy
 fi
 OUT=$(mktemp -d)
-swift build -c release --product cadenza >/dev/null
-.build/release/cadenza bench models --export-reference "$OUT"
+swift build -c release >/dev/null
+.build/release/cadenza-bench models --export-reference "$OUT"
 "$VENV/bin/python" Benchmarks/reference-txl-check.py "$OUT"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Sets up MidiTok + symusic in a venv outside the repository (default /work/venv-remi) and runs
-# the REMI baseline on pop909. `cadenza bench remi --baseline-python VENV/bin/python` runs the
+# the REMI baseline on pop909. `cadenza-bench remi --baseline-python VENV/bin/python` runs the
 # same script in the same invocation as Cadenza's own figures, which is how docs/benchmarks.md
 # is measured.
 #   Benchmarks/remi-baseline.sh [DATA_DIR] [RUNS]

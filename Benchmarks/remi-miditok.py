@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""MidiTok's REMI on a folder of MIDI files: the baseline for `cadenza bench remi`.
+"""MidiTok's REMI on a folder of MIDI files: the baseline for `cadenza-bench remi`.
 
 REMI with chords, tempos and 32 velocities (MidiTok's defaults otherwise), files read with
 symusic, one process, one thread: the same task as Cadenza's tokenizer (path in, ids out).

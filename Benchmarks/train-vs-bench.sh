@@ -1,5 +1,5 @@
 #!/bin/sh
-# The train command's tokens/s beside `cadenza bench models --phase train` for the same shapes
+# The train command's tokens/s beside `cadenza-bench models --phase train` for the same shapes
 # (issue 6: within 10 %). Both run in this one invocation, alternating, ROUNDS times; the train
 # figure is the median of the per-update rates logged in metrics.jsonl, skipping the first
 # two updates (allocation warm-up), so that data loading and checkpoint writes are not counted.
@@ -19,7 +19,7 @@ VOCAB=368 # the default REMI vocabulary (cadenza train uses it unless --tokenize
 
 echo "train vs bench models: $MODEL small, batch $BATCH, $THREADS threads, $ROUNDS rounds, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
 for round in $(seq 1 "$ROUNDS"); do
-    bench=$("$BIN" bench models --model "$BENCH_MODEL" --phase train --preset small --vocabulary "$VOCAB" \
+    bench=$("${BIN}-bench" models --model "$BENCH_MODEL" --phase train --preset small --vocabulary "$VOCAB" \
             --batch "$BATCH" --steps 3 --repeats 3 --threads "$THREADS" | grep RESULT | sed 's/.*tokens_per_s=\([0-9.]*\).*/\1/')
     rm -rf "$RUNS/run"
     "$BIN" train --data "$DATA" --model "$MODEL" --preset small --out "$RUNS/run" --steps "$STEPS" --batch "$BATCH" \

@@ -3,7 +3,7 @@
 # in its own process (so peak memory is per workload), the two sides alternating round by round
 # so that both see the same machine load. Prints a markdown table of medians and ratios.
 #
-# Usage: Benchmarks/models/compare.sh [rounds] [extra `cadenza bench models` options]
+# Usage: Benchmarks/models/compare.sh [rounds] [extra `cadenza-bench models` options]
 # Needs: the authors' code in TXL_REFERENCE (see docs/models.md) and a venv with torch (VENV).
 # PyTorch runs each workload twice, with OMP_WAIT_POLICY=ACTIVE (its OpenMP threads spin: fastest
 # on a quiet machine, GPT-2 generation 928 against 412 tokens/s passive) and PASSIVE (on a loaded
@@ -20,16 +20,16 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "torch==2.13.*" numpy
 fi
-swift build -c release --product cadenza >/dev/null
+swift build -c release >/dev/null
 LOG=$(mktemp)
 for round in $(seq "$ROUNDS"); do
     for model in transformer-xl gpt2; do
         for phase in train eval generate; do
-            .build/release/cadenza bench models --model $model --phase $phase --threads 2 "$@" \
+            .build/release/cadenza-bench models --model $model --phase $phase --threads 2 "$@" \
                 | grep RESULT | sed 's/^/cadenza /' >> "$LOG"
             if [ $phase = generate ]; then
                 for precision in float16:f16 int8:i8; do
-                    .build/release/cadenza bench models --model $model --phase $phase --threads 2 --precision ${precision%:*} "$@" \
+                    .build/release/cadenza-bench models --model $model --phase $phase --threads 2 --precision ${precision%:*} "$@" \
                         | grep RESULT | sed "s/^/cadenza /; s/phase=generate/phase=generate-${precision#*:}/" >> "$LOG"
                 done
             fi

@@ -1,4 +1,4 @@
-"""PyTorch baseline for `cadenza bench models`: the authors' Transformer-XL (MemTransformerLM)
+"""PyTorch baseline for `cadenza-bench models`: the authors' Transformer-XL (MemTransformerLM)
 and a GPT-2 written from ../shared/docs/transformer-xl.md, at the same `small` shapes, on CPU
 with 2 threads. Prints RESULT lines in the format of the Cadenza command.
 

@@ -9,7 +9,7 @@ import Tensor
 /// - the decoder keeps its own copy of every weight matrix as a `DecoderMatrix`, transposed to
 ///   [out, in], so each output is a dot product along a contiguous row (Hugging Face's
 ///   [in, out] `Conv1D` layout makes each output a sum of scaled rows instead, 1.4-1.7x slower
-///   in `cadenza bench gemm`: 61 versus 85-90 GFLOP/s on one thread);
+///   in `cadenza-bench gemm`: 61 versus 85-90 GFLOP/s on one thread);
 /// - that copy may be float16 or int8 (`precision`), a half or a quarter of the bytes to stream
 ///   per token, and int8's integer products run twice float16's multiply-adds per second;
 /// - every buffer a step writes is allocated once, here, so a step allocates nothing.

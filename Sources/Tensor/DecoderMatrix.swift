@@ -16,7 +16,7 @@ import TensorKernels
 /// one scale (its largest magnitude / 32767), and the sums are exact integer sums of 32
 /// products per instruction (AVX-512 VNNI `vpdpwssd`, in the `TensorKernels` C target):
 /// a quarter of float32's bytes and 2.0-2.15x float16's weights per second on one core
-/// (`cadenza bench decoder`; the kernel alone: Benchmarks/decoder-dot-kernels.c).
+/// (`cadenza-bench decoder`; the kernel alone: Benchmarks/decoder-dot-kernels.c).
 /// The input's rounding is below float16's (2⁻¹⁶ of the largest input against 2⁻¹¹ of each);
 /// the weights' is coarser: up to 1/254 of the row's largest weight.
 public final class DecoderMatrix {

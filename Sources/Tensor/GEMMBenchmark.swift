@@ -28,7 +28,7 @@ public struct GEMMShape: Sendable, CustomStringConvertible {
         "[\(m)x\(k)]\(transposeA ? "^T" : "") x [\(k)x\(n)]\(transposeB ? "^T" : "")"
     }
 
-    /// The shapes `cadenza bench gemm` reports: squares, the `small` model's projections
+    /// The shapes `cadenza-bench gemm` reports: squares, the `small` model's projections
     /// (2048 = 16 segments x 128 tokens of d_model 256, inner 1024), their weight-gradient
     /// products, one attention head, and batch-1 generation's matrix-vector products with the
     /// weight stored both ways.
@@ -51,7 +51,7 @@ public struct GEMMShape: Sendable, CustomStringConvertible {
     ]
 }
 
-/// Times GEMM products (used by `cadenza bench gemm` and `cadenza doctor`).
+/// Times GEMM products (used by `cadenza-bench gemm` and `cadenza doctor`).
 public enum GEMMBenchmark {
     /// Operands for one shape, filled with seeded normal values, kept alive while measured.
     public final class Operands {

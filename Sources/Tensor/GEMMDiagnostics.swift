@@ -45,7 +45,7 @@ public struct GEMMDiagnostics: Sendable {
             let coreType = ProcessEnvironment.value("OPENBLAS_CORETYPE")
             lines.append(Line(label: "OpenBLAS", value: value,
                               advice: coreType.map { "OPENBLAS_CORETYPE=\($0) pins OpenBLAS to that kernel set; "
-                                  + "on this CPU unsetting it may be faster (check with `cadenza bench gemm`)" }))
+                                  + "on this CPU unsetting it may be faster (check with `cadenza-bench gemm`)" }))
         } else {
             lines.append(Line(label: "OpenBLAS", value: "not found (tried \(OpenBLAS.searchedNames.joined(separator: ", ")))",
                               advice: "optional: `apt-get install libopenblas0-pthread` (or libopenblas-dev) "

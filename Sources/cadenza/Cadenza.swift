@@ -15,7 +15,6 @@ struct Cadenza: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             // Each command lives in its own file in this folder; add new ones to this list.
-            Bench.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
             Doctor.self,

@@ -31,6 +31,8 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+extension DecoderMatrix.Precision: ExpressibleByArgument {}
+
 extension ModelKind: ExpressibleByArgument {
     /// The model's name on the command line: `txl` or `gpt2`; the long names `transformer-xl`
     /// and `gpt-2` are accepted too, so that every command takes both spellings.

@@ -68,11 +68,6 @@ import Testing
         #expect(!outcome.stderr.contains("cadenza <subcommand>"), "\(outcome)")
     }
 
-    @Test func benchMIDIWithoutAFolderIsAUsageErrorNotARepositoryPath() throws {
-        let outcome = try CLI.run(["bench", "midi"], in: try CLI.scratchFolder())
-        #expect(outcome.status == 64 && outcome.stderr.contains("Missing expected argument '<data>'"), "\(outcome)")
-    }
-
     // MARK: generate
 
     @Test func generateChecksItsOutputBeforeComputing() throws {

@@ -1,9 +1,10 @@
+import Models
 import Foundation
 import Tensor
 
-/// The workloads `cadenza bench models` times (issue 5, "Benchmark"): the same shapes the
+/// The workloads `cadenza-bench models` times (issue 5, "Benchmark"): the same shapes the
 /// PyTorch baseline script runs, so the two can be compared number for number.
-public enum ModelBenchmark {
+enum ModelBenchmark {
     /// What is timed.
     public enum Phase: String, CaseIterable, Sendable {
         /// Forward + backward (+ the optimizer step `update` does) at batch x segment, memory on.

@@ -1,10 +1,13 @@
 import ArgumentParser
 
-/// `cadenza bench …`: measured figures for each layer, printed with a baseline measured in the
-/// same run where one exists. Results go into docs/benchmarks.md with the command used.
+/// `cadenza-bench …`: measured figures for each layer, printed with a baseline measured in the
+/// same run where one exists. Kept apart from the `cadenza` product (as llm.c keeps its kernel
+/// trials in `dev/`); results go into docs/benchmarks.md with the command used.
+@main
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the speed of a layer (MIDI reading, tokenizing, GEMM, kernels, models).",
+        commandName: "cadenza-bench",
+        abstract: "Measure the speed of a layer of Cadenza (MIDI reading, tokenizing, GEMM, kernels, models).",
         subcommands: [
             // One file per benchmark (BenchMIDI.swift, ...); add each to this list.
             BenchGEMM.self,

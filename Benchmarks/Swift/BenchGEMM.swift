@@ -1,8 +1,9 @@
+import Basics
 import ArgumentParser
 import Foundation
 import Tensor
 
-/// `cadenza bench gemm`: sgemm GFLOP/s of both backends beside numpy's matmul, measured in
+/// `cadenza-bench gemm`: sgemm GFLOP/s of both backends beside numpy's matmul, measured in
 /// interleaved rounds (each round times every shape once on every backend, then numpy), so
 /// that load from other processes hits all of them alike. Prints medians and min–max spread.
 struct BenchGEMM: ParsableCommand {
@@ -71,7 +72,7 @@ struct BenchGEMM: ParsableCommand {
         let backends = GEMM.Backend.allCases.filter { $0 == .swift || OpenBLAS.library != nil }
         let numpy = noNumpy ? nil : NumpyBaseline(python: python, script: numpyScript)
 
-        print("cadenza bench gemm: \(runs) rounds, \(threadCount) threads, \(minSeconds) s per figure")
+        print("cadenza-bench gemm: \(runs) rounds, \(threadCount) threads, \(minSeconds) s per figure")
         if let blas = OpenBLAS.library {
             print("OpenBLAS: \(blas.fileName), core \(blas.coreName ?? "?"), "
                   + "OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
@@ -158,25 +159,19 @@ final class NumpyBaseline: CustomStringConvertible {
         guard FileManager.default.fileExists(atPath: script) else {
             return .failure(.scriptMissing(script))
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script, "--runs", "1", "--min-seconds", String(minimumSeconds)]
+        let arguments = [script, "--runs", "1", "--min-seconds", String(minimumSeconds)]
             + shapes.map { "\($0.m),\($0.n),\($0.k),\($0.transposeA ? 1 : 0),\($0.transposeB ? 1 : 0)" }
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_CORETYPE"] = nil
-        environment["OPENBLAS_L2_SIZE"] = nil
-        process.environment = environment
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do { try process.run() } catch { return .failure(.couldNotStart(python, "\(error)")) }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
+        let process: Subprocess.Outcome
+        do {
+            process = try Subprocess.run(python, arguments, environment: ["OPENBLAS_CORETYPE": nil, "OPENBLAS_L2_SIZE": nil])
+        } catch {
+            return .failure(.couldNotStart(python, "\(error)"))
+        }
+        let data = process.output
+        guard process.status == 0,
               let report = try? JSONDecoder().decode(Report.self, from: data),
               report.shapes.count == shapes.count else {
-            return .failure(.failed(errorText.split(separator: "\n").last.map(String.init) ?? "no output"))
+            return .failure(.failed(process.lastErrorLine.isEmpty ? "no output" : process.lastErrorLine))
         }
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             description = "numpy \(report.numpy), BLAS \(object["blas"].map { "\($0)" } ?? "?")"

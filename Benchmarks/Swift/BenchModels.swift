@@ -3,12 +3,21 @@ import Foundation
 import Models
 import Tensor
 
-/// `cadenza bench models`: training, evaluation and generation speed of Transformer-XL and
+/// `cadenza-bench models`: training, evaluation and generation speed of Transformer-XL and
 /// GPT-2 at the `small` preset, and the process's peak memory. `Benchmarks/models/compare.sh`
 /// runs each workload in its own process beside the PyTorch baseline and prints the ratios.
 extension DecoderMatrix.Precision: ExpressibleByArgument {}
 
 struct BenchModels: ParsableCommand {
+    /// The model named on the command line, in either spelling (`txl` or `transformer-xl`, `gpt2` or `gpt-2`).
+    static func kind(_ name: String) -> ModelKind? {
+        switch name.lowercased() {
+        case "txl", "transformer-xl": return .transformerXL
+        case "gpt2", "gpt-2": return .gpt2
+        default: return nil
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "Time training, evaluation and generation of the small Transformer-XL and GPT-2.")
@@ -50,7 +59,7 @@ struct BenchModels: ParsableCommand {
     var exportReference: String?
 
     func validate() throws {
-        guard model == "all" || ModelKind(argument: model) != nil else {
+        guard model == "all" || Self.kind(model) != nil else {
             throw ValidationError("--model must be txl, gpt2 or all, got '\(model)'")
         }
         guard phase == "all" || ModelBenchmark.Phase(rawValue: phase) != nil else { throw ValidationError("--phase must be train, eval, generate or all") }
@@ -67,9 +76,9 @@ struct BenchModels: ParsableCommand {
             print("wrote checkpoint, tokens and log-probabilities to \(exportReference)")
             return
         }
-        let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [ModelKind(argument: model) ?? .transformerXL]
+        let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [Self.kind(model) ?? .transformerXL]
         let phases = phase == "all" ? ModelBenchmark.Phase.allCases : [ModelBenchmark.Phase(rawValue: phase) ?? .train]
-        print("cadenza bench models: preset \(preset), vocabulary \(vocabulary), batch \(batch), \(Parallel.threadCount) threads, \(repeats) repeats")
+        print("cadenza-bench models: preset \(preset), vocabulary \(vocabulary), batch \(batch), \(Parallel.threadCount) threads, \(repeats) repeats")
         for kind in kinds {
             let config = try ModelConfig.preset(named: preset, kind: kind, vocabularySize: vocabulary)
             for phase in phases {

@@ -1,8 +1,9 @@
+import Basics
 import ArgumentParser
 import Foundation
 import Tensor
 
-/// `cadenza bench kernels`: forward + backward time of LayerNorm, softmax and attention at
+/// `cadenza-bench kernels`: forward + backward time of LayerNorm, softmax and attention at
 /// the `small` model's shapes (batch 16, segment 128, memory 128, d_model 256, 8 heads of 32),
 /// plus the one-token generation step of attention. PyTorch runs the same kernels in the same
 /// invocation (Benchmarks/kernels-torch.py), interleaved round by round so that load from
@@ -35,7 +36,7 @@ struct BenchKernels: ParsableCommand {
     func run() throws {
         if let threads { try GEMM.setThreadCount(threads) }
         let threadCount = Parallel.threadCount
-        print("cadenza bench kernels: \(runs) rounds, \(threadCount) threads, PyTorch baseline: "
+        print("cadenza-bench kernels: \(runs) rounds, \(threadCount) threads, PyTorch baseline: "
               + (noTorch ? "off" : "\(python) \(torchScript)"))
         let benchmarks = KernelBenchmark.all()
         for benchmark in benchmarks { benchmark.body() }  // warm-up
@@ -84,26 +85,19 @@ enum TorchBaseline {
     }
 
     static func run(python: String, script: String, threads: Int) -> Result<[String: Double], Problem> {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script, "--runs", "1", "--threads", "\(threads)"]
         // On a shared machine OpenMP's spinning workers lose their time slices and torch runs
-        // up to 10x slower; passive waiting gives the baseline its best figures.
-        var environment = ProcessInfo.processInfo.environment
-        if environment["OMP_WAIT_POLICY"] == nil { environment["OMP_WAIT_POLICY"] = "PASSIVE" }
-        process.environment = environment
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do { try process.run() } catch {
-            return .failure(Problem(description: "could not start \(python): \(error)"))
+        // far slower; passive waiting gives the baseline its best figures.
+        let environment: [String: String?] = ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] == nil
+            ? ["OMP_WAIT_POLICY": "PASSIVE"] : [:]
+        let process: Subprocess.Outcome
+        do {
+            process = try Subprocess.run(python, [script, "--runs", "1", "--threads", "\(threads)"], environment: environment)
+        } catch {
+            return .failure(Problem(description: "\(error)"))
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errorData, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            return .failure(Problem(description: "\(script) exited with \(process.terminationStatus): \(message) "
+        let data = process.output
+        guard process.status == 0 else {
+            return .failure(Problem(description: "\(script) exited with \(process.status): \(process.lastErrorLine) "
                                     + "(install torch in a venv and pass --python)"))
         }
         var figures: [String: Double] = [:]

@@ -6,7 +6,7 @@ import MIDI
 import Glibc
 #endif
 
-/// `cadenza bench midi`: how fast a folder of MIDI files is read into `MIDIFile` values, from
+/// `cadenza-bench midi`: how fast a folder of MIDI files is read into `MIDIFile` values, from
 /// disk (warm page cache: one untimed run first), on 1 and on `--threads` threads. The peers
 /// (symusic, mido) are timed on the same folder by Benchmarks/midi-baseline.sh.
 struct BenchMIDI: ParsableCommand {
@@ -47,7 +47,7 @@ struct BenchMIDI: ParsableCommand {
             return (seconds, counts.filter { $0 >= 0 }.reduce(0, +), counts.filter { $0 < 0 }.count)
         }
         let warm = pass(threads)
-        print("cadenza bench midi: \(files.count) files, \(String(format: "%.1f", Double(bytes) / 1e6)) MB, "
+        print("cadenza-bench midi: \(files.count) files, \(String(format: "%.1f", Double(bytes) / 1e6)) MB, "
               + "\(warm.notes) notes, \(warm.failed) failed, in \(data)")
         print("threads  median s  files/s  MB/s    M notes/s  runs (s)")
         for t in Set([1, threads]).sorted() {

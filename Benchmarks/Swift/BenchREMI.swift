@@ -1,9 +1,10 @@
+import Basics
 import ArgumentParser
 import Dispatch
 import Foundation
 import REMI
 
-/// `cadenza bench remi`: REMI tokenizing speed on pop909 (810 files) and maestro-asap, path in
+/// `cadenza-bench remi`: REMI tokenizing speed on pop909 (810 files) and maestro-asap, path in
 /// to ids out (reading and parsing the MIDI included), with MidiTok's REMI on pop909 measured
 /// in the same run when `--baseline-python` is given. Figures are medians over runs.
 struct BenchREMI: ParsableCommand {
@@ -39,7 +40,7 @@ struct BenchREMI: ParsableCommand {
             }
         } ?? Array(Set([1, cores])).sorted()
         let tokenizer = try REMITokenizer()
-        print("cadenza bench remi: \(data), default config, \(runs) timed runs after a warm-up, medians; \(cores) cores")
+        print("cadenza-bench remi: \(data), default config, \(runs) timed runs after a warm-up, medians; \(cores) cores")
         print("corpus".padding(14) + "files".padding(7, left: true) + "tokens".padding(11, left: true)
               + "threads".padding(9, left: true) + "median s".padding(10, left: true) + "tokens/s".padding(12, left: true))
         var cadenzaPop909: [Int: Double] = [:]
@@ -55,20 +56,15 @@ struct BenchREMI: ParsableCommand {
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Benchmarks/remi-miditok.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script.path, (data as NSString).appendingPathComponent("pop909"), "--runs", "\(baselineRuns)"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let process = try Subprocess.run(python, [script.path, (data as NSString).appendingPathComponent("pop909"),
+                                                  "--runs", "\(baselineRuns)"])
+        let output = process.output
         struct Baseline: Decodable {
             var files: Int, tokens: Int, median_seconds: Double, tokens_per_second: Double, miditok: String, symusic: String
         }
-        guard process.terminationStatus == 0, let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last,
+        guard process.status == 0, let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last,
               let baseline = try? JSONDecoder().decode(Baseline.self, from: Data(line.utf8)) else {
-            throw BaselineFailure(status: process.terminationStatus)
+            throw BaselineFailure(status: process.status)
         }
         print("MidiTok REMI".padding(14) + "\(baseline.files)".padding(7, left: true) + "\(baseline.tokens)".padding(11, left: true)
               + "1".padding(9, left: true) + String(format: "%.3f", baseline.median_seconds).padding(10, left: true)

@@ -5,7 +5,7 @@ import Models
 import REMI
 import Tensor
 
-/// `cadenza bench generate`: batch-1 generation speed through the whole generation path
+/// `cadenza-bench generate`: batch-1 generation speed through the whole generation path
 /// (model step, sampler, grammar mask), Transformer-XL at several memory lengths and GPT-2
 /// with its KV cache, on randomly initialised weights. `Benchmarks/generate-compare.sh` runs
 /// it beside the PyTorch baseline (Benchmarks/models/torch_bench.py --phase generate).
@@ -47,7 +47,7 @@ struct BenchGenerate: ParsableCommand {
         if let threads { try GEMM.setThreadCount(threads) }
         let tokenizer = try REMITokenizer()
         let V = tokenizer.vocabulary.count
-        print("cadenza bench generate: preset \(preset), vocabulary \(V), \(tokens) tokens x \(repeats) repeats, "
+        print("cadenza-bench generate: preset \(preset), vocabulary \(V), \(tokens) tokens x \(repeats) repeats, "
               + "\(Parallel.threadCount) threads, \(precision) weights (random), grammar on, temperature 1")
         let txl = try TransformerXL(config: ModelConfig.preset(named: preset, kind: .transformerXL, vocabularySize: V),
                                     generator: SeededGenerator(seed: 1))

@@ -1,8 +1,9 @@
+import Basics
 import ArgumentParser
 import Foundation
 import Tensor
 
-/// `cadenza bench decoder`: the batch-1 products a generation step is made of
+/// `cadenza-bench decoder`: the batch-1 products a generation step is made of
 /// (`DecoderMatrix.multiply`), in each weight precision, at the `small` model's shapes. Two
 /// workloads: one matrix multiplied again and again (its weights stay in L2 when they fit),
 /// and a whole step's 24 matrices of 6 layers in turn (4.7 M weights, streamed from L3 as in
@@ -46,7 +47,7 @@ struct BenchDecoder: ParsableCommand {
     func run() throws {
         if let threads { try GEMM.setThreadCount(threads) }
         let threadCount = Parallel.threadCount
-        print("cadenza bench decoder: \(runs) rounds, \(threadCount) threads, \(minSeconds) s per figure")
+        print("cadenza-bench decoder: \(runs) rounds, \(threadCount) threads, \(minSeconds) s per figure")
         print("workload".padding(32) + "precision".padding(10) + "G weights/s".padding(13, left: true)
               + "GB/s".padding(8, left: true) + "vs float32".padding(12, left: true) + "vs float16".padding(12, left: true))
         var generator = SeededGenerator(seed: 1)
