@@ -41,7 +41,7 @@ let package = Package(
         // Layer 5: sampling, synthesis, piano rolls.
         .target(name: "Generation", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Plot"], swiftSettings: hot),
         // Layer 5: NLL, musical metrics, reports.
-        .target(name: "Evaluation", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Plot"],
+        .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Models", "Training", "Generation", "Plot"],
                 swiftSettings: hot),
         // The command line: thin commands over the modules above.
         .executableTarget(
@@ -73,6 +73,8 @@ let package = Package(
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         // Runs the built `cadenza` binary as a user would (exit codes, messages, files left).
         .testTarget(name: "CLITests", dependencies: ["cadenza"]),
+        // Reads Package.swift and the sources: imports match the listed modules, edges point down.
+        .testTarget(name: "ArchitectureTests"),
     ],
     swiftLanguageModes: [.v5]
 )
