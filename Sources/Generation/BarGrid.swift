@@ -19,8 +19,14 @@ public struct BarGrid: Equatable, Sendable {
         public var beats: Int
     }
 
-    /// The bars covering ticks 0 ... `endTick`, in order.
+    /// The bars covering ticks 0 ... `endTick`, in order, at most `maximumBars` of them.
     public let bars: [Bar]
+    /// False when the bars stop at `maximumBars` before reaching `endTick`.
+    public let isComplete: Bool
+
+    /// The most bars a grid holds, as many as a REMI piece may have (docs/limits.md): a tick
+    /// value far beyond that is a corrupt file, and drawing it would ask for unbounded memory.
+    public static let maximumBars = 100_000
 
     /// The grid of `file` up to and including `endTick`.
     public init(file: MIDIFile, endTick: Int) {
@@ -32,8 +38,9 @@ public struct BarGrid: Equatable, Sendable {
             repeat {
                 bars.append(Bar(start: start, length: 2 * ticksPerSecond, beatLength: ticksPerSecond, beats: 2))
                 start += 2 * ticksPerSecond
-            } while start <= endTick
+            } while start <= endTick && bars.count < Self.maximumBars
             self.bars = bars
+            isComplete = start > endTick
             return
         }
         var signatures = file.timeSignatures.filter { $0.numerator > 0 && $0.denominator > 0 }
@@ -53,7 +60,8 @@ public struct BarGrid: Equatable, Sendable {
             }
             bars.append(Bar(start: start, length: length, beatLength: beatLength, beats: signature.numerator))
             start += length
-        } while start <= endTick
+        } while start <= endTick && bars.count < Self.maximumBars
         self.bars = bars
+        isComplete = start > endTick
     }
 }

@@ -1,4 +1,8 @@
+import Basics
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why audio could not be rendered.
 public enum RenderError: Error, Equatable, CustomStringConvertible {
@@ -8,6 +12,8 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
     case soundFontNotFound(searched: [String])
     /// FluidSynth ran but failed or wrote nothing.
     case fluidSynthFailed(status: Int32, output: String)
+    /// The piece lasts `seconds`, longer than the `limit` a render may write.
+    case tooLong(seconds: Double, limit: Double)
 
     public var description: String {
         switch self {
@@ -17,8 +23,15 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
             return "no General MIDI SoundFont found (looked at \(searched.joined(separator: ", "))). \(FluidSynth.installHint)"
         case .fluidSynthFailed(let status, let output):
             return "fluidsynth exited with status \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
+        case .tooLong(let seconds, let limit):
+            return String(format: "the piece lasts %.1f minutes, more than the %.0f minutes a render writes "
+                          + "(--max-minutes, up to %d; docs/limits.md)", seconds / 60, limit / 60, RenderError.maximumMinutes)
         }
     }
+
+    /// The most minutes `--max-minutes` allows: a 16-bit mono WAV at 44.1 kHz stays far below
+    /// the format's 4 GiB, and the signal's float buffer below 2 GB.
+    public static let maximumMinutes = 180
 }
 
 /// FluidSynth (a SoundFont synthesizer) found on this machine at run time, with a General MIDI
@@ -63,24 +76,27 @@ public struct FluidSynth: Sendable, Equatable {
     /// Renders the MIDI file at `midi` to a 16-bit WAV file at `wav`.
     /// `gain` is FluidSynth's master gain (its default 0.2 is quiet for a solo piano; 0.6
     /// leaves headroom for dense chords).
+    /// FluidSynth writes its own file: it goes to the hidden temporary name and is renamed into
+    /// place only when FluidSynth succeeded, so `wav` is complete or untouched.
     public func render(midi: URL, to wav: URL, sampleRate: Int = 44_100, gain: Double = 0.6) throws {
-        let process = Process()
-        process.executableURL = executable
+        let temporary = AtomicFile.temporaryURL(for: wav)
+        defer { try? FileManager.default.removeItem(at: temporary) }
         // -n no MIDI input driver, -i no shell, -q quiet, -F fast-render to a file.
-        process.arguments = ["-n", "-i", "-q", "-g", String(gain), "-r", String(sampleRate),
-                             "-O", "s16", "-T", "wav", "-F", wav.path, soundFont.path, midi.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw RenderError.fluidSynthFailed(status: -1, output: error.localizedDescription)
+        let arguments = ["-n", "-i", "-q", "-g", String(gain), "-r", String(sampleRate),
+                         "-O", "s16", "-T", "wav", "-F", temporary.path, soundFont.path, midi.path]
+        let outcome: Subprocess.Outcome
+        do { outcome = try Subprocess.run(executable.path, arguments) } catch {
+            throw RenderError.fluidSynthFailed(status: -1, output: "\(error)")
         }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let size = (try? FileManager.default.attributesOfItem(atPath: wav.path)[.size] as? Int) ?? 0
-        guard process.terminationStatus == 0, size > 44 else {
-            throw RenderError.fluidSynthFailed(status: process.terminationStatus, output: output)
+        let size = (try? FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? Int) ?? 0
+        guard outcome.status == 0, size > 44 else {
+            throw RenderError.fluidSynthFailed(status: outcome.status,
+                                               output: outcome.outputText + String(decoding: outcome.errors, as: UTF8.self))
+        }
+        try Interruption.whileWriting {
+            guard rename(temporary.path, wav.path) == 0 else {
+                throw FileError.cannotWrite(path: wav.path, reason: String(cString: strerror(errno)))
+            }
         }
     }
 }

@@ -11,10 +11,37 @@ public struct PianoRoll: Sendable {
     /// Title printed above the roll (the file name, typically).
     public var title: String
 
-    /// Creates a piano-roll renderer.
+    /// Creates a piano-roll renderer `width` pixels wide, within `widthRange`.
     public init(width: Int = 1600, title: String = "") {
-        self.width = max(300, width)
+        self.width = min(max(Self.widthRange.lowerBound, width), Self.widthRange.upperBound)
         self.title = title
+    }
+
+    /// The widths a picture may have (docs/limits.md): the height is bounded by the keyboard,
+    /// so this bounds the canvas's memory too.
+    public static let widthRange = 300...20_000
+
+    /// A piece too long to draw: its bars would not fit `BarGrid.maximumBars`.
+    public struct TooLong: Error, CustomStringConvertible {
+        /// The tick its last note ends at.
+        public var endTick: Int
+        public var description: String {
+            "the piece runs past \(BarGrid.maximumBars) bars (its last note ends at tick \(endTick)); a piano roll "
+                + "draws at most \(BarGrid.maximumBars) bars, a fixed limit (docs/limits.md): is a tick value corrupt?"
+        }
+    }
+
+    /// Every `labelEvery(...)`-th bar gets its number: the smallest of 1, 2, 5, 10, 20, 50, ...
+    /// that leaves `labelPixels` between labels when a bar is `pixelsPerBar` wide, so labels
+    /// never overlap however long the piece.
+    static func labelEvery(pixelsPerBar: Double, labelPixels: Double) -> Int {
+        guard pixelsPerBar > 0, labelPixels.isFinite else { return 1 }
+        var decade = 1
+        while decade < 1 << 50 {
+            for step in [decade, 2 * decade, 5 * decade] where Double(step) * pixelsPerBar >= labelPixels { return step }
+            decade *= 10
+        }
+        return decade
     }
 
     private static let noteNames = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
@@ -25,13 +52,15 @@ public struct PianoRoll: Sendable {
     }
 
     /// The picture of `file`.
-    public func render(_ file: MIDIFile) -> Canvas {
+    /// - Throws: `TooLong` when the piece has more bars than a roll may draw.
+    public func render(_ file: MIDIFile) throws -> Canvas {
         // Colours go to the tracks that have notes, in order, so a one-part file after an
         // empty tempo track still gets the first colour.
         let playing = file.tracks.enumerated().filter { !$0.element.notes.isEmpty }
         let notes = playing.enumerated().flatMap { rank, entry in entry.element.notes.map { (track: rank, note: $0) } }
         let lastNoteEnd = notes.map { $0.note.end }.max() ?? 0
         let grid = BarGrid(file: file, endTick: max(lastNoteEnd - 1, 0))
+        guard grid.isComplete else { throw TooLong(endTick: lastNoteEnd) }
         let endTick = max(1, (grid.bars.last.map { $0.start + $0.length }) ?? 1)
 
         // Pitch range: whole octaves from C to B around the notes, at least two octaves.
@@ -67,9 +96,8 @@ public struct PianoRoll: Sendable {
 
         // Beat lines when there is room for them, bar lines always, bar numbers spaced to fit.
         let pixelsPerBar = Double(rollW) / Double(max(1, grid.bars.count))
-        let labelEvery = [1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 500].first {
-            Double($0) * pixelsPerBar >= Double(Canvas.textWidth("0000", scale: scale) + 8)
-        } ?? 1000
+        let labelWidth = Canvas.textWidth(String(grid.bars.count), scale: scale) + 8
+        let labelEvery = Self.labelEvery(pixelsPerBar: pixelsPerBar, labelPixels: Double(labelWidth))
         for (number, bar) in grid.bars.enumerated() {
             if Double(bar.beatLength) / Double(endTick) * Double(rollW) >= 6 {
                 for beat in 1..<max(1, bar.beats) where bar.start + beat * bar.beatLength < bar.start + bar.length {

@@ -61,16 +61,26 @@ public struct PianoSynthesizer: Sendable {
         return voices.sorted { ($0.onset, $0.pitch) < ($1.onset, $1.pitch) }
     }
 
+    /// How long the rendered signal of `file` lasts, in seconds (the last voice's ring-out
+    /// included), computed without rendering it.
+    public func seconds(of file: MIDIFile) -> Double {
+        (Self.voices(in: file).map(ringEnd).max() ?? 0) + 0.25
+    }
+
+    /// How long a voice rings: until -80 dB of its own decay, or 0.6 s after release.
+    private func ringEnd(_ v: Voice) -> Double {
+        min(v.release + 0.6, v.onset + 9.2 * decaySeconds(pitch: v.pitch))
+    }
+
     /// The mono signal of `file`, in [-peakLevel, peakLevel], at `sampleRate`.
-    public func render(_ file: MIDIFile) -> [Float] {
+    /// - Throws: `RenderError.tooLong` before allocating anything when the signal would last
+    ///   longer than `maximumSeconds`.
+    public func render(_ file: MIDIFile, maximumSeconds: Double = 3_600) throws -> [Float] {
         let voices = Self.voices(in: file)
         let rate = Double(sampleRate)
         let dampingSeconds = 0.08  // damper time constant: -80 dB in about 0.75 s
-        // How long each voice rings: until -80 dB of its own decay, or 0.6 s after release.
-        func ringEnd(_ v: Voice) -> Double {
-            min(v.release + 0.6, v.onset + 9.2 * decaySeconds(pitch: v.pitch))
-        }
         let end = (voices.map(ringEnd).max() ?? 0) + 0.25
+        guard end <= maximumSeconds else { throw RenderError.tooLong(seconds: end, limit: maximumSeconds) }
         var mix = [Float](repeating: 0, count: max(1, Int(end * rate)))
         mix.withUnsafeMutableBufferPointer { out in
             for voice in voices { add(voice, until: ringEnd(voice), damping: dampingSeconds, to: out) }

@@ -27,9 +27,36 @@ public enum WAV {
         return out
     }
 
-    /// Writes `samples` as a 16-bit PCM WAV file at `url`.
+    /// Writes `samples` as a 16-bit PCM WAV file at `url`, whole or not at all, converting
+    /// them a block at a time so that no second copy of a long signal is made.
     public static func write(samples: [Float], sampleRate: Int, to url: URL) throws {
-        try AtomicFile.write(encode(samples: samples, sampleRate: sampleRate), to: url)
+        try Interruption.whileWriting {
+            let writer = try AtomicFile.Writer(url)
+            do {
+                try writer.append(Array(encode(samples: [], sampleRate: sampleRate).prefix(44)))
+                let block = 1 << 16
+                var bytes = [UInt8]()
+                bytes.reserveCapacity(2 * block)
+                for start in stride(from: 0, to: samples.count, by: block) {
+                    bytes.removeAll(keepingCapacity: true)
+                    for x in samples[start..<min(samples.count, start + block)] {
+                        let v = Int((Double(min(max(x, -1), 1)) * 32767).rounded())
+                        bytes.append(UInt8(v & 0xFF))
+                        bytes.append(UInt8((v >> 8) & 0xFF))
+                    }
+                    try writer.append(bytes)
+                }
+                // The header's two sizes, now that the data's length is known.
+                let dataBytes = 2 * samples.count
+                func u32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+                try writer.overwrite(u32(36 + dataBytes), at: 4)
+                try writer.overwrite(u32(dataBytes), at: 40)
+                try writer.commit()
+            } catch {
+                writer.discard()
+                throw error
+            }
+        }
     }
 }
 

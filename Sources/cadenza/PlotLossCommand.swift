@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Plot
 import Training
@@ -13,22 +14,25 @@ struct PlotLossCommand: ParsableCommand {
     var runFolder: String
     @Option(name: .shortAndLong, help: "Where to write the PNG.")
     var out: String = "loss.png"
-    @Option(help: "Width of the picture in pixels.")
+    @Option(parsing: .unconditional, help: "Width of the picture in pixels, 300...10000.")
     var width: Int = 1000
-    @Option(help: "Height of the picture in pixels.")
+    @Option(parsing: .unconditional, help: "Height of the picture in pixels, 200...10000.")
     var height: Int = 600
 
     func validate() throws {
-        guard width >= 300, height >= 200 else { throw ValidationError("the picture must be at least 300 x 200 pixels") }
+        guard (300...10_000).contains(width), (200...10_000).contains(height) else {
+            throw ValidationError("the picture must be 300...10000 x 200...10000 pixels, got \(width) x \(height)")
+        }
     }
 
     func run() throws {
         let folder = URL(fileURLWithPath: runFolder)
+        try OutputPath.checkFile(URL(fileURLWithPath: out))
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("metrics.jsonl").path) else {
-            throw ValidationError("\(runFolder) has no metrics.jsonl: not a training run folder")
+            throw CommandFailure("\(runFolder) has no metrics.jsonl: not a training run folder")
         }
         let curves = try TrainingRun.lossCurves(run: folder)
-        guard !curves.train.isEmpty else { throw ValidationError("\(runFolder)/metrics.jsonl holds no training steps yet") }
+        guard !curves.train.isEmpty else { throw CommandFailure("\(runFolder)/metrics.jsonl holds no training steps yet") }
         var series = [LineChart.Series(name: "training", points: curves.train.map { LineChart.Point(x: $0.step, y: $0.loss) })]
         if !curves.validation.isEmpty {
             series.append(LineChart.Series(name: "validation", points: curves.validation.map { LineChart.Point(x: $0.step, y: $0.loss) }))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Generation
 import MIDI
@@ -22,10 +23,26 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "builtin: Cadenza's own piano tone; fluidsynth: FluidSynth with a General MIDI SoundFont; auto: FluidSynth when installed, else builtin.")
     var synth: Synth = .auto
 
+    @Option(parsing: .unconditional,
+            help: "Refuse pieces longer than this many minutes, 1...\(RenderError.maximumMinutes) (a WAV takes about 5 MB a minute).")
+    var maxMinutes: Int = 60
+
+    func validate() throws {
+        guard (1...RenderError.maximumMinutes).contains(maxMinutes) else {
+            throw ValidationError("--max-minutes must be 1...\(RenderError.maximumMinutes), got \(maxMinutes)")
+        }
+    }
+
     func run() throws {
         let inputURL = URL(fileURLWithPath: input)
-        let file = try MIDIFile(contentsOf: inputURL)
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".wav")
+        try OutputPath.checkFile(outURL)
+        let file = try MIDIFile(contentsOf: inputURL)
+        let synthesizer = PianoSynthesizer()
+        let limit = Double(maxMinutes) * 60
+        // Checked before either synthesizer runs: FluidSynth would write the whole length too.
+        let length = synthesizer.seconds(of: file)
+        guard length <= limit else { throw RenderError.tooLong(seconds: length, limit: limit) }
         if synth != .builtin {
             // Only a missing FluidSynth or SoundFont falls back; a FluidSynth that fails is an error.
             switch Result(catching: { try FluidSynth.locate() }) {
@@ -39,8 +56,7 @@ struct RenderCommand: ParsableCommand {
                 print("FluidSynth not used: \(error)\nUsing the built-in piano tone.")
             }
         }
-        let synthesizer = PianoSynthesizer()
-        let samples = synthesizer.render(file)
+        let samples = try synthesizer.render(file, maximumSeconds: limit)
         try WAV.write(samples: samples, sampleRate: synthesizer.sampleRate, to: outURL)
         let levels = SignalLevels(samples: samples, sampleRate: synthesizer.sampleRate)
         print("wrote \(outURL.path) with the built-in piano: \(String(format: "%.1f", levels.seconds)) s, "

@@ -43,9 +43,9 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     return (re * re + im * im).squareRoot()
 }
 
-@Test func anA4SoundsAt440HzWithItsPeakAtTheSetLevel() {
+@Test func anA4SoundsAt440HzWithItsPeakAtTheSetLevel() throws {
     let synth = PianoSynthesizer(sampleRate: 16_000)
-    let samples = synth.render(file([Note(start: 0, end: 960, pitch: 69, velocity: 100)]))
+    let samples = try synth.render(file([Note(start: 0, end: 960, pitch: 69, velocity: 100)]))
     let peak = samples.map { abs($0) }.max() ?? 0
     #expect(abs(Double(peak) - synth.peakLevel) < 1e-6)
     let window = samples[1_600..<4_800]  // 0.1 ... 0.3 s
@@ -59,10 +59,10 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     #expect(tail < 1e-3)
 }
 
-@Test func louderNotesAreLouder() {
+@Test func louderNotesAreLouder() throws {
     let synth = PianoSynthesizer(sampleRate: 8_000)
     // Two notes a second apart; normalisation scales both alike, so their ratio survives.
-    let samples = synth.render(file([Note(start: 0, end: 480, pitch: 60, velocity: 40),
+    let samples = try synth.render(file([Note(start: 0, end: 480, pitch: 60, velocity: 40),
                                      Note(start: 1_920, end: 2_400, pitch: 60, velocity: 120)]))
     let soft = samples[0..<4_000].map { abs($0) }.max() ?? 0
     let loud = samples[16_000..<20_000].map { abs($0) }.max() ?? 0
@@ -110,9 +110,9 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     #expect(grid.bars[2].length == 1_440)
 }
 
-@Test func pianoRollShadesByVelocityAndColoursByTrack() {
+@Test func pianoRollShadesByVelocityAndColoursByTrack() throws {
     let f = file([Note(start: 0, end: 1_920, pitch: 60, velocity: 127), Note(start: 1_920, end: 3_840, pitch: 64, velocity: 20)])
-    let canvas = PianoRoll(width: 600).render(f)
+    let canvas = try PianoRoll(width: 600).render(f)
     var loud = 0, soft = 0
     let full = Color.palette[0], pale = Color.palette[0].mixed(with: .white, amount: 0.8 * (1 - 20.0 / 127))
     for y in 0..<canvas.height { for x in 0..<canvas.width {
@@ -124,18 +124,18 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     #expect(PianoRoll.pitchName(60) == "C4" && PianoRoll.pitchName(21) == "A0" && PianoRoll.pitchName(70) == "A#4")
 }
 
-@Test func emptyAndSMPTEFilesStillPlotAndRender() {
+@Test func emptyAndSMPTEFilesStillPlotAndRender() throws {
     let empty = MIDIFile(tracks: [Track()])
-    let roll = PianoRoll(width: 400).render(empty)
+    let roll = try PianoRoll(width: 400).render(empty)
     #expect(roll.width == 400 && roll.height > 100)
-    let silence = PianoSynthesizer(sampleRate: 8_000).render(empty)
+    let silence = try PianoSynthesizer(sampleRate: 8_000).render(empty)
     #expect(silence.count == 2_000 && silence.allSatisfy { $0 == 0 })  // 0.25 s of silence
     // SMPTE: 25 fps x 40 ticks = 1,000 ticks per second; a note of 1,000 ticks lasts 1 s.
     let smpte = MIDIFile(division: .smpte(framesPerSecond: 25, ticksPerFrame: 40),
                          tracks: [Track(notes: [Note(start: 1_000, end: 2_000, pitch: 60, velocity: 90)])])
     #expect(PianoSynthesizer.voices(in: smpte) == [.init(onset: 1, release: 2, pitch: 60, velocity: 90)])
     #expect(BarGrid(file: smpte, endTick: 1_999).bars.map(\.start) == [0])  // one 2-second "bar"
-    #expect(PianoRoll(width: 400).render(smpte).width == 400)
+    #expect(try PianoRoll(width: 400).render(smpte).width == 400)
 }
 
 @Test func signalLevelsInDecibels() {
@@ -143,4 +143,44 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     #expect(abs(levels.peakDecibels - 20 * log10(0.5)) < 1e-9)  // -6.02 dBFS
     #expect(abs(levels.rmsDecibels - 20 * log10(0.5)) < 1e-9)   // a square wave's RMS is its peak
     #expect(levels.seconds == 1)
+}
+
+/// Two notes 0x0FFFFFFF ticks apart: a valid file whose length once made `render` ask for
+/// 98 GB and `plot` draw 279,621 overlapping bar labels.
+private func longSpan() -> MIDIFile {
+    file([Note(start: 0, end: 480, pitch: 60, velocity: 100),
+          Note(start: 0x0FFF_FFFF, end: 0x0FFF_FFFF + 480, pitch: 64, velocity: 100)])
+}
+
+@Test func aPieceLongerThanTheRenderLimitIsRefusedBeforeAllocating() throws {
+    let synth = PianoSynthesizer(sampleRate: 8_000)
+    #expect(synth.seconds(of: longSpan()) > 279_000)
+    #expect(throws: RenderError.self) { try synth.render(longSpan(), maximumSeconds: 3_600) }
+    do { _ = try synth.render(longSpan(), maximumSeconds: 3_600) } catch {
+        #expect("\(error)".contains("--max-minutes"), "\(error)")
+    }
+    // The length is the rendered signal's, to the sample.
+    let short = file([Note(start: 0, end: 960, pitch: 69, velocity: 100)])
+    #expect(try synth.render(short).count == Int(synth.seconds(of: short) * 8_000))
+}
+
+@Test func aPieceTooLongToPlotIsRefusedAndLabelsNeverOverlap() throws {
+    #expect(throws: PianoRoll.TooLong.self) { try PianoRoll(width: 1600).render(longSpan()) }
+    #expect(PianoRoll.labelEvery(pixelsPerBar: 100, labelPixels: 40) == 1)
+    #expect(PianoRoll.labelEvery(pixelsPerBar: 15, labelPixels: 40) == 5)
+    #expect(PianoRoll.labelEvery(pixelsPerBar: 0.0055, labelPixels: 40) == 10_000)
+    #expect(PianoRoll.labelEvery(pixelsPerBar: 0, labelPixels: 40) == 1)
+    // 100,000 bars, the most a roll draws, fit the width with at most one label per 40 pixels.
+    let widest = file([Note(start: 0, end: 480, pitch: 60, velocity: 100),
+                       Note(start: 1_920 * 99_990, end: 1_920 * 99_990 + 480, pitch: 64, velocity: 100)])
+    let canvas = try PianoRoll(width: 1_600).render(widest)
+    #expect(canvas.width == 1_600)
+    #expect(PianoRoll(width: 2_000_000).width == PianoRoll.widthRange.upperBound)
+}
+
+@Test func theStreamedWAVEqualsTheEncodedOne() throws {
+    let samples = (0..<200_000).map { Float(sin(Double($0) * 0.01)) * 0.9 }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString).wav")
+    try WAV.write(samples: samples, sampleRate: 44_100, to: url)
+    #expect(try Data(contentsOf: url) == Data(WAV.encode(samples: samples, sampleRate: 44_100)))
 }
