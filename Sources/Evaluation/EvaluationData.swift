@@ -14,15 +14,17 @@ public struct EvaluationData: Sendable {
     /// Files that could not be read or tokenized (path and reason).
     public var skipped: [SkippedFile]
 
-    /// Loads `split` of the corpus at `path`; `maximumTokens` 0 keeps every token.
-    public static func load(path: String, ratios: SplitRatios, split: Split, tokenizer: REMITokenizer,
+    /// Loads `split` of the corpus at `path` (every file when `split` is nil); `maximumTokens`
+    /// 0 keeps every token.
+    public static func load(path: String, ratios: SplitRatios, split: Split?, tokenizer: REMITokenizer,
                             cacheFolder: URL?, maximumTokens: Int) throws -> EvaluationData {
         let (files, _) = try CorpusSource.files(at: path, ratios: ratios)
-        let chosen = files.filter { $0.split == split }
+        let chosen = files.filter { split == nil || $0.split == split }
         let corpus = try TokenCache(folder: cacheFolder, tokenizer: tokenizer).load(chosen)
         // The same sample training validates on: whole pieces in a fixed shuffled order up to
         // the token budget (`validationSample`), all of them in corpus order when they fit.
-        let tokens = validationSample(corpus.pieces(of: split), tokens: maximumTokens)
+        let pieces = split.map { corpus.pieces(of: $0) } ?? corpus.pieces.map(\.ids)
+        let tokens = validationSample(pieces, tokens: maximumTokens)
         return EvaluationData(tokens: tokens, files: chosen.count, skipped: corpus.skipped)
     }
 }

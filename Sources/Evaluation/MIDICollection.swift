@@ -1,4 +1,5 @@
 import Foundation
+import MIDI
 import Training
 
 /// Turns what a user names on the command line into a list of MIDI files, with the same data
@@ -7,8 +8,6 @@ import Training
 /// MAESTRO-style CSV; `split` keeps one split (the CSV's split column, or the hash split by
 /// `ratios` when there is none).
 public enum MIDICollection {
-    /// True for names ending in .mid or .midi, in any case.
-    static func isMIDI(_ url: URL) -> Bool { ["mid", "midi"].contains(url.pathExtension.lowercased()) }
 
     /// The MIDI files named by `paths`, in the order given (each corpus sorted by path).
     /// - Throws: `TrainingError` naming the path when it is missing, empty or malformed.
@@ -17,7 +16,7 @@ public enum MIDICollection {
         var result: [URL] = []
         for path in paths {
             let url = URL(fileURLWithPath: path)
-            if isMIDI(url) {
+            if MIDICorpus.isMIDIName(url.lastPathComponent) {
                 guard FileManager.default.fileExists(atPath: url.path) else { throw TrainingError.dataNotFound(path: path) }
                 result.append(url)
                 continue

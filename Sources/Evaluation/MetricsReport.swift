@@ -64,7 +64,7 @@ public enum MetricsReport {
     private static func json(_ x: Double) -> Any { x.isNaN || x.isInfinite ? NSNull() : x }
 
     private static func object(_ piece: PieceMetrics) -> [String: Any] {
-        var o: [String: Any] = ["path": piece.path,
+        var o: [String: Any] = ["path": piece.path, "error": NSNull(),
                                 "pitch_class_histogram": piece.pitchClassHistogram,
                                 "position_histogram": piece.positionHistogram]
         for metric in Metric.allCases { o[metric.rawValue] = json(piece[metric]) }
@@ -72,16 +72,24 @@ public enum MetricsReport {
     }
 
     private static func serialise(_ value: Any) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// `{"pieces": [...]}`: every metric of every piece, NaN as null.
-    public static func json(_ pieces: [PieceMetrics]) throws -> String {
-        try serialise(["pieces": pieces.map(object)])
+    /// One JSON object per piece, one per line (docs/cli.md): `path`, `error` (null), every
+    /// metric (NaN as null) and the two histograms.
+    public static func jsonLines(_ pieces: [PieceMetrics]) throws -> String {
+        try pieces.map { try serialise(object($0)) }.joined(separator: "\n")
     }
 
-    /// `{"a": ..., "b": ..., "metrics": {name: {a_mean, a_std, a_count, b_..., overlap}}, ...}`.
+    /// The JSON line of a file that could not be measured: `path`, `error`, and every metric null.
+    public static func jsonLine(skipped path: String, error: String) throws -> String {
+        var o: [String: Any] = ["path": path, "error": error, "pitch_class_histogram": NSNull(), "position_histogram": NSNull()]
+        for metric in Metric.allCases { o[metric.rawValue] = NSNull() }
+        return try serialise(o)
+    }
+
+    /// One line: `{"a": ..., "b": ..., "metrics": {name: {a_mean, a_std, a_count, b_..., overlap}}, ...}`.
     public static func json(_ comparison: SetComparison, nameA: String, nameB: String) throws -> String {
         var metrics: [String: Any] = [:]
         for row in comparison.rows {

@@ -52,16 +52,17 @@ public struct NLLReport: Codable, Equatable, Sendable {
         notesPerToken = try c.decode(Double.self, forKey: .notesPerToken)
     }
 
-    /// Writes the measured parts and the derived figures (JSON has no NaN: those are omitted).
+    /// Writes the measured parts and the derived figures; every key is present, null for a
+    /// figure that does not exist (GPT-2's memory, a NaN) as docs/cli.md says of all JSON.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(memoryLength, forKey: .memoryLength)
+        try c.encode(memoryLength, forKey: .memoryLength)
         try c.encode(tokens, forKey: .tokens)
         try c.encode(totalNLL, forKey: .totalNLL)
         try c.encode(notesPerToken, forKey: .notesPerToken)
         for (key, value) in [(CodingKeys.nllPerToken, nllPerToken), (.perplexity, perplexity),
-                             (.bitsPerToken, bitsPerToken), (.nllPerNote, nllPerNote)] where value.isFinite {
-            try c.encode(value, forKey: key)
+                             (.bitsPerToken, bitsPerToken), (.nllPerNote, nllPerNote)] {
+            try c.encode(value.isFinite ? value : nil, forKey: key)
         }
     }
 }

@@ -5,27 +5,39 @@ import Foundation
 public enum MIDICorpus {
     /// The MIDI files named by `paths`: a folder is searched recursively for `.mid` / `.midi`
     /// (any case), in sorted order; a file (or a path that does not exist) is taken as given, so
-    /// that reading it reports its own error.
+    /// that reading it reports its own error. Hidden entries are skipped as `search` says.
     public static func files(in paths: [String]) -> [String] {
+        paths.flatMap { path -> [String] in
+            let found = search(folder: path)
+            guard let found else { return [path] }
+            return found.map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
+        }
+    }
+
+    /// True for a name ending in `.mid` or `.midi`, in any case.
+    public static func isMIDIName(_ name: String) -> Bool {
+        ["mid", "midi"].contains((name as NSString).pathExtension.lowercased())
+    }
+
+    /// The MIDI files under `folder`, as paths relative to it, sorted; nil when `folder` is not
+    /// a folder. This is the one folder search of Cadenza (inspect, tokenize, train, metrics
+    /// and eval all use it), so they agree on one rule: files and folders whose name starts
+    /// with `.` are skipped, as shells and version control hide them. A hidden file named
+    /// directly on the command line is still read.
+    public static func search(folder: String) -> [String]? {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue,
+              let walker = FileManager.default.enumerator(atPath: folder) else { return nil }
         var found: [String] = []
-        for path in paths {
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
-                found.append(path)
+        while let relative = walker.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            if name.hasPrefix(".") {
+                walker.skipDescendants()
                 continue
             }
-            var inFolder: [String] = []
-            if let walker = FileManager.default.enumerator(atPath: path) {
-                for case let relative as String in walker {
-                    let ext = (relative as NSString).pathExtension.lowercased()
-                    if ext == "mid" || ext == "midi" {
-                        inFolder.append(path.hasSuffix("/") ? path + relative : path + "/" + relative)
-                    }
-                }
-            }
-            found += inFolder.sorted()
+            if isMIDIName(name) { found.append(relative) }
         }
-        return found
+        return found.sorted()
     }
 
     /// Reads every file on `threads` threads and gives `transform`'s answer for each, in the
@@ -172,7 +184,7 @@ public struct MIDISummary: Sendable {
         return """
             \(path)
               format \(file.format.rawValue), \(division), \(file.tracks.count) track\(file.tracks.count == 1 ? "" : "s")\
-            \(drums > 0 ? " (\(drums) drum)" : ""), \(file.noteCount) notes, \(duration)
+            \(drums > 0 ? " (\(drums) drum)" : ""), \(file.noteCount) note\(file.noteCount == 1 ? "" : "s"), \(duration)
               \(tempoText); \(signatureText); \(range)
             """
     }

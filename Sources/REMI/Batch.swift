@@ -53,28 +53,20 @@ public struct MIDIFileList: Sendable {
     public var missing: [String] = []
 
     /// Lists the MIDI files named by `paths`: files, or folders searched recursively for
-    /// `.mid`/`.midi` files (sorted by path within each folder).
+    /// `.mid`/`.midi` files (sorted by path within each folder; hidden entries skipped, as
+    /// `MIDICorpus.search` says).
     public init(paths: [String]) {
         for path in paths {
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            guard FileManager.default.fileExists(atPath: path) else {
                 missing.append(path)
                 continue
             }
             let root = URL(fileURLWithPath: path).standardizedFileURL
-            guard isFolder.boolValue else {
+            guard let inFolder = MIDICorpus.search(folder: path) else {
                 files.append((root, root.lastPathComponent))
                 continue
             }
-            var inFolder: [(URL, String)] = []
-            let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
-            while let url = walker?.nextObject() as? URL {
-                guard ["mid", "midi"].contains(url.pathExtension.lowercased()) else { continue }
-                let full = url.standardizedFileURL.path
-                let relative = full.hasPrefix(root.path + "/") ? String(full.dropFirst(root.path.count + 1)) : url.lastPathComponent
-                inFolder.append((url.standardizedFileURL, relative))
-            }
-            files += inFolder.sorted { $0.1 < $1.1 }
+            files += inFolder.map { (root.appendingPathComponent($0).standardizedFileURL, $0) }
         }
     }
 }

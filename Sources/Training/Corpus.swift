@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+import MIDI
 
 /// Which part of the corpus a file belongs to.
 public enum Split: String, Codable, CaseIterable, Sendable {
@@ -91,21 +92,12 @@ public enum CorpusSource {
         return (try readList(url, ratios: ratios), .list)
     }
 
-    static func isMIDI(_ url: URL) -> Bool { ["mid", "midi"].contains(url.pathExtension.lowercased()) }
-
     static func findMIDI(in root: URL, ratios: SplitRatios) throws -> [CorpusFile] {
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
-                                                          options: [.skipsHiddenFiles]) else {
-            throw TrainingError.dataNotFound(path: root.path)
+        guard let found = MIDICorpus.search(folder: root.path) else { throw TrainingError.dataNotFound(path: root.path) }
+        return found.map {
+            CorpusFile(path: root.appendingPathComponent($0).standardizedFileURL.path, relativePath: $0,
+                       split: ratios.split(of: $0))
         }
-        var files: [CorpusFile] = []
-        let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        for case let file as URL in walker where isMIDI(file) {
-            let full = file.standardizedFileURL.path
-            let relative = full.hasPrefix(prefix) ? String(full.dropFirst(prefix.count)) : file.lastPathComponent
-            files.append(CorpusFile(path: full, relativePath: relative, split: ratios.split(of: relative)))
-        }
-        return files.sorted { $0.relativePath < $1.relativePath }
     }
 
     static func maestroCSV(in folder: URL) throws -> URL? {

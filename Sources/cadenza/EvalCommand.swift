@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Evaluation
 import Foundation
 import Generation
@@ -15,7 +16,9 @@ struct EvalCommand: ParsableCommand {
         discussion: """
         Uses the training loop's own validation function, so the figures match training's \
         validation for the same checkpoint, data and batch. For Transformer-XL it sweeps the \
-        evaluation memory length (table and PNG). See docs/generation.md, "Evaluation".
+        evaluation memory length (a table, and a PNG with --plot). Music other than the \
+        training data is scored whole; the training data's test split by default. See \
+        docs/generation.md, "Evaluation".
         """)
 
     @Option(help: "A checkpoint folder or a training run folder (its best checkpoint, else latest).")
@@ -24,28 +27,28 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "MIDI data: a folder, a list file or a MAESTRO-style CSV (default: the data the checkpoint was trained on).")
     var data: String?
 
-    @Option(help: "Which split to score: train, validation or test.")
-    var split: String = "test"
+    @Option(help: "Which files to score: train, validation, test (the data's split column, else the hash split by the ratios) or all (default: all files of new music; the test split of the data the checkpoint was trained on).")
+    var split: String?
 
-    @Option(parsing: .upToNextOption, help: "Transformer-XL evaluation memory lengths, one or more (default: the training mem_len, x2 and x4).")
+    @Option(parsing: .upToNextOption, help: "Transformer-XL evaluation memory lengths, one or more, 1...\(ModelConfig.maximumLength) (default: the training mem_len, x2 and x4).")
     var memLen: [Int] = []
 
     @Flag(help: "Transformer-XL: every query sees the same number of keys (mem_len).")
     var sameLength = false
 
-    @Option(help: "Transformer-XL: clamp relative distances at this many tokens.")
+    @Option(parsing: .unconditional, help: "Transformer-XL: clamp relative distances at this many tokens.")
     var clampLen: Int?
 
-    @Option(help: "Streams read side by side (default: the training run's validation batch).")
+    @Option(parsing: .unconditional, help: "Streams read side by side (default: the training run's validation batch).")
     var batch: Int?
 
-    @Option(help: "Score at most this many tokens of the split (0: all; default: the run's validation size, 65536).")
+    @Option(parsing: .unconditional, help: "Score at most this many tokens of the split (0: all; default: the run's validation size, 65536).")
     var maxTokens: Int?
 
-    @Option(help: "Share of files for validation when the data has no split column (default: the run's).")
+    @Option(parsing: .unconditional, help: "Share of files for validation when the data has no split column (default: the run's).")
     var validationRatio: Double?
 
-    @Option(help: "Share of files for test when the data has no split column (default: the run's).")
+    @Option(parsing: .unconditional, help: "Share of files for test when the data has no split column (default: the run's).")
     var testRatio: Double?
 
     @Option(help: "Token cache folder (default: the run's, else ~/.cache/cadenza/tokens).")
@@ -54,21 +57,27 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Tokenize every file again and keep nothing.")
     var noCache = false
 
-    @Option(help: "Where to draw the memory sweep (PNG; default: eval-memory.png when several memory lengths are scored).")
+    @Option(help: "Draw the NLL against the memory length into this PNG (Transformer-XL).")
     var plot: String?
 
-    @Flag(help: "Print the results as JSON.")
+    @OptionGroup var threadOptions: ThreadOptions
+
+    @Flag(help: "Print the results as one JSON object (docs/cli.md).")
     var json = false
 
     @Option(help: "Score one token at a time through the generation decoder with its weights in this precision (float32, float16 or int8), as `generate` reads them, instead of in batched segments: what a precision costs in NLL.")
     var decoderPrecision: DecoderMatrix.Precision?
 
     func validate() throws {
-        guard Split(rawValue: split) != nil else {
-            throw ValidationError("--split must be train, validation or test, got '\(split)'")
+        if let split, split != "all", Split(rawValue: split) == nil {
+            throw ValidationError("--split must be train, validation, test or all, got '\(split)'")
         }
-        if let bad = memLen.first(where: { $0 < 1 }) { throw ValidationError("--mem-len must be at least 1, got \(bad)") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if let bad = memLen.first(where: { !(1...ModelConfig.maximumLength).contains($0) }) {
+            throw ValidationError("--mem-len must be 1...\(ModelConfig.maximumLength), got \(bad)")
+        }
+        if let batch, !(1...ModelConfig.maximumLength).contains(batch) {
+            throw ValidationError("--batch must be 1...\(ModelConfig.maximumLength), got \(batch)")
+        }
         if let maxTokens, maxTokens < 0 { throw ValidationError("--max-tokens must not be negative, got \(maxTokens)") }
         if decoderPrecision != nil, sameLength || clampLen != nil {
             throw ValidationError("--decoder-precision scores with the generation decoder, which has no --same-length or --clamp-len")
@@ -76,6 +85,8 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
+        try threadOptions.apply()
+        if let plot { try OutputPath.checkFile(URL(fileURLWithPath: plot)) }
         let (bundle, run) = try ModelLocation.checkpoint(checkpoint)
         var config = bundle.config
         if sameLength { config.sameLength = true }
@@ -87,19 +98,28 @@ struct EvalCommand: ParsableCommand {
         guard let path = data ?? trained?.data.path else {
             throw ValidationError("--data is required: \(bundle.folder.path) does not say what it was trained on")
         }
+        // New music is scored whole; the training data's own held-out split by default.
+        let isTrainingData = trained.map {
+            URL(fileURLWithPath: $0.data.path).standardizedFileURL == URL(fileURLWithPath: path).standardizedFileURL
+        } ?? false
+        let chosenSplit = split ?? (isTrainingData ? Split.test.rawValue : "all")
+        let splitName = Split(rawValue: chosenSplit)
+        let scope = splitName.map { "the \($0.rawValue) split of \(path)" } ?? "all files of \(path)"
         let defaults = trained?.data.ratios ?? SplitRatios()
         let ratios = SplitRatios(validation: validationRatio ?? defaults.validation, test: testRatio ?? defaults.test)
         try ratios.validate()
-        let splitName = Split(rawValue: split) ?? .test
         let evaluation = try EvaluationData.load(
             path: path, ratios: ratios, split: splitName, tokenizer: bundle.tokenizer,
             cacheFolder: noCache ? nil : URL(fileURLWithPath: cache ?? trained?.data.cacheFolder ?? TokenCache.defaultFolder.path),
             maximumTokens: maxTokens ?? trained?.evalTokens ?? 65_536)
         guard evaluation.tokens.count >= 2 else {
-            throw ValidationError("the \(split) split of \(path) has \(evaluation.files) files and \(evaluation.tokens.count) tokens: nothing to score (try --split validation, or --test-ratio)")
+            throw CommandFailure("\(scope) holds \(evaluation.files.counted("file")) and \(evaluation.tokens.count.counted("token")): "
+                                 + "nothing to score" + (splitName == nil ? "" : " (try --split all)"))
         }
         let streams = batch ?? Perplexity.validationBatch(runBatch: trained?.batch ?? 16, tokens: evaluation.tokens.count,
                                                           segmentLength: config.segmentLength)
+        // An upper bound: scoring keeps no gradients, but a --batch too large still must not crash.
+        try TrainCommand.checkMemory(config, batch: streams)
         let memories: [Int?] = config.kind == .gpt2 ? [nil]
             : (memLen.isEmpty ? [1, 2, 4].map { $0 * max(config.memoryLength, 1) } : memLen)
         var reports: [NLLReport] = []
@@ -118,39 +138,59 @@ struct EvalCommand: ParsableCommand {
         }
 
         let sweep = MemorySweep(points: reports, trainingMemoryLength: bundle.config.memoryLength)
-        var plotPath: String?
-        if config.kind == .transformerXL && (reports.count > 1 || plot != nil) {
-            plotPath = plot ?? "eval-memory.png"
-            let title = "\(bundle.folder.lastPathComponent): NLL on \(split) vs memory"
-            try PNG.write(sweep.chart(title: title).render(), to: URL(fileURLWithPath: plotPath ?? ""))
+        if let plot {
+            let title = "\(bundle.folder.lastPathComponent): NLL on \(splitName?.rawValue ?? "all files") vs memory"
+            try PNG.write(sweep.chart(title: title).render(), to: URL(fileURLWithPath: plot))
         }
         if json {
-            let summary = EvalSummary(checkpoint: bundle.folder.path, kind: config.kind.rawValue, data: path, split: split,
+            let summary = EvalSummary(checkpoint: bundle.folder.path, kind: config.kind.rawValue, data: path, split: chosenSplit,
                                       files: evaluation.files, skippedFiles: evaluation.skipped.count,
                                       evaluatedTokens: evaluation.tokens.count, batch: streams,
                                       sameLength: config.sameLength, clampLength: config.clampLength,
                                       trainingMemoryLength: config.kind == .gpt2 ? nil : bundle.config.memoryLength,
-                                      plot: plotPath, results: sweep.points)
+                                      plot: plot, results: sweep.points)
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.keyEncodingStrategy = .convertToSnakeCase
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             print("model: \(config.kind.rawValue), \(config.parameterCount) parameters, \(bundle.folder.path)")
-            print("data: \(path), \(split) split: \(evaluation.files) files (\(evaluation.skipped.count) skipped), "
-                  + "\(evaluation.tokens.count) tokens, \(streams) streams"
+            print("data: \(scope): \(evaluation.files.counted("file")) (\(evaluation.skipped.count) skipped), "
+                  + "\(evaluation.tokens.count.counted("token")), \(streams.counted("stream"))"
                   + (config.sameLength ? ", same_length" : "") + (config.clampLength > 0 ? ", clamp_len \(config.clampLength)" : ""))
             print(sweep.table())
-            if let plotPath { print("wrote \(plotPath)") }
+            if let plot { print("wrote \(plot)") }
         }
     }
 }
 
-/// What `cadenza eval --json` prints.
+/// What `cadenza eval --json` prints: one line, snake_case keys, null for what does not apply.
 struct EvalSummary: Encodable {
     var checkpoint: String, kind: String, data: String, split: String
     var files: Int, skippedFiles: Int, evaluatedTokens: Int, batch: Int
     var sameLength: Bool, clampLength: Int, trainingMemoryLength: Int?
     var plot: String?
     var results: [NLLReport]
+
+    private enum CodingKeys: String, CodingKey {
+        case checkpoint, kind, data, split, files, skippedFiles, evaluatedTokens, batch, sameLength, clampLength,
+             trainingMemoryLength, plot, results
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(checkpoint, forKey: .checkpoint)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(data, forKey: .data)
+        try c.encode(split, forKey: .split)
+        try c.encode(files, forKey: .files)
+        try c.encode(skippedFiles, forKey: .skippedFiles)
+        try c.encode(evaluatedTokens, forKey: .evaluatedTokens)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(sameLength, forKey: .sameLength)
+        try c.encode(clampLength, forKey: .clampLength)
+        try c.encode(trainingMemoryLength, forKey: .trainingMemoryLength)
+        try c.encode(plot, forKey: .plot)
+        try c.encode(results, forKey: .results)
+    }
 }

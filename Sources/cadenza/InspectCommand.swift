@@ -18,23 +18,25 @@ struct Inspect: ParsableCommand {
     @Flag(help: "One JSON object per line per file (keys: path, format, ticks_per_beat, tracks, notes, seconds, end_tick, tempo_changes, time_signatures, lowest_pitch, highest_pitch, error).")
     var json = false
 
-    @Option(help: "Files read at once.")
-    var threads = 2
+    @Option(parsing: .unconditional, help: "Files read at once (default: all cores).")
+    var threads: Int?
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("Give at least one file or folder.") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+        guard !paths.isEmpty else { throw ValidationError("give at least one file or folder") }
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1...1024, got \(threads)") }
     }
 
     func run() throws {
         let files = MIDICorpus.files(in: paths)
-        let summaries = MIDICorpus.readAll(files, threads: threads) {
+        let summaries = MIDICorpus.readAll(files, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) {
             MIDISummary(path: $0, result: $1)
         }
         for summary in summaries { print(json ? summary.jsonLine : summary.text) }
         let failed = summaries.filter { $0.error != nil }.count
-        if !json && files.count > 1 {
-            print("\(files.count) files, \(failed) failed")
+        if files.count > 1 {
+            let line = "\(files.count) files, \(failed) failed"
+            // With --json, standard output holds only JSON lines.
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         }
         if files.isEmpty {
             FileHandle.standardError.write(Data("no MIDI files found\n".utf8))

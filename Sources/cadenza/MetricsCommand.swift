@@ -38,7 +38,7 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "Share of files for test when the data has no split column (as in train).")
     var testRatio: Double = 0
 
-    @Flag(help: "Print JSON instead of a table.")
+    @Flag(help: "Print JSON instead of a table: one object per piece, one per line (docs/cli.md).")
     var json = false
 
     func validate() throws {
@@ -53,35 +53,53 @@ struct MetricsCommand: ParsableCommand {
         }
     }
 
+    /// The files of one set, measured, and those that could not be read (path and reason).
+    private struct Measured {
+        var pieces: [PieceMetrics] = []
+        var skipped: [(path: String, reason: String)] = []
+    }
+
     /// Measures every readable file; unreadable ones are reported on stderr and skipped.
-    private func measure(_ paths: [String], split: String?) throws -> [PieceMetrics] {
+    private func measure(_ paths: [String], split: String?) throws -> Measured {
         let urls = try MIDICollection.files(paths, split: split.flatMap(Split.init(rawValue:)),
                                             ratios: SplitRatios(validation: validationRatio, test: testRatio))
         guard !urls.isEmpty else {
-            throw ValidationError("no MIDI files of the \(split ?? "") split in \(paths.joined(separator: ", ")) "
-                                  + "(without a split column, files are split by --validation-ratio and --test-ratio)")
+            throw CommandFailure("no MIDI files" + (split.map { " of the \($0) split" } ?? "") + " in "
+                                 + paths.joined(separator: ", ")
+                                 + (split == nil ? "" : " (without a split column, files are split by --validation-ratio and --test-ratio)"))
         }
-        var pieces: [PieceMetrics] = []
+        var measured = Measured()
         for url in urls {
             do {
-                pieces.append(MusicalMetrics.measure(try MIDIFile(contentsOf: url), path: url.path))
+                measured.pieces.append(MusicalMetrics.measure(try MIDIFile(contentsOf: url), path: url.path))
             } catch {
+                measured.skipped.append((url.path, "\(error)"))
                 FileHandle.standardError.write(Data("skipped \(url.path): \(error)\n".utf8))
             }
         }
-        guard !pieces.isEmpty else { throw ValidationError("no readable MIDI file in \(paths.joined(separator: ", "))") }
-        return pieces
+        guard !measured.pieces.isEmpty else { throw CommandFailure("no readable MIDI file in \(paths.joined(separator: ", "))") }
+        return measured
     }
 
     func run() throws {
+        var sets: [Measured] = []
         if compare {
-            let comparison = SetComparison(a: try measure([paths[0]], split: splitA ?? split),
-                                           b: try measure([paths[1]], split: splitB ?? split))
+            sets = [try measure([paths[0]], split: splitA ?? split), try measure([paths[1]], split: splitB ?? split)]
+            let comparison = SetComparison(a: sets[0].pieces, b: sets[1].pieces)
             print(json ? try MetricsReport.json(comparison, nameA: paths[0], nameB: paths[1])
                        : MetricsReport.table(comparison, nameA: paths[0], nameB: paths[1]))
         } else {
-            let pieces = try measure(paths, split: split)
-            print(json ? try MetricsReport.json(pieces) : MetricsReport.table(pieces))
+            sets = [try measure(paths, split: split)]
+            if json {
+                print(try MetricsReport.jsonLines(sets[0].pieces))
+                for (path, reason) in sets[0].skipped { print(try MetricsReport.jsonLine(skipped: path, error: reason)) }
+            } else {
+                print(MetricsReport.table(sets[0].pieces))
+            }
         }
+        let measured = sets.reduce(0) { $0 + $1.pieces.count }, skipped = sets.reduce(0) { $0 + $1.skipped.count }
+        FileHandle.standardError.write(Data(
+            "measured \(measured) of \((measured + skipped).counted("file")), \(skipped) skipped\n".utf8))
+        if skipped > 0 { throw ExitCode(1) }
     }
 }

@@ -208,4 +208,90 @@ import Testing
         }
         #expect(CLI.files(in: folder) == ["song.mid", "tokens/config.json", "tokens/song.remi", "tokens/vocab.json"])
     }
+
+    // MARK: many files: one rule for hidden files, exit codes and JSON
+
+    /// A folder with two good pieces, a hidden one, one in a hidden folder and one broken file.
+    private func songFolder() throws -> URL {
+        let folder = try CLI.scratchFolder()
+        let songs = folder.appendingPathComponent("songs")
+        for sub in ["songs", "songs/.git"] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        try songs.appendingPathComponent("a.mid").write(Fixture.scale(bars: 4))
+        try songs.appendingPathComponent("b.mid").write(Fixture.scale(bars: 6))
+        try songs.appendingPathComponent(".hidden.mid").write(Fixture.scale(bars: 2))
+        try songs.appendingPathComponent(".git/c.mid").write(Fixture.scale(bars: 2))
+        return folder
+    }
+
+    @Test func hiddenFilesAreSkippedByEveryCommandThatSearchesAFolder() throws {
+        let folder = try songFolder()
+        let inspect = try CLI.run(["inspect", "songs"], in: folder)
+        #expect(inspect.status == 0 && inspect.stdout.contains("2 files, 0 failed"), "\(inspect)")
+        let tokenize = try CLI.run(["tokenize", "songs", "--out", "tokens"], in: folder)
+        #expect(tokenize.status == 0 && tokenize.stderr.contains("tokenized 2 of 2 files"), "\(tokenize)")
+        let metrics = try CLI.run(["metrics", "songs"], in: folder)
+        #expect(metrics.status == 0 && metrics.stderr.contains("measured 2 of 2 files, 0 skipped"), "\(metrics)")
+        // Named directly, a hidden file is read.
+        let named = try CLI.run(["inspect", "songs/.hidden.mid"], in: folder)
+        #expect(named.status == 0 && named.stdout.contains(".hidden.mid"), "\(named)")
+    }
+
+    @Test func metricsExitsOneAndSaysSoWhenAFileIsSkipped() throws {
+        let folder = try songFolder()
+        try folder.appendingPathComponent("songs/broken.mid").write(Data("MThd".utf8))
+        let outcome = try CLI.run(["metrics", "songs"], in: folder)
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(outcome.stderr.contains("measured 2 of 3 files, 1 skipped"), "\(outcome)")
+    }
+
+    @Test func everyJSONOutputIsOneObjectPerLineWithSnakeCaseKeysAndNullErrors() throws {
+        let folder = try songFolder()
+        try folder.appendingPathComponent("songs/broken.mid").write(Data("MThd".utf8))
+        let runs: [[String]] = [
+            ["inspect", "--json", "songs"],
+            ["tokenize", "songs", "--out", "tokens", "--json"],
+            ["metrics", "songs", "--json"],
+            ["metrics", "--compare", "songs/a.mid", "songs/b.mid", "--json"],
+            ["eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300", "--mem-len", "32",
+             "--no-cache", "--json"],
+        ]
+        for arguments in runs {
+            let outcome = try CLI.run(arguments, in: folder)
+            #expect(outcome.signal == nil && [0, 1].contains(outcome.status ?? -1), "\(arguments): \(outcome)")
+            let lines = outcome.stdout.split(separator: "\n")
+            #expect(!lines.isEmpty, "\(arguments): \(outcome)")
+            var keySets = Set<[String]>()
+            for line in lines {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object != nil, "\(arguments): not one object per line: \(line)")
+                let keys = (object ?? [:]).keys.sorted()
+                keySets.insert(keys)
+                for key in keys {
+                    #expect(key == key.lowercased() && !key.contains("-"), "\(arguments): key '\(key)' is not snake_case")
+                }
+                if let error = object?["error"] { #expect(error is NSNull || error is String, "\(arguments)") }
+            }
+            #expect(keySets.count == 1, "\(arguments): lines differ in their keys: \(keySets)")
+        }
+    }
+
+    // MARK: eval
+
+    @Test func evalScoresNewMusicWholeAndDrawsOnlyWhenAsked() throws {
+        let folder = try songFolder()
+        let outcome = try CLI.run(["eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300",
+                                   "--mem-len", "32", "64", "--no-cache"], in: folder)
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.stdout.contains("data: all files of songs: 2 files"), "\(outcome)")
+        #expect(!CLI.files(in: folder).contains { $0.hasSuffix(".png") }, "eval drew a picture unasked")
+        let split = try CLI.run(["eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--split", "test",
+                                 "--no-cache"], in: folder)
+        #expect(split.status == 1 && split.stderr.contains("the test split of songs holds 0 files"), "\(split)")
+        #expect(split.stderr.contains("--split all"), "\(split)")
+        let plotted = try CLI.run(["eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300",
+                                   "--mem-len", "32", "64", "--no-cache", "--plot", "sweep.png"], in: folder)
+        #expect(plotted.status == 0 && CLI.files(in: folder).contains("sweep.png"), "\(plotted)")
+    }
 }

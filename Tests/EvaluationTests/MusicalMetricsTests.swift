@@ -142,11 +142,19 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool
     #expect(throws: (any Error).self) { try MIDICollection.files([dir.appendingPathComponent("missing.mid").path]) }
 }
 
-@Test func jsonWritesNaNAsNull() throws {
-    let text = try MetricsReport.json([MusicalMetrics.measure(MIDIFile(tracks: [Track()]), path: "empty.mid")])
-    let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
-    let first = (object?["pieces"] as? [[String: Any]])?.first
+@Test func jsonWritesOneLinePerPieceWithNaNAsNull() throws {
+    let empty = MusicalMetrics.measure(MIDIFile(tracks: [Track()]), path: "empty.mid")
+    let text = try MetricsReport.jsonLines([empty, empty])
+    let lines = text.split(separator: "\n")
+    #expect(lines.count == 2)
+    let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
     #expect(first?["path"] as? String == "empty.mid")
+    #expect(first?["error"] is NSNull)
     #expect(first?["polyphony"] is NSNull)
     #expect(first?["pitch_range"] as? Double == 0)
+    // A skipped file has the same keys, with its error.
+    let skipped = try JSONSerialization.jsonObject(with: Data(try MetricsReport.jsonLine(skipped: "bad.mid", error: "truncated").utf8))
+        as? [String: Any]
+    #expect(Set(skipped?.keys.map { $0 } ?? []) == Set(first?.keys.map { $0 } ?? []))
+    #expect(skipped?["error"] as? String == "truncated")
 }

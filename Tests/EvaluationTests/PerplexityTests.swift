@@ -97,10 +97,11 @@ struct PerplexityTests {
         let text = String(decoding: json, as: UTF8.self)
         #expect(text.contains("\"nll_per_token\"") && text.contains("\"mem_len\":64"))
         #expect(try JSONDecoder().decode(NLLReport.self, from: json) == r)
-        // No notes: NLL per note is undefined and left out of the JSON.
+        // No notes: NLL per note is undefined, and null in the JSON, as GPT-2's memory is.
         let empty = NLLReport(memoryLength: nil, tokens: 10, totalNLL: 5, notesPerToken: 0)
         #expect(empty.nllPerNote.isNaN)
-        #expect(!String(decoding: try JSONEncoder().encode(empty), as: UTF8.self).contains("nll_per_note"))
+        let emptyText = String(decoding: try JSONEncoder().encode(empty), as: UTF8.self)
+        #expect(emptyText.contains("\"nll_per_note\":null") && emptyText.contains("\"mem_len\":null"))
     }
 
     @Test func notesAreCountedFromNoteOnIds() throws {

@@ -77,3 +77,19 @@ struct CorpusTests {
             """)
     }
 }
+
+/// One rule for hidden entries in every command: a folder search skips names starting with
+/// `.` (files and whole folders), and a hidden file named directly is still read.
+@Test func folderSearchSkipsHiddenFilesAndFolders() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("hidden-\(UUID().uuidString)")
+    for folder in ["a", ".git", "b/.cache"] {
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+    }
+    for file in ["a/one.mid", "a/.two.mid", ".git/three.mid", "b/.cache/four.midi", "b/five.MIDI", "b/six.txt"] {
+        try Data([0]).write(to: root.appendingPathComponent(file))
+    }
+    #expect(MIDICorpus.search(folder: root.path) == ["a/one.mid", "b/five.MIDI"])
+    #expect(MIDICorpus.search(folder: root.appendingPathComponent("a/one.mid").path) == nil)
+    let hidden = root.appendingPathComponent("a/.two.mid").path
+    #expect(MIDICorpus.files(in: [root.path, hidden]) == [root.path + "/a/one.mid", root.path + "/b/five.MIDI", hidden])
+}
