@@ -72,7 +72,7 @@ let package = Package(
                                                      "Generation"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         // Runs the built `cadenza` binary as a user would (exit codes, messages, files left).
-        .testTarget(name: "CLITests", dependencies: ["cadenza"]),
+        .testTarget(name: "CLITests", dependencies: ["cadenza", "MIDI", "REMI", "Tensor"]),
         // Reads Package.swift and the sources: imports match the listed modules, edges point down.
         .testTarget(name: "ArchitectureTests"),
     ],
