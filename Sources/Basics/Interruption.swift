@@ -28,6 +28,13 @@ private let sectionLock = NSLock()
 public enum Interruption {
     /// Installs the handler for SIGINT and SIGTERM. The `cadenza` command calls it first thing.
     public static func install() {
+        // A blocked signal mask is inherited across exec: a parent that blocks SIGINT (some
+        // test runners and process launchers do) would otherwise make Ctrl-C do nothing.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for s in [SIGINT, SIGTERM] {
             signal(s) { number in
                 let second = requestedSignal != 0
@@ -65,12 +72,10 @@ public enum Interruption {
     /// starts or as soon as it (and every other write in progress) has finished.
     public static func whileWriting<T>(_ body: () throws -> T) rethrows -> T {
         sectionLock.lock()
-        if requestedSignal != 0 && stopsHandledByCaller == 0 {
-            // Another thread's write will end the process when it finishes; start nothing new.
-            if writesInProgress == 0 { _exit(128 + requestedSignal) }
-            sectionLock.unlock()
-            while true { usleep(10_000) }
-        }
+        // A stop is pending and nothing is being written: end now, before this write starts.
+        // While another write is in progress (an enclosing one on this thread, or one on
+        // another thread) this one goes ahead; whichever finishes last ends the process.
+        if requestedSignal != 0 && stopsHandledByCaller == 0 && writesInProgress == 0 { _exit(128 + requestedSignal) }
         writesInProgress += 1
         sectionLock.unlock()
         defer {
