@@ -1,4 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Basics
 import Foundation
+import MIDI
 
 /// Why audio could not be rendered.
 public enum RenderError: Error, Equatable, CustomStringConvertible {
@@ -8,7 +15,12 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
     case soundFontNotFound(searched: [String])
     /// FluidSynth ran but failed or wrote nothing.
     case fluidSynthFailed(status: Int32, output: String)
+    /// The piece lasts `seconds`, longer than the render limit of `limitMinutes`.
+    case tooLong(seconds: Double, limitMinutes: Int)
+    /// A stop was requested (Ctrl-C) before the file was complete; nothing was written.
+    case stopped
 
+    /// One line for the user: what went wrong and what to do.
     public var description: String {
         switch self {
         case .fluidSynthNotFound:
@@ -17,6 +29,15 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
             return "no General MIDI SoundFont found (looked at \(searched.joined(separator: ", "))). \(FluidSynth.installHint)"
         case .fluidSynthFailed(let status, let output):
             return "fluidsynth exited with status \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
+        case .tooLong(let seconds, let limit):
+            let length = seconds.isFinite ? String(format: "%.1f minutes", seconds / 60) : "longer than any limit"
+            let most = RenderLimit.minutesRange.upperBound
+            let advice = seconds <= Double(most) * 60
+                ? "raise it with \(RenderLimit.option) (at most \(most))"
+                : "\(RenderLimit.option) goes up to \(most) minutes, which keeps the WAV file under its 4 GiB limit"
+            return "the piece lasts \(length), over the render limit of \(limit) minutes: \(advice)"
+        case .stopped:
+            return "stopped before the file was complete; nothing was written"
         }
     }
 }
@@ -60,15 +81,43 @@ public struct FluidSynth: Sendable, Equatable {
         return FluidSynth(executable: program, soundFont: URL(fileURLWithPath: font))
     }
 
-    /// Renders the MIDI file at `midi` to a 16-bit WAV file at `wav`.
+    /// Renders the MIDI file at `midi` to a 16-bit stereo WAV file at `wav`.
     /// `gain` is FluidSynth's master gain (its default 0.2 is quiet for a solo piano; 0.6
     /// leaves headroom for dense chords).
-    public func render(midi: URL, to wav: URL, sampleRate: Int = 44_100, gain: Double = 0.6) throws {
+    ///
+    /// The piece's length (to its last event, which is where FluidSynth stops) is checked against
+    /// `limit` before FluidSynth starts. FluidSynth writes its own file, so it writes the hidden
+    /// temporary name of `AtomicFile`, which is renamed to `wav` only when FluidSynth succeeded:
+    /// a failure, a stop or a crash never leaves a partial WAV at `wav`.
+    /// - Throws: `RenderError.tooLong`, `RenderError.fluidSynthFailed`, `RenderError.stopped`
+    ///   (when `stopRequested` answers true while FluidSynth runs, which is then ended), a
+    ///   `MIDIError` for an unreadable file, or `FileError` when `wav` cannot be written.
+    public func render(midi: URL, to wav: URL, limit: RenderLimit = RenderLimit(), sampleRate: Int = 44_100,
+                       gain: Double = 0.6, stopRequested: () -> Bool = { Interruption.isRequested }) throws {
+        try limit.check(seconds: MIDIFile(contentsOf: midi).seconds)
+        try OutputPath.checkFile(wav)
+        let temporary = AtomicFile.temporaryURL(for: wav)
+        try? FileManager.default.removeItem(at: temporary)
+        do {
+            try run(midi: midi, to: temporary, sampleRate: sampleRate, gain: gain, stopRequested: stopRequested)
+            try Interruption.whileWriting {
+                guard rename(temporary.path, wav.path) == 0 else {
+                    throw FileError.cannotWrite(path: wav.path, reason: String(cString: strerror(errno)))
+                }
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+
+    /// Runs `fluidsynth` to write `output`, ending it if a stop is requested.
+    private func run(midi: URL, to output: URL, sampleRate: Int, gain: Double, stopRequested: () -> Bool) throws {
         let process = Process()
         process.executableURL = executable
         // -n no MIDI input driver, -i no shell, -q quiet, -F fast-render to a file.
         process.arguments = ["-n", "-i", "-q", "-g", String(gain), "-r", String(sampleRate),
-                             "-O", "s16", "-T", "wav", "-F", wav.path, soundFont.path, midi.path]
+                             "-O", "s16", "-T", "wav", "-F", output.path, soundFont.path, midi.path]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -76,11 +125,31 @@ public struct FluidSynth: Sendable, Equatable {
         do { try process.run() } catch {
             throw RenderError.fluidSynthFailed(status: -1, output: error.localizedDescription)
         }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // Its messages are read while it runs, so that a chatty FluidSynth never blocks on a
+        // full pipe while this process waits for it to end.
+        final class Collected: @unchecked Sendable { var data = Data() }
+        let collected = Collected()
+        let reading = DispatchGroup()
+        reading.enter()
+        DispatchQueue.global().async {
+            collected.data = pipe.fileHandleForReading.readDataToEndOfFile()
+            reading.leave()
+        }
+        var stopped = false
+        while process.isRunning {
+            if !stopped && stopRequested() {
+                process.terminate()
+                stopped = true
+            }
+            usleep(20_000)
+        }
         process.waitUntilExit()
-        let size = (try? FileManager.default.attributesOfItem(atPath: wav.path)[.size] as? Int) ?? 0
+        reading.wait()
+        if stopped || stopRequested() { throw RenderError.stopped }
+        let messages = String(decoding: collected.data, as: UTF8.self)
+        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? Int) ?? 0
         guard process.terminationStatus == 0, size > 44 else {
-            throw RenderError.fluidSynthFailed(status: process.terminationStatus, output: output)
+            throw RenderError.fluidSynthFailed(status: process.terminationStatus, output: messages)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Generation
 import MIDI
@@ -22,15 +23,40 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "builtin: Cadenza's own piano tone; fluidsynth: FluidSynth with a General MIDI SoundFont; auto: FluidSynth when installed, else builtin.")
     var synth: Synth = .auto
 
+    @Option(parsing: .unconditional,
+            help: "Refuse pieces longer than this many minutes of sound, \(RenderLimit.minutesRange.lowerBound) to \(RenderLimit.minutesRange.upperBound) (a WAV file holds at most 4 GiB).")
+    var maxMinutes: Int = RenderLimit.defaultMinutes
+
+    func validate() throws {
+        guard RenderLimit.minutesRange.contains(maxMinutes) else {
+            throw ValidationError("--max-minutes must be between \(RenderLimit.minutesRange.lowerBound) and "
+                                  + "\(RenderLimit.minutesRange.upperBound), got \(maxMinutes)")
+        }
+    }
+
     func run() throws {
+        // Ctrl-C stops between blocks and removes the unfinished file instead of leaving it.
+        Interruption.install()
+        Interruption.handleStopsInCaller()
+        do {
+            try render()
+        } catch RenderError.stopped {
+            FileHandle.standardError.write(Data("cadenza render: \(RenderError.stopped)\n".utf8))
+            throw ExitCode(Interruption.exitStatus)
+        }
+    }
+
+    private func render() throws {
         let inputURL = URL(fileURLWithPath: input)
         let file = try MIDIFile(contentsOf: inputURL)
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".wav")
+        try OutputPath.checkFile(outURL)
+        let limit = RenderLimit(minutes: maxMinutes)
         if synth != .builtin {
             // Only a missing FluidSynth or SoundFont falls back; a FluidSynth that fails is an error.
             switch Result(catching: { try FluidSynth.locate() }) {
             case .success(let fluid):
-                try fluid.render(midi: inputURL, to: outURL)
+                try fluid.render(midi: inputURL, to: outURL, limit: limit)
                 print("wrote \(outURL.path) with FluidSynth (\(fluid.soundFont.lastPathComponent)), "
                       + "\(String(format: "%.1f", file.seconds)) s of music")
                 return
@@ -40,9 +66,7 @@ struct RenderCommand: ParsableCommand {
             }
         }
         let synthesizer = PianoSynthesizer()
-        let samples = synthesizer.render(file)
-        try WAV.write(samples: samples, sampleRate: synthesizer.sampleRate, to: outURL)
-        let levels = SignalLevels(samples: samples, sampleRate: synthesizer.sampleRate)
+        let levels = try synthesizer.write(file, to: outURL, limit: limit)
         print("wrote \(outURL.path) with the built-in piano: \(String(format: "%.1f", levels.seconds)) s, "
               + "peak \(String(format: "%.1f", levels.peakDecibels)) dBFS, RMS \(String(format: "%.1f", levels.rmsDecibels)) dBFS")
     }
