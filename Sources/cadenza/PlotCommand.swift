@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Generation
 import MIDI
@@ -16,17 +17,22 @@ struct PlotCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the PNG (default: the input name with .png).")
     var out: String?
 
-    @Option(help: "Width of the picture in pixels (300 or more).")
+    @Option(parsing: .unconditional,
+            help: "Width of the picture in pixels, \(PianoRoll.widthRange.lowerBound) to \(PianoRoll.widthRange.upperBound); a piece of any length fits in it.")
     var width: Int = 1600
 
     func validate() throws {
-        guard width >= 300 else { throw ValidationError("--width must be at least 300 pixels, got \(width)") }
+        guard PianoRoll.widthRange.contains(width) else {
+            throw ValidationError("--width must be between \(PianoRoll.widthRange.lowerBound) and "
+                                  + "\(PianoRoll.widthRange.upperBound) pixels, got \(width)")
+        }
     }
 
     func run() throws {
         let inputURL = URL(fileURLWithPath: input)
         let file = try MIDIFile(contentsOf: inputURL)
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".png")
+        try OutputPath.checkFile(outURL)
         let canvas = PianoRoll(width: width, title: inputURL.lastPathComponent).render(file)
         try PNG.write(canvas, to: outURL)
         print("wrote \(outURL.path) (\(canvas.width) x \(canvas.height) pixels)")
