@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Plot
 import Training
@@ -13,17 +14,24 @@ struct PlotLossCommand: ParsableCommand {
     var runFolder: String
     @Option(name: .shortAndLong, help: "Where to write the PNG.")
     var out: String = "loss.png"
-    @Option(help: "Width of the picture in pixels.")
+    @Option(parsing: .unconditional,
+            help: "Width of the picture in pixels, \(LineChart.widthRange.lowerBound) to \(LineChart.widthRange.upperBound).")
     var width: Int = 1000
-    @Option(help: "Height of the picture in pixels.")
+    @Option(parsing: .unconditional,
+            help: "Height of the picture in pixels, \(LineChart.heightRange.lowerBound) to \(LineChart.heightRange.upperBound).")
     var height: Int = 600
 
     func validate() throws {
-        guard width >= 300, height >= 200 else { throw ValidationError("the picture must be at least 300 x 200 pixels") }
+        for (name, value, range) in [("--width", width, LineChart.widthRange), ("--height", height, LineChart.heightRange)] {
+            guard range.contains(value) else {
+                throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound) pixels, got \(value)")
+            }
+        }
     }
 
     func run() throws {
         let folder = URL(fileURLWithPath: runFolder)
+        try OutputPath.checkFile(URL(fileURLWithPath: out))
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("metrics.jsonl").path) else {
             throw ValidationError("\(runFolder) has no metrics.jsonl: not a training run folder")
         }
