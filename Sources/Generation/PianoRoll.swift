@@ -11,9 +11,9 @@ public struct PianoRoll: Sendable {
     /// Title printed above the roll (the file name, typically).
     public var title: String
 
-    /// The widths a picture may have, in pixels. The canvas is held in memory (3 bytes a pixel,
-    /// about 650 rows), so the top of the range keeps it near 40 MB; a piece of any length is
-    /// squeezed into the width asked for.
+    /// The widths a picture may have, in pixels. The canvas is held in memory, 3 bytes a pixel,
+    /// so the top of the range bounds that memory; a piece of any length is squeezed into the
+    /// width asked for.
     public static let widthRange = 300...20_000
 
     /// Creates a piano-roll renderer; `width` is brought into `widthRange`.

@@ -6,10 +6,12 @@ import Foundation
 /// and a WAV file can hold only 4 GiB of samples (its sizes are 32-bit), so a piece's length is
 /// checked against the limit before anything is synthesised, written or allocated.
 public struct RenderLimit: Equatable, Sendable {
-    /// The limit unless the user sets one: an hour, a 318 MB WAV from the built-in piano.
+    /// The limit unless the user sets one: longer than nearly any piece, short enough that a
+    /// stray file does not fill a disk.
     public static let defaultMinutes = 60
-    /// The limits that can be set. At the top, 6 hours, a 16-bit WAV at 44.1 kHz is 1.9 GB mono
-    /// (the built-in piano) and 3.8 GB stereo (FluidSynth), both under the format's 4 GiB.
+    /// The limits that can be set. At the top, a 16-bit stereo WAV at 44.1 kHz (FluidSynth's;
+    /// the built-in piano's is mono, half as large) still fits in the 4 GiB that a WAV's
+    /// 32-bit sizes can describe.
     public static let minutesRange = 1...360
     /// The option that sets the limit, named in the error so the user knows what to change.
     public static let option = "--max-minutes"

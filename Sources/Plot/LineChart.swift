@@ -89,8 +89,8 @@ public struct LineChart: Sendable {
         return max(80, widest + 16)
     }
 
-    /// The widths `cadenza plot-loss` accepts, in pixels. With `heightRange` it keeps the canvas,
-    /// held in memory at 3 bytes a pixel, under 300 MB.
+    /// The widths `cadenza plot-loss` accepts, in pixels. With `heightRange` it bounds the
+    /// canvas, held in memory at 3 bytes a pixel.
     public static let widthRange = 300...20_000
     /// The heights `cadenza plot-loss` accepts, in pixels.
     public static let heightRange = 200...5_000
