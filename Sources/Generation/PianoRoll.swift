@@ -167,9 +167,9 @@ extension PianoRoll {
     ///
     /// Bar 1 and every Nth bar are numbered (1, N, 2N, ...), N the first of 1, 2, 5, 10, 20,
     /// 50, ... that leaves room for the numbers at the piece's average bar width; a number that
-    /// would touch the one before (bar N after bar 1, bars of unequal lengths) is left out. The work and the number
-    /// of marks depend on the width, not on the piece's length: runs of bars too narrow for
-    /// their lines are skipped whole.
+    /// would touch the one before (bar N after bar 1, bars of unequal lengths) is left out. The
+    /// work and the number of marks depend on the width, not on the piece's length: runs of
+    /// bars too narrow for their lines are skipped whole.
     public static func barMarks(_ grid: BarGrid, rollWidth: Int, labelWidth: Int) -> BarMarks {
         var marks = BarMarks()
         let endTick = Double(max(1, grid.endTick))
