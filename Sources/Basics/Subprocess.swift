@@ -11,6 +11,8 @@ public enum Subprocess {
         public var output: Data
         /// Everything written to standard error.
         public var errors: Data
+        /// True when `stopWhen` ended the program early.
+        public var stopped = false
 
         /// Standard output as text.
         public var outputText: String { String(decoding: output, as: UTF8.self) }
@@ -32,9 +34,10 @@ public enum Subprocess {
     /// Runs `program` (a path, or a name looked up on PATH) with `arguments` and waits for it.
     /// `environment` adds variables to this process's, and a nil value removes one. Standard
     /// input is empty; both output streams are read at once, so a chatty program never blocks.
+    /// With `stopWhen`, the program is ended (SIGTERM) as soon as it answers true (Ctrl-C).
     /// - Throws: `LaunchError` when the program cannot be started.
-    public static func run(_ program: String, _ arguments: [String],
-                           environment: [String: String?] = [:]) throws -> Outcome {
+    public static func run(_ program: String, _ arguments: [String], environment: [String: String?] = [:],
+                           stopWhen: () -> Bool = { false }) throws -> Outcome {
         let process = Process()
         if program.contains("/") {
             process.executableURL = URL(fileURLWithPath: program)
@@ -58,9 +61,18 @@ public enum Subprocess {
         }
         DispatchQueue.global().async(group: readers) { collected.output = output.fileHandleForReading.readDataToEndOfFile() }
         DispatchQueue.global().async(group: readers) { collected.errors = errors.fileHandleForReading.readDataToEndOfFile() }
+        var stopped = false
+        while process.isRunning {
+            if !stopped && stopWhen() {
+                process.terminate()
+                stopped = true
+            }
+            usleep(5_000)
+        }
         process.waitUntilExit()
         readers.wait()
-        return Outcome(status: process.terminationStatus, output: collected.output, errors: collected.errors)
+        return Outcome(status: process.terminationStatus, output: collected.output, errors: collected.errors,
+                       stopped: stopped)
     }
 }
 

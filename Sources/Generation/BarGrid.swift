@@ -6,6 +6,10 @@ import MIDI
 /// file is in 4/4 (the SMF default). A time signature that arrives in the middle of a bar starts
 /// a new bar there, as notation programs do when they read such files. SMPTE files have no beat;
 /// they get a "bar" every two seconds so that the picture still has a grid.
+///
+/// The grid is kept as runs of equal bars, one or two per time signature, never as one entry per
+/// bar: a valid file can last billions of ticks, and its bars must not need memory or time in
+/// proportion.
 public struct BarGrid: Equatable, Sendable {
     /// One bar: where it starts and how its beats are laid out, in ticks.
     public struct Bar: Equatable, Sendable {
@@ -19,28 +23,50 @@ public struct BarGrid: Equatable, Sendable {
         public var beats: Int
     }
 
-    /// The bars covering ticks 0 ... `endTick`, in order, at most `maximumBars` of them.
-    public let bars: [Bar]
-    /// False when the bars stop at `maximumBars` before reaching `endTick`.
-    public let isComplete: Bool
+    /// Consecutive bars of one length and one beat layout.
+    public struct Run: Equatable, Sendable {
+        /// The run's first bar; each of the others starts `bar.length` ticks after the one before.
+        public var bar: Bar
+        /// Bars in the run.
+        public var count: Int
+        /// Index of the run's first bar in the whole grid (0 for the piece's first bar).
+        public var firstIndex: Int
 
-    /// The most bars a grid holds, as many as a REMI piece may have (docs/limits.md): a tick
-    /// value far beyond that is a corrupt file, and drawing it would ask for unbounded memory.
-    public static let maximumBars = 100_000
+        /// Start tick of the run's bar `index` (an index in the whole grid).
+        public func start(ofBar index: Int) -> Int { bar.start + (index - firstIndex) * bar.length }
+    }
+
+    /// The runs covering ticks 0 ... `endTick`, in order.
+    public let runs: [Run]
+
+    /// Number of bars in the grid.
+    public var barCount: Int { runs.last.map { $0.firstIndex + $0.count } ?? 0 }
+
+    /// The tick where the last bar ends.
+    public var endTick: Int { runs.last.map { $0.start(ofBar: $0.firstIndex + $0.count) } ?? 0 }
+
+    /// Every bar, in order. Meant for short pieces and tests: a long piece has millions of bars,
+    /// which `runs` describes in a few entries.
+    public var bars: [Bar] {
+        runs.flatMap { run in
+            (0..<run.count).map { Bar(start: run.bar.start + $0 * run.bar.length, length: run.bar.length,
+                                      beatLength: run.bar.beatLength, beats: run.bar.beats) }
+        }
+    }
 
     /// The grid of `file` up to and including `endTick`.
     public init(file: MIDIFile, endTick: Int) {
-        var bars: [Bar] = []
+        let endTick = max(0, endTick)
+        var runs: [Run] = []
+        func append(_ bar: Bar, count: Int) {
+            runs.append(Run(bar: bar, count: count, firstIndex: runs.last.map { $0.firstIndex + $0.count } ?? 0))
+        }
         guard let ppq = file.ticksPerBeat, ppq > 0 else {
             // SMPTE time: two-second "bars" of two one-second beats.
             let ticksPerSecond = max(1, file.tempoMap.tick(atSeconds: 1))
-            var start = 0
-            repeat {
-                bars.append(Bar(start: start, length: 2 * ticksPerSecond, beatLength: ticksPerSecond, beats: 2))
-                start += 2 * ticksPerSecond
-            } while start <= endTick && bars.count < Self.maximumBars
-            self.bars = bars
-            isComplete = start > endTick
+            append(Bar(start: 0, length: 2 * ticksPerSecond, beatLength: ticksPerSecond, beats: 2),
+                   count: endTick / (2 * ticksPerSecond) + 1)
+            self.runs = runs
             return
         }
         var signatures = file.timeSignatures.filter { $0.numerator > 0 && $0.denominator > 0 }
@@ -54,14 +80,27 @@ public struct BarGrid: Equatable, Sendable {
             while index + 1 < signatures.count && signatures[index + 1].tick <= start { index += 1 }
             let signature = signatures[index]
             let beatLength = max(1, ppq * 4 / signature.denominator)
-            var length = beatLength * signature.numerator
-            if index + 1 < signatures.count, signatures[index + 1].tick < start + length {
-                length = signatures[index + 1].tick - start  // cut short by a mid-bar change
+            let length = beatLength * signature.numerator
+            // Whole bars until the last tick is covered, or until the next signature, whichever
+            // comes first; a next signature that falls mid-bar cuts that bar short.
+            var count = (endTick - start) / length + 1
+            var cut: Int?
+            if index + 1 < signatures.count {
+                let room = signatures[index + 1].tick - start
+                if room / length < count {
+                    count = room / length
+                    if room % length != 0 { cut = room % length }
+                }
             }
-            bars.append(Bar(start: start, length: length, beatLength: beatLength, beats: signature.numerator))
-            start += length
-        } while start <= endTick && bars.count < Self.maximumBars
-        self.bars = bars
-        isComplete = start > endTick
+            if count > 0 {
+                append(Bar(start: start, length: length, beatLength: beatLength, beats: signature.numerator), count: count)
+                start += count * length
+            }
+            if let cut, start <= endTick {
+                append(Bar(start: start, length: cut, beatLength: beatLength, beats: signature.numerator), count: 1)
+                start += cut
+            }
+        } while start <= endTick
+        self.runs = runs
     }
 }

@@ -1,8 +1,11 @@
-import Basics
-import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
+import Basics
+import Foundation
+import MIDI
 
 /// Why audio could not be rendered.
 public enum RenderError: Error, Equatable, CustomStringConvertible {
@@ -12,9 +15,12 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
     case soundFontNotFound(searched: [String])
     /// FluidSynth ran but failed or wrote nothing.
     case fluidSynthFailed(status: Int32, output: String)
-    /// The piece lasts `seconds`, longer than the `limit` a render may write.
-    case tooLong(seconds: Double, limit: Double)
+    /// The piece lasts `seconds`, longer than the render limit of `limitMinutes`.
+    case tooLong(seconds: Double, limitMinutes: Int)
+    /// A stop was requested (Ctrl-C) before the file was complete; nothing was written.
+    case stopped
 
+    /// One line for the user: what went wrong and what to do.
     public var description: String {
         switch self {
         case .fluidSynthNotFound:
@@ -24,14 +30,16 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
         case .fluidSynthFailed(let status, let output):
             return "fluidsynth exited with status \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
         case .tooLong(let seconds, let limit):
-            return String(format: "the piece lasts %.1f minutes, more than the %.0f minutes a render writes "
-                          + "(--max-minutes, up to %d; docs/limits.md)", seconds / 60, limit / 60, RenderError.maximumMinutes)
+            let length = seconds.isFinite ? String(format: "%.1f minutes", seconds / 60) : "longer than any limit"
+            let most = RenderLimit.minutesRange.upperBound
+            let advice = seconds <= Double(most) * 60
+                ? "raise it with \(RenderLimit.option) (at most \(most))"
+                : "\(RenderLimit.option) goes up to \(most) minutes, which keeps the WAV file under its 4 GiB limit"
+            return "the piece lasts \(length), over the render limit of \(limit) minutes: \(advice)"
+        case .stopped:
+            return "stopped before the file was complete; nothing was written"
         }
     }
-
-    /// The most minutes `--max-minutes` allows: a 16-bit mono WAV at 44.1 kHz stays far below
-    /// the format's 4 GiB, and the signal's float buffer below 2 GB.
-    public static let maximumMinutes = 180
 }
 
 /// FluidSynth (a SoundFont synthesizer) found on this machine at run time, with a General MIDI
@@ -73,30 +81,52 @@ public struct FluidSynth: Sendable, Equatable {
         return FluidSynth(executable: program, soundFont: URL(fileURLWithPath: font))
     }
 
-    /// Renders the MIDI file at `midi` to a 16-bit WAV file at `wav`.
+    /// Renders the MIDI file at `midi` to a 16-bit stereo WAV file at `wav`.
     /// `gain` is FluidSynth's master gain (its default 0.2 is quiet for a solo piano; 0.6
     /// leaves headroom for dense chords).
-    /// FluidSynth writes its own file: it goes to the hidden temporary name and is renamed into
-    /// place only when FluidSynth succeeded, so `wav` is complete or untouched.
-    public func render(midi: URL, to wav: URL, sampleRate: Int = 44_100, gain: Double = 0.6) throws {
+    ///
+    /// The piece's length (to its last event, which is where FluidSynth stops) is checked against
+    /// `limit` before FluidSynth starts. FluidSynth writes its own file, so it writes the hidden
+    /// temporary name of `AtomicFile`, which is renamed to `wav` only when FluidSynth succeeded:
+    /// a failure, a stop or a crash never leaves a partial WAV at `wav`.
+    /// - Throws: `RenderError.tooLong`, `RenderError.fluidSynthFailed`, `RenderError.stopped`
+    ///   (when `stopRequested` answers true while FluidSynth runs, which is then ended), a
+    ///   `MIDIError` for an unreadable file, or `FileError` when `wav` cannot be written.
+    public func render(midi: URL, to wav: URL, limit: RenderLimit = RenderLimit(), sampleRate: Int = 44_100,
+                       gain: Double = 0.6, stopRequested: () -> Bool = { Interruption.isRequested }) throws {
+        try limit.check(seconds: MIDIFile(contentsOf: midi).seconds)
+        try OutputPath.checkFile(wav)
         let temporary = AtomicFile.temporaryURL(for: wav)
-        defer { try? FileManager.default.removeItem(at: temporary) }
+        try? FileManager.default.removeItem(at: temporary)
+        do {
+            try run(midi: midi, to: temporary, sampleRate: sampleRate, gain: gain, stopRequested: stopRequested)
+            try Interruption.whileWriting {
+                guard rename(temporary.path, wav.path) == 0 else {
+                    throw FileError.cannotWrite(path: wav.path, reason: String(cString: strerror(errno)))
+                }
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+
+    /// Runs `fluidsynth` to write `output`, ending it if a stop is requested.
+    private func run(midi: URL, to output: URL, sampleRate: Int, gain: Double, stopRequested: () -> Bool) throws {
         // -n no MIDI input driver, -i no shell, -q quiet, -F fast-render to a file.
         let arguments = ["-n", "-i", "-q", "-g", String(gain), "-r", String(sampleRate),
-                         "-O", "s16", "-T", "wav", "-F", temporary.path, soundFont.path, midi.path]
+                         "-O", "s16", "-T", "wav", "-F", output.path, soundFont.path, midi.path]
         let outcome: Subprocess.Outcome
-        do { outcome = try Subprocess.run(executable.path, arguments) } catch {
+        do {
+            outcome = try Subprocess.run(executable.path, arguments, stopWhen: stopRequested)
+        } catch {
             throw RenderError.fluidSynthFailed(status: -1, output: "\(error)")
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? Int) ?? 0
+        if outcome.stopped || stopRequested() { throw RenderError.stopped }
+        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? Int) ?? 0
         guard outcome.status == 0, size > 44 else {
             throw RenderError.fluidSynthFailed(status: outcome.status,
                                                output: outcome.outputText + String(decoding: outcome.errors, as: UTF8.self))
-        }
-        try Interruption.whileWriting {
-            guard rename(temporary.path, wav.path) == 0 else {
-                throw FileError.cannotWrite(path: wav.path, reason: String(cString: strerror(errno)))
-            }
         }
     }
 }

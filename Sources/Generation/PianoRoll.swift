@@ -11,37 +11,15 @@ public struct PianoRoll: Sendable {
     /// Title printed above the roll (the file name, typically).
     public var title: String
 
-    /// Creates a piano-roll renderer `width` pixels wide, within `widthRange`.
+    /// The widths a picture may have, in pixels. The canvas is held in memory, 3 bytes a pixel,
+    /// so the top of the range bounds that memory; a piece of any length is squeezed into the
+    /// width asked for.
+    public static let widthRange = 300...20_000
+
+    /// Creates a piano-roll renderer; `width` is brought into `widthRange`.
     public init(width: Int = 1600, title: String = "") {
         self.width = min(max(Self.widthRange.lowerBound, width), Self.widthRange.upperBound)
         self.title = title
-    }
-
-    /// The widths a picture may have (docs/limits.md): the height is bounded by the keyboard,
-    /// so this bounds the canvas's memory too.
-    public static let widthRange = 300...20_000
-
-    /// A piece too long to draw: its bars would not fit `BarGrid.maximumBars`.
-    public struct TooLong: Error, CustomStringConvertible {
-        /// The tick its last note ends at.
-        public var endTick: Int
-        public var description: String {
-            "the piece runs past \(BarGrid.maximumBars) bars (its last note ends at tick \(endTick)); a piano roll "
-                + "draws at most \(BarGrid.maximumBars) bars, a fixed limit (docs/limits.md): is a tick value corrupt?"
-        }
-    }
-
-    /// Every `labelEvery(...)`-th bar gets its number: the smallest of 1, 2, 5, 10, 20, 50, ...
-    /// that leaves `labelPixels` between labels when a bar is `pixelsPerBar` wide, so labels
-    /// never overlap however long the piece.
-    static func labelEvery(pixelsPerBar: Double, labelPixels: Double) -> Int {
-        guard pixelsPerBar > 0, labelPixels.isFinite else { return 1 }
-        var decade = 1
-        while decade < 1 << 50 {
-            for step in [decade, 2 * decade, 5 * decade] where Double(step) * pixelsPerBar >= labelPixels { return step }
-            decade *= 10
-        }
-        return decade
     }
 
     private static let noteNames = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
@@ -52,16 +30,14 @@ public struct PianoRoll: Sendable {
     }
 
     /// The picture of `file`.
-    /// - Throws: `TooLong` when the piece has more bars than a roll may draw.
-    public func render(_ file: MIDIFile) throws -> Canvas {
+    public func render(_ file: MIDIFile) -> Canvas {
         // Colours go to the tracks that have notes, in order, so a one-part file after an
         // empty tempo track still gets the first colour.
         let playing = file.tracks.enumerated().filter { !$0.element.notes.isEmpty }
         let notes = playing.enumerated().flatMap { rank, entry in entry.element.notes.map { (track: rank, note: $0) } }
         let lastNoteEnd = notes.map { $0.note.end }.max() ?? 0
         let grid = BarGrid(file: file, endTick: max(lastNoteEnd - 1, 0))
-        guard grid.isComplete else { throw TooLong(endTick: lastNoteEnd) }
-        let endTick = max(1, (grid.bars.last.map { $0.start + $0.length }) ?? 1)
+        let endTick = max(1, grid.endTick)
 
         // Pitch range: whole octaves from C to B around the notes, at least two octaves.
         var low = (notes.map { $0.note.pitch }.min() ?? 60) / 12 * 12
@@ -94,23 +70,17 @@ public struct PianoRoll: Sendable {
             }
         }
 
-        // Beat lines when there is room for them, bar lines always, bar numbers spaced to fit.
-        let pixelsPerBar = Double(rollW) / Double(max(1, grid.bars.count))
-        let labelWidth = Canvas.textWidth(String(grid.bars.count), scale: scale) + 8
-        let labelEvery = Self.labelEvery(pixelsPerBar: pixelsPerBar, labelPixels: Double(labelWidth))
-        for (number, bar) in grid.bars.enumerated() {
-            if Double(bar.beatLength) / Double(endTick) * Double(rollW) >= 6 {
-                for beat in 1..<max(1, bar.beats) where bar.start + beat * bar.beatLength < bar.start + bar.length {
-                    canvas.fillRect(x: x(bar.start + beat * bar.beatLength), y: top, width: 1, height: rollH, color: Color(214, 214, 222))
-                }
-            }
-            if pixelsPerBar >= 3 || number % labelEvery == 0 {
-                canvas.fillRect(x: x(bar.start), y: top, width: 1, height: rollH, color: Color(170, 170, 185))
-            }
-            if number % labelEvery == 0 {
-                let label = String(number + 1)
-                canvas.drawText(label, x: x(bar.start) + 1, y: height - axisHeight + 4, color: .darkGray, scale: scale)
-            }
+        // Beat lines when there is room for them, bar lines when they are not crowded, bar
+        // numbers spaced so that they never overlap.
+        let marks = Self.barMarks(grid, rollWidth: rollW, labelWidth: Self.labelWidth(barCount: grid.barCount))
+        for beat in marks.beatLines {
+            canvas.fillRect(x: left + beat, y: top, width: 1, height: rollH, color: Color(214, 214, 222))
+        }
+        for bar in marks.barLines {
+            canvas.fillRect(x: left + bar, y: top, width: 1, height: rollH, color: Color(170, 170, 185))
+        }
+        for label in marks.labels {
+            canvas.drawText(String(label.bar), x: left + label.x + 1, y: height - axisHeight + 4, color: .darkGray, scale: scale)
         }
 
         // Notes: soft ones pale, loud ones in full colour; a darker onset edge separates
@@ -142,7 +112,7 @@ public struct PianoRoll: Sendable {
         let minutes = Int(seconds) / 60, rest = Int(seconds) % 60
         let restText = rest < 10 ? "0\(rest)" : "\(rest)"
         var heading = title.isEmpty ? "" : title + "   "
-        heading += "\(grid.bars.count) bars, \(notes.count) notes, \(minutes):\(restText)"
+        heading += "\(grid.barCount) bars, \(notes.count) notes, \(minutes):\(restText)"
         canvas.drawText(heading, x: left, y: 12, color: .black, scale: scale)
         // Track legend, right-aligned on the title line, when there is more than one track with notes.
         if playing.count > 1 {
@@ -157,6 +127,100 @@ public struct PianoRoll: Sendable {
         canvas.drawText("bar", x: left - 6 - Canvas.textWidth("bar", scale: scale), y: height - axisHeight + 4,
                         color: .darkGray, scale: scale)
         return canvas
+    }
+}
+
+extension PianoRoll {
+    /// Where the grid's lines and bar numbers go along the roll, in pixels from its left edge.
+    public struct BarMarks: Equatable, Sendable {
+        /// One bar number and where its text starts.
+        public struct Label: Equatable, Sendable {
+            /// The bar's number, counting from 1.
+            public var bar: Int
+            /// Pixels from the roll's left edge.
+            public var x: Int
+        }
+        /// Bar lines, left to right.
+        public var barLines: [Int] = []
+        /// Beat lines inside bars, left to right.
+        public var beatLines: [Int] = []
+        /// Bar numbers, left to right.
+        public var labels: [Label] = []
+    }
+
+    /// Bar lines closer than this many pixels would blur into a grey band, so they are drawn
+    /// only where a bar number goes.
+    static let minimumBarLineGap = 3.0
+    /// Beat lines are drawn when beats are at least this many pixels apart.
+    static let minimumBeatLineGap = 6.0
+    /// Empty pixels between one bar number and the next.
+    static let labelGap = 8
+
+    /// Width in pixels of the widest bar number of a piece of `barCount` bars, at least that of
+    /// a four-digit one so that short pieces keep a calm spacing.
+    static func labelWidth(barCount: Int) -> Int {
+        Canvas.textWidth(String(max(1_000, barCount)), scale: 2)
+    }
+
+    /// The marks for `grid` across a roll `rollWidth` pixels wide, with bar numbers
+    /// `labelWidth` pixels wide.
+    ///
+    /// Bar 1 and every Nth bar are numbered (1, N, 2N, ...), N the first of 1, 2, 5, 10, 20,
+    /// 50, ... that leaves room for the numbers at the piece's average bar width; a number that
+    /// would touch the one before (bar N after bar 1, bars of unequal lengths) is left out. The
+    /// work and the number of marks depend on the width, not on the piece's length: runs of
+    /// bars too narrow for their lines are skipped whole.
+    public static func barMarks(_ grid: BarGrid, rollWidth: Int, labelWidth: Int) -> BarMarks {
+        var marks = BarMarks()
+        let endTick = Double(max(1, grid.endTick))
+        let pixelsPerTick = Double(rollWidth) / endTick
+        // The same rounding as the notes' edges in `render`, so that lines and notes agree.
+        func x(_ tick: Int) -> Int { Int((Double(tick) / endTick * Double(rollWidth)).rounded()) }
+        let spacing = labelWidth + labelGap
+        let averageBar = Double(rollWidth) / Double(max(1, grid.barCount))
+        let every = niceStride(atLeast: Double(spacing) / averageBar)
+        var numbered: [Int] = []
+        for run in grid.runs {
+            let barPixels = Double(run.bar.length) * pixelsPerTick
+            if barPixels >= minimumBarLineGap {
+                for index in run.firstIndex..<(run.firstIndex + run.count) { marks.barLines.append(x(run.start(ofBar: index))) }
+            }
+            if Double(run.bar.beatLength) * pixelsPerTick >= minimumBeatLineGap {
+                for index in run.firstIndex..<(run.firstIndex + run.count) {
+                    let start = run.start(ofBar: index)
+                    for beat in 1..<max(1, run.bar.beats) where beat * run.bar.beatLength < run.bar.length {
+                        marks.beatLines.append(x(start + beat * run.bar.beatLength))
+                    }
+                }
+            }
+            func label(_ number: Int) {
+                let position = x(run.start(ofBar: number - 1))
+                if marks.labels.last.map({ position - $0.x >= spacing }) ?? true {
+                    marks.labels.append(BarMarks.Label(bar: number, x: position))
+                    if barPixels < minimumBarLineGap { numbered.append(position) }
+                }
+            }
+            if run.firstIndex == 0 && every > 1 { label(1) }
+            // Bar numbers count from 1: the run's first multiple of `every`, then every `every`th.
+            var number = (run.firstIndex + every) / every * every
+            while number <= run.firstIndex + run.count {
+                label(number)
+                number += every
+            }
+        }
+        // A numbered bar always has its line, even among bars too narrow for theirs.
+        marks.barLines = Array(Set(marks.barLines + numbered)).sorted()
+        return marks
+    }
+
+    /// The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `least`.
+    static func niceStride(atLeast least: Double) -> Int {
+        var decade = 1
+        while decade <= Int.max / 10 {
+            for step in [1, 2, 5] where Double(step * decade) >= least { return step * decade }
+            decade *= 10
+        }
+        return decade
     }
 }
 

@@ -1,3 +1,5 @@
+import Basics
+import Foundation
 import MIDI
 
 /// A small additive piano-like synthesizer, so that `cadenza render` makes a sound with nothing
@@ -58,39 +60,109 @@ public struct PianoSynthesizer: Sendable {
                                     pitch: note.pitch, velocity: note.velocity))
             }
         }
-        return voices.sorted { ($0.onset, $0.pitch) < ($1.onset, $1.pitch) }
+        // A total order: voices are grouped through a Dictionary, whose order changes from run
+        // to run, and voices added in another order sum to slightly different floats.
+        return voices.sorted { ($0.onset, $0.pitch, $0.release, $0.velocity) < ($1.onset, $1.pitch, $1.release, $1.velocity) }
     }
 
-    /// How long the rendered signal of `file` lasts, in seconds (the last voice's ring-out
-    /// included), computed without rendering it.
-    public func seconds(of file: MIDIFile) -> Double {
-        (Self.voices(in: file).map(ringEnd).max() ?? 0) + 0.25
+    /// Time constant of the damper that falls on a released key, in seconds: -80 dB in about 0.75 s.
+    static let dampingSeconds = 0.08
+    /// Silence after the last voice stops, in seconds.
+    static let closingSilence = 0.25
+
+    /// When a voice stops sounding: at -80 dB of its own decay, or 0.6 s after its release.
+    func ringEnd(_ voice: Voice) -> Double {
+        min(voice.release + 0.6, voice.onset + 9.2 * decaySeconds(pitch: voice.pitch))
     }
 
-    /// How long a voice rings: until -80 dB of its own decay, or 0.6 s after release.
-    private func ringEnd(_ v: Voice) -> Double {
-        min(v.release + 0.6, v.onset + 9.2 * decaySeconds(pitch: v.pitch))
+    /// The sample at `seconds`, rounded down. Clamped, so that an absurd time cannot trap; the
+    /// callers check a piece's length before they ask for memory.
+    func sampleIndex(_ seconds: Double) -> Int {
+        guard seconds > 0 else { return 0 }
+        return Int(min(seconds * Double(sampleRate), 0x1p62))
     }
 
-    /// The mono signal of `file`, in [-peakLevel, peakLevel], at `sampleRate`.
-    /// - Throws: `RenderError.tooLong` before allocating anything when the signal would last
-    ///   longer than `maximumSeconds`.
-    public func render(_ file: MIDIFile, maximumSeconds: Double = 3_600) throws -> [Float] {
+    /// Samples in the signal of `voices`: to the end of the last ring, plus the closing silence.
+    func sampleCount(_ voices: [Voice]) -> Int {
+        max(1, sampleIndex((voices.map(ringEnd).max() ?? 0) + Self.closingSilence))
+    }
+
+    /// Seconds of sound `render` makes for `file`, found without making it: check this against
+    /// a limit before rendering a file of unknown length.
+    public func duration(of file: MIDIFile) -> Double {
+        (Self.voices(in: file).map(ringEnd).max() ?? 0) + Self.closingSilence
+    }
+
+    /// The mono signal of `file`, in [-peakLevel, peakLevel], at `sampleRate`, held whole in
+    /// memory (4 bytes a sample). For a file of unknown length, check `duration(of:)` first,
+    /// or use `render(_:blockLength:to:)`, whose memory does not grow with the piece.
+    public func render(_ file: MIDIFile) -> [Float] {
         let voices = Self.voices(in: file)
-        let rate = Double(sampleRate)
-        let dampingSeconds = 0.08  // damper time constant: -80 dB in about 0.75 s
-        let end = (voices.map(ringEnd).max() ?? 0) + 0.25
-        guard end <= maximumSeconds else { throw RenderError.tooLong(seconds: end, limit: maximumSeconds) }
-        var mix = [Float](repeating: 0, count: max(1, Int(end * rate)))
-        mix.withUnsafeMutableBufferPointer { out in
-            for voice in voices { add(voice, until: ringEnd(voice), damping: dampingSeconds, to: out) }
-        }
+        var mix = [Float](repeating: 0, count: sampleCount(voices))
+        var mixer = Mixer(synthesizer: self, voices: voices, count: mix.count)
+        mix.withUnsafeMutableBufferPointer { mixer.fill($0) }
         let peak = mix.reduce(Float(0)) { max($0, abs($1)) }
         if peak > 0 {
             let gain = Float(peakLevel) / peak
             for i in mix.indices { mix[i] *= gain }
         }
         return mix
+    }
+
+    /// The signal `render(file)` returns, handed to `receive` in consecutive blocks of
+    /// `blockLength` samples (the last one shorter), sample for sample the same.
+    ///
+    /// The peak, which sets the normalising gain, is known only at the end, so the piece is
+    /// synthesised twice: once to measure the peak, once to hand out the scaled blocks. Memory
+    /// stays at one block plus the notes, whatever the piece's length.
+    /// - Throws: `RenderError.stopped` when `stopRequested` answers true (it is asked before
+    ///   each block of both passes), or what `receive` throws, which stops the rendering.
+    public func render(_ file: MIDIFile, blockLength: Int = 1 << 16, stopRequested: () -> Bool = { false },
+                       to receive: ([Float]) throws -> Void) throws {
+        let voices = Self.voices(in: file)
+        let count = sampleCount(voices)
+        let blockLength = max(1, blockLength)
+        // Synthesises the piece from its start, one block at a time, handing each to `use`.
+        func synthesise(_ use: (inout [Float]) throws -> Void) throws {
+            var mixer = Mixer(synthesizer: self, voices: voices, count: count)
+            for start in stride(from: 0, to: count, by: blockLength) {
+                if stopRequested() { throw RenderError.stopped }
+                var block = [Float](repeating: 0, count: min(blockLength, count - start))
+                block.withUnsafeMutableBufferPointer { mixer.fill($0) }
+                try use(&block)
+            }
+        }
+        var peak: Float = 0
+        try synthesise { block in peak = block.reduce(peak) { max($0, abs($1)) } }
+        let gain = Float(peakLevel) / peak
+        try synthesise { block in
+            if peak > 0 { for i in block.indices { block[i] *= gain } }
+            try receive(block)
+        }
+    }
+
+    /// Writes `file` as a 16-bit mono WAV at `url`, block by block, and returns the levels of
+    /// what was written. The piece's length is checked against `limit` before anything is
+    /// synthesised; the file appears only when complete (`WAV.Writer`).
+    /// - Throws: `RenderError.tooLong` for a piece over the limit, `RenderError.stopped` when
+    ///   `stopRequested` answers true between blocks (after Ctrl-C), `FileError` when the file cannot
+    ///   be written. In each case nothing is left at `url`.
+    public func write(_ file: MIDIFile, to url: URL, limit: RenderLimit = RenderLimit(),
+                      stopRequested: () -> Bool = { Interruption.isRequested }) throws -> SignalLevels {
+        try limit.check(seconds: duration(of: file))
+        let wav = try WAV.Writer(url: url, sampleRate: sampleRate)
+        var meter = SignalLevels.Meter()
+        do {
+            try render(file, stopRequested: stopRequested) { block in
+                meter.add(block)
+                try wav.append(block)
+            }
+            try wav.commit()
+        } catch {
+            wav.discard()
+            throw error
+        }
+        return meter.levels(sampleRate: sampleRate)
     }
 
     /// Decay time constant of the fundamental, in seconds: about 2.5 s at middle C, longer in the
@@ -101,54 +173,115 @@ public struct PianoSynthesizer: Sendable {
 
     /// Equal-tempered frequency of a MIDI key (A4 = 69 = 440 Hz), in Hz.
     func frequency(pitch: Int) -> Double { 440 * pow(2, Double(pitch - 69) / 12) }
+}
 
-    private func add(_ voice: Voice, until stop: Double, damping: Double, to out: UnsafeMutableBufferPointer<Float>) {
-        let rate = Double(sampleRate)
-        let first = max(0, Int(voice.onset * rate))
-        let last = min(out.count, Int(stop * rate))
-        guard first < last else { return }
-        let releaseSample = Int(voice.release * rate)
-        let f0 = frequency(pitch: voice.pitch)
-        let loudness = Double(min(max(voice.velocity, 1), 127)) / 127
-        let rolloff = 1.8 - 0.9 * loudness  // harmonic h has amplitude 1 / h^rolloff
-        let tau = decaySeconds(pitch: voice.pitch)
-        let inharmonicity = 0.0004
-        let attackSamples = 0.003 * rate
-        let dampingFactor = exp(-1 / (damping * rate))
-        for h in 1...6 {
-            let fh = Double(h) * f0 * (1 + inharmonicity * Double(h * h)).squareRoot()
-            guard fh < 0.45 * rate else { break }
-            // Rotate (c, s) by the phase step each sample: a sine without calling sin().
-            let step = 2 * Double.pi * fh / rate
-            let cosStep = cos(step), sinStep = sin(step)
+extension PianoSynthesizer {
+    /// Plays voices into consecutive blocks of the signal. Each sounding harmonic keeps its
+    /// oscillator between blocks, and every sample receives the same additions in the same
+    /// order (voices in onset order, harmonics from the fundamental up) whatever the block
+    /// size: one block of the whole piece and many small ones give identical floats.
+    struct Mixer {
+        /// One harmonic of a sounding voice: a phasor (c, s) rotated one step per sample, and its
+        /// amplitude.
+        struct Partial {
             var c = 1.0, s = 0.0
-            var amplitude = loudness * loudness / pow(Double(h), rolloff)
-            let decay = exp(-1 / (tau / (1 + 0.6 * Double(h - 1)) * rate))
-            // Three stretches with no per-sample branching: attack ramp, held, damped.
+            var amplitude: Double
+            let cosStep: Double, sinStep: Double
+            /// Amplitude factor per sample before the release, and after it (with the damper).
+            let decay: Double, damped: Double
+        }
+
+        /// A voice between its first and last sample.
+        struct Sounding {
+            /// First sample, end of the attack ramp, release sample, and the sample after the last.
+            let first: Int, attackEnd: Int, holdEnd: Int, last: Int
+            let attackSamples: Double
+            var partials: [Partial]
+        }
+
+        let synthesizer: PianoSynthesizer
+        let voices: [Voice]
+        /// Samples in the whole signal.
+        let count: Int
+        /// The first sample of the next block.
+        private(set) var position = 0
+        /// The next voice that has not started.
+        private var nextVoice = 0
+        private var sounding: [Sounding] = []
+
+        init(synthesizer: PianoSynthesizer, voices: [Voice], count: Int) {
+            self.synthesizer = synthesizer
+            self.voices = voices
+            self.count = count
+        }
+
+        /// Adds the next `out.count` samples of every voice to `out`.
+        mutating func fill(_ out: UnsafeMutableBufferPointer<Float>) {
+            let blockStart = position, blockEnd = position + out.count
+            // Voices are sorted by onset, so the sounding list stays in voice order.
+            while nextVoice < voices.count, synthesizer.sampleIndex(voices[nextVoice].onset) < blockEnd {
+                if let voice = start(voices[nextVoice]) { sounding.append(voice) }
+                nextVoice += 1
+            }
+            // The part of a voice's stretch that falls in this block.
+            func clipped(_ lower: Int, _ upper: Int) -> Range<Int> {
+                let from = max(blockStart, lower)
+                return from..<max(from, min(blockEnd, upper))
+            }
+            func play(_ voice: inout Sounding) {
+                for p in voice.partials.indices {
+                    var q = voice.partials[p]
+                    // Three stretches with no per-sample branching: attack ramp, held, damped.
+                    for i in clipped(voice.first, voice.attackEnd) {
+                        out[i - blockStart] += Float(q.amplitude * (Double(i - voice.first) / voice.attackSamples) * q.s)
+                        (q.c, q.s) = (q.c * q.cosStep - q.s * q.sinStep, q.s * q.cosStep + q.c * q.sinStep)
+                        q.amplitude *= q.decay
+                    }
+                    for i in clipped(voice.attackEnd, voice.holdEnd) {
+                        out[i - blockStart] += Float(q.amplitude * q.s)
+                        (q.c, q.s) = (q.c * q.cosStep - q.s * q.sinStep, q.s * q.cosStep + q.c * q.sinStep)
+                        q.amplitude *= q.decay
+                    }
+                    for i in clipped(voice.holdEnd, voice.last) {
+                        out[i - blockStart] += Float(q.amplitude * q.s)
+                        (q.c, q.s) = (q.c * q.cosStep - q.s * q.sinStep, q.s * q.cosStep + q.c * q.sinStep)
+                        q.amplitude *= q.damped
+                    }
+                    voice.partials[p] = q
+                }
+            }
+            for v in sounding.indices { play(&sounding[v]) }
+            sounding.removeAll { $0.last <= blockEnd }
+            position = blockEnd
+        }
+
+        /// The oscillators of `voice`, or nil when it makes no sample.
+        private func start(_ voice: Voice) -> Sounding? {
+            let rate = Double(synthesizer.sampleRate)
+            let first = synthesizer.sampleIndex(voice.onset)
+            let last = min(count, synthesizer.sampleIndex(synthesizer.ringEnd(voice)))
+            guard first < last else { return nil }
+            let f0 = synthesizer.frequency(pitch: voice.pitch)
+            let loudness = Double(min(max(voice.velocity, 1), 127)) / 127
+            let rolloff = 1.8 - 0.9 * loudness  // harmonic h has amplitude 1 / h^rolloff
+            let tau = synthesizer.decaySeconds(pitch: voice.pitch)
+            let inharmonicity = 0.0004
+            let attackSamples = 0.003 * rate
+            let dampingFactor = exp(-1 / (PianoSynthesizer.dampingSeconds * rate))
+            var partials: [Partial] = []
+            for h in 1...6 {
+                let fh = Double(h) * f0 * (1 + inharmonicity * Double(h * h)).squareRoot()
+                guard fh < 0.45 * rate else { break }
+                // Rotate (c, s) by the phase step each sample: a sine without calling sin().
+                let step = 2 * Double.pi * fh / rate
+                let decay = exp(-1 / (tau / (1 + 0.6 * Double(h - 1)) * rate))
+                partials.append(Partial(amplitude: loudness * loudness / pow(Double(h), rolloff),
+                                        cosStep: cos(step), sinStep: sin(step), decay: decay, damped: decay * dampingFactor))
+            }
             let attackEnd = min(last, first + Int(attackSamples))
-            let holdEnd = min(last, max(attackEnd, releaseSample))
-            for i in first..<attackEnd {
-                out[i] += Float(amplitude * (Double(i - first) / attackSamples) * s)
-                (c, s) = (c * cosStep - s * sinStep, s * cosStep + c * sinStep)
-                amplitude *= decay
-            }
-            for i in attackEnd..<holdEnd {
-                out[i] += Float(amplitude * s)
-                (c, s) = (c * cosStep - s * sinStep, s * cosStep + c * sinStep)
-                amplitude *= decay
-            }
-            let damped = decay * dampingFactor
-            for i in holdEnd..<last {
-                out[i] += Float(amplitude * s)
-                (c, s) = (c * cosStep - s * sinStep, s * cosStep + c * sinStep)
-                amplitude *= damped
-            }
+            let holdEnd = min(last, max(attackEnd, synthesizer.sampleIndex(voice.release)))
+            return Sounding(first: first, attackEnd: attackEnd, holdEnd: holdEnd, last: last,
+                            attackSamples: attackSamples, partials: partials)
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -89,8 +89,16 @@ public struct LineChart: Sendable {
         return max(80, widest + 16)
     }
 
-    /// Draws the chart on a new canvas of the given size in pixels.
+    /// The widths `cadenza plot-loss` accepts, in pixels. With `heightRange` it bounds the
+    /// canvas, held in memory at 3 bytes a pixel.
+    public static let widthRange = 300...20_000
+    /// The heights `cadenza plot-loss` accepts, in pixels.
+    public static let heightRange = 200...5_000
+
+    /// Draws the chart on a new canvas of the given size in pixels; a size over the top of
+    /// `widthRange` or `heightRange` is brought down to it.
     public func render(width: Int = 800, height: Int = 500) -> Canvas {
+        let width = min(width, Self.widthRange.upperBound), height = min(height, Self.heightRange.upperBound)
         var canvas = Canvas(width: width, height: height)
         let scale = 2
         let (xr, yr) = bounds()

@@ -18,21 +18,22 @@ struct PlotCommand: ParsableCommand {
     var out: String?
 
     @Option(parsing: .unconditional,
-            help: "Width of the picture in pixels, \(PianoRoll.widthRange.lowerBound)...\(PianoRoll.widthRange.upperBound).")
+            help: "Width of the picture in pixels, \(PianoRoll.widthRange.lowerBound) to \(PianoRoll.widthRange.upperBound); a piece of any length fits in it.")
     var width: Int = 1600
 
     func validate() throws {
         guard PianoRoll.widthRange.contains(width) else {
-            throw ValidationError("--width must be \(PianoRoll.widthRange.lowerBound)...\(PianoRoll.widthRange.upperBound) pixels, got \(width)")
+            throw ValidationError("--width must be between \(PianoRoll.widthRange.lowerBound) and "
+                                  + "\(PianoRoll.widthRange.upperBound) pixels, got \(width)")
         }
     }
 
     func run() throws {
         let inputURL = URL(fileURLWithPath: input)
+        let file = try MIDIFile(contentsOf: inputURL)
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".png")
         try OutputPath.checkFile(outURL)
-        let file = try MIDIFile(contentsOf: inputURL)
-        let canvas = try PianoRoll(width: width, title: inputURL.lastPathComponent).render(file)
+        let canvas = PianoRoll(width: width, title: inputURL.lastPathComponent).render(file)
         try PNG.write(canvas, to: outURL)
         print("wrote \(outURL.path) (\(canvas.width) x \(canvas.height) pixels)")
     }

@@ -14,14 +14,18 @@ struct PlotLossCommand: ParsableCommand {
     var runFolder: String
     @Option(name: .shortAndLong, help: "Where to write the PNG.")
     var out: String = "loss.png"
-    @Option(parsing: .unconditional, help: "Width of the picture in pixels, 300...10000.")
+    @Option(parsing: .unconditional,
+            help: "Width of the picture in pixels, \(LineChart.widthRange.lowerBound) to \(LineChart.widthRange.upperBound).")
     var width: Int = 1000
-    @Option(parsing: .unconditional, help: "Height of the picture in pixels, 200...10000.")
+    @Option(parsing: .unconditional,
+            help: "Height of the picture in pixels, \(LineChart.heightRange.lowerBound) to \(LineChart.heightRange.upperBound).")
     var height: Int = 600
 
     func validate() throws {
-        guard (300...10_000).contains(width), (200...10_000).contains(height) else {
-            throw ValidationError("the picture must be 300...10000 x 200...10000 pixels, got \(width) x \(height)")
+        for (name, value, range) in [("--width", width, LineChart.widthRange), ("--height", height, LineChart.heightRange)] {
+            guard range.contains(value) else {
+                throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound) pixels, got \(value)")
+            }
         }
     }
 

@@ -24,30 +24,38 @@ struct RenderCommand: ParsableCommand {
     var synth: Synth = .auto
 
     @Option(parsing: .unconditional,
-            help: "Refuse pieces longer than this many minutes, 1...\(RenderError.maximumMinutes) (a WAV takes about 5 MB a minute).")
-    var maxMinutes: Int = 60
+            help: "Refuse pieces longer than this many minutes of sound, \(RenderLimit.minutesRange.lowerBound) to \(RenderLimit.minutesRange.upperBound) (a WAV file holds at most 4 GiB).")
+    var maxMinutes: Int = RenderLimit.defaultMinutes
 
     func validate() throws {
-        guard (1...RenderError.maximumMinutes).contains(maxMinutes) else {
-            throw ValidationError("--max-minutes must be 1...\(RenderError.maximumMinutes), got \(maxMinutes)")
+        guard RenderLimit.minutesRange.contains(maxMinutes) else {
+            throw ValidationError("--max-minutes must be between \(RenderLimit.minutesRange.lowerBound) and "
+                                  + "\(RenderLimit.minutesRange.upperBound), got \(maxMinutes)")
         }
     }
 
     func run() throws {
+        // Ctrl-C stops between blocks and removes the unfinished file instead of leaving it.
+        Interruption.handleStopsInCaller()
+        do {
+            try render()
+        } catch RenderError.stopped {
+            FileHandle.standardError.write(Data("cadenza render: \(RenderError.stopped)\n".utf8))
+            throw ExitCode(Interruption.exitStatus)
+        }
+    }
+
+    private func render() throws {
         let inputURL = URL(fileURLWithPath: input)
+        let file = try MIDIFile(contentsOf: inputURL)
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".wav")
         try OutputPath.checkFile(outURL)
-        let file = try MIDIFile(contentsOf: inputURL)
-        let synthesizer = PianoSynthesizer()
-        let limit = Double(maxMinutes) * 60
-        // Checked before either synthesizer runs: FluidSynth would write the whole length too.
-        let length = synthesizer.seconds(of: file)
-        guard length <= limit else { throw RenderError.tooLong(seconds: length, limit: limit) }
+        let limit = RenderLimit(minutes: maxMinutes)
         if synth != .builtin {
             // Only a missing FluidSynth or SoundFont falls back; a FluidSynth that fails is an error.
             switch Result(catching: { try FluidSynth.locate() }) {
             case .success(let fluid):
-                try fluid.render(midi: inputURL, to: outURL)
+                try fluid.render(midi: inputURL, to: outURL, limit: limit)
                 print("wrote \(outURL.path) with FluidSynth (\(fluid.soundFont.lastPathComponent)), "
                       + "\(String(format: "%.1f", file.seconds)) s of music")
                 return
@@ -56,9 +64,8 @@ struct RenderCommand: ParsableCommand {
                 print("FluidSynth not used: \(error)\nUsing the built-in piano tone.")
             }
         }
-        let samples = try synthesizer.render(file, maximumSeconds: limit)
-        try WAV.write(samples: samples, sampleRate: synthesizer.sampleRate, to: outURL)
-        let levels = SignalLevels(samples: samples, sampleRate: synthesizer.sampleRate)
+        let synthesizer = PianoSynthesizer()
+        let levels = try synthesizer.write(file, to: outURL, limit: limit)
         print("wrote \(outURL.path) with the built-in piano: \(String(format: "%.1f", levels.seconds)) s, "
               + "peak \(String(format: "%.1f", levels.peakDecibels)) dBFS, RMS \(String(format: "%.1f", levels.rmsDecibels)) dBFS")
     }

@@ -145,39 +145,6 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     #expect(levels.seconds == 1)
 }
 
-/// Two notes 0x0FFFFFFF ticks apart: a valid file whose length once made `render` ask for
-/// 98 GB and `plot` draw 279,621 overlapping bar labels.
-private func longSpan() -> MIDIFile {
-    file([Note(start: 0, end: 480, pitch: 60, velocity: 100),
-          Note(start: 0x0FFF_FFFF, end: 0x0FFF_FFFF + 480, pitch: 64, velocity: 100)])
-}
-
-@Test func aPieceLongerThanTheRenderLimitIsRefusedBeforeAllocating() throws {
-    let synth = PianoSynthesizer(sampleRate: 8_000)
-    #expect(synth.seconds(of: longSpan()) > 279_000)
-    #expect(throws: RenderError.self) { try synth.render(longSpan(), maximumSeconds: 3_600) }
-    do { _ = try synth.render(longSpan(), maximumSeconds: 3_600) } catch {
-        #expect("\(error)".contains("--max-minutes"), "\(error)")
-    }
-    // The length is the rendered signal's, to the sample.
-    let short = file([Note(start: 0, end: 960, pitch: 69, velocity: 100)])
-    #expect(try synth.render(short).count == Int(synth.seconds(of: short) * 8_000))
-}
-
-@Test func aPieceTooLongToPlotIsRefusedAndLabelsNeverOverlap() throws {
-    #expect(throws: PianoRoll.TooLong.self) { try PianoRoll(width: 1600).render(longSpan()) }
-    #expect(PianoRoll.labelEvery(pixelsPerBar: 100, labelPixels: 40) == 1)
-    #expect(PianoRoll.labelEvery(pixelsPerBar: 15, labelPixels: 40) == 5)
-    #expect(PianoRoll.labelEvery(pixelsPerBar: 0.0055, labelPixels: 40) == 10_000)
-    #expect(PianoRoll.labelEvery(pixelsPerBar: 0, labelPixels: 40) == 1)
-    // 100,000 bars, the most a roll draws, fit the width with at most one label per 40 pixels.
-    let widest = file([Note(start: 0, end: 480, pitch: 60, velocity: 100),
-                       Note(start: 1_920 * 99_990, end: 1_920 * 99_990 + 480, pitch: 64, velocity: 100)])
-    let canvas = try PianoRoll(width: 1_600).render(widest)
-    #expect(canvas.width == 1_600)
-    #expect(PianoRoll(width: 2_000_000).width == PianoRoll.widthRange.upperBound)
-}
-
 @Test func theStreamedWAVEqualsTheEncodedOne() throws {
     let samples = (0..<200_000).map { Float(sin(Double($0) * 0.01)) * 0.9 }
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString).wav")
