@@ -1,8 +1,12 @@
 import Foundation
 import Tensor
 
-/// The workloads `cadenza bench models` times (issue 5, "Benchmark"): the same shapes the
-/// PyTorch baseline script runs, so the two can be compared number for number.
+/// The workloads `cadenza bench models` times: the same shapes the PyTorch baseline script
+/// (Benchmarks/models/torch_bench.py) runs, so the two can be compared number for number.
+///
+/// Measurement support, not product code: no model calls it. It stays in the module only
+/// because the command line runs it; the figures it produced are in docs/benchmarks.md
+/// (section Models) and docs/models.md.
 public enum ModelBenchmark {
     /// What is timed.
     public enum Phase: String, CaseIterable, Sendable {

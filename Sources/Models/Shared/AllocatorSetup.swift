@@ -4,9 +4,10 @@ import Glibc
 
 /// The models allocate their activations afresh for every pass (plain tensors a pass owns, as
 /// llm.c's structs but per call). glibc serves blocks this large with mmap and unmaps them on
-/// free, so every pass would fault in (and the kernel zero) every page again: a fifth of a
-/// training step in measurements. Raising the mmap and trim thresholds keeps freed blocks in
-/// the heap for the next pass; peak memory is unchanged. Done once, when a model is built.
+/// free, so every pass would fault in (and the kernel zero) every page again, a large share of
+/// a training step (measured: docs/models.md). Raising the mmap and trim thresholds keeps
+/// freed blocks in the heap for the next pass; peak memory is unchanged. Done once, when a
+/// model is built.
 enum AllocatorSetup {
     static let once: Void = {
         #if canImport(Glibc)

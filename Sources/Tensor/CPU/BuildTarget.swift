@@ -1,7 +1,7 @@
 /// Whether this build's SIMD code became vector instructions, found by speed: Swift has no
 /// `#if targetFeature(...)`, and built without `-target-cpu` a `SIMD16<Float>` multiply-add
-/// is lowered to sixteen `fmaf` calls (see docs/tensor-gemm.md), more than ten times slower than
-/// the one or two vector instructions a `-target-cpu` build emits. The best of five short
+/// is lowered to sixteen `fmaf` calls, far slower than the one or two vector instructions a
+/// `-target-cpu` build emits (measured: docs/tensor-gemm.md). The best of five short
 /// timed chains decides, so a preempted trial cannot mislead it.
 struct BuildTarget: CustomStringConvertible {
     /// Nanoseconds per dependent 16-lane multiply-add + multiply (about 2 when vectorized).

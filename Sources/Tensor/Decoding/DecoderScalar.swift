@@ -19,7 +19,8 @@ extension Float: DecoderScalar {
 extension Float16: DecoderScalar {
     @inline(__always) init(narrowing x: Float) { self.init(x) }
     /// Element by element: LLVM folds it into one `vcvtph2ps` (the generic
-    /// `SIMD16<Float>(SIMD16<Float16>)` initialiser was left as a call, 2x slower).
+    /// `SIMD16<Float>(SIMD16<Float16>)` initialiser was left as a call, far slower:
+    /// docs/tensor-kernels.md).
     @inline(__always) static func load16(_ p: UnsafePointer<Float16>) -> SIMD16<Float> {
         let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float16>.self)
         var f = SIMD16<Float>()

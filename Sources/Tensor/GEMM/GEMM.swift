@@ -156,9 +156,9 @@ public enum GEMM {
     }
 
     /// The backend chosen when `CADENZA_GEMM` is unset or `auto`: the Swift kernel where it
-    /// gets 512-bit registers (measured faster than Debian's OpenBLAS 0.3.21 at every shape
-    /// here: see docs/benchmarks.md), else OpenBLAS when it loads, else Swift. Fixed per
-    /// machine, never chosen by timing, so results do not change from run to run.
+    /// gets 512-bit registers (where it was measured faster than Debian's OpenBLAS at every
+    /// shape: docs/benchmarks.md, section Tensor GEMM), else OpenBLAS when it loads, else
+    /// Swift. Fixed per machine, never chosen by timing, so results do not change from run to run.
     public static var automaticBackend: Backend {
         if CPUInfo.read().flags.contains("avx512f") || OpenBLAS.library == nil { return .swift }
         return .openBLAS
