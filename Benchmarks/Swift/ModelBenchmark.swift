@@ -2,8 +2,8 @@ import Models
 import Foundation
 import Tensor
 
-/// The workloads `cadenza-bench models` times (issue 5, "Benchmark"): the same shapes the
-/// PyTorch baseline script runs, so the two can be compared number for number.
+/// The workloads `cadenza-bench models` times: the same shapes the PyTorch baseline script
+/// (Benchmarks/models/torch_bench.py) runs, so the two can be compared number for number.
 enum ModelBenchmark {
     /// What is timed.
     public enum Phase: String, CaseIterable, Sendable {

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Single-precision general matrix multiply, row-major:
 /// `C = alpha * op(A) * op(B) + beta * C`, with `op(A)` of shape [m, k] and `op(B)` [k, n].
 ///
@@ -162,9 +156,9 @@ public enum GEMM {
     }
 
     /// The backend chosen when `CADENZA_GEMM` is unset or `auto`: the Swift kernel where it
-    /// gets 512-bit registers (measured faster than Debian's OpenBLAS 0.3.21 at every shape
-    /// here: see docs/benchmarks.md), else OpenBLAS when it loads, else Swift. Fixed per
-    /// machine, never chosen by timing, so results do not change from run to run.
+    /// gets 512-bit registers (where it was measured faster than Debian's OpenBLAS at every
+    /// shape: docs/benchmarks.md, section Tensor GEMM), else OpenBLAS when it loads, else
+    /// Swift. Fixed per machine, never chosen by timing, so results do not change from run to run.
     public static var automaticBackend: Backend {
         if CPUInfo.read().flags.contains("avx512f") || OpenBLAS.library == nil { return .swift }
         return .openBLAS
@@ -210,40 +204,4 @@ struct GEMMOperands {
     var b: UnsafePointer<Float>, ldb: Int, transposeB: Bool
     var c: UnsafeMutablePointer<Float>, ldc: Int
     var alpha: Float, beta: Float
-}
-
-/// Reads the process environment and core count without Foundation.
-enum ProcessEnvironment {
-    /// The value of an environment variable, or nil.
-    static func value(_ name: String) -> String? {
-        guard let raw = getenv(name) else { return nil }
-        return String(cString: raw)
-    }
-
-    /// The number of online cores (at least 1).
-    static var activeCores: Int {
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }
-}
-
-/// A value guarded by a mutex (settings read on every `multiply`, so it must be cheap).
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-
-    init(_ value: Value) {
-        self.value = value
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
-    }
 }

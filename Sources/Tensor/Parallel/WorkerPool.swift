@@ -11,10 +11,10 @@ import Darwin
 ///
 /// Why not `DispatchQueue.concurrentPerform`: with one job per core, a helper that wakes late
 /// lets the calling thread claim every job itself, and a 2-thread product runs at 1-thread
-/// speed. Measured on 1024³ on 2 cores, 10 rounds: 270-490 GFLOP/s with Dispatch (bimodal,
-/// median 314), a steady ~480 with this pool (docs/tensor-gemm.md). The matrix-vector
-/// products of batch-1 generation take 5-20 µs each, too short to be worth a Dispatch
-/// hand-off at all, and worth splitting here.
+/// speed: with Dispatch a product's speed jumped between the one- and two-core figures from
+/// round to round, with this pool it stays at the two-core one (docs/tensor-kernels.md,
+/// docs/tensor-gemm.md). The matrix-vector products of batch-1 generation take microseconds
+/// each, too short to be worth a Dispatch hand-off at all, and worth splitting here.
 ///
 /// How it works: `run(tasks:)` publishes a job as one atomic *ticket* (job number, task
 /// count, next task) and then claims tasks itself; helpers claim tasks with a compare-and-swap

@@ -8,10 +8,11 @@ import Tensor
 /// its speed is how fast the weights stream from cache. Three things make that fast here:
 /// - the decoder keeps its own copy of every weight matrix as a `DecoderMatrix`, transposed to
 ///   [out, in], so each output is a dot product along a contiguous row (Hugging Face's
-///   [in, out] `Conv1D` layout makes each output a sum of scaled rows instead, 1.4-1.7x slower
-///   in `cadenza-bench gemm`: 61 versus 85-90 GFLOP/s on one thread);
+///   [in, out] `Conv1D` layout makes each output a sum of scaled rows instead, which runs
+///   slower: docs/benchmarks.md, section Tensor GEMM, [1x256]x[256x768] with and without ᵀ);
 /// - that copy may be float16 or int8 (`precision`), a half or a quarter of the bytes to stream
-///   per token, and int8's integer products run twice float16's multiply-adds per second;
+///   per token, and int8's integer products do more multiply-adds per instruction than
+///   float16's (docs/tensor-kernels.md);
 /// - every buffer a step writes is allocated once, here, so a step allocates nothing.
 /// The copy costs memory: the weights' size again in float32, a half in float16, a quarter in int8.
 public final class GPT2Decoder {

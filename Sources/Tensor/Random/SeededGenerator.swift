@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The one source of randomness in Cadenza: a seeded, portable generator (xoshiro256**,
 /// seeded through SplitMix64), so the same seed gives the same model and the same music on
 /// every machine. It conforms to `RandomNumberGenerator`, so the standard library's
@@ -52,9 +58,3 @@ public struct SeededGenerator: RandomNumberGenerator, Equatable, Sendable, Codab
         a.s0 == b.s0 && a.s1 == b.s1 && a.s2 == b.s2 && a.s3 == b.s3
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

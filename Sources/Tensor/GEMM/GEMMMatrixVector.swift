@@ -13,9 +13,10 @@ extension SwiftGEMM {
         }
 
         /// Below this many matrix elements (256 KiB), one thread streams the matrix. Above it
-        /// the outputs are split over the `WorkerPool` (a hand-off costs about a microsecond):
-        /// the model's shapes then ran at 103-160 GFLOP/s on two threads against 60-90 on one
-        /// (quiet machine). With Dispatch, waking the second thread cost as much as the product.
+        /// the outputs are split over the `WorkerPool`: its hand-off costs about a microsecond,
+        /// little against such a product, so the model's shapes run faster on two threads than
+        /// on one (figures: docs/tensor-gemm.md). With Dispatch, waking the second thread cost
+        /// as much as the product.
         static let parallelThreshold = 1 << 16
 
         static func run(_ op: GEMMOperands, threads: Int) {
@@ -96,8 +97,9 @@ extension SwiftGEMM {
 
         /// y[j] for j in `columns`: sum over p of x[p] * M[p * ld + j], reading the matrix in
         /// memory order, four rows at a time across all the columns, into a buffer of sums
-        /// (each sum: p ascending, one FMA per term). Measured 5-40 % faster on one thread than
-        /// holding 128 columns in registers over all rows (which reads 512-byte pieces 4*ld apart).
+        /// (each sum: p ascending, one FMA per term). Faster on one thread than holding 128
+        /// columns in registers over all rows, which reads 512-byte pieces 4*ld apart
+        /// (measured: docs/tensor-gemm.md).
         private static func scaledRowSums(k: Int, x: UnsafePointer<Float>, matrix: UnsafePointer<Float>,
                                                     ld: Int, columns: Range<Int>, output: Output) {
             typealias V = SIMD16<Float>

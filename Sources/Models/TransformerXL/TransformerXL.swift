@@ -138,7 +138,7 @@ public struct TransformerXLSegment {
     public let output: Tensor
 }
 
-/// Transformer-XL (Dai et al., 2019), exactly as `../shared/docs/transformer-xl.md` and the
+/// Transformer-XL (Dai et al., 2019), exactly as its specification (named in docs/models.md) and the
 /// authors' `MemTransformerLM` (attn_type 0, post-norm, div_val 1, tied output): segment
 /// recurrence with a detached memory per layer and relative positions with u/v biases.
 public struct TransformerXL: CheckpointedModel {

@@ -52,6 +52,10 @@ public struct GEMMShape: Sendable, CustomStringConvertible {
 }
 
 /// Times GEMM products (used by `cadenza-bench gemm` and `cadenza doctor`).
+///
+/// Measurement support, not product code: nothing in the tensor engine calls it. It stays in
+/// the module, beside `GEMMShape`, only because the command line times products through it;
+/// the figures it produced are in docs/benchmarks.md and docs/tensor-gemm.md.
 public enum GEMMBenchmark {
     /// Operands for one shape, filled with seeded normal values, kept alive while measured.
     public final class Operands {

@@ -10,13 +10,14 @@ import TensorKernels
 /// weights' rounding to 11 significant bits (relative error at most 2⁻¹¹; none at all for a
 /// model whose weights were stored as float16, like the bundled one).
 ///
-/// On this CPU float16 is bound by that widening (16 weights per 2 cycles), not by the bytes.
+/// Where measured, float16 is bound by that widening, not by the bytes (docs/tensor-kernels.md).
 /// `int8` goes further on both counts: each row is stored as 8-bit integers times one scale
 /// per row (its largest magnitude / 127), the input vector is rounded to 16-bit integers times
 /// one scale (its largest magnitude / 32767), and the sums are exact integer sums of 32
 /// products per instruction (AVX-512 VNNI `vpdpwssd`, in the `TensorKernels` C target):
-/// a quarter of float32's bytes and 2.0-2.15x float16's weights per second on one core
-/// (`cadenza-bench decoder`; the kernel alone: Benchmarks/decoder-dot-kernels.c).
+/// a quarter of float32's bytes and more weights per second than float16 on one core
+/// (figures: docs/tensor-kernels.md and docs/benchmarks.md, from `cadenza-bench decoder`; the
+/// kernel alone: Benchmarks/decoder-dot-kernels.c).
 /// The input's rounding is below float16's (2⁻¹⁶ of the largest input against 2⁻¹¹ of each);
 /// the weights' is coarser: up to 1/254 of the row's largest weight.
 public final class DecoderMatrix {
@@ -37,8 +38,8 @@ public final class DecoderMatrix {
         /// Whether int8 products run the AVX-512 VNNI kernel on this build.
         public static var int8UsesVNNI: Bool { cadenza_int8_dot_rows_uses_vnni() != 0 }
 
-        /// The fastest precision on this machine: int8 where its kernel was built with AVX-512
-        /// VNNI, else float16 (int8's plain-loop fallback would not be faster).
+        /// The fastest precision on the CPU this runs on: int8 where its kernel was built with
+        /// AVX-512 VNNI, else float16 (int8's plain-loop fallback would not be faster).
         public static let fastest: Precision = int8UsesVNNI ? .int8 : .float16
 
         /// Bytes per stored weight (int8 adds one float scale per row).
@@ -225,8 +226,9 @@ public final class DecoderMatrix {
     }
 
     /// Rows `rows` of the product, four at a time sharing each load of x; each 16 weights are
-    /// read as float32 (float16 widened by `vcvtph2ps`) and multiply-added in float32. (Eight
-    /// rows at a time measured 8 % slower: more concurrent streams than the prefetchers follow.)
+    /// read as float32 (float16 widened by `vcvtph2ps`) and multiply-added in float32. (Not
+    /// eight rows: more concurrent streams than the prefetchers follow, measured slower in
+    /// docs/tensor-kernels.md.)
     private func dotRows<S: DecoderScalar>(_ x: UnsafePointer<Float>, _ w: UnsafePointer<S>, _ rows: Range<Int>,
                                            _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
         typealias V = SIMD16<Float>

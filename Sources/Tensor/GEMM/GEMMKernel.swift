@@ -7,9 +7,9 @@
 /// B panels → the 6x32 micro-kernel, which keeps a 6x32 tile of C in twelve `SIMD16<Float>`
 /// registers and does 12 `vfmadd231ps zmm` per step of k (built with `-target-cpu native`).
 /// Packing absorbs the transposes, so one micro-kernel serves all four combinations, and
-/// zero-pads the edges, so odd sizes only need a scratch tile at the border. Reading a
-/// row-major A in place instead of packing it doubled the speed of attention-sized products
-/// (128x32x128: 72-95 versus 32-47 GFLOP/s on one thread, same loaded run).
+/// zero-pads the edges, so odd sizes only need a scratch tile at the border. A row-major A is
+/// read in place, not packed: on attention-sized products packing it cost as much as the
+/// arithmetic (measured: docs/tensor-gemm.md).
 ///
 /// Threads split C into disjoint row (or column) ranges; each element of C is summed by one
 /// thread in the same order (k slices of 256, in order) whatever the thread count, so results
@@ -28,9 +28,9 @@ enum SwiftGEMM {
     /// core costs about a microsecond (`WorkerPool`), a few hundred thousand multiply-adds.
     static let parallelThreshold = 1 << 18
     /// A transposed A is read in place (not packed) when at most this many B panels reuse it:
-    /// its six values per step of k sit in one cache line of a different row each, which pays
-    /// for few panels (128x32x128 with A transposed: 61-62 versus 22-29 GFLOP/s packed) but
-    /// not for many (1024 cubed: 47-50 versus 56-70, one thread, same loaded run).
+    /// its six values per step of k sit in one cache line of a different row each, which costs
+    /// less than packing when few panels reuse them and more when many do (measured:
+    /// docs/tensor-gemm.md).
     static let transposedInPlaceMaximumPanels = 4
 
     static func run(_ op: GEMMOperands, threads: Int) {

@@ -96,7 +96,7 @@ public enum OpenBLAS {
 
         /// Row-major `cblas_sgemm`; dimensions must fit in `Int32`. A product with one row or
         /// one column goes to `cblas_sgemv` instead, as numpy does: OpenBLAS's sgemm handles
-        /// m = 1 several times slower than its sgemv (measured: docs/benchmarks.md).
+        /// m = 1 far slower than its sgemv (measured: docs/benchmarks.md).
         func sgemm(m: Int, n: Int, k: Int,
                    a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                    b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,

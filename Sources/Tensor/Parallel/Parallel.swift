@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How the non-GEMM kernels spread work over the cores.
 ///
 /// Every kernel splits its work into pieces whose results do not depend on how the pieces are
@@ -49,12 +55,6 @@ public enum Parallel {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Processors this process may run on (sysconf, to keep Foundation out of the kernels).
 @usableFromInline
