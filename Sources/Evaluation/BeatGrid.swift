@@ -1,6 +1,6 @@
 import MIDI
 
-/// Note onsets placed on the REMI grid (../shared/docs/remi.md: 4/4 bars of 16 sixteenth-note
+/// Note onsets placed on the REMI grid (docs/remi.md: 4/4 bars of 16 sixteenth-note
 /// positions, onsets snapped to the nearest step, ties to the earlier step), and the beat and
 /// downbeat statistics read from it.
 ///

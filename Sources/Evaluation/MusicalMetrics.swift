@@ -1,9 +1,14 @@
 import MIDI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Computes `PieceMetrics` for a MIDI file.
 ///
 /// The MusPy metrics follow MusPy 0.5.0 exactly, quirks included, so that values agree with
-/// MusPy's own (checked against ../shared/data/reference/metrics-muspy.tsv): times are the
+/// MusPy's own (checked against the reference values, docs/metrics.md): times are the
 /// file's own ticks and `resolution` its ticks per beat; drum notes (MIDI channel 10) are left
 /// out of the pitch metrics but counted by the rhythm metrics; the song length is the last note
 /// end or controller event of any track. docs/metrics.md explains each choice.
@@ -187,9 +192,3 @@ public enum MusicalMetrics {
         return (mean, variance.squareRoot())
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

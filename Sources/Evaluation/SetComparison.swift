@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Two sets of pieces side by side: per metric, each set's mean and spread and how much the two
 /// distributions of per-piece values overlap.
 ///
@@ -108,9 +114,3 @@ public enum DistributionOverlap {
         return min(1, area * dx)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

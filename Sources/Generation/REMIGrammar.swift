@@ -1,7 +1,7 @@
 import REMI
 
 /// The REMI event grammar as a state machine over vocabulary ids: given the ids so far, which
-/// ids may come next (see ../shared/docs/remi.md, "Events, in the order they appear inside a
+/// ids may come next (see docs/remi.md, "Events, in the order they appear inside a
 /// bar", and docs/generation.md).
 ///
 /// The rules, as the encoder writes pieces:

@@ -1,4 +1,9 @@
 import Tensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Why a sampler could not be made or could not draw.
 public enum SamplerError: Error, Equatable, CustomStringConvertible {
@@ -130,9 +135,3 @@ public struct Sampler: Sendable, Equatable {
         return last  // u fell past the sum by rounding: the last allowed token
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

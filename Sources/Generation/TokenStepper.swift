@@ -7,9 +7,9 @@ import Tensor
 /// The two steppers read the weights as int8 by default (`DecoderMatrix.Precision.fastest`:
 /// float16 on a CPU without AVX-512 VNNI, where int8 would not be faster): generation is
 /// bound by streaming the weights once per token, and int8 rows with integer products make a
-/// step 1.4-1.8x faster than float16 and 2.5-4.4x faster than float32 (docs/generation.md).
-/// Each weight is rounded to 1/254 of its row's largest; on the bundled model that moves the
-/// validation NLL from 1.67018 to 1.67021 nats/token (`cadenza eval --decoder-precision`).
+/// step faster than float16 and float32 (docs/generation.md has the measured speed-ups).
+/// Each weight is rounded to 1/254 of its row's largest; what that costs in NLL is measured
+/// by `cadenza eval --decoder-precision` (docs/generation.md).
 /// Pass `.float16` (exact for a model stored in float16, like the bundled one) or `.float32`
 /// for the model's exact numbers. Either way the same seed gives the same piece.
 ///

@@ -1,7 +1,7 @@
 import MIDI
 
 /// The original REMI chord recogniser (YatingMusic/remi `chord_recognition.py`), as
-/// ../shared/docs/remi.md describes it.
+/// docs/remi.md describes it.
 ///
 /// At every beat it looks at windows of `windowBeats` beats (4 and 2), each cut at the end of
 /// the piece; a window's chroma marks the pitch classes that sound in it at all. Every sounding

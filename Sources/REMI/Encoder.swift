@@ -26,7 +26,7 @@ extension REMITokenizer {
     /// whose ticks run to billions, which would otherwise fill memory with empty bars.
     public static let maximumBars = 100_000
 
-    /// The REMI events of `file` (no special tokens), exactly as ../shared/docs/remi.md and
+    /// The REMI events of `file` (no special tokens), exactly as docs/remi.md and
     /// the original code write them for the default config.
     ///
     /// Steps: gather the notes (`config.tracks`, `dropDrums`, `sustainPedal`); rescale to

@@ -47,7 +47,7 @@ public enum ChordLabel: Hashable, Sendable {
     }
 }
 
-/// One REMI event (see ../shared/docs/remi.md and docs/remi.md), or a special token.
+/// One REMI event (see docs/remi.md), or a special token.
 ///
 /// Values are indices, not musical units, so that an event maps to one vocabulary id:
 /// what an index means (ticks, bpm, velocity) is set by the `TokenizerConfig`.

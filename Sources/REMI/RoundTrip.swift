@@ -1,7 +1,7 @@
 import MIDI
 
 /// How far a file moves when it is tokenized and decoded again, against the bounds of
-/// ../shared/docs/remi.md and issue 3. All tick figures are at the internal resolution
+/// docs/remi.md. All tick figures are at the internal resolution
 /// (480 per beat), measured from the file's exact times rescaled to it.
 public struct RoundTripReport: Equatable, Sendable {
     /// Files measured.

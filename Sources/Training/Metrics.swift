@@ -1,5 +1,10 @@
 import Basics
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One line of a run's `metrics.jsonl`.
 public struct MetricsRecord: Codable, Equatable, Sendable {
@@ -141,9 +146,3 @@ public final class ProgressPrinter {
         return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,4 +1,9 @@
 import Models
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Negative log-likelihood of a model on a token sequence: the one measure used for
 /// validation during training and by `cadenza eval`, so the two report the same number.
@@ -47,9 +52,3 @@ public enum Validation {
         return result
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
