@@ -45,11 +45,7 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Score at most this many tokens of the split (0: all; default: the run's validation size, 65536).")
     var maxTokens: Int?
 
-    @Option(parsing: .unconditional, help: "Share of files for validation when the data has no split column (default: the run's).")
-    var validationRatio: Double?
-
-    @Option(parsing: .unconditional, help: "Share of files for test when the data has no split column (default: the run's).")
-    var testRatio: Double?
+    @OptionGroup var splitRatios: SplitRatioOptions
 
     @Option(help: "Token cache folder (default: the run's, else ~/.cache/cadenza/tokens).")
     var cache: String?
@@ -106,7 +102,7 @@ struct EvalCommand: ParsableCommand {
         let splitName = Split(rawValue: chosenSplit)
         let scope = splitName.map { "the \($0.rawValue) split of \(path)" } ?? "all files of \(path)"
         let defaults = trained?.data.ratios ?? SplitRatios()
-        let ratios = SplitRatios(validation: validationRatio ?? defaults.validation, test: testRatio ?? defaults.test)
+        let ratios = splitRatios.ratios(defaults: defaults)
         try ratios.validate()
         let evaluation = try EvaluationData.load(
             path: path, ratios: ratios, split: splitName, tokenizer: bundle.tokenizer,

@@ -32,11 +32,7 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "With --compare: the split of set B only (overrides --split for B), e.g. generated pieces against --split-b test.")
     var splitB: String?
 
-    @Option(help: "Share of files for validation when the data has no split column (as in train).")
-    var validationRatio: Double = 0.1
-
-    @Option(help: "Share of files for test when the data has no split column (as in train).")
-    var testRatio: Double = 0
+    @OptionGroup var splitRatios: SplitRatioOptions
 
     @Flag(help: "Print JSON instead of a table: one object per piece, one per line (docs/cli.md).")
     var json = false
@@ -62,7 +58,7 @@ struct MetricsCommand: ParsableCommand {
     /// Measures every readable file; unreadable ones are reported on stderr and skipped.
     private func measure(_ paths: [String], split: String?) throws -> Measured {
         let urls = try MIDICollection.files(paths, split: split.flatMap(Split.init(rawValue:)),
-                                            ratios: SplitRatios(validation: validationRatio, test: testRatio))
+                                            ratios: splitRatios.ratios())
         guard !urls.isEmpty else {
             throw CommandFailure("no MIDI files" + (split.map { " of the \($0) split" } ?? "") + " in "
                                  + paths.joined(separator: ", ")

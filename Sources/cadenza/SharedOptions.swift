@@ -3,6 +3,7 @@ import Basics
 import Foundation
 import Models
 import Tensor
+import Training
 
 /// `--threads`, shared by every command that computes: the kernels' thread count.
 struct ThreadOptions: ParsableArguments {
@@ -20,6 +21,26 @@ struct ThreadOptions: ParsableArguments {
     func apply() throws {
         if let problem = GEMM.environmentProblem { throw CommandFailure(problem.description) }
         if let threads { try GEMM.setThreadCount(threads) }
+    }
+}
+
+/// `--validation-ratio` and `--test-ratio`, shared by the commands that split a corpus
+/// without a split column (`train`, `eval`, `metrics`), with one meaning everywhere.
+struct SplitRatioOptions: ParsableArguments {
+    @Option(parsing: .unconditional,
+            help: "Share of files for validation when the data has no split column (default: 0.1, or the run's in eval).")
+    var validationRatio: Double?
+
+    @Option(parsing: .unconditional,
+            help: "Share of files for test when the data has no split column (default: 0, or the run's in eval).")
+    var testRatio: Double?
+
+    /// Whether either ratio was given.
+    var isGiven: Bool { validationRatio != nil || testRatio != nil }
+
+    /// The ratios, each taken from `defaults` where not given.
+    func ratios(defaults: SplitRatios = SplitRatios()) -> SplitRatios {
+        SplitRatios(validation: validationRatio ?? defaults.validation, test: testRatio ?? defaults.test)
     }
 }
 

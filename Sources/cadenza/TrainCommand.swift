@@ -59,10 +59,7 @@ struct TrainCommand: ParsableCommand {
     var saveEvery: Int?
     @Option(parsing: .unconditional, help: "Validation reads at most this many tokens (0: the whole validation split).")
     var evalTokens: Int = 65_536
-    @Option(parsing: .unconditional, help: "Share of files for validation when the data has no split column.")
-    var validationRatio: Double = 0.1
-    @Option(parsing: .unconditional, help: "Share of files for test when the data has no split column.")
-    var testRatio: Double = 0
+    @OptionGroup var splitRatios: SplitRatioOptions
     @Option(help: "Token cache folder (default ~/.cache/cadenza/tokens).")
     var cache: String?
     @Flag(help: "Tokenize every file again and keep nothing.")
@@ -80,8 +77,8 @@ struct TrainCommand: ParsableCommand {
                                            ("--seg-len", segLen != nil), ("--mem-len", memLen != nil), ("--lr", lr != nil),
                                            ("--warmup", warmup != nil), ("--clip", clip != nil), ("--init-from", initFrom != nil),
                                            ("--model", model != nil), ("--preset", preset != nil), ("--batch", batch != 16),
-                                           ("--seed", seed != 1), ("--validation-ratio", validationRatio != 0.1),
-                                           ("--test-ratio", testRatio != 0), ("--no-augment", noAugment),
+                                           ("--seed", seed != 1), ("--validation-ratio", splitRatios.validationRatio != nil),
+                                           ("--test-ratio", splitRatios.testRatio != nil), ("--no-augment", noAugment),
                                            ("--eval-tokens", evalTokens != 65_536)]
             if let (name, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError("\(name) cannot be changed when resuming: a resumed run keeps its settings (only --steps, --eval-every, --save-every, --threads)")
@@ -153,7 +150,7 @@ struct TrainCommand: ParsableCommand {
                 if modelConfig.kind == .gpt2 { modelConfig.positions = max(modelConfig.positions, segLen) }
             }
             if let memLen { modelConfig.memoryLength = memLen }
-            let dataOptions = DataOptions(path: data ?? "", ratios: SplitRatios(validation: validationRatio, test: testRatio),
+            let dataOptions = DataOptions(path: data ?? "", ratios: splitRatios.ratios(),
                                           cacheFolder: noCache ? nil : (cache ?? TokenCache.defaultFolder.path),
                                           augmentation: noAugment ? .none : .standard)
             var options = TrainingOptions.defaults(for: modelConfig.kind, data: dataOptions, steps: steps ?? 1000)
