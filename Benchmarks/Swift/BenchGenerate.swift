@@ -98,22 +98,17 @@ struct BenchGenerate: ParsableCommand {
     }
 
     private func report(_ label: String, _ m: GenerationBenchmark) {
-        func f(_ values: [Double]) -> String { String(format: "%.1f", GenerationBenchmark.median(values)) }
+        func f(_ values: [Double]) -> String { String(format: "%.1f", GEMMBenchmark.median(values)) }
         let sorted = m.all.sorted()
         print("RESULT \(label) phase=generate tokens_per_s=\(f(m.all)) min=\(String(format: "%.1f", sorted.first ?? 0)) "
               + "max=\(String(format: "%.1f", sorted.last ?? 0)) first_half=\(f(m.firstHalf)) second_half=\(f(m.secondHalf)) "
-              + "step_only=\(f(m.stepOnly)) us_per_token=\(String(format: "%.0f", 1e6 / GenerationBenchmark.median(m.all)))")
+              + "step_only=\(f(m.stepOnly)) us_per_token=\(String(format: "%.0f", 1e6 / GEMMBenchmark.median(m.all)))")
     }
 }
 
 /// Rates of one configuration over the repeats, in tokens per second.
 struct GenerationBenchmark {
     var all: [Double] = [], firstHalf: [Double] = [], secondHalf: [Double] = [], stepOnly: [Double] = []
-
-    static func median(_ values: [Double]) -> Double {
-        let s = values.sorted()
-        return s.isEmpty ? 0 : s[s.count / 2]
-    }
 
     /// A grammatical prompt of `length` ids: bars of four notes, pitches walking a scale.
     static func prompt(length: Int, vocabulary v: Vocabulary) -> [Int] {

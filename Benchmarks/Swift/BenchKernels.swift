@@ -60,20 +60,15 @@ struct BenchKernels: ParsableCommand {
         print("kernel".padding(50) + "cadenza ms".padding(12, left: true) + "torch ms".padding(11, left: true)
               + "speed-up".padding(10, left: true))
         for (index, benchmark) in benchmarks.enumerated() {
-            let mine = median(ours[index])
+            let mine = GEMMBenchmark.median(ours[index])
             var line = benchmark.name.padding(50) + String(format: "%.3f", mine).padding(12, left: true)
             if let figures = theirs[benchmark.name], !figures.isEmpty {
-                let torch = median(figures)
+                let torch = GEMMBenchmark.median(figures)
                 line += String(format: "%.3f", torch).padding(11, left: true)
                     + String(format: "%.1fx", torch / mine).padding(10, left: true)
             }
             print(line)
         }
-    }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted[sorted.count / 2]
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Tensor
 import MIDI
 #if canImport(Glibc)
 import Glibc
@@ -52,7 +53,7 @@ struct BenchMIDI: ParsableCommand {
         print("threads  median s  files/s  MB/s    M notes/s  runs (s)")
         for t in Set([1, threads]).sorted() {
             let times = (0..<runs).map { _ in pass(t).seconds }
-            let median = times.sorted()[times.count / 2]
+            let median = GEMMBenchmark.median(times)
             print(String(format: "%-8d %-9.3f %-8.0f %-7.1f %-10.2f ", t, median, Double(files.count) / median,
                          Double(bytes) / 1e6 / median, Double(warm.notes) / 1e6 / median)
                   + times.map { String(format: "%.3f", $0) }.joined(separator: " "))

@@ -2,6 +2,7 @@ import Basics
 import ArgumentParser
 import Dispatch
 import Foundation
+import Tensor
 import REMI
 
 /// `cadenza-bench remi`: REMI tokenizing speed on pop909 (810 files) and maestro-asap, path in
@@ -95,7 +96,7 @@ struct BenchREMI: ParsableCommand {
             failed = outcomes.filter { $0.error != nil }.count
             if run > 0 { times.append(seconds) }
         }
-        let median = times.sorted()[times.count / 2]
+        let median = GEMMBenchmark.median(times)
         print(corpus.padding(14) + "\(jobs.count)".padding(7, left: true) + "\(tokens)".padding(11, left: true)
               + "\(threadCount)".padding(9, left: true) + String(format: "%.3f", median).padding(10, left: true)
               + String(format: "%.0f", Double(tokens) / median).padding(12, left: true)
