@@ -223,10 +223,13 @@ public struct Checkpoint {
             guard first.shape.count == 3, first.shape[0] == batch else {
                 throw TrainingError.incompatibleCheckpoint(path: folder.path, reason: "memory.safetensors holds \(first.shape), not \(batch) streams")
             }
-            guard let memory = try model.memoryShaped(batch: batch, rows: first.shape[1]) else { return nil }
-            for (l, t) in memory.layers.enumerated() {
-                let saved = try file.tensor("memory.\(l)", shape: t.shape)
-                t.pointer.update(from: saved.pointer, count: t.count)
+            guard let empty = model.emptyMemory(batch: batch) else { return nil }
+            let layers = try (0..<empty.layers.count).map {
+                try file.tensor("memory.\($0)", shape: [batch, first.shape[1], empty.width])
+            }
+            guard let memory = Memory(capacity: empty.capacity, layers: layers) else {
+                throw TrainingError.incompatibleCheckpoint(path: folder.path,
+                                                           reason: "memory.safetensors holds more rows than mem_len \(empty.capacity)")
             }
             return memory
         } catch let error as SafetensorsError {

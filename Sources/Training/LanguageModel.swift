@@ -106,17 +106,4 @@ public final class LanguageModel {
             return try m.forward(tokens: tokens, targets: targets, batch: batch, dropout: &dropout).loss
         }
     }
-
-    /// A memory of `batch` streams holding exactly `rows` ([B, M, D] per layer, M <= capacity),
-    /// for restoring a saved memory. `Memory` has no public initialiser from tensors, so this
-    /// runs one evaluation forward over M placeholder tokens (no randomness used) to get
-    /// buffers of the right shape; the caller then copies the saved rows into them.
-    func memoryShaped(batch: Int, rows: Int) throws -> Memory? {
-        var memory = emptyMemory(batch: batch)
-        guard memory != nil else { return nil }
-        guard rows > 0 else { return memory }
-        _ = try loss(tokens: [Int32](repeating: 0, count: batch * rows),
-                     targets: [Int32](repeating: 0, count: batch * rows), batch: batch, memory: &memory)
-        return memory
-    }
 }

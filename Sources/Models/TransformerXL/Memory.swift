@@ -24,6 +24,18 @@ public struct Memory {
         self.layers = (0..<layers).map { _ in Tensor(zeros: [batch, 0, width]) }
     }
 
+    /// A memory holding `layers` ([B, M, D] each, one per layer, all of one shape), as a
+    /// checkpoint saved them; nil when the tensors do not make one (shapes differ, or more
+    /// rows than `capacity`).
+    public init?(capacity: Int, layers: [Tensor]) {
+        guard let first = layers.first, first.shape.count == 3, first.shape[1] <= capacity,
+              layers.allSatisfy({ $0.shape == first.shape }) else { return nil }
+        self.capacity = capacity
+        self.batch = first.shape[0]
+        self.width = first.shape[2]
+        self.layers = layers
+    }
+
     /// The memory after a segment whose layer inputs were `inputs` ([B, T, D] each).
     func updated(with inputs: [Tensor]) -> Memory {
         var next = self
