@@ -21,32 +21,36 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // The layers (docs/design.md; ArchitectureTests holds every edge to them). A module
+        // depends only on modules of lower layers.
         // Layer 0: files written whole, Ctrl-C without half-written output, strict settings keys.
         .target(name: "Basics"),
+        // Layer 0: the one kernel Swift cannot express: int8 dot products with AVX-512 VNNI.
+        .target(name: "TensorKernels", cSettings: [.unsafeFlags(["-O3", "-march=native"])]),
         // Layer 1: Standard MIDI Files. Knows nothing of music theory or models.
         .target(name: "MIDI", dependencies: ["Basics"], swiftSettings: hot),
-        // Layer 2: REMI events, vocabulary, tokenizer. Builds on MIDI only.
-        .target(name: "REMI", dependencies: ["Basics", "MIDI"], swiftSettings: hot),
-        // Layer 1 (independent): the CPU tensor engine. Knows nothing of music.
+        // Layer 1: the CPU tensor engine. Knows nothing of music.
         .target(name: "Tensor", dependencies: ["Basics", "TensorKernels"], swiftSettings: hot),
-        // The one kernel Swift cannot express: 8-bit weight dot products with AVX-512 VNNI.
-        .target(name: "TensorKernels", cSettings: [.unsafeFlags(["-O3", "-march=native"])]),
-        // Layer 3: Transformer-XL and GPT-2 on the tensor engine.
-        .target(name: "Models", dependencies: ["Basics", "Tensor"], swiftSettings: hot),
-        // Layer 4: datasets, batching, trainer, checkpoints.
-        .target(name: "Training", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models"],
-                swiftSettings: hot),
-        // Drawing: RGB canvas, bitmap font, line charts, PNG encoder. Depends on nothing.
+        // Layer 1: drawing: RGB canvas, bitmap font, line charts, PNG encoder.
         .target(name: "Plot", dependencies: ["Basics"], swiftSettings: hot),
-        // Layer 5: sampling, synthesis, piano rolls.
+        // Layer 2: REMI events, vocabulary, tokenizer.
+        .target(name: "REMI", dependencies: ["Basics", "MIDI"], swiftSettings: hot),
+        // Layer 2: Transformer-XL and GPT-2, and their runtime: LanguageModel (forward and
+        // backward for training and scoring) and the token steppers (generation).
+        .target(name: "Models", dependencies: ["Basics", "Tensor"], swiftSettings: hot),
+        // Layer 3: corpora: MIDI files found, splits, the token cache, batches, validation samples.
+        .target(name: "Corpus", dependencies: ["Basics", "MIDI", "REMI", "Tensor"], swiftSettings: hot),
+        // Layer 3: sampling under the grammar, model bundles, synthesis, piano rolls.
         .target(name: "Generation", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Plot"], swiftSettings: hot),
-        // Layer 5: NLL, musical metrics, reports.
-        .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Models", "Training", "Generation", "Plot"],
+        // Layer 4: NLL (the one scoring function training validates with), musical metrics, reports.
+        .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Models", "Corpus", "Plot"], swiftSettings: hot),
+        // Layer 5: the trainer, augmentation, checkpoints, runs.
+        .target(name: "Training", dependencies: ["Basics", "REMI", "Tensor", "Models", "Corpus", "Evaluation"],
                 swiftSettings: hot),
-        // The command line: thin commands over the modules above.
+        // Layer 6: the command line: thin commands over the modules above.
         .executableTarget(
             name: "cadenza",
-            dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Training", "Generation", "Evaluation", "Plot",
+            dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Training", "Generation", "Evaluation", "Plot",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/Pretrained")],
             swiftSettings: hot),
@@ -64,11 +68,12 @@ let package = Package(
         .testTarget(name: "REMITests", dependencies: ["REMI", "MIDI"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorKernels"], swiftSettings: hot),
         .testTarget(name: "ModelsTests", dependencies: ["Basics", "Models", "Tensor"], swiftSettings: hot),
-        .testTarget(name: "TrainingTests", dependencies: ["Basics", "Training", "Models", "Tensor", "REMI", "MIDI"],
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Tensor"], swiftSettings: hot),
+        .testTarget(name: "TrainingTests", dependencies: ["Basics", "Corpus", "Evaluation", "Training", "Models", "Tensor", "REMI", "MIDI"],
                     swiftSettings: hot),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],
                     swiftSettings: hot),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MIDI", "REMI", "Training", "Models", "Tensor",
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Corpus", "MIDI", "REMI", "Training", "Models", "Tensor",
                                                      "Generation"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         // Runs the built `cadenza` binary as a user would (exit codes, messages, files left).

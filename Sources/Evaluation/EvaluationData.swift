@@ -1,6 +1,6 @@
 import Foundation
 import REMI
-import Training
+import Corpus
 
 /// The token sequence a model is evaluated on: one split of a corpus, found and tokenized
 /// exactly as training finds its validation data (`TrainingData.load`): `CorpusSource` for a

@@ -1,8 +1,7 @@
 import Foundation
-import Generation
 import Models
 import REMI
-import Training
+import Corpus
 
 /// How well a model predicts a token sequence: NLL per token, perplexity, bits per token and
 /// NLL per note, at one evaluation memory length.

@@ -3,22 +3,8 @@ import Foundation
 /// Why training could not start, continue, or save; each case names what and where, and its
 /// `description` says what to do about it.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    /// The data path does not exist.
-    case dataNotFound(path: String)
-    /// A folder (searched recursively) holds no `.mid`/`.midi` file.
-    case noMIDIFiles(path: String)
-    /// A list or CSV file names no file at all.
-    case emptyList(path: String)
-    /// A CSV lacks a required column (`midi_filename`).
-    case missingColumn(path: String, column: String)
-    /// A line of a list or CSV file could not be read.
-    case malformedLine(path: String, line: Int, reason: String)
-    /// Split ratios must be non-negative and sum to at most 1 with a positive training share.
-    case invalidSplitRatios(validation: Double, test: Double)
     /// After skipping unreadable files, a split has too few tokens to train or validate on.
     case notEnoughData(split: String, tokens: Int, needed: Int, skipped: Int)
-    /// The token cache folder could not be created or written.
-    case cacheUnwritable(path: String, reason: String)
     /// A checkpoint folder is missing, incomplete, corrupt or truncated.
     case corruptCheckpoint(path: String, reason: String)
     /// A checkpoint belongs to another model or vocabulary than the one asked for.
@@ -34,18 +20,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .dataNotFound(path): return "data path \(path) does not exist"
-        case let .noMIDIFiles(path): return "no MIDI files (.mid, .midi) found in \(path) or its subfolders"
-        case let .emptyList(path): return "\(path) lists no files"
-        case let .missingColumn(path, column): return "CSV \(path) has no '\(column)' column in its header"
-        case let .malformedLine(path, line, reason): return "\(path) line \(line): \(reason)"
-        case let .invalidSplitRatios(v, t):
-            return "split ratios validation \(v) and test \(t) must be >= 0 and leave a positive share for training"
         case let .notEnoughData(split, tokens, needed, skipped):
             return "the \(split) split has \(tokens) tokens, at least \(needed) are needed for one batch"
                 + (skipped > 0 ? " (\(skipped) unreadable files were skipped)" : "")
                 + "; add more MIDI files, lower --batch or --seg-len, or change the split ratios"
-        case let .cacheUnwritable(path, reason): return "cannot write the token cache at \(path): \(reason)"
         case let .corruptCheckpoint(path, reason): return "checkpoint \(path) is unusable: \(reason)"
         case let .incompatibleCheckpoint(path, reason): return "checkpoint \(path) does not fit: \(reason)"
         case let .checkpointUnwritable(path, reason):

@@ -1,3 +1,4 @@
+import Corpus
 import ArgumentParser
 import Basics
 import Foundation

@@ -1,3 +1,4 @@
+import Corpus
 import Basics
 import ArgumentParser
 import Foundation

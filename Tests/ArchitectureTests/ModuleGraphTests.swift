@@ -13,9 +13,10 @@ import Testing
         "Basics": 0, "TensorKernels": 0,
         "MIDI": 1, "Tensor": 1, "Plot": 1,
         "REMI": 2, "Models": 2,
-        "Training": 3, "Generation": 3,
+        "Corpus": 3, "Generation": 3,
         "Evaluation": 4,
-        "cadenza": 5, "CadenzaBench": 5,
+        "Training": 5,
+        "cadenza": 6, "CadenzaBench": 6,
     ]
 
     /// A library or executable target of Package.swift: its name, folder and listed modules.

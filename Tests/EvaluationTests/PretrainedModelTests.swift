@@ -1,3 +1,5 @@
+import Evaluation
+import Corpus
 import Foundation
 import MIDI
 import Models

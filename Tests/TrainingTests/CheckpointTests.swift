@@ -1,3 +1,5 @@
+import Evaluation
+import Corpus
 import Basics
 import Foundation
 import Models

@@ -1,3 +1,4 @@
+@testable import Corpus
 import Foundation
 import MIDI
 import REMI
@@ -44,12 +45,12 @@ import Testing
         #expect(CSV.rows(csv)[1] == ["Bach", "Prelude, Fugue and \"Allegro\"", "train", "x/a.mid"])
 
         try "split,midi_filename\nbogus,a.mid\n".write(to: root.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
-        #expect(throws: TrainingError.malformedLine(path: root.appendingPathComponent("bad.csv").path, line: 2,
+        #expect(throws: CorpusError.malformedLine(path: root.appendingPathComponent("bad.csv").path, line: 2,
                                                    reason: "split 'bogus' is not train, validation or test")) {
             try CorpusSource.files(at: root.appendingPathComponent("bad.csv").path, ratios: SplitRatios())
         }
         try "name,split\na.mid,train\n".write(to: root.appendingPathComponent("nocolumn.csv"), atomically: true, encoding: .utf8)
-        #expect(throws: TrainingError.missingColumn(path: root.appendingPathComponent("nocolumn.csv").path, column: "midi_filename")) {
+        #expect(throws: CorpusError.missingColumn(path: root.appendingPathComponent("nocolumn.csv").path, column: "midi_filename")) {
             try CorpusSource.files(at: root.appendingPathComponent("nocolumn.csv").path, ratios: SplitRatios())
         }
     }
@@ -61,13 +62,13 @@ import Testing
         #expect(layout == .list && files.map(\.path) == [root.appendingPathComponent("songs/a.mid").path, "/abs/b.mid"])
 
         let empty = Fixtures.temporaryFolder("empty")
-        #expect(throws: TrainingError.noMIDIFiles(path: empty.path)) { try CorpusSource.files(at: empty.path, ratios: SplitRatios()) }
+        #expect(throws: CorpusError.noMIDIFiles(path: empty.path)) { try CorpusSource.files(at: empty.path, ratios: SplitRatios()) }
         try "text".write(to: empty.appendingPathComponent("readme.txt"), atomically: true, encoding: .utf8)
-        #expect(throws: TrainingError.noMIDIFiles(path: empty.path)) { try CorpusSource.files(at: empty.path, ratios: SplitRatios()) }
-        #expect(throws: TrainingError.dataNotFound(path: "/no/such/folder")) {
+        #expect(throws: CorpusError.noMIDIFiles(path: empty.path)) { try CorpusSource.files(at: empty.path, ratios: SplitRatios()) }
+        #expect(throws: CorpusError.dataNotFound(path: "/no/such/folder")) {
             try CorpusSource.files(at: "/no/such/folder", ratios: SplitRatios())
         }
-        #expect(throws: TrainingError.invalidSplitRatios(validation: 0.6, test: 0.5)) {
+        #expect(throws: CorpusError.invalidSplitRatios(validation: 0.6, test: 0.5)) {
             try CorpusSource.files(at: root.path, ratios: SplitRatios(validation: 0.6, test: 0.5))
         }
     }

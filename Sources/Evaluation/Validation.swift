@@ -1,3 +1,4 @@
+import Corpus
 import Models
 #if canImport(Glibc)
 import Glibc

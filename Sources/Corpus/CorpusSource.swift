@@ -36,10 +36,10 @@ public struct SplitRatios: Codable, Equatable, Sendable {
         self.test = test
     }
 
-    /// Throws `TrainingError.invalidSplitRatios` unless both are >= 0 and sum below 1.
+    /// Throws `CorpusError.invalidSplitRatios` unless both are >= 0 and sum below 1.
     public func validate() throws {
         guard validation >= 0, test >= 0, validation + test < 1 else {
-            throw TrainingError.invalidSplitRatios(validation: validation, test: test)
+            throw CorpusError.invalidSplitRatios(validation: validation, test: test)
         }
     }
 
@@ -80,12 +80,12 @@ public enum CorpusSource {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw TrainingError.dataNotFound(path: path)
+            throw CorpusError.dataNotFound(path: path)
         }
         if isDirectory.boolValue {
             if let csv = try maestroCSV(in: url) { return (try readCSV(csv, ratios: ratios), .csv) }
             let files = try findMIDI(in: url, ratios: ratios)
-            guard !files.isEmpty else { throw TrainingError.noMIDIFiles(path: path) }
+            guard !files.isEmpty else { throw CorpusError.noMIDIFiles(path: path) }
             return (files, .folder)
         }
         if url.pathExtension.lowercased() == "csv" { return (try readCSV(url, ratios: ratios), .csv) }
@@ -93,7 +93,7 @@ public enum CorpusSource {
     }
 
     static func findMIDI(in root: URL, ratios: SplitRatios) throws -> [CorpusFile] {
-        guard let found = MIDICorpus.search(folder: root.path) else { throw TrainingError.dataNotFound(path: root.path) }
+        guard let found = MIDICorpus.search(folder: root.path) else { throw CorpusError.dataNotFound(path: root.path) }
         return found.map {
             CorpusFile(path: root.appendingPathComponent($0).standardizedFileURL.path, relativePath: $0,
                        split: ratios.split(of: $0))
@@ -115,12 +115,12 @@ public enum CorpusSource {
     static func readCSV(_ url: URL, ratios: SplitRatios) throws -> [CorpusFile] {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw TrainingError.dataNotFound(path: url.path)
+            throw CorpusError.dataNotFound(path: url.path)
         }
         let rows = CSV.rows(text)
-        guard let header = rows.first else { throw TrainingError.emptyList(path: url.path) }
+        guard let header = rows.first else { throw CorpusError.emptyList(path: url.path) }
         guard let nameColumn = header.firstIndex(of: "midi_filename") else {
-            throw TrainingError.missingColumn(path: url.path, column: "midi_filename")
+            throw CorpusError.missingColumn(path: url.path, column: "midi_filename")
         }
         let splitColumn = header.firstIndex(of: "split")
         let root = url.deletingLastPathComponent()
@@ -128,14 +128,14 @@ public enum CorpusSource {
         for (index, row) in rows.dropFirst().enumerated() where !(row.count == 1 && row[0].isEmpty) {
             let line = index + 2
             guard row.count > nameColumn, !row[nameColumn].isEmpty else {
-                throw TrainingError.malformedLine(path: url.path, line: line, reason: "no midi_filename value")
+                throw CorpusError.malformedLine(path: url.path, line: line, reason: "no midi_filename value")
             }
             let relative = row[nameColumn]
             var split = ratios.split(of: relative)
             if let splitColumn {
                 guard row.count > splitColumn, let s = Split(rawValue: row[splitColumn]) else {
                     let value = row.count > splitColumn ? row[splitColumn] : ""
-                    throw TrainingError.malformedLine(path: url.path, line: line,
+                    throw CorpusError.malformedLine(path: url.path, line: line,
                                                       reason: "split '\(value)' is not train, validation or test")
                 }
                 split = s
@@ -143,13 +143,13 @@ public enum CorpusSource {
             files.append(CorpusFile(path: root.appendingPathComponent(relative).standardizedFileURL.path,
                                     relativePath: relative, split: split))
         }
-        guard !files.isEmpty else { throw TrainingError.emptyList(path: url.path) }
+        guard !files.isEmpty else { throw CorpusError.emptyList(path: url.path) }
         return files
     }
 
     static func readList(_ url: URL, ratios: SplitRatios) throws -> [CorpusFile] {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw TrainingError.malformedLine(path: url.path, line: 1,
+            throw CorpusError.malformedLine(path: url.path, line: 1,
                                               reason: "not a UTF-8 text list of paths (give a folder, a .csv or a list file)")
         }
         let root = url.deletingLastPathComponent()
@@ -160,7 +160,7 @@ public enum CorpusSource {
             let full = line.hasPrefix("/") ? URL(fileURLWithPath: line) : root.appendingPathComponent(line)
             files.append(CorpusFile(path: full.standardizedFileURL.path, relativePath: line, split: ratios.split(of: line)))
         }
-        guard !files.isEmpty else { throw TrainingError.emptyList(path: url.path) }
+        guard !files.isEmpty else { throw CorpusError.emptyList(path: url.path) }
         return files
     }
 }

@@ -1,4 +1,3 @@
-import Models
 import Tensor
 
 /// A Transformer-XL or a GPT-2 with its gradient buffers: the one thing the trainer and the

@@ -1,5 +1,6 @@
+import Tensor
 import Testing
-@testable import Training
+@testable import Corpus
 
 @Suite struct BatchingTests {
     @Test func streamsAreContiguousAndSegmentsConsecutive() {

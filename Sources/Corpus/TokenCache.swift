@@ -85,7 +85,7 @@ public struct TokenCache: Sendable {
                     try AtomicFile.write(tokenizer.config.jsonData(), to: configFile)
                 }
             } catch {
-                throw TrainingError.cacheUnwritable(path: configFolder.path, reason: error.localizedDescription)
+                throw CorpusError.cacheUnwritable(path: configFolder.path, reason: error.localizedDescription)
             }
         }
         enum Outcome { case ids([Int32], fresh: Bool), failed(String) }

@@ -1,6 +1,5 @@
 import Foundation
 import MIDI
-import Training
 
 /// Turns what a user names on the command line into a list of MIDI files, with the same data
 /// options as `cadenza train` (Training's `CorpusSource`): a MIDI file itself, a folder (searched
@@ -17,7 +16,7 @@ public enum MIDICollection {
         for path in paths {
             let url = URL(fileURLWithPath: path)
             if MIDICorpus.isMIDIName(url.lastPathComponent) {
-                guard FileManager.default.fileExists(atPath: url.path) else { throw TrainingError.dataNotFound(path: path) }
+                guard FileManager.default.fileExists(atPath: url.path) else { throw CorpusError.dataNotFound(path: path) }
                 result.append(url)
                 continue
             }

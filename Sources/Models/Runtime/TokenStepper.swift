@@ -1,4 +1,3 @@
-import Models
 import Tensor
 
 /// A language model read one token at a time, for generation: `prime` reads a context, then
