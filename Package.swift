@@ -45,7 +45,7 @@ let package = Package(
         // Layer 4: NLL (the one scoring function training validates with), musical metrics, reports.
         .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Models", "Corpus", "Plot"], swiftSettings: hot),
         // Layer 5: the trainer, augmentation, checkpoints, runs.
-        .target(name: "Training", dependencies: ["Basics", "REMI", "Tensor", "Models", "Corpus", "Evaluation"],
+        .target(name: "Training", dependencies: ["Basics", "REMI", "Tensor", "Models", "Corpus", "Evaluation", "Generation"],
                 swiftSettings: hot),
         // Layer 6: the command line: thin commands over the modules above.
         .executableTarget(

@@ -1,6 +1,7 @@
 import Corpus
 import Basics
 import Foundation
+import Generation
 import Models
 import REMI
 import Tensor
@@ -94,7 +95,7 @@ public struct Checkpoint {
         do {
             if fm.fileExists(atPath: partial.path) { try fm.removeItem(at: partial) }
             try fm.createDirectory(at: partial, withIntermediateDirectories: true)
-            try put("model.safetensors", Data(model.checkpoint().encoded()))
+            try put(ModelFolder.weightsFile, Data(model.checkpoint().encoded()))
             var moments: [String: Tensor] = [:]
             for (index, (name, _)) in model.parameters.enumerated() {
                 moments["exp_avg." + name] = optimizer.firstMoments[index]
@@ -107,9 +108,9 @@ public struct Checkpoint {
                 for (l, t) in memory.layers.enumerated() { layers["memory.\(l)"] = t }
                 try put("memory.safetensors", Data(SafetensorsFile(tensors: layers, metadata: [:]).encoded()))
             }
-            try put("model.json", Data(model.config.json().utf8))
+            try put(ModelFolder.configFile, Data(model.config.json().utf8))
             try put("tokenizer.json", tokenizer.config.jsonData())
-            try put("vocab.json", tokenizer.vocabulary.jsonData())
+            try put(ModelFolder.vocabularyFile, tokenizer.vocabulary.jsonData())
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let stateFile = StateFile(format: formatName, version: 1, state: state, options: options, manifest: manifest)
@@ -173,17 +174,12 @@ public struct Checkpoint {
         where stateFile.manifest[required] == nil {
             throw corrupt("the manifest does not list \(required)")
         }
-        let config: ModelConfig
-        do { config = try ModelConfig.decode(json: Data(contentsOf: folder.appendingPathComponent("model.json"))) } catch {
-            throw corrupt("model.json: \(error)")
-        }
-        let vocabulary: Vocabulary
-        do { vocabulary = try Vocabulary.load(from: folder.appendingPathComponent("vocab.json")) } catch {
-            throw corrupt("vocab.json: \(error)")
-        }
-        guard vocabulary.count == config.vocabularySize else {
-            throw TrainingError.incompatibleCheckpoint(
-                path: path, reason: "the model has \(config.vocabularySize) token ids, its vocab.json \(vocabulary.count)")
+        let config: ModelConfig, vocabulary: Vocabulary
+        switch ModelFolder.description(of: folder) {
+        case .success(let description): (config, vocabulary) = description
+        case .failure(let problem):
+            throw problem.isMismatch ? TrainingError.incompatibleCheckpoint(path: path, reason: problem.reason)
+                                     : corrupt(problem.reason)
         }
         return Checkpoint(modelConfig: config, tokenizer: REMITokenizer(vocabulary: vocabulary),
                           options: stateFile.options, state: stateFile.state, folder: folder)

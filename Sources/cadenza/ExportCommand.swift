@@ -27,12 +27,12 @@ struct ExportCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(folder)
         let bundle = try ModelLocation.checkpoint(checkpoint).bundle
-        try ModelBundle.write(weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
+        try ModelFolder.write(weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
                               to: folder, as: float16 ? .f16 : .f32)
-        let path = folder.appendingPathComponent(ModelBundle.weightsFile).path
+        let path = folder.appendingPathComponent(ModelFolder.weightsFile).path
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         print("wrote \(folder.path): \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, "
-              + "\(ModelBundle.weightsFile) \(String(format: "%.1f", Double(bytes) / 1_000_000)) MB "
+              + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1_000_000)) MB "
               + "(\(float16 ? "F16" : "F32")), from \(bundle.folder.path)")
     }
 }

@@ -13,20 +13,20 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         print("cadenza \(Cadenza.configuration.version)")
-        guard let folder = ModelLocation.resourceFolders.lazy.compactMap({ ModelBundle.pretrained(in: $0) }).first else {
-            print("pretrained model: none in this build (\(ModelBundleError.noPretrainedModel))")
+        guard let folder = ModelLocation.resourceFolders.lazy.compactMap({ ModelFolder.pretrained(in: $0) }).first else {
+            print("pretrained model: none in this build (\(ModelFolderError.noPretrainedModel))")
             return
         }
-        let bundle = try ModelBundle.read(folder)
+        let bundle = try ModelFolder.read(folder)
         let config = bundle.config
-        let weights = folder.appendingPathComponent(ModelBundle.weightsFile).path
+        let weights = folder.appendingPathComponent(ModelFolder.weightsFile).path
         let bytes = (try? FileManager.default.attributesOfItem(atPath: weights)[.size] as? Int) ?? 0
         print("pretrained model: \(folder.path)")
         print("  architecture:  \(config.kind.rawValue), \(config.layers) layers, d_model \(config.modelWidth), "
               + "\(config.heads) heads of \(config.headSize), inner \(config.innerWidth), "
               + "segment \(config.segmentLength), memory \(config.memoryLength)")
         print("  parameters:    \(config.parameterCount) (\(String(format: "%.2f", Double(config.parameterCount) / 1e6)) M), "
-              + "\(ModelBundle.weightsFile) \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
+              + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
         print("  vocabulary:    \(config.vocabularySize) REMI tokens")
         // The card is free-form key/value text written when the model was exported (README.md,
         // "The bundled model", has the same figures).

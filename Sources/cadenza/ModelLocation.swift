@@ -2,31 +2,19 @@ import Foundation
 import Generation
 import Training
 
-/// Where a command's model comes from: `--checkpoint`, or the pretrained model in the package
-/// resources.
+/// Where a command's model comes from: `--checkpoint` (or `--init-from`), else the pretrained
+/// model in this executable's resources. The lookup itself is `ModelFolder.named`; only where
+/// the resources are is the command line's to say.
 enum ModelLocation {
-    /// The model folder `path` names (a checkpoint or a run folder), or the pretrained model.
-    static func bundle(_ path: String?) throws -> ModelBundle {
-        guard let path else {
-            for resources in resourceFolders {
-                if let folder = ModelBundle.pretrained(in: resources) { return try ModelBundle.read(folder) }
-            }
-            throw ModelBundleError.noPretrainedModel
-        }
-        return try checkpoint(path).bundle
+    /// The model `path` names, or the pretrained model when it is nil.
+    static func bundle(_ path: String?) throws -> ModelFolder {
+        try ModelFolder.named(path, resourceFolders: resourceFolders).model
     }
 
-    /// The model `path` names and, when it is a training checkpoint (or run), that checkpoint:
-    /// a run folder gives its `best` checkpoint, else its `latest` (`Checkpoint.locate`), and a
-    /// checkpoint's manifest is checked before its weights are read. A folder with only the
-    /// three model files (an exported or bundled model) has no checkpoint.
-    static func checkpoint(_ path: String) throws -> (bundle: ModelBundle, checkpoint: Checkpoint?) {
-        let url = URL(fileURLWithPath: path)
-        if ModelBundle.isBundle(url) && !FileManager.default.fileExists(atPath: url.appendingPathComponent("state.json").path) {
-            return (try ModelBundle.read(url), nil)
-        }
-        let checkpoint = try Checkpoint.read(Checkpoint.locate(path, preferBest: true))
-        return (try ModelBundle.read(checkpoint.folder), checkpoint)
+    /// The model `path` names and, when it is a training checkpoint (or run), that checkpoint.
+    static func checkpoint(_ path: String) throws -> (bundle: ModelFolder, checkpoint: Checkpoint?) {
+        let found = try ModelFolder.named(path, resourceFolders: resourceFolders)
+        return (found.model, found.checkpoint)
     }
 
     /// Where the package resources (Sources/cadenza/Resources) may be: the resource bundle

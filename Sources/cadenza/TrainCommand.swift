@@ -126,9 +126,9 @@ struct TrainCommand: ParsableCommand {
             let kind = model ?? .transformerXL
             let tokenizer: REMITokenizer
             var modelConfig: ModelConfig
-            var initial: ModelBundle?
+            var initial: ModelFolder?
             if let initFrom {
-                let bundle = try initFrom == "pretrained" ? ModelLocation.bundle(nil) : ModelLocation.checkpoint(initFrom).bundle
+                let bundle = try ModelLocation.bundle(initFrom)
                 (modelConfig, tokenizer, initial) = (bundle.config, bundle.tokenizer, bundle)
                 if let segLen, bundle.config.kind == .gpt2, segLen > bundle.config.positions {
                     throw ValidationError("--seg-len \(segLen) is longer than the \(bundle.config.positions) positions of the GPT-2 in \(initFrom)")

@@ -17,7 +17,7 @@ struct PretrainedModelTests {
         .deletingLastPathComponent()
     static let folder = root.appendingPathComponent("Sources/cadenza/Resources/Pretrained")
     static let corpus = root.appendingPathComponent("../shared/data/maestro-asap/maestro-asap.csv").standardizedFileURL
-    static var shipped: Bool { ModelBundle.isBundle(folder) }
+    static var shipped: Bool { ModelFolder.holdsModel(folder) }
     static var hasData: Bool { FileManager.default.fileExists(atPath: corpus.path) }
 
     /// The figures `model-card.json` records for this test: the NLL per token of the shipped
@@ -33,16 +33,16 @@ struct PretrainedModelTests {
 
     @Test(.enabled(if: shipped, "no pretrained model in Sources/cadenza/Resources/Pretrained"))
     func itIsASmallTransformerXLUnder25MB() throws {
-        let bundle = try ModelBundle.read(Self.folder)
+        let bundle = try ModelFolder.read(Self.folder)
         #expect(bundle.config.kind == .transformerXL)
         let bytes = try FileManager.default.attributesOfItem(
-            atPath: Self.folder.appendingPathComponent(ModelBundle.weightsFile).path)[.size] as? Int ?? .max
+            atPath: Self.folder.appendingPathComponent(ModelFolder.weightsFile).path)[.size] as? Int ?? .max
         #expect(bytes <= 25_000_000)
     }
 
     @Test(.enabled(if: shipped && hasData, "needs the pretrained model and ../shared/data/maestro-asap"))
     func itsValidationNLLMatchesTheREADME() throws {
-        let bundle = try ModelBundle.read(Self.folder)
+        let bundle = try ModelFolder.read(Self.folder)
         let card = try JSONDecoder().decode(Card.self, from: Data(contentsOf: Self.folder.appendingPathComponent("model-card.json")))
         let figure = String(format: "%.3f", card.check_nll_per_token)
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
@@ -63,7 +63,7 @@ struct PretrainedModelTests {
 
     @Test(.enabled(if: shipped, "no pretrained model in Sources/cadenza/Resources/Pretrained"))
     func itWritesAValidPieceOfFourBars() throws {
-        let bundle = try ModelBundle.read(Self.folder)
+        let bundle = try ModelFolder.read(Self.folder)
         var random = SeededGenerator(seed: 1)
         let piece = try Generator(stepper: bundle.stepper(), vocabulary: bundle.tokenizer.vocabulary, sampler: Sampler())
             .generate(stop: try StopCondition(bars: 4), generator: &random)
@@ -81,7 +81,7 @@ struct PretrainedModelTests {
     /// same notes.
     @Test(.enabled(if: shipped, "no pretrained model in Sources/cadenza/Resources/Pretrained"))
     func aHundredSeedsGiveAHundredValidPieces() throws {
-        let bundle = try ModelBundle.read(Self.folder)
+        let bundle = try ModelFolder.read(Self.folder)
         var pieces: [[Int]] = []
         let sampler = try Sampler(temperature: Sampler.recommendedTemperature, topP: Sampler.recommendedTopP)
         for seed in 1...100 {

@@ -9,9 +9,10 @@ import Tensor
 /// The folder holds the files a training checkpoint holds (Sources/Training/Checkpoint.swift):
 /// `model.safetensors` (reference parameter names; F32, F16 or BF16, widened to float32 on
 /// load), `model.json` (the `ModelConfig`) and `vocab.json` (the REMI vocabulary with its
-/// tokenizer config). A checkpoint folder is therefore a bundle, and so is the pretrained
+/// tokenizer config). A training checkpoint is a model folder with more files (the optimiser,
+/// the trainer's state; Sources/Training/Checkpoint.swift), and so is the pretrained
 /// model shipped with Cadenza, which carries only these three files (no optimizer state).
-public struct ModelBundle {
+public struct ModelFolder {
     /// The model's sizes and switches.
     public var config: ModelConfig
     /// The tokenizer the ids belong to.
@@ -21,36 +22,59 @@ public struct ModelBundle {
     /// Where it was read from.
     public var folder: URL
 
-    /// The file names inside a bundle folder.
+    /// The file names inside a model folder: read and written only here.
     public static let weightsFile = "model.safetensors", configFile = "model.json", vocabularyFile = "vocab.json"
 
-    /// Whether `folder` holds the three files of a bundle.
-    public static func isBundle(_ folder: URL) -> Bool {
+    /// Whether `folder` holds the three files of a model.
+    public static func holdsModel(_ folder: URL) -> Bool {
         [weightsFile, configFile, vocabularyFile].allSatisfy {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
         }
     }
 
-    /// Reads the bundle in `folder`, checking that config, vocabulary and weights fit together.
-    public static func read(_ folder: URL) throws -> ModelBundle {
-        func fail(_ reason: String) -> ModelBundleError { .unreadable(path: folder.path, reason: reason) }
-        guard isBundle(folder) else {
+    /// Reads the model in `folder`, checking that config, vocabulary and weights fit together.
+    public static func read(_ folder: URL) throws -> ModelFolder {
+        func fail(_ reason: String) -> ModelFolderError { .unreadable(path: folder.path, reason: reason) }
+        guard holdsModel(folder) else {
             throw fail("it must hold \(weightsFile), \(configFile) and \(vocabularyFile)")
         }
-        let config: ModelConfig, vocabulary: Vocabulary, weights: SafetensorsFile
-        do { config = try ModelConfig.decode(json: Data(contentsOf: folder.appendingPathComponent(configFile))) } catch {
-            throw fail("\(configFile): \(error)")
-        }
-        do { vocabulary = try Vocabulary.load(from: folder.appendingPathComponent(vocabularyFile)) } catch {
-            throw fail("\(vocabularyFile): \(error)")
-        }
-        guard vocabulary.count == config.vocabularySize else {
-            throw fail("the model predicts \(config.vocabularySize) ids but \(vocabularyFile) lists \(vocabulary.count)")
-        }
+        let weights: SafetensorsFile
+        let (config, vocabulary) = try description(of: folder).mapError { fail($0.reason) }.get()
         do { weights = try SafetensorsFile(contentsOf: folder.appendingPathComponent(weightsFile).path) } catch {
             throw fail("\(weightsFile): \(error)")
         }
-        return ModelBundle(config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder)
+        return ModelFolder(config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder)
+    }
+
+    /// The config and vocabulary of the model in `folder`, checked against each other; the
+    /// reason in words when they cannot be read or do not belong together. A training
+    /// checkpoint reads its model's description through this too.
+    public static func description(of folder: URL) -> Result<(ModelConfig, Vocabulary), DescriptionProblem> {
+        let config: ModelConfig, vocabulary: Vocabulary
+        do {
+            config = try ModelConfig.decode(json: Data(contentsOf: folder.appendingPathComponent(configFile)),
+                                            source: configFile)
+        } catch {
+            return .failure(DescriptionProblem(reason: "\(configFile): \(error)"))
+        }
+        do { vocabulary = try Vocabulary.load(from: folder.appendingPathComponent(vocabularyFile)) } catch {
+            return .failure(DescriptionProblem(reason: "\(vocabularyFile): \(error)"))
+        }
+        guard vocabulary.count == config.vocabularySize else {
+            return .failure(DescriptionProblem(
+                reason: "the model predicts \(config.vocabularySize) ids but \(vocabularyFile) lists \(vocabulary.count)",
+                isMismatch: true))
+        }
+        return .success((config, vocabulary))
+    }
+
+    /// Why a model folder's config and vocabulary cannot be used.
+    public struct DescriptionProblem: Error, CustomStringConvertible {
+        /// What is wrong, naming the file.
+        public var reason: String
+        /// True when both files read but do not belong together.
+        public var isMismatch = false
+        public var description: String { reason }
     }
 
     /// Writes `model.safetensors` (values stored as `type`: F32, or F16 for a model to ship at
@@ -81,21 +105,21 @@ public struct ModelBundle {
                 return GPT2Stepper(model: try GPT2(config: config, checkpoint: weights), precision: precision)
             }
         } catch let error as SafetensorsError {
-            throw ModelBundleError.unreadable(path: folder.path, reason: "\(Self.weightsFile): \(error)")
+            throw ModelFolderError.unreadable(path: folder.path, reason: "\(Self.weightsFile): \(error)")
         }
     }
 
     /// Where the pretrained model shipped with Cadenza lives inside a resource folder:
-    /// `<resources>/Pretrained`, a bundle folder. nil when the folder holds no model (a build
+    /// `<resources>/Pretrained`, a model folder. nil when the folder holds no model (a build
     /// without the pretrained weights).
     public static func pretrained(in resources: URL?) -> URL? {
-        guard let folder = resources?.appendingPathComponent("Pretrained"), isBundle(folder) else { return nil }
+        guard let folder = resources?.appendingPathComponent("Pretrained"), holdsModel(folder) else { return nil }
         return folder
     }
 }
 
 /// Why a model folder could not be used.
-public enum ModelBundleError: Error, Equatable, CustomStringConvertible {
+public enum ModelFolderError: Error, Equatable, CustomStringConvertible {
     /// The folder at `path` is not a usable model: `reason` says what is wrong.
     case unreadable(path: String, reason: String)
     /// No `--checkpoint` was given and this build carries no pretrained model.

@@ -7,7 +7,7 @@ import Testing
 @testable import Generation
 
 /// The model folder format generation reads (the files of a training checkpoint).
-struct ModelBundleTests {
+struct ModelFolderTests {
     func temporaryFolder() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("cadenza-bundle-\(UUID().uuidString)")
     }
@@ -18,9 +18,9 @@ struct ModelBundleTests {
         let model = try TransformerXL(config: config, generator: SeededGenerator(seed: 3))
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try ModelBundle.write(weights: model.checkpoint(), config: config, vocabulary: tokenizer.vocabulary, to: folder)
-        #expect(ModelBundle.isBundle(folder))
-        let bundle = try ModelBundle.read(folder)
+        try ModelFolder.write(weights: model.checkpoint(), config: config, vocabulary: tokenizer.vocabulary, to: folder)
+        #expect(ModelFolder.holdsModel(folder))
+        let bundle = try ModelFolder.read(folder)
         #expect(bundle.config == config)
         #expect(bundle.tokenizer.vocabulary == tokenizer.vocabulary)
 
@@ -36,17 +36,17 @@ struct ModelBundleTests {
         let folder = temporaryFolder()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        #expect(throws: ModelBundleError.self) { try ModelBundle.read(folder) }
-        #expect(ModelBundle.pretrained(in: folder) == nil)
+        #expect(throws: ModelFolderError.self) { try ModelFolder.read(folder) }
+        #expect(ModelFolder.pretrained(in: folder) == nil)
         // A config and a vocabulary that disagree on the number of ids.
         let tokenizer = try REMITokenizer()
         let config = ModelConfig.tiny(.gpt2, vocabularySize: 50)
         let model = try GPT2(config: config, generator: SeededGenerator(seed: 1))
-        try ModelBundle.write(weights: model.checkpoint(), config: config, vocabulary: tokenizer.vocabulary, to: folder)
+        try ModelFolder.write(weights: model.checkpoint(), config: config, vocabulary: tokenizer.vocabulary, to: folder)
         do {
-            _ = try ModelBundle.read(folder)
+            _ = try ModelFolder.read(folder)
             Issue.record("a 50-id model was accepted with a \(tokenizer.vocabulary.count)-id vocabulary")
-        } catch let error as ModelBundleError {
+        } catch let error as ModelFolderError {
             #expect(error.description.contains("50"))
         }
     }
@@ -60,7 +60,7 @@ struct ModelBundleTests {
             let config = ModelConfig.tiny(kind, vocabularySize: tokenizer.vocabulary.count)
             let weights = kind == .gpt2 ? try GPT2(config: config, generator: SeededGenerator(seed: 1)).checkpoint()
                 : try TransformerXL(config: config, generator: SeededGenerator(seed: 1)).checkpoint()
-            try ModelBundle.write(weights: weights, config: config, vocabulary: tokenizer.vocabulary,
+            try ModelFolder.write(weights: weights, config: config, vocabulary: tokenizer.vocabulary,
                                   to: URL(fileURLWithPath: path).appendingPathComponent(kind.rawValue))
         }
     }
