@@ -4,7 +4,10 @@
 # so that both see the same machine load. Prints a markdown table of medians and ratios.
 #
 # Usage: Benchmarks/models/compare.sh [rounds] [extra `cadenza bench models` options]
-# Needs: the authors' code in TXL_REFERENCE (see docs/models.md) and a venv with torch (VENV).
+# Needs: the authors' code in TXL_REFERENCE (default Benchmarks/vendor/transformer-xl/pytorch; see
+# docs/models.md) and a venv with torch (VENV, default Benchmarks/.venv-models, ignored by git;
+# created here if missing).
+# Output: the table on stdout; the current figures are kept in Benchmarks/models/results.txt.
 # PyTorch runs each workload twice, with OMP_WAIT_POLICY=ACTIVE (its OpenMP threads spin: fastest
 # on a quiet machine, GPT-2 generation 928 against 412 tokens/s passive) and PASSIVE (on a loaded
 # machine the spinning threads collapse: 8 against 125 tokens/s), and the table keeps the faster
@@ -15,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
 shift || true
-VENV=${VENV:-/work/venv-models}
+VENV=${VENV:-$PWD/Benchmarks/.venv-models}
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "torch==2.13.*" numpy
