@@ -20,6 +20,7 @@ fi
 swift build -c release --product cadenza
 bin=.build/release/cadenza
 py="$venv/bin/python"
+echo "# Benchmarks/gemm.sh $runs, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
 echo "== 1. machine defaults: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 "$bin" bench gemm --runs "$runs" --python "$py"
 echo "== 2. Debian OpenBLAS, own kernel choice"

@@ -33,6 +33,7 @@ TORCH_BENCH=${TORCH_BENCH:-Benchmarks/models/torch_bench.py}
 VOCAB=368   # the default REMI vocabulary
 swift build -c release --product cadenza >/dev/null
 CADENZA=.build/release/cadenza
+echo "# Benchmarks/generate-compare.sh $ROUNDS $TOKENS $REPEATS $THREADS, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
 for round in $(seq "$ROUNDS"); do
   echo "# round $round ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
   for precision in float32 float16 int8; do
