@@ -3,7 +3,7 @@
 // alternatives it was chosen over (docs/tensor-kernels.md, "Batch-1 decoding kernels").
 // Rows of K = 1024, four at a time sharing each load of x, 0.5 to 16.8 MB of float16-sized rows.
 // Build and run: gcc -O3 -march=native Benchmarks/decoder-dot-kernels.c -o /tmp/k && /tmp/k
-// Output: Benchmarks/decoder-dot-kernels-results-2026-12-05.txt
+// Output: Benchmarks/decoder-dot-kernels-results.txt (one current file; git keeps earlier ones)
 #include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,10 +4,15 @@
 #   1. as the machine is configured (Debian's libopenblas0, OPENBLAS_CORETYPE as set);
 #   2. Debian's OpenBLAS choosing its own kernels (OPENBLAS_CORETYPE/L2_SIZE unset);
 #   3. the OpenBLAS numpy itself runs (PyPI scipy-openblas32, same version), env unset like numpy.
-# Usage: Benchmarks/gemm.sh [RUNS]   (from the package root; sets up /work/venv-gemm if missing)
+# Usage: Benchmarks/gemm.sh [RUNS]   (from any folder; works in the repository root)
+#   CADENZA_BENCH_VENV  the venv with numpy (default Benchmarks/.venv-gemm, ignored by git;
+#                       created with numpy, threadpoolctl and scipy-openblas32 if missing)
+# Output goes to stdout; the current figures are kept in Benchmarks/gemm-results.txt
+# (`Benchmarks/gemm.sh 5 | tee Benchmarks/gemm-results.txt`; git keeps the earlier ones).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 runs="${1:-5}"
-venv="${CADENZA_BENCH_VENV:-/work/venv-gemm}"
+venv="${CADENZA_BENCH_VENV:-$PWD/Benchmarks/.venv-gemm}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q numpy threadpoolctl scipy-openblas32
@@ -15,6 +20,7 @@ fi
 swift build -c release --product cadenza-bench
 bin=.build/release/cadenza-bench
 py="$venv/bin/python"
+echo "# Benchmarks/gemm.sh $runs, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
 echo "== 1. machine defaults: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 "$bin" gemm --runs "$runs" --python "$py"
 echo "== 2. Debian OpenBLAS, own kernel choice"

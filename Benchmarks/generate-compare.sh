@@ -12,17 +12,28 @@
 # `cadenza generate` uses by default).
 #
 # Usage: Benchmarks/generate-compare.sh [ROUNDS] [TOKENS] [REPEATS] [THREADS]
-#   PYTHON         python with torch (default /work/venv-models/bin/python)
+#   VENV           venv with torch (default Benchmarks/.venv-models, ignored by git; created with
+#                  `pip install "torch==2.13.*" numpy` if missing, as Benchmarks/models/compare.sh does)
+#   PYTHON         python with torch (default VENV/bin/python)
 #   TORCH_BENCH    the baseline script (default Benchmarks/models/torch_bench.py)
-#   TXL_REFERENCE  the authors' pytorch/ folder (see Benchmarks/models/torch_common.py)
+#   TXL_REFERENCE  the authors' pytorch/ folder (default Benchmarks/vendor/transformer-xl/pytorch;
+#                  see Benchmarks/models/torch_common.py)
+# Output goes to stdout; the current figures are kept in Benchmarks/generate-results.txt
+# (`Benchmarks/generate-compare.sh 3 256 3 2 | tee Benchmarks/generate-results.txt`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}; TOKENS=${2:-256}; REPEATS=${3:-3}; THREADS=${4:-2}
-PYTHON=${PYTHON:-/work/venv-models/bin/python}
+VENV=${VENV:-$PWD/Benchmarks/.venv-models}
+if [ -z "${PYTHON:-}" ] && [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet "torch==2.13.*" numpy
+fi
+PYTHON=${PYTHON:-$VENV/bin/python}
 TORCH_BENCH=${TORCH_BENCH:-Benchmarks/models/torch_bench.py}
 VOCAB=368   # the default REMI vocabulary
 swift build -c release >/dev/null
 CADENZA=.build/release/cadenza
+echo "# Benchmarks/generate-compare.sh $ROUNDS $TOKENS $REPEATS $THREADS, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
 for round in $(seq "$ROUNDS"); do
   echo "# round $round ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
   for precision in float32 float16 int8; do

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Cadenza's Transformer-XL against the authors' PyTorch code (see docs/models.md).
-# Needs: the `pytorch/` folder of kimiyoung/transformer-xl outside this repository
-# (TXL_REFERENCE, default /work/ext/transformer-xl-pytorch) and a venv with torch
-# (VENV, default /work/venv-models; created here with `pip install torch==2.13.*` if absent).
+# Needs: the `pytorch/` folder of kimiyoung/transformer-xl, not part of this repository
+# (TXL_REFERENCE, default Benchmarks/vendor/transformer-xl/pytorch, ignored by git:
+# `git clone https://github.com/kimiyoung/transformer-xl Benchmarks/vendor/transformer-xl`)
+# and a venv with torch (VENV, default Benchmarks/.venv-models, ignored by git; created here
+# with `pip install torch==2.13.*` if absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-/work/venv-models}
+VENV=${VENV:-$PWD/Benchmarks/.venv-models}
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "torch==2.13.*" numpy

@@ -4,7 +4,13 @@
 # so that both see the same machine load. Prints a markdown table of medians and ratios.
 #
 # Usage: Benchmarks/models/compare.sh [rounds] [extra `cadenza-bench models` options]
-# Needs: the authors' code in TXL_REFERENCE (see docs/models.md) and a venv with torch (VENV).
+# Needs: the authors' code in TXL_REFERENCE (default Benchmarks/vendor/transformer-xl/pytorch; see
+# docs/models.md) and a venv with torch (VENV, default Benchmarks/.venv-models, ignored by git;
+# created here if missing).
+# Output (stdout): the RESULT lines kept (Cadenza, and PyTorch's faster wait policy per round),
+# PyTorch's lines under both policies, then a markdown table of medians and ratios. The current
+# figures are kept in Benchmarks/models/results.txt (`Benchmarks/models/compare.sh 3 | tee
+# Benchmarks/models/results.txt`; git keeps the earlier ones).
 # PyTorch runs each workload twice, with OMP_WAIT_POLICY=ACTIVE (its OpenMP threads spin: fastest
 # on a quiet machine, GPT-2 generation 928 against 412 tokens/s passive) and PASSIVE (on a loaded
 # machine the spinning threads collapse: 8 against 125 tokens/s), and the table keeps the faster
@@ -15,12 +21,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
 shift || true
-VENV=${VENV:-/work/venv-models}
+VENV=${VENV:-$PWD/Benchmarks/.venv-models}
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "torch==2.13.*" numpy
 fi
 swift build -c release >/dev/null
+echo "# Benchmarks/models/compare.sh $ROUNDS${*:+ $*}, started $(date -u '+%Y-%m-%d %H:%M UTC')"
 LOG=$(mktemp)
 for round in $(seq "$ROUNDS"); do
     for model in transformer-xl gpt2; do
@@ -52,7 +59,11 @@ for round in $(seq "$ROUNDS"); do
     done
     echo "round $round done ($(date -u +%H:%M), load $(cut -d' ' -f1 /proc/loadavg))" >&2
 done
-echo "raw PyTorch lines (both wait policies): $LOG.raw" >&2
+echo "# kept lines (Cadenza, and PyTorch's faster wait policy per round):"
+cat "$LOG"
+echo "# PyTorch, both wait policies:"
+cat "$LOG.raw"
+echo "# summary:"
 python3 - "$LOG" <<'PY'
 import re, statistics, sys
 rows = {}

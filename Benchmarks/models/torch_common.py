@@ -1,8 +1,9 @@
 """Shared helpers for the PyTorch side of Cadenza's model benchmarks and reference check.
 
 Nothing here is third-party code: the authors' Transformer-XL is imported from a checkout
-outside this repository (TXL_REFERENCE, default /work/ext/transformer-xl-pytorch, the
-`pytorch/` folder of kimiyoung/transformer-xl on GitHub).
+that is not part of this repository: TXL_REFERENCE, the `pytorch/` folder of
+kimiyoung/transformer-xl on GitHub (default Benchmarks/vendor/transformer-xl/pytorch, ignored by
+git: `git clone https://github.com/kimiyoung/transformer-xl Benchmarks/vendor/transformer-xl`).
 """
 import json
 import os
@@ -14,10 +15,13 @@ import torch
 
 def import_reference_transformer_xl():
     """Imports MemTransformerLM from the authors' code, unchanged."""
-    root = os.environ.get("TXL_REFERENCE", "/work/ext/transformer-xl-pytorch")
+    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "vendor",
+                           "transformer-xl", "pytorch")
+    root = os.environ.get("TXL_REFERENCE", os.path.normpath(default))
     if not os.path.exists(os.path.join(root, "mem_transformer.py")):
         sys.exit(f"no mem_transformer.py in {root}: set TXL_REFERENCE to the pytorch/ folder of "
-                 "kimiyoung/transformer-xl")
+                 "kimiyoung/transformer-xl, or clone it with `git clone "
+                 "https://github.com/kimiyoung/transformer-xl Benchmarks/vendor/transformer-xl`")
     sys.path.insert(0, os.path.join(root, "utils"))
     sys.path.insert(0, root)
     # proj_adaptive_softmax.py parses torch.version.cuda at import; CPU builds have None.

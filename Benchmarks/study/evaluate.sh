@@ -6,10 +6,12 @@
 #
 # Usage: Benchmarks/study/evaluate.sh [txl|gpt2|all]   (default all; one model per call lets the
 #        two run side by side, one thread each)
-# Environment:
+# Environment (relative paths are taken from the repository root, where the script runs):
 #   BIN          the cadenza binary (default .build/release/cadenza)
-#   RUNS         the run folders (default /work/runs/study: RUNS/txl, RUNS/gpt2)
+#   RUNS         the run folders (default runs/study: RUNS/txl, RUNS/gpt2; as train.sh writes them)
 #   OUT          where results go (default RUNS/results)
+#   DATA         maestro-asap's CSV (default ../shared/data/maestro-asap/maestro-asap.csv)
+#   CACHE        token cache (default runs/token-cache)
 #   TEST_TOKENS  score N tokens of the test split (default 131072; 0: all of it), sampled as
 #                `eval --max-tokens` does: whole pieces in a fixed shuffled order (deterministic).
 #   PIECES, BARS generated pieces per model and bars each (default 50, 16); seeds 1000...1049
@@ -19,12 +21,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 which="${1:-all}"
 BIN="${BIN:-.build/release/cadenza}"
-RUNS="${RUNS:-/work/runs/study}"
+RUNS="${RUNS:-runs/study}"
 OUT="${OUT:-$RUNS/results}"
 TEST_TOKENS="${TEST_TOKENS:-131072}"
 PIECES="${PIECES:-50}"; BARS="${BARS:-16}"
-DATA="$(pwd)/../shared/data/maestro-asap/maestro-asap.csv"
-CACHE="${CACHE:-/work/runs/token-cache}"
+DATA="${DATA:-../shared/data/maestro-asap/maestro-asap.csv}"
+CACHE="${CACHE:-runs/token-cache}"
 mkdir -p "$OUT"
 
 run() { echo "+ $*" >> "$OUT/commands.log"; echo "+ $*" >&2; "$@"; }

@@ -6,18 +6,29 @@
 # 2,048 tokens each) and the same number of updates. GPT-2's 256-token window equals the span
 # Transformer-XL attends to in training (segment 128 + memory 128).
 # Each run uses one thread, so both run side by side on a 2-core machine.
+#
 # Usage: Benchmarks/study/train.sh [CADENZA_BINARY] [RUNS_DIR] [STEPS]
+#   CADENZA_BINARY  default .build/release/cadenza. The study used a copy outside the build
+#                   folder (e.g. `cp .build/release/cadenza runs/bin/`), so that builds made while
+#                   the runs train cannot change the binary under them.
+#   RUNS_DIR        default runs/study (runs/ is ignored by git): RUNS_DIR/txl, RUNS_DIR/gpt2 and
+#                   their logs
+#   STEPS           default 1250
+# Environment: DATA (maestro-asap's CSV, default ../shared/data/maestro-asap/maestro-asap.csv),
+#   CACHE (token cache, default runs/token-cache). Relative paths are taken from the repository
+#   root, where the script runs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-bin="${1:-/work/runs/bin/cadenza}"
-runs="${2:-/work/runs/study}"
+cd "$here/../.."
+bin="${1:-.build/release/cadenza}"
+runs="${2:-runs/study}"
 steps="${3:-1250}"
-data="$root/../shared/data/maestro-asap/maestro-asap.csv"
+data="${DATA:-../shared/data/maestro-asap/maestro-asap.csv}"
+cache="${CACHE:-runs/token-cache}"
 common=(--data "$data" --steps "$steps" --threads 1 --eval-every 50 --eval-tokens 32768
-        --save-every 25 --cache /work/runs/token-cache --seed 1)
+        --save-every 25 --cache "$cache" --seed 1)
 mkdir -p "$runs"
 set -x
 nohup "$bin" train "${common[@]}" --model txl --preset small --out "$runs/txl" > "$runs/txl.log" 2>&1 &
-nohup "$bin" train "${common[@]}" --model gpt2 --config "$here/gpt2-small-matched.json" \
+nohup "$bin" train "${common[@]}" --model gpt2 --config Benchmarks/study/gpt2-small-matched.json \
     --batch 8 --seg-len 256 --out "$runs/gpt2" > "$runs/gpt2.log" 2>&1 &

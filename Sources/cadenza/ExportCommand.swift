@@ -12,7 +12,7 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a checkpoint's model as a bundle (model.safetensors, model.json, vocab.json), optionally float16.",
-        discussion: "Example (the bundled model): cadenza export --checkpoint /work/runs/study/txl --float16 --out Sources/cadenza/Resources/Pretrained")
+        discussion: "Example (the bundled model, Benchmarks/study/bundle.sh): cadenza export --checkpoint RUN --float16 --out Sources/cadenza/Resources/Pretrained")
 
     @Option(help: "A checkpoint folder or a training run folder (its best checkpoint, else latest).")
     var checkpoint: String
