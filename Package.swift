@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "CadenzaTensor", targets: ["Tensor"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // The layers (docs/design.md; ArchitectureTests holds every edge to them). A module
@@ -41,25 +41,33 @@ let package = Package(
         // Layer 3: corpora: MIDI files found, splits, the token cache, batches, validation samples.
         .target(name: "Corpus", dependencies: ["Basics", "MIDI", "REMI", "Tensor"], swiftSettings: hot),
         // Layer 3: sampling under the grammar, model bundles, synthesis, piano rolls.
-        .target(name: "Generation", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Plot"], swiftSettings: hot),
+        .target(
+            name: "Generation", dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Plot"], swiftSettings: hot
+        ),
         // Layer 4: NLL (the one scoring function training validates with), musical metrics, reports.
         .target(name: "Evaluation", dependencies: ["MIDI", "REMI", "Models", "Corpus", "Plot"], swiftSettings: hot),
         // Layer 5: the trainer, augmentation, checkpoints, runs.
-        .target(name: "Training", dependencies: ["Basics", "REMI", "Tensor", "Models", "Corpus", "Evaluation", "Generation"],
-                swiftSettings: hot),
+        .target(
+            name: "Training",
+            dependencies: ["Basics", "REMI", "Tensor", "Models", "Corpus", "Evaluation", "Generation"],
+            swiftSettings: hot),
         // Layer 6: the command line: thin commands over the modules above.
         .executableTarget(
             name: "cadenza",
-            dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Training", "Generation", "Evaluation", "Plot",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Training", "Generation", "Evaluation", "Plot",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             resources: [.copy("Resources/Pretrained")],
             swiftSettings: hot),
 
         // The benchmarks: measurement, not product (docs/benchmarks.md has their figures).
         .executableTarget(
             name: "CadenzaBench",
-            dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Generation",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Basics", "MIDI", "REMI", "Tensor", "Models", "Generation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Benchmarks/Swift",
             swiftSettings: hot),
 
@@ -69,12 +77,19 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorKernels"], swiftSettings: hot),
         .testTarget(name: "ModelsTests", dependencies: ["Basics", "Models", "Tensor"], swiftSettings: hot),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Tensor"], swiftSettings: hot),
-        .testTarget(name: "TrainingTests", dependencies: ["Basics", "Corpus", "Evaluation", "Training", "Models", "Tensor", "REMI", "MIDI"],
-                    swiftSettings: hot),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],
-                    swiftSettings: hot),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Corpus", "MIDI", "REMI", "Training", "Models", "Tensor",
-                                                     "Generation"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Basics", "Corpus", "Evaluation", "Training", "Models", "Tensor", "REMI", "MIDI"],
+            swiftSettings: hot),
+        .testTarget(
+            name: "GenerationTests", dependencies: ["Generation", "Models", "REMI", "MIDI"],
+            swiftSettings: hot),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: [
+                "Evaluation", "Corpus", "MIDI", "REMI", "Training", "Models", "Tensor",
+                "Generation",
+            ]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         // Runs the built `cadenza` binary as a user would (exit codes, messages, files left).
         .testTarget(name: "CLITests", dependencies: ["cadenza", "MIDI", "REMI", "Tensor"]),

@@ -38,18 +38,22 @@ struct BenchDecoder: ParsableCommand {
 
     static let workloads: [Workload] = {
         let layer = [(768, 256), (256, 256), (1024, 256), (256, 1024)]  // q|k|v, output, feed-forward in and out
-        return [Workload(name: "q|k|v [768x256]", shapes: [(768, 256)]),
-                Workload(name: "feed-forward in [1024x256]", shapes: [(1024, 256)]),
-                Workload(name: "feed-forward out [256x1024]", shapes: [(256, 1024)]),
-                Workload(name: "a step: 6 layers x 4 matrices", shapes: Array(repeating: layer, count: 6).flatMap { $0 })]
+        return [
+            Workload(name: "q|k|v [768x256]", shapes: [(768, 256)]),
+            Workload(name: "feed-forward in [1024x256]", shapes: [(1024, 256)]),
+            Workload(name: "feed-forward out [256x1024]", shapes: [(256, 1024)]),
+            Workload(name: "a step: 6 layers x 4 matrices", shapes: Array(repeating: layer, count: 6).flatMap { $0 }),
+        ]
     }()
 
     func run() throws {
         if let threads { try GEMM.setThreadCount(threads) }
         let threadCount = Parallel.threadCount
         print("cadenza-bench decoder: \(runs) rounds, \(threadCount) threads, \(minSeconds) s per figure")
-        print("workload".padding(32) + "precision".padding(10) + "G weights/s".padding(13, left: true)
-              + "GB/s".padding(8, left: true) + "vs float32".padding(12, left: true) + "vs float16".padding(12, left: true))
+        print(
+            "workload".padding(32) + "precision".padding(10) + "G weights/s".padding(13, left: true)
+                + "GB/s".padding(8, left: true) + "vs float32".padding(12, left: true)
+                + "vs float16".padding(12, left: true))
         var generator = SeededGenerator(seed: 1)
         for workload in Self.workloads {
             let weights = workload.shapes.map { shape in
@@ -61,21 +65,26 @@ struct BenchDecoder: ParsableCommand {
             var rates: [DecoderMatrix.Precision: Double] = [:]
             for precision in DecoderMatrix.Precision.allCases {
                 let matrices = zip(weights, workload.shapes).map { w, shape in
-                    DecoderMatrix(w, outputs: shape.outputs, inputs: shape.inputs, transposed: false, precision: precision)
+                    DecoderMatrix(
+                        w, outputs: shape.outputs, inputs: shape.inputs, transposed: false, precision: precision)
                 }
                 let bytes = matrices.reduce(0) { $0 + $1.byteCount }
                 let step = { for m in matrices { m.multiply(input, bias: nil, into: &output, threads: threadCount) } }
                 step()
-                let stepsPerSecond = GEMMBenchmark.median((0..<runs).map { _ in
-                    GEMMBenchmark.callsPerSecond(minimumSeconds: minSeconds, step)
-                })
+                let stepsPerSecond = GEMMBenchmark.median(
+                    (0..<runs).map { _ in
+                        GEMMBenchmark.callsPerSecond(minimumSeconds: minSeconds, step)
+                    })
                 rates[precision] = stepsPerSecond
-                let line = workload.name.padding(32) + precision.rawValue.padding(10)
+                let line =
+                    workload.name.padding(32) + precision.rawValue.padding(10)
                     + String(format: "%.1f", stepsPerSecond * Double(count) / 1e9).padding(13, left: true)
                     + String(format: "%.1f", stepsPerSecond * Double(bytes) / 1e9).padding(8, left: true)
-                    + (rates[.float32].map { String(format: "%.2fx", stepsPerSecond / $0) } ?? "").padding(12, left: true)
-                    + (precision == .int8 ? rates[.float16].map { String(format: "%.2fx", stepsPerSecond / $0) } ?? "" : "")
-                        .padding(12, left: true)
+                    + (rates[.float32].map { String(format: "%.2fx", stepsPerSecond / $0) } ?? "").padding(
+                        12, left: true)
+                    + (precision == .int8
+                    ? rates[.float16].map { String(format: "%.2fx", stepsPerSecond / $0) } ?? "" : "")
+                    .padding(12, left: true)
                 print(line)
             }
         }

@@ -32,8 +32,10 @@ struct BenchGEMM: ParsableCommand {
     @Flag(help: "Only the square shapes (quick).")
     var squaresOnly = false
 
-    @Option(name: .customLong("shape"),
-            help: "Measure this shape instead of the standard list: m,n,k or m,n,k,transposeA,transposeB (0/1). Repeatable.")
+    @Option(
+        name: .customLong("shape"),
+        help: "Measure this shape instead of the standard list: m,n,k or m,n,k,transposeA,transposeB (0/1). Repeatable."
+    )
     var customShapes: [String] = []
 
     /// `--shape` values parsed, or nil when one is malformed.
@@ -43,9 +45,10 @@ struct BenchGEMM: ParsableCommand {
             guard fields.count == 3 || fields.count == 5, fields.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }
             let values = fields.map { $0! }
             guard values[0] > 0, values[1] > 0, values[2] > 0 else { return nil }
-            return GEMMShape(m: values[0], n: values[1], k: values[2],
-                             transposeA: values.count == 5 && values[3] != 0,
-                             transposeB: values.count == 5 && values[4] != 0, role: "custom")
+            return GEMMShape(
+                m: values[0], n: values[1], k: values[2],
+                transposeA: values.count == 5 && values[3] != 0,
+                transposeB: values.count == 5 && values[4] != 0, role: "custom")
         }
         return parsed.contains { $0 == nil } ? nil : parsed.map { $0! }
     }
@@ -55,7 +58,9 @@ struct BenchGEMM: ParsableCommand {
         guard minSeconds > 0 else { throw ValidationError("--min-seconds must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if parsedShapes == nil {
-            throw ValidationError("--shape takes m,n,k or m,n,k,transposeA,transposeB with positive sizes, e.g. 2048,768,256 or 1,768,256,0,1")
+            throw ValidationError(
+                "--shape takes m,n,k or m,n,k,transposeA,transposeB with positive sizes, e.g. 2048,768,256 or 1,768,256,0,1"
+            )
         }
     }
 
@@ -66,16 +71,20 @@ struct BenchGEMM: ParsableCommand {
         let threadCount = threads ?? GEMM.threadCount
         if threads != nil { try GEMM.setThreadCount(threadCount) }
         let custom = parsedShapes ?? []
-        let shapes = !custom.isEmpty ? custom
-            : squaresOnly ? GEMMShape.benchmarkShapes.filter { $0.m == $0.n && $0.n == $0.k }
-            : GEMMShape.benchmarkShapes
+        let shapes =
+            !custom.isEmpty
+            ? custom
+            : squaresOnly
+                ? GEMMShape.benchmarkShapes.filter { $0.m == $0.n && $0.n == $0.k }
+                : GEMMShape.benchmarkShapes
         let backends = GEMM.Backend.allCases.filter { $0 == .swift || OpenBLAS.library != nil }
         let numpy = noNumpy ? nil : NumpyBaseline(python: python, script: numpyScript)
 
         print("cadenza-bench gemm: \(runs) rounds, \(threadCount) threads, \(minSeconds) s per figure")
         if let blas = OpenBLAS.library {
-            print("OpenBLAS: \(blas.fileName), core \(blas.coreName ?? "?"), "
-                  + "OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+            print(
+                "OpenBLAS: \(blas.fileName), core \(blas.coreName ?? "?"), "
+                    + "OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
         } else {
             print("OpenBLAS: not installed, Swift path only")
         }
@@ -87,8 +96,9 @@ struct BenchGEMM: ParsableCommand {
             for (index, operand) in operands.enumerated() {
                 for backend in backends {
                     figures[index][backend, default: []].append(
-                        GEMMBenchmark.gigaflops(operand, backend: backend, threads: threadCount,
-                                                minimumSeconds: minSeconds))
+                        GEMMBenchmark.gigaflops(
+                            operand, backend: backend, threads: threadCount,
+                            minimumSeconds: minSeconds))
                     // OpenBLAS's idle threads keep spinning (up to 2^28 cycles, ~0.1 s) after a
                     // call and would take the second core from whatever is measured next:
                     // with no pause the Swift figures were bimodal (1024³: 240-490 GFLOP/s).
@@ -108,12 +118,15 @@ struct BenchGEMM: ParsableCommand {
         printTable(shapes: shapes, backends: backends, figures: figures, numpyFigures: numpyFigures)
     }
 
-    private func printTable(shapes: [GEMMShape], backends: [GEMM.Backend],
-                            figures: [[GEMM.Backend: [Double]]], numpyFigures: [[Double]]) {
+    private func printTable(
+        shapes: [GEMMShape], backends: [GEMM.Backend],
+        figures: [[GEMM.Backend: [Double]]], numpyFigures: [[Double]]
+    ) {
         func cell(_ values: [Double]) -> String {
             guard !values.isEmpty else { return "-" }
-            return String(format: "%6.1f (%5.1f-%5.1f)", GEMMBenchmark.median(values),
-                          values.min()!, values.max()!)
+            return String(
+                format: "%6.1f (%5.1f-%5.1f)", GEMMBenchmark.median(values),
+                values.min()!, values.max()!)
         }
         var header = "shape".padding(toLength: 30, withPad: " ", startingAt: 0)
         for backend in backends { header += " | \(backend.rawValue) GFLOP/s median (min-max)" }
@@ -159,18 +172,21 @@ final class NumpyBaseline: CustomStringConvertible {
         guard FileManager.default.fileExists(atPath: script) else {
             return .failure(.scriptMissing(script))
         }
-        let arguments = [script, "--runs", "1", "--min-seconds", String(minimumSeconds)]
+        let arguments =
+            [script, "--runs", "1", "--min-seconds", String(minimumSeconds)]
             + shapes.map { "\($0.m),\($0.n),\($0.k),\($0.transposeA ? 1 : 0),\($0.transposeB ? 1 : 0)" }
         let process: Subprocess.Outcome
         do {
-            process = try Subprocess.run(python, arguments, environment: ["OPENBLAS_CORETYPE": nil, "OPENBLAS_L2_SIZE": nil])
+            process = try Subprocess.run(
+                python, arguments, environment: ["OPENBLAS_CORETYPE": nil, "OPENBLAS_L2_SIZE": nil])
         } catch {
             return .failure(.couldNotStart(python, "\(error)"))
         }
         let data = process.output
         guard process.status == 0,
-              let report = try? JSONDecoder().decode(Report.self, from: data),
-              report.shapes.count == shapes.count else {
+            let report = try? JSONDecoder().decode(Report.self, from: data),
+            report.shapes.count == shapes.count
+        else {
             return .failure(.failed(process.lastErrorLine.isEmpty ? "no output" : process.lastErrorLine))
         }
         if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {

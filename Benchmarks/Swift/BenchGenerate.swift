@@ -47,24 +47,32 @@ struct BenchGenerate: ParsableCommand {
         if let threads { try GEMM.setThreadCount(threads) }
         let tokenizer = try REMITokenizer()
         let V = tokenizer.vocabulary.count
-        print("cadenza-bench generate: preset \(preset), vocabulary \(V), \(tokens) tokens x \(repeats) repeats, "
-              + "\(Parallel.threadCount) threads, \(precision) weights (random), grammar on, temperature 1")
-        let txl = try TransformerXL(config: ModelConfig.preset(named: preset, kind: .transformerXL, vocabularySize: V),
-                                    generator: SeededGenerator(seed: 1))
+        print(
+            "cadenza-bench generate: preset \(preset), vocabulary \(V), \(tokens) tokens x \(repeats) repeats, "
+                + "\(Parallel.threadCount) threads, \(precision) weights (random), grammar on, temperature 1")
+        let txl = try TransformerXL(
+            config: ModelConfig.preset(named: preset, kind: .transformerXL, vocabularySize: V),
+            generator: SeededGenerator(seed: 1))
         for memory in memories {
             let stepper = try TransformerXLStepper(model: txl, memoryLength: memory, precision: precision)
             // A prompt as long as the memory, so every timed token attends to a full memory.
-            try report("model=transformer-xl mem=\(memory)",
-                       measure(stepper, prompt: GenerationBenchmark.prompt(length: memory + 1, vocabulary: tokenizer.vocabulary),
-                               vocabulary: tokenizer.vocabulary))
+            try report(
+                "model=transformer-xl mem=\(memory)",
+                measure(
+                    stepper, prompt: GenerationBenchmark.prompt(length: memory + 1, vocabulary: tokenizer.vocabulary),
+                    vocabulary: tokenizer.vocabulary))
         }
         if !noGPT2 {
-            let gpt2 = try GPT2(config: ModelConfig.preset(named: preset, kind: .gpt2, vocabularySize: V),
-                                generator: SeededGenerator(seed: 1))
+            let gpt2 = try GPT2(
+                config: ModelConfig.preset(named: preset, kind: .gpt2, vocabularySize: V),
+                generator: SeededGenerator(seed: 1))
             let window = gpt2.config.positions
-            try report("model=gpt2 window=\(window)",
-                       measure(GPT2Stepper(model: gpt2, precision: precision), prompt: GenerationBenchmark.prompt(length: window / 2, vocabulary: tokenizer.vocabulary),
-                               vocabulary: tokenizer.vocabulary))
+            try report(
+                "model=gpt2 window=\(window)",
+                measure(
+                    GPT2Stepper(model: gpt2, precision: precision),
+                    prompt: GenerationBenchmark.prompt(length: window / 2, vocabulary: tokenizer.vocabulary),
+                    vocabulary: tokenizer.vocabulary))
         }
     }
 
@@ -92,7 +100,8 @@ struct BenchGenerate: ParsableCommand {
                 logProbabilities = try stepper.step(Int32(best))
             }
             let elapsed = clock.now - start
-            result.stepOnly.append(Double(tokens) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+            result.stepOnly.append(
+                Double(tokens) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
         }
         return result
     }
@@ -100,9 +109,11 @@ struct BenchGenerate: ParsableCommand {
     private func report(_ label: String, _ m: GenerationBenchmark) {
         func f(_ values: [Double]) -> String { String(format: "%.1f", GEMMBenchmark.median(values)) }
         let sorted = m.all.sorted()
-        print("RESULT \(label) phase=generate tokens_per_s=\(f(m.all)) min=\(String(format: "%.1f", sorted.first ?? 0)) "
-              + "max=\(String(format: "%.1f", sorted.last ?? 0)) first_half=\(f(m.firstHalf)) second_half=\(f(m.secondHalf)) "
-              + "step_only=\(f(m.stepOnly)) us_per_token=\(String(format: "%.0f", 1e6 / GEMMBenchmark.median(m.all)))")
+        print(
+            "RESULT \(label) phase=generate tokens_per_s=\(f(m.all)) min=\(String(format: "%.1f", sorted.first ?? 0)) "
+                + "max=\(String(format: "%.1f", sorted.last ?? 0)) first_half=\(f(m.firstHalf)) second_half=\(f(m.secondHalf)) "
+                + "step_only=\(f(m.stepOnly)) us_per_token=\(String(format: "%.0f", 1e6 / GEMMBenchmark.median(m.all)))"
+        )
     }
 }
 

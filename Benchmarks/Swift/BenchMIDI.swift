@@ -4,7 +4,7 @@ import Foundation
 import Tensor
 import MIDI
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `cadenza-bench midi`: how fast a folder of MIDI files is read into `MIDIFile` values, from
@@ -48,15 +48,18 @@ struct BenchMIDI: ParsableCommand {
             return (seconds, counts.filter { $0 >= 0 }.reduce(0, +), counts.filter { $0 < 0 }.count)
         }
         let warm = pass(threads)
-        print("cadenza-bench midi: \(files.count) files, \(String(format: "%.1f", Double(bytes) / 1e6)) MB, "
-              + "\(warm.notes) notes, \(warm.failed) failed, in \(data)")
+        print(
+            "cadenza-bench midi: \(files.count) files, \(String(format: "%.1f", Double(bytes) / 1e6)) MB, "
+                + "\(warm.notes) notes, \(warm.failed) failed, in \(data)")
         print("threads  median s  files/s  MB/s    M notes/s  runs (s)")
         for t in Set([1, threads]).sorted() {
             let times = (0..<runs).map { _ in pass(t).seconds }
             let median = GEMMBenchmark.median(times)
-            print(String(format: "%-8d %-9.3f %-8.0f %-7.1f %-10.2f ", t, median, Double(files.count) / median,
-                         Double(bytes) / 1e6 / median, Double(warm.notes) / 1e6 / median)
-                  + times.map { String(format: "%.3f", $0) }.joined(separator: " "))
+            print(
+                String(
+                    format: "%-8d %-9.3f %-8.0f %-7.1f %-10.2f ", t, median, Double(files.count) / median,
+                    Double(bytes) / 1e6 / median, Double(warm.notes) / 1e6 / median)
+                    + times.map { String(format: "%.3f", $0) }.joined(separator: " "))
         }
         print(String(format: "peak memory (max resident set): %.1f MB", Self.peakResidentMegabytes()))
         if warm.failed > 0 { throw ExitCode(1) }
@@ -66,14 +69,14 @@ struct BenchMIDI: ParsableCommand {
     static func peakResidentMegabytes() -> Double {
         var usage = rusage()
         #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
         #else
-        getrusage(RUSAGE_SELF, &usage)
+            getrusage(RUSAGE_SELF, &usage)
         #endif
         #if os(macOS)
-        return Double(usage.ru_maxrss) / 1e6
+            return Double(usage.ru_maxrss) / 1e6
         #else
-        return Double(usage.ru_maxrss) / 1e3
+            return Double(usage.ru_maxrss) / 1e3
         #endif
     }
 }

@@ -55,16 +55,22 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Generation: the decoders' weight precision, float32, float16 or int8.")
     var precision: DecoderMatrix.Precision = .float32
 
-    @Option(help: "Instead of timing: write a tiny Transformer-XL checkpoint, its tokens and Cadenza's log-probabilities into this folder (for Benchmarks/reference-txl-check.py).")
+    @Option(
+        help:
+            "Instead of timing: write a tiny Transformer-XL checkpoint, its tokens and Cadenza's log-probabilities into this folder (for Benchmarks/reference-txl-check.py)."
+    )
     var exportReference: String?
 
     func validate() throws {
         guard model == "all" || Self.kind(model) != nil else {
             throw ValidationError("--model must be txl, gpt2 or all, got '\(model)'")
         }
-        guard phase == "all" || ModelBenchmark.Phase(rawValue: phase) != nil else { throw ValidationError("--phase must be train, eval, generate or all") }
+        guard phase == "all" || ModelBenchmark.Phase(rawValue: phase) != nil else {
+            throw ValidationError("--phase must be train, eval, generate or all")
+        }
         guard batch >= 1, steps >= 1, repeats >= 1, generateTokens >= 1, generationMemory >= 1, vocabulary >= 2 else {
-            throw ValidationError("--batch, --steps, --repeats, --generate-tokens, --generation-memory must be at least 1")
+            throw ValidationError(
+                "--batch, --steps, --repeats, --generate-tokens, --generation-memory must be at least 1")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
@@ -78,18 +84,22 @@ struct BenchModels: ParsableCommand {
         }
         let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [Self.kind(model) ?? .transformerXL]
         let phases = phase == "all" ? ModelBenchmark.Phase.allCases : [ModelBenchmark.Phase(rawValue: phase) ?? .train]
-        print("cadenza-bench models: preset \(preset), vocabulary \(vocabulary), batch \(batch), \(Parallel.threadCount) threads, \(repeats) repeats")
+        print(
+            "cadenza-bench models: preset \(preset), vocabulary \(vocabulary), batch \(batch), \(Parallel.threadCount) threads, \(repeats) repeats"
+        )
         for kind in kinds {
             let config = try ModelConfig.preset(named: preset, kind: kind, vocabularySize: vocabulary)
             for phase in phases {
                 let optimizer = TrainingStep(kind: kind)
-                let m = try ModelBenchmark.run(phase, config: config, batch: batch, steps: steps, repeats: repeats,
-                                               generationMemory: generationMemory, tokens: generateTokens,
-                                               decoderPrecision: precision, update: optimizer.update)
+                let m = try ModelBenchmark.run(
+                    phase, config: config, batch: batch, steps: steps, repeats: repeats,
+                    generationMemory: generationMemory, tokens: generateTokens,
+                    decoderPrecision: precision, update: optimizer.update)
                 let spread = m.tokensPerSecond.sorted()
-                print("RESULT model=\(kind.rawValue) phase=\(phase.rawValue) tokens_per_s=\(String(format: "%.1f", m.median))"
-                      + " min=\(String(format: "%.1f", spread.first ?? 0)) max=\(String(format: "%.1f", spread.last ?? 0))"
-                      + " peak_rss_mib=\(ModelBenchmark.peakResidentBytes() / 1_048_576)")
+                print(
+                    "RESULT model=\(kind.rawValue) phase=\(phase.rawValue) tokens_per_s=\(String(format: "%.1f", m.median))"
+                        + " min=\(String(format: "%.1f", spread.first ?? 0)) max=\(String(format: "%.1f", spread.last ?? 0))"
+                        + " peak_rss_mib=\(ModelBenchmark.peakResidentBytes() / 1_048_576)")
             }
         }
     }
@@ -106,8 +116,9 @@ final class TrainingStep {
 
     func update(_ parameters: [(String, Tensor)], _ gradients: [(String, Tensor)]) {
         if adam == nil {
-            adam = Adam(pairs: zip(parameters, gradients).map { (parameter: $0.1, gradient: $1.1) },
-                        configuration: kind == .gpt2 ? .adamW(beta1: 0.9, beta2: 0.95) : .adam)
+            adam = Adam(
+                pairs: zip(parameters, gradients).map { (parameter: $0.1, gradient: $1.1) },
+                configuration: kind == .gpt2 ? .adamW(beta1: 0.9, beta2: 0.95) : .adam)
         }
         GradientClipping.clip(gradients.map(\.1), maxNorm: kind == .gpt2 ? 1.0 : 0.25)
         adam?.update(learningRate: 2.5e-4)
@@ -140,10 +151,13 @@ enum ReferenceExport {
                 let first: Int = b * segments * T + s * T
                 segment += tokens[first..<(first + T)]
             }
-            outputs["segment\(s).logp"] = try model.forward(tokens: segment, batch: B, memory: &memory,
-                                                            dropout: &dropout).logProbabilities
+            outputs["segment\(s).logp"] = try model.forward(
+                tokens: segment, batch: B, memory: &memory,
+                dropout: &dropout
+            ).logProbabilities
         }
         try model.checkpoint().write(to: directory + "/model.safetensors")
-        try SafetensorsFile(tensors: outputs, metadata: ["config": config.json()]).write(to: directory + "/cadenza.safetensors")
+        try SafetensorsFile(tensors: outputs, metadata: ["config": config.json()]).write(
+            to: directory + "/cadenza.safetensors")
     }
 }

@@ -22,28 +22,37 @@ struct BenchREMI: ParsableCommand {
     @Option(help: "Thread counts to time, comma-separated (default: 1 and all cores).")
     var threads: String?
 
-    @Option(help: "Python with miditok and symusic (see Benchmarks/remi-baseline.sh): runs MidiTok's REMI on pop909 in this run.")
+    @Option(
+        help:
+            "Python with miditok and symusic (see Benchmarks/remi-baseline.sh): runs MidiTok's REMI on pop909 in this run."
+    )
     var baselinePython: String?
 
     @Option(help: "Timed runs of the MidiTok baseline (each takes about half a minute).")
     var baselineRuns = 3
 
     func validate() throws {
-        guard runs >= 1, baselineRuns >= 1 else { throw ValidationError("--runs and --baseline-runs must be at least 1") }
+        guard runs >= 1, baselineRuns >= 1 else {
+            throw ValidationError("--runs and --baseline-runs must be at least 1")
+        }
     }
 
     func run() throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let threadCounts = try threads.map { list in
-            try list.split(separator: ",").map { part -> Int in
-                guard let n = Int(part), n >= 1 else { throw ValidationError("--threads takes counts like 1,2") }
-                return n
-            }
-        } ?? Array(Set([1, cores])).sorted()
+        let threadCounts =
+            try threads.map { list in
+                try list.split(separator: ",").map { part -> Int in
+                    guard let n = Int(part), n >= 1 else { throw ValidationError("--threads takes counts like 1,2") }
+                    return n
+                }
+            } ?? Array(Set([1, cores])).sorted()
         let tokenizer = try REMITokenizer()
-        print("cadenza-bench remi: \(data), default config, \(runs) timed runs after a warm-up, medians; \(cores) cores")
-        print("corpus".padding(14) + "files".padding(7, left: true) + "tokens".padding(11, left: true)
-              + "threads".padding(9, left: true) + "median s".padding(10, left: true) + "tokens/s".padding(12, left: true))
+        print(
+            "cadenza-bench remi: \(data), default config, \(runs) timed runs after a warm-up, medians; \(cores) cores")
+        print(
+            "corpus".padding(14) + "files".padding(7, left: true) + "tokens".padding(11, left: true)
+                + "threads".padding(9, left: true) + "median s".padding(10, left: true)
+                + "tokens/s".padding(12, left: true))
         var cadenzaPop909: [Int: Double] = [:]
         for corpus in ["pop909", "maestro-asap"] {
             for threadCount in threadCounts {
@@ -57,27 +66,37 @@ struct BenchREMI: ParsableCommand {
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Benchmarks/remi-miditok.py")
-        let process = try Subprocess.run(python, [script.path, (data as NSString).appendingPathComponent("pop909"),
-                                                  "--runs", "\(baselineRuns)"])
+        let process = try Subprocess.run(
+            python,
+            [
+                script.path, (data as NSString).appendingPathComponent("pop909"),
+                "--runs", "\(baselineRuns)",
+            ])
         let output = process.output
         struct Baseline: Decodable {
-            var files: Int, tokens: Int, median_seconds: Double, tokens_per_second: Double, miditok: String, symusic: String
+            var files: Int, tokens: Int, median_seconds: Double, tokens_per_second: Double, miditok: String,
+                symusic: String
         }
         guard process.status == 0, let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last,
-              let baseline = try? JSONDecoder().decode(Baseline.self, from: Data(line.utf8)) else {
+            let baseline = try? JSONDecoder().decode(Baseline.self, from: Data(line.utf8))
+        else {
             throw BaselineFailure(status: process.status)
         }
-        print("MidiTok REMI".padding(14) + "\(baseline.files)".padding(7, left: true) + "\(baseline.tokens)".padding(11, left: true)
-              + "1".padding(9, left: true) + String(format: "%.3f", baseline.median_seconds).padding(10, left: true)
-              + String(format: "%.0f", baseline.tokens_per_second).padding(12, left: true)
-              + "  (pop909; miditok \(baseline.miditok), symusic \(baseline.symusic), \(baselineRuns) runs)")
+        print(
+            "MidiTok REMI".padding(14) + "\(baseline.files)".padding(7, left: true)
+                + "\(baseline.tokens)".padding(11, left: true)
+                + "1".padding(9, left: true) + String(format: "%.3f", baseline.median_seconds).padding(10, left: true)
+                + String(format: "%.0f", baseline.tokens_per_second).padding(12, left: true)
+                + "  (pop909; miditok \(baseline.miditok), symusic \(baseline.symusic), \(baselineRuns) runs)")
         // The machine is shared: time Cadenza again right after the baseline and use the
         // slower of the two medians, so a quiet spell before the baseline cannot flatter it.
         print("(Cadenza on pop909 again, after the baseline)")
         for threadCount in threadCounts {
             let after = try time("pop909", threads: threadCount, tokenizer)
             let seconds = max(after, cadenzaPop909[threadCount] ?? after)
-            print("pop909 speed-up over MidiTok, same files, wall time: \(String(format: "%.1f", baseline.median_seconds / seconds))x at \(threadCount) thread(s) (slower of the two Cadenza medians)")
+            print(
+                "pop909 speed-up over MidiTok, same files, wall time: \(String(format: "%.1f", baseline.median_seconds / seconds))x at \(threadCount) thread(s) (slower of the two Cadenza medians)"
+            )
         }
     }
 
@@ -97,10 +116,11 @@ struct BenchREMI: ParsableCommand {
             if run > 0 { times.append(seconds) }
         }
         let median = GEMMBenchmark.median(times)
-        print(corpus.padding(14) + "\(jobs.count)".padding(7, left: true) + "\(tokens)".padding(11, left: true)
-              + "\(threadCount)".padding(9, left: true) + String(format: "%.3f", median).padding(10, left: true)
-              + String(format: "%.0f", Double(tokens) / median).padding(12, left: true)
-              + (failed > 0 ? "  (\(failed) files failed)" : ""))
+        print(
+            corpus.padding(14) + "\(jobs.count)".padding(7, left: true) + "\(tokens)".padding(11, left: true)
+                + "\(threadCount)".padding(9, left: true) + String(format: "%.3f", median).padding(10, left: true)
+                + String(format: "%.0f", Double(tokens) / median).padding(12, left: true)
+                + (failed > 0 ? "  (\(failed) files failed)" : ""))
         return median
     }
 }

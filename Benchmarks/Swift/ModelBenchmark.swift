@@ -35,14 +35,19 @@ enum ModelBenchmark {
     ///   by one forward, GPT-2's KV cache with `config.positions - tokens` rows; then `tokens`
     ///   tokens are decoded one by one, each the argmax of the previous step, by a decoder
     ///   (`TransformerXLDecoder`, `GPT2Decoder`) holding its weights in `decoderPrecision`.
-    public static func run(_ phase: Phase, config: ModelConfig, batch: Int, steps: Int, repeats: Int,
-                           generationMemory: Int, tokens generated: Int,
-                           decoderPrecision: DecoderMatrix.Precision = .float32,
-                           update: (_ parameters: [(String, Tensor)], _ gradients: [(String, Tensor)]) -> Void = { _, _ in })
-        throws -> Measurement {
+    public static func run(
+        _ phase: Phase, config: ModelConfig, batch: Int, steps: Int, repeats: Int,
+        generationMemory: Int, tokens generated: Int,
+        decoderPrecision: DecoderMatrix.Precision = .float32,
+        update: (_ parameters: [(String, Tensor)], _ gradients: [(String, Tensor)]) -> Void = { _, _ in }
+    )
+        throws -> Measurement
+    {
         var generator = SeededGenerator(seed: 2)
         let T = config.segmentLength
-        func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(Int.random(in: 0..<config.vocabularySize, using: &generator)) } }
+        func randomTokens(_ n: Int) -> [Int32] {
+            (0..<n).map { _ in Int32(Int.random(in: 0..<config.vocabularySize, using: &generator)) }
+        }
         var results: [Double] = []
         switch (config.kind, phase) {
         case (.transformerXL, .train), (.transformerXL, .eval):
@@ -51,16 +56,17 @@ enum ModelBenchmark {
             var memory = model.emptyMemory(batch: batch)
             var dropout = phase == .train ? DropoutSource.training(SeededGenerator(seed: 3)) : .evaluation
             func step() throws {
-                let pass = try model.forward(tokens: randomTokens(batch * T), targets: randomTokens(batch * T),
-                                             batch: batch, memory: &memory, dropout: &dropout,
-                                             saveForBackward: phase == .train)
+                let pass = try model.forward(
+                    tokens: randomTokens(batch * T), targets: randomTokens(batch * T),
+                    batch: batch, memory: &memory, dropout: &dropout,
+                    saveForBackward: phase == .train)
                 if phase == .train {
                     gradients.zero()
                     model.backward(pass, gradients: gradients)
                     update(model.parameters.namedTensors(), gradients.namedTensors())
                 }
             }
-            try step() // warm-up, and fills the memory to mem_len
+            try step()  // warm-up, and fills the memory to mem_len
             for _ in 0..<repeats {
                 let seconds = try time { for _ in 0..<steps { try step() } }
                 results.append(Double(steps * batch * T) / seconds)
@@ -70,8 +76,9 @@ enum ModelBenchmark {
             let gradients = model.parameters.zerosLike()
             var dropout = phase == .train ? DropoutSource.training(SeededGenerator(seed: 3)) : .evaluation
             func step() throws {
-                let pass = try model.forward(tokens: randomTokens(batch * T), targets: randomTokens(batch * T),
-                                             batch: batch, dropout: &dropout, saveForBackward: phase == .train)
+                let pass = try model.forward(
+                    tokens: randomTokens(batch * T), targets: randomTokens(batch * T),
+                    batch: batch, dropout: &dropout, saveForBackward: phase == .train)
                 if phase == .train {
                     gradients.zero()
                     model.backward(pass, gradients: gradients)
@@ -90,8 +97,9 @@ enum ModelBenchmark {
             for _ in 0..<repeats {
                 var memory = model.emptyMemory(batch: 1)
                 var dropout = DropoutSource.evaluation
-                _ = try model.forward(tokens: randomTokens(generationMemory), batch: 1, memory: &memory, dropout: &dropout,
-                                      saveForBackward: false)
+                _ = try model.forward(
+                    tokens: randomTokens(generationMemory), batch: 1, memory: &memory, dropout: &dropout,
+                    saveForBackward: false)
                 let decoder = try TransformerXLDecoder(model: model, memory: memory, precision: decoderPrecision)
                 var token: Int32 = 0
                 let seconds = try time {

@@ -36,8 +36,10 @@ public enum Subprocess {
     /// input is empty; both output streams are read at once, so a chatty program never blocks.
     /// With `stopWhen`, the program is ended (SIGTERM) as soon as it answers true (Ctrl-C).
     /// - Throws: `LaunchError` when the program cannot be started.
-    public static func run(_ program: String, _ arguments: [String], environment: [String: String?] = [:],
-                           stopWhen: () -> Bool = { false }) throws -> Outcome {
+    public static func run(
+        _ program: String, _ arguments: [String], environment: [String: String?] = [:],
+        stopWhen: () -> Bool = { false }
+    ) throws -> Outcome {
         let process = Process()
         if program.contains("/") {
             process.executableURL = URL(fileURLWithPath: program)
@@ -59,8 +61,12 @@ public enum Subprocess {
         do { try process.run() } catch {
             throw LaunchError(program: program, reason: error.localizedDescription)
         }
-        DispatchQueue.global().async(group: readers) { collected.output = output.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: readers) { collected.errors = errors.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) {
+            collected.output = output.fileHandleForReading.readDataToEndOfFile()
+        }
+        DispatchQueue.global().async(group: readers) {
+            collected.errors = errors.fileHandleForReading.readDataToEndOfFile()
+        }
         var stopped = false
         while process.isRunning {
             if !stopped && stopWhen() {
@@ -71,8 +77,9 @@ public enum Subprocess {
         }
         process.waitUntilExit()
         readers.wait()
-        return Outcome(status: process.terminationStatus, output: collected.output, errors: collected.errors,
-                       stopped: stopped)
+        return Outcome(
+            status: process.terminationStatus, output: collected.output, errors: collected.errors,
+            stopped: stopped)
     }
 }
 

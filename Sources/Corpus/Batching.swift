@@ -81,8 +81,10 @@ public struct WindowBatches: BatchSequence {
     public let includesPartialBatch: Bool
 
     /// Windows of `tokens` read in the order `shuffle` (if given) puts them in.
-    public init(tokens: [Int32], batch: Int, contextLength: Int, shuffle: SeededShuffle? = nil,
-                includesPartialBatch: Bool = false) {
+    public init(
+        tokens: [Int32], batch: Int, contextLength: Int, shuffle: SeededShuffle? = nil,
+        includesPartialBatch: Bool = false
+    ) {
         self.batch = batch
         self.contextLength = contextLength
         self.tokens = tokens

@@ -75,7 +75,8 @@ public enum CorpusSource {
     ///   (`train`, `validation`, `test`) when present, else `ratios`.
     /// - Any other file: one path per line (relative to the list's folder), `#` comments and
     ///   blank lines ignored; split by `ratios`.
-    public static func files(at path: String, ratios: SplitRatios) throws -> (files: [CorpusFile], layout: CorpusLayout) {
+    public static func files(at path: String, ratios: SplitRatios) throws -> (files: [CorpusFile], layout: CorpusLayout)
+    {
         try ratios.validate()
         let url = URL(fileURLWithPath: path).standardizedFileURL
         var isDirectory: ObjCBool = false
@@ -95,8 +96,9 @@ public enum CorpusSource {
     static func findMIDI(in root: URL, ratios: SplitRatios) throws -> [CorpusFile] {
         guard let found = MIDICorpus.search(folder: root.path) else { throw CorpusError.dataNotFound(path: root.path) }
         return found.map {
-            CorpusFile(path: root.appendingPathComponent($0).standardizedFileURL.path, relativePath: $0,
-                       split: ratios.split(of: $0))
+            CorpusFile(
+                path: root.appendingPathComponent($0).standardizedFileURL.path, relativePath: $0,
+                split: ratios.split(of: $0))
         }
     }
 
@@ -104,8 +106,9 @@ public enum CorpusSource {
         let entries = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
         for entry in entries.sorted(by: { $0.path < $1.path }) where entry.pathExtension.lowercased() == "csv" {
             if let text = try? String(contentsOf: entry, encoding: .utf8),
-               let header = CSV.rows(text.prefix { $0 != "\n" && $0 != "\r" }.description).first,
-               header.contains("midi_filename") {
+                let header = CSV.rows(text.prefix { $0 != "\n" && $0 != "\r" }.description).first,
+                header.contains("midi_filename")
+            {
                 return entry
             }
         }
@@ -135,13 +138,16 @@ public enum CorpusSource {
             if let splitColumn {
                 guard row.count > splitColumn, let s = Split(rawValue: row[splitColumn]) else {
                     let value = row.count > splitColumn ? row[splitColumn] : ""
-                    throw CorpusError.malformedLine(path: url.path, line: line,
-                                                      reason: "split '\(value)' is not train, validation or test")
+                    throw CorpusError.malformedLine(
+                        path: url.path, line: line,
+                        reason: "split '\(value)' is not train, validation or test")
                 }
                 split = s
             }
-            files.append(CorpusFile(path: root.appendingPathComponent(relative).standardizedFileURL.path,
-                                    relativePath: relative, split: split))
+            files.append(
+                CorpusFile(
+                    path: root.appendingPathComponent(relative).standardizedFileURL.path,
+                    relativePath: relative, split: split))
         }
         guard !files.isEmpty else { throw CorpusError.emptyList(path: url.path) }
         return files
@@ -149,8 +155,9 @@ public enum CorpusSource {
 
     static func readList(_ url: URL, ratios: SplitRatios) throws -> [CorpusFile] {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw CorpusError.malformedLine(path: url.path, line: 1,
-                                              reason: "not a UTF-8 text list of paths (give a folder, a .csv or a list file)")
+            throw CorpusError.malformedLine(
+                path: url.path, line: 1,
+                reason: "not a UTF-8 text list of paths (give a folder, a .csv or a list file)")
         }
         let root = url.deletingLastPathComponent()
         var files: [CorpusFile] = []
@@ -158,7 +165,8 @@ public enum CorpusSource {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let full = line.hasPrefix("/") ? URL(fileURLWithPath: line) : root.appendingPathComponent(line)
-            files.append(CorpusFile(path: full.standardizedFileURL.path, relativePath: line, split: ratios.split(of: line)))
+            files.append(
+                CorpusFile(path: full.standardizedFileURL.path, relativePath: line, split: ratios.split(of: line)))
         }
         guard !files.isEmpty else { throw CorpusError.emptyList(path: url.path) }
         return files
@@ -181,9 +189,17 @@ enum CSV {
             if quoted {
                 if c == "\"" {
                     if let n = iterator.next() {
-                        if n == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; afterQuote = true; pending = n }
-                    } else { quoted = false }
-                } else { field.unicodeScalars.append(c) }
+                        if n == "\"" {
+                            field.unicodeScalars.append("\"")
+                        } else {
+                            quoted = false; afterQuote = true; pending = n
+                        }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.unicodeScalars.append(c)
+                }
                 continue
             }
             switch c {

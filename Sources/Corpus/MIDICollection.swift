@@ -10,13 +10,17 @@ public enum MIDICollection {
 
     /// The MIDI files named by `paths`, in the order given (each corpus sorted by path).
     /// - Throws: `TrainingError` naming the path when it is missing, empty or malformed.
-    public static func files(_ paths: [String], split: Split? = nil,
-                             ratios: SplitRatios = SplitRatios()) throws -> [URL] {
+    public static func files(
+        _ paths: [String], split: Split? = nil,
+        ratios: SplitRatios = SplitRatios()
+    ) throws -> [URL] {
         var result: [URL] = []
         for path in paths {
             let url = URL(fileURLWithPath: path)
             if MIDICorpus.isMIDIName(url.lastPathComponent) {
-                guard FileManager.default.fileExists(atPath: url.path) else { throw CorpusError.dataNotFound(path: path) }
+                guard FileManager.default.fileExists(atPath: url.path) else {
+                    throw CorpusError.dataNotFound(path: path)
+                }
                 result.append(url)
                 continue
             }

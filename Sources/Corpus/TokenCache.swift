@@ -63,7 +63,8 @@ public struct TokenCache: Sendable {
     /// The default cache folder: `$XDG_CACHE_HOME/cadenza/tokens`, else `~/.cache/cadenza/tokens`.
     public static var defaultFolder: URL {
         let environment = ProcessInfo.processInfo.environment
-        let base = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+        let base =
+            environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
         return base.appendingPathComponent("cadenza/tokens")
     }
@@ -97,13 +98,16 @@ public struct TokenCache: Sendable {
         }
         func loadOne(_ file: CorpusFile, configFolder: URL?) -> Outcome {
             guard let data = FileManager.default.contents(atPath: file.path) else {
-                return .failed(FileManager.default.fileExists(atPath: file.path) ? "cannot read the file (permissions?)"
-                               : "no such file")
+                return .failed(
+                    FileManager.default.fileExists(atPath: file.path)
+                        ? "cannot read the file (permissions?)"
+                        : "no such file")
             }
             let key = FNV1a.hex(FNV1a.hash(data, seed: UInt64(data.count)))
             let entry = configFolder?.appendingPathComponent(key + ".remi")
             if let entry, let cached = try? TokenFile.read(from: entry),
-               cached.vocabularyFingerprint == tokenizer.vocabulary.fingerprint {
+                cached.vocabularyFingerprint == tokenizer.vocabulary.fingerprint
+            {
                 return .ids(cached.ids.map { Int32($0) }, fresh: false)
             }
             do {

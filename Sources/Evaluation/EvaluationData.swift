@@ -16,8 +16,10 @@ public struct EvaluationData: Sendable {
 
     /// Loads `split` of the corpus at `path` (every file when `split` is nil); `maximumTokens`
     /// 0 keeps every token.
-    public static func load(path: String, ratios: SplitRatios, split: Split?, tokenizer: REMITokenizer,
-                            cacheFolder: URL?, maximumTokens: Int) throws -> EvaluationData {
+    public static func load(
+        path: String, ratios: SplitRatios, split: Split?, tokenizer: REMITokenizer,
+        cacheFolder: URL?, maximumTokens: Int
+    ) throws -> EvaluationData {
         let (files, _) = try CorpusSource.files(at: path, ratios: ratios)
         let chosen = files.filter { split == nil || $0.split == split }
         let corpus = try TokenCache(folder: cacheFolder, tokenizer: tokenizer).load(chosen)

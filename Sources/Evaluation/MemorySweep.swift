@@ -20,9 +20,11 @@ public struct MemorySweep: Sendable {
         var lines = ["mem_len   NLL/token  perplexity  bits/token  NLL/note"]
         for p in points {
             let m = (p.memoryLength.map(String.init) ?? "-") + (p.memoryLength == trainingMemoryLength ? "*" : " ")
-            lines.append(String(repeating: " ", count: max(0, 8 - m.count)) + m
-                         + String(format: "  %9.4f  %10.3f  %10.4f  %8.4f", p.nllPerToken, p.perplexity,
-                                  p.bitsPerToken, p.nllPerNote))
+            lines.append(
+                String(repeating: " ", count: max(0, 8 - m.count)) + m
+                    + String(
+                        format: "  %9.4f  %10.3f  %10.4f  %8.4f", p.nllPerToken, p.perplexity,
+                        p.bitsPerToken, p.nllPerNote))
         }
         lines.append("(* = the training memory length)")
         return lines.joined(separator: "\n")
@@ -30,10 +32,14 @@ public struct MemorySweep: Sendable {
 
     /// NLL per token against memory length, as a line chart.
     public func chart(title: String) -> LineChart {
-        LineChart(title: title, xLabel: "evaluation memory length (tokens)", yLabel: "NLL per token (nats)",
-                  series: [LineChart.Series(name: "NLL per token",
-                                            x: points.map { Double($0.memoryLength ?? 0) },
-                                            y: points.map(\.nllPerToken))],
-                  showsMarkers: true)
+        LineChart(
+            title: title, xLabel: "evaluation memory length (tokens)", yLabel: "NLL per token (nats)",
+            series: [
+                LineChart.Series(
+                    name: "NLL per token",
+                    x: points.map { Double($0.memoryLength ?? 0) },
+                    y: points.map(\.nllPerToken))
+            ],
+            showsMarkers: true)
     }
 }

@@ -35,7 +35,7 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
     public var source: String {
         switch self {
         case .pitchRange, .pitchesUsed, .pitchClassesUsed, .pitchEntropy, .pitchClassEntropy,
-             .scaleConsistency, .polyphony, .polyphonyRate, .emptyBeatRate, .grooveConsistency:
+            .scaleConsistency, .polyphony, .polyphonyRate, .emptyBeatRate, .grooveConsistency:
             return "MusPy"
         case .onBeatRate, .downbeatRate, .downbeatSalience, .gridDeviation:
             return "REMI grid"

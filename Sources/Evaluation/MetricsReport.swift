@@ -22,24 +22,28 @@ public enum MetricsReport {
             lines.append("\(piece.path)")
             lines.append(pad("metric", 22) + pad("value", 12, right: true) + "  " + pad("unit", 14) + "source")
             for metric in Metric.allCases {
-                lines.append(pad(metric.rawValue, 22) + pad(format(piece[metric]), 12, right: true) + "  "
-                             + pad(metric.unit, 14) + metric.source)
+                lines.append(
+                    pad(metric.rawValue, 22) + pad(format(piece[metric]), 12, right: true) + "  "
+                        + pad(metric.unit, 14) + metric.source)
             }
         } else {
             lines.append("\(pieces.count) pieces")
-            lines.append(pad("metric", 22) + ["mean", "std", "min", "max"].map { pad($0, 11, right: true) }.joined()
-                         + pad("n", 6, right: true) + "  unit")
+            lines.append(
+                pad("metric", 22) + ["mean", "std", "min", "max"].map { pad($0, 11, right: true) }.joined()
+                    + pad("n", 6, right: true) + "  unit")
             for metric in Metric.allCases {
                 let values = pieces.map { $0[metric] }.filter { !$0.isNaN }
                 let summary = SetComparison.Summary(values)
                 let cells = [summary.mean, summary.std, values.min() ?? .nan, values.max() ?? .nan]
-                lines.append(pad(metric.rawValue, 22) + cells.map { pad(format($0), 11, right: true) }.joined()
-                             + pad(String(values.count), 6, right: true) + "  " + metric.unit)
+                lines.append(
+                    pad(metric.rawValue, 22) + cells.map { pad(format($0), 11, right: true) }.joined()
+                        + pad(String(values.count), 6, right: true) + "  " + metric.unit)
             }
         }
         let histogram = SetComparison(a: pieces, b: pieces).pitchClassesA
-        lines.append("pitch-class histogram: "
-                     + zip(pitchClassNames, histogram).map { "\($0) \(format($1, digits: 2))" }.joined(separator: "  "))
+        lines.append(
+            "pitch-class histogram: "
+                + zip(pitchClassNames, histogram).map { "\($0) \(format($1, digits: 2))" }.joined(separator: "  "))
         return lines.joined(separator: "\n")
     }
 
@@ -47,16 +51,20 @@ public enum MetricsReport {
     public static func table(_ comparison: SetComparison, nameA: String, nameB: String) -> String {
         var lines: [String] = []
         lines.append("A = \(nameA)\nB = \(nameB)")
-        lines.append(pad("metric", 22) + pad("A mean", 11, right: true) + pad("A std", 10, right: true)
-                     + pad("B mean", 11, right: true) + pad("B std", 10, right: true) + pad("overlap", 10, right: true))
+        lines.append(
+            pad("metric", 22) + pad("A mean", 11, right: true) + pad("A std", 10, right: true)
+                + pad("B mean", 11, right: true) + pad("B std", 10, right: true) + pad("overlap", 10, right: true))
         for row in comparison.rows {
-            lines.append(pad(row.metric.rawValue, 22) + pad(format(row.a.mean), 11, right: true)
-                         + pad(format(row.a.std), 10, right: true) + pad(format(row.b.mean), 11, right: true)
-                         + pad(format(row.b.std), 10, right: true) + pad(format(row.overlap), 10, right: true))
+            lines.append(
+                pad(row.metric.rawValue, 22) + pad(format(row.a.mean), 11, right: true)
+                    + pad(format(row.a.std), 10, right: true) + pad(format(row.b.mean), 11, right: true)
+                    + pad(format(row.b.std), 10, right: true) + pad(format(row.overlap), 10, right: true))
         }
         lines.append(pad("pitch_class_histogram", 64) + pad(format(comparison.pitchClassOverlap), 10, right: true))
         lines.append(pad("position_histogram", 64) + pad(format(comparison.positionOverlap), 10, right: true))
-        lines.append("overlap: area shared by the two distributions of per-piece values (1 = same, 0 = disjoint); see docs/metrics.md")
+        lines.append(
+            "overlap: area shared by the two distributions of per-piece values (1 = same, 0 = disjoint); see docs/metrics.md"
+        )
         return lines.joined(separator: "\n")
     }
 
@@ -64,9 +72,11 @@ public enum MetricsReport {
     private static func json(_ x: Double) -> Any { x.isNaN || x.isInfinite ? NSNull() : x }
 
     private static func object(_ piece: PieceMetrics) -> [String: Any] {
-        var o: [String: Any] = ["path": piece.path, "error": NSNull(),
-                                "pitch_class_histogram": piece.pitchClassHistogram,
-                                "position_histogram": piece.positionHistogram]
+        var o: [String: Any] = [
+            "path": piece.path, "error": NSNull(),
+            "pitch_class_histogram": piece.pitchClassHistogram,
+            "position_histogram": piece.positionHistogram,
+        ]
         for metric in Metric.allCases { o[metric.rawValue] = json(piece[metric]) }
         return o
     }
@@ -84,7 +94,9 @@ public enum MetricsReport {
 
     /// The JSON line of a file that could not be measured: `path`, `error`, and every metric null.
     public static func jsonLine(skipped path: String, error: String) throws -> String {
-        var o: [String: Any] = ["path": path, "error": error, "pitch_class_histogram": NSNull(), "position_histogram": NSNull()]
+        var o: [String: Any] = [
+            "path": path, "error": error, "pitch_class_histogram": NSNull(), "position_histogram": NSNull(),
+        ]
         for metric in Metric.allCases { o[metric.rawValue] = NSNull() }
         return try serialise(o)
     }
@@ -101,10 +113,14 @@ public enum MetricsReport {
         }
         return try serialise([
             "a": nameA, "b": nameB, "metrics": metrics,
-            "pitch_class_histogram": ["a": comparison.pitchClassesA, "b": comparison.pitchClassesB,
-                                      "overlap": comparison.pitchClassOverlap],
-            "position_histogram": ["a": comparison.positionsA, "b": comparison.positionsB,
-                                   "overlap": comparison.positionOverlap],
+            "pitch_class_histogram": [
+                "a": comparison.pitchClassesA, "b": comparison.pitchClassesB,
+                "overlap": comparison.pitchClassOverlap,
+            ],
+            "position_histogram": [
+                "a": comparison.positionsA, "b": comparison.positionsB,
+                "overlap": comparison.positionOverlap,
+            ],
         ])
     }
 }

@@ -1,8 +1,8 @@
 import MIDI
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Computes `PieceMetrics` for a MIDI file.
@@ -33,13 +33,15 @@ public enum MusicalMetrics {
         v[.polyphony] = poly.polyphony
         v[.polyphonyRate] = poly.rate
         v[.emptyBeatRate] = resolution.map { emptyBeatRate(all, length: length, resolution: $0) } ?? .nan
-        v[.grooveConsistency] = resolution.map { grooveConsistency(all, length: length, measureResolution: 4 * $0) } ?? .nan
+        v[.grooveConsistency] =
+            resolution.map { grooveConsistency(all, length: length, measureResolution: 4 * $0) } ?? .nan
 
         v[.noteCount] = Double(pitched.count)
         let lastEnd = pitched.map(\.end).max() ?? 0
         let seconds = map.seconds(atTick: lastEnd)
         v[.notesPerSecond] = seconds > 0 ? Double(pitched.count) / seconds : .nan
-        v[.notesPerBeat] = resolution.map { lastEnd > 0 ? Double(pitched.count) * Double($0) / Double(lastEnd) : .nan } ?? .nan
+        v[.notesPerBeat] =
+            resolution.map { lastEnd > 0 ? Double(pitched.count) * Double($0) / Double(lastEnd) : .nan } ?? .nan
         let onsets = Array(Set(pitched.map(\.start))).sorted().map { map.seconds(atTick: $0) }
         let intervals = zip(onsets.dropFirst(), onsets).map { $0 - $1 }
         (v[.interOnsetMean], v[.interOnsetStd]) = meanAndStd(intervals)
@@ -55,9 +57,10 @@ public enum MusicalMetrics {
         v[.gridDeviation] = grid?.meanDeviation ?? .nan
 
         let classCounts = histogram(pitched.map { $0.pitch % 12 }, bins: 12)
-        return PieceMetrics(path: path, values: v,
-                            pitchClassHistogram: normalised(classCounts),
-                            positionHistogram: grid?.positionShares ?? [Double](repeating: 0, count: 16))
+        return PieceMetrics(
+            path: path, values: v,
+            pitchClassHistogram: normalised(classCounts),
+            positionHistogram: grid?.positionShares ?? [Double](repeating: 0, count: 16))
     }
 
     // MARK: Pitch metrics (MusPy)
@@ -103,7 +106,9 @@ public enum MusicalMetrics {
         var best = 0
         for scale in [majorScale, minorScale] {
             for root in 0..<12 {
-                best = max(best, (0..<12).reduce(0) { sum, pc in scale.contains((pc - root + 12) % 12) ? sum + counts[pc] : sum })
+                best = max(
+                    best,
+                    (0..<12).reduce(0) { sum, pc in scale.contains((pc - root + 12) % 12) ? sum + counts[pc] : sum })
             }
         }
         return Double(best) / Double(notes.count)

@@ -59,8 +59,10 @@ public struct NLLReport: Codable, Equatable, Sendable {
         try c.encode(tokens, forKey: .tokens)
         try c.encode(totalNLL, forKey: .totalNLL)
         try c.encode(notesPerToken, forKey: .notesPerToken)
-        for (key, value) in [(CodingKeys.nllPerToken, nllPerToken), (.perplexity, perplexity),
-                             (.bitsPerToken, bitsPerToken), (.nllPerNote, nllPerNote)] {
+        for (key, value) in [
+            (CodingKeys.nllPerToken, nllPerToken), (.perplexity, perplexity),
+            (.bitsPerToken, bitsPerToken), (.nllPerNote, nllPerNote),
+        ] {
             try c.encode(value.isFinite ? value : nil, forKey: key)
         }
     }
@@ -71,22 +73,28 @@ public enum Perplexity {
     /// The report of `model` on `tokens` (pieces joined, each ending with end-of-piece) read
     /// as `batch` streams, with `memoryLength` rows of Transformer-XL memory (nil: the model's
     /// mem_len; ignored for GPT-2). `vocabulary` tells which ids are notes.
-    public static func evaluate(model: LanguageModel, tokens: [Int32], batch: Int, memoryLength: Int? = nil,
-                                vocabulary: Vocabulary) throws -> NLLReport {
-        let result = try Validation.negativeLogLikelihood(model: model, tokens: tokens, batch: batch,
-                                                          memoryLength: memoryLength)
+    public static func evaluate(
+        model: LanguageModel, tokens: [Int32], batch: Int, memoryLength: Int? = nil,
+        vocabulary: Vocabulary
+    ) throws -> NLLReport {
+        let result = try Validation.negativeLogLikelihood(
+            model: model, tokens: tokens, batch: batch,
+            memoryLength: memoryLength)
         let isTXL = model.config.kind == .transformerXL
-        return NLLReport(memoryLength: isTXL ? (memoryLength ?? model.config.memoryLength) : nil,
-                         tokens: result.tokens, totalNLL: result.totalNLL,
-                         notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
+        return NLLReport(
+            memoryLength: isTXL ? (memoryLength ?? model.config.memoryLength) : nil,
+            tokens: result.tokens, totalNLL: result.totalNLL,
+            notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
     }
 
     /// The report of `stepper` on `tokens` read one token at a time, as generation reads
     /// them: the stepper's own decoder (its weight precision, its memory or window), each
     /// token's log-probability taken from the step before it. `memoryLength` is only
     /// reported. This is how to see what a decoder precision costs in NLL.
-    public static func evaluateStepwise(stepper: TokenStepper, tokens: [Int32], memoryLength: Int?,
-                                        vocabulary: Vocabulary) throws -> NLLReport {
+    public static func evaluateStepwise(
+        stepper: TokenStepper, tokens: [Int32], memoryLength: Int?,
+        vocabulary: Vocabulary
+    ) throws -> NLLReport {
         guard tokens.count >= 2 else {
             return NLLReport(memoryLength: memoryLength, tokens: 0, totalNLL: 0, notesPerToken: 0)
         }
@@ -100,8 +108,9 @@ public enum Perplexity {
             total -= Double(next[id])
             if t + 1 < tokens.count { next = try stepper.step(tokens[t]) }
         }
-        return NLLReport(memoryLength: memoryLength, tokens: tokens.count - 1, totalNLL: total,
-                         notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
+        return NLLReport(
+            memoryLength: memoryLength, tokens: tokens.count - 1, totalNLL: total,
+            notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
     }
 
     /// `Note On` ids per id in `tokens`.

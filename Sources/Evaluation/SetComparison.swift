@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Two sets of pieces side by side: per metric, each set's mean and spread and how much the two
@@ -47,8 +47,9 @@ public struct SetComparison: Sendable {
     public init(a: [PieceMetrics], b: [PieceMetrics]) {
         rows = Metric.allCases.map { metric in
             let va = a.map { $0[metric] }, vb = b.map { $0[metric] }
-            return Row(metric: metric, a: Summary(va), b: Summary(vb),
-                       overlap: DistributionOverlap.overlappingArea(va, vb))
+            return Row(
+                metric: metric, a: Summary(va), b: Summary(vb),
+                overlap: DistributionOverlap.overlappingArea(va, vb))
         }
         func meanHistogram(_ set: [PieceMetrics], _ key: (PieceMetrics) -> [Double], bins: Int) -> [Double] {
             var sum = [Double](repeating: 0, count: bins)

@@ -1,9 +1,9 @@
 import Corpus
 import Models
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Negative log-likelihood of a model on a token sequence: the one measure used for
@@ -30,22 +30,27 @@ public enum Validation {
     /// evaluation memory is allowed by the relative encoding). GPT-2 reads windows of
     /// `segmentLength` (at most its positions), each on its own. Every target in the B streams
     /// is scored once; the last `tokens.count mod B` tokens are not read.
-    public static func negativeLogLikelihood(model: LanguageModel, tokens: [Int32], batch: Int,
-                                             segmentLength: Int? = nil, memoryLength: Int? = nil) throws -> NLLResult {
+    public static func negativeLogLikelihood(
+        model: LanguageModel, tokens: [Int32], batch: Int,
+        segmentLength: Int? = nil, memoryLength: Int? = nil
+    ) throws -> NLLResult {
         let T = segmentLength ?? model.config.segmentLength
         let batches: BatchSequence
         switch model.network {
         case .transformerXL:
             batches = StreamBatches(tokens: tokens, batch: batch, segmentLength: T, includesPartialSegment: true)
         case .gpt2:
-            batches = WindowBatches(tokens: tokens, batch: batch, contextLength: min(T, model.config.positions),
-                                    includesPartialBatch: true)
+            batches = WindowBatches(
+                tokens: tokens, batch: batch, contextLength: min(T, model.config.positions),
+                includesPartialBatch: true)
         }
         var memory = model.emptyMemory(batch: batch, capacity: memoryLength)
         var result = NLLResult(totalNLL: 0, tokens: 0)
         for index in 0..<batches.count {
             let b = batches.batch(index)
-            if memory != nil && memory!.batch != b.batch { memory = model.emptyMemory(batch: b.batch, capacity: memoryLength) }
+            if memory != nil && memory!.batch != b.batch {
+                memory = model.emptyMemory(batch: b.batch, capacity: memoryLength)
+            }
             let loss = try model.loss(tokens: b.tokens, targets: b.targets, batch: b.batch, memory: &memory)
             result.totalNLL += Double(loss) * Double(b.targets.count)
             result.tokens += b.targets.count

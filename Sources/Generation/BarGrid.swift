@@ -49,8 +49,11 @@ public struct BarGrid: Equatable, Sendable {
     /// which `runs` describes in a few entries.
     public var bars: [Bar] {
         runs.flatMap { run in
-            (0..<run.count).map { Bar(start: run.bar.start + $0 * run.bar.length, length: run.bar.length,
-                                      beatLength: run.bar.beatLength, beats: run.bar.beats) }
+            (0..<run.count).map {
+                Bar(
+                    start: run.bar.start + $0 * run.bar.length, length: run.bar.length,
+                    beatLength: run.bar.beatLength, beats: run.bar.beats)
+            }
         }
     }
 
@@ -64,8 +67,9 @@ public struct BarGrid: Equatable, Sendable {
         guard let ppq = file.ticksPerBeat, ppq > 0 else {
             // SMPTE time: two-second "bars" of two one-second beats.
             let ticksPerSecond = max(1, file.tempoMap.tick(atSeconds: 1))
-            append(Bar(start: 0, length: 2 * ticksPerSecond, beatLength: ticksPerSecond, beats: 2),
-                   count: endTick / (2 * ticksPerSecond) + 1)
+            append(
+                Bar(start: 0, length: 2 * ticksPerSecond, beatLength: ticksPerSecond, beats: 2),
+                count: endTick / (2 * ticksPerSecond) + 1)
             self.runs = runs
             return
         }
@@ -93,7 +97,8 @@ public struct BarGrid: Equatable, Sendable {
                 }
             }
             if count > 0 {
-                append(Bar(start: start, length: length, beatLength: beatLength, beats: signature.numerator), count: count)
+                append(
+                    Bar(start: start, length: length, beatLength: beatLength, beats: signature.numerator), count: count)
                 start += count * length
             }
             if let cut, start <= endTick {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Basics
 import Foundation
@@ -26,13 +26,15 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
         case .fluidSynthNotFound:
             return "FluidSynth is not installed. \(FluidSynth.installHint)"
         case .soundFontNotFound(let searched):
-            return "no General MIDI SoundFont found (looked at \(searched.joined(separator: ", "))). \(FluidSynth.installHint)"
+            return
+                "no General MIDI SoundFont found (looked at \(searched.joined(separator: ", "))). \(FluidSynth.installHint)"
         case .fluidSynthFailed(let status, let output):
             return "fluidsynth exited with status \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
         case .tooLong(let seconds, let limit):
             let length = seconds.isFinite ? String(format: "%.1f minutes", seconds / 60) : "longer than any limit"
             let most = RenderLimit.minutesRange.upperBound
-            let advice = seconds <= Double(most) * 60
+            let advice =
+                seconds <= Double(most) * 60
                 ? "raise it with \(RenderLimit.option) (at most \(most))"
                 : "\(RenderLimit.option) goes up to \(most) minutes, which keeps the WAV file under its 4 GiB limit"
             return "the piece lasts \(length), over the render limit of \(limit) minutes: \(advice)"
@@ -67,11 +69,16 @@ public struct FluidSynth: Sendable, Equatable {
 
     /// Looks for `fluidsynth` on the PATH and a SoundFont (`CADENZA_SOUNDFONT` first, then the
     /// usual places).
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> FluidSynth {
+    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> FluidSynth
+    {
         let fileManager = FileManager.default
         let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        guard let program = path.split(separator: ":").map({ URL(fileURLWithPath: String($0)).appendingPathComponent("fluidsynth") })
-            .first(where: { fileManager.isExecutableFile(atPath: $0.path) }) else {
+        guard
+            let program = path.split(separator: ":").map({
+                URL(fileURLWithPath: String($0)).appendingPathComponent("fluidsynth")
+            })
+            .first(where: { fileManager.isExecutableFile(atPath: $0.path) })
+        else {
             throw RenderError.fluidSynthNotFound
         }
         let candidates = (environment["CADENZA_SOUNDFONT"].map { [$0] } ?? []) + soundFontCandidates
@@ -92,8 +99,10 @@ public struct FluidSynth: Sendable, Equatable {
     /// - Throws: `RenderError.tooLong`, `RenderError.fluidSynthFailed`, `RenderError.stopped`
     ///   (when `stopRequested` answers true while FluidSynth runs, which is then ended), a
     ///   `MIDIError` for an unreadable file, or `FileError` when `wav` cannot be written.
-    public func render(midi: URL, to wav: URL, limit: RenderLimit = RenderLimit(), sampleRate: Int = 44_100,
-                       gain: Double = 0.6, stopRequested: () -> Bool = { Interruption.isRequested }) throws {
+    public func render(
+        midi: URL, to wav: URL, limit: RenderLimit = RenderLimit(), sampleRate: Int = 44_100,
+        gain: Double = 0.6, stopRequested: () -> Bool = { Interruption.isRequested }
+    ) throws {
         try limit.check(seconds: MIDIFile(contentsOf: midi).seconds)
         try OutputPath.checkFile(wav)
         let temporary = AtomicFile.temporaryURL(for: wav)
@@ -114,8 +123,10 @@ public struct FluidSynth: Sendable, Equatable {
     /// Runs `fluidsynth` to write `output`, ending it if a stop is requested.
     private func run(midi: URL, to output: URL, sampleRate: Int, gain: Double, stopRequested: () -> Bool) throws {
         // -n no MIDI input driver, -i no shell, -q quiet, -F fast-render to a file.
-        let arguments = ["-n", "-i", "-q", "-g", String(gain), "-r", String(sampleRate),
-                         "-O", "s16", "-T", "wav", "-F", output.path, soundFont.path, midi.path]
+        let arguments = [
+            "-n", "-i", "-q", "-g", String(gain), "-r", String(sampleRate),
+            "-O", "s16", "-T", "wav", "-F", output.path, soundFont.path, midi.path,
+        ]
         let outcome: Subprocess.Outcome
         do {
             outcome = try Subprocess.run(executable.path, arguments, stopWhen: stopRequested)
@@ -125,8 +136,9 @@ public struct FluidSynth: Sendable, Equatable {
         if outcome.stopped || stopRequested() { throw RenderError.stopped }
         let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? Int) ?? 0
         guard outcome.status == 0, size > 44 else {
-            throw RenderError.fluidSynthFailed(status: outcome.status,
-                                               output: outcome.outputText + String(decoding: outcome.errors, as: UTF8.self))
+            throw RenderError.fluidSynthFailed(
+                status: outcome.status,
+                output: outcome.outputText + String(decoding: outcome.errors, as: UTF8.self))
         }
     }
 }

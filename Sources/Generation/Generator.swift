@@ -90,7 +90,9 @@ public struct Generator {
     public var constrainedToGrammar: Bool
 
     /// A generator; throws when the model and the vocabulary disagree on the number of ids.
-    public init(stepper: TokenStepper, vocabulary: Vocabulary, sampler: Sampler, constrainedToGrammar: Bool = true) throws {
+    public init(stepper: TokenStepper, vocabulary: Vocabulary, sampler: Sampler, constrainedToGrammar: Bool = true)
+        throws
+    {
         guard stepper.vocabularySize == vocabulary.count else {
             throw GenerationError.vocabularyMismatch(model: stepper.vocabularySize, tokenizer: vocabulary.count)
         }
@@ -102,8 +104,10 @@ public struct Generator {
 
     /// Generates one piece continuing `prompt` (ids without `End Of Piece`; empty: from
     /// scratch), drawing from `generator`. `progress` is called after every new token.
-    public func generate(prompt: [Int] = [], stop: StopCondition, generator: inout SeededGenerator,
-                         progress: ((GenerationProgress) -> Void)? = nil) throws -> GeneratedPiece {
+    public func generate(
+        prompt: [Int] = [], stop: StopCondition, generator: inout SeededGenerator,
+        progress: ((GenerationProgress) -> Void)? = nil
+    ) throws -> GeneratedPiece {
         let clock = ContinuousClock(), started = clock.now
         var grammar = REMIGrammar(vocabulary: vocabulary, allowsEndOfPiece: stop.allowsEndOfPiece)
         grammar.advance(through: prompt)
@@ -143,15 +147,18 @@ public struct Generator {
             ids.append(id)
             grammar.advance(id)
             newTokens += 1
-            progress?(GenerationProgress(tokens: newTokens, bars: grammar.bars - promptBars,
-                                         seconds: seconds(since: started, clock)))
+            progress?(
+                GenerationProgress(
+                    tokens: newTokens, bars: grammar.bars - promptBars,
+                    seconds: seconds(since: started, clock)))
             if let tokens = stop.tokens, newTokens == tokens { break }
             logProbabilities = try stepper.step(Int32(id))
         }
-        return GeneratedPiece(ids: ids, promptLength: prompt.count, stopReason: reason,
-                              grammarViolations: grammar.violations - promptViolations,
-                              bars: grammar.bars - promptBars, notes: grammar.notes,
-                              seconds: seconds(since: started, clock))
+        return GeneratedPiece(
+            ids: ids, promptLength: prompt.count, stopReason: reason,
+            grammarViolations: grammar.violations - promptViolations,
+            bars: grammar.bars - promptBars, notes: grammar.notes,
+            seconds: seconds(since: started, clock))
     }
 
     private func seconds(since start: ContinuousClock.Instant, _ clock: ContinuousClock) -> Double {

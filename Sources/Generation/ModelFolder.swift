@@ -43,7 +43,8 @@ public struct ModelFolder {
         do { weights = try SafetensorsFile(contentsOf: folder.appendingPathComponent(weightsFile).path) } catch {
             throw fail("\(weightsFile): \(error)")
         }
-        return ModelFolder(config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder)
+        return ModelFolder(
+            config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder)
     }
 
     /// The config and vocabulary of the model in `folder`, checked against each other; the
@@ -52,8 +53,9 @@ public struct ModelFolder {
     public static func description(of folder: URL) -> Result<(ModelConfig, Vocabulary), DescriptionProblem> {
         let config: ModelConfig, vocabulary: Vocabulary
         do {
-            config = try ModelConfig.decode(json: Data(contentsOf: folder.appendingPathComponent(configFile)),
-                                            source: configFile)
+            config = try ModelConfig.decode(
+                json: Data(contentsOf: folder.appendingPathComponent(configFile)),
+                source: configFile)
         } catch {
             return .failure(DescriptionProblem(reason: "\(configFile): \(error)"))
         }
@@ -61,9 +63,11 @@ public struct ModelFolder {
             return .failure(DescriptionProblem(reason: "\(vocabularyFile): \(error)"))
         }
         guard vocabulary.count == config.vocabularySize else {
-            return .failure(DescriptionProblem(
-                reason: "the model predicts \(config.vocabularySize) ids but \(vocabularyFile) lists \(vocabulary.count)",
-                isMismatch: true))
+            return .failure(
+                DescriptionProblem(
+                    reason:
+                        "the model predicts \(config.vocabularySize) ids but \(vocabularyFile) lists \(vocabulary.count)",
+                    isMismatch: true))
         }
         return .success((config, vocabulary))
     }
@@ -82,8 +86,10 @@ public struct ModelFolder {
     /// file is written whole (`AtomicFile`), and a Ctrl-C waits until all three are written, so
     /// the folder never pairs new weights with an old config.
     /// - Throws: `FileError` naming what could not be written and why.
-    public static func write(weights: SafetensorsFile, config: ModelConfig, vocabulary: Vocabulary, to folder: URL,
-                             as type: SafetensorsFile.StoredType = .f32) throws {
+    public static func write(
+        weights: SafetensorsFile, config: ModelConfig, vocabulary: Vocabulary, to folder: URL,
+        as type: SafetensorsFile.StoredType = .f32
+    ) throws {
         try OutputPath.createFolder(folder)
         try Interruption.whileWriting {
             try weights.write(to: folder.appendingPathComponent(weightsFile).path, as: type)
@@ -95,12 +101,14 @@ public struct ModelFolder {
     /// The model, ready to generate: Transformer-XL keeping `memoryLength` rows of memory
     /// (default: its training `mem_len`), or GPT-2 with its KV cache (`memoryLength` ignored),
     /// stepping with weights in `precision`.
-    public func stepper(memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .fastest) throws -> TokenStepper {
+    public func stepper(memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .fastest) throws -> TokenStepper
+    {
         do {
             switch config.kind {
             case .transformerXL:
-                return try TransformerXLStepper(model: TransformerXL(config: config, checkpoint: weights),
-                                                memoryLength: memoryLength, precision: precision)
+                return try TransformerXLStepper(
+                    model: TransformerXL(config: config, checkpoint: weights),
+                    memoryLength: memoryLength, precision: precision)
             case .gpt2:
                 return GPT2Stepper(model: try GPT2(config: config, checkpoint: weights), precision: precision)
             }
@@ -130,10 +138,10 @@ public enum ModelFolderError: Error, Equatable, CustomStringConvertible {
         case let .unreadable(path, reason): return "cannot use the model in \(path): \(reason)"
         case .noPretrainedModel:
             return """
-            this build of Cadenza carries no pretrained model (Sources/cadenza/Resources/Pretrained is empty). \
-            Train one (`cadenza train --data ../shared/data/maestro-asap --out runs/first`) and pass \
-            `--checkpoint runs/first`, or give any checkpoint folder with model.safetensors, model.json and vocab.json.
-            """
+                this build of Cadenza carries no pretrained model (Sources/cadenza/Resources/Pretrained is empty). \
+                Train one (`cadenza train --data ../shared/data/maestro-asap --out runs/first`) and pass \
+                `--checkpoint runs/first`, or give any checkpoint folder with model.safetensors, model.json and vocab.json.
+                """
         }
     }
 }

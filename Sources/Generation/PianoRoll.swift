@@ -60,13 +60,16 @@ public struct PianoRoll: Sendable {
         // Keyboard background: black-key rows slightly grey, a line under every C.
         for pitch in low...high {
             let isBlack = [1, 3, 6, 8, 10].contains(pitch % 12)
-            canvas.fillRect(x: left, y: y(pitch), width: rollW, height: rowHeight,
-                            color: isBlack ? Color(238, 238, 242) : .white)
+            canvas.fillRect(
+                x: left, y: y(pitch), width: rollW, height: rowHeight,
+                color: isBlack ? Color(238, 238, 242) : .white)
             if pitch % 12 == 0 {
-                canvas.fillRect(x: left, y: y(pitch) + rowHeight - 1, width: rollW, height: 1, color: Color(200, 200, 210))
+                canvas.fillRect(
+                    x: left, y: y(pitch) + rowHeight - 1, width: rollW, height: 1, color: Color(200, 200, 210))
                 let name = Self.pitchName(pitch)
-                canvas.drawText(name, x: left - 6 - Canvas.textWidth(name, scale: scale),
-                                y: y(pitch) + rowHeight - Canvas.textHeight(scale: scale), color: .darkGray, scale: scale)
+                canvas.drawText(
+                    name, x: left - 6 - Canvas.textWidth(name, scale: scale),
+                    y: y(pitch) + rowHeight - Canvas.textHeight(scale: scale), color: .darkGray, scale: scale)
             }
         }
 
@@ -80,7 +83,8 @@ public struct PianoRoll: Sendable {
             canvas.fillRect(x: left + bar, y: top, width: 1, height: rollH, color: Color(170, 170, 185))
         }
         for label in marks.labels {
-            canvas.drawText(String(label.bar), x: left + label.x + 1, y: height - axisHeight + 4, color: .darkGray, scale: scale)
+            canvas.drawText(
+                String(label.bar), x: left + label.x + 1, y: height - axisHeight + 4, color: .darkGray, scale: scale)
         }
 
         // Notes: soft ones pale, loud ones in full colour; a darker onset edge separates
@@ -91,8 +95,9 @@ public struct PianoRoll: Sendable {
             let fill = base.mixed(with: .white, amount: 0.8 * (1 - loudness))
             let x0 = x(note.start), x1 = max(x(note.end), x0 + 2)
             canvas.fillRect(x: x0, y: y(note.pitch), width: x1 - x0, height: max(1, rowHeight - 1), color: fill)
-            canvas.fillRect(x: x0, y: y(note.pitch), width: 1, height: max(1, rowHeight - 1),
-                            color: base.mixed(with: .black, amount: 0.35))
+            canvas.fillRect(
+                x: x0, y: y(note.pitch), width: 1, height: max(1, rowHeight - 1),
+                color: base.mixed(with: .black, amount: 0.35))
         }
         canvas.strokeRect(x: left, y: top, width: rollW + 1, height: rollH, color: .darkGray)
 
@@ -101,8 +106,9 @@ public struct PianoRoll: Sendable {
             let stripY = top + rollH + 4
             canvas.fillRect(x: left, y: stripY, width: rollW, height: pedalHeight, color: Color(245, 245, 245))
             for span in SustainPedal.downSpans(in: file, until: endTick) {
-                canvas.fillRect(x: x(span.lowerBound), y: stripY, width: max(1, x(span.upperBound) - x(span.lowerBound)),
-                                height: pedalHeight, color: Color(120, 120, 140))
+                canvas.fillRect(
+                    x: x(span.lowerBound), y: stripY, width: max(1, x(span.upperBound) - x(span.lowerBound)),
+                    height: pedalHeight, color: Color(120, 120, 140))
             }
             canvas.drawText("ped", x: left - 6 - Canvas.textWidth("ped"), y: stripY + 1, color: .darkGray)
         }
@@ -124,8 +130,9 @@ public struct PianoRoll: Sendable {
                 canvas.drawText(label, x: lx + 16, y: 12, color: .darkGray, scale: scale)
             }
         }
-        canvas.drawText("bar", x: left - 6 - Canvas.textWidth("bar", scale: scale), y: height - axisHeight + 4,
-                        color: .darkGray, scale: scale)
+        canvas.drawText(
+            "bar", x: left - 6 - Canvas.textWidth("bar", scale: scale), y: height - axisHeight + 4,
+            color: .darkGray, scale: scale)
         return canvas
     }
 }
@@ -183,7 +190,9 @@ extension PianoRoll {
         for run in grid.runs {
             let barPixels = Double(run.bar.length) * pixelsPerTick
             if barPixels >= minimumBarLineGap {
-                for index in run.firstIndex..<(run.firstIndex + run.count) { marks.barLines.append(x(run.start(ofBar: index))) }
+                for index in run.firstIndex..<(run.firstIndex + run.count) {
+                    marks.barLines.append(x(run.start(ofBar: index)))
+                }
             }
             if Double(run.bar.beatLength) * pixelsPerTick >= minimumBeatLineGap {
                 for index in run.firstIndex..<(run.firstIndex + run.count) {
@@ -237,7 +246,9 @@ enum SustainPedal {
         for (_, ofChannel) in Dictionary(grouping: changes, by: \.channel) {
             var downSince: Int?
             // Stable sort: changes at one tick keep file order, so the last one wins.
-            for change in ofChannel.enumerated().sorted(by: { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }).map(\.element) {
+            for change in ofChannel.enumerated().sorted(by: {
+                ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset)
+            }).map(\.element) {
                 if change.value >= 64, downSince == nil { downSince = change.tick }
                 if change.value < 64, let since = downSince {
                     if change.tick > since { spans.append(since..<change.tick) }

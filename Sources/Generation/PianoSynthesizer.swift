@@ -56,13 +56,17 @@ public struct PianoSynthesizer: Sendable {
                     releaseTick = min(releaseTick, next.start)
                 }
                 let onset = map.seconds(atTick: note.start)
-                voices.append(Voice(onset: onset, release: max(onset, map.seconds(atTick: releaseTick)),
-                                    pitch: note.pitch, velocity: note.velocity))
+                voices.append(
+                    Voice(
+                        onset: onset, release: max(onset, map.seconds(atTick: releaseTick)),
+                        pitch: note.pitch, velocity: note.velocity))
             }
         }
         // A total order: voices are grouped through a Dictionary, whose order changes from run
         // to run, and voices added in another order sum to slightly different floats.
-        return voices.sorted { ($0.onset, $0.pitch, $0.release, $0.velocity) < ($1.onset, $1.pitch, $1.release, $1.velocity) }
+        return voices.sorted {
+            ($0.onset, $0.pitch, $0.release, $0.velocity) < ($1.onset, $1.pitch, $1.release, $1.velocity)
+        }
     }
 
     /// Time constant of the damper that falls on a released key, in seconds: -80 dB in about 0.75 s.
@@ -117,8 +121,10 @@ public struct PianoSynthesizer: Sendable {
     /// stays at one block plus the notes, whatever the piece's length.
     /// - Throws: `RenderError.stopped` when `stopRequested` answers true (it is asked before
     ///   each block of both passes), or what `receive` throws, which stops the rendering.
-    public func render(_ file: MIDIFile, blockLength: Int = 1 << 16, stopRequested: () -> Bool = { false },
-                       to receive: ([Float]) throws -> Void) throws {
+    public func render(
+        _ file: MIDIFile, blockLength: Int = 1 << 16, stopRequested: () -> Bool = { false },
+        to receive: ([Float]) throws -> Void
+    ) throws {
         let voices = Self.voices(in: file)
         let count = sampleCount(voices)
         let blockLength = max(1, blockLength)
@@ -147,8 +153,10 @@ public struct PianoSynthesizer: Sendable {
     /// - Throws: `RenderError.tooLong` for a piece over the limit, `RenderError.stopped` when
     ///   `stopRequested` answers true between blocks (after Ctrl-C), `FileError` when the file cannot
     ///   be written. In each case nothing is left at `url`.
-    public func write(_ file: MIDIFile, to url: URL, limit: RenderLimit = RenderLimit(),
-                      stopRequested: () -> Bool = { Interruption.isRequested }) throws -> SignalLevels {
+    public func write(
+        _ file: MIDIFile, to url: URL, limit: RenderLimit = RenderLimit(),
+        stopRequested: () -> Bool = { Interruption.isRequested }
+    ) throws -> SignalLevels {
         try limit.check(seconds: duration(of: file))
         let wav = try WAV.Writer(url: url, sampleRate: sampleRate)
         var meter = SignalLevels.Meter()
@@ -233,7 +241,8 @@ extension PianoSynthesizer {
                     var q = voice.partials[p]
                     // Three stretches with no per-sample branching: attack ramp, held, damped.
                     for i in clipped(voice.first, voice.attackEnd) {
-                        out[i - blockStart] += Float(q.amplitude * (Double(i - voice.first) / voice.attackSamples) * q.s)
+                        out[i - blockStart] += Float(
+                            q.amplitude * (Double(i - voice.first) / voice.attackSamples) * q.s)
                         (q.c, q.s) = (q.c * q.cosStep - q.s * q.sinStep, q.s * q.cosStep + q.c * q.sinStep)
                         q.amplitude *= q.decay
                     }
@@ -275,13 +284,16 @@ extension PianoSynthesizer {
                 // Rotate (c, s) by the phase step each sample: a sine without calling sin().
                 let step = 2 * Double.pi * fh / rate
                 let decay = exp(-1 / (tau / (1 + 0.6 * Double(h - 1)) * rate))
-                partials.append(Partial(amplitude: loudness * loudness / pow(Double(h), rolloff),
-                                        cosStep: cos(step), sinStep: sin(step), decay: decay, damped: decay * dampingFactor))
+                partials.append(
+                    Partial(
+                        amplitude: loudness * loudness / pow(Double(h), rolloff),
+                        cosStep: cos(step), sinStep: sin(step), decay: decay, damped: decay * dampingFactor))
             }
             let attackEnd = min(last, first + Int(attackSamples))
             let holdEnd = min(last, max(attackEnd, synthesizer.sampleIndex(voice.release)))
-            return Sounding(first: first, attackEnd: attackEnd, holdEnd: holdEnd, last: last,
-                            attackSamples: attackSamples, partials: partials)
+            return Sounding(
+                first: first, attackEnd: attackEnd, holdEnd: holdEnd, last: last,
+                attackSamples: attackSamples, partials: partials)
         }
     }
 }

@@ -26,6 +26,8 @@ public struct RenderLimit: Equatable, Sendable {
 
     /// Throws `RenderError.tooLong` unless `seconds` of sound fit under the limit.
     public func check(seconds: Double) throws {
-        guard seconds <= Double(minutes) * 60 else { throw RenderError.tooLong(seconds: seconds, limitMinutes: minutes) }
+        guard seconds <= Double(minutes) * 60 else {
+            throw RenderError.tooLong(seconds: seconds, limitMinutes: minutes)
+        }
     }
 }

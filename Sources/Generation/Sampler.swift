@@ -1,8 +1,8 @@
 import Tensor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a sampler could not be made or could not draw.
@@ -22,7 +22,8 @@ public enum SamplerError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidTemperature(let t): return "temperature must be a number >= 0 (0 = always the most likely token), got \(t)"
+        case .invalidTemperature(let t):
+            return "temperature must be a number >= 0 (0 = always the most likely token), got \(t)"
         case .invalidTopK(let k): return "top-k must be >= 0 (0 = off), got \(k)"
         case .invalidTopP(let p): return "top-p must be in (0, 1] (1 = off), got \(p)"
         case .invalidLogit(let i): return "the model produced a NaN or +infinity logit at token \(i)"

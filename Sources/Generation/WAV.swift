@@ -22,12 +22,12 @@ public enum WAV {
         func u16(_ v: Int) { for k in 0..<2 { out.append(UInt8((v >> (8 * k)) & 0xFF)) } }
         out += Array("RIFF".utf8); u32(36 + dataBytes); out += Array("WAVE".utf8)
         out += Array("fmt ".utf8); u32(16)
-        u16(1)                          // PCM
+        u16(1)  // PCM
         u16(channels)
         u32(sampleRate)
         u32(sampleRate * channels * 2)  // bytes per second
-        u16(channels * 2)               // bytes per frame
-        u16(16)                         // bits per sample
+        u16(channels * 2)  // bytes per frame
+        u16(16)  // bits per sample
         out += Array("data".utf8); u32(dataBytes)
         return out
     }
@@ -115,7 +115,8 @@ public enum WAV {
         public func commit() throws {
             try Interruption.whileWriting {
                 do {
-                    try file.overwrite(WAV.header(dataBytes: dataBytes, sampleRate: sampleRate, channels: channels), at: 0)
+                    try file.overwrite(
+                        WAV.header(dataBytes: dataBytes, sampleRate: sampleRate, channels: channels), at: 0)
                     try file.commit()
                 } catch {
                     file.discard()
@@ -163,9 +164,10 @@ public struct SignalLevels: Equatable, Sendable {
 
         /// The levels of everything added, at `sampleRate` Hz.
         public func levels(sampleRate: Int) -> SignalLevels {
-            SignalLevels(peakDecibels: 20 * log10(Double(peak)),
-                         rmsDecibels: 10 * log10(sumOfSquares / Double(max(1, count))),
-                         seconds: Double(count) / Double(sampleRate))
+            SignalLevels(
+                peakDecibels: 20 * log10(Double(peak)),
+                rmsDecibels: 10 * log10(sumOfSquares / Double(max(1, count))),
+                seconds: Double(count) / Double(sampleRate))
         }
     }
 

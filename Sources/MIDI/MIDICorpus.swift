@@ -27,7 +27,8 @@ public enum MIDICorpus {
     public static func search(folder: String) -> [String]? {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue,
-              let walker = FileManager.default.enumerator(atPath: folder) else { return nil }
+            let walker = FileManager.default.enumerator(atPath: folder)
+        else { return nil }
         var found: [String] = []
         while let relative = walker.nextObject() as? String {
             let name = (relative as NSString).lastPathComponent
@@ -42,8 +43,10 @@ public enum MIDICorpus {
 
     /// Reads every file on `threads` threads and gives `transform`'s answer for each, in the
     /// order of `paths`. A file that fails does not stop the others.
-    public static func readAll<T>(_ paths: [String], threads: Int = 2,
-                                  _ transform: (String, Result<MIDIFile, MIDIError>) -> T) -> [T] {
+    public static func readAll<T>(
+        _ paths: [String], threads: Int = 2,
+        _ transform: (String, Result<MIDIFile, MIDIError>) -> T
+    ) -> [T] {
         map(paths.count, threads: threads) { i in
             let result: Result<MIDIFile, MIDIError>
             do {
@@ -178,8 +181,11 @@ public struct MIDISummary: Sendable {
             }
             signatureText += " (" + seen.prefix(4).joined(separator: ", ") + (seen.count > 4 ? ", ..." : "") + ")"
         }
-        let range = pitchRange.map { "pitch \($0.lowerBound)...\($0.upperBound) ("
-            + Self.noteName($0.lowerBound) + " to " + Self.noteName($0.upperBound) + ")" } ?? "no notes"
+        let range =
+            pitchRange.map {
+                "pitch \($0.lowerBound)...\($0.upperBound) ("
+                    + Self.noteName($0.lowerBound) + " to " + Self.noteName($0.upperBound) + ")"
+            } ?? "no notes"
         let drums = file.tracks.filter(\.isDrum).count
         return """
             \(path)

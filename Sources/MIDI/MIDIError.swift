@@ -32,8 +32,8 @@ public enum MIDIError: Error, Equatable, Sendable, CustomStringConvertible {
     public var offset: Int? {
         switch self {
         case .notMIDI(let o), .truncated(let o, _), .chunkPastEnd(let o, _, _, _),
-             .badHeader(let o, _), .variableLengthTooLong(let o), .missingStatus(let o, _),
-             .unexpectedByte(let o, _, _), .badMetaEvent(let o, _, _), .missingTracks(let o, _, _):
+            .badHeader(let o, _), .variableLengthTooLong(let o), .missingStatus(let o, _),
+            .unexpectedByte(let o, _, _), .badMetaEvent(let o, _, _), .missingTracks(let o, _, _):
             return o
         case .unwritable, .unreadable:
             return nil

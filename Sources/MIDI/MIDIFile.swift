@@ -20,9 +20,11 @@ public struct MIDIFile: Equatable, Sendable {
     public var keySignatures: [KeySignature]
 
     /// Creates a file from its parts.
-    public init(format: Format = .multiTrack, division: Division = .ticksPerBeat(480),
-                tracks: [Track] = [], tempoChanges: [TempoChange] = [],
-                timeSignatures: [TimeSignature] = [], keySignatures: [KeySignature] = []) {
+    public init(
+        format: Format = .multiTrack, division: Division = .ticksPerBeat(480),
+        tracks: [Track] = [], tempoChanges: [TempoChange] = [],
+        timeSignatures: [TimeSignature] = [], keySignatures: [KeySignature] = []
+    ) {
         self.format = format
         self.division = division
         self.tracks = tracks
@@ -75,9 +77,11 @@ public struct Track: Equatable, Sendable {
     public var endTick: Int
 
     /// Creates a track from its parts.
-    public init(name: String? = nil, notes: [Note] = [], controlChanges: [ControlChange] = [],
-                programChanges: [ProgramChange] = [], pitchBends: [PitchBend] = [],
-                texts: [TextEvent] = [], isDrum: Bool = false, endTick: Int = 0) {
+    public init(
+        name: String? = nil, notes: [Note] = [], controlChanges: [ControlChange] = [],
+        programChanges: [ProgramChange] = [], pitchBends: [PitchBend] = [],
+        texts: [TextEvent] = [], isDrum: Bool = false, endTick: Int = 0
+    ) {
         self.name = name
         self.notes = notes
         self.controlChanges = controlChanges

@@ -57,8 +57,10 @@ func readWholeFile(_ path: String) throws -> [UInt8] {
     }
     let size = Int(info.st_size)
     guard size <= MIDIFile.maximumFileBytes else {
-        throw MIDIError.unreadable(path: path, reason: "\(size) bytes is larger than a MIDI file may be "
-                                   + "(\(MIDIFile.maximumFileBytes / (1 << 20)) MiB, docs/limits.md)")
+        throw MIDIError.unreadable(
+            path: path,
+            reason: "\(size) bytes is larger than a MIDI file may be "
+                + "(\(MIDIFile.maximumFileBytes / (1 << 20)) MiB, docs/limits.md)")
     }
     var readError: MIDIError?
     let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
@@ -99,8 +101,9 @@ struct ByteCursor {
         }
         let b = base[position]
         guard b < 0x80 else {
-            throw MIDIError.unexpectedByte(offset: position, byte: b,
-                                           reason: "a status byte inside a channel message's data")
+            throw MIDIError.unexpectedByte(
+                offset: position, byte: b,
+                reason: "a status byte inside a channel message's data")
         }
         position += 1
         return Int(b)
@@ -167,8 +170,9 @@ enum MIDIReader {
             throw MIDIError.notMIDI(offset: 0)
         }
         let count = buffer.count
-        let cursor = ByteCursor(base: raw.assumingMemoryBound(to: UInt8.self), position: 0,
-                                end: count)
+        let cursor = ByteCursor(
+            base: raw.assumingMemoryBound(to: UInt8.self), position: 0,
+            end: count)
         guard cursor.matches(headerTag, at: 0) else { throw MIDIError.notMIDI(offset: 0) }
         guard count >= 8 else { throw MIDIError.truncated(offset: 4, what: "the MThd length") }
         let headerLength = cursor.uint32(at: 4)
@@ -176,8 +180,9 @@ enum MIDIReader {
             throw MIDIError.badHeader(offset: 4, reason: "header length \(headerLength) is below 6")
         }
         guard headerLength <= count - 8 else {
-            throw MIDIError.chunkPastEnd(offset: 0, chunk: "MThd", length: headerLength,
-                                         available: count - 8)
+            throw MIDIError.chunkPastEnd(
+                offset: 0, chunk: "MThd", length: headerLength,
+                available: count - 8)
         }
         let formatNumber = cursor.uint16(at: 8)
         guard let format = MIDIFile.Format(rawValue: formatNumber) else {
@@ -193,17 +198,19 @@ enum MIDIReader {
         while tracks.count < trackCount {
             guard count - position >= 8 else {
                 if position == count {
-                    throw MIDIError.missingTracks(offset: position, expected: trackCount,
-                                                  found: tracks.count)
+                    throw MIDIError.missingTracks(
+                        offset: position, expected: trackCount,
+                        found: tracks.count)
                 }
                 throw MIDIError.truncated(offset: position, what: "a chunk header")
             }
             let length = cursor.uint32(at: position + 4)
             let body = position + 8
             guard length <= count - body else {
-                throw MIDIError.chunkPastEnd(offset: position,
-                                             chunk: chunkName(cursor, at: position),
-                                             length: length, available: count - body)
+                throw MIDIError.chunkPastEnd(
+                    offset: position,
+                    chunk: chunkName(cursor, at: position),
+                    length: length, available: count - body)
             }
             if cursor.matches(trackTag, at: position) {
                 var trackCursor = cursor
@@ -213,10 +220,11 @@ enum MIDIReader {
             }
             position = body + length
         }
-        return MIDIFile(format: format, division: division, tracks: tracks,
-                        tempoChanges: stableSortedByTick(meta.tempos, tick: \.tick),
-                        timeSignatures: stableSortedByTick(meta.timeSignatures, tick: \.tick),
-                        keySignatures: stableSortedByTick(meta.keySignatures, tick: \.tick))
+        return MIDIFile(
+            format: format, division: division, tracks: tracks,
+            tempoChanges: stableSortedByTick(meta.tempos, tick: \.tick),
+            timeSignatures: stableSortedByTick(meta.timeSignatures, tick: \.tick),
+            keySignatures: stableSortedByTick(meta.keySignatures, tick: \.tick))
     }
 
     /// Decodes the header's division word: PPQ when the top bit is clear, otherwise SMPTE as
@@ -231,8 +239,10 @@ enum MIDIReader {
         let framesPerSecond = 256 - (word >> 8)
         let ticksPerFrame = word & 0xFF
         guard [24, 25, 29, 30].contains(framesPerSecond) else {
-            throw MIDIError.badHeader(offset: 12, reason:
-                "SMPTE division with \(framesPerSecond) frames per second (must be 24, 25, 29 or 30)")
+            throw MIDIError.badHeader(
+                offset: 12,
+                reason:
+                    "SMPTE division with \(framesPerSecond) frames per second (must be 24, 25, 29 or 30)")
         }
         guard ticksPerFrame > 0 else {
             throw MIDIError.badHeader(offset: 13, reason: "SMPTE division with 0 ticks per frame")
@@ -300,8 +310,10 @@ enum MIDIReader {
                 let key = channel << 7 | pitch
                 if status >= 0x90 && velocity > 0 {
                     let index = Int32(truncatingIfNeeded: notes.count)
-                    notes.append(Note(start: tick, end: -1, pitch: pitch, velocity: velocity,
-                                      channel: channel))
+                    notes.append(
+                        Note(
+                            start: tick, end: -1, pitch: pitch, velocity: velocity,
+                            channel: channel))
                     let newest = Int(newestOpen[key])
                     if newest >= 0 {
                         notes[newest].end = -(Int(index) + 2)
@@ -320,16 +332,22 @@ enum MIDIReader {
                 }
             case 0xB:
                 let (controller, value) = try c.twoDataBytes()
-                controls.append(ControlChange(tick: tick, controller: controller, value: value,
-                                              channel: channel))
+                controls.append(
+                    ControlChange(
+                        tick: tick, controller: controller, value: value,
+                        channel: channel))
             case 0xC:
                 let program = try c.dataByte()
-                track.programChanges.append(ProgramChange(tick: tick, program: program,
-                                                          channel: channel))
+                track.programChanges.append(
+                    ProgramChange(
+                        tick: tick, program: program,
+                        channel: channel))
             case 0xE:
                 let (low, high) = try c.twoDataBytes()
-                track.pitchBends.append(PitchBend(tick: tick, value: (high << 7 | low) - 8192,
-                                                  channel: channel))
+                track.pitchBends.append(
+                    PitchBend(
+                        tick: tick, value: (high << 7 | low) - 8192,
+                        channel: channel))
             case 0xA:  // polyphonic aftertouch: not in the model
                 _ = try c.twoDataBytes()
             case 0xD:  // channel pressure: not in the model
@@ -340,22 +358,26 @@ enum MIDIReader {
                     let length = try c.variableLength("a meta event's length")
                     let dataStart = c.position
                     guard length <= c.end - dataStart else {
-                        throw MIDIError.truncated(offset: statusOffset,
-                                                  what: "a meta event (its length runs past the chunk)")
+                        throw MIDIError.truncated(
+                            offset: statusOffset,
+                            what: "a meta event (its length runs past the chunk)")
                     }
                     c.position = dataStart + length
                     if type == 0x2F { break events }  // End-of-Track: anything after it is ignored
-                    try readMeta(type: type, data: c.base + dataStart, length: length,
-                                 offset: statusOffset, tick: tick, track: &track, meta: &meta)
+                    try readMeta(
+                        type: type, data: c.base + dataStart, length: length,
+                        offset: statusOffset, tick: tick, track: &track, meta: &meta)
                 } else if status == 0xF0 || status == 0xF7 {
                     let length = try c.variableLength("a sysex event's length")
                     guard length <= c.end - c.position else {
-                        throw MIDIError.truncated(offset: statusOffset,
-                                                  what: "a sysex event (its length runs past the chunk)")
+                        throw MIDIError.truncated(
+                            offset: statusOffset,
+                            what: "a sysex event (its length runs past the chunk)")
                     }
                     c.position += length
                 } else {
-                    throw MIDIError.unexpectedByte(offset: statusOffset, byte: status,
+                    throw MIDIError.unexpectedByte(
+                        offset: statusOffset, byte: status,
                         reason: "system status bytes F1...FE cannot appear in a MIDI file")
                 }
             }
@@ -429,38 +451,49 @@ enum MIDIReader {
     }
 
     /// Stores one meta event (other than End-of-Track) where the model keeps it.
-    static func readMeta(type: UInt8, data: UnsafePointer<UInt8>, length: Int, offset: Int,
-                         tick: Int, track: inout Track, meta: inout FileMeta) throws {
+    static func readMeta(
+        type: UInt8, data: UnsafePointer<UInt8>, length: Int, offset: Int,
+        tick: Int, track: inout Track, meta: inout FileMeta
+    ) throws {
         switch type {
         case 0x51:
             guard length >= 3 else {
-                throw MIDIError.badMetaEvent(offset: offset, type: type,
-                                             reason: "set-tempo holds \(length) bytes, needs 3")
+                throw MIDIError.badMetaEvent(
+                    offset: offset, type: type,
+                    reason: "set-tempo holds \(length) bytes, needs 3")
             }
             let microseconds = Int(data[0]) << 16 | Int(data[1]) << 8 | Int(data[2])
             guard microseconds > 0 else {
-                throw MIDIError.badMetaEvent(offset: offset, type: type,
-                                             reason: "a tempo of 0 microseconds per beat")
+                throw MIDIError.badMetaEvent(
+                    offset: offset, type: type,
+                    reason: "a tempo of 0 microseconds per beat")
             }
             meta.tempos.append(TempoChange(tick: tick, microsecondsPerBeat: microseconds))
         case 0x58:
             guard length >= 2 else {
-                throw MIDIError.badMetaEvent(offset: offset, type: type,
-                                             reason: "time signature holds \(length) bytes, needs 2")
+                throw MIDIError.badMetaEvent(
+                    offset: offset, type: type,
+                    reason: "time signature holds \(length) bytes, needs 2")
             }
             guard data[1] <= 16 else {
-                throw MIDIError.badMetaEvent(offset: offset, type: type,
+                throw MIDIError.badMetaEvent(
+                    offset: offset, type: type,
                     reason: "time-signature denominator 2^\(data[1]) is not a note value")
             }
-            meta.timeSignatures.append(TimeSignature(tick: tick, numerator: Int(data[0]),
-                                                     denominator: 1 << Int(data[1])))
+            meta.timeSignatures.append(
+                TimeSignature(
+                    tick: tick, numerator: Int(data[0]),
+                    denominator: 1 << Int(data[1])))
         case 0x59:
             guard length >= 2 else {
-                throw MIDIError.badMetaEvent(offset: offset, type: type,
-                                             reason: "key signature holds \(length) bytes, needs 2")
+                throw MIDIError.badMetaEvent(
+                    offset: offset, type: type,
+                    reason: "key signature holds \(length) bytes, needs 2")
             }
-            meta.keySignatures.append(KeySignature(tick: tick, sharps: Int(Int8(bitPattern: data[0])),
-                                                   isMinor: data[1] != 0))
+            meta.keySignatures.append(
+                KeySignature(
+                    tick: tick, sharps: Int(Int8(bitPattern: data[0])),
+                    isMinor: data[1] != 0))
         case 0x03:
             if track.name == nil {  // later names are rare and ignored (docs/midi.md)
                 track.name = decodeText(data, length)

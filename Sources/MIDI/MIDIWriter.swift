@@ -93,15 +93,16 @@ struct MIDIWriter {
     /// Order at one tick (see the top of this file).
     enum Phase {
         static let name = 0, signature = 1, text = 2, program = 3, control = 4, bend = 5,
-                   noteOff = 6, noteOn = 7, zeroLengthNoteOff = 8
+            noteOff = 6, noteOn = 7, zeroLengthNoteOff = 8
     }
 
     func encode() throws -> [UInt8] {
         var out: [UInt8] = []
         out.append(contentsOf: Array("MThd".utf8))
         appendUInt32(6, to: &out)
-        let hasMaps = !(file.tempoChanges.isEmpty && file.timeSignatures.isEmpty
-                        && file.keySignatures.isEmpty)
+        let hasMaps =
+            !(file.tempoChanges.isEmpty && file.timeSignatures.isEmpty
+            && file.keySignatures.isEmpty)
         var trackGroups: [[Track]]
         if format == .singleTrack {
             trackGroups = [file.tracks]  // format 0 holds exactly one track chunk
@@ -130,8 +131,9 @@ struct MIDIWriter {
             return ppq
         case .smpte(let fps, let ticksPerFrame):
             guard [24, 25, 29, 30].contains(fps), (1...255).contains(ticksPerFrame) else {
-                throw MIDIError.unwritable(reason:
-                    "SMPTE \(fps) fps x \(ticksPerFrame) ticks per frame (fps 24/25/29/30, ticks 1...255)")
+                throw MIDIError.unwritable(
+                    reason:
+                        "SMPTE \(fps) fps x \(ticksPerFrame) ticks per frame (fps 24/25/29/30, ticks 1...255)")
             }
             return (256 - fps) << 8 | ticksPerFrame
         }
@@ -142,8 +144,10 @@ struct MIDIWriter {
         var events: [Event] = []
         var payloads: [[UInt8]] = []
         var sequence = 0
-        func add(_ tick: Int, _ phase: Int, _ status: UInt8, _ d1: Int, _ d2: Int = 0,
-                 payload: [UInt8]? = nil) throws {
+        func add(
+            _ tick: Int, _ phase: Int, _ status: UInt8, _ d1: Int, _ d2: Int = 0,
+            payload: [UInt8]? = nil
+        ) throws {
             guard tick >= 0 else { throw MIDIError.unwritable(reason: "negative tick \(tick)") }
             var index = -1
             if let payload {
@@ -153,9 +157,11 @@ struct MIDIWriter {
                 index = payloads.count
                 payloads.append(payload)
             }
-            events.append(Event(tick: tick, phase: phase, sequence: sequence, status: status,
-                                data1: UInt8(truncatingIfNeeded: d1), data2: UInt8(truncatingIfNeeded: d2),
-                                payload: index))
+            events.append(
+                Event(
+                    tick: tick, phase: phase, sequence: sequence, status: status,
+                    data1: UInt8(truncatingIfNeeded: d1), data2: UInt8(truncatingIfNeeded: d2),
+                    payload: index))
             sequence += 1
         }
         func check(_ value: Int, _ range: ClosedRange<Int>, _ what: String) throws {
@@ -167,24 +173,28 @@ struct MIDIWriter {
             for t in file.tempoChanges {
                 try check(t.microsecondsPerBeat, 1...0xFF_FFFF, "tempo (µs per beat)")
                 let us = t.microsecondsPerBeat
-                try add(t.tick, Phase.signature, 0xFF, 0x51,
-                        payload: [UInt8(us >> 16), UInt8((us >> 8) & 0xFF), UInt8(us & 0xFF)])
+                try add(
+                    t.tick, Phase.signature, 0xFF, 0x51,
+                    payload: [UInt8(us >> 16), UInt8((us >> 8) & 0xFF), UInt8(us & 0xFF)])
             }
             for s in file.timeSignatures {
                 try check(s.numerator, 0...255, "time-signature numerator")
                 let power = s.denominator > 0 ? s.denominator.trailingZeroBitCount : -1
                 guard s.denominator > 0, s.denominator == 1 << power, power <= 16 else {
-                    throw MIDIError.unwritable(reason: "time-signature denominator \(s.denominator) "
-                                               + "is not a power of two up to 2^16")
+                    throw MIDIError.unwritable(
+                        reason: "time-signature denominator \(s.denominator) "
+                            + "is not a power of two up to 2^16")
                 }
                 // 24 MIDI clocks per metronome click, 8 thirty-seconds per quarter: the usual values.
-                try add(s.tick, Phase.signature, 0xFF, 0x58,
-                        payload: [UInt8(s.numerator), UInt8(power), 24, 8])
+                try add(
+                    s.tick, Phase.signature, 0xFF, 0x58,
+                    payload: [UInt8(s.numerator), UInt8(power), 24, 8])
             }
             for k in file.keySignatures {
                 try check(k.sharps, -128...127, "key-signature sharps")
-                try add(k.tick, Phase.signature, 0xFF, 0x59,
-                        payload: [UInt8(bitPattern: Int8(k.sharps)), k.isMinor ? 1 : 0])
+                try add(
+                    k.tick, Phase.signature, 0xFF, 0x59,
+                    payload: [UInt8(bitPattern: Int8(k.sharps)), k.isMinor ? 1 : 0])
             }
         }
         // Format 0 merges tracks: the first name stands for the whole file.
@@ -199,8 +209,9 @@ struct MIDIWriter {
                 return UInt8(c)
             }
             for text in track.texts {
-                try add(text.tick, Phase.text, 0xFF, text.kind.rawValue,
-                        payload: Array(text.text.utf8))
+                try add(
+                    text.tick, Phase.text, 0xFF, text.kind.rawValue,
+                    payload: Array(text.text.utf8))
             }
             for p in track.programChanges {
                 try check(p.program, 0...127, "program")
@@ -224,8 +235,9 @@ struct MIDIWriter {
                 }
                 let status = 0x90 | (track.isDrum ? 9 : try channel(n.channel))
                 try add(n.start, Phase.noteOn, status, n.pitch, n.velocity)
-                try add(n.end, n.end == n.start ? Phase.zeroLengthNoteOff : Phase.noteOff,
-                        status, n.pitch, 0)
+                try add(
+                    n.end, n.end == n.start ? Phase.zeroLengthNoteOff : Phase.noteOff,
+                    status, n.pitch, 0)
             }
         }
         events.sort { ($0.tick, $0.phase, $0.sequence) < ($1.tick, $1.phase, $1.sequence) }

@@ -39,15 +39,20 @@ public struct TempoMap: Equatable, Sendable {
             ticksPerBeat = 0
             smpteTicksPerSecond = fps * Double(ticksPerFrame)
         case .ticksPerBeat(let ppq):
-            var built = [Segment(tick: 0, microsecondsPerBeat: Self.defaultMicrosecondsPerBeat,
-                                 startMicrosecondTicks: 0)]
+            var built = [
+                Segment(
+                    tick: 0, microsecondsPerBeat: Self.defaultMicrosecondsPerBeat,
+                    startMicrosecondTicks: 0)
+            ]
             for change in tempoChanges {
                 let last = built[built.count - 1]
                 let tick = max(change.tick, last.tick)
-                let start = last.startMicrosecondTicks
+                let start =
+                    last.startMicrosecondTicks
                     + Double(tick - last.tick) * Double(last.microsecondsPerBeat)
-                let segment = Segment(tick: tick, microsecondsPerBeat: change.microsecondsPerBeat,
-                                      startMicrosecondTicks: start)
+                let segment = Segment(
+                    tick: tick, microsecondsPerBeat: change.microsecondsPerBeat,
+                    startMicrosecondTicks: start)
                 if tick == last.tick {
                     built[built.count - 1] = segment
                 } else {
@@ -64,7 +69,8 @@ public struct TempoMap: Equatable, Sendable {
     public func seconds(atTick tick: Int) -> Double {
         if segments.isEmpty { return Double(tick) / smpteTicksPerSecond }
         let s = segments[segmentIndex { $0.tick <= tick }]
-        let microsecondTicks = s.startMicrosecondTicks
+        let microsecondTicks =
+            s.startMicrosecondTicks
             + Double(tick - s.tick) * Double(s.microsecondsPerBeat)
         return microsecondTicks / (1e6 * Double(ticksPerBeat))
     }

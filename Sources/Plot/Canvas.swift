@@ -85,8 +85,10 @@ public struct Canvas: Sendable {
     }
 
     /// Draws a straight line between two points (Bresenham), `thickness` pixels wide.
-    public mutating func drawLine(from p0: (x: Int, y: Int), to p1: (x: Int, y: Int),
-                                  color: Color, thickness: Int = 1) {
+    public mutating func drawLine(
+        from p0: (x: Int, y: Int), to p1: (x: Int, y: Int),
+        color: Color, thickness: Int = 1
+    ) {
         var x = p0.x, y = p0.y
         let dx = abs(p1.x - x), dy = -abs(p1.y - y)
         let sx = x < p1.x ? 1 : -1, sy = y < p1.y ? 1 : -1

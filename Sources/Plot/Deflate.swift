@@ -43,8 +43,10 @@ public enum Deflate {
             let isLast = start + length == data.count
             // Header bits BFINAL, BTYPE=00, then padding to the byte boundary: one whole byte.
             out.append(isLast ? 1 : 0)
-            out += [UInt8(length & 0xFF), UInt8(length >> 8),
-                    UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)]
+            out += [
+                UInt8(length & 0xFF), UInt8(length >> 8),
+                UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF),
+            ]
             out += data[start..<(start + length)]
             start += length
         } while start < data.count
@@ -54,16 +56,24 @@ public enum Deflate {
     // MARK: Fixed Huffman blocks
 
     /// Length codes 257...285: base match length and extra bits (RFC 1951 section 3.2.5).
-    private static let lengthBase: [Int] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
-                                            35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
-    private static let lengthExtra: [Int] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-                                             3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
+    private static let lengthBase: [Int] = [
+        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
+        35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
+    ]
+    private static let lengthExtra: [Int] = [
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+        3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+    ]
     /// Distance codes 0...29: base distance and extra bits.
-    private static let distanceBase: [Int] = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
-                                              257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
-                                              8193, 12289, 16385, 24577]
-    private static let distanceExtra: [Int] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
-                                               7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]
+    private static let distanceBase: [Int] = [
+        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
+        257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
+        8193, 12289, 16385, 24577,
+    ]
+    private static let distanceExtra: [Int] = [
+        0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
+        7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
+    ]
 
     /// Index of the largest table entry <= value (the tables are sorted).
     private static func code(for value: Int, in bases: [Int]) -> Int {

@@ -85,7 +85,8 @@ public struct LineChart: Sendable {
     /// 10 more, at least 80. On a narrow range (a loss from 12.0001 to 12.0003) labels need more
     /// decimals and ran off the image's left edge at a fixed 80.
     static func leftMargin(for ticks: (values: [Double], step: Double), scale: Int) -> Int {
-        let widest = ticks.values.map { Canvas.textWidth(AxisTicks.label($0, step: ticks.step), scale: scale) }.max() ?? 0
+        let widest =
+            ticks.values.map { Canvas.textWidth(AxisTicks.label($0, step: ticks.step), scale: scale) }.max() ?? 0
         return max(80, widest + 16)
     }
 
@@ -105,8 +106,12 @@ public struct LineChart: Sendable {
         let yt = AxisTicks.nice(lower: yr.lowerBound, upper: yr.upperBound, count: 6)
         let left = Self.leftMargin(for: yt, scale: scale), right = 20, top = 40, bottom = 60
         let plotW = max(10, width - left - right), plotH = max(10, height - top - bottom)
-        func px(_ x: Double) -> Int { left + Int(((x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * Double(plotW - 1)).rounded()) }
-        func py(_ y: Double) -> Int { top + plotH - 1 - Int(((y - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * Double(plotH - 1)).rounded()) }
+        func px(_ x: Double) -> Int {
+            left + Int(((x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * Double(plotW - 1)).rounded())
+        }
+        func py(_ y: Double) -> Int {
+            top + plotH - 1 - Int(((y - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * Double(plotH - 1)).rounded())
+        }
 
         // Grid and tick labels.
         let xt = AxisTicks.nice(lower: xr.lowerBound, upper: xr.upperBound, count: 6)
@@ -114,25 +119,30 @@ public struct LineChart: Sendable {
             let x = px(v)
             canvas.fillRect(x: x, y: top, width: 1, height: plotH, color: .lightGray)
             let text = AxisTicks.label(v, step: xt.step)
-            canvas.drawText(text, x: x - Canvas.textWidth(text, scale: scale) / 2, y: top + plotH + 6,
-                            color: .darkGray, scale: scale)
+            canvas.drawText(
+                text, x: x - Canvas.textWidth(text, scale: scale) / 2, y: top + plotH + 6,
+                color: .darkGray, scale: scale)
         }
         for v in yt.values {
             let y = py(v)
             canvas.fillRect(x: left, y: y, width: plotW, height: 1, color: .lightGray)
             let text = AxisTicks.label(v, step: yt.step)
-            canvas.drawText(text, x: left - 6 - Canvas.textWidth(text, scale: scale),
-                            y: y - Canvas.textHeight(scale: scale) / 2, color: .darkGray, scale: scale)
+            canvas.drawText(
+                text, x: left - 6 - Canvas.textWidth(text, scale: scale),
+                y: y - Canvas.textHeight(scale: scale) / 2, color: .darkGray, scale: scale)
         }
         canvas.strokeRect(x: left, y: top, width: plotW, height: plotH, color: .darkGray)
 
         // Titles.
-        canvas.drawText(title, x: left + (plotW - Canvas.textWidth(title, scale: scale)) / 2, y: 12,
-                        color: .black, scale: scale)
-        canvas.drawText(xLabel, x: left + (plotW - Canvas.textWidth(xLabel, scale: scale)) / 2,
-                        y: height - Canvas.textHeight(scale: scale) - 10, color: .black, scale: scale)
-        canvas.drawVerticalText(yLabel, x: 8, y: top + (plotH + Canvas.textWidth(yLabel, scale: scale)) / 2,
-                                color: .black, scale: scale)
+        canvas.drawText(
+            title, x: left + (plotW - Canvas.textWidth(title, scale: scale)) / 2, y: 12,
+            color: .black, scale: scale)
+        canvas.drawText(
+            xLabel, x: left + (plotW - Canvas.textWidth(xLabel, scale: scale)) / 2,
+            y: height - Canvas.textHeight(scale: scale) - 10, color: .black, scale: scale)
+        canvas.drawVerticalText(
+            yLabel, x: 8, y: top + (plotH + Canvas.textWidth(yLabel, scale: scale)) / 2,
+            color: .black, scale: scale)
 
         // Lines, then the legend on top of them.
         for (index, s) in series.enumerated() {
@@ -155,7 +165,8 @@ public struct LineChart: Sendable {
             for (index, s) in series.enumerated() {
                 let y = ly + 6 + index * lineH
                 let color = Color.palette[index % Color.palette.count]
-                canvas.fillRect(x: lx + 6, y: y + Canvas.textHeight(scale: scale) / 2 - 1, width: 20, height: 3, color: color)
+                canvas.fillRect(
+                    x: lx + 6, y: y + Canvas.textHeight(scale: scale) / 2 - 1, width: 20, height: 3, color: color)
                 canvas.drawText(s.name, x: lx + 32, y: y, color: .black, scale: scale)
             }
         }

@@ -34,7 +34,8 @@ public struct TokenizeOutcome: Sendable {
     public var started = true
 
     /// Creates an outcome.
-    public init(path: String, ids: [Int] = [], tokenCount: Int = 0, notes: Int = 0, bars: Int = 0, error: String? = nil) {
+    public init(path: String, ids: [Int] = [], tokenCount: Int = 0, notes: Int = 0, bars: Int = 0, error: String? = nil)
+    {
         self.path = path
         self.ids = ids
         self.tokenCount = tokenCount
@@ -77,17 +78,21 @@ extension REMITokenizer {
     /// after counting (and writing) them, to save memory on large corpora. Once `shouldStop`
     /// answers true (Ctrl-C), jobs not yet started are left out and come back with
     /// `started == false`; a file being written is finished first.
-    public func tokenizeFiles(_ jobs: [TokenizeJob], threads: Int = 1, keepIDs: Bool = true,
-                              shouldStop: @escaping @Sendable () -> Bool = { false }) -> [TokenizeOutcome] {
+    public func tokenizeFiles(
+        _ jobs: [TokenizeJob], threads: Int = 1, keepIDs: Bool = true,
+        shouldStop: @escaping @Sendable () -> Bool = { false }
+    ) -> [TokenizeOutcome] {
         var outcomes = [TokenizeOutcome?](repeating: nil, count: jobs.count)
         let workers = max(1, min(threads, jobs.count))
-        let barID = vocabulary.id(for: .bar), noteRange = (vocabulary.id(for: .noteOn(0)) ?? 0)...(vocabulary.id(for: .noteOn(127)) ?? 0)
+        let barID = vocabulary.id(for: .bar),
+            noteRange = (vocabulary.id(for: .noteOn(0)) ?? 0)...(vocabulary.id(for: .noteOn(127)) ?? 0)
         outcomes.withUnsafeMutableBufferPointer { slots in
             let slots = slots  // each worker writes only its own indices
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 for i in stride(from: worker, to: jobs.count, by: workers) {
                     let job = jobs[i]
-                    var outcome = TokenizeOutcome(path: job.input.path, ids: [], tokenCount: 0, notes: 0, bars: 0, error: nil)
+                    var outcome = TokenizeOutcome(
+                        path: job.input.path, ids: [], tokenCount: 0, notes: 0, bars: 0, error: nil)
                     if shouldStop() {
                         outcome.started = false
                         slots[i] = outcome

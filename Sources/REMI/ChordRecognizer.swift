@@ -109,8 +109,10 @@ public struct ChordRecognizer: Sendable {
             case .silent:
                 spans.append(Span(start: i == firstRecognised ? 0 : window.start, end: window.end, label: .noChord))
             case let .chord(root, quality):
-                spans.append(Span(start: i == firstRecognised ? 0 : window.start, end: window.end,
-                                  label: .chord(root: root, quality: quality)))
+                spans.append(
+                    Span(
+                        start: i == firstRecognised ? 0 : window.start, end: window.end,
+                        label: .chord(root: root, quality: quality)))
             }
         }
         return spans
@@ -215,7 +217,13 @@ struct ChordScoreTable: Sendable {
         let iv = intervals(chroma: chroma, root: root)
         var score = 0
         for i in 0..<12 where iv & (1 << i) != 0 && !tones.contains(i) {
-            if outside1.contains(i) { score -= 1 } else if outside2.contains(i) { score -= 2 } else if inside.contains(i) { score += 1 }
+            if outside1.contains(i) {
+                score -= 1
+            } else if outside2.contains(i) {
+                score -= 2
+            } else if inside.contains(i) {
+                score += 1
+            }
         }
         return score
     }

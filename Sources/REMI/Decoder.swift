@@ -100,19 +100,25 @@ extension REMITokenizer {
         closeNote(step: config.decoderDefaultDurationStep)
 
         notes = notes.enumerated()
-            .sorted { ($0.element.start, $0.element.pitch, $0.offset) < ($1.element.start, $1.element.pitch, $1.offset) }
+            .sorted {
+                ($0.element.start, $0.element.pitch, $0.offset) < ($1.element.start, $1.element.pitch, $1.offset)
+            }
             .map(\.element)
         // Stable by tick, and the last of several tempos at one tick wins.
         var byTick: [TempoChange] = []
-        for tempo in tempos.enumerated().sorted(by: { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }).map(\.element) {
+        for tempo in tempos.enumerated().sorted(by: { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) })
+            .map(\.element)
+        {
             if byTick.last?.tick == tempo.tick { byTick[byTick.count - 1] = tempo } else { byTick.append(tempo) }
         }
-        markers = markers.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(\.element)
+        markers = markers.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(
+            \.element)
         let end = max(notes.reduce(0) { max($0, $1.end) }, byTick.last?.tick ?? 0, markers.last?.tick ?? 0)
         let track = Track(name: "Piano", notes: notes, texts: markers, endTick: end)
-        return MIDIFile(format: .multiTrack, division: .ticksPerBeat(config.ticksPerBeat), tracks: [track],
-                        tempoChanges: byTick,
-                        timeSignatures: [TimeSignature(tick: 0, numerator: config.beatsPerBar, denominator: 4)])
+        return MIDIFile(
+            format: .multiTrack, division: .ticksPerBeat(config.ticksPerBeat), tracks: [track],
+            tempoChanges: byTick,
+            timeSignatures: [TimeSignature(tick: 0, numerator: config.beatsPerBar, denominator: 4)])
     }
 
     /// The velocity a bin decodes to: the centre of the velocities that fall in it, 1...127.

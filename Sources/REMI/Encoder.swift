@@ -41,8 +41,10 @@ extension REMITokenizer {
         guard let lastStart = notes.last?.start else { return [] }
         let barTicks = config.ticksPerBar, grid = config.gridTicks
         let lastBar = lastStart / barTicks
-        guard lastBar < Self.maximumBars else { throw REMIError.pieceTooLong(bars: lastBar + 1, limit: Self.maximumBars) }
-        let endTick = (lastBar + 1) * barTicks   // items at or after it are not written
+        guard lastBar < Self.maximumBars else {
+            throw REMIError.pieceTooLong(bars: lastBar + 1, limit: Self.maximumBars)
+        }
+        let endTick = (lastBar + 1) * barTicks  // items at or after it are not written
 
         var chords: [ChordRecognizer.Span] = []
         if config.chords {
@@ -97,9 +99,11 @@ extension REMITokenizer {
         guard case let .ticksPerBeat(division) = file.division else { throw REMIError.smpteTimeUnsupported }
         guard division > 0 else { throw REMIError.invalidDivision(ticksPerBeat: division) }
         if config.nonFourFour == .reject,
-           let other = file.timeSignatures.first(where: { !($0.numerator == 4 && $0.denominator == 4) }) {
-            throw REMIError.nonFourFourTimeSignature(tick: other.tick, numerator: other.numerator,
-                                                     denominator: other.denominator)
+            let other = file.timeSignatures.first(where: { !($0.numerator == 4 && $0.denominator == 4) })
+        {
+            throw REMIError.nonFourFourTimeSignature(
+                tick: other.tick, numerator: other.numerator,
+                denominator: other.denominator)
         }
         return division
     }
@@ -147,9 +151,10 @@ extension REMITokenizer {
             let snapped = roundedHalfDown(start * tpb, division * grid) * grid
             let step = min(max(roundedHalfDown(length * tpb, division * stepTicks), 1), steps) - 1
             let velocity = min(max(note.velocity, 0), 127)
-            return QuantizedNote(start: snapped, end: snapped + roundedHalfDown(length * tpb, division),
-                                 pitch: note.pitch, velocityBin: min(velocity * bins / 128, bins - 1),
-                                 durationStep: step)
+            return QuantizedNote(
+                start: snapped, end: snapped + roundedHalfDown(length * tpb, division),
+                pitch: note.pitch, velocityBin: min(velocity * bins / 128, bins - 1),
+                durationStep: step)
         }
     }
 
@@ -166,8 +171,11 @@ extension REMITokenizer {
     /// `endTick` (internal ticks) are left out.
     func beatTempos(of file: MIDIFile, division: Int, before endTick: Int) -> [BeatTempo] {
         var changes = file.tempoChanges
-        if changes.contains(where: { $0.tick < 0 }) || !zip(changes, changes.dropFirst()).allSatisfy({ $0.tick <= $1.tick }) {
-            changes = changes.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(\.element)
+        if changes.contains(where: { $0.tick < 0 })
+            || !zip(changes, changes.dropFirst()).allSatisfy({ $0.tick <= $1.tick })
+        {
+            changes = changes.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(
+                \.element)
         }
         // Through the first beat at or after the last change: a last change between beats
         // still reaches a beat (the original stops at the beat before it and loses it).

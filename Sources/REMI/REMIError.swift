@@ -19,7 +19,8 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
     /// A token file is damaged or not a token file.
     case invalidTokenFile(reason: String)
     /// A token file was written with another vocabulary (or tokenizer config) than the one given.
-    case vocabularyMismatch(tokenFile: String, tokenFingerprint: String, vocabulary: String, vocabularyFingerprint: String)
+    case vocabularyMismatch(
+        tokenFile: String, tokenFingerprint: String, vocabulary: String, vocabularyFingerprint: String)
     /// A folder already holds a vocabulary other than the one about to be written there.
     case folderHasOtherVocabulary(path: String)
 
@@ -32,9 +33,11 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .invalidDivision(ticksPerBeat):
             return "the MIDI file says \(ticksPerBeat) ticks per beat; it must be positive"
         case let .pieceTooLong(bars, limit):
-            return "the last note starts in bar \(bars); REMI pieces are limited to \(limit) bars, a fixed limit (docs/limits.md): is a tick value corrupt?"
+            return
+                "the last note starts in bar \(bars); REMI pieces are limited to \(limit) bars, a fixed limit (docs/limits.md): is a tick value corrupt?"
         case let .nonFourFourTimeSignature(tick, numerator, denominator):
-            return "time signature \(numerator)/\(denominator) at tick \(tick); the config rejects files that are not in 4/4 (set nonFourFour to \"fourFourGrid\" to lay them on a 4/4 grid)"
+            return
+                "time signature \(numerator)/\(denominator) at tick \(tick); the config rejects files that are not in 4/4 (set nonFourFour to \"fourFourGrid\" to lay them on a 4/4 grid)"
         case let .invalidVocabulary(token, reason):
             return "vocabulary: \(reason)" + (token.map { " (token '\($0)')" } ?? "")
         case let .vocabularyTooLargeForTokenFile(size):

@@ -25,9 +25,11 @@ public enum ChordLabel: Hashable, Sendable {
 
     /// Every label, in vocabulary order: `N:N`, then roots C...B, each with the qualities in
     /// `ChordQuality.allCases` order.
-    public static let all: [ChordLabel] = [.noChord] + (0..<12).flatMap { root in
-        ChordQuality.allCases.map { ChordLabel.chord(root: root, quality: $0) }
-    }
+    public static let all: [ChordLabel] =
+        [.noChord]
+        + (0..<12).flatMap { root in
+            ChordQuality.allCases.map { ChordLabel.chord(root: root, quality: $0) }
+        }
 
     /// The label as text: `N:N`, `G:maj`, `C#:dom`.
     public var name: String {
@@ -42,7 +44,8 @@ public enum ChordLabel: Hashable, Sendable {
         if name == "N:N" { self = .noChord; return }
         let parts = name.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let root = Self.pitchClassNames.firstIndex(of: String(parts[0])),
-              let quality = ChordQuality(rawValue: String(parts[1])) else { return nil }
+            let quality = ChordQuality(rawValue: String(parts[1]))
+        else { return nil }
         self = .chord(root: root, quality: quality)
     }
 }

@@ -124,7 +124,9 @@ extension REMITokenizer {
             report.durationErrorSum += error
             report.maxDurationError = max(report.maxDurationError, error)
             let bins = config.velocityBins
-            if min(max(original.velocity, 0), 127) * bins / 128 != back.velocity * bins / 128 { report.velocitiesOutsideBin += 1 }
+            if min(max(original.velocity, 0), 127) * bins / 128 != back.velocity * bins / 128 {
+                report.velocitiesOutsideBin += 1
+            }
             if original.pitch != back.pitch { report.pitchesChanged += 1 }
         }
 

@@ -33,7 +33,8 @@ enum SustainPedal {
             return (x.channel, x.pitch, x.start, a) < (y.channel, y.pitch, y.start, b)
         }
         var nextOnset = [Int](repeating: Int.max, count: notes.count)
-        for (i, j) in zip(order, order.dropFirst()) where notes[i].channel == notes[j].channel && notes[i].pitch == notes[j].pitch {
+        for (i, j) in zip(order, order.dropFirst())
+        where notes[i].channel == notes[j].channel && notes[i].pitch == notes[j].pitch {
             nextOnset[i] = notes[j].start
         }
 

@@ -77,14 +77,17 @@ public struct TokenFile: Equatable, Sendable {
         guard version == 1 || version == 2 else {
             throw REMIError.invalidTokenFile(reason: "format version \(version) (expected 1 or 2)")
         }
-        guard read(6, 2) == 2 else { throw REMIError.invalidTokenFile(reason: "\(read(6, 2)) bytes per id (expected 2)") }
+        guard read(6, 2) == 2 else {
+            throw REMIError.invalidTokenFile(reason: "\(read(6, 2)) bytes per id (expected 2)")
+        }
         let header = version == 1 ? Self.version1HeaderSize : Self.headerSize
         guard bytes.count >= header else { throw REMIError.invalidTokenFile(reason: "the header is cut short") }
         vocabularySize = Int(read(8, 4))
         vocabularyFingerprint = version == 2 ? read(16, 8) : nil
         let count = Int(read(12, 4))
         guard bytes.count == header + 2 * count else {
-            throw REMIError.invalidTokenFile(reason: "header says \(count) ids, the file holds \((bytes.count - header) / 2)")
+            throw REMIError.invalidTokenFile(
+                reason: "header says \(count) ids, the file holds \((bytes.count - header) / 2)")
         }
         ids = (0..<count).map { Int(read(header + 2 * $0, 2)) }
     }
@@ -99,8 +102,10 @@ public struct TokenFile: Equatable, Sendable {
                     vocabulary: vocabularyPath, vocabularyFingerprint: FNV1a.hex(vocabulary.fingerprint))
             }
         } else if vocabularySize != vocabulary.count {
-            throw REMIError.invalidTokenFile(reason:
-                "\(tokenPath) was written for a vocabulary of \(vocabularySize) tokens, \(vocabularyPath) has \(vocabulary.count)")
+            throw REMIError.invalidTokenFile(
+                reason:
+                    "\(tokenPath) was written for a vocabulary of \(vocabularySize) tokens, \(vocabularyPath) has \(vocabulary.count)"
+            )
         }
     }
 

@@ -103,10 +103,12 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         }
         try require(ticksPerBeat > 0 && ticksPerBeat <= 1 << 20, "ticksPerBeat", "must be 1...1048576")
         try require(beatsPerBar > 0 && beatsPerBar <= 64, "beatsPerBar", "must be 1...64")
-        try require(positionsPerBar > 0 && ticksPerBar % positionsPerBar == 0, "positionsPerBar",
-                    "must divide ticksPerBeat * beatsPerBar (\(ticksPerBar))")
-        try require(ticksPerBeat % gridTicks == 0, "positionsPerBar",
-                    "must put a grid step on every beat (ticksPerBeat \(ticksPerBeat) is not a multiple of \(gridTicks))")
+        try require(
+            positionsPerBar > 0 && ticksPerBar % positionsPerBar == 0, "positionsPerBar",
+            "must divide ticksPerBeat * beatsPerBar (\(ticksPerBar))")
+        try require(
+            ticksPerBeat % gridTicks == 0, "positionsPerBar",
+            "must put a grid step on every beat (ticksPerBeat \(ticksPerBeat) is not a multiple of \(gridTicks))")
         try require(durationStepTicks > 0, "durationStepTicks", "must be positive")
         try require(durationSteps > 0 && durationSteps <= 4096, "durationSteps", "must be 1...4096")
         try require(velocityBins > 0 && velocityBins <= 128, "velocityBins", "must be 1...128")
@@ -114,19 +116,24 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         try require(tempoValuesPerClass > 0 && tempoValuesPerClass <= 1000, "tempoValuesPerClass", "must be 1...1000")
         try require(tempoClasses[0].lowerBPM > 0, "tempoClasses", "must start above 0 bpm")
         for (i, c) in tempoClasses.enumerated() {
-            try require(!c.name.isEmpty && !c.name.contains("_"), "tempoClasses",
-                        "names must be non-empty and have no '_' ('\(c.name)')")
+            try require(
+                !c.name.isEmpty && !c.name.contains("_"), "tempoClasses",
+                "names must be non-empty and have no '_' ('\(c.name)')")
             if i > 0 {
-                try require(c.lowerBPM == tempoClasses[i - 1].lowerBPM + tempoValuesPerClass, "tempoClasses",
-                            "must be contiguous: '\(c.name)' should start at \(tempoClasses[i - 1].lowerBPM + tempoValuesPerClass) bpm")
+                try require(
+                    c.lowerBPM == tempoClasses[i - 1].lowerBPM + tempoValuesPerClass, "tempoClasses",
+                    "must be contiguous: '\(c.name)' should start at \(tempoClasses[i - 1].lowerBPM + tempoValuesPerClass) bpm"
+                )
             }
         }
         try require(Set(tempoClasses.map(\.name)).count == tempoClasses.count, "tempoClasses", "names must differ")
-        try require(!chordWindowBeats.isEmpty && chordWindowBeats.allSatisfy { $0 > 0 && $0 <= 64 },
-                    "chordWindowBeats", "must list window lengths of 1...64 beats")
+        try require(
+            !chordWindowBeats.isEmpty && chordWindowBeats.allSatisfy { $0 > 0 && $0 <= 64 },
+            "chordWindowBeats", "must list window lengths of 1...64 beats")
         try require((1...127).contains(decoderDefaultVelocity), "decoderDefaultVelocity", "must be 1...127")
-        try require((0..<durationSteps).contains(decoderDefaultDurationStep), "decoderDefaultDurationStep",
-                    "must be 0..<durationSteps")
+        try require(
+            (0..<durationSteps).contains(decoderDefaultDurationStep), "decoderDefaultDurationStep",
+            "must be 0..<durationSteps")
         try require(defaultTempoBPM > 0, "defaultTempoBPM", "must be positive")
     }
 
@@ -142,7 +149,9 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         do {
             config = try JSONDecoder().decode(TokenizerConfig.self, from: data)
         } catch {
-            throw REMIError.invalidConfig(field: url.lastPathComponent, reason: "cannot be read as a tokenizer config: \(JSONKeys.describe(error))")
+            throw REMIError.invalidConfig(
+                field: url.lastPathComponent,
+                reason: "cannot be read as a tokenizer config: \(JSONKeys.describe(error))")
         }
         try config.validate()
         return config
@@ -162,8 +171,8 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case ticksPerBeat, beatsPerBar, positionsPerBar, durationStepTicks, durationSteps, velocityBins,
-             tempoClasses, tempoValuesPerClass, chords, chordWindowBeats, tracks, dropDrums, sustainPedal,
-             nonFourFour, defaultTempoBPM, decoderDefaultVelocity, decoderDefaultDurationStep
+            tempoClasses, tempoValuesPerClass, chords, chordWindowBeats, tracks, dropDrums, sustainPedal,
+            nonFourFour, defaultTempoBPM, decoderDefaultVelocity, decoderDefaultDurationStep
     }
 
     /// Decodes a config; any field that is absent keeps its default.

@@ -27,7 +27,7 @@ public struct Vocabulary: Equatable, Sendable {
     public let events: [REMIEvent]
 
     private let barID: Int, positionBase: Int, chordBase: Int, tempoClassBase: Int,
-                tempoValueBase: Int, velocityBase: Int, noteOnBase: Int, durationBase: Int
+        tempoValueBase: Int, velocityBase: Int, noteOnBase: Int, durationBase: Int
 
     /// Id of the padding token (always 0).
     public let paddingID = 0
@@ -146,8 +146,10 @@ public struct Vocabulary: Equatable, Sendable {
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(File(format: Self.formatName, version: 1, config: config,
-                                       tokens: events.map { name(of: $0) }))
+        return try encoder.encode(
+            File(
+                format: Self.formatName, version: 1, config: config,
+                tokens: events.map { name(of: $0) }))
     }
 
     /// Writes `jsonData()` to `url`, whole or not at all (`AtomicFile`).
@@ -161,7 +163,8 @@ public struct Vocabulary: Equatable, Sendable {
     public static func load(from url: URL) throws -> Vocabulary {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw REMIError.invalidVocabulary(token: nil, reason: "cannot read \(url.path) (\(error.localizedDescription))")
+            throw REMIError.invalidVocabulary(
+                token: nil, reason: "cannot read \(url.path) (\(error.localizedDescription))")
         }
         return try load(jsonData: data)
     }
@@ -172,21 +175,26 @@ public struct Vocabulary: Equatable, Sendable {
         do {
             file = try JSONDecoder().decode(File.self, from: jsonData)
         } catch {
-            throw REMIError.invalidVocabulary(token: nil, reason: "not a vocabulary JSON file: \(JSONKeys.describe(error))")
+            throw REMIError.invalidVocabulary(
+                token: nil, reason: "not a vocabulary JSON file: \(JSONKeys.describe(error))")
         }
         guard file.format == formatName else {
-            throw REMIError.invalidVocabulary(token: nil, reason: "format is '\(file.format)', expected '\(formatName)'")
+            throw REMIError.invalidVocabulary(
+                token: nil, reason: "format is '\(file.format)', expected '\(formatName)'")
         }
         guard file.version == 1 else {
-            throw REMIError.invalidVocabulary(token: nil, reason: "version \(file.version) is not supported (expected 1)")
+            throw REMIError.invalidVocabulary(
+                token: nil, reason: "version \(file.version) is not supported (expected 1)")
         }
         let vocabulary = try Vocabulary(config: file.config)
         guard file.tokens.count == vocabulary.count else {
-            throw REMIError.invalidVocabulary(token: nil,
+            throw REMIError.invalidVocabulary(
+                token: nil,
                 reason: "lists \(file.tokens.count) tokens but its config gives \(vocabulary.count)")
         }
         for (id, token) in file.tokens.enumerated() where token != vocabulary.name(of: vocabulary.events[id]) {
-            throw REMIError.invalidVocabulary(token: token,
+            throw REMIError.invalidVocabulary(
+                token: token,
                 reason: "id \(id) should be '\(vocabulary.name(of: vocabulary.events[id]))'")
         }
         return vocabulary

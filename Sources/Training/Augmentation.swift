@@ -21,8 +21,10 @@ public struct Augmentation: Codable, Equatable, Sendable {
     public var tempoScale: ClosedRange<Double>
 
     /// Creates an augmentation.
-    public init(transposition: ClosedRange<Int> = 0...0, velocityShift: ClosedRange<Int> = 0...0,
-                tempoScale: ClosedRange<Double> = 1...1) {
+    public init(
+        transposition: ClosedRange<Int> = 0...0, velocityShift: ClosedRange<Int> = 0...0,
+        tempoScale: ClosedRange<Double> = 1...1
+    ) {
         self.transposition = transposition
         self.velocityShift = velocityShift
         self.tempoScale = tempoScale
@@ -51,7 +53,9 @@ public struct Augmentation: Codable, Equatable, Sendable {
         var g = SeededGenerator(seed: SeededShuffle.mix(seed, 0xA06, UInt64(epoch), UInt64(piece)))
         let k = Int.random(in: transposition, using: &g)
         let s = Int.random(in: velocityShift, using: &g)
-        let f = tempoScale.lowerBound == tempoScale.upperBound ? tempoScale.lowerBound
+        let f =
+            tempoScale.lowerBound == tempoScale.upperBound
+            ? tempoScale.lowerBound
             : Double.random(in: tempoScale, using: &g)
         return Draw(semitones: k, velocityBins: s, tempoFactor: f)
     }
@@ -86,7 +90,8 @@ public struct Augmentation: Codable, Equatable, Sendable {
                     let bpm = Double(config.tempoClasses[c].lowerBPM + value) * draw.tempoFactor
                     let scaled = tokenizer.tempoClassAndValue(bpm: Int(bpm.rounded()))
                     if let classID = v.id(for: .tempoClass(scaled.tempoClass)),
-                       let valueID = v.id(for: .tempoValue(scaled.value)) {
+                        let valueID = v.id(for: .tempoValue(scaled.value))
+                    {
                         out[i] = Int32(classID)
                         out[i + 1] = Int32(valueID)
                     }

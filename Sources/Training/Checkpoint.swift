@@ -67,18 +67,23 @@ public struct Checkpoint {
 
     /// Writes a checkpoint of `model` (and `optimizer`, `memory`) into `run/<name>`.
     /// `writeFile` writes one file (tests pass one that fails as a full disk does).
-    static func write(name: String, run: URL, model: LanguageModel, optimizer: Adam, memory: Memory?,
-                      tokenizer: REMITokenizer, options: TrainingOptions, state: TrainerState,
-                      writeFile: (Data, URL) throws -> Void = { try AtomicFile.write($0, to: $1) }) throws {
+    static func write(
+        name: String, run: URL, model: LanguageModel, optimizer: Adam, memory: Memory?,
+        tokenizer: REMITokenizer, options: TrainingOptions, state: TrainerState,
+        writeFile: (Data, URL) throws -> Void = { try AtomicFile.write($0, to: $1) }
+    ) throws {
         try Interruption.whileWriting {
-            try writeFolder(name: name, run: run, model: model, optimizer: optimizer, memory: memory, tokenizer: tokenizer,
-                            options: options, state: state, writeFile: writeFile)
+            try writeFolder(
+                name: name, run: run, model: model, optimizer: optimizer, memory: memory, tokenizer: tokenizer,
+                options: options, state: state, writeFile: writeFile)
         }
     }
 
-    private static func writeFolder(name: String, run: URL, model: LanguageModel, optimizer: Adam, memory: Memory?,
-                                    tokenizer: REMITokenizer, options: TrainingOptions, state: TrainerState,
-                                    writeFile: (Data, URL) throws -> Void) throws {
+    private static func writeFolder(
+        name: String, run: URL, model: LanguageModel, optimizer: Adam, memory: Memory?,
+        tokenizer: REMITokenizer, options: TrainingOptions, state: TrainerState,
+        writeFile: (Data, URL) throws -> Void
+    ) throws {
         let fm = FileManager.default
         let final = run.appendingPathComponent(name)
         let partial = run.appendingPathComponent(".\(name).partial")
@@ -101,8 +106,9 @@ public struct Checkpoint {
                 moments["exp_avg." + name] = optimizer.firstMoments[index]
                 moments["exp_avg_sq." + name] = optimizer.secondMoments[index]
             }
-            try put("optimizer.safetensors",
-                    Data(SafetensorsFile(tensors: moments, metadata: ["step": "\(optimizer.step)"]).encoded()))
+            try put(
+                "optimizer.safetensors",
+                Data(SafetensorsFile(tensors: moments, metadata: ["step": "\(optimizer.step)"]).encoded()))
             if let memory, memory.length > 0 {
                 var layers: [String: Tensor] = [:]
                 for (l, t) in memory.layers.enumerated() { layers["memory.\(l)"] = t }
@@ -113,7 +119,8 @@ public struct Checkpoint {
             try put(ModelFolder.vocabularyFile, tokenizer.vocabulary.jsonData())
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let stateFile = StateFile(format: formatName, version: 1, state: state, options: options, manifest: manifest)
+            let stateFile = StateFile(
+                format: formatName, version: 1, state: state, options: options, manifest: manifest)
             try writeFile(encoder.encode(stateFile), partial.appendingPathComponent("state.json"))
         } catch {
             throw fail(error)
@@ -141,8 +148,11 @@ public struct Checkpoint {
                 if fm.fileExists(atPath: folder.appendingPathComponent("state.json").path) { return folder }
             }
         }
-        if !fm.fileExists(atPath: url.path) { throw TrainingError.corruptCheckpoint(path: path, reason: "no such folder") }
-        throw TrainingError.corruptCheckpoint(path: path, reason: "no state.json here nor in \(path)/latest: not a checkpoint or run folder")
+        if !fm.fileExists(atPath: url.path) {
+            throw TrainingError.corruptCheckpoint(path: path, reason: "no such folder")
+        }
+        throw TrainingError.corruptCheckpoint(
+            path: path, reason: "no state.json here nor in \(path)/latest: not a checkpoint or run folder")
     }
 
     /// Reads and checks the checkpoint in `folder` (see `locate`): every file listed in the
@@ -159,7 +169,8 @@ public struct Checkpoint {
             throw corrupt("state.json is not a valid checkpoint state (\(error))")
         }
         guard stateFile.format == formatName, stateFile.version == 1 else {
-            throw corrupt("state.json has format \(stateFile.format) version \(stateFile.version), expected \(formatName) 1")
+            throw corrupt(
+                "state.json has format \(stateFile.format) version \(stateFile.version), expected \(formatName) 1")
         }
         for (file, entry) in stateFile.manifest.sorted(by: { $0.key < $1.key }) {
             guard let bytes = try? Data(contentsOf: folder.appendingPathComponent(file)) else {
@@ -168,7 +179,9 @@ public struct Checkpoint {
             guard bytes.count == entry.bytes else {
                 throw corrupt("\(file) has \(bytes.count) bytes, \(entry.bytes) were written: truncated or replaced")
             }
-            guard FNV1a.hex(FNV1a.hash(bytes)) == entry.fnv1a else { throw corrupt("\(file) does not match its hash: corrupted") }
+            guard FNV1a.hex(FNV1a.hash(bytes)) == entry.fnv1a else {
+                throw corrupt("\(file) does not match its hash: corrupted")
+            }
         }
         for required in ["model.safetensors", "optimizer.safetensors", "model.json", "tokenizer.json", "vocab.json"]
         where stateFile.manifest[required] == nil {
@@ -178,11 +191,13 @@ public struct Checkpoint {
         switch ModelFolder.description(of: folder) {
         case .success(let description): (config, vocabulary) = description
         case .failure(let problem):
-            throw problem.isMismatch ? TrainingError.incompatibleCheckpoint(path: path, reason: problem.reason)
-                                     : corrupt(problem.reason)
+            throw problem.isMismatch
+                ? TrainingError.incompatibleCheckpoint(path: path, reason: problem.reason)
+                : corrupt(problem.reason)
         }
-        return Checkpoint(modelConfig: config, tokenizer: REMITokenizer(vocabulary: vocabulary),
-                          options: stateFile.options, state: stateFile.state, folder: folder)
+        return Checkpoint(
+            modelConfig: config, tokenizer: REMITokenizer(vocabulary: vocabulary),
+            options: stateFile.options, state: stateFile.state, folder: folder)
     }
 
     /// The model with the checkpoint's weights.
@@ -218,15 +233,17 @@ public struct Checkpoint {
             let file = try SafetensorsFile(contentsOf: url.path)
             let first = try file.tensor("memory.0")
             guard first.shape.count == 3, first.shape[0] == batch else {
-                throw TrainingError.incompatibleCheckpoint(path: folder.path, reason: "memory.safetensors holds \(first.shape), not \(batch) streams")
+                throw TrainingError.incompatibleCheckpoint(
+                    path: folder.path, reason: "memory.safetensors holds \(first.shape), not \(batch) streams")
             }
             guard let empty = model.emptyMemory(batch: batch) else { return nil }
             let layers = try (0..<empty.layers.count).map {
                 try file.tensor("memory.\($0)", shape: [batch, first.shape[1], empty.width])
             }
             guard let memory = Memory(capacity: empty.capacity, layers: layers) else {
-                throw TrainingError.incompatibleCheckpoint(path: folder.path,
-                                                           reason: "memory.safetensors holds more rows than mem_len \(empty.capacity)")
+                throw TrainingError.incompatibleCheckpoint(
+                    path: folder.path,
+                    reason: "memory.safetensors holds more rows than mem_len \(empty.capacity)")
             }
             return memory
         } catch let error as SafetensorsError {

@@ -1,9 +1,9 @@
 import Basics
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One line of a run's `metrics.jsonl`.
@@ -103,9 +103,10 @@ public final class ProgressPrinter {
     public init(every: Int = 10, isTerminal: Bool? = nil, write: ((String) -> Void)? = nil) {
         self.every = max(1, every)
         self.isTerminal = isTerminal ?? (isatty(STDOUT_FILENO) == 1)
-        self.write = write ?? { text in
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        self.write =
+            write ?? { text in
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
     }
 
     /// A line of its own (clears the live line first).
@@ -116,15 +117,19 @@ public final class ProgressPrinter {
 
     /// Reports one update; returns the tokens/s of the current window.
     @discardableResult
-    public func update(step: Int, steps: Int, epoch: Int, loss: Double, learningRate: Float, gradientNorm: Double,
-                       tokens: Int, seconds: Double) -> Double {
+    public func update(
+        step: Int, steps: Int, epoch: Int, loss: Double, learningRate: Float, gradientNorm: Double,
+        tokens: Int, seconds: Double
+    ) -> Double {
         lossSum += loss; lossCount += 1
         windowTokens += tokens; windowSeconds += seconds
         let rate = windowSeconds > 0 ? Double(windowTokens) / windowSeconds : 0
         let meanLoss = lossSum / Double(max(lossCount, 1))
         let secondsPerStep = windowSeconds / Double(max(lossCount, 1))
-        let line = String(format: "step %d/%d  epoch %d  loss %.4f  ppl %.2f  %.0f tok/s  lr %.2e  |g| %.3f  ETA ",
-                          step, steps, epoch + 1, meanLoss, exp(meanLoss), rate, Double(learningRate), gradientNorm)
+        let line =
+            String(
+                format: "step %d/%d  epoch %d  loss %.4f  ppl %.2f  %.0f tok/s  lr %.2e  |g| %.3f  ETA ",
+                step, steps, epoch + 1, meanLoss, exp(meanLoss), rate, Double(learningRate), gradientNorm)
             + Self.duration(Double(steps - step) * secondsPerStep)
         let now = Date()
         if isTerminal && (now.timeIntervalSince(lastLive) >= 0.25 || step == steps) {

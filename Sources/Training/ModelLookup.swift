@@ -7,7 +7,9 @@ extension ModelFolder {
     /// its `latest`, `Checkpoint.locate`), whose manifest is checked before its weights are
     /// read; or a plain model folder (an exported or bundled model), which has no checkpoint.
     /// - Throws: `ModelFolderError.noPretrainedModel`, or the folder's or checkpoint's error.
-    public static func named(_ path: String?, resourceFolders: [URL]) throws -> (model: ModelFolder, checkpoint: Checkpoint?) {
+    public static func named(_ path: String?, resourceFolders: [URL]) throws -> (
+        model: ModelFolder, checkpoint: Checkpoint?
+    ) {
         guard let path, path != "pretrained" else {
             for resources in resourceFolders {
                 if let folder = pretrained(in: resources) { return (try read(folder), nil) }

@@ -25,17 +25,21 @@ public struct TrainingData: Sendable {
     /// Finds, tokenizes (through the cache) and splits the corpus that `options.data` names;
     /// reports skipped files through `report`. Throws when the training split cannot fill one
     /// batch of `batch` x (`segmentLength` + 1) tokens.
-    public static func load(options: TrainingOptions, tokenizer: REMITokenizer, segmentLength: Int,
-                            report: (String) -> Void = { _ in }) throws -> TrainingData {
+    public static func load(
+        options: TrainingOptions, tokenizer: REMITokenizer, segmentLength: Int,
+        report: (String) -> Void = { _ in }
+    ) throws -> TrainingData {
         let (files, layout) = try CorpusSource.files(at: options.data.path, ratios: options.data.ratios)
         let counts = Split.allCases.map { s in "\(files.filter { $0.split == s }.count) \(s.rawValue)" }
         report("data: \(files.count) MIDI files (\(layout.rawValue); \(counts.joined(separator: ", ")))")
         let cache = TokenCache(folder: options.data.cacheFolder.map { URL(fileURLWithPath: $0) }, tokenizer: tokenizer)
         let started = Date()
         let corpus = try cache.load(files)
-        report(String(format: "tokens: %d files tokenized, %d from the cache, %.1f s; train %d tokens, validation %d tokens",
-                      corpus.tokenizedCount, corpus.pieces.count - corpus.tokenizedCount, Date().timeIntervalSince(started),
-                      corpus.tokenCount(of: .train), corpus.tokenCount(of: .validation)))
+        report(
+            String(
+                format: "tokens: %d files tokenized, %d from the cache, %.1f s; train %d tokens, validation %d tokens",
+                corpus.tokenizedCount, corpus.pieces.count - corpus.tokenizedCount, Date().timeIntervalSince(started),
+                corpus.tokenCount(of: .train), corpus.tokenCount(of: .validation)))
         if !corpus.skipped.isEmpty {
             report("skipped \(corpus.skipped.count) unreadable files:")
             for file in corpus.skipped { report("  \(file.path): \(file.reason)") }
@@ -43,11 +47,13 @@ public struct TrainingData: Sendable {
         let needed = StreamBatches.minimumTokens(batch: options.batch, segmentLength: segmentLength)
         let trainTokens = corpus.tokenCount(of: .train)
         guard trainTokens >= needed else {
-            throw TrainingError.notEnoughData(split: "train", tokens: trainTokens, needed: needed, skipped: corpus.skipped.count)
+            throw TrainingError.notEnoughData(
+                split: "train", tokens: trainTokens, needed: needed, skipped: corpus.skipped.count)
         }
         let validation = validationSample(corpus.pieces(of: .validation), tokens: options.evalTokens)
         if validation.count < 2 { report("no validation data: validation is skipped and no best checkpoint is kept") }
-        return TrainingData(train: corpus.pieces(of: .train), validation: validation, fingerprint: corpus.fingerprint(of: .train))
+        return TrainingData(
+            train: corpus.pieces(of: .train), validation: validation, fingerprint: corpus.fingerprint(of: .train))
     }
 }
 
@@ -98,21 +104,25 @@ public final class Trainer {
     /// Starts a new run in `run`, which must not hold a checkpoint yet, from weights drawn
     /// with `options.seed`, or from `initialWeights` (fine-tuning a trained model: they must
     /// fit `modelConfig`; the optimiser, schedule and data order start afresh).
-    public convenience init(run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
-                data: TrainingData, initialWeights: SafetensorsFile? = nil) throws {
+    public convenience init(
+        run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
+        data: TrainingData, initialWeights: SafetensorsFile? = nil
+    ) throws {
         try options.validate()
         try modelConfig.validate()
         guard modelConfig.vocabularySize == tokenizer.vocabulary.count else {
-            throw TrainingError.invalidOption(name: "config", value: "n_token \(modelConfig.vocabularySize)",
-                                              rule: "must equal the tokenizer's \(tokenizer.vocabulary.count) ids")
+            throw TrainingError.invalidOption(
+                name: "config", value: "n_token \(modelConfig.vocabularySize)",
+                rule: "must equal the tokenizer's \(tokenizer.vocabulary.count) ids")
         }
         if (try? Checkpoint.locate(run.path)) != nil { throw TrainingError.runExists(path: run.path) }
         // The model first: weights that do not fit are refused before the run folder exists.
         let model: LanguageModel
         if let initialWeights {
             do { model = try LanguageModel(config: modelConfig, checkpoint: initialWeights) } catch {
-                throw TrainingError.invalidOption(name: "init-from", value: options.initializedFrom ?? "the given weights",
-                                                  rule: "its weights must fit the model config (\(error))")
+                throw TrainingError.invalidOption(
+                    name: "init-from", value: options.initializedFrom ?? "the given weights",
+                    rule: "its weights must fit the model config (\(error))")
             }
         } else {
             model = try LanguageModel(config: modelConfig, seed: SeededShuffle.mix(options.seed, 0x1417))
@@ -120,37 +130,44 @@ public final class Trainer {
         do { try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true) } catch {
             throw TrainingError.checkpointUnwritable(path: run.path, reason: error.localizedDescription)
         }
-        let state = TrainerState(step: 0, epoch: 0, batchInEpoch: 0,
-                                 dropoutGenerator: SeededGenerator(seed: SeededShuffle.mix(options.seed, 0xD209)),
-                                 tokensSeen: 0, elapsedSeconds: 0, bestValidationLoss: nil, dataFingerprint: data.fingerprint)
+        let state = TrainerState(
+            step: 0, epoch: 0, batchInEpoch: 0,
+            dropoutGenerator: SeededGenerator(seed: SeededShuffle.mix(options.seed, 0xD209)),
+            tokensSeen: 0, elapsedSeconds: 0, bestValidationLoss: nil, dataFingerprint: data.fingerprint)
         try self.init(run: run, model: model, tokenizer: tokenizer, options: options, state: state, data: data)
         _ = try? FileManager.default.removeItem(at: metrics.url)
     }
 
     /// Continues the run whose latest checkpoint is `checkpoint`, exactly where it stopped.
     /// `options` may differ from the checkpoint's only in `steps`, `evalEvery` and `saveEvery`.
-    public convenience init(resuming checkpoint: Checkpoint, run: URL, options: TrainingOptions? = nil,
-                            data: TrainingData) throws {
+    public convenience init(
+        resuming checkpoint: Checkpoint, run: URL, options: TrainingOptions? = nil,
+        data: TrainingData
+    ) throws {
         var options = options ?? checkpoint.options
         let saved = checkpoint.options
         var comparable = options
         comparable.steps = saved.steps; comparable.evalEvery = saved.evalEvery; comparable.saveEvery = saved.saveEvery
         guard comparable == saved else {
-            throw TrainingError.incompatibleCheckpoint(path: checkpoint.folder.path,
-                                                       reason: "a resumed run keeps its settings; only --steps, --eval-every and --save-every may change")
+            throw TrainingError.incompatibleCheckpoint(
+                path: checkpoint.folder.path,
+                reason: "a resumed run keeps its settings; only --steps, --eval-every and --save-every may change")
         }
         try options.validate()
         options.steps = max(options.steps, checkpoint.state.step)
         let model = try checkpoint.loadModel()
-        try self.init(run: run, model: model, tokenizer: checkpoint.tokenizer, options: options,
-                      state: checkpoint.state, data: data)
+        try self.init(
+            run: run, model: model, tokenizer: checkpoint.tokenizer, options: options,
+            state: checkpoint.state, data: data)
         try checkpoint.restore(optimizer: optimizer, model: model)
         memory = try checkpoint.restoreMemory(model: model, batch: options.batch)
         try? metrics.truncate(after: state.step)
     }
 
-    private init(run: URL, model: LanguageModel, tokenizer: REMITokenizer, options: TrainingOptions,
-                 state: TrainerState, data: TrainingData) throws {
+    private init(
+        run: URL, model: LanguageModel, tokenizer: REMITokenizer, options: TrainingOptions,
+        state: TrainerState, data: TrainingData
+    ) throws {
         self.run = run
         self.model = model
         self.tokenizer = tokenizer
@@ -159,16 +176,19 @@ public final class Trainer {
         self.data = data
         self.metrics = MetricsLog(run: run)
         let decays = Set(Self.decayedNames(model))
-        optimizer = Adam(parameters: zip(model.parameters, model.gradients).map {
-            OptimizedParameter(value: $0.0.tensor, gradient: $0.1.tensor, decays: decays.contains($0.0.name))
-        }, configuration: options.optimizer.configuration)
+        optimizer = Adam(
+            parameters: zip(model.parameters, model.gradients).map {
+                OptimizedParameter(value: $0.0.tensor, gradient: $0.1.tensor, decays: decays.contains($0.0.name))
+            }, configuration: options.optimizer.configuration)
         batches = Self.batches(model: model, data: data, options: options, tokenizer: tokenizer, epoch: state.epoch)
         memory = model.emptyMemory(batch: options.batch)
         guard batches.count > 0 else {
-            throw TrainingError.notEnoughData(split: "train", tokens: data.train.reduce(0) { $0 + $1.count },
-                                              needed: StreamBatches.minimumTokens(batch: options.batch,
-                                                                                  segmentLength: model.config.segmentLength),
-                                              skipped: 0)
+            throw TrainingError.notEnoughData(
+                split: "train", tokens: data.train.reduce(0) { $0 + $1.count },
+                needed: StreamBatches.minimumTokens(
+                    batch: options.batch,
+                    segmentLength: model.config.segmentLength),
+                skipped: 0)
         }
     }
 
@@ -181,10 +201,13 @@ public final class Trainer {
     /// The batches of epoch `epoch`: the training pieces in an order shuffled by (seed,
     /// epoch), each augmented by its own draw, joined; then streams (Transformer-XL) or
     /// shuffled windows (GPT-2).
-    static func batches(model: LanguageModel, data: TrainingData, options: TrainingOptions, tokenizer: REMITokenizer,
-                        epoch: Int) -> BatchSequence {
+    static func batches(
+        model: LanguageModel, data: TrainingData, options: TrainingOptions, tokenizer: REMITokenizer,
+        epoch: Int
+    ) -> BatchSequence {
         let epochSeed = UInt64(epoch)
-        let order = SeededShuffle(seed: SeededShuffle.mix(options.seed, 0x0DE7, epochSeed)).apply(Array(data.train.indices))
+        let order = SeededShuffle(seed: SeededShuffle.mix(options.seed, 0x0DE7, epochSeed)).apply(
+            Array(data.train.indices))
         let augmentation = options.data.augmentation
         var stream: [Int32] = []
         stream.reserveCapacity(data.train.reduce(0) { $0 + $1.count })
@@ -201,8 +224,9 @@ public final class Trainer {
         case .transformerXL:
             return StreamBatches(tokens: stream, batch: options.batch, segmentLength: T)
         case .gpt2:
-            return WindowBatches(tokens: stream, batch: options.batch, contextLength: T,
-                                 shuffle: SeededShuffle(seed: SeededShuffle.mix(options.seed, 0x3D, epochSeed)))
+            return WindowBatches(
+                tokens: stream, batch: options.batch, contextLength: T,
+                shuffle: SeededShuffle(seed: SeededShuffle.mix(options.seed, 0x3D, epochSeed)))
         }
     }
 
@@ -227,13 +251,15 @@ public final class Trainer {
         func save(_ name: String) throws {
             state.dropoutGenerator = dropout.generator ?? state.dropoutGenerator
             state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(callStart)
-            try Checkpoint.write(name: name, run: run, model: model, optimizer: optimizer, memory: memory,
-                                 tokenizer: tokenizer, options: options, state: state)
+            try Checkpoint.write(
+                name: name, run: run, model: model, optimizer: optimizer, memory: memory,
+                tokenizer: tokenizer, options: options, state: state)
         }
         func summary(interrupted: Bool) -> TrainingSummary {
-            TrainingSummary(steps: state.step, interrupted: interrupted, validation: lastValidation, lastLoss: lastLoss,
-                            tokensSeen: state.tokensSeen,
-                            tokensPerSecond: trainingSeconds > 0 ? Double(trainingTokens) / trainingSeconds : 0)
+            TrainingSummary(
+                steps: state.step, interrupted: interrupted, validation: lastValidation, lastLoss: lastLoss,
+                tokensSeen: state.tokensSeen,
+                tokensPerSecond: trainingSeconds > 0 ? Double(trainingTokens) / trainingSeconds : 0)
         }
 
         while state.step < options.steps {
@@ -245,13 +271,15 @@ public final class Trainer {
             if state.batchInEpoch >= batches.count {
                 state.epoch += 1
                 state.batchInEpoch = 0
-                batches = Self.batches(model: model, data: data, options: options, tokenizer: tokenizer, epoch: state.epoch)
+                batches = Self.batches(
+                    model: model, data: data, options: options, tokenizer: tokenizer, epoch: state.epoch)
                 memory = model.emptyMemory(batch: options.batch)
             }
             let stepStart = Date()
             let batch = batches.batch(state.batchInEpoch)
-            let loss = try model.lossAndGradients(tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
-                                                  memory: &memory, dropout: &dropout)
+            let loss = try model.lossAndGradients(
+                tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
+                memory: &memory, dropout: &dropout)
             let norm = GradientClipping.clip(model.gradients.map(\.tensor), maxNorm: options.clip)
             guard loss.isFinite, norm.isFinite else {
                 let kept = FileManager.default.fileExists(atPath: latest.path) ? latest.path : nil
@@ -267,26 +295,34 @@ public final class Trainer {
             state.dropoutGenerator = dropout.generator ?? state.dropoutGenerator
             state.tokensSeen += batch.targets.count
             lastLoss = loss
-            let tokensPerSecond = progress?.update(step: state.step, steps: options.steps, epoch: state.epoch,
-                                                   loss: Double(loss), learningRate: rate, gradientNorm: norm,
-                                                   tokens: batch.targets.count, seconds: seconds)
+            let tokensPerSecond =
+                progress?.update(
+                    step: state.step, steps: options.steps, epoch: state.epoch,
+                    loss: Double(loss), learningRate: rate, gradientNorm: norm,
+                    tokens: batch.targets.count, seconds: seconds)
                 ?? Double(batch.targets.count) / max(seconds, 1e-9)
-            try? metrics.append(MetricsRecord(kind: "train", step: state.step, epoch: state.epoch, loss: Double(loss),
-                                              learningRate: Double(rate), gradientNorm: norm, tokensPerSecond: tokensPerSecond,
-                                              tokensSeen: state.tokensSeen,
-                                              elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
+            try? metrics.append(
+                MetricsRecord(
+                    kind: "train", step: state.step, epoch: state.epoch, loss: Double(loss),
+                    learningRate: Double(rate), gradientNorm: norm, tokensPerSecond: tokensPerSecond,
+                    tokensSeen: state.tokensSeen,
+                    elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
 
             let last = state.step == options.steps
             if data.validation.count >= 2 && ((options.evalEvery > 0 && state.step % options.evalEvery == 0) || last) {
                 let result = try validate()
                 lastValidation = result
-                try? metrics.append(MetricsRecord(kind: "validation", step: state.step, epoch: state.epoch,
-                                                  loss: result.perToken, tokensSeen: state.tokensSeen,
-                                                  elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
+                try? metrics.append(
+                    MetricsRecord(
+                        kind: "validation", step: state.step, epoch: state.epoch,
+                        loss: result.perToken, tokensSeen: state.tokensSeen,
+                        elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
                 let improved = state.bestValidationLoss.map { result.perToken < $0 } ?? true
-                progress?.message(String(format: "validation at step %d: loss %.4f nats/token, ppl %.2f (%d tokens)",
-                                         state.step, result.perToken, result.perplexity, result.tokens)
-                                  + (improved ? " - best so far" : ""))
+                progress?.message(
+                    String(
+                        format: "validation at step %d: loss %.4f nats/token, ppl %.2f (%d tokens)",
+                        state.step, result.perToken, result.perplexity, result.tokens)
+                        + (improved ? " - best so far" : ""))
                 if improved {
                     state.bestValidationLoss = result.perToken
                     try save("best")

@@ -27,13 +27,17 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .corruptCheckpoint(path, reason): return "checkpoint \(path) is unusable: \(reason)"
         case let .incompatibleCheckpoint(path, reason): return "checkpoint \(path) does not fit: \(reason)"
         case let .checkpointUnwritable(path, reason):
-            return "cannot write checkpoint \(path): \(reason) (the previous checkpoint is kept; free disk space and resume)"
+            return
+                "cannot write checkpoint \(path): \(reason) (the previous checkpoint is kept; free disk space and resume)"
         case let .runExists(path):
-            return "\(path) already holds a run; continue it with `cadenza train --resume \(path)` or choose another --out"
+            return
+                "\(path) already holds a run; continue it with `cadenza train --resume \(path)` or choose another --out"
         case let .nonFiniteLoss(step, loss, kept):
             return "loss became \(loss) at step \(step); training stopped"
-                + (kept.map { ". The last good checkpoint is kept in \($0); resume from it with a lower --lr or --clip" }
-                   ?? " before any checkpoint was written; try a lower --lr or --clip")
+                + (kept.map {
+                    ". The last good checkpoint is kept in \($0); resume from it with a lower --lr or --clip"
+                }
+                    ?? " before any checkpoint was written; try a lower --lr or --clip")
         case let .invalidOption(name, value, rule): return "--\(name) \(value): \(rule)"
         }
     }

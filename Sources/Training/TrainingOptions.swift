@@ -16,8 +16,10 @@ public struct DataOptions: Codable, Equatable, Sendable {
     public var augmentation: Augmentation
 
     /// Creates data options.
-    public init(path: String, ratios: SplitRatios = SplitRatios(), cacheFolder: String? = TokenCache.defaultFolder.path,
-                augmentation: Augmentation = .standard) {
+    public init(
+        path: String, ratios: SplitRatios = SplitRatios(), cacheFolder: String? = TokenCache.defaultFolder.path,
+        augmentation: Augmentation = .standard
+    ) {
         self.path = path
         self.ratios = ratios
         self.cacheFolder = cacheFolder
@@ -43,7 +45,8 @@ public struct OptimizerOptions: Codable, Equatable, Sendable {
 
     /// The tensor engine's configuration for these options.
     public var configuration: Adam.Configuration {
-        weightDecay > 0 ? .adamW(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+        weightDecay > 0
+            ? .adamW(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
             : Adam.Configuration(beta1: beta1, beta2: beta2, epsilon: epsilon)
     }
 }
@@ -78,9 +81,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var initializedFrom: String?
 
     /// Creates options.
-    public init(batch: Int, steps: Int, learningRate: Float, warmupSteps: Int, clip: Float, seed: UInt64,
-                evalEvery: Int, saveEvery: Int, evalTokens: Int, optimizer: OptimizerOptions, data: DataOptions,
-                initializedFrom: String? = nil) {
+    public init(
+        batch: Int, steps: Int, learningRate: Float, warmupSteps: Int, clip: Float, seed: UInt64,
+        evalEvery: Int, saveEvery: Int, evalTokens: Int, optimizer: OptimizerOptions, data: DataOptions,
+        initializedFrom: String? = nil
+    ) {
         self.batch = batch
         self.steps = steps
         self.learningRate = learningRate
@@ -98,9 +103,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The spec's defaults for `kind`: Adam lr 2.5e-4, clip 0.25 for Transformer-XL; AdamW
     /// (0.9, 0.95), clip 1.0 for GPT-2 (same peak rate, so the two compare on equal terms).
     public static func defaults(for kind: ModelKind, data: DataOptions, steps: Int = 1000) -> TrainingOptions {
-        TrainingOptions(batch: 16, steps: steps, learningRate: 2.5e-4, warmupSteps: min(1000, steps / 10),
-                        clip: kind == .gpt2 ? 1.0 : 0.25, seed: 1, evalEvery: 500, saveEvery: 500, evalTokens: 65_536,
-                        optimizer: kind == .gpt2 ? .gpt2 : .transformerXL, data: data)
+        TrainingOptions(
+            batch: 16, steps: steps, learningRate: 2.5e-4, warmupSteps: min(1000, steps / 10),
+            clip: kind == .gpt2 ? 1.0 : 0.25, seed: 1, evalEvery: 500, saveEvery: 500, evalTokens: 65_536,
+            optimizer: kind == .gpt2 ? .gpt2 : .transformerXL, data: data)
     }
 
     /// The learning rate schedule: linear warm-up, cosine to 0 at `steps`.

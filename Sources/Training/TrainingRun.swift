@@ -9,38 +9,45 @@ public enum TrainingRun {
     /// Starts a new run in `run`. With `epochs`, `options.steps` is replaced by that many
     /// passes over the training split (known only once the data is loaded).
     /// `initialWeights`: fine-tune these weights (which fit `modelConfig`) instead of drawing new ones.
-    public static func start(run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
-                             epochs: Int?, initialWeights: SafetensorsFile? = nil,
-                             progress: ProgressPrinter) throws -> TrainingSummary {
+    public static func start(
+        run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
+        epochs: Int?, initialWeights: SafetensorsFile? = nil,
+        progress: ProgressPrinter
+    ) throws -> TrainingSummary {
         try options.validate()
         try modelConfig.validate()
         if (try? Checkpoint.locate(run.path)) != nil { throw TrainingError.runExists(path: run.path) }
-        let data = try TrainingData.load(options: options, tokenizer: tokenizer, segmentLength: modelConfig.segmentLength,
-                                         report: progress.message)
+        let data = try TrainingData.load(
+            options: options, tokenizer: tokenizer, segmentLength: modelConfig.segmentLength,
+            report: progress.message)
         var options = options
         if let epochs {
             let perEpoch = batchesPerEpoch(modelConfig: modelConfig, data: data, batch: options.batch)
             options.steps = max(1, epochs * perEpoch)
             options.warmupSteps = min(options.warmupSteps, options.steps / 10)
         }
-        let trainer = try Trainer(run: run, modelConfig: modelConfig, tokenizer: tokenizer, options: options, data: data,
-                                  initialWeights: initialWeights)
+        let trainer = try Trainer(
+            run: run, modelConfig: modelConfig, tokenizer: tokenizer, options: options, data: data,
+            initialWeights: initialWeights)
         if let from = options.initializedFrom { progress.message("fine-tuning: weights from \(from)") }
         return try execute(trainer, progress: progress)
     }
 
     /// Continues the run in `run` from its latest checkpoint; `steps`, `evalEvery` and
     /// `saveEvery` may be changed (a longer run), nothing else.
-    public static func resume(run: URL, steps: Int?, evalEvery: Int?, saveEvery: Int?,
-                              progress: ProgressPrinter) throws -> TrainingSummary {
+    public static func resume(
+        run: URL, steps: Int?, evalEvery: Int?, saveEvery: Int?,
+        progress: ProgressPrinter
+    ) throws -> TrainingSummary {
         let checkpoint = try Checkpoint.read(Checkpoint.locate(run.path))
         var options = checkpoint.options
         if let steps { options.steps = steps }
         if let evalEvery { options.evalEvery = evalEvery }
         if let saveEvery { options.saveEvery = saveEvery }
         progress.message("resuming \(run.path) at step \(checkpoint.state.step) (epoch \(checkpoint.state.epoch + 1))")
-        let data = try TrainingData.load(options: options, tokenizer: checkpoint.tokenizer,
-                                         segmentLength: checkpoint.modelConfig.segmentLength, report: progress.message)
+        let data = try TrainingData.load(
+            options: options, tokenizer: checkpoint.tokenizer,
+            segmentLength: checkpoint.modelConfig.segmentLength, report: progress.message)
         if data.fingerprint != checkpoint.state.dataFingerprint {
             progress.message("warning: the training data changed since this run started; the resume is not exact")
         }
@@ -59,27 +66,39 @@ public enum TrainingRun {
 
     static func execute(_ trainer: Trainer, progress: ProgressPrinter) throws -> TrainingSummary {
         let c = trainer.model.config, o = trainer.options
-        progress.message("model: " + c.kind.rawValue + String(format: " %d layers, d_model %d, %d heads of %d, inner %d, vocabulary %d, %.2f M parameters",
-                                c.layers, c.modelWidth, c.heads, c.headSize, c.innerWidth, c.vocabularySize,
-                                Double(c.parameterCount) / 1e6))
-        progress.message("training: batch \(o.batch) x \(c.segmentLength) tokens"
-            + (c.kind == .transformerXL ? ", memory \(c.memoryLength)" : "")
-            + ", \(o.steps) steps (\(trainer.batchesPerEpoch) per epoch), lr \(o.learningRate) warm-up \(o.warmupSteps) + cosine, "
-            + "clip \(o.clip), \(o.optimizer.weightDecay > 0 ? "AdamW" : "Adam") (\(o.optimizer.beta1), \(o.optimizer.beta2)), seed \(o.seed)")
+        progress.message(
+            "model: " + c.kind.rawValue
+                + String(
+                    format: " %d layers, d_model %d, %d heads of %d, inner %d, vocabulary %d, %.2f M parameters",
+                    c.layers, c.modelWidth, c.heads, c.headSize, c.innerWidth, c.vocabularySize,
+                    Double(c.parameterCount) / 1e6))
+        progress.message(
+            "training: batch \(o.batch) x \(c.segmentLength) tokens"
+                + (c.kind == .transformerXL ? ", memory \(c.memoryLength)" : "")
+                + ", \(o.steps) steps (\(trainer.batchesPerEpoch) per epoch), lr \(o.learningRate) warm-up \(o.warmupSteps) + cosine, "
+                + "clip \(o.clip), \(o.optimizer.weightDecay > 0 ? "AdamW" : "Adam") (\(o.optimizer.beta1), \(o.optimizer.beta2)), seed \(o.seed)"
+        )
         progress.message("run folder: \(trainer.run.path) (checkpoints latest/ and best/, metrics.jsonl)")
         trainer.progress = progress
         let summary = try trainer.train()
-        var line = (summary.interrupted ? "stopped" : "finished") + String(format: " at step %d: %d tokens seen, %.0f tokens/s",
-                          summary.steps, summary.tokensSeen, summary.tokensPerSecond)
-        if let v = summary.validation { line += String(format: ", validation NLL %.4f nats/token (ppl %.2f)", v.perToken, v.perplexity) }
+        var line =
+            (summary.interrupted ? "stopped" : "finished")
+            + String(
+                format: " at step %d: %d tokens seen, %.0f tokens/s",
+                summary.steps, summary.tokensSeen, summary.tokensPerSecond)
+        if let v = summary.validation {
+            line += String(format: ", validation NLL %.4f nats/token (ppl %.2f)", v.perToken, v.perplexity)
+        }
         progress.message(line)
         return summary
     }
 
     /// The training and validation curves of a run, from its metrics log: training loss
     /// averaged over buckets of updates (at most `points` points), validation loss as logged.
-    public static func lossCurves(run: URL, points: Int = 400) throws -> (train: [(step: Double, loss: Double)],
-                                                                           validation: [(step: Double, loss: Double)]) {
+    public static func lossCurves(run: URL, points: Int = 400) throws -> (
+        train: [(step: Double, loss: Double)],
+        validation: [(step: Double, loss: Double)]
+    ) {
         let records = try MetricsLog(run: run).read()
         let train = records.filter { $0.kind == "train" }
         let bucket = max(1, (train.count + points - 1) / points)

@@ -47,10 +47,11 @@ struct Cadenza: ParsableCommand {
             try command.run()
         } catch let error as ValidationError {
             let name = type(of: command).configuration.commandName ?? "\(type(of: command))"
-            printError("Error: \(error.message)\nUsage: " + usageString(for: type(of: command))
-                       + "\n  See 'cadenza \(name) --help' for more information.")
+            printError(
+                "Error: \(error.message)\nUsage: " + usageString(for: type(of: command))
+                    + "\n  See 'cadenza \(name) --help' for more information.")
             Foundation.exit(ExitCode.validationFailure.rawValue)
-        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+        } catch  where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
             // Help, version and exit codes thrown while running: ArgumentParser prints them.
             exit(withError: error)
         } catch {
@@ -64,9 +65,11 @@ struct Cadenza: ParsableCommand {
     static func describe(_ error: Error) -> String {
         let bridged = error as NSError
         guard bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain else { return "\(error)" }
-        let path = bridged.userInfo[NSFilePathErrorKey] as? String
+        let path =
+            bridged.userInfo[NSFilePathErrorKey] as? String
             ?? (bridged.userInfo[NSURLErrorKey] as? URL)?.path
-        let reason = (bridged.userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription ?? bridged.localizedDescription
+        let reason =
+            (bridged.userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription ?? bridged.localizedDescription
         let writing = (CocoaError.Code.fileWriteUnknown.rawValue...CocoaError.Code.fileWriteVolumeReadOnly.rawValue)
             .contains(bridged.code)
         guard let path else { return reason }

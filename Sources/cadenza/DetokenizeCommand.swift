@@ -10,11 +10,11 @@ struct DetokenizeCommand: ParsableCommand {
         commandName: "detokenize",
         abstract: "Turn a REMI token file back into a MIDI file.",
         discussion: """
-        Any id sequence decodes: ids the grammar does not expect are handled by the rules in \
-        docs/remi.md (a Note On without a duration gets one beat, a Position may go backwards, \
-        ids out of range are skipped, End Of Piece stops). The token file must have been \
-        written with the vocabulary given: its fingerprint is checked.
-        """)
+            Any id sequence decodes: ids the grammar does not expect are handled by the rules in \
+            docs/remi.md (a Note On without a duration gets one beat, a Position may go backwards, \
+            ids out of range are skipped, End Of Piece stops). The token file must have been \
+            written with the vocabulary given: its fingerprint is checked.
+            """)
 
     @Argument(help: "A .remi token file written by 'cadenza tokenize'.")
     var tokens: String
@@ -27,7 +27,8 @@ struct DetokenizeCommand: ParsableCommand {
 
     func run() throws {
         let tokenURL = URL(fileURLWithPath: tokens)
-        let vocabURL = vocab.map { URL(fileURLWithPath: $0) }
+        let vocabURL =
+            vocab.map { URL(fileURLWithPath: $0) }
             ?? tokenURL.deletingLastPathComponent().appendingPathComponent("vocab.json")
         let outURL = URL(fileURLWithPath: out)
         try OutputPath.checkFile(outURL)
@@ -36,7 +37,8 @@ struct DetokenizeCommand: ParsableCommand {
         try file.check(against: vocabulary, tokenPath: tokenURL.path, vocabularyPath: vocabURL.path)
         let midi = REMITokenizer(vocabulary: vocabulary).decode(ids: file.ids)
         try midi.write(to: outURL)
-        print("wrote \(out): \(midi.noteCount.counted("note")), \(midi.tempoChanges.count.counted("tempo change")), "
-              + "\(file.ids.count.counted("token"))")
+        print(
+            "wrote \(out): \(midi.noteCount.counted("note")), \(midi.tempoChanges.count.counted("tempo change")), "
+                + "\(file.ids.count.counted("token"))")
     }
 }

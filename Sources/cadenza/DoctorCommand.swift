@@ -22,12 +22,14 @@ struct Doctor: ParsableCommand {
             let operands = GEMMBenchmark.Operands(shape)
             for backend in backends {
                 let figures = (0..<3).map { _ in
-                    GEMMBenchmark.gigaflops(operands, backend: backend, threads: GEMM.threadCount,
-                                            minimumSeconds: 0.05)
+                    GEMMBenchmark.gigaflops(
+                        operands, backend: backend, threads: GEMM.threadCount,
+                        minimumSeconds: 0.05)
                 }
                 let median = GEMMBenchmark.median(figures)
-                print("  \(shape.description.padding(28)) \(backend.rawValue.padding(9)) "
-                      + "\((median * 10).rounded() / 10) GFLOP/s")
+                print(
+                    "  \(shape.description.padding(28)) \(backend.rawValue.padding(9)) "
+                        + "\((median * 10).rounded() / 10) GFLOP/s")
             }
         }
     }

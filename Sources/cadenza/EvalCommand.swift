@@ -15,23 +15,33 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "NLL per token and per note, perplexity and bits per token of a model on a data split.",
         discussion: """
-        Uses the training loop's own validation function, so the figures match training's \
-        validation for the same checkpoint, data and batch. For Transformer-XL it sweeps the \
-        evaluation memory length (a table, and a PNG with --plot). Music other than the \
-        training data is scored whole; the training data's test split by default. See \
-        docs/generation.md, "Evaluation".
-        """)
+            Uses the training loop's own validation function, so the figures match training's \
+            validation for the same checkpoint, data and batch. For Transformer-XL it sweeps the \
+            evaluation memory length (a table, and a PNG with --plot). Music other than the \
+            training data is scored whole; the training data's test split by default. See \
+            docs/generation.md, "Evaluation".
+            """)
 
     @Option(help: "A checkpoint folder or a training run folder (its best checkpoint, else latest).")
     var checkpoint: String
 
-    @Option(help: "MIDI data: a folder, a list file or a MAESTRO-style CSV (default: the data the checkpoint was trained on).")
+    @Option(
+        help:
+            "MIDI data: a folder, a list file or a MAESTRO-style CSV (default: the data the checkpoint was trained on)."
+    )
     var data: String?
 
-    @Option(help: "Which files to score: train, validation, test (the data's split column, else the hash split by the ratios) or all (default: all files of new music; the test split of the data the checkpoint was trained on).")
+    @Option(
+        help:
+            "Which files to score: train, validation, test (the data's split column, else the hash split by the ratios) or all (default: all files of new music; the test split of the data the checkpoint was trained on)."
+    )
     var split: String?
 
-    @Option(parsing: .upToNextOption, help: "Transformer-XL evaluation memory lengths, one or more, 1...\(ModelConfig.maximumLength) (default: the training mem_len, x2 and x4).")
+    @Option(
+        parsing: .upToNextOption,
+        help:
+            "Transformer-XL evaluation memory lengths, one or more, 1...\(ModelConfig.maximumLength) (default: the training mem_len, x2 and x4)."
+    )
     var memLen: [Int] = []
 
     @Flag(help: "Transformer-XL: every query sees the same number of keys (mem_len).")
@@ -43,7 +53,9 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Streams read side by side (default: the training run's validation batch).")
     var batch: Int?
 
-    @Option(parsing: .unconditional, help: "Score at most this many tokens of the split (0: all; default: the run's validation size, 65536).")
+    @Option(
+        parsing: .unconditional,
+        help: "Score at most this many tokens of the split (0: all; default: the run's validation size, 65536).")
     var maxTokens: Int?
 
     @OptionGroup var splitRatios: SplitRatioOptions
@@ -62,7 +74,10 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print the results as one JSON object (docs/cli.md).")
     var json = false
 
-    @Option(help: "Score one token at a time through the generation decoder with its weights in this precision (float32, float16 or int8), as `generate` reads them, instead of in batched segments: what a precision costs in NLL.")
+    @Option(
+        help:
+            "Score one token at a time through the generation decoder with its weights in this precision (float32, float16 or int8), as `generate` reads them, instead of in batched segments: what a precision costs in NLL."
+    )
     var decoderPrecision: DecoderMatrix.Precision?
 
     func validate() throws {
@@ -77,7 +92,8 @@ struct EvalCommand: ParsableCommand {
         }
         if let maxTokens, maxTokens < 0 { throw ValidationError("--max-tokens must not be negative, got \(maxTokens)") }
         if decoderPrecision != nil, sameLength || clampLen != nil {
-            throw ValidationError("--decoder-precision scores with the generation decoder, which has no --same-length or --clamp-len")
+            throw ValidationError(
+                "--decoder-precision scores with the generation decoder, which has no --same-length or --clamp-len")
         }
     }
 
@@ -96,9 +112,10 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("--data is required: \(bundle.folder.path) does not say what it was trained on")
         }
         // New music is scored whole; the training data's own held-out split by default.
-        let isTrainingData = trained.map {
-            URL(fileURLWithPath: $0.data.path).standardizedFileURL == URL(fileURLWithPath: path).standardizedFileURL
-        } ?? false
+        let isTrainingData =
+            trained.map {
+                URL(fileURLWithPath: $0.data.path).standardizedFileURL == URL(fileURLWithPath: path).standardizedFileURL
+            } ?? false
         let chosenSplit = split ?? (isTrainingData ? Split.test.rawValue : "all")
         let splitName = Split(rawValue: chosenSplit)
         let scope = splitName.map { "the \($0.rawValue) split of \(path)" } ?? "all files of \(path)"
@@ -107,30 +124,44 @@ struct EvalCommand: ParsableCommand {
         try ratios.validate()
         let evaluation = try EvaluationData.load(
             path: path, ratios: ratios, split: splitName, tokenizer: bundle.tokenizer,
-            cacheFolder: noCache ? nil : URL(fileURLWithPath: cache ?? trained?.data.cacheFolder ?? TokenCache.defaultFolder.path),
+            cacheFolder: noCache
+                ? nil : URL(fileURLWithPath: cache ?? trained?.data.cacheFolder ?? TokenCache.defaultFolder.path),
             maximumTokens: maxTokens ?? trained?.evalTokens ?? 65_536)
         guard evaluation.tokens.count >= 2 else {
-            throw CommandFailure("\(scope) holds \(evaluation.files.counted("file")) and \(evaluation.tokens.count.counted("token")): "
-                                 + "nothing to score" + (splitName == nil ? "" : " (try --split all)"))
+            throw CommandFailure(
+                "\(scope) holds \(evaluation.files.counted("file")) and \(evaluation.tokens.count.counted("token")): "
+                    + "nothing to score" + (splitName == nil ? "" : " (try --split all)"))
         }
-        let streams = batch ?? Perplexity.validationBatch(runBatch: trained?.batch ?? 16, tokens: evaluation.tokens.count,
-                                                          segmentLength: config.segmentLength)
+        let streams =
+            batch
+            ?? Perplexity.validationBatch(
+                runBatch: trained?.batch ?? 16, tokens: evaluation.tokens.count,
+                segmentLength: config.segmentLength)
         // An upper bound: scoring keeps no gradients, but a --batch too large still must not crash.
         try TrainCommand.checkMemory(config, batch: streams)
-        let memories: [Int?] = config.kind == .gpt2 ? [nil]
+        let memories: [Int?] =
+            config.kind == .gpt2
+            ? [nil]
             : (memLen.isEmpty ? [1, 2, 4].map { $0 * max(config.memoryLength, 1) } : memLen)
         var reports: [NLLReport] = []
         for m in memories {
             if let decoderPrecision {
                 let stepper = try bundle.stepper(memoryLength: m, precision: decoderPrecision)
-                reports.append(try Perplexity.evaluateStepwise(stepper: stepper, tokens: evaluation.tokens, memoryLength: m,
-                                                               vocabulary: bundle.tokenizer.vocabulary))
+                reports.append(
+                    try Perplexity.evaluateStepwise(
+                        stepper: stepper, tokens: evaluation.tokens, memoryLength: m,
+                        vocabulary: bundle.tokenizer.vocabulary))
             } else if let model {
-                reports.append(try Perplexity.evaluate(model: model, tokens: evaluation.tokens, batch: streams,
-                                                       memoryLength: m, vocabulary: bundle.tokenizer.vocabulary))
+                reports.append(
+                    try Perplexity.evaluate(
+                        model: model, tokens: evaluation.tokens, batch: streams,
+                        memoryLength: m, vocabulary: bundle.tokenizer.vocabulary))
             }
             if !json, let last = reports.last {
-                FileHandle.standardError.write(Data("scored mem_len \(m.map(String.init) ?? "-"): \(String(format: "%.4f", last.nllPerToken)) nats/token\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "scored mem_len \(m.map(String.init) ?? "-"): \(String(format: "%.4f", last.nllPerToken)) nats/token\n"
+                            .utf8))
             }
         }
 
@@ -140,21 +171,24 @@ struct EvalCommand: ParsableCommand {
             try PNG.write(sweep.chart(title: title).render(), to: URL(fileURLWithPath: plot))
         }
         if json {
-            let summary = EvalSummary(checkpoint: bundle.folder.path, kind: config.kind.rawValue, data: path, split: chosenSplit,
-                                      files: evaluation.files, skippedFiles: evaluation.skipped.count,
-                                      evaluatedTokens: evaluation.tokens.count, batch: streams,
-                                      sameLength: config.sameLength, clampLength: config.clampLength,
-                                      trainingMemoryLength: config.kind == .gpt2 ? nil : bundle.config.memoryLength,
-                                      plot: plot, results: sweep.points)
+            let summary = EvalSummary(
+                checkpoint: bundle.folder.path, kind: config.kind.rawValue, data: path, split: chosenSplit,
+                files: evaluation.files, skippedFiles: evaluation.skipped.count,
+                evaluatedTokens: evaluation.tokens.count, batch: streams,
+                sameLength: config.sameLength, clampLength: config.clampLength,
+                trainingMemoryLength: config.kind == .gpt2 ? nil : bundle.config.memoryLength,
+                plot: plot, results: sweep.points)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.keyEncodingStrategy = .convertToSnakeCase
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             print("model: \(config.kind.rawValue), \(config.parameterCount) parameters, \(bundle.folder.path)")
-            print("data: \(scope): \(evaluation.files.counted("file")) (\(evaluation.skipped.count) skipped), "
-                  + "\(evaluation.tokens.count.counted("token")), \(streams.counted("stream"))"
-                  + (config.sameLength ? ", same_length" : "") + (config.clampLength > 0 ? ", clamp_len \(config.clampLength)" : ""))
+            print(
+                "data: \(scope): \(evaluation.files.counted("file")) (\(evaluation.skipped.count) skipped), "
+                    + "\(evaluation.tokens.count.counted("token")), \(streams.counted("stream"))"
+                    + (config.sameLength ? ", same_length" : "")
+                    + (config.clampLength > 0 ? ", clamp_len \(config.clampLength)" : ""))
             print(sweep.table())
             if let plot { print("wrote \(plot)") }
         }
@@ -171,7 +205,7 @@ struct EvalSummary: Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case checkpoint, kind, data, split, files, skippedFiles, evaluatedTokens, batch, sameLength, clampLength,
-             trainingMemoryLength, plot, results
+            trainingMemoryLength, plot, results
     }
 
     func encode(to encoder: Encoder) throws {

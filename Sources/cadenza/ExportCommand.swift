@@ -11,8 +11,11 @@ import Tensor
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a checkpoint's model as a bundle (model.safetensors, model.json, vocab.json), optionally float16.",
-        discussion: "Example (the bundled model, Benchmarks/study/bundle.sh): cadenza export --checkpoint RUN --float16 --out Sources/cadenza/Resources/Pretrained")
+        abstract:
+            "Write a checkpoint's model as a bundle (model.safetensors, model.json, vocab.json), optionally float16.",
+        discussion:
+            "Example (the bundled model, Benchmarks/study/bundle.sh): cadenza export --checkpoint RUN --float16 --out Sources/cadenza/Resources/Pretrained"
+    )
 
     @Option(help: "A checkpoint folder or a training run folder (its best checkpoint, else latest).")
     var checkpoint: String
@@ -27,12 +30,14 @@ struct ExportCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(folder)
         let bundle = try ModelLocation.checkpoint(checkpoint).bundle
-        try ModelFolder.write(weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
-                              to: folder, as: float16 ? .f16 : .f32)
+        try ModelFolder.write(
+            weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
+            to: folder, as: float16 ? .f16 : .f32)
         let path = folder.appendingPathComponent(ModelFolder.weightsFile).path
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        print("wrote \(folder.path): \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, "
-              + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1_000_000)) MB "
-              + "(\(float16 ? "F16" : "F32")), from \(bundle.folder.path)")
+        print(
+            "wrote \(folder.path): \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, "
+                + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1_000_000)) MB "
+                + "(\(float16 ? "F16" : "F32")), from \(bundle.folder.path)")
     }
 }

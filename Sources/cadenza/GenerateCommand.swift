@@ -14,11 +14,14 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Write new music as MIDI with a trained model (the bundled one by default).",
         discussion: """
-        Tokens are drawn one at a time; by default only tokens that keep the REMI grammar valid \
-        may be drawn, so every piece decodes to well-formed music. See docs/generation.md.
-        """)
+            Tokens are drawn one at a time; by default only tokens that keep the REMI grammar valid \
+            may be drawn, so every piece decodes to well-formed music. See docs/generation.md.
+            """)
 
-    @Option(help: "Model: a checkpoint folder or a training run folder (its best checkpoint, else latest). Default: the pretrained model bundled with Cadenza.")
+    @Option(
+        help:
+            "Model: a checkpoint folder or a training run folder (its best checkpoint, else latest). Default: the pretrained model bundled with Cadenza."
+    )
     var checkpoint: String?
 
     @Option(help: "A MIDI file to continue.")
@@ -27,39 +30,60 @@ struct GenerateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "How many bars of the prompt to keep.")
     var promptBars: Int = 4
 
-    @Option(parsing: .unconditional,
-            help: "New bars to write, 1...\(Self.maximumBars) (default: 16 when --tokens is not given).")
+    @Option(
+        parsing: .unconditional,
+        help: "New bars to write, 1...\(Self.maximumBars) (default: 16 when --tokens is not given).")
     var bars: Int?
 
-    @Option(parsing: .unconditional, help: "New tokens to write instead of a number of bars, 1...\(Self.maximumTokens).")
+    @Option(
+        parsing: .unconditional, help: "New tokens to write instead of a number of bars, 1...\(Self.maximumTokens).")
     var tokens: Int?
 
-    @Option(parsing: .unconditional,
-            help: "Sampling temperature, \(Self.minimumTemperature)...100: below 1 safer, above 1 wilder. The default, with top-p 0.9, gave the pieces closest to real music of the settings measured (docs/generation.md).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Sampling temperature, \(Self.minimumTemperature)...100: below 1 safer, above 1 wilder. The default, with top-p 0.9, gave the pieces closest to real music of the settings measured (docs/generation.md)."
+    )
     var temperature: Float = Sampler.recommendedTemperature
 
     @Option(parsing: .unconditional, help: "Draw only from the K most likely tokens (0: off).")
     var topK: Int = 0
 
-    @Option(parsing: .unconditional, help: "Draw only from the most likely tokens whose probabilities sum to P (1: off).")
+    @Option(
+        parsing: .unconditional, help: "Draw only from the most likely tokens whose probabilities sum to P (1: off).")
     var topP: Float = Sampler.recommendedTopP
 
-    @Option(parsing: .unconditional, help: "Random seed; piece i uses seed + i. Default: drawn from the clock and printed.")
+    @Option(
+        parsing: .unconditional, help: "Random seed; piece i uses seed + i. Default: drawn from the clock and printed.")
     var seed: UInt64?
 
     @Option(parsing: .unconditional, help: "Number of pieces, 1...\(Self.maximumCount).")
     var count: Int = 1
 
-    @Option(name: .shortAndLong, help: "Output: a .mid file, or a folder for several pieces (default: generated.mid, or generated/ with --count > 1).")
+    @Option(
+        name: .shortAndLong,
+        help:
+            "Output: a .mid file, or a folder for several pieces (default: generated.mid, or generated/ with --count > 1)."
+    )
     var out: String?
 
-    @Option(help: "Also write the token ids: a .remi token file (with vocab.json beside it, for 'cadenza detokenize'), or a readable listing when the name ends in .txt.")
+    @Option(
+        help:
+            "Also write the token ids: a .remi token file (with vocab.json beside it, for 'cadenza detokenize'), or a readable listing when the name ends in .txt."
+    )
     var tokensOut: String?
 
-    @Option(parsing: .unconditional, help: "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may be longer).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may be longer)."
+    )
     var memLen: Int?
 
-    @Option(help: "How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI, else float16; rows rounded to 8 bits, see docs/generation.md for its cost and speed), float16 (exact for float16 models such as the bundled one) or float32 (the model's exact numbers).")
+    @Option(
+        help:
+            "How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI, else float16; rows rounded to 8 bits, see docs/generation.md for its cost and speed), float16 (exact for float16 models such as the bundled one) or float32 (the model's exact numbers)."
+    )
     var precision: DecoderMatrix.Precision = .fastest
 
     @Flag(help: "Sample without the REMI grammar constraint and report how often the grammar is broken.")
@@ -88,7 +112,9 @@ struct GenerateCommand: ParsableCommand {
         if !(1...Self.maximumBars).contains(promptBars) {
             throw ValidationError("--prompt-bars must be 1...\(Self.maximumBars), got \(promptBars)")
         }
-        if ignoreEnd && noGrammar { throw ValidationError("--ignore-end works through the grammar constraint: drop --no-grammar") }
+        if ignoreEnd && noGrammar {
+            throw ValidationError("--ignore-end works through the grammar constraint: drop --no-grammar")
+        }
         if !(1...Self.maximumCount).contains(count) {
             throw ValidationError("--count must be 1...\(Self.maximumCount), got \(count)")
         }
@@ -96,9 +122,10 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError("--mem-len must be 1...\(ModelConfig.maximumLength), got \(memLen)")
         }
         if temperature.isFinite && temperature >= 0 && temperature < Self.minimumTemperature {
-            throw ValidationError("--temperature must be at least \(Self.minimumTemperature), got \(temperature): "
-                + "greedy or near-greedy drawing collapses onto the model's single most likely path, "
-                + "which is empty bars or the end of the piece (try 0.8-1.4)")
+            throw ValidationError(
+                "--temperature must be at least \(Self.minimumTemperature), got \(temperature): "
+                    + "greedy or near-greedy drawing collapses onto the model's single most likely path, "
+                    + "which is empty bars or the end of the piece (try 0.8-1.4)")
         }
         if temperature > 100 { throw ValidationError("--temperature must be at most 100, got \(temperature)") }
         do { _ = try Sampler(temperature: temperature, topK: topK, topP: topP) } catch {
@@ -112,18 +139,23 @@ struct GenerateCommand: ParsableCommand {
         try outputs.check()
         let bundle = try ModelLocation.bundle(checkpoint)
         if memLen != nil && bundle.config.kind == .gpt2 {
-            throw ValidationError("--mem-len applies to Transformer-XL; \(bundle.folder.path) is a GPT-2, which reads a window of "
-                                  + "\(bundle.config.positions) tokens")
+            throw ValidationError(
+                "--mem-len applies to Transformer-XL; \(bundle.folder.path) is a GPT-2, which reads a window of "
+                    + "\(bundle.config.positions) tokens")
         }
         try outputs.writeVocabulary(bundle.tokenizer.vocabulary)
         let stepper = try bundle.stepper(memoryLength: memLen, precision: precision)
-        let generator = try Generator(stepper: stepper, vocabulary: bundle.tokenizer.vocabulary,
-                                      sampler: Sampler(temperature: temperature, topK: topK, topP: topP),
-                                      constrainedToGrammar: !noGrammar)
+        let generator = try Generator(
+            stepper: stepper, vocabulary: bundle.tokenizer.vocabulary,
+            sampler: Sampler(temperature: temperature, topK: topK, topP: topP),
+            constrainedToGrammar: !noGrammar)
         let promptIDs = try prompt.map { try promptTokens(from: $0, tokenizer: bundle.tokenizer) } ?? []
-        let stop = try StopCondition(bars: tokens == nil ? (bars ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
+        let stop = try StopCondition(
+            bars: tokens == nil ? (bars ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
         let firstSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
-        print("model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from \(bundle.folder.path)")
+        print(
+            "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from \(bundle.folder.path)"
+        )
         if seed == nil { print("seed: \(firstSeed) (pass --seed \(firstSeed) to get the same music again)") }
 
         var violations = 0, generated = 0
@@ -143,15 +175,18 @@ struct GenerateCommand: ParsableCommand {
                 }
             }
             let rate = piece.seconds > 0 ? Double(piece.newIDs.count) / piece.seconds : 0
-            print("wrote \(midiURL.path): seed \(pieceSeed), \(piece.bars.counted("new bar")), \(piece.notes.counted("note")), "
-                  + "\(piece.newIDs.count.counted("new token")) in \(String(format: "%.1f", piece.seconds)) s "
-                  + "(\(Int(rate)) tokens/s), stopped \(piece.stopReason.explanation)")
+            print(
+                "wrote \(midiURL.path): seed \(pieceSeed), \(piece.bars.counted("new bar")), \(piece.notes.counted("note")), "
+                    + "\(piece.newIDs.count.counted("new token")) in \(String(format: "%.1f", piece.seconds)) s "
+                    + "(\(Int(rate)) tokens/s), stopped \(piece.stopReason.explanation)")
             violations += piece.grammarViolations
             generated += piece.newIDs.count
         }
         if noGrammar {
             let share = generated > 0 ? 100 * Double(violations) / Double(generated) : 0
-            print("grammar: \(violations) of \(generated) sampled tokens broke the REMI grammar (\(String(format: "%.2f", share))%)")
+            print(
+                "grammar: \(violations) of \(generated) sampled tokens broke the REMI grammar (\(String(format: "%.2f", share))%)"
+            )
         }
     }
 
@@ -163,16 +198,21 @@ struct GenerateCommand: ParsableCommand {
         let barID = tokenizer.vocabulary.id(for: .bar)
         let available = all.filter { $0 == barID }.count
         let ids = try tokenizer.prompt(from: file, bars: promptBars)
-        let notes = tokenizer.vocabulary.id(for: .noteOn(0)).flatMap { low in
-            tokenizer.vocabulary.id(for: .noteOn(127)).map { high in ids.filter { (low...high).contains($0) }.count }
-        } ?? 0
+        let notes =
+            tokenizer.vocabulary.id(for: .noteOn(0)).flatMap { low in
+                tokenizer.vocabulary.id(for: .noteOn(127)).map { high in ids.filter { (low...high).contains($0) }.count
+                }
+            } ?? 0
         guard notes > 0 else {
-            throw CommandFailure(available > promptBars
-                ? "the first \(promptBars.counted("bar")) of the prompt \(path) hold no notes: nothing to continue (raise --prompt-bars)"
-                : "the prompt \(path) holds no notes: nothing to continue")
+            throw CommandFailure(
+                available > promptBars
+                    ? "the first \(promptBars.counted("bar")) of the prompt \(path) hold no notes: nothing to continue (raise --prompt-bars)"
+                    : "the prompt \(path) holds no notes: nothing to continue")
         }
         if available < promptBars {
-            print("note: the prompt \(path) has only \(available.counted("bar")); all of it is kept (--prompt-bars \(promptBars))")
+            print(
+                "note: the prompt \(path) has only \(available.counted("bar")); all of it is kept (--prompt-bars \(promptBars))"
+            )
         }
         return ids
     }

@@ -13,7 +13,8 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         print("cadenza \(Cadenza.configuration.version)")
-        guard let folder = ModelLocation.resourceFolders.lazy.compactMap({ ModelFolder.pretrained(in: $0) }).first else {
+        guard let folder = ModelLocation.resourceFolders.lazy.compactMap({ ModelFolder.pretrained(in: $0) }).first
+        else {
             print("pretrained model: none in this build (\(ModelFolderError.noPretrainedModel))")
             return
         }
@@ -22,17 +23,20 @@ struct InfoCommand: ParsableCommand {
         let weights = folder.appendingPathComponent(ModelFolder.weightsFile).path
         let bytes = (try? FileManager.default.attributesOfItem(atPath: weights)[.size] as? Int) ?? 0
         print("pretrained model: \(folder.path)")
-        print("  architecture:  \(config.kind.rawValue), \(config.layers) layers, d_model \(config.modelWidth), "
-              + "\(config.heads) heads of \(config.headSize), inner \(config.innerWidth), "
-              + "segment \(config.segmentLength), memory \(config.memoryLength)")
-        print("  parameters:    \(config.parameterCount) (\(String(format: "%.2f", Double(config.parameterCount) / 1e6)) M), "
-              + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
+        print(
+            "  architecture:  \(config.kind.rawValue), \(config.layers) layers, d_model \(config.modelWidth), "
+                + "\(config.heads) heads of \(config.headSize), inner \(config.innerWidth), "
+                + "segment \(config.segmentLength), memory \(config.memoryLength)")
+        print(
+            "  parameters:    \(config.parameterCount) (\(String(format: "%.2f", Double(config.parameterCount) / 1e6)) M), "
+                + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
         print("  vocabulary:    \(config.vocabularySize) REMI tokens")
         // The card is free-form key/value text written when the model was exported (README.md,
         // "The bundled model", has the same figures).
         let card = folder.appendingPathComponent("model-card.json")
         if let data = FileManager.default.contents(atPath: card.path),
-           let entries = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            let entries = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        {
             let width = (entries.keys.map(\.count).max() ?? 0) + 2
             for key in entries.keys.sorted() {
                 let value = entries[key].map { "\($0)" } ?? ""

@@ -15,7 +15,10 @@ struct Inspect: ParsableCommand {
     @Argument(help: "MIDI files or folders (searched recursively for .mid and .midi).")
     var paths: [String]
 
-    @Flag(help: "One JSON object per line per file (keys: path, format, ticks_per_beat, tracks, notes, seconds, end_tick, tempo_changes, time_signatures, lowest_pitch, highest_pitch, error).")
+    @Flag(
+        help:
+            "One JSON object per line per file (keys: path, format, ticks_per_beat, tracks, notes, seconds, end_tick, tempo_changes, time_signatures, lowest_pitch, highest_pitch, error)."
+    )
     var json = false
 
     @Option(parsing: .unconditional, help: "Files read at once (default: all cores).")
@@ -23,7 +26,9 @@ struct Inspect: ParsableCommand {
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one file or folder") }
-        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1...1024, got \(threads)") }
+        if let threads, !(1...1024).contains(threads) {
+            throw ValidationError("--threads must be 1...1024, got \(threads)")
+        }
     }
 
     func run() throws {

@@ -11,12 +11,12 @@ struct MetricsCommand: ParsableCommand {
         commandName: "metrics",
         abstract: "Musical metrics of MIDI files or folders (MusPy's definitions and more), or two sets compared.",
         discussion: """
-        A PATH is a MIDI file or a corpus as `cadenza train` takes it: a folder (searched \
-        recursively, or read through the MAESTRO-style CSV it holds), a list file or a \
-        MAESTRO-style CSV; --split keeps one split. With --compare, exactly two PATHs are given and each is one set; \
-        the overlap column is the area shared by the two distributions of per-piece values. \
-        Definitions and sources: docs/metrics.md.
-        """)
+            A PATH is a MIDI file or a corpus as `cadenza train` takes it: a folder (searched \
+            recursively, or read through the MAESTRO-style CSV it holds), a list file or a \
+            MAESTRO-style CSV; --split keeps one split. With --compare, exactly two PATHs are given and each is one set; \
+            the overlap column is the area shared by the two distributions of per-piece values. \
+            Definitions and sources: docs/metrics.md.
+            """)
 
     @Argument(help: "MIDI files, folders or MAESTRO-style CSV files.")
     var paths: [String]
@@ -30,7 +30,10 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "With --compare: the split of set A only (overrides --split for A).")
     var splitA: String?
 
-    @Option(help: "With --compare: the split of set B only (overrides --split for B), e.g. generated pieces against --split-b test.")
+    @Option(
+        help:
+            "With --compare: the split of set B only (overrides --split for B), e.g. generated pieces against --split-b test."
+    )
     var splitB: String?
 
     @OptionGroup var splitRatios: SplitRatioOptions
@@ -58,12 +61,15 @@ struct MetricsCommand: ParsableCommand {
 
     /// Measures every readable file; unreadable ones are reported on stderr and skipped.
     private func measure(_ paths: [String], split: String?) throws -> Measured {
-        let urls = try MIDICollection.files(paths, split: split.flatMap(Split.init(rawValue:)),
-                                            ratios: splitRatios.ratios())
+        let urls = try MIDICollection.files(
+            paths, split: split.flatMap(Split.init(rawValue:)),
+            ratios: splitRatios.ratios())
         guard !urls.isEmpty else {
-            throw CommandFailure("no MIDI files" + (split.map { " of the \($0) split" } ?? "") + " in "
-                                 + paths.joined(separator: ", ")
-                                 + (split == nil ? "" : " (without a split column, files are split by --validation-ratio and --test-ratio)"))
+            throw CommandFailure(
+                "no MIDI files" + (split.map { " of the \($0) split" } ?? "") + " in "
+                    + paths.joined(separator: ", ")
+                    + (split == nil
+                        ? "" : " (without a split column, files are split by --validation-ratio and --test-ratio)"))
         }
         var measured = Measured()
         for url in urls {
@@ -74,7 +80,9 @@ struct MetricsCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("skipped \(url.path): \(error)\n".utf8))
             }
         }
-        guard !measured.pieces.isEmpty else { throw CommandFailure("no readable MIDI file in \(paths.joined(separator: ", "))") }
+        guard !measured.pieces.isEmpty else {
+            throw CommandFailure("no readable MIDI file in \(paths.joined(separator: ", "))")
+        }
         return measured
     }
 
@@ -83,20 +91,25 @@ struct MetricsCommand: ParsableCommand {
         if compare {
             sets = [try measure([paths[0]], split: splitA ?? split), try measure([paths[1]], split: splitB ?? split)]
             let comparison = SetComparison(a: sets[0].pieces, b: sets[1].pieces)
-            print(json ? try MetricsReport.json(comparison, nameA: paths[0], nameB: paths[1])
-                       : MetricsReport.table(comparison, nameA: paths[0], nameB: paths[1]))
+            print(
+                json
+                    ? try MetricsReport.json(comparison, nameA: paths[0], nameB: paths[1])
+                    : MetricsReport.table(comparison, nameA: paths[0], nameB: paths[1]))
         } else {
             sets = [try measure(paths, split: split)]
             if json {
                 print(try MetricsReport.jsonLines(sets[0].pieces))
-                for (path, reason) in sets[0].skipped { print(try MetricsReport.jsonLine(skipped: path, error: reason)) }
+                for (path, reason) in sets[0].skipped {
+                    print(try MetricsReport.jsonLine(skipped: path, error: reason))
+                }
             } else {
                 print(MetricsReport.table(sets[0].pieces))
             }
         }
         let measured = sets.reduce(0) { $0 + $1.pieces.count }, skipped = sets.reduce(0) { $0 + $1.skipped.count }
-        FileHandle.standardError.write(Data(
-            "measured \(measured) of \((measured + skipped).counted("file")), \(skipped) skipped\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "measured \(measured) of \((measured + skipped).counted("file")), \(skipped) skipped\n".utf8))
         if skipped > 0 { throw ExitCode(1) }
     }
 }

@@ -23,9 +23,11 @@ enum ModelLocation {
     /// `Bundle.module`, which stops the program when its bundle has been moved away.
     static var resourceFolders: [URL] {
         let beside = Bundle.main.bundleURL
-        return [beside.appendingPathComponent("Cadenza_cadenza.resources"),
-                beside.appendingPathComponent("Cadenza_cadenza.bundle/Contents/Resources"),
-                beside.appendingPathComponent("Cadenza_cadenza.bundle"),
-                URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources")]
+        return [
+            beside.appendingPathComponent("Cadenza_cadenza.resources"),
+            beside.appendingPathComponent("Cadenza_cadenza.bundle/Contents/Resources"),
+            beside.appendingPathComponent("Cadenza_cadenza.bundle"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources"),
+        ]
     }
 }

@@ -41,9 +41,11 @@ struct OutputNames {
         let folder = isFile ? url.deletingLastPathComponent() : url
         let vocabularyURL = folder.appendingPathComponent("vocab.json")
         if FileManager.default.fileExists(atPath: vocabularyURL.path),
-           (try? Vocabulary.load(from: vocabularyURL))?.fingerprint != vocabulary.fingerprint {
-            throw CommandFailure("\(vocabularyURL.path) is another vocabulary (another model or tokenizer config): token "
-                               + "files written beside it would not decode with it; choose another --tokens-out folder")
+            (try? Vocabulary.load(from: vocabularyURL))?.fingerprint != vocabulary.fingerprint
+        {
+            throw CommandFailure(
+                "\(vocabularyURL.path) is another vocabulary (another model or tokenizer config): token "
+                    + "files written beside it would not decode with it; choose another --tokens-out folder")
         }
         try OutputPath.createFolder(folder)
         try vocabulary.save(to: vocabularyURL)

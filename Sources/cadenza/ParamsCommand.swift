@@ -14,11 +14,12 @@ struct ModelInfo: ParsableCommand {
     var preset: String = "small"
 
     @Option(
-            help: "Architecture: txl or gpt2 (with --preset; transformer-xl and gpt-2 are accepted too).")
+        help: "Architecture: txl or gpt2 (with --preset; transformer-xl and gpt-2 are accepted too).")
     var model: ModelKind = .transformerXL
 
-    @Option(parsing: .unconditional,
-            help: "Vocabulary size in tokens (with --preset; default: the default REMI vocabulary's).")
+    @Option(
+        parsing: .unconditional,
+        help: "Vocabulary size in tokens (with --preset; default: the default REMI vocabulary's).")
     var vocabulary: Int?
 
     @Option(help: "A model config JSON file (as saved with a checkpoint); overrides --preset.")
@@ -29,7 +30,8 @@ struct ModelInfo: ParsableCommand {
             throw ValidationError("--vocabulary must be 2...65536, got \(vocabulary)")
         }
         guard config != nil || ModelConfig.presetNames.contains(preset) else {
-            throw ValidationError("--preset must be one of \(ModelConfig.presetNames.joined(separator: ", ")), got '\(preset)'")
+            throw ValidationError(
+                "--preset must be one of \(ModelConfig.presetNames.joined(separator: ", ")), got '\(preset)'")
         }
     }
 
@@ -41,10 +43,13 @@ struct ModelInfo: ParsableCommand {
             }
             described = try ModelConfig.decode(json: data, source: config)
         } else {
-            described = try ModelConfig.preset(named: preset, kind: model,
-                                               vocabularySize: vocabulary ?? Vocabulary().count)
+            described = try ModelConfig.preset(
+                named: preset, kind: model,
+                vocabularySize: vocabulary ?? Vocabulary().count)
         }
         print(described.json())
-        print("parameters: \(described.parameterCount) (\(String(format: "%.2f", Double(described.parameterCount) / 1e6)) M)")
+        print(
+            "parameters: \(described.parameterCount) (\(String(format: "%.2f", Double(described.parameterCount) / 1e6)) M)"
+        )
     }
 }

@@ -17,14 +17,18 @@ struct PlotCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the PNG (default: the input name with .png).")
     var out: String?
 
-    @Option(parsing: .unconditional,
-            help: "Width of the picture in pixels, \(PianoRoll.widthRange.lowerBound) to \(PianoRoll.widthRange.upperBound); a piece of any length fits in it.")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Width of the picture in pixels, \(PianoRoll.widthRange.lowerBound) to \(PianoRoll.widthRange.upperBound); a piece of any length fits in it."
+    )
     var width: Int = 1600
 
     func validate() throws {
         guard PianoRoll.widthRange.contains(width) else {
-            throw ValidationError("--width must be between \(PianoRoll.widthRange.lowerBound) and "
-                                  + "\(PianoRoll.widthRange.upperBound) pixels, got \(width)")
+            throw ValidationError(
+                "--width must be between \(PianoRoll.widthRange.lowerBound) and "
+                    + "\(PianoRoll.widthRange.upperBound) pixels, got \(width)")
         }
     }
 

@@ -14,17 +14,25 @@ struct PlotLossCommand: ParsableCommand {
     var runFolder: String
     @Option(name: .shortAndLong, help: "Where to write the PNG.")
     var out: String = "loss.png"
-    @Option(parsing: .unconditional,
-            help: "Width of the picture in pixels, \(LineChart.widthRange.lowerBound) to \(LineChart.widthRange.upperBound).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Width of the picture in pixels, \(LineChart.widthRange.lowerBound) to \(LineChart.widthRange.upperBound).")
     var width: Int = 1000
-    @Option(parsing: .unconditional,
-            help: "Height of the picture in pixels, \(LineChart.heightRange.lowerBound) to \(LineChart.heightRange.upperBound).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Height of the picture in pixels, \(LineChart.heightRange.lowerBound) to \(LineChart.heightRange.upperBound)."
+    )
     var height: Int = 600
 
     func validate() throws {
-        for (name, value, range) in [("--width", width, LineChart.widthRange), ("--height", height, LineChart.heightRange)] {
+        for (name, value, range) in [
+            ("--width", width, LineChart.widthRange), ("--height", height, LineChart.heightRange),
+        ] {
             guard range.contains(value) else {
-                throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound) pixels, got \(value)")
+                throw ValidationError(
+                    "\(name) must be between \(range.lowerBound) and \(range.upperBound) pixels, got \(value)")
             }
         }
     }
@@ -36,13 +44,20 @@ struct PlotLossCommand: ParsableCommand {
             throw CommandFailure("\(runFolder) has no metrics.jsonl: not a training run folder")
         }
         let curves = try TrainingRun.lossCurves(run: folder)
-        guard !curves.train.isEmpty else { throw CommandFailure("\(runFolder)/metrics.jsonl holds no training steps yet") }
-        var series = [LineChart.Series(name: "training", points: curves.train.map { LineChart.Point(x: $0.step, y: $0.loss) })]
-        if !curves.validation.isEmpty {
-            series.append(LineChart.Series(name: "validation", points: curves.validation.map { LineChart.Point(x: $0.step, y: $0.loss) }))
+        guard !curves.train.isEmpty else {
+            throw CommandFailure("\(runFolder)/metrics.jsonl holds no training steps yet")
         }
-        let chart = LineChart(title: "Loss of \(folder.lastPathComponent)", xLabel: "update", yLabel: "loss (nats/token)",
-                              series: series, showsMarkers: curves.validation.count < 50 && curves.train.count < 3)
+        var series = [
+            LineChart.Series(name: "training", points: curves.train.map { LineChart.Point(x: $0.step, y: $0.loss) })
+        ]
+        if !curves.validation.isEmpty {
+            series.append(
+                LineChart.Series(
+                    name: "validation", points: curves.validation.map { LineChart.Point(x: $0.step, y: $0.loss) }))
+        }
+        let chart = LineChart(
+            title: "Loss of \(folder.lastPathComponent)", xLabel: "update", yLabel: "loss (nats/token)",
+            series: series, showsMarkers: curves.validation.count < 50 && curves.train.count < 3)
         try PNG.write(chart.render(width: width, height: height), to: URL(fileURLWithPath: out))
         print("wrote \(out): \(curves.train.count) training points, \(curves.validation.count) validation points")
     }

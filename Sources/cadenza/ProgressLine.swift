@@ -1,7 +1,7 @@
 import Foundation
 import Generation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A one-line progress display on a terminal (bars, tokens, tokens/s), redrawn at most ten
@@ -21,7 +21,8 @@ final class ProgressLine {
         lastDraw = p.seconds
         let bars = target.bars.map { "bar \(min(p.bars, $0))/\($0)" } ?? "bar \(p.bars)"
         let tokens = target.tokens.map { "\(p.tokens)/\($0) tokens" } ?? "\(p.tokens) tokens"
-        FileHandle.standardError.write(Data("\r\(label)\(bars) · \(tokens) · \(Int(p.tokensPerSecond)) tokens/s   ".utf8))
+        FileHandle.standardError.write(
+            Data("\r\(label)\(bars) · \(tokens) · \(Int(p.tokensPerSecond)) tokens/s   ".utf8))
     }
 
     func finish() {

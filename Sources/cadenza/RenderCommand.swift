@@ -20,17 +20,24 @@ struct RenderCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the WAV (default: the input name with .wav).")
     var out: String?
 
-    @Option(help: "builtin: Cadenza's own piano tone; fluidsynth: FluidSynth with a General MIDI SoundFont; auto: FluidSynth when installed, else builtin.")
+    @Option(
+        help:
+            "builtin: Cadenza's own piano tone; fluidsynth: FluidSynth with a General MIDI SoundFont; auto: FluidSynth when installed, else builtin."
+    )
     var synth: Synth = .auto
 
-    @Option(parsing: .unconditional,
-            help: "Refuse pieces longer than this many minutes of sound, \(RenderLimit.minutesRange.lowerBound) to \(RenderLimit.minutesRange.upperBound) (a WAV file holds at most 4 GiB).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Refuse pieces longer than this many minutes of sound, \(RenderLimit.minutesRange.lowerBound) to \(RenderLimit.minutesRange.upperBound) (a WAV file holds at most 4 GiB)."
+    )
     var maxMinutes: Int = RenderLimit.defaultMinutes
 
     func validate() throws {
         guard RenderLimit.minutesRange.contains(maxMinutes) else {
-            throw ValidationError("--max-minutes must be between \(RenderLimit.minutesRange.lowerBound) and "
-                                  + "\(RenderLimit.minutesRange.upperBound), got \(maxMinutes)")
+            throw ValidationError(
+                "--max-minutes must be between \(RenderLimit.minutesRange.lowerBound) and "
+                    + "\(RenderLimit.minutesRange.upperBound), got \(maxMinutes)")
         }
     }
 
@@ -56,8 +63,9 @@ struct RenderCommand: ParsableCommand {
             switch Result(catching: { try FluidSynth.locate() }) {
             case .success(let fluid):
                 try fluid.render(midi: inputURL, to: outURL, limit: limit)
-                print("wrote \(outURL.path) with FluidSynth (\(fluid.soundFont.lastPathComponent)), "
-                      + "\(String(format: "%.1f", file.seconds)) s of music")
+                print(
+                    "wrote \(outURL.path) with FluidSynth (\(fluid.soundFont.lastPathComponent)), "
+                        + "\(String(format: "%.1f", file.seconds)) s of music")
                 return
             case .failure(let error):
                 if synth == .fluidsynth { throw error }
@@ -66,7 +74,9 @@ struct RenderCommand: ParsableCommand {
         }
         let synthesizer = PianoSynthesizer()
         let levels = try synthesizer.write(file, to: outURL, limit: limit)
-        print("wrote \(outURL.path) with the built-in piano: \(String(format: "%.1f", levels.seconds)) s, "
-              + "peak \(String(format: "%.1f", levels.peakDecibels)) dBFS, RMS \(String(format: "%.1f", levels.rmsDecibels)) dBFS")
+        print(
+            "wrote \(outURL.path) with the built-in piano: \(String(format: "%.1f", levels.seconds)) s, "
+                + "peak \(String(format: "%.1f", levels.peakDecibels)) dBFS, RMS \(String(format: "%.1f", levels.rmsDecibels)) dBFS"
+        )
     }
 }

@@ -8,8 +8,9 @@ import Training
 
 /// `--threads`, shared by every command that computes: the kernels' thread count.
 struct ThreadOptions: ParsableArguments {
-    @Option(parsing: .unconditional,
-            help: "Threads for the kernels (default: CADENZA_THREADS when set, else all cores).")
+    @Option(
+        parsing: .unconditional,
+        help: "Threads for the kernels (default: CADENZA_THREADS when set, else all cores).")
     var threads: Int?
 
     func validate() throws {
@@ -28,12 +29,14 @@ struct ThreadOptions: ParsableArguments {
 /// `--validation-ratio` and `--test-ratio`, shared by the commands that split a corpus
 /// without a split column (`train`, `eval`, `metrics`), with one meaning everywhere.
 struct SplitRatioOptions: ParsableArguments {
-    @Option(parsing: .unconditional,
-            help: "Share of files for validation when the data has no split column (default: 0.1, or the run's in eval).")
+    @Option(
+        parsing: .unconditional,
+        help: "Share of files for validation when the data has no split column (default: 0.1, or the run's in eval).")
     var validationRatio: Double?
 
-    @Option(parsing: .unconditional,
-            help: "Share of files for test when the data has no split column (default: 0, or the run's in eval).")
+    @Option(
+        parsing: .unconditional,
+        help: "Share of files for test when the data has no split column (default: 0, or the run's in eval).")
     var testRatio: Double?
 
     /// Whether either ratio was given.

@@ -9,14 +9,14 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Turn MIDI files into REMI token files.",
         discussion: """
-        Writes DIR/<name>.remi per input (the input's path below a folder argument is kept), \
-        plus DIR/vocab.json and DIR/config.json. A .remi file holds a header with the \
-        vocabulary's fingerprint and the ids as uint16 (docs/remi.md), so it is never decoded \
-        with another tokenizer config. A folder that already holds another vocabulary is \
-        refused unless --overwrite is given. A file that cannot be read or encoded is reported \
-        and the others go on; the exit status is 1 when any failed. Ctrl-C finishes the files \
-        being written, says how many were done, and exits with status 130.
-        """)
+            Writes DIR/<name>.remi per input (the input's path below a folder argument is kept), \
+            plus DIR/vocab.json and DIR/config.json. A .remi file holds a header with the \
+            vocabulary's fingerprint and the ids as uint16 (docs/remi.md), so it is never decoded \
+            with another tokenizer config. A folder that already holds another vocabulary is \
+            refused unless --overwrite is given. A file that cannot be read or encoded is reported \
+            and the others go on; the exit status is 1 when any failed. Ctrl-C finishes the files \
+            being written, says how many were done, and exits with status 130.
+            """)
 
     @Argument(help: "MIDI files, or folders searched recursively for .mid/.midi files.")
     var paths: [String]
@@ -41,16 +41,20 @@ struct TokenizeCommand: ParsableCommand {
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one MIDI file or folder") }
-        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1...1024, got \(threads)") }
+        if let threads, !(1...1024).contains(threads) {
+            throw ValidationError("--threads must be 1...1024, got \(threads)")
+        }
     }
 
     func run() throws {
-        let tokenizer = try REMITokenizer(config: try config.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) } ?? TokenizerConfig())
+        let tokenizer = try REMITokenizer(
+            config: try config.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) } ?? TokenizerConfig())
         let outDir = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(outDir)
         let vocabularyURL = outDir.appendingPathComponent("vocab.json")
         if !overwrite, FileManager.default.fileExists(atPath: vocabularyURL.path),
-           (try? Vocabulary.load(from: vocabularyURL))?.fingerprint != tokenizer.vocabulary.fingerprint {
+            (try? Vocabulary.load(from: vocabularyURL))?.fingerprint != tokenizer.vocabulary.fingerprint
+        {
             throw REMIError.folderHasOtherVocabulary(path: outDir.path)
         }
         try OutputPath.createFolder(outDir)
@@ -74,8 +78,10 @@ struct TokenizeCommand: ParsableCommand {
             jobs.append(TokenizeJob(input: url, output: outDir.appendingPathComponent(name)))
         }
         Interruption.handleStopsInCaller()
-        let outcomes = tokenizer.tokenizeFiles(jobs, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, keepIDs: printEvents,
-                                               shouldStop: { Interruption.isRequested })
+        let outcomes =
+            tokenizer.tokenizeFiles(
+                jobs, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, keepIDs: printEvents,
+                shouldStop: { Interruption.isRequested })
             + problems.sorted { $0.key < $1.key }.map {
                 TokenizeOutcome(path: $0.key, ids: [], tokenCount: 0, notes: 0, bars: 0, error: $0.value)
             }
@@ -90,7 +96,10 @@ struct TokenizeCommand: ParsableCommand {
                 failed += 1
                 FileHandle.standardError.write(Data("error: \(outcome.path): \(error)\n".utf8))
             }
-            if json { print(Self.jsonLine(outcome, output: i < jobs.count && outcome.error == nil ? jobs[i].output?.path : nil)) }
+            if json {
+                print(
+                    Self.jsonLine(outcome, output: i < jobs.count && outcome.error == nil ? jobs[i].output?.path : nil))
+            }
             if printEvents && outcome.error == nil {
                 print("# \(outcome.path)")
                 print(tokenizer.dump(ids: outcome.ids))
@@ -98,12 +107,17 @@ struct TokenizeCommand: ParsableCommand {
         }
         let done = outcomes.count - failed - notStarted
         if notStarted > 0 || Interruption.isRequested {
-            FileHandle.standardError.write(Data(("stopped by a signal: tokenized \(done) of \(outcomes.count.counted("file")) "
-                + "(each written whole), \(failed) failed, \(notStarted) not started, \(tokens.counted("token")), "
-                + "into \(outDir.path)\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("stopped by a signal: tokenized \(done) of \(outcomes.count.counted("file")) "
+                        + "(each written whole), \(failed) failed, \(notStarted) not started, \(tokens.counted("token")), "
+                        + "into \(outDir.path)\n").utf8))
             throw ExitCode(Interruption.exitStatus)
         }
-        FileHandle.standardError.write(Data("tokenized \(done) of \(outcomes.count.counted("file")), \(tokens.counted("token")), into \(outDir.path)\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "tokenized \(done) of \(outcomes.count.counted("file")), \(tokens.counted("token")), into \(outDir.path)\n"
+                    .utf8))
         if failed > 0 { throw ExitCode(1) }
     }
 
@@ -124,8 +138,9 @@ struct TokenizeCommand: ParsableCommand {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let line = Line(path: outcome.path, output: output, tokens: outcome.tokenCount, notes: outcome.notes,
-                        bars: outcome.bars, error: outcome.error)
+        let line = Line(
+            path: outcome.path, output: output, tokens: outcome.tokenCount, notes: outcome.notes,
+            bars: outcome.bars, error: outcome.error)
         return (try? encoder.encode(line)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

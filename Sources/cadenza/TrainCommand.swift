@@ -22,7 +22,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "MIDI data: a folder (searched recursively), a text file listing paths, or a MAESTRO-style CSV.")
     var data: String?
-    @Option(help: "Architecture: txl (Transformer-XL) or gpt2; transformer-xl and gpt-2 are accepted too (default: txl).")
+    @Option(
+        help: "Architecture: txl (Transformer-XL) or gpt2; transformer-xl and gpt-2 are accepted too (default: txl).")
     var model: ModelKind?
     @Option(help: "Model size: tiny or small (default: small).")
     var preset: String?
@@ -34,7 +35,10 @@ struct TrainCommand: ParsableCommand {
     var out: String?
     @Option(help: "Continue the run in this folder from its latest checkpoint.")
     var resume: String?
-    @Option(help: "Fine-tune: start a new run from this model's weights, config and vocabulary ('pretrained' for the bundled model, or a run, checkpoint or exported folder), with a fresh optimiser and schedule.")
+    @Option(
+        help:
+            "Fine-tune: start a new run from this model's weights, config and vocabulary ('pretrained' for the bundled model, or a run, checkpoint or exported folder), with a fresh optimiser and schedule."
+    )
     var initFrom: String?
     @Option(parsing: .unconditional, help: "Optimiser updates in total (default 1000).")
     var steps: Int?
@@ -42,13 +46,16 @@ struct TrainCommand: ParsableCommand {
     var epochs: Int?
     @Option(parsing: .unconditional, help: "Streams (TXL) or windows (GPT-2) per update.")
     var batch: Int = 16
-    @Option(parsing: .unconditional, help: "Tokens per segment (TXL) or context window (GPT-2) (default: the preset's).")
+    @Option(
+        parsing: .unconditional, help: "Tokens per segment (TXL) or context window (GPT-2) (default: the preset's).")
     var segLen: Int?
     @Option(parsing: .unconditional, help: "Memory rows per layer, Transformer-XL (default: the preset's).")
     var memLen: Int?
     @Option(parsing: .unconditional, help: "Peak learning rate (default 2.5e-4).")
     var lr: Float?
-    @Option(parsing: .unconditional, help: "Linear warm-up updates before the cosine decay (default: a tenth of the steps, at most 1000).")
+    @Option(
+        parsing: .unconditional,
+        help: "Linear warm-up updates before the cosine decay (default: a tenth of the steps, at most 1000).")
     var warmup: Int?
     @Option(parsing: .unconditional, help: "Global gradient-norm clip (default 0.25 for TXL, 1.0 for GPT-2).")
     var clip: Float?
@@ -73,36 +80,49 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if resume != nil {
-            let fixed: [(String, Bool)] = [("--data", data != nil), ("--config", config != nil), ("--out", out != nil),
-                                           ("--tokenizer-config", tokenizerConfig != nil), ("--epochs", epochs != nil),
-                                           ("--seg-len", segLen != nil), ("--mem-len", memLen != nil), ("--lr", lr != nil),
-                                           ("--warmup", warmup != nil), ("--clip", clip != nil), ("--init-from", initFrom != nil),
-                                           ("--model", model != nil), ("--preset", preset != nil), ("--batch", batch != 16),
-                                           ("--seed", seed != 1), ("--validation-ratio", splitRatios.validationRatio != nil),
-                                           ("--test-ratio", splitRatios.testRatio != nil), ("--no-augment", noAugment),
-                                           ("--eval-tokens", evalTokens != 65_536)]
+            let fixed: [(String, Bool)] = [
+                ("--data", data != nil), ("--config", config != nil), ("--out", out != nil),
+                ("--tokenizer-config", tokenizerConfig != nil), ("--epochs", epochs != nil),
+                ("--seg-len", segLen != nil), ("--mem-len", memLen != nil), ("--lr", lr != nil),
+                ("--warmup", warmup != nil), ("--clip", clip != nil), ("--init-from", initFrom != nil),
+                ("--model", model != nil), ("--preset", preset != nil), ("--batch", batch != 16),
+                ("--seed", seed != 1), ("--validation-ratio", splitRatios.validationRatio != nil),
+                ("--test-ratio", splitRatios.testRatio != nil), ("--no-augment", noAugment),
+                ("--eval-tokens", evalTokens != 65_536),
+            ]
             if let (name, _) = fixed.first(where: { $0.1 }) {
-                throw ValidationError("\(name) cannot be changed when resuming: a resumed run keeps its settings (only --steps, --eval-every, --save-every, --threads)")
+                throw ValidationError(
+                    "\(name) cannot be changed when resuming: a resumed run keeps its settings (only --steps, --eval-every, --save-every, --threads)"
+                )
             }
         } else {
             guard data != nil else { throw ValidationError("--data is required (or --resume RUN)") }
-            guard out != nil else { throw ValidationError("--out RUN is required: the folder for checkpoints and metrics") }
+            guard out != nil else {
+                throw ValidationError("--out RUN is required: the folder for checkpoints and metrics")
+            }
             if initFrom != nil {
-                let fixed: [(String, Bool)] = [("--model", model != nil), ("--preset", preset != nil), ("--config", config != nil),
-                                               ("--tokenizer-config", tokenizerConfig != nil)]
+                let fixed: [(String, Bool)] = [
+                    ("--model", model != nil), ("--preset", preset != nil), ("--config", config != nil),
+                    ("--tokenizer-config", tokenizerConfig != nil),
+                ]
                 if let (name, _) = fixed.first(where: { $0.1 }) {
-                    throw ValidationError("\(name) cannot be given with --init-from: the model, its size and its vocabulary come from the model fine-tuned")
+                    throw ValidationError(
+                        "\(name) cannot be given with --init-from: the model, its size and its vocabulary come from the model fine-tuned"
+                    )
                 }
             }
             if let preset, !ModelConfig.presetNames.contains(preset) {
-                throw ValidationError("--preset must be one of \(ModelConfig.presetNames.joined(separator: ", ")), got '\(preset)'")
+                throw ValidationError(
+                    "--preset must be one of \(ModelConfig.presetNames.joined(separator: ", ")), got '\(preset)'")
             }
             guard steps == nil || epochs == nil else { throw ValidationError("give --steps or --epochs, not both") }
         }
-        for (name, value, least) in [("--steps", steps, 1), ("--epochs", epochs, 1), ("--batch", Optional(batch), 1),
-                                     ("--seg-len", segLen, 1), ("--mem-len", memLen, 0), ("--warmup", warmup, 0),
-                                     ("--eval-every", evalEvery, 0), ("--save-every", saveEvery, 1),
-                                     ("--log-every", Optional(logEvery), 1), ("--eval-tokens", Optional(evalTokens), 0)] {
+        for (name, value, least) in [
+            ("--steps", steps, 1), ("--epochs", epochs, 1), ("--batch", Optional(batch), 1),
+            ("--seg-len", segLen, 1), ("--mem-len", memLen, 0), ("--warmup", warmup, 0),
+            ("--eval-every", evalEvery, 0), ("--save-every", saveEvery, 1),
+            ("--log-every", Optional(logEvery), 1), ("--eval-tokens", Optional(evalTokens), 0),
+        ] {
             if let value, value < least { throw ValidationError("\(name) must be at least \(least), got \(value)") }
         }
         for (name, value) in [("--batch", Optional(batch)), ("--seg-len", segLen), ("--mem-len", memLen)] {
@@ -111,7 +131,9 @@ struct TrainCommand: ParsableCommand {
             }
         }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be a positive number, got \(clip)") }
+        if let clip, !(clip > 0 && clip.isFinite) {
+            throw ValidationError("--clip must be a positive number, got \(clip)")
+        }
     }
 
     func run() throws {
@@ -120,8 +142,9 @@ struct TrainCommand: ParsableCommand {
         let progress = ProgressPrinter(every: logEvery)
         let summary: TrainingSummary
         if let resume {
-            summary = try TrainingRun.resume(run: URL(fileURLWithPath: resume), steps: steps, evalEvery: evalEvery,
-                                             saveEvery: saveEvery, progress: progress)
+            summary = try TrainingRun.resume(
+                run: URL(fileURLWithPath: resume), steps: steps, evalEvery: evalEvery,
+                saveEvery: saveEvery, progress: progress)
         } else {
             let kind = model ?? .transformerXL
             let tokenizer: REMITokenizer
@@ -131,18 +154,22 @@ struct TrainCommand: ParsableCommand {
                 let bundle = try ModelLocation.bundle(initFrom)
                 (modelConfig, tokenizer, initial) = (bundle.config, bundle.tokenizer, bundle)
                 if let segLen, bundle.config.kind == .gpt2, segLen > bundle.config.positions {
-                    throw ValidationError("--seg-len \(segLen) is longer than the \(bundle.config.positions) positions of the GPT-2 in \(initFrom)")
+                    throw ValidationError(
+                        "--seg-len \(segLen) is longer than the \(bundle.config.positions) positions of the GPT-2 in \(initFrom)"
+                    )
                 }
             } else {
-                tokenizer = try REMITokenizer(config: tokenizerConfig.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) }
-                                              ?? TokenizerConfig())
+                tokenizer = try REMITokenizer(
+                    config: tokenizerConfig.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) }
+                        ?? TokenizerConfig())
                 if let config {
                     guard let json = FileManager.default.contents(atPath: config) else {
                         throw FileError.cannotRead(path: config, reason: "no such file, or not readable")
                     }
                     modelConfig = try ModelConfig.decode(json: json, source: config)
                 } else {
-                    modelConfig = try ModelConfig.preset(named: preset ?? "small", kind: kind, vocabularySize: tokenizer.vocabulary.count)
+                    modelConfig = try ModelConfig.preset(
+                        named: preset ?? "small", kind: kind, vocabularySize: tokenizer.vocabulary.count)
                 }
             }
             if let segLen {
@@ -151,9 +178,10 @@ struct TrainCommand: ParsableCommand {
                 if modelConfig.kind == .gpt2 { modelConfig.positions = max(modelConfig.positions, segLen) }
             }
             if let memLen { modelConfig.memoryLength = memLen }
-            let dataOptions = DataOptions(path: data ?? "", ratios: splitRatios.ratios(),
-                                          cacheFolder: noCache ? nil : (cache ?? TokenCache.defaultFolder.path),
-                                          augmentation: noAugment ? .none : .standard)
+            let dataOptions = DataOptions(
+                path: data ?? "", ratios: splitRatios.ratios(),
+                cacheFolder: noCache ? nil : (cache ?? TokenCache.defaultFolder.path),
+                augmentation: noAugment ? .none : .standard)
             var options = TrainingOptions.defaults(for: modelConfig.kind, data: dataOptions, steps: steps ?? 1000)
             options.initializedFrom = initial?.folder.path
             options.batch = batch
@@ -165,8 +193,9 @@ struct TrainCommand: ParsableCommand {
             if let evalEvery { options.evalEvery = evalEvery }
             if let saveEvery { options.saveEvery = saveEvery }
             try Self.checkMemory(modelConfig, batch: batch)
-            summary = try TrainingRun.start(run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,
-                                            options: options, epochs: epochs, initialWeights: initial?.weights, progress: progress)
+            summary = try TrainingRun.start(
+                run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,
+                options: options, epochs: epochs, initialWeights: initial?.weights, progress: progress)
         }
         if summary.interrupted && Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
     }
@@ -177,9 +206,11 @@ struct TrainCommand: ParsableCommand {
         let needed = config.trainingMemoryEstimate(batch: batch)
         let available = Double(ProcessInfo.processInfo.physicalMemory)
         guard needed <= 0.8 * available else {
-            throw ValidationError(String(format: "training this model with --batch %d and a segment of %d tokens needs about "
-                + "%.1f GB, more than this machine's %.1f GB: lower --batch, --seg-len or --mem-len",
-                batch, config.segmentLength, needed / 1e9, available / 1e9))
+            throw ValidationError(
+                String(
+                    format: "training this model with --batch %d and a segment of %d tokens needs about "
+                        + "%.1f GB, more than this machine's %.1f GB: lower --batch, --seg-len or --mem-len",
+                    batch, config.segmentLength, needed / 1e9, available / 1e9))
         }
     }
 }

@@ -30,19 +30,23 @@ import Testing
     static func targets() throws -> [Target] {
         let manifest = try String(contentsOf: root.appendingPathComponent("Package.swift"), encoding: .utf8)
         let pattern = try NSRegularExpression(
-            pattern: #"\.(target|executableTarget)\(\s*name:\s*"([^"]+)"(.*?)(?=\n\s*\.(?:target|executableTarget|testTarget)\(|\n\s*\],\s*\n\s*swiftLanguageModes)"#,
+            pattern:
+                #"\.(target|executableTarget)\(\s*name:\s*"([^"]+)"(.*?)(?=\n\s*\.(?:target|executableTarget|testTarget)\(|\n\s*\],\s*\n\s*swiftLanguageModes)"#,
             options: [.dotMatchesLineSeparators])
         let text = manifest as NSString
         return pattern.matches(in: manifest, range: NSRange(location: 0, length: text.length)).map { match in
             let name = text.substring(with: match.range(at: 2))
             let body = text.substring(with: match.range(at: 3))
             var dependencies: [String] = []
-            if let list = body.range(of: #"(?s)dependencies:\s*\[(.*?)\]\s*,?\s*(path|resources|swiftSettings|cSettings|\))"#,
-                                      options: .regularExpression) {
+            if let list = body.range(
+                of: #"(?s)dependencies:\s*\[(.*?)\]\s*,?\s*(path|resources|swiftSettings|cSettings|\))"#,
+                options: .regularExpression)
+            {
                 let listed = String(body[list])
                 let names = try? NSRegularExpression(pattern: #"(?<![a-zA-Z:] )"([A-Za-z]+)"(?!\s*,\s*package)"#)
                 let listedText = listed as NSString
-                dependencies = names?.matches(in: listed, range: NSRange(location: 0, length: listedText.length))
+                dependencies =
+                    names?.matches(in: listed, range: NSRange(location: 0, length: listedText.length))
                     .map { listedText.substring(with: $0.range(at: 1)) }
                     .filter { layers[$0] != nil } ?? []
             }
@@ -60,10 +64,14 @@ import Testing
         let base = root.appendingPathComponent(folder)
         guard let walker = FileManager.default.enumerator(atPath: base.path) else { return found }
         for case let relative as String in walker where relative.hasSuffix(".swift") {
-            guard let text = try? String(contentsOf: base.appendingPathComponent(relative), encoding: .utf8) else { continue }
+            guard let text = try? String(contentsOf: base.appendingPathComponent(relative), encoding: .utf8) else {
+                continue
+            }
             for line in text.split(separator: "\n") {
                 let words = line.split(separator: " ")
-                if words.count == 2, words[0] == "import", layers[String(words[1])] != nil { found.insert(String(words[1])) }
+                if words.count == 2, words[0] == "import", layers[String(words[1])] != nil {
+                    found.insert(String(words[1]))
+                }
             }
         }
         return found

@@ -39,8 +39,11 @@ import Testing
     @Test func writeFailuresSayWhatWhereAndWhy() throws {
         let folder = try scratch()
         let missing = folder.appendingPathComponent("no/such/a.png")
-        #expect(throws: FileError.cannotWrite(path: missing.path,
-                                             reason: "the folder \(folder.path)/no/such does not exist")) {
+        #expect(
+            throws: FileError.cannotWrite(
+                path: missing.path,
+                reason: "the folder \(folder.path)/no/such does not exist")
+        ) {
             try AtomicFile.write(Data([1]), to: missing)
         }
         #expect(throws: FileError.cannotWrite(path: folder.path, reason: "it is a folder")) {
@@ -73,7 +76,8 @@ import Testing
         #expect(throws: UnknownKeyError(source: "my.json", key: "zzzzzzzz", suggestion: nil)) {
             try JSONKeys.requireKnown(Data(#"{"zzzzzzzz": 1}"#.utf8), known: known, source: "my.json")
         }
-        #expect("\(UnknownKeyError(source: "my.json", key: "chordz", suggestion: "chords"))"
+        #expect(
+            "\(UnknownKeyError(source: "my.json", key: "chordz", suggestion: "chords"))"
                 == "my.json: unknown key 'chordz' (did you mean 'chords'?)")
         #expect(JSONKeys.nearest(to: "ticks_per_beat", in: known) == "ticksPerBeat")
     }

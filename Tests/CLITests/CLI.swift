@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs the built `cadenza` binary as a user would, and tells what it did.
@@ -25,9 +25,11 @@ enum CLI {
     /// The `cadenza` binary: `CADENZA_BINARY`, else the one built beside the test bundle.
     static let binary: URL = {
         if let path = ProcessInfo.processInfo.environment["CADENZA_BINARY"] { return URL(fileURLWithPath: path) }
-        let candidates = [Bundle.main.bundleURL,
-                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle.main.bundleURL.deletingLastPathComponent()]
+        let candidates = [
+            Bundle.main.bundleURL,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+        ]
         for folder in candidates {
             let url = folder.appendingPathComponent("cadenza")
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
@@ -42,8 +44,10 @@ enum CLI {
 
     /// Runs `cadenza ARGUMENTS` in `folder`, killing it after `timeout` seconds. With
     /// `interruptAfter`, SIGINT is sent after that many seconds (if it still runs).
-    static func run(_ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:],
-                    timeout: Double = 120, interruptAfter: Double? = nil, signal: Int32 = SIGINT) throws -> Outcome {
+    static func run(
+        _ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:],
+        timeout: Double = 120, interruptAfter: Double? = nil, signal: Int32 = SIGINT
+    ) throws -> Outcome {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -60,9 +64,13 @@ enum CLI {
         let collected = Collected()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { collected.out = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async {
+            collected.out = out.fileHandleForReading.readDataToEndOfFile(); group.leave()
+        }
         group.enter()
-        DispatchQueue.global().async { collected.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async {
+            collected.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave()
+        }
         try process.run()
         let start = Date()
         var interrupted = false, timedOut = false
@@ -82,9 +90,11 @@ enum CLI {
         process.waitUntilExit()
         group.wait()
         let bySignal = process.terminationReason == .uncaughtSignal
-        return Outcome(status: bySignal ? nil : process.terminationStatus,
-                       signal: bySignal ? process.terminationStatus : nil, timedOut: timedOut,
-                       stdout: String(decoding: collected.out, as: UTF8.self), stderr: String(decoding: collected.err, as: UTF8.self))
+        return Outcome(
+            status: bySignal ? nil : process.terminationStatus,
+            signal: bySignal ? process.terminationStatus : nil, timedOut: timedOut,
+            stdout: String(decoding: collected.out, as: UTF8.self),
+            stderr: String(decoding: collected.err, as: UTF8.self))
     }
 
     /// A new empty folder for one test's files.
@@ -100,8 +110,12 @@ enum CLI {
         var found: [String] = []
         for case let relative as String in walker {
             var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent(relative).path, isDirectory: &isFolder),
-               !isFolder.boolValue { found.append(relative) }
+            if FileManager.default.fileExists(
+                atPath: folder.appendingPathComponent(relative).path, isDirectory: &isFolder),
+                !isFolder.boolValue
+            {
+                found.append(relative)
+            }
         }
         return found.sorted()
     }

@@ -23,10 +23,12 @@ import Testing
 
     @Test func aMalformedThreadVariableIsNamedWithItsText() throws {
         let folder = try CLI.scratchFolder()
-        let outcome = try CLI.run(["generate", "--bars", "1", "--seed", "1", "--out", "a.mid"], in: folder,
-                                  environment: ["CADENZA_THREADS": "abc"])
+        let outcome = try CLI.run(
+            ["generate", "--bars", "1", "--seed", "1", "--out", "a.mid"], in: folder,
+            environment: ["CADENZA_THREADS": "abc"])
         #expect(outcome.status == 1, "\(outcome)")
-        #expect(outcome.stderr.contains("CADENZA_THREADS must be a whole number of at least 1, got 'abc'"), "\(outcome)")
+        #expect(
+            outcome.stderr.contains("CADENZA_THREADS must be a whole number of at least 1, got 'abc'"), "\(outcome)")
         #expect(CLI.files(in: folder).isEmpty)
     }
 
@@ -43,20 +45,24 @@ import Testing
         }
         let wrong = try CLI.run(["model-info", "--model", "lstm"])
         #expect(wrong.status == 64 && wrong.stderr.contains("txl"), "\(wrong)")
-        let train = try CLI.run(["train", "--model", "transformer-xl", "--data", "nowhere", "--out", "x", "--steps", "1"],
-                                in: try CLI.scratchFolder())
+        let train = try CLI.run(
+            ["train", "--model", "transformer-xl", "--data", "nowhere", "--out", "x", "--steps", "1"],
+            in: try CLI.scratchFolder())
         #expect(!train.stderr.contains("--model"), "the long spelling is accepted: \(train)")
     }
 
     @Test func helpTextsStateEachDefaultOnce() throws {
-        let commands = ["tokenize", "detokenize", "doctor", "inspect", "model-info", "plot", "plot-loss", "render",
-                        "eval", "metrics", "generate", "train", "export", "info"]
+        let commands = [
+            "tokenize", "detokenize", "doctor", "inspect", "model-info", "plot", "plot-loss", "render",
+            "eval", "metrics", "generate", "train", "export", "info",
+        ]
         for command in commands {
             let outcome = try CLI.run([command, "--help"])
             #expect(outcome.status == 0, "\(command): \(outcome)")
             let flat = outcome.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-            #expect(flat.range(of: #"\(default[^)]*\)[^-]{0,40}\(default"#, options: .regularExpression) == nil,
-                    "\(command) repeats a default: \(flat)")
+            #expect(
+                flat.range(of: #"\(default[^)]*\)[^-]{0,40}\(default"#, options: .regularExpression) == nil,
+                "\(command) repeats a default: \(flat)")
         }
     }
 
@@ -74,8 +80,10 @@ import Testing
         let folder = try CLI.scratchFolder()
         let outcome = try CLI.run(["generate", "--bars", "64", "--seed", "1", "--out", "missing/x/a.mid"], in: folder)
         #expect(outcome.status == 1, "\(outcome)")
-        #expect(outcome.stderr.contains("cannot write \(folder.path)/missing/x/a.mid: the folder \(folder.path)/missing/x does not exist"),
-                "\(outcome)")
+        #expect(
+            outcome.stderr.contains(
+                "cannot write \(folder.path)/missing/x/a.mid: the folder \(folder.path)/missing/x does not exist"),
+            "\(outcome)")
         #expect(!outcome.stdout.contains("model:"), "the model was loaded before the output was checked: \(outcome)")
         #expect(CLI.files(in: folder).isEmpty)
     }
@@ -91,12 +99,16 @@ import Testing
         let folder = try CLI.scratchFolder()
         try folder.appendingPathComponent("silence.mid").write(Fixture.silence())
         try folder.appendingPathComponent("scale.mid").write(Fixture.scale(bars: 2))
-        let silent = try CLI.run(["generate", "--prompt", "silence.mid", "--bars", "1", "--seed", "1", "--out", "a.mid"],
-                                 in: folder)
+        let silent = try CLI.run(
+            ["generate", "--prompt", "silence.mid", "--bars", "1", "--seed", "1", "--out", "a.mid"],
+            in: folder)
         #expect(silent.status == 1 && silent.stderr.contains("holds no notes: nothing to continue"), "\(silent)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("a.mid").path))
-        let short = try CLI.run(["generate", "--prompt", "scale.mid", "--prompt-bars", "8", "--bars", "1", "--seed", "1",
-                                 "--out", "b.mid"], in: folder)
+        let short = try CLI.run(
+            [
+                "generate", "--prompt", "scale.mid", "--prompt-bars", "8", "--bars", "1", "--seed", "1",
+                "--out", "b.mid",
+            ], in: folder)
         #expect(short.status == 0, "\(short)")
         #expect(short.stdout.contains("has only 2 bars; all of it is kept (--prompt-bars 8)"), "\(short)")
         #expect(short.stdout.contains("stopped after the bars asked for"), "\(short)")
@@ -107,26 +119,33 @@ import Testing
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         for i in 0..<3 { try data.appendingPathComponent("p\(i).mid").write(Fixture.scale(bars: 8 + i)) }
-        let train = try CLI.run(["train", "--data", "data", "--model", "gpt2", "--preset", "tiny", "--steps", "1",
-                                 "--batch", "1", "--seg-len", "16", "--out", "run", "--no-cache", "--validation-ratio", "0.4"],
-                                in: folder)
+        let train = try CLI.run(
+            [
+                "train", "--data", "data", "--model", "gpt2", "--preset", "tiny", "--steps", "1",
+                "--batch", "1", "--seg-len", "16", "--out", "run", "--no-cache", "--validation-ratio", "0.4",
+            ],
+            in: folder)
         #expect(train.status == 0, "\(train)")
-        let outcome = try CLI.run(["generate", "--checkpoint", "run", "--mem-len", "64", "--bars", "1", "--out", "a.mid"],
-                                  in: folder)
+        let outcome = try CLI.run(
+            ["generate", "--checkpoint", "run", "--mem-len", "64", "--bars", "1", "--out", "a.mid"],
+            in: folder)
         #expect(outcome.status == 64 && outcome.stderr.contains("--mem-len applies to Transformer-XL"), "\(outcome)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("a.mid").path))
     }
 
     @Test func generatedTokensCarryTheirVocabularySoDetokenizeNeedsNoFlags() throws {
         let folder = try CLI.scratchFolder()
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("tokens"), withIntermediateDirectories: true)
-        let outcome = try CLI.run(["generate", "--bars", "2", "--seed", "3", "--out", "g.mid", "--tokens-out", "tokens/g.remi"],
-                                  in: folder)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("tokens"), withIntermediateDirectories: true)
+        let outcome = try CLI.run(
+            ["generate", "--bars", "2", "--seed", "3", "--out", "g.mid", "--tokens-out", "tokens/g.remi"],
+            in: folder)
         #expect(outcome.status == 0, "\(outcome)")
         #expect(CLI.files(in: folder) == ["g.mid", "tokens/g.remi", "tokens/vocab.json"])
         let back = try CLI.run(["detokenize", "tokens/g.remi", "--out", "back.mid"], in: folder)
         #expect(back.status == 0 && back.stdout.contains("1 tempo change"), "\(back)")
-        #expect(try Data(contentsOf: folder.appendingPathComponent("back.mid"))
+        #expect(
+            try Data(contentsOf: folder.appendingPathComponent("back.mid"))
                 == Data(contentsOf: folder.appendingPathComponent("g.mid")))
     }
 
@@ -147,12 +166,15 @@ import Testing
         #expect(try Data(contentsOf: folder.appendingPathComponent("tokens/vocab.json")) == vocabulary)
 
         // Asked for, the folder gets the new vocabulary; a token file kept from the old one is refused.
-        try FileManager.default.copyItem(at: folder.appendingPathComponent("tokens/song.remi"),
-                                         to: folder.appendingPathComponent("old.remi"))
-        let replaced = try CLI.run(["tokenize", "song.mid", "--out", "tokens", "--config", "other.json", "--overwrite"],
-                                   in: folder)
+        try FileManager.default.copyItem(
+            at: folder.appendingPathComponent("tokens/song.remi"),
+            to: folder.appendingPathComponent("old.remi"))
+        let replaced = try CLI.run(
+            ["tokenize", "song.mid", "--out", "tokens", "--config", "other.json", "--overwrite"],
+            in: folder)
         #expect(replaced.status == 0, "\(replaced)")
-        let wrong = try CLI.run(["detokenize", "old.remi", "--vocab", "tokens/vocab.json", "--out", "old.mid"], in: folder)
+        let wrong = try CLI.run(
+            ["detokenize", "old.remi", "--vocab", "tokens/vocab.json", "--out", "old.mid"], in: folder)
         #expect(wrong.status == 1, "\(wrong)")
         #expect(wrong.stderr.contains("old.remi was written with vocabulary"), "\(wrong)")
         #expect(wrong.stderr.contains("tokens/vocab.json is vocabulary"), "\(wrong)")
@@ -168,7 +190,8 @@ import Testing
         #expect(outcome.stderr.contains("unknown key 'chordz' (did you mean 'chords'?)"), "\(outcome)")
         try folder.appendingPathComponent("model.json").write(Data(#"{"kind": "gpt2", "n_layers": 2}"#.utf8))
         let model = try CLI.run(["model-info", "--config", "model.json"], in: folder)
-        #expect(model.status == 1 && model.stderr.contains("unknown key 'n_layers' (did you mean 'n_layer'?)"), "\(model)")
+        #expect(
+            model.status == 1 && model.stderr.contains("unknown key 'n_layers' (did you mean 'n_layer'?)"), "\(model)")
     }
 
     @Test func tokenizeExitsOneAndSummarisesWhenAFileFails() throws {
@@ -216,7 +239,8 @@ import Testing
         let folder = try CLI.scratchFolder()
         let songs = folder.appendingPathComponent("songs")
         for sub in ["songs", "songs/.git"] {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         try songs.appendingPathComponent("a.mid").write(Fixture.scale(bars: 4))
         try songs.appendingPathComponent("b.mid").write(Fixture.scale(bars: 6))
@@ -254,8 +278,11 @@ import Testing
             ["tokenize", "songs", "--out", "tokens", "--json"],
             ["metrics", "songs", "--json"],
             ["metrics", "--compare", "songs/a.mid", "songs/b.mid", "--json"],
-            ["eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300", "--mem-len", "32",
-             "--no-cache", "--json"],
+            [
+                "eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300", "--mem-len",
+                "32",
+                "--no-cache", "--json",
+            ],
         ]
         for arguments in runs {
             let outcome = try CLI.run(arguments, in: folder)
@@ -269,7 +296,8 @@ import Testing
                 let keys = (object ?? [:]).keys.sorted()
                 keySets.insert(keys)
                 for key in keys {
-                    #expect(key == key.lowercased() && !key.contains("-"), "\(arguments): key '\(key)' is not snake_case")
+                    #expect(
+                        key == key.lowercased() && !key.contains("-"), "\(arguments): key '\(key)' is not snake_case")
                 }
                 if let error = object?["error"] { #expect(error is NSNull || error is String, "\(arguments)") }
             }
@@ -281,17 +309,26 @@ import Testing
 
     @Test func evalScoresNewMusicWholeAndDrawsOnlyWhenAsked() throws {
         let folder = try songFolder()
-        let outcome = try CLI.run(["eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300",
-                                   "--mem-len", "32", "64", "--no-cache"], in: folder)
+        let outcome = try CLI.run(
+            [
+                "eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300",
+                "--mem-len", "32", "64", "--no-cache",
+            ], in: folder)
         #expect(outcome.status == 0, "\(outcome)")
         #expect(outcome.stdout.contains("data: all files of songs: 2 files"), "\(outcome)")
         #expect(!CLI.files(in: folder).contains { $0.hasSuffix(".png") }, "eval drew a picture unasked")
-        let split = try CLI.run(["eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--split", "test",
-                                 "--no-cache"], in: folder)
+        let split = try CLI.run(
+            [
+                "eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--split", "test",
+                "--no-cache",
+            ], in: folder)
         #expect(split.status == 1 && split.stderr.contains("the test split of songs holds 0 files"), "\(split)")
         #expect(split.stderr.contains("--split all"), "\(split)")
-        let plotted = try CLI.run(["eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300",
-                                   "--mem-len", "32", "64", "--no-cache", "--plot", "sweep.png"], in: folder)
+        let plotted = try CLI.run(
+            [
+                "eval", "--checkpoint", Self.pretrained.path, "--data", "songs", "--max-tokens", "300",
+                "--mem-len", "32", "64", "--no-cache", "--plot", "sweep.png",
+            ], in: folder)
         #expect(plotted.status == 0 && CLI.files(in: folder).contains("sweep.png"), "\(plotted)")
     }
 }

@@ -17,7 +17,8 @@ enum Fixture {
             last = event.tick
         }
         track += [0x00, 0xFF, 0x2F, 0x00]
-        var bytes = Array("MThd".utf8) + bigEndian(6, 4) + bigEndian(0, 2) + bigEndian(1, 2) + bigEndian(ticksPerBeat, 2)
+        var bytes =
+            Array("MThd".utf8) + bigEndian(6, 4) + bigEndian(0, 2) + bigEndian(1, 2) + bigEndian(ticksPerBeat, 2)
         bytes += Array("MTrk".utf8) + bigEndian(track.count, 4) + track
         return Data(bytes)
     }

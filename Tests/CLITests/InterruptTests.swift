@@ -24,11 +24,13 @@ import Testing
         let songs = folder.appendingPathComponent("songs")
         try FileManager.default.createDirectory(at: songs, withIntermediateDirectories: true)
         let shared = CLI.repository.deletingLastPathComponent().appendingPathComponent("shared/data/pop909")
-        let real = (try? FileManager.default.contentsOfDirectory(atPath: shared.path))?.filter { $0.hasSuffix(".mid") }.sorted()
+        let real = (try? FileManager.default.contentsOfDirectory(atPath: shared.path))?.filter { $0.hasSuffix(".mid") }
+            .sorted()
         for i in 0..<count {
             if let real, real.count > i {
-                try FileManager.default.copyItem(at: shared.appendingPathComponent(real[i]),
-                                                 to: songs.appendingPathComponent(real[i]))
+                try FileManager.default.copyItem(
+                    at: shared.appendingPathComponent(real[i]),
+                    to: songs.appendingPathComponent(real[i]))
             } else {
                 try songs.appendingPathComponent("piece-\(i).mid").write(Fixture.scale(bars: 24 + i))
             }
@@ -39,23 +41,40 @@ import Testing
     static let cases: [Case] = [
         // The whole of POP909 read in place when present (long enough for signals to land in
         // the middle), else a small generated set.
-        Case(name: "tokenize", arguments: ["tokenize", sharedSongs.path, "--out", "tokens"],
-             setUp: { if !FileManager.default.fileExists(atPath: sharedSongs.path) { _ = try songs(in: $0, count: 30) } }),
-        Case(name: "generate", arguments: ["generate", "--count", "3", "--bars", "8", "--seed", "5", "--out", "takes",
-                                           "--tokens-out", "takes"]),
-        Case(name: "render", arguments: ["render", "songs/\(firstSongName)", "--synth", "builtin", "--out", "piece.wav"],
-             setUp: { _ = try songs(in: $0, count: 1) }),
-        Case(name: "export", arguments: ["export", "--checkpoint", CommandLineTests.pretrained.path, "--out", "exported"]),
-        Case(name: "train", arguments: ["train", "--data", "songs", "--preset", "tiny", "--steps", "6", "--save-every", "1",
-                                        "--batch", "2", "--seg-len", "32", "--out", "run", "--cache", "cache",
-                                        "--validation-ratio", "0.25", "--eval-every", "2"],
-             setUp: { _ = try songs(in: $0, count: 8) },
-             verify: { folder, _ in
-                 guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("run/latest").path) else { return [] }
-                 let load = try CLI.run(["generate", "--checkpoint", "run", "--bars", "1", "--seed", "1", "--out", "check.mid"],
-                                        in: folder)
-                 return load.status == 0 ? [] : ["the checkpoint left behind does not load: \(load)"]
-             }),
+        Case(
+            name: "tokenize", arguments: ["tokenize", sharedSongs.path, "--out", "tokens"],
+            setUp: { if !FileManager.default.fileExists(atPath: sharedSongs.path) { _ = try songs(in: $0, count: 30) } }
+        ),
+        Case(
+            name: "generate",
+            arguments: [
+                "generate", "--count", "3", "--bars", "8", "--seed", "5", "--out", "takes",
+                "--tokens-out", "takes",
+            ]),
+        Case(
+            name: "render",
+            arguments: ["render", "songs/\(firstSongName)", "--synth", "builtin", "--out", "piece.wav"],
+            setUp: { _ = try songs(in: $0, count: 1) }),
+        Case(
+            name: "export",
+            arguments: ["export", "--checkpoint", CommandLineTests.pretrained.path, "--out", "exported"]),
+        Case(
+            name: "train",
+            arguments: [
+                "train", "--data", "songs", "--preset", "tiny", "--steps", "6", "--save-every", "1",
+                "--batch", "2", "--seg-len", "32", "--out", "run", "--cache", "cache",
+                "--validation-ratio", "0.25", "--eval-every", "2",
+            ],
+            setUp: { _ = try songs(in: $0, count: 8) },
+            verify: { folder, _ in
+                guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("run/latest").path) else {
+                    return []
+                }
+                let load = try CLI.run(
+                    ["generate", "--checkpoint", "run", "--bars", "1", "--seed", "1", "--out", "check.mid"],
+                    in: folder)
+                return load.status == 0 ? [] : ["the checkpoint left behind does not load: \(load)"]
+            }),
     ]
 
     static let sharedSongs = CLI.repository.deletingLastPathComponent().appendingPathComponent("shared/data/pop909")
@@ -63,7 +82,8 @@ import Testing
     /// The first shared song's name (or the generated one's).
     static var firstSongName: String {
         let shared = CLI.repository.deletingLastPathComponent().appendingPathComponent("shared/data/pop909")
-        return (try? FileManager.default.contentsOfDirectory(atPath: shared.path))?.filter { $0.hasSuffix(".mid") }.sorted().first
+        return (try? FileManager.default.contentsOfDirectory(atPath: shared.path))?.filter { $0.hasSuffix(".mid") }
+            .sorted().first
             ?? "piece-0.mid"
     }
 
@@ -102,12 +122,17 @@ import Testing
             if found.isEmpty {
                 try? FileManager.default.removeItem(at: folder)
             } else {
-                problems.append("try \(attempt), SIGINT after \(String(format: "%.3f", delay)) s: "
-                                + found.joined(separator: "; ") + "\n  " + outcome.stderr.suffix(300))
+                problems.append(
+                    "try \(attempt), SIGINT after \(String(format: "%.3f", delay)) s: "
+                        + found.joined(separator: "; ") + "\n  " + outcome.stderr.suffix(300))
             }
         }
-        print("interrupt \(name): \(Self.tries) tries over \(String(format: "%.2f", seconds)) s runs, \(stopped) stopped by the signal")
-        let report = "\(problems.count) of \(Self.tries) interrupted \(name) runs went wrong:\n" + problems.prefix(10).joined(separator: "\n")
+        print(
+            "interrupt \(name): \(Self.tries) tries over \(String(format: "%.2f", seconds)) s runs, \(stopped) stopped by the signal"
+        )
+        let report =
+            "\(problems.count) of \(Self.tries) interrupted \(name) runs went wrong:\n"
+            + problems.prefix(10).joined(separator: "\n")
         #expect(problems.isEmpty, "\(report)")
         // Most signals must land mid-work, or the test proves little.
         #expect(stopped >= Self.tries / 4, "only \(stopped) of \(Self.tries) \(name) runs were stopped by the signal")

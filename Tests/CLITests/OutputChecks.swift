@@ -16,8 +16,13 @@ enum OutputChecks {
         var problems: [String] = []
         for relative in CLI.files(in: folder) {
             let url = folder.appendingPathComponent(relative)
-            if let since, let modified = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date,
-               modified < since { continue }
+            if let since,
+                let modified = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate]
+                    as? Date,
+                modified < since
+            {
+                continue
+            }
             if let problem = problem(with: url) { problems.append("\(relative): \(problem)") }
         }
         return problems
@@ -38,7 +43,8 @@ enum OutputChecks {
         case "json", "jsonl":
             if url.lastPathComponent.contains(".bad.") { return nil }
             let lines = url.pathExtension == "jsonl" ? data.split(separator: 0x0A).map { Data($0) } : [data]
-            return lines.allSatisfy({ (try? JSONSerialization.jsonObject(with: $0)) != nil }) ? nil : "JSON does not parse"
+            return lines.allSatisfy({ (try? JSONSerialization.jsonObject(with: $0)) != nil })
+                ? nil : "JSON does not parse"
         case "wav":
             guard data.count >= 44, data.prefix(4) == Data("RIFF".utf8) else { return "no RIFF header" }
             let riff = readUInt32(data, 4), dataBytes = readUInt32(data, 40)
@@ -52,9 +58,11 @@ enum OutputChecks {
             guard data.count >= 8 else { return "shorter than its header length" }
             let headerLength = Int(readUInt32(data, 0)) | Int(readUInt32(data, 4)) << 32
             guard headerLength >= 0, 8 + headerLength <= data.count,
-                  let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any]
+                let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength)))
+                    as? [String: Any]
             else { return "safetensors header does not parse" }
-            let end = header.values.compactMap { ($0 as? [String: Any])?["data_offsets"] as? [Int] }.map { $0[1] }.max() ?? 0
+            let end =
+                header.values.compactMap { ($0 as? [String: Any])?["data_offsets"] as? [Int] }.map { $0[1] }.max() ?? 0
             return 8 + headerLength + end == data.count ? nil : "safetensors data is cut short"
         default:
             return nil

@@ -13,10 +13,12 @@ import Testing
             while rest > 0 { bytes.insert(UInt8(rest & 0x7F) | 0x80, at: 0); rest >>= 7 }
             return bytes
         }
-        let track: [UInt8] = vlq(0) + [0x90, 60, 100] + vlq(480) + [0x80, 60, 0]
+        let track: [UInt8] =
+            vlq(0) + [0x90, 60, 100] + vlq(480) + [0x80, 60, 0]
             + vlq(gap - 480) + [0x90, 62, 100] + vlq(480) + [0x80, 62, 0] + vlq(0) + [0xFF, 0x2F, 0]
         let length = track.count
-        let header: [UInt8] = Array("MThd".utf8) + [0, 0, 0, 6, 0, 0, 0, 1, 0x01, 0xE0] + Array("MTrk".utf8)
+        let header: [UInt8] =
+            Array("MThd".utf8) + [0, 0, 0, 6, 0, 0, 0, 1, 0x01, 0xE0] + Array("MTrk".utf8)
             + [UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
         return Data(header + track)
     }

@@ -9,9 +9,13 @@ import Testing
         let tokens = (0..<23).map { Int32($0) }
         let batches = StreamBatches(tokens: tokens, batch: 2, segmentLength: 4)
         #expect(batches.streamLength == 11)
-        #expect(batches.count == 2) // 10 targets per stream: two full segments of 4
-        #expect(batches.batch(0) == Batch(tokens: [0, 1, 2, 3, 11, 12, 13, 14], targets: [1, 2, 3, 4, 12, 13, 14, 15], batch: 2))
-        #expect(batches.batch(1) == Batch(tokens: [4, 5, 6, 7, 15, 16, 17, 18], targets: [5, 6, 7, 8, 16, 17, 18, 19], batch: 2))
+        #expect(batches.count == 2)  // 10 targets per stream: two full segments of 4
+        #expect(
+            batches.batch(0)
+                == Batch(tokens: [0, 1, 2, 3, 11, 12, 13, 14], targets: [1, 2, 3, 4, 12, 13, 14, 15], batch: 2))
+        #expect(
+            batches.batch(1)
+                == Batch(tokens: [4, 5, 6, 7, 15, 16, 17, 18], targets: [5, 6, 7, 8, 16, 17, 18, 19], batch: 2))
         let evaluation = StreamBatches(tokens: tokens, batch: 2, segmentLength: 4, includesPartialSegment: true)
         #expect(evaluation.count == 3)
         #expect(evaluation.batch(2) == Batch(tokens: [8, 9, 19, 20], targets: [9, 10, 20, 21], batch: 2))
@@ -27,7 +31,8 @@ import Testing
             #expect(b.batch == 2 && b.tokens.count == 10)
             for w in 0..<2 {
                 let row = Array(b.tokens[(w * 5)..<(w * 5 + 5)])
-                #expect(row[0] % 5 == 0 && row == (row[0]..<(row[0] + 5)).map { $0 }, "a window is 5 consecutive tokens")
+                #expect(
+                    row[0] % 5 == 0 && row == (row[0]..<(row[0] + 5)).map { $0 }, "a window is 5 consecutive tokens")
                 #expect(Array(b.targets[(w * 5)..<(w * 5 + 5)]) == row.map { $0 + 1 })
             }
             targets += b.targets
@@ -35,7 +40,8 @@ import Testing
         #expect(targets.sorted() == (1...40).map { Int32($0) })
         let plain = WindowBatches(tokens: tokens, batch: 2, contextLength: 5)
         #expect(plain.batch(0).tokens == (0..<10).map { Int32($0) })
-        #expect(shuffled.batch(0) != plain.batch(0) || shuffled.batch(1) != plain.batch(1), "seed 3 reorders the windows")
+        #expect(
+            shuffled.batch(0) != plain.batch(0) || shuffled.batch(1) != plain.batch(1), "seed 3 reorders the windows")
         let again = WindowBatches(tokens: tokens, batch: 2, contextLength: 5, shuffle: SeededShuffle(seed: 3))
         #expect((0..<4).map(again.batch) == (0..<4).map(shuffled.batch))
     }

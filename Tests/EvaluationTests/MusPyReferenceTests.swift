@@ -35,7 +35,9 @@ func everyMusPyMetricAgreesWithMusPyOnTwentyRealFiles() throws {
             let expected = try #require(Double(fields[header.firstIndex(of: column)!]))
             let got = metrics[metric]
             // The table prints 9 significant digits.
-            #expect(abs(got - expected) <= 1e-8 * max(1, abs(expected)), "\(path) \(column): Cadenza \(got), MusPy \(expected)")
+            #expect(
+                abs(got - expected) <= 1e-8 * max(1, abs(expected)),
+                "\(path) \(column): Cadenza \(got), MusPy \(expected)")
             checked += 1
         }
     }

@@ -14,23 +14,29 @@ import Testing
 ///     sustain pedal up at tick 2400
 ///
 /// Every value below is worked out by hand in its comment.
-private let piece = MIDIFile(division: .ticksPerBeat(480), tracks: [
-    Track(notes: [Note(start: 0, end: 480, pitch: 60, velocity: 100), Note(start: 0, end: 480, pitch: 64, velocity: 80),
-                  Note(start: 0, end: 960, pitch: 67, velocity: 60), Note(start: 960, end: 1_440, pitch: 72, velocity: 100)],
-          controlChanges: [ControlChange(tick: 2_400, controller: 64, value: 0)]),
-    Track(notes: [Note(start: 1_920, end: 2_000, pitch: 36, velocity: 127, channel: 9)], isDrum: true),
-])
+private let piece = MIDIFile(
+    division: .ticksPerBeat(480),
+    tracks: [
+        Track(
+            notes: [
+                Note(start: 0, end: 480, pitch: 60, velocity: 100), Note(start: 0, end: 480, pitch: 64, velocity: 80),
+                Note(start: 0, end: 960, pitch: 67, velocity: 60),
+                Note(start: 960, end: 1_440, pitch: 72, velocity: 100),
+            ],
+            controlChanges: [ControlChange(tick: 2_400, controller: 64, value: 0)]),
+        Track(notes: [Note(start: 1_920, end: 2_000, pitch: 36, velocity: 127, channel: 9)], isDrum: true),
+    ])
 
 private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool { abs(a - b) <= tolerance }
 
 @Test func pitchMetricsOfTheHandBuiltPiece() {
     let m = MusicalMetrics.measure(piece)
-    #expect(m[.pitchRange] == 12)             // 72 - 60; the drum's 36 is not a pitch
+    #expect(m[.pitchRange] == 12)  // 72 - 60; the drum's 36 is not a pitch
     #expect(m[.pitchesUsed] == 4)
-    #expect(m[.pitchClassesUsed] == 3)        // C, E, G
-    #expect(close(m[.pitchEntropy], 2))       // four pitches once each: log2 4
+    #expect(m[.pitchClassesUsed] == 3)  // C, E, G
+    #expect(close(m[.pitchEntropy], 2))  // four pitches once each: log2 4
     #expect(close(m[.pitchClassEntropy], 1.5))  // C 1/2, E 1/4, G 1/4: 0.5*1 + 2*0.25*2
-    #expect(m[.scaleConsistency] == 1)        // all in C major
+    #expect(m[.scaleConsistency] == 1)  // all in C major
     #expect(m.pitchClassHistogram == [0.5, 0, 0, 0, 0.25, 0, 0, 0.25, 0, 0, 0, 0])
 }
 
@@ -55,11 +61,11 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool
 @Test func densityTimingAndDynamicsOfTheHandBuiltPiece() {
     let m = MusicalMetrics.measure(piece)
     #expect(m[.noteCount] == 4)
-    #expect(close(m[.notesPerSecond], 4 / 1.5))    // the last pitched note ends at 1440 = 3 beats = 1.5 s
-    #expect(close(m[.notesPerBeat], 4 / 3.0))      // over 3 beats
-    #expect(close(m[.interOnsetMean], 1.0))        // onsets at 0 s and 1 s
-    #expect(m[.interOnsetStd].isNaN)               // one interval has no spread
-    #expect(close(m[.velocityMean], 85))           // (100 + 80 + 60 + 100) / 4
+    #expect(close(m[.notesPerSecond], 4 / 1.5))  // the last pitched note ends at 1440 = 3 beats = 1.5 s
+    #expect(close(m[.notesPerBeat], 4 / 3.0))  // over 3 beats
+    #expect(close(m[.interOnsetMean], 1.0))  // onsets at 0 s and 1 s
+    #expect(m[.interOnsetStd].isNaN)  // one interval has no spread
+    #expect(close(m[.velocityMean], 85))  // (100 + 80 + 60 + 100) / 4
     #expect(close(m[.velocityStd], 275.0.squareRoot()))  // (225 + 25 + 625 + 225) / 4 = 275
     #expect(m[.velocityMin] == 60 && m[.velocityMax] == 100)
 }
@@ -87,12 +93,16 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool
 @Test func emptyAndSMPTEFilesGiveUndefinedValuesNotCrashes() {
     let empty = MusicalMetrics.measure(MIDIFile(tracks: [Track()]))
     #expect(empty[.pitchRange] == 0 && empty[.noteCount] == 0)
-    for metric: Metric in [.pitchEntropy, .scaleConsistency, .polyphony, .polyphonyRate, .emptyBeatRate,
-                           .grooveConsistency, .notesPerSecond, .interOnsetMean, .velocityMean, .onBeatRate] {
+    for metric: Metric in [
+        .pitchEntropy, .scaleConsistency, .polyphony, .polyphonyRate, .emptyBeatRate,
+        .grooveConsistency, .notesPerSecond, .interOnsetMean, .velocityMean, .onBeatRate,
+    ] {
         #expect(empty[metric].isNaN, "\(metric)")
     }
-    let smpte = MusicalMetrics.measure(MIDIFile(division: .smpte(framesPerSecond: 25, ticksPerFrame: 40),
-                                                tracks: [Track(notes: [Note(start: 0, end: 1_000, pitch: 60, velocity: 90)])]))
+    let smpte = MusicalMetrics.measure(
+        MIDIFile(
+            division: .smpte(framesPerSecond: 25, ticksPerFrame: 40),
+            tracks: [Track(notes: [Note(start: 0, end: 1_000, pitch: 60, velocity: 90)])]))
     #expect(smpte[.pitchRange] == 0 && smpte[.noteCount] == 1)
     #expect(close(smpte[.notesPerSecond], 1))  // 1,000 ticks at 25 x 40 ticks per second
     #expect(smpte[.emptyBeatRate].isNaN && smpte[.onBeatRate].isNaN)
@@ -107,8 +117,8 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool
 }
 
 @Test func overlapOfDistributions() {
-    let a = (0..<200).map { Double($0) / 199 }          // uniform on [0, 1]
-    let shifted = a.map { $0 + 0.5 }                     // uniform on [0.5, 1.5]: true overlap 0.5
+    let a = (0..<200).map { Double($0) / 199 }  // uniform on [0, 1]
+    let shifted = a.map { $0 + 0.5 }  // uniform on [0.5, 1.5]: true overlap 0.5
     #expect(abs(DistributionOverlap.overlappingArea(a, a) - 1) < 1e-6)
     #expect(abs(DistributionOverlap.overlappingArea(a, shifted) - 0.5) < 0.05)
     #expect(DistributionOverlap.overlappingArea(a, a.map { $0 + 10 }) < 1e-6)
@@ -119,8 +129,11 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool
 }
 
 @Test func comparingASetWithItselfOverlapsFully() {
-    let pieces = [MusicalMetrics.measure(piece, path: "a"),
-                  MusicalMetrics.measure(MIDIFile(tracks: [Track(notes: [Note(start: 0, end: 480, pitch: 62, velocity: 50)])]), path: "b")]
+    let pieces = [
+        MusicalMetrics.measure(piece, path: "a"),
+        MusicalMetrics.measure(
+            MIDIFile(tracks: [Track(notes: [Note(start: 0, end: 480, pitch: 62, velocity: 50)])]), path: "b"),
+    ]
     let comparison = SetComparison(a: pieces, b: pieces)
     for row in comparison.rows where !row.overlap.isNaN { #expect(abs(row.overlap - 1) < 1e-3, "\(row.metric)") }
     #expect(abs(comparison.pitchClassOverlap - 1) < 1e-12)
@@ -154,7 +167,9 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool
     #expect(first?["polyphony"] is NSNull)
     #expect(first?["pitch_range"] as? Double == 0)
     // A skipped file has the same keys, with its error.
-    let skipped = try JSONSerialization.jsonObject(with: Data(try MetricsReport.jsonLine(skipped: "bad.mid", error: "truncated").utf8))
+    let skipped =
+        try JSONSerialization.jsonObject(
+            with: Data(try MetricsReport.jsonLine(skipped: "bad.mid", error: "truncated").utf8))
         as? [String: Any]
     #expect(Set(skipped?.keys.map { $0 } ?? []) == Set(first?.keys.map { $0 } ?? []))
     #expect(skipped?["error"] as? String == "truncated")

@@ -12,7 +12,8 @@ import Training
 /// `cadenza eval`'s numbers: the same NLL as training's validation, and the derived figures.
 struct PerplexityTests {
     static func temporaryFolder(_ name: String) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cadenza-eval-\(name)-\(UUID().uuidString.prefix(8))")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cadenza-eval-\(name)-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -24,7 +25,10 @@ struct PerplexityTests {
             var notes: [Note] = []
             for beat in 0..<(bars * 4) {
                 let pitch = 48 + i + [0, 4, 7, 12, 16][(beat + i) % 5]
-                notes.append(Note(start: beat * 480, end: beat * 480 + 300 + 20 * (beat % 4), pitch: pitch, velocity: 50 + 3 * beat % 40))
+                notes.append(
+                    Note(
+                        start: beat * 480, end: beat * 480 + 300 + 20 * (beat % 4), pitch: pitch,
+                        velocity: 50 + 3 * beat % 40))
             }
             try MIDIFile(tracks: [Track(notes: notes)], tempoChanges: [TempoChange(tick: 0, bpm: Double(100 + 5 * i))])
                 .write(to: folder.appendingPathComponent("piece\(i).mid"))
@@ -42,25 +46,34 @@ struct PerplexityTests {
         let run = Self.temporaryFolder("run")
         defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: run) }
         let config = ModelConfig.tiny(kind, vocabularySize: tokenizer.vocabulary.count)
-        var options = TrainingOptions.defaults(for: kind, data: DataOptions(path: data.path, ratios: SplitRatios(validation: 0.3),
-                                                                             cacheFolder: nil, augmentation: .none), steps: 4)
+        var options = TrainingOptions.defaults(
+            for: kind,
+            data: DataOptions(
+                path: data.path, ratios: SplitRatios(validation: 0.3),
+                cacheFolder: nil, augmentation: .none), steps: 4)
         options.batch = 3
         options.evalTokens = 500
-        let trainingData = try TrainingData.load(options: options, tokenizer: tokenizer, segmentLength: config.segmentLength)
+        let trainingData = try TrainingData.load(
+            options: options, tokenizer: tokenizer, segmentLength: config.segmentLength)
         #expect(trainingData.validation.count > 100)
-        let summary = try Trainer(run: run, modelConfig: config, tokenizer: tokenizer, options: options, data: trainingData).train()
+        let summary = try Trainer(
+            run: run, modelConfig: config, tokenizer: tokenizer, options: options, data: trainingData
+        ).train()
         let trained = try #require(summary.validation)
 
         let checkpoint = try Checkpoint.read(Checkpoint.locate(run.path, preferBest: true))
         #expect(checkpoint.state.bestValidationLoss == trained.perToken)
-        let evaluation = try EvaluationData.load(path: checkpoint.options.data.path, ratios: checkpoint.options.data.ratios,
-                                                 split: .validation, tokenizer: checkpoint.tokenizer, cacheFolder: nil,
-                                                 maximumTokens: checkpoint.options.evalTokens)
+        let evaluation = try EvaluationData.load(
+            path: checkpoint.options.data.path, ratios: checkpoint.options.data.ratios,
+            split: .validation, tokenizer: checkpoint.tokenizer, cacheFolder: nil,
+            maximumTokens: checkpoint.options.evalTokens)
         #expect(evaluation.tokens == trainingData.validation)
-        let batch = Perplexity.validationBatch(runBatch: checkpoint.options.batch, tokens: evaluation.tokens.count,
-                                               segmentLength: config.segmentLength)
-        let report = try Perplexity.evaluate(model: checkpoint.loadModel(), tokens: evaluation.tokens, batch: batch,
-                                             vocabulary: checkpoint.tokenizer.vocabulary)
+        let batch = Perplexity.validationBatch(
+            runBatch: checkpoint.options.batch, tokens: evaluation.tokens.count,
+            segmentLength: config.segmentLength)
+        let report = try Perplexity.evaluate(
+            model: checkpoint.loadModel(), tokens: evaluation.tokens, batch: batch,
+            vocabulary: checkpoint.tokenizer.vocabulary)
         #expect(report.nllPerToken == trained.perToken)
         #expect(report.tokens == trained.tokens)
         #expect(report.memoryLength == (kind == .gpt2 ? nil : config.memoryLength))
@@ -79,12 +92,14 @@ struct PerplexityTests {
         let V = vocabulary.count
         let expected = (1..<tokens.count).reduce(0.0) { $0 - Double(logp.values[($1 - 1) * V + Int(tokens[$1])]) }
 
-        let exact = try Perplexity.evaluateStepwise(stepper: GPT2Stepper(model: model, precision: .float32), tokens: tokens,
-                                                    memoryLength: nil, vocabulary: vocabulary)
+        let exact = try Perplexity.evaluateStepwise(
+            stepper: GPT2Stepper(model: model, precision: .float32), tokens: tokens,
+            memoryLength: nil, vocabulary: vocabulary)
         #expect(exact.tokens == tokens.count - 1)
         #expect(abs(exact.totalNLL - expected) < 1e-3, "\(exact.totalNLL) vs \(expected)")
-        let int8 = try Perplexity.evaluateStepwise(stepper: GPT2Stepper(model: model, precision: .int8), tokens: tokens,
-                                                   memoryLength: nil, vocabulary: vocabulary)
+        let int8 = try Perplexity.evaluateStepwise(
+            stepper: GPT2Stepper(model: model, precision: .int8), tokens: tokens,
+            memoryLength: nil, vocabulary: vocabulary)
         #expect(int8.totalNLL != exact.totalNLL)
         #expect(abs(int8.nllPerToken - exact.nllPerToken) < 0.01 * exact.nllPerToken)
     }
@@ -107,15 +122,20 @@ struct PerplexityTests {
 
     @Test func notesAreCountedFromNoteOnIds() throws {
         let v = try Vocabulary()
-        let ids = [REMIEvent.bar, .position(0), .velocity(10), .noteOn(60), .duration(3), .position(4), .velocity(10),
-                   .noteOn(64), .duration(3), .endOfPiece].map { Int32(v.id(for: $0)!) }
+        let ids = [
+            REMIEvent.bar, .position(0), .velocity(10), .noteOn(60), .duration(3), .position(4), .velocity(10),
+            .noteOn(64), .duration(3), .endOfPiece,
+        ].map { Int32(v.id(for: $0)!) }
         #expect(Perplexity.notesPerToken(ids, vocabulary: v) == 0.2)
     }
 
     @Test func theSweepTableMarksTheTrainingMemory() {
-        let sweep = MemorySweep(points: [NLLReport(memoryLength: 256, tokens: 10, totalNLL: 20, notesPerToken: 0.25),
-                                         NLLReport(memoryLength: 128, tokens: 10, totalNLL: 21, notesPerToken: 0.25)],
-                                trainingMemoryLength: 128)
+        let sweep = MemorySweep(
+            points: [
+                NLLReport(memoryLength: 256, tokens: 10, totalNLL: 20, notesPerToken: 0.25),
+                NLLReport(memoryLength: 128, tokens: 10, totalNLL: 21, notesPerToken: 0.25),
+            ],
+            trainingMemoryLength: 128)
         #expect(sweep.points.map(\.memoryLength) == [128, 256])
         let lines = sweep.table().split(separator: "\n")
         #expect(lines[1].contains("128*") && lines[1].contains("2.1000"))

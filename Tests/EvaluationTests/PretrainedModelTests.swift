@@ -35,15 +35,17 @@ struct PretrainedModelTests {
     func itIsASmallTransformerXLUnder25MB() throws {
         let bundle = try ModelFolder.read(Self.folder)
         #expect(bundle.config.kind == .transformerXL)
-        let bytes = try FileManager.default.attributesOfItem(
-            atPath: Self.folder.appendingPathComponent(ModelFolder.weightsFile).path)[.size] as? Int ?? .max
+        let bytes =
+            try FileManager.default.attributesOfItem(
+                atPath: Self.folder.appendingPathComponent(ModelFolder.weightsFile).path)[.size] as? Int ?? .max
         #expect(bytes <= 25_000_000)
     }
 
     @Test(.enabled(if: shipped && hasData, "needs the pretrained model and ../shared/data/maestro-asap"))
     func itsValidationNLLMatchesTheREADME() throws {
         let bundle = try ModelFolder.read(Self.folder)
-        let card = try JSONDecoder().decode(Card.self, from: Data(contentsOf: Self.folder.appendingPathComponent("model-card.json")))
+        let card = try JSONDecoder().decode(
+            Card.self, from: Data(contentsOf: Self.folder.appendingPathComponent("model-card.json")))
         let figure = String(format: "%.3f", card.check_nll_per_token)
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
         #expect(readme.contains(figure), "README.md should state the check figure \(figure)")
@@ -65,8 +67,10 @@ struct PretrainedModelTests {
     func itWritesAValidPieceOfFourBars() throws {
         let bundle = try ModelFolder.read(Self.folder)
         var random = SeededGenerator(seed: 1)
-        let piece = try Generator(stepper: bundle.stepper(), vocabulary: bundle.tokenizer.vocabulary, sampler: Sampler())
-            .generate(stop: try StopCondition(bars: 4), generator: &random)
+        let piece = try Generator(
+            stepper: bundle.stepper(), vocabulary: bundle.tokenizer.vocabulary, sampler: Sampler()
+        )
+        .generate(stop: try StopCondition(bars: 4), generator: &random)
         #expect(piece.grammarViolations == 0)
         #expect(piece.bars >= 4)
         #expect(piece.notes > 0)
@@ -86,8 +90,10 @@ struct PretrainedModelTests {
         let sampler = try Sampler(temperature: Sampler.recommendedTemperature, topP: Sampler.recommendedTopP)
         for seed in 1...100 {
             var random = SeededGenerator(seed: UInt64(seed))
-            let piece = try Generator(stepper: bundle.stepper(), vocabulary: bundle.tokenizer.vocabulary, sampler: sampler)
-                .generate(stop: try StopCondition(bars: 2), generator: &random)
+            let piece = try Generator(
+                stepper: bundle.stepper(), vocabulary: bundle.tokenizer.vocabulary, sampler: sampler
+            )
+            .generate(stop: try StopCondition(bars: 2), generator: &random)
             #expect(piece.grammarViolations == 0, "seed \(seed)")
             #expect(piece.notes > 0, "seed \(seed)")
             let back = try MIDIFile(bytes: bundle.tokenizer.decode(ids: piece.ids).encoded())

@@ -18,7 +18,9 @@ enum GenerationSharedData {
 
     /// The first `count` `.mid` files under `folder`, sorted by path.
     static func midiFiles(under folder: URL, count: Int) -> [URL] {
-        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { return [] }
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else {
+            return []
+        }
         var files: [URL] = []
         for case let url as URL in walker where ["mid", "midi"].contains(url.pathExtension.lowercased()) {
             files.append(url)

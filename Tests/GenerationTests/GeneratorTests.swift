@@ -21,12 +21,15 @@ struct GeneratorTests {
     }
 
     func generator(_ stepper: TokenStepper, grammar: Bool = true, temperature: Float = 1) throws -> Generator {
-        try Generator(stepper: stepper, vocabulary: tokenizer.vocabulary,
-                      sampler: Sampler(temperature: temperature), constrainedToGrammar: grammar)
+        try Generator(
+            stepper: stepper, vocabulary: tokenizer.vocabulary,
+            sampler: Sampler(temperature: temperature), constrainedToGrammar: grammar)
     }
 
-    func piece(_ stepper: TokenStepper, seed: UInt64, stop: StopCondition, prompt: [Int] = [],
-               grammar: Bool = true) throws -> GeneratedPiece {
+    func piece(
+        _ stepper: TokenStepper, seed: UInt64, stop: StopCondition, prompt: [Int] = [],
+        grammar: Bool = true
+    ) throws -> GeneratedPiece {
         var random = SeededGenerator(seed: seed)
         return try generator(stepper, grammar: grammar).generate(prompt: prompt, stop: stop, generator: &random)
     }
@@ -51,7 +54,9 @@ struct GeneratorTests {
         for seed in 0..<20 {
             let p = try piece(stepper, seed: UInt64(seed), stop: try StopCondition(bars: 3))
             let firstBar = p.ids.split(separator: bar, omittingEmptySubsequences: false).dropFirst().first ?? []
-            let notes = firstBar.filter { tokenizer.vocabulary.event(for: $0).map { if case .noteOn = $0 { true } else { false } } ?? false }
+            let notes = firstBar.filter {
+                tokenizer.vocabulary.event(for: $0).map { if case .noteOn = $0 { true } else { false } } ?? false
+            }
             #expect(!notes.isEmpty, "seed \(seed): the first bar is empty")
             #expect(p.grammarViolations == 0)
         }
@@ -91,8 +96,9 @@ struct GeneratorTests {
 
     @Test func withoutEndOfPieceThePieceRunsToItsLimit() throws {
         for seed in 0..<3 as Range<UInt64> {
-            let p = try piece(TransformerXLStepper(model: txl), seed: seed,
-                              stop: StopCondition(tokens: 400, allowsEndOfPiece: false))
+            let p = try piece(
+                TransformerXLStepper(model: txl), seed: seed,
+                stop: StopCondition(tokens: 400, allowsEndOfPiece: false))
             #expect(p.stopReason == .tokens && p.newIDs.count == 400 && p.grammarViolations == 0)
             #expect(!p.ids.contains(tokenizer.vocabulary.endOfPieceID))
         }
@@ -101,7 +107,8 @@ struct GeneratorTests {
     @Test func stopsAtTheRequestedTokens() throws {
         var reasons: [StopReason] = []
         for seed in 0..<4 as Range<UInt64> {
-            let p = try piece(TransformerXLStepper(model: txl), seed: seed, stop: StopCondition(tokens: 57), grammar: false)
+            let p = try piece(
+                TransformerXLStepper(model: txl), seed: seed, stop: StopCondition(tokens: 57), grammar: false)
             reasons.append(p.stopReason)
             #expect(p.stopReason == .tokens ? p.newIDs.count == 57 : p.newIDs.last == tokenizer.vocabulary.endOfPieceID)
         }
@@ -111,8 +118,9 @@ struct GeneratorTests {
     @Test func continuesThePromptAndCountsOnlyNewBars() throws {
         let ids = Ids(vocabularyUnchecked: tokenizer.vocabulary)
         let prompt = [ids.bar] + ids.note(at: 0, pitch: 60) + [ids.bar] + ids.note(at: 4, pitch: 64)
-        let p = try piece(TransformerXLStepper(model: txl, memoryLength: 64), seed: 5,
-                          stop: StopCondition(bars: 2), prompt: prompt)
+        let p = try piece(
+            TransformerXLStepper(model: txl, memoryLength: 64), seed: 5,
+            stop: StopCondition(bars: 2), prompt: prompt)
         #expect(Array(p.ids.prefix(prompt.count)) == prompt)
         #expect(p.promptLength == prompt.count)
         #expect(p.bars <= 2 && p.grammarViolations == 0)
@@ -132,7 +140,8 @@ struct GeneratorTests {
         var random = SeededGenerator(seed: 11)
         let V = tokenizer.vocabulary.count
         let context = (0..<100).map { _ in Int32(random.next() % UInt64(V)) }
-        let a = try TransformerXLStepper(model: txl, memoryLength: 48), b = try TransformerXLStepper(model: txl, memoryLength: 48)
+        let a = try TransformerXLStepper(model: txl, memoryLength: 48),
+            b = try TransformerXLStepper(model: txl, memoryLength: 48)
         let primed = Array(try a.prime(context))
         var stepped = Array(try b.prime([context[0]]))
         for t in context.dropFirst() { stepped = Array(try b.step(t)) }
@@ -166,9 +175,14 @@ struct GeneratorTests {
     }
 
     @Test func badSettingsAreTypedErrors() throws {
-        #expect(throws: GenerationError.invalidLimit(what: "the number of bars", value: 0)) { try StopCondition(bars: 0) }
-        #expect(throws: GenerationError.invalidMemoryLength(0)) { try TransformerXLStepper(model: txl, memoryLength: 0) }
-        let other = try TransformerXL(config: .tiny(.transformerXL, vocabularySize: 10), generator: SeededGenerator(seed: 1))
+        #expect(throws: GenerationError.invalidLimit(what: "the number of bars", value: 0)) {
+            try StopCondition(bars: 0)
+        }
+        #expect(throws: GenerationError.invalidMemoryLength(0)) {
+            try TransformerXLStepper(model: txl, memoryLength: 0)
+        }
+        let other = try TransformerXL(
+            config: .tiny(.transformerXL, vocabularySize: 10), generator: SeededGenerator(seed: 1))
         #expect(throws: GenerationError.vocabularyMismatch(model: 10, tokenizer: tokenizer.vocabulary.count)) {
             try generator(TransformerXLStepper(model: other))
         }

@@ -16,7 +16,9 @@ import Testing
         let marks = PianoRoll.barMarks(grid, rollWidth: rollWidth, labelWidth: labelWidth)
         // Never overlapping, so never more than fit side by side.
         #expect(marks.labels.count >= 2 && marks.labels.count <= rollWidth / labelWidth + 1)
-        for (a, b) in zip(marks.labels, marks.labels.dropFirst()) { #expect(b.x - a.x >= labelWidth + PianoRoll.labelGap) }
+        for (a, b) in zip(marks.labels, marks.labels.dropFirst()) {
+            #expect(b.x - a.x >= labelWidth + PianoRoll.labelGap)
+        }
         #expect(marks.labels.first?.bar == 1)
         // Bar 1, then multiples of one round number.
         let step = marks.labels[1].bar
@@ -33,9 +35,12 @@ import Testing
     // Ten bars of 255/1 (1,020 ticks at one tick a beat) fill the first half of the roll, then
     // 10,200 one-tick bars of 1/64 the second: the stride that suits the average bar puts
     // numbers 1000 and 2000 of the narrow bars 49 pixels apart, and the second is left out.
-    let f = MIDIFile(division: .ticksPerBeat(1), tracks: [Track(notes: [Note(start: 0, end: 20_400, pitch: 60, velocity: 80)])],
-                     timeSignatures: [TimeSignature(tick: 0, numerator: 255, denominator: 1),
-                                      TimeSignature(tick: 10_200, numerator: 1, denominator: 64)])
+    let f = MIDIFile(
+        division: .ticksPerBeat(1), tracks: [Track(notes: [Note(start: 0, end: 20_400, pitch: 60, velocity: 80)])],
+        timeSignatures: [
+            TimeSignature(tick: 0, numerator: 255, denominator: 1),
+            TimeSignature(tick: 10_200, numerator: 1, denominator: 64),
+        ])
     let grid = BarGrid(file: f, endTick: 20_399)
     #expect(grid.runs.count == 2 && grid.barCount == 10 + 10_200)
     let marks = PianoRoll.barMarks(grid, rollWidth: 1_000, labelWidth: 48)

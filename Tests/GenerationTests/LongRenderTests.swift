@@ -8,8 +8,10 @@ import Testing
 /// 47-byte file that asks for 77 hours of sound and 139,811 bars. Built with the MIDI module
 /// and read back, as `cadenza` would read it from disk.
 func longSpanFile() throws -> MIDIFile {
-    let notes = [Note(start: 0, end: 480, pitch: 60, velocity: 100),
-                 Note(start: 0x0FFF_FFFF, end: 0x0FFF_FFFF + 480, pitch: 62, velocity: 100)]
+    let notes = [
+        Note(start: 0, end: 480, pitch: 60, velocity: 100),
+        Note(start: 0x0FFF_FFFF, end: 0x0FFF_FFFF + 480, pitch: 62, velocity: 100),
+    ]
     let written = MIDIFile(division: .ticksPerBeat(480), tracks: [Track(notes: notes)])
     return try MIDIFile(bytes: written.encoded())
 }
@@ -19,14 +21,25 @@ func longSpanFile() throws -> MIDIFile {
 private func busyPiece() -> MIDIFile {
     var notes: [Note] = []
     for beat in 0..<8 {
-        for pitch in [60, 64, 67] { notes.append(Note(start: beat * 240, end: beat * 240 + 200, pitch: pitch + beat % 3, velocity: 40 + beat * 10)) }
+        for pitch in [60, 64, 67] {
+            notes.append(
+                Note(start: beat * 240, end: beat * 240 + 200, pitch: pitch + beat % 3, velocity: 40 + beat * 10))
+        }
     }
     notes.append(Note(start: 100, end: 700, pitch: 60, velocity: 90))  // struck again while sounding
     notes.append(Note(start: 0, end: 3_000, pitch: 28, velocity: 127))
     notes.append(Note(start: 1_000, end: 1_001, pitch: 108, velocity: 1))
-    return MIDIFile(division: .ticksPerBeat(480), tracks: [Track(notes: notes, controlChanges: [
-        ControlChange(tick: 500, controller: 64, value: 127), ControlChange(tick: 1_500, controller: 64, value: 0)])],
-                    tempoChanges: [TempoChange(tick: 0, microsecondsPerBeat: 500_000)])
+    return MIDIFile(
+        division: .ticksPerBeat(480),
+        tracks: [
+            Track(
+                notes: notes,
+                controlChanges: [
+                    ControlChange(tick: 500, controller: 64, value: 127),
+                    ControlChange(tick: 1_500, controller: 64, value: 0),
+                ])
+        ],
+        tempoChanges: [TempoChange(tick: 0, microsecondsPerBeat: 500_000)])
 }
 
 /// A new empty folder, removed by the caller.
@@ -77,7 +90,9 @@ private func names(in folder: URL) -> [String] {
     for blockLength in [1, 97, 4_096, 1 << 20] {
         var streamed: [Float] = []
         var sizes: [Int] = []
-        try synthesizer.render(piece, blockLength: blockLength) { streamed += $0; sizes.append($0.count) }
+        try synthesizer.render(piece, blockLength: blockLength) {
+            streamed += $0; sizes.append($0.count)
+        }
         #expect(streamed == whole, "blocks of \(blockLength)")
         #expect(sizes.dropLast().allSatisfy { $0 == blockLength } && (sizes.last ?? 0) <= blockLength)
     }
@@ -101,7 +116,9 @@ func aRealPieceWrittenBlockByBlockIsTheOneShotFile() throws {
     // Sixteen channels strike one key together and release it one after another. Their order,
     // and so the float sums of the mix, used to follow a Dictionary's order, which changes from
     // run to run: the same file rendered twice differed in the last bit of some samples.
-    let notes = (0..<16).map { Note(start: 0, end: 480 * (16 - $0), pitch: 60, velocity: 80, channel: $0 == 9 ? 15 : $0) }
+    let notes = (0..<16).map {
+        Note(start: 0, end: 480 * (16 - $0), pitch: 60, velocity: 80, channel: $0 == 9 ? 15 : $0)
+    }
     let voices = PianoSynthesizer.voices(in: MIDIFile(tracks: [Track(notes: notes)]))
     #expect(voices.count == 16)
     #expect(voices.map(\.release) == voices.map(\.release).sorted())
@@ -119,8 +136,8 @@ func aRealPieceWrittenBlockByBlockIsTheOneShotFile() throws {
     let bytes = [UInt8](try Data(contentsOf: url))
     func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
     #expect(bytes.count == 44 + 12)
-    #expect(u32(4) == bytes.count - 8)   // RIFF size
-    #expect(u32(40) == 12)               // data size: 6 samples of 2 bytes
+    #expect(u32(4) == bytes.count - 8)  // RIFF size
+    #expect(u32(40) == 12)  // data size: 6 samples of 2 bytes
     #expect(u32(24) == 22_050 && u32(28) == 44_100)
     #expect(bytes == WAV.encode(samples: blocks.flatMap { $0 }, sampleRate: 22_050))
     #expect(names(in: folder) == ["blocks.wav"])
@@ -137,8 +154,11 @@ func aRealPieceWrittenBlockByBlockIsTheOneShotFile() throws {
     defer { try? FileManager.default.removeItem(at: folder) }
     var asked = 0
     #expect(throws: RenderError.stopped) {
-        _ = try PianoSynthesizer(sampleRate: 8_000).write(busyPiece(), to: folder.appendingPathComponent("stop.wav"),
-                                                           stopRequested: { asked += 1; return asked > 1 })
+        _ = try PianoSynthesizer(sampleRate: 8_000).write(
+            busyPiece(), to: folder.appendingPathComponent("stop.wav"),
+            stopRequested: {
+                asked += 1; return asked > 1
+            })
     }
     #expect(names(in: folder).isEmpty)
 }
@@ -147,7 +167,8 @@ func aRealPieceWrittenBlockByBlockIsTheOneShotFile() throws {
 private func fakeFluidSynth(in folder: URL, script: String) throws -> FluidSynth {
     let program = folder.appendingPathComponent("fluidsynth")
     // The file to write follows -F, as with the real program.
-    let text = "#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -F ]; then out=\"$2\"; fi; shift; done\n" + script + "\n"
+    let text =
+        "#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -F ]; then out=\"$2\"; fi; shift; done\n" + script + "\n"
     try Data(text.utf8).write(to: program)
     try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: program.path)
     let font = folder.appendingPathComponent("piano.sf2")

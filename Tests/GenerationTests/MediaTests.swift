@@ -6,25 +6,31 @@ import Testing
 
 /// One track at 480 ticks per beat and 120 bpm, so 960 ticks are one second.
 private func file(_ notes: [Note], controls: [ControlChange] = [], signatures: [TimeSignature] = []) -> MIDIFile {
-    MIDIFile(division: .ticksPerBeat(480), tracks: [Track(notes: notes, controlChanges: controls)],
-             tempoChanges: [TempoChange(tick: 0, microsecondsPerBeat: 500_000)], timeSignatures: signatures)
+    MIDIFile(
+        division: .ticksPerBeat(480), tracks: [Track(notes: notes, controlChanges: controls)],
+        tempoChanges: [TempoChange(tick: 0, microsecondsPerBeat: 500_000)], timeSignatures: signatures)
 }
 
 @Test func pedalHoldsANoteUntilItComesUp() {
     // Key up at 1 s with the pedal down from 0.5 s to 2 s: the sound lasts until 2 s.
-    let f = file([Note(start: 0, end: 960, pitch: 60, velocity: 100)],
-                 controls: [ControlChange(tick: 480, controller: 64, value: 127),
-                            ControlChange(tick: 1920, controller: 64, value: 0)])
+    let f = file(
+        [Note(start: 0, end: 960, pitch: 60, velocity: 100)],
+        controls: [
+            ControlChange(tick: 480, controller: 64, value: 127),
+            ControlChange(tick: 1920, controller: 64, value: 0),
+        ])
     #expect(PianoSynthesizer.voices(in: f) == [.init(onset: 0, release: 2, pitch: 60, velocity: 100)])
     // A pedal on another channel does nothing to this note.
-    let other = file([Note(start: 0, end: 960, pitch: 60, velocity: 100)],
-                     controls: [ControlChange(tick: 480, controller: 64, value: 127, channel: 3)])
+    let other = file(
+        [Note(start: 0, end: 960, pitch: 60, velocity: 100)],
+        controls: [ControlChange(tick: 480, controller: 64, value: 127, channel: 3)])
     #expect(PianoSynthesizer.voices(in: other).first?.release == 1)
 }
 
 @Test func strikingTheSameKeyAgainEndsTheEarlierSound() {
-    let f = file([Note(start: 0, end: 960, pitch: 60, velocity: 100), Note(start: 480, end: 960, pitch: 60, velocity: 90)],
-                 controls: [ControlChange(tick: 0, controller: 64, value: 100)])
+    let f = file(
+        [Note(start: 0, end: 960, pitch: 60, velocity: 100), Note(start: 480, end: 960, pitch: 60, velocity: 90)],
+        controls: [ControlChange(tick: 0, controller: 64, value: 100)])
     let voices = PianoSynthesizer.voices(in: f)
     // The first is cut at 0.5 s by the re-strike; the second rings on the pedal, which never
     // comes up, to the end of the last note (tick 961, just over 1 s).
@@ -45,7 +51,7 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
 
 @Test func anA4SoundsAt440HzWithItsPeakAtTheSetLevel() throws {
     let synth = PianoSynthesizer(sampleRate: 16_000)
-    let samples = try synth.render(file([Note(start: 0, end: 960, pitch: 69, velocity: 100)]))
+    let samples = synth.render(file([Note(start: 0, end: 960, pitch: 69, velocity: 100)]))
     let peak = samples.map { abs($0) }.max() ?? 0
     #expect(abs(Double(peak) - synth.peakLevel) < 1e-6)
     let window = samples[1_600..<4_800]  // 0.1 ... 0.3 s
@@ -62,8 +68,11 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
 @Test func louderNotesAreLouder() throws {
     let synth = PianoSynthesizer(sampleRate: 8_000)
     // Two notes a second apart; normalisation scales both alike, so their ratio survives.
-    let samples = try synth.render(file([Note(start: 0, end: 480, pitch: 60, velocity: 40),
-                                     Note(start: 1_920, end: 2_400, pitch: 60, velocity: 120)]))
+    let samples = synth.render(
+        file([
+            Note(start: 0, end: 480, pitch: 60, velocity: 40),
+            Note(start: 1_920, end: 2_400, pitch: 60, velocity: 120),
+        ]))
     let soft = samples[0..<4_000].map { abs($0) }.max() ?? 0
     let loud = samples[16_000..<20_000].map { abs($0) }.max() ?? 0
     #expect(loud > 4 * soft)  // (120/40)^2 = 9 times the amplitude, minus the brightness change
@@ -74,10 +83,10 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     #expect(bytes.count == 44 + 8)
     #expect(Array(bytes[0..<4]) == Array("RIFF".utf8) && Array(bytes[8..<16]) == Array("WAVEfmt ".utf8))
     func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
-    #expect(u32(4) == 44)        // RIFF size: file size minus 8
-    #expect(u32(24) == 44_100)   // sample rate
-    #expect(u32(28) == 88_200)   // bytes per second
-    #expect(u32(40) == 8)        // data size
+    #expect(u32(4) == 44)  // RIFF size: file size minus 8
+    #expect(u32(24) == 44_100)  // sample rate
+    #expect(u32(28) == 88_200)  // bytes per second
+    #expect(u32(40) == 8)  // data size
     #expect(Array(bytes[44...]) == [0x00, 0x00, 0xFF, 0x7F, 0x01, 0x80, 0x00, 0x40])  // 0, 32767, -32767, 16384
 }
 
@@ -88,20 +97,24 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let program = dir.appendingPathComponent("fluidsynth")
-    FileManager.default.createFile(atPath: program.path, contents: Data("#!/bin/sh\n".utf8),
-                                   attributes: [.posixPermissions: 0o755])
+    #expect(
+        FileManager.default.createFile(
+            atPath: program.path, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755]))
     let font = dir.appendingPathComponent("piano.sf2")
-    FileManager.default.createFile(atPath: font.path, contents: Data([0]))
+    #expect(FileManager.default.createFile(atPath: font.path, contents: Data([0])))
     let found = try FluidSynth.locate(environment: ["PATH": dir.path, "CADENZA_SOUNDFONT": font.path])
     #expect(found.executable.path == program.path && found.soundFont.path == font.path)
 }
 
 @Test func barGridFollowsTimeSignatures() {
     // 4/4 bar, then 3/4 from tick 1920, then 6/8 from 3360.
-    let f = file([Note(start: 0, end: 4_800, pitch: 60, velocity: 80)],
-                 signatures: [TimeSignature(tick: 0, numerator: 4, denominator: 4),
-                              TimeSignature(tick: 1_920, numerator: 3, denominator: 4),
-                              TimeSignature(tick: 3_360, numerator: 6, denominator: 8)])
+    let f = file(
+        [Note(start: 0, end: 4_800, pitch: 60, velocity: 80)],
+        signatures: [
+            TimeSignature(tick: 0, numerator: 4, denominator: 4),
+            TimeSignature(tick: 1_920, numerator: 3, denominator: 4),
+            TimeSignature(tick: 3_360, numerator: 6, denominator: 8),
+        ])
     let grid = BarGrid(file: f, endTick: 4_799)
     // The 6/8 bar (6 eighths = 1,440 ticks) ends at 4,800, so it covers the last tick 4,799.
     #expect(grid.bars.map(\.start) == [0, 1_920, 3_360])
@@ -111,14 +124,18 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
 }
 
 @Test func pianoRollShadesByVelocityAndColoursByTrack() throws {
-    let f = file([Note(start: 0, end: 1_920, pitch: 60, velocity: 127), Note(start: 1_920, end: 3_840, pitch: 64, velocity: 20)])
-    let canvas = try PianoRoll(width: 600).render(f)
+    let f = file([
+        Note(start: 0, end: 1_920, pitch: 60, velocity: 127), Note(start: 1_920, end: 3_840, pitch: 64, velocity: 20),
+    ])
+    let canvas = PianoRoll(width: 600).render(f)
     var loud = 0, soft = 0
     let full = Color.palette[0], pale = Color.palette[0].mixed(with: .white, amount: 0.8 * (1 - 20.0 / 127))
-    for y in 0..<canvas.height { for x in 0..<canvas.width {
-        if canvas.pixel(x: x, y: y) == full { loud += 1 }
-        if canvas.pixel(x: x, y: y) == pale { soft += 1 }
-    } }
+    for y in 0..<canvas.height {
+        for x in 0..<canvas.width {
+            if canvas.pixel(x: x, y: y) == full { loud += 1 }
+            if canvas.pixel(x: x, y: y) == pale { soft += 1 }
+        }
+    }
     // Both notes are half the roll wide and one row high: the same area, in two shades.
     #expect(loud > 500 && soft > 500 && abs(loud - soft) < loud / 5)
     #expect(PianoRoll.pitchName(60) == "C4" && PianoRoll.pitchName(21) == "A0" && PianoRoll.pitchName(70) == "A#4")
@@ -126,22 +143,23 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
 
 @Test func emptyAndSMPTEFilesStillPlotAndRender() throws {
     let empty = MIDIFile(tracks: [Track()])
-    let roll = try PianoRoll(width: 400).render(empty)
+    let roll = PianoRoll(width: 400).render(empty)
     #expect(roll.width == 400 && roll.height > 100)
-    let silence = try PianoSynthesizer(sampleRate: 8_000).render(empty)
+    let silence = PianoSynthesizer(sampleRate: 8_000).render(empty)
     #expect(silence.count == 2_000 && silence.allSatisfy { $0 == 0 })  // 0.25 s of silence
     // SMPTE: 25 fps x 40 ticks = 1,000 ticks per second; a note of 1,000 ticks lasts 1 s.
-    let smpte = MIDIFile(division: .smpte(framesPerSecond: 25, ticksPerFrame: 40),
-                         tracks: [Track(notes: [Note(start: 1_000, end: 2_000, pitch: 60, velocity: 90)])])
+    let smpte = MIDIFile(
+        division: .smpte(framesPerSecond: 25, ticksPerFrame: 40),
+        tracks: [Track(notes: [Note(start: 1_000, end: 2_000, pitch: 60, velocity: 90)])])
     #expect(PianoSynthesizer.voices(in: smpte) == [.init(onset: 1, release: 2, pitch: 60, velocity: 90)])
     #expect(BarGrid(file: smpte, endTick: 1_999).bars.map(\.start) == [0])  // one 2-second "bar"
-    #expect(try PianoRoll(width: 400).render(smpte).width == 400)
+    #expect(PianoRoll(width: 400).render(smpte).width == 400)
 }
 
 @Test func signalLevelsInDecibels() {
     let levels = SignalLevels(samples: [0.5, -0.5, 0.5, -0.5], sampleRate: 4)
     #expect(abs(levels.peakDecibels - 20 * log10(0.5)) < 1e-9)  // -6.02 dBFS
-    #expect(abs(levels.rmsDecibels - 20 * log10(0.5)) < 1e-9)   // a square wave's RMS is its peak
+    #expect(abs(levels.rmsDecibels - 20 * log10(0.5)) < 1e-9)  // a square wave's RMS is its peak
     #expect(levels.seconds == 1)
 }
 

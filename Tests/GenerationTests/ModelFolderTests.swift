@@ -58,10 +58,13 @@ struct ModelFolderTests {
         let tokenizer = try REMITokenizer()
         for kind in ModelKind.allCases {
             let config = ModelConfig.tiny(kind, vocabularySize: tokenizer.vocabulary.count)
-            let weights = kind == .gpt2 ? try GPT2(config: config, generator: SeededGenerator(seed: 1)).checkpoint()
+            let weights =
+                kind == .gpt2
+                ? try GPT2(config: config, generator: SeededGenerator(seed: 1)).checkpoint()
                 : try TransformerXL(config: config, generator: SeededGenerator(seed: 1)).checkpoint()
-            try ModelFolder.write(weights: weights, config: config, vocabulary: tokenizer.vocabulary,
-                                  to: URL(fileURLWithPath: path).appendingPathComponent(kind.rawValue))
+            try ModelFolder.write(
+                weights: weights, config: config, vocabulary: tokenizer.vocabulary,
+                to: URL(fileURLWithPath: path).appendingPathComponent(kind.rawValue))
         }
     }
 }

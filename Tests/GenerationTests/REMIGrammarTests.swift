@@ -17,21 +17,22 @@ struct REMIGrammarTests {
 
     /// The allowed ids, as readable names, for compact expectations.
     func allowedKinds(_ g: REMIGrammar) -> Set<String> {
-        Set(g.allowed.indices.filter { g.allowed[$0] }.map { id -> String in
-            switch ids.vocabulary.events[id] {
-            case .padding: return "Padding"
-            case .startOfPiece: return "Start"
-            case .endOfPiece: return "End"
-            case .bar: return "Bar"
-            case .position: return "Position"
-            case .chord: return "Chord"
-            case .tempoClass: return "TempoClass"
-            case .tempoValue: return "TempoValue"
-            case .velocity: return "Velocity"
-            case .noteOn: return "NoteOn"
-            case .duration: return "Duration"
-            }
-        })
+        Set(
+            g.allowed.indices.filter { g.allowed[$0] }.map { id -> String in
+                switch ids.vocabulary.events[id] {
+                case .padding: return "Padding"
+                case .startOfPiece: return "Start"
+                case .endOfPiece: return "End"
+                case .bar: return "Bar"
+                case .position: return "Position"
+                case .chord: return "Chord"
+                case .tempoClass: return "TempoClass"
+                case .tempoValue: return "TempoValue"
+                case .velocity: return "Velocity"
+                case .noteOn: return "NoteOn"
+                case .duration: return "Duration"
+                }
+            })
     }
 
     @Test func aPieceOpensWithBar() {
@@ -43,7 +44,8 @@ struct REMIGrammarTests {
     @Test func afterBarComesPositionBarOrNothingElseBeforeAnyNote() {
         #expect(allowedKinds(grammar(after: [ids.bar])) == ["Bar", "Position"])
         // Once a note has been written, the piece may end after a bar.
-        #expect(allowedKinds(grammar(after: [ids.bar] + ids.note(at: 0, pitch: 60) + [ids.bar]))
+        #expect(
+            allowedKinds(grammar(after: [ids.bar] + ids.note(at: 0, pitch: 60) + [ids.bar]))
                 == ["Bar", "Position", "End"])
     }
 
@@ -115,8 +117,10 @@ struct REMIGrammarTests {
         let g = grammar(after: good)
         #expect(g.bars == 3 && g.notes == 2 && g.violations == 0 && g.tokens == good.count)
         // Note On without velocity, a position going back, a duration with no note: three breaks.
-        let bad = [ids.bar, ids.position(8), ids(.noteOn(60)), ids(.duration(3)),
-                   ids.position(2), ids(.duration(3))]
+        let bad = [
+            ids.bar, ids.position(8), ids(.noteOn(60)), ids(.duration(3)),
+            ids.position(2), ids(.duration(3)),
+        ]
         let h = grammar(after: bad)
         #expect(h.violations == 3)
         #expect(h.notes == 1)
@@ -132,7 +136,8 @@ struct REMIGrammarTests {
     @Test(.enabled(if: GenerationSharedData.isPresent, "../shared/data is absent"))
     func realPiecesNeverBreakTheGrammar() throws {
         let tokenizer = try REMITokenizer()
-        let files = GenerationSharedData.midiFiles(under: GenerationSharedData.pop909, count: 6)
+        let files =
+            GenerationSharedData.midiFiles(under: GenerationSharedData.pop909, count: 6)
             + GenerationSharedData.midiFiles(under: GenerationSharedData.maestro, count: 3)
         #expect(files.count == 9)
         for url in files {

@@ -6,8 +6,10 @@ import Tensor
 /// Logits whose softmax is exactly the given probabilities.
 private func logits(_ p: [Double]) -> [Float] { p.map { Float(log($0)) } }
 
-private func expectClose(_ a: [Double], _ b: [Double], tolerance: Double = 1e-6,
-                         sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectClose(
+    _ a: [Double], _ b: [Double], tolerance: Double = 1e-6,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(a.count == b.count, sourceLocation: sourceLocation)
     for (x, y) in zip(a, b) { #expect(abs(x - y) < tolerance, "\(a) vs \(b)", sourceLocation: sourceLocation) }
 }
@@ -38,15 +40,17 @@ private let p = [0.5, 0.3, 0.15, 0.05]
 
 @Test func temperatureRaisesProbabilitiesToThePowerOneOverT() throws {
     // T = 0.5 squares the probabilities: 0.25, 0.09, 0.0225, 0.0025, over their sum 0.365.
-    expectClose(try Sampler(temperature: 0.5).distribution(logits: logits(p)),
-                [0.25 / 0.365, 0.09 / 0.365, 0.0225 / 0.365, 0.0025 / 0.365])
+    expectClose(
+        try Sampler(temperature: 0.5).distribution(logits: logits(p)),
+        [0.25 / 0.365, 0.09 / 0.365, 0.0225 / 0.365, 0.0025 / 0.365])
     // T = 0 is greedy.
     expectClose(try Sampler(temperature: 0).distribution(logits: logits(p)), [1, 0, 0, 0])
 }
 
 @Test func maskAndMinusInfinityForbidTokens() throws {
-    expectClose(try Sampler().distribution(logits: logits(p), mask: [false, true, true, false]),
-                [0, 0.3 / 0.45, 0.15 / 0.45, 0])
+    expectClose(
+        try Sampler().distribution(logits: logits(p), mask: [false, true, true, false]),
+        [0, 0.3 / 0.45, 0.15 / 0.45, 0])
     var l = logits(p); l[0] = -.infinity
     expectClose(try Sampler().distribution(logits: l), [0, 0.6, 0.3, 0.1])
     #expect(throws: SamplerError.noAllowedToken) {

@@ -53,28 +53,45 @@ struct CorpusTests {
 
     @Test func jsonLinesCarryTheAgreedKeys() throws {
         var file = MIDIFile(division: .ticksPerBeat(96))
-        file.tracks = [Track(notes: [Note(start: 0, end: 96, pitch: 60, velocity: 1),
-                                     Note(start: 96, end: 192, pitch: 72, velocity: 1)], endTick: 192)]
+        file.tracks = [
+            Track(
+                notes: [
+                    Note(start: 0, end: 96, pitch: 60, velocity: 1),
+                    Note(start: 96, end: 192, pitch: 72, velocity: 1),
+                ], endTick: 192)
+        ]
         let good = MIDISummary(path: "dir/a \"b\".mid", result: .success(file))
-        #expect(good.jsonLine == #"{"path": "dir/a \"b\".mid", "format": 1, "ticks_per_beat": 96, "tracks": 1, "notes": 2, "seconds": 1.0, "end_tick": 192, "tempo_changes": 0, "time_signatures": 0, "lowest_pitch": 60, "highest_pitch": 72, "error": null}"#)
+        #expect(
+            good.jsonLine
+                == #"{"path": "dir/a \"b\".mid", "format": 1, "ticks_per_beat": 96, "tracks": 1, "notes": 2, "seconds": 1.0, "end_tick": 192, "tempo_changes": 0, "time_signatures": 0, "lowest_pitch": 60, "highest_pitch": 72, "error": null}"#
+        )
         let bad = MIDISummary(path: "x.mid", result: .failure(.notMIDI(offset: 0)))
-        #expect(bad.jsonLine == #"{"path": "x.mid", "format": null, "ticks_per_beat": null, "tracks": null, "notes": null, "seconds": null, "end_tick": null, "tempo_changes": null, "time_signatures": null, "lowest_pitch": null, "highest_pitch": null, "error": "not a MIDI file: no 'MThd' header at byte 0"}"#)
+        #expect(
+            bad.jsonLine
+                == #"{"path": "x.mid", "format": null, "ticks_per_beat": null, "tracks": null, "notes": null, "seconds": null, "end_tick": null, "tempo_changes": null, "time_signatures": null, "lowest_pitch": null, "highest_pitch": null, "error": "not a MIDI file: no 'MThd' header at byte 0"}"#
+        )
         let json = try JSONSerialization.jsonObject(with: Data(good.jsonLine.utf8)) as? [String: Any]
         #expect(json?["notes"] as? Int == 2)
     }
 
     @Test func textSummaryNamesFormatNotesDurationTempoAndRange() {
         var file = MIDIFile(division: .ticksPerBeat(480))
-        file.tracks = [Track(notes: [Note(start: 0, end: 960, pitch: 21, velocity: 1),
-                                     Note(start: 0, end: 48_000, pitch: 108, velocity: 1)], endTick: 48_000)]
+        file.tracks = [
+            Track(
+                notes: [
+                    Note(start: 0, end: 960, pitch: 21, velocity: 1),
+                    Note(start: 0, end: 48_000, pitch: 108, velocity: 1),
+                ], endTick: 48_000)
+        ]
         file.tempoChanges = [TempoChange(tick: 0, bpm: 120)]
         file.timeSignatures = [TimeSignature(tick: 0, numerator: 3, denominator: 4)]
         let text = MIDISummary(path: "p.mid", result: .success(file)).text
-        #expect(text == """
-            p.mid
-              format 1, 480 ticks per beat, 1 track, 2 notes, 50.00 s (0:50.00)
-              1 tempo change (120.0 bpm); 1 time signature (3/4); pitch 21...108 (A0 to C8)
-            """)
+        #expect(
+            text == """
+                p.mid
+                  format 1, 480 ticks per beat, 1 track, 2 notes, 50.00 s (0:50.00)
+                  1 tempo change (120.0 bpm); 1 time signature (3/4); pitch 21...108 (A0 to C8)
+                """)
     }
 }
 
@@ -83,7 +100,8 @@ struct CorpusTests {
 @Test func folderSearchSkipsHiddenFilesAndFolders() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("hidden-\(UUID().uuidString)")
     for folder in ["a", ".git", "b/.cache"] {
-        try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
     }
     for file in ["a/one.mid", "a/.two.mid", ".git/three.mid", "b/.cache/four.midi", "b/five.MIDI", "b/six.txt"] {
         try Data([0]).write(to: root.appendingPathComponent(file))
@@ -91,5 +109,6 @@ struct CorpusTests {
     #expect(MIDICorpus.search(folder: root.path) == ["a/one.mid", "b/five.MIDI"])
     #expect(MIDICorpus.search(folder: root.appendingPathComponent("a/one.mid").path) == nil)
     let hidden = root.appendingPathComponent("a/.two.mid").path
-    #expect(MIDICorpus.files(in: [root.path, hidden]) == [root.path + "/a/one.mid", root.path + "/b/five.MIDI", hidden])
+    #expect(
+        MIDICorpus.files(in: [root.path, hidden]) == [root.path + "/a/one.mid", root.path + "/b/five.MIDI", hidden])
 }

@@ -34,8 +34,11 @@ struct ErrorTests {
         bytes[7] = 5  // header length 5
         #expect(error(reading: bytes) == .badHeader(offset: 4, reason: "header length 5 is below 6"))
         bytes[7] = 200  // header length past the end
-        #expect(error(reading: bytes) == .chunkPastEnd(offset: 0, chunk: "MThd", length: 200,
-                                                       available: bytes.count - 8))
+        #expect(
+            error(reading: bytes)
+                == .chunkPastEnd(
+                    offset: 0, chunk: "MThd", length: 200,
+                    available: bytes.count - 8))
     }
 
     @Test func chunkLengthPastTheEnd() {
@@ -73,16 +76,22 @@ struct ErrorTests {
 
     @Test func statusByteWhereDataIsNeeded() {
         let bytes = SMF.file([0x00, 0x90, 0x3C, 0x90])
-        #expect(error(reading: bytes) == .unexpectedByte(offset: 25, byte: 0x90,
-                                                         reason: "a status byte inside a channel message's data"))
+        #expect(
+            error(reading: bytes)
+                == .unexpectedByte(
+                    offset: 25, byte: 0x90,
+                    reason: "a status byte inside a channel message's data"))
         let system = SMF.file([0x00, 0xF2, 0x00, 0x00])
         #expect(error(reading: system)?.offset == 23)
     }
 
     @Test func badMetaEvents() {
         let shortTempo = SMF.file([0x00, 0xFF, 0x51, 0x02, 0x07, 0xA1] + SMF.endOfTrack)
-        #expect(error(reading: shortTempo) == .badMetaEvent(offset: 23, type: 0x51,
-                                                            reason: "set-tempo holds 2 bytes, needs 3"))
+        #expect(
+            error(reading: shortTempo)
+                == .badMetaEvent(
+                    offset: 23, type: 0x51,
+                    reason: "set-tempo holds 2 bytes, needs 3"))
         let zeroTempo = SMF.file([0x00, 0xFF, 0x51, 0x03, 0, 0, 0] + SMF.endOfTrack)
         #expect(error(reading: zeroTempo)?.offset == 23)
         let hugeDenominator = SMF.file([0x00, 0xFF, 0x58, 0x04, 4, 40, 24, 8] + SMF.endOfTrack)

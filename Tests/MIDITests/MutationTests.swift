@@ -14,12 +14,15 @@ struct MutationTests {
             files.append(try WriterTests.randomFile(seed: seed, tracks: 2).encoded())
         }
         files.append(try WriterTests.randomFile(seed: 7, tracks: 2).encoded(as: .singleTrack))
-        let body: [UInt8] = [0x00, 0xFF, 0x03, 0x03, 0x41, 0x42, 0x43, 0x00, 0xF0, 0x03, 0x7E, 0x09, 0xF7,
-                             0x00, 0x90, 60, 64, 0x00, 0xFF, 0x7F, 0x02, 0x01, 0x02, 0x10, 60, 0,
-                             0x00, 0xC1, 5, 0x00, 0xE1, 0x10, 0x40, 0x00, 0xA1, 3, 3, 0x00, 0xD1, 9,
-                             0x81, 0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20, 0x00, 0xF7, 0x01, 0x00]
-        files.append(SMF.header(format: 2, tracks: 2, division: 0xE728)
-                     + SMF.chunk("XYZW", [0x90, 0x40]) + SMF.track(body + SMF.endOfTrack) + SMF.track(body))
+        let body: [UInt8] = [
+            0x00, 0xFF, 0x03, 0x03, 0x41, 0x42, 0x43, 0x00, 0xF0, 0x03, 0x7E, 0x09, 0xF7,
+            0x00, 0x90, 60, 64, 0x00, 0xFF, 0x7F, 0x02, 0x01, 0x02, 0x10, 60, 0,
+            0x00, 0xC1, 5, 0x00, 0xE1, 0x10, 0x40, 0x00, 0xA1, 3, 3, 0x00, 0xD1, 9,
+            0x81, 0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20, 0x00, 0xF7, 0x01, 0x00,
+        ]
+        files.append(
+            SMF.header(format: 2, tracks: 2, division: 0xE728)
+                + SMF.chunk("XYZW", [0x90, 0x40]) + SMF.track(body + SMF.endOfTrack) + SMF.track(body))
         files.append(SMF.file(format: 0, division: 384, body + [0x00, 0x99, 36, 100, 0x05, 36, 0]))
         return files
     }
@@ -38,7 +41,9 @@ struct MutationTests {
                 case 1:  // overwrite with a random byte (often a status byte or a length)
                     if !bytes.isEmpty { bytes[at] = UInt8.random(in: 0...255, using: &random) }
                 case 2:  // insert a few bytes
-                    let extra = (0..<Int.random(in: 1...4, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                    let extra = (0..<Int.random(in: 1...4, using: &random)).map { _ in
+                        UInt8.random(in: 0...255, using: &random)
+                    }
                     bytes.insert(contentsOf: extra, at: min(at, bytes.count))
                 case 3:  // delete a few bytes
                     bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...4, using: &random)))

@@ -8,7 +8,9 @@ struct SharedCorpusTests {
     @Test func everySharedFileAgreesWithTheReferenceFacts() throws {
         let facts = try SharedData.facts()
         #expect(facts.count == 1_816)
-        let results: [(notes: Int, problem: String)] = MIDICorpus.map(facts.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
+        let results: [(notes: Int, problem: String)] = MIDICorpus.map(
+            facts.count, threads: ProcessInfo.processInfo.activeProcessorCount
+        ) { i in
             let row = facts[i]
             let url = SharedData.root.appendingPathComponent(row.path)
             let file: MIDIFile
@@ -31,14 +33,16 @@ struct SharedCorpusTests {
         // The reference README's total: both parsers agree on it.
         #expect(results.reduce(0) { $0 + $1.notes } == 4_820_733)
         let problems = results.map(\.problem).filter { !$0.isEmpty }
-        #expect(problems.isEmpty, "\(problems.count) files disagree, first: \(problems.prefix(8).joined(separator: "\n"))")
+        #expect(
+            problems.isEmpty, "\(problems.count) files disagree, first: \(problems.prefix(8).joined(separator: "\n"))")
     }
 
     /// read -> write -> read gives back the same file: notes, controls, programs, bends, texts,
     /// names, end ticks, tempo map, signatures, format and division.
     @Test func everySharedFileSurvivesAWriteAndReadBack() throws {
         let facts = try SharedData.facts()
-        let problems: [String] = MIDICorpus.map(facts.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
+        let problems: [String] = MIDICorpus.map(facts.count, threads: ProcessInfo.processInfo.activeProcessorCount) {
+            i in
             let path = facts[i].path
             do {
                 let original = try MIDIFile(contentsOf: SharedData.root.appendingPathComponent(path))
@@ -49,7 +53,9 @@ struct SharedCorpusTests {
                 return "\(path): \(error)"
             }
         }.filter { !$0.isEmpty }
-        #expect(problems.isEmpty, "\(problems.count) files differ after a round trip, first: \(problems.prefix(5).joined(separator: "\n"))")
+        #expect(
+            problems.isEmpty,
+            "\(problems.count) files differ after a round trip, first: \(problems.prefix(5).joined(separator: "\n"))")
     }
 }
 
@@ -64,7 +70,9 @@ extension MIDIFile {
         if a.tracks.count != b.tracks.count { return "\(a.tracks.count) vs \(b.tracks.count) tracks" }
         for (i, (x, y)) in zip(a.tracks, b.tracks).enumerated() where x != y {
             if x.notes != y.notes {
-                let j = (0..<min(x.notes.count, y.notes.count)).first { x.notes[$0] != y.notes[$0] } ?? min(x.notes.count, y.notes.count)
+                let j =
+                    (0..<min(x.notes.count, y.notes.count)).first { x.notes[$0] != y.notes[$0] }
+                    ?? min(x.notes.count, y.notes.count)
                 return "track \(i) notes differ at \(j) (\(x.notes.count) vs \(y.notes.count)): "
                     + "\(j < x.notes.count ? "\(x.notes[j])" : "-") vs \(j < y.notes.count ? "\(y.notes[j])" : "-")"
             }

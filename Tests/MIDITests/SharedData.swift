@@ -37,13 +37,16 @@ enum SharedData {
         for line in text.split(separator: "\n").dropFirst() {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard f.count == 10, let format = Int(f[1]), let ppq = Int(f[2]), let tracks = Int(f[3]),
-                  let ons = Int(f[4]), let notes = Int(f[5]), let tempos = Int(f[6]),
-                  let sigs = Int(f[7]), let end = Int(f[8]), let seconds = Double(f[9]) else {
+                let ons = Int(f[4]), let notes = Int(f[5]), let tempos = Int(f[6]),
+                let sigs = Int(f[7]), let end = Int(f[8]), let seconds = Double(f[9])
+            else {
                 throw CocoaError(.fileReadCorruptFile)
             }
-            rows.append(Facts(path: f[0], format: format, ticksPerBeat: ppq, tracks: tracks,
-                              noteOns: ons, notesSymusic: notes, tempoChanges: tempos,
-                              timeSignatures: sigs, endTick: end, seconds: seconds))
+            rows.append(
+                Facts(
+                    path: f[0], format: format, ticksPerBeat: ppq, tracks: tracks,
+                    noteOns: ons, notesSymusic: notes, tempoChanges: tempos,
+                    timeSignatures: sigs, endTick: end, seconds: seconds))
         }
         return rows
     }

@@ -11,10 +11,12 @@ struct TempoMapTests {
     }
 
     @Test func eachSegmentRunsAtItsOwnTempo() {
-        let map = TempoMap(division: .ticksPerBeat(480), tempoChanges: [
-            TempoChange(tick: 960, bpm: 60),  // after 1 s at 120 bpm
-            TempoChange(tick: 1_440, microsecondsPerBeat: 250_000),  // after 1 more second
-        ])
+        let map = TempoMap(
+            division: .ticksPerBeat(480),
+            tempoChanges: [
+                TempoChange(tick: 960, bpm: 60),  // after 1 s at 120 bpm
+                TempoChange(tick: 1_440, microsecondsPerBeat: 250_000),  // after 1 more second
+            ])
         #expect(map.seconds(atTick: 960) == 1.0)
         #expect(map.seconds(atTick: 1_200) == 1.5)
         #expect(map.seconds(atTick: 1_440) == 2.0)
@@ -25,10 +27,12 @@ struct TempoMapTests {
     }
 
     @Test func theLastOfSeveralTempoChangesAtOneTickWins() {
-        let map = TempoMap(division: .ticksPerBeat(96), tempoChanges: [
-            TempoChange(tick: 0, microsecondsPerBeat: 1_000_000),
-            TempoChange(tick: 0, microsecondsPerBeat: 2_000_000),
-        ])
+        let map = TempoMap(
+            division: .ticksPerBeat(96),
+            tempoChanges: [
+                TempoChange(tick: 0, microsecondsPerBeat: 1_000_000),
+                TempoChange(tick: 0, microsecondsPerBeat: 2_000_000),
+            ])
         #expect(map.seconds(atTick: 96) == 2.0)
     }
 
@@ -39,7 +43,8 @@ struct TempoMapTests {
             var changes: [TempoChange] = []
             var tick = 0
             for _ in 0..<60 {
-                changes.append(TempoChange(tick: tick, microsecondsPerBeat: Int.random(in: 200_003...1_500_007, using: &random)))
+                changes.append(
+                    TempoChange(tick: tick, microsecondsPerBeat: Int.random(in: 200_003...1_500_007, using: &random)))
                 tick += Int.random(in: 1...(ppq * 16), using: &random)
             }
             let map = TempoMap(division: .ticksPerBeat(ppq), tempoChanges: changes)

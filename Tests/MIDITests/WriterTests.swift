@@ -15,8 +15,10 @@ struct WriterTests {
                 var tick = Int.random(in: 0...50, using: &random)
                 for _ in 0..<Int.random(in: 0...12, using: &random) {
                     let length = [0, 1, 5, 120, 700].randomElement(using: &random)!
-                    notes.append(Note(start: tick, end: tick + length, pitch: pitch,
-                                      velocity: Int.random(in: 1...127, using: &random), channel: channel))
+                    notes.append(
+                        Note(
+                            start: tick, end: tick + length, pitch: pitch,
+                            velocity: Int.random(in: 1...127, using: &random), channel: channel))
                     tick += length + [0, 0, 3, 200].randomElement(using: &random)!
                 }
             }
@@ -25,11 +27,15 @@ struct WriterTests {
                 ($0.element.start, $0.element.pitch, $0.offset) < ($1.element.start, $1.element.pitch, $1.offset)
             }.map(\.element)
             for i in 0..<Int.random(in: 0...20, using: &random) {
-                track.controlChanges.append(ControlChange(tick: i * 37, controller: [64, 7, 1].randomElement(using: &random)!,
-                                                          value: Int.random(in: 0...127, using: &random), channel: channel))
+                track.controlChanges.append(
+                    ControlChange(
+                        tick: i * 37, controller: [64, 7, 1].randomElement(using: &random)!,
+                        value: Int.random(in: 0...127, using: &random), channel: channel))
             }
             track.programChanges = [ProgramChange(tick: 0, program: t * 5, channel: channel)]
-            track.pitchBends = [PitchBend(tick: 3, value: -8192, channel: channel), PitchBend(tick: 9, value: 8191, channel: channel)]
+            track.pitchBends = [
+                PitchBend(tick: 3, value: -8192, channel: channel), PitchBend(tick: 9, value: 8191, channel: channel),
+            ]
             track.texts = [TextEvent(tick: 0, kind: .marker, text: "A"), TextEvent(tick: 5, kind: .lyric, text: "là")]
             track.isDrum = channel == 9
             track.endTick = (notes.map(\.end) + [track.controlChanges.last?.tick ?? 0]).max()! + 10
@@ -65,16 +71,21 @@ struct WriterTests {
         for round in 0..<300 {
             let notes = (0..<Int.random(in: 0...60, using: &random)).map { _ -> Note in
                 let start = Int.random(in: 0...400, using: &random)
-                return Note(start: start, end: start + [0, 0, 1, 30, 200].randomElement(using: &random)!,
-                            pitch: Int.random(in: 60...62, using: &random),
-                            velocity: Int.random(in: 1...127, using: &random),
-                            channel: Int.random(in: 0...1, using: &random))
+                return Note(
+                    start: start, end: start + [0, 0, 1, 30, 200].randomElement(using: &random)!,
+                    pitch: Int.random(in: 60...62, using: &random),
+                    velocity: Int.random(in: 1...127, using: &random),
+                    channel: Int.random(in: 0...1, using: &random))
             }
             let file = MIDIFile(division: .ticksPerBeat(96), tracks: [Track(notes: notes, endTick: 700)])
             let once = try MIDIFile(bytes: try file.encoded())
             let read = once.tracks[0].notes
-            func starts(_ n: [Note]) -> [[Int]] { n.map { [$0.start, $0.pitch, $0.channel, $0.velocity] }.sorted { $0.lexicographicallyPrecedes($1) } }
-            func ends(_ n: [Note]) -> [[Int]] { n.map { [$0.end, $0.pitch, $0.channel] }.sorted { $0.lexicographicallyPrecedes($1) } }
+            func starts(_ n: [Note]) -> [[Int]] {
+                n.map { [$0.start, $0.pitch, $0.channel, $0.velocity] }.sorted { $0.lexicographicallyPrecedes($1) }
+            }
+            func ends(_ n: [Note]) -> [[Int]] {
+                n.map { [$0.end, $0.pitch, $0.channel] }.sorted { $0.lexicographicallyPrecedes($1) }
+            }
             #expect(starts(read) == starts(notes), "round \(round)")
             #expect(ends(read) == ends(notes), "round \(round)")
             #expect(try MIDIFile(bytes: try once.encoded()) == once, "round \(round)")
@@ -86,8 +97,11 @@ struct WriterTests {
         let bytes = try MIDIFile(division: .ticksPerBeat(96), tracks: [chord]).encoded()
         // One 0x90 status for six events; each later event is delta + 2 data bytes.
         let body = Array(bytes[22...])
-        #expect(body == [0x00, 0x90, 60, 80, 0x00, 64, 80, 0x00, 67, 80,
-                         0x60, 60, 0, 0x00, 64, 0, 0x00, 67, 0, 0x00, 0xFF, 0x2F, 0x00])
+        #expect(
+            body == [
+                0x00, 0x90, 60, 80, 0x00, 64, 80, 0x00, 67, 80,
+                0x60, 60, 0, 0x00, 64, 0, 0x00, 67, 0, 0x00, 0xFF, 0x2F, 0x00,
+            ])
     }
 
     @Test func formatZeroOnRequestMergesTheTracks() throws {

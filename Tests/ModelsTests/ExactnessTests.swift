@@ -40,11 +40,12 @@ func tinyTransformerXL(memory: Int, sameLength: Bool = false, clamp: Int = -1) t
     var whole = model.emptyMemory(batch: B)
     let reference = try model.forward(tokens: tokens, batch: B, memory: &whole, dropout: &dropout)
     var memory = model.emptyMemory(batch: B)
-    for (from, to) in [(0, 7), (7, 16), (16, 24)] { // segments of 7, 9 and 8 tokens
+    for (from, to) in [(0, 7), (7, 16), (16, 24)] {  // segments of 7, 9 and 8 tokens
         let segment = (0..<B).flatMap { b in tokens[(b * N + from)..<(b * N + to)] }
         let result = try model.forward(tokens: Array(segment), batch: B, memory: &memory, dropout: &dropout)
-        expectClose(result.logProbabilities.values, timeSlice(reference.logProbabilities, from, to),
-                    "segment [\(from), \(to)) against the whole sequence")
+        expectClose(
+            result.logProbabilities.values, timeSlice(reference.logProbabilities, from, to),
+            "segment [\(from), \(to)) against the whole sequence")
     }
     #expect(memory.length == 24)
     for l in 0..<model.config.layers { expectClose(memory.layers[l].values, whole.layers[l].values, "memory \(l)") }
@@ -93,8 +94,9 @@ func transformerXLIncrementalStepEqualsTheSegmentForward(sameLength: Bool) throw
     let full = try model.forward(tokens: tokens, batch: B, dropout: &dropout)
     let cache = model.makeCache(batch: B)
     let prefix = (0..<B).flatMap { b in tokens[(b * N)..<(b * N + 5)] }
-    expectClose(try model.forward(tokens: prefix, batch: B, cache: cache).values, timeSlice(full.logProbabilities, 0, 5),
-                "prefill")
+    expectClose(
+        try model.forward(tokens: prefix, batch: B, cache: cache).values, timeSlice(full.logProbabilities, 0, 5),
+        "prefill")
     for t in 5..<N {
         let logp = try model.forward(tokens: [tokens[t], tokens[N + t]], batch: B, cache: cache)
         expectClose(logp.values, timeSlice(full.logProbabilities, t, t + 1), "cached step \(t)")
@@ -112,8 +114,9 @@ func transformerXLIncrementalStepEqualsTheSegmentForward(sameLength: Bool) throw
     var saving = model.emptyMemory(batch: 2), lean = model.emptyMemory(batch: 2)
     for _ in 0..<2 {
         let a = try model.forward(tokens: tokens, targets: targets, batch: 2, memory: &saving, dropout: &dropout)
-        let b = try model.forward(tokens: tokens, targets: targets, batch: 2, memory: &lean, dropout: &dropout,
-                                  saveForBackward: false)
+        let b = try model.forward(
+            tokens: tokens, targets: targets, batch: 2, memory: &lean, dropout: &dropout,
+            saveForBackward: false)
         #expect(a.logProbabilities.values == b.logProbabilities.values && a.loss == b.loss)
         #expect(a.output.values == b.output.values)
         let gradients = model.parameters.zerosLike()
@@ -150,13 +153,15 @@ func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
     let read = Array(try decoder.read(Array(tokens[0..<6])))
     expectClose(read, timeSlice(full.logProbabilities, 5, 6), "read")
     for t in 6..<N {
-        expectClose(Array(try decoder.step(tokens[t])), timeSlice(full.logProbabilities, t, t + 1), absolute: tolerance,
-                    "\(precision) step \(t)")
+        expectClose(
+            Array(try decoder.step(tokens[t])), timeSlice(full.logProbabilities, t, t + 1), absolute: tolerance,
+            "\(precision) step \(t)")
     }
     #expect(decoder.length == N)
     decoder.reset()
-    expectClose(Array(try decoder.step(tokens[0])), timeSlice(full.logProbabilities, 0, 1), absolute: tolerance,
-                "\(precision) first step after reset")
+    expectClose(
+        Array(try decoder.step(tokens[0])), timeSlice(full.logProbabilities, 0, 1), absolute: tolerance,
+        "\(precision) first step after reset")
     #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 0, vocabulary: 30)) { try decoder.step(30) }
 }
 

@@ -8,8 +8,9 @@ private let directory = referenceDirectory("gpt2-tiny")
 @Test(.enabled(if: directory != nil, "../shared/data/reference/gpt2-tiny is absent"))
 func gpt2MatchesHuggingFaceLogProbabilitiesLossAndEveryGradient() throws {
     let dir = try #require(directory)
-    let config = ModelConfig(kind: .gpt2, layers: 2, modelWidth: 16, heads: 2, headSize: 8, innerWidth: 64,
-                             vocabularySize: 40, segmentLength: 9, memoryLength: 0, positions: 12)
+    let config = ModelConfig(
+        kind: .gpt2, layers: 2, modelWidth: 16, heads: 2, headSize: 8, innerWidth: 64,
+        vocabularySize: 40, segmentLength: 9, memoryLength: 0, positions: 12)
     let model = try GPT2(config: config, checkpoint: SafetensorsFile(contentsOf: dir + "/model.safetensors"))
     let expected = try SafetensorsFile(contentsOf: dir + "/expected.safetensors")
     let rows = try #require(try jsonObject(dir + "/tokens.json")["tokens"] as? [[Int]]).map { $0.map(Int32.init) }
@@ -21,7 +22,8 @@ func gpt2MatchesHuggingFaceLogProbabilitiesLossAndEveryGradient() throws {
     let gradients = model.parameters.zerosLike()
     model.backward(pass, gradients: gradients)
     for (name, g) in gradients.namedTensors() {
-        expectClose(g.values, try expected.tensor("grad." + name, shape: g.shape).values,
-                    absolute: 1e-4, relative: 1e-3, "grad \(name)")
+        expectClose(
+            g.values, try expected.tensor("grad." + name, shape: g.shape).values,
+            absolute: 1e-4, relative: 1e-3, "grad \(name)")
     }
 }

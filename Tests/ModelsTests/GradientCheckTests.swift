@@ -6,8 +6,10 @@ import Tensor
 /// against `analytic`. Float32 losses, so the step is 2e-3 (small enough to rarely cross a ReLU
 /// kink, large enough to stay above float32 rounding) and the tolerance loose
 /// (absolute 1e-3 + 3% relative); a wrong backward is off by far more.
-func checkGradients(_ parameters: some ParameterSet, analytic: some ParameterSet, probes: Int = 3,
-                    loss: () throws -> Float, sourceLocation: SourceLocation = #_sourceLocation) rethrows {
+func checkGradients(
+    _ parameters: some ParameterSet, analytic: some ParameterSet, probes: Int = 3,
+    loss: () throws -> Float, sourceLocation: SourceLocation = #_sourceLocation
+) rethrows {
     var g = SeededGenerator(seed: 11)
     let step: Float = 2e-3
     var checked = 0
@@ -24,8 +26,9 @@ func checkGradients(_ parameters: some ParameterSet, analytic: some ParameterSet
             t[i] = saved
             let numeric = (up - down) / (2 * step)
             let error = abs(numeric - grad[i])
-            #expect(error <= 1e-3 + 0.03 * abs(numeric),
-                    "\(name)[\(i)]: analytic \(grad[i]), finite difference \(numeric)", sourceLocation: sourceLocation)
+            #expect(
+                error <= 1e-3 + 0.03 * abs(numeric),
+                "\(name)[\(i)]: analytic \(grad[i]), finite difference \(numeric)", sourceLocation: sourceLocation)
             checked += 1
         }
     }
@@ -35,7 +38,7 @@ func checkGradients(_ parameters: some ParameterSet, analytic: some ParameterSet
 @Test(arguments: [(false, -1), (true, 5)])
 func transformerXLGradientsMatchFiniteDifferencesWithMemoryAndDropout(sameLength: Bool, clamp: Int) throws {
     var config = ModelConfig.tiny(.transformerXL, vocabularySize: 30)
-    config.memoryLength = 20 // segments of 12: memory 12, then 20 rows
+    config.memoryLength = 20  // segments of 12: memory 12, then 20 rows
     config.dropout = 0.1
     config.attentionDropout = 0.1
     config.sameLength = sameLength
@@ -62,7 +65,7 @@ func transformerXLGradientsMatchFiniteDifferencesWithMemoryAndDropout(sameLength
     }
     #expect(memory.length == 20)
     let (x, y) = segment(2)
-    let masks = dropout // the same masks for every evaluation
+    let masks = dropout  // the same masks for every evaluation
     func loss() throws -> Float {
         var m = memory, d = masks
         return try model.forward(tokens: x, targets: y, batch: B, memory: &m, dropout: &d).loss

@@ -13,7 +13,8 @@ func presetsHaveTheIssueSizesAndCountTheirParameters(kind: ModelKind) throws {
     let tiny = try ModelConfig.preset(named: "tiny", kind: kind, vocabularySize: 300)
     #expect((tiny.layers, tiny.modelWidth) == (2, 64))
     // The formula agrees with the tensors a model actually allocates.
-    let count = kind == .transformerXL
+    let count =
+        kind == .transformerXL
         ? try TransformerXL(config: tiny, generator: SeededGenerator(seed: 1)).parameters.scalarCount
         : try GPT2(config: tiny, generator: SeededGenerator(seed: 1)).parameters.scalarCount
     #expect(count == tiny.parameterCount)
@@ -27,7 +28,8 @@ func presetsHaveTheIssueSizesAndCountTheirParameters(kind: ModelKind) throws {
     #expect(json.contains("\"n_layer\" : 6") && json.contains("\"mem_len\" : 128") && json.contains("\"dropatt\""))
     #expect(try ModelConfig.decode(json: Data(json.utf8)) == config)
     // The reference tiny config's model keys read with the defaults filled in.
-    let reference = #"{"kind": "transformer-xl", "n_token": 40, "n_layer": 2, "n_head": 2, "d_model": 16, "d_head": 8, "d_inner": 24, "tgt_len": 7, "mem_len": 5}"#
+    let reference =
+        #"{"kind": "transformer-xl", "n_token": 40, "n_layer": 2, "n_head": 2, "d_model": 16, "d_head": 8, "d_inner": 24, "tgt_len": 7, "mem_len": 5}"#
     let decoded = try ModelConfig.decode(json: Data(reference.utf8))
     #expect(decoded.memoryLength == 5 && decoded.clampLength == -1 && decoded.dropout == 0)
     // A key that is not a model field (a training setting, a misspelling) is refused by name.
@@ -64,10 +66,16 @@ func presetsHaveTheIssueSizesAndCountTheirParameters(kind: ModelKind) throws {
         try model.forward(tokens: [1, 2, 3], batch: 2, memory: &memory, dropout: &dropout)
     }
     var wrong = model.emptyMemory(batch: 3)
-    #expect(throws: ModelInputError.self) { try model.forward(tokens: [1, 2], batch: 2, memory: &wrong, dropout: &dropout) }
+    #expect(throws: ModelInputError.self) {
+        try model.forward(tokens: [1, 2], batch: 2, memory: &wrong, dropout: &dropout)
+    }
     // A checkpoint of another size names the tensor and both shapes.
-    let other = try TransformerXL(config: .tiny(.transformerXL, vocabularySize: 31), generator: SeededGenerator(seed: 2))
-    #expect(throws: SafetensorsError.shapeMismatch(name: "word_emb.emb_layers.0.weight", expected: [30, 64], found: [31, 64])) {
+    let other = try TransformerXL(
+        config: .tiny(.transformerXL, vocabularySize: 31), generator: SeededGenerator(seed: 2))
+    #expect(
+        throws: SafetensorsError.shapeMismatch(
+            name: "word_emb.emb_layers.0.weight", expected: [30, 64], found: [31, 64])
+    ) {
         try TransformerXL(config: model.config, checkpoint: other.checkpoint())
     }
 }

@@ -18,8 +18,10 @@ func jsonObject(_ path: String) throws -> [String: Any] {
 
 /// Expects `actual` to match `expected` elementwise within `absolute` or `relative` tolerance,
 /// reporting the worst element.
-func expectClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e-4, relative: Float = 0,
-                 _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectClose(
+    _ actual: [Float], _ expected: [Float], absolute: Float = 1e-4, relative: Float = 0,
+    _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
     guard actual.count == expected.count else {
         Issue.record("\(what): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
         return
@@ -31,9 +33,10 @@ func expectClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e-4,
         if !(error <= absolute || error <= relative * abs(expected[i])) { failures += 1 }
         if !(error <= worst.error) { worst = (i, error) }
     }
-    #expect(failures == 0,
-            "\(what): \(failures) of \(actual.count) outside tolerance; worst at \(worst.index): \(actual[worst.index]) vs \(expected[worst.index])",
-            sourceLocation: sourceLocation)
+    #expect(
+        failures == 0,
+        "\(what): \(failures) of \(actual.count) outside tolerance; worst at \(worst.index): \(actual[worst.index]) vs \(expected[worst.index])",
+        sourceLocation: sourceLocation)
 }
 
 /// Rows `range` of every stream of a [B, T, D] tensor, flattened.

@@ -7,8 +7,9 @@ private let directory = referenceDirectory("transformer-xl-tiny")
 
 /// The reference config.json as a Cadenza config.
 private func referenceConfig() -> ModelConfig {
-    ModelConfig(kind: .transformerXL, layers: 2, modelWidth: 16, heads: 2, headSize: 8, innerWidth: 24,
-                vocabularySize: 40, segmentLength: 7, memoryLength: 5)
+    ModelConfig(
+        kind: .transformerXL, layers: 2, modelWidth: 16, heads: 2, headSize: 8, innerWidth: 24,
+        vocabularySize: 40, segmentLength: 7, memoryLength: 5)
 }
 
 /// Inputs and targets of segment `s` (tokens [7s, 7s+7) predicting [7s+1, 7s+8)), [2, 7] row-major.
@@ -19,8 +20,9 @@ private func segment(_ s: Int, streams: [[Int32]]) -> (tokens: [Int32], targets:
 @Test(.enabled(if: directory != nil, "../shared/data/reference/transformer-xl-tiny is absent"))
 func transformerXLMatchesTheAuthorsCodeOnEverySegmentMemoryAndGradient() throws {
     let dir = try #require(directory)
-    let model = try TransformerXL(config: referenceConfig(),
-                                  checkpoint: SafetensorsFile(contentsOf: dir + "/model.safetensors"))
+    let model = try TransformerXL(
+        config: referenceConfig(),
+        checkpoint: SafetensorsFile(contentsOf: dir + "/model.safetensors"))
     let expected = try SafetensorsFile(contentsOf: dir + "/expected.safetensors")
     let streams = try #require(try jsonObject(dir + "/tokens.json")["streams"] as? [[Int]]).map { $0.map(Int32.init) }
     var memory = model.emptyMemory(batch: 2)
@@ -28,13 +30,15 @@ func transformerXLMatchesTheAuthorsCodeOnEverySegmentMemoryAndGradient() throws 
     for s in 0..<3 {
         let (tokens, targets) = segment(s, streams: streams)
         let result = try model.forward(tokens: tokens, targets: targets, batch: 2, memory: &memory, dropout: &dropout)
-        expectClose(result.logProbabilities.values, try expected.tensor("segment\(s).logp", shape: [2, 7, 40]).values,
-                    "segment \(s) logp")
+        expectClose(
+            result.logProbabilities.values, try expected.tensor("segment\(s).logp", shape: [2, 7, 40]).values,
+            "segment \(s) logp")
         expectClose([result.loss], try expected.tensor("segment\(s).loss").values, "segment \(s) loss")
         #expect(memory.length == 5)
         for l in 0..<2 {
-            expectClose(memory.layers[l].values, try expected.tensor("segment\(s).mem\(l)", shape: [2, 5, 16]).values,
-                        "segment \(s) mem\(l)")
+            expectClose(
+                memory.layers[l].values, try expected.tensor("segment\(s).mem\(l)", shape: [2, 5, 16]).values,
+                "segment \(s) mem\(l)")
         }
         // mem2, the last layer's output, is kept by the reference but read by no layer.
         expectClose(rows(result.output, 2..<7), try expected.tensor("segment\(s).mem2").values, "segment \(s) mem2")
@@ -42,8 +46,9 @@ func transformerXLMatchesTheAuthorsCodeOnEverySegmentMemoryAndGradient() throws 
             let gradients = model.parameters.zerosLike()
             model.backward(result, gradients: gradients)
             for (name, g) in gradients.namedTensors() {
-                expectClose(g.values, try expected.tensor("grad." + name, shape: g.shape).values,
-                            absolute: 1e-4, relative: 1e-3, "grad \(name)")
+                expectClose(
+                    g.values, try expected.tensor("grad." + name, shape: g.shape).values,
+                    absolute: 1e-4, relative: 1e-3, "grad \(name)")
             }
         }
     }
@@ -52,8 +57,9 @@ func transformerXLMatchesTheAuthorsCodeOnEverySegmentMemoryAndGradient() throws 
 @Test(.enabled(if: directory != nil, "../shared/data/reference/transformer-xl-tiny is absent"))
 func transformerXLMatchesTheAuthorsCodeWithALongerEvaluationMemory() throws {
     let dir = try #require(directory)
-    let model = try TransformerXL(config: referenceConfig(),
-                                  checkpoint: SafetensorsFile(contentsOf: dir + "/model.safetensors"))
+    let model = try TransformerXL(
+        config: referenceConfig(),
+        checkpoint: SafetensorsFile(contentsOf: dir + "/model.safetensors"))
     let expected = try SafetensorsFile(contentsOf: dir + "/expected.safetensors")
     let streams = try #require(try jsonObject(dir + "/tokens.json")["streams"] as? [[Int]]).map { $0.map(Int32.init) }
     var memory = model.emptyMemory(batch: 2, capacity: 12)
@@ -61,8 +67,9 @@ func transformerXLMatchesTheAuthorsCodeWithALongerEvaluationMemory() throws {
     for s in 0..<3 {
         let (tokens, targets) = segment(s, streams: streams)
         let result = try model.forward(tokens: tokens, targets: targets, batch: 2, memory: &memory, dropout: &dropout)
-        expectClose(result.logProbabilities.values,
-                    try expected.tensor("eval_mem12.segment\(s).logp", shape: [2, 7, 40]).values, "eval segment \(s) logp")
+        expectClose(
+            result.logProbabilities.values,
+            try expected.tensor("eval_mem12.segment\(s).logp", shape: [2, 7, 40]).values, "eval segment \(s) logp")
     }
     #expect(memory.length == 12)
 }

@@ -51,15 +51,20 @@ import Testing
 }
 
 @Test func lineChartDrawsEachSeriesInItsColour() {
-    let chart = LineChart(title: "loss", xLabel: "step", yLabel: "nll",
-                          series: [.init(name: "train", x: [0, 1, 2], y: [3, 2, 1.5]),
-                                   .init(name: "valid", x: [0, 1, 2], y: [3.2, 2.4, .nan])])
+    let chart = LineChart(
+        title: "loss", xLabel: "step", yLabel: "nll",
+        series: [
+            .init(name: "train", x: [0, 1, 2], y: [3, 2, 1.5]),
+            .init(name: "valid", x: [0, 1, 2], y: [3.2, 2.4, .nan]),
+        ])
     let c = chart.render(width: 400, height: 300)
     var counts = [0, 0]
-    for y in 0..<c.height { for x in 0..<c.width {
-        if c.pixel(x: x, y: y) == Color.palette[0] { counts[0] += 1 }
-        if c.pixel(x: x, y: y) == Color.palette[1] { counts[1] += 1 }
-    } }
+    for y in 0..<c.height {
+        for x in 0..<c.width {
+            if c.pixel(x: x, y: y) == Color.palette[0] { counts[0] += 1 }
+            if c.pixel(x: x, y: y) == Color.palette[1] { counts[1] += 1 }
+        }
+    }
     // Both lines are drawn (the NaN only cuts the second short), the first is longer.
     #expect(counts[0] > 300 && counts[1] > 100 && counts[0] > counts[1])
 }
@@ -74,7 +79,8 @@ import Testing
     for width in widths { #expect(left - 6 - width >= 0) }
     #expect(LineChart.leftMargin(for: AxisTicks.nice(lower: 0, upper: 5), scale: 2) == 80)
     // And the chart renders with it.
-    let chart = LineChart(title: "validation", xLabel: "step", yLabel: "nll",
-                          series: [.init(name: "valid", x: [0, 1, 2, 3], y: [12.0001, 12.00018, 12.00025, 12.0003])])
+    let chart = LineChart(
+        title: "validation", xLabel: "step", yLabel: "nll",
+        series: [.init(name: "valid", x: [0, 1, 2, 3], y: [12.0001, 12.00018, 12.00025, 12.0003])])
     #expect(chart.render(width: 400, height: 300).width == 400)
 }

@@ -46,14 +46,19 @@ func deflateRoundTripsThroughAnIndependentInflater(method: Deflate.Method) throw
     #expect((Int(z[0]) * 256 + Int(z[1])) % 31 == 0)
     #expect(z[0] & 0x0F == 8)  // CM = deflate
     let adler = Checksum.adler32(data)
-    #expect(Array(z.suffix(4)) == [UInt8(adler >> 24), UInt8((adler >> 16) & 0xFF), UInt8((adler >> 8) & 0xFF), UInt8(adler & 0xFF)])
+    #expect(
+        Array(z.suffix(4)) == [
+            UInt8(adler >> 24), UInt8((adler >> 16) & 0xFF), UInt8((adler >> 8) & 0xFF), UInt8(adler & 0xFF),
+        ])
 }
 
 /// Splits a PNG into (type, data) chunks, checking each CRC on the way.
 private func chunks(of png: [UInt8]) throws -> [(String, [UInt8])] {
     var result: [(String, [UInt8])] = []
     var i = 8
-    func be32(_ at: Int) -> Int { Int(png[at]) << 24 | Int(png[at + 1]) << 16 | Int(png[at + 2]) << 8 | Int(png[at + 3]) }
+    func be32(_ at: Int) -> Int {
+        Int(png[at]) << 24 | Int(png[at + 1]) << 16 | Int(png[at + 2]) << 8 | Int(png[at + 3])
+    }
     while i < png.count {
         let length = be32(i)
         let type = String(decoding: png[(i + 4)..<(i + 8)], as: UTF8.self)

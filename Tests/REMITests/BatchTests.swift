@@ -7,11 +7,17 @@ import Testing
 @Suite struct BatchTests {
     @Test func badFilesAreReportedAndTheOthersWritten() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("remi-batch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let song = MIDIFile(tracks: [Track(notes: [Note(start: 0, end: 480, pitch: 60, velocity: 80),
-                                                   Note(start: 1920, end: 2400, pitch: 64, velocity: 80)])],
-                            tempoChanges: [TempoChange(tick: 0, bpm: 120)])
+        let song = MIDIFile(
+            tracks: [
+                Track(notes: [
+                    Note(start: 0, end: 480, pitch: 60, velocity: 80),
+                    Note(start: 1920, end: 2400, pitch: 64, velocity: 80),
+                ])
+            ],
+            tempoChanges: [TempoChange(tick: 0, bpm: 120)])
         try song.write(to: folder.appendingPathComponent("sub/good.mid"))
         try Data("not midi".utf8).write(to: folder.appendingPathComponent("bad.mid"))
 
@@ -21,7 +27,9 @@ import Testing
 
         let tokenizer = try REMITokenizer()
         let out = folder.appendingPathComponent("out")
-        let jobs = list.files.map { TokenizeJob(input: $0.url, output: out.appendingPathComponent($0.relativePath + ".remi")) }
+        let jobs = list.files.map {
+            TokenizeJob(input: $0.url, output: out.appendingPathComponent($0.relativePath + ".remi"))
+        }
         let outcomes = tokenizer.tokenizeFiles(jobs, threads: 2)
         #expect(outcomes[0].error?.contains("MThd") == true)
         #expect(outcomes[1].error == nil)

@@ -65,16 +65,22 @@ import Testing
     @Test func greedyTakesTheLongerWindowOnATie() {
         // C major for four beats, then A minor for four: both windows agree, the 4-beat wins.
         let spans = ChordRecognizer().recognize(notes([([60, 64, 67], 0, 4), ([57, 60, 64], 4, 4)]))
-        #expect(spans == [.init(start: 0, end: 1920, label: .chord(root: 0, quality: .major)),
-                          .init(start: 1920, end: 3840, label: .chord(root: 9, quality: .minor))])
+        #expect(
+            spans == [
+                .init(start: 0, end: 1920, label: .chord(root: 0, quality: .major)),
+                .init(start: 1920, end: 3840, label: .chord(root: 9, quality: .minor)),
+            ])
     }
 
     @Test func greedyTakesTheTwoBeatWindowWhenItScoresHigher() {
         // C E G for two beats then F A C: the 4-beat window scores 0 (F:maj), the 2-beat 1
         // (C:maj); from beat 2 the windows are cut at the end (1920) and give F:maj.
         let spans = ChordRecognizer().recognize(notes([([60, 64, 67], 0, 2), ([53, 57, 60], 2, 2)]))
-        #expect(spans == [.init(start: 0, end: 960, label: .chord(root: 0, quality: .major)),
-                          .init(start: 960, end: 1920, label: .chord(root: 5, quality: .major))])
+        #expect(
+            spans == [
+                .init(start: 0, end: 960, label: .chord(root: 0, quality: .major)),
+                .init(start: 960, end: 1920, label: .chord(root: 5, quality: .major)),
+            ])
     }
 
     @Test func greedyTakesTheFourBeatWindowWhenItScoresHigher() {
@@ -97,9 +103,13 @@ import Testing
     }
 
     @Test func windowsWithoutChordMergeIntoTheChordBefore() {
-        let spans = ChordRecognizer().recognize(notes([([60, 64, 67], 0, 4), ([60, 62], 4, 4), ([57, 60, 64], 8, 4)]))
-        #expect(spans == [.init(start: 0, end: 3840, label: .chord(root: 0, quality: .major)),
-                          .init(start: 3840, end: 5760, label: .chord(root: 9, quality: .minor))])
+        let spans = ChordRecognizer().recognize(
+            notes([([60, 64, 67], 0, 4), ([60, 62], 4, 4), ([57, 60, 64], 8, 4)]))
+        #expect(
+            spans == [
+                .init(start: 0, end: 3840, label: .chord(root: 0, quality: .major)),
+                .init(start: 3840, end: 5760, label: .chord(root: 9, quality: .minor)),
+            ])
     }
 
     @Test func silentWindowsAreNoChordAndStay() {
@@ -118,13 +128,16 @@ import Testing
 
     @Test func windowsAreCutAtTheEndOfThePiece() {
         // 1200 ticks of C E G: both windows end at 1200 or 960; the longer (cut) one wins.
-        let spans = ChordRecognizer().recognize([60, 64, 67].map { Note(start: 0, end: 1200, pitch: $0, velocity: 90) })
+        let spans = ChordRecognizer().recognize(
+            [60, 64, 67].map { Note(start: 0, end: 1200, pitch: $0, velocity: 90) })
         #expect(spans == [.init(start: 0, end: 1200, label: .chord(root: 0, quality: .major))])
     }
 
     @Test func zeroLengthNotesSoundOnTheirStartTick() {
-        let notes = [Note(start: 0, end: 1920, pitch: 60, velocity: 90), Note(start: 0, end: 1920, pitch: 64, velocity: 90),
-                     Note(start: 480, end: 480, pitch: 67, velocity: 90)]
+        let notes = [
+            Note(start: 0, end: 1920, pitch: 60, velocity: 90), Note(start: 0, end: 1920, pitch: 64, velocity: 90),
+            Note(start: 480, end: 480, pitch: 67, velocity: 90),
+        ]
         #expect(ChordRecognizer().recognize(notes).first?.label == .chord(root: 0, quality: .major))
         #expect(window([60, 64, 67]).1 == 1)
     }

@@ -13,7 +13,9 @@ import Testing
         var error: String?
     }
 
-    @Test("all 1,816 shared files round trip within the bounds", .enabled(if: SharedData.isPresent, "../shared/data is absent"))
+    @Test(
+        "all 1,816 shared files round trip within the bounds",
+        .enabled(if: SharedData.isPresent, "../shared/data is absent"))
     func everySharedFileRoundTrips() async throws {
         let tokenizer = try REMITokenizer()
         let corpora = ["maestro-asap", "pop909"]
@@ -25,7 +27,9 @@ import Testing
         let outcomes = await withTaskGroup(of: [Outcome].self) { group in
             for w in 0..<workers {
                 group.addTask {
-                    stride(from: w, to: jobs.count, by: workers).map { i in Self.check(jobs[i].1, corpus: jobs[i].0, tokenizer) }
+                    stride(from: w, to: jobs.count, by: workers).map { i in
+                        Self.check(jobs[i].1, corpus: jobs[i].0, tokenizer)
+                    }
                 }
             }
             var all: [Outcome] = []
@@ -48,7 +52,9 @@ import Testing
             let (report, decoded) = try tokenizer.roundTrip(file)
             let back = try MIDIFile(bytes: try decoded.encoded())
             guard back.noteCount == decoded.noteCount else {
-                return Outcome(corpus: corpus, error: "\(url.path): \(decoded.noteCount) notes written, \(back.noteCount) read back")
+                return Outcome(
+                    corpus: corpus,
+                    error: "\(url.path): \(decoded.noteCount) notes written, \(back.noteCount) read back")
             }
             return Outcome(corpus: corpus, report: report)
         } catch {
@@ -59,10 +65,10 @@ import Testing
     static func summary(_ corpus: String, _ r: RoundTripReport) -> String {
         func pct(_ n: Int) -> String { String(format: "%.2f%%", 100 * Double(n) / Double(max(r.notesIn, 1))) }
         return """
-        ROUNDTRIP \(corpus): files \(r.files), tokens \(r.tokens), bars \(r.bars), notes in \(r.notesIn), out \(r.notesOut)
-          onsets moved \(r.onsetsMoved) (\(pct(r.onsetsMoved))), >30 ticks \(r.onsetsMovedOver30) (\(pct(r.onsetsMovedOver30))), >60 ticks \(r.onsetsMovedOver60), mean |shift| \(String(format: "%.2f", r.meanOnsetShift)) ticks, max \(String(format: "%.2f", r.maxOnsetShift))
-          durations changed \(r.durationsChanged) (\(pct(r.durationsChanged))), clamped \(r.durationsClamped) (\(pct(r.durationsClamped))) of which shorter than 60 ticks \(r.durationsBelowRange), mean |error| \(String(format: "%.2f", r.meanDurationError)) ticks, max \(String(format: "%.2f", r.maxDurationError))
-          velocity outside bin \(r.velocitiesOutsideBin), pitch changed \(r.pitchesChanged), tempo beats \(r.tempoBeats), max tempo error \(String(format: "%.3f", r.maxTempoError)) bpm
-        """
+            ROUNDTRIP \(corpus): files \(r.files), tokens \(r.tokens), bars \(r.bars), notes in \(r.notesIn), out \(r.notesOut)
+              onsets moved \(r.onsetsMoved) (\(pct(r.onsetsMoved))), >30 ticks \(r.onsetsMovedOver30) (\(pct(r.onsetsMovedOver30))), >60 ticks \(r.onsetsMovedOver60), mean |shift| \(String(format: "%.2f", r.meanOnsetShift)) ticks, max \(String(format: "%.2f", r.maxOnsetShift))
+              durations changed \(r.durationsChanged) (\(pct(r.durationsChanged))), clamped \(r.durationsClamped) (\(pct(r.durationsClamped))) of which shorter than 60 ticks \(r.durationsBelowRange), mean |error| \(String(format: "%.2f", r.meanDurationError)) ticks, max \(String(format: "%.2f", r.maxDurationError))
+              velocity outside bin \(r.velocitiesOutsideBin), pitch changed \(r.pitchesChanged), tempo beats \(r.tempoBeats), max tempo error \(String(format: "%.3f", r.maxTempoError)) bpm
+            """
     }
 }

@@ -6,7 +6,9 @@ import Testing
 @Suite struct EncoderTests {
     let tokenizer = try! REMITokenizer()
 
-    func file(_ notes: [Note], tempos: [TempoChange] = [TempoChange(tick: 0, bpm: 120)], division: Int = 480) -> MIDIFile {
+    func file(_ notes: [Note], tempos: [TempoChange] = [TempoChange(tick: 0, bpm: 120)], division: Int = 480)
+        -> MIDIFile
+    {
         MIDIFile(division: .ticksPerBeat(division), tracks: [Track(notes: notes)], tempoChanges: tempos)
     }
 
@@ -18,30 +20,42 @@ import Testing
     @Test func seedPrintoutComesOutOfAFileBuiltToMatchIt() throws {
         // B3 at beat 2 (velocity 53: bin 13; 600 ticks: step 9), then G2 and D3 in the next
         // bar so that the 4-beat window from beat 2 is G:maj, while beats 0-1 are silent.
-        let midi = file([Note(start: 960, end: 1560, pitch: 59, velocity: 53),
-                         Note(start: 1920, end: 2880, pitch: 43, velocity: 60),
-                         Note(start: 1920, end: 2880, pitch: 50, velocity: 60)])
-        let dump = tokenizer.dump(try tokenizer.encode(midi)).split(separator: "\n").map(String.init)
-        #expect(Array(dump.prefix(6)) == [
-            "Bar",
-            "Position 1/16, Chord N:N",
-            "Position 1/16, Tempo Class mid, Tempo Value 30",
-            "Position 9/16, Chord G:maj",
-            "Position 9/16, Note Velocity 13, Note On 59, Note Duration 9",
-            "Bar",
+        let midi = file([
+            Note(start: 960, end: 1560, pitch: 59, velocity: 53),
+            Note(start: 1920, end: 2880, pitch: 43, velocity: 60),
+            Note(start: 1920, end: 2880, pitch: 50, velocity: 60),
         ])
+        let dump = tokenizer.dump(try tokenizer.encode(midi)).split(separator: "\n").map(String.init)
+        #expect(
+            Array(dump.prefix(6)) == [
+                "Bar",
+                "Position 1/16, Chord N:N",
+                "Position 1/16, Tempo Class mid, Tempo Value 30",
+                "Position 9/16, Chord G:maj",
+                "Position 9/16, Note Velocity 13, Note On 59, Note Duration 9",
+                "Bar",
+            ])
     }
 
     @Test func onsetsSnapToTheNearestStepWithTiesToTheEarlier() throws {
-        let noChords = try REMITokenizer(config: { var c = TokenizerConfig(); c.chords = false; return c }())
+        let noChords = try REMITokenizer(
+            config: {
+                var c = TokenizerConfig(); c.chords = false; return c
+            }())
         // 60 is halfway between 0 and 120: the earlier; 61 goes to 120; 1861 rounds into bar 1.
-        let events = try noChords.encode(file([Note(start: 60, end: 180, pitch: 60, velocity: 64),
-                                               Note(start: 61, end: 181, pitch: 62, velocity: 64),
-                                               Note(start: 1861, end: 1981, pitch: 64, velocity: 64)]))
-        #expect(events == [.bar, .position(0), .tempoClass(1), .tempoValue(30),
-                           .position(0), .velocity(16), .noteOn(60), .duration(1),
-                           .position(1), .velocity(16), .noteOn(62), .duration(1),
-                           .bar, .position(0), .velocity(16), .noteOn(64), .duration(1)])
+        let events = try noChords.encode(
+            file([
+                Note(start: 60, end: 180, pitch: 60, velocity: 64),
+                Note(start: 61, end: 181, pitch: 62, velocity: 64),
+                Note(start: 1861, end: 1981, pitch: 64, velocity: 64),
+            ]))
+        #expect(
+            events == [
+                .bar, .position(0), .tempoClass(1), .tempoValue(30),
+                .position(0), .velocity(16), .noteOn(60), .duration(1),
+                .position(1), .velocity(16), .noteOn(62), .duration(1),
+                .bar, .position(0), .velocity(16), .noteOn(64), .duration(1),
+            ])
     }
 
     @Test func durationsTakeTheNearestStepWithTiesToTheShorterAndClamp() throws {
@@ -50,8 +64,12 @@ import Testing
         let t = try REMITokenizer(config: c)
         let lengths = [0, 30, 89, 90, 91, 600, 3840, 3870, 3871, 100_000]
         let expected = [0, 0, 0, 0, 1, 9, 63, 63, 63, 63]
-        let notes = lengths.enumerated().map { Note(start: $0.offset * 1920, end: $0.offset * 1920 + $0.element, pitch: 60, velocity: 64) }
-        let steps = try t.encode(file(notes)).compactMap { if case let .duration(d) = $0 { return d } else { return nil } }
+        let notes = lengths.enumerated().map {
+            Note(start: $0.offset * 1920, end: $0.offset * 1920 + $0.element, pitch: 60, velocity: 64)
+        }
+        let steps = try t.encode(file(notes)).compactMap {
+            if case let .duration(d) = $0 { return d } else { return nil }
+        }
         #expect(steps == expected)
     }
 
@@ -59,8 +77,12 @@ import Testing
         var c = TokenizerConfig()
         c.chords = false
         let t = try REMITokenizer(config: c)
-        let notes = [1, 3, 4, 63, 64, 127].enumerated().map { Note(start: $0.offset * 1920, end: $0.offset * 1920 + 60, pitch: 60, velocity: $0.element) }
-        let bins = try t.encode(file(notes)).compactMap { if case let .velocity(b) = $0 { return b } else { return nil } }
+        let notes = [1, 3, 4, 63, 64, 127].enumerated().map {
+            Note(start: $0.offset * 1920, end: $0.offset * 1920 + 60, pitch: 60, velocity: $0.element)
+        }
+        let bins = try t.encode(file(notes)).compactMap {
+            if case let .velocity(b) = $0 { return b } else { return nil }
+        }
         #expect(bins == [0, 0, 1, 15, 16, 31])
     }
 
@@ -69,9 +91,13 @@ import Testing
         c.chords = false
         let t = try REMITokenizer(config: c)
         // All snap to 120: 100 (pitch 70) before 110 (pitch 50, 65) before 130 (pitch 40).
-        let notes = [Note(start: 130, end: 200, pitch: 40, velocity: 64), Note(start: 110, end: 200, pitch: 65, velocity: 64),
-                     Note(start: 100, end: 200, pitch: 70, velocity: 64), Note(start: 110, end: 200, pitch: 50, velocity: 64)]
-        let pitches = try t.encode(file(notes)).compactMap { if case let .noteOn(p) = $0 { return p } else { return nil } }
+        let notes = [
+            Note(start: 130, end: 200, pitch: 40, velocity: 64), Note(start: 110, end: 200, pitch: 65, velocity: 64),
+            Note(start: 100, end: 200, pitch: 70, velocity: 64), Note(start: 110, end: 200, pitch: 50, velocity: 64),
+        ]
+        let pitches = try t.encode(file(notes)).compactMap {
+            if case let .noteOn(p) = $0 { return p } else { return nil }
+        }
         #expect(pitches == [70, 50, 65, 40])
     }
 
@@ -80,8 +106,11 @@ import Testing
         c.chords = false
         let t = try REMITokenizer(config: c)
         // Onsets in bars 0 and 3; the long last note runs into bar 5, which is not written.
-        let events = try t.encode(file([Note(start: 0, end: 100, pitch: 60, velocity: 64),
-                                        Note(start: 3 * 1920, end: 5 * 1920 + 10, pitch: 60, velocity: 64)]))
+        let events = try t.encode(
+            file([
+                Note(start: 0, end: 100, pitch: 60, velocity: 64),
+                Note(start: 3 * 1920, end: 5 * 1920 + 10, pitch: 60, velocity: 64),
+            ]))
         #expect(events.filter { $0 == .bar }.count == 4)
         #expect(Array(events.suffix(5)) == [.bar, .position(0), .velocity(16), .noteOn(60), .duration(63)])
     }
@@ -92,10 +121,16 @@ import Testing
         let t = try REMITokenizer(config: c)
         // 100 bpm from 0; 50 bpm between beats (1.5), overridden at beat 2 by 200 bpm before any
         // beat carries it; 25 bpm (below the range: slow 0) at beat 5, the last change.
-        let tempos = [TempoChange(tick: 0, bpm: 100), TempoChange(tick: 720, bpm: 50),
-                      TempoChange(tick: 960, bpm: 200), TempoChange(tick: 2400, bpm: 25)]
-        let events = try t.encode(file([Note(start: 0, end: 60, pitch: 60, velocity: 64),
-                                        Note(start: 3840, end: 3900, pitch: 60, velocity: 64)], tempos: tempos))
+        let tempos = [
+            TempoChange(tick: 0, bpm: 100), TempoChange(tick: 720, bpm: 50),
+            TempoChange(tick: 960, bpm: 200), TempoChange(tick: 2400, bpm: 25),
+        ]
+        let events = try t.encode(
+            file(
+                [
+                    Note(start: 0, end: 60, pitch: 60, velocity: 64),
+                    Note(start: 3840, end: 3900, pitch: 60, velocity: 64),
+                ], tempos: tempos))
         var beatTempos: [String] = []
         var bar = -1, position = 0, i = 0
         while i < events.count {
@@ -115,7 +150,8 @@ import Testing
         var c = TokenizerConfig()
         c.chords = false
         let t = try REMITokenizer(config: c)
-        let fast = try t.encode(file([Note(start: 0, end: 60, pitch: 60, velocity: 64)], tempos: [TempoChange(tick: 0, bpm: 210)]))
+        let fast = try t.encode(
+            file([Note(start: 0, end: 60, pitch: 60, velocity: 64)], tempos: [TempoChange(tick: 0, bpm: 210)]))
         #expect(fast.prefix(4) == [.bar, .position(0), .tempoClass(2), .tempoValue(59)])
         let none = try t.encode(file([Note(start: 0, end: 60, pitch: 60, velocity: 64)], tempos: []))
         #expect(none.prefix(4) == [.bar, .position(0), .tempoClass(1), .tempoValue(30)])
@@ -126,9 +162,13 @@ import Testing
     }
 
     @Test func chordsComeBeforeTempoBeforeNotesAtOneOnset() throws {
-        let events = try tokenizer.encode(file([60, 64, 67].map { Note(start: 0, end: 1920, pitch: $0, velocity: 64) }))
-        #expect(Array(events.prefix(7)) == [.bar, .position(0), .chord(.chord(root: 0, quality: .major)),
-                                             .position(0), .tempoClass(1), .tempoValue(30), .position(0)])
+        let events = try tokenizer.encode(
+            file([60, 64, 67].map { Note(start: 0, end: 1920, pitch: $0, velocity: 64) }))
+        #expect(
+            Array(events.prefix(7)) == [
+                .bar, .position(0), .chord(.chord(root: 0, quality: .major)),
+                .position(0), .tempoClass(1), .tempoValue(30), .position(0),
+            ])
     }
 
     @Test func otherDivisionsAreRescaledTo480() throws {
@@ -142,14 +182,21 @@ import Testing
 
     @Test func tracksDrumsAndPedalFollowTheConfig() throws {
         let melody = Track(name: "MELODY", notes: [Note(start: 0, end: 480, pitch: 72, velocity: 64, channel: 1)])
-        let piano = Track(name: "PIANO", notes: [Note(start: 0, end: 240, pitch: 48, velocity: 64)],
-                          controlChanges: [ControlChange(tick: 100, controller: 64, value: 127),
-                                           ControlChange(tick: 960, controller: 64, value: 0)])
+        let piano = Track(
+            name: "PIANO", notes: [Note(start: 0, end: 240, pitch: 48, velocity: 64)],
+            controlChanges: [
+                ControlChange(tick: 100, controller: 64, value: 127),
+                ControlChange(tick: 960, controller: 64, value: 0),
+            ])
         let drums = Track(notes: [Note(start: 0, end: 60, pitch: 36, velocity: 64, channel: 9)], isDrum: true)
         let midi = MIDIFile(tracks: [melody, piano, drums], tempoChanges: [TempoChange(tick: 0, bpm: 120)])
         func pitchesAndSteps(_ config: TokenizerConfig) throws -> [Int] {
             try REMITokenizer(config: config).encode(midi).compactMap {
-                switch $0 { case let .noteOn(p): return p; case let .duration(d): return -d; default: return nil }
+                switch $0 {
+                case let .noteOn(p): return p;
+                case let .duration(d): return -d;
+                default: return nil
+                }
             }
         }
         var c = TokenizerConfig()

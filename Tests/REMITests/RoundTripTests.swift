@@ -18,18 +18,24 @@ import Testing
                 let start = Int.random(in: 0..<span, using: &rng)
                 let long = Int.random(in: 0..<10, using: &rng) == 0
                 let length = Int.random(in: 0...(long ? 40 * division : 3 * division), using: &rng)
-                return Note(start: start, end: start + length, pitch: Int.random(in: 0...127, using: &rng),
-                            velocity: Int.random(in: 1...127, using: &rng))
+                return Note(
+                    start: start, end: start + length, pitch: Int.random(in: 0...127, using: &rng),
+                    velocity: Int.random(in: 1...127, using: &rng))
             }.sorted { ($0.start, $0.pitch) < ($1.start, $1.pitch) }
             return Track(notes: notes)
         }
         var tempos: [TempoChange] = []
         for _ in 0..<Int.random(in: 0...6, using: &rng) {
             let onBeat = Bool.random(using: &rng)
-            let tick = onBeat ? Int.random(in: 0...(span / division), using: &rng) * division : Int.random(in: 0...span, using: &rng)
-            tempos.append(TempoChange(tick: tick, microsecondsPerBeat: Int.random(in: 150_000...3_000_000, using: &rng)))
+            let tick =
+                onBeat
+                ? Int.random(in: 0...(span / division), using: &rng) * division : Int.random(in: 0...span, using: &rng)
+            tempos.append(
+                TempoChange(tick: tick, microsecondsPerBeat: Int.random(in: 150_000...3_000_000, using: &rng)))
         }
-        if Bool.random(using: &rng) { tempos.append(TempoChange(tick: 0, microsecondsPerBeat: Int.random(in: 200_000...2_000_000, using: &rng))) }
+        if Bool.random(using: &rng) {
+            tempos.append(TempoChange(tick: 0, microsecondsPerBeat: Int.random(in: 200_000...2_000_000, using: &rng)))
+        }
         tempos.sort { $0.tick < $1.tick }
         return MIDIFile(division: .ticksPerBeat(division), tracks: tracks, tempoChanges: tempos)
     }
@@ -65,13 +71,19 @@ import Testing
         for _ in 0..<200 {
             var notes = (0..<Int.random(in: 1...60, using: &rng)).map { _ -> Note in
                 let start = Int.random(in: 0..<128, using: &rng) * 120
-                return Note(start: start, end: start + Int.random(in: 1...64, using: &rng) * 60,
-                            pitch: Int.random(in: 0...127, using: &rng), velocity: Int.random(in: 0...31, using: &rng) * 4 + 2)
+                return Note(
+                    start: start, end: start + Int.random(in: 1...64, using: &rng) * 60,
+                    pitch: Int.random(in: 0...127, using: &rng), velocity: Int.random(in: 0...31, using: &rng) * 4 + 2)
             }
             notes.sort { ($0.start, $0.pitch) < ($1.start, $1.pitch) }
-            let file = MIDIFile(tracks: [Track(notes: notes)], tempoChanges: [TempoChange(tick: 0, microsecondsPerBeat: 60_000_000 / Int.random(in: 30...209, using: &rng))])
+            let file = MIDIFile(
+                tracks: [Track(notes: notes)],
+                tempoChanges: [
+                    TempoChange(tick: 0, microsecondsPerBeat: 60_000_000 / Int.random(in: 30...209, using: &rng))
+                ])
             let decoded = tokenizer.decode(ids: try tokenizer.tokenize(file))
-            #expect(decoded.tracks[0].notes.map { [$0.start, $0.end, $0.pitch, $0.velocity] }
+            #expect(
+                decoded.tracks[0].notes.map { [$0.start, $0.end, $0.pitch, $0.velocity] }
                     == notes.map { [$0.start, $0.end, $0.pitch, $0.velocity] })
             #expect(decoded.tempoChanges == file.tempoChanges)
         }
@@ -87,7 +99,8 @@ import Testing
             #expect(back.noteCount == decoded.noteCount)
             #expect(back.tempoChanges == decoded.tempoChanges)
             // Same-pitch overlaps may pair differently on reading; onsets and pitches do not change.
-            #expect(back.tracks.flatMap(\.notes).map { [$0.start, $0.pitch] }.sorted { $0.lexicographicallyPrecedes($1) }
+            #expect(
+                back.tracks.flatMap(\.notes).map { [$0.start, $0.pitch] }.sorted { $0.lexicographicallyPrecedes($1) }
                     == decoded.tracks[0].notes.map { [$0.start, $0.pitch] }.sorted { $0.lexicographicallyPrecedes($1) })
         }
     }
@@ -103,15 +116,19 @@ import Testing
         let tokenizer = try REMITokenizer(config: config)
         var rng = SplitMix(seed: 1816)
         func canonical(_ file: MIDIFile) -> [[Int]] {
-            file.tracks[0].notes.map { [$0.start, $0.pitch, $0.end, $0.velocity] }.sorted { $0.lexicographicallyPrecedes($1) }
+            file.tracks[0].notes.map { [$0.start, $0.pitch, $0.end, $0.velocity] }.sorted {
+                $0.lexicographicallyPrecedes($1)
+            }
         }
         for trial in 0..<300 {
             let ids = try tokenizer.tokenize(Self.randomFile(&rng))
             let once = tokenizer.decode(ids: ids)
             let againIDs = try tokenizer.tokenize(once)
             let twice = tokenizer.decode(ids: againIDs)
-            if canonical(twice) != canonical(once) || twice.tempoChanges != once.tempoChanges || againIDs.count != ids.count
-                || againIDs.sorted() != ids.sorted() {
+            if canonical(twice) != canonical(once) || twice.tempoChanges != once.tempoChanges
+                || againIDs.count != ids.count
+                || againIDs.sorted() != ids.sorted()
+            {
                 Issue.record("trial \(trial): not a fixed point (\(ids.count) ids, then \(againIDs.count))")
                 break
             }

@@ -17,7 +17,9 @@ enum SharedData {
 
     /// Every `.mid`/`.midi` file under `folder`, sorted by path.
     static func midiFiles(under folder: URL) -> [URL] {
-        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { return [] }
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else {
+            return []
+        }
         var files: [URL] = []
         for case let url as URL in walker where ["mid", "midi"].contains(url.pathExtension.lowercased()) {
             files.append(url)

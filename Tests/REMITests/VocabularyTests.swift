@@ -7,7 +7,8 @@ import Testing
         let v = try Vocabulary()
         #expect(v.count == 368)
         let expected: [(Int, REMIEvent, String)] = [
-            (0, .padding, "Padding_None"), (1, .startOfPiece, "Start Of Piece_None"), (2, .endOfPiece, "End Of Piece_None"),
+            (0, .padding, "Padding_None"), (1, .startOfPiece, "Start Of Piece_None"),
+            (2, .endOfPiece, "End Of Piece_None"),
             (3, .bar, "Bar_None"), (4, .position(0), "Position_1/16"), (19, .position(15), "Position_16/16"),
             (20, .chord(.noChord), "Chord_N:N"), (21, .chord(.chord(root: 0, quality: .major)), "Chord_C:maj"),
             (80, .chord(.chord(root: 11, quality: .dominant)), "Chord_B:dom"),
@@ -54,7 +55,8 @@ import Testing
     }
 
     @Test func configJSONKeepsDefaultsForAbsentFields() throws {
-        let partial = try JSONDecoder().decode(TokenizerConfig.self, from: Data(#"{"chords": false, "tracks": "firstWithNotes"}"#.utf8))
+        let partial = try JSONDecoder().decode(
+            TokenizerConfig.self, from: Data(#"{"chords": false, "tracks": "firstWithNotes"}"#.utf8))
         var expected = TokenizerConfig()
         expected.chords = false
         expected.tracks = .firstWithNotes
@@ -66,7 +68,10 @@ import Testing
     @Test func badConfigsAreRefusedWithTheField() throws {
         var c = TokenizerConfig()
         c.positionsPerBar = 7
-        #expect(throws: REMIError.invalidConfig(field: "positionsPerBar", reason: "must divide ticksPerBeat * beatsPerBar (1920)")) {
+        #expect(
+            throws: REMIError.invalidConfig(
+                field: "positionsPerBar", reason: "must divide ticksPerBeat * beatsPerBar (1920)")
+        ) {
             try Vocabulary(config: c)
         }
         c = TokenizerConfig()
@@ -99,7 +104,9 @@ import Testing
         #expect(written.fingerprint != reading.fingerprint)
         let file = try TokenFile(data: TokenFile(vocabulary: written, ids: [3, 4]).encoded())
         try file.check(against: written, tokenPath: "a.remi", vocabularyPath: "vocab.json")
-        #expect(throws: REMIError.self) { try file.check(against: reading, tokenPath: "a.remi", vocabularyPath: "vocab.json") }
+        #expect(throws: REMIError.self) {
+            try file.check(against: reading, tokenPath: "a.remi", vocabularyPath: "vocab.json")
+        }
     }
 
     /// Version 1 files (no fingerprint) still read, checked by vocabulary size.

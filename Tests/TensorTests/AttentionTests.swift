@@ -30,9 +30,11 @@ private struct AttentionFixture {
     func views(_ buffer: Tensor) -> (HeadRows, HeadRows, HeadRows) {
         let (K, H, d) = (shape.keys, shape.heads, shape.headSize)
         let row = 3 * H * d, batch = K * row
-        return (HeadRows(base: buffer.pointer + shape.memory * row, rowStride: row, batchStride: batch),
-                HeadRows(base: buffer.pointer + H * d, rowStride: row, batchStride: batch),
-                HeadRows(base: buffer.pointer + 2 * H * d, rowStride: row, batchStride: batch))
+        return (
+            HeadRows(base: buffer.pointer + shape.memory * row, rowStride: row, batchStride: batch),
+            HeadRows(base: buffer.pointer + H * d, rowStride: row, batchStride: batch),
+            HeadRows(base: buffer.pointer + 2 * H * d, rowStride: row, batchStride: batch)
+        )
     }
 
     func relative(_ on: Bool) -> RelativeTerms? {
@@ -41,8 +43,9 @@ private struct AttentionFixture {
 
     func forward(relative on: Bool) {
         let (q, k, v) = views(qkv)
-        Attention.forward(out: out.pointer, probabilities: probabilities.pointer, q: q, k: k, v: v,
-                          relative: relative(on), dropMask: mask?.const, shape: shape)
+        Attention.forward(
+            out: out.pointer, probabilities: probabilities.pointer, q: q, k: k, v: v,
+            relative: relative(on), dropMask: mask?.const, shape: shape)
     }
 
     /// The definition, in Double, straight from the spec: s_ij over visible keys, softmax,
@@ -73,7 +76,8 @@ private struct AttentionFixture {
                         var p = e[j] / total
                         if let mask { p *= Double(mask[((b * H + n) * T + i) * K + j]) }
                         for c in 0..<d {
-                            result[(b * T + i) * H * d + n * d + c] += p * Double(qkv[b * K * row + j * row + 2 * H * d + n * d + c])
+                            result[(b * T + i) * H * d + n * d + c] +=
+                                p * Double(qkv[b * K * row + j * row + 2 * H * d + n * d + c])
                         }
                     }
                 }
@@ -84,9 +88,9 @@ private struct AttentionFixture {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @Suite struct AttentionTests {
@@ -128,10 +132,11 @@ import Darwin
         let dqkv = Tensor(zeros: f.qkv.shape), dr = Tensor(zeros: f.r.shape)
         let du = Tensor(zeros: f.u.shape), dv = Tensor(zeros: f.v.shape)
         let (dq, dk, dvRows) = f.views(dqkv), (q, k, v) = f.views(f.qkv)
-        Attention.backward(dq: dq, dk: dk, dv: dvRows,
-                           dRelative: relative ? RelativeGradients(r: dr.pointer, u: du.pointer, v: dv.pointer) : nil,
-                           dOut: probe.const, probabilities: f.probabilities.const, q: q, k: k, v: v,
-                           relative: f.relative(relative), dropMask: f.mask?.const, shape: shape)
+        Attention.backward(
+            dq: dq, dk: dk, dv: dvRows,
+            dRelative: relative ? RelativeGradients(r: dr.pointer, u: du.pointer, v: dv.pointer) : nil,
+            dOut: probe.const, probabilities: f.probabilities.const, q: q, k: k, v: v,
+            relative: f.relative(relative), dropMask: f.mask?.const, shape: shape)
         check.expectGradient("dqkv", of: f.qkv, analytic: dqkv, samples: 120, step: 1e-2, loss: loss)
         if relative {
             check.expectGradient("dr", of: f.r, analytic: dr, samples: 60, loss: loss)
@@ -158,11 +163,12 @@ import Darwin
             Parallel.threadCount = threads
             defer { Parallel.threadCount = saved }
             let out = Tensor(zeros: [B, 1, H * d]), probabilities = Tensor(zeros: [B, H, 1, K])
-            Attention.forward(out: out.pointer, probabilities: probabilities.pointer,
-                              q: HeadRows(base: f.qkv.pointer + (K - 1) * row, rowStride: row, batchStride: K * row),
-                              k: HeadRows(base: f.qkv.pointer + H * d, rowStride: row, batchStride: K * row),
-                              v: HeadRows(base: f.qkv.pointer + 2 * H * d, rowStride: row, batchStride: K * row),
-                              relative: f.relative(true), dropMask: nil, shape: one)
+            Attention.forward(
+                out: out.pointer, probabilities: probabilities.pointer,
+                q: HeadRows(base: f.qkv.pointer + (K - 1) * row, rowStride: row, batchStride: K * row),
+                k: HeadRows(base: f.qkv.pointer + H * d, rowStride: row, batchStride: K * row),
+                v: HeadRows(base: f.qkv.pointer + 2 * H * d, rowStride: row, batchStride: K * row),
+                relative: f.relative(true), dropMask: nil, shape: one)
             var worst: Float = 0
             for b in 0..<B {
                 for c in 0..<(H * d) {
@@ -186,10 +192,11 @@ import Darwin
             let dqkv = Tensor(zeros: f.qkv.shape), dr = Tensor(zeros: f.r.shape)
             let du = Tensor(zeros: f.u.shape), dv = Tensor(zeros: f.v.shape)
             let (dq, dk, dvRows) = f.views(dqkv), (q, k, v) = f.views(f.qkv)
-            Attention.backward(dq: dq, dk: dk, dv: dvRows,
-                               dRelative: RelativeGradients(r: dr.pointer, u: du.pointer, v: dv.pointer),
-                               dOut: probe.const, probabilities: f.probabilities.const, q: q, k: k, v: v,
-                               relative: f.relative(true), dropMask: f.mask?.const, shape: shape)
+            Attention.backward(
+                dq: dq, dk: dk, dv: dvRows,
+                dRelative: RelativeGradients(r: dr.pointer, u: du.pointer, v: dv.pointer),
+                dOut: probe.const, probabilities: f.probabilities.const, q: q, k: k, v: v,
+                relative: f.relative(true), dropMask: f.mask?.const, shape: shape)
             return f.out.values + dqkv.values + dr.values + du.values + dv.values
         }
         #expect(run(threads: 1) == run(threads: 2))

@@ -12,8 +12,10 @@ import Testing
         let logp = Tensor(zeros: [rows, classes]), losses = Tensor(zeros: [rows])
         func loss() -> Double {
             targets.withUnsafeBufferPointer {
-                Double(CrossEntropy.forward(logProbabilities: logp.pointer, losses: losses.pointer, logits: logits.const,
-                                            targets: $0.baseAddress!, rows: rows, classes: classes, ignoreIndex: ignore))
+                Double(
+                    CrossEntropy.forward(
+                        logProbabilities: logp.pointer, losses: losses.pointer, logits: logits.const,
+                        targets: $0.baseAddress!, rows: rows, classes: classes, ignoreIndex: ignore))
             }
         }
         let mean = loss()
@@ -29,12 +31,14 @@ import Testing
         if ignoring { #expect(losses[1] == 0) }
         let dLogits = Tensor(zeros: logits.shape)
         targets.withUnsafeBufferPointer {
-            CrossEntropy.backward(dLogits: dLogits.pointer, logProbabilities: logp.const, targets: $0.baseAddress!,
-                                  rows: rows, classes: classes, ignoreIndex: ignore)
+            CrossEntropy.backward(
+                dLogits: dLogits.pointer, logProbabilities: logp.const, targets: $0.baseAddress!,
+                rows: rows, classes: classes, ignoreIndex: ignore)
         }
         if ignoring { #expect((0..<classes).allSatisfy { dLogits[classes + $0] == 0 }) }
-        check.expectGradient("dLogits", of: logits, analytic: dLogits, samples: 80, step: 1e-2,
-                             absolute: 2e-4, relative: 1e-2, loss: loss)
+        check.expectGradient(
+            "dLogits", of: logits, analytic: dLogits, samples: 80, step: 1e-2,
+            absolute: 2e-4, relative: 1e-2, loss: loss)
     }
 
     @Test func logProbabilitiesOfUniformLogitsAreMinusLogClasses() {
@@ -43,8 +47,9 @@ import Testing
         let targets: [Int32] = [4]
         let mean = targets.withUnsafeBufferPointer {
             // In place: the log-probabilities overwrite the logits.
-            CrossEntropy.forward(logProbabilities: logits.pointer, losses: losses.pointer, logits: logits.const,
-                                 targets: $0.baseAddress!, rows: 1, classes: 20)
+            CrossEntropy.forward(
+                logProbabilities: logits.pointer, losses: losses.pointer, logits: logits.const,
+                targets: $0.baseAddress!, rows: 1, classes: 20)
         }
         #expect(abs(mean - logf(20)) < 1e-6)
         #expect(abs(logits[7] + logf(20)) < 1e-6)
@@ -52,9 +57,9 @@ import Testing
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @Suite struct ReLUTests {

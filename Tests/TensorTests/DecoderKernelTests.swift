@@ -8,10 +8,13 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
     return (0..<count).map { _ in Float.random(in: -1..<1, using: &g) }
 }
 
-private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: String,
-                        sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectNear(
+    _ a: [Float], _ b: [Float], _ tolerance: Float, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-    #expect(a.count == b.count && worst <= tolerance, "\(what): worst difference \(worst)", sourceLocation: sourceLocation)
+    #expect(
+        a.count == b.count && worst <= tolerance, "\(what): worst difference \(worst)", sourceLocation: sourceLocation)
 }
 
 @Suite struct DecoderMatrixTests {
@@ -21,10 +24,12 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
     @Test(arguments: [DecoderMatrix.Precision.float32, .float16], [false, true])
     func productEqualsTheNaiveOneOnOddShapes(precision: DecoderMatrix.Precision, transposed: Bool) {
         for (index, (outputs, inputs)) in Self.shapes.enumerated() {
-            let w = randomValues(outputs * inputs, seed: UInt64(index)), x = randomValues(inputs, seed: 50 + UInt64(index))
+            let w = randomValues(outputs * inputs, seed: UInt64(index)),
+                x = randomValues(inputs, seed: 50 + UInt64(index))
             let bias = randomValues(outputs, seed: 90 + UInt64(index))
             let matrix = w.withUnsafeBufferPointer {
-                DecoderMatrix($0.baseAddress!, outputs: outputs, inputs: inputs, transposed: transposed, precision: precision)
+                DecoderMatrix(
+                    $0.baseAddress!, outputs: outputs, inputs: inputs, transposed: transposed, precision: precision)
             }
             // The reference rounds the weights as the matrix stores them, sums in Double.
             func weight(_ j: Int, _ p: Int) -> Double {
@@ -67,7 +72,9 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
     /// What the int8 product must compute, in Double: each row rounded to integers of its scale
     /// (max |w_j| / 127), the input to integers of its own (max |x| / levels), products summed
     /// exactly, then scaled back and the bias added.
-    static func expected(_ w: [Float], _ x: [Float], _ bias: [Float], outputs: Int, inputs: Int, levels: Double) -> [Float] {
+    static func expected(_ w: [Float], _ x: [Float], _ bias: [Float], outputs: Int, inputs: Int, levels: Double)
+        -> [Float]
+    {
         let largestInput = Double(x.map { abs($0) }.max() ?? 0)
         let inputScale = largestInput / levels
         let roundedX = x.map { largestInput > 0 ? (Double($0) / inputScale).rounded(.toNearestOrEven) : 0 }
@@ -82,11 +89,13 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
     @Test(arguments: [false, true])
     func productIsTheExactSumOfTheRoundedIntegers(transposed: Bool) {
         for (index, (outputs, inputs)) in DecoderMatrixTests.shapes.enumerated() {
-            let w = randomValues(outputs * inputs, seed: UInt64(index)), x = randomValues(inputs, seed: 50 + UInt64(index))
+            let w = randomValues(outputs * inputs, seed: UInt64(index)),
+                x = randomValues(inputs, seed: 50 + UInt64(index))
             let bias = randomValues(outputs, seed: 90 + UInt64(index))
             // The matrix is given in the layout asked for; the reference reads [out, in] rows.
             let given = transposed ? (0..<inputs * outputs).map { w[($0 % outputs) * inputs + $0 / outputs] } : w
-            let matrix = DecoderMatrix(given, outputs: outputs, inputs: inputs, transposed: transposed, precision: .int8)
+            let matrix = DecoderMatrix(
+                given, outputs: outputs, inputs: inputs, transposed: transposed, precision: .int8)
             let expected = Self.expected(w, x, bias, outputs: outputs, inputs: inputs, levels: 32767)
             // Only float rounding of the final scale-and-add separates the two.
             let tolerance = 1e-6 * Float(inputs) + 1e-6
@@ -117,7 +126,9 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
         for j in 0..<outputs {
             let row = w[(j * inputs)..<((j + 1) * inputs)]
             let rowScale = row.map { abs($0) }.max()! / 127
-            let bound = 0.5 * rowScale * x.reduce(0) { $0 + abs($1) } + 0.5 * largestInput / 32767 * row.reduce(0) { $0 + abs($1) }
+            let bound =
+                0.5 * rowScale * x.reduce(0) { $0 + abs($1) } + 0.5 * largestInput / 32767
+                * row.reduce(0) { $0 + abs($1) }
             #expect(abs(a[j] - b[j]) <= bound * 1.001 + 1e-5, "row \(j): \(abs(a[j] - b[j])) > \(bound)")
             worstShare = max(worstShare, abs(a[j] - b[j]) / bound)
         }
@@ -170,8 +181,9 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
     /// so the sampler reports it instead of drawing from plausible-looking numbers.
     @Test func aNaNOrInfiniteInputGivesNaN() {
         let (outputs, inputs) = (8, 40)
-        let matrix = DecoderMatrix(randomValues(outputs * inputs, seed: 3), outputs: outputs, inputs: inputs,
-                                   transposed: false, precision: .int8)
+        let matrix = DecoderMatrix(
+            randomValues(outputs * inputs, seed: 3), outputs: outputs, inputs: inputs,
+            transposed: false, precision: .int8)
         for bad in [Float.nan, .infinity, -.infinity] {
             for position in [0, 17, 39] {  // inside the vector part and in the scalar tail
                 var x = randomValues(inputs, seed: 4)
@@ -208,12 +220,14 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
         var scores = Array(repeating: Float(0), count: cache.scoreScratchCount)
         var out = Array(repeating: Float.nan, count: H * d)
         for position in 0..<count - 1 {
-            cache.store(layer: 1, position: position, key: Array(keys[(position * H * d)...]),
-                        value: Array(values[(position * H * d)...]))
+            cache.store(
+                layer: 1, position: position, key: Array(keys[(position * H * d)...]),
+                value: Array(values[(position * H * d)...]))
         }
         let last = (count - 1) * H * d
-        cache.append(layer: 1, key: Array(keys[last...]), value: Array(values[last...]), thenAttend: query,
-                     slots: 0..<count, out: &out, scores: &scores)
+        cache.append(
+            layer: 1, key: Array(keys[last...]), value: Array(values[last...]), thenAttend: query,
+            slots: 0..<count, out: &out, scores: &scores)
 
         // Reference: the training kernel on the same values, rounded as the cache stores them.
         // (int8 decoders cache keys and values in float16.)
@@ -221,14 +235,19 @@ private func expectNear(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: 
         var (k, v, q) = (stored(keys), stored(values), query)
         var expected = Array(repeating: Float(0), count: H * d)
         var probabilities = Array(repeating: Float(0), count: H * count)
-        k.withUnsafeMutableBufferPointer { k in v.withUnsafeMutableBufferPointer { v in q.withUnsafeMutableBufferPointer { q in
-            Attention.forward(out: &expected, probabilities: &probabilities,
-                              q: HeadRows(base: q.baseAddress!, rowStride: H * d, batchStride: H * d),
-                              k: HeadRows(base: k.baseAddress!, rowStride: H * d, batchStride: count * H * d),
-                              v: HeadRows(base: v.baseAddress!, rowStride: H * d, batchStride: count * H * d),
-                              relative: nil, dropMask: nil,
-                              shape: AttentionShape(batch: 1, queries: 1, memory: count - 1, heads: H, headSize: d))
-        } } }
+        k.withUnsafeMutableBufferPointer { k in
+            v.withUnsafeMutableBufferPointer { v in
+                q.withUnsafeMutableBufferPointer { q in
+                    Attention.forward(
+                        out: &expected, probabilities: &probabilities,
+                        q: HeadRows(base: q.baseAddress!, rowStride: H * d, batchStride: H * d),
+                        k: HeadRows(base: k.baseAddress!, rowStride: H * d, batchStride: count * H * d),
+                        v: HeadRows(base: v.baseAddress!, rowStride: H * d, batchStride: count * H * d),
+                        relative: nil, dropMask: nil,
+                        shape: AttentionShape(batch: 1, queries: 1, memory: count - 1, heads: H, headSize: d))
+                }
+            }
+        }
         expectNear(out, expected, 1e-5, "\(precision), \(count) positions")
     }
 }

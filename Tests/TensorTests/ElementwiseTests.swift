@@ -36,8 +36,9 @@ import Testing
         let scale: Float = 4.358899
         func loss() -> Double {
             ids.withUnsafeBufferPointer {
-                Embedding.forward(out: out.pointer, tokens: $0.baseAddress!, table: table.const,
-                                  count: count, width: width, vocabulary: vocabulary, scale: scale)
+                Embedding.forward(
+                    out: out.pointer, tokens: $0.baseAddress!, table: table.const,
+                    count: count, width: width, vocabulary: vocabulary, scale: scale)
             }
             return GradientCheck.weightedSum(out, probe)
         }
@@ -45,8 +46,9 @@ import Testing
         #expect(out[2 * width + 5] == table[Int(ids[2]) * width + 5] * scale)
         let dTable = Tensor(zeros: table.shape)
         ids.withUnsafeBufferPointer {
-            Embedding.backward(dTable: dTable.pointer, dOut: probe.const, tokens: $0.baseAddress!,
-                               count: count, width: width, scale: scale)
+            Embedding.backward(
+                dTable: dTable.pointer, dOut: probe.const, tokens: $0.baseAddress!,
+                count: count, width: width, scale: scale)
         }
         check.expectGradient("dTable", of: table, analytic: dTable, samples: 200, loss: loss)
     }
@@ -67,7 +69,8 @@ import Testing
             #expect(abs((0..<width).reduce(0.0) { $0 + Double(out[r * width + $1]) } - 1) < 1e-6)
         }
         let dx = Tensor(zeros: x.shape)
-        Softmax.backward(dInput: dx.pointer, dOut: probe.const, output: out.const, rows: rows, width: width, scale: scale)
+        Softmax.backward(
+            dInput: dx.pointer, dOut: probe.const, output: out.const, rows: rows, width: width, scale: scale)
         check.expectGradient("dInput", of: x, analytic: dx, samples: 80, absolute: 5e-4, loss: loss)
     }
 }

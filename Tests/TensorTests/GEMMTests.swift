@@ -14,8 +14,10 @@ struct GEMMTests {
         var m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float
         var a: [Float], lda: Int, b: [Float], ldb: Int, c: [Float], ldc: Int
 
-        init(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
-             alpha: Float = 1, beta: Float = 0, padding: Int = 0, seed: UInt64) {
+        init(
+            m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
+            alpha: Float = 1, beta: Float = 0, padding: Int = 0, seed: UInt64
+        ) {
             var random = SeededGenerator(seed: seed)
             self.m = m; self.n = n; self.k = k
             self.transposeA = transposeA; self.transposeB = transposeB
@@ -37,10 +39,11 @@ struct GEMMTests {
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     result.withUnsafeMutableBufferPointer { c in
-                        GEMM.multiply(using: backend, threads: threads, m: m, n: n, k: k,
-                                      a: a.baseAddress!, lda: lda, transposeA: transposeA,
-                                      b: b.baseAddress!, ldb: ldb, transposeB: transposeB,
-                                      c: c.baseAddress!, ldc: ldc, alpha: alpha, beta: beta)
+                        GEMM.multiply(
+                            using: backend, threads: threads, m: m, n: n, k: k,
+                            a: a.baseAddress!, lda: lda, transposeA: transposeA,
+                            b: b.baseAddress!, ldb: ldb, transposeB: transposeB,
+                            c: c.baseAddress!, ldc: ldc, alpha: alpha, beta: beta)
                     }
                 }
             }
@@ -90,11 +93,15 @@ struct GEMMTests {
                 for transposeB in [false, true] {
                     for (alpha, beta, padding) in [(Float(1), Float(0), 0), (-0.5, 0.75, 3)] {
                         seed += 1
-                        let problem = Problem(m: shape.m, n: shape.n, k: shape.k,
-                                              transposeA: transposeA, transposeB: transposeB,
-                                              alpha: alpha, beta: beta, padding: padding, seed: seed)
+                        let problem = Problem(
+                            m: shape.m, n: shape.n, k: shape.k,
+                            transposeA: transposeA, transposeB: transposeB,
+                            alpha: alpha, beta: beta, padding: padding, seed: seed)
                         let ratio = problem.worstErrorRatio(problem.run(backend, threads: threads))
-                        #expect(ratio <= 1, "\(backend) \(shape) tA=\(transposeA) tB=\(transposeB) alpha=\(alpha) beta=\(beta): error \(ratio)x tolerance")
+                        #expect(
+                            ratio <= 1,
+                            "\(backend) \(shape) tA=\(transposeA) tB=\(transposeB) alpha=\(alpha) beta=\(beta): error \(ratio)x tolerance"
+                        )
                     }
                 }
             }
@@ -127,8 +134,9 @@ struct GEMMTests {
     /// With beta = 0, C is write-only (BLAS semantics): NaN or garbage in C must not leak.
     @Test(arguments: [(5, 40, 7), (1, 50, 20), (40, 1, 20), (3, 4, 0)])
     func betaZeroIgnoresOldC(shape: (Int, Int, Int)) {
-        var problem = Problem(m: shape.0, n: shape.1, k: shape.2, transposeA: false,
-                              transposeB: false, seed: 5)
+        var problem = Problem(
+            m: shape.0, n: shape.1, k: shape.2, transposeA: false,
+            transposeB: false, seed: 5)
         problem.c = Array(repeating: .nan, count: problem.c.count)
         let result = problem.run(.swift, threads: 1)
         #expect(result.allSatisfy { !$0.isNaN })
@@ -160,8 +168,11 @@ extension GEMMTests {
     @Test func concurrentCallsStayCorrect() {
         let backends = GEMM.Backend.allCases.filter { $0 == .swift || Self.openBLASPresent }
         for backend in backends {
-            let problems = (0..<8).map { Problem(m: 96, n: 80, k: 130, transposeA: $0 % 2 == 1,
-                                                 transposeB: false, seed: UInt64(200 + $0)) }
+            let problems = (0..<8).map {
+                Problem(
+                    m: 96, n: 80, k: 130, transposeA: $0 % 2 == 1,
+                    transposeB: false, seed: UInt64(200 + $0))
+            }
             let results = Locked([[Float]](repeating: [], count: problems.count))
             DispatchQueue.concurrentPerform(iterations: problems.count) { index in
                 let result = problems[index].run(backend, threads: 2)

@@ -34,11 +34,13 @@ struct GradientCheck {
     /// differences at up to `samples` indices; records a failure naming `name` and the worst
     /// index. Returns the largest absolute difference.
     @discardableResult
-    mutating func expectGradient(_ name: String, of parameter: Tensor, analytic: Tensor,
-                                 samples: Int = 48, step: Float = 1e-2,
-                                 absolute: Double = 2e-3, relative: Double = 1e-2,
-                                 sourceLocation: SourceLocation = #_sourceLocation,
-                                 loss: () -> Double) -> Double {
+    mutating func expectGradient(
+        _ name: String, of parameter: Tensor, analytic: Tensor,
+        samples: Int = 48, step: Float = 1e-2,
+        absolute: Double = 2e-3, relative: Double = 1e-2,
+        sourceLocation: SourceLocation = #_sourceLocation,
+        loss: () -> Double
+    ) -> Double {
         var indices = Array(0..<parameter.count)
         if indices.count > samples {
             indices.shuffle(using: &generator)
@@ -62,8 +64,10 @@ struct GradientCheck {
             if diff > absolute + relative * abs(a) { failures += 1 }
             if diff > worst { worst = diff; worstIndex = i }
         }
-        #expect(failures == 0, "\(name): \(failures) of \(indices.count) gradients off; worst |Δ| \(worst) at \(worstIndex)",
-                sourceLocation: sourceLocation)
+        #expect(
+            failures == 0,
+            "\(name): \(failures) of \(indices.count) gradients off; worst |Δ| \(worst) at \(worstIndex)",
+            sourceLocation: sourceLocation)
         return worst
     }
 }

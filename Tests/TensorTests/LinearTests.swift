@@ -11,15 +11,17 @@ import Testing
         let probe = check.random([rows, outF])
         let out = Tensor(zeros: [rows, outF])
         func loss() -> Double {
-            Linear.forward(out: out.pointer, input: x.const, weight: w.const, layout: layout, bias: b.const,
-                           rows: rows, inFeatures: inF, outFeatures: outF)
+            Linear.forward(
+                out: out.pointer, input: x.const, weight: w.const, layout: layout, bias: b.const,
+                rows: rows, inFeatures: inF, outFeatures: outF)
             return GradientCheck.weightedSum(out, probe)
         }
         _ = loss()
         let dx = Tensor(zeros: x.shape), dw = Tensor(zeros: w.shape), db = Tensor(zeros: b.shape)
-        Linear.backward(dInput: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dOut: probe.const,
-                        input: x.const, weight: w.const, layout: layout,
-                        rows: rows, inFeatures: inF, outFeatures: outF)
+        Linear.backward(
+            dInput: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dOut: probe.const,
+            input: x.const, weight: w.const, layout: layout,
+            rows: rows, inFeatures: inF, outFeatures: outF)
         check.expectGradient("dInput", of: x, analytic: dx, loss: loss)
         check.expectGradient("dWeight", of: w, analytic: dw, loss: loss)
         check.expectGradient("dBias", of: b, analytic: db, loss: loss)
@@ -31,13 +33,15 @@ import Testing
         let w = Tensor(shape: [3, 2], values: [1, 0, 0, 1, 1, 1])
         let b = Tensor(shape: [3], values: [0.5, 0, -1])
         let out = Tensor(zeros: [1, 3])
-        Linear.forward(out: out.pointer, input: x.const, weight: w.const, bias: b.const,
-                       rows: 1, inFeatures: 2, outFeatures: 3)
+        Linear.forward(
+            out: out.pointer, input: x.const, weight: w.const, bias: b.const,
+            rows: 1, inFeatures: 2, outFeatures: 3)
         #expect(out.values == [1.5, 2, 2])
         // The same weights stored [in, out] give the same result.
         let wt = Tensor(shape: [2, 3], values: [1, 0, 1, 0, 1, 1])
-        Linear.forward(out: out.pointer, input: x.const, weight: wt.const, layout: .inByOut, bias: nil,
-                       rows: 1, inFeatures: 2, outFeatures: 3)
+        Linear.forward(
+            out: out.pointer, input: x.const, weight: wt.const, layout: .inByOut, bias: nil,
+            rows: 1, inFeatures: 2, outFeatures: 3)
         #expect(out.values == [1, 2, 3])
     }
 
@@ -45,8 +49,9 @@ import Testing
         var check = GradientCheck(seed: 3)
         let x = check.random([2, 3]), w = check.random([4, 3]), dy = check.random([2, 4])
         let db = Tensor(shape: [4], values: [10, 10, 10, 10])
-        Linear.backward(dInput: nil, dWeight: nil, dBias: db.pointer, dOut: dy.const, input: x.const,
-                        weight: w.const, rows: 2, inFeatures: 3, outFeatures: 4)
+        Linear.backward(
+            dInput: nil, dWeight: nil, dBias: db.pointer, dOut: dy.const, input: x.const,
+            weight: w.const, rows: 2, inFeatures: 3, outFeatures: 4)
         for c in 0..<4 { #expect(abs(db[c] - (10 + dy[c] + dy[4 + c])) < 1e-6) }
     }
 }

@@ -9,8 +9,9 @@ struct OptimizerTests {
     func twoSteps(_ configuration: Adam.Configuration, decays: Bool = true) -> [(Float, Float, Float)] {
         let value = Tensor(shape: [1], values: [1])
         let gradient = Tensor(zeros: [1])
-        let adam = Adam(parameters: [OptimizedParameter(value: value, gradient: gradient, decays: decays)],
-                        configuration: configuration)
+        let adam = Adam(
+            parameters: [OptimizedParameter(value: value, gradient: gradient, decays: decays)],
+            configuration: configuration)
         var states: [(Float, Float, Float)] = []
         for g: Float in [0.5, -0.25] {
             gradient[0] = g

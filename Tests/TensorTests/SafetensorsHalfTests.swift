@@ -8,11 +8,11 @@ import Testing
     // Values and their IEEE 754 binary16 patterns, worked out by hand.
     let cases: [(Float, UInt16)] = [
         (0, 0x0000), (-0.0, 0x8000), (1, 0x3C00), (-2, 0xC000), (0.5, 0x3800), (65504, 0x7BFF),
-        (65520, 0x7C00),                 // halfway to the next binade rounds to infinity
-        (1 + 1.0 / 2048, 0x3C00),        // exactly halfway between 1 and 1 + 2^-10: to even
-        (1 + 3.0 / 2048, 0x3C02),        // halfway between 0x3C01 and 0x3C02: to even
-        (Float(sign: .plus, exponent: -24, significand: 1), 0x0001), // smallest subnormal
-        (Float(sign: .plus, exponent: -14, significand: 1), 0x0400), // smallest normal
+        (65520, 0x7C00),  // halfway to the next binade rounds to infinity
+        (1 + 1.0 / 2048, 0x3C00),  // exactly halfway between 1 and 1 + 2^-10: to even
+        (1 + 3.0 / 2048, 0x3C02),  // halfway between 0x3C01 and 0x3C02: to even
+        (Float(sign: .plus, exponent: -24, significand: 1), 0x0001),  // smallest subnormal
+        (Float(sign: .plus, exponent: -14, significand: 1), 0x0400),  // smallest normal
         (.infinity, 0x7C00), (1e-9, 0x0000),
     ]
     for (value, bits) in cases {

@@ -22,8 +22,9 @@ private func header(_ json: String, data: [UInt8]) -> [UInt8] {
     let a = Tensor(shape: [3, 5], values: (0..<15).map { _ in generator.nextNormal() })
     let b = Tensor(shape: [2], values: [-0.0, .infinity])
     let empty = Tensor(zeros: [0, 4])
-    let file = SafetensorsFile(tensors: ["layers.0.w": a, "b\"quoted": b, "empty": empty],
-                               metadata: ["config": "{\"layers\": 2}"])
+    let file = SafetensorsFile(
+        tensors: ["layers.0.w": a, "b\"quoted": b, "empty": empty],
+        metadata: ["config": "{\"layers\": 2}"])
     let bytes = file.encoded()
     #expect((bytes.count - 8 - 15 * 4 - 2 * 4) % 8 == 0, "header padded to 8 bytes")
     let back = try SafetensorsFile(bytes: bytes)
@@ -41,7 +42,8 @@ private func header(_ json: String, data: [UInt8]) -> [UInt8] {
 @Test func safetensorsWidensHalfAndBFloat16() throws {
     // F16: 1.0 = 0x3C00, -2.5 = 0xC100, smallest subnormal 0x0001 = 2^-24, 65504 = 0x7BFF.
     // BF16: 1.0 = 0x3F80, -3.0 = 0xC040.
-    let json = #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#
+    let json =
+        #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#
     let data: [UInt8] = [0x00, 0x3C, 0x00, 0xC1, 0x01, 0x00, 0xFF, 0x7B, 0x80, 0x3F, 0x40, 0xC0]
     let file = try SafetensorsFile(bytes: header(json, data: data))
     #expect(try file.tensor("h").values == [1.0, -2.5, Float(sign: .plus, exponent: -24, significand: 1), 65504])
@@ -68,10 +70,14 @@ private func header(_ json: String, data: [UInt8]) -> [UInt8] {
         try SafetensorsFile(bytes: header("[1,2]   ", data: []))
     }
     #expect(throws: SafetensorsError.unsupportedDType(name: "x", dtype: "I64")) {
-        try SafetensorsFile(bytes: header(#"{"x":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)))
+        try SafetensorsFile(
+            bytes: header(
+                #"{"x":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)))
     }
     #expect(throws: SafetensorsError.sizeMismatch(name: "x", shape: [3], byteCount: 8, expected: 12)) {
-        try SafetensorsFile(bytes: header(#"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)))
+        try SafetensorsFile(
+            bytes: header(
+                #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)))
     }
     #expect(throws: SafetensorsError.invalidEntry(name: "x", field: "shape")) {
         try SafetensorsFile(bytes: header(#"{"x":{"dtype":"F32","shape":"3","data_offsets":[0,8]}}"#, data: []))

@@ -13,8 +13,10 @@ import Testing
         let run = Fixtures.temporaryFolder("run\(kind)\(UUID())")
         var options = Fixtures.options(kind: kind, steps: steps)
         options.saveEvery = 1
-        _ = try Trainer(run: run, modelConfig: Fixtures.tinyConfig(kind), tokenizer: Fixtures.tokenizer,
-                        options: options, data: Fixtures.data()).train()
+        _ = try Trainer(
+            run: run, modelConfig: Fixtures.tinyConfig(kind), tokenizer: Fixtures.tokenizer,
+            options: options, data: Fixtures.data()
+        ).train()
         return run
     }
 
@@ -23,8 +25,11 @@ import Testing
         let folder = try Checkpoint.locate(run.path)
         #expect(folder.lastPathComponent == "latest")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-        #expect(names == ["memory.safetensors", "model.json", "model.safetensors", "optimizer.safetensors",
-                          "state.json", "tokenizer.json", "vocab.json"])
+        #expect(
+            names == [
+                "memory.safetensors", "model.json", "model.safetensors", "optimizer.safetensors",
+                "state.json", "tokenizer.json", "vocab.json",
+            ])
         let checkpoint = try Checkpoint.read(folder)
         #expect(checkpoint.state.step == 3 && checkpoint.modelConfig == Fixtures.tinyConfig(.transformerXL))
         #expect(checkpoint.tokenizer.vocabulary == Fixtures.tokenizer.vocabulary)
@@ -32,8 +37,9 @@ import Testing
         #expect(model.parameters.map(\.name).contains("r_w_bias"))
         // A finished run refuses a new start in the same folder.
         #expect(throws: TrainingError.runExists(path: run.path)) {
-            try Trainer(run: run, modelConfig: Fixtures.tinyConfig(.transformerXL), tokenizer: Fixtures.tokenizer,
-                        options: Fixtures.options(kind: .transformerXL, steps: 3), data: Fixtures.data())
+            try Trainer(
+                run: run, modelConfig: Fixtures.tinyConfig(.transformerXL), tokenizer: Fixtures.tokenizer,
+                options: Fixtures.options(kind: .transformerXL, steps: 3), data: Fixtures.data())
         }
     }
 
@@ -70,7 +76,8 @@ import Testing
         // A resume that changes a setting other than steps and intervals.
         var changed = checkpoint.options
         changed.learningRate *= 2
-        #expect { try Trainer(resuming: checkpoint, run: run, options: changed, data: Fixtures.data()) } throws: { error in
+        #expect { try Trainer(resuming: checkpoint, run: run, options: changed, data: Fixtures.data()) } throws: {
+            error in
             guard case TrainingError.incompatibleCheckpoint = error else { return false }
             return true
         }
@@ -78,8 +85,9 @@ import Testing
         let txlRun = try trainedRun(.transformerXL)
         let folder = run.appendingPathComponent("latest")
         try FileManager.default.removeItem(at: folder.appendingPathComponent("model.safetensors"))
-        try FileManager.default.copyItem(at: txlRun.appendingPathComponent("latest/model.safetensors"),
-                                         to: folder.appendingPathComponent("model.safetensors"))
+        try FileManager.default.copyItem(
+            at: txlRun.appendingPathComponent("latest/model.safetensors"),
+            to: folder.appendingPathComponent("model.safetensors"))
         try rewriteManifest(folder)
         #expect { try Checkpoint.read(folder).loadModel() } throws: { error in
             guard case let TrainingError.incompatibleCheckpoint(_, reason) = error else { return false }
@@ -113,18 +121,20 @@ import Testing
         let before = try Data(contentsOf: latest.appendingPathComponent("model.safetensors"))
         let checkpoint = try Checkpoint.read(latest)
         let model = try checkpoint.loadModel()
-        model.parameters[0].tensor[0] += 1 // a different checkpoint, so a half-written one would show
-        let optimizer = Adam(parameters: zip(model.parameters, model.gradients).map {
-            OptimizedParameter(value: $0.0.tensor, gradient: $0.1.tensor)
-        })
+        model.parameters[0].tensor[0] += 1  // a different checkpoint, so a half-written one would show
+        let optimizer = Adam(
+            parameters: zip(model.parameters, model.gradients).map {
+                OptimizedParameter(value: $0.0.tensor, gradient: $0.1.tensor)
+            })
         for failing in ["model.safetensors", "optimizer.safetensors", "state.json"] {
             #expect {
-                try Checkpoint.write(name: "latest", run: run, model: model, optimizer: optimizer, memory: nil,
-                                     tokenizer: Fixtures.tokenizer, options: checkpoint.options, state: checkpoint.state,
-                                     writeFile: { data, url in
-                                         if url.lastPathComponent == failing { throw CocoaError(.fileWriteOutOfSpace) }
-                                         try data.write(to: url)
-                                     })
+                try Checkpoint.write(
+                    name: "latest", run: run, model: model, optimizer: optimizer, memory: nil,
+                    tokenizer: Fixtures.tokenizer, options: checkpoint.options, state: checkpoint.state,
+                    writeFile: { data, url in
+                        if url.lastPathComponent == failing { throw CocoaError(.fileWriteOutOfSpace) }
+                        try data.write(to: url)
+                    })
             } throws: { error in
                 guard case let TrainingError.checkpointUnwritable(path, _) = error else { return false }
                 return path == latest.path
@@ -137,8 +147,9 @@ import Testing
         let blocker = Fixtures.temporaryFolder().appendingPathComponent("file")
         try Data().write(to: blocker)
         #expect {
-            try Checkpoint.write(name: "latest", run: blocker.appendingPathComponent("run"), model: model, optimizer: optimizer,
-                                 memory: nil, tokenizer: Fixtures.tokenizer, options: checkpoint.options, state: checkpoint.state)
+            try Checkpoint.write(
+                name: "latest", run: blocker.appendingPathComponent("run"), model: model, optimizer: optimizer,
+                memory: nil, tokenizer: Fixtures.tokenizer, options: checkpoint.options, state: checkpoint.state)
         } throws: { error in
             guard case TrainingError.checkpointUnwritable = error else { return false }
             return true
@@ -150,8 +161,9 @@ import Testing
         var options = Fixtures.options(kind: .transformerXL, steps: 50, learningRate: 1e30)
         options.warmupSteps = 0
         options.saveEvery = 1
-        let trainer = try Trainer(run: run, modelConfig: Fixtures.tinyConfig(.transformerXL), tokenizer: Fixtures.tokenizer,
-                                  options: options, data: Fixtures.data())
+        let trainer = try Trainer(
+            run: run, modelConfig: Fixtures.tinyConfig(.transformerXL), tokenizer: Fixtures.tokenizer,
+            options: options, data: Fixtures.data())
         #expect { try trainer.train() } throws: { error in
             guard case let TrainingError.nonFiniteLoss(step, _, kept) = error else { return false }
             return step >= 2 && kept == run.appendingPathComponent("latest").path
@@ -164,8 +176,9 @@ import Testing
 
     @Test func aSignalStopsBetweenStepsWithACheckpoint() throws {
         let run = Fixtures.temporaryFolder()
-        let trainer = try Trainer(run: run, modelConfig: Fixtures.tinyConfig(.gpt2), tokenizer: Fixtures.tokenizer,
-                                  options: Fixtures.options(kind: .gpt2, steps: 5), data: Fixtures.data())
+        let trainer = try Trainer(
+            run: run, modelConfig: Fixtures.tinyConfig(.gpt2), tokenizer: Fixtures.tokenizer,
+            options: Fixtures.options(kind: .gpt2, steps: 5), data: Fixtures.data())
         // The trainer asks `Interruption` by default; the flag itself is process-wide, so this
         // test (run beside others) hands the trainer its own request instead.
         trainer.stopRequested = { true }
@@ -180,13 +193,15 @@ import Testing
         let model = try LanguageModel(config: Fixtures.tinyConfig(.transformerXL), seed: 4)
         let tokens = Fixtures.patternPieces(count: 1, length: 101, seed: 2)[0]
         let result = try Validation.negativeLogLikelihood(model: model, tokens: tokens, batch: 2, segmentLength: 16)
-        #expect(result.tokens == 2 * 49) // 2 streams of 50 tokens, 49 targets each
+        #expect(result.tokens == 2 * 49)  // 2 streams of 50 tokens, 49 targets each
         var memory = model.emptyMemory(batch: 2)
         var total = 0.0
         let streams = StreamBatches(tokens: tokens, batch: 2, segmentLength: 16, includesPartialSegment: true)
         for i in 0..<streams.count {
             let b = streams.batch(i)
-            total += Double(try model.loss(tokens: b.tokens, targets: b.targets, batch: 2, memory: &memory)) * Double(b.targets.count)
+            total +=
+                Double(try model.loss(tokens: b.tokens, targets: b.targets, batch: 2, memory: &memory))
+                * Double(b.targets.count)
         }
         #expect(abs(result.totalNLL - total) < 1e-9)
         #expect(abs(result.perToken - log(Double(model.config.vocabularySize))) < 0.5)

@@ -44,27 +44,42 @@ import Testing
         #expect(files[0].path == root.appendingPathComponent("x/a.mid").path)
         #expect(CSV.rows(csv)[1] == ["Bach", "Prelude, Fugue and \"Allegro\"", "train", "x/a.mid"])
 
-        try "split,midi_filename\nbogus,a.mid\n".write(to: root.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
-        #expect(throws: CorpusError.malformedLine(path: root.appendingPathComponent("bad.csv").path, line: 2,
-                                                   reason: "split 'bogus' is not train, validation or test")) {
+        try "split,midi_filename\nbogus,a.mid\n".write(
+            to: root.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
+        #expect(
+            throws: CorpusError.malformedLine(
+                path: root.appendingPathComponent("bad.csv").path, line: 2,
+                reason: "split 'bogus' is not train, validation or test")
+        ) {
             try CorpusSource.files(at: root.appendingPathComponent("bad.csv").path, ratios: SplitRatios())
         }
-        try "name,split\na.mid,train\n".write(to: root.appendingPathComponent("nocolumn.csv"), atomically: true, encoding: .utf8)
-        #expect(throws: CorpusError.missingColumn(path: root.appendingPathComponent("nocolumn.csv").path, column: "midi_filename")) {
+        try "name,split\na.mid,train\n".write(
+            to: root.appendingPathComponent("nocolumn.csv"), atomically: true, encoding: .utf8)
+        #expect(
+            throws: CorpusError.missingColumn(
+                path: root.appendingPathComponent("nocolumn.csv").path, column: "midi_filename")
+        ) {
             try CorpusSource.files(at: root.appendingPathComponent("nocolumn.csv").path, ratios: SplitRatios())
         }
     }
 
     @Test func listFileAndClearErrors() throws {
         let root = Fixtures.temporaryFolder()
-        try "# my pieces\n\nsongs/a.mid\n/abs/b.mid\n".write(to: root.appendingPathComponent("list.txt"), atomically: true, encoding: .utf8)
-        let (files, layout) = try CorpusSource.files(at: root.appendingPathComponent("list.txt").path, ratios: SplitRatios())
-        #expect(layout == .list && files.map(\.path) == [root.appendingPathComponent("songs/a.mid").path, "/abs/b.mid"])
+        try "# my pieces\n\nsongs/a.mid\n/abs/b.mid\n".write(
+            to: root.appendingPathComponent("list.txt"), atomically: true, encoding: .utf8)
+        let (files, layout) = try CorpusSource.files(
+            at: root.appendingPathComponent("list.txt").path, ratios: SplitRatios())
+        #expect(
+            layout == .list && files.map(\.path) == [root.appendingPathComponent("songs/a.mid").path, "/abs/b.mid"])
 
         let empty = Fixtures.temporaryFolder("empty")
-        #expect(throws: CorpusError.noMIDIFiles(path: empty.path)) { try CorpusSource.files(at: empty.path, ratios: SplitRatios()) }
+        #expect(throws: CorpusError.noMIDIFiles(path: empty.path)) {
+            try CorpusSource.files(at: empty.path, ratios: SplitRatios())
+        }
         try "text".write(to: empty.appendingPathComponent("readme.txt"), atomically: true, encoding: .utf8)
-        #expect(throws: CorpusError.noMIDIFiles(path: empty.path)) { try CorpusSource.files(at: empty.path, ratios: SplitRatios()) }
+        #expect(throws: CorpusError.noMIDIFiles(path: empty.path)) {
+            try CorpusSource.files(at: empty.path, ratios: SplitRatios())
+        }
         #expect(throws: CorpusError.dataNotFound(path: "/no/such/folder")) {
             try CorpusSource.files(at: "/no/such/folder", ratios: SplitRatios())
         }
@@ -87,7 +102,7 @@ import Testing
         #expect(first.skipped.map { URL(fileURLWithPath: $0.path).lastPathComponent } == ["broken.mid"])
         #expect(first.skipped[0].reason.isEmpty == false)
         let direct = try Fixtures.tokenizer.tokenize(Fixtures.midi(root: 50, bars: 3)).map { Int32($0) }
-        #expect(first.pieces[0].ids == direct) // p0, the first usable file in path order
+        #expect(first.pieces[0].ids == direct)  // p0, the first usable file in path order
         #expect(first.pieces.allSatisfy { $0.ids.last == Int32(Fixtures.tokenizer.vocabulary.endOfPieceID) })
 
         let second = try cache.load(files)
@@ -125,19 +140,25 @@ import Testing
     func id(_ e: REMIEvent) -> Int32 { Int32(v.id(for: e)!) }
 
     @Test func transpositionMovesNotesAndChordRootsAndKeepsLength() {
-        let ids = [id(.bar), id(.position(0)), id(.chord(.chord(root: 10, quality: .minor))), id(.velocity(20)),
-                   id(.noteOn(60)), id(.duration(3)), id(.tempoClass(1)), id(.tempoValue(30))]
+        let ids = [
+            id(.bar), id(.position(0)), id(.chord(.chord(root: 10, quality: .minor))), id(.velocity(20)),
+            id(.noteOn(60)), id(.duration(3)), id(.tempoClass(1)), id(.tempoValue(30)),
+        ]
         let draw = Augmentation.Draw(semitones: 3, velocityBins: -25, tempoFactor: 1.5)
         let out = Augmentation.standard.apply(draw, to: ids, tokenizer: Fixtures.tokenizer)
         // 120 bpm x 1.5 = 180 bpm: class 2 (fast, from 150), value 30.
-        #expect(out == [id(.bar), id(.position(0)), id(.chord(.chord(root: 1, quality: .minor))), id(.velocity(0)),
-                        id(.noteOn(63)), id(.duration(3)), id(.tempoClass(2)), id(.tempoValue(30))])
+        #expect(
+            out == [
+                id(.bar), id(.position(0)), id(.chord(.chord(root: 1, quality: .minor))), id(.velocity(0)),
+                id(.noteOn(63)), id(.duration(3)), id(.tempoClass(2)), id(.tempoValue(30)),
+            ])
     }
 
     @Test func aTranspositionLeavingThePianoIsDropped() {
         let ids = [id(.noteOn(125)), id(.noteOn(40))]
-        let out = Augmentation.standard.apply(Augmentation.Draw(semitones: 4, velocityBins: 0, tempoFactor: 1),
-                                              to: ids, tokenizer: Fixtures.tokenizer)
+        let out = Augmentation.standard.apply(
+            Augmentation.Draw(semitones: 4, velocityBins: 0, tempoFactor: 1),
+            to: ids, tokenizer: Fixtures.tokenizer)
         #expect(out == ids)
     }
 

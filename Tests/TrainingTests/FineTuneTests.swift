@@ -9,8 +9,9 @@ import Testing
 @Suite struct FineTuneTests {
     /// A tiny model trained for a few updates, and its weights as a checkpoint would hold them.
     func trained(_ kind: ModelKind) throws -> (model: LanguageModel, weights: SafetensorsFile) {
-        let t = try Trainer(run: Fixtures.temporaryFolder("base\(kind)"), modelConfig: Fixtures.tinyConfig(kind),
-                            tokenizer: Fixtures.tokenizer, options: Fixtures.options(kind: kind, steps: 4), data: Fixtures.data())
+        let t = try Trainer(
+            run: Fixtures.temporaryFolder("base\(kind)"), modelConfig: Fixtures.tinyConfig(kind),
+            tokenizer: Fixtures.tokenizer, options: Fixtures.options(kind: kind, steps: 4), data: Fixtures.data())
         _ = try t.train()
         return (t.model, t.model.checkpoint())
     }
@@ -22,9 +23,11 @@ import Testing
         options.seed = 2  // a seed that would draw other weights
         options.initializedFrom = "/models/base"
         let run = Fixtures.temporaryFolder("tune\(kind)")
-        let tuned = try Trainer(run: run, modelConfig: Fixtures.tinyConfig(kind), tokenizer: Fixtures.tokenizer,
-                                options: options, data: Fixtures.data(seed: 11), initialWeights: base.weights)
-        #expect(Fixtures.weights(tuned.model) == Fixtures.weights(base.model), "before the first update: the base model")
+        let tuned = try Trainer(
+            run: run, modelConfig: Fixtures.tinyConfig(kind), tokenizer: Fixtures.tokenizer,
+            options: options, data: Fixtures.data(seed: 11), initialWeights: base.weights)
+        #expect(
+            Fixtures.weights(tuned.model) == Fixtures.weights(base.model), "before the first update: the base model")
         #expect(tuned.state.step == 0)
         let summary = try tuned.train()
         #expect(summary.steps == 3)
@@ -41,8 +44,9 @@ import Testing
         options.initializedFrom = "/models/gpt2"
         let run = Fixtures.temporaryFolder("mismatch").appendingPathComponent("run")
         #expect {
-            _ = try Trainer(run: run, modelConfig: Fixtures.tinyConfig(.transformerXL),
-                            tokenizer: Fixtures.tokenizer, options: options, data: Fixtures.data(), initialWeights: gpt2.weights)
+            _ = try Trainer(
+                run: run, modelConfig: Fixtures.tinyConfig(.transformerXL),
+                tokenizer: Fixtures.tokenizer, options: options, data: Fixtures.data(), initialWeights: gpt2.weights)
         } throws: { error in
             guard case let TrainingError.invalidOption(name, value, _) = error else { return false }
             return name == "init-from" && value == "/models/gpt2"

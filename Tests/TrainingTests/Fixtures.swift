@@ -54,10 +54,15 @@ enum Fixtures {
     }
 
     /// Options for tests: no cache, the given data path (unused when data is passed directly).
-    static func options(kind: ModelKind, steps: Int, batch: Int = 2, augmentation: Augmentation = .standard,
-                        learningRate: Float = 1e-3) -> TrainingOptions {
-        var o = TrainingOptions.defaults(for: kind, data: DataOptions(path: "/nonexistent", cacheFolder: nil,
-                                                                        augmentation: augmentation), steps: steps)
+    static func options(
+        kind: ModelKind, steps: Int, batch: Int = 2, augmentation: Augmentation = .standard,
+        learningRate: Float = 1e-3
+    ) -> TrainingOptions {
+        var o = TrainingOptions.defaults(
+            for: kind,
+            data: DataOptions(
+                path: "/nonexistent", cacheFolder: nil,
+                augmentation: augmentation), steps: steps)
         o.batch = batch
         o.learningRate = learningRate
         o.warmupSteps = 2
@@ -78,8 +83,9 @@ enum Fixtures {
     }
 
     static func data(pieces: Int = 3, length: Int = 40, seed: UInt64 = 7) -> TrainingData {
-        TrainingData(train: patternPieces(count: pieces, length: length, seed: seed),
-                     validation: patternPieces(count: 2, length: 80, seed: seed + 1).flatMap { $0 }, fingerprint: "test")
+        TrainingData(
+            train: patternPieces(count: pieces, length: length, seed: seed),
+            validation: patternPieces(count: 2, length: 80, seed: seed + 1).flatMap { $0 }, fingerprint: "test")
     }
 
     static func weights(_ model: LanguageModel) -> [String: [UInt32]] {

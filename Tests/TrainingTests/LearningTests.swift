@@ -15,17 +15,22 @@ import Testing
         var options = Fixtures.options(kind: kind, steps: 150, batch: 4, augmentation: .none, learningRate: 3e-3)
         options.warmupSteps = 10
         options.evalEvery = 50
-        let data = TrainingData(train: Fixtures.patternPieces(count: 20, length: 200, seed: 3),
-                                validation: Fixtures.patternPieces(count: 4, length: 200, seed: 99).flatMap { $0 },
-                                fingerprint: "learn")
+        let data = TrainingData(
+            train: Fixtures.patternPieces(count: 20, length: 200, seed: 3),
+            validation: Fixtures.patternPieces(count: 4, length: 200, seed: 99).flatMap { $0 },
+            fingerprint: "learn")
         let run = Fixtures.temporaryFolder("learn\(kind)")
-        let trainer = try Trainer(run: run, modelConfig: config, tokenizer: Fixtures.tokenizer, options: options, data: data)
+        let trainer = try Trainer(
+            run: run, modelConfig: config, tokenizer: Fixtures.tokenizer, options: options, data: data)
         let before = try trainer.validate()
         let summary = try trainer.train()
         let uniform = log(Double(config.vocabularySize))
         let after = try #require(summary.validation)
-        #expect(abs(before.perToken - uniform) < 0.5, "an untrained model is near uniform: \(before.perToken) vs \(uniform)")
-        #expect(after.perToken < 0.35 * uniform, "validation loss \(after.perToken) should be far below ln(V) = \(uniform)")
+        #expect(
+            abs(before.perToken - uniform) < 0.5, "an untrained model is near uniform: \(before.perToken) vs \(uniform)"
+        )
+        #expect(
+            after.perToken < 0.35 * uniform, "validation loss \(after.perToken) should be far below ln(V) = \(uniform)")
         // The metrics log has one train line per update and the validation lines.
         let records = try MetricsLog(run: run).read()
         #expect(records.filter { $0.kind == "train" }.count == 150)

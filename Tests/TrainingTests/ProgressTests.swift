@@ -28,9 +28,12 @@ import Testing
         let run = Fixtures.temporaryFolder()
         let log = MetricsLog(run: run)
         for step in 1...10 {
-            try log.append(MetricsRecord(kind: "train", step: step, epoch: 0, loss: Double(step), tokensSeen: step, elapsedSeconds: 0))
+            try log.append(
+                MetricsRecord(
+                    kind: "train", step: step, epoch: 0, loss: Double(step), tokensSeen: step, elapsedSeconds: 0))
         }
-        try log.append(MetricsRecord(kind: "validation", step: 10, epoch: 0, loss: 0.5, tokensSeen: 10, elapsedSeconds: 0))
+        try log.append(
+            MetricsRecord(kind: "validation", step: 10, epoch: 0, loss: 0.5, tokensSeen: 10, elapsedSeconds: 0))
         let curves = try TrainingRun.lossCurves(run: run, points: 5)
         #expect(curves.train.map(\.step) == [2, 4, 6, 8, 10] && curves.train.map(\.loss) == [1.5, 3.5, 5.5, 7.5, 9.5])
         #expect(curves.validation.map(\.loss) == [0.5])

@@ -8,20 +8,24 @@ import Testing
 /// runs cross an epoch boundary (memory reset, reshuffle, new augmentation draws) and use
 /// dropout, so the data position, memory and dropout generator must all be restored.
 @Suite struct ResumeTests {
-    func straightAndResumed(_ kind: ModelKind) throws -> (straight: [String: [UInt32]], resumed: [String: [UInt32]],
-                                                           epochs: Int, batchesPerEpoch: Int) {
+    func straightAndResumed(_ kind: ModelKind) throws -> (
+        straight: [String: [UInt32]], resumed: [String: [UInt32]],
+        epochs: Int, batchesPerEpoch: Int
+    ) {
         let steps = 10
         let config = Fixtures.tinyConfig(kind)
         let options = Fixtures.options(kind: kind, steps: steps)
         let data = Fixtures.data()
 
         let straightRun = Fixtures.temporaryFolder("straight\(kind)")
-        let straight = try Trainer(run: straightRun, modelConfig: config, tokenizer: Fixtures.tokenizer,
-                                   options: options, data: data)
+        let straight = try Trainer(
+            run: straightRun, modelConfig: config, tokenizer: Fixtures.tokenizer,
+            options: options, data: data)
         _ = try straight.train()
 
         let splitRun = Fixtures.temporaryFolder("split\(kind)")
-        let first = try Trainer(run: splitRun, modelConfig: config, tokenizer: Fixtures.tokenizer, options: options, data: data)
+        let first = try Trainer(
+            run: splitRun, modelConfig: config, tokenizer: Fixtures.tokenizer, options: options, data: data)
         first.stopAfterStep = steps / 2
         let firstSummary = try first.train()
         #expect(firstSummary.interrupted && firstSummary.steps == steps / 2)
@@ -31,8 +35,10 @@ import Testing
         let second = try Trainer(resuming: checkpoint, run: splitRun, data: data)
         let summary = try second.train()
         #expect(!summary.interrupted && summary.steps == steps)
-        return (Fixtures.weights(straight.model), Fixtures.weights(second.model), straight.state.epoch,
-                straight.batchesPerEpoch)
+        return (
+            Fixtures.weights(straight.model), Fixtures.weights(second.model), straight.state.epoch,
+            straight.batchesPerEpoch
+        )
     }
 
     @Test func transformerXLResumesBitIdentically() throws {
@@ -54,8 +60,9 @@ import Testing
         func run(seed: UInt64) throws -> [String: [UInt32]] {
             var options = Fixtures.options(kind: .transformerXL, steps: 3)
             options.seed = seed
-            let t = try Trainer(run: Fixtures.temporaryFolder("seed\(seed)\(UUID())"), modelConfig: Fixtures.tinyConfig(.transformerXL),
-                                tokenizer: Fixtures.tokenizer, options: options, data: Fixtures.data())
+            let t = try Trainer(
+                run: Fixtures.temporaryFolder("seed\(seed)\(UUID())"), modelConfig: Fixtures.tinyConfig(.transformerXL),
+                tokenizer: Fixtures.tokenizer, options: options, data: Fixtures.data())
             _ = try t.train()
             return Fixtures.weights(t.model)
         }

@@ -73,10 +73,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     }
 
     /// A configuration from its fields; call `validate()` before building a model from input.
-    public init(kind: ModelKind, layers: Int, modelWidth: Int, heads: Int, headSize: Int, innerWidth: Int,
-                vocabularySize: Int, segmentLength: Int, memoryLength: Int, clampLength: Int = -1,
-                sameLength: Bool = false, dropout: Float = 0, attentionDropout: Float = 0,
-                positions: Int? = nil, layerNormEpsilon: Float = 1e-5) {
+    public init(
+        kind: ModelKind, layers: Int, modelWidth: Int, heads: Int, headSize: Int, innerWidth: Int,
+        vocabularySize: Int, segmentLength: Int, memoryLength: Int, clampLength: Int = -1,
+        sameLength: Bool = false, dropout: Float = 0, attentionDropout: Float = 0,
+        positions: Int? = nil, layerNormEpsilon: Float = 1e-5
+    ) {
         self.kind = kind
         self.layers = layers
         self.modelWidth = modelWidth
@@ -96,21 +98,22 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(kind: try c.decode(ModelKind.self, forKey: .kind),
-                  layers: try c.decode(Int.self, forKey: .layers),
-                  modelWidth: try c.decode(Int.self, forKey: .modelWidth),
-                  heads: try c.decode(Int.self, forKey: .heads),
-                  headSize: try c.decode(Int.self, forKey: .headSize),
-                  innerWidth: try c.decode(Int.self, forKey: .innerWidth),
-                  vocabularySize: try c.decode(Int.self, forKey: .vocabularySize),
-                  segmentLength: try c.decode(Int.self, forKey: .segmentLength),
-                  memoryLength: try c.decodeIfPresent(Int.self, forKey: .memoryLength) ?? 0,
-                  clampLength: try c.decodeIfPresent(Int.self, forKey: .clampLength) ?? -1,
-                  sameLength: try c.decodeIfPresent(Bool.self, forKey: .sameLength) ?? false,
-                  dropout: try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0,
-                  attentionDropout: try c.decodeIfPresent(Float.self, forKey: .dropatt) ?? 0,
-                  positions: try c.decodeIfPresent(Int.self, forKey: .positions),
-                  layerNormEpsilon: try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-5)
+        self.init(
+            kind: try c.decode(ModelKind.self, forKey: .kind),
+            layers: try c.decode(Int.self, forKey: .layers),
+            modelWidth: try c.decode(Int.self, forKey: .modelWidth),
+            heads: try c.decode(Int.self, forKey: .heads),
+            headSize: try c.decode(Int.self, forKey: .headSize),
+            innerWidth: try c.decode(Int.self, forKey: .innerWidth),
+            vocabularySize: try c.decode(Int.self, forKey: .vocabularySize),
+            segmentLength: try c.decode(Int.self, forKey: .segmentLength),
+            memoryLength: try c.decodeIfPresent(Int.self, forKey: .memoryLength) ?? 0,
+            clampLength: try c.decodeIfPresent(Int.self, forKey: .clampLength) ?? -1,
+            sameLength: try c.decodeIfPresent(Bool.self, forKey: .sameLength) ?? false,
+            dropout: try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0,
+            attentionDropout: try c.decodeIfPresent(Float.self, forKey: .dropatt) ?? 0,
+            positions: try c.decodeIfPresent(Int.self, forKey: .positions),
+            layerNormEpsilon: try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-5)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -137,16 +140,18 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     /// `tiny`: 2 layers of width 64 (4 heads of 16, inner 256), segment 32, memory 32. For tests.
     public static func tiny(_ kind: ModelKind, vocabularySize: Int) -> ModelConfig {
-        ModelConfig(kind: kind, layers: 2, modelWidth: 64, heads: 4, headSize: 16, innerWidth: 256,
-                    vocabularySize: vocabularySize, segmentLength: 32, memoryLength: kind == .gpt2 ? 0 : 32)
+        ModelConfig(
+            kind: kind, layers: 2, modelWidth: 64, heads: 4, headSize: 16, innerWidth: 256,
+            vocabularySize: vocabularySize, segmentLength: 32, memoryLength: kind == .gpt2 ? 0 : 32)
     }
 
     /// `small`: 6 layers of width 256 (8 heads of 32, inner 1024), segment 128, memory 128
     /// (GPT-2: a window of 256 positions, the context Transformer-XL sees in training).
     public static func small(_ kind: ModelKind, vocabularySize: Int) -> ModelConfig {
-        ModelConfig(kind: kind, layers: 6, modelWidth: 256, heads: 8, headSize: 32, innerWidth: 1024,
-                    vocabularySize: vocabularySize, segmentLength: 128, memoryLength: kind == .gpt2 ? 0 : 128,
-                    dropout: 0.1, attentionDropout: 0, positions: kind == .gpt2 ? 256 : nil)
+        ModelConfig(
+            kind: kind, layers: 6, modelWidth: 256, heads: 8, headSize: 32, innerWidth: 1024,
+            vocabularySize: vocabularySize, segmentLength: 128, memoryLength: kind == .gpt2 ? 0 : 128,
+            dropout: 0.1, attentionDropout: 0, positions: kind == .gpt2 ? 256 : nil)
     }
 
     /// The preset called `name` (`tiny` or `small`).
@@ -187,25 +192,39 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         // The upper bounds keep every size product within Int and every buffer allocatable
         // (docs/limits.md); they are far above any model a CPU can train.
         try check((1...Self.maximumLayers).contains(layers), "n_layer", layers, "must be 1...\(Self.maximumLayers)")
-        try check(modelWidth >= 2 && modelWidth <= Self.maximumWidth && modelWidth % 2 == 0, "d_model", modelWidth,
-                  "must be even and 2...\(Self.maximumWidth)")
+        try check(
+            modelWidth >= 2 && modelWidth <= Self.maximumWidth && modelWidth % 2 == 0, "d_model", modelWidth,
+            "must be even and 2...\(Self.maximumWidth)")
         try check((1...1024).contains(heads), "n_head", heads, "must be 1...1024")
         try check((1...Self.maximumWidth).contains(headSize), "d_head", headSize, "must be 1...\(Self.maximumWidth)")
-        try check((1...4 * Self.maximumWidth).contains(innerWidth), "d_inner", innerWidth, "must be 1...\(4 * Self.maximumWidth)")
+        try check(
+            (1...4 * Self.maximumWidth).contains(innerWidth), "d_inner", innerWidth,
+            "must be 1...\(4 * Self.maximumWidth)")
         try check((2...65_536).contains(vocabularySize), "n_token", vocabularySize, "must be 2...65536")
-        try check((1...Self.maximumLength).contains(segmentLength), "tgt_len", segmentLength, "must be 1...\(Self.maximumLength)")
-        try check((0...Self.maximumLength).contains(memoryLength), "mem_len", memoryLength, "must be 0...\(Self.maximumLength)")
-        try check((1...Self.maximumLength).contains(positions), "n_positions", positions, "must be 1...\(Self.maximumLength)")
+        try check(
+            (1...Self.maximumLength).contains(segmentLength), "tgt_len", segmentLength,
+            "must be 1...\(Self.maximumLength)")
+        try check(
+            (0...Self.maximumLength).contains(memoryLength), "mem_len", memoryLength,
+            "must be 0...\(Self.maximumLength)")
+        try check(
+            (1...Self.maximumLength).contains(positions), "n_positions", positions, "must be 1...\(Self.maximumLength)")
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "must be in [0, 1)")
         try check(attentionDropout >= 0 && attentionDropout < 1, "dropatt", attentionDropout, "must be in [0, 1)")
         try check(layerNormEpsilon > 0, "layer_norm_epsilon", layerNormEpsilon, "must be positive")
         if kind == .gpt2 {
-            try check(heads * headSize == modelWidth, "n_head * d_head", heads * headSize, "must equal d_model (\(modelWidth)) for GPT-2")
-            try check(positions >= segmentLength, "n_positions", positions, "must be at least tgt_len (\(segmentLength))")
+            try check(
+                heads * headSize == modelWidth, "n_head * d_head", heads * headSize,
+                "must equal d_model (\(modelWidth)) for GPT-2")
+            try check(
+                positions >= segmentLength, "n_positions", positions, "must be at least tgt_len (\(segmentLength))")
         }
-        try check(heads * headSize <= Self.maximumWidth, "n_head * d_head", heads * headSize, "must be at most \(Self.maximumWidth)")
-        try check(parameterCount <= Self.maximumParameters, "parameters", parameterCount,
-                  "must be at most \(Self.maximumParameters)")
+        try check(
+            heads * headSize <= Self.maximumWidth, "n_head * d_head", heads * headSize,
+            "must be at most \(Self.maximumWidth)")
+        try check(
+            parameterCount <= Self.maximumParameters, "parameters", parameterCount,
+            "must be at most \(Self.maximumParameters)")
     }
 
     /// Largest `n_layer` accepted.
@@ -229,7 +248,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         let tokens = Double(batch) * Double(segmentLength)
         let keys = Double(segmentLength + (kind == .transformerXL ? memoryLength : 0))
         let perTokenPerLayer = 16 * Double(modelWidth) + 3 * Double(innerWidth) + 2 * Double(heads) * keys
-        let floats = tokens * (Double(layers) * perTokenPerLayer + 3 * Double(vocabularySize)) + 4 * Double(parameterCount)
+        let floats =
+            tokens * (Double(layers) * perTokenPerLayer + 3 * Double(vocabularySize)) + 4 * Double(parameterCount)
         return 4 * floats
     }
 

@@ -19,11 +19,15 @@ public struct GPT2LayerParameters {
     func named(_ i: Int) -> [(name: String, tensor: Tensor)] {
         let p = "transformer.h.\(i)."
         return attentionNorm.named(p + "ln_1")
-            + [(p + "attn.c_attn.weight", qkv), (p + "attn.c_attn.bias", qkvBias),
-               (p + "attn.c_proj.weight", output), (p + "attn.c_proj.bias", outputBias)]
+            + [
+                (p + "attn.c_attn.weight", qkv), (p + "attn.c_attn.bias", qkvBias),
+                (p + "attn.c_proj.weight", output), (p + "attn.c_proj.bias", outputBias),
+            ]
             + feedForwardNorm.named(p + "ln_2")
-            + [(p + "mlp.c_fc.weight", feedForwardIn), (p + "mlp.c_fc.bias", feedForwardInBias),
-               (p + "mlp.c_proj.weight", feedForwardOut), (p + "mlp.c_proj.bias", feedForwardOutBias)]
+            + [
+                (p + "mlp.c_fc.weight", feedForwardIn), (p + "mlp.c_fc.bias", feedForwardInBias),
+                (p + "mlp.c_proj.weight", feedForwardOut), (p + "mlp.c_proj.bias", feedForwardOutBias),
+            ]
     }
 
     func zerosLike() -> GPT2LayerParameters {
@@ -55,9 +59,10 @@ public struct GPT2Parameters: ParameterSet {
     }
 
     public func zerosLike() -> GPT2Parameters {
-        GPT2Parameters(tokenEmbedding: Tensor(zeros: tokenEmbedding.shape),
-                       positionEmbedding: Tensor(zeros: positionEmbedding.shape),
-                       layers: layers.map { $0.zerosLike() }, finalNorm: finalNorm.zerosLike())
+        GPT2Parameters(
+            tokenEmbedding: Tensor(zeros: tokenEmbedding.shape),
+            positionEmbedding: Tensor(zeros: positionEmbedding.shape),
+            layers: layers.map { $0.zerosLike() }, finalNorm: finalNorm.zerosLike())
     }
 
     /// GPT-2's init (spec, "GPT-2"): weights N(0, 0.02), the two residual projections
@@ -75,12 +80,15 @@ public struct GPT2Parameters: ParameterSet {
                 output: g.normal([D, D], standardDeviation: residualDeviation), outputBias: g.constant([D]),
                 feedForwardNorm: LayerNormParameters(width: D, &g, gainDeviation: 0),
                 feedForwardIn: g.normal([D, I]), feedForwardInBias: g.constant([I]),
-                feedForwardOut: g.normal([I, D], standardDeviation: residualDeviation), feedForwardOutBias: g.constant([D]))
+                feedForwardOut: g.normal([I, D], standardDeviation: residualDeviation),
+                feedForwardOutBias: g.constant([D]))
         }
         finalNorm = LayerNormParameters(width: D, &g, gainDeviation: 0)
     }
 
-    init(tokenEmbedding: Tensor, positionEmbedding: Tensor, layers: [GPT2LayerParameters], finalNorm: LayerNormParameters) {
+    init(
+        tokenEmbedding: Tensor, positionEmbedding: Tensor, layers: [GPT2LayerParameters], finalNorm: LayerNormParameters
+    ) {
         self.tokenEmbedding = tokenEmbedding
         self.positionEmbedding = positionEmbedding
         self.layers = layers
@@ -150,8 +158,10 @@ public struct GPT2: CheckpointedModel {
     ///
     /// With `saveForBackward` false (evaluation) each block's activations are freed once the
     /// next block has read them; `backward` then adds nothing.
-    public func forward(tokens: [Int32], targets: [Int32]? = nil, batch: Int,
-                        dropout: inout DropoutSource, saveForBackward: Bool = true) throws -> GPT2Pass {
+    public func forward(
+        tokens: [Int32], targets: [Int32]? = nil, batch: Int,
+        dropout: inout DropoutSource, saveForBackward: Bool = true
+    ) throws -> GPT2Pass {
         try run(tokens: tokens, targets: targets, batch: batch, cache: nil, dropout: &dropout, save: saveForBackward)
     }
 
@@ -163,13 +173,17 @@ public struct GPT2: CheckpointedModel {
             .logProbabilities
     }
 
-    private func run(tokens: [Int32], targets: [Int32]?, batch B: Int, cache: GPT2Cache?,
-                     dropout: inout DropoutSource, save: Bool) throws -> GPT2Pass {
+    private func run(
+        tokens: [Int32], targets: [Int32]?, batch B: Int, cache: GPT2Cache?,
+        dropout: inout DropoutSource, save: Bool
+    ) throws -> GPT2Pass {
         let c = config
         try ModelInputError.check(tokens, targets: targets, batch: B, vocabulary: c.vocabularySize)
         let (T, D, H, I, rows) = (tokens.count / B, c.modelWidth, c.heads, c.innerWidth, tokens.count)
         let start = cache?.length ?? 0
-        guard start + T <= c.positions else { throw ModelInputError.contextTooLong(length: start + T, positions: c.positions) }
+        guard start + T <= c.positions else {
+            throw ModelInputError.contextTooLong(length: start + T, positions: c.positions)
+        }
         if let cache, cache.batch != B {
             throw ModelInputError.memoryMismatch(expected: "a cache of \(B) streams", found: "\(cache.batch) streams")
         }
@@ -177,13 +191,15 @@ public struct GPT2: CheckpointedModel {
 
         var x = Tensor(zeros: [B, T, D])
         tokens.withUnsafeBufferPointer {
-            Embedding.forward(out: x.pointer, tokens: $0.baseAddress!, table: parameters.tokenEmbedding.pointer,
-                              count: rows, width: D, vocabulary: c.vocabularySize)
+            Embedding.forward(
+                out: x.pointer, tokens: $0.baseAddress!, table: parameters.tokenEmbedding.pointer,
+                count: rows, width: D, vocabulary: c.vocabularySize)
         }
         for b in 0..<B {
             for t in 0..<T {
-                Residual.forward(out: x.pointer + (b * T + t) * D, a: x.pointer + (b * T + t) * D,
-                                 b: parameters.positionEmbedding.pointer + (start + t) * D, count: D)
+                Residual.forward(
+                    out: x.pointer + (b * T + t) * D, a: x.pointer + (b * T + t) * D,
+                    b: parameters.positionEmbedding.pointer + (start + t) * D, count: D)
             }
         }
         let embeddingMask = dropout.apply(x, probability: c.dropout)
@@ -193,8 +209,9 @@ public struct GPT2: CheckpointedModel {
             let input = x
             let norm1 = NormActivations(input, p.attentionNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
             let qkv = Tensor(zeros: [B, T, 3 * D])
-            Linear.forward(out: qkv.pointer, input: norm1.out.pointer, weight: p.qkv.pointer, layout: .inByOut,
-                           bias: p.qkvBias.pointer, rows: rows, inFeatures: D, outFeatures: 3 * D)
+            Linear.forward(
+                out: qkv.pointer, input: norm1.out.pointer, weight: p.qkv.pointer, layout: .inByOut,
+                bias: p.qkvBias.pointer, rows: rows, inFeatures: D, outFeatures: 3 * D)
             var views = Self.qkvViews(qkv, T)
             if let cache {
                 // Append the new keys and values, then attend over the whole cache.
@@ -212,40 +229,51 @@ public struct GPT2: CheckpointedModel {
             let probabilities = Tensor(zeros: [B, H, T, start + T])
             let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout)
             let attended = Tensor(zeros: [B, T, D])
-            Attention.forward(out: attended.pointer, probabilities: probabilities.pointer,
-                              q: views.q, k: views.k, v: views.v, relative: nil,
-                              dropMask: attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
+            Attention.forward(
+                out: attended.pointer, probabilities: probabilities.pointer,
+                q: views.q, k: views.k, v: views.v, relative: nil,
+                dropMask: attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
             let middle = Tensor(zeros: [B, T, D])
-            Linear.forward(out: middle.pointer, input: attended.pointer, weight: p.output.pointer, layout: .inByOut,
-                           bias: p.outputBias.pointer, rows: rows, inFeatures: D, outFeatures: D)
+            Linear.forward(
+                out: middle.pointer, input: attended.pointer, weight: p.output.pointer, layout: .inByOut,
+                bias: p.outputBias.pointer, rows: rows, inFeatures: D, outFeatures: D)
             let attentionOutputMask = dropout.apply(middle, probability: c.dropout)
             Residual.forward(out: middle.pointer, a: middle.pointer, b: input.pointer, count: rows * D)
 
             let norm2 = NormActivations(middle, p.feedForwardNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
             let pre = Tensor(zeros: [B, T, I])
-            Linear.forward(out: pre.pointer, input: norm2.out.pointer, weight: p.feedForwardIn.pointer, layout: .inByOut,
-                           bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
+            Linear.forward(
+                out: pre.pointer, input: norm2.out.pointer, weight: p.feedForwardIn.pointer, layout: .inByOut,
+                bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
             let hidden = Tensor(zeros: [B, T, I])
             GELU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
             let out = Tensor(zeros: [B, T, D])
-            Linear.forward(out: out.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer, layout: .inByOut,
-                           bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
+            Linear.forward(
+                out: out.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer, layout: .inByOut,
+                bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
             let feedForwardMask = dropout.apply(out, probability: c.dropout)
             Residual.forward(out: out.pointer, a: out.pointer, b: middle.pointer, count: rows * D)
-            if save { saved.append(GPT2LayerActivations(
-                input: input, attentionNorm: norm1, qkv: qkv, probabilities: probabilities, attentionMask: attentionMask,
-                attended: attended, attentionOutputMask: attentionOutputMask, middle: middle, feedForwardNorm: norm2,
-                hiddenPreActivation: pre, hidden: hidden, feedForwardMask: feedForwardMask)) }
+            if save {
+                saved.append(
+                    GPT2LayerActivations(
+                        input: input, attentionNorm: norm1, qkv: qkv, probabilities: probabilities,
+                        attentionMask: attentionMask,
+                        attended: attended, attentionOutputMask: attentionOutputMask, middle: middle,
+                        feedForwardNorm: norm2,
+                        hiddenPreActivation: pre, hidden: hidden, feedForwardMask: feedForwardMask))
+            }
             x = out
         }
         cache?.advance(by: T)
         let finalNorm = NormActivations(x, parameters.finalNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
-        let (logp, loss) = TiedOutput.forward(hidden: finalNorm.out, embedding: parameters.tokenEmbedding, bias: nil,
-                                              targets: targets, rows: rows, width: D, vocabulary: c.vocabularySize,
-                                              shape: [B, T, c.vocabularySize])
-        return GPT2Pass(logProbabilities: logp, loss: loss,
-                        tokens: tokens, targets: targets, batch: B, embeddingMask: embeddingMask, layers: saved,
-                        last: x, finalNorm: finalNorm)
+        let (logp, loss) = TiedOutput.forward(
+            hidden: finalNorm.out, embedding: parameters.tokenEmbedding, bias: nil,
+            targets: targets, rows: rows, width: D, vocabulary: c.vocabularySize,
+            shape: [B, T, c.vocabularySize])
+        return GPT2Pass(
+            logProbabilities: logp, loss: loss,
+            tokens: tokens, targets: targets, batch: B, embeddingMask: embeddingMask, layers: saved,
+            last: x, finalNorm: finalNorm)
     }
 
     /// Adds the gradient of `pass.loss` into `gradients` (a pass without a cache). A pass run
@@ -257,14 +285,16 @@ public struct GPT2: CheckpointedModel {
         let T = rows / B
         let shape = AttentionShape(batch: B, queries: T, memory: 0, heads: c.heads, headSize: c.headSize)
         let dNormOut = Tensor(zeros: [B, T, D])
-        TiedOutput.backward(dHidden: dNormOut, dEmbedding: gradients.tokenEmbedding, dBias: nil,
-                            logProbabilities: pass.logProbabilities, hidden: pass.finalNorm.out,
-                            embedding: parameters.tokenEmbedding, targets: targets, rows: rows, width: D,
-                            vocabulary: c.vocabularySize)
+        TiedOutput.backward(
+            dHidden: dNormOut, dEmbedding: gradients.tokenEmbedding, dBias: nil,
+            logProbabilities: pass.logProbabilities, hidden: pass.finalNorm.out,
+            embedding: parameters.tokenEmbedding, targets: targets, rows: rows, width: D,
+            vocabulary: c.vocabularySize)
         // dx is the gradient of the residual stream; each block adds its branch's share.
         var dx = Tensor(zeros: [B, T, D])
-        pass.finalNorm.backward(dInput: dx, dOut: dNormOut, input: pass.last, parameters.finalNorm,
-                                gradients: gradients.finalNorm, rows: rows, width: D)
+        pass.finalNorm.backward(
+            dInput: dx, dOut: dNormOut, input: pass.last, parameters.finalNorm,
+            gradients: gradients.finalNorm, rows: rows, width: D)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let (a, p, g) = (pass.layers[l], parameters.layers[l], gradients.layers[l])
             // MLP branch: out = middle + drop(c_proj(gelu(c_fc(ln_2(middle))))).
@@ -272,52 +302,64 @@ public struct GPT2: CheckpointedModel {
             let dBranch = Tensor(shape: [B, T, D], values: dx.values)
             dropoutBackward(dBranch, mask: a.feedForwardMask)
             let dHidden = Tensor(zeros: [B, T, I])
-            Linear.backward(dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
-                            dOut: dBranch.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
-                            layout: .inByOut, rows: rows, inFeatures: I, outFeatures: D)
+            Linear.backward(
+                dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
+                dOut: dBranch.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
+                layout: .inByOut, rows: rows, inFeatures: I, outFeatures: D)
             let dPre = Tensor(zeros: [B, T, I])
-            GELU.backward(dInput: dPre.pointer, dOut: dHidden.pointer, input: a.hiddenPreActivation.pointer, count: dPre.count)
+            GELU.backward(
+                dInput: dPre.pointer, dOut: dHidden.pointer, input: a.hiddenPreActivation.pointer, count: dPre.count)
             let dNorm2 = Tensor(zeros: [B, T, D])
-            Linear.backward(dInput: dNorm2.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
-                            dOut: dPre.pointer, input: a.feedForwardNorm.out.pointer, weight: p.feedForwardIn.pointer,
-                            layout: .inByOut, rows: rows, inFeatures: D, outFeatures: I)
-            a.feedForwardNorm.backward(dInput: dMiddle, dOut: dNorm2, input: a.middle, p.feedForwardNorm,
-                                       gradients: g.feedForwardNorm, rows: rows, width: D)
+            Linear.backward(
+                dInput: dNorm2.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
+                dOut: dPre.pointer, input: a.feedForwardNorm.out.pointer, weight: p.feedForwardIn.pointer,
+                layout: .inByOut, rows: rows, inFeatures: D, outFeatures: I)
+            a.feedForwardNorm.backward(
+                dInput: dMiddle, dOut: dNorm2, input: a.middle, p.feedForwardNorm,
+                gradients: g.feedForwardNorm, rows: rows, width: D)
             // Attention branch: middle = input + drop(c_proj(attention(c_attn(ln_1(input))))).
             let dInput = Tensor(shape: [B, T, D], values: dMiddle.values)
             dropoutBackward(dMiddle, mask: a.attentionOutputMask)
             let dAttended = Tensor(zeros: [B, T, D])
-            Linear.backward(dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: g.outputBias.pointer,
-                            dOut: dMiddle.pointer, input: a.attended.pointer, weight: p.output.pointer,
-                            layout: .inByOut, rows: rows, inFeatures: D, outFeatures: D)
+            Linear.backward(
+                dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: g.outputBias.pointer,
+                dOut: dMiddle.pointer, input: a.attended.pointer, weight: p.output.pointer,
+                layout: .inByOut, rows: rows, inFeatures: D, outFeatures: D)
             let dqkv = Tensor(zeros: [B, T, 3 * D])
             let views = Self.qkvViews(a.qkv, T), dViews = Self.qkvViews(dqkv, T)
-            Attention.backward(dq: dViews.q, dk: dViews.k, dv: dViews.v, dRelative: nil, dOut: dAttended.pointer,
-                               probabilities: a.probabilities.pointer, q: views.q, k: views.k, v: views.v,
-                               relative: nil, dropMask: a.attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
+            Attention.backward(
+                dq: dViews.q, dk: dViews.k, dv: dViews.v, dRelative: nil, dOut: dAttended.pointer,
+                probabilities: a.probabilities.pointer, q: views.q, k: views.k, v: views.v,
+                relative: nil, dropMask: a.attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
             let dNorm1 = Tensor(zeros: [B, T, D])
-            Linear.backward(dInput: dNorm1.pointer, dWeight: g.qkv.pointer, dBias: g.qkvBias.pointer, dOut: dqkv.pointer,
-                            input: a.attentionNorm.out.pointer, weight: p.qkv.pointer, layout: .inByOut,
-                            rows: rows, inFeatures: D, outFeatures: 3 * D)
-            a.attentionNorm.backward(dInput: dInput, dOut: dNorm1, input: a.input, p.attentionNorm,
-                                     gradients: g.attentionNorm, rows: rows, width: D)
+            Linear.backward(
+                dInput: dNorm1.pointer, dWeight: g.qkv.pointer, dBias: g.qkvBias.pointer, dOut: dqkv.pointer,
+                input: a.attentionNorm.out.pointer, weight: p.qkv.pointer, layout: .inByOut,
+                rows: rows, inFeatures: D, outFeatures: 3 * D)
+            a.attentionNorm.backward(
+                dInput: dInput, dOut: dNorm1, input: a.input, p.attentionNorm,
+                gradients: g.attentionNorm, rows: rows, width: D)
             dx = dInput
         }
         dropoutBackward(dx, mask: pass.embeddingMask)
         pass.tokens.withUnsafeBufferPointer {
-            Embedding.backward(dTable: gradients.tokenEmbedding.pointer, dOut: dx.pointer, tokens: $0.baseAddress!,
-                               count: rows, width: D)
+            Embedding.backward(
+                dTable: gradients.tokenEmbedding.pointer, dOut: dx.pointer, tokens: $0.baseAddress!,
+                count: rows, width: D)
         }
         for b in 0..<B {
-            Residual.backward(dA: gradients.positionEmbedding.pointer, dB: nil, dOut: dx.pointer + b * T * D, count: T * D)
+            Residual.backward(
+                dA: gradients.positionEmbedding.pointer, dB: nil, dOut: dx.pointer + b * T * D, count: T * D)
         }
     }
 
     /// q, k, v inside a [B, T, 3D] projection (heads side by side in each third).
     static func qkvViews(_ qkv: Tensor, _ T: Int) -> (q: HeadRows, k: HeadRows, v: HeadRows) {
         let row = qkv.shape[2], D = row / 3
-        return (HeadRows(base: qkv.pointer, rowStride: row, batchStride: T * row),
-                HeadRows(base: qkv.pointer + D, rowStride: row, batchStride: T * row),
-                HeadRows(base: qkv.pointer + 2 * D, rowStride: row, batchStride: T * row))
+        return (
+            HeadRows(base: qkv.pointer, rowStride: row, batchStride: T * row),
+            HeadRows(base: qkv.pointer + D, rowStride: row, batchStride: T * row),
+            HeadRows(base: qkv.pointer + 2 * D, rowStride: row, batchStride: T * row)
+        )
     }
 }

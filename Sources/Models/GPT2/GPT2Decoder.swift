@@ -51,15 +51,18 @@ public final class GPT2Decoder {
             DecoderMatrix(w.pointer, outputs: w.shape[1], inputs: w.shape[0], transposed: true, precision: precision)
         }
         layers = model.parameters.layers.map { p in
-            LayerMatrices(qkv: conv1D(p.qkv), output: conv1D(p.output),
-                          feedForwardIn: conv1D(p.feedForwardIn), feedForwardOut: conv1D(p.feedForwardOut))
+            LayerMatrices(
+                qkv: conv1D(p.qkv), output: conv1D(p.output),
+                feedForwardIn: conv1D(p.feedForwardIn), feedForwardOut: conv1D(p.feedForwardOut))
         }
-        outputMatrix = DecoderMatrix(model.parameters.tokenEmbedding.pointer, outputs: V, inputs: D,
-                                     transposed: false, precision: precision)
+        outputMatrix = DecoderMatrix(
+            model.parameters.tokenEmbedding.pointer, outputs: V, inputs: D,
+            transposed: false, precision: precision)
         x = Tensor(zeros: [1, D]); norm = Tensor(zeros: [1, D]); qkv = Tensor(zeros: [1, 3 * D])
         attended = Tensor(zeros: [1, D]); hidden = Tensor(zeros: [1, I])
-        stepCache = DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: c.positions,
-                                 precision: precision)
+        stepCache = DecoderCache(
+            layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: c.positions,
+            precision: precision)
         probabilities = Tensor(zeros: [stepCache.scoreScratchCount])
         mean = Tensor(zeros: [1]); rstd = Tensor(zeros: [1])
         logProbabilities = Tensor(zeros: [1, V])
@@ -97,23 +100,28 @@ public final class GPT2Decoder {
         guard position < c.positions else {
             throw ModelInputError.contextTooLong(length: position + 1, positions: c.positions)
         }
-        Residual.forward(out: x.pointer, a: p.tokenEmbedding.pointer + Int(token) * D,
-                         b: p.positionEmbedding.pointer + position * D, count: D)
+        Residual.forward(
+            out: x.pointer, a: p.tokenEmbedding.pointer + Int(token) * D,
+            b: p.positionEmbedding.pointer + position * D, count: D)
         for (l, (layer, weights)) in zip(p.layers, layers).enumerated() {
             normalize(x, layer.attentionNorm)
             weights.qkv.multiply(norm.pointer, bias: layer.qkvBias.pointer, into: qkv.pointer)
             let slot = position * D
             (cache.keys[l].pointer + slot).update(from: qkv.pointer + D, count: D)
             (cache.values[l].pointer + slot).update(from: qkv.pointer + 2 * D, count: D)
-            stepCache.append(layer: l, key: qkv.pointer + D, value: qkv.pointer + 2 * D,
-                             thenAttend: qkv.pointer, slots: 0..<position + 1, out: attended.pointer,
-                             scores: probabilities.pointer)
-            weights.output.multiply(attended.pointer, bias: layer.outputBias.pointer, into: x.pointer, epilogue: .accumulate)
+            stepCache.append(
+                layer: l, key: qkv.pointer + D, value: qkv.pointer + 2 * D,
+                thenAttend: qkv.pointer, slots: 0..<position + 1, out: attended.pointer,
+                scores: probabilities.pointer)
+            weights.output.multiply(
+                attended.pointer, bias: layer.outputBias.pointer, into: x.pointer, epilogue: .accumulate)
             normalize(x, layer.feedForwardNorm)
-            weights.feedForwardIn.multiply(norm.pointer, bias: layer.feedForwardInBias.pointer, into: hidden.pointer,
-                                           epilogue: .gelu)
-            weights.feedForwardOut.multiply(hidden.pointer, bias: layer.feedForwardOutBias.pointer, into: x.pointer,
-                                            epilogue: .accumulate)
+            weights.feedForwardIn.multiply(
+                norm.pointer, bias: layer.feedForwardInBias.pointer, into: hidden.pointer,
+                epilogue: .gelu)
+            weights.feedForwardOut.multiply(
+                hidden.pointer, bias: layer.feedForwardOutBias.pointer, into: x.pointer,
+                epilogue: .accumulate)
         }
         cache.advance(by: 1)
         normalize(x, p.finalNorm)
@@ -126,14 +134,16 @@ public final class GPT2Decoder {
     /// Copies the batched pass's key and value at `position` of layer `l` into `stepCache`.
     private func copyToStepCache(layer l: Int, position: Int) {
         let D = model.config.modelWidth
-        stepCache.store(layer: l, position: position, key: cache.keys[l].pointer + position * D,
-                        value: cache.values[l].pointer + position * D)
+        stepCache.store(
+            layer: l, position: position, key: cache.keys[l].pointer + position * D,
+            value: cache.values[l].pointer + position * D)
     }
 
     /// `norm = LayerNorm(input)` with the parameters `p`.
     private func normalize(_ input: Tensor, _ p: LayerNormParameters) {
-        LayerNorm.forward(out: norm.pointer, mean: mean.pointer, rstd: rstd.pointer, input: input.pointer,
-                          weight: p.weight.pointer, bias: p.bias.pointer, rows: 1,
-                          width: model.config.modelWidth, eps: model.config.layerNormEpsilon)
+        LayerNorm.forward(
+            out: norm.pointer, mean: mean.pointer, rstd: rstd.pointer, input: input.pointer,
+            weight: p.weight.pointer, bias: p.bias.pointer, rows: 1,
+            width: model.config.modelWidth, eps: model.config.layerNormEpsilon)
     }
 }

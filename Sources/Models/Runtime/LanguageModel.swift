@@ -74,8 +74,10 @@ public final class LanguageModel {
     /// Forward and backward of one batch: sets `gradients` to dLoss/dweight (overwriting them)
     /// and returns the mean cross-entropy over the `tokens.count` targets (nats per token).
     /// `memory` is read and advanced (Transformer-XL); `dropout` draws the masks.
-    public func lossAndGradients(tokens: [Int32], targets: [Int32], batch: Int, memory: inout Memory?,
-                                 dropout: inout DropoutSource) throws -> Float {
+    public func lossAndGradients(
+        tokens: [Int32], targets: [Int32], batch: Int, memory: inout Memory?,
+        dropout: inout DropoutSource
+    ) throws -> Float {
         for (_, g) in gradients { g.zero() }
         switch network {
         case let .transformerXL(m):

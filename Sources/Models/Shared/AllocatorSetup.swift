@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The models allocate their activations afresh for every pass (plain tensors a pass owns, as
@@ -11,13 +11,13 @@ import Glibc
 enum AllocatorSetup {
     static let once: Void = {
         #if canImport(Glibc)
-        // mallopt is not in Swift's Glibc module; look it up. M_TRIM_THRESHOLD = -1 and
-        // M_MMAP_THRESHOLD = -3 in <malloc.h>.
-        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
-        _ = mallopt(-3, 1 << 30)
-        _ = mallopt(-1, 1 << 30)
+            // mallopt is not in Swift's Glibc module; look it up. M_TRIM_THRESHOLD = -1 and
+            // M_MMAP_THRESHOLD = -3 in <malloc.h>.
+            typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+            let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+            _ = mallopt(-3, 1 << 30)
+            _ = mallopt(-1, 1 << 30)
         #endif
     }()
 }

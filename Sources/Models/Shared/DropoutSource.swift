@@ -15,8 +15,9 @@ public struct DropoutSource {
     mutating func apply(_ x: Tensor, probability p: Float) -> Tensor? {
         guard p > 0, generator != nil else { return nil }
         let mask = Tensor(zeros: [x.count])
-        Dropout.forward(out: x.pointer, input: x.pointer, mask: mask.pointer, count: x.count, probability: p,
-                        generator: &generator!)
+        Dropout.forward(
+            out: x.pointer, input: x.pointer, mask: mask.pointer, count: x.count, probability: p,
+            generator: &generator!)
         return mask
     }
 

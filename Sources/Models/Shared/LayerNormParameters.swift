@@ -9,7 +9,9 @@ public struct LayerNormParameters {
 
     /// Gain N(1, 0.02) for Transformer-XL, 1 for GPT-2 (`gainDeviation` 0); bias 0.
     init(width: Int, _ initializer: inout Initializer, gainDeviation: Float) {
-        weight = gainDeviation > 0 ? initializer.normal([width], mean: 1, standardDeviation: gainDeviation)
+        weight =
+            gainDeviation > 0
+            ? initializer.normal([width], mean: 1, standardDeviation: gainDeviation)
             : initializer.constant([width], 1)
         bias = initializer.constant([width])
     }

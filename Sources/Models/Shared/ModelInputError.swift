@@ -16,7 +16,8 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
         case let .tokenOutOfRange(token, index, vocabulary):
             return "token \(token) at index \(index) is outside the vocabulary 0..<\(vocabulary)"
         case let .raggedBatch(count, batch): return "\(count) tokens cannot be split into \(batch) equal streams"
-        case let .memoryMismatch(expected, found): return "memory does not fit the model: expected \(expected), found \(found)"
+        case let .memoryMismatch(expected, found):
+            return "memory does not fit the model: expected \(expected), found \(found)"
         case let .contextTooLong(length, positions):
             return "context of \(length) tokens exceeds the model's \(positions) learned positions"
         case let .targetCount(tokens, targets): return "\(targets) targets for \(tokens) tokens"

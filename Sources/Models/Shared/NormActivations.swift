@@ -15,15 +15,19 @@ struct NormActivations {
         out = Tensor(zeros: input.shape)
         mean = Tensor(zeros: [rows])
         rstd = Tensor(zeros: [rows])
-        LayerNorm.forward(out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, input: input.pointer,
-                          weight: p.weight.pointer, bias: p.bias.pointer, rows: rows, width: width, eps: epsilon)
+        LayerNorm.forward(
+            out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, input: input.pointer,
+            weight: p.weight.pointer, bias: p.bias.pointer, rows: rows, width: width, eps: epsilon)
     }
 
     /// Adds the gradients into `dInput` and `gradients`.
-    func backward(dInput: Tensor, dOut: Tensor, input: Tensor, _ p: LayerNormParameters,
-                  gradients: LayerNormParameters, rows: Int, width: Int) {
-        LayerNorm.backward(dInput: dInput.pointer, dWeight: gradients.weight.pointer, dBias: gradients.bias.pointer,
-                           dOut: dOut.pointer, input: input.pointer, weight: p.weight.pointer,
-                           mean: mean.pointer, rstd: rstd.pointer, rows: rows, width: width)
+    func backward(
+        dInput: Tensor, dOut: Tensor, input: Tensor, _ p: LayerNormParameters,
+        gradients: LayerNormParameters, rows: Int, width: Int
+    ) {
+        LayerNorm.backward(
+            dInput: dInput.pointer, dWeight: gradients.weight.pointer, dBias: gradients.bias.pointer,
+            dOut: dOut.pointer, input: input.pointer, weight: p.weight.pointer,
+            mean: mean.pointer, rstd: rstd.pointer, rows: rows, width: width)
     }
 }

@@ -29,7 +29,8 @@ public struct Memory {
     /// rows than `capacity`).
     public init?(capacity: Int, layers: [Tensor]) {
         guard let first = layers.first, first.shape.count == 3, first.shape[1] <= capacity,
-              layers.allSatisfy({ $0.shape == first.shape }) else { return nil }
+            layers.allSatisfy({ $0.shape == first.shape })
+        else { return nil }
         self.capacity = capacity
         self.batch = first.shape[0]
         self.width = first.shape[2]
@@ -50,7 +51,7 @@ public struct Memory {
         let out = Tensor(zeros: [B, keep, D])
         for b in 0..<B {
             for row in 0..<keep {
-                let t = M + T - keep + row // row index in [old; h]
+                let t = M + T - keep + row  // row index in [old; h]
                 let source = t < M ? old.pointer + (b * M + t) * D : h.pointer + (b * T + t - M) * D
                 (out.pointer + (b * keep + row) * D).update(from: source, count: D)
             }

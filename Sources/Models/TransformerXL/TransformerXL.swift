@@ -21,11 +21,15 @@ public struct TransformerXLLayerParameters {
 
     func named(_ i: Int) -> [(name: String, tensor: Tensor)] {
         let p = "layers.\(i)."
-        return [(p + "dec_attn.qkv_net.weight", qkv), (p + "dec_attn.r_net.weight", positionProjection),
-                (p + "dec_attn.o_net.weight", output)]
+        return [
+            (p + "dec_attn.qkv_net.weight", qkv), (p + "dec_attn.r_net.weight", positionProjection),
+            (p + "dec_attn.o_net.weight", output),
+        ]
             + attentionNorm.named(p + "dec_attn.layer_norm")
-            + [(p + "pos_ff.CoreNet.0.weight", feedForwardIn), (p + "pos_ff.CoreNet.0.bias", feedForwardInBias),
-               (p + "pos_ff.CoreNet.3.weight", feedForwardOut), (p + "pos_ff.CoreNet.3.bias", feedForwardOutBias)]
+            + [
+                (p + "pos_ff.CoreNet.0.weight", feedForwardIn), (p + "pos_ff.CoreNet.0.bias", feedForwardInBias),
+                (p + "pos_ff.CoreNet.3.weight", feedForwardOut), (p + "pos_ff.CoreNet.3.bias", feedForwardOutBias),
+            ]
             + feedForwardNorm.named(p + "pos_ff.layer_norm")
     }
 
@@ -60,9 +64,10 @@ public struct TransformerXLParameters: ParameterSet {
     }
 
     public func zerosLike() -> TransformerXLParameters {
-        TransformerXLParameters(embedding: Tensor(zeros: embedding.shape), contentBias: Tensor(zeros: contentBias.shape),
-                                positionBias: Tensor(zeros: positionBias.shape), layers: layers.map { $0.zerosLike() },
-                                outputBias: Tensor(zeros: outputBias.shape))
+        TransformerXLParameters(
+            embedding: Tensor(zeros: embedding.shape), contentBias: Tensor(zeros: contentBias.shape),
+            positionBias: Tensor(zeros: positionBias.shape), layers: layers.map { $0.zerosLike() },
+            outputBias: Tensor(zeros: outputBias.shape))
     }
 
     /// Parameters drawn as the reference's `weights_init` does (spec, "Init"): linear and
@@ -84,7 +89,10 @@ public struct TransformerXLParameters: ParameterSet {
         outputBias = g.constant([c.vocabularySize])
     }
 
-    init(embedding: Tensor, contentBias: Tensor, positionBias: Tensor, layers: [TransformerXLLayerParameters], outputBias: Tensor) {
+    init(
+        embedding: Tensor, contentBias: Tensor, positionBias: Tensor, layers: [TransformerXLLayerParameters],
+        outputBias: Tensor
+    ) {
         self.embedding = embedding
         self.contentBias = contentBias
         self.positionBias = positionBias
@@ -177,24 +185,29 @@ public struct TransformerXL: CheckpointedModel {
     /// With `saveForBackward` false (evaluation, generation) each layer's activations are freed
     /// as soon as the next layer has read them, so only one layer's are alive at a time; the
     /// pass then cannot be differentiated and `backward` leaves the gradients untouched.
-    public func forward(tokens: [Int32], targets: [Int32]? = nil, batch B: Int, memory: inout Memory,
-                        dropout: inout DropoutSource, saveForBackward: Bool = true) throws -> TransformerXLSegment {
+    public func forward(
+        tokens: [Int32], targets: [Int32]? = nil, batch B: Int, memory: inout Memory,
+        dropout: inout DropoutSource, saveForBackward: Bool = true
+    ) throws -> TransformerXLSegment {
         let c = config
         try ModelInputError.check(tokens, targets: targets, batch: B, vocabulary: c.vocabularySize)
         guard memory.batch == B, memory.layers.count == c.layers, memory.width == c.modelWidth else {
-            throw ModelInputError.memoryMismatch(expected: "\(c.layers) layers of [\(B), M, \(c.modelWidth)]",
-                                                 found: "\(memory.layers.count) layers of [\(memory.batch), M, \(memory.width)]")
+            throw ModelInputError.memoryMismatch(
+                expected: "\(c.layers) layers of [\(B), M, \(c.modelWidth)]",
+                found: "\(memory.layers.count) layers of [\(memory.batch), M, \(memory.width)]")
         }
         let (T, M, D, H, d, I) = (tokens.count / B, memory.length, c.modelWidth, c.heads, c.headSize, c.innerWidth)
         let (K, HD, rows) = (M + T, c.heads * c.headSize, tokens.count)
-        let shape = AttentionShape(batch: B, queries: T, memory: M, heads: H, headSize: d,
-                                   window: c.sameLength ? memory.capacity : nil)
+        let shape = AttentionShape(
+            batch: B, queries: T, memory: M, heads: H, headSize: d,
+            window: c.sameLength ? memory.capacity : nil)
 
         // Steps 1-3: scaled embedding and sinusoids, each after dropout.
         var h = Tensor(zeros: [B, T, D])
         tokens.withUnsafeBufferPointer {
-            Embedding.forward(out: h.pointer, tokens: $0.baseAddress!, table: parameters.embedding.pointer,
-                              count: rows, width: D, vocabulary: c.vocabularySize, scale: Float(D).squareRoot())
+            Embedding.forward(
+                out: h.pointer, tokens: $0.baseAddress!, table: parameters.embedding.pointer,
+                count: rows, width: D, vocabulary: c.vocabularySize, scale: Float(D).squareRoot())
         }
         let embeddingMask = dropout.apply(h, probability: c.dropout)
         let pe = sinusoids(count: K)
@@ -211,47 +224,61 @@ public struct TransformerXL: CheckpointedModel {
                 (context.pointer + (b * K + M) * D).update(from: input.pointer + b * T * D, count: T * D)
             }
             let qkv = Tensor(zeros: [B, K, 3 * HD])
-            Linear.forward(out: qkv.pointer, input: context.pointer, weight: p.qkv.pointer, bias: nil,
-                           rows: B * K, inFeatures: D, outFeatures: 3 * HD)
+            Linear.forward(
+                out: qkv.pointer, input: context.pointer, weight: p.qkv.pointer, bias: nil,
+                rows: B * K, inFeatures: D, outFeatures: 3 * HD)
             let positions = Tensor(zeros: [K, HD])
-            Linear.forward(out: positions.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
-                           rows: K, inFeatures: D, outFeatures: HD)
+            Linear.forward(
+                out: positions.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
+                rows: K, inFeatures: D, outFeatures: HD)
             let probabilities = Tensor(zeros: [B, H, T, K])
             let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout)
             let attended = Tensor(zeros: [B, T, HD])
             let views = Self.qkvViews(qkv, shape)
-            Attention.forward(out: attended.pointer, probabilities: probabilities.pointer,
-                              q: views.q, k: views.k, v: views.v,
-                              relative: RelativeTerms(r: positions.pointer, u: parameters.contentBias.pointer,
-                                                      v: parameters.positionBias.pointer),
-                              dropMask: attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
+            Attention.forward(
+                out: attended.pointer, probabilities: probabilities.pointer,
+                q: views.q, k: views.k, v: views.v,
+                relative: RelativeTerms(
+                    r: positions.pointer, u: parameters.contentBias.pointer,
+                    v: parameters.positionBias.pointer),
+                dropMask: attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
             let attentionResidual = Tensor(zeros: [B, T, D])
-            Linear.forward(out: attentionResidual.pointer, input: attended.pointer, weight: p.output.pointer, bias: nil,
-                           rows: rows, inFeatures: HD, outFeatures: D)
+            Linear.forward(
+                out: attentionResidual.pointer, input: attended.pointer, weight: p.output.pointer, bias: nil,
+                rows: rows, inFeatures: HD, outFeatures: D)
             let attentionOutputMask = dropout.apply(attentionResidual, probability: c.dropout)
-            Residual.forward(out: attentionResidual.pointer, a: attentionResidual.pointer, b: input.pointer, count: rows * D)
-            let attentionNorm = NormActivations(attentionResidual, p.attentionNorm, rows: rows, width: D,
-                                                epsilon: c.layerNormEpsilon)
+            Residual.forward(
+                out: attentionResidual.pointer, a: attentionResidual.pointer, b: input.pointer, count: rows * D)
+            let attentionNorm = NormActivations(
+                attentionResidual, p.attentionNorm, rows: rows, width: D,
+                epsilon: c.layerNormEpsilon)
 
             let pre = Tensor(zeros: [B, T, I])
-            Linear.forward(out: pre.pointer, input: attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
-                           bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
+            Linear.forward(
+                out: pre.pointer, input: attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
+                bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
             let hidden = Tensor(zeros: [B, T, I])
             ReLU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
             let hiddenMask = dropout.apply(hidden, probability: c.dropout)
             let ffResidual = Tensor(zeros: [B, T, D])
-            Linear.forward(out: ffResidual.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer,
-                           bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
+            Linear.forward(
+                out: ffResidual.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer,
+                bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
             let feedForwardMask = dropout.apply(ffResidual, probability: c.dropout)
-            Residual.forward(out: ffResidual.pointer, a: ffResidual.pointer, b: attentionNorm.out.pointer, count: rows * D)
-            let ffNorm = NormActivations(ffResidual, p.feedForwardNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
+            Residual.forward(
+                out: ffResidual.pointer, a: ffResidual.pointer, b: attentionNorm.out.pointer, count: rows * D)
+            let ffNorm = NormActivations(
+                ffResidual, p.feedForwardNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
             inputs.append(input)
-            if saveForBackward { saved.append(TransformerXLLayerActivations(
-                input: input, context: context, qkv: qkv, positions: positions, probabilities: probabilities,
-                attentionMask: attentionMask, attended: attended, attentionOutputMask: attentionOutputMask,
-                attentionResidual: attentionResidual, attentionNorm: attentionNorm, hiddenPreActivation: pre,
-                hidden: hidden, hiddenMask: hiddenMask, feedForwardMask: feedForwardMask,
-                feedForwardResidual: ffResidual, feedForwardNorm: ffNorm)) }
+            if saveForBackward {
+                saved.append(
+                    TransformerXLLayerActivations(
+                        input: input, context: context, qkv: qkv, positions: positions, probabilities: probabilities,
+                        attentionMask: attentionMask, attended: attended, attentionOutputMask: attentionOutputMask,
+                        attentionResidual: attentionResidual, attentionNorm: attentionNorm, hiddenPreActivation: pre,
+                        hidden: hidden, hiddenMask: hiddenMask, feedForwardMask: feedForwardMask,
+                        feedForwardResidual: ffResidual, feedForwardNorm: ffNorm))
+            }
             h = ffNorm.out
         }
         memory = memory.updated(with: inputs)
@@ -260,9 +287,10 @@ public struct TransformerXL: CheckpointedModel {
         let finalHidden = Tensor(zeros: [B, T, D])
         finalHidden.pointer.update(from: h.pointer, count: h.count)
         let finalMask = dropout.apply(finalHidden, probability: c.dropout)
-        let (logp, loss) = TiedOutput.forward(hidden: finalHidden, embedding: parameters.embedding,
-                                              bias: parameters.outputBias, targets: targets, rows: rows,
-                                              width: D, vocabulary: c.vocabularySize, shape: [B, T, c.vocabularySize])
+        let (logp, loss) = TiedOutput.forward(
+            hidden: finalHidden, embedding: parameters.embedding,
+            bias: parameters.outputBias, targets: targets, rows: rows,
+            width: D, vocabulary: c.vocabularySize, shape: [B, T, c.vocabularySize])
         return TransformerXLSegment(
             logProbabilities: logp, loss: loss,
             tokens: tokens, targets: targets, shape: shape, sinusoids: pe, sinusoidMask: sinusoidMask,
@@ -278,78 +306,94 @@ public struct TransformerXL: CheckpointedModel {
         let (B, T, M, K, D, I) = (s.batch, s.queries, s.memory, s.keys, c.modelWidth, c.innerWidth)
         let (HD, rows) = (c.heads * c.headSize, B * T)
         var dh = Tensor(zeros: [B, T, D])
-        TiedOutput.backward(dHidden: dh, dEmbedding: gradients.embedding, dBias: gradients.outputBias,
-                            logProbabilities: segment.logProbabilities, hidden: segment.finalHidden,
-                            embedding: parameters.embedding, targets: targets, rows: rows, width: D,
-                            vocabulary: c.vocabularySize)
+        TiedOutput.backward(
+            dHidden: dh, dEmbedding: gradients.embedding, dBias: gradients.outputBias,
+            logProbabilities: segment.logProbabilities, hidden: segment.finalHidden,
+            embedding: parameters.embedding, targets: targets, rows: rows, width: D,
+            vocabulary: c.vocabularySize)
         dropoutBackward(dh, mask: segment.finalMask)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let (a, p, g) = (segment.layers[l], parameters.layers[l], gradients.layers[l])
             // Feed-forward block, from its LayerNorm back to its input (the first norm's output).
             let dffResidual = Tensor(zeros: [B, T, D])
-            a.feedForwardNorm.backward(dInput: dffResidual, dOut: dh, input: a.feedForwardResidual, p.feedForwardNorm,
-                                       gradients: g.feedForwardNorm, rows: rows, width: D)
+            a.feedForwardNorm.backward(
+                dInput: dffResidual, dOut: dh, input: a.feedForwardResidual, p.feedForwardNorm,
+                gradients: g.feedForwardNorm, rows: rows, width: D)
             let dNorm1 = Tensor(shape: [B, T, D], values: dffResidual.values)
             dropoutBackward(dffResidual, mask: a.feedForwardMask)
             let dHidden = Tensor(zeros: [B, T, I])
-            Linear.backward(dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
-                            dOut: dffResidual.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
-                            rows: rows, inFeatures: I, outFeatures: D)
+            Linear.backward(
+                dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
+                dOut: dffResidual.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
+                rows: rows, inFeatures: I, outFeatures: D)
             dropoutBackward(dHidden, mask: a.hiddenMask)
             let dPre = Tensor(zeros: [B, T, I])
-            ReLU.backward(dInput: dPre.pointer, dOut: dHidden.pointer, output: a.hiddenPreActivation.pointer,
-                          count: dPre.count)
-            Linear.backward(dInput: dNorm1.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
-                            dOut: dPre.pointer, input: a.attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
-                            rows: rows, inFeatures: D, outFeatures: I)
+            ReLU.backward(
+                dInput: dPre.pointer, dOut: dHidden.pointer, output: a.hiddenPreActivation.pointer,
+                count: dPre.count)
+            Linear.backward(
+                dInput: dNorm1.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
+                dOut: dPre.pointer, input: a.attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
+                rows: rows, inFeatures: D, outFeatures: I)
 
             // Attention block: LayerNorm, residual, output projection, attention, qkv.
             let dAttnResidual = Tensor(zeros: [B, T, D])
-            a.attentionNorm.backward(dInput: dAttnResidual, dOut: dNorm1, input: a.attentionResidual, p.attentionNorm,
-                                     gradients: g.attentionNorm, rows: rows, width: D)
+            a.attentionNorm.backward(
+                dInput: dAttnResidual, dOut: dNorm1, input: a.attentionResidual, p.attentionNorm,
+                gradients: g.attentionNorm, rows: rows, width: D)
             let dInput = Tensor(shape: [B, T, D], values: dAttnResidual.values)
             dropoutBackward(dAttnResidual, mask: a.attentionOutputMask)
             let dAttended = Tensor(zeros: [B, T, HD])
-            Linear.backward(dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: nil, dOut: dAttnResidual.pointer,
-                            input: a.attended.pointer, weight: p.output.pointer, rows: rows, inFeatures: HD, outFeatures: D)
+            Linear.backward(
+                dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: nil, dOut: dAttnResidual.pointer,
+                input: a.attended.pointer, weight: p.output.pointer, rows: rows, inFeatures: HD, outFeatures: D)
             let dqkv = Tensor(zeros: [B, K, 3 * HD])
             let dPositions = Tensor(zeros: [K, HD])
             let views = Self.qkvViews(a.qkv, s), dViews = Self.qkvViews(dqkv, s)
-            Attention.backward(dq: dViews.q, dk: dViews.k, dv: dViews.v,
-                               dRelative: RelativeGradients(r: dPositions.pointer, u: gradients.contentBias.pointer,
-                                                            v: gradients.positionBias.pointer),
-                               dOut: dAttended.pointer, probabilities: a.probabilities.pointer,
-                               q: views.q, k: views.k, v: views.v,
-                               relative: RelativeTerms(r: a.positions.pointer, u: parameters.contentBias.pointer,
-                                                       v: parameters.positionBias.pointer),
-                               dropMask: a.attentionMask.map { UnsafePointer($0.pointer) }, shape: s)
-            Linear.backward(dInput: nil, dWeight: g.positionProjection.pointer, dBias: nil, dOut: dPositions.pointer,
-                            input: segment.sinusoids.pointer, weight: p.positionProjection.pointer,
-                            rows: K, inFeatures: D, outFeatures: HD)
+            Attention.backward(
+                dq: dViews.q, dk: dViews.k, dv: dViews.v,
+                dRelative: RelativeGradients(
+                    r: dPositions.pointer, u: gradients.contentBias.pointer,
+                    v: gradients.positionBias.pointer),
+                dOut: dAttended.pointer, probabilities: a.probabilities.pointer,
+                q: views.q, k: views.k, v: views.v,
+                relative: RelativeTerms(
+                    r: a.positions.pointer, u: parameters.contentBias.pointer,
+                    v: parameters.positionBias.pointer),
+                dropMask: a.attentionMask.map { UnsafePointer($0.pointer) }, shape: s)
+            Linear.backward(
+                dInput: nil, dWeight: g.positionProjection.pointer, dBias: nil, dOut: dPositions.pointer,
+                input: segment.sinusoids.pointer, weight: p.positionProjection.pointer,
+                rows: K, inFeatures: D, outFeatures: HD)
             // Memory rows contribute to the qkv weight's gradient but receive none themselves,
             // so the input gradient is computed for the T segment rows of each stream only.
-            Linear.backward(dInput: nil, dWeight: g.qkv.pointer, dBias: nil, dOut: dqkv.pointer,
-                            input: a.context.pointer, weight: p.qkv.pointer, rows: B * K, inFeatures: D, outFeatures: 3 * HD)
+            Linear.backward(
+                dInput: nil, dWeight: g.qkv.pointer, dBias: nil, dOut: dqkv.pointer,
+                input: a.context.pointer, weight: p.qkv.pointer, rows: B * K, inFeatures: D, outFeatures: 3 * HD)
             for b in 0..<B {
-                Linear.backward(dInput: dInput.pointer + b * T * D, dWeight: nil, dBias: nil,
-                                dOut: dqkv.pointer + (b * K + M) * 3 * HD, input: a.context.pointer,
-                                weight: p.qkv.pointer, rows: T, inFeatures: D, outFeatures: 3 * HD)
+                Linear.backward(
+                    dInput: dInput.pointer + b * T * D, dWeight: nil, dBias: nil,
+                    dOut: dqkv.pointer + (b * K + M) * 3 * HD, input: a.context.pointer,
+                    weight: p.qkv.pointer, rows: T, inFeatures: D, outFeatures: 3 * HD)
             }
             dh = dInput
         }
         dropoutBackward(dh, mask: segment.embeddingMask)
         segment.tokens.withUnsafeBufferPointer {
-            Embedding.backward(dTable: gradients.embedding.pointer, dOut: dh.pointer, tokens: $0.baseAddress!,
-                               count: rows, width: D, scale: Float(D).squareRoot())
+            Embedding.backward(
+                dTable: gradients.embedding.pointer, dOut: dh.pointer, tokens: $0.baseAddress!,
+                count: rows, width: D, scale: Float(D).squareRoot())
         }
     }
 
     /// q (the last T rows), k and v (all K rows) inside a [B, K, 3 * H * d] projection.
     static func qkvViews(_ qkv: Tensor, _ s: AttentionShape) -> (q: HeadRows, k: HeadRows, v: HeadRows) {
         let HD = s.heads * s.headSize, row = 3 * HD, batch = s.keys * row
-        return (HeadRows(base: qkv.pointer + s.memory * row, rowStride: row, batchStride: batch),
-                HeadRows(base: qkv.pointer + HD, rowStride: row, batchStride: batch),
-                HeadRows(base: qkv.pointer + 2 * HD, rowStride: row, batchStride: batch))
+        return (
+            HeadRows(base: qkv.pointer + s.memory * row, rowStride: row, batchStride: batch),
+            HeadRows(base: qkv.pointer + HD, rowStride: row, batchStride: batch),
+            HeadRows(base: qkv.pointer + 2 * HD, rowStride: row, batchStride: batch)
+        )
     }
 }

@@ -46,8 +46,9 @@ public final class TransformerXLDecoder {
     public init(model: TransformerXL, memory: Memory, precision: DecoderMatrix.Precision = .float32) throws {
         let c = model.config
         guard memory.layers.count == c.layers, memory.width == c.modelWidth, memory.batch > 0 else {
-            throw ModelInputError.memoryMismatch(expected: "\(c.layers) layers of width \(c.modelWidth)",
-                                                 found: "\(memory.layers.count) layers of width \(memory.width)")
+            throw ModelInputError.memoryMismatch(
+                expected: "\(c.layers) layers of width \(c.modelWidth)",
+                found: "\(memory.layers.count) layers of width \(memory.width)")
         }
         self.model = model
         self.precision = precision
@@ -56,8 +57,9 @@ public final class TransformerXLDecoder {
             DecoderMatrix(w.pointer, outputs: w.shape[0], inputs: w.shape[1], transposed: false, precision: precision)
         }
         matrices = model.parameters.layers.map { p in
-            LayerMatrices(qkv: matrix(p.qkv), output: matrix(p.output),
-                          feedForwardIn: matrix(p.feedForwardIn), feedForwardOut: matrix(p.feedForwardOut))
+            LayerMatrices(
+                qkv: matrix(p.qkv), output: matrix(p.output),
+                feedForwardIn: matrix(p.feedForwardIn), feedForwardOut: matrix(p.feedForwardOut))
         }
         outputMatrix = matrix(model.parameters.embedding)
         buffers = StepBuffers(batch: memory.batch, config: c, capacity: memory.capacity)
@@ -67,25 +69,29 @@ public final class TransformerXLDecoder {
         caches = (0..<B).map { _ in
             DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: rows, precision: precision)
         }
-        let positions = DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize,
-                                     capacity: memory.capacity + 1, precision: precision, keysOnly: true)
+        let positions = DecoderCache(
+            layers: c.layers, heads: c.heads, headSize: c.headSize,
+            capacity: memory.capacity + 1, precision: precision, keysOnly: true)
         let pe = model.sinusoids(count: memory.capacity + 1)
         let r = Tensor(zeros: [memory.capacity + 1, HD])
         for (l, p) in model.parameters.layers.enumerated() {
-            Linear.forward(out: r.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
-                           rows: memory.capacity + 1, inFeatures: D, outFeatures: HD)
+            Linear.forward(
+                out: r.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
+                rows: memory.capacity + 1, inFeatures: D, outFeatures: HD)
             for distance in 0...memory.capacity {
                 positions.store(layer: l, position: distance, key: r.pointer + distance * HD, value: nil)
             }
         }
-        relative = DecoderCache.Relative(positions: positions, contentBias: model.parameters.contentBias.pointer,
-                                         positionBias: model.parameters.positionBias.pointer)
+        relative = DecoderCache.Relative(
+            positions: positions, contentBias: model.parameters.contentBias.pointer,
+            positionBias: model.parameters.positionBias.pointer)
         length = M
         // Keys and values of the memory rows: the k and v thirds of qkv_net ([3HD, D] rows HD..<3HD).
         let kv = Tensor(zeros: [max(1, B * M), 2 * HD])
         for (l, p) in model.parameters.layers.enumerated() where M > 0 {
-            Linear.forward(out: kv.pointer, input: memory.layers[l].pointer, weight: p.qkv.pointer + HD * D, bias: nil,
-                           rows: B * M, inFeatures: D, outFeatures: 2 * HD)
+            Linear.forward(
+                out: kv.pointer, input: memory.layers[l].pointer, weight: p.qkv.pointer + HD * D, bias: nil,
+                rows: B * M, inFeatures: D, outFeatures: 2 * HD)
             for b in 0..<B {
                 for t in 0..<M {
                     let row = kv.pointer + (b * M + t) * 2 * HD
@@ -105,18 +111,24 @@ public final class TransformerXLDecoder {
         let (HD, rows) = (H * d, rowsPerStream)
         if start + length == rows { slideToFront() }
         let M = length
-        let shape = AttentionShape(batch: B, queries: 1, memory: M, heads: H, headSize: d,
-                                   window: c.sameLength ? capacity : nil)
+        let shape = AttentionShape(
+            batch: B, queries: 1, memory: M, heads: H, headSize: d,
+            window: c.sameLength ? capacity : nil)
         let b = buffers
-        let (h, qkv, attended, branch, norm, inner) = (b.h.pointer, b.qkv.pointer, b.attended.pointer,
-                                                       b.branch.pointer, b.norm.pointer, b.inner.pointer)
+        let (h, qkv, attended, branch, norm, inner) = (
+            b.h.pointer, b.qkv.pointer, b.attended.pointer,
+            b.branch.pointer, b.norm.pointer, b.inner.pointer
+        )
         tokens.withUnsafeBufferPointer {
-            Embedding.forward(out: h, tokens: $0.baseAddress!, table: p.embedding.pointer, count: B, width: D,
-                              vocabulary: V, scale: Float(D).squareRoot())
+            Embedding.forward(
+                out: h, tokens: $0.baseAddress!, table: p.embedding.pointer, count: B, width: D,
+                vocabulary: V, scale: Float(D).squareRoot())
         }
         /// One matrix-vector product per stream.
-        func multiply(_ m: DecoderMatrix, _ x: UnsafeMutablePointer<Float>, _ bias: Tensor?, _ y: UnsafeMutablePointer<Float>,
-                      _ epilogue: DecoderMatrix.Epilogue = .store) {
+        func multiply(
+            _ m: DecoderMatrix, _ x: UnsafeMutablePointer<Float>, _ bias: Tensor?, _ y: UnsafeMutablePointer<Float>,
+            _ epilogue: DecoderMatrix.Epilogue = .store
+        ) {
             for s in 0..<B {
                 m.multiply(x + s * m.inputs, bias: bias?.pointer, into: y + s * m.outputs, epilogue: epilogue)
             }
@@ -129,23 +141,26 @@ public final class TransformerXLDecoder {
             let visible = shape.visibleKeys(0)
             for s in 0..<B {
                 let row = qkv + s * 3 * HD
-                caches[s].append(layer: l, key: row + HD, value: row + 2 * HD, thenAttend: row,
-                                 slots: (start + visible.lowerBound)..<(start + visible.upperBound),
-                                 relative: relative,
-                                 out: attended + s * HD, scores: b.probabilities.pointer)
+                caches[s].append(
+                    layer: l, key: row + HD, value: row + 2 * HD, thenAttend: row,
+                    slots: (start + visible.lowerBound)..<(start + visible.upperBound),
+                    relative: relative,
+                    out: attended + s * HD, scores: b.probabilities.pointer)
             }
             // Post-norm (the reference's default): h = LN(h + attention), then LN(that + MLP).
             multiply(w.output, attended, nil, h, .accumulate)
-            LayerNorm.forward(out: norm, mean: b.mean.pointer, rstd: b.rstd.pointer, input: h,
-                              weight: layer.attentionNorm.weight.pointer, bias: layer.attentionNorm.bias.pointer,
-                              rows: B, width: D, eps: c.layerNormEpsilon)
+            LayerNorm.forward(
+                out: norm, mean: b.mean.pointer, rstd: b.rstd.pointer, input: h,
+                weight: layer.attentionNorm.weight.pointer, bias: layer.attentionNorm.bias.pointer,
+                rows: B, width: D, eps: c.layerNormEpsilon)
             multiply(w.feedForwardIn, norm, layer.feedForwardInBias, inner)
             ReLU.forward(out: inner, input: inner, count: B * I)
             branch.update(from: norm, count: B * D)
             multiply(w.feedForwardOut, inner, layer.feedForwardOutBias, branch, .accumulate)
-            LayerNorm.forward(out: h, mean: b.mean.pointer, rstd: b.rstd.pointer, input: branch,
-                              weight: layer.feedForwardNorm.weight.pointer, bias: layer.feedForwardNorm.bias.pointer,
-                              rows: B, width: D, eps: c.layerNormEpsilon)
+            LayerNorm.forward(
+                out: h, mean: b.mean.pointer, rstd: b.rstd.pointer, input: branch,
+                weight: layer.feedForwardNorm.weight.pointer, bias: layer.feedForwardNorm.bias.pointer,
+                rows: B, width: D, eps: c.layerNormEpsilon)
         }
         // The new row joins the memory; the oldest leaves once there are more than mem_len.
         length += 1

@@ -14,8 +14,10 @@ public struct GEMMShape: Sendable, CustomStringConvertible {
     public var role: String
 
     /// Creates a shape.
-    public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
-                role: String = "") {
+    public init(
+        m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
+        role: String = ""
+    ) {
         self.m = m; self.n = n; self.k = k
         self.transposeA = transposeA; self.transposeB = transposeB; self.role = role
     }
@@ -76,21 +78,25 @@ public enum GEMMBenchmark {
 
         /// One product, C = A·B.
         public func multiply(using backend: GEMM.Backend, threads: Int) {
-            GEMM.multiply(using: backend, threads: threads, m: shape.m, n: shape.n, k: shape.k,
-                          a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
-                          b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
-                          c: c.pointer, ldc: shape.n)
+            GEMM.multiply(
+                using: backend, threads: threads, m: shape.m, n: shape.n, k: shape.k,
+                a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
+                b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
+                c: c.pointer, ldc: shape.n)
         }
     }
 
     /// GFLOP/s of repeated products: one warm-up, then as many products as fit in
     /// `minimumSeconds` (at least one), timed together.
-    public static func gigaflops(_ operands: Operands, backend: GEMM.Backend, threads: Int,
-                                 minimumSeconds: Double = 0.1) -> Double {
+    public static func gigaflops(
+        _ operands: Operands, backend: GEMM.Backend, threads: Int,
+        minimumSeconds: Double = 0.1
+    ) -> Double {
         operands.multiply(using: backend, threads: threads)
-        return operands.shape.flops * callsPerSecond(minimumSeconds: minimumSeconds) {
-            operands.multiply(using: backend, threads: threads)
-        } / 1e9
+        return operands.shape.flops
+            * callsPerSecond(minimumSeconds: minimumSeconds) {
+                operands.multiply(using: backend, threads: threads)
+            } / 1e9
     }
 
     /// Calls of `body` per second: as many calls as fit in `minimumSeconds` (at least one),

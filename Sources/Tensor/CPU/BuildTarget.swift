@@ -22,7 +22,8 @@ struct BuildTarget: CustomStringConvertible {
             for _ in 0..<steps { x.addProduct(x, y); x = x * 0.5 }
             let elapsed = clock.now - start
             blackHole(x)
-            let nanoseconds = Double(elapsed.components.seconds) * 1e9
+            let nanoseconds =
+                Double(elapsed.components.seconds) * 1e9
                 + Double(elapsed.components.attoseconds) * 1e-9
             best = min(best, nanoseconds / Double(steps))
         }

@@ -24,21 +24,26 @@ public final class DecoderCache {
     private let keys: [UnsafeMutableRawPointer], values: [UnsafeMutableRawPointer]
 
     /// An empty cache of `layers` layers (`keysOnly`: no value storage, for position vectors).
-    public init(layers: Int, heads: Int, headSize: Int, capacity: Int, precision: DecoderMatrix.Precision,
-                keysOnly: Bool = false) {
+    public init(
+        layers: Int, heads: Int, headSize: Int, capacity: Int, precision: DecoderMatrix.Precision,
+        keysOnly: Bool = false
+    ) {
         self.heads = heads
         self.headSize = headSize
         self.capacity = capacity
         self.precision = precision
         stride = (capacity + 15) / 16 * 16
         let size = precision.cachesFloat32 ? 4 : 2
-        let (keyBytes, valueBytes) = (heads * headSize * stride * size, keysOnly ? 0 : capacity * heads * headSize * size)
+        let (keyBytes, valueBytes) = (
+            heads * headSize * stride * size, keysOnly ? 0 : capacity * heads * headSize * size
+        )
         keys = (0..<layers).map { _ in
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(64, keyBytes), alignment: 64)
             p.initializeMemory(as: UInt8.self, repeating: 0, count: max(64, keyBytes))
             return p
         }
-        values = (0..<layers).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(64, valueBytes), alignment: 64) }
+        values = (0..<layers).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(64, valueBytes), alignment: 64)
+        }
     }
 
     deinit { for p in keys + values { p.deallocate() } }
@@ -52,10 +57,13 @@ public final class DecoderCache {
         }
     }
 
-    private func store<S: DecoderScalar>(_: S.Type, _ l: Int, _ position: Int, _ key: UnsafePointer<Float>,
-                                         _ value: UnsafePointer<Float>?, heads: Range<Int>) {
+    private func store<S: DecoderScalar>(
+        _: S.Type, _ l: Int, _ position: Int, _ key: UnsafePointer<Float>,
+        _ value: UnsafePointer<Float>?, heads: Range<Int>
+    ) {
         let width = self.heads * headSize
-        let k = keys[l].assumingMemoryBound(to: S.self), v = values[l].assumingMemoryBound(to: S.self) + position * width
+        let k = keys[l].assumingMemoryBound(to: S.self),
+            v = values[l].assumingMemoryBound(to: S.self) + position * width
         for e in heads.lowerBound * headSize..<heads.upperBound * headSize {
             k[e * stride + position] = S(narrowing: key[e])  // e = n * d + c
             if let value { v[e] = S(narrowing: value[e]) }
@@ -99,9 +107,11 @@ public final class DecoderCache {
     /// storing the heads it attends with. Scores are q_n · k_j, or with `relative` Transformer-
     /// XL's content plus position terms. `scores`: scratch of `scoreScratchCount` floats, left
     /// holding the probabilities (head n's at n * `capacity` rounded up to 16).
-    public func append(layer l: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
-                       thenAttend query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
-                       out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
+    public func append(
+        layer l: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+        thenAttend query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
+        out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
+    ) {
         if precision.cachesFloat32 {
             attend(Float.self, l, key, value, query, slots, relative, out, scores)
         } else {
@@ -112,14 +122,18 @@ public final class DecoderCache {
     /// Scratch floats `attend` needs.
     public var scoreScratchCount: Int { heads * stride }
 
-    private func attend<S: DecoderScalar>(_: S.Type, _ l: Int, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>,
-                                          _ query: UnsafePointer<Float>, _ slots: Range<Int>, _ relative: Relative?,
-                                          _ out: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<Float>) {
+    private func attend<S: DecoderScalar>(
+        _: S.Type, _ l: Int, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>,
+        _ query: UnsafePointer<Float>, _ slots: Range<Int>, _ relative: Relative?,
+        _ out: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<Float>
+    ) {
         let (H, d, stride, count) = (heads, headSize, stride, slots.count)
         guard count > 0, slots.lowerBound >= 0, slots.upperBound <= capacity else { return }
         let k = UnsafePointer(keys[l].assumingMemoryBound(to: S.self)) + slots.lowerBound
         let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self)) + slots.lowerBound * H * d
-        let r = relative.map { (UnsafePointer($0.positions.keys[l].assumingMemoryBound(to: S.self)), $0.positions.stride) }
+        let r = relative.map {
+            (UnsafePointer($0.positions.keys[l].assumingMemoryBound(to: S.self)), $0.positions.stride)
+        }
         let scale = 1 / Float(d).squareRoot()
         // Each head costs about 2·count·d multiply-adds (3 with positions); a hand-off about a
         // microsecond.
@@ -128,7 +142,9 @@ public final class DecoderCache {
             let mine = (H * task / tasks)..<(H * (task + 1) / tasks)
             store(S.self, l, slots.upperBound - 1, key, value, heads: mine)
             // Per thread: q + u, q + v, and the position scores by distance.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: relative == nil ? 0 : 2 * d + (count + 15) / 16 * 16) { scratch in
+            withUnsafeTemporaryAllocation(
+                of: Float.self, capacity: relative == nil ? 0 : 2 * d + (count + 15) / 16 * 16
+            ) { scratch in
                 for n in mine {
                     let row = scores + n * stride, q = query + n * d
                     if let relative, let (rT, rStride) = r {
@@ -153,8 +169,10 @@ public final class DecoderCache {
 
     /// `scores[j] = q · k_j` for j in 0..<count (rounded up to 16), 64 keys at a time.
     @inline(__always)
-    private static func headScores<S: DecoderScalar>(_ scores: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
-                                                     _ kT: UnsafePointer<S>, _ stride: Int, _ count: Int, _ d: Int) {
+    private static func headScores<S: DecoderScalar>(
+        _ scores: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
+        _ kT: UnsafePointer<S>, _ stride: Int, _ count: Int, _ d: Int
+    ) {
         typealias V = SIMD16<Float>
         var j = 0
         while j + 64 <= count {
@@ -166,7 +184,8 @@ public final class DecoderCache {
             }
             let target = UnsafeMutableRawPointer(scores + j)
             target.storeBytes(of: a0, as: V.self); target.storeBytes(of: a1, toByteOffset: 64, as: V.self)
-            target.storeBytes(of: a2, toByteOffset: 128, as: V.self); target.storeBytes(of: a3, toByteOffset: 192, as: V.self)
+            target.storeBytes(of: a2, toByteOffset: 128, as: V.self);
+            target.storeBytes(of: a3, toByteOffset: 192, as: V.self)
             j += 64
         }
         while j < count {
@@ -178,8 +197,10 @@ public final class DecoderCache {
 
     /// `out[0..<d] = Σ_j p[j] v_j`, keys in pairs into two sets of sums, added at the end.
     @inline(__always)
-    private static func weightedValues<S: DecoderScalar>(_ out: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>,
-                                                         _ v: UnsafePointer<S>, _ rowStride: Int, _ count: Int, _ d: Int) {
+    private static func weightedValues<S: DecoderScalar>(
+        _ out: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>,
+        _ v: UnsafePointer<S>, _ rowStride: Int, _ count: Int, _ d: Int
+    ) {
         typealias V = SIMD16<Float>
         guard d % 16 == 0 else {
             out.update(repeating: 0, count: d)
@@ -196,8 +217,10 @@ public final class DecoderCache {
     /// independent multiply-add chains) added at the end: a 16-key block of scores (q's
     /// components times rows of transposed keys) or 16 components of Σ_j p_j v_j.
     @inline(__always)
-    private static func scaledRowSum<S: DecoderScalar>(_ coefficients: UnsafePointer<Float>, count: Int,
-                                                       rows: UnsafePointer<S>, rowStride: Int) -> SIMD16<Float> {
+    private static func scaledRowSum<S: DecoderScalar>(
+        _ coefficients: UnsafePointer<Float>, count: Int,
+        rows: UnsafePointer<S>, rowStride: Int
+    ) -> SIMD16<Float> {
         typealias V = SIMD16<Float>
         var even = V(), odd = V()
         var i = 0

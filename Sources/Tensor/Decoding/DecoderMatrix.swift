@@ -81,8 +81,9 @@ public final class DecoderMatrix {
         // and no 16-weight load straddles two lines.
         stride = precision == .int8 ? (inputs + 31) / 32 * 32 : inputs
         scales = .allocate(capacity: precision == .int8 ? max(1, outputs) : 1)
-        storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, outputs * stride) * precision.bytesPerWeight,
-                                                   alignment: 64)
+        storage = UnsafeMutableRawPointer.allocate(
+            byteCount: max(1, outputs * stride) * precision.bytesPerWeight,
+            alignment: 64)
         switch precision {
         case .float32:
             let values = storage.bindMemory(to: Float.self, capacity: count)
@@ -129,8 +130,10 @@ public final class DecoderMatrix {
 
     /// `y[j] = bias[j] + Σ_p W[j, p] x[p]` (`bias` nil: no bias), then `epilogue`. Each y[j]
     /// is summed by one thread in the same order whatever the thread count.
-    public func multiply(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
-                         epilogue: Epilogue = .store, threads: Int = Parallel.threadCount) {
+    public func multiply(
+        _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+        epilogue: Epilogue = .store, threads: Int = Parallel.threadCount
+    ) {
         guard precision == .int8 else {
             return multiply(x, rounded: nil, inputScale: 0, bias: bias, into: y, epilogue: epilogue, threads: threads)
         }
@@ -138,21 +141,25 @@ public final class DecoderMatrix {
         withUnsafeTemporaryAllocation(of: Int16.self, capacity: stride) { rounded in
             guard let rounded = rounded.baseAddress else { return }
             let inputScale = roundInput(x, into: rounded)
-            multiply(x, rounded: rounded, inputScale: inputScale, bias: bias, into: y, epilogue: epilogue, threads: threads)
+            multiply(
+                x, rounded: rounded, inputScale: inputScale, bias: bias, into: y, epilogue: epilogue, threads: threads)
         }
     }
 
     /// `multiply`, with the input also as `rounded` integers times `inputScale` for int8.
-    private func multiply(_ x: UnsafePointer<Float>, rounded: UnsafePointer<Int16>?, inputScale: Float,
-                          bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, epilogue: Epilogue,
-                          threads: Int) {
+    private func multiply(
+        _ x: UnsafePointer<Float>, rounded: UnsafePointer<Int16>?, inputScale: Float,
+        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, epilogue: Epilogue,
+        threads: Int
+    ) {
         let blocks = (outputs + 3) / 4
         let tasks = threads > 1 && outputs * inputs >= Self.parallelThreshold ? min(threads, blocks) : 1
         WorkerPool.shared.run(tasks: tasks) { task in
             let first = blocks * task / tasks * 4, last = min(outputs, blocks * (task + 1) / tasks * 4)
             guard first < last else { return }
             // Accumulating: the product goes to scratch first, then is added to y.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: epilogue == .accumulate ? last - first : 0) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: epilogue == .accumulate ? last - first : 0) {
+                scratch in
                 let target = epilogue == .accumulate ? scratch.baseAddress! - first : y
                 switch precision {
                 case .float32: dotRows(x, storage.assumingMemoryBound(to: Float.self), first..<last, bias, target)
@@ -205,8 +212,9 @@ public final class DecoderMatrix {
         while p < vectorEnd {
             let shifted = UnsafeRawPointer(x + p).loadUnaligned(as: V.self) * inverse + magic
             let integers = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- magicBits
-            UnsafeMutableRawPointer(rounded + p).storeBytes(of: SIMD16<Int16>(truncatingIfNeeded: integers),
-                                                            as: SIMD16<Int16>.self)
+            UnsafeMutableRawPointer(rounded + p).storeBytes(
+                of: SIMD16<Int16>(truncatingIfNeeded: integers),
+                as: SIMD16<Int16>.self)
             p += 16
         }
         for q in vectorEnd..<inputs { rounded[q] = Int16((x[q] * inverse).rounded(.toNearestOrEven)) }
@@ -215,12 +223,15 @@ public final class DecoderMatrix {
 
     /// Rows `rows` of the product from the rounded input: exact integer sums (C, VNNI), then
     /// `y[j] = sum * (row scale * input scale) + bias[j]`.
-    private func integerRows(_ rounded: UnsafePointer<Int16>, _ inputScale: Float, _ rows: Range<Int>,
-                             _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
+    private func integerRows(
+        _ rounded: UnsafePointer<Int16>, _ inputScale: Float, _ rows: Range<Int>,
+        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>
+    ) {
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: rows.count) { sums in
             guard let sums = sums.baseAddress else { return }
-            cadenza_int8_dot_rows(rounded, storage.assumingMemoryBound(to: Int8.self), stride,
-                                  rows.lowerBound, rows.upperBound, sums)
+            cadenza_int8_dot_rows(
+                rounded, storage.assumingMemoryBound(to: Int8.self), stride,
+                rows.lowerBound, rows.upperBound, sums)
             for j in rows { y[j] = Float(sums[j - rows.lowerBound]) * (scales[j] * inputScale) + (bias?[j] ?? 0) }
         }
     }
@@ -229,14 +240,17 @@ public final class DecoderMatrix {
     /// read as float32 (float16 widened by `vcvtph2ps`) and multiply-added in float32. (Not
     /// eight rows: more concurrent streams than the prefetchers follow, measured slower in
     /// docs/tensor-kernels.md.)
-    private func dotRows<S: DecoderScalar>(_ x: UnsafePointer<Float>, _ w: UnsafePointer<S>, _ rows: Range<Int>,
-                                           _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
+    private func dotRows<S: DecoderScalar>(
+        _ x: UnsafePointer<Float>, _ w: UnsafePointer<S>, _ rows: Range<Int>,
+        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>
+    ) {
         typealias V = SIMD16<Float>
         let k = inputs, vectorEnd = k & ~15, last = rows.upperBound - 1
         var j = rows.lowerBound
         while j <= last {
             // Past the end of the range the last row repeats (computed, not stored).
-            let r0 = w + j * k, r1 = w + min(j + 1, last) * k, r2 = w + min(j + 2, last) * k, r3 = w + min(j + 3, last) * k
+            let r0 = w + j * k, r1 = w + min(j + 1, last) * k, r2 = w + min(j + 2, last) * k,
+                r3 = w + min(j + 3, last) * k
             var a0 = V(), a1 = V(), a2 = V(), a3 = V()
             var p = 0
             while p < vectorEnd {
@@ -247,7 +261,8 @@ public final class DecoderMatrix {
             }
             var sums = sum4(a0, a1, a2, a3)
             while p < k {
-                sums.addProduct(SIMD4(repeating: x[p]), SIMD4(S.widen(r0[p]), S.widen(r1[p]), S.widen(r2[p]), S.widen(r3[p])))
+                sums.addProduct(
+                    SIMD4(repeating: x[p]), SIMD4(S.widen(r0[p]), S.widen(r1[p]), S.widen(r2[p]), S.widen(r3[p])))
                 p += 1
             }
             for q in 0..<min(4, last + 1 - j) { y[j + q] = sums[q] + (bias?[j + q] ?? 0) }

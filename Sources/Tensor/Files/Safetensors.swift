@@ -30,14 +30,16 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case let .truncatedHeaderLength(n):
             return "safetensors file is truncated: \(n) bytes, fewer than the 8-byte header length"
         case let .headerLengthOutOfRange(len, available):
-            return "safetensors header claims \(len) bytes but only \(available) follow: file truncated or not safetensors"
+            return
+                "safetensors header claims \(len) bytes but only \(available) follow: file truncated or not safetensors"
         case let .invalidHeader(reason): return "safetensors header is not a valid JSON object: \(reason)"
         case let .invalidEntry(name, field):
             return "safetensors entry '\(name)' has a missing or malformed '\(field)'"
         case let .unsupportedDType(name, dtype):
             return "safetensors tensor '\(name)' has dtype \(dtype); only F32, F16 and BF16 are supported"
         case let .offsetsOutOfRange(name, begin, end, size):
-            return "safetensors tensor '\(name)' spans bytes [\(begin), \(end)) outside the \(size)-byte data section: file truncated?"
+            return
+                "safetensors tensor '\(name)' spans bytes [\(begin), \(end)) outside the \(size)-byte data section: file truncated?"
         case let .sizeMismatch(name, shape, count, expected):
             return "safetensors tensor '\(name)' of shape \(shape) holds \(count) bytes, expected \(expected)"
         case let .missingTensor(name): return "safetensors file has no tensor named '\(name)'"
@@ -106,8 +108,12 @@ public struct SafetensorsFile {
                 for (key, item) in entries { metadata[key] = item as? String ?? "\(item)" }
                 continue
             }
-            guard let entry = value as? [String: Any] else { throw SafetensorsError.invalidEntry(name: name, field: "entry") }
-            guard let dtype = entry["dtype"] as? String else { throw SafetensorsError.invalidEntry(name: name, field: "dtype") }
+            guard let entry = value as? [String: Any] else {
+                throw SafetensorsError.invalidEntry(name: name, field: "entry")
+            }
+            guard let dtype = entry["dtype"] as? String else {
+                throw SafetensorsError.invalidEntry(name: name, field: "dtype")
+            }
             guard let shape = Self.integers(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
                 throw SafetensorsError.invalidEntry(name: name, field: "shape")
             }
@@ -126,7 +132,8 @@ public struct SafetensorsFile {
             }
             let count = shape.reduce(1, *)
             guard end - begin == count * width else {
-                throw SafetensorsError.sizeMismatch(name: name, shape: shape, byteCount: end - begin, expected: count * width)
+                throw SafetensorsError.sizeMismatch(
+                    name: name, shape: shape, byteCount: end - begin, expected: count * width)
             }
             let tensor = Tensor(zeros: shape)
             let base = dataStart + begin
@@ -134,11 +141,13 @@ public struct SafetensorsFile {
                 let o = base + i * width
                 switch dtype {
                 case "F32":
-                    let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                    let bits =
+                        UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3])
+                        << 24
                     tensor.pointer[i] = Float(bitPattern: bits)
                 case "F16":
                     tensor.pointer[i] = Self.widenHalf(UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8)
-                default: // BF16: the top half of a float32
+                default:  // BF16: the top half of a float32
                     tensor.pointer[i] = Float(bitPattern: (UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8) << 16)
                 }
             }
@@ -151,7 +160,9 @@ public struct SafetensorsFile {
     /// The tensor called `name`, checked to have `shape` when one is given.
     public func tensor(_ name: String, shape: [Int]? = nil) throws -> Tensor {
         guard let t = tensors[name] else { throw SafetensorsError.missingTensor(name: name) }
-        if let shape, t.shape != shape { throw SafetensorsError.shapeMismatch(name: name, expected: shape, found: t.shape) }
+        if let shape, t.shape != shape {
+            throw SafetensorsError.shapeMismatch(name: name, expected: shape, found: t.shape)
+        }
         return t
     }
 
@@ -175,7 +186,9 @@ public struct SafetensorsFile {
         for name in names {
             let t = tensors[name]!
             let shape = t.shape.map(String.init).joined(separator: ",")
-            entries.append("\(Self.jsonString(name)):{\"dtype\":\"\(type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + type.width * t.count)]}")
+            entries.append(
+                "\(Self.jsonString(name)):{\"dtype\":\"\(type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + type.width * t.count)]}"
+            )
             offset += type.width * t.count
         }
         if !metadata.isEmpty {
@@ -232,7 +245,11 @@ public struct SafetensorsFile {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

@@ -105,9 +105,10 @@ public enum GEMM {
         alpha: Float = 1, beta: Float = 0
     ) {
         let (selected, threads) = settings.withLock { ($0.backend, $0.threads) }
-        multiply(using: selected, threads: threads, m: m, n: n, k: k,
-                 a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                 c: c, ldc: ldc, alpha: alpha, beta: beta)
+        multiply(
+            using: selected, threads: threads, m: m, n: n, k: k,
+            a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+            c: c, ldc: ldc, alpha: alpha, beta: beta)
     }
 
     /// Computes `C = alpha * op(A) * op(B) + beta * C` with an explicit backend and thread
@@ -128,31 +129,37 @@ public enum GEMM {
         precondition(ldc >= max(1, n), "ldc \(ldc) too small")
         if m == 0 || n == 0 { return }
         if backend == .openBLAS, let blas = OpenBLAS.library {
-            blas.sgemm(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
-                       b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc,
-                       alpha: alpha, beta: beta)
+            blas.sgemm(
+                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
+                b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc,
+                alpha: alpha, beta: beta)
             return
         }
-        let operands = GEMMOperands(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
-                                    b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc,
-                                    alpha: alpha, beta: beta)
+        let operands = GEMMOperands(
+            m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA,
+            b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc,
+            alpha: alpha, beta: beta)
         SwiftGEMM.run(operands, threads: max(1, threads))
     }
 
     /// Convenience: `C = alpha * op(A) * op(B) + beta * C` on contiguous 2-D tensors, with the
     /// dimensions read from the shapes.
-    public static func multiply(_ a: Tensor, transposeA: Bool = false,
-                                _ b: Tensor, transposeB: Bool = false,
-                                into c: Tensor, alpha: Float = 1, beta: Float = 0) {
-        precondition(a.shape.count == 2 && b.shape.count == 2 && c.shape.count == 2,
-                     "GEMM.multiply(tensors) needs 2-D tensors")
+    public static func multiply(
+        _ a: Tensor, transposeA: Bool = false,
+        _ b: Tensor, transposeB: Bool = false,
+        into c: Tensor, alpha: Float = 1, beta: Float = 0
+    ) {
+        precondition(
+            a.shape.count == 2 && b.shape.count == 2 && c.shape.count == 2,
+            "GEMM.multiply(tensors) needs 2-D tensors")
         let m = transposeA ? a.shape[1] : a.shape[0], k = transposeA ? a.shape[0] : a.shape[1]
         let n = transposeB ? b.shape[0] : b.shape[1]
         precondition((transposeB ? b.shape[1] : b.shape[0]) == k, "inner dimensions differ")
         precondition(c.shape == [m, n], "C has shape \(c.shape), expected [\(m), \(n)]")
-        multiply(m: m, n: n, k: k, a: a.pointer, lda: a.shape[1], transposeA: transposeA,
-                 b: b.pointer, ldb: b.shape[1], transposeB: transposeB,
-                 c: c.pointer, ldc: n, alpha: alpha, beta: beta)
+        multiply(
+            m: m, n: n, k: k, a: a.pointer, lda: a.shape[1], transposeA: transposeA,
+            b: b.pointer, ldb: b.shape[1], transposeB: transposeB,
+            c: c.pointer, ldc: n, alpha: alpha, beta: beta)
     }
 
     /// The backend chosen when `CADENZA_GEMM` is unset or `auto`: the Swift kernel where it
@@ -177,7 +184,9 @@ public enum GEMM {
         var problem: ConfigurationError?
         var threads = ProcessEnvironment.activeCores
         if let text = environment.value(threadsEnvironmentVariable) {
-            if let value = Int(text), value >= 1 { threads = value } else {
+            if let value = Int(text), value >= 1 {
+                threads = value
+            } else {
                 problem = .invalidThreadEnvironment(text)
             }
         }
@@ -187,7 +196,9 @@ public enum GEMM {
         case nil, "", "auto": break
         case "swift": backend = .swift
         case "openblas":
-            if available { backend = .openBLAS } else {
+            if available {
+                backend = .openBLAS
+            } else {
                 problem = .openBLASNotFound(tried: OpenBLAS.searchedNames)
             }
         case let other?: problem = .unknownBackend(other)

@@ -98,12 +98,15 @@ enum SwiftGEMM {
                     // stays in L1 across the B panels); transposed A and border panels are
                     // packed, the latter zero-padded.
                     let readsADirectly = !op.transposeA && height == mr
-                    let transposedInPlace = op.transposeA && height == mr
+                    let transposedInPlace =
+                        op.transposeA && height == mr
                         && bPanels <= transposedInPlaceMaximumPanels
                     if !readsADirectly && !transposedInPlace {
                         packA(op, i0: i0, height: height, p0: p0, depth: depth, into: packedA)
                     }
-                    let aPanel = readsADirectly ? op.a + i0 * op.lda + p0
+                    let aPanel =
+                        readsADirectly
+                        ? op.a + i0 * op.lda + p0
                         : transposedInPlace ? op.a + p0 * op.lda + i0 : UnsafePointer(packedA)
                     for panel in 0..<bPanels {
                         let j = j0 + panel * nr
@@ -111,25 +114,31 @@ enum SwiftGEMM {
                         let bPanel = UnsafePointer(packedB + panel * depth * nr)
                         let cTile = op.c + i0 * op.ldc + j
                         if transposedInPlace && panelWidth == nr {
-                            microKernelTransposedA(depth: depth, a: aPanel, lda: op.lda, b: bPanel,
-                                                   c: cTile, ldc: op.ldc, alpha: op.alpha, beta: beta)
+                            microKernelTransposedA(
+                                depth: depth, a: aPanel, lda: op.lda, b: bPanel,
+                                c: cTile, ldc: op.ldc, alpha: op.alpha, beta: beta)
                         } else if readsADirectly && panelWidth == nr {
-                            microKernelRowMajorA(depth: depth, a: aPanel, lda: op.lda, b: bPanel,
-                                                 c: cTile, ldc: op.ldc, alpha: op.alpha, beta: beta)
+                            microKernelRowMajorA(
+                                depth: depth, a: aPanel, lda: op.lda, b: bPanel,
+                                c: cTile, ldc: op.ldc, alpha: op.alpha, beta: beta)
                         } else if height == mr && panelWidth == nr {
-                            microKernel(depth: depth, a: aPanel, b: bPanel, c: cTile, ldc: op.ldc,
-                                        alpha: op.alpha, beta: beta)
+                            microKernel(
+                                depth: depth, a: aPanel, b: bPanel, c: cTile, ldc: op.ldc,
+                                alpha: op.alpha, beta: beta)
                         } else if readsADirectly {
-                            microKernelRowMajorA(depth: depth, a: aPanel, lda: op.lda, b: bPanel,
-                                                 c: scratch, ldc: nr, alpha: 1, beta: 0)
+                            microKernelRowMajorA(
+                                depth: depth, a: aPanel, lda: op.lda, b: bPanel,
+                                c: scratch, ldc: nr, alpha: 1, beta: 0)
                             writeBorder()
                         } else if transposedInPlace {
-                            microKernelTransposedA(depth: depth, a: aPanel, lda: op.lda, b: bPanel,
-                                                   c: scratch, ldc: nr, alpha: 1, beta: 0)
+                            microKernelTransposedA(
+                                depth: depth, a: aPanel, lda: op.lda, b: bPanel,
+                                c: scratch, ldc: nr, alpha: 1, beta: 0)
                             writeBorder()
                         } else {
-                            microKernel(depth: depth, a: aPanel, b: bPanel, c: scratch, ldc: nr,
-                                        alpha: 1, beta: 0)
+                            microKernel(
+                                depth: depth, a: aPanel, b: bPanel, c: scratch, ldc: nr,
+                                alpha: 1, beta: 0)
                             writeBorder()
                         }
                         func writeBorder() {
@@ -149,8 +158,10 @@ enum SwiftGEMM {
 
     /// Packs op(B)[p0 ..< p0+depth, j0 ..< j0+width] into `nr`-wide panels, each `depth` rows
     /// of `nr` contiguous floats, zero-padded past `width`.
-    private static func packB(_ op: GEMMOperands, p0: Int, depth: Int, j0: Int, width: Int,
-                              into packed: UnsafeMutablePointer<Float>) {
+    private static func packB(
+        _ op: GEMMOperands, p0: Int, depth: Int, j0: Int, width: Int,
+        into packed: UnsafeMutablePointer<Float>
+    ) {
         var panelStart = 0
         var target = packed
         while panelStart < width {
@@ -190,8 +201,10 @@ enum SwiftGEMM {
 
     /// Packs op(A)[i0 ..< i0+height, p0 ..< p0+depth] as `depth` groups of `mr` floats
     /// (one column of the micro-panel each), zero-padded past `height`.
-    private static func packA(_ op: GEMMOperands, i0: Int, height: Int, p0: Int, depth: Int,
-                              into packed: UnsafeMutablePointer<Float>) {
+    private static func packA(
+        _ op: GEMMOperands, i0: Int, height: Int, p0: Int, depth: Int,
+        into packed: UnsafeMutablePointer<Float>
+    ) {
         if height < mr { packed.update(repeating: 0, count: depth * mr) }
         if !op.transposeA {
             // op(A)(i, p) = a[i * lda + p]
@@ -212,35 +225,46 @@ enum SwiftGEMM {
     /// C[0..<6, 0..<32] = alpha * (A panel · B panel) + beta * C (C not read when beta is 0).
     /// `a` holds `depth` groups of 6 floats (packed), `b` holds `depth` rows of 32 floats.
     @inline(never)
-    static func microKernel(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                            c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        kernelBody(depth: depth, a: a, rowStride: 1, depthStride: 6, b: b, c: c, ldc: ldc,
-                   alpha: alpha, beta: beta)
+    static func microKernel(
+        depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+    ) {
+        kernelBody(
+            depth: depth, a: a, rowStride: 1, depthStride: 6, b: b, c: c, ldc: ldc,
+            alpha: alpha, beta: beta)
     }
 
     /// The same with A read in place from six rows `lda` apart (A stored row-major).
     @inline(never)
-    static func microKernelRowMajorA(depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                                     c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        kernelBody(depth: depth, a: a, rowStride: lda, depthStride: 1, b: b, c: c, ldc: ldc,
-                   alpha: alpha, beta: beta)
+    static func microKernelRowMajorA(
+        depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+    ) {
+        kernelBody(
+            depth: depth, a: a, rowStride: lda, depthStride: 1, b: b, c: c, ldc: ldc,
+            alpha: alpha, beta: beta)
     }
 
     /// The same with A read in place from a transposed (column-major) A: six adjacent floats
     /// per step of k, `lda` apart.
     @inline(never)
-    static func microKernelTransposedA(depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                                       c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        kernelBody(depth: depth, a: a, rowStride: 1, depthStride: lda, b: b, c: c, ldc: ldc,
-                   alpha: alpha, beta: beta)
+    static func microKernelTransposedA(
+        depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+    ) {
+        kernelBody(
+            depth: depth, a: a, rowStride: 1, depthStride: lda, b: b, c: c, ldc: ldc,
+            alpha: alpha, beta: beta)
     }
 
     /// The 6x32 register tile: per step of k, two B vectors, six broadcasts of A
     /// (`a[r * rowStride]`), twelve FMAs.
     @inline(__always)
-    private static func kernelBody(depth: Int, a: UnsafePointer<Float>, rowStride: Int, depthStride: Int,
-                                   b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                   alpha: Float, beta: Float) {
+    private static func kernelBody(
+        depth: Int, a: UnsafePointer<Float>, rowStride: Int, depthStride: Int,
+        b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float, beta: Float
+    ) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
@@ -274,8 +298,10 @@ enum SwiftGEMM {
     }
 
     @inline(__always)
-    private static func storeRow(_ row: UnsafeMutablePointer<Float>, _ v0: SIMD16<Float>,
-                                 _ v1: SIMD16<Float>, alpha: Float, beta: Float) {
+    private static func storeRow(
+        _ row: UnsafeMutablePointer<Float>, _ v0: SIMD16<Float>,
+        _ v1: SIMD16<Float>, alpha: Float, beta: Float
+    ) {
         let raw = UnsafeMutableRawPointer(row)
         var r0 = v0 * alpha, r1 = v1 * alpha
         if beta != 0 {

@@ -47,10 +47,12 @@ extension SwiftGEMM {
             }
             defer { workspace.map { Workspace.pool.give($0) } }
 
-            let product = Product(k: k, x: vector, matrix: matrix, ld: ld, layout: layout,
-                                  output: Output(y: y, stride: yStride, alpha: op.alpha, beta: op.beta))
+            let product = Product(
+                k: k, x: vector, matrix: matrix, ld: ld, layout: layout,
+                output: Output(y: y, stride: yStride, alpha: op.alpha, beta: op.beta))
             let grain = layout == .rowsAlongOutput ? 128 : 4
-            let tasks = (threads > 1 && k * count >= parallelThreshold)
+            let tasks =
+                (threads > 1 && k * count >= parallelThreshold)
                 ? min(threads, (count + grain - 1) / grain) : 1
             if tasks == 1 {
                 product.compute(0..<count)
@@ -100,8 +102,10 @@ extension SwiftGEMM {
         /// (each sum: p ascending, one FMA per term). Faster on one thread than holding 128
         /// columns in registers over all rows, which reads 512-byte pieces 4*ld apart
         /// (measured: docs/tensor-gemm.md).
-        private static func scaledRowSums(k: Int, x: UnsafePointer<Float>, matrix: UnsafePointer<Float>,
-                                                    ld: Int, columns: Range<Int>, output: Output) {
+        private static func scaledRowSums(
+            k: Int, x: UnsafePointer<Float>, matrix: UnsafePointer<Float>,
+            ld: Int, columns: Range<Int>, output: Output
+        ) {
             typealias V = SIMD16<Float>
             let width = columns.count
             let vectorWidth = width & ~15
@@ -149,8 +153,10 @@ extension SwiftGEMM {
 
         /// y[j] for j in `rows`: dot(x, M[j * ld ..< j * ld + k]), four rows at a time sharing
         /// each load of x.
-        private static func dotProducts(k: Int, x: UnsafePointer<Float>, matrix: UnsafePointer<Float>,
-                                        ld: Int, rows: Range<Int>, output: Output) {
+        private static func dotProducts(
+            k: Int, x: UnsafePointer<Float>, matrix: UnsafePointer<Float>,
+            ld: Int, rows: Range<Int>, output: Output
+        ) {
             typealias V = SIMD16<Float>
             let vectorEnd = k & ~15
             var j = rows.lowerBound
@@ -181,8 +187,9 @@ extension SwiftGEMM {
                 var a0 = V()
                 var p = 0
                 while p < vectorEnd {
-                    a0.addProduct(UnsafeRawPointer(x + p).loadUnaligned(as: V.self),
-                                  UnsafeRawPointer(r0 + p).loadUnaligned(as: V.self))
+                    a0.addProduct(
+                        UnsafeRawPointer(x + p).loadUnaligned(as: V.self),
+                        UnsafeRawPointer(r0 + p).loadUnaligned(as: V.self))
                     p += 16
                 }
                 var s0 = a0.sum()

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// OpenBLAS, loaded at run time with `dlopen` so that the package builds and runs without it.
@@ -30,14 +30,18 @@ public enum OpenBLAS {
     /// The functions taken from one loaded OpenBLAS.
     public final class Library: @unchecked Sendable {
         /// `cblas_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)`.
-        typealias SGEMM = @convention(c) (
-            Int32, Int32, Int32, Int32, Int32, Int32,
-            Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
-            Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+        typealias SGEMM =
+            @convention(c) (
+                Int32, Int32, Int32, Int32, Int32, Int32,
+                Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
+                Float, UnsafeMutablePointer<Float>?, Int32
+            ) -> Void
         /// `cblas_sgemv(order, trans, M, N, alpha, A, lda, X, incX, beta, Y, incY)`.
-        typealias SGEMV = @convention(c) (
-            Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
-            UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+        typealias SGEMV =
+            @convention(c) (
+                Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
+            ) -> Void
         typealias SetThreads = @convention(c) (Int32) -> Void
         typealias GetString = @convention(c) () -> UnsafePointer<CChar>?
         typealias GetInt = @convention(c) () -> Int32
@@ -61,7 +65,8 @@ public enum OpenBLAS {
             // The wheels numpy/scipy build on (`scipy-openblas32` on PyPI) export the same
             // 32-bit-integer functions with a `scipy_` prefix; accepting it lets
             // CADENZA_OPENBLAS point at the very library numpy runs, for like-for-like benchmarks.
-            let prefix = dlsym(handle, "cblas_sgemm") == nil && dlsym(handle, "scipy_cblas_sgemm") != nil
+            let prefix =
+                dlsym(handle, "cblas_sgemm") == nil && dlsym(handle, "scipy_cblas_sgemm") != nil
                 ? "scipy_" : ""
             func symbol<F>(_ name: String, as type: F.Type) -> F? {
                 guard let address = dlsym(handle, prefix + name) else { return nil }
@@ -97,41 +102,50 @@ public enum OpenBLAS {
         /// Row-major `cblas_sgemm`; dimensions must fit in `Int32`. A product with one row or
         /// one column goes to `cblas_sgemv` instead, as numpy does: OpenBLAS's sgemm handles
         /// m = 1 far slower than its sgemv (measured: docs/benchmarks.md).
-        func sgemm(m: Int, n: Int, k: Int,
-                   a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
-                   b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-                   c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-            precondition(max(m, n, k, lda, ldb, ldc) <= Int(Int32.max),
-                         "GEMM dimensions exceed OpenBLAS's 32-bit interface")
+        func sgemm(
+            m: Int, n: Int, k: Int,
+            a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+            b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+            c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+        ) {
+            precondition(
+                max(m, n, k, lda, ldb, ldc) <= Int(Int32.max),
+                "GEMM dimensions exceed OpenBLAS's 32-bit interface")
             callLock.withLock { _ in
-                call(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
-                     transposeB: transposeB, c: c, ldc: ldc, alpha: alpha, beta: beta)
+                call(
+                    m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                    transposeB: transposeB, c: c, ldc: ldc, alpha: alpha, beta: beta)
             }
         }
 
-        private func call(m: Int, n: Int, k: Int,
-                          a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
-                          b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-                          c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        private func call(
+            m: Int, n: Int, k: Int,
+            a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+            b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+            c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+        ) {
             let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
             if let sgemv = sgemvFunction, k > 0, m == 1 || n == 1 {
                 if m == 1 {
                     // c[0, :] = op(B)^T · op(A)[0, :]; B stored [k, n] needs its transpose.
-                    sgemv(rowMajor, transposeB ? noTranspose : transpose,
-                          Int32(transposeB ? n : k), Int32(transposeB ? k : n), alpha, b, Int32(ldb),
-                          a, Int32(transposeA ? lda : 1), beta, c, 1)
+                    sgemv(
+                        rowMajor, transposeB ? noTranspose : transpose,
+                        Int32(transposeB ? n : k), Int32(transposeB ? k : n), alpha, b, Int32(ldb),
+                        a, Int32(transposeA ? lda : 1), beta, c, 1)
                 } else {
                     // c[:, 0] = op(A) · op(B)[:, 0]
-                    sgemv(rowMajor, transposeA ? transpose : noTranspose,
-                          Int32(transposeA ? k : m), Int32(transposeA ? m : k), alpha, a, Int32(lda),
-                          b, Int32(transposeB ? 1 : ldb), beta, c, Int32(ldc))
+                    sgemv(
+                        rowMajor, transposeA ? transpose : noTranspose,
+                        Int32(transposeA ? k : m), Int32(transposeA ? m : k), alpha, a, Int32(lda),
+                        b, Int32(transposeB ? 1 : ldb), beta, c, Int32(ldc))
                 }
                 return
             }
-            sgemmFunction(rowMajor, transposeA ? transpose : noTranspose,
-                          transposeB ? transpose : noTranspose,
-                          Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
-                          beta, c, Int32(ldc))
+            sgemmFunction(
+                rowMajor, transposeA ? transpose : noTranspose,
+                transposeB ? transpose : noTranspose,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                beta, c, Int32(ldc))
         }
     }
 }

@@ -130,8 +130,9 @@ public enum Attention {
         let (T, K, H, d) = (s.queries, s.keys, s.heads, s.headSize)
         guard s.batch > 0, T > 0, H > 0, d > 0 else { return }
         if T == 1 {
-            forwardSingleQuery(out: out, probabilities: probabilities, q: q, k: k, v: v,
-                               relative: relative, dropMask: dropMask, shape: s)
+            forwardSingleQuery(
+                out: out, probabilities: probabilities, q: q, k: k, v: v,
+                relative: relative, dropMask: dropMask, shape: s)
             return
         }
         let scale = 1 / Float(d).squareRoot()
@@ -153,11 +154,13 @@ public enum Attention {
                     // Scores by blocks of 4 queries, only up to the last key the block sees:
                     // content (q + u)·k_j → P, position (q + v)·r_p for distances p → positional.
                     forEachQueryBlock(s) { i0, rows, keys in
-                        HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: qu + i0 * d, rowStep: d, columnStep: 1),
-                                          b: kT, ldb: K, c: P + i0 * K, ldc: K, accumulate: false)
+                        HeadProduct.block(
+                            rows: rows, n: keys, k: d, a: .init(base: qu + i0 * d, rowStep: d, columnStep: 1),
+                            b: kT, ldb: K, c: P + i0 * K, ldc: K, accumulate: false)
                         if relative != nil {
-                            HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: qv + i0 * d, rowStep: d, columnStep: 1),
-                                              b: rT, ldb: K, c: positional + i0 * K, ldc: K, accumulate: false)
+                            HeadProduct.block(
+                                rows: rows, n: keys, k: d, a: .init(base: qv + i0 * d, rowStep: d, columnStep: 1),
+                                b: rT, ldb: K, c: positional + i0 * K, ldc: K, accumulate: false)
                         }
                     }
                     for i in 0..<T {
@@ -178,8 +181,9 @@ public enum Attention {
                     // out_head [T, d] = weights V, written into the [B, T, H·d] output.
                     let outHead = out + b * T * H * d + n * d
                     forEachQueryBlock(s) { i0, rows, keys in
-                        HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: weights + i0 * K, rowStep: K, columnStep: 1),
-                                          b: vHead, ldb: v.rowStride, c: outHead + i0 * H * d, ldc: H * d, accumulate: false)
+                        HeadProduct.block(
+                            rows: rows, n: d, k: keys, a: .init(base: weights + i0 * K, rowStep: K, columnStep: 1),
+                            b: vHead, ldb: v.rowStride, c: outHead + i0 * H * d, ldc: H * d, accumulate: false)
                     }
                 }
             }
@@ -223,17 +227,20 @@ public enum Attention {
                         }
                         // dV += weightsᵀ dOut.
                         forEachKeyBlock(s) { j0, rows, i0 in
-                            HeadProduct.block(rows: rows, n: d, k: T - i0,
-                                              a: .init(base: weights + i0 * K + j0, rowStep: 1, columnStep: K),
-                                              b: dOutHead + i0 * H * d, ldb: H * d,
-                                              c: dv.head(b, n, d) + j0 * dv.rowStride, ldc: dv.rowStride, accumulate: true)
+                            HeadProduct.block(
+                                rows: rows, n: d, k: T - i0,
+                                a: .init(base: weights + i0 * K + j0, rowStep: 1, columnStep: K),
+                                b: dOutHead + i0 * H * d, ldb: H * d,
+                                c: dv.head(b, n, d) + j0 * dv.rowStride, ldc: dv.rowStride, accumulate: true)
                         }
                         // dWeights = dOut Vᵀ (only up to each block's last visible key; the rest
                         // of dP is overwritten by the softmax backward).
                         HeadProduct.transpose(vHead, sourceStride: v.rowStride, rows: K, columns: d, into: vT)
                         forEachQueryBlock(s) { i0, rows, keys in
-                            HeadProduct.block(rows: rows, n: keys, k: d, a: .init(base: dOutHead + i0 * H * d, rowStep: H * d, columnStep: 1),
-                                              b: vT, ldb: K, c: dP + i0 * K, ldc: K, accumulate: false)
+                            HeadProduct.block(
+                                rows: rows, n: keys, k: d,
+                                a: .init(base: dOutHead + i0 * H * d, rowStep: H * d, columnStep: 1),
+                                b: vT, ldb: K, c: dP + i0 * K, ldc: K, accumulate: false)
                         }
                         // Through the dropout, then softmax backward: dS = P ⊙ (g - Σ P g) / √d.
                         for i in 0..<T {
@@ -244,14 +251,16 @@ public enum Attention {
                         biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
                         // Content term: dQu = dS K; dK += dSᵀ Qu.
                         forEachQueryBlock(s) { i0, rows, keys in
-                            HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: dP + i0 * K, rowStep: K, columnStep: 1),
-                                              b: kHead, ldb: k.rowStride, c: dQu + i0 * d, ldc: d, accumulate: false)
+                            HeadProduct.block(
+                                rows: rows, n: d, k: keys, a: .init(base: dP + i0 * K, rowStep: K, columnStep: 1),
+                                b: kHead, ldb: k.rowStride, c: dQu + i0 * d, ldc: d, accumulate: false)
                         }
                         forEachKeyBlock(s) { j0, rows, i0 in
-                            HeadProduct.block(rows: rows, n: d, k: T - i0,
-                                              a: .init(base: dP + i0 * K + j0, rowStep: 1, columnStep: K),
-                                              b: qu + i0 * d, ldb: d,
-                                              c: dk.head(b, n, d) + j0 * dk.rowStride, ldc: dk.rowStride, accumulate: true)
+                            HeadProduct.block(
+                                rows: rows, n: d, k: T - i0,
+                                a: .init(base: dP + i0 * K + j0, rowStep: 1, columnStep: K),
+                                b: qu + i0 * d, ldb: d,
+                                c: dk.head(b, n, d) + j0 * dk.rowStride, ldc: dk.rowStride, accumulate: true)
                         }
                         let dqHead = dq.head(b, n, d)
                         if let relative, let dRelative {
@@ -263,14 +272,17 @@ public enum Attention {
                                 for j in s.visibleKeys(i) { byDistance[-j] = row[j] }
                             }
                             forEachQueryBlock(s) { i0, rows, keys in
-                                HeadProduct.block(rows: rows, n: d, k: keys, a: .init(base: dPositional + i0 * K, rowStep: K, columnStep: 1),
-                                                  b: relative.r + n * d, ldb: H * d, c: dQv + i0 * d, ldc: d, accumulate: false)
+                                HeadProduct.block(
+                                    rows: rows, n: d, k: keys,
+                                    a: .init(base: dPositional + i0 * K, rowStep: K, columnStep: 1),
+                                    b: relative.r + n * d, ldb: H * d, c: dQv + i0 * d, ldc: d, accumulate: false)
                             }
                             forEachKeyBlock(s) { p0, rows, i0 in
-                                HeadProduct.block(rows: rows, n: d, k: T - i0,
-                                                  a: .init(base: dPositional + i0 * K + p0, rowStep: 1, columnStep: K),
-                                                  b: qv + i0 * d, ldb: d,
-                                                  c: dRelative.r + p0 * H * d + n * d, ldc: H * d, accumulate: true)
+                                HeadProduct.block(
+                                    rows: rows, n: d, k: T - i0,
+                                    a: .init(base: dPositional + i0 * K + p0, rowStep: 1, columnStep: K),
+                                    b: qv + i0 * d, ldb: d,
+                                    c: dRelative.r + p0 * H * d + n * d, ldc: H * d, accumulate: true)
                             }
                             let du = dRelative.u + n * d, dv = dRelative.v + n * d
                             for i in 0..<T {
@@ -377,17 +389,21 @@ public enum Attention {
 
     /// `result = a ⊙ b` over `count` elements (`result` may alias `a`).
     @inline(__always)
-    private static func multiply(_ result: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
-                                 _ b: UnsafePointer<Float>, _ count: Int) {
+    private static func multiply(
+        _ result: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+        _ b: UnsafePointer<Float>, _ count: Int
+    ) {
         for x in 0..<count { result[x] = a[x] * b[x] }
     }
 
     /// `qu = q + u` and `qv = q + v` for head `n` ([T, d] each, contiguous); plain copies of q
     /// when there are no relative terms.
     @inline(__always)
-    private static func biasedQueries(_ qu: UnsafeMutablePointer<Float>, _ qv: UnsafeMutablePointer<Float>,
-                                      _ qHead: UnsafePointer<Float>, _ rowStride: Int,
-                                      _ relative: RelativeTerms?, _ n: Int, _ T: Int, _ d: Int) {
+    private static func biasedQueries(
+        _ qu: UnsafeMutablePointer<Float>, _ qv: UnsafeMutablePointer<Float>,
+        _ qHead: UnsafePointer<Float>, _ rowStride: Int,
+        _ relative: RelativeTerms?, _ n: Int, _ T: Int, _ d: Int
+    ) {
         for i in 0..<T {
             let src = qHead + i * rowStride, a = qu + i * d, b = qv + i * d
             if let relative {

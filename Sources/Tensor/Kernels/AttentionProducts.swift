@@ -24,9 +24,11 @@ enum HeadProduct {
     /// `C[r, j] (+)= Σ_{p < k} A[r, p] · B[p, j]` for r in 0..<rows (rows ≤ 4), j in 0..<n.
     /// B is row-major with row stride `ldb`; C has row stride `ldc`.
     @inline(__always)
-    static func block(rows: Int, n: Int, k: Int, a: Operand,
-                      b: UnsafePointer<Float>, ldb: Int,
-                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+    static func block(
+        rows: Int, n: Int, k: Int, a: Operand,
+        b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
         if rows <= 0 || n <= 0 { return }
         // Rows past `rows` repeat the last row's A (computed, never stored).
         let a0 = a.offset(row: 0, column: 0)
@@ -103,8 +105,10 @@ enum HeadProduct {
     /// `destination[c * rows + r] = source[r * sourceStride + c]`: `rows` rows of `columns`
     /// transposed into a contiguous [columns, rows] matrix.
     @inline(__always)
-    static func transpose(_ source: UnsafePointer<Float>, sourceStride: Int, rows: Int, columns: Int,
-                          into destination: UnsafeMutablePointer<Float>) {
+    static func transpose(
+        _ source: UnsafePointer<Float>, sourceStride: Int, rows: Int, columns: Int,
+        into destination: UnsafeMutablePointer<Float>
+    ) {
         for r in 0..<rows {
             let row = source + r * sourceStride
             for c in 0..<columns { destination[c * rows + r] = row[c] }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Log-softmax fused with the cross-entropy loss, averaged over the targets that count:
@@ -45,8 +45,10 @@ public enum CrossEntropy {
 
     /// `out[r] = logits[r] - logsumexp(logits[r])` for each of `rows` rows (`out` may be
     /// `logits`): the log-probabilities alone, for evaluation and sampling.
-    public static func logSoftmax(out: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>,
-                                  rows: Int, classes: Int) {
+    public static func logSoftmax(
+        out: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>,
+        rows: Int, classes: Int
+    ) {
         Parallel.forEachRange(rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(1, classes))) { range in
             for r in range {
                 let x = logits + r * classes, y = out + r * classes

@@ -21,8 +21,10 @@ public enum GELU {
     }
 
     /// `dInput[i] += gelu'(input[i]) · dOut[i]`.
-    public static func backward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-                                input: UnsafePointer<Float>, count: Int) {
+    public static func backward(
+        dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, count: Int
+    ) {
         Parallel.forEachRange(count, minimumChunk: 1 << 14) { range in
             var i = range.lowerBound
             while i + vectorWidth <= range.upperBound {

@@ -29,11 +29,12 @@ public enum Linear {
             // Start every row from the bias and let GEMM accumulate onto it (beta = 1).
             for r in 0..<rows { (out + r * outFeatures).update(from: bias, count: outFeatures) }
         }
-        GEMM.multiply(m: rows, n: outFeatures, k: inFeatures,
-                      a: input, lda: inFeatures,
-                      b: weight, ldb: layout == .outByIn ? inFeatures : outFeatures,
-                      transposeB: layout == .outByIn,
-                      c: out, ldc: outFeatures, beta: bias == nil ? 0 : 1)
+        GEMM.multiply(
+            m: rows, n: outFeatures, k: inFeatures,
+            a: input, lda: inFeatures,
+            b: weight, ldb: layout == .outByIn ? inFeatures : outFeatures,
+            transposeB: layout == .outByIn,
+            c: out, ldc: outFeatures, beta: bias == nil ? 0 : 1)
     }
 
     /// Adds the gradients of `forward` into `dInput` [rows, inFeatures], `dWeight` (same
@@ -49,24 +50,27 @@ public enum Linear {
     ) {
         if let dInput {
             // dIn[rows, in] += dOut[rows, out] · W[out, in]  (or · W[in, out]ᵀ)
-            GEMM.multiply(m: rows, n: inFeatures, k: outFeatures,
-                          a: dOut, lda: outFeatures,
-                          b: weight, ldb: layout == .outByIn ? inFeatures : outFeatures,
-                          transposeB: layout == .inByOut,
-                          c: dInput, ldc: inFeatures, beta: 1)
+            GEMM.multiply(
+                m: rows, n: inFeatures, k: outFeatures,
+                a: dOut, lda: outFeatures,
+                b: weight, ldb: layout == .outByIn ? inFeatures : outFeatures,
+                transposeB: layout == .inByOut,
+                c: dInput, ldc: inFeatures, beta: 1)
         }
         if let dWeight {
             switch layout {
             case .outByIn:  // dW[out, in] += dOutᵀ · in
-                GEMM.multiply(m: outFeatures, n: inFeatures, k: rows,
-                              a: dOut, lda: outFeatures, transposeA: true,
-                              b: input, ldb: inFeatures,
-                              c: dWeight, ldc: inFeatures, beta: 1)
+                GEMM.multiply(
+                    m: outFeatures, n: inFeatures, k: rows,
+                    a: dOut, lda: outFeatures, transposeA: true,
+                    b: input, ldb: inFeatures,
+                    c: dWeight, ldc: inFeatures, beta: 1)
             case .inByOut:  // dW[in, out] += inᵀ · dOut
-                GEMM.multiply(m: inFeatures, n: outFeatures, k: rows,
-                              a: input, lda: inFeatures, transposeA: true,
-                              b: dOut, ldb: outFeatures,
-                              c: dWeight, ldc: outFeatures, beta: 1)
+                GEMM.multiply(
+                    m: inFeatures, n: outFeatures, k: rows,
+                    a: input, lda: inFeatures, transposeA: true,
+                    b: dOut, ldb: outFeatures,
+                    c: dWeight, ldc: outFeatures, beta: 1)
             }
         }
         if let dBias {
@@ -79,8 +83,10 @@ public enum Linear {
 /// by one thread in row order (bit-identical for any thread count).
 enum ColumnSum {
     /// `sums[c] += Σ_r rows[r, c]` for `rows` [count, width].
-    static func add(into sums: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>,
-                    count: Int, width: Int) {
+    static func add(
+        into sums: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>,
+        count: Int, width: Int
+    ) {
         Parallel.forEachRange(width, minimumChunk: count * width < 1 << 16 ? width : 64) { columns in
             for r in 0..<count {
                 let row = rows + r * width

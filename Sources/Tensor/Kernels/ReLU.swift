@@ -9,8 +9,10 @@ public enum ReLU {
 
     /// `dInput[i] += dOut[i]` where the forward's `output[i] > 0` (the same as input > 0, so
     /// the forward may run in place).
-    public static func backward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-                                output: UnsafePointer<Float>, count: Int) {
+    public static func backward(
+        dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
+        output: UnsafePointer<Float>, count: Int
+    ) {
         Parallel.forEachRange(count, minimumChunk: 1 << 15) { range in
             for i in range where output[i] > 0 { dInput[i] += dOut[i] }
         }

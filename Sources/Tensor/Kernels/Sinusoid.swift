@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Transformer-XL's sinusoid position embedding (spec, "Forward pass" step 2): for a distance
@@ -16,8 +16,10 @@ public enum Sinusoid {
     ///
     /// The frequencies, the products p·f and the sines are rounded to float32 where the
     /// reference computes in float32, so the values agree with it to about 1 ulp.
-    public static func forward(out: UnsafeMutablePointer<Float>, count: Int, width: Int,
-                               clampLength: Int = 0, descending: Bool = false) {
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, count: Int, width: Int,
+        clampLength: Int = 0, descending: Bool = false
+    ) {
         precondition(width % 2 == 0, "sinusoid width \(width) must be even")
         let half = width / 2
         for row in 0..<count {

@@ -3,8 +3,10 @@
 /// are the ones `Attention` uses.
 public enum Softmax {
     /// `out[r] = softmax(scale · input[r])` for `rows` rows of `width`; `out` may alias `input`.
-    public static func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-                               rows: Int, width: Int, scale: Float = 1) {
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+        rows: Int, width: Int, scale: Float = 1
+    ) {
         guard width > 0 else { return }
         Parallel.forEachRange(rows, minimumChunk: Swift.max(1, 16_384 / width)) { range in
             for r in range {
@@ -17,8 +19,10 @@ public enum Softmax {
     }
 
     /// `dInput[r] += scale · p ⊙ (dOut[r] - Σ p ⊙ dOut[r])` from the forward's output `p`.
-    public static func backward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-                                output: UnsafePointer<Float>, rows: Int, width: Int, scale: Float = 1) {
+    public static func backward(
+        dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
+        output: UnsafePointer<Float>, rows: Int, width: Int, scale: Float = 1
+    ) {
         guard width > 0 else { return }
         Parallel.forEachRange(rows, minimumChunk: Swift.max(1, 16_384 / width)) { range in
             for r in range {
@@ -55,19 +59,25 @@ public enum Softmax {
         let inverse = 1 / sum
         for j in 0..<n { x[j] *= inverse }
         if first > 0 { row.update(repeating: 0, count: first) }
-        if visible.upperBound < keys { (row + visible.upperBound).update(repeating: 0, count: keys - visible.upperBound) }
+        if visible.upperBound < keys {
+            (row + visible.upperBound).update(repeating: 0, count: keys - visible.upperBound)
+        }
     }
 
     /// In place: `dRow[j] = P[j] (dRow[j] - Σ_j' P[j'] dRow[j']) · scale` over `visible`, 0 elsewhere.
     @inline(__always)
-    static func backwardRow(_ dRow: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>,
-                                   visible: Range<Int>, keys: Int, scale: Float) {
+    static func backwardRow(
+        _ dRow: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>,
+        visible: Range<Int>, keys: Int, scale: Float
+    ) {
         let first = visible.lowerBound, n = visible.count
         let g = dRow + first, p = row + first
         let dot = vectorDot(p, g, n)
         for j in 0..<n { g[j] = p[j] * (g[j] - dot) * scale }
         if first > 0 { dRow.update(repeating: 0, count: first) }
-        if visible.upperBound < keys { (dRow + visible.upperBound).update(repeating: 0, count: keys - visible.upperBound) }
+        if visible.upperBound < keys {
+            (dRow + visible.upperBound).update(repeating: 0, count: keys - visible.upperBound)
+        }
     }
 
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The learning rate as a function of the update number: an optional linear warm-up to
@@ -45,10 +45,13 @@ public struct LearningRateSchedule: Equatable, Sendable, Codable {
     }
 
     /// Linear warm-up then cosine decay to `floor` (0 by default) at `totalSteps`.
-    public static func warmupCosine(peak: Float, warmupSteps: Int, totalSteps: Int,
-                                    floor: Float = 0) -> LearningRateSchedule {
-        LearningRateSchedule(peak: peak, warmupSteps: warmupSteps,
-                             decay: .cosine(totalSteps: totalSteps, floor: floor))
+    public static func warmupCosine(
+        peak: Float, warmupSteps: Int, totalSteps: Int,
+        floor: Float = 0
+    ) -> LearningRateSchedule {
+        LearningRateSchedule(
+            peak: peak, warmupSteps: warmupSteps,
+            decay: .cosine(totalSteps: totalSteps, floor: floor))
     }
 
     /// The rate for update `step` (1-based).

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One tensor the optimizer updates, with the gradient the backward pass wrote for it.
@@ -16,8 +16,9 @@ public struct OptimizedParameter {
 
     /// Pairs a parameter with its gradient. Their shapes must match.
     public init(value: Tensor, gradient: Tensor, decays: Bool = true) {
-        precondition(value.shape == gradient.shape,
-                     "gradient shape \(gradient.shape) differs from parameter shape \(value.shape)")
+        precondition(
+            value.shape == gradient.shape,
+            "gradient shape \(gradient.shape) differs from parameter shape \(value.shape)")
         self.value = value
         self.gradient = gradient
         self.decays = decays
@@ -84,8 +85,10 @@ public final class Adam {
         public var weightDecay: WeightDecay
 
         /// Creates a configuration.
-        public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                    weightDecay: WeightDecay = .none) {
+        public init(
+            beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+            weightDecay: WeightDecay = .none
+        ) {
             self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
             self.weightDecay = weightDecay
         }
@@ -94,8 +97,10 @@ public final class Adam {
         public static let adam = Configuration()
 
         /// AdamW with decoupled weight decay; GPT-2's recipe is `adamW(beta2: 0.95, weightDecay: 0.1)`.
-        public static func adamW(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                                 weightDecay: Float = 0.01) -> Configuration {
+        public static func adamW(
+            beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+            weightDecay: Float = 0.01
+        ) -> Configuration {
             Configuration(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: .decoupled(weightDecay))
         }
     }
@@ -120,10 +125,13 @@ public final class Adam {
     }
 
     /// Creates an optimizer over (parameter, gradient) pairs, all decayed.
-    public convenience init(pairs: [(parameter: Tensor, gradient: Tensor)],
-                            configuration: Configuration = .adam) {
-        self.init(parameters: pairs.map { OptimizedParameter(value: $0.parameter, gradient: $0.gradient) },
-                  configuration: configuration)
+    public convenience init(
+        pairs: [(parameter: Tensor, gradient: Tensor)],
+        configuration: Configuration = .adam
+    ) {
+        self.init(
+            parameters: pairs.map { OptimizedParameter(value: $0.parameter, gradient: $0.gradient) },
+            configuration: configuration)
     }
 
     /// Takes one step with learning rate `learningRate` (per unit of the normalized gradient).
@@ -147,9 +155,10 @@ public final class Adam {
                 case .decoupled(let weight): perTensor.decoupledDecay = 1 - learningRate * weight
                 }
             }
-            Self.update(parameter.value.pointer, gradient: parameter.gradient.pointer,
-                        m: firstMoments[index].pointer, v: secondMoments[index].pointer,
-                        count: parameter.value.count, perTensor)
+            Self.update(
+                parameter.value.pointer, gradient: parameter.gradient.pointer,
+                m: firstMoments[index].pointer, v: secondMoments[index].pointer,
+                count: parameter.value.count, perTensor)
         }
     }
 
@@ -161,8 +170,9 @@ public final class Adam {
         }
         for (index, parameter) in parameters.enumerated() {
             for saved in [savedM[index], savedV[index]] where saved.shape != parameter.value.shape {
-                throw OptimizerError.shapeMismatch(index: index, expected: parameter.value.shape,
-                                                   found: saved.shape)
+                throw OptimizerError.shapeMismatch(
+                    index: index, expected: parameter.value.shape,
+                    found: saved.shape)
             }
         }
         for index in parameters.indices {
@@ -181,9 +191,11 @@ public final class Adam {
     }
 
     /// The element-wise update of one tensor, split over threads by element ranges.
-    private static func update(_ p: UnsafeMutablePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
-                               m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-                               count: Int, _ k: Coefficients) {
+    private static func update(
+        _ p: UnsafeMutablePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
+        m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+        count: Int, _ k: Coefficients
+    ) {
         let oneMinusBeta1 = 1 - k.beta1, oneMinusBeta2 = 1 - k.beta2
         Parallel.forEachRange(count, minimumChunk: 1 << 15) { range in
             for i in range {

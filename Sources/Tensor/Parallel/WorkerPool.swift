@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The threads the kernels share: helper threads that stay awake between jobs, so handing a
@@ -58,11 +58,13 @@ public final class WorkerPool: @unchecked Sendable {
         for _ in 0..<helpers {
             let context = Unmanaged.passRetained(self).toOpaque()
             var thread = pthread_t()
-            let started = pthread_create(&thread, nil, { context in
-                guard let context else { return nil }
-                Unmanaged<WorkerPool>.fromOpaque(context).takeUnretainedValue().helperLoop()
-                return nil
-            }, context)
+            let started = pthread_create(
+                &thread, nil,
+                { context in
+                    guard let context else { return nil }
+                    Unmanaged<WorkerPool>.fromOpaque(context).takeUnretainedValue().helperLoop()
+                    return nil
+                }, context)
             if started == 0 { pthread_detach(thread) } else { Unmanaged<WorkerPool>.fromOpaque(context).release() }
         }
     }
@@ -72,7 +74,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// fixed; the set of indices is.
     public func run(tasks: Int, _ body: (Int) -> Void) {
         guard tasks > 1, helperCount > 0, tasks <= Self.maximumTasks,
-              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+            busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else {
             for index in 0..<tasks { body(index) }
             return

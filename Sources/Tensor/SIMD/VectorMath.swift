@@ -42,8 +42,10 @@ func vectorDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -
 
 /// Σ a[i] b[i] + c[i] e[i] for i in 0..<n, with one horizontal reduction.
 @inline(__always) @usableFromInline
-func vectorDot2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                _ c: UnsafePointer<Float>, _ e: UnsafePointer<Float>, _ n: Int) -> Float {
+func vectorDot2(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafePointer<Float>, _ e: UnsafePointer<Float>, _ n: Int
+) -> Float {
     var acc = Vector()
     var i = 0
     while i + vectorWidth <= n {

@@ -24,10 +24,11 @@ enum Scratch {
     /// Calls `body` with a buffer of at least `count` floats (contents undefined), taken from
     /// the idle list when one is large enough, and returns it there afterwards.
     static func withBuffer<Result>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
-        let buffer = idle.withLock { list -> Buffer? in
-            guard let index = list.firstIndex(where: { $0.capacity >= count }) else { return nil }
-            return list.remove(at: index)
-        } ?? Buffer(capacity: count)
+        let buffer =
+            idle.withLock { list -> Buffer? in
+                guard let index = list.firstIndex(where: { $0.capacity >= count }) else { return nil }
+                return list.remove(at: index)
+            } ?? Buffer(capacity: count)
         defer {
             idle.withLock { list in
                 list.append(buffer)
