@@ -44,12 +44,12 @@ public enum Validation {
                 tokens: tokens, batch: batch, contextLength: min(T, model.config.positions),
                 includesPartialBatch: true)
         }
-        var memory = model.emptyMemory(batch: batch, capacity: memoryLength)
+        var memory = model.emptyMemory(batch: batch, memoryLength: memoryLength)
         var result = NLLResult(totalNLL: 0, tokens: 0)
         for index in 0..<batches.count {
             let b = batches.batch(index)
             if memory != nil && memory!.batch != b.batch {
-                memory = model.emptyMemory(batch: b.batch, capacity: memoryLength)
+                memory = model.emptyMemory(batch: b.batch, memoryLength: memoryLength)
             }
             let loss = try model.loss(tokens: b.tokens, targets: b.targets, batch: b.batch, memory: &memory)
             result.totalNLL += Double(loss) * Double(b.targets.count)

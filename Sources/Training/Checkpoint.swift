@@ -109,7 +109,7 @@ public struct Checkpoint {
             try put(
                 "optimizer.safetensors",
                 Data(SafetensorsFile(tensors: moments, metadata: ["step": "\(optimizer.step)"]).encoded()))
-            if let memory, memory.length > 0 {
+            if let memory, memory.rowsHeld > 0 {
                 var layers: [String: Tensor] = [:]
                 for (l, t) in memory.layers.enumerated() { layers["memory.\(l)"] = t }
                 try put("memory.safetensors", Data(SafetensorsFile(tensors: layers, metadata: [:]).encoded()))
@@ -240,10 +240,10 @@ public struct Checkpoint {
             let layers = try (0..<empty.layers.count).map {
                 try file.tensor("memory.\($0)", shape: [batch, first.shape[1], empty.width])
             }
-            guard let memory = Memory(capacity: empty.capacity, layers: layers) else {
+            guard let memory = Memory(memoryLength: empty.memoryLength, layers: layers) else {
                 throw TrainingError.incompatibleCheckpoint(
                     path: folder.path,
-                    reason: "memory.safetensors holds more rows than mem_len \(empty.capacity)")
+                    reason: "memory.safetensors holds more rows than mem_len \(empty.memoryLength)")
             }
             return memory
         } catch let error as SafetensorsError {

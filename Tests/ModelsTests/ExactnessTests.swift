@@ -47,7 +47,7 @@ func tinyTransformerXL(memory: Int, sameLength: Bool = false, clamp: Int = -1) t
             result.logProbabilities.values, timeSlice(reference.logProbabilities, from, to),
             "segment [\(from), \(to)) against the whole sequence")
     }
-    #expect(memory.length == 24)
+    #expect(memory.rowsHeld == 24)
     for l in 0..<model.config.layers { expectClose(memory.layers[l].values, whole.layers[l].values, "memory \(l)") }
 }
 
@@ -67,7 +67,7 @@ func transformerXLIncrementalStepEqualsTheSegmentForward(sameLength: Bool) throw
         let logp = try decoder.step(tokens: [next[t], next[10 + t]])
         expectClose(logp.values, timeSlice(segment.logProbabilities, t, t + 1), "step \(t)")
     }
-    #expect(decoder.memoryLength == 18)
+    #expect(decoder.rowsHeld == 18)
 }
 
 @Test func transformerXLIncrementalStepKeepsOnlyMemLenRowsAsTheReferenceDoes() throws {
@@ -81,7 +81,7 @@ func transformerXLIncrementalStepEqualsTheSegmentForward(sameLength: Bool) throw
         let segment = try model.forward(tokens: [token], batch: 1, memory: &memory, dropout: &dropout)
         expectClose(try decoder.step(tokens: [token]).values, segment.logProbabilities.values, "token \(t)")
     }
-    #expect(decoder.memoryLength == 4 && memory.length == 4)
+    #expect(decoder.rowsHeld == 4 && memory.rowsHeld == 4)
 }
 
 @Test func gpt2WithKVCacheEqualsTheFullForward() throws {

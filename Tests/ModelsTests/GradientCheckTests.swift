@@ -63,7 +63,7 @@ func transformerXLGradientsMatchFiniteDifferencesWithMemoryAndDropout(sameLength
         let (x, y) = segment(s)
         _ = try model.forward(tokens: x, targets: y, batch: B, memory: &memory, dropout: &dropout)
     }
-    #expect(memory.length == 20)
+    #expect(memory.rowsHeld == 20)
     let (x, y) = segment(2)
     let masks = dropout  // the same masks for every evaluation
     func loss() throws -> Float {

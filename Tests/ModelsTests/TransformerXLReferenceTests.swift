@@ -34,7 +34,7 @@ func transformerXLMatchesTheAuthorsCodeOnEverySegmentMemoryAndGradient() throws 
             result.logProbabilities.values, try expected.tensor("segment\(s).logp", shape: [2, 7, 40]).values,
             "segment \(s) logp")
         expectClose([result.loss], try expected.tensor("segment\(s).loss").values, "segment \(s) loss")
-        #expect(memory.length == 5)
+        #expect(memory.rowsHeld == 5)
         for l in 0..<2 {
             expectClose(
                 memory.layers[l].values, try expected.tensor("segment\(s).mem\(l)", shape: [2, 5, 16]).values,
@@ -62,7 +62,7 @@ func transformerXLMatchesTheAuthorsCodeWithALongerEvaluationMemory() throws {
         checkpoint: SafetensorsFile(contentsOf: dir + "/model.safetensors"))
     let expected = try SafetensorsFile(contentsOf: dir + "/expected.safetensors")
     let streams = try #require(try jsonObject(dir + "/tokens.json")["streams"] as? [[Int]]).map { $0.map(Int32.init) }
-    var memory = model.emptyMemory(batch: 2, capacity: 12)
+    var memory = model.emptyMemory(batch: 2, memoryLength: 12)
     var dropout = DropoutSource.evaluation
     for s in 0..<3 {
         let (tokens, targets) = segment(s, streams: streams)
@@ -71,5 +71,5 @@ func transformerXLMatchesTheAuthorsCodeWithALongerEvaluationMemory() throws {
             result.logProbabilities.values,
             try expected.tensor("eval_mem12.segment\(s).logp", shape: [2, 7, 40]).values, "eval segment \(s) logp")
     }
-    #expect(memory.length == 12)
+    #expect(memory.rowsHeld == 12)
 }

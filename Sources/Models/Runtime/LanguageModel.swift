@@ -64,11 +64,11 @@ public final class LanguageModel {
         }
     }
 
-    /// An empty Transformer-XL memory for `batch` streams (nil for GPT-2), keeping `capacity`
+    /// An empty Transformer-XL memory for `batch` streams (nil for GPT-2), keeping `memoryLength`
     /// rows (default: the config's mem_len).
-    public func emptyMemory(batch: Int, capacity: Int? = nil) -> Memory? {
-        guard case let .transformerXL(m) = network, (capacity ?? m.config.memoryLength) > 0 else { return nil }
-        return m.emptyMemory(batch: batch, capacity: capacity)
+    public func emptyMemory(batch: Int, memoryLength: Int? = nil) -> Memory? {
+        guard case let .transformerXL(m) = network, (memoryLength ?? m.config.memoryLength) > 0 else { return nil }
+        return m.emptyMemory(batch: batch, memoryLength: memoryLength)
     }
 
     /// Forward and backward of one batch: sets `gradients` to dLoss/dweight (overwriting them)
@@ -81,7 +81,7 @@ public final class LanguageModel {
         for (_, g) in gradients { g.zero() }
         switch network {
         case let .transformerXL(m):
-            var mem = memory ?? m.emptyMemory(batch: batch, capacity: 0)
+            var mem = memory ?? m.emptyMemory(batch: batch, memoryLength: 0)
             let segment = try m.forward(tokens: tokens, targets: targets, batch: batch, memory: &mem, dropout: &dropout)
             if memory != nil { memory = mem }
             // Reached only with `gradientSet` built from this network's parameters.
@@ -99,7 +99,7 @@ public final class LanguageModel {
         var dropout = DropoutSource.evaluation
         switch network {
         case let .transformerXL(m):
-            var mem = memory ?? m.emptyMemory(batch: batch, capacity: 0)
+            var mem = memory ?? m.emptyMemory(batch: batch, memoryLength: 0)
             let segment = try m.forward(tokens: tokens, targets: targets, batch: batch, memory: &mem, dropout: &dropout)
             if memory != nil { memory = mem }
             return segment.loss

@@ -77,7 +77,7 @@ public final class TransformerXLStepper: TokenStepper {
 
     public func prime(_ context: [Int32]) throws -> UnsafeBufferPointer<Float> {
         guard !context.isEmpty else { throw GenerationError.emptyContext }
-        var memory = model.emptyMemory(batch: 1, capacity: memoryLength)
+        var memory = model.emptyMemory(batch: 1, memoryLength: memoryLength)
         var dropout = DropoutSource.evaluation
         let T = model.config.segmentLength, V = vocabularySize
         // All but the last token go through in training-length segments (the reference's

@@ -2,10 +2,10 @@ import Tensor
 
 /// Transformer-XL's memory: for each layer, the hidden states it attends to before the current
 /// segment (spec, "Memory"). Empty at the start (no zero rows); after each segment, for every
-/// layer input h_0 ... h_{L-1}, the last `capacity` rows of [memory; h], detached.
+/// layer input h_0 ... h_{L-1}, the last `memoryLength` rows of [memory; h], detached.
 public struct Memory {
     /// mem_len: the most rows kept per layer.
-    public let capacity: Int
+    public let memoryLength: Int
     /// Streams (B); each keeps its own rows.
     public let batch: Int
     /// Width of a row (D).
@@ -13,12 +13,12 @@ public struct Memory {
     /// One tensor per layer, [B, M, D].
     public private(set) var layers: [Tensor]
 
-    /// Rows currently held per layer (M).
-    public var length: Int { layers.first.map { $0.shape[1] } ?? 0 }
+    /// Rows currently held per layer (M), at most `memoryLength`.
+    public var rowsHeld: Int { layers.first.map { $0.shape[1] } ?? 0 }
 
     /// An empty memory for `layers` layers of B streams.
-    public init(capacity: Int, layers: Int, batch: Int, width: Int) {
-        self.capacity = capacity
+    public init(memoryLength: Int, layers: Int, batch: Int, width: Int) {
+        self.memoryLength = memoryLength
         self.batch = batch
         self.width = width
         self.layers = (0..<layers).map { _ in Tensor(zeros: [batch, 0, width]) }
@@ -26,12 +26,12 @@ public struct Memory {
 
     /// A memory holding `layers` ([B, M, D] each, one per layer, all of one shape), as a
     /// checkpoint saved them; nil when the tensors do not make one (shapes differ, or more
-    /// rows than `capacity`).
-    public init?(capacity: Int, layers: [Tensor]) {
-        guard let first = layers.first, first.shape.count == 3, first.shape[1] <= capacity,
+    /// rows than `memoryLength`).
+    public init?(memoryLength: Int, layers: [Tensor]) {
+        guard let first = layers.first, first.shape.count == 3, first.shape[1] <= memoryLength,
             layers.allSatisfy({ $0.shape == first.shape })
         else { return nil }
-        self.capacity = capacity
+        self.memoryLength = memoryLength
         self.batch = first.shape[0]
         self.width = first.shape[2]
         self.layers = layers
@@ -40,7 +40,7 @@ public struct Memory {
     /// The memory after a segment whose layer inputs were `inputs` ([B, T, D] each).
     func updated(with inputs: [Tensor]) -> Memory {
         var next = self
-        next.layers = zip(layers, inputs).map { old, h in Memory.lastRows(old, h, capacity) }
+        next.layers = zip(layers, inputs).map { old, h in Memory.lastRows(old, h, memoryLength) }
         return next
     }
 

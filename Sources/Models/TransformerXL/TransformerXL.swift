@@ -167,8 +167,10 @@ public struct TransformerXL: CheckpointedModel {
     }
 
     /// An empty memory for `batch` streams, keeping `capacity` rows (default: the config's mem_len).
-    public func emptyMemory(batch: Int, capacity: Int? = nil) -> Memory {
-        Memory(capacity: capacity ?? config.memoryLength, layers: config.layers, batch: batch, width: config.modelWidth)
+    public func emptyMemory(batch: Int, memoryLength: Int? = nil) -> Memory {
+        Memory(
+            memoryLength: memoryLength ?? config.memoryLength, layers: config.layers, batch: batch,
+            width: config.modelWidth)
     }
 
     /// The position sinusoids for distances 0..<count (spec step 2): sines then cosines, with
@@ -196,11 +198,11 @@ public struct TransformerXL: CheckpointedModel {
                 expected: "\(c.layers) layers of [\(B), M, \(c.modelWidth)]",
                 found: "\(memory.layers.count) layers of [\(memory.batch), M, \(memory.width)]")
         }
-        let (T, M, D, H, d, I) = (tokens.count / B, memory.length, c.modelWidth, c.heads, c.headSize, c.innerWidth)
+        let (T, M, D, H, d, I) = (tokens.count / B, memory.rowsHeld, c.modelWidth, c.heads, c.headSize, c.innerWidth)
         let (K, HD, rows) = (M + T, c.heads * c.headSize, tokens.count)
         let shape = AttentionShape(
             batch: B, queries: T, memory: M, heads: H, headSize: d,
-            window: c.sameLength ? memory.capacity : nil)
+            window: c.sameLength ? memory.memoryLength : nil)
 
         // Steps 1-3: scaled embedding and sinusoids, each after dropout.
         var h = Tensor(zeros: [B, T, D])

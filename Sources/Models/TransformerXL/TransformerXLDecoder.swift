@@ -18,9 +18,9 @@ public final class TransformerXLDecoder {
     /// Streams decoded side by side.
     public let batch: Int
     /// mem_len: rows of memory kept per layer.
-    public let capacity: Int
+    public let memoryLength: Int
     /// Memory rows currently held per layer (M).
-    public var memoryLength: Int { length }
+    public var rowsHeld: Int { length }
     /// How the decoder's copy of the weights is stored.
     public let precision: DecoderMatrix.Precision
 
@@ -32,13 +32,13 @@ public final class TransformerXLDecoder {
     /// The tied output layer: the embedding [V, D].
     private let outputMatrix: DecoderMatrix
 
-    /// Per stream: keys and values of 2 * (capacity + 1) slots per layer.
+    /// Per stream: keys and values of 2 * (memoryLength + 1) slots per layer.
     private let caches: [DecoderCache]
     /// The relative-position terms: per layer, the projected sinusoids by distance (slot p =
     /// distance p, a keys-only cache), and u, v.
     private let relative: DecoderCache.Relative
     private var start = 0, length = 0
-    private var rowsPerStream: Int { 2 * (capacity + 1) }
+    private var rowsPerStream: Int { 2 * (memoryLength + 1) }
 
     /// A decoder continuing from `memory` (for example the memory after reading a primer with
     /// `TransformerXL.forward`); its rows are projected to keys and values once, here. Steps
@@ -62,23 +62,23 @@ public final class TransformerXLDecoder {
                 feedForwardIn: matrix(p.feedForwardIn), feedForwardOut: matrix(p.feedForwardOut))
         }
         outputMatrix = matrix(model.parameters.embedding)
-        buffers = StepBuffers(batch: memory.batch, config: c, capacity: memory.capacity)
-        self.capacity = memory.capacity
-        let (B, HD, D, M) = (memory.batch, c.heads * c.headSize, c.modelWidth, memory.length)
-        let rows = 2 * (memory.capacity + 1)
+        buffers = StepBuffers(batch: memory.batch, config: c, capacity: memory.memoryLength)
+        self.memoryLength = memory.memoryLength
+        let (B, HD, D, M) = (memory.batch, c.heads * c.headSize, c.modelWidth, memory.rowsHeld)
+        let rows = 2 * (memory.memoryLength + 1)
         caches = (0..<B).map { _ in
             DecoderCache(layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: rows, precision: precision)
         }
         let positions = DecoderCache(
             layers: c.layers, heads: c.heads, headSize: c.headSize,
-            capacity: memory.capacity + 1, precision: precision, keysOnly: true)
-        let pe = model.sinusoids(count: memory.capacity + 1)
-        let r = Tensor(zeros: [memory.capacity + 1, HD])
+            capacity: memory.memoryLength + 1, precision: precision, keysOnly: true)
+        let pe = model.sinusoids(count: memory.memoryLength + 1)
+        let r = Tensor(zeros: [memory.memoryLength + 1, HD])
         for (l, p) in model.parameters.layers.enumerated() {
             Linear.forward(
                 out: r.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
-                rows: memory.capacity + 1, inFeatures: D, outFeatures: HD)
-            for distance in 0...memory.capacity {
+                rows: memory.memoryLength + 1, inFeatures: D, outFeatures: HD)
+            for distance in 0...memory.memoryLength {
                 positions.store(layer: l, position: distance, key: r.pointer + distance * HD, value: nil)
             }
         }
@@ -113,7 +113,7 @@ public final class TransformerXLDecoder {
         let M = length
         let shape = AttentionShape(
             batch: B, queries: 1, memory: M, heads: H, headSize: d,
-            window: c.sameLength ? capacity : nil)
+            window: c.sameLength ? memoryLength : nil)
         let b = buffers
         let (h, qkv, attended, branch, norm, inner) = (
             b.h.pointer, b.qkv.pointer, b.attended.pointer,
@@ -164,9 +164,9 @@ public final class TransformerXLDecoder {
         }
         // The new row joins the memory; the oldest leaves once there are more than mem_len.
         length += 1
-        if length > capacity {
-            start += length - capacity
-            length = capacity
+        if length > memoryLength {
+            start += length - memoryLength
+            length = memoryLength
         }
         let logp = b.logProbabilities.pointer
         multiply(outputMatrix, h, p.outputBias, logp)
