@@ -1,3 +1,4 @@
+import Basics
 import Dispatch
 import Foundation
 
@@ -118,26 +119,7 @@ public struct MIDISummary: Sendable {
     /// notes, seconds, end_tick, tempo_changes, time_signatures, lowest_pitch, highest_pitch,
     /// error (null when the file read).
     public var jsonLine: String {
-        func string(_ s: String) -> String {
-            var out = "\""
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-            return out + "\""
-        }
+        func string(_ s: String) -> String { JSONKeys.quoted(s) }
         func number(_ n: Int?) -> String { n.map(String.init) ?? "null" }
         var fields: [(String, String)] = [("path", string(path))]
         fields.append(("format", number(file?.format.rawValue)))

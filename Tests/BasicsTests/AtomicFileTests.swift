@@ -82,6 +82,14 @@ import Testing
         #expect(JSONKeys.nearest(to: "ticks_per_beat", in: known) == "ticksPerBeat")
     }
 
+    @Test func quotedTextIsAJSONStringThatParsesBack() throws {
+        let text = "a \"b\" \\ c\nd\te\u{01}é"
+        let quoted = JSONKeys.quoted(text)
+        #expect(quoted == #""a \"b\" \\ c\nd\te\u0001é""#)
+        let parsed = try JSONSerialization.jsonObject(with: Data("[\(quoted)]".utf8)) as? [String]
+        #expect(parsed == [text])
+    }
+
     @Test func decodingErrorsReadAsPlainWords() throws {
         struct Settings: Decodable { var layers: Int }
         func message(_ json: String) -> String {

@@ -187,12 +187,12 @@ public struct SafetensorsFile {
             let t = tensors[name]!
             let shape = t.shape.map(String.init).joined(separator: ",")
             entries.append(
-                "\(Self.jsonString(name)):{\"dtype\":\"\(type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + type.width * t.count)]}"
+                "\(JSONKeys.quoted(name)):{\"dtype\":\"\(type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + type.width * t.count)]}"
             )
             offset += type.width * t.count
         }
         if !metadata.isEmpty {
-            let items = metadata.keys.sorted().map { "\(Self.jsonString($0)):\(Self.jsonString(metadata[$0]!))" }
+            let items = metadata.keys.sorted().map { "\(JSONKeys.quoted($0)):\(JSONKeys.quoted(metadata[$0]!))" }
             entries.insert("\"__metadata__\":{\(items.joined(separator: ","))}", at: 0)
         }
         var header = Array("{\(entries.joined(separator: ","))}".utf8)
@@ -233,26 +233,6 @@ public struct SafetensorsFile {
             result.append(number.intValue)
         }
         return result
-    }
-
-    private static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     /// float32 to IEEE 754 binary16, rounding to nearest even; beyond +-65504 gives infinity,
