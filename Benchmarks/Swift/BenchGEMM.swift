@@ -59,7 +59,8 @@ struct BenchGEMM: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if parsedShapes == nil {
             throw ValidationError(
-                "--shape takes m,n,k or m,n,k,transposeA,transposeB with positive sizes, e.g. 2048,768,256 or 1,768,256,0,1"
+                "--shape takes m,n,k or m,n,k,transposeA,transposeB with positive sizes, e.g. 2048,768,256 or "
+                    + "1,768,256,0,1"
             )
         }
     }

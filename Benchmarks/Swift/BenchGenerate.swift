@@ -111,7 +111,8 @@ struct BenchGenerate: ParsableCommand {
         let sorted = m.all.sorted()
         print(
             "RESULT \(label) phase=generate tokens_per_s=\(f(m.all)) min=\(String(format: "%.1f", sorted.first ?? 0)) "
-                + "max=\(String(format: "%.1f", sorted.last ?? 0)) first_half=\(f(m.firstHalf)) second_half=\(f(m.secondHalf)) "
+                + "max=\(String(format: "%.1f", sorted.last ?? 0)) first_half=\(f(m.firstHalf)) "
+                + "second_half=\(f(m.secondHalf)) "
                 + "step_only=\(f(m.stepOnly)) us_per_token=\(String(format: "%.0f", 1e6 / GEMMBenchmark.median(m.all)))"
         )
     }

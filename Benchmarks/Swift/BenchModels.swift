@@ -57,7 +57,9 @@ struct BenchModels: ParsableCommand {
 
     @Option(
         help:
-            "Instead of timing: write a tiny Transformer-XL checkpoint, its tokens and Cadenza's log-probabilities into this folder (for Benchmarks/reference-txl-check.py)."
+            .init(
+                "Instead of timing: write a tiny Transformer-XL checkpoint, its tokens and Cadenza's log-probabilities "
+                    + "into this folder (for Benchmarks/reference-txl-check.py).")
     )
     var exportReference: String?
 
@@ -85,7 +87,8 @@ struct BenchModels: ParsableCommand {
         let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [Self.kind(model) ?? .transformerXL]
         let phases = phase == "all" ? ModelBenchmark.Phase.allCases : [ModelBenchmark.Phase(rawValue: phase) ?? .train]
         print(
-            "cadenza-bench models: preset \(preset), vocabulary \(vocabulary), batch \(batch), \(Parallel.threadCount) threads, \(repeats) repeats"
+            "cadenza-bench models: preset \(preset), vocabulary \(vocabulary), batch \(batch), \(Parallel.threadCount) "
+                + "threads, \(repeats) repeats"
         )
         for kind in kinds {
             let config = try ModelConfig.preset(named: preset, kind: kind, vocabularySize: vocabulary)
@@ -97,8 +100,10 @@ struct BenchModels: ParsableCommand {
                     decoderPrecision: precision, update: optimizer.update)
                 let spread = m.tokensPerSecond.sorted()
                 print(
-                    "RESULT model=\(kind.rawValue) phase=\(phase.rawValue) tokens_per_s=\(String(format: "%.1f", m.median))"
-                        + " min=\(String(format: "%.1f", spread.first ?? 0)) max=\(String(format: "%.1f", spread.last ?? 0))"
+                    "RESULT model=\(kind.rawValue) phase=\(phase.rawValue) "
+                        + "tokens_per_s=\(String(format: "%.1f", m.median))"
+                        + " min=\(String(format: "%.1f", spread.first ?? 0)) "
+                        + "max=\(String(format: "%.1f", spread.last ?? 0))"
                         + " peak_rss_mib=\(ModelBenchmark.peakResidentBytes() / 1_048_576)")
             }
         }

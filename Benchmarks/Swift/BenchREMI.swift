@@ -24,7 +24,10 @@ struct BenchREMI: ParsableCommand {
 
     @Option(
         help:
-            "Python with miditok and symusic (see Benchmarks/remi-baseline.sh): runs MidiTok's REMI on pop909 in this run."
+            .init(
+                "Python with miditok and symusic (see Benchmarks/remi-baseline.sh): runs MidiTok's REMI on pop909 in "
+                    + "this "
+                    + "run.")
     )
     var baselinePython: String?
 

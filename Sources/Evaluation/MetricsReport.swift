@@ -63,7 +63,8 @@ public enum MetricsReport {
         lines.append(pad("pitch_class_histogram", 64) + pad(format(comparison.pitchClassOverlap), 10, right: true))
         lines.append(pad("position_histogram", 64) + pad(format(comparison.positionOverlap), 10, right: true))
         lines.append(
-            "overlap: area shared by the two distributions of per-piece values (1 = same, 0 = disjoint); see docs/metrics.md"
+            "overlap: area shared by the two distributions of per-piece values (1 = same, 0 = disjoint); see "
+                + "docs/metrics.md"
         )
         return lines.joined(separator: "\n")
     }

@@ -27,7 +27,8 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
             return "FluidSynth is not installed. \(FluidSynth.installHint)"
         case .soundFontNotFound(let searched):
             return
-                "no General MIDI SoundFont found (looked at \(searched.joined(separator: ", "))). \(FluidSynth.installHint)"
+                "no General MIDI SoundFont found (looked at \(searched.joined(separator: ", "))). "
+                + "\(FluidSynth.installHint)"
         case .fluidSynthFailed(let status, let output):
             return "fluidsynth exited with status \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
         case .tooLong(let seconds, let limit):

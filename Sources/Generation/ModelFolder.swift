@@ -66,7 +66,8 @@ public struct ModelFolder {
             return .failure(
                 DescriptionProblem(
                     reason:
-                        "the model predicts \(config.vocabularySize) ids but \(vocabularyFile) lists \(vocabulary.count)",
+                        "the model predicts \(config.vocabularySize) ids but \(vocabularyFile) lists "
+                        + "\(vocabulary.count)",
                     isMismatch: true))
         }
         return .success((config, vocabulary))

@@ -19,7 +19,8 @@ extension REMITokenizer {
     ///    id out of range. `Padding` and `Start Of Piece` are skipped. `End Of Piece` ends the
     ///    piece: nothing after it is read.
     /// 2. Time: the bar index starts at -1 and each `Bar` adds one (up to `maximumBars - 1`,
-    ///    so that every tick fits a MIDI file) and resets the position to 1/16. Anything timed before the first `Bar` belongs to bar 0 (and the first `Bar`
+    ///    so that every tick fits a MIDI file) and resets the position to 1/16. Anything timed before the first
+    ///    `Bar` belongs to bar 0 (and the first `Bar`
     ///    after it then opens bar 1). `Position p` sets the position, even backwards: the
     ///    onset is `bar * ticksPerBar + (p - 1) * gridTicks`, whatever came before.
     /// 3. `Note Velocity` is pending until the next event: a `Note On` right after it takes

@@ -34,10 +34,12 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
             return "the MIDI file says \(ticksPerBeat) ticks per beat; it must be positive"
         case let .pieceTooLong(bars, limit):
             return
-                "the last note starts in bar \(bars); REMI pieces are limited to \(limit) bars, a fixed limit (docs/limits.md): is a tick value corrupt?"
+                "the last note starts in bar \(bars); REMI pieces are limited to \(limit) bars, a fixed limit "
+                + "(docs/limits.md): is a tick value corrupt?"
         case let .nonFourFourTimeSignature(tick, numerator, denominator):
             return
-                "time signature \(numerator)/\(denominator) at tick \(tick); the config rejects files that are not in 4/4 (set nonFourFour to \"fourFourGrid\" to lay them on a 4/4 grid)"
+                "time signature \(numerator)/\(denominator) at tick \(tick); the config rejects files that are not in "
+                + "4/4 (set nonFourFour to \"fourFourGrid\" to lay them on a 4/4 grid)"
         case let .invalidVocabulary(token, reason):
             return "vocabulary: \(reason)" + (token.map { " (token '\($0)')" } ?? "")
         case let .vocabularyTooLargeForTokenFile(size):

@@ -104,7 +104,8 @@ public struct TokenFile: Equatable, Sendable {
         } else if vocabularySize != vocabulary.count {
             throw REMIError.invalidTokenFile(
                 reason:
-                    "\(tokenPath) was written for a vocabulary of \(vocabularySize) tokens, \(vocabularyPath) has \(vocabulary.count)"
+                    "\(tokenPath) was written for a vocabulary of \(vocabularySize) tokens, \(vocabularyPath) has "
+                    + "\(vocabulary.count)"
             )
         }
     }

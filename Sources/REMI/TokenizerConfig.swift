@@ -122,7 +122,8 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
             if i > 0 {
                 try require(
                     c.lowerBPM == tempoClasses[i - 1].lowerBPM + tempoValuesPerClass, "tempoClasses",
-                    "must be contiguous: '\(c.name)' should start at \(tempoClasses[i - 1].lowerBPM + tempoValuesPerClass) bpm"
+                    "must be contiguous: '\(c.name)' should start at "
+                        + "\(tempoClasses[i - 1].lowerBPM + tempoValuesPerClass) bpm"
                 )
             }
         }

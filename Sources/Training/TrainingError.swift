@@ -28,7 +28,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .incompatibleCheckpoint(path, reason): return "checkpoint \(path) does not fit: \(reason)"
         case let .checkpointUnwritable(path, reason):
             return
-                "cannot write checkpoint \(path): \(reason) (the previous checkpoint is kept; free disk space and resume)"
+                "cannot write checkpoint \(path): \(reason) (the previous checkpoint is kept; free disk space and "
+                + "resume)"
         case let .runExists(path):
             return
                 "\(path) already holds a run; continue it with `cadenza train --resume \(path)` or choose another --out"

@@ -75,8 +75,10 @@ public enum TrainingRun {
         progress.message(
             "training: batch \(o.batch) x \(c.segmentLength) tokens"
                 + (c.kind == .transformerXL ? ", memory \(c.memoryLength)" : "")
-                + ", \(o.steps) steps (\(trainer.batchesPerEpoch) per epoch), lr \(o.learningRate) warm-up \(o.warmupSteps) + cosine, "
-                + "clip \(o.clip), \(o.optimizer.weightDecay > 0 ? "AdamW" : "Adam") (\(o.optimizer.beta1), \(o.optimizer.beta2)), seed \(o.seed)"
+                + ", \(o.steps) steps (\(trainer.batchesPerEpoch) per epoch), lr \(o.learningRate) warm-up "
+                + "\(o.warmupSteps) + cosine, "
+                + "clip \(o.clip), \(o.optimizer.weightDecay > 0 ? "AdamW" : "Adam") (\(o.optimizer.beta1), "
+                + "\(o.optimizer.beta2)), seed \(o.seed)"
         )
         progress.message("run folder: \(trainer.run.path) (checkpoints latest/ and best/, metrics.jsonl)")
         trainer.progress = progress

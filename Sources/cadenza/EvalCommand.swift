@@ -33,14 +33,20 @@ struct EvalCommand: ParsableCommand {
 
     @Option(
         help:
-            "Which files to score: train, validation, test (the data's split column, else the hash split by the ratios) or all (default: all files of new music; the test split of the data the checkpoint was trained on)."
+            .init(
+                "Which files to score: train, validation, test (the data's split column, else the hash split by the "
+                    + "ratios) or all (default: all files of new music; the test split of the data the checkpoint was "
+                    + "trained on)."
+            )
     )
     var split: String?
 
     @Option(
         parsing: .upToNextOption,
         help:
-            "Transformer-XL evaluation memory lengths, one or more, 1...\(ModelConfig.maximumLength) (default: the training mem_len, x2 and x4)."
+            .init(
+                "Transformer-XL evaluation memory lengths, one or more, 1...\(ModelConfig.maximumLength) (default: the "
+                    + "training mem_len, x2 and x4).")
     )
     var memLen: [Int] = []
 
@@ -76,7 +82,11 @@ struct EvalCommand: ParsableCommand {
 
     @Option(
         help:
-            "Score one token at a time through the generation decoder with its weights in this precision (float32, float16 or int8), as `generate` reads them, instead of in batched segments: what a precision costs in NLL."
+            .init(
+                "Score one token at a time through the generation decoder with its weights in this precision (float32, "
+                    + "float16 or int8), as `generate` reads them, instead of in batched segments: what a precision "
+                    + "costs in NLL."
+            )
     )
     var decoderPrecision: DecoderMatrix.Precision?
 
@@ -160,8 +170,8 @@ struct EvalCommand: ParsableCommand {
             if !json, let last = reports.last {
                 FileHandle.standardError.write(
                     Data(
-                        "scored mem_len \(m.map(String.init) ?? "-"): \(String(format: "%.4f", last.nllPerToken)) nats/token\n"
-                            .utf8))
+                        ("scored mem_len \(m.map(String.init) ?? "-"): \(String(format: "%.4f", last.nllPerToken)) "
+                            + "nats/token\n").utf8))
             }
         }
 

@@ -14,7 +14,8 @@ struct ExportCommand: ParsableCommand {
         abstract:
             "Write a checkpoint's model as a bundle (model.safetensors, model.json, vocab.json), optionally float16.",
         discussion:
-            "Example (the bundled model, Benchmarks/study/bundle.sh): cadenza export --checkpoint RUN --float16 --out Sources/cadenza/Resources/Pretrained"
+            "Example (the bundled model, Benchmarks/study/bundle.sh): cadenza export --checkpoint RUN --float16 --out "
+            + "Sources/cadenza/Resources/Pretrained"
     )
 
     @Option(help: "A checkpoint folder or a training run folder (its best checkpoint, else latest).")

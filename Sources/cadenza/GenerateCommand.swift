@@ -20,7 +20,9 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(
         help:
-            "Model: a checkpoint folder or a training run folder (its best checkpoint, else latest). Default: the pretrained model bundled with Cadenza."
+            .init(
+                "Model: a checkpoint folder or a training run folder (its best checkpoint, else latest). Default: the "
+                    + "pretrained model bundled with Cadenza.")
     )
     var checkpoint: String?
 
@@ -42,7 +44,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help:
-            "Sampling temperature, \(Self.minimumTemperature)...100: below 1 safer, above 1 wilder. The default, with top-p 0.9, gave the pieces closest to real music of the settings measured (docs/generation.md)."
+            .init(
+                "Sampling temperature, \(Self.minimumTemperature)...100: below 1 safer, above 1 wilder. The default, "
+                    + "with "
+                    + "top-p 0.9, gave the pieces closest to real music of the settings measured (docs/generation.md).")
     )
     var temperature: Float = Sampler.recommendedTemperature
 
@@ -63,20 +68,29 @@ struct GenerateCommand: ParsableCommand {
     @Option(
         name: .shortAndLong,
         help:
-            "Output: a .mid file, or a folder for several pieces (default: generated.mid, or generated/ with --count > 1)."
+            .init(
+                "Output: a .mid file, or a folder for several pieces (default: generated.mid, or generated/ with "
+                    + "--count > "
+                    + "1).")
     )
     var out: String?
 
     @Option(
         help:
-            "Also write the token ids: a .remi token file (with vocab.json beside it, for 'cadenza detokenize'), or a readable listing when the name ends in .txt."
+            .init(
+                "Also write the token ids: a .remi token file (with vocab.json beside it, for 'cadenza detokenize'), "
+                    + "or a "
+                    + "readable listing when the name ends in .txt.")
     )
     var tokensOut: String?
 
     @Option(
         parsing: .unconditional,
         help:
-            "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may be longer)."
+            .init(
+                "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may "
+                    + "be "
+                    + "longer).")
     )
     var memLen: Int?
 
@@ -154,7 +168,8 @@ struct GenerateCommand: ParsableCommand {
             bars: tokens == nil ? (bars ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
         let firstSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
         print(
-            "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from \(bundle.folder.path)"
+            "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from "
+                + "\(bundle.folder.path)"
         )
         if seed == nil { print("seed: \(firstSeed) (pass --seed \(firstSeed) to get the same music again)") }
 
@@ -176,7 +191,8 @@ struct GenerateCommand: ParsableCommand {
             }
             let rate = piece.seconds > 0 ? Double(piece.newIDs.count) / piece.seconds : 0
             print(
-                "wrote \(midiURL.path): seed \(pieceSeed), \(piece.bars.counted("new bar")), \(piece.notes.counted("note")), "
+                "wrote \(midiURL.path): seed \(pieceSeed), \(piece.bars.counted("new bar")), "
+                    + "\(piece.notes.counted("note")), "
                     + "\(piece.newIDs.count.counted("new token")) in \(String(format: "%.1f", piece.seconds)) s "
                     + "(\(Int(rate)) tokens/s), stopped \(piece.stopReason.explanation)")
             violations += piece.grammarViolations
@@ -185,7 +201,8 @@ struct GenerateCommand: ParsableCommand {
         if noGrammar {
             let share = generated > 0 ? 100 * Double(violations) / Double(generated) : 0
             print(
-                "grammar: \(violations) of \(generated) sampled tokens broke the REMI grammar (\(String(format: "%.2f", share))%)"
+                "grammar: \(violations) of \(generated) sampled tokens broke the REMI grammar "
+                    + "(\(String(format: "%.2f", share))%)"
             )
         }
     }
@@ -206,12 +223,14 @@ struct GenerateCommand: ParsableCommand {
         guard notes > 0 else {
             throw CommandFailure(
                 available > promptBars
-                    ? "the first \(promptBars.counted("bar")) of the prompt \(path) hold no notes: nothing to continue (raise --prompt-bars)"
+                    ? "the first \(promptBars.counted("bar")) of the prompt \(path) hold no notes: nothing to continue "
+                        + "(raise --prompt-bars)"
                     : "the prompt \(path) holds no notes: nothing to continue")
         }
         if available < promptBars {
             print(
-                "note: the prompt \(path) has only \(available.counted("bar")); all of it is kept (--prompt-bars \(promptBars))"
+                "note: the prompt \(path) has only \(available.counted("bar")); all of it is kept (--prompt-bars "
+                    + "\(promptBars))"
             )
         }
         return ids

@@ -28,7 +28,8 @@ struct InfoCommand: ParsableCommand {
                 + "\(config.heads) heads of \(config.headSize), inner \(config.innerWidth), "
                 + "segment \(config.segmentLength), memory \(config.memoryLength)")
         print(
-            "  parameters:    \(config.parameterCount) (\(String(format: "%.2f", Double(config.parameterCount) / 1e6)) M), "
+            "  parameters:    \(config.parameterCount) (\(String(format: "%.2f", Double(config.parameterCount) / 1e6)) "
+                + "M), "
                 + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
         print("  vocabulary:    \(config.vocabularySize) REMI tokens")
         // The card is free-form key/value text written when the model was exported (README.md,

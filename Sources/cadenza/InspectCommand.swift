@@ -17,7 +17,10 @@ struct Inspect: ParsableCommand {
 
     @Flag(
         help:
-            "One JSON object per line per file (keys: path, format, ticks_per_beat, tracks, notes, seconds, end_tick, tempo_changes, time_signatures, lowest_pitch, highest_pitch, error)."
+            .init(
+                "One JSON object per line per file (keys: path, format, ticks_per_beat, tracks, notes, seconds, "
+                    + "end_tick, "
+                    + "tempo_changes, time_signatures, lowest_pitch, highest_pitch, error).")
     )
     var json = false
 

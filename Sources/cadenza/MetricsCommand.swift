@@ -32,7 +32,9 @@ struct MetricsCommand: ParsableCommand {
 
     @Option(
         help:
-            "With --compare: the split of set B only (overrides --split for B), e.g. generated pieces against --split-b test."
+            .init(
+                "With --compare: the split of set B only (overrides --split for B), e.g. generated pieces against "
+                    + "--split-b test.")
     )
     var splitB: String?
 

@@ -49,7 +49,8 @@ struct ModelInfo: ParsableCommand {
         }
         print(described.json())
         print(
-            "parameters: \(described.parameterCount) (\(String(format: "%.2f", Double(described.parameterCount) / 1e6)) M)"
+            "parameters: \(described.parameterCount) "
+                + "(\(String(format: "%.2f", Double(described.parameterCount) / 1e6)) M)"
         )
     }
 }

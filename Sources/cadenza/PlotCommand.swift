@@ -20,7 +20,10 @@ struct PlotCommand: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help:
-            "Width of the picture in pixels, \(PianoRoll.widthRange.lowerBound) to \(PianoRoll.widthRange.upperBound); a piece of any length fits in it."
+            .init(
+                "Width of the picture in pixels, \(PianoRoll.widthRange.lowerBound) to "
+                    + "\(PianoRoll.widthRange.upperBound); "
+                    + "a piece of any length fits in it.")
     )
     var width: Int = 1600
 

@@ -22,7 +22,9 @@ struct PlotLossCommand: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help:
-            "Height of the picture in pixels, \(LineChart.heightRange.lowerBound) to \(LineChart.heightRange.upperBound)."
+            .init(
+                "Height of the picture in pixels, \(LineChart.heightRange.lowerBound) to "
+                    + "\(LineChart.heightRange.upperBound).")
     )
     var height: Int = 600
 

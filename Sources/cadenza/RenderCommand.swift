@@ -22,14 +22,19 @@ struct RenderCommand: ParsableCommand {
 
     @Option(
         help:
-            "builtin: Cadenza's own piano tone; fluidsynth: FluidSynth with a General MIDI SoundFont; auto: FluidSynth when installed, else builtin."
+            .init(
+                "builtin: Cadenza's own piano tone; fluidsynth: FluidSynth with a General MIDI SoundFont; auto: "
+                    + "FluidSynth "
+                    + "when installed, else builtin.")
     )
     var synth: Synth = .auto
 
     @Option(
         parsing: .unconditional,
         help:
-            "Refuse pieces longer than this many minutes of sound, \(RenderLimit.minutesRange.lowerBound) to \(RenderLimit.minutesRange.upperBound) (a WAV file holds at most 4 GiB)."
+            .init(
+                "Refuse pieces longer than this many minutes of sound, \(RenderLimit.minutesRange.lowerBound) to "
+                    + "\(RenderLimit.minutesRange.upperBound) (a WAV file holds at most 4 GiB).")
     )
     var maxMinutes: Int = RenderLimit.defaultMinutes
 
@@ -76,7 +81,8 @@ struct RenderCommand: ParsableCommand {
         let levels = try synthesizer.write(file, to: outURL, limit: limit)
         print(
             "wrote \(outURL.path) with the built-in piano: \(String(format: "%.1f", levels.seconds)) s, "
-                + "peak \(String(format: "%.1f", levels.peakDecibels)) dBFS, RMS \(String(format: "%.1f", levels.rmsDecibels)) dBFS"
+                + "peak \(String(format: "%.1f", levels.peakDecibels)) dBFS, RMS "
+                + "\(String(format: "%.1f", levels.rmsDecibels)) dBFS"
         )
     }
 }

@@ -110,14 +110,15 @@ struct TokenizeCommand: ParsableCommand {
             FileHandle.standardError.write(
                 Data(
                     ("stopped by a signal: tokenized \(done) of \(outcomes.count.counted("file")) "
-                        + "(each written whole), \(failed) failed, \(notStarted) not started, \(tokens.counted("token")), "
+                        + "(each written whole), \(failed) failed, \(notStarted) not started, "
+                        + "\(tokens.counted("token")), "
                         + "into \(outDir.path)\n").utf8))
             throw ExitCode(Interruption.exitStatus)
         }
         FileHandle.standardError.write(
             Data(
-                "tokenized \(done) of \(outcomes.count.counted("file")), \(tokens.counted("token")), into \(outDir.path)\n"
-                    .utf8))
+                ("tokenized \(done) of \(outcomes.count.counted("file")), \(tokens.counted("token")), into "
+                    + "\(outDir.path)\n").utf8))
         if failed > 0 { throw ExitCode(1) }
     }
 

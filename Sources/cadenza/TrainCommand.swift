@@ -37,7 +37,10 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
     @Option(
         help:
-            "Fine-tune: start a new run from this model's weights, config and vocabulary ('pretrained' for the bundled model, or a run, checkpoint or exported folder), with a fresh optimiser and schedule."
+            .init(
+                "Fine-tune: start a new run from this model's weights, config and vocabulary ('pretrained' for the "
+                    + "bundled "
+                    + "model, or a run, checkpoint or exported folder), with a fresh optimiser and schedule.")
     )
     var initFrom: String?
     @Option(parsing: .unconditional, help: "Optimiser updates in total (default 1000).")
@@ -92,7 +95,8 @@ struct TrainCommand: ParsableCommand {
             ]
             if let (name, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError(
-                    "\(name) cannot be changed when resuming: a resumed run keeps its settings (only --steps, --eval-every, --save-every, --threads)"
+                    "\(name) cannot be changed when resuming: a resumed run keeps its settings (only --steps, "
+                        + "--eval-every, --save-every, --threads)"
                 )
             }
         } else {
@@ -107,7 +111,8 @@ struct TrainCommand: ParsableCommand {
                 ]
                 if let (name, _) = fixed.first(where: { $0.1 }) {
                     throw ValidationError(
-                        "\(name) cannot be given with --init-from: the model, its size and its vocabulary come from the model fine-tuned"
+                        "\(name) cannot be given with --init-from: the model, its size and its vocabulary come from "
+                            + "the model fine-tuned"
                     )
                 }
             }
@@ -155,7 +160,8 @@ struct TrainCommand: ParsableCommand {
                 (modelConfig, tokenizer, initial) = (bundle.config, bundle.tokenizer, bundle)
                 if let segLen, bundle.config.kind == .gpt2, segLen > bundle.config.positions {
                     throw ValidationError(
-                        "--seg-len \(segLen) is longer than the \(bundle.config.positions) positions of the GPT-2 in \(initFrom)"
+                        "--seg-len \(segLen) is longer than the \(bundle.config.positions) positions of the GPT-2 in "
+                            + "\(initFrom)"
                     )
                 }
             } else {

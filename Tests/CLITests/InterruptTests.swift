@@ -128,7 +128,8 @@ import Testing
             }
         }
         print(
-            "interrupt \(name): \(Self.tries) tries over \(String(format: "%.2f", seconds)) s runs, \(stopped) stopped by the signal"
+            "interrupt \(name): \(Self.tries) tries over \(String(format: "%.2f", seconds)) s runs, \(stopped) stopped "
+                + "by the signal"
         )
         let report =
             "\(problems.count) of \(Self.tries) interrupted \(name) runs went wrong:\n"

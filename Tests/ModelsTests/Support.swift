@@ -35,7 +35,9 @@ func expectClose(
     }
     #expect(
         failures == 0,
-        "\(what): \(failures) of \(actual.count) outside tolerance; worst at \(worst.index): \(actual[worst.index]) vs \(expected[worst.index])",
+        Comment(
+            rawValue: "\(what): \(failures) of \(actual.count) outside tolerance; worst at \(worst.index): "
+                + "\(actual[worst.index]) vs \(expected[worst.index])"),
         sourceLocation: sourceLocation)
 }
 

@@ -54,7 +54,8 @@ import Testing
                 if e != a {
                     let context = actual[max(0, i - 6)..<min(actual.count, i + 3)].joined(separator: " | ")
                     return
-                        "\(c.events): line \(i + 1): expected \(e), got \(a) (expected \(expected.count) events, got \(actual.count)); around: \(context)"
+                        "\(c.events): line \(i + 1): expected \(e), got \(a) (expected \(expected.count) events, got "
+                        + "\(actual.count)); around: \(context)"
                 }
             }
             return actual.count == expected.count && actual.count > 1000

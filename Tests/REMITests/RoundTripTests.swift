@@ -65,7 +65,8 @@ import Testing
 
     @Test func filesOnTheGridComeBackExactly() throws {
         // Notes on the 120-tick grid with lengths in whole 32nds (60...3840) and tempos in whole
-        // bpm on beats (microseconds per beat rounded down, as the decoder writes them) come back unchanged (velocity apart: it comes back as its bin's centre).
+        // bpm on beats (microseconds per beat rounded down, as the decoder writes them) come back unchanged
+        // (velocity apart: it comes back as its bin's centre).
         let tokenizer = try REMITokenizer()
         var rng = SplitMix(seed: 7)
         for _ in 0..<200 {

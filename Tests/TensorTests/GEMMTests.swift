@@ -100,7 +100,9 @@ struct GEMMTests {
                         let ratio = problem.worstErrorRatio(problem.run(backend, threads: threads))
                         #expect(
                             ratio <= 1,
-                            "\(backend) \(shape) tA=\(transposeA) tB=\(transposeB) alpha=\(alpha) beta=\(beta): error \(ratio)x tolerance"
+                            Comment(
+                                rawValue: "\(backend) \(shape) tA=\(transposeA) tB=\(transposeB) alpha=\(alpha) "
+                                    + "beta=\(beta): error \(ratio)x tolerance")
                         )
                     }
                 }

@@ -39,7 +39,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
             return "safetensors tensor '\(name)' has dtype \(dtype); only F32, F16 and BF16 are supported"
         case let .offsetsOutOfRange(name, begin, end, size):
             return
-                "safetensors tensor '\(name)' spans bytes [\(begin), \(end)) outside the \(size)-byte data section: file truncated?"
+                "safetensors tensor '\(name)' spans bytes [\(begin), \(end)) outside the \(size)-byte data section: "
+                + "file truncated?"
         case let .sizeMismatch(name, shape, count, expected):
             return "safetensors tensor '\(name)' of shape \(shape) holds \(count) bytes, expected \(expected)"
         case let .missingTensor(name): return "safetensors file has no tensor named '\(name)'"
