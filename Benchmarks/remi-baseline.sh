@@ -1,6 +1,6 @@
 #!/bin/sh
 # Sets up MidiTok + symusic in a venv (VENV, default Benchmarks/.venv-remi, ignored by git) and
-# runs the REMI baseline on pop909. `cadenza-bench remi --baseline-python VENV/bin/python` runs
+# runs the REMI baseline on pop909. `cadenza-bench remi DATA --baseline-python VENV/bin/python` runs
 # the same script in the same invocation as Cadenza's own figures, which is how
 # docs/benchmarks.md is measured.
 #   Benchmarks/remi-baseline.sh [DATA_DIR] [RUNS]

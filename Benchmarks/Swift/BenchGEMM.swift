@@ -24,7 +24,7 @@ struct BenchGEMM: ParsableCommand {
     var python = "python3"
 
     @Option(help: "The numpy baseline script.")
-    var numpyScript = "Benchmarks/gemm-numpy.py"
+    var numpyScript = BenchmarkFiles.script("gemm-numpy.py")
 
     @Flag(help: "Skip the numpy baseline.")
     var noNumpy = false

@@ -23,7 +23,7 @@ struct BenchKernels: ParsableCommand {
     var python = "python3"
 
     @Option(help: "The PyTorch baseline script.")
-    var torchScript = "Benchmarks/kernels-torch.py"
+    var torchScript = BenchmarkFiles.script("kernels-torch.py")
 
     @Flag(help: "Skip the PyTorch baseline.")
     var noTorch = false

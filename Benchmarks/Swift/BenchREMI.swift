@@ -13,8 +13,8 @@ struct BenchREMI: ParsableCommand {
         commandName: "remi",
         abstract: "Time REMI tokenizing of pop909 and maestro-asap, against MidiTok in the same run.")
 
-    @Option(help: "The shared data folder holding pop909/ and maestro-asap/.")
-    var data = "../shared/data"
+    @Argument(help: "The data folder holding pop909/ and maestro-asap/, e.g. ../shared/data.")
+    var data: String
 
     @Option(help: "Timed runs per corpus (after one warm-up run); figures are medians.")
     var runs = 5
@@ -67,8 +67,7 @@ struct BenchREMI: ParsableCommand {
             print("(no --baseline-python: MidiTok not run; see Benchmarks/remi-baseline.sh)")
             return
         }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Benchmarks/remi-miditok.py")
+        let script = URL(fileURLWithPath: BenchmarkFiles.script("remi-miditok.py"))
         let process = try Subprocess.run(
             python,
             [
