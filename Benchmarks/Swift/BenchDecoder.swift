@@ -17,15 +17,13 @@ struct BenchDecoder: ParsableCommand {
     @Option(help: "Rounds to run; figures are medians over them.")
     var runs = 7
 
-    @Option(help: "Threads for the products (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: BenchThreads
 
     @Option(help: "Seconds each figure keeps repeating its products for.")
     var minSeconds = 0.1
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard minSeconds > 0 else { throw ValidationError("--min-seconds must be positive") }
     }
 
@@ -47,7 +45,7 @@ struct BenchDecoder: ParsableCommand {
     }()
 
     func run() throws {
-        if let threads { try GEMM.setThreadCount(threads) }
+        try threadOptions.apply()
         let threadCount = Parallel.threadCount
         print("cadenza-bench decoder: \(runs) rounds, \(threadCount) threads, \(minSeconds) s per figure")
         print(

@@ -17,8 +17,7 @@ struct BenchGEMM: ParsableCommand {
     @Option(help: "Seconds each figure keeps repeating its product for.")
     var minSeconds = 0.1
 
-    @Option(help: "Threads for the products (default: GEMM's thread count).")
-    var threads: Int?
+    @OptionGroup var threadOptions: BenchThreads
 
     @Option(help: "Python interpreter for the numpy baseline.")
     var python = "python3"
@@ -56,7 +55,6 @@ struct BenchGEMM: ParsableCommand {
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         guard minSeconds > 0 else { throw ValidationError("--min-seconds must be positive") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if parsedShapes == nil {
             throw ValidationError(
                 "--shape takes m,n,k or m,n,k,transposeA,transposeB with positive sizes, e.g. 2048,768,256 or "
@@ -69,8 +67,7 @@ struct BenchGEMM: ParsableCommand {
     private var openBLASSettleMicroseconds: UInt32 { 250_000 }
 
     func run() throws {
-        let threadCount = threads ?? GEMM.threadCount
-        if threads != nil { try GEMM.setThreadCount(threadCount) }
+        let threadCount = try threadOptions.apply()
         let custom = parsedShapes ?? []
         let shapes =
             !custom.isEmpty

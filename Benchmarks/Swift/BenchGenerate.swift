@@ -26,8 +26,7 @@ struct BenchGenerate: ParsableCommand {
     @Option(help: "Timed repeats; figures are medians.")
     var repeats = 5
 
-    @Option(help: "Threads for kernels (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: BenchThreads
 
     @Option(help: "How the decoders read the weights: int8 (generate's default), float16 or float32.")
     var precision: DecoderMatrix.Precision = .fastest
@@ -40,11 +39,10 @@ struct BenchGenerate: ParsableCommand {
         guard tokens >= 16, repeats >= 1, memories.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--tokens must be at least 16, --repeats and every memory length at least 1")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        if let threads { try GEMM.setThreadCount(threads) }
+        try threadOptions.apply()
         let tokenizer = try REMITokenizer()
         let V = tokenizer.vocabulary.count
         print(

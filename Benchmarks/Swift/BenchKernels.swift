@@ -16,8 +16,7 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Rounds to run; figures are medians over them.")
     var runs = 9
 
-    @Option(help: "Threads for the kernels (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: BenchThreads
 
     @Option(help: "Python interpreter with torch for the baseline (e.g. a venv's bin/python).")
     var python = "python3"
@@ -30,11 +29,10 @@ struct BenchKernels: ParsableCommand {
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        if let threads { try GEMM.setThreadCount(threads) }
+        try threadOptions.apply()
         let threadCount = Parallel.threadCount
         print(
             "cadenza-bench kernels: \(runs) rounds, \(threadCount) threads, PyTorch baseline: "

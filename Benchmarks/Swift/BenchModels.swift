@@ -49,8 +49,7 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Tokens generated per repeat.")
     var generateTokens = 128
 
-    @Option(help: "Threads for kernels (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: BenchThreads
 
     @Option(help: "Generation: the decoders' weight precision, float32, float16 or int8.")
     var precision: DecoderMatrix.Precision = .float32
@@ -74,11 +73,10 @@ struct BenchModels: ParsableCommand {
             throw ValidationError(
                 "--batch, --steps, --repeats, --generate-tokens, --generation-memory must be at least 1")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        if let threads { try GEMM.setThreadCount(threads) }
+        try threadOptions.apply()
         if let exportReference {
             try ReferenceExport.write(to: exportReference)
             print("wrote checkpoint, tokens and log-probabilities to \(exportReference)")
