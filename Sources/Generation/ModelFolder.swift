@@ -21,9 +21,20 @@ public struct ModelFolder {
     public var weights: SafetensorsFile
     /// Where it was read from.
     public var folder: URL
+    /// The model card (`model-card.json`): a JSON object saying where the model came from and
+    /// under which licence it may be used; nil when the folder has none.
+    public var card: Data?
+
+    /// The card's entries as text, sorted by key (empty without a card).
+    public var cardEntries: [(key: String, value: String)] {
+        guard let card, let object = try? JSONSerialization.jsonObject(with: card) as? [String: Any] else { return [] }
+        return object.keys.sorted().map { ($0, object[$0].map { "\($0)" } ?? "") }
+    }
 
     /// The file names inside a model folder: read and written only here.
     public static let weightsFile = "model.safetensors", configFile = "model.json", vocabularyFile = "vocab.json"
+    /// The optional model card's file name.
+    public static let cardFile = "model-card.json"
 
     /// Whether `folder` holds the three files of a model.
     public static func holdsModel(_ folder: URL) -> Bool {
@@ -43,8 +54,10 @@ public struct ModelFolder {
         do { weights = try SafetensorsFile(contentsOf: folder.appendingPathComponent(weightsFile).path) } catch {
             throw fail("\(weightsFile): \(error)")
         }
+        let card = try? Data(contentsOf: folder.appendingPathComponent(cardFile))
         return ModelFolder(
-            config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder)
+            config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder,
+            card: card.flatMap { (try? JSONSerialization.jsonObject(with: $0)) is [String: Any] ? $0 : nil })
     }
 
     /// The config and vocabulary of the model in `folder`, checked against each other; the
@@ -83,19 +96,20 @@ public struct ModelFolder {
     }
 
     /// Writes `model.safetensors` (values stored as `type`: F32, or F16 for a model to ship at
-    /// half the size), `model.json` and `vocab.json` into `folder` (created if needed). Each
-    /// file is written whole (`AtomicFile`), and a Ctrl-C waits until all three are written, so
-    /// the folder never pairs new weights with an old config.
+    /// half the size), `model.json`, `vocab.json` and, when given, the model `card` into
+    /// `folder` (created if needed). Each file is written whole (`AtomicFile`), and a Ctrl-C
+    /// waits until all are written, so the folder never pairs new weights with an old config.
     /// - Throws: `FileError` naming what could not be written and why.
     public static func write(
         weights: SafetensorsFile, config: ModelConfig, vocabulary: Vocabulary, to folder: URL,
-        as type: SafetensorsFile.StoredType = .f32
+        as type: SafetensorsFile.StoredType = .f32, card: Data? = nil
     ) throws {
         try OutputPath.createFolder(folder)
         try Interruption.whileWriting {
             try weights.write(to: folder.appendingPathComponent(weightsFile).path, as: type)
             try AtomicFile.write(config.json(), to: folder.appendingPathComponent(configFile))
             try vocabulary.save(to: folder.appendingPathComponent(vocabularyFile))
+            if let card { try AtomicFile.write(card, to: folder.appendingPathComponent(cardFile)) }
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import Generation
 import Models
 import Tensor
+import Training
 
 /// `cadenza export`: a checkpoint's model as a bare bundle (weights, config, vocabulary), without
 /// optimiser state or memory; with `--float16` at half the size. This is how the pretrained
@@ -30,15 +31,30 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let folder = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(folder)
-        let bundle = try ModelLocation.checkpoint(checkpoint).bundle
+        let (bundle, run) = try ModelLocation.checkpoint(checkpoint)
         try ModelFolder.write(
             weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
-            to: folder, as: float16 ? .f16 : .f32)
+            to: folder, as: float16 ? .f16 : .f32, card: bundle.card ?? run.flatMap(Self.provenance))
         let path = folder.appendingPathComponent(ModelFolder.weightsFile).path
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         print(
             "wrote \(folder.path): \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, "
                 + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1_000_000)) MB "
                 + "(\(float16 ? "F16" : "F32")), from \(bundle.folder.path)")
+    }
+
+    /// A model card for a model exported from a training checkpoint that has none: where it
+    /// came from, what it was trained on and for how long. Its licence follows from that data's,
+    /// which only the person exporting can state, so it says so.
+    static func provenance(_ run: Checkpoint) -> Data? {
+        let card: [String: Any] = [
+            "exported_from": run.folder.path,
+            "model": "\(run.modelConfig.kind.rawValue), \(run.modelConfig.parameterCount) parameters",
+            "data": run.options.data.path,
+            "updates": run.state.step,
+            "licence": "not stated: it follows the licence of the data above",
+        ]
+        return try? JSONSerialization.data(
+            withJSONObject: card, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 }

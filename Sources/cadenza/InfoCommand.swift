@@ -34,15 +34,10 @@ struct InfoCommand: ParsableCommand {
         print("  vocabulary:    \(config.vocabularySize) REMI tokens")
         // The card is free-form key/value text written when the model was exported (README.md,
         // "The bundled model", has the same figures).
-        let card = folder.appendingPathComponent("model-card.json")
-        if let data = FileManager.default.contents(atPath: card.path),
-            let entries = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        {
-            let width = (entries.keys.map(\.count).max() ?? 0) + 2
-            for key in entries.keys.sorted() {
-                let value = entries[key].map { "\($0)" } ?? ""
-                print("  \((key + ":").padding(toLength: width, withPad: " ", startingAt: 0))\(value)")
-            }
+        let entries = bundle.cardEntries
+        let width = (entries.map(\.key.count).max() ?? 0) + 2
+        for (key, value) in entries {
+            print("  \((key + ":").padding(toLength: width, withPad: " ", startingAt: 0))\(value)")
         }
     }
 }

@@ -114,6 +114,32 @@ import Testing
         #expect(short.stdout.contains("stopped after the bars asked for"), "\(short)")
     }
 
+    @Test func exportedModelsCarryTheirCard() throws {
+        let folder = try CLI.scratchFolder()
+        let bundled = try CLI.run(["export", "--checkpoint", Self.pretrained.path, "--out", "copy"], in: folder)
+        #expect(bundled.status == 0, "\(bundled)")
+        #expect(
+            try Data(contentsOf: folder.appendingPathComponent("copy/model-card.json"))
+                == Data(contentsOf: Self.pretrained.appendingPathComponent("model-card.json")))
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        for i in 0..<3 { try data.appendingPathComponent("p\(i).mid").write(Fixture.scale(bars: 8 + i)) }
+        let train = try CLI.run(
+            [
+                "train", "--data", "data", "--preset", "tiny", "--steps", "1", "--batch", "1", "--seg-len", "16",
+                "--out", "run", "--no-cache", "--validation-ratio", "0.4",
+            ], in: folder)
+        #expect(train.status == 0, "\(train)")
+        let exported = try CLI.run(["export", "--checkpoint", "run", "--out", "mine"], in: folder)
+        #expect(exported.status == 0, "\(exported)")
+        let card =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: folder.appendingPathComponent("mine/model-card.json")))
+            as? [String: Any]
+        #expect(card?["data"] as? String == "data" && card?["updates"] as? Int == 1, "\(String(describing: card))")
+        #expect((card?["licence"] as? String)?.contains("not stated") == true)
+    }
+
     @Test func memoryLengthForGPT2IsRefused() throws {
         let folder = try CLI.scratchFolder()
         let data = folder.appendingPathComponent("data")
