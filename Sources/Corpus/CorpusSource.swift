@@ -104,7 +104,8 @@ public enum CorpusSource {
 
     static func maestroCSV(in folder: URL) throws -> URL? {
         let entries = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
-        for entry in entries.sorted(by: { $0.path < $1.path }) where entry.pathExtension.lowercased() == "csv" {
+        for entry in entries.sorted(by: { $0.path < $1.path })
+        where entry.pathExtension.lowercased() == "csv" && !entry.lastPathComponent.hasPrefix(".") {
             if let text = try? String(contentsOf: entry, encoding: .utf8),
                 let header = CSV.rows(text.prefix { $0 != "\n" && $0 != "\r" }.description).first,
                 header.contains("midi_filename")

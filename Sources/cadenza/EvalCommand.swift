@@ -147,6 +147,14 @@ struct EvalCommand: ParsableCommand {
             ?? Perplexity.validationBatch(
                 runBatch: trained?.batch ?? 16, tokens: evaluation.tokens.count,
                 segmentLength: config.segmentLength)
+        // Each stream needs a segment and its next token; more streams than that would score
+        // nothing and report NaN.
+        let mostStreams = max(1, evaluation.tokens.count / (config.segmentLength + 1))
+        if decoderPrecision == nil, streams > mostStreams {
+            throw ValidationError(
+                "--batch \(streams) is more streams than \(evaluation.tokens.count.counted("token")) can fill "
+                    + "(at most \(mostStreams) of \(config.segmentLength + 1) tokens)")
+        }
         // An upper bound: scoring keeps no gradients, but a --batch too large still must not crash.
         try TrainCommand.checkMemory(config, batch: streams)
         let memories: [Int?] =
