@@ -11,7 +11,7 @@ extension REMITokenizer {
     }
 
     /// The ids before the `(bars + 1)`-th `Bar` of `ids` (all of them when `bars` is nil).
-    static func firstBars(of ids: [Int], bars: Int?, barID: Int) -> [Int] {
+    public static func firstBars(of ids: [Int], bars: Int?, barID: Int) -> [Int] {
         guard let bars else { return ids }
         var seen = 0
         for (i, id) in ids.enumerated() where id == barID {

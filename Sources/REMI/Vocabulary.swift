@@ -58,6 +58,8 @@ public struct Vocabulary: Equatable, Sendable {
         durationBase = events.count
         events += (0..<config.durationSteps).map { .duration($0) }
         self.events = events
+        // Computed once: every token file written or read, and every cache entry, checks it.
+        fingerprint = FNV1a.hash((try? jsonData()) ?? Data())
     }
 
     /// Number of ids.
@@ -65,7 +67,14 @@ public struct Vocabulary: Equatable, Sendable {
 
     /// A 64-bit hash (FNV-1a) of the vocabulary's JSON, which holds its tokenizer config too:
     /// token files record it so that they are never decoded with another vocabulary.
-    public var fingerprint: UInt64 { FNV1a.hash((try? jsonData()) ?? Data()) }
+    public private(set) var fingerprint: UInt64 = 0
+
+    /// Whether the file at `url` holds a vocabulary other than this one (or one that does not
+    /// read): token files written beside it would not decode with it. False when there is none.
+    public func differs(fromFileAt url: URL) -> Bool {
+        FileManager.default.fileExists(atPath: url.path)
+            && (try? Vocabulary.load(from: url))?.fingerprint != fingerprint
+    }
 
     /// The id of `event`, or nil when its value is outside this event space.
     @inline(__always)

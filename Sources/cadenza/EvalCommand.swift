@@ -155,8 +155,7 @@ struct EvalCommand: ParsableCommand {
                 "--batch \(streams) is more streams than \(evaluation.tokens.count.counted("token")) can fill "
                     + "(at most \(mostStreams) of \(config.segmentLength + 1) tokens)")
         }
-        // An upper bound: scoring keeps no gradients, but a --batch too large still must not crash.
-        try TrainCommand.checkMemory(config, batch: streams)
+        try config.checkFitsInMemory(batch: streams)
         let memories: [Int?] =
             config.kind == .gpt2
             ? [nil]

@@ -212,14 +212,13 @@ struct GenerateCommand: ParsableCommand {
     private func promptTokens(from path: String, tokenizer: REMITokenizer) throws -> [Int] {
         let file = try MIDIFile(contentsOf: URL(fileURLWithPath: path))
         let all = try tokenizer.prompt(from: file, bars: nil)
-        let barID = tokenizer.vocabulary.id(for: .bar)
+        let barID = tokenizer.vocabulary.id(for: .bar) ?? -1
         let available = all.filter { $0 == barID }.count
-        let ids = try tokenizer.prompt(from: file, bars: promptBars)
-        let notes =
-            tokenizer.vocabulary.id(for: .noteOn(0)).flatMap { low in
-                tokenizer.vocabulary.id(for: .noteOn(127)).map { high in ids.filter { (low...high).contains($0) }.count
-                }
-            } ?? 0
+        let ids = REMITokenizer.firstBars(of: all, bars: promptBars, barID: barID)
+        let notes = ids.filter {
+            if case .noteOn = tokenizer.vocabulary.event(for: $0) { return true }
+            return false
+        }.count
         guard notes > 0 else {
             throw CommandFailure(
                 available > promptBars

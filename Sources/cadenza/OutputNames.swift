@@ -40,9 +40,7 @@ struct OutputNames {
         if isFile && url.pathExtension.lowercased() == "txt" { return }
         let folder = isFile ? url.deletingLastPathComponent() : url
         let vocabularyURL = folder.appendingPathComponent("vocab.json")
-        if FileManager.default.fileExists(atPath: vocabularyURL.path),
-            (try? Vocabulary.load(from: vocabularyURL))?.fingerprint != vocabulary.fingerprint
-        {
+        if vocabulary.differs(fromFileAt: vocabularyURL) {
             throw CommandFailure(
                 "\(vocabularyURL.path) is another vocabulary (another model or tokenizer config): token "
                     + "files written beside it would not decode with it; choose another --tokens-out folder")

@@ -39,9 +39,6 @@ struct SplitRatioOptions: ParsableArguments {
         help: "Share of files for test when the data has no split column (default: 0, or the run's in eval).")
     var testRatio: Double?
 
-    /// Whether either ratio was given.
-    var isGiven: Bool { validationRatio != nil || testRatio != nil }
-
     /// The ratios, each taken from `defaults` where not given.
     func ratios(defaults: SplitRatios = SplitRatios()) -> SplitRatios {
         SplitRatios(validation: validationRatio ?? defaults.validation, test: testRatio ?? defaults.test)
@@ -80,5 +77,22 @@ extension Int {
     /// "1 stream", "2 streams": this count with `noun`, plural when it is not 1.
     func counted(_ noun: String, plural: String? = nil) -> String {
         "\(self) \(self == 1 ? noun : plural ?? noun + "s")"
+    }
+}
+
+extension ModelConfig {
+    /// Refuses this model with `batch` streams when a forward and backward pass would need more
+    /// memory than the machine has, before anything is tokenized or allocated (docs/limits.md).
+    /// `train` and `eval` check it; scoring keeps no gradients, so for `eval` it is an upper bound.
+    func checkFitsInMemory(batch: Int) throws {
+        let needed = trainingMemoryEstimate(batch: batch)
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard needed <= 0.8 * available else {
+            throw ValidationError(
+                String(
+                    format: "training this model with --batch %d and a segment of %d tokens needs about "
+                        + "%.1f GB, more than this machine's %.1f GB: lower --batch, --seg-len or --mem-len",
+                    batch, segmentLength, needed / 1e9, available / 1e9))
+        }
     }
 }

@@ -52,9 +52,7 @@ struct TokenizeCommand: ParsableCommand {
         let outDir = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(outDir)
         let vocabularyURL = outDir.appendingPathComponent("vocab.json")
-        if !overwrite, FileManager.default.fileExists(atPath: vocabularyURL.path),
-            (try? Vocabulary.load(from: vocabularyURL))?.fingerprint != tokenizer.vocabulary.fingerprint
-        {
+        if !overwrite, tokenizer.vocabulary.differs(fromFileAt: vocabularyURL) {
             throw REMIError.folderHasOtherVocabulary(path: outDir.path)
         }
         try OutputPath.createFolder(outDir)

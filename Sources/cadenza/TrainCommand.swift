@@ -198,25 +198,11 @@ struct TrainCommand: ParsableCommand {
             if let clip { options.clip = clip }
             if let evalEvery { options.evalEvery = evalEvery }
             if let saveEvery { options.saveEvery = saveEvery }
-            try Self.checkMemory(modelConfig, batch: batch)
+            try modelConfig.checkFitsInMemory(batch: batch)
             summary = try TrainingRun.start(
                 run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,
                 options: options, epochs: epochs, initialWeights: initial?.weights, progress: progress)
         }
         if summary.interrupted && Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
-    }
-
-    /// Refuses a model and batch whose training would need more memory than the machine has,
-    /// before anything is tokenized or allocated (docs/limits.md).
-    static func checkMemory(_ config: ModelConfig, batch: Int) throws {
-        let needed = config.trainingMemoryEstimate(batch: batch)
-        let available = Double(ProcessInfo.processInfo.physicalMemory)
-        guard needed <= 0.8 * available else {
-            throw ValidationError(
-                String(
-                    format: "training this model with --batch %d and a segment of %d tokens needs about "
-                        + "%.1f GB, more than this machine's %.1f GB: lower --batch, --seg-len or --mem-len",
-                    batch, config.segmentLength, needed / 1e9, available / 1e9))
-        }
     }
 }
