@@ -96,8 +96,10 @@ struct BenchREMI: ParsableCommand {
         for threadCount in threadCounts {
             let after = try time("pop909", threads: threadCount, tokenizer)
             let seconds = max(after, cadenzaPop909[threadCount] ?? after)
+            let speedUp = String(format: "%.1f", baseline.median_seconds / seconds)
             print(
-                "pop909 speed-up over MidiTok, same files, wall time: \(String(format: "%.1f", baseline.median_seconds / seconds))x at \(threadCount) thread(s) (slower of the two Cadenza medians)"
+                "pop909 speed-up over MidiTok, same files, wall time: \(speedUp)x at \(threadCount) thread(s)"
+                    + " (slower of the two Cadenza medians)"
             )
         }
     }

@@ -155,7 +155,8 @@ public enum ModelFolderError: Error, Equatable, CustomStringConvertible {
             return """
                 this build of Cadenza carries no pretrained model (Sources/cadenza/Resources/Pretrained is empty). \
                 Train one (`cadenza train --data ../shared/data/maestro-asap --out runs/first`) and pass \
-                `--checkpoint runs/first`, or give any checkpoint folder with model.safetensors, model.json and vocab.json.
+                `--checkpoint runs/first`, or give any checkpoint folder with model.safetensors, model.json \
+                and vocab.json.
                 """
         }
     }

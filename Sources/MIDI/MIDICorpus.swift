@@ -169,10 +169,12 @@ public struct MIDISummary: Sendable {
                     + Self.noteName($0.lowerBound) + " to " + Self.noteName($0.upperBound) + ")"
             } ?? "no notes"
         let drums = file.tracks.filter(\.isDrum).count
+        let tracks =
+            "\(file.tracks.count) track" + (file.tracks.count == 1 ? "" : "s") + (drums > 0 ? " (\(drums) drum)" : "")
+        let notes = "\(file.noteCount) note" + (file.noteCount == 1 ? "" : "s")
         return """
             \(path)
-              format \(file.format.rawValue), \(division), \(file.tracks.count) track\(file.tracks.count == 1 ? "" : "s")\
-            \(drums > 0 ? " (\(drums) drum)" : ""), \(file.noteCount) note\(file.noteCount == 1 ? "" : "s"), \(duration)
+              format \(file.format.rawValue), \(division), \(tracks), \(notes), \(duration)
               \(tempoText); \(signatureText); \(range)
             """
     }

@@ -96,7 +96,11 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(
         help:
-            "How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI, else float16; rows rounded to 8 bits, see docs/generation.md for its cost and speed), float16 (exact for float16 models such as the bundled one) or float32 (the model's exact numbers)."
+            """
+            How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI, \
+            else float16; rows rounded to 8 bits, see docs/generation.md for its cost and speed), float16 (exact \
+            for float16 models such as the bundled one) or float32 (the model's exact numbers).
+            """
     )
     var precision: DecoderMatrix.Precision = .fastest
 

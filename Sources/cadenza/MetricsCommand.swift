@@ -13,8 +13,8 @@ struct MetricsCommand: ParsableCommand {
         discussion: """
             A PATH is a MIDI file or a corpus as `cadenza train` takes it: a folder (searched \
             recursively, or read through the MAESTRO-style CSV it holds), a list file or a \
-            MAESTRO-style CSV; --split keeps one split. With --compare, exactly two PATHs are given and each is one set; \
-            the overlap column is the area shared by the two distributions of per-piece values. \
+            MAESTRO-style CSV; --split keeps one split. With --compare, exactly two PATHs are given and each is \
+            one set; the overlap column is the area shared by the two distributions of per-piece values. \
             Definitions and sources: docs/metrics.md.
             """)
 

@@ -30,8 +30,8 @@ import Testing
     static func targets() throws -> [Target] {
         let manifest = try String(contentsOf: root.appendingPathComponent("Package.swift"), encoding: .utf8)
         let pattern = try NSRegularExpression(
-            pattern:
-                #"\.(target|executableTarget)\(\s*name:\s*"([^"]+)"(.*?)(?=\n\s*\.(?:target|executableTarget|testTarget)\(|\n\s*\],\s*\n\s*swiftLanguageModes)"#,
+            pattern: #"\.(target|executableTarget)\(\s*name:\s*"([^"]+)"(.*?)"#
+                + #"(?=\n\s*\.(?:target|executableTarget|testTarget)\(|\n\s*\],\s*\n\s*swiftLanguageModes)"#,
             options: [.dotMatchesLineSeparators])
         let text = manifest as NSString
         return pattern.matches(in: manifest, range: NSRange(location: 0, length: text.length)).map { match in

@@ -93,13 +93,13 @@ import Testing
             try write(
                 "models/tiny.json",
                 Data(
-                    #"{"kind": "transformer-xl", "n_token": 368, "n_layer": 1, "n_head": 2, "d_model": 16, "d_head": 8, "d_inner": 24, "tgt_len": 16, "mem_len": 16}"#
-                        .utf8)),
+                    (#"{"kind": "transformer-xl", "n_token": 368, "n_layer": 1, "n_head": 2, "d_model": 16, "#
+                        + #""d_head": 8, "d_inner": 24, "tgt_len": 16, "mem_len": 16}"#).utf8)),
             try write(
                 "models/huge.bad.json",
                 Data(
-                    #"{"kind": "gpt2", "n_token": 368, "n_layer": 100000, "n_head": 2, "d_model": 16, "d_head": 8, "d_inner": 24, "tgt_len": 16, "mem_len": 0}"#
-                        .utf8)),
+                    (#"{"kind": "gpt2", "n_token": 368, "n_layer": 100000, "n_head": 2, "d_model": 16, "d_head": 8, "#
+                        + #""d_inner": 24, "tgt_len": 16, "mem_len": 0}"#).utf8)),
             try write("models/misspelt.bad.json", Data(#"{"kind": "gpt2", "n_layers": 2}"#.utf8)),
         ]
 

@@ -63,12 +63,17 @@ struct CorpusTests {
         let good = MIDISummary(path: "dir/a \"b\".mid", result: .success(file))
         #expect(
             good.jsonLine
-                == #"{"path": "dir/a \"b\".mid", "format": 1, "ticks_per_beat": 96, "tracks": 1, "notes": 2, "seconds": 1.0, "end_tick": 192, "tempo_changes": 0, "time_signatures": 0, "lowest_pitch": 60, "highest_pitch": 72, "error": null}"#
+                == #"{"path": "dir/a \"b\".mid", "format": 1, "ticks_per_beat": 96, "tracks": 1, "notes": 2, "#
+                + #""seconds": 1.0, "end_tick": 192, "tempo_changes": 0, "time_signatures": 0, "lowest_pitch": 60, "#
+                + #""highest_pitch": 72, "error": null}"#
         )
         let bad = MIDISummary(path: "x.mid", result: .failure(.notMIDI(offset: 0)))
         #expect(
             bad.jsonLine
-                == #"{"path": "x.mid", "format": null, "ticks_per_beat": null, "tracks": null, "notes": null, "seconds": null, "end_tick": null, "tempo_changes": null, "time_signatures": null, "lowest_pitch": null, "highest_pitch": null, "error": "not a MIDI file: no 'MThd' header at byte 0"}"#
+                == #"{"path": "x.mid", "format": null, "ticks_per_beat": null, "tracks": null, "notes": null, "#
+                + #""seconds": null, "end_tick": null, "tempo_changes": null, "time_signatures": null, "#
+                + #""lowest_pitch": null, "highest_pitch": null, "#
+                + #""error": "not a MIDI file: no 'MThd' header at byte 0"}"#
         )
         let json = try JSONSerialization.jsonObject(with: Data(good.jsonLine.utf8)) as? [String: Any]
         #expect(json?["notes"] as? Int == 2)

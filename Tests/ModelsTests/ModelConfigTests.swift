@@ -29,7 +29,8 @@ func presetsHaveTheIssueSizesAndCountTheirParameters(kind: ModelKind) throws {
     #expect(try ModelConfig.decode(json: Data(json.utf8)) == config)
     // The reference tiny config's model keys read with the defaults filled in.
     let reference =
-        #"{"kind": "transformer-xl", "n_token": 40, "n_layer": 2, "n_head": 2, "d_model": 16, "d_head": 8, "d_inner": 24, "tgt_len": 7, "mem_len": 5}"#
+        #"{"kind": "transformer-xl", "n_token": 40, "n_layer": 2, "n_head": 2, "d_model": 16, "d_head": 8, "#
+        + #""d_inner": 24, "tgt_len": 7, "mem_len": 5}"#
     let decoded = try ModelConfig.decode(json: Data(reference.utf8))
     #expect(decoded.memoryLength == 5 && decoded.clampLength == -1 && decoded.dropout == 0)
     // A key that is not a model field (a training setting, a misspelling) is refused by name.

@@ -64,11 +64,18 @@ import Testing
 
     static func summary(_ corpus: String, _ r: RoundTripReport) -> String {
         func pct(_ n: Int) -> String { String(format: "%.2f%%", 100 * Double(n) / Double(max(r.notesIn, 1))) }
-        return """
-            ROUNDTRIP \(corpus): files \(r.files), tokens \(r.tokens), bars \(r.bars), notes in \(r.notesIn), out \(r.notesOut)
-              onsets moved \(r.onsetsMoved) (\(pct(r.onsetsMoved))), >30 ticks \(r.onsetsMovedOver30) (\(pct(r.onsetsMovedOver30))), >60 ticks \(r.onsetsMovedOver60), mean |shift| \(String(format: "%.2f", r.meanOnsetShift)) ticks, max \(String(format: "%.2f", r.maxOnsetShift))
-              durations changed \(r.durationsChanged) (\(pct(r.durationsChanged))), clamped \(r.durationsClamped) (\(pct(r.durationsClamped))) of which shorter than 60 ticks \(r.durationsBelowRange), mean |error| \(String(format: "%.2f", r.meanDurationError)) ticks, max \(String(format: "%.2f", r.maxDurationError))
-              velocity outside bin \(r.velocitiesOutsideBin), pitch changed \(r.pitchesChanged), tempo beats \(r.tempoBeats), max tempo error \(String(format: "%.3f", r.maxTempoError)) bpm
-            """
+        func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
+        return [
+            "ROUNDTRIP \(corpus): files \(r.files), tokens \(r.tokens), bars \(r.bars), notes in \(r.notesIn),"
+                + " out \(r.notesOut)",
+            "  onsets moved \(r.onsetsMoved) (\(pct(r.onsetsMoved))), >30 ticks \(r.onsetsMovedOver30)"
+                + " (\(pct(r.onsetsMovedOver30))), >60 ticks \(r.onsetsMovedOver60),"
+                + " mean |shift| \(f(r.meanOnsetShift)) ticks, max \(f(r.maxOnsetShift))",
+            "  durations changed \(r.durationsChanged) (\(pct(r.durationsChanged))), clamped \(r.durationsClamped)"
+                + " (\(pct(r.durationsClamped))) of which shorter than 60 ticks \(r.durationsBelowRange),"
+                + " mean |error| \(f(r.meanDurationError)) ticks, max \(f(r.maxDurationError))",
+            "  velocity outside bin \(r.velocitiesOutsideBin), pitch changed \(r.pitchesChanged),"
+                + " tempo beats \(r.tempoBeats), max tempo error \(f(r.maxTempoError, 3)) bpm",
+        ].joined(separator: "\n")
     }
 }

@@ -43,7 +43,8 @@ private func header(_ json: String, data: [UInt8]) -> [UInt8] {
     // F16: 1.0 = 0x3C00, -2.5 = 0xC100, smallest subnormal 0x0001 = 2^-24, 65504 = 0x7BFF.
     // BF16: 1.0 = 0x3F80, -3.0 = 0xC040.
     let json =
-        #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#
+        #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"#
+        + #""b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#
     let data: [UInt8] = [0x00, 0x3C, 0x00, 0xC1, 0x01, 0x00, 0xFF, 0x7B, 0x80, 0x3F, 0x40, 0xC0]
     let file = try SafetensorsFile(bytes: header(json, data: data))
     #expect(try file.tensor("h").values == [1.0, -2.5, Float(sign: .plus, exponent: -24, significand: 1), 65504])

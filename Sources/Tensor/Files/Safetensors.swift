@@ -187,8 +187,10 @@ public struct SafetensorsFile {
         for name in names {
             let t = tensors[name]!
             let shape = t.shape.map(String.init).joined(separator: ",")
+            let end = offset + type.width * t.count
             entries.append(
-                "\(JSONKeys.quoted(name)):{\"dtype\":\"\(type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + type.width * t.count)]}"
+                JSONKeys.quoted(name)
+                    + #":{"dtype":"\#(type.rawValue)","shape":[\#(shape)],"data_offsets":[\#(offset),\#(end)]}"#
             )
             offset += type.width * t.count
         }
