@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "CadenzaBench",
             dependencies: [
-                "Basics", "MIDI", "REMI", "Tensor", "Models", "Generation",
+                "Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Generation", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Swift",

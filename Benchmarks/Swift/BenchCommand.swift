@@ -17,6 +17,7 @@ struct Bench: ParsableCommand {
             BenchGenerate.self,
             BenchModels.self,
             BenchREMI.self,
+            BenchControls.self,
         ]
     )
 }

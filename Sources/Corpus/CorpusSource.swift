@@ -20,6 +20,15 @@ public struct CorpusFile: Equatable, Sendable {
     public var relativePath: String
     /// The split.
     public var split: Split
+    /// The piece's style when the corpus names one: a CSV's `style` column, else its
+    /// `canonical_composer` (MAESTRO), as a token-safe name (`Chopin` gives `chopin`).
+    public var style: String? = nil
+
+    /// A style name as control tokens spell it: lowercase, spaces and `_` as `-`; nil when empty.
+    public static func styleName(_ text: String) -> String? {
+        let words = text.lowercased().split { $0.isWhitespace || $0 == "_" }
+        return words.isEmpty ? nil : words.joined(separator: "-")
+    }
 }
 
 /// Shares of the corpus that go to validation and test when the data does not say
@@ -127,6 +136,7 @@ public enum CorpusSource {
             throw CorpusError.missingColumn(path: url.path, column: "midi_filename")
         }
         let splitColumn = header.firstIndex(of: "split")
+        let styleColumn = header.firstIndex(of: "style") ?? header.firstIndex(of: "canonical_composer")
         let root = url.deletingLastPathComponent()
         var files: [CorpusFile] = []
         for (index, row) in rows.dropFirst().enumerated() where !(row.count == 1 && row[0].isEmpty) {
@@ -148,7 +158,8 @@ public enum CorpusSource {
             files.append(
                 CorpusFile(
                     path: root.appendingPathComponent(relative).standardizedFileURL.path,
-                    relativePath: relative, split: split))
+                    relativePath: relative, split: split,
+                    style: styleColumn.flatMap { row.count > $0 ? CorpusFile.styleName(row[$0]) : nil }))
         }
         guard !files.isEmpty else { throw CorpusError.emptyList(path: url.path) }
         return files

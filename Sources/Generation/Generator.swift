@@ -88,6 +88,10 @@ public struct Generator {
     public var sampler: Sampler
     /// Whether only grammatical tokens may be drawn (on by default).
     public var constrainedToGrammar: Bool
+    /// Chords, tempo and infilling asked of the new music (nothing by default).
+    public var steering = Steering()
+    /// The tokenizer of `vocabulary` (for the steering's tempo classes).
+    private let tokenizer: REMITokenizer
 
     /// A generator; throws when the model and the vocabulary disagree on the number of ids.
     public init(stepper: TokenStepper, vocabulary: Vocabulary, sampler: Sampler, constrainedToGrammar: Bool = true)
@@ -100,6 +104,7 @@ public struct Generator {
         self.vocabulary = vocabulary
         self.sampler = sampler
         self.constrainedToGrammar = constrainedToGrammar
+        self.tokenizer = REMITokenizer(vocabulary: vocabulary)
     }
 
     /// Generates one piece continuing `prompt` (ids without `End Of Piece`; empty: from
@@ -122,9 +127,17 @@ public struct Generator {
         let barID = vocabulary.id(for: .bar) ?? -1
         var reason = StopReason.tokens
         var newTokens = 0
+        var steeringState = SteeringState(steering: steering, tokenizer: tokenizer)
+        let fillEndID = vocabulary.id(for: .fillEnd) ?? -1
         while newTokens < stop.maximumTokens {
             logits.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: logProbabilities) }
             var mask = constrainedToGrammar ? grammar.allowed : nil
+            if !steering.isEmpty {
+                var steered = mask ?? [Bool](repeating: true, count: vocabulary.count)
+                steeringState.constrain(
+                    &steered, grammar: grammar, newBars: grammar.bars - promptBars, gapBars: stop.bars)
+                mask = steered
+            }
             if mask != nil, grammar.notes == 0, grammar.bars > 0, barID >= 0 {
                 // No bar may close before the first note sounds: a piece starts with music. The
                 // recorded performances the models learn from often open with silent bars (the
@@ -144,8 +157,13 @@ public struct Generator {
                 reason = .bars
                 break
             }
+            if id == fillEndID && steering.fillsGap {
+                reason = .bars
+                break
+            }
             ids.append(id)
             grammar.advance(id)
+            steeringState.advance(id)
             newTokens += 1
             progress?(
                 GenerationProgress(

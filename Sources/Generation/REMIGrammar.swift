@@ -14,6 +14,9 @@ import REMI
 ///   then tempo, then notes (at most one chord and one tempo per onset).
 /// - `End Of Piece` only after at least one note, so a finished piece always has music;
 ///   nothing follows it. `Padding` and `Start Of Piece` are never allowed.
+/// - With control tokens (docs/control.md), the piece may open with a header of at most one
+///   `Style`, `Key` and `Density`, in that order, before its first `Bar`. The infilling markers
+///   are never drawn (the generator places them); read in a prompt, each is followed by `Bar`.
 ///
 /// `advance(_:)` is total: a token the grammar forbids (sampling without the constraint) is
 /// counted in `violations` and the state resynchronises on that token's own role (a stray
@@ -22,8 +25,10 @@ import REMI
 public struct REMIGrammar: Sendable {
     /// What the next token must be.
     public enum Phase: Equatable, Sendable {
-        /// Nothing read yet: the piece must open with `Bar`.
+        /// Nothing but header tokens read yet: the piece must open with `Bar`.
         case start
+        /// Just read an infilling marker: a `Bar` must follow.
+        case afterMarker
         /// Just read `Bar`.
         case afterBar
         /// Just read `Position`: an item must follow.
@@ -46,6 +51,9 @@ public struct REMIGrammar: Sendable {
     /// The role of each id, so a step is one array read.
     enum Role: Equatable, Sendable {
         case forbidden, endOfPiece, bar, position(Int), chord, tempoClass, tempoValue, velocity, noteOn, duration
+        /// A header token; its rank (1 style, 2 key, 3 density) gives the order.
+        case header(Int)
+        case marker
     }
 
     /// Where the machine stands.
@@ -61,6 +69,8 @@ public struct REMIGrammar: Sendable {
     /// The grid position (0-based) of the current onset in the bar, or -1 before the first.
     public private(set) var position = -1
     private var stage = Stage.none
+    /// The rank of the last header token read (0: none).
+    private var headerRank = 0
 
     private let roles: [Role]
     private let masks: Masks
@@ -80,6 +90,10 @@ public struct REMIGrammar: Sendable {
             case .velocity: return .velocity
             case .noteOn: return .noteOn
             case .duration: return .duration
+            case .style: return .header(1)
+            case .key: return .header(2)
+            case .density: return .header(3)
+            case .fillSuffix, .fillMiddle, .fillEnd: return .marker
             }
         }
         masks = Masks(roles: roles, positions: vocabulary.config.positionsPerBar, allowsEndOfPiece: allowsEndOfPiece)
@@ -91,7 +105,8 @@ public struct REMIGrammar: Sendable {
     /// `mask[id]` is true when `id` may come next. Precomputed per state: no work per call.
     public var allowed: [Bool] {
         switch phase {
-        case .start: return masks.start
+        case .start: return masks.start[headerRank]
+        case .afterMarker: return masks.barOnly
         case .afterBar: return notes > 0 ? masks.afterBar : masks.afterBarNoEnd
         case .afterPosition: return masks.afterPosition[stage.rawValue]
         case .needsTempoValue: return masks.tempoValue
@@ -112,7 +127,7 @@ public struct REMIGrammar: Sendable {
     /// half written).
     public var isAtItemBoundary: Bool {
         switch phase {
-        case .start, .afterBar, .itemDone, .ended: return true
+        case .start, .afterMarker, .afterBar, .itemDone, .ended: return true
         default: return false
         }
     }
@@ -125,6 +140,12 @@ public struct REMIGrammar: Sendable {
         switch roles[id] {
         case .forbidden:
             break
+        case let .header(rank):
+            headerRank = rank
+        case .marker:
+            position = -1
+            stage = .none
+            phase = .afterMarker
         case .endOfPiece:
             phase = .ended
         case .bar:
@@ -162,7 +183,9 @@ public struct REMIGrammar: Sendable {
 
     /// The masks of every state, built once per vocabulary.
     struct Masks: Sendable {
-        let start, afterBar, afterBarNoEnd, tempoValue, noteOn, duration, nothing: [Bool]
+        let barOnly, afterBar, afterBarNoEnd, tempoValue, noteOn, duration, nothing: [Bool]
+        /// Indexed by the rank of the last header token read.
+        let start: [[Bool]]
         /// Indexed by the stage at the current onset.
         let afterPosition: [[Bool]]
         /// Indexed by the current position, then by whether End Of Piece is allowed (0 or 1).
@@ -170,7 +193,13 @@ public struct REMIGrammar: Sendable {
 
         init(roles: [Role], positions: Int, allowsEndOfPiece: Bool) {
             func mask(_ allow: (Role) -> Bool) -> [Bool] { roles.map(allow) }
-            start = mask { $0 == .bar }
+            barOnly = mask { $0 == .bar }
+            start = (0...3).map { read in
+                mask { role in
+                    if case let .header(rank) = role { return rank > read }
+                    return role == .bar
+                }
+            }
             afterBar = mask { $0 == .bar || ($0 == .endOfPiece && allowsEndOfPiece) || $0.isPosition }
             afterBarNoEnd = mask { $0 == .bar || $0.isPosition }
             tempoValue = mask { $0 == .tempoValue }

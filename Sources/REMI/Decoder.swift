@@ -57,8 +57,13 @@ extension REMITokenizer {
             }
         }
 
+        var inHint = false
         for event in events where vocabulary.id(for: event) != nil {
             if case .endOfPiece = event { break }
+            // An infilling hint repeats bars that come again after the gap: it is not music.
+            if event == .fillSuffix { inHint = true }
+            if event == .fillMiddle { inHint = false }
+            if inHint { continue }
             // Pending items live for exactly one event.
             let velocity = pendingVelocity, tempoClass = pendingClass
             pendingVelocity = nil
@@ -69,7 +74,8 @@ extension REMITokenizer {
             }
             closeNote(step: config.decoderDefaultDurationStep)
             switch event {
-            case .padding, .startOfPiece, .endOfPiece, .duration:
+            case .padding, .startOfPiece, .endOfPiece, .duration, .style, .key, .density, .fillSuffix, .fillMiddle,
+                .fillEnd:
                 break
             case .bar:
                 bar = min(bar + 1, Self.maximumBars - 1)

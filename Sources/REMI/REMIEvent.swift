@@ -77,4 +77,20 @@ public enum REMIEvent: Hashable, Sendable {
     case noteOn(Int)
     /// Duration step: step k means (k + 1) duration steps of `durationStepTicks`.
     case duration(Int)
+
+    // Control tokens (docs/control.md), present only when `TokenizerConfig.controls` is on.
+    // They carry no notes: the decoder skips them.
+
+    /// The piece's style: an index into `TokenizerConfig.styles` (a composer or a collection).
+    case style(Int)
+    /// The piece's key: `MusicalKey.index` (tonic * 2, plus 1 for minor).
+    case key(Int)
+    /// The piece's density class: an index into `TokenizerConfig.densityNames`.
+    case density(Int)
+    /// Starts an infilling hint: the bars that follow the gap come next, then `fillMiddle`.
+    case fillSuffix
+    /// Ends the hint: the gap's bars come next, then `fillEnd`.
+    case fillMiddle
+    /// Ends the gap's bars: the piece goes on from the bar after the gap.
+    case fillEnd
 }

@@ -43,7 +43,7 @@ public struct REMITokenizer: Sendable {
         }
         for event in events {
             switch event {
-            case .bar, .padding, .startOfPiece, .endOfPiece:
+            case .bar, .padding, .startOfPiece, .endOfPiece, .style, .key, .density, .fillSuffix, .fillMiddle, .fillEnd:
                 flush()
                 lines.append(vocabulary.readableName(of: event))
             case .position:

@@ -87,6 +87,17 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     /// Duration step the decoder gives a `Note On` that has no `Note Duration` right after it
     /// (7: eight 32nd notes, one beat).
     public var decoderDefaultDurationStep: Int = 7
+    /// Whether the control tokens are in the vocabulary (docs/control.md): a style, key and
+    /// density header at the start of a piece, and the three infilling markers. Off by default,
+    /// so the seed's REMI is unchanged; the fields below are written to JSON only when it is on.
+    public var controls: Bool = false
+    /// The style names (composers or collections) that have a `Style` token, in id order.
+    public var styles: [String] = []
+    /// Notes per bar that separate the density classes `densityNames`, ascending.
+    public var densityThresholds: [Double] = [18, 25]
+
+    /// The names of the density classes, one more than `densityThresholds`.
+    public static let densityNames = ["sparse", "medium", "dense"]
 
     /// The defaults (the original REMI on one piano track).
     public init() {}
@@ -136,6 +147,22 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
             (0..<durationSteps).contains(decoderDefaultDurationStep), "decoderDefaultDurationStep",
             "must be 0..<durationSteps")
         try require(defaultTempoBPM > 0, "defaultTempoBPM", "must be positive")
+        try require(controls || styles.isEmpty, "styles", "need controls on")
+        try require(
+            styles.allSatisfy { !$0.isEmpty && !$0.contains("_") && !$0.contains(where: \.isWhitespace) }, "styles",
+            "names must be non-empty, with no '_' and no spaces")
+        try require(Set(styles).count == styles.count, "styles", "names must differ")
+        try require(styles.count <= 1000, "styles", "must list at most 1000 names")
+        try require(
+            densityThresholds.count == Self.densityNames.count - 1
+                && zip(densityThresholds, densityThresholds.dropFirst()).allSatisfy { $0 < $1 }
+                && densityThresholds.allSatisfy { $0 > 0 && $0.isFinite },
+            "densityThresholds", "must be \(Self.densityNames.count - 1) ascending positive numbers")
+    }
+
+    /// The density class of a piece with `notesPerBar` notes per bar on average.
+    public func densityClass(notesPerBar: Double) -> Int {
+        densityThresholds.firstIndex { notesPerBar < $0 } ?? densityThresholds.count
     }
 
     /// Reads a config from JSON; fields that are absent keep their defaults, and a key that is
@@ -173,7 +200,36 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case ticksPerBeat, beatsPerBar, positionsPerBar, durationStepTicks, durationSteps, velocityBins,
             tempoClasses, tempoValuesPerClass, chords, chordWindowBeats, tracks, dropDrums, sustainPedal,
-            nonFourFour, defaultTempoBPM, decoderDefaultVelocity, decoderDefaultDurationStep
+            nonFourFour, defaultTempoBPM, decoderDefaultVelocity, decoderDefaultDurationStep, controls, styles,
+            densityThresholds
+    }
+
+    /// Encodes every field; the control fields only when `controls` is on, so a config
+    /// without controls reads and hashes exactly as before they existed.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(ticksPerBeat, forKey: .ticksPerBeat)
+        try c.encode(beatsPerBar, forKey: .beatsPerBar)
+        try c.encode(positionsPerBar, forKey: .positionsPerBar)
+        try c.encode(durationStepTicks, forKey: .durationStepTicks)
+        try c.encode(durationSteps, forKey: .durationSteps)
+        try c.encode(velocityBins, forKey: .velocityBins)
+        try c.encode(tempoClasses, forKey: .tempoClasses)
+        try c.encode(tempoValuesPerClass, forKey: .tempoValuesPerClass)
+        try c.encode(chords, forKey: .chords)
+        try c.encode(chordWindowBeats, forKey: .chordWindowBeats)
+        try c.encode(tracks, forKey: .tracks)
+        try c.encode(dropDrums, forKey: .dropDrums)
+        try c.encode(sustainPedal, forKey: .sustainPedal)
+        try c.encode(nonFourFour, forKey: .nonFourFour)
+        try c.encode(defaultTempoBPM, forKey: .defaultTempoBPM)
+        try c.encode(decoderDefaultVelocity, forKey: .decoderDefaultVelocity)
+        try c.encode(decoderDefaultDurationStep, forKey: .decoderDefaultDurationStep)
+        if controls {
+            try c.encode(controls, forKey: .controls)
+            try c.encode(styles, forKey: .styles)
+            try c.encode(densityThresholds, forKey: .densityThresholds)
+        }
     }
 
     /// Decodes a config; any field that is absent keeps its default.
@@ -199,5 +255,8 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         try take(.defaultTempoBPM, &defaultTempoBPM)
         try take(.decoderDefaultVelocity, &decoderDefaultVelocity)
         try take(.decoderDefaultDurationStep, &decoderDefaultDurationStep)
+        try take(.controls, &controls)
+        try take(.styles, &styles)
+        try take(.densityThresholds, &densityThresholds)
     }
 }

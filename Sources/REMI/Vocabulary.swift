@@ -17,6 +17,11 @@ import Foundation
 /// | 176...303 | `Note On 0` ... `127` |
 /// | 304...367 | `Note Duration 0` ... `63` |
 ///
+/// With `TokenizerConfig.controls` on, the control tokens follow (docs/control.md): one
+/// `Style` per style name, 24 `Key`, 3 `Density`, then `Infill_Suffix`, `Infill_Middle`,
+/// `Infill_End`. The REMI ids before them are the same with or without controls, so a model
+/// trained without them can be fine-tuned with them.
+///
 /// The whole space is present whether or not a corpus uses it (the original built its
 /// dictionary from the training data), so ids never depend on the data. The vocabulary is
 /// derived from a `TokenizerConfig` and saved as JSON with it.
@@ -27,7 +32,8 @@ public struct Vocabulary: Equatable, Sendable {
     public let events: [REMIEvent]
 
     private let barID: Int, positionBase: Int, chordBase: Int, tempoClassBase: Int,
-        tempoValueBase: Int, velocityBase: Int, noteOnBase: Int, durationBase: Int
+        tempoValueBase: Int, velocityBase: Int, noteOnBase: Int, durationBase: Int, styleBase: Int, keyBase: Int,
+        densityBase: Int, fillBase: Int
 
     /// Id of the padding token (always 0).
     public let paddingID = 0
@@ -57,6 +63,14 @@ public struct Vocabulary: Equatable, Sendable {
         events += (0..<128).map { .noteOn($0) }
         durationBase = events.count
         events += (0..<config.durationSteps).map { .duration($0) }
+        styleBase = events.count
+        if config.controls { events += config.styles.indices.map { .style($0) } }
+        keyBase = events.count
+        if config.controls { events += (0..<MusicalKey.count).map { .key($0) } }
+        densityBase = events.count
+        if config.controls { events += TokenizerConfig.densityNames.indices.map { .density($0) } }
+        fillBase = events.count
+        if config.controls { events += [.fillSuffix, .fillMiddle, .fillEnd] }
         self.events = events
         // Computed once: every token file written or read, and every cache entry, checks it.
         fingerprint = FNV1a.hash((try? jsonData()) ?? Data())
@@ -99,7 +113,19 @@ public struct Vocabulary: Equatable, Sendable {
         case let .velocity(b): return within(b, config.velocityBins, velocityBase)
         case let .noteOn(p): return within(p, 128, noteOnBase)
         case let .duration(d): return within(d, config.durationSteps, durationBase)
+        case let .style(s): return config.controls ? within(s, config.styles.count, styleBase) : nil
+        case let .key(k): return config.controls ? within(k, MusicalKey.count, keyBase) : nil
+        case let .density(d):
+            return config.controls ? within(d, TokenizerConfig.densityNames.count, densityBase) : nil
+        case .fillSuffix: return config.controls ? fillBase : nil
+        case .fillMiddle: return config.controls ? fillBase + 1 : nil
+        case .fillEnd: return config.controls ? fillBase + 2 : nil
         }
+    }
+
+    /// The id of the style named `name` (case-insensitive), or nil when there is none.
+    public func styleID(named name: String) -> Int? {
+        config.styles.firstIndex { $0.lowercased() == name.lowercased() }.flatMap { id(for: .style($0)) }
     }
 
     /// The event with this id, or nil for an id outside 0..<count.
@@ -137,6 +163,15 @@ public struct Vocabulary: Equatable, Sendable {
         case let .velocity(b): return ("Note Velocity", "\(b)")
         case let .noteOn(p): return ("Note On", "\(p)")
         case let .duration(d): return ("Note Duration", "\(d)")
+        case let .style(s): return ("Style", config.styles.indices.contains(s) ? config.styles[s] : "\(s)")
+        case let .key(k): return ("Key", MusicalKey(index: k)?.name ?? "\(k)")
+        case let .density(d):
+            return (
+                "Density", TokenizerConfig.densityNames.indices.contains(d) ? TokenizerConfig.densityNames[d] : "\(d)"
+            )
+        case .fillSuffix: return ("Infill", "Suffix")
+        case .fillMiddle: return ("Infill", "Middle")
+        case .fillEnd: return ("Infill", "End")
         }
     }
 

@@ -14,6 +14,8 @@ public struct TrainingData: Sendable {
     public var validation: [Int32]
     /// `TokenizedCorpus.fingerprint(of: .train)`, recorded in checkpoints.
     public var fingerprint: String
+    /// Each training piece's style, an index into the tokenizer's styles (nil: none).
+    public var trainStyles: [Int?] = []
 
     /// Data from pieces already tokenized.
     public init(train: [[Int32]], validation: [Int32], fingerprint: String) {
@@ -52,8 +54,13 @@ public struct TrainingData: Sendable {
         }
         let validation = validationSample(corpus.pieces(of: .validation), tokens: options.evalTokens)
         if validation.count < 2 { report("no validation data: validation is skipped and no best checkpoint is kept") }
-        return TrainingData(
+        var data = TrainingData(
             train: corpus.pieces(of: .train), validation: validation, fingerprint: corpus.fingerprint(of: .train))
+        let styles = tokenizer.config.styles
+        data.trainStyles = corpus.pieces.filter { $0.file.split == .train }.map { piece in
+            (piece.file.style ?? options.data.defaultStyle).flatMap { styles.firstIndex(of: $0) }
+        }
+        return data
     }
 }
 
@@ -119,7 +126,14 @@ public final class Trainer {
         // The model first: weights that do not fit are refused before the run folder exists.
         let model: LanguageModel
         if let initialWeights {
-            do { model = try LanguageModel(config: modelConfig, checkpoint: initialWeights) } catch {
+            do {
+                let tokens = try initialWeights.tensor(LanguageModel.embeddingName(of: modelConfig.kind)).shape.first
+                model =
+                    tokens == modelConfig.vocabularySize
+                    ? try LanguageModel(config: modelConfig, checkpoint: initialWeights)
+                    : try LanguageModel(
+                        config: modelConfig, growing: initialWeights, seed: SeededShuffle.mix(options.seed, 0x1417))
+            } catch {
                 throw TrainingError.invalidOption(
                     name: "init-from", value: options.initializedFrom ?? "the given weights",
                     rule: "its weights must fit the model config (\(error))")
@@ -212,12 +226,17 @@ public final class Trainer {
         var stream: [Int32] = []
         stream.reserveCapacity(data.train.reduce(0) { $0 + $1.count })
         for piece in order {
-            if augmentation.isIdentity {
-                stream += data.train[piece]
-            } else {
+            var ids = data.train[piece]
+            if !augmentation.isIdentity {
                 let draw = augmentation.draw(seed: options.seed, epoch: epoch, piece: piece)
-                stream += augmentation.apply(draw, to: data.train[piece], tokenizer: tokenizer)
+                ids = augmentation.apply(draw, to: ids, tokenizer: tokenizer)
             }
+            if let controls = options.data.controls {
+                let style = piece < data.trainStyles.count ? data.trainStyles[piece] : nil
+                ids = controls.apply(
+                    to: ids, style: style, tokenizer: tokenizer, seed: options.seed, epoch: epoch, piece: piece)
+            }
+            stream += ids
         }
         let T = model.config.segmentLength
         switch model.network {

@@ -14,6 +14,11 @@ public struct DataOptions: Codable, Equatable, Sendable {
     public var cacheFolder: String?
     /// Augmentation of the training split.
     public var augmentation: Augmentation
+    /// The control tokens' arrangement (headers, infilling examples) for a tokenizer with
+    /// controls; nil: pieces are read as they are.
+    public var controls: ControlArrangement? = nil
+    /// The style of pieces whose corpus names none (a style name as `CorpusFile.styleName` spells it).
+    public var defaultStyle: String? = nil
 
     /// Creates data options.
     public init(

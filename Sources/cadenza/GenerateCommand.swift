@@ -34,8 +34,13 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: "New bars to write, 1...\(Self.maximumBars) (default: 16 when --tokens is not given).")
-    var bars: Int?
+        help: """
+            New bars to write, 1...\(Self.maximumBars) (default: 16 when --tokens is not given); with --infill, \
+            the bars to rewrite, as 5-8 (bars count from 1).
+            """)
+    var bars: BarSelection?
+
+    @OptionGroup(title: "Controls (docs/control.md)") var controls: ControlOptions
 
     @Option(
         parsing: .unconditional, help: "New tokens to write instead of a number of bars, 1...\(Self.maximumTokens).")
@@ -121,8 +126,19 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         if bars != nil && tokens != nil { throw ValidationError("give --bars or --tokens, not both") }
-        if let bars, !(1...Self.maximumBars).contains(bars) {
-            throw ValidationError("--bars must be 1...\(Self.maximumBars), got \(bars)")
+        if let bars, !(1...Self.maximumBars).contains(bars.count) || bars.last > Self.maximumBars {
+            throw ValidationError("--bars must be 1...\(Self.maximumBars), got \(bars.count)")
+        }
+        if let bars, bars.isRange && controls.infill == nil {
+            throw ValidationError(
+                "--bars \(bars.first)-\(bars.last) is a range of bars to rewrite: give --infill FILE too")
+        }
+        if controls.infill != nil {
+            guard bars != nil else { throw ValidationError("--infill needs --bars, the bars to rewrite (e.g. 5-8)") }
+            let conflicting = [("--prompt", prompt != nil), ("--tokens", tokens != nil), ("--count", count != 1)]
+            if let (name, _) = conflicting.first(where: { $0.1 }) {
+                throw ValidationError("\(name) cannot be given with --infill: the file around the bars is the prompt")
+            }
         }
         if let tokens, !(1...Self.maximumTokens).contains(tokens) {
             throw ValidationError("--tokens must be 1...\(Self.maximumTokens), got \(tokens)")
@@ -167,9 +183,23 @@ struct GenerateCommand: ParsableCommand {
             stepper: stepper, vocabulary: bundle.tokenizer.vocabulary,
             sampler: Sampler(temperature: temperature, topK: topK, topP: topP),
             constrainedToGrammar: !noGrammar)
-        let promptIDs = try prompt.map { try promptTokens(from: $0, tokenizer: bundle.tokenizer) } ?? []
+        let tokenizer = bundle.tokenizer
+        let header = try controls.header(tokenizer: tokenizer)
+        var steered = generator
+        steered.steering = try controls.steering(tokenizer: tokenizer)
+        if let infill = controls.infill, let bars {
+            try runInfill(
+                infill, bars: bars, header: header, generator: steered, tokenizer: tokenizer, outputs: outputs)
+            return
+        }
+        var promptIDs = try prompt.map { try promptTokens(from: $0, tokenizer: tokenizer) } ?? []
+        let (moved, shift) = controls.transposed(promptIDs, tokenizer: tokenizer)
+        if shift != 0 {
+            print("prompt transposed by \(shift) semitone\(abs(shift) == 1 ? "" : "s") to \(controls.key ?? "")")
+        }
+        promptIDs = header + moved
         let stop = try StopCondition(
-            bars: tokens == nil ? (bars ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
+            bars: tokens == nil ? (bars?.count ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
         let firstSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
         print(
             "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from "
@@ -182,7 +212,7 @@ struct GenerateCommand: ParsableCommand {
             let pieceSeed = firstSeed &+ UInt64(i)
             var random = SeededGenerator(seed: pieceSeed)
             let line = ProgressLine(target: stop, label: count > 1 ? "piece \(i + 1)/\(count) " : "")
-            let piece = try generator.generate(prompt: promptIDs, stop: stop, generator: &random, progress: line.update)
+            let piece = try steered.generate(prompt: promptIDs, stop: stop, generator: &random, progress: line.update)
             line.finish()
             let midiURL = try outputs.midi(seed: pieceSeed)
             try bundle.tokenizer.decode(ids: piece.ids).write(to: midiURL)
@@ -209,6 +239,43 @@ struct GenerateCommand: ParsableCommand {
                     + "(\(String(format: "%.2f", share))%)"
             )
         }
+    }
+
+    /// Rewrites bars `bars` of the file at `path` (see `Infilling`) and writes the result.
+    private func runInfill(
+        _ path: String, bars: BarSelection, header: [Int], generator: Generator, tokenizer: REMITokenizer,
+        outputs: OutputNames
+    ) throws {
+        let file = try MIDIFile(contentsOf: URL(fileURLWithPath: path))
+        let infilling = try Infilling(file: file, gap: (bars.first - 1)..<bars.last, tokenizer: tokenizer)
+        var generator = generator
+        generator.steering.fillsGap = true
+        let context = infilling.context(
+            header: header.isEmpty ? tokenizer.header(ofIDs: infilling.ids, style: nil) : header)
+        let stop = try StopCondition(bars: bars.count, allowsEndOfPiece: false)
+        let pieceSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
+        if seed == nil { print("seed: \(pieceSeed) (pass --seed \(pieceSeed) to get the same music again)") }
+        var random = SeededGenerator(seed: pieceSeed)
+        let line = ProgressLine(target: stop, label: "")
+        let piece = try generator.generate(prompt: context, stop: stop, generator: &random, progress: line.update)
+        line.finish()
+        let result = try infilling.splice(middle: Array(piece.newIDs))
+        let midiURL = try outputs.midi(seed: pieceSeed)
+        try result.write(to: midiURL)
+        if let tokensURL = try outputs.tokens(seed: pieceSeed) {
+            if tokensURL.pathExtension == "txt" {
+                try AtomicFile.write(tokenizer.dump(ids: Array(piece.newIDs)) + "\n", to: tokensURL)
+            } else {
+                try TokenFile(vocabulary: tokenizer.vocabulary, ids: Array(piece.newIDs)).write(to: tokensURL)
+            }
+        }
+        let notes = piece.newIDs.filter {
+            if case .noteOn = tokenizer.vocabulary.event(for: $0) { true } else { false }
+        }
+        print(
+            "wrote \(midiURL.path): bars \(bars.first)-\(bars.last) of \(path) rewritten "
+                + "(\(piece.bars.counted("bar")), \(notes.count.counted("note"))), every other bar kept; seed \(pieceSeed)"
+                + (infilling.hasSuffix ? "" : "; no bar follows the gap, so it was written as a continuation"))
     }
 
     /// The first `--prompt-bars` bars of the prompt file, as ids; a prompt without notes is

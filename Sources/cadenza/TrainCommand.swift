@@ -77,6 +77,18 @@ struct TrainCommand: ParsableCommand {
     var noCache = false
     @Flag(help: "No transposition, velocity or tempo augmentation.")
     var noAugment = false
+    @Flag(
+        help: """
+            Add the control tokens (style, key, density, infilling; docs/control.md) to the vocabulary and \
+            train with them. With --init-from, the model's vocabulary grows and its weights are kept.
+            """)
+    var controls = false
+    @Option(
+        help: """
+            The style of pieces whose corpus names none (a CSV's style or canonical_composer column names one), \
+            e.g. pop for a folder of pop songs.
+            """)
+    var style: String?
     @OptionGroup var threadOptions: ThreadOptions
     @Option(parsing: .unconditional, help: "Updates between plain progress lines (and live-line newlines).")
     var logEvery: Int = 10
@@ -91,7 +103,7 @@ struct TrainCommand: ParsableCommand {
                 ("--model", model != nil), ("--preset", preset != nil), ("--batch", batch != 16),
                 ("--seed", seed != 1), ("--validation-ratio", splitRatios.validationRatio != nil),
                 ("--test-ratio", splitRatios.testRatio != nil), ("--no-augment", noAugment),
-                ("--eval-tokens", evalTokens != 65_536),
+                ("--eval-tokens", evalTokens != 65_536), ("--controls", controls), ("--style", style != nil),
             ]
             if let (name, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError(
@@ -152,7 +164,7 @@ struct TrainCommand: ParsableCommand {
                 saveEvery: saveEvery, progress: progress)
         } else {
             let kind = model ?? .transformerXL
-            let tokenizer: REMITokenizer
+            var tokenizer: REMITokenizer
             var modelConfig: ModelConfig
             var initial: ModelFolder?
             if let initFrom {
@@ -184,10 +196,21 @@ struct TrainCommand: ParsableCommand {
                 if modelConfig.kind == .gpt2 { modelConfig.positions = max(modelConfig.positions, segLen) }
             }
             if let memLen { modelConfig.memoryLength = memLen }
-            let dataOptions = DataOptions(
+            let defaultStyle = style.flatMap(CorpusFile.styleName)
+            if controls && !tokenizer.hasControls {
+                tokenizer = try REMITokenizer(
+                    config: try Self.withControls(
+                        tokenizer.config, data: data ?? "", ratios: splitRatios.ratios(), defaultStyle: defaultStyle))
+                modelConfig.vocabularySize = tokenizer.vocabulary.count
+            }
+            var dataOptions = DataOptions(
                 path: data ?? "", ratios: splitRatios.ratios(),
                 cacheFolder: noCache ? nil : (cache ?? TokenCache.defaultFolder.path),
                 augmentation: noAugment ? .none : .standard)
+            if tokenizer.hasControls {
+                dataOptions.controls = ControlArrangement()
+                dataOptions.defaultStyle = defaultStyle
+            }
             var options = TrainingOptions.defaults(for: modelConfig.kind, data: dataOptions, steps: steps ?? 1000)
             options.initializedFrom = initial?.folder.path
             options.batch = batch
@@ -204,5 +227,24 @@ struct TrainCommand: ParsableCommand {
                 options: options, epochs: epochs, initialWeights: initial?.weights, progress: progress)
         }
         if summary.interrupted && Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
+    }
+
+    /// The fewest training pieces a style needs to get its token.
+    static let minimumStylePieces = 5
+
+    /// `config` with the control tokens on and a style for every style with at least
+    /// `minimumStylePieces` training pieces in the corpus at `data`, sorted by name.
+    static func withControls(
+        _ config: TokenizerConfig, data: String, ratios: SplitRatios, defaultStyle: String?
+    ) throws -> TokenizerConfig {
+        let (files, _) = try CorpusSource.files(at: data, ratios: ratios)
+        var counts: [String: Int] = [:]
+        for file in files where file.split == .train {
+            if let style = file.style ?? defaultStyle { counts[style, default: 0] += 1 }
+        }
+        var config = config
+        config.controls = true
+        config.styles = counts.filter { $0.value >= minimumStylePieces }.keys.sorted()
+        return config
     }
 }

@@ -31,6 +31,8 @@ struct REMIGrammarTests {
                 case .velocity: return "Velocity"
                 case .noteOn: return "NoteOn"
                 case .duration: return "Duration"
+                case .style, .key, .density: return "Header"
+                case .fillSuffix, .fillMiddle, .fillEnd: return "Infill"
                 }
             })
     }

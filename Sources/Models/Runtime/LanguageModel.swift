@@ -43,6 +43,29 @@ public final class LanguageModel {
         }
     }
 
+    /// A model for `config` that takes every weight of `checkpoint`, a model with the same
+    /// sizes but fewer ids (a vocabulary grown at its end, as control tokens grow it): the
+    /// rows of the ids it knows are copied, the new ids' rows are drawn as in a fresh model
+    /// seeded with `seed`. Throws when another tensor differs in shape.
+    public convenience init(config: ModelConfig, growing checkpoint: SafetensorsFile, seed: UInt64) throws {
+        try self.init(config: config, seed: seed)
+        for (name, target) in parameters {
+            let source = try checkpoint.tensor(name)
+            let grown =
+                source.shape.count == target.shape.count && source.shape.first ?? 0 < target.shape[0]
+                && target.shape[0] == config.vocabularySize && source.shape.dropFirst() == target.shape.dropFirst()
+            guard source.shape == target.shape || grown else {
+                throw SafetensorsError.shapeMismatch(name: name, expected: target.shape, found: source.shape)
+            }
+            target.pointer.update(from: source.pointer, count: source.count)
+        }
+    }
+
+    /// The checkpoint name of the token embedding of a `kind` model ([ids, width]).
+    public static func embeddingName(of kind: ModelKind) -> String {
+        kind == .gpt2 ? "transformer.wte.weight" : "word_emb.emb_layers.0.weight"
+    }
+
     /// Wraps `network`, allocating its gradient buffers.
     public init(_ network: Network) {
         self.network = network

@@ -34,6 +34,8 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible {
     case invalidLimit(what: String, value: Int)
     /// The model and the tokenizer disagree on the number of ids.
     case vocabularyMismatch(model: Int, tokenizer: Int)
+    /// A control (`--chords`, `--style`, `--infill` ...) cannot be used as given.
+    case invalidControl(name: String, reason: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,7 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible {
         case let .invalidLimit(what, value): return "\(what) must be at least 1, got \(value)"
         case let .vocabularyMismatch(model, tokenizer):
             return "the model predicts \(model) ids but the vocabulary has \(tokenizer): they do not belong together"
+        case let .invalidControl(name, reason): return "--\(name): \(reason)"
         }
     }
 }

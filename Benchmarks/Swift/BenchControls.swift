@@ -1,0 +1,322 @@
+import ArgumentParser
+import Corpus
+import Foundation
+import Generation
+import MIDI
+import Models
+import REMI
+import Tensor
+import Training
+
+/// `cadenza-bench controls`: how well a model with control tokens follows them, measured on
+/// held-out music (docs/control.md; the tables in docs/results.md):
+/// - infill: NLL of the real gap bars given both sides against the bars before only, and the
+///   note density and pitch range of filled gaps against plain continuations, each against
+///   the real bars;
+/// - chords: the share of bars whose recognised chord is the one asked, against pieces written
+///   without chords and real music scored against the same progressions (chance level);
+/// - style: held-out pieces' NLL under each composer's token;
+/// - key, density and tempo: the share of pieces that come out as asked.
+struct BenchControls: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controls",
+        abstract: "Measure infilling, chord, style, key, density and tempo control on held-out music.")
+
+    @Option(help: "The model: a model folder, a checkpoint or a run folder.")
+    var model: String
+
+    @Option(help: "Held-out data: a MAESTRO-style CSV (its test split is read).")
+    var data: String
+
+    @Option(help: "Which measurements: infill, chords, style, other (key, density, tempo), or all.")
+    var part: [String] = ["all"]
+
+    @Option(help: "Held-out pieces for infilling and style (per composer).")
+    var pieces = 40
+
+    @Option(help: "Pieces written per setting for chords, key and density.")
+    var samples = 8
+
+    @Option(help: "Transformer-XL memory while scoring and writing.")
+    var memLen = 512
+
+    @Option(help: "Seed of the first piece.")
+    var seed: UInt64 = 1
+
+    @OptionGroup var threadOptions: BenchThreads
+
+    func run() throws {
+        try threadOptions.apply()
+        let (bundle, _) = try ModelFolder.named(model, resourceFolders: [])
+        let tokenizer = bundle.tokenizer
+        guard tokenizer.hasControls else { throw ValidationError("\(model) has no control tokens") }
+        let stepper = try bundle.stepper(memoryLength: memLen, precision: .float32)
+        let (files, _) = try CorpusSource.files(at: data, ratios: SplitRatios())
+        let test = files.filter { $0.split == .test }
+        let parts = Set(part.contains("all") ? ["infill", "chords", "style", "other"] : part)
+        print("cadenza-bench controls: \(model), \(test.count) test files, memory \(memLen), seed \(seed)")
+        let lab = Lab(stepper: stepper, tokenizer: tokenizer, seed: seed)
+        if parts.contains("infill") { try lab.infill(test, pieces: pieces) }
+        if parts.contains("chords") { try lab.chords(test, samples: samples) }
+        if parts.contains("style") { try lab.style(test, pieces: pieces) }
+        if parts.contains("other") { try lab.keyDensityTempo(samples: samples) }
+    }
+}
+
+/// The measurements, sharing one model.
+struct Lab {
+    let stepper: TokenStepper
+    let tokenizer: REMITokenizer
+    let seed: UInt64
+    var vocabulary: Vocabulary { tokenizer.vocabulary }
+
+    /// Mean NLL per token of `target` read after `context` (which the model is primed with,
+    /// after an `End Of Piece` as in generation).
+    func nll(of target: some Collection<Int>, after context: [Int]) throws -> (sum: Double, count: Int) {
+        var lp = try stepper.prime([Int32(vocabulary.endOfPieceID)] + context.map { Int32($0) })
+        var sum = 0.0
+        for id in target {
+            // The stepper's values are logits up to a constant: normalise.
+            let maximum = lp.max() ?? 0
+            let total = lp.reduce(0.0) { $0 + exp(Double($1 - maximum)) }
+            sum -= Double(lp[id] - maximum) - log(total)
+            lp = try stepper.step(Int32(id))
+        }
+        return (sum, target.count)
+    }
+
+    func generator(_ steering: Steering = Steering()) throws -> Generator {
+        var g = try Generator(
+            stepper: stepper, vocabulary: vocabulary,
+            sampler: Sampler(temperature: Sampler.recommendedTemperature, topP: Sampler.recommendedTopP))
+        g.steering = steering
+        return g
+    }
+
+    func ids(of file: CorpusFile) -> [Int]? {
+        guard let midi = try? MIDIFile(contentsOf: URL(fileURLWithPath: file.path)),
+            let ids = try? tokenizer.tokenize(midi)
+        else { return nil }
+        return ids.filter { $0 != vocabulary.endOfPieceID }
+    }
+
+    /// Notes per bar and pitch range of a run of ids.
+    func shape(_ ids: some Collection<Int>, bars: Int) -> (density: Double, range: Double) {
+        var pitches: [Int] = []
+        for id in ids { if case let .noteOn(p)? = vocabulary.event(for: id) { pitches.append(p) } }
+        return (Double(pitches.count) / Double(bars), Double((pitches.max() ?? 0) - (pitches.min() ?? 0)))
+    }
+
+    // MARK: Infilling
+
+    func infill(_ test: [CorpusFile], pieces: Int) throws {
+        let prefixBars = 8, gapBars = 4
+        var both = (0.0, 0), prefixOnly = (0.0, 0)
+        var real: [(Double, Double)] = [], filled: [(Double, Double)] = [], continued: [(Double, Double)] = []
+        var used = 0
+        for (n, file) in test.enumerated() where used < pieces {
+            guard let ids = ids(of: file) else { continue }
+            let bars = tokenizer.barStarts(of: ids)
+            guard bars.count >= prefixBars + gapBars + 1 else { continue }
+            let midi = try MIDIFile(contentsOf: URL(fileURLWithPath: file.path))
+            let gap = prefixBars..<(prefixBars + gapBars)
+            let infilling = try Infilling(file: midi, gap: gap, tokenizer: tokenizer)
+            let header = tokenizer.header(ofIDs: ids, style: nil)
+            let withSuffix = infilling.context(header: header)
+            let plain = header + Array(ids[..<bars[gap.lowerBound]])
+            let middle = infilling.middle
+            let a = try nll(of: middle, after: withSuffix), b = try nll(of: middle, after: plain)
+            both = (both.0 + a.sum, both.1 + a.count)
+            prefixOnly = (prefixOnly.0 + b.sum, prefixOnly.1 + b.count)
+            real.append(shape(middle, bars: gapBars))
+            let stop = try StopCondition(bars: gapBars, allowsEndOfPiece: false)
+            var random = SeededGenerator(seed: seed &+ UInt64(n))
+            let f = try generator(Steering(fillsGap: true)).generate(prompt: withSuffix, stop: stop, generator: &random)
+            random = SeededGenerator(seed: seed &+ UInt64(n))
+            let c = try generator(Steering(fillsGap: true)).generate(prompt: plain, stop: stop, generator: &random)
+            filled.append(shape(f.newIDs, bars: gapBars))
+            continued.append(shape(c.newIDs, bars: gapBars))
+            used += 1
+        }
+        func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(xs.count, 1)) }
+        func gapMean(_ xs: [(Double, Double)], _ k: KeyPath<(Double, Double), Double>) -> Double {
+            mean(zip(xs, real).map { abs($0.0[keyPath: k] - $0.1[keyPath: k]) })
+        }
+        print("\n## Infilling: bars 9-12 of \(used) held-out pieces (8 bars before, up to 4 after)")
+        print("| context | NLL of the real bars 9-12 (nats/token) | tokens |")
+        print("|---|---|---|")
+        print(String(format: "| bars before and after (infilling) | %.4f | %d |", both.0 / Double(both.1), both.1))
+        print(
+            String(
+                format: "| bars before only (continuation) | %.4f | %d |", prefixOnly.0 / Double(prefixOnly.1),
+                prefixOnly.1))
+        print(
+            "\n| bars 9-12 | notes per bar | pitch range | mean abs. difference from the real bars: notes per bar | pitch range |"
+        )
+        print("|---|---|---|---|---|")
+        print(String(format: "| real | %.1f | %.1f | - | - |", mean(real.map(\.0)), mean(real.map(\.1))))
+        print(
+            String(
+                format: "| infilled | %.1f | %.1f | %.2f | %.2f |", mean(filled.map(\.0)), mean(filled.map(\.1)),
+                gapMean(filled, \.0), gapMean(filled, \.1)))
+        print(
+            String(
+                format: "| continued | %.1f | %.1f | %.2f | %.2f |", mean(continued.map(\.0)), mean(continued.map(\.1)),
+                gapMean(continued, \.0), gapMean(continued, \.1)))
+    }
+
+    // MARK: Chords
+
+    static let progressions = [
+        "C:maj G:maj A:min F:maj", "A:min F:maj C:maj G:maj", "D:min G:dom C:maj A:min", "E:min C:maj G:maj D:maj",
+        "F:maj A#:maj C:maj C:maj", "G:maj E:min C:maj D:dom",
+    ]
+
+    /// For each bar of `midi` from `firstBar`, whether the chord recognised at its start is
+    /// the progression's chord for that bar.
+    func agreement(_ midi: MIDIFile, firstBar: Int, bars: Int, progression: [[PlannedChord]]) -> (Int, Int) {
+        guard case let .ticksPerBeat(division) = midi.division else { return (0, 0) }
+        let notes = midi.tracks.flatMap(\.notes).filter { !$0.isDrum }
+        let spans = ChordRecognizer(ticksPerBeat: division, windowBeats: tokenizer.config.chordWindowBeats).recognize(
+            notes)
+        let barTicks = division * tokenizer.config.beatsPerBar
+        var hits = 0
+        for b in 0..<bars {
+            let tick = (firstBar + b) * barTicks
+            let label = spans.last { $0.start <= tick }?.label
+            if label == progression[b % progression.count].first?.label { hits += 1 }
+        }
+        return (hits, bars)
+    }
+
+    func chords(_ test: [CorpusFile], samples: Int) throws {
+        let bars = 8
+        var steered = (0, 0), free = (0, 0), realScore = (0, 0)
+        let stop = try StopCondition(bars: bars, allowsEndOfPiece: false)
+        for (p, text) in Self.progressions.enumerated() {
+            let progression = try Steering.chords(parsing: text, config: tokenizer.config)
+            for s in 0..<samples {
+                let pieceSeed = seed &+ UInt64(p * 1000 + s)
+                var random = SeededGenerator(seed: pieceSeed)
+                let a = try generator(Steering(chords: progression)).generate(stop: stop, generator: &random)
+                random = SeededGenerator(seed: pieceSeed)
+                let b = try generator().generate(stop: stop, generator: &random)
+                let x = agreement(tokenizer.decode(ids: a.ids), firstBar: 0, bars: bars, progression: progression)
+                let y = agreement(tokenizer.decode(ids: b.ids), firstBar: 0, bars: bars, progression: progression)
+                steered = (steered.0 + x.0, steered.1 + x.1)
+                free = (free.0 + y.0, free.1 + y.1)
+            }
+            for file in test.prefix(samples) {
+                guard let midi = try? MIDIFile(contentsOf: URL(fileURLWithPath: file.path)) else { continue }
+                let z = agreement(midi, firstBar: 0, bars: bars, progression: progression)
+                realScore = (realScore.0 + z.0, realScore.1 + z.1)
+            }
+        }
+        func pct(_ x: (Int, Int)) -> String {
+            String(format: "%.1f %% (%d of %d bars)", 100 * Double(x.0) / Double(max(x.1, 1)), x.0, x.1)
+        }
+        print("\n## Chords: \(Self.progressions.count) progressions x \(samples) pieces of \(bars) bars")
+        print("| music | bars whose recognised chord is the one asked |")
+        print("|---|---|")
+        print("| written with --chords | \(pct(steered)) |")
+        print("| written without chords, same seeds (chance) | \(pct(free)) |")
+        print("| real held-out music, first \(bars) bars (chance) | \(pct(realScore)) |")
+    }
+
+    // MARK: Style
+
+    func style(_ test: [CorpusFile], pieces: Int) throws {
+        let styles = tokenizer.config.styles
+        var byStyle: [String: [CorpusFile]] = [:]
+        for file in test { if let s = file.style, styles.contains(s) { byStyle[s, default: []].append(file) } }
+        let composers = byStyle.filter { $0.value.count >= 3 }.keys.sorted()
+        let tokens = 512
+        print("\n## Style: NLL (nats/token) of the first \(tokens) tokens of held-out pieces under each style token")
+        print("| pieces by | n | " + composers.joined(separator: " | ") + " | no style | own lowest |")
+        print("|---|---|" + String(repeating: "---|", count: composers.count + 2))
+        for composer in composers {
+            var sums = [Double](repeating: 0, count: composers.count + 1), count = 0, ownBest = 0, n = 0
+            for file in byStyle[composer, default: []].prefix(pieces) {
+                guard let ids = ids(of: file), ids.count > tokens else { continue }
+                let target = ids.prefix(tokens)
+                var each: [Double] = []
+                for (c, other) in composers.enumerated() {
+                    let header = tokenizer.header(style: styles.firstIndex(of: other), key: nil, density: nil)
+                    let r = try nll(of: target, after: header)
+                    sums[c] += r.sum
+                    each.append(r.sum)
+                }
+                let r = try nll(of: target, after: [])
+                sums[composers.count] += r.sum
+                count += target.count
+                n += 1
+                if let own = composers.firstIndex(of: composer), each[own] == each.min() { ownBest += 1 }
+            }
+            let cells = sums.map { String(format: "%.4f", $0 / Double(max(count, 1))) }
+            print("| \(composer) | \(n) | " + cells.joined(separator: " | ") + " | \(ownBest) of \(n) |")
+        }
+    }
+
+    // MARK: Key, density, tempo
+
+    func keyDensityTempo(samples: Int) throws {
+        let bars = 8
+        let stop = try StopCondition(bars: bars, allowsEndOfPiece: false)
+        let keys = ["C:maj", "A:min", "G:maj", "E:min", "D#:maj", "F#:min"].compactMap(MusicalKey.init(parsing:))
+        var asked = (0, 0), free = (0, 0)
+        for (k, key) in keys.enumerated() {
+            for s in 0..<samples {
+                let pieceSeed = seed &+ UInt64(k * 1000 + s)
+                var random = SeededGenerator(seed: pieceSeed)
+                let a = try generator().generate(
+                    prompt: tokenizer.header(style: nil, key: key, density: nil), stop: stop, generator: &random)
+                random = SeededGenerator(seed: pieceSeed)
+                let b = try generator().generate(stop: stop, generator: &random)
+                if tokenizer.key(ofIDs: a.newIDs) == key { asked.0 += 1 }
+                if tokenizer.key(ofIDs: b.newIDs) == key { free.0 += 1 }
+                asked.1 += 1
+                free.1 += 1
+            }
+        }
+        func pct(_ x: (Int, Int)) -> String {
+            String(format: "%.1f %% (%d of %d)", 100 * Double(x.0) / Double(max(x.1, 1)), x.0, x.1)
+        }
+        print("\n## Key, density and tempo: \(samples) pieces of \(bars) bars per setting")
+        print("| control | pieces that come out as asked | without the control (same seeds) |")
+        print("|---|---|---|")
+        print(
+            "| --key (\(keys.map(\.name).joined(separator: ", "))): Krumhansl-Schmuckler key | \(pct(asked)) | \(pct(free)) |"
+        )
+        for (d, name) in TokenizerConfig.densityNames.enumerated() {
+            var hit = (0, 0), miss = (0, 0), total = 0.0
+            for s in 0..<samples {
+                let pieceSeed = seed &+ UInt64(100 + s)
+                var random = SeededGenerator(seed: pieceSeed)
+                let a = try generator().generate(
+                    prompt: tokenizer.header(style: nil, key: nil, density: d), stop: stop, generator: &random)
+                random = SeededGenerator(seed: pieceSeed)
+                let b = try generator().generate(stop: stop, generator: &random)
+                let perBar = shape(a.newIDs, bars: bars).density
+                total += perBar
+                if tokenizer.config.densityClass(notesPerBar: perBar) == d { hit.0 += 1 }
+                if tokenizer.config.densityClass(notesPerBar: shape(b.newIDs, bars: bars).density) == d { miss.0 += 1 }
+                hit.1 += 1
+                miss.1 += 1
+            }
+            print(
+                "| --density \(name): \(String(format: "%.1f", total / Double(samples))) notes per bar | \(pct(hit)) | \(pct(miss)) |"
+            )
+        }
+        var tempoHits = (0, 0)
+        for (t, bpm) in [60, 90, 120, 160].enumerated() {
+            for s in 0..<samples {
+                var random = SeededGenerator(seed: seed &+ UInt64(200 + t * 100 + s))
+                let a = try generator(Steering(tempoBPM: bpm)).generate(stop: stop, generator: &random)
+                let tempos = tokenizer.decode(ids: a.ids).tempoChanges
+                if !tempos.isEmpty && tempos.allSatisfy({ Int($0.bpm.rounded()) == bpm }) { tempoHits.0 += 1 }
+                tempoHits.1 += 1
+            }
+        }
+        print("| --tempo (60, 90, 120, 160): every tempo of the file as asked | \(pct(tempoHits)) | - |")
+    }
+}

@@ -1,0 +1,101 @@
+import MIDI
+import Models
+import REMI
+
+/// Bar infilling (docs/control.md): rewrite bars of a MIDI file and keep every other bar
+/// exactly as it was. The model reads the bars before the gap, then `Infill_Suffix`, the bars
+/// after the gap, `Infill_Middle`, and writes the gap's bars; the notes it writes are spliced
+/// into the file, whose own notes outside the gap are not touched.
+public struct Infilling: Sendable {
+    /// The file to rewrite.
+    public let file: MIDIFile
+    /// The bars to rewrite, 0-based (`--bars 5-8` is 4..<8).
+    public let gap: Range<Int>
+    /// The tokenizer of the model (with control tokens).
+    public let tokenizer: REMITokenizer
+    /// The file's ids (without `End Of Piece`).
+    public let ids: [Int]
+    /// Where each bar's ids start.
+    public let barStarts: [Int]
+
+    /// The most bars after the gap shown to the model, and the most tokens of them.
+    public static let suffixBars = 4, suffixTokens = 384
+
+    /// Prepares to rewrite bars `gap` (0-based) of `file`. Throws when the tokenizer has no
+    /// control tokens, or the gap is not inside the file's bars.
+    public init(file: MIDIFile, gap: Range<Int>, tokenizer: REMITokenizer) throws {
+        guard tokenizer.hasControls else {
+            throw GenerationError.invalidControl(
+                name: "infill",
+                reason: "this model has no infilling tokens: fine-tune it with `cadenza train --controls` "
+                    + "(the bundled model has them)")
+        }
+        let ids = try tokenizer.tokenize(file).filter { $0 != tokenizer.vocabulary.endOfPieceID }
+        let bars = tokenizer.barStarts(of: ids)
+        guard !gap.isEmpty, gap.lowerBound >= 0, gap.upperBound <= bars.count else {
+            throw GenerationError.invalidControl(
+                name: "bars",
+                reason: "bars \(gap.lowerBound + 1)-\(gap.upperBound) are not inside the file, which has "
+                    + "\(bars.count) bar\(bars.count == 1 ? "" : "s") (bars count from 1)")
+        }
+        self.file = file
+        self.gap = gap
+        self.tokenizer = tokenizer
+        self.ids = ids
+        self.barStarts = bars
+    }
+
+    /// What the model reads before writing the gap: `header` (style, key, density), the bars
+    /// before the gap, then the hint (`Infill_Suffix`, the bars after it, `Infill_Middle`).
+    /// With no bar after the gap there is nothing to hint: the gap is a plain continuation.
+    public func context(header: [Int]) -> [Int] {
+        guard gap.upperBound < barStarts.count,
+            let parts = tokenizer.infillParts(
+                of: ids, gap: gap, suffixBars: Self.suffixBars, suffixTokens: Self.suffixTokens),
+            let s = tokenizer.vocabulary.id(for: .fillSuffix), let m = tokenizer.vocabulary.id(for: .fillMiddle)
+        else { return header + ids[..<barStarts[gap.lowerBound]] }
+        return header + ids[..<parts.middle.lowerBound] + [s] + ids[parts.suffix] + [m]
+    }
+
+    /// Whether the model is given the bars after the gap (false when the gap ends the file).
+    public var hasSuffix: Bool { gap.upperBound < barStarts.count }
+
+    /// The real ids of the gap's bars (for measuring).
+    public var middle: ArraySlice<Int> {
+        ids[barStarts[gap.lowerBound]..<(gap.upperBound < barStarts.count ? barStarts[gap.upperBound] : ids.count)]
+    }
+
+    /// The file with the gap's notes replaced by the notes of `middle` (ids that start with the
+    /// gap's first `Bar`). Notes that start in other bars, every tempo, time signature and
+    /// other event are kept exactly; the new notes go to the first track that has notes.
+    public func splice(middle: [Int]) throws -> MIDIFile {
+        guard case let .ticksPerBeat(division) = file.division, division > 0 else {
+            throw REMIError.smpteTimeUnsupported
+        }
+        var out = file
+        var target: Int?
+        for t in out.tracks.indices {
+            let before = out.tracks[t].notes.count
+            out.tracks[t].notes.removeAll { gap.contains(tokenizer.bar(ofTick: $0.start, division: division)) }
+            if before > 0 && target == nil { target = t }
+        }
+        let written = tokenizer.decode(ids: middle).tracks.flatMap(\.notes)
+        let internalTicks = tokenizer.config.ticksPerBeat
+        let offset = gap.lowerBound * tokenizer.config.beatsPerBar * division
+        let channel = target.flatMap { file.tracks[$0].notes.first?.channel } ?? 0
+        let notes = written.map { note in
+            Note(
+                start: offset + note.start * division / internalTicks,
+                end: offset + note.end * division / internalTicks, pitch: note.pitch, velocity: note.velocity,
+                channel: channel)
+        }
+        if let target {
+            out.tracks[target].notes = (out.tracks[target].notes + notes).enumerated()
+                .sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
+            out.tracks[target].endTick = max(out.tracks[target].endTick, notes.map(\.end).max() ?? 0)
+        } else {
+            out.tracks.append(Track(name: "Infill", notes: notes, endTick: notes.map(\.end).max() ?? 0))
+        }
+        return out
+    }
+}

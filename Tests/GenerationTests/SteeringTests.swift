@@ -1,0 +1,152 @@
+import Foundation
+import MIDI
+import Models
+import REMI
+import Tensor
+import Testing
+
+@testable import Generation
+
+/// Chords, tempo, header and infilling, forced on randomly initialised tiny models: what the
+/// generator guarantees does not depend on what the weights learned.
+struct SteeringTests {
+    let tokenizer: REMITokenizer
+    let txl: TransformerXL
+
+    init() throws {
+        var config = TokenizerConfig()
+        config.controls = true
+        config.styles = ["bach", "chopin"]
+        tokenizer = try REMITokenizer(config: config)
+        txl = try TransformerXL(
+            config: .tiny(.transformerXL, vocabularySize: tokenizer.vocabulary.count),
+            generator: SeededGenerator(seed: 3))
+    }
+
+    var vocabulary: Vocabulary { tokenizer.vocabulary }
+
+    func generate(_ steering: Steering, prompt: [Int] = [], stop: StopCondition, seed: UInt64) throws -> GeneratedPiece
+    {
+        var g = try Generator(stepper: TransformerXLStepper(model: txl), vocabulary: vocabulary, sampler: Sampler())
+        g.steering = steering
+        var random = SeededGenerator(seed: seed)
+        return try g.generate(prompt: prompt, stop: stop, generator: &random)
+    }
+
+    /// The new tokens split into bars (each starting with its `Bar`).
+    func bars(_ ids: some Collection<Int>) -> [[REMIEvent]] {
+        var out: [[REMIEvent]] = []
+        for id in ids {
+            guard let e = vocabulary.event(for: id) else { continue }
+            if e == .bar { out.append([]) }
+            if !out.isEmpty { out[out.count - 1].append(e) }
+        }
+        return out
+    }
+
+    @Test func progressionsReadAsBarsOfChordsOnBeats() throws {
+        let config = tokenizer.config
+        let plan = try Steering.chords(parsing: "C:maj,G:maj  A:min|F:maj,C:maj,G:dom,N:N", config: config)
+        #expect(plan.map { $0.map(\.position) } == [[0, 8], [0], [0, 4, 8, 12]])
+        #expect(plan[0][1].label == .chord(root: 7, quality: .major))
+        for bad in ["", "H:maj", "C:major", "C:maj,C:maj,C:maj,C:maj,C:maj"] {
+            #expect(throws: GenerationError.self) { try Steering.chords(parsing: bad, config: config) }
+        }
+    }
+
+    @Test func forcedChordsAppearWhereAskedAndNoOthers() throws {
+        let plan = try Steering.chords(parsing: "C:maj,G:maj A:min F:maj", config: tokenizer.config)
+        for seed in 0..<8 {
+            let p = try generate(Steering(chords: plan), stop: try StopCondition(bars: 5), seed: UInt64(seed))
+            #expect(p.grammarViolations == 0)
+            for (b, bar) in bars(p.newIDs).enumerated() {
+                var chords: [PlannedChord] = []
+                var position = -1
+                for e in bar {
+                    if case let .position(x) = e { position = x }
+                    if case let .chord(label) = e { chords.append(PlannedChord(position: position, label: label)) }
+                }
+                // A bar cut short by End Of Piece still has its chords written first in order.
+                let asked = plan[b % plan.count]
+                #expect(chords == Array(asked.prefix(chords.count)), "seed \(seed) bar \(b + 1)")
+                if p.stopReason == .bars || b < bars(p.newIDs).count - 1 {
+                    #expect(chords == asked, "seed \(seed) bar \(b + 1)")
+                }
+            }
+        }
+    }
+
+    @Test func aForcedTempoOpensTheFirstBarAndEveryTempoIsIt() throws {
+        let plan = try Steering.chords(parsing: "D:min", config: tokenizer.config)
+        for seed in 0..<6 {
+            let p = try generate(
+                Steering(chords: plan, tempoBPM: 96), stop: try StopCondition(bars: 3), seed: UInt64(seed))
+            let first = bars(p.newIDs).first ?? []
+            let (c, v) = tokenizer.tempoClassAndValue(bpm: 96)
+            #expect(
+                Array(first.prefix(6)) == [
+                    .bar, .position(0), .chord(.chord(root: 2, quality: .minor)), .position(0), .tempoClass(c),
+                    .tempoValue(v),
+                ])
+            let tempos = tokenizer.decode(ids: p.ids).tempoChanges
+            #expect(!tempos.isEmpty && tempos.allSatisfy { Int($0.bpm) == 96 })
+        }
+    }
+
+    @Test func theHeaderTakesStyleKeyDensityInThatOrder() throws {
+        let header = tokenizer.header(style: 1, key: MusicalKey(tonic: 9, isMinor: true), density: 0)
+        var grammar = REMIGrammar(vocabulary: vocabulary)
+        for id in header {
+            #expect(grammar.allows(id))
+            grammar.advance(id)
+        }
+        #expect(grammar.violations == 0 && grammar.phase == .start)
+        #expect(!grammar.allows(header[0]) && grammar.allows(vocabulary.id(for: .bar)!))
+        // Infilling markers are never drawn.
+        #expect(!REMIGrammar(vocabulary: vocabulary).allows(vocabulary.id(for: .fillSuffix)!))
+        // A header in the prompt is kept, and the piece after it opens with a bar.
+        let p = try generate(Steering(), prompt: header, stop: try StopCondition(bars: 2), seed: 1)
+        #expect(Array(p.ids.prefix(3)) == header && p.newIDs.first == vocabulary.id(for: .bar))
+    }
+
+    /// A MIDI file of `bars` bars with a different pitch in each bar, on two tracks.
+    func file(bars: Int) -> MIDIFile {
+        let notes = (0..<(bars * 4)).map { beat in
+            Note(start: beat * 96 + 3, end: beat * 96 + 90, pitch: 48 + beat / 4, velocity: 70 + beat % 5)
+        }
+        let bass = (0..<bars).map { Note(start: $0 * 384, end: $0 * 384 + 380, pitch: 36, velocity: 60, channel: 1) }
+        return MIDIFile(
+            format: .multiTrack, division: .ticksPerBeat(96),
+            tracks: [
+                Track(name: "Right", notes: notes, endTick: bars * 384),
+                Track(name: "Left", notes: bass, endTick: bars * 384),
+            ],
+            tempoChanges: [TempoChange(tick: 0, bpm: 100), TempoChange(tick: 384 * 5, bpm: 80)])
+    }
+
+    @Test func infillingWritesExactlyTheGapsBarsAndKeepsEveryOtherNote() throws {
+        let original = file(bars: 10)
+        for (gap, seed) in [(2..<5, 1), (0..<1, 2), (7..<10, 3), (4..<6, 4)] {
+            let infilling = try Infilling(file: original, gap: gap, tokenizer: tokenizer)
+            let steering = Steering(fillsGap: true)
+            let p = try generate(
+                steering, prompt: infilling.context(header: []),
+                stop: try StopCondition(bars: gap.count, allowsEndOfPiece: false), seed: UInt64(seed))
+            #expect(bars(p.newIDs).count == gap.count && p.grammarViolations == 0)
+            #expect(!p.newIDs.contains(vocabulary.id(for: .fillEnd)!))
+            let result = try infilling.splice(middle: Array(p.newIDs))
+            let barTicks = 384
+            for (before, after) in zip(original.tracks, result.tracks) {
+                let kept = before.notes.filter { !gap.contains($0.start / barTicks) }
+                #expect(after.notes.filter { !gap.contains($0.start / barTicks) } == kept)
+                #expect(after.name == before.name && after.controlChanges == before.controlChanges)
+            }
+            #expect(result.tempoChanges == original.tempoChanges)
+            let written = result.tracks.flatMap(\.notes).filter { gap.contains($0.start / barTicks) }
+            let notes = p.newIDs.filter { if case .noteOn? = vocabulary.event(for: $0) { true } else { false } }
+            #expect(written.count == notes.count)
+        }
+        #expect(throws: GenerationError.self) { try Infilling(file: original, gap: 8..<12, tokenizer: tokenizer) }
+        #expect(throws: GenerationError.self) { try Infilling(file: original, gap: 0..<1, tokenizer: REMITokenizer()) }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import MIDI
+import Testing
+
+@testable import REMI
+
+/// The control tokens (docs/control.md): off by default, appended after the REMI ids when on.
+struct ControlTokenTests {
+    static func controlled(styles: [String] = ["bach", "chopin"]) throws -> REMITokenizer {
+        var config = TokenizerConfig()
+        config.controls = true
+        config.styles = styles
+        return try REMITokenizer(config: config)
+    }
+
+    /// A piece of `bars` bars, one C-major arpeggio note per beat (480 ticks per beat).
+    static func piece(bars: Int, pitches: [Int] = [60, 64, 67, 72]) -> MIDIFile {
+        let notes = (0..<(bars * 4)).map { beat in
+            Note(start: beat * 480, end: beat * 480 + 400, pitch: pitches[beat % pitches.count], velocity: 80)
+        }
+        return MIDIFile(
+            format: .multiTrack, division: .ticksPerBeat(480),
+            tracks: [Track(name: "Piano", notes: notes, endTick: bars * 1920)])
+    }
+
+    @Test func theSeedsVocabularyIsUnchangedWithoutControls() throws {
+        let plain = try Vocabulary()
+        #expect(plain.count == 368)
+        let json = String(decoding: try plain.jsonData(), as: UTF8.self)
+        #expect(!json.contains("controls") && !json.contains("styles") && !json.contains("densityThresholds"))
+        #expect(plain.id(for: .style(0)) == nil && plain.id(for: .fillSuffix) == nil && plain.id(for: .key(0)) == nil)
+    }
+
+    @Test func controlTokensFollowTheREMIIdsInADocumentedOrder() throws {
+        let tokenizer = try Self.controlled()
+        let v = tokenizer.vocabulary, plain = try Vocabulary()
+        #expect(v.count == 368 + 2 + 24 + 3 + 3)
+        #expect(Array(v.events.prefix(368)) == plain.events)
+        #expect(v.id(for: .style(0)) == 368 && v.id(for: .style(1)) == 369)
+        #expect(v.name(of: .style(1)) == "Style_chopin")
+        #expect(v.name(of: .key(MusicalKey(tonic: 9, isMinor: true).index)) == "Key_A:min")
+        #expect(v.name(of: .density(2)) == "Density_dense")
+        #expect(v.id(for: .fillEnd) == v.count - 1)
+        #expect(v.name(of: .fillSuffix) == "Infill_Suffix")
+        #expect(v.styleID(named: "Chopin") == 369 && v.styleID(named: "liszt") == nil)
+        // Saved and read back as the same vocabulary, and its fingerprint is not the plain one.
+        let back = try Vocabulary.load(jsonData: try v.jsonData())
+        #expect(back == v && back.fingerprint == v.fingerprint && v.fingerprint != plain.fingerprint)
+    }
+
+    @Test func badStyleListsAreRefusedByName() throws {
+        var config = TokenizerConfig()
+        config.styles = ["bach"]
+        #expect(throws: REMIError.self) { try config.validate() }  // styles without controls
+        config.controls = true
+        for bad in [["bach", "bach"], ["two words"], ["a_b"], [""]] {
+            config.styles = bad
+            #expect(throws: REMIError.self) { try config.validate() }
+        }
+        config.styles = ["bach"]
+        config.densityThresholds = [20, 10]
+        #expect(throws: REMIError.self) { try config.validate() }
+    }
+
+    @Test func keysReadAsMusiciansWriteThem() {
+        #expect(MusicalKey(parsing: "A minor") == MusicalKey(tonic: 9, isMinor: true))
+        #expect(MusicalKey(parsing: "Eb major") == MusicalKey(tonic: 3, isMinor: false))
+        #expect(MusicalKey(parsing: "F#m") == MusicalKey(tonic: 6, isMinor: true))
+        #expect(MusicalKey(parsing: "c:maj") == MusicalKey(tonic: 0, isMinor: false))
+        #expect(MusicalKey(parsing: "Bb") == MusicalKey(tonic: 10, isMinor: false))
+        #expect(MusicalKey(parsing: "H major") == nil && MusicalKey(parsing: "C lydian") == nil)
+        #expect(MusicalKey(parsing: "Cb major")?.name == "B:maj")
+    }
+
+    @Test func keyFindingNamesScalesAndChords() {
+        func weights(_ pcs: [Int: Double]) -> [Double] { (0..<12).map { pcs[$0] ?? 0 } }
+        // C major scale with a tonic triad stressed.
+        let cMajor = weights([0: 5, 2: 2, 4: 4, 5: 2, 7: 4, 9: 2, 11: 1])
+        #expect(MusicalKey.estimate(pitchClassWeights: cMajor)?.name == "C:maj")
+        // A harmonic minor with its tonic triad stressed.
+        let aMinor = weights([9: 5, 11: 2, 0: 4, 2: 2, 4: 4, 5: 2, 8: 2])
+        #expect(MusicalKey.estimate(pitchClassWeights: aMinor)?.name == "A:min")
+        // Moving every pitch moves the key.
+        let moved = (0..<12).map { cMajor[($0 + 12 - 7) % 12] }
+        #expect(MusicalKey.estimate(pitchClassWeights: moved)?.name == "G:maj")
+        #expect(MusicalKey.estimate(pitchClassWeights: [Double](repeating: 0, count: 12)) == nil)
+    }
+
+    @Test func theHeaderMeasuresKeyAndDensity() throws {
+        let tokenizer = try Self.controlled()
+        let ids = try tokenizer.tokenize(Self.piece(bars: 4))
+        #expect(tokenizer.key(ofIDs: ids)?.name == "C:maj")
+        #expect(tokenizer.notesPerBar(ofIDs: ids) == 4)
+        let header = tokenizer.header(ofIDs: ids, style: 1)
+        #expect(
+            header.map { tokenizer.vocabulary.name(of: tokenizer.vocabulary.events[$0]) } == [
+                "Style_chopin", "Key_C:maj", "Density_sparse",
+            ])
+        #expect(try REMITokenizer().header(ofIDs: ids, style: 1).isEmpty)
+    }
+
+    @Test func anInfillingExampleRepeatsTheBarsAfterTheGapAndDecodesToThePiece() throws {
+        let tokenizer = try Self.controlled()
+        let v = tokenizer.vocabulary
+        let ids = try tokenizer.tokenize(Self.piece(bars: 8, pitches: [60, 62, 64, 65, 67]))
+        let bars = tokenizer.barStarts(of: ids)
+        let example = try #require(tokenizer.insertingInfill(into: ids, gap: 2..<4, suffixBars: 2, suffixTokens: 1000))
+        let s = try #require(v.id(for: .fillSuffix)), m = try #require(v.id(for: .fillMiddle))
+        let e = try #require(v.id(for: .fillEnd))
+        var expected = Array(ids[..<bars[2]]) + [s] + Array(ids[bars[4]..<bars[6]]) + [m]
+        expected += Array(ids[bars[2]..<bars[4]]) + [e] + Array(ids[bars[4]...])
+        #expect(example == expected)
+        #expect(tokenizer.decode(ids: example) == tokenizer.decode(ids: ids))
+        // A hint longer than its budget is cut at a bar line, else before a Position.
+        let short = try #require(tokenizer.infillParts(of: ids, gap: 2..<4, suffixBars: 3, suffixTokens: 20))
+        #expect(short.suffix.lowerBound == bars[4] && short.suffix.count <= 20)
+        switch v.event(for: ids[short.suffix.upperBound]) {
+        case .position?, .bar?: break
+        default: Issue.record("the hint is cut inside an item")
+        }
+        // No example for a gap that is not followed by a bar, or outside the piece.
+        #expect(tokenizer.insertingInfill(into: ids, gap: 6..<8, suffixBars: 2, suffixTokens: 100) == nil)
+        #expect(tokenizer.insertingInfill(into: ids, gap: 9..<10, suffixBars: 2, suffixTokens: 100) == nil)
+    }
+
+    @Test func randomIdsWithControlTokensStillDecode() throws {
+        let tokenizer = try Self.controlled()
+        var rng = SplitMix(seed: 11)
+        for _ in 0..<300 {
+            let ids = (0..<200).map { _ in Int(rng.next() % UInt64(tokenizer.vocabulary.count)) }
+            let file = tokenizer.decode(ids: ids)
+            #expect(file.tracks.allSatisfy { $0.notes.allSatisfy { $0.end >= $0.start } })
+        }
+    }
+}
