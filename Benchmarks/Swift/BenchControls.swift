@@ -70,19 +70,30 @@ struct Lab {
     let seed: UInt64
     var vocabulary: Vocabulary { tokenizer.vocabulary }
 
-    /// Mean NLL per token of `target` read after `context` (which the model is primed with,
-    /// after an `End Of Piece` as in generation).
+    /// Total NLL of the music tokens of `target` (control tokens are read but not scored)
+    /// read after `context` (which the model is primed with, after an `End Of Piece` as in
+    /// generation), and how many were scored.
     func nll(of target: some Collection<Int>, after context: [Int]) throws -> (sum: Double, count: Int) {
         var lp = try stepper.prime([Int32(vocabulary.endOfPieceID)] + context.map { Int32($0) })
-        var sum = 0.0
+        var sum = 0.0, count = 0
         for id in target {
-            // The stepper's values are logits up to a constant: normalise.
-            let maximum = lp.max() ?? 0
-            let total = lp.reduce(0.0) { $0 + exp(Double($1 - maximum)) }
-            sum -= Double(lp[id] - maximum) - log(total)
+            if !isControl(id) {
+                // The stepper's values are logits up to a constant: normalise.
+                let maximum = lp.max() ?? 0
+                let total = lp.reduce(0.0) { $0 + exp(Double($1 - maximum)) }
+                sum -= Double(lp[id] - maximum) - log(total)
+                count += 1
+            }
             lp = try stepper.step(Int32(id))
         }
-        return (sum, target.count)
+        return (sum, count)
+    }
+
+    func isControl(_ id: Int) -> Bool {
+        switch vocabulary.event(for: id) {
+        case .style?, .key?, .density?, .fillSuffix?, .fillMiddle?, .fillEnd?: return true
+        default: return false
+        }
     }
 
     func generator(_ steering: Steering = Steering()) throws -> Generator {
@@ -121,9 +132,8 @@ struct Lab {
             let midi = try MIDIFile(contentsOf: URL(fileURLWithPath: file.path))
             let gap = prefixBars..<(prefixBars + gapBars)
             let infilling = try Infilling(file: midi, gap: gap, tokenizer: tokenizer)
-            let header = tokenizer.header(ofIDs: ids, style: nil)
-            let withSuffix = infilling.context(header: header)
-            let plain = header + Array(ids[..<bars[gap.lowerBound]])
+            let withSuffix = infilling.context
+            let plain = Array(infilling.ids[..<infilling.barStarts[gap.lowerBound]])
             let middle = infilling.middle
             let a = try nll(of: middle, after: withSuffix), b = try nll(of: middle, after: plain)
             both = (both.0 + a.sum, both.1 + a.count)
@@ -151,7 +161,8 @@ struct Lab {
                 format: "| bars before only (continuation) | %.4f | %d |", prefixOnly.0 / Double(prefixOnly.1),
                 prefixOnly.1))
         print(
-            "\n| bars 9-12 | notes per bar | pitch range | mean abs. difference from the real bars: notes per bar | pitch range |"
+            "\n| bars 9-12 | notes per bar | pitch range | mean abs. difference from the real bars: notes per bar "
+                + "| pitch range |"
         )
         print("|---|---|---|---|---|")
         print(String(format: "| real | %.1f | %.1f | - | - |", mean(real.map(\.0)), mean(real.map(\.1))))
@@ -172,18 +183,22 @@ struct Lab {
         "F:maj A#:maj C:maj C:maj", "G:maj E:min C:maj D:dom",
     ]
 
-    /// For each bar of `midi` from `firstBar`, whether the chord recognised at its start is
-    /// the progression's chord for that bar.
+    /// For each bar of `midi` from `firstBar`, whether the chord the recogniser gives the
+    /// bar (its notes, cut at the bar lines, read as one window of the bar's length) is the
+    /// progression's chord for that bar.
     func agreement(_ midi: MIDIFile, firstBar: Int, bars: Int, progression: [[PlannedChord]]) -> (Int, Int) {
         guard case let .ticksPerBeat(division) = midi.division else { return (0, 0) }
         let notes = midi.tracks.flatMap(\.notes).filter { !$0.isDrum }
-        let spans = ChordRecognizer(ticksPerBeat: division, windowBeats: tokenizer.config.chordWindowBeats).recognize(
-            notes)
-        let barTicks = division * tokenizer.config.beatsPerBar
+        let beats = tokenizer.config.beatsPerBar
+        let recogniser = ChordRecognizer(ticksPerBeat: division, windowBeats: [beats])
+        let barTicks = division * beats
         var hits = 0
         for b in 0..<bars {
-            let tick = (firstBar + b) * barTicks
-            let label = spans.last { $0.start <= tick }?.label
+            let start = (firstBar + b) * barTicks, end = start + barTicks
+            let inBar = notes.filter { $0.start < end && $0.end > start }.map {
+                Note(start: max($0.start, start) - start, end: min($0.end, end) - start, pitch: $0.pitch, velocity: 1)
+            }
+            let label = recogniser.recognize(inBar).first?.label ?? .noChord
             if label == progression[b % progression.count].first?.label { hits += 1 }
         }
         return (hits, bars)
@@ -231,24 +246,27 @@ struct Lab {
         for file in test { if let s = file.style, styles.contains(s) { byStyle[s, default: []].append(file) } }
         let composers = byStyle.filter { $0.value.count >= 3 }.keys.sorted()
         let tokens = 512
-        print("\n## Style: NLL (nats/token) of the first \(tokens) tokens of held-out pieces under each style token")
+        print(
+            "\n## Style: NLL (nats/token) of the first \(tokens) tokens of held-out pieces with each style token "
+                + "after every bar")
         print("| pieces by | n | " + composers.joined(separator: " | ") + " | no style | own lowest |")
         print("|---|---|" + String(repeating: "---|", count: composers.count + 2))
         for composer in composers {
             var sums = [Double](repeating: 0, count: composers.count + 1), count = 0, ownBest = 0, n = 0
             for file in byStyle[composer, default: []].prefix(pieces) {
                 guard let ids = ids(of: file), ids.count > tokens else { continue }
-                let target = ids.prefix(tokens)
+                let target = Array(ids.prefix(tokens))
                 var each: [Double] = []
                 for (c, other) in composers.enumerated() {
-                    let header = tokenizer.header(style: styles.firstIndex(of: other), key: nil, density: nil)
-                    let r = try nll(of: target, after: header)
+                    let styled = tokenizer.withHeaders(
+                        target, style: styles.firstIndex(of: other), key: nil, density: false)
+                    let r = try nll(of: styled, after: [])
                     sums[c] += r.sum
                     each.append(r.sum)
                 }
                 let r = try nll(of: target, after: [])
                 sums[composers.count] += r.sum
-                count += target.count
+                count += r.count
                 n += 1
                 if let own = composers.firstIndex(of: composer), each[own] == each.min() { ownBest += 1 }
             }
@@ -268,8 +286,9 @@ struct Lab {
             for s in 0..<samples {
                 let pieceSeed = seed &+ UInt64(k * 1000 + s)
                 var random = SeededGenerator(seed: pieceSeed)
-                let a = try generator().generate(
-                    prompt: tokenizer.header(style: nil, key: key, density: nil), stop: stop, generator: &random)
+                var steering = Steering()
+                steering.header = [.key(key.index)]
+                let a = try generator(steering).generate(stop: stop, generator: &random)
                 random = SeededGenerator(seed: pieceSeed)
                 let b = try generator().generate(stop: stop, generator: &random)
                 if tokenizer.key(ofIDs: a.newIDs) == key { asked.0 += 1 }
@@ -285,15 +304,17 @@ struct Lab {
         print("| control | pieces that come out as asked | without the control (same seeds) |")
         print("|---|---|---|")
         print(
-            "| --key (\(keys.map(\.name).joined(separator: ", "))): Krumhansl-Schmuckler key | \(pct(asked)) | \(pct(free)) |"
+            "| --key (\(keys.map(\.name).joined(separator: ", "))): Krumhansl-Schmuckler key | \(pct(asked)) "
+                + "| \(pct(free)) |"
         )
         for (d, name) in TokenizerConfig.densityNames.enumerated() {
             var hit = (0, 0), miss = (0, 0), total = 0.0
             for s in 0..<samples {
                 let pieceSeed = seed &+ UInt64(100 + s)
                 var random = SeededGenerator(seed: pieceSeed)
-                let a = try generator().generate(
-                    prompt: tokenizer.header(style: nil, key: nil, density: d), stop: stop, generator: &random)
+                var steering = Steering()
+                steering.header = [.density(d)]
+                let a = try generator(steering).generate(stop: stop, generator: &random)
                 random = SeededGenerator(seed: pieceSeed)
                 let b = try generator().generate(stop: stop, generator: &random)
                 let perBar = shape(a.newIDs, bars: bars).density
@@ -304,7 +325,8 @@ struct Lab {
                 miss.1 += 1
             }
             print(
-                "| --density \(name): \(String(format: "%.1f", total / Double(samples))) notes per bar | \(pct(hit)) | \(pct(miss)) |"
+                "| --density \(name): \(String(format: "%.1f", total / Double(samples))) notes per bar "
+                    + "| \(pct(hit)) | \(pct(miss)) |"
             )
         }
         var tempoHits = (0, 0)

@@ -109,3 +109,49 @@ public struct BarGrid: Equatable, Sendable {
         self.runs = runs
     }
 }
+
+extension BarGrid {
+    /// The tick where bar `index` (0-based) starts; past the last bar, the grid's end.
+    public func start(ofBar index: Int) -> Int {
+        guard let run = runs.last(where: { $0.firstIndex <= index }) else { return 0 }
+        return run.start(ofBar: min(index, run.firstIndex + run.count))
+    }
+}
+
+extension MIDIFile {
+    /// Bars `bars` (0-based) of the file, to look at them: the notes that start in them, cut at
+    /// the last bar's end and moved so that the first bar starts at tick 0, with the tempo and
+    /// time signature in force. Other events are left out.
+    public func cropped(toBars bars: Range<Int>) -> MIDIFile {
+        let last = tracks.flatMap(\.notes).map(\.end).max() ?? 0
+        let grid = BarGrid(file: self, endTick: last)
+        let start = grid.start(ofBar: bars.lowerBound), end = grid.start(ofBar: bars.upperBound)
+        func moved<T>(_ events: [T], tick: WritableKeyPath<T, Int>) -> [T] {
+            let before = events.last { $0[keyPath: tick] <= start }.map { event -> T in
+                var e = event
+                e[keyPath: tick] = 0
+                return e
+            }
+            let inside = events.filter { $0[keyPath: tick] > start && $0[keyPath: tick] < end }.map { event -> T in
+                var e = event
+                e[keyPath: tick] -= start
+                return e
+            }
+            return (before.map { [$0] } ?? []) + inside
+        }
+        var out = self
+        out.tracks = tracks.map { track in
+            var t = Track(name: track.name, isDrum: track.isDrum, endTick: end - start)
+            t.notes = track.notes.filter { $0.start >= start && $0.start < end }.map { note in
+                Note(
+                    start: note.start - start, end: min(note.end, end) - start, pitch: note.pitch,
+                    velocity: note.velocity, channel: note.channel)
+            }
+            return t
+        }
+        out.tempoChanges = moved(tempoChanges, tick: \.tick)
+        out.timeSignatures = moved(timeSignatures, tick: \.tick)
+        out.keySignatures = moved(keySignatures, tick: \.tick)
+        return out
+    }
+}

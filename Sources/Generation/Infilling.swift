@@ -13,24 +13,30 @@ public struct Infilling: Sendable {
     public let gap: Range<Int>
     /// The tokenizer of the model (with control tokens).
     public let tokenizer: REMITokenizer
-    /// The file's ids (without `End Of Piece`).
+    /// The file's ids (without `End Of Piece`), with the controls restated after every `Bar`
+    /// as in training: the style asked, the key asked or measured, each bar's density.
     public let ids: [Int]
     /// Where each bar's ids start.
     public let barStarts: [Int]
 
-    /// The most bars after the gap shown to the model, and the most tokens of them.
-    public static let suffixBars = 4, suffixTokens = 384
+    /// The most bars after the gap shown to the model, and the most tokens of them (as in
+    /// training, `ControlArrangement`).
+    public static let suffixBars = 2, suffixTokens = 192
 
-    /// Prepares to rewrite bars `gap` (0-based) of `file`. Throws when the tokenizer has no
-    /// control tokens, or the gap is not inside the file's bars.
-    public init(file: MIDIFile, gap: Range<Int>, tokenizer: REMITokenizer) throws {
+    /// Prepares to rewrite bars `gap` (0-based) of `file`, whose style is `style` (an index
+    /// into the tokenizer's styles) and key `key` (nil: measured). Throws when the tokenizer
+    /// has no control tokens, or the gap is not inside the file's bars.
+    public init(
+        file: MIDIFile, gap: Range<Int>, tokenizer: REMITokenizer, style: Int? = nil, key: MusicalKey? = nil
+    ) throws {
         guard tokenizer.hasControls else {
             throw GenerationError.invalidControl(
                 name: "infill",
                 reason: "this model has no infilling tokens: fine-tune it with `cadenza train --controls` "
                     + "(the bundled model has them)")
         }
-        let ids = try tokenizer.tokenize(file).filter { $0 != tokenizer.vocabulary.endOfPieceID }
+        let plain = try tokenizer.tokenize(file).filter { $0 != tokenizer.vocabulary.endOfPieceID }
+        let ids = tokenizer.withHeaders(plain, style: style, key: key ?? tokenizer.key(ofIDs: plain), density: true)
         let bars = tokenizer.barStarts(of: ids)
         guard !gap.isEmpty, gap.lowerBound >= 0, gap.upperBound <= bars.count else {
             throw GenerationError.invalidControl(
@@ -45,16 +51,16 @@ public struct Infilling: Sendable {
         self.barStarts = bars
     }
 
-    /// What the model reads before writing the gap: `header` (style, key, density), the bars
-    /// before the gap, then the hint (`Infill_Suffix`, the bars after it, `Infill_Middle`).
-    /// With no bar after the gap there is nothing to hint: the gap is a plain continuation.
-    public func context(header: [Int]) -> [Int] {
+    /// What the model reads before writing the gap: the bars before the gap, then the hint
+    /// (`Infill_Suffix`, the bars after it, `Infill_Middle`). With no bar after the gap there
+    /// is nothing to hint: the gap is a plain continuation.
+    public var context: [Int] {
         guard gap.upperBound < barStarts.count,
             let parts = tokenizer.infillParts(
                 of: ids, gap: gap, suffixBars: Self.suffixBars, suffixTokens: Self.suffixTokens),
             let s = tokenizer.vocabulary.id(for: .fillSuffix), let m = tokenizer.vocabulary.id(for: .fillMiddle)
-        else { return header + ids[..<barStarts[gap.lowerBound]] }
-        return header + ids[..<parts.middle.lowerBound] + [s] + ids[parts.suffix] + [m]
+        else { return Array(ids[..<barStarts[gap.lowerBound]]) }
+        return ids[..<parts.middle.lowerBound] + [s] + ids[parts.suffix] + [m]
     }
 
     /// Whether the model is given the bars after the gap (false when the gap ends the file).

@@ -14,9 +14,10 @@ import REMI
 ///   then tempo, then notes (at most one chord and one tempo per onset).
 /// - `End Of Piece` only after at least one note, so a finished piece always has music;
 ///   nothing follows it. `Padding` and `Start Of Piece` are never allowed.
-/// - With control tokens (docs/control.md), the piece may open with a header of at most one
-///   `Style`, `Key` and `Density`, in that order, before its first `Bar`. The infilling markers
-///   are never drawn (the generator places them); read in a prompt, each is followed by `Bar`.
+/// - With control tokens (docs/control.md), each `Bar` may be followed by a header of at most
+///   one `Style`, `Key` and `Density`, in that order, before anything else of the bar. The
+///   infilling markers are never drawn (the generator places them); read in a prompt, each is
+///   followed by `Bar`.
 ///
 /// `advance(_:)` is total: a token the grammar forbids (sampling without the constraint) is
 /// counted in `violations` and the state resynchronises on that token's own role (a stray
@@ -69,8 +70,9 @@ public struct REMIGrammar: Sendable {
     /// The grid position (0-based) of the current onset in the bar, or -1 before the first.
     public private(set) var position = -1
     private var stage = Stage.none
-    /// The rank of the last header token read (0: none).
-    private var headerRank = 0
+    /// The rank of the last header token read in the current bar (0: none; 1 style, 2 key,
+    /// 3 density).
+    public private(set) var headerRank = 0
 
     private let roles: [Role]
     private let masks: Masks
@@ -105,9 +107,9 @@ public struct REMIGrammar: Sendable {
     /// `mask[id]` is true when `id` may come next. Precomputed per state: no work per call.
     public var allowed: [Bool] {
         switch phase {
-        case .start: return masks.start[headerRank]
+        case .start: return masks.barOnly
         case .afterMarker: return masks.barOnly
-        case .afterBar: return notes > 0 ? masks.afterBar : masks.afterBarNoEnd
+        case .afterBar: return masks.afterBar[headerRank][notes > 0 ? 1 : 0]
         case .afterPosition: return masks.afterPosition[stage.rawValue]
         case .needsTempoValue: return masks.tempoValue
         case .needsNoteOn: return masks.noteOn
@@ -142,6 +144,7 @@ public struct REMIGrammar: Sendable {
             break
         case let .header(rank):
             headerRank = rank
+            if phase != .afterBar && phase != .start { phase = .afterBar }
         case .marker:
             position = -1
             stage = .none
@@ -150,6 +153,7 @@ public struct REMIGrammar: Sendable {
             phase = .ended
         case .bar:
             bars += 1
+            headerRank = 0
             position = -1
             stage = .none
             phase = .afterBar
@@ -183,9 +187,10 @@ public struct REMIGrammar: Sendable {
 
     /// The masks of every state, built once per vocabulary.
     struct Masks: Sendable {
-        let barOnly, afterBar, afterBarNoEnd, tempoValue, noteOn, duration, nothing: [Bool]
-        /// Indexed by the rank of the last header token read.
-        let start: [[Bool]]
+        let barOnly, tempoValue, noteOn, duration, nothing: [Bool]
+        /// Indexed by the rank of the last header token read in the bar, then by whether End Of
+        /// Piece is allowed (0 or 1).
+        let afterBar: [[[Bool]]]
         /// Indexed by the stage at the current onset.
         let afterPosition: [[Bool]]
         /// Indexed by the current position, then by whether End Of Piece is allowed (0 or 1).
@@ -194,14 +199,15 @@ public struct REMIGrammar: Sendable {
         init(roles: [Role], positions: Int, allowsEndOfPiece: Bool) {
             func mask(_ allow: (Role) -> Bool) -> [Bool] { roles.map(allow) }
             barOnly = mask { $0 == .bar }
-            start = (0...3).map { read in
-                mask { role in
-                    if case let .header(rank) = role { return rank > read }
-                    return role == .bar
+            afterBar = (0...3).map { read in
+                [false, true].map { endAllowed in
+                    mask { role in
+                        if case let .header(rank) = role { return rank > read }
+                        return role == .bar || (role == .endOfPiece && endAllowed && allowsEndOfPiece)
+                            || role.isPosition
+                    }
                 }
             }
-            afterBar = mask { $0 == .bar || ($0 == .endOfPiece && allowsEndOfPiece) || $0.isPosition }
-            afterBarNoEnd = mask { $0 == .bar || $0.isPosition }
             tempoValue = mask { $0 == .tempoValue }
             noteOn = mask { $0 == .noteOn }
             duration = mask { $0 == .duration }

@@ -24,6 +24,9 @@ public struct Steering: Equatable, Sendable {
     /// A tempo in bpm, written at the start of the first new bar and wherever the model
     /// writes a tempo. nil: the model's own.
     public var tempoBPM: Int?
+    /// Control tokens (`Style`, `Key`, `Density`, in that order) forced after every new `Bar`.
+    /// The kinds not listed are left to the model.
+    public var header: [REMIEvent] = []
     /// Whether the new music fills an infilling gap: it opens with a `Bar` and ends with
     /// `Infill_End` once the stop condition's bars are written, and only then.
     public var fillsGap: Bool
@@ -36,7 +39,17 @@ public struct Steering: Equatable, Sendable {
     }
 
     /// Whether anything is asked.
-    public var isEmpty: Bool { chords.isEmpty && tempoBPM == nil && !fillsGap }
+    public var isEmpty: Bool { chords.isEmpty && tempoBPM == nil && !fillsGap && header.isEmpty }
+
+    /// The rank of a header event in the grammar's order (1 style, 2 key, 3 density), else 0.
+    static func rank(of event: REMIEvent) -> Int {
+        switch event {
+        case .style: return 1
+        case .key: return 2
+        case .density: return 3
+        default: return 0
+        }
+    }
 
     /// Reads a progression as `--chords` takes it: bars separated by spaces (or `|`), chords
     /// inside a bar by commas, each in REMI's names (`C:maj`, `F#:min`, `G:dom`, `N:N`). A bar
@@ -120,6 +133,12 @@ struct SteeringState {
         }
         let pending = pendingChord(inBar: newBars)
         if newBars > 1 { tempoPending = false }
+        if grammar.phase == .afterBar && newBars >= 1,
+            let next = steering.header.first(where: { Steering.rank(of: $0) > grammar.headerRank })
+        {
+            force(vocabulary.id(for: next))
+            return
+        }
         switch grammar.phase {
         case .afterBar, .itemDone:
             if tempoPending && newBars == 1 {

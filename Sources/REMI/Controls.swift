@@ -50,6 +50,35 @@ extension REMITokenizer {
             density: config.densityClass(notesPerBar: notesPerBar(ofIDs: ids)))
     }
 
+    /// `ids` (a piece without control tokens) with the controls restated after every `Bar`:
+    /// `style` and `key` as given, and when `density` is true each bar's own density class
+    /// (its notes). A nil style or key, or a tokenizer without controls, writes nothing.
+    public func withHeaders<T: BinaryInteger>(_ ids: [T], style: Int?, key: MusicalKey?, density: Bool) -> [T] {
+        guard hasControls else { return ids }
+        let bar = vocabulary.id(for: .bar) ?? -1
+        let fixed = header(style: style, key: key, density: nil).map { T($0) }
+        var out: [T] = []
+        out.reserveCapacity(ids.count + (fixed.count + 1) * (ids.count / 64 + 1))
+        var i = 0
+        while i < ids.count {
+            out.append(ids[i])
+            guard Int(ids[i]) == bar else { i += 1; continue }
+            out += fixed
+            if density {
+                var notes = 0, j = i + 1
+                while j < ids.count && Int(ids[j]) != bar {
+                    if case .noteOn? = vocabulary.event(for: Int(ids[j])) { notes += 1 }
+                    j += 1
+                }
+                if let id = vocabulary.id(for: .density(config.densityClass(notesPerBar: Double(notes)))) {
+                    out.append(T(id))
+                }
+            }
+            i += 1
+        }
+        return out
+    }
+
     /// The indices of the `Bar` tokens of `ids`.
     public func barStarts<C: Collection>(of ids: C) -> [Int] where C.Element: BinaryInteger, C.Index == Int {
         let bar = vocabulary.id(for: .bar) ?? -1

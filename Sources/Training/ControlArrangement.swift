@@ -3,9 +3,10 @@ import Tensor
 
 /// How training pieces carry the control tokens (docs/control.md), for a tokenizer with
 /// controls. Each piece, after augmentation:
-/// - opens with its header: its style (from the corpus), the key and the density measured on
-///   its (transposed) notes; each header token is left out with probability `headerDropout`,
-///   so that the model also learns pieces whose controls are not given;
+/// - restates its controls after every `Bar`: its style (from the corpus), the key measured on
+///   its (transposed) notes, and the bar's own density class; each kind is left out of the
+///   whole piece with probability `headerDropout`, so that the model also learns pieces whose
+///   controls are not given;
 /// - holds infilling examples: gaps of `gapBars` bars, about one every `barsPerGap` bars, each
 ///   preceded by `Infill_Suffix`, up to `suffixBars` of the bars after the gap (at most
 ///   `suffixTokens` tokens), `Infill_Middle`, and followed by `Infill_End`.
@@ -19,9 +20,10 @@ public struct ControlArrangement: Codable, Equatable, Sendable {
     /// Length of a gap in bars.
     public var gapBars: ClosedRange<Int> = 1...8
     /// Bars after the gap shown before it.
-    public var suffixBars: ClosedRange<Int> = 1...4
-    /// The most tokens of those bars shown.
-    public var suffixTokens: Int = 384
+    public var suffixBars: ClosedRange<Int> = 1...2
+    /// The most tokens of those bars shown: short enough that the bars before the gap stay
+    /// within the memory while the gap is written.
+    public var suffixTokens: Int = 192
 
     /// The default arrangement.
     public init() {}
@@ -33,8 +35,9 @@ public struct ControlArrangement: Codable, Equatable, Sendable {
     ) -> [Int32] {
         guard tokenizer.hasControls else { return ids }
         var g = SeededGenerator(seed: SeededShuffle.mix(seed, 0xC0A7, UInt64(epoch), UInt64(piece)))
-        let full = tokenizer.header(ofIDs: ids, style: style)
-        let header = full.filter { _ in Double.random(in: 0..<1, using: &g) >= headerDropout }.map { Int32($0) }
+        let keep = (0..<3).map { _ in Double.random(in: 0..<1, using: &g) >= headerDropout }
+        let ids = tokenizer.withHeaders(
+            ids, style: keep[0] ? style : nil, key: keep[1] ? tokenizer.key(ofIDs: ids) : nil, density: keep[2])
         // Gaps at least the longest hint apart, so no hint repeats another gap's markers.
         let bars = tokenizer.barStarts(of: ids).count
         var gaps: [(Range<Int>, Int)] = []
@@ -51,6 +54,6 @@ public struct ControlArrangement: Codable, Equatable, Sendable {
             out =
                 tokenizer.insertingInfill(into: out, gap: gap, suffixBars: shown, suffixTokens: suffixTokens) ?? out
         }
-        return header + out
+        return out
     }
 }

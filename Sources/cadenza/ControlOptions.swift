@@ -68,8 +68,8 @@ struct ControlOptions: ParsableArguments {
     /// Whether any control needs the control tokens.
     var needsControlTokens: Bool { infill != nil || style != nil || key != nil || density != nil }
 
-    /// The header ids the controls ask for, in the grammar's order.
-    func header(tokenizer: REMITokenizer) throws -> [Int] {
+    /// The style (an index into the model's styles), key and density class asked for.
+    func values(tokenizer: REMITokenizer) throws -> (style: Int?, key: MusicalKey?, density: Int?) {
         if needsControlTokens && !tokenizer.hasControls {
             let given = [("--infill", infill), ("--style", style), ("--key", key), ("--density", density)]
                 .filter { $0.1 != nil }.map(\.0).joined(separator: ", ")
@@ -88,14 +88,18 @@ struct ControlOptions: ParsableArguments {
             }
             styleIndex = index
         }
-        return tokenizer.header(
-            style: styleIndex, key: key.flatMap(MusicalKey.init(parsing:)),
-            density: density.flatMap { TokenizerConfig.densityNames.firstIndex(of: $0.lowercased()) })
+        return (
+            styleIndex, key.flatMap(MusicalKey.init(parsing:)),
+            density.flatMap { TokenizerConfig.densityNames.firstIndex(of: $0.lowercased()) }
+        )
     }
 
-    /// The chords and tempo to force.
+    /// The chords, tempo and control tokens to force.
     func steering(tokenizer: REMITokenizer) throws -> Steering {
         var steering = Steering(tempoBPM: tempo)
+        let (style, key, density) = try values(tokenizer: tokenizer)
+        steering.header = [style.map(REMIEvent.style), key.map { .key($0.index) }, density.map(REMIEvent.density)]
+            .compactMap { $0 }
         if let chords {
             guard tokenizer.config.chords else {
                 throw CommandFailure("--chords needs a model whose vocabulary has chord tokens; this one has none")

@@ -184,12 +184,13 @@ struct GenerateCommand: ParsableCommand {
             sampler: Sampler(temperature: temperature, topK: topK, topP: topP),
             constrainedToGrammar: !noGrammar)
         let tokenizer = bundle.tokenizer
-        let header = try controls.header(tokenizer: tokenizer)
+        let asked = try controls.values(tokenizer: tokenizer)
         var steered = generator
         steered.steering = try controls.steering(tokenizer: tokenizer)
         if let infill = controls.infill, let bars {
             try runInfill(
-                infill, bars: bars, header: header, generator: steered, tokenizer: tokenizer, outputs: outputs)
+                infill, bars: bars, style: asked.style, key: asked.key, generator: steered, tokenizer: tokenizer,
+                outputs: outputs)
             return
         }
         var promptIDs = try prompt.map { try promptTokens(from: $0, tokenizer: tokenizer) } ?? []
@@ -197,7 +198,9 @@ struct GenerateCommand: ParsableCommand {
         if shift != 0 {
             print("prompt transposed by \(shift) semitone\(abs(shift) == 1 ? "" : "s") to \(controls.key ?? "")")
         }
-        promptIDs = header + moved
+        // The prompt's bars carry the controls as training pieces do.
+        promptIDs = tokenizer.withHeaders(
+            moved, style: asked.style, key: asked.key ?? tokenizer.key(ofIDs: moved), density: true)
         let stop = try StopCondition(
             bars: tokens == nil ? (bars?.count ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
         let firstSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
@@ -243,15 +246,16 @@ struct GenerateCommand: ParsableCommand {
 
     /// Rewrites bars `bars` of the file at `path` (see `Infilling`) and writes the result.
     private func runInfill(
-        _ path: String, bars: BarSelection, header: [Int], generator: Generator, tokenizer: REMITokenizer,
+        _ path: String, bars: BarSelection, style: Int?, key: MusicalKey?, generator: Generator,
+        tokenizer: REMITokenizer,
         outputs: OutputNames
     ) throws {
         let file = try MIDIFile(contentsOf: URL(fileURLWithPath: path))
-        let infilling = try Infilling(file: file, gap: (bars.first - 1)..<bars.last, tokenizer: tokenizer)
+        let infilling = try Infilling(
+            file: file, gap: (bars.first - 1)..<bars.last, tokenizer: tokenizer, style: style, key: key)
         var generator = generator
         generator.steering.fillsGap = true
-        let context = infilling.context(
-            header: header.isEmpty ? tokenizer.header(ofIDs: infilling.ids, style: nil) : header)
+        let context = infilling.context
         let stop = try StopCondition(bars: bars.count, allowsEndOfPiece: false)
         let pieceSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
         if seed == nil { print("seed: \(pieceSeed) (pass --seed \(pieceSeed) to get the same music again)") }
@@ -274,7 +278,8 @@ struct GenerateCommand: ParsableCommand {
         }
         print(
             "wrote \(midiURL.path): bars \(bars.first)-\(bars.last) of \(path) rewritten "
-                + "(\(piece.bars.counted("bar")), \(notes.count.counted("note"))), every other bar kept; seed \(pieceSeed)"
+                + "(\(piece.bars.counted("bar")), \(notes.count.counted("note"))), every other bar kept; "
+                + "seed \(pieceSeed)"
                 + (infilling.hasSuffix ? "" : "; no bar follows the gap, so it was written as a continuation"))
     }
 

@@ -32,6 +32,15 @@ struct InfoCommand: ParsableCommand {
                 + "M), "
                 + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
         print("  vocabulary:    \(config.vocabularySize) REMI tokens")
+        let tokenizer = bundle.tokenizer.config
+        if tokenizer.controls {
+            print("  controls:      --infill, --chords, --style, --key, --density, --tempo (docs/control.md)")
+            print("  styles:        \(tokenizer.styles.joined(separator: ", "))")
+            let t = tokenizer.densityThresholds.map { String(format: "%g", $0) }
+            print("  densities:     sparse (under \(t[0]) notes per bar), medium, dense (\(t[1]) or more)")
+        } else {
+            print("  controls:      --chords, --tempo (no control tokens: fine-tune with `cadenza train --controls`)")
+        }
         // The card is free-form key/value text written when the model was exported (README.md,
         // "The bundled model", has the same figures).
         let entries = bundle.cardEntries

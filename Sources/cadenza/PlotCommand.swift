@@ -27,7 +27,11 @@ struct PlotCommand: ParsableCommand {
     )
     var width: Int = 1600
 
+    @Option(help: "Only these bars, as 5-12 (bars count from 1), to see a passage close up.")
+    var bars: BarSelection?
+
     func validate() throws {
+        if let bars, !bars.isRange { throw ValidationError("--bars takes a range of bars, as 5-12, got \(bars.last)") }
         guard PianoRoll.widthRange.contains(width) else {
             throw ValidationError(
                 "--width must be between \(PianoRoll.widthRange.lowerBound) and "
@@ -37,10 +41,12 @@ struct PlotCommand: ParsableCommand {
 
     func run() throws {
         let inputURL = URL(fileURLWithPath: input)
-        let file = try MIDIFile(contentsOf: inputURL)
+        var file = try MIDIFile(contentsOf: inputURL)
+        if let bars { file = file.cropped(toBars: (bars.first - 1)..<bars.last) }
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".png")
         try OutputPath.checkFile(outURL)
-        let canvas = PianoRoll(width: width, title: inputURL.lastPathComponent).render(file)
+        let title = inputURL.lastPathComponent + (bars.map { ", bars \($0.first)-\($0.last)" } ?? "")
+        let canvas = PianoRoll(width: width, title: title).render(file)
         try PNG.write(canvas, to: outURL)
         print("wrote \(outURL.path) (\(canvas.width) x \(canvas.height) pixels)")
     }

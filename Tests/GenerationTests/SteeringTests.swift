@@ -93,20 +93,32 @@ struct SteeringTests {
         }
     }
 
-    @Test func theHeaderTakesStyleKeyDensityInThatOrder() throws {
+    @Test func everyBarMayRestateStyleKeyDensityInThatOrder() throws {
         let header = tokenizer.header(style: 1, key: MusicalKey(tonic: 9, isMinor: true), density: 0)
+        let bar = vocabulary.id(for: .bar)!
         var grammar = REMIGrammar(vocabulary: vocabulary)
+        #expect(!grammar.allows(header[0]))
+        grammar.advance(bar)
         for id in header {
             #expect(grammar.allows(id))
             grammar.advance(id)
         }
-        #expect(grammar.violations == 0 && grammar.phase == .start)
-        #expect(!grammar.allows(header[0]) && grammar.allows(vocabulary.id(for: .bar)!))
+        #expect(grammar.violations == 0 && grammar.phase == .afterBar)
+        #expect(!grammar.allows(header[0]) && !grammar.allows(header[2]) && grammar.allows(bar))
+        grammar.advance(bar)
+        #expect(grammar.allows(header[1]))
         // Infilling markers are never drawn.
-        #expect(!REMIGrammar(vocabulary: vocabulary).allows(vocabulary.id(for: .fillSuffix)!))
-        // A header in the prompt is kept, and the piece after it opens with a bar.
-        let p = try generate(Steering(), prompt: header, stop: try StopCondition(bars: 2), seed: 1)
-        #expect(Array(p.ids.prefix(3)) == header && p.newIDs.first == vocabulary.id(for: .bar))
+        #expect(!grammar.allows(vocabulary.id(for: .fillSuffix)!))
+        // Forced header tokens open every new bar; the kinds not asked are not written.
+        var steering = Steering()
+        steering.header = [.style(1), .density(2)]
+        for seed in 0..<4 {
+            let p = try generate(steering, stop: try StopCondition(bars: 4), seed: UInt64(seed))
+            for b in bars(p.newIDs) {
+                #expect(Array(b.prefix(3)) == [.bar, .style(1), .density(2)])
+                #expect(!b.dropFirst(3).contains { Steering.rank(of: $0) > 0 })
+            }
+        }
     }
 
     /// A MIDI file of `bars` bars with a different pitch in each bar, on two tracks.
@@ -130,7 +142,7 @@ struct SteeringTests {
             let infilling = try Infilling(file: original, gap: gap, tokenizer: tokenizer)
             let steering = Steering(fillsGap: true)
             let p = try generate(
-                steering, prompt: infilling.context(header: []),
+                steering, prompt: infilling.context,
                 stop: try StopCondition(bars: gap.count, allowsEndOfPiece: false), seed: UInt64(seed))
             #expect(bars(p.newIDs).count == gap.count && p.grammarViolations == 0)
             #expect(!p.newIDs.contains(vocabulary.id(for: .fillEnd)!))

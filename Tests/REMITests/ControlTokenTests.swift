@@ -99,6 +99,29 @@ struct ControlTokenTests {
         #expect(try REMITokenizer().header(ofIDs: ids, style: 1).isEmpty)
     }
 
+    @Test func controlsAreRestatedAfterEveryBarWithEachBarsOwnDensity() throws {
+        let tokenizer = try Self.controlled()
+        let v = tokenizer.vocabulary
+        // Bar 1 holds 4 notes, bar 2 none, bar 3 holds 30.
+        var notes = (0..<4).map { Note(start: $0 * 480, end: $0 * 480 + 400, pitch: 60 + $0, velocity: 80) }
+        notes += (0..<30).map { Note(start: 3840 + $0 * 60, end: 3840 + $0 * 60 + 50, pitch: 70, velocity: 80) }
+        let file = MIDIFile(
+            format: .multiTrack, division: .ticksPerBeat(480), tracks: [Track(name: "P", notes: notes, endTick: 5760)])
+        let ids = try tokenizer.tokenize(file)
+        let key = MusicalKey(tonic: 9, isMinor: true)
+        let headed = tokenizer.withHeaders(ids, style: 0, key: key, density: true)
+        let bar = try #require(v.id(for: .bar))
+        let afterBars = headed.indices.filter { headed[$0] == bar }.map { Array(headed[($0 + 1)...].prefix(3)) }
+        let expected = [0, 0, 2].map { d in
+            [REMIEvent.style(0), .key(key.index), .density(d)].compactMap { v.id(for: $0) }
+        }
+        #expect(afterBars == expected)
+        // Nothing else changes: without the control tokens it is the piece, and it decodes the same.
+        #expect(headed.filter { !(368..<v.count).contains($0) } == ids)
+        #expect(tokenizer.decode(ids: headed) == tokenizer.decode(ids: ids))
+        #expect(tokenizer.withHeaders(ids, style: nil, key: nil, density: false) == ids)
+    }
+
     @Test func anInfillingExampleRepeatsTheBarsAfterTheGapAndDecodesToThePiece() throws {
         let tokenizer = try Self.controlled()
         let v = tokenizer.vocabulary

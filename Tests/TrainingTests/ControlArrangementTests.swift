@@ -37,13 +37,22 @@ struct ControlArrangementTests {
         #expect(count(.fillSuffix, a) >= 2 && count(.fillSuffix, a) == count(.fillMiddle, a))
         #expect(count(.fillMiddle, a) == count(.fillEnd, a))
         #expect(tokenizer.decode(ids: a.map { Int($0) }) == tokenizer.decode(ids: ids.map { Int($0) }))
-        // The header, when not dropped, is the style then what the notes say.
-        let full = try #require(
-            (0..<40).lazy.map {
-                arrangement.apply(to: ids, style: 1, tokenizer: tokenizer, seed: 5, epoch: $0, piece: 3)
-            }.first { arranged in arranged.prefix(3).allSatisfy { Int($0) != v.id(for: .bar) } })
-        let header = tokenizer.header(ofIDs: ids, style: 1)
-        #expect(header.count == 3 && Array(full.prefix(3)).map { Int($0) } == header)
+        // Every bar restates the style, the measured key and its density, unless a kind is
+        // left out of the whole piece.
+        let key = try #require(tokenizer.key(ofIDs: ids))
+        var seen = Set<[Int]>()
+        for epoch in 0..<40 {
+            let arranged = arrangement.apply(to: ids, style: 1, tokenizer: tokenizer, seed: 5, epoch: epoch, piece: 3)
+            let bar = try #require(v.id(for: .bar))
+            let second = try #require(arranged.indices.filter { Int(arranged[$0]) == bar }.dropFirst().first)
+            let header = arranged[(second + 1)...].prefix { Int($0) != bar && Int($0) >= 368 }.map { Int($0) }
+            #expect(
+                header.allSatisfy {
+                    [v.id(for: .style(1)), v.id(for: .key(key.index)), v.id(for: .density(0))].contains($0)
+                })
+            seen.insert(header)
+        }
+        #expect(seen.contains(tokenizer.header(style: 1, key: key, density: 0)) && seen.count > 1)
         // A tokenizer without controls leaves pieces alone.
         #expect(
             arrangement.apply(to: ids, style: 1, tokenizer: try REMITokenizer(), seed: 5, epoch: 0, piece: 3) == ids)
