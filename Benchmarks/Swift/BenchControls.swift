@@ -152,7 +152,7 @@ struct Lab {
         func gapMean(_ xs: [(Double, Double)], _ k: KeyPath<(Double, Double), Double>) -> Double {
             mean(zip(xs, real).map { abs($0.0[keyPath: k] - $0.1[keyPath: k]) })
         }
-        print("\n## Infilling: bars 9-12 of \(used) held-out pieces (8 bars before, up to 4 after)")
+        print("\n## Infilling: bars 9-12 of \(used) held-out pieces (8 bars before, up to 2 after)")
         print("| context | NLL of the real bars 9-12 (nats/token) | tokens |")
         print("|---|---|---|")
         print(String(format: "| bars before and after (infilling) | %.4f | %d |", both.0 / Double(both.1), both.1))

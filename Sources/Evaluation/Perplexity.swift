@@ -18,6 +18,10 @@ public struct NLLReport: Codable, Equatable, Sendable {
     public var totalNLL: Double
     /// Notes (`Note On` ids) per token in the evaluated sequence.
     public var notesPerToken: Double
+    /// Control tokens read and scored besides `tokens` (docs/control.md): their NLL is in
+    /// `totalNLL` but `tokens` counts the music only, so `nllPerToken` is an upper bound on the
+    /// music's own NLL per token (-ln p(music) <= -ln p(music, controls)). 0 for a plain stream.
+    public var controlTokens = 0
 
     /// Mean NLL per token, in nats.
     public var nllPerToken: Double { tokens > 0 ? totalNLL / Double(tokens) : .nan }
@@ -33,6 +37,7 @@ public struct NLLReport: Codable, Equatable, Sendable {
     private enum CodingKeys: String, CodingKey {
         case memoryLength = "mem_len", tokens, totalNLL = "total_nll", notesPerToken = "notes_per_token"
         case nllPerToken = "nll_per_token", perplexity, bitsPerToken = "bits_per_token", nllPerNote = "nll_per_note"
+        case controlTokens = "control_tokens"
     }
 
     /// A report from its measured parts.
@@ -49,6 +54,7 @@ public struct NLLReport: Codable, Equatable, Sendable {
         tokens = try c.decode(Int.self, forKey: .tokens)
         totalNLL = try c.decode(Double.self, forKey: .totalNLL)
         notesPerToken = try c.decode(Double.self, forKey: .notesPerToken)
+        controlTokens = try c.decodeIfPresent(Int.self, forKey: .controlTokens) ?? 0
     }
 
     /// Writes the measured parts and the derived figures; every key is present, null for a
@@ -59,12 +65,26 @@ public struct NLLReport: Codable, Equatable, Sendable {
         try c.encode(tokens, forKey: .tokens)
         try c.encode(totalNLL, forKey: .totalNLL)
         try c.encode(notesPerToken, forKey: .notesPerToken)
+        try c.encode(controlTokens, forKey: .controlTokens)
         for (key, value) in [
             (CodingKeys.nllPerToken, nllPerToken), (.perplexity, perplexity),
             (.bitsPerToken, bitsPerToken), (.nllPerNote, nllPerNote),
         ] {
             try c.encode(value.isFinite ? value : nil, forKey: key)
         }
+    }
+}
+
+extension NLLReport {
+    /// The report counted per music token: `controls` of its scored tokens were control
+    /// tokens, and `notesPerMusicToken` is the music's own note density.
+    public func perMusicToken(controls: Int, notesPerMusicToken: Double) -> NLLReport {
+        guard controls > 0 else { return self }
+        var report = self
+        report.tokens = max(tokens - controls, 0)
+        report.controlTokens = controls
+        report.notesPerToken = notesPerMusicToken
+        return report
     }
 }
 

@@ -17,7 +17,8 @@ struct BarSelection: ExpressibleByArgument, Equatable {
 
     init?(argument: String) {
         let parts = argument.split(separator: "-", omittingEmptySubsequences: false)
-        if parts.count == 1, let n = Int(parts[0]) {
+        if let n = Int(argument) {
+            // A count out of range (0, -3) is read so that `validate` names the range.
             (first, last, isRange) = (1, n, false)
         } else if parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 1, b >= a {
             (first, last, isRange) = (a, b, true)

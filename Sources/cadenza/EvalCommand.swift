@@ -77,6 +77,12 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var threadOptions: ThreadOptions
 
+    @Flag(
+        help: """
+            With a model that has control tokens: read the plain music, without them. By default they are \
+            added as in training (each bar's key and density) and the NLL counts per music token.
+            """)
+    var plain = false
     @Flag(help: "Print the results as one JSON object (docs/cli.md).")
     var json = false
 
@@ -136,7 +142,7 @@ struct EvalCommand: ParsableCommand {
             path: path, ratios: ratios, split: splitName, tokenizer: bundle.tokenizer,
             cacheFolder: noCache
                 ? nil : URL(fileURLWithPath: cache ?? trained?.data.cacheFolder ?? TokenCache.defaultFolder.path),
-            maximumTokens: maxTokens ?? trained?.evalTokens ?? 65_536)
+            maximumTokens: maxTokens ?? trained?.evalTokens ?? 65_536, controls: !plain)
         guard evaluation.tokens.count >= 2 else {
             throw CommandFailure(
                 "\(scope) holds \(evaluation.files.counted("file")) and \(evaluation.tokens.count.counted("token")): "
@@ -173,6 +179,11 @@ struct EvalCommand: ParsableCommand {
                     try Perplexity.evaluate(
                         model: model, tokens: evaluation.tokens, batch: streams,
                         memoryLength: m, vocabulary: bundle.tokenizer.vocabulary))
+            }
+            if let last = reports.popLast() {
+                reports.append(
+                    last.perMusicToken(
+                        controls: evaluation.controlTokens, notesPerMusicToken: evaluation.notesPerMusicToken))
             }
             if !json, let last = reports.last {
                 FileHandle.standardError.write(

@@ -24,7 +24,7 @@ struct PretrainedModelTests {
     /// weights on `check_tokens` tokens of the validation split, sampled as `cadenza eval` and
     /// training's validation sample them (`validationSample`: whole pieces in a fixed shuffled
     /// order) and read as one stream: what `cadenza eval --checkpoint
-    /// Sources/cadenza/Resources/Pretrained --split validation --batch 1 --max-tokens <check_tokens>`
+    /// Sources/cadenza/Resources/Pretrained --split validation --batch 1 --max-tokens <check_tokens> --mem-len 128`
     /// prints.
     struct Card: Decodable {
         var check_tokens: Int
@@ -50,14 +50,17 @@ struct PretrainedModelTests {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
         #expect(readme.contains(figure), "README.md should state the check figure \(figure)")
 
-        let (files, _) = try CorpusSource.files(at: Self.corpus.path, ratios: SplitRatios())
-        let chosen = files.filter { $0.split == .validation }
-        let pieces = try TokenCache(folder: nil, tokenizer: bundle.tokenizer).load(chosen).pieces(of: .validation)
-        let tokens = validationSample(pieces, tokens: card.check_tokens)
-        try #require(tokens.count == card.check_tokens)
+        // As `cadenza eval` reads it: the sample chosen on the plain pieces, the control tokens
+        // added as in training, the NLL counted per music token.
+        let data = try EvaluationData.load(
+            path: Self.corpus.path, ratios: SplitRatios(), split: .validation, tokenizer: bundle.tokenizer,
+            cacheFolder: nil, maximumTokens: card.check_tokens)
+        try #require(data.tokens.count == card.check_tokens + data.controlTokens)
         let model = try LanguageModel(config: bundle.config, checkpoint: bundle.weights)
-        let result = try Validation.negativeLogLikelihood(model: model, tokens: tokens, batch: 1, memoryLength: nil)
-        let nll = result.totalNLL / Double(result.tokens)
+        let report = try Perplexity.evaluate(
+            model: model, tokens: data.tokens, batch: 1, memoryLength: 128, vocabulary: bundle.tokenizer.vocabulary
+        ).perMusicToken(controls: data.controlTokens, notesPerMusicToken: data.notesPerMusicToken)
+        let nll = report.nllPerToken
         #expect(abs(nll - card.check_nll_per_token) < 0.01, "NLL \(nll) nats/token, card says \(figure)")
         // Far below the uniform baseline (log of the vocabulary size): it learned something.
         #expect(nll < log(Double(bundle.config.vocabularySize)) - 2)
