@@ -40,6 +40,9 @@ struct BenchControls: ParsableCommand {
     @Option(help: "Transformer-XL memory while scoring and writing.")
     var memLen = 512
 
+    @Option(help: "Bars after the gap shown to the model when infilling.")
+    var hintBars = Infilling.suffixBars
+
     @Option(help: "Seed of the first piece.")
     var seed: UInt64 = 1
 
@@ -55,7 +58,7 @@ struct BenchControls: ParsableCommand {
         let test = files.filter { $0.split == .test }
         let parts = Set(part.contains("all") ? ["infill", "chords", "style", "other"] : part)
         print("cadenza-bench controls: \(model), \(test.count) test files, memory \(memLen), seed \(seed)")
-        let lab = Lab(stepper: stepper, tokenizer: tokenizer, seed: seed)
+        let lab = Lab(stepper: stepper, tokenizer: tokenizer, seed: seed, hintBars: hintBars)
         if parts.contains("infill") { try lab.infill(test, pieces: pieces) }
         if parts.contains("chords") { try lab.chords(test, samples: samples) }
         if parts.contains("style") { try lab.style(test, pieces: pieces) }
@@ -68,6 +71,7 @@ struct Lab {
     let stepper: TokenStepper
     let tokenizer: REMITokenizer
     let seed: UInt64
+    let hintBars: Int
     var vocabulary: Vocabulary { tokenizer.vocabulary }
 
     /// Total NLL of the music tokens of `target` (control tokens are read but not scored)
@@ -131,7 +135,7 @@ struct Lab {
             guard bars.count >= prefixBars + gapBars + 1 else { continue }
             let midi = try MIDIFile(contentsOf: URL(fileURLWithPath: file.path))
             let gap = prefixBars..<(prefixBars + gapBars)
-            let infilling = try Infilling(file: midi, gap: gap, tokenizer: tokenizer)
+            let infilling = try Infilling(file: midi, gap: gap, tokenizer: tokenizer, hintBars: hintBars)
             let withSuffix = infilling.context
             let plain = Array(infilling.ids[..<infilling.barStarts[gap.lowerBound]])
             let middle = infilling.middle

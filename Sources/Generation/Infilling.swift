@@ -11,6 +11,8 @@ public struct Infilling: Sendable {
     public let file: MIDIFile
     /// The bars to rewrite, 0-based (`--bars 5-8` is 4..<8).
     public let gap: Range<Int>
+    /// The bars after the gap shown to the model.
+    public let hintBars: Int
     /// The tokenizer of the model (with control tokens).
     public let tokenizer: REMITokenizer
     /// The file's ids (without `End Of Piece`), with the controls restated after every `Bar`
@@ -27,7 +29,8 @@ public struct Infilling: Sendable {
     /// into the tokenizer's styles) and key `key` (nil: measured). Throws when the tokenizer
     /// has no control tokens, or the gap is not inside the file's bars.
     public init(
-        file: MIDIFile, gap: Range<Int>, tokenizer: REMITokenizer, style: Int? = nil, key: MusicalKey? = nil
+        file: MIDIFile, gap: Range<Int>, tokenizer: REMITokenizer, style: Int? = nil, key: MusicalKey? = nil,
+        hintBars: Int = Infilling.suffixBars
     ) throws {
         guard tokenizer.hasControls else {
             throw GenerationError.invalidControl(
@@ -46,6 +49,7 @@ public struct Infilling: Sendable {
         }
         self.file = file
         self.gap = gap
+        self.hintBars = max(hintBars, 1)
         self.tokenizer = tokenizer
         self.ids = ids
         self.barStarts = bars
@@ -57,7 +61,7 @@ public struct Infilling: Sendable {
     public var context: [Int] {
         guard gap.upperBound < barStarts.count,
             let parts = tokenizer.infillParts(
-                of: ids, gap: gap, suffixBars: Self.suffixBars, suffixTokens: Self.suffixTokens),
+                of: ids, gap: gap, suffixBars: hintBars, suffixTokens: Self.suffixTokens),
             let s = tokenizer.vocabulary.id(for: .fillSuffix), let m = tokenizer.vocabulary.id(for: .fillMiddle)
         else { return Array(ids[..<barStarts[gap.lowerBound]]) }
         return ids[..<parts.middle.lowerBound] + [s] + ids[parts.suffix] + [m]
