@@ -59,7 +59,7 @@ public struct Infilling: Sendable {
     /// (`Infill_Suffix`, the bars after it, `Infill_Middle`). With no bar after the gap there
     /// is nothing to hint: the gap is a plain continuation.
     public var context: [Int] {
-        guard gap.upperBound < barStarts.count,
+        guard hasSuffix,
             let parts = tokenizer.infillParts(
                 of: ids, gap: gap, suffixBars: hintBars, suffixTokens: Self.suffixTokens),
             let s = tokenizer.vocabulary.id(for: .fillSuffix), let m = tokenizer.vocabulary.id(for: .fillMiddle)

@@ -92,9 +92,7 @@ public struct REMIGrammar: Sendable {
             case .velocity: return .velocity
             case .noteOn: return .noteOn
             case .duration: return .duration
-            case .style: return .header(1)
-            case .key: return .header(2)
-            case .density: return .header(3)
+            case .style, .key, .density: return .header(event.headerRank)
             case .fillSuffix, .fillMiddle, .fillEnd: return .marker
             }
         }

@@ -41,16 +41,6 @@ public struct Steering: Equatable, Sendable {
     /// Whether anything is asked.
     public var isEmpty: Bool { chords.isEmpty && tempoBPM == nil && !fillsGap && header.isEmpty }
 
-    /// The rank of a header event in the grammar's order (1 style, 2 key, 3 density), else 0.
-    static func rank(of event: REMIEvent) -> Int {
-        switch event {
-        case .style: return 1
-        case .key: return 2
-        case .density: return 3
-        default: return 0
-        }
-    }
-
     /// Reads a progression as `--chords` takes it: bars separated by spaces (or `|`), chords
     /// inside a bar by commas, each in REMI's names (`C:maj`, `F#:min`, `G:dom`, `N:N`). A bar
     /// of n chords puts them on evenly spaced beats (two in 4/4: beats 1 and 3).
@@ -83,7 +73,7 @@ struct SteeringState {
     let steering: Steering
     let vocabulary: Vocabulary
     let chordIDs: Set<Int>
-    let tempo: (classID: Int, valueID: Int, classIndex: Int)?
+    let tempo: (classID: Int, valueID: Int)?
     /// The new bar the plan was last read for, and how many of its chords are written.
     var planBar = 0
     var chordsWritten = 0
@@ -99,7 +89,7 @@ struct SteeringState {
         if let bpm = steering.tempoBPM {
             let (c, v) = tokenizer.tempoClassAndValue(bpm: bpm)
             if let classID = vocabulary.id(for: .tempoClass(c)), let valueID = vocabulary.id(for: .tempoValue(v)) {
-                tempo = (classID, valueID, c)
+                tempo = (classID, valueID)
             } else {
                 tempo = nil
             }
@@ -134,7 +124,7 @@ struct SteeringState {
         let pending = pendingChord(inBar: newBars)
         if newBars > 1 { tempoPending = false }
         if grammar.phase == .afterBar && newBars >= 1,
-            let next = steering.header.first(where: { Steering.rank(of: $0) > grammar.headerRank })
+            let next = steering.header.first(where: { $0.headerRank > grammar.headerRank })
         {
             force(vocabulary.id(for: next))
             return

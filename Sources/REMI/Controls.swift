@@ -1,5 +1,5 @@
 /// The control tokens of docs/control.md read from and written into id sequences: the header
-/// that opens a piece (style, key, density) and the infilling arrangement.
+/// restated after every bar (style, key, density) and the infilling arrangement.
 extension REMITokenizer {
     /// Whether this tokenizer's vocabulary has the control tokens.
     public var hasControls: Bool { config.controls }
@@ -21,33 +21,12 @@ extension REMITokenizer {
         return MusicalKey.estimate(pitchClassWeights: weights)
     }
 
-    /// Notes per bar over a piece's ids (`Note On` tokens over `Bar` tokens); 0 without bars.
-    public func notesPerBar<C: Collection>(ofIDs ids: C) -> Double where C.Element: BinaryInteger {
-        var notes = 0, bars = 0
-        for id in ids {
-            switch vocabulary.event(for: Int(id)) {
-            case .noteOn?: notes += 1
-            case .bar?: bars += 1
-            default: break
-            }
-        }
-        return bars > 0 ? Double(notes) / Double(bars) : 0
-    }
-
     /// The header ids for the given controls, in the one order the grammar allows (style,
     /// key, density); a control that is nil, or a tokenizer without controls, writes nothing.
     public func header(style: Int?, key: MusicalKey?, density: Int?) -> [Int] {
         guard hasControls else { return [] }
         return [style.map(REMIEvent.style), key.map { .key($0.index) }, density.map(REMIEvent.density)]
             .compactMap { $0.flatMap(vocabulary.id(for:)) }
-    }
-
-    /// The full header of a piece's ids: its style (an index into `config.styles`), the key
-    /// and density measured on the ids.
-    public func header<C: Collection>(ofIDs ids: C, style: Int?) -> [Int] where C.Element: BinaryInteger {
-        header(
-            style: style, key: key(ofIDs: ids),
-            density: config.densityClass(notesPerBar: notesPerBar(ofIDs: ids)))
     }
 
     /// `ids` (a piece without control tokens) with the controls restated after every `Bar`:
@@ -85,7 +64,7 @@ extension REMITokenizer {
         return ids.indices.filter { Int(ids[$0]) == bar }
     }
 
-    /// `ids` (a piece without header) with one infilling example inserted for the gap of bars
+    /// `ids` (a piece, with or without headers) with one infilling example inserted for the gap of bars
     /// `gap` (0-based bar numbers): before the gap's first bar, `Infill_Suffix`, up to
     /// `suffixBars` bars that follow the gap (cut at `suffixTokens` tokens, at a bar line when
     /// one fits), `Infill_Middle`; after the gap's last bar, `Infill_End`. The piece itself is

@@ -29,9 +29,6 @@ public struct MusicalKey: Hashable, Sendable {
     /// The name in REMI's chord spelling: `C:maj`, `F#:min`.
     public var name: String { ChordLabel.pitchClassNames[tonic] + (isMinor ? ":min" : ":maj") }
 
-    /// The key `semitones` higher.
-    public func transposed(by semitones: Int) -> MusicalKey { MusicalKey(tonic: tonic + semitones, isMinor: isMinor) }
-
     /// Reads a key as a musician writes it: `A minor`, `a min`, `Am`, `A:min`, `Eb major`,
     /// `F#`, `C:maj` (a bare tonic is major). nil for anything else.
     public init?(parsing text: String) {

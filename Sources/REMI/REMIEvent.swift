@@ -81,11 +81,14 @@ public enum REMIEvent: Hashable, Sendable {
     // Control tokens (docs/control.md), present only when `TokenizerConfig.controls` is on.
     // They carry no notes: the decoder skips them.
 
-    /// The piece's style: an index into `TokenizerConfig.styles` (a composer or a collection).
+    /// The piece's style, restated after every `Bar`: an index into `TokenizerConfig.styles`
+    /// (a composer or a collection).
     case style(Int)
-    /// The piece's key: `MusicalKey.index` (tonic * 2, plus 1 for minor).
+    /// The piece's key, restated after every `Bar`: `MusicalKey.index` (tonic * 2, plus 1 for
+    /// minor).
     case key(Int)
-    /// The piece's density class: an index into `TokenizerConfig.densityNames`.
+    /// The bar's density class (its notes), after its `Bar`: an index into
+    /// `TokenizerConfig.densityNames`.
     case density(Int)
     /// Starts an infilling hint: the bars that follow the gap come next, then `fillMiddle`.
     case fillSuffix
@@ -93,4 +96,15 @@ public enum REMIEvent: Hashable, Sendable {
     case fillMiddle
     /// Ends the gap's bars: the piece goes on from the bar after the gap.
     case fillEnd
+
+    /// A header token's place in the one order a bar's header allows: 1 style, 2 key,
+    /// 3 density; 0 for every other event.
+    public var headerRank: Int {
+        switch self {
+        case .style: return 1
+        case .key: return 2
+        case .density: return 3
+        default: return 0
+        }
+    }
 }

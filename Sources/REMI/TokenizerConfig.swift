@@ -88,7 +88,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     /// (7: eight 32nd notes, one beat).
     public var decoderDefaultDurationStep: Int = 7
     /// Whether the control tokens are in the vocabulary (docs/control.md): a style, key and
-    /// density header at the start of a piece, and the three infilling markers. Off by default,
+    /// density header after every bar, and the three infilling markers. Off by default,
     /// so the seed's REMI is unchanged; the fields below are written to JSON only when it is on.
     public var controls: Bool = false
     /// The style names (composers or collections) that have a `Style` token, in id order.
@@ -160,7 +160,12 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
             "densityThresholds", "must be \(Self.densityNames.count - 1) ascending positive numbers")
     }
 
-    /// The density class of a piece with `notesPerBar` notes per bar on average.
+    /// The index in `styles` of the style named `name` (case-insensitive), or nil.
+    public func styleIndex(named name: String) -> Int? {
+        styles.firstIndex { $0.lowercased() == name.lowercased() }
+    }
+
+    /// The density class of `notesPerBar` notes in a bar (or per bar, on average).
     public func densityClass(notesPerBar: Double) -> Int {
         densityThresholds.firstIndex { notesPerBar < $0 } ?? densityThresholds.count
     }

@@ -125,7 +125,7 @@ public struct Vocabulary: Equatable, Sendable {
 
     /// The id of the style named `name` (case-insensitive), or nil when there is none.
     public func styleID(named name: String) -> Int? {
-        config.styles.firstIndex { $0.lowercased() == name.lowercased() }.flatMap { id(for: .style($0)) }
+        config.styleIndex(named: name).flatMap { id(for: .style($0)) }
     }
 
     /// The event with this id, or nil for an id outside 0..<count.

@@ -13,7 +13,7 @@ import Tensor
 /// The piece's own tokens stay in order around the inserts, so the plain continuation is
 /// still learnt on every token. The draws depend only on (seed, epoch, piece).
 public struct ControlArrangement: Codable, Equatable, Sendable {
-    /// Probability of leaving out each header token.
+    /// Probability of leaving each kind of header token (style, key, density) out of a whole piece.
     public var headerDropout: Double = 0.15
     /// Mean bars between the starts of two gaps.
     public var barsPerGap: Int = 12
@@ -28,7 +28,7 @@ public struct ControlArrangement: Codable, Equatable, Sendable {
     /// The default arrangement.
     public init() {}
 
-    /// `ids` (one piece, ending with `End Of Piece`) with its header and infilling examples;
+    /// `ids` (one piece, ending with `End Of Piece`) with its headers and infilling examples;
     /// `style` is an index into the tokenizer's styles.
     public func apply(
         to ids: [Int32], style: Int?, tokenizer: REMITokenizer, seed: UInt64, epoch: Int, piece: Int

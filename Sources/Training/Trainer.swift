@@ -126,13 +126,11 @@ public final class Trainer {
         // The model first: weights that do not fit are refused before the run folder exists.
         let model: LanguageModel
         if let initialWeights {
+            // Weights of the same vocabulary are all copied; a vocabulary grown by control tokens
+            // keeps every weight and draws the new ids' rows.
             do {
-                let tokens = try initialWeights.tensor(LanguageModel.embeddingName(of: modelConfig.kind)).shape.first
-                model =
-                    tokens == modelConfig.vocabularySize
-                    ? try LanguageModel(config: modelConfig, checkpoint: initialWeights)
-                    : try LanguageModel(
-                        config: modelConfig, growing: initialWeights, seed: SeededShuffle.mix(options.seed, 0x1417))
+                model = try LanguageModel(
+                    config: modelConfig, growing: initialWeights, seed: SeededShuffle.mix(options.seed, 0x1417))
             } catch {
                 throw TrainingError.invalidOption(
                     name: "init-from", value: options.initializedFrom ?? "the given weights",

@@ -80,8 +80,7 @@ struct ControlOptions: ParsableArguments {
         }
         var styleIndex: Int?
         if let style {
-            guard let index = tokenizer.config.styles.firstIndex(where: { $0.lowercased() == style.lowercased() })
-            else {
+            guard let index = tokenizer.config.styleIndex(named: style) else {
                 let known = tokenizer.config.styles
                 throw CommandFailure(
                     "--style '\(style)' is not a style this model knows"
@@ -95,10 +94,12 @@ struct ControlOptions: ParsableArguments {
         )
     }
 
-    /// The chords, tempo and control tokens to force.
-    func steering(tokenizer: REMITokenizer) throws -> Steering {
+    /// The chords, tempo and control tokens (`asked`, from `values`) to force.
+    func steering(
+        tokenizer: REMITokenizer, asked: (style: Int?, key: MusicalKey?, density: Int?)
+    ) throws -> Steering {
         var steering = Steering(tempoBPM: tempo)
-        let (style, key, density) = try values(tokenizer: tokenizer)
+        let (style, key, density) = asked
         steering.header = [style.map(REMIEvent.style), key.map { .key($0.index) }, density.map(REMIEvent.density)]
             .compactMap { $0 }
         if let chords {

@@ -168,23 +168,22 @@ struct EvalCommand: ParsableCommand {
             : (memLen.isEmpty ? [1, 2, 4].map { $0 * max(config.memoryLength, 1) } : memLen)
         var reports: [NLLReport] = []
         for m in memories {
+            let report: NLLReport
             if let decoderPrecision {
                 let stepper = try bundle.stepper(memoryLength: m, precision: decoderPrecision)
-                reports.append(
-                    try Perplexity.evaluateStepwise(
-                        stepper: stepper, tokens: evaluation.tokens, memoryLength: m,
-                        vocabulary: bundle.tokenizer.vocabulary))
+                report = try Perplexity.evaluateStepwise(
+                    stepper: stepper, tokens: evaluation.tokens, memoryLength: m,
+                    vocabulary: bundle.tokenizer.vocabulary)
             } else if let model {
-                reports.append(
-                    try Perplexity.evaluate(
-                        model: model, tokens: evaluation.tokens, batch: streams,
-                        memoryLength: m, vocabulary: bundle.tokenizer.vocabulary))
+                report = try Perplexity.evaluate(
+                    model: model, tokens: evaluation.tokens, batch: streams,
+                    memoryLength: m, vocabulary: bundle.tokenizer.vocabulary)
+            } else {
+                continue
             }
-            if let last = reports.popLast() {
-                reports.append(
-                    last.perMusicToken(
-                        controls: evaluation.controlTokens, notesPerMusicToken: evaluation.notesPerMusicToken))
-            }
+            reports.append(
+                report.perMusicToken(
+                    controls: evaluation.controlTokens, notesPerMusicToken: evaluation.notesPerMusicToken))
             if !json, let last = reports.last {
                 FileHandle.standardError.write(
                     Data(

@@ -186,7 +186,7 @@ struct GenerateCommand: ParsableCommand {
         let tokenizer = bundle.tokenizer
         let asked = try controls.values(tokenizer: tokenizer)
         var steered = generator
-        steered.steering = try controls.steering(tokenizer: tokenizer)
+        steered.steering = try controls.steering(tokenizer: tokenizer, asked: asked)
         if let infill = controls.infill, let bars {
             try runInfill(
                 infill, bars: bars, style: asked.style, key: asked.key, generator: steered, tokenizer: tokenizer,
@@ -219,13 +219,7 @@ struct GenerateCommand: ParsableCommand {
             line.finish()
             let midiURL = try outputs.midi(seed: pieceSeed)
             try bundle.tokenizer.decode(ids: piece.ids).write(to: midiURL)
-            if let tokensURL = try outputs.tokens(seed: pieceSeed) {
-                if tokensURL.pathExtension == "txt" {
-                    try AtomicFile.write(bundle.tokenizer.dump(ids: piece.ids) + "\n", to: tokensURL)
-                } else {
-                    try TokenFile(vocabulary: bundle.tokenizer.vocabulary, ids: piece.ids).write(to: tokensURL)
-                }
-            }
+            try outputs.writeTokens(piece.ids, seed: pieceSeed, tokenizer: tokenizer)
             let rate = piece.seconds > 0 ? Double(piece.newIDs.count) / piece.seconds : 0
             print(
                 "wrote \(midiURL.path): seed \(pieceSeed), \(piece.bars.counted("new bar")), "
@@ -266,13 +260,7 @@ struct GenerateCommand: ParsableCommand {
         let result = try infilling.splice(middle: Array(piece.newIDs))
         let midiURL = try outputs.midi(seed: pieceSeed)
         try result.write(to: midiURL)
-        if let tokensURL = try outputs.tokens(seed: pieceSeed) {
-            if tokensURL.pathExtension == "txt" {
-                try AtomicFile.write(tokenizer.dump(ids: Array(piece.newIDs)) + "\n", to: tokensURL)
-            } else {
-                try TokenFile(vocabulary: tokenizer.vocabulary, ids: Array(piece.newIDs)).write(to: tokensURL)
-            }
-        }
+        try outputs.writeTokens(Array(piece.newIDs), seed: pieceSeed, tokenizer: tokenizer)
         let notes = piece.newIDs.filter {
             if case .noteOn = tokenizer.vocabulary.event(for: $0) { true } else { false }
         }

@@ -16,6 +16,17 @@ struct OutputNames {
         try tokensOut.map { try name($0, seed: seed, fileExtensions: ["remi", "txt"]) }
     }
 
+    /// Writes `ids` to the token file of the piece drawn with `seed`, if one was asked for: a
+    /// readable listing for a `.txt` name, else a token file.
+    func writeTokens(_ ids: [Int], seed: UInt64, tokenizer: REMITokenizer) throws {
+        guard let url = try tokens(seed: seed) else { return }
+        if url.pathExtension == "txt" {
+            try AtomicFile.write(tokenizer.dump(ids: ids) + "\n", to: url)
+        } else {
+            try TokenFile(vocabulary: tokenizer.vocabulary, ids: ids).write(to: url)
+        }
+    }
+
     /// Throws unless every output can be written: a file name's folder must exist, a folder
     /// must exist or be creatable. Run before the model is loaded, so no piece is computed
     /// only to find it cannot be saved.

@@ -116,7 +116,7 @@ struct SteeringTests {
             let p = try generate(steering, stop: try StopCondition(bars: 4), seed: UInt64(seed))
             for b in bars(p.newIDs) {
                 #expect(Array(b.prefix(3)) == [.bar, .style(1), .density(2)])
-                #expect(!b.dropFirst(3).contains { Steering.rank(of: $0) > 0 })
+                #expect(!b.dropFirst(3).contains { $0.headerRank > 0 })
             }
         }
     }

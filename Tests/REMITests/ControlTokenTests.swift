@@ -90,13 +90,13 @@ struct ControlTokenTests {
         let tokenizer = try Self.controlled()
         let ids = try tokenizer.tokenize(Self.piece(bars: 4))
         #expect(tokenizer.key(ofIDs: ids)?.name == "C:maj")
-        #expect(tokenizer.notesPerBar(ofIDs: ids) == 4)
-        let header = tokenizer.header(ofIDs: ids, style: 1)
+        // Four notes in each bar: every bar's density is sparse.
+        let headed = tokenizer.withHeaders(ids, style: 1, key: tokenizer.key(ofIDs: ids), density: true)
         #expect(
-            header.map { tokenizer.vocabulary.name(of: tokenizer.vocabulary.events[$0]) } == [
-                "Style_chopin", "Key_C:maj", "Density_sparse",
+            headed.prefix(4).map { tokenizer.vocabulary.name(of: tokenizer.vocabulary.events[$0]) } == [
+                "Bar_None", "Style_chopin", "Key_C:maj", "Density_sparse",
             ])
-        #expect(try REMITokenizer().header(ofIDs: ids, style: 1).isEmpty)
+        #expect(try REMITokenizer().header(style: 1, key: tokenizer.key(ofIDs: ids), density: 0).isEmpty)
     }
 
     @Test func controlsAreRestatedAfterEveryBarWithEachBarsOwnDensity() throws {

@@ -44,9 +44,9 @@ public final class LanguageModel {
     }
 
     /// A model for `config` that takes every weight of `checkpoint`, a model with the same
-    /// sizes but fewer ids (a vocabulary grown at its end, as control tokens grow it): the
-    /// rows of the ids it knows are copied, the new ids' rows are drawn as in a fresh model
-    /// seeded with `seed`. Throws when another tensor differs in shape.
+    /// sizes and the same or fewer ids (a vocabulary grown at its end, as control tokens grow
+    /// it): the rows of the ids it knows are copied, the new ids' rows are drawn as in a fresh
+    /// model seeded with `seed`. Throws when another tensor differs in shape.
     public convenience init(config: ModelConfig, growing checkpoint: SafetensorsFile, seed: UInt64) throws {
         try self.init(config: config, seed: seed)
         for (name, target) in parameters {
@@ -59,11 +59,6 @@ public final class LanguageModel {
             }
             target.pointer.update(from: source.pointer, count: source.count)
         }
-    }
-
-    /// The checkpoint name of the token embedding of a `kind` model ([ids, width]).
-    public static func embeddingName(of kind: ModelKind) -> String {
-        kind == .gpt2 ? "transformer.wte.weight" : "word_emb.emb_layers.0.weight"
     }
 
     /// Wraps `network`, allocating its gradient buffers.
