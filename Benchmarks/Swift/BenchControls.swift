@@ -43,6 +43,11 @@ struct BenchControls: ParsableCommand {
     @Option(help: "Bars after the gap shown to the model when infilling.")
     var hintBars = Infilling.suffixBars
 
+    @Option(
+        parsing: .upToNextOption,
+        help: "Harmony guidance (nats; inf: chord or scale tones only) for the chord and key measurements.")
+    var guidance: [Float] = [0, 2, 4, .infinity]
+
     @Option(help: "Seed of the first piece.")
     var seed: UInt64 = 1
 
@@ -58,7 +63,7 @@ struct BenchControls: ParsableCommand {
         let test = files.filter { $0.split == .test }
         let parts = Set(part.contains("all") ? ["infill", "chords", "style", "other"] : part)
         print("cadenza-bench controls: \(model), \(test.count) test files, memory \(memLen), seed \(seed)")
-        let lab = Lab(stepper: stepper, tokenizer: tokenizer, seed: seed, hintBars: hintBars)
+        let lab = Lab(stepper: stepper, tokenizer: tokenizer, seed: seed, hintBars: hintBars, guidance: guidance)
         if parts.contains("infill") { try lab.infill(test, pieces: pieces) }
         if parts.contains("chords") { try lab.chords(test, samples: samples) }
         if parts.contains("style") { try lab.style(test, pieces: pieces) }
@@ -72,6 +77,7 @@ struct Lab {
     let tokenizer: REMITokenizer
     let seed: UInt64
     let hintBars: Int
+    let guidance: [Float]
     var vocabulary: Vocabulary { tokenizer.vocabulary }
 
     /// Total NLL of the music tokens of `target` (control tokens are read but not scored)
@@ -210,20 +216,28 @@ struct Lab {
 
     func chords(_ test: [CorpusFile], samples: Int) throws {
         let bars = 8
-        var steered = (0, 0), free = (0, 0), realScore = (0, 0)
+        var steered = [(Int, Int)](repeating: (0, 0), count: guidance.count)
+        var notes = [Int](repeating: 0, count: guidance.count)
+        var free = (0, 0), freeNotes = 0, realScore = (0, 0)
         let stop = try StopCondition(bars: bars, allowsEndOfPiece: false)
         for (p, text) in Self.progressions.enumerated() {
             let progression = try Steering.chords(parsing: text, config: tokenizer.config)
             for s in 0..<samples {
                 let pieceSeed = seed &+ UInt64(p * 1000 + s)
+                for (g, strength) in guidance.enumerated() {
+                    var random = SeededGenerator(seed: pieceSeed)
+                    var steering = Steering(chords: progression)
+                    steering.harmonyGuidance = strength
+                    let a = try generator(steering).generate(stop: stop, generator: &random)
+                    let x = agreement(tokenizer.decode(ids: a.ids), firstBar: 0, bars: bars, progression: progression)
+                    steered[g] = (steered[g].0 + x.0, steered[g].1 + x.1)
+                    notes[g] += a.notes
+                }
                 var random = SeededGenerator(seed: pieceSeed)
-                let a = try generator(Steering(chords: progression)).generate(stop: stop, generator: &random)
-                random = SeededGenerator(seed: pieceSeed)
                 let b = try generator().generate(stop: stop, generator: &random)
-                let x = agreement(tokenizer.decode(ids: a.ids), firstBar: 0, bars: bars, progression: progression)
                 let y = agreement(tokenizer.decode(ids: b.ids), firstBar: 0, bars: bars, progression: progression)
-                steered = (steered.0 + x.0, steered.1 + x.1)
                 free = (free.0 + y.0, free.1 + y.1)
+                freeNotes += b.notes
             }
             for file in test.prefix(samples) {
                 guard let midi = try? MIDIFile(contentsOf: URL(fileURLWithPath: file.path)) else { continue }
@@ -234,12 +248,17 @@ struct Lab {
         func pct(_ x: (Int, Int)) -> String {
             String(format: "%.1f %% (%d of %d bars)", 100 * Double(x.0) / Double(max(x.1, 1)), x.0, x.1)
         }
+        func perBar(_ n: Int) -> String {
+            String(format: "%.1f", Double(n) / Double(max(Self.progressions.count * samples * bars, 1)))
+        }
         print("\n## Chords: \(Self.progressions.count) progressions x \(samples) pieces of \(bars) bars")
-        print("| music | bars whose recognised chord is the one asked |")
-        print("|---|---|")
-        print("| written with --chords | \(pct(steered)) |")
-        print("| written without chords, same seeds (chance) | \(pct(free)) |")
-        print("| real held-out music, first \(bars) bars (chance) | \(pct(realScore)) |")
+        print("| music | bars whose recognised chord is the one asked | notes per bar |")
+        print("|---|---|---|")
+        for (g, strength) in guidance.enumerated() {
+            print("| written with --chords, guidance \(strength) | \(pct(steered[g])) | \(perBar(notes[g])) |")
+        }
+        print("| written without chords, same seeds (chance) | \(pct(free)) | \(perBar(freeNotes)) |")
+        print("| real held-out music, first \(bars) bars (chance) | \(pct(realScore)) | - |")
     }
 
     // MARK: Style
@@ -285,20 +304,21 @@ struct Lab {
         let bars = 8
         let stop = try StopCondition(bars: bars, allowsEndOfPiece: false)
         let keys = ["C:maj", "A:min", "G:maj", "E:min", "D#:maj", "F#:min"].compactMap(MusicalKey.init(parsing:))
-        var asked = (0, 0), free = (0, 0)
+        var asked = [(Int, Int)](repeating: (0, 0), count: guidance.count), free = (0, 0)
         for (k, key) in keys.enumerated() {
             for s in 0..<samples {
                 let pieceSeed = seed &+ UInt64(k * 1000 + s)
+                for (g, strength) in guidance.enumerated() {
+                    var random = SeededGenerator(seed: pieceSeed)
+                    var steering = Steering()
+                    steering.header = [.key(key.index)]
+                    steering.harmonyGuidance = strength
+                    let a = try generator(steering).generate(stop: stop, generator: &random)
+                    asked[g] = (asked[g].0 + (tokenizer.key(ofIDs: a.newIDs) == key ? 1 : 0), asked[g].1 + 1)
+                }
                 var random = SeededGenerator(seed: pieceSeed)
-                var steering = Steering()
-                steering.header = [.key(key.index)]
-                let a = try generator(steering).generate(stop: stop, generator: &random)
-                random = SeededGenerator(seed: pieceSeed)
                 let b = try generator().generate(stop: stop, generator: &random)
-                if tokenizer.key(ofIDs: a.newIDs) == key { asked.0 += 1 }
-                if tokenizer.key(ofIDs: b.newIDs) == key { free.0 += 1 }
-                asked.1 += 1
-                free.1 += 1
+                free = (free.0 + (tokenizer.key(ofIDs: b.newIDs) == key ? 1 : 0), free.1 + 1)
             }
         }
         func pct(_ x: (Int, Int)) -> String {
@@ -307,10 +327,12 @@ struct Lab {
         print("\n## Key, density and tempo: \(samples) pieces of \(bars) bars per setting")
         print("| control | pieces that come out as asked | without the control (same seeds) |")
         print("|---|---|---|")
-        print(
-            "| --key (\(keys.map(\.name).joined(separator: ", "))): Krumhansl-Schmuckler key | \(pct(asked)) "
-                + "| \(pct(free)) |"
-        )
+        for (g, strength) in guidance.enumerated() {
+            print(
+                "| --key (\(keys.map(\.name).joined(separator: ", "))), guidance \(strength): Krumhansl-Schmuckler key "
+                    + "| \(pct(asked[g])) | \(pct(free)) |"
+            )
+        }
         for (d, name) in TokenizerConfig.densityNames.enumerated() {
             var hit = (0, 0), miss = (0, 0), total = 0.0
             for s in 0..<samples {

@@ -34,6 +34,9 @@ struct BenchREMI: ParsableCommand {
     @Option(help: "Timed runs of the MidiTok baseline (each takes about half a minute).")
     var baselineRuns = 3
 
+    @Flag(help: "Also time the arrangement config (instruments, drums, metres) on the same files, against piano REMI.")
+    var instruments = false
+
     func validate() throws {
         guard runs >= 1, baselineRuns >= 1 else {
             throw ValidationError("--runs and --baseline-runs must be at least 1")
@@ -57,10 +60,17 @@ struct BenchREMI: ParsableCommand {
                 + "threads".padding(9, left: true) + "median s".padding(10, left: true)
                 + "tokens/s".padding(12, left: true))
         var cadenzaPop909: [Int: Double] = [:]
+        let arrangement = try REMITokenizer(config: .arrangement())
         for corpus in ["pop909", "maestro-asap"] {
             for threadCount in threadCounts {
                 let median = try time(corpus, threads: threadCount, tokenizer)
                 if corpus == "pop909" { cadenzaPop909[threadCount] = median }
+                if instruments {
+                    let withParts = try time(corpus, threads: threadCount, arrangement, label: "+instruments")
+                    print(
+                        "  \(corpus), \(threadCount) thread(s): instruments and metres take "
+                            + String(format: "%.2fx", withParts / median) + " the time of piano REMI")
+                }
             }
         }
         guard let python = baselinePython else {
@@ -105,7 +115,9 @@ struct BenchREMI: ParsableCommand {
     }
 
     /// Tokenizes one corpus `runs` times after a warm-up, prints a row, returns the median seconds.
-    func time(_ corpus: String, threads threadCount: Int, _ tokenizer: REMITokenizer) throws -> Double {
+    func time(_ corpus: String, threads threadCount: Int, _ tokenizer: REMITokenizer, label: String = "") throws
+        -> Double
+    {
         let folder = (data as NSString).appendingPathComponent(corpus)
         let jobs = MIDIFileList(paths: [folder]).files.map { TokenizeJob(input: $0.url) }
         guard !jobs.isEmpty else { throw ValidationError("no MIDI files under \(folder); give --data") }
@@ -121,7 +133,7 @@ struct BenchREMI: ParsableCommand {
         }
         let median = GEMMBenchmark.median(times)
         print(
-            corpus.padding(14) + "\(jobs.count)".padding(7, left: true) + "\(tokens)".padding(11, left: true)
+            (corpus + label).padding(14) + "\(jobs.count)".padding(7, left: true) + "\(tokens)".padding(11, left: true)
                 + "\(threadCount)".padding(9, left: true) + String(format: "%.3f", median).padding(10, left: true)
                 + String(format: "%.0f", Double(tokens) / median).padding(12, left: true)
                 + (failed > 0 ? "  (\(failed) files failed)" : ""))

@@ -137,6 +137,7 @@ public struct Generator {
                 steeringState.constrain(
                     &steered, grammar: grammar, newBars: grammar.bars - promptBars, gapBars: stop.bars)
                 mask = steered
+                steeringState.guide(&logits, mask: &mask, grammar: grammar, newBars: grammar.bars - promptBars)
             }
             if mask != nil, grammar.notes == 0, grammar.bars > 0, barID >= 0 {
                 // No bar may close before the first note sounds: a piece starts with music. The

@@ -18,6 +18,9 @@ import REMI
 ///   one `Style`, `Key` and `Density`, in that order, before anything else of the bar. The
 ///   infilling markers are never drawn (the generator places them); read in a prompt, each is
 ///   followed by `Bar`.
+/// - With metres followed, a `Time Signature` may come right after `Bar` (before the header),
+///   and a `Position` must fall inside the bar's metre (4/4 until one is read).
+/// - With instruments, a note is `Instrument`, `Note Velocity`, `Note On`, `Note Duration`.
 ///
 /// `advance(_:)` is total: a token the grammar forbids (sampling without the constraint) is
 /// counted in `violations` and the state resynchronises on that token's own role (a stray
@@ -36,6 +39,8 @@ public struct REMIGrammar: Sendable {
         case afterPosition
         /// Just read `Tempo Class`: its `Tempo Value` must follow.
         case needsTempoValue
+        /// Just read `Instrument`: the note's `Note Velocity` must follow.
+        case needsVelocity
         /// Just read `Note Velocity`: its `Note On` must follow.
         case needsNoteOn
         /// Just read `Note On`: its `Note Duration` must follow.
@@ -52,8 +57,11 @@ public struct REMIGrammar: Sendable {
     /// The role of each id, so a step is one array read.
     enum Role: Equatable, Sendable {
         case forbidden, endOfPiece, bar, position(Int), chord, tempoClass, tempoValue, velocity, noteOn, duration
-        /// A header token; its rank (1 style, 2 key, 3 density) gives the order.
+        case instrument
+        /// A header token; its rank (`REMIEvent.headerRank`) gives the order.
         case header(Int)
+        /// A time signature (a header of rank 1), with the positions of its bars.
+        case meter(positions: Int)
         case marker
     }
 
@@ -70,9 +78,14 @@ public struct REMIGrammar: Sendable {
     /// The grid position (0-based) of the current onset in the bar, or -1 before the first.
     public private(set) var position = -1
     private var stage = Stage.none
-    /// The rank of the last header token read in the current bar (0: none; 1 style, 2 key,
-    /// 3 density).
+    /// The rank of the last header token read in the current bar (0: none; see
+    /// `REMIEvent.headerRank`).
     public private(set) var headerRank = 0
+    /// Grid positions in the current bar (its metre's, with metres followed).
+    public private(set) var barPositions: Int
+    /// Grid positions of the longest bar the vocabulary has: a bar with fewer must not reach
+    /// the positions past its end.
+    private let allPositions: Int
 
     private let roles: [Role]
     private let masks: Masks
@@ -80,6 +93,7 @@ public struct REMIGrammar: Sendable {
     /// A grammar for the ids of `vocabulary`, in the start phase. With `allowsEndOfPiece`
     /// false, `End Of Piece` is never allowed (a piece then runs to its bar or token limit).
     public init(vocabulary: Vocabulary, allowsEndOfPiece: Bool = true) {
+        let config = vocabulary.config
         roles = vocabulary.events.map { event in
             switch event {
             case .padding, .startOfPiece: return .forbidden
@@ -94,28 +108,44 @@ public struct REMIGrammar: Sendable {
             case .duration: return .duration
             case .style, .key, .density: return .header(event.headerRank)
             case .fillSuffix, .fillMiddle, .fillEnd: return .marker
+            case .instrument: return .instrument
+            case let .timeSignature(n, d): return .meter(positions: config.positions(numerator: n, denominator: d))
             }
         }
-        masks = Masks(roles: roles, positions: vocabulary.config.positionsPerBar, allowsEndOfPiece: allowsEndOfPiece)
+        barPositions = config.positionsPerBar
+        allPositions = config.maximumPositionsPerBar
+        masks = Masks(
+            roles: roles, positions: config.maximumPositionsPerBar, instruments: config.hasInstruments,
+            allowsEndOfPiece: allowsEndOfPiece)
     }
 
     /// Number of ids (the length of every mask).
     public var vocabularySize: Int { roles.count }
 
-    /// `mask[id]` is true when `id` may come next. Precomputed per state: no work per call.
+    /// `mask[id]` is true when `id` may come next. Precomputed per state; only a bar shorter
+    /// than the longest (with metres followed) costs a copy to close its last positions.
     public var allowed: [Bool] {
         switch phase {
         case .start: return masks.barOnly
         case .afterMarker: return masks.barOnly
-        case .afterBar: return masks.afterBar[headerRank][notes > 0 ? 1 : 0]
+        case .afterBar: return closingPositions(masks.afterBar[headerRank][notes > 0 ? 1 : 0])
         case .afterPosition: return masks.afterPosition[stage.rawValue]
         case .needsTempoValue: return masks.tempoValue
+        case .needsVelocity: return masks.velocity
         case .needsNoteOn: return masks.noteOn
         case .needsDuration: return masks.duration
         case .itemDone:
-            return masks.itemDone[max(position, 0)][notes > 0 ? 1 : 0]
+            return closingPositions(masks.itemDone[max(min(position, allPositions - 1), 0)][notes > 0 ? 1 : 0])
         case .ended: return masks.nothing
         }
+    }
+
+    /// `mask` without the positions past the end of the current bar.
+    private func closingPositions(_ mask: [Bool]) -> [Bool] {
+        guard barPositions < allPositions else { return mask }
+        var mask = mask
+        for (id, p) in masks.positionIDs where p >= barPositions { mask[id] = false }
+        return mask
     }
 
     /// Whether `id` may come next.
@@ -143,6 +173,12 @@ public struct REMIGrammar: Sendable {
         case let .header(rank):
             headerRank = rank
             if phase != .afterBar && phase != .start { phase = .afterBar }
+        case let .meter(positions):
+            headerRank = 1
+            barPositions = positions
+            if phase != .afterBar && phase != .start { phase = .afterBar }
+        case .instrument:
+            phase = .needsVelocity
         case .marker:
             position = -1
             stage = .none
@@ -185,7 +221,9 @@ public struct REMIGrammar: Sendable {
 
     /// The masks of every state, built once per vocabulary.
     struct Masks: Sendable {
-        let barOnly, tempoValue, noteOn, duration, nothing: [Bool]
+        let barOnly, tempoValue, velocity, noteOn, duration, nothing: [Bool]
+        /// Each `Position` id with its position.
+        let positionIDs: [(id: Int, position: Int)]
         /// Indexed by the rank of the last header token read in the bar, then by whether End Of
         /// Piece is allowed (0 or 1).
         let afterBar: [[[Bool]]]
@@ -194,19 +232,24 @@ public struct REMIGrammar: Sendable {
         /// Indexed by the current position, then by whether End Of Piece is allowed (0 or 1).
         let itemDone: [[[Bool]]]
 
-        init(roles: [Role], positions: Int, allowsEndOfPiece: Bool) {
+        init(roles: [Role], positions: Int, instruments: Bool, allowsEndOfPiece: Bool) {
             func mask(_ allow: (Role) -> Bool) -> [Bool] { roles.map(allow) }
             barOnly = mask { $0 == .bar }
-            afterBar = (0...3).map { read in
+            positionIDs = roles.enumerated().compactMap { id, role in
+                if case let .position(p) = role { (id, p) } else { nil }
+            }
+            afterBar = (0...REMIEvent.maximumHeaderRank).map { read in
                 [false, true].map { endAllowed in
                     mask { role in
                         if case let .header(rank) = role { return rank > read }
+                        if case .meter = role { return read == 0 }
                         return role == .bar || (role == .endOfPiece && endAllowed && allowsEndOfPiece)
                             || role.isPosition
                     }
                 }
             }
             tempoValue = mask { $0 == .tempoValue }
+            velocity = mask { $0 == .velocity }
             noteOn = mask { $0 == .noteOn }
             duration = mask { $0 == .duration }
             nothing = mask { _ in false }
@@ -215,7 +258,8 @@ public struct REMIGrammar: Sendable {
                     switch role {
                     case .chord: return stage.rawValue < Stage.chord.rawValue
                     case .tempoClass: return stage.rawValue < Stage.tempo.rawValue
-                    case .velocity: return true
+                    case .velocity: return !instruments
+                    case .instrument: return true
                     default: return false
                     }
                 }

@@ -30,6 +30,12 @@ public struct Steering: Equatable, Sendable {
     /// Whether the new music fills an infilling gap: it opens with a `Bar` and ends with
     /// `Infill_End` once the stop condition's bars are written, and only then.
     public var fillsGap: Bool
+    /// How firmly new notes keep to the asked harmony: a penalty, in nats, on the
+    /// log-probability of every pitch outside the chord in force (with `chords`) or outside the
+    /// scale of the asked key (a `Key` in `header`, without chords). The tokens alone steer the
+    /// model only loosely (docs/control.md, "Guidance"); 0 leaves it to them, `.infinity` allows
+    /// chord or scale tones only.
+    public var harmonyGuidance: Float = 0
 
     /// Steering; nothing is asked by default.
     public init(chords: [[PlannedChord]] = [], tempoBPM: Int? = nil, fillsGap: Bool = false) {
@@ -66,6 +72,55 @@ public struct Steering: Equatable, Sendable {
             }
         }
     }
+
+    /// The pitch classes of `label` as a 12-bit set (bit 0: C), from the recogniser's templates
+    /// (docs/remi.md); nil for `N:N`.
+    public static func pitchClasses(of label: ChordLabel) -> Int? {
+        guard case let .chord(root, quality) = label else { return nil }
+        let intervals: [Int]
+        switch quality {
+        case .major: intervals = [0, 4, 7]
+        case .minor: intervals = [0, 3, 7]
+        case .diminished: intervals = [0, 3, 6]
+        case .augmented: intervals = [0, 4, 8]
+        case .dominant: intervals = [0, 4, 7, 10]
+        }
+        return intervals.reduce(0) { $0 | 1 << ((root + $1) % 12) }
+    }
+
+    /// The scale of `key` as a 12-bit set: major, or minor with both its sixth and seventh
+    /// degrees raised and natural (the harmonic and melodic forms a piece in minor uses).
+    public static func pitchClasses(of key: MusicalKey) -> Int {
+        let intervals = key.isMinor ? [0, 2, 3, 5, 7, 8, 9, 10, 11] : [0, 2, 4, 5, 7, 9, 11]
+        return intervals.reduce(0) { $0 | 1 << ((key.tonic + $1) % 12) }
+    }
+
+    /// The pitch classes the notes at grid `position` of new bar `bar` (1-based) keep to, as a
+    /// 12-bit set: the last asked chord at or before `position`, else the asked key's scale;
+    /// nil where nothing is asked (or the chord is `N:N`).
+    func harmony(inBar bar: Int, at position: Int) -> Int? {
+        if !chords.isEmpty {
+            guard bar >= 1 else { return nil }
+            let plan = chords[(bar - 1) % chords.count]
+            return plan.last { $0.position <= position }.flatMap { Self.pitchClasses(of: $0.label) }
+        }
+        for case let .key(index) in header {
+            return MusicalKey(index: index).map(Self.pitchClasses(of:))
+        }
+        return nil
+    }
+
+    /// Where the chord in force at `position` of new bar `bar` gives way: the position of the
+    /// next asked chord (`positionsPerBar` for the next bar's first), and that chord's pitch
+    /// classes (nil for `N:N`). nil without chords.
+    func nextChange(inBar bar: Int, at position: Int, positionsPerBar: Int) -> (position: Int, harmony: Int?)? {
+        guard !chords.isEmpty, bar >= 1 else { return nil }
+        if let next = chords[(bar - 1) % chords.count].first(where: { $0.position > position }) {
+            return (next.position, Self.pitchClasses(of: next.label))
+        }
+        guard let first = chords[bar % chords.count].first else { return nil }
+        return (positionsPerBar + first.position, Self.pitchClasses(of: first.label))
+    }
 }
 
 /// The steering of one generation as it runs: which forced token is next.
@@ -73,6 +128,12 @@ struct SteeringState {
     let steering: Steering
     let vocabulary: Vocabulary
     let chordIDs: Set<Int>
+    /// Each `Note On` id with its pitch.
+    let noteOns: [(id: Int, pitch: Int)]
+    /// Each `Note Duration` id with its length in ticks.
+    let durations: [(id: Int, ticks: Int)]
+    /// The pitch of the last `Note On` drawn.
+    var lastPitch: Int?
     let tempo: (classID: Int, valueID: Int)?
     /// The new bar the plan was last read for, and how many of its chords are written.
     var planBar = 0
@@ -86,6 +147,13 @@ struct SteeringState {
         self.vocabulary = vocabulary
         chordIDs = Set(
             vocabulary.events.indices.filter { if case .chord = vocabulary.events[$0] { true } else { false } })
+        noteOns = vocabulary.events.enumerated().compactMap { id, event in
+            if case let .noteOn(pitch) = event { (id, pitch) } else { nil }
+        }
+        let stepTicks = vocabulary.config.durationStepTicks
+        durations = vocabulary.events.enumerated().compactMap { id, event in
+            if case let .duration(step) = event { (id, (step + 1) * stepTicks) } else { nil }
+        }
         if let bpm = steering.tempoBPM {
             let (c, v) = tokenizer.tempoClassAndValue(bpm: bpm)
             if let classID = vocabulary.id(for: .tempoClass(c)), let valueID = vocabulary.id(for: .tempoValue(v)) {
@@ -166,11 +234,39 @@ struct SteeringState {
         }
     }
 
+    /// Lowers by `steering.harmonyGuidance` (docs/control.md, "Guidance") the log-probability
+    /// of each `Note On` outside the harmony in force, and of each `Note Duration` that would
+    /// hold a note into the next chord when it is not one of that chord's tones.
+    func guide(_ logits: inout [Float], mask: inout [Bool]?, grammar: REMIGrammar, newBars: Int) {
+        let penalty = steering.harmonyGuidance
+        guard penalty > 0 else { return }
+        func lower(_ id: Int) {
+            if penalty.isInfinite { mask?[id] = false } else { logits[id] -= penalty }
+        }
+        switch grammar.phase {
+        case .needsNoteOn:
+            guard let harmony = steering.harmony(inBar: newBars, at: grammar.position) else { return }
+            for (id, pitch) in noteOns where harmony & (1 << (pitch % 12)) == 0 { lower(id) }
+        case .needsDuration:
+            let config = vocabulary.config
+            guard let pitch = lastPitch,
+                let next = steering.nextChange(
+                    inBar: newBars, at: grammar.position, positionsPerBar: config.positionsPerBar),
+                (next.harmony ?? 0) & (1 << (pitch % 12)) == 0
+            else { return }
+            let room = (next.position - grammar.position) * config.gridTicks
+            for (id, ticks) in durations where ticks > room { lower(id) }
+        default:
+            break
+        }
+    }
+
     /// Records the token drawn.
     mutating func advance(_ id: Int) {
         switch vocabulary.event(for: id) {
         case .chord?: if !steering.chords.isEmpty { chordsWritten += 1 }
         case .tempoValue?: tempoPending = false
+        case let .noteOn(pitch)?: lastPitch = pitch
         default: break
         }
     }

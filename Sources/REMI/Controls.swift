@@ -42,6 +42,11 @@ extension REMITokenizer {
         while i < ids.count {
             out.append(ids[i])
             guard Int(ids[i]) == bar else { i += 1; continue }
+            // A bar's metre comes before its header.
+            if i + 1 < ids.count, case .timeSignature? = vocabulary.event(for: Int(ids[i + 1])) {
+                i += 1
+                out.append(ids[i])
+            }
             out += fixed
             if density {
                 var notes = 0, j = i + 1

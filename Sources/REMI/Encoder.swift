@@ -12,6 +12,9 @@ public struct QuantizedNote: Equatable, Sendable {
     public var velocityBin: Int
     /// Duration step (0-based, nearest, ties to the shorter, clamped to the step range).
     public var durationStep: Int
+    /// The part that plays it (an `Instrument` index), or 0 when the config reads no
+    /// instruments.
+    public var instrument: Int = 0
 }
 
 /// Integer division rounded to the nearest, ties down: the original's `np.argmin` keeps the
@@ -34,17 +37,22 @@ extension REMITokenizer {
     /// chords on the snapped notes; expand the tempo map to every beat up to the last tempo
     /// change; write bars 0 through the bar of the last onset, each item as `Position` and its
     /// events, with chords, then tempo, then notes (in order of their unsnapped onset, then
-    /// pitch) at one onset. A file with no notes gives no events.
+    /// part, then pitch) at one onset. With metres followed each bar is as long as its metre
+    /// and a `Time Signature` follows the `Bar` that starts one; with instruments each note's
+    /// part comes before its velocity. A file with no notes gives no events.
     public func encode(_ file: MIDIFile) throws -> [REMIEvent] {
         let division = try ticksPerBeat(of: file)
         let notes = quantizedNotes(of: file, division: division)
         guard let lastStart = notes.last?.start else { return [] }
-        let barTicks = config.ticksPerBar, grid = config.gridTicks
-        let lastBar = lastStart / barTicks
+        let layout =
+            config.followsMeters
+            ? try BarLayout(following: file, division: division, config: config) : BarLayout(uniform: config)
+        let grid = config.gridTicks
+        let lastBar = layout.bar(containing: lastStart).bar
         guard lastBar < Self.maximumBars else {
             throw REMIError.pieceTooLong(bars: lastBar + 1, limit: Self.maximumBars)
         }
-        let endTick = (lastBar + 1) * barTicks  // items at or after it are not written
+        let endTick = layout.start(ofBar: lastBar + 1)  // items at or after it are not written
 
         var chords: [ChordRecognizer.Span] = []
         if config.chords {
@@ -58,9 +66,15 @@ extension REMITokenizer {
         events.reserveCapacity(notes.count * 4 + tempos.count * 3 + chords.count * 2 + lastBar + 1)
         var bar = -1
         func open(_ tick: Int) {
-            let target = tick / barTicks
-            while bar < target { events.append(.bar); bar += 1 }
-            events.append(.position((tick % barTicks) / grid))
+            let (target, start) = layout.bar(containing: tick)
+            while bar < target {
+                events.append(.bar)
+                bar += 1
+                if config.followsMeters, let (n, d) = layout.meterChange(atBar: bar) {
+                    events.append(.timeSignature(numerator: n, denominator: d))
+                }
+            }
+            events.append(.position((tick - start) / grid))
         }
         var c = 0, t = 0
         // Chords and tempos up to `limit`, in time order; a chord before a tempo at one onset.
@@ -85,6 +99,7 @@ extension REMITokenizer {
         for note in notes {
             writeChordsAndTempos(through: note.start)
             open(note.start)
+            if config.hasInstruments { events.append(.instrument(note.instrument)) }
             events.append(.velocity(note.velocityBin))
             events.append(.noteOn(note.pitch))
             events.append(.duration(note.durationStep))
@@ -109,29 +124,47 @@ extension REMITokenizer {
     }
 
     /// The notes the encoder reads (per `config.tracks`, `dropDrums`, `sustainPedal`), in file
-    /// ticks, ordered by onset, then pitch, then track order.
+    /// ticks, ordered by onset, then (with instruments) part, then pitch, then track order.
     public func sourceNotes(of file: MIDIFile) -> [Note] {
+        sourceNotesAndParts(of: file).map(\.note)
+    }
+
+    /// `sourceNotes(of:)` with each note's part (`instrument(of:in:file:)`; 0 without
+    /// instruments).
+    public func sourceNotesAndParts(of file: MIDIFile) -> [(note: Note, part: Int)] {
         func kept(_ note: Note) -> Bool {
-            (0...127).contains(note.pitch) && !(config.dropDrums && note.channel == 9)
+            (0...127).contains(note.pitch) && !(config.dropDrums && note.channel == GeneralMIDI.drumChannel)
         }
-        var notes: [Note]
+        var notes: [(note: Note, part: Int)]
         switch config.tracks {
         case .merge:
             notes = []
             notes.reserveCapacity(file.tracks.reduce(0) { $0 + $1.notes.count })
-            for track in file.tracks { for note in track.notes where kept(note) { notes.append(note) } }
+            for track in file.tracks { for note in track.notes where kept(note) { notes.append((note, 0)) } }
         case .firstWithNotes:
-            notes = file.tracks.lazy.map { $0.notes.filter(kept) }.first { !$0.isEmpty } ?? []
+            notes = (file.tracks.lazy.map { $0.notes.filter(kept) }.first { !$0.isEmpty } ?? []).map { ($0, 0) }
+        case .instruments:
+            let programs = PartFinder(file: file, config: config)
+            notes = []
+            notes.reserveCapacity(file.tracks.reduce(0) { $0 + $1.notes.count })
+            for track in file.tracks {
+                let role = programs.role(of: track)
+                for note in track.notes where kept(note) { notes.append((note, role ?? programs.part(of: note))) }
+            }
         }
         if config.sustainPedal == .extendNotes {
-            notes = SustainPedal.apply(to: notes, controlChanges: file.tracks.flatMap(\.controlChanges))
+            // The pedal moves ends only: parts stay with their notes.
+            let extended = SustainPedal.apply(
+                to: notes.map(\.note), controlChanges: file.tracks.flatMap(\.controlChanges))
+            notes = zip(extended, notes).map { ($0, $1.part) }
         }
-        // Stable order: onset, pitch, then the order read (track order).
+        // Stable order: onset, part, pitch, then the order read (track order).
         var order = Array(notes.indices)
         order.sort { a, b in
             let x = notes[a], y = notes[b]
-            if x.start != y.start { return x.start < y.start }
-            if x.pitch != y.pitch { return x.pitch < y.pitch }
+            if x.note.start != y.note.start { return x.note.start < y.note.start }
+            if x.part != y.part { return x.part < y.part }
+            if x.note.pitch != y.note.pitch { return x.note.pitch < y.note.pitch }
             return a < b
         }
         return order.map { notes[$0] }
@@ -152,7 +185,7 @@ extension REMITokenizer {
     func quantizedNotes(of file: MIDIFile, division: Int) -> [QuantizedNote] {
         let tpb = config.ticksPerBeat, grid = config.gridTicks
         let bins = config.velocityBins, steps = config.durationSteps, stepTicks = config.durationStepTicks
-        return sourceNotes(of: file).map { note in
+        return sourceNotesAndParts(of: file).map { note, part in
             let start = max(note.start, 0)
             let length = max(note.end - start, 0)
             let snapped = roundedHalfDown(start * tpb, division * grid) * grid
@@ -161,7 +194,7 @@ extension REMITokenizer {
             return QuantizedNote(
                 start: snapped, end: snapped + roundedHalfDown(length * tpb, division),
                 pitch: note.pitch, velocityBin: min(velocity * bins / 128, bins - 1),
-                durationStep: step)
+                durationStep: step, instrument: part)
         }
     }
 
@@ -210,5 +243,51 @@ extension REMITokenizer {
         if offset < 0 { return (0, 0) }
         if offset >= width * classes { return (classes - 1, width - 1) }
         return (offset / width, offset % width)
+    }
+}
+
+/// Which part plays a note (docs/remi.md, "Instruments and meters"): the track's role when its
+/// name is one of `TokenizerConfig.trackRoles`, else the drums for channel 10, else the program
+/// in force on the note's channel when it starts (the last program change at or before it in
+/// any track, as a synthesiser hears them; program 0 before the first).
+struct PartFinder {
+    private let roles: [String: Int]
+    /// Program changes per channel, by tick (stable: file order at one tick).
+    private let changes: [[(tick: Int, program: Int)]]
+
+    init(file: MIDIFile, config: TokenizerConfig) {
+        var roles: [String: Int] = [:]
+        for (i, role) in config.trackRoles.enumerated() {
+            roles[role.lowercased()] = TokenizerConfig.drumsInstrument + 1 + i
+        }
+        self.roles = roles
+        var changes = [[(tick: Int, program: Int)]](repeating: [], count: 16)
+        for track in file.tracks {
+            for change in track.programChanges where (0...15).contains(change.channel) {
+                changes[change.channel].append((change.tick, min(max(change.program, 0), 127)))
+            }
+        }
+        self.changes = changes.map { list in
+            list.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(\.element)
+        }
+    }
+
+    /// The role part of `track`, when its name is a role.
+    func role(of track: Track) -> Int? {
+        track.name.flatMap { roles[$0.trimmingCharacters(in: .whitespaces).lowercased()] }
+    }
+
+    /// The drums or the program part of `note`.
+    func part(of note: Note) -> Int {
+        if note.channel == GeneralMIDI.drumChannel { return TokenizerConfig.drumsInstrument }
+        guard (0...15).contains(note.channel) else { return 0 }
+        let list = changes[note.channel]
+        // The last change at or before the onset: binary search for the first one after it.
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].tick <= note.start { low = mid + 1 } else { high = mid }
+        }
+        return low > 0 ? list[low - 1].program : 0
     }
 }

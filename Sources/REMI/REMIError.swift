@@ -10,6 +10,9 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
     case pieceTooLong(bars: Int, limit: Int)
     /// The file has a time signature other than 4/4 and the config says to reject such files.
     case nonFourFourTimeSignature(tick: Int, numerator: Int, denominator: Int)
+    /// With metres followed, the file has a metre bars cannot follow (numerator above 16, or a
+    /// denominator other than 2, 4, 8, 16).
+    case unsupportedTimeSignature(tick: Int, numerator: Int, denominator: Int)
     /// A vocabulary file could not be understood: `reason` says why, `token` which entry.
     case invalidVocabulary(token: String?, reason: String)
     /// The vocabulary is too large for 16-bit token files.
@@ -40,6 +43,11 @@ public enum REMIError: Error, Equatable, CustomStringConvertible, Sendable {
             return
                 "time signature \(numerator)/\(denominator) at tick \(tick); the config rejects files that are not in "
                 + "4/4 (set nonFourFour to \"fourFourGrid\" to lay them on a 4/4 grid)"
+        case let .unsupportedTimeSignature(tick, numerator, denominator):
+            return
+                "time signature \(numerator)/\(denominator) at tick \(tick) is not a metre REMI bars can follow: "
+                + "numerators 1...\(TokenizerConfig.maximumMeterNumerator) over "
+                + "\(TokenizerConfig.meterDenominators.map(String.init).joined(separator: ", "))"
         case let .invalidVocabulary(token, reason):
             return "vocabulary: \(reason)" + (token.map { " (token '\($0)')" } ?? "")
         case let .vocabularyTooLargeForTokenFile(size):

@@ -97,14 +97,27 @@ public enum REMIEvent: Hashable, Sendable {
     /// Ends the gap's bars: the piece goes on from the bar after the gap.
     case fillEnd
 
-    /// A header token's place in the one order a bar's header allows: 1 style, 2 key,
-    /// 3 density; 0 for every other event.
+    // Parts and metres (docs/remi.md, "Instruments and meters"), present only when the config
+    // reads instruments or follows metres.
+
+    /// The part that plays the next note, before its `Note Velocity`: a General MIDI program
+    /// 0...127, `TokenizerConfig.drumsInstrument`, or a track role after them.
+    case instrument(Int)
+    /// The metre of this bar and the bars after it, right after its `Bar`.
+    case timeSignature(numerator: Int, denominator: Int)
+
+    /// A header token's place in the one order a bar's header allows: 1 time signature,
+    /// 2 style, 3 key, 4 density; 0 for every other event.
     public var headerRank: Int {
         switch self {
-        case .style: return 1
-        case .key: return 2
-        case .density: return 3
+        case .timeSignature: return 1
+        case .style: return 2
+        case .key: return 3
+        case .density: return 4
         default: return 0
         }
     }
+
+    /// The highest `headerRank`.
+    public static let maximumHeaderRank = 4
 }

@@ -38,6 +38,11 @@ public struct RoundTripReport: Equatable, Sendable {
     public var velocitiesOutsideBin = 0
     /// Notes whose pitch changed: must be 0.
     public var pitchesChanged = 0
+    /// Notes whose part (`Instrument`) changed, with instruments: must be 0.
+    public var instrumentsChanged = 0
+    /// Files whose time signatures came back other than they were, with metres followed: must
+    /// be 0.
+    public var metersChanged = 0
     /// Beats whose tempo was compared.
     public var tempoBeats = 0
     /// Largest |tempo error| against the tempo clamped to the class range, bpm (bound: 1).
@@ -55,7 +60,7 @@ public struct RoundTripReport: Equatable, Sendable {
     /// 30 ticks of the clamped length, velocity in bin, pitch exact, tempo within 1 bpm.
     public var withinBounds: Bool {
         notesIn == notesOut && onsetsMovedOver60 == 0 && maxDurationError <= 30 && velocitiesOutsideBin == 0
-            && pitchesChanged == 0 && maxTempoError <= 1
+            && pitchesChanged == 0 && maxTempoError <= 1 && instrumentsChanged == 0 && metersChanged == 0
     }
 
     /// Adds another report's counts to this one.
@@ -77,6 +82,8 @@ public struct RoundTripReport: Equatable, Sendable {
         maxDurationError = max(maxDurationError, other.maxDurationError)
         velocitiesOutsideBin += other.velocitiesOutsideBin
         pitchesChanged += other.pitchesChanged
+        instrumentsChanged += other.instrumentsChanged
+        metersChanged += other.metersChanged
         tempoBeats += other.tempoBeats
         maxTempoError = max(maxTempoError, other.maxTempoError)
     }
@@ -96,19 +103,25 @@ extension REMITokenizer {
         let barID = vocabulary.id(for: .bar)
         report.bars = ids.reduce(0) { $0 + ($1 == barID ? 1 : 0) }
 
-        // Encoding order sorted by (snapped onset, pitch) is the decoder's order.
-        let source = sourceNotes(of: file)
+        // Encoding order sorted by (snapped onset, pitch) is the decoder's order within a part;
+        // parts are compared in the order `tracks(of:)` writes them.
+        let source = sourceNotesAndParts(of: file)
         let quantized = quantizedNotes(of: file, division: division)
-        let order = quantized.indices.sorted {
-            (quantized[$0].start, quantized[$0].pitch, $0) < (quantized[$1].start, quantized[$1].pitch, $1)
+        let order = quantized.indices.sorted { a, b in
+            let x = quantized[a], y = quantized[b]
+            let (rx, ry) = (Self.trackOrder(ofPart: x.instrument), Self.trackOrder(ofPart: y.instrument))
+            return (rx.0, rx.1, x.start, x.pitch, a) < (ry.0, ry.1, y.start, y.pitch, b)
         }
-        let out = decoded.tracks.first?.notes ?? []
+        let out = decoded.tracks.flatMap { track in
+            track.notes.map { (note: $0, part: part(of: track)) }
+        }
         report.notesIn = source.count
         report.notesOut = out.count
         let minLength = Double(config.durationStepTicks)
         let maxLength = Double(config.durationStepTicks * config.durationSteps)
         for (k, i) in order.enumerated() where k < out.count {
-            let original = source[i], back = out[k]
+            let original = source[i].note, back = out[k].note
+            if config.hasInstruments && source[i].part != out[k].part { report.instrumentsChanged += 1 }
             let shift = abs(Double(back.start) - Double(original.start) * scale)
             report.onsetShiftSum += shift
             report.maxOnsetShift = max(report.maxOnsetShift, shift)
@@ -130,9 +143,22 @@ extension REMITokenizer {
             if original.pitch != back.pitch { report.pitchesChanged += 1 }
         }
 
+        // The metres of the bars written (none when the file has no notes).
+        if config.followsMeters, let last = quantized.last {
+            let asRead = try BarLayout(following: file, division: division, config: config)
+            let asDecoded = try BarLayout(following: decoded, division: config.ticksPerBeat, config: config)
+            let lastBar = asRead.bar(containing: last.start).bar
+            if asRead.runs.filter({ $0.firstBar <= lastBar }) != asDecoded.runs.filter({ $0.firstBar <= lastBar }) {
+                report.metersChanged = 1
+            }
+        }
+
         // Tempo on every beat of the written bars.
         if let last = quantized.last {
-            let beats = (last.start / config.ticksPerBar + 1) * config.beatsPerBar
+            let layout =
+                config.followsMeters
+                ? try BarLayout(following: file, division: division, config: config) : BarLayout(uniform: config)
+            let beats = layout.start(ofBar: layout.bar(containing: last.start).bar + 1) / config.ticksPerBeat
             let low = Double(config.tempoClasses[0].lowerBPM)
             let high = low + Double(config.tempoValuesPerClass * config.tempoClasses.count - 1)
             var a = 0, b = 0
@@ -153,5 +179,18 @@ extension REMITokenizer {
             }
         }
         return (report, decoded)
+    }
+}
+
+extension REMITokenizer {
+    /// The part a decoded track plays: its role, the drums, or its first program (0 without one).
+    public func part(of track: Track) -> Int {
+        if let name = track.name,
+            let role = config.trackRoles.firstIndex(where: { $0.lowercased() == name.lowercased() })
+        {
+            return TokenizerConfig.drumsInstrument + 1 + role
+        }
+        if track.isDrum { return TokenizerConfig.drumsInstrument }
+        return config.hasInstruments ? track.programChanges.first?.program ?? 0 : 0
     }
 }

@@ -28,6 +28,11 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         case merge
         /// Only the first track that has notes is read, as the original reads `instruments[0]`.
         case firstWithNotes
+        /// Every track is read and each note says which part plays it: an `Instrument` token
+        /// before its `Note Velocity` (docs/remi.md, "Instruments and meters"). A part is a
+        /// track role (`trackRoles`, matched by track name), the drums (channel 10, when
+        /// `dropDrums` is off), or a General MIDI program.
+        case instruments
     }
 
     /// What the sustain pedal (controller 64) does.
@@ -46,6 +51,11 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         /// A file with any time signature other than 4/4 is refused with
         /// `REMIError.nonFourFourTimeSignature`, so a corpus can be filtered.
         case reject
+        /// Bars follow the file's time signatures, each bar as long as its metre, with a
+        /// `Time Signature` token after the first `Bar` and after every `Bar` whose metre
+        /// changes (docs/remi.md, "Instruments and meters"). Metres n/2, n/4, n/8 and n/16 with
+        /// n up to 16 are read; any other is refused with `REMIError.unsupportedTimeSignature`.
+        case follow
     }
 
     /// Internal resolution in ticks per beat; files are rescaled to it.
@@ -95,6 +105,15 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     public var styles: [String] = []
     /// Notes per bar that separate the density classes `densityNames`, ascending.
     public var densityThresholds: [Double] = [18, 25]
+    /// With `tracks` set to `.instruments`, the track names that are parts of their own, each
+    /// with its `Instrument` token (POP909: MELODY, BRIDGE, PIANO), matched without regard to
+    /// case or surrounding spaces. Written to JSON only with `.instruments`.
+    public var trackRoles: [String] = []
+
+    /// The denominators a followed metre may have.
+    public static let meterDenominators = [2, 4, 8, 16]
+    /// The largest numerator a followed metre may have.
+    public static let maximumMeterNumerator = 16
 
     /// The names of the density classes, one more than `densityThresholds`.
     public static let densityNames = ["sparse", "medium", "dense"]
@@ -102,10 +121,43 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     /// The defaults (the original REMI on one piano track).
     public init() {}
 
+    /// The config for arrangements (docs/remi.md, "Instruments and meters"): every note with its
+    /// part, the drums kept, bars that follow the file's metres; POP909's track names as roles
+    /// unless others are given.
+    public static func arrangement(trackRoles: [String] = ["MELODY", "BRIDGE", "PIANO"]) -> TokenizerConfig {
+        var config = TokenizerConfig()
+        config.tracks = .instruments
+        config.trackRoles = trackRoles
+        config.dropDrums = false
+        config.nonFourFour = .follow
+        return config
+    }
+
     /// Ticks in a bar.
     public var ticksPerBar: Int { ticksPerBeat * beatsPerBar }
     /// Ticks in one grid step (120 by default).
     public var gridTicks: Int { ticksPerBar / positionsPerBar }
+    /// Whether each note carries an `Instrument` token.
+    public var hasInstruments: Bool { tracks == .instruments }
+    /// Whether bars follow the file's metres (`Time Signature` tokens).
+    public var followsMeters: Bool { nonFourFour == .follow }
+    /// Parts with an `Instrument` token: the 128 programs, the drums, then `trackRoles`.
+    public var instrumentCount: Int { hasInstruments ? 129 + trackRoles.count : 0 }
+    /// The `Instrument` index of the drums (after the programs 0...127).
+    public static let drumsInstrument = 128
+    /// Grid positions in the longest bar: `positionsPerBar`, or with metres followed, a bar
+    /// of 16 half notes.
+    public var maximumPositionsPerBar: Int { followsMeters ? positionsPerBar / beatsPerBar * 32 : positionsPerBar }
+
+    /// Grid positions in a bar of `numerator`/`denominator`.
+    public func positions(numerator: Int, denominator: Int) -> Int {
+        numerator * positionsPerBar * 4 / (beatsPerBar * denominator)
+    }
+
+    /// Whether `numerator`/`denominator` is a metre that bars can follow.
+    public static func isSupportedMeter(numerator: Int, denominator: Int) -> Bool {
+        (1...maximumMeterNumerator).contains(numerator) && meterDenominators.contains(denominator)
+    }
 
     /// Checks that the values fit together; throws `REMIError.invalidConfig` naming the field.
     public func validate() throws {
@@ -152,6 +204,18 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
             styles.allSatisfy { !$0.isEmpty && !$0.contains("_") && !$0.contains(where: \.isWhitespace) }, "styles",
             "names must be non-empty, with no '_' and no spaces")
         try require(Set(styles).count == styles.count, "styles", "names must differ")
+        try require(hasInstruments || trackRoles.isEmpty, "trackRoles", "need tracks set to instruments")
+        try require(
+            trackRoles.allSatisfy {
+                !$0.isEmpty && !$0.contains("_") && !$0.contains(where: \.isWhitespace) && Int($0) == nil
+                    && $0.lowercased() != "drums"
+            }, "trackRoles", "names must be non-empty, with no '_', no spaces, not a number and not 'Drums'")
+        try require(
+            Set(trackRoles.map { $0.lowercased() }).count == trackRoles.count, "trackRoles", "names must differ")
+        try require(trackRoles.count <= 64, "trackRoles", "must list at most 64 names")
+        try require(
+            !followsMeters || (positionsPerBar / beatsPerBar) % 4 == 0, "positionsPerBar",
+            "must give every sixteenth note a grid step when metres are followed")
         try require(styles.count <= 1000, "styles", "must list at most 1000 names")
         try require(
             densityThresholds.count == Self.densityNames.count - 1
@@ -206,11 +270,12 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         case ticksPerBeat, beatsPerBar, positionsPerBar, durationStepTicks, durationSteps, velocityBins,
             tempoClasses, tempoValuesPerClass, chords, chordWindowBeats, tracks, dropDrums, sustainPedal,
             nonFourFour, defaultTempoBPM, decoderDefaultVelocity, decoderDefaultDurationStep, controls, styles,
-            densityThresholds
+            densityThresholds, trackRoles
     }
 
-    /// Encodes every field; the control fields only when `controls` is on, so a config
-    /// without controls reads and hashes exactly as before they existed.
+    /// Encodes every field; the control fields only when `controls` is on and the track roles
+    /// only with `.instruments`, so a config without them reads and hashes exactly as before
+    /// they existed.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(ticksPerBeat, forKey: .ticksPerBeat)
@@ -235,6 +300,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
             try c.encode(styles, forKey: .styles)
             try c.encode(densityThresholds, forKey: .densityThresholds)
         }
+        if hasInstruments { try c.encode(trackRoles, forKey: .trackRoles) }
     }
 
     /// Decodes a config; any field that is absent keeps its default.
@@ -263,5 +329,6 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         try take(.controls, &controls)
         try take(.styles, &styles)
         try take(.densityThresholds, &densityThresholds)
+        try take(.trackRoles, &trackRoles)
     }
 }

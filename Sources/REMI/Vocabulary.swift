@@ -19,8 +19,11 @@ import Foundation
 ///
 /// With `TokenizerConfig.controls` on, the control tokens follow (docs/control.md): one
 /// `Style` per style name, 24 `Key`, 3 `Density`, then `Infill_Suffix`, `Infill_Middle`,
-/// `Infill_End`. The REMI ids before them are the same with or without controls, so a model
-/// trained without them can be fine-tuned with them.
+/// `Infill_End`. With metres followed, the positions of longer bars (`Position 17/16` ...) and
+/// one `Time Signature` per metre (numerators 1...16 over 2, 4, 8, 16) come next; with
+/// instruments, one `Instrument` per General MIDI program, the drums, and each track role. The
+/// REMI ids before them are the same with or without these, so a model trained without them
+/// can be fine-tuned with them.
 ///
 /// The whole space is present whether or not a corpus uses it (the original built its
 /// dictionary from the training data), so ids never depend on the data. The vocabulary is
@@ -33,7 +36,7 @@ public struct Vocabulary: Equatable, Sendable {
 
     private let barID: Int, positionBase: Int, chordBase: Int, tempoClassBase: Int,
         tempoValueBase: Int, velocityBase: Int, noteOnBase: Int, durationBase: Int, styleBase: Int, keyBase: Int,
-        densityBase: Int, fillBase: Int
+        densityBase: Int, fillBase: Int, extraPositionBase: Int, meterBase: Int, instrumentBase: Int
 
     /// Id of the padding token (always 0).
     public let paddingID = 0
@@ -71,6 +74,16 @@ public struct Vocabulary: Equatable, Sendable {
         if config.controls { events += TokenizerConfig.densityNames.indices.map { .density($0) } }
         fillBase = events.count
         if config.controls { events += [.fillSuffix, .fillMiddle, .fillEnd] }
+        extraPositionBase = events.count
+        events += (config.positionsPerBar..<config.maximumPositionsPerBar).map { .position($0) }
+        meterBase = events.count
+        if config.followsMeters {
+            for n in 1...TokenizerConfig.maximumMeterNumerator {
+                events += TokenizerConfig.meterDenominators.map { .timeSignature(numerator: n, denominator: $0) }
+            }
+        }
+        instrumentBase = events.count
+        events += (0..<config.instrumentCount).map { .instrument($0) }
         self.events = events
         // Computed once: every token file written or read, and every cache entry, checks it.
         fingerprint = FNV1a.hash((try? jsonData()) ?? Data())
@@ -99,7 +112,13 @@ public struct Vocabulary: Equatable, Sendable {
         case .startOfPiece: return startOfPieceID
         case .endOfPiece: return endOfPieceID
         case .bar: return barID
-        case let .position(p): return within(p, config.positionsPerBar, positionBase)
+        case let .position(p):
+            if p >= config.positionsPerBar {
+                return within(
+                    p - config.positionsPerBar, config.maximumPositionsPerBar - config.positionsPerBar,
+                    extraPositionBase)
+            }
+            return within(p, config.positionsPerBar, positionBase)
         case let .chord(label):
             guard config.chords else { return nil }
             switch label {
@@ -120,12 +139,26 @@ public struct Vocabulary: Equatable, Sendable {
         case .fillSuffix: return config.controls ? fillBase : nil
         case .fillMiddle: return config.controls ? fillBase + 1 : nil
         case .fillEnd: return config.controls ? fillBase + 2 : nil
+        case let .instrument(i): return within(i, config.instrumentCount, instrumentBase)
+        case let .timeSignature(n, d):
+            guard config.followsMeters, TokenizerConfig.isSupportedMeter(numerator: n, denominator: d),
+                let k = TokenizerConfig.meterDenominators.firstIndex(of: d)
+            else { return nil }
+            return meterBase + (n - 1) * TokenizerConfig.meterDenominators.count + k
         }
     }
 
     /// The id of the style named `name` (case-insensitive), or nil when there is none.
     public func styleID(named name: String) -> Int? {
         config.styleIndex(named: name).flatMap { id(for: .style($0)) }
+    }
+
+    /// The name of `Instrument` index `i` in token names: the program number, `Drums`, or the
+    /// track role.
+    public func instrumentName(_ i: Int) -> String {
+        if i == TokenizerConfig.drumsInstrument { return "Drums" }
+        let role = i - TokenizerConfig.drumsInstrument - 1
+        return config.trackRoles.indices.contains(role) ? config.trackRoles[role] : "\(i)"
     }
 
     /// The event with this id, or nil for an id outside 0..<count.
@@ -172,6 +205,8 @@ public struct Vocabulary: Equatable, Sendable {
         case .fillSuffix: return ("Infill", "Suffix")
         case .fillMiddle: return ("Infill", "Middle")
         case .fillEnd: return ("Infill", "End")
+        case let .instrument(i): return ("Instrument", instrumentName(i))
+        case let .timeSignature(n, d): return ("Time Signature", "\(n)/\(d)")
         }
     }
 

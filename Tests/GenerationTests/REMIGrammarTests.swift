@@ -33,6 +33,8 @@ struct REMIGrammarTests {
                 case .duration: return "Duration"
                 case .style, .key, .density: return "Header"
                 case .fillSuffix, .fillMiddle, .fillEnd: return "Infill"
+                case .instrument: return "Instrument"
+                case .timeSignature: return "TimeSignature"
                 }
             })
     }
@@ -130,14 +132,45 @@ struct REMIGrammarTests {
         #expect(h.phase == .itemDone)
     }
 
+    static let arrangementConfig = TokenizerConfig.arrangement()
+
+    /// With metres followed, a bar's positions end where its metre does; with instruments a
+    /// note opens with its part.
+    @Test func metresCloseTheirBarsAndNotesNameTheirPart() throws {
+        let v = try Vocabulary(config: Self.arrangementConfig)
+        func allowed(_ events: [REMIEvent]) -> [Bool] {
+            var g = REMIGrammar(vocabulary: v)
+            g.advance(through: events.compactMap { v.id(for: $0) })
+            return g.allowed
+        }
+        let waltz = allowed([.bar, .timeSignature(numerator: 3, denominator: 4)])
+        #expect(waltz[v.id(for: .position(11))!] && !waltz[v.id(for: .position(12))!])
+        #expect(!waltz[v.id(for: .timeSignature(numerator: 4, denominator: 4))!])
+        let long = allowed([.bar, .timeSignature(numerator: 12, denominator: 8), .bar])
+        #expect(long[v.id(for: .position(23))!] && !long[v.id(for: .position(24))!])
+        #expect(long[v.id(for: .timeSignature(numerator: 4, denominator: 4))!])
+        // Before any metre a bar is 4/4.
+        let plain = allowed([.bar])
+        #expect(plain[v.id(for: .position(15))!] && !plain[v.id(for: .position(16))!])
+        let item = allowed([.bar, .position(0)])
+        #expect(item[v.id(for: .instrument(129))!] && !item[v.id(for: .velocity(3))!])
+        let part = allowed([.bar, .position(0), .instrument(128)])
+        #expect(
+            part.enumerated().filter(\.element).allSatisfy {
+                if case .velocity = v.events[$0.offset] { true } else { false }
+            })
+    }
+
     @Test func theMaskHasOneEntryPerId() {
         #expect(grammar(after: []).allowed.count == ids.vocabulary.count)
     }
 
     /// Every rule holds in real music: the grammar accepts the encoder's output untouched.
-    @Test(.enabled(if: GenerationSharedData.isPresent, "../shared/data is absent"))
-    func realPiecesNeverBreakTheGrammar() throws {
-        let tokenizer = try REMITokenizer()
+    @Test(
+        .enabled(if: GenerationSharedData.isPresent, "../shared/data is absent"),
+        arguments: [false, true])
+    func realPiecesNeverBreakTheGrammar(withInstrumentsAndMetres: Bool) throws {
+        let tokenizer = try REMITokenizer(config: withInstrumentsAndMetres ? Self.arrangementConfig : TokenizerConfig())
         let files =
             GenerationSharedData.midiFiles(under: GenerationSharedData.pop909, count: 6)
             + GenerationSharedData.midiFiles(under: GenerationSharedData.maestro, count: 3)

@@ -4,8 +4,10 @@ import Testing
 @testable import REMI
 
 /// Every file of ../shared/data (maestro-asap and pop909, 1,816 files) tokenizes, decodes and
-/// is written and read back with no error, and every note and tempo stays within the bounds.
-/// The per-corpus figures printed here are the ones in docs/tokenizer-roundtrip.md.
+/// is written and read back with no error, and every note and tempo stays within the bounds:
+/// with the seed's piano REMI, and with instruments and metres (each note's part and each
+/// bar's metre exact). The per-corpus figures printed here are the ones in
+/// docs/tokenizer-roundtrip.md.
 @Suite struct CorpusTests {
     struct Outcome: Sendable {
         var corpus: String
@@ -15,9 +17,10 @@ import Testing
 
     @Test(
         "all 1,816 shared files round trip within the bounds",
-        .enabled(if: SharedData.isPresent, "../shared/data is absent"))
-    func everySharedFileRoundTrips() async throws {
-        let tokenizer = try REMITokenizer()
+        .enabled(if: SharedData.isPresent, "../shared/data is absent"), arguments: [false, true])
+    func everySharedFileRoundTrips(withInstrumentsAndMetres: Bool) async throws {
+        let tokenizer = try REMITokenizer(
+            config: withInstrumentsAndMetres ? InstrumentTests.config() : TokenizerConfig())
         let corpora = ["maestro-asap", "pop909"]
         let jobs = corpora.flatMap { corpus in
             SharedData.midiFiles(under: SharedData.root.appendingPathComponent(corpus)).map { (corpus, $0) }
@@ -41,7 +44,7 @@ import Testing
         for corpus in corpora {
             var total = RoundTripReport()
             for outcome in outcomes where outcome.corpus == corpus { if let r = outcome.report { total.add(r) } }
-            print(Self.summary(corpus, total))
+            print(Self.summary(corpus + (withInstrumentsAndMetres ? " (instruments, metres)" : ""), total))
             #expect(total.withinBounds, "\(corpus): \(total)")
         }
     }
@@ -76,6 +79,7 @@ import Testing
                 + " mean |error| \(f(r.meanDurationError)) ticks, max \(f(r.maxDurationError))",
             "  velocity outside bin \(r.velocitiesOutsideBin), pitch changed \(r.pitchesChanged),"
                 + " tempo beats \(r.tempoBeats), max tempo error \(f(r.maxTempoError, 3)) bpm",
+            "  parts changed \(r.instrumentsChanged), files whose metres changed \(r.metersChanged)",
         ].joined(separator: "\n")
     }
 }

@@ -1,5 +1,3 @@
-import MIDI
-
 /// Where bars and beats fall in a file, from its time-signature map.
 ///
 /// A bar lasts numerator x (4 / denominator) quarter notes. Before the first time signature the
