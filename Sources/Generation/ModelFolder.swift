@@ -132,11 +132,18 @@ public struct ModelFolder {
         }
     }
 
-    /// Where the pretrained model shipped with Cadenza lives inside a resource folder:
-    /// `<resources>/Pretrained`, a model folder. nil when the folder holds no model (a build
-    /// without the pretrained weights).
-    public static func pretrained(in resources: URL?) -> URL? {
-        guard let folder = resources?.appendingPathComponent("Pretrained"), holdsModel(folder) else { return nil }
+    /// The models shipped with Cadenza, by the name a user gives: the resource folder of each.
+    /// `pretrained` (also `piano`) is the piano model, the default; `pop` writes POP909-style
+    /// arrangements in three parts.
+    public static let bundledModels = ["pretrained": "Pretrained", "piano": "Pretrained", "pop": "Pop"]
+
+    /// Where the shipped model `name` (a key of `bundledModels`) lives inside a resource
+    /// folder: `<resources>/Pretrained` for the piano model. nil when the folder holds no model
+    /// (a build without those weights) or the name is not a shipped model's.
+    public static func pretrained(in resources: URL?, named name: String = "pretrained") -> URL? {
+        guard let subfolder = bundledModels[name.lowercased()],
+            let folder = resources?.appendingPathComponent(subfolder), holdsModel(folder)
+        else { return nil }
         return folder
     }
 }

@@ -5,8 +5,8 @@ import Tensor
 /// Seeded data augmentation for the training split (never validation or test), applied to a
 /// piece's REMI ids so that the token cache holds each file once:
 /// - transposition by k semitones drawn from `transposition`: every `Note On` moves by k and
-///   every chord root by k (mod 12); if any note would leave 0...127 the piece is kept
-///   untransposed instead;
+///   every chord root by k (mod 12), except the drums' (a drum pitch names a drum, not a note);
+///   if any note would leave 0...127 the piece is kept untransposed instead;
 /// - velocity shift by s bins drawn from `velocityShift`, clamped to the bins;
 /// - tempo scaling by a factor drawn uniformly from `tempoScale`: each Tempo Class/Value pair
 ///   becomes the pair of the scaled bpm (clamped to the classes' range).
@@ -64,20 +64,27 @@ public struct Augmentation: Codable, Equatable, Sendable {
     public func apply(_ draw: Draw, to ids: [Int32], tokenizer: REMITokenizer) -> [Int32] {
         let v = tokenizer.vocabulary, config = tokenizer.config
         var semitones = draw.semitones
+        // Whether the note being read is a drum's: its `Instrument` says so.
+        var drums = false
         if semitones != 0 {
             for id in ids {
-                if case let .noteOn(p)? = v.event(for: Int(id)), !(0...127).contains(p + semitones) {
-                    semitones = 0
-                    break
+                switch v.event(for: Int(id)) {
+                case let .instrument(part)?: drums = part == TokenizerConfig.drumsInstrument
+                case let .noteOn(p)? where !drums && !(0...127).contains(p + semitones): semitones = 0
+                default: break
                 }
+                if semitones == 0 { break }
             }
         }
+        drums = false
         var out = ids
         var i = 0
         while i < out.count {
             guard let event = v.event(for: Int(out[i])) else { i += 1; continue }
             switch event {
-            case let .noteOn(p) where semitones != 0:
+            case let .instrument(part):
+                drums = part == TokenizerConfig.drumsInstrument
+            case let .noteOn(p) where semitones != 0 && !drums:
                 out[i] = Int32(v.id(for: .noteOn(p + semitones)) ?? Int(out[i]))
             case let .chord(.chord(root, quality)) where semitones != 0:
                 let moved = ((root + semitones) % 12 + 12) % 12

@@ -2,20 +2,22 @@ import Foundation
 import Generation
 
 extension ModelFolder {
-    /// The model a user names: nil or `pretrained` for the model bundled in one of
-    /// `resourceFolders`; a training checkpoint or a run folder (its `best` checkpoint, else
+    /// The model a user names: nil or `pretrained` for the piano model bundled in one of
+    /// `resourceFolders`, or another name of `bundledModels` (`pop`); a training checkpoint or a run folder (its `best` checkpoint, else
     /// its `latest`, `Checkpoint.locate`), whose manifest is checked before its weights are
     /// read; or a plain model folder (an exported or bundled model), which has no checkpoint.
     /// - Throws: `ModelFolderError.noPretrainedModel`, or the folder's or checkpoint's error.
     public static func named(_ path: String?, resourceFolders: [URL]) throws -> (
         model: ModelFolder, checkpoint: Checkpoint?
     ) {
-        guard let path, path != "pretrained" else {
+        let name = path ?? "pretrained"
+        if bundledModels[name.lowercased()] != nil {
             for resources in resourceFolders {
-                if let folder = pretrained(in: resources) { return (try read(folder), nil) }
+                if let folder = pretrained(in: resources, named: name) { return (try read(folder), nil) }
             }
             throw ModelFolderError.noPretrainedModel
         }
+        guard let path else { throw ModelFolderError.noPretrainedModel }
         let url = URL(fileURLWithPath: path)
         if holdsModel(url) && !FileManager.default.fileExists(atPath: url.appendingPathComponent("state.json").path) {
             return (try read(url), nil)

@@ -19,11 +19,11 @@ struct GenerateCommand: ParsableCommand {
             """)
 
     @Option(
-        help:
-            .init(
-                "Model: a checkpoint folder or a training run folder (its best checkpoint, else latest). Default: the "
-                    + "pretrained model bundled with Cadenza.")
-    )
+        name: [.customLong("model"), .customLong("checkpoint")],
+        help: """
+            Model: pretrained (the bundled piano model, the default), pop (the bundled three-part POP909 \
+            arrangement model), a checkpoint folder or a training run folder (its best checkpoint, else latest).
+            """)
     var checkpoint: String?
 
     @Option(help: "A MIDI file to continue.")

@@ -119,7 +119,6 @@ struct TrainCommand: ParsableCommand {
             if initFrom != nil {
                 let fixed: [(String, Bool)] = [
                     ("--model", model != nil), ("--preset", preset != nil), ("--config", config != nil),
-                    ("--tokenizer-config", tokenizerConfig != nil),
                 ]
                 if let (name, _) = fixed.first(where: { $0.1 }) {
                     throw ValidationError(
@@ -170,6 +169,12 @@ struct TrainCommand: ParsableCommand {
             if let initFrom {
                 let bundle = try ModelLocation.bundle(initFrom)
                 (modelConfig, tokenizer, initial) = (bundle.config, bundle.tokenizer, bundle)
+                if let tokenizerConfig {
+                    tokenizer = try Self.extending(
+                        bundle.tokenizer, with: try TokenizerConfig.load(from: URL(fileURLWithPath: tokenizerConfig)),
+                        model: initFrom)
+                    modelConfig.vocabularySize = tokenizer.vocabulary.count
+                }
                 if let segLen, bundle.config.kind == .gpt2, segLen > bundle.config.positions {
                     throw ValidationError(
                         "--seg-len \(segLen) is longer than the \(bundle.config.positions) positions of the GPT-2 in "
@@ -227,6 +232,26 @@ struct TrainCommand: ParsableCommand {
                 options: options, epochs: epochs, initialWeights: initial?.weights, progress: progress)
         }
         if summary.interrupted && Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
+    }
+
+    /// A tokenizer for `config` whose vocabulary starts with every token of `tokenizer`'s, in
+    /// the same order, so that a model trained with `tokenizer` keeps the meaning of its ids
+    /// (instruments and metres add their tokens after the seed's).
+    static func extending(_ tokenizer: REMITokenizer, with config: TokenizerConfig, model: String) throws
+        -> REMITokenizer
+    {
+        let grown = try REMITokenizer(config: config)
+        let old = tokenizer.vocabulary, new = grown.vocabulary
+        let kept = old.events.indices.prefix { $0 < new.count && old.name(of: old.events[$0]) == new.name(of: new.events[$0]) }
+        guard kept.count == old.count else {
+            let id = kept.count
+            throw CommandFailure(
+                "--tokenizer-config must keep the ids of \(model): its id \(id) is "
+                    + (id < new.count ? "'\(new.name(of: new.events[id]))'" : "missing")
+                    + ", the model's is '\(old.name(of: old.events[id]))'. A config with the same settings plus "
+                    + "instruments or metres keeps them (docs/remi.md)")
+        }
+        return grown
     }
 
     /// The fewest training pieces a style needs to get its token.

@@ -162,6 +162,22 @@ import Testing
         #expect(out == ids)
     }
 
+    /// A drum pitch names a drum: transposing it would swap the kick for another drum.
+    @Test func drumsAreNeverTransposed() throws {
+        let tokenizer = try REMITokenizer(config: .arrangement())
+        let a = tokenizer.vocabulary
+        func id(_ e: REMIEvent) -> Int32 { Int32(a.id(for: e)!) }
+        let ids = [
+            id(.bar), id(.position(0)), id(.instrument(128)), id(.velocity(20)), id(.noteOn(127)),
+            id(.duration(0)), id(.position(0)), id(.instrument(33)), id(.velocity(20)), id(.noteOn(40)),
+            id(.duration(0)),
+        ]
+        let out = Augmentation.standard.apply(
+            Augmentation.Draw(semitones: 2, velocityBins: 0, tempoFactor: 1), to: ids, tokenizer: tokenizer)
+        // The drum note at 127 does not stop the bass from moving, and does not move itself.
+        #expect(out[4] == id(.noteOn(127)) && out[9] == id(.noteOn(42)))
+    }
+
     @Test func drawsAreSeededAndVaried() {
         let a = Augmentation.standard
         #expect(a.draw(seed: 1, epoch: 2, piece: 3) == a.draw(seed: 1, epoch: 2, piece: 3))
