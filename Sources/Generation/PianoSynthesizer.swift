@@ -12,7 +12,11 @@ import MIDI
 /// or, when the sustain pedal (CC 64 >= 64, on the note's channel) is down at that moment, until
 /// the pedal comes up; striking the same key again also ends the earlier sound (one string per
 /// key). After release the damper fades it out in about half a second. The mix is normalised so
-/// its peak sits at `peakLevel`: never clipped, always audible. Drum-channel notes are skipped.
+/// its peak sits at `peakLevel`: never clipped, always audible.
+///
+/// Other instruments get a sketch of their General MIDI family's sound (`Timbre`: plucked,
+/// bowed, blown, held), chosen by the program in force on the note's channel; drum-channel
+/// notes get a drum sound by key.
 public struct PianoSynthesizer: Sendable {
     /// Output sample rate, in Hz.
     public var sampleRate: Int
@@ -32,6 +36,11 @@ public struct PianoSynthesizer: Sendable {
         var release: Double
         var pitch: Int
         var velocity: Int
+        /// The General MIDI program that plays it, or `drums`.
+        var instrument = 0
+
+        /// The `instrument` of a drum-channel note.
+        static let drums = 128
     }
 
     /// The notes of `file` with their release times after the sustain pedal and re-strikes.
@@ -42,8 +51,16 @@ public struct PianoSynthesizer: Sendable {
         for channel in 0..<16 {
             pedal[channel] = SustainPedal.downSpans(in: file, channel: channel, until: lastTick + 1)
         }
-        // All non-drum notes, grouped per (channel, pitch) to find re-strikes.
-        let notes = file.tracks.filter { !$0.isDrum }.flatMap { $0.notes }.filter { $0.channel != 9 }
+        // Every note, grouped per (channel, pitch) to find re-strikes; a drum track's notes are
+        // on the drum channel whatever their own.
+        let notes = file.tracks.flatMap { track in
+            track.notes.map { note in
+                var n = note
+                if track.isDrum { n.channel = GeneralMIDI.drumChannel }
+                return n
+            }
+        }
+        let programs = ProgramMap(file: file)
         var voices: [Voice] = []
         for (_, group) in Dictionary(grouping: notes, by: { $0.channel * 128 + $0.pitch }) {
             let sorted = group.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
@@ -59,13 +76,16 @@ public struct PianoSynthesizer: Sendable {
                 voices.append(
                     Voice(
                         onset: onset, release: max(onset, map.seconds(atTick: releaseTick)),
-                        pitch: note.pitch, velocity: note.velocity))
+                        pitch: note.pitch, velocity: note.velocity,
+                        instrument: note.channel == GeneralMIDI.drumChannel
+                            ? Voice.drums : programs.program(onChannel: note.channel, atTick: note.start)))
             }
         }
         // A total order: voices are grouped through a Dictionary, whose order changes from run
         // to run, and voices added in another order sum to slightly different floats.
         return voices.sorted {
-            ($0.onset, $0.pitch, $0.release, $0.velocity) < ($1.onset, $1.pitch, $1.release, $1.velocity)
+            ($0.onset, $0.pitch, $0.release, $0.velocity, $0.instrument)
+                < ($1.onset, $1.pitch, $1.release, $1.velocity, $1.instrument)
         }
     }
 
@@ -76,7 +96,24 @@ public struct PianoSynthesizer: Sendable {
 
     /// When a voice stops sounding: at -80 dB of its own decay, or 0.6 s after its release.
     func ringEnd(_ voice: Voice) -> Double {
-        min(voice.release + 0.6, voice.onset + 9.2 * decaySeconds(pitch: voice.pitch))
+        guard let timbre = timbre(of: voice) else {
+            return min(voice.release + 0.6, voice.onset + 9.2 * decaySeconds(pitch: voice.pitch))
+        }
+        let decays = timbre.partials.map { $0.decay.map { $0 * pitchFactor(voice.pitch, timbre) } }
+        let slowest = decays.contains { $0 == nil } ? Double.infinity : decays.compactMap { $0 }.max() ?? 0
+        if timbre.ignoresRelease { return voice.onset + 9.2 * slowest }
+        return min(voice.release + 0.6, voice.onset + 9.2 * slowest)
+    }
+
+    /// The timbre of a voice; nil for the piano family, the synthesizer's own piano.
+    func timbre(of voice: Voice) -> Timbre? {
+        if voice.instrument == Voice.drums { return .drum(pitch: voice.pitch) }
+        return voice.instrument / 8 == 0 ? nil : .family(ofProgram: voice.instrument)
+    }
+
+    /// Decays scale with pitch as the piano's do (longer low, shorter high); a drum's do not.
+    func pitchFactor(_ pitch: Int, _ timbre: Timbre) -> Double {
+        timbre.fixedFrequencies ? 1 : decaySeconds(pitch: pitch) / decaySeconds(pitch: 60)
     }
 
     /// The sample at `seconds`, rounded down. Clamped, so that an absurd time cannot trap; the
@@ -272,11 +309,32 @@ extension PianoSynthesizer {
             guard first < last else { return nil }
             let f0 = synthesizer.frequency(pitch: voice.pitch)
             let loudness = Double(min(max(voice.velocity, 1), 127)) / 127
+            let dampingFactor = exp(-1 / (PianoSynthesizer.dampingSeconds * rate))
+            if let timbre = synthesizer.timbre(of: voice) {
+                let scale = synthesizer.pitchFactor(voice.pitch, timbre)
+                let total = timbre.partials.reduce(0) { $0 + $1.level }
+                var partials: [Partial] = []
+                for partial in timbre.partials where partial.level > 0 {
+                    let f = timbre.fixedFrequencies ? partial.ratio : partial.ratio * f0
+                    guard f < 0.45 * rate else { break }
+                    let step = 2 * Double.pi * f / rate
+                    let decay = partial.decay.map { exp(-1 / ($0 * scale * rate)) } ?? 1
+                    partials.append(
+                        Partial(
+                            amplitude: loudness * loudness * partial.level / max(total, 1),
+                            cosStep: cos(step), sinStep: sin(step), decay: decay, damped: decay * dampingFactor))
+                }
+                let attackSamples = max(1, timbre.attackSeconds * rate)
+                let attackEnd = min(last, first + Int(attackSamples))
+                let release = timbre.ignoresRelease ? last : synthesizer.sampleIndex(voice.release)
+                return Sounding(
+                    first: first, attackEnd: attackEnd, holdEnd: min(last, max(attackEnd, release)), last: last,
+                    attackSamples: attackSamples, partials: partials)
+            }
             let rolloff = 1.8 - 0.9 * loudness  // harmonic h has amplitude 1 / h^rolloff
             let tau = synthesizer.decaySeconds(pitch: voice.pitch)
             let inharmonicity = 0.0004
             let attackSamples = 0.003 * rate
-            let dampingFactor = exp(-1 / (PianoSynthesizer.dampingSeconds * rate))
             var partials: [Partial] = []
             for h in 1...6 {
                 let fh = Double(h) * f0 * (1 + inharmonicity * Double(h * h)).squareRoot()

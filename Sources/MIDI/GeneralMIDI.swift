@@ -47,3 +47,37 @@ public enum GeneralMIDI {
         programNames.indices.contains(program) ? programNames[program] : "Program \(program)"
     }
 }
+
+/// The General MIDI program in force on each channel over time, as a synthesiser hears a file:
+/// the last program change on the channel at or before a tick, from any track (file order
+/// breaks ties at one tick); program 0 before the first.
+public struct ProgramMap: Sendable {
+    /// Program changes per channel, by tick.
+    private let changes: [[(tick: Int, program: Int)]]
+
+    /// The program map of `file`.
+    public init(file: MIDIFile) {
+        var changes = [[(tick: Int, program: Int)]](repeating: [], count: 16)
+        for track in file.tracks {
+            for change in track.programChanges where (0...15).contains(change.channel) {
+                changes[change.channel].append((change.tick, min(max(change.program, 0), 127)))
+            }
+        }
+        self.changes = changes.map { list in
+            list.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(\.element)
+        }
+    }
+
+    /// The program on `channel` at `tick` (0 for a channel outside 0...15).
+    public func program(onChannel channel: Int, atTick tick: Int) -> Int {
+        guard (0...15).contains(channel) else { return 0 }
+        let list = changes[channel]
+        // The last change at or before the tick: binary search for the first one after it.
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].tick <= tick { low = mid + 1 } else { high = mid }
+        }
+        return low > 0 ? list[low - 1].program : 0
+    }
+}

@@ -248,12 +248,10 @@ extension REMITokenizer {
 
 /// Which part plays a note (docs/remi.md, "Instruments and meters"): the track's role when its
 /// name is one of `TokenizerConfig.trackRoles`, else the drums for channel 10, else the program
-/// in force on the note's channel when it starts (the last program change at or before it in
-/// any track, as a synthesiser hears them; program 0 before the first).
+/// in force on the note's channel when it starts (`ProgramMap`).
 struct PartFinder {
     private let roles: [String: Int]
-    /// Program changes per channel, by tick (stable: file order at one tick).
-    private let changes: [[(tick: Int, program: Int)]]
+    private let programs: ProgramMap
 
     init(file: MIDIFile, config: TokenizerConfig) {
         var roles: [String: Int] = [:]
@@ -261,15 +259,7 @@ struct PartFinder {
             roles[role.lowercased()] = TokenizerConfig.drumsInstrument + 1 + i
         }
         self.roles = roles
-        var changes = [[(tick: Int, program: Int)]](repeating: [], count: 16)
-        for track in file.tracks {
-            for change in track.programChanges where (0...15).contains(change.channel) {
-                changes[change.channel].append((change.tick, min(max(change.program, 0), 127)))
-            }
-        }
-        self.changes = changes.map { list in
-            list.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(\.element)
-        }
+        programs = ProgramMap(file: file)
     }
 
     /// The role part of `track`, when its name is a role.
@@ -280,14 +270,6 @@ struct PartFinder {
     /// The drums or the program part of `note`.
     func part(of note: Note) -> Int {
         if note.channel == GeneralMIDI.drumChannel { return TokenizerConfig.drumsInstrument }
-        guard (0...15).contains(note.channel) else { return 0 }
-        let list = changes[note.channel]
-        // The last change at or before the onset: binary search for the first one after it.
-        var low = 0, high = list.count
-        while low < high {
-            let mid = (low + high) / 2
-            if list[mid].tick <= note.start { low = mid + 1 } else { high = mid }
-        }
-        return low > 0 ? list[low - 1].program : 0
+        return programs.program(onChannel: note.channel, atTick: note.start)
     }
 }

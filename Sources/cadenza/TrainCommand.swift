@@ -242,7 +242,9 @@ struct TrainCommand: ParsableCommand {
     {
         let grown = try REMITokenizer(config: config)
         let old = tokenizer.vocabulary, new = grown.vocabulary
-        let kept = old.events.indices.prefix { $0 < new.count && old.name(of: old.events[$0]) == new.name(of: new.events[$0]) }
+        let kept = old.events.indices.prefix {
+            $0 < new.count && old.name(of: old.events[$0]) == new.name(of: new.events[$0])
+        }
         guard kept.count == old.count else {
             let id = kept.count
             throw CommandFailure(

@@ -169,3 +169,32 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
     try WAV.write(samples: samples, sampleRate: 44_100, to: url)
     #expect(try Data(contentsOf: url) == Data(WAV.encode(samples: samples, sampleRate: 44_100)))
 }
+
+/// Each instrument sounds as its General MIDI family: a held string note lasts until its
+/// release, a plucked bass note dies away, a drum rings out whatever its note's length.
+@Test func eachFamilyHasItsOwnSound() throws {
+    let strings = Track(
+        notes: [Note(start: 0, end: 1_920, pitch: 60, velocity: 90, channel: 1)],
+        programChanges: [ProgramChange(tick: 0, program: 48, channel: 1)])
+    let bass = Track(
+        notes: [Note(start: 0, end: 1_920, pitch: 36, velocity: 90, channel: 2)],
+        programChanges: [ProgramChange(tick: 0, program: 33, channel: 2)])
+    let drums = Track(notes: [Note(start: 960, end: 970, pitch: 36, velocity: 100, channel: 9)], isDrum: true)
+    let file = MIDIFile(
+        tracks: [strings, bass, drums], tempoChanges: [TempoChange(tick: 0, microsecondsPerBeat: 500_000)])
+    let synth = PianoSynthesizer(sampleRate: 8_000)
+    let voices = PianoSynthesizer.voices(in: file)
+    #expect(voices.map(\.instrument).sorted() == [33, 48, PianoSynthesizer.Voice.drums])
+    let byInstrument = Dictionary(uniqueKeysWithValues: voices.map { ($0.instrument, $0) })
+    // Strings hold for the note's two seconds, then the damper ends them.
+    #expect(abs(synth.ringEnd(byInstrument[48]!) - 2.6) < 1e-9)
+    // The kick drum's 5 ms note still rings for its own decay.
+    let kick = byInstrument[PianoSynthesizer.Voice.drums]!
+    #expect(synth.ringEnd(kick) > kick.release + 0.5 && synth.ringEnd(kick) < kick.onset + 2)
+    #expect(synth.timbre(of: byInstrument[33]!) != synth.timbre(of: byInstrument[48]!))
+    // The drum is heard: signal where only it plays, after the others stopped.
+    let signal = synth.render(file)
+    #expect(signal.count > 8_000 * 2)
+    let kickOnly = MIDIFile(tracks: [drums], tempoChanges: file.tempoChanges)
+    #expect(synth.render(kickOnly).contains { abs($0) > 0.1 })
+}
