@@ -76,14 +76,16 @@ struct BarLayout {
     }
 
     /// The bar that holds internal tick `tick` (at or after 0) and the tick it starts at.
+    @inline(__always)
     func bar(containing tick: Int) -> (bar: Int, start: Int) {
-        let run = runs.last { $0.start <= tick } ?? runs[0]
+        let run = runs.count == 1 ? runs[0] : runs.last { $0.start <= tick } ?? runs[0]
         let bar = run.firstBar + (tick - run.start) / run.barTicks
         return (bar, run.start + (bar - run.firstBar) * run.barTicks)
     }
 
     /// The metre that starts at bar `bar`, when the bar opens a run (bar 0 always does).
     func meterChange(atBar bar: Int) -> (numerator: Int, denominator: Int)? {
-        runs.first { $0.firstBar == bar }.map { ($0.numerator, $0.denominator) }
+        if runs.count == 1 { return bar == 0 ? (runs[0].numerator, runs[0].denominator) : nil }
+        return runs.first { $0.firstBar == bar }.map { ($0.numerator, $0.denominator) }
     }
 }

@@ -54,8 +54,24 @@ struct ControlOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Tempo in beats per minute, 20...300.")
     var tempo: Int?
 
+    @Option(
+        parsing: .unconditional,
+        help: """
+            How firmly the notes keep to --chords (or without chords, to the scale of --key): a penalty in nats \
+            on each note outside them; 0 leaves it to the model, inf allows chord (or scale) tones only.
+            """)
+    var harmonyGuidance: Float = ControlOptions.defaultHarmonyGuidance
+
+    /// The default of `--harmony-guidance`: where the asked chord is heard in most bars and the
+    /// model still writes passing notes (docs/results.md, "Chords").
+    static let defaultHarmonyGuidance: Float = 4
+
     func validate() throws {
         if let tempo, !(20...300).contains(tempo) { throw ValidationError("--tempo must be 20...300, got \(tempo)") }
+        guard harmonyGuidance >= 0, !harmonyGuidance.isNaN else {
+            throw ValidationError(
+                "--harmony-guidance must be 0 or more (inf for chord tones only), got \(harmonyGuidance)")
+        }
         if let density, !TokenizerConfig.densityNames.contains(density.lowercased()) {
             throw ValidationError(
                 "--density must be one of \(TokenizerConfig.densityNames.joined(separator: ", ")), got '\(density)'")
@@ -99,6 +115,7 @@ struct ControlOptions: ParsableArguments {
         tokenizer: REMITokenizer, asked: (style: Int?, key: MusicalKey?, density: Int?)
     ) throws -> Steering {
         var steering = Steering(tempoBPM: tempo)
+        steering.harmonyGuidance = harmonyGuidance
         let (style, key, density) = asked
         steering.header = [style.map(REMIEvent.style), key.map { .key($0.index) }, density.map(REMIEvent.density)]
             .compactMap { $0 }

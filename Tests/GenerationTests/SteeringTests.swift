@@ -76,6 +76,46 @@ struct SteeringTests {
         }
     }
 
+    /// Guidance without limit lets a random model write chord tones only, and hold no
+    /// non-tone of the next chord across the change; without guidance it writes anything.
+    @Test func fullHarmonyGuidanceKeepsEveryNoteToItsChord() throws {
+        let plan = try Steering.chords(parsing: "C:maj A:min,D:dom", config: tokenizer.config)
+        func outside(_ guidance: Float) throws -> (pitches: Int, held: Int, notes: Int) {
+            var steering = Steering(chords: plan)
+            steering.harmonyGuidance = guidance
+            var pitches = 0, held = 0, notes = 0
+            for seed in 0..<24 {
+                let p = try generate(steering, stop: try StopCondition(bars: 4), seed: UInt64(seed))
+                for (b, bar) in bars(p.newIDs).enumerated() {
+                    let chords = plan[b % plan.count]
+                    var position = 0
+                    var pitch = 0
+                    for event in bar {
+                        switch event {
+                        case let .position(q): position = q
+                        case let .noteOn(q): pitch = q
+                        case let .duration(step):
+                            notes += 1
+                            let chord = chords.last { $0.position <= position }!
+                            if Steering.pitchClasses(of: chord.label)! & 1 << (pitch % 12) == 0 { pitches += 1 }
+                            let next = chords.first { $0.position > position } ?? plan[(b + 1) % plan.count][0]
+                            let end = chords.first { $0.position > position }?.position ?? 16
+                            let crosses = position * 120 + (step + 1) * 60 > end * 120
+                            if crosses && Steering.pitchClasses(of: next.label)! & 1 << (pitch % 12) == 0 { held += 1 }
+                        default: break
+                        }
+                    }
+                }
+            }
+            return (pitches, held, notes)
+        }
+        let strict = try outside(.infinity)
+        #expect(strict.notes > 40 && strict.pitches == 0 && strict.held == 0, "\(strict)")
+        let free = try outside(0)
+        #expect(free.pitches > free.notes / 4)
+        #expect(Steering.pitchClasses(of: MusicalKey(parsing: "A minor")!) == 0b1011_1111_0101)
+    }
+
     @Test func aForcedTempoOpensTheFirstBarAndEveryTempoIsIt() throws {
         let plan = try Steering.chords(parsing: "D:min", config: tokenizer.config)
         for seed in 0..<6 {
