@@ -36,6 +36,13 @@ public struct Steering: Equatable, Sendable {
     /// model only loosely (docs/control.md, "Guidance"); 0 leaves it to them, `.infinity` allows
     /// chord or scale tones only.
     public var harmonyGuidance: Float = 0
+    /// Parts (`Instrument` indices) that must play: from new bar `partsEnterBy` on, a part
+    /// that has not played yet takes the next note the model writes, one part at a time, and
+    /// that bar does not close before all have played, so that a piece of a few bars is not all
+    /// introduction. Empty: the model's own choice.
+    public var requiredParts: [Int] = []
+    /// The new bar (1-based) by which every one of `requiredParts` has entered.
+    public var partsEnterBy = 2
 
     /// Steering; nothing is asked by default.
     public init(chords: [[PlannedChord]] = [], tempoBPM: Int? = nil, fillsGap: Bool = false) {
@@ -45,7 +52,9 @@ public struct Steering: Equatable, Sendable {
     }
 
     /// Whether anything is asked.
-    public var isEmpty: Bool { chords.isEmpty && tempoBPM == nil && !fillsGap && header.isEmpty }
+    public var isEmpty: Bool {
+        chords.isEmpty && tempoBPM == nil && !fillsGap && header.isEmpty && requiredParts.isEmpty
+    }
 
     /// Reads a progression as `--chords` takes it: bars separated by spaces (or `|`), chords
     /// inside a bar by commas, each in REMI's names (`C:maj`, `F#:min`, `G:dom`, `N:N`). A bar
@@ -134,6 +143,8 @@ struct SteeringState {
     let durations: [(id: Int, ticks: Int)]
     /// The pitch of the last `Note On` drawn.
     var lastPitch: Int?
+    /// The parts that have played a note so far.
+    var playedParts: Set<Int> = []
     let tempo: (classID: Int, valueID: Int)?
     /// The new bar the plan was last read for, and how many of its chords are written.
     var planBar = 0
@@ -197,8 +208,13 @@ struct SteeringState {
             force(vocabulary.id(for: next))
             return
         }
+        let anyPartMissing = steering.requiredParts.contains { !playedParts.contains($0) }
+        let partMissing = anyPartMissing && newBars >= steering.partsEnterBy
+        // The piece may not end before every part has played, nor that bar close.
+        if anyPartMissing { mask[vocabulary.endOfPieceID] = false }
         switch grammar.phase {
         case .afterBar, .itemDone:
+            if partMissing, let bar = vocabulary.id(for: .bar) { mask[bar] = false }
             if tempoPending && newBars == 1 {
                 // The first bar opens at its first position: its chord (if one is asked there),
                 // then the tempo.
@@ -222,6 +238,11 @@ struct SteeringState {
                 force(vocabulary.id(for: .chord(pending.label)))
             } else if tempoPending && newBars == 1 && grammar.position == 0, let tempo {
                 force(tempo.classID)
+            } else if partMissing, let missing = steering.requiredParts.first(where: { !playedParts.contains($0) }),
+                let id = vocabulary.id(for: .instrument(missing)), mask[id]
+            {
+                // A note at this onset, by the first part that has not played yet.
+                force(id)
             } else if let tempo {
                 for (id, event) in vocabulary.events.enumerated() {
                     if case .tempoClass = event, id != tempo.classID { mask[id] = false }
@@ -267,6 +288,7 @@ struct SteeringState {
         case .chord?: if !steering.chords.isEmpty { chordsWritten += 1 }
         case .tempoValue?: tempoPending = false
         case let .noteOn(pitch)?: lastPitch = pitch
+        case let .instrument(part)?: playedParts.insert(part)
         default: break
         }
     }

@@ -62,12 +62,23 @@ struct ControlOptions: ParsableArguments {
             """)
     var harmonyGuidance: Float = ControlOptions.defaultHarmonyGuidance
 
+    @Option(
+        parsing: .unconditional,
+        help: """
+            With a model of named parts (--model pop): the new bar by which every part has played; a part that \
+            has not takes the next note (0: parts enter when the model likes, often after an introduction).
+            """)
+    var partsEnterBy: Int = 2
+
     /// The default of `--harmony-guidance`: where the asked chord is heard in most bars and the
     /// model still writes passing notes (docs/results.md, "Chords").
     static let defaultHarmonyGuidance: Float = 4
 
     func validate() throws {
         if let tempo, !(20...300).contains(tempo) { throw ValidationError("--tempo must be 20...300, got \(tempo)") }
+        guard partsEnterBy >= 0 else {
+            throw ValidationError("--parts-enter-by must be 0 or more, got \(partsEnterBy)")
+        }
         guard harmonyGuidance >= 0, !harmonyGuidance.isNaN else {
             throw ValidationError(
                 "--harmony-guidance must be 0 or more (inf for chord tones only), got \(harmonyGuidance)")
@@ -116,6 +127,12 @@ struct ControlOptions: ParsableArguments {
     ) throws -> Steering {
         var steering = Steering(tempoBPM: tempo)
         steering.harmonyGuidance = harmonyGuidance
+        if partsEnterBy > 0 && tokenizer.config.hasInstruments {
+            steering.requiredParts = tokenizer.config.trackRoles.indices.map {
+                TokenizerConfig.drumsInstrument + 1 + $0
+            }
+            steering.partsEnterBy = partsEnterBy
+        }
         let (style, key, density) = asked
         steering.header = [style.map(REMIEvent.style), key.map { .key($0.index) }, density.map(REMIEvent.density)]
             .compactMap { $0 }

@@ -116,6 +116,29 @@ struct SteeringTests {
         #expect(Steering.pitchClasses(of: MusicalKey(parsing: "A minor")!) == 0b1011_1111_0101)
     }
 
+    /// A model of named parts: every required part has played by the end of the bar it must
+    /// enter by, whatever the weights.
+    @Test func everyRequiredPartEntersByItsBar() throws {
+        let tokenizer = try REMITokenizer(config: .arrangement())
+        let v = tokenizer.vocabulary
+        let model = try TransformerXL(
+            config: .tiny(.transformerXL, vocabularySize: v.count), generator: SeededGenerator(seed: 5))
+        let roles = [129, 130, 131]
+        for seed in 0..<6 {
+            var g = try Generator(stepper: TransformerXLStepper(model: model), vocabulary: v, sampler: Sampler())
+            g.steering.requiredParts = roles
+            g.steering.partsEnterBy = 2
+            var random = SeededGenerator(seed: UInt64(seed))
+            let piece = try g.generate(stop: try StopCondition(bars: 2), generator: &random)
+            #expect(piece.grammarViolations == 0)
+            let parts = Set(
+                piece.newIDs.compactMap { id -> Int? in
+                    if case let .instrument(i)? = v.event(for: id) { i } else { nil }
+                })
+            #expect(parts.isSuperset(of: roles), "seed \(seed): \(parts.sorted())")
+        }
+    }
+
     @Test func aForcedTempoOpensTheFirstBarAndEveryTempoIsIt() throws {
         let plan = try Steering.chords(parsing: "D:min", config: tokenizer.config)
         for seed in 0..<6 {
