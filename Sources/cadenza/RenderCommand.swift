@@ -8,7 +8,7 @@ import MIDI
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
-        abstract: "Render a MIDI file to a 44.1 kHz 16-bit WAV file (built-in piano tone or FluidSynth).")
+        abstract: "Render a MIDI file to a 44.1 kHz 16-bit WAV file (FluidSynth, or a built-in tone per General MIDI family).")
 
     enum Synth: String, ExpressibleByArgument, CaseIterable {
         case builtin, fluidsynth, auto
@@ -74,13 +74,13 @@ struct RenderCommand: ParsableCommand {
                 return
             case .failure(let error):
                 if synth == .fluidsynth { throw error }
-                print("FluidSynth not used: \(error)\nUsing the built-in piano tone.")
+                print("FluidSynth not used: \(error)\nUsing the built-in synthesizer.")
             }
         }
         let synthesizer = PianoSynthesizer()
         let levels = try synthesizer.write(file, to: outURL, limit: limit)
         print(
-            "wrote \(outURL.path) with the built-in piano: \(String(format: "%.1f", levels.seconds)) s, "
+            "wrote \(outURL.path) with the built-in synthesizer: \(String(format: "%.1f", levels.seconds)) s, "
                 + "peak \(String(format: "%.1f", levels.peakDecibels)) dBFS, RMS "
                 + "\(String(format: "%.1f", levels.rmsDecibels)) dBFS"
         )
