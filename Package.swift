@@ -58,7 +58,7 @@ let package = Package(
                 "Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Training", "Generation", "Evaluation", "Plot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            resources: [.copy("Resources/Pretrained")],
+            resources: [.copy("Resources/Pretrained"), .copy("Resources/Pop")],
             swiftSettings: hot),
 
         // The benchmarks: measurement, not product (docs/benchmarks.md has their figures).

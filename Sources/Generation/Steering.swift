@@ -82,6 +82,11 @@ public struct Steering: Equatable, Sendable {
         }
     }
 
+    /// The named parts of `config` (its track roles), as `requiredParts` takes them.
+    public static func namedParts(of config: TokenizerConfig) -> [Int] {
+        config.hasInstruments ? config.trackRoles.indices.map { TokenizerConfig.drumsInstrument + 1 + $0 } : []
+    }
+
     /// The pitch classes of `label` as a 12-bit set (bit 0: C), from the recogniser's templates
     /// (docs/remi.md); nil for `N:N`.
     public static func pitchClasses(of label: ChordLabel) -> Int? {

@@ -118,8 +118,8 @@ extension BarGrid {
 
 extension MIDIFile {
     /// Bars `bars` (0-based) of the file, to look at them: the notes that start in them, cut at
-    /// the last bar's end and moved so that the first bar starts at tick 0, with the tempo and
-    /// time signature in force. Other events are left out.
+    /// the last bar's end and moved so that the first bar starts at tick 0, with the tempo,
+    /// time signature and programs in force. Other events are left out.
     public func cropped(toBars bars: Range<Int>) -> MIDIFile {
         let last = tracks.flatMap(\.notes).map(\.end).max() ?? 0
         let grid = BarGrid(file: self, endTick: last)
@@ -140,6 +140,8 @@ extension MIDIFile {
         var out = self
         out.tracks = tracks.map { track in
             var t = Track(name: track.name, isDrum: track.isDrum, endTick: end - start)
+            // The program in force at the crop's start, and the changes inside it.
+            t.programChanges = moved(track.programChanges, tick: \.tick)
             t.notes = track.notes.filter { $0.start >= start && $0.start < end }.map { note in
                 Note(
                     start: note.start - start, end: min(note.end, end) - start, pitch: note.pitch,

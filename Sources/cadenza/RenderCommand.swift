@@ -8,7 +8,9 @@ import MIDI
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
-        abstract: "Render a MIDI file to a 44.1 kHz 16-bit WAV file (FluidSynth, or a built-in tone per General MIDI family).")
+        abstract:
+            "Render a MIDI file to a 44.1 kHz 16-bit WAV file (FluidSynth, or a built-in tone per General MIDI family)."
+    )
 
     enum Synth: String, ExpressibleByArgument, CaseIterable {
         case builtin, fluidsynth, auto
