@@ -125,32 +125,40 @@ public struct REMIGrammar: Sendable {
     /// `mask[id]` is true when `id` may come next. Precomputed per state; only a bar shorter
     /// than the longest (with metres followed) costs a copy to close its last positions.
     public var allowed: [Bool] {
+        var mask = precomputed
+        guard closesPositions else { return mask }
+        for (id, p) in masks.positionIDs where p >= barPositions { mask[id] = false }
+        return mask
+    }
+
+    /// The precomputed mask of the current state, before the bar's metre closes its last
+    /// positions (`closesPositions`).
+    private var precomputed: [Bool] {
         switch phase {
         case .start: return masks.barOnly
         case .afterMarker: return masks.barOnly
-        case .afterBar: return closingPositions(masks.afterBar[headerRank][notes > 0 ? 1 : 0])
+        case .afterBar: return masks.afterBar[headerRank][notes > 0 ? 1 : 0]
         case .afterPosition: return masks.afterPosition[stage.rawValue]
         case .needsTempoValue: return masks.tempoValue
         case .needsVelocity: return masks.velocity
         case .needsNoteOn: return masks.noteOn
         case .needsDuration: return masks.duration
-        case .itemDone:
-            return closingPositions(masks.itemDone[max(min(position, allPositions - 1), 0)][notes > 0 ? 1 : 0])
+        case .itemDone: return masks.itemDone[max(min(position, allPositions - 1), 0)][notes > 0 ? 1 : 0]
         case .ended: return masks.nothing
         }
     }
 
-    /// `mask` without the positions past the end of the current bar.
-    private func closingPositions(_ mask: [Bool]) -> [Bool] {
-        guard barPositions < allPositions else { return mask }
-        var mask = mask
-        for (id, p) in masks.positionIDs where p >= barPositions { mask[id] = false }
-        return mask
+    /// Whether positions past the end of the current bar must be closed: in a state that allows
+    /// positions, in a bar shorter than the longest.
+    private var closesPositions: Bool {
+        barPositions < allPositions && (phase == .afterBar || phase == .itemDone)
     }
 
-    /// Whether `id` may come next.
+    /// Whether `id` may come next; reads one entry, without building the mask.
     public func allows(_ id: Int) -> Bool {
-        id >= 0 && id < roles.count && allowed[id]
+        guard id >= 0 && id < roles.count && precomputed[id] else { return false }
+        if closesPositions, case let .position(p) = roles[id] { return p < barPositions }
+        return true
     }
 
     /// Whether the machine is at a boundary where the piece could stop cleanly (no item is
