@@ -250,21 +250,17 @@ extension REMITokenizer {
 /// name is one of `TokenizerConfig.trackRoles`, else the drums for channel 10, else the program
 /// in force on the note's channel when it starts (`ProgramMap`).
 struct PartFinder {
-    private let roles: [String: Int]
+    private let config: TokenizerConfig
     private let programs: ProgramMap
 
     init(file: MIDIFile, config: TokenizerConfig) {
-        var roles: [String: Int] = [:]
-        for (i, role) in config.trackRoles.enumerated() {
-            roles[role.lowercased()] = TokenizerConfig.drumsInstrument + 1 + i
-        }
-        self.roles = roles
+        self.config = config
         programs = ProgramMap(file: file)
     }
 
     /// The role part of `track`, when its name is a role.
     func role(of track: Track) -> Int? {
-        track.name.flatMap { roles[$0.trimmingCharacters(in: .whitespaces).lowercased()] }
+        track.name.flatMap(config.rolePart(ofTrackNamed:))
     }
 
     /// The drums or the program part of `note`.

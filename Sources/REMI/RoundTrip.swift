@@ -185,11 +185,7 @@ extension REMITokenizer {
 extension REMITokenizer {
     /// The part a decoded track plays: its role, the drums, or its first program (0 without one).
     public func part(of track: Track) -> Int {
-        if let name = track.name,
-            let role = config.trackRoles.firstIndex(where: { $0.lowercased() == name.lowercased() })
-        {
-            return TokenizerConfig.drumsInstrument + 1 + role
-        }
+        if let role = track.name.flatMap(config.rolePart(ofTrackNamed:)) { return role }
         if track.isDrum { return TokenizerConfig.drumsInstrument }
         return config.hasInstruments ? track.programChanges.first?.program ?? 0 : 0
     }

@@ -224,6 +224,13 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
             "densityThresholds", "must be \(Self.densityNames.count - 1) ascending positive numbers")
     }
 
+    /// The `Instrument` index of the track role a track named `name` plays (case and
+    /// surrounding spaces ignored), or nil when the name is no role.
+    public func rolePart(ofTrackNamed name: String) -> Int? {
+        let key = name.trimmingCharacters(in: .whitespaces).lowercased()
+        return trackRoles.firstIndex { $0.lowercased() == key }.map { Self.drumsInstrument + 1 + $0 }
+    }
+
     /// The index in `styles` of the style named `name` (case-insensitive), or nil.
     public func styleIndex(named name: String) -> Int? {
         styles.firstIndex { $0.lowercased() == name.lowercased() }
