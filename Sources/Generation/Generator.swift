@@ -48,6 +48,8 @@ public struct GenerationProgress: Sendable {
     public var bars: Int
     /// Seconds since the first new token was asked for.
     public var seconds: Double
+    /// The token just written.
+    public var id: Int = -1
     /// New tokens per second.
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
 }
@@ -169,7 +171,7 @@ public struct Generator {
             progress?(
                 GenerationProgress(
                     tokens: newTokens, bars: grammar.bars - promptBars,
-                    seconds: seconds(since: started, clock)))
+                    seconds: seconds(since: started, clock), id: id))
             if let tokens = stop.tokens, newTokens == tokens { break }
             logProbabilities = try stepper.step(Int32(id))
         }

@@ -63,32 +63,11 @@ public struct Augmentation: Codable, Equatable, Sendable {
     /// `ids` with `draw` applied (see the type's rules), using `tokenizer`'s event space.
     public func apply(_ draw: Draw, to ids: [Int32], tokenizer: REMITokenizer) -> [Int32] {
         let v = tokenizer.vocabulary, config = tokenizer.config
-        var semitones = draw.semitones
-        // Whether the note being read is a drum's: its `Instrument` says so.
-        var drums = false
-        if semitones != 0 {
-            for id in ids {
-                switch v.event(for: Int(id)) {
-                case let .instrument(part)?: drums = part == TokenizerConfig.drumsInstrument
-                case let .noteOn(p)? where !drums && !(0...127).contains(p + semitones): semitones = 0
-                default: break
-                }
-                if semitones == 0 { break }
-            }
-        }
-        drums = false
-        var out = ids
+        var out = tokenizer.transposed(ids, by: draw.semitones)
         var i = 0
         while i < out.count {
             guard let event = v.event(for: Int(out[i])) else { i += 1; continue }
             switch event {
-            case let .instrument(part):
-                drums = part == TokenizerConfig.drumsInstrument
-            case let .noteOn(p) where semitones != 0 && !drums:
-                out[i] = Int32(v.id(for: .noteOn(p + semitones)) ?? Int(out[i]))
-            case let .chord(.chord(root, quality)) where semitones != 0:
-                let moved = ((root + semitones) % 12 + 12) % 12
-                out[i] = Int32(v.id(for: .chord(.chord(root: moved, quality: quality))) ?? Int(out[i]))
             case let .velocity(bin) where draw.velocityBins != 0:
                 let shifted = min(max(bin + draw.velocityBins, 0), config.velocityBins - 1)
                 out[i] = Int32(v.id(for: .velocity(shifted)) ?? Int(out[i]))

@@ -3,7 +3,6 @@ import Foundation
 import Generation
 import MIDI
 import REMI
-import Training
 
 /// `--bars`: a number of new bars, or with `--infill` the bars to rewrite (`5-8`, or `5`).
 struct BarSelection: ExpressibleByArgument, Equatable {
@@ -60,7 +59,7 @@ struct ControlOptions: ParsableArguments {
             How firmly the notes keep to --chords (or without chords, to the scale of --key): a penalty in nats \
             on each note outside them; 0 leaves it to the model, inf allows chord (or scale) tones only.
             """)
-    var harmonyGuidance: Float = ControlOptions.defaultHarmonyGuidance
+    var harmonyGuidance: Float = MusicControls.defaultHarmonyGuidance
 
     @Option(
         parsing: .unconditional,
@@ -70,92 +69,20 @@ struct ControlOptions: ParsableArguments {
             """)
     var partsEnterBy: Int = 2
 
-    /// The default of `--harmony-guidance`: where the asked chord is heard in most bars and the
-    /// model still writes passing notes (docs/results.md, "Chords").
-    static let defaultHarmonyGuidance: Float = 4
+    /// The controls as the generator reads them.
+    var music: MusicControls {
+        var music = MusicControls()
+        music.chords = chords
+        music.style = style
+        music.key = key
+        music.density = density
+        music.tempo = tempo
+        music.harmonyGuidance = harmonyGuidance
+        music.partsEnterBy = partsEnterBy
+        return music
+    }
 
     func validate() throws {
-        if let tempo, !(20...300).contains(tempo) { throw ValidationError("--tempo must be 20...300, got \(tempo)") }
-        guard partsEnterBy >= 0 else {
-            throw ValidationError("--parts-enter-by must be 0 or more, got \(partsEnterBy)")
-        }
-        guard harmonyGuidance >= 0, !harmonyGuidance.isNaN else {
-            throw ValidationError(
-                "--harmony-guidance must be 0 or more (inf for chord tones only), got \(harmonyGuidance)")
-        }
-        if let density, !TokenizerConfig.densityNames.contains(density.lowercased()) {
-            throw ValidationError(
-                "--density must be one of \(TokenizerConfig.densityNames.joined(separator: ", ")), got '\(density)'")
-        }
-        if let key, MusicalKey(parsing: key) == nil {
-            throw ValidationError(
-                "--key '\(key)' is not a key: write a tonic and a mode, as in \"A minor\" or \"Eb major\"")
-        }
-    }
-
-    /// Whether any control needs the control tokens.
-    var needsControlTokens: Bool { infill != nil || style != nil || key != nil || density != nil }
-
-    /// The style (an index into the model's styles), key and density class asked for.
-    func values(tokenizer: REMITokenizer) throws -> (style: Int?, key: MusicalKey?, density: Int?) {
-        if needsControlTokens && !tokenizer.hasControls {
-            let given = [("--infill", infill), ("--style", style), ("--key", key), ("--density", density)]
-                .filter { $0.1 != nil }.map(\.0).joined(separator: ", ")
-            throw CommandFailure(
-                "\(given) need a model with control tokens; this one has none. Fine-tune it with "
-                    + "`cadenza train --controls` (docs/control.md), or use the bundled model")
-        }
-        var styleIndex: Int?
-        if let style {
-            guard let index = tokenizer.config.styleIndex(named: style) else {
-                let known = tokenizer.config.styles
-                throw CommandFailure(
-                    "--style '\(style)' is not a style this model knows"
-                        + (known.isEmpty ? " (it knows none)" : "; it knows: \(known.joined(separator: ", "))"))
-            }
-            styleIndex = index
-        }
-        return (
-            styleIndex, key.flatMap(MusicalKey.init(parsing:)),
-            density.flatMap { TokenizerConfig.densityNames.firstIndex(of: $0.lowercased()) }
-        )
-    }
-
-    /// The chords, tempo and control tokens (`asked`, from `values`) to force.
-    func steering(
-        tokenizer: REMITokenizer, asked: (style: Int?, key: MusicalKey?, density: Int?)
-    ) throws -> Steering {
-        var steering = Steering(tempoBPM: tempo)
-        steering.harmonyGuidance = harmonyGuidance
-        if partsEnterBy > 0 && tokenizer.config.hasInstruments {
-            steering.requiredParts = tokenizer.config.trackRoles.indices.map {
-                TokenizerConfig.drumsInstrument + 1 + $0
-            }
-            steering.partsEnterBy = partsEnterBy
-        }
-        let (style, key, density) = asked
-        steering.header = [style.map(REMIEvent.style), key.map { .key($0.index) }, density.map(REMIEvent.density)]
-            .compactMap { $0 }
-        if let chords {
-            guard tokenizer.config.chords else {
-                throw CommandFailure("--chords needs a model whose vocabulary has chord tokens; this one has none")
-            }
-            steering.chords = try Steering.chords(parsing: chords, config: tokenizer.config)
-        }
-        return steering
-    }
-
-    /// `prompt` moved to the asked key: by the shift of -5...+6 semitones that takes the
-    /// prompt's own key (Krumhansl-Schmuckler) to the asked tonic. Unchanged without `--key`.
-    func transposed(_ prompt: [Int], tokenizer: REMITokenizer) -> (ids: [Int], semitones: Int) {
-        guard let asked = key.flatMap(MusicalKey.init(parsing:)), let own = tokenizer.key(ofIDs: prompt) else {
-            return (prompt, 0)
-        }
-        let shift = ((asked.tonic - own.tonic) % 12 + 12 + 5) % 12 - 5
-        guard shift != 0 else { return (prompt, 0) }
-        let transposition = Augmentation(transposition: shift...shift)
-        let moved = transposition.apply(
-            transposition.draw(seed: 0, epoch: 0, piece: 0), to: prompt.map { Int32($0) }, tokenizer: tokenizer)
-        return (moved.map { Int($0) }, shift)
+        do { try music.validate() } catch { throw ValidationError("\(error)") }
     }
 }

@@ -178,32 +178,21 @@ struct GenerateCommand: ParsableCommand {
                     + "\(bundle.config.positions) tokens")
         }
         try outputs.writeVocabulary(bundle.tokenizer.vocabulary)
-        let stepper = try bundle.stepper(memoryLength: memLen, precision: precision)
-        let generator = try Generator(
-            stepper: stepper, vocabulary: bundle.tokenizer.vocabulary,
-            sampler: Sampler(temperature: temperature, topK: topK, topP: topP),
-            constrainedToGrammar: !noGrammar)
-        let tokenizer = bundle.tokenizer
-        let asked = try controls.values(tokenizer: tokenizer)
-        var steered = generator
-        steered.steering = try controls.steering(tokenizer: tokenizer, asked: asked)
-        if let infill = controls.infill, let bars {
-            try runInfill(
-                infill, bars: bars, style: asked.style, key: asked.key, generator: steered, tokenizer: tokenizer,
-                outputs: outputs)
-            return
-        }
-        var promptIDs = try prompt.map { try promptTokens(from: $0, tokenizer: tokenizer) } ?? []
-        let (moved, shift) = controls.transposed(promptIDs, tokenizer: tokenizer)
-        if shift != 0 {
-            print("prompt transposed by \(shift) semitone\(abs(shift) == 1 ? "" : "s") to \(controls.key ?? "")")
-        }
-        // The prompt's bars carry the controls as training pieces do.
-        promptIDs = tokenizer.withHeaders(
-            moved, style: asked.style, key: asked.key ?? tokenizer.key(ofIDs: moved), density: true)
-        let stop = try StopCondition(
-            bars: tokens == nil ? (bars?.count ?? 16) : nil, tokens: tokens, allowsEndOfPiece: !ignoreEnd)
+        let composer = try Composer(model: bundle, memoryLength: memLen, precision: precision)
         let firstSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
+        var request = PieceRequest(
+            seed: firstSeed, sampler: try Sampler(temperature: temperature, topK: topK, topP: topP))
+        request.controls = controls.music
+        request.constrainedToGrammar = !noGrammar
+        request.allowsEndOfPiece = !ignoreEnd
+        request.bars = tokens == nil ? (bars?.count ?? 16) : nil
+        request.tokens = tokens
+        if let infill = controls.infill, let bars {
+            request.source = .infill(
+                try MIDIFile(contentsOf: URL(fileURLWithPath: infill)), bars: bars.first...bars.last)
+        } else if let prompt {
+            request.source = .continuation(try MIDIFile(contentsOf: URL(fileURLWithPath: prompt)), bars: promptBars)
+        }
         print(
             "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from "
                 + "\(bundle.folder.path)"
@@ -212,20 +201,33 @@ struct GenerateCommand: ParsableCommand {
 
         var violations = 0, generated = 0
         for i in 0..<count {
-            let pieceSeed = firstSeed &+ UInt64(i)
-            var random = SeededGenerator(seed: pieceSeed)
+            request.seed = firstSeed &+ UInt64(i)
+            let stop = try StopCondition(bars: request.bars, tokens: request.tokens)
             let line = ProgressLine(target: stop, label: count > 1 ? "piece \(i + 1)/\(count) " : "")
-            let piece = try steered.generate(prompt: promptIDs, stop: stop, generator: &random, progress: line.update)
+            let composed = try composer.compose(request, onToken: line.update)
             line.finish()
-            let midiURL = try outputs.midi(seed: pieceSeed)
-            try bundle.tokenizer.decode(ids: piece.ids).write(to: midiURL)
-            try outputs.writeTokens(piece.ids, seed: pieceSeed, tokenizer: tokenizer)
+            if i == 0 { report(composed) }
+            let piece = composed.generated
+            let midiURL = try outputs.midi(seed: request.seed)
+            try composed.file.write(to: midiURL)
+            try outputs.writeTokens(
+                controls.infill == nil ? piece.ids : Array(piece.newIDs), seed: request.seed,
+                tokenizer: bundle.tokenizer)
             let rate = piece.seconds > 0 ? Double(piece.newIDs.count) / piece.seconds : 0
-            print(
-                "wrote \(midiURL.path): seed \(pieceSeed), \(piece.bars.counted("new bar")), "
-                    + "\(piece.notes.counted("note")), "
-                    + "\(piece.newIDs.count.counted("new token")) in \(String(format: "%.1f", piece.seconds)) s "
-                    + "(\(Int(rate)) tokens/s), stopped \(piece.stopReason.explanation)")
+            if let infill = controls.infill, let bars {
+                print(
+                    "wrote \(midiURL.path): bars \(bars.first)-\(bars.last) of \(infill) rewritten "
+                        + "(\(piece.bars.counted("bar")), \(composed.newNotes.counted("note"))), every other bar kept; "
+                        + "seed \(request.seed)"
+                        + (composed.sawBarsAfterGap
+                            ? "" : "; no bar follows the gap, so it was written as a continuation"))
+            } else {
+                print(
+                    "wrote \(midiURL.path): seed \(request.seed), \(piece.bars.counted("new bar")), "
+                        + "\(piece.notes.counted("note")), "
+                        + "\(piece.newIDs.count.counted("new token")) in \(String(format: "%.1f", piece.seconds)) s "
+                        + "(\(Int(rate)) tokens/s), stopped \(piece.stopReason.explanation)")
+            }
             violations += piece.grammarViolations
             generated += piece.newIDs.count
         }
@@ -238,65 +240,18 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 
-    /// Rewrites bars `bars` of the file at `path` (see `Infilling`) and writes the result.
-    private func runInfill(
-        _ path: String, bars: BarSelection, style: Int?, key: MusicalKey?, generator: Generator,
-        tokenizer: REMITokenizer,
-        outputs: OutputNames
-    ) throws {
-        let file = try MIDIFile(contentsOf: URL(fileURLWithPath: path))
-        let infilling = try Infilling(
-            file: file, gap: (bars.first - 1)..<bars.last, tokenizer: tokenizer, style: style, key: key)
-        var generator = generator
-        generator.steering.fillsGap = true
-        let context = infilling.context
-        let stop = try StopCondition(bars: bars.count, allowsEndOfPiece: false)
-        let pieceSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000
-        if seed == nil { print("seed: \(pieceSeed) (pass --seed \(pieceSeed) to get the same music again)") }
-        var random = SeededGenerator(seed: pieceSeed)
-        let line = ProgressLine(target: stop, label: "")
-        let piece = try generator.generate(prompt: context, stop: stop, generator: &random, progress: line.update)
-        line.finish()
-        let result = try infilling.splice(middle: Array(piece.newIDs))
-        let midiURL = try outputs.midi(seed: pieceSeed)
-        try result.write(to: midiURL)
-        try outputs.writeTokens(Array(piece.newIDs), seed: pieceSeed, tokenizer: tokenizer)
-        let notes = piece.newIDs.filter {
-            if case .noteOn = tokenizer.vocabulary.event(for: $0) { true } else { false }
+    /// Says what was done to the prompt: moved to the asked key, or shorter than asked.
+    private func report(_ composed: ComposedPiece) {
+        if composed.transposition != 0 {
+            let shift = composed.transposition
+            print("prompt transposed by \(shift) semitone\(abs(shift) == 1 ? "" : "s") to \(controls.key ?? "")")
         }
-        print(
-            "wrote \(midiURL.path): bars \(bars.first)-\(bars.last) of \(path) rewritten "
-                + "(\(piece.bars.counted("bar")), \(notes.count.counted("note"))), every other bar kept; "
-                + "seed \(pieceSeed)"
-                + (infilling.hasSuffix ? "" : "; no bar follows the gap, so it was written as a continuation"))
-    }
-
-    /// The first `--prompt-bars` bars of the prompt file, as ids; a prompt without notes is
-    /// refused (there is nothing to continue), and a prompt shorter than asked is said so.
-    private func promptTokens(from path: String, tokenizer: REMITokenizer) throws -> [Int] {
-        let file = try MIDIFile(contentsOf: URL(fileURLWithPath: path))
-        let all = try tokenizer.prompt(from: file, bars: nil)
-        let barID = tokenizer.vocabulary.id(for: .bar) ?? -1
-        let available = all.filter { $0 == barID }.count
-        let ids = REMITokenizer.firstBars(of: all, bars: promptBars, barID: barID)
-        let notes = ids.filter {
-            if case .noteOn = tokenizer.vocabulary.event(for: $0) { return true }
-            return false
-        }.count
-        guard notes > 0 else {
-            throw CommandFailure(
-                available > promptBars
-                    ? "the first \(promptBars.counted("bar")) of the prompt \(path) hold no notes: nothing to continue "
-                        + "(raise --prompt-bars)"
-                    : "the prompt \(path) holds no notes: nothing to continue")
-        }
-        if available < promptBars {
+        if let prompt, controls.infill == nil, composed.newBars.lowerBound - 1 < promptBars {
+            let kept = composed.newBars.lowerBound - 1
             print(
-                "note: the prompt \(path) has only \(available.counted("bar")); all of it is kept (--prompt-bars "
-                    + "\(promptBars))"
+                "note: the prompt \(prompt) has only \(kept.counted("bar")); all of it is kept (--prompt-bars \(promptBars))"
             )
         }
-        return ids
     }
 }
 

@@ -89,6 +89,12 @@ struct TrainCommand: ParsableCommand {
             e.g. pop for a folder of pop songs.
             """)
     var style: String?
+    @Option(
+        help: """
+            With control tokens: mean bars between two infilling examples in a training piece (fewer bars, more \
+            examples; docs/control.md).
+            """)
+    var infillEvery: Int?
     @OptionGroup var threadOptions: ThreadOptions
     @Option(parsing: .unconditional, help: "Updates between plain progress lines (and live-line newlines).")
     var logEvery: Int = 10
@@ -104,6 +110,7 @@ struct TrainCommand: ParsableCommand {
                 ("--seed", seed != 1), ("--validation-ratio", splitRatios.validationRatio != nil),
                 ("--test-ratio", splitRatios.testRatio != nil), ("--no-augment", noAugment),
                 ("--eval-tokens", evalTokens != 65_536), ("--controls", controls), ("--style", style != nil),
+                ("--infill-every", infillEvery != nil),
             ]
             if let (name, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError(
@@ -113,6 +120,9 @@ struct TrainCommand: ParsableCommand {
             }
         } else {
             guard data != nil else { throw ValidationError("--data is required (or --resume RUN)") }
+            if let infillEvery, infillEvery < 1 {
+                throw ValidationError("--infill-every must be at least 1 bar (got \(infillEvery))")
+            }
             guard out != nil else {
                 throw ValidationError("--out RUN is required: the folder for checkpoints and metrics")
             }
@@ -213,7 +223,9 @@ struct TrainCommand: ParsableCommand {
                 cacheFolder: noCache ? nil : (cache ?? TokenCache.defaultFolder.path),
                 augmentation: noAugment ? .none : .standard)
             if tokenizer.hasControls {
-                dataOptions.controls = ControlArrangement()
+                var arrangement = ControlArrangement()
+                if let infillEvery { arrangement.barsPerGap = infillEvery }
+                dataOptions.controls = arrangement
                 dataOptions.defaultStyle = defaultStyle
             }
             var options = TrainingOptions.defaults(for: modelConfig.kind, data: dataOptions, steps: steps ?? 1000)

@@ -55,15 +55,15 @@ import Testing
         let folder = try CLI.scratchFolder()
         try folder.appendingPathComponent("scale.mid").write(Fixture.scale(bars: 4))
         let cases: [([String], Int32, String)] = [
-            (["--style", "mahler"], 1, "--style 'mahler' is not a style this model knows; it knows: bach,"),
+            (["--style", "mahler"], 1, "--style: 'mahler' is not a style this model knows; it knows: bach,"),
             (["--bars", "5-8"], 64, "--bars 5-8 is a range of bars to rewrite: give --infill FILE too"),
             (["--infill", "scale.mid", "--bars", "3-6"], 1, "bars 3-6 are not inside the file, which has 4 bars"),
             (["--infill", "scale.mid"], 64, "--infill needs --bars"),
             (["--infill", "scale.mid", "--bars", "2", "--prompt", "scale.mid"], 64, "--prompt cannot be given with"),
-            (["--key", "H major"], 64, "--key 'H major' is not a key"),
+            (["--key", "H major"], 64, "--key: 'H major' is not a key"),
             (["--chords", "C:major"], 1, "'C:major' is not a chord name"),
-            (["--density", "thick"], 64, "--density must be one of sparse, medium, dense"),
-            (["--tempo", "1000"], 64, "--tempo must be 20...300"),
+            (["--density", "thick"], 64, "--density: must be one of sparse, medium, dense"),
+            (["--tempo", "1000"], 64, "--tempo: must be 20...300"),
         ]
         for (flags, status, message) in cases {
             let outcome = try CLI.run(["generate", "--seed", "1", "--out", "x.mid"] + flags, in: folder)
