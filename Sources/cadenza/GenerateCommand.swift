@@ -249,7 +249,8 @@ struct GenerateCommand: ParsableCommand {
         if let prompt, controls.infill == nil, composed.newBars.lowerBound - 1 < promptBars {
             let kept = composed.newBars.lowerBound - 1
             print(
-                "note: the prompt \(prompt) has only \(kept.counted("bar")); all of it is kept (--prompt-bars \(promptBars))"
+                "note: the prompt \(prompt) has only \(kept.counted("bar")); all of it is kept "
+                    + "(--prompt-bars \(promptBars))"
             )
         }
     }
