@@ -18,7 +18,9 @@ let package = Package(
         .library(name: "CadenzaTensor", targets: ["Tensor"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The studio's HTTP server (docs/studio.md).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The layers (docs/design.md; ArchitectureTests holds every edge to them). A module
@@ -51,12 +53,20 @@ let package = Package(
             name: "Training",
             dependencies: ["Basics", "REMI", "Tensor", "Models", "Corpus", "Evaluation", "Generation"],
             swiftSettings: hot),
+        // Layer 4: the studio: a local web page over one Composer per model, served by Hummingbird.
+        .target(
+            name: "Studio",
+            dependencies: [
+                "Basics", "MIDI", "REMI", "Models", "Generation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [.copy("Resources")]),
         // Layer 6: the command line: thin commands over the modules above.
         .executableTarget(
             name: "cadenza",
             dependencies: [
                 "Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Training", "Generation", "Evaluation", "Plot",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Studio", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/Pretrained"), .copy("Resources/Pop")],
             swiftSettings: hot),
@@ -91,6 +101,15 @@ let package = Package(
                 "Generation",
             ]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
+        // The studio's server through Hummingbird's test client; web/ holds the page's node tests
+        // and browser/ the Playwright test that drives Chromium (docs/studio.md).
+        .testTarget(
+            name: "StudioTests",
+            dependencies: [
+                "Studio", "Generation", "MIDI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            exclude: ["web", "browser"]),
         // Runs the built `cadenza` binary as a user would (exit codes, messages, files left).
         .testTarget(name: "CLITests", dependencies: ["cadenza", "MIDI", "REMI", "Tensor"]),
         // Reads Package.swift and the sources: imports match the listed modules, edges point down.

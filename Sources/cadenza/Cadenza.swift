@@ -29,6 +29,7 @@ struct Cadenza: ParsableCommand {
             TrainCommand.self,
             ExportCommand.self,
             InfoCommand.self,
+            StudioCommand.self,
         ]
     )
 

@@ -14,7 +14,7 @@ import Testing
         "MIDI": 1, "Tensor": 1, "Plot": 1,
         "REMI": 2, "Models": 2,
         "Corpus": 3, "Generation": 3,
-        "Evaluation": 4,
+        "Evaluation": 4, "Studio": 4,
         "Training": 5,
         "cadenza": 6, "CadenzaBench": 6,
     ]

@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const assert = require('node:assert/strict');
 
-const dir = path.join(__dirname, '..');
+const dir = path.join(__dirname, '..', '..', '..', 'Sources', 'Studio', 'Resources');
 const html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
 const js = fs.readFileSync(path.join(dir, 'studio.js'), 'utf8');
 
@@ -190,7 +190,7 @@ global.window.AudioContext = class {
   createBufferSource() { return node({ start() { audioLog.noises++; }, stop() { audioLog.stopped++; } }); }
 };
 
-const S = require('../studio.js');
+const S = require(path.join(dir, 'studio.js'));
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 const $ = (id) => byId[id];
 

@@ -1,0 +1,444 @@
+import Foundation
+import Generation
+import Hummingbird
+import MIDI
+import Models
+import REMI
+
+/// A refusal the page shows word for word: a status and a reason written for a musician.
+public struct StudioError: HTTPResponseError {
+    /// The status.
+    public var status: HTTPResponse.Status
+    /// The reason.
+    public var reason: String
+
+    /// A refusal with `status` and `reason`.
+    public init(_ status: HTTPResponse.Status, _ reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+
+    /// The body `{"error": reason}`.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        StudioServer.json(["error": reason], status: status)
+    }
+
+    /// What a musician reads for `error`: a control's name and reason without the
+    /// command line's dashes.
+    static func reason(for error: Error) -> String {
+        if case let GenerationError.invalidControl(name, reason) = error { return "\(name): \(reason)" }
+        return "\(error)"
+    }
+}
+
+/// `cadenza studio`: the page and its API (docs/studio-api.md) over the session's takes.
+///
+/// Safe by default: it answers only requests whose `Host` is the address it serves (so a
+/// page elsewhere cannot reach it through a rebound DNS name) and whose `Origin`, when the
+/// browser sends one, is that address too (so another site open in the same browser cannot
+/// drive it). Uploads are read whole only up to `uploadLimit` and parsed by the same total
+/// MIDI reader as the command line. No request names a file: the page is three files read
+/// from the module's resources and takes live in memory.
+public struct StudioServer {
+    /// The models offered, the first the default.
+    public let models: [StudioModel]
+    /// The most bytes of an uploaded MIDI file.
+    public static let uploadLimit = 2 * 1024 * 1024
+    /// The most new bars one take may ask for.
+    public static let maximumBars = 64
+    /// The most takes waiting in line.
+    public static let queueLimit = 64
+
+    private let book: TakeBook
+    private let workshop: Workshop
+    private let page: [String: (bytes: [UInt8], type: String)]
+    /// The `host:port` values the `Host` header may name.
+    private let allowedHosts: Set<String>
+
+    /// A studio offering `models` (at least one) at `host`:`port`; throws when a model cannot
+    /// be loaded or the page's files are missing.
+    public init(models: [StudioModel], host: String, port: Int) throws {
+        guard !models.isEmpty else { throw StudioError(.internalServerError, "the studio needs at least one model") }
+        self.models = models
+        book = TakeBook(queueLimit: Self.queueLimit)
+        workshop = try Workshop(book: book, models: models)
+        page = try Self.readPage()
+        var hosts: Set<String> = ["127.0.0.1", "localhost", "[::1]", host]
+        if host.contains(":") && !host.hasPrefix("[") { hosts.insert("[\(host)]") }
+        allowedHosts = Set(hosts.map { "\($0):\(port)" }.map { $0.lowercased() })
+    }
+
+    /// Stops the generation worker after the piece it is writing and ends every stream.
+    public func close() { workshop.close() }
+
+    /// The router: the page, the API, and the Host and Origin checks in front of both.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: StudioGuard(allowedHosts: allowedHosts))
+        for (path, file) in page {
+            router.get(RouterPath(path)) { _, _ in
+                var headers = HTTPFields()
+                headers[.contentType] = file.type
+                headers[.cacheControl] = "no-cache"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
+            }
+        }
+        router.get("/api/models") { _, _ in Self.json(ModelList(models: self.models.map(Self.describe))) }
+        router.get("/api/takes") { _, _ in Self.json(TakeList(takes: self.book.allTakes())) }
+        router.post("/api/takes") { request, context in try await self.createTake(request, context: context) }
+        router.post("/api/prompts") { request, _ in try await self.upload(request) }
+        router.get("/api/takes/:id") { _, context in
+            guard let take = self.book.takeJSON(try Self.takeID(context)) else { throw Self.unknownTake(context) }
+            return Self.json(take)
+        }
+        router.get("/api/takes/:id/events") { _, context in try self.events(context) }
+        router.get("/api/takes/:id/midi") { _, context in try self.download(context, wav: false) }
+        router.get("/api/takes/:id/wav") { _, context in try self.download(context, wav: true) }
+        return router
+    }
+
+    /// Serves until the process is stopped (SIGINT or SIGTERM); `onRunning` is called once
+    /// the socket listens.
+    public func run(host: String, port: Int, onRunning: @escaping @Sendable () -> Void = {}) async throws {
+        let app = Application(
+            router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "cadenza"),
+            onServerRunning: { _ in onRunning() })
+        // No graceful-shutdown signals: the studio writes no files, so the command line's own
+        // Ctrl-C handling (end at once) is right.
+        defer { close() }
+        try await app.runService(gracefulShutdownSignals: [])
+    }
+
+    // MARK: The endpoints
+
+    private func createTake(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await Self.collect(request, limit: 64 * 1024)
+        let settings: TakeSettings
+        do { settings = try JSONDecoder().decode(TakeSettings.self, from: Data(body)) } catch {
+            throw StudioError(.badRequest, "the request is not the JSON of a take's settings: \(Self.describe(error))")
+        }
+        let (filled, model, pieceRequest, kept, expected) = try prepare(settings)
+        guard
+            let (id, position) = book.enqueue(
+                settings: filled, model: model.name, request: pieceRequest, kept: kept, beatsPerBar: model.beatsPerBar,
+                expectedBars: expected)
+        else {
+            throw StudioError(
+                .tooManyRequests,
+                "the queue is full (\(Self.queueLimit) takes waiting): try again when some are done")
+        }
+        return Self.json(Created(id: id, queuePosition: position), status: .accepted)
+    }
+
+    /// The settings checked and filled in, the model, the request for the composer, the
+    /// bars kept from the source, and how many bars the take will have.
+    private func prepare(_ given: TakeSettings) throws -> (
+        TakeSettings, StudioModel, PieceRequest, MIDIFile?, Int
+    ) {
+        var settings = given
+        guard let model = models.first(where: { $0.name == settings.model.lowercased() }) else {
+            throw StudioError(
+                .badRequest,
+                "model: '\(settings.model)' is not a model of this studio; it has \(models.map(\.name).joined(separator: ", "))"
+            )
+        }
+        settings.model = model.name
+        if settings.prompt != nil && settings.infill != nil {
+            throw StudioError(.badRequest, "prompt and infill exclude each other: continue a take or rewrite its bars")
+        }
+        let seed = settings.seed ?? UInt64.random(in: 0...999_999)
+        settings.seed = seed
+        guard seed <= UInt64(UInt32.max) else {
+            throw StudioError(.badRequest, "seed: must be 0...4294967295, got \(seed)")
+        }
+        let temperature = settings.temperature ?? Double(Sampler.recommendedTemperature)
+        let topP = settings.topP ?? Double(Sampler.recommendedTopP)
+        guard (0.1...5).contains(temperature) else {
+            throw StudioError(.badRequest, "temperature: must be 0.1...5, got \(temperature)")
+        }
+        guard topP > 0 && topP <= 1 else {
+            throw StudioError(.badRequest, "topP: must be above 0 and at most 1, got \(topP)")
+        }
+        (settings.temperature, settings.topP) = (temperature, topP)
+        let sampler: Sampler
+        do { sampler = try Sampler(temperature: Float(temperature), topK: 0, topP: Float(topP)) } catch {
+            throw StudioError(.badRequest, "\(error)")
+        }
+        var request = PieceRequest(seed: seed, sampler: sampler)
+        var controls = MusicControls()
+        controls.chords = settings.chords
+        controls.style = settings.style
+        controls.key = settings.key
+        controls.density = settings.density
+        controls.tempo = settings.tempo
+        if let guidance = settings.harmonyGuidance {
+            guard (0...50).contains(guidance) else {
+                throw StudioError(.badRequest, "harmonyGuidance: must be 0...50, got \(guidance)")
+            }
+            controls.harmonyGuidance = Float(guidance)
+        }
+        request.controls = controls
+        let tokenizer = model.folder.tokenizer
+        do {
+            let resolved = try controls.resolved(for: tokenizer)
+            _ = try controls.steering(tokenizer: tokenizer, resolved: resolved)
+        } catch { throw StudioError(.badRequest, StudioError.reason(for: error)) }
+
+        var kept: MIDIFile?
+        var expected: Int
+        if let infill = settings.infill {
+            settings.bars = nil
+            let source = try sourceFile(infill.take, role: "infill")
+            let sourceBars = PieceView(file: source, beatsPerBar: model.beatsPerBar).bars.count
+            guard infill.first >= 1, infill.last >= infill.first, infill.last <= sourceBars else {
+                throw StudioError(
+                    .badRequest,
+                    "infill: bars \(infill.first)-\(infill.last) are not inside take \(infill.take), which has "
+                        + "\(sourceBars) bars (bars count from 1)")
+            }
+            guard tokenizer.hasControls else {
+                throw StudioError(.badRequest, "infill: the model \(model.name) has no infilling tokens")
+            }
+            request.source = .infill(source, bars: infill.first...infill.last)
+            do { _ = try Infilling(file: source, gap: (infill.first - 1)..<infill.last, tokenizer: tokenizer) } catch {
+                throw StudioError(.badRequest, StudioError.reason(for: error))
+            }
+            kept = source
+            expected = sourceBars
+        } else {
+            let bars = settings.bars ?? 8
+            guard (1...Self.maximumBars).contains(bars) else {
+                throw StudioError(.badRequest, "bars: must be 1...\(Self.maximumBars), got \(bars)")
+            }
+            settings.bars = bars
+            request.bars = bars
+            expected = bars
+            if let prompt = settings.prompt {
+                let source = try sourceFile(prompt.take, role: "prompt")
+                guard (1...Self.maximumBars).contains(prompt.bars) else {
+                    throw StudioError(.badRequest, "prompt: bars must be 1...\(Self.maximumBars), got \(prompt.bars)")
+                }
+                request.source = .continuation(source, bars: prompt.bars)
+                kept = source.cropped(toBars: 0..<prompt.bars)
+                expected += prompt.bars
+            }
+        }
+        return (settings, model, request, kept, expected)
+    }
+
+    private func sourceFile(_ id: String, role: String) throws -> MIDIFile {
+        guard let take = book.take(id) else { throw StudioError(.badRequest, "\(role): there is no take '\(id)'") }
+        guard take.status == .done, let file = take.file else {
+            throw StudioError(.badRequest, "\(role): take \(id) is not finished yet")
+        }
+        return file
+    }
+
+    private func upload(_ request: Request) async throws -> Response {
+        let name = (request.uri.queryParameters.get("name") ?? "upload.mid").trimmingCharacters(in: .whitespaces)
+        let shown = String(name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? "upload.mid").prefix(100)
+        let bytes = try await Self.collect(request, limit: Self.uploadLimit)
+        guard !bytes.isEmpty else {
+            throw StudioError(.badRequest, "the upload is empty: send the bytes of a .mid file")
+        }
+        let file: MIDIFile
+        do { file = try MIDIFile(bytes: bytes) } catch {
+            throw StudioError(.badRequest, "\(shown) is not a MIDI file this studio can read: \(error)")
+        }
+        guard file.noteCount > 0 else { throw StudioError(.badRequest, "\(shown) holds no notes") }
+        let beats = models[0].beatsPerBar
+        let take = book.addUpload(name: String(shown), file: file, beatsPerBar: beats)
+        guard let json = book.takeJSON(take.id) else { throw StudioError(.internalServerError, "the upload was lost") }
+        return Self.json(
+            Uploaded(id: take.id, name: take.name, bars: take.view.bars.count, notes: file.noteCount, take: json),
+            status: .created)
+    }
+
+    private func events(_ context: BasicRequestContext) throws -> Response {
+        let id = try Self.takeID(context)
+        guard let stream = book.events(of: id) else { throw Self.unknownTake(context) }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+            status: .ok, headers: headers,
+            body: .init { writer in
+                for await event in stream { try await writer.write(ByteBuffer(string: event)) }
+                try await writer.finish(nil)
+            })
+    }
+
+    private func download(_ context: BasicRequestContext, wav: Bool) throws -> Response {
+        let id = try Self.takeID(context)
+        guard let take = book.take(id) else { throw Self.unknownTake(context) }
+        guard take.status == .done, let file = take.file else {
+            throw StudioError(.conflict, "take \(id) is not finished yet: download it when it is done")
+        }
+        let base =
+            take.name.hasSuffix(".mid") || take.name.hasSuffix(".midi")
+            ? String(take.name[..<(take.name.lastIndex(of: ".") ?? take.name.endIndex)]) : take.name
+        let safe = String(base.map { $0.isLetter || $0.isNumber || "-_ .".contains($0) ? $0 : "_" })
+        var headers = HTTPFields()
+        let bytes: [UInt8]
+        if wav {
+            if let kept = take.wav {
+                bytes = kept
+            } else {
+                let synthesizer = PianoSynthesizer()
+                guard synthesizer.duration(of: file) <= 20 * 60 else {
+                    throw StudioError(.conflict, "take \(id) is over 20 minutes long: download the MIDI instead")
+                }
+                bytes = WAV.encode(samples: synthesizer.render(file), sampleRate: synthesizer.sampleRate)
+                book.keep(wav: bytes, for: id)
+            }
+            headers[.contentType] = "audio/wav"
+        } else {
+            do { bytes = try file.encoded() } catch {
+                throw StudioError(.internalServerError, "take \(id) cannot be written as MIDI: \(error)")
+            }
+            headers[.contentType] = "audio/midi"
+        }
+        headers[.contentDisposition] = #"attachment; filename="\#(safe).\#(wav ? "wav" : "mid")""#
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // MARK: Helpers
+
+    private static func takeID(_ context: BasicRequestContext) throws -> String {
+        let id = context.parameters.get("id") ?? ""
+        guard (1...32).contains(id.count),
+            id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else { throw StudioError(.notFound, "there is no take with that id") }
+        return id
+    }
+
+    private static func unknownTake(_ context: BasicRequestContext) -> StudioError {
+        StudioError(.notFound, "there is no take '\(context.parameters.get("id") ?? "")'")
+    }
+
+    /// The body of `request`, refused with 413 past `limit` bytes.
+    static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await buffer in request.body {
+            guard bytes.count + buffer.readableBytes <= limit else {
+                throw StudioError(
+                    .contentTooLarge,
+                    "the upload is over \(limit / 1024 / 1024 > 0 ? "\(limit / 1024 / 1024) MB" : "\(limit / 1024) kB"): send a smaller file"
+                )
+            }
+            bytes += buffer.readableBytesView
+        }
+        return bytes
+    }
+
+    /// `value` as a JSON response.
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: TakeBook.encode(value))))
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
+            let DecodingError.dataCorrupted(context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+        case let DecodingError.keyNotFound(key, _): return "\(key.stringValue) is missing"
+        default: return "\(error)"
+        }
+    }
+
+    private static func describe(_ model: StudioModel) -> ModelJSON {
+        let config = model.folder.tokenizer.config
+        let controls = model.folder.tokenizer.hasControls
+        return ModelJSON(
+            name: model.name, label: model.label, parts: model.parts, default: model.name == "pretrained",
+            controls: .init(
+                infill: controls, chords: config.chords, styles: config.styles, key: controls, density: controls,
+                tempo: true))
+    }
+
+    private static func readPage() throws -> [String: (bytes: [UInt8], type: String)] {
+        let files = [
+            ("/", "index.html", "text/html; charset=utf-8"), ("/studio.css", "studio.css", "text/css; charset=utf-8"),
+            ("/studio.js", "studio.js", "text/javascript; charset=utf-8"),
+        ]
+        var page: [String: (bytes: [UInt8], type: String)] = [:]
+        for (path, name, type) in files {
+            guard
+                let folder = resourceFolders.first(where: {
+                    FileManager.default.fileExists(atPath: $0.appendingPathComponent(name).path)
+                }),
+                let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path)
+            else { throw StudioError(.internalServerError, "the studio's page \(name) is missing from the build") }
+            page[path] = ([UInt8](data), type)
+        }
+        return page
+    }
+
+    /// Where the page's files may be: the resource bundle SwiftPM puts beside the executable,
+    /// then the source tree. Looked up by hand rather than through `Bundle.module`, which
+    /// stops the program when its bundle has been moved away.
+    static var resourceFolders: [URL] {
+        let beside = Bundle.main.bundleURL
+        return [
+            beside.appendingPathComponent("Cadenza_Studio.resources/Resources"),
+            beside.appendingPathComponent("Cadenza_Studio.bundle/Contents/Resources/Resources"),
+            beside.appendingPathComponent("Cadenza_Studio.bundle/Resources"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources"),
+        ]
+    }
+}
+
+/// Refuses requests that another site or a rebound DNS name sends (the `Host` must be the
+/// studio's own address, and an `Origin`, when present, `http://` and that address), and
+/// gives every refusal the studio's JSON shape.
+struct StudioGuard<Context: RequestContext>: RouterMiddleware {
+    let allowedHosts: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        if let host = request.head.authority, !allowedHosts.contains(host.lowercased()) {
+            throw StudioError(.forbidden, "this studio answers only at its own address, not \(host)")
+        }
+        if let origin = request.headers[.origin] {
+            let allowed = allowedHosts.contains { "http://\($0)" == origin.lowercased() }
+            guard allowed else {
+                throw StudioError(.forbidden, "requests from \(origin) are refused: open the studio at its own address")
+            }
+        }
+        if request.headers.contains(where: { $0.name.canonicalName == "sec-fetch-site" && $0.value == "cross-site" }) {
+            throw StudioError(.forbidden, "requests from another site are refused")
+        }
+        // Every refusal reaches the page as {"error": reason}, Hummingbird's own included.
+        do { return try await next(request, context) } catch let error as StudioError { throw error } catch let error
+            as HTTPError
+        {
+            let reason =
+                error.status == .notFound
+                ? "there is nothing at \(request.uri.path)" : (error.body ?? "\(error.status.reasonPhrase)")
+            throw StudioError(error.status, reason)
+        }
+    }
+}
+
+private struct ModelJSON: Encodable {
+    struct Controls: Encodable {
+        var infill: Bool, chords: Bool, styles: [String], key: Bool, density: Bool, tempo: Bool
+    }
+    var name: String, label: String, parts: [String], `default`: Bool, controls: Controls
+}
+
+private struct ModelList: Encodable { var models: [ModelJSON] }
+private struct TakeList: Encodable { var takes: [TakeJSON] }
+private struct Created: Encodable {
+    var id: String
+    var queuePosition: Int
+}
+private struct Uploaded: Encodable {
+    var id: String, name: String, bars: Int, notes: Int, take: TakeJSON
+}
