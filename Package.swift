@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // The studio's HTTP server (docs/studio.md).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Header names in the studio's tests (Hummingbird's own dependency).
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The layers (docs/design.md; ArchitectureTests holds every edge to them). A module
@@ -108,6 +110,7 @@ let package = Package(
             dependencies: [
                 "Studio", "Generation", "MIDI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             exclude: ["web", "browser"]),
         // Runs the built `cadenza` binary as a user would (exit codes, messages, files left).

@@ -52,7 +52,7 @@ public struct StudioServer {
     private let book: TakeBook
     private let workshop: Workshop
     private let page: [String: (bytes: [UInt8], type: String)]
-    /// The `host:port` values the `Host` header may name.
+    /// The names the `Host` header may give (with any port).
     private let allowedHosts: Set<String>
 
     /// A studio offering `models` (at least one) at `host`:`port`; throws when a model cannot
@@ -63,9 +63,9 @@ public struct StudioServer {
         book = TakeBook(queueLimit: Self.queueLimit)
         workshop = try Workshop(book: book, models: models)
         page = try Self.readPage()
-        var hosts: Set<String> = ["127.0.0.1", "localhost", "[::1]", host]
-        if host.contains(":") && !host.hasPrefix("[") { hosts.insert("[\(host)]") }
-        allowedHosts = Set(hosts.map { "\($0):\(port)" }.map { $0.lowercased() })
+        var hosts: Set<String> = ["127.0.0.1", "localhost", "[::1]", host.lowercased()]
+        if host.contains(":") && !host.hasPrefix("[") { hosts.insert("[\(host.lowercased())]") }
+        allowedHosts = hosts
     }
 
     /// Stops the generation worker after the piece it is writing and ends every stream.
@@ -146,9 +146,9 @@ public struct StudioServer {
         if settings.prompt != nil && settings.infill != nil {
             throw StudioError(.badRequest, "prompt and infill exclude each other: continue a take or rewrite its bars")
         }
-        let seed = settings.seed ?? UInt64.random(in: 0...999_999)
+        let seed = settings.seed ?? Int.random(in: 0...999_999)
         settings.seed = seed
-        guard seed <= UInt64(UInt32.max) else {
+        guard (0...Int(UInt32.max)).contains(seed) else {
             throw StudioError(.badRequest, "seed: must be 0...4294967295, got \(seed)")
         }
         let temperature = settings.temperature ?? Double(Sampler.recommendedTemperature)
@@ -164,7 +164,7 @@ public struct StudioServer {
         do { sampler = try Sampler(temperature: Float(temperature), topK: 0, topP: Float(topP)) } catch {
             throw StudioError(.badRequest, "\(error)")
         }
-        var request = PieceRequest(seed: seed, sampler: sampler)
+        var request = PieceRequest(seed: UInt64(seed), sampler: sampler)
         var controls = MusicControls()
         controls.chords = settings.chords
         controls.style = settings.style
@@ -188,8 +188,7 @@ public struct StudioServer {
         var expected: Int
         if let infill = settings.infill {
             settings.bars = nil
-            let source = try sourceFile(infill.take, role: "infill")
-            let sourceBars = PieceView(file: source, beatsPerBar: model.beatsPerBar).bars.count
+            let (source, sourceBars) = try sourceFile(infill.take, role: "infill")
             guard infill.first >= 1, infill.last >= infill.first, infill.last <= sourceBars else {
                 throw StudioError(
                     .badRequest,
@@ -214,7 +213,7 @@ public struct StudioServer {
             request.bars = bars
             expected = bars
             if let prompt = settings.prompt {
-                let source = try sourceFile(prompt.take, role: "prompt")
+                let (source, _) = try sourceFile(prompt.take, role: "prompt")
                 guard (1...Self.maximumBars).contains(prompt.bars) else {
                     throw StudioError(.badRequest, "prompt: bars must be 1...\(Self.maximumBars), got \(prompt.bars)")
                 }
@@ -226,12 +225,13 @@ public struct StudioServer {
         return (settings, model, request, kept, expected)
     }
 
-    private func sourceFile(_ id: String, role: String) throws -> MIDIFile {
+    /// The music of a finished take, and its number of bars as the page shows them.
+    private func sourceFile(_ id: String, role: String) throws -> (MIDIFile, Int) {
         guard let take = book.take(id) else { throw StudioError(.badRequest, "\(role): there is no take '\(id)'") }
         guard take.status == .done, let file = take.file else {
             throw StudioError(.badRequest, "\(role): take \(id) is not finished yet")
         }
-        return file
+        return (file, take.view.bars.count)
     }
 
     private func upload(_ request: Request) async throws -> Response {
@@ -402,12 +402,14 @@ struct StudioGuard<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        if let host = request.head.authority, !allowedHosts.contains(host.lowercased()) {
+        if let host = request.head.authority, !Self.names(host, oneOf: allowedHosts) {
             throw StudioError(.forbidden, "this studio answers only at its own address, not \(host)")
         }
         if let origin = request.headers[.origin] {
-            let allowed = allowedHosts.contains { "http://\($0)" == origin.lowercased() }
-            guard allowed else {
+            let prefix = "http://"
+            guard origin.lowercased().hasPrefix(prefix),
+                Self.names(String(origin.dropFirst(prefix.count)), oneOf: allowedHosts)
+            else {
                 throw StudioError(.forbidden, "requests from \(origin) are refused: open the studio at its own address")
             }
         }
@@ -415,6 +417,7 @@ struct StudioGuard<Context: RequestContext>: RouterMiddleware {
             throw StudioError(.forbidden, "requests from another site are refused")
         }
         // Every refusal reaches the page as {"error": reason}, Hummingbird's own included.
+        // (Errors the handlers do not expect become 500s with their description.)
         do { return try await next(request, context) } catch let error as StudioError { throw error } catch let error
             as HTTPError
         {
@@ -422,7 +425,22 @@ struct StudioGuard<Context: RequestContext>: RouterMiddleware {
                 error.status == .notFound
                 ? "there is nothing at \(request.uri.path)" : (error.body ?? "\(error.status.reasonPhrase)")
             throw StudioError(error.status, reason)
+        } catch {
+            throw StudioError(.internalServerError, "the studio failed: \(error)")
         }
+    }
+
+    /// Whether `authority` (a host and perhaps a port, as a `Host` header gives them) names
+    /// one of `hosts`. The port is not compared: a page that rebinds its own DNS name to this
+    /// computer still sends its own name.
+    static func names(_ authority: String, oneOf hosts: Set<String>) -> Bool {
+        let value = authority.lowercased()
+        if hosts.contains(value) { return true }
+        // Strip a port: after the last colon, unless that colon is inside an IPv6 literal.
+        guard let colon = value.lastIndex(of: ":"), !value[colon...].contains("]"),
+            value[value.index(after: colon)...].allSatisfy(\.isNumber), value.index(after: colon) < value.endIndex
+        else { return false }
+        return hosts.contains(String(value[..<colon]))
     }
 }
 

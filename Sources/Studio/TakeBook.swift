@@ -42,6 +42,8 @@ final class TakeBook: @unchecked Sendable {
     private var streams: [String: [UUID: AsyncStream<String>.Continuation]] = [:]
     private var counters: [String: Int] = [:]
     private var closed = false
+    /// The take being written.
+    private var running: String?
     /// The most jobs waiting at once; more are refused until some are done.
     let queueLimit: Int
 
@@ -91,10 +93,11 @@ final class TakeBook: @unchecked Sendable {
         return (id, position(of: id))
     }
 
-    /// A take's place in line: 0 when it runs or is next, N when N jobs come before it.
+    /// A take's place in line: 0 when it is being written (or about to be), N when N takes
+    /// are written before it, the one being written included.
     private func position(of id: String) -> Int {
-        guard takes[id]?.status == .queued else { return 0 }
-        return queue.firstIndex { $0.takeID == id } ?? 0
+        guard takes[id]?.status == .queued, let index = queue.firstIndex(where: { $0.takeID == id }) else { return 0 }
+        return index + (running == nil ? 0 : 1)
     }
 
     /// Waits for the next job and marks its take as being written; nil once closed.
@@ -104,6 +107,7 @@ final class TakeBook: @unchecked Sendable {
         while queue.isEmpty && !closed { lock.wait() }
         guard !closed else { return nil }
         let job = queue.removeFirst()
+        running = job.takeID
         takes[job.takeID]?.status = .writing
         send(to: job.takeID, event: "started", json: "{}")
         for waiting in queue {
@@ -138,6 +142,7 @@ final class TakeBook: @unchecked Sendable {
         take.status = .done
         take.writtenBars = []
         takes[id] = take
+        if running == id { running = nil }
         send(to: id, event: "done", json: Self.encode(["take": json(of: take)]))
         let ending = streams.removeValue(forKey: id) ?? [:]
         lock.unlock()
@@ -152,6 +157,7 @@ final class TakeBook: @unchecked Sendable {
         takes[id]?.status = .failed
         takes[id]?.error = reason
         takes[id]?.writtenBars = []
+        if running == id { running = nil }
         send(to: id, event: "failed", json: Self.encode(["error": reason]))
         let ending = streams.removeValue(forKey: id) ?? [:]
         lock.unlock()

@@ -67,7 +67,7 @@ public struct TakeSettings: Codable, Equatable, Sendable {
     /// New bars to write (nil for an infill).
     public var bars: Int?
     /// The seed of every random draw.
-    public var seed: UInt64?
+    public var seed: Int?
     /// Sampling temperature.
     public var temperature: Double?
     /// Nucleus sampling's probability mass.
@@ -150,8 +150,10 @@ public struct PieceView: Equatable, Sendable {
         }
         notes.sort { ($0.start, $0.track, $0.pitch) < ($1.start, $1.track, $1.pitch) }
         let beats = Double(max(beatsPerBar, 1))
-        let lastBeat = notes.map(\.end).max() ?? 0
-        let count = max(Int((lastBeat / beats).rounded(.up)), minimumBars, 1)
+        // Bars as the model counts them: up to the last note's start (a note ringing on past
+        // the last bar opens no bar of its own).
+        let lastStart = notes.map(\.start).max() ?? 0
+        let count = max(Int((lastStart / beats).rounded(.down)) + 1, minimumBars, 1)
         self.tracks = tracks
         self.notes = notes
         self.bars = (0..<count).map { BarJSON(start: Double($0) * beats, beats: beats) }
