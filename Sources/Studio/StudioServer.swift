@@ -139,7 +139,8 @@ public struct StudioServer {
         guard let model = models.first(where: { $0.name == settings.model.lowercased() }) else {
             throw StudioError(
                 .badRequest,
-                "model: '\(settings.model)' is not a model of this studio; it has \(models.map(\.name).joined(separator: ", "))"
+                "model: '\(settings.model)' is not a model of this studio; it has "
+                    + models.map(\.name).joined(separator: ", ")
             )
         }
         settings.model = model.name
@@ -323,12 +324,17 @@ public struct StudioServer {
             guard bytes.count + buffer.readableBytes <= limit else {
                 throw StudioError(
                     .contentTooLarge,
-                    "the upload is over \(limit / 1024 / 1024 > 0 ? "\(limit / 1024 / 1024) MB" : "\(limit / 1024) kB"): send a smaller file"
+                    "the upload is over \(Self.size(limit)): send a smaller file"
                 )
             }
             bytes += buffer.readableBytesView
         }
         return bytes
+    }
+
+    /// `bytes` in MB or kB, as a person reads a limit.
+    static func size(_ bytes: Int) -> String {
+        bytes >= 1024 * 1024 ? "\(bytes / 1024 / 1024) MB" : "\(bytes / 1024) kB"
     }
 
     /// `value` as a JSON response.

@@ -201,7 +201,8 @@ import Testing
                 (#"{"model":"pretrained","harmonyGuidance":-1}"#, "harmonyGuidance"),
                 (#"{"model":"pretrained","prompt":{"take":"t9","bars":2}}"#, "prompt: there is no take 't9'"),
                 (
-                    #"{"model":"pretrained","prompt":{"take":"t9","bars":2},"infill":{"take":"t9","first":1,"last":2}}"#,
+                    #"{"model":"pretrained","prompt":{"take":"t9","bars":2},"#
+                        + #""infill":{"take":"t9","first":1,"last":2}}"#,
                     "prompt and infill exclude each other"
                 ),
             ]
