@@ -114,7 +114,7 @@ let package = Package(
             ],
             exclude: ["web", "browser"]),
         // Runs the built `cadenza` binary as a user would (exit codes, messages, files left).
-        .testTarget(name: "CLITests", dependencies: ["cadenza", "MIDI", "REMI", "Tensor"]),
+        .testTarget(name: "CLITests", dependencies: ["cadenza", "Basics", "MIDI", "REMI", "Tensor"]),
         // Reads Package.swift and the sources: imports match the listed modules, edges point down.
         .testTarget(name: "ArchitectureTests"),
     ],
