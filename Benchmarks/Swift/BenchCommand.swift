@@ -18,6 +18,7 @@ struct Bench: ParsableCommand {
             BenchModels.self,
             BenchREMI.self,
             BenchControls.self,
+            BenchStudio.self,
         ]
     )
 }
