@@ -127,6 +127,27 @@ def main():
             assert inspected.returncode == 0 and "notes" in inspected.stdout, inspected
             print(f"downloaded {download.value.suggested_filename}: {inspected.stdout.splitlines()[1].strip()}")
 
+            # The downloaded file comes back as an upload: a take of its own in the list.
+            takes_before = page.locator("#takes li[data-take]").count()
+            page.set_input_files("#upload", path)
+            page.wait_for_function(
+                f"document.querySelectorAll('#takes li[data-take]').length > {takes_before}", timeout=10_000)
+            _, listed = api(port, "/api/takes")
+            uploads = [t for t in listed["takes"] if t["source"] == "upload"]
+            assert len(uploads) == 1 and len(uploads[0]["notes"]) == len(after["notes"]), uploads
+            print(f"uploaded it back as {uploads[0]['id']}: {len(uploads[0]['notes'])} notes")
+
+            # A setting the server refuses reaches the page as a message, not a dead page.
+            page.fill("#chords", "H:maj")
+            page.click("#generate")
+            page.wait_for_selector("#error:not([hidden])", timeout=10_000)
+            message = page.inner_text("#error-text")
+            assert "H:maj" in message, message
+            problems[:] = [p for p in problems if "400" not in p]
+            page.click("#error-dismiss")
+            page.fill("#chords", "")
+            print(f"refused chords shown as: {message}")
+
             if os.environ.get("STUDIO_SCREENSHOT"):
                 page.screenshot(path=os.environ["STUDIO_SCREENSHOT"])
             browser.close()
