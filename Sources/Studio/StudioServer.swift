@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Generation
 import Hummingbird
@@ -385,17 +386,13 @@ public struct StudioServer {
         return page
     }
 
-    /// Where the page's files may be: the resource bundle SwiftPM puts beside the executable,
-    /// then the source tree. Looked up by hand rather than through `Bundle.module`, which
-    /// stops the program when its bundle has been moved away.
+    /// Where the page's files may be (`ResourceFolders`).
     static var resourceFolders: [URL] {
-        let beside = Bundle.main.bundleURL
-        return [
-            beside.appendingPathComponent("Cadenza_Studio.resources/Resources"),
-            beside.appendingPathComponent("Cadenza_Studio.bundle/Contents/Resources/Resources"),
-            beside.appendingPathComponent("Cadenza_Studio.bundle/Resources"),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources"),
-        ]
+        ResourceFolders.candidates(
+            module: "Studio",
+            sourceFolder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "Resources"),
+            inside: "Resources")
     }
 }
 

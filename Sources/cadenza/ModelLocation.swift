@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Generation
 import Training
@@ -17,17 +18,11 @@ enum ModelLocation {
         return (found.model, found.checkpoint)
     }
 
-    /// Where the package resources (Sources/cadenza/Resources) may be: the resource bundle
-    /// SwiftPM puts beside the executable (Linux `.resources`, macOS `.bundle`), then the
-    /// source tree this binary was built from. Looked up by hand rather than through
-    /// `Bundle.module`, which stops the program when its bundle has been moved away.
+    /// Where the package resources (Sources/cadenza/Resources) may be (`ResourceFolders`).
     static var resourceFolders: [URL] {
-        let beside = Bundle.main.bundleURL
-        return [
-            beside.appendingPathComponent("Cadenza_cadenza.resources"),
-            beside.appendingPathComponent("Cadenza_cadenza.bundle/Contents/Resources"),
-            beside.appendingPathComponent("Cadenza_cadenza.bundle"),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources"),
-        ]
+        ResourceFolders.candidates(
+            module: "cadenza",
+            sourceFolder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "Resources"))
     }
 }
