@@ -56,8 +56,9 @@ public struct Infilling: Sendable {
     }
 
     /// What the model reads before writing the gap: the bars before the gap, then the hint
-    /// (`Infill_Suffix`, the bars after it, `Infill_Middle`). With no bar after the gap there
-    /// is nothing to hint: the gap is a plain continuation.
+    /// (`Infill_Suffix`, the bars after it, `Infill_Middle`, and the bars before the gap again
+    /// when the model learnt them, `infillBridgeBars`). With no bar after the gap there is
+    /// nothing to hint: the gap is a plain continuation.
     public var context: [Int] {
         guard hasSuffix,
             let parts = tokenizer.infillParts(
@@ -65,6 +66,7 @@ public struct Infilling: Sendable {
             let s = tokenizer.vocabulary.id(for: .fillSuffix), let m = tokenizer.vocabulary.id(for: .fillMiddle)
         else { return Array(ids[..<barStarts[gap.lowerBound]]) }
         return ids[..<parts.middle.lowerBound] + [s] + ids[parts.suffix] + [m]
+            + ids[tokenizer.infillBridge(of: ids, gap: gap)]
     }
 
     /// Whether the model is given the bars after the gap (false when the gap ends the file).

@@ -72,9 +72,9 @@ extension REMITokenizer {
     /// `ids` (a piece, with or without headers) with one infilling example inserted for the gap of bars
     /// `gap` (0-based bar numbers): before the gap's first bar, `Infill_Suffix`, up to
     /// `suffixBars` bars that follow the gap (cut at `suffixTokens` tokens, at a bar line when
-    /// one fits), `Infill_Middle`; after the gap's last bar, `Infill_End`. The piece itself is
-    /// unchanged around the inserts, so it still decodes to the same notes. nil when the gap
-    /// is not inside the piece or no bar follows it.
+    /// one fits), `Infill_Middle`, and the config's `infillBridgeBars` bars before the gap
+    /// again; after the gap's last bar, `Infill_End`. The piece itself is unchanged around the
+    /// inserts. nil when the gap is not inside the piece or no bar follows it.
     public func insertingInfill<T: BinaryInteger>(
         into ids: [T], gap: Range<Int>, suffixBars: Int, suffixTokens: Int
     ) -> [T]? {
@@ -88,10 +88,19 @@ extension REMITokenizer {
         out.append(T(s))
         out += ids[parts.suffix]
         out.append(T(m))
+        out += ids[infillBridge(of: ids, gap: gap)]
         out += ids[parts.middle]
         out.append(T(e))
         out += ids[parts.middle.upperBound...]
         return out
+    }
+
+    /// The ids restated between `Infill_Middle` and the gap: the last `infillBridgeBars` bars
+    /// before it (fewer at the start of a piece), empty when the config restates none.
+    public func infillBridge<T: BinaryInteger>(of ids: [T], gap: Range<Int>) -> Range<Int> {
+        let bars = barStarts(of: ids)
+        guard config.infillBridgeBars > 0, gap.lowerBound > 0, gap.lowerBound < bars.count else { return 0..<0 }
+        return bars[max(gap.lowerBound - config.infillBridgeBars, 0)]..<bars[gap.lowerBound]
     }
 
     /// Where the parts of an infilling example lie in `ids`: the gap's tokens (`middle`) and

@@ -82,12 +82,25 @@ extension REMITokenizer {
         }
 
         var inHint = false
+        // Bars restated after `Infill_Middle` (`infillBridgeBars`) still to skip, and the
+        // `Bar` tokens of them seen so far.
+        var bridgeBars = 0, bridgeBarsSeen = 0
         for event in events where vocabulary.id(for: event) != nil {
             if case .endOfPiece = event { break }
-            // An infilling hint repeats bars that come again after the gap: it is not music.
+            // An infilling hint repeats bars that come again after the gap, and the bridge
+            // repeats bars that came before it: neither is new music.
             if event == .fillSuffix { inHint = true }
-            if event == .fillMiddle { inHint = false }
+            if event == .fillMiddle {
+                inHint = false
+                (bridgeBars, bridgeBarsSeen) = (min(config.infillBridgeBars, bar + 1), 0)
+                continue
+            }
             if inHint { continue }
+            if bridgeBars > 0 {
+                if event == .bar { bridgeBarsSeen += 1 }
+                if bridgeBarsSeen <= bridgeBars { continue }
+                bridgeBars = 0
+            }
             // Pending items live for exactly one event; a part lives on through a velocity.
             let velocity = pendingVelocity, tempoClass = pendingClass, part = pendingPart
             pendingVelocity = nil

@@ -105,6 +105,10 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     public var styles: [String] = []
     /// Notes per bar that separate the density classes `densityNames`, ascending.
     public var densityThresholds: [Double] = [18, 25]
+    /// Bars before an infilling gap restated after `Infill_Middle`, so that the gap starts
+    /// right after the music it follows rather than after the hint (docs/control.md). 0, the
+    /// arrangement the bundled model learnt, restates none; written to JSON only when above 0.
+    public var infillBridgeBars: Int = 0
     /// With `tracks` set to `.instruments`, the track names that are parts of their own, each
     /// with its `Instrument` token (POP909: MELODY, BRIDGE, PIANO), matched without regard to
     /// case or surrounding spaces. Written to JSON only with `.instruments`.
@@ -166,6 +170,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         }
         try require(ticksPerBeat > 0 && ticksPerBeat <= 1 << 20, "ticksPerBeat", "must be 1...1048576")
         try require(beatsPerBar > 0 && beatsPerBar <= 64, "beatsPerBar", "must be 1...64")
+        try require((0...4).contains(infillBridgeBars), "infillBridgeBars", "must be 0...4")
         try require(
             positionsPerBar > 0 && ticksPerBar % positionsPerBar == 0, "positionsPerBar",
             "must divide ticksPerBeat * beatsPerBar (\(ticksPerBar))")
@@ -277,7 +282,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         case ticksPerBeat, beatsPerBar, positionsPerBar, durationStepTicks, durationSteps, velocityBins,
             tempoClasses, tempoValuesPerClass, chords, chordWindowBeats, tracks, dropDrums, sustainPedal,
             nonFourFour, defaultTempoBPM, decoderDefaultVelocity, decoderDefaultDurationStep, controls, styles,
-            densityThresholds, trackRoles
+            densityThresholds, trackRoles, infillBridgeBars
     }
 
     /// Encodes every field; the control fields only when `controls` is on and the track roles
@@ -306,6 +311,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
             try c.encode(controls, forKey: .controls)
             try c.encode(styles, forKey: .styles)
             try c.encode(densityThresholds, forKey: .densityThresholds)
+            if infillBridgeBars > 0 { try c.encode(infillBridgeBars, forKey: .infillBridgeBars) }
         }
         if hasInstruments { try c.encode(trackRoles, forKey: .trackRoles) }
     }
@@ -337,5 +343,6 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         try take(.styles, &styles)
         try take(.densityThresholds, &densityThresholds)
         try take(.trackRoles, &trackRoles)
+        try take(.infillBridgeBars, &infillBridgeBars)
     }
 }

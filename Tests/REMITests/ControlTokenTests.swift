@@ -146,6 +146,31 @@ struct ControlTokenTests {
         #expect(tokenizer.insertingInfill(into: ids, gap: 9..<10, suffixBars: 2, suffixTokens: 100) == nil)
     }
 
+    @Test func aBridgeRestatesTheBarsBeforeTheGapAndStillDecodesToThePiece() throws {
+        var config = try Self.controlled().config
+        config.infillBridgeBars = 1
+        let tokenizer = try REMITokenizer(config: config)
+        let v = tokenizer.vocabulary
+        let ids = try tokenizer.tokenize(Self.piece(bars: 8, pitches: [60, 62, 64, 65, 67]))
+        let bars = tokenizer.barStarts(of: ids)
+        let s = try #require(v.id(for: .fillSuffix)), m = try #require(v.id(for: .fillMiddle))
+        let e = try #require(v.id(for: .fillEnd))
+        let example = try #require(tokenizer.insertingInfill(into: ids, gap: 2..<4, suffixBars: 2, suffixTokens: 1000))
+        var expected =
+            Array(ids[..<bars[2]]) + [s] + Array(ids[bars[4]..<bars[6]]) + [m] + Array(ids[bars[1]..<bars[2]])
+        expected += Array(ids[bars[2]..<bars[4]]) + [e] + Array(ids[bars[4]...])
+        #expect(example == expected)
+        #expect(tokenizer.decode(ids: example) == tokenizer.decode(ids: ids))
+        // A gap at the first bar has nothing before it to restate.
+        let first = try #require(tokenizer.insertingInfill(into: ids, gap: 0..<1, suffixBars: 1, suffixTokens: 1000))
+        #expect(tokenizer.decode(ids: first) == tokenizer.decode(ids: ids))
+        // The config keeps the field only when it is used.
+        let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        #expect(json.contains("\"infillBridgeBars\":1"))
+        #expect(
+            !String(decoding: try JSONEncoder().encode(try Self.controlled().config), as: UTF8.self).contains("Bridge"))
+    }
+
     @Test func randomIdsWithControlTokensStillDecode() throws {
         let tokenizer = try Self.controlled()
         var rng = SplitMix(seed: 11)
