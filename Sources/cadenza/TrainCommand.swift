@@ -95,6 +95,12 @@ struct TrainCommand: ParsableCommand {
             examples; docs/control.md).
             """)
     var infillEvery: Int?
+    @Option(
+        help: """
+            With control tokens: bars before an infilling gap restated after Infill_Middle, 0...4 (docs/control.md; \
+            the model keeps it for generation).
+            """)
+    var infillBridge: Int?
     @OptionGroup var threadOptions: ThreadOptions
     @Option(parsing: .unconditional, help: "Updates between plain progress lines (and live-line newlines).")
     var logEvery: Int = 10
@@ -110,7 +116,7 @@ struct TrainCommand: ParsableCommand {
                 ("--seed", seed != 1), ("--validation-ratio", splitRatios.validationRatio != nil),
                 ("--test-ratio", splitRatios.testRatio != nil), ("--no-augment", noAugment),
                 ("--eval-tokens", evalTokens != 65_536), ("--controls", controls), ("--style", style != nil),
-                ("--infill-every", infillEvery != nil),
+                ("--infill-every", infillEvery != nil), ("--infill-bridge", infillBridge != nil),
             ]
             if let (name, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError(
@@ -120,6 +126,9 @@ struct TrainCommand: ParsableCommand {
             }
         } else {
             guard data != nil else { throw ValidationError("--data is required (or --resume RUN)") }
+            if let infillBridge, !(0...4).contains(infillBridge) {
+                throw ValidationError("--infill-bridge must be 0...4 bars (got \(infillBridge))")
+            }
             if let infillEvery, infillEvery < 1 {
                 throw ValidationError("--infill-every must be at least 1 bar (got \(infillEvery))")
             }
@@ -217,6 +226,14 @@ struct TrainCommand: ParsableCommand {
                     config: try Self.withControls(
                         tokenizer.config, data: data ?? "", ratios: splitRatios.ratios(), defaultStyle: defaultStyle))
                 modelConfig.vocabularySize = tokenizer.vocabulary.count
+            }
+            if let infillBridge {
+                guard tokenizer.hasControls else {
+                    throw ValidationError("--infill-bridge needs the control tokens: add --controls")
+                }
+                var config = tokenizer.config
+                config.infillBridgeBars = infillBridge
+                tokenizer = try REMITokenizer(config: config)
             }
             var dataOptions = DataOptions(
                 path: data ?? "", ratios: splitRatios.ratios(),
