@@ -81,7 +81,7 @@ def main():
             page.wait_for_function("document.querySelector('#model').options.length > 0")
             page.select_option("#model", "pretrained")
             page.fill("#bars", "8")
-            page.fill("#seed", "7")
+            page.fill("#seed", "2")
             page.click("#generate")
             page.wait_for_function("window.studio.shownTake() && document.body.dataset.state === 'generating'",
                                    timeout=10_000)
