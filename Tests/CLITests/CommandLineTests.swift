@@ -1,4 +1,5 @@
 import Foundation
+import MIDI
 import Testing
 
 /// Each defect found by trying every command as a new user would, as a test of the built
@@ -164,12 +165,14 @@ import Testing
         try FileManager.default.createDirectory(
             at: folder.appendingPathComponent("tokens"), withIntermediateDirectories: true)
         let outcome = try CLI.run(
-            ["generate", "--bars", "2", "--seed", "3", "--out", "g.mid", "--tokens-out", "tokens/g.remi"],
+            ["generate", "--bars", "2", "--seed", "2", "--out", "g.mid", "--tokens-out", "tokens/g.remi"],
             in: folder)
         #expect(outcome.status == 0, "\(outcome)")
         #expect(CLI.files(in: folder) == ["g.mid", "tokens/g.remi", "tokens/vocab.json"])
+        let notes = try MIDIFile(contentsOf: folder.appendingPathComponent("g.mid")).noteCount
+        #expect(notes > 10)
         let back = try CLI.run(["detokenize", "tokens/g.remi", "--out", "back.mid"], in: folder)
-        #expect(back.status == 0 && back.stdout.contains("wrote back.mid: 38 notes"), "\(back)")
+        #expect(back.status == 0 && back.stdout.contains("wrote back.mid: \(notes) notes"), "\(back)")
         #expect(
             try Data(contentsOf: folder.appendingPathComponent("back.mid"))
                 == Data(contentsOf: folder.appendingPathComponent("g.mid")))
