@@ -82,17 +82,21 @@ public final class Composer {
     /// The tokenizer of the model.
     public var tokenizer: REMITokenizer { model.tokenizer }
 
+    /// Whether `id` is a `Note On`.
+    private func isNoteOn(_ id: Int) -> Bool {
+        if case .noteOn = tokenizer.vocabulary.event(for: id) { true } else { false }
+    }
+
     /// The prompt a continuation reads: the first `bars` bars of `file` with the controls'
-    /// headers, moved to the asked key. Throws when those bars hold no notes.
-    public func promptIDs(from file: MIDIFile, bars: Int, controls: MusicControls) throws -> (
-        ids: [Int], semitones: Int, barsKept: Int
-    ) {
-        let resolved = try controls.resolved(for: tokenizer)
+    /// headers (`resolved` from `controls`), moved to the asked key. Throws when those bars
+    /// hold no notes.
+    private func promptIDs(
+        from file: MIDIFile, bars: Int, controls: MusicControls, resolved: MusicControls.Resolved
+    ) throws -> (ids: [Int], semitones: Int, barsKept: Int) {
         let all = try tokenizer.prompt(from: file, bars: nil)
         let barID = tokenizer.vocabulary.id(for: .bar) ?? -1
         let ids = REMITokenizer.firstBars(of: all, bars: bars, barID: barID)
-        guard ids.contains(where: { if case .noteOn = tokenizer.vocabulary.event(for: $0) { true } else { false } })
-        else {
+        guard ids.contains(where: isNoteOn) else {
             throw GenerationError.invalidControl(
                 name: "prompt",
                 reason: all.count > ids.count
@@ -134,7 +138,7 @@ public final class Composer {
             firstNewBar = 1
             decode = { [tokenizer] new in tokenizer.decode(ids: new) }
         case let .continuation(file, bars):
-            let prompt = try promptIDs(from: file, bars: bars, controls: request.controls)
+            let prompt = try promptIDs(from: file, bars: bars, controls: request.controls, resolved: resolved)
             context = prompt.ids
             shift = prompt.semitones
             stop = try StopCondition(
@@ -178,7 +182,6 @@ public final class Composer {
         return ComposedPiece(
             file: file, generated: piece, transposition: shift, newBars: firstNewBar...lastBar,
             sawBarsAfterGap: infilling?.hasSuffix ?? false,
-            newNotes: newIDs.filter { if case .noteOn = tokenizer.vocabulary.event(for: $0) { true } else { false } }
-                .count)
+            newNotes: newIDs.filter(isNoteOn).count)
     }
 }

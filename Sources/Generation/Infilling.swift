@@ -65,8 +65,7 @@ public struct Infilling: Sendable {
                 of: ids, gap: gap, suffixBars: hintBars, suffixTokens: Self.suffixTokens),
             let s = tokenizer.vocabulary.id(for: .fillSuffix), let m = tokenizer.vocabulary.id(for: .fillMiddle)
         else { return Array(ids[..<barStarts[gap.lowerBound]]) }
-        return ids[..<parts.middle.lowerBound] + [s] + ids[parts.suffix] + [m]
-            + ids[tokenizer.infillBridge(of: ids, gap: gap)]
+        return ids[..<parts.middle.lowerBound] + [s] + ids[parts.suffix] + [m] + ids[parts.bridge]
     }
 
     /// Whether the model is given the bars after the gap (false when the gap ends the file).

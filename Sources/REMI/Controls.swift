@@ -88,26 +88,20 @@ extension REMITokenizer {
         out.append(T(s))
         out += ids[parts.suffix]
         out.append(T(m))
-        out += ids[infillBridge(of: ids, gap: gap)]
+        out += ids[parts.bridge]
         out += ids[parts.middle]
         out.append(T(e))
         out += ids[parts.middle.upperBound...]
         return out
     }
 
-    /// The ids restated between `Infill_Middle` and the gap: the last `infillBridgeBars` bars
-    /// before it (fewer at the start of a piece), empty when the config restates none.
-    public func infillBridge<T: BinaryInteger>(of ids: [T], gap: Range<Int>) -> Range<Int> {
-        let bars = barStarts(of: ids)
-        guard config.infillBridgeBars > 0, gap.lowerBound > 0, gap.lowerBound < bars.count else { return 0..<0 }
-        return bars[max(gap.lowerBound - config.infillBridgeBars, 0)]..<bars[gap.lowerBound]
-    }
-
-    /// Where the parts of an infilling example lie in `ids`: the gap's tokens (`middle`) and
-    /// the hint's (`suffix`, starting at the gap's end). See `insertingInfill`.
+    /// Where the parts of an infilling example lie in `ids`: the gap's tokens (`middle`), the
+    /// hint's (`suffix`, starting at the gap's end), and the bars restated between
+    /// `Infill_Middle` and the gap (`bridge`: the last `infillBridgeBars` bars before it, fewer
+    /// at the start of a piece, empty when the config restates none). See `insertingInfill`.
     public func infillParts<T: BinaryInteger>(
         of ids: [T], gap: Range<Int>, suffixBars: Int, suffixTokens: Int
-    ) -> (middle: Range<Int>, suffix: Range<Int>)? {
+    ) -> (middle: Range<Int>, suffix: Range<Int>, bridge: Range<Int>)? {
         let bars = barStarts(of: ids)
         guard gap.lowerBound >= 0, !gap.isEmpty, gap.upperBound < bars.count, suffixBars > 0, suffixTokens > 0 else {
             return nil
@@ -130,6 +124,7 @@ extension REMITokenizer {
                 suffixEnd = cut ?? (middle.upperBound + 1)
             }
         }
-        return (middle, middle.upperBound..<suffixEnd)
+        let bridge = bars[max(gap.lowerBound - config.infillBridgeBars, 0)]..<middle.lowerBound
+        return (middle, middle.upperBound..<suffixEnd, bridge)
     }
 }

@@ -197,9 +197,6 @@ public struct StudioServer {
                     "infill: bars \(infill.first)-\(infill.last) are not inside take \(infill.take), which has "
                         + "\(sourceBars) bars (bars count from 1)")
             }
-            guard tokenizer.hasControls else {
-                throw StudioError(.badRequest, "infill: the model \(model.name) has no infilling tokens")
-            }
             request.source = .infill(source, bars: infill.first...infill.last)
             do { _ = try Infilling(file: source, gap: (infill.first - 1)..<infill.last, tokenizer: tokenizer) } catch {
                 throw StudioError(.badRequest, StudioError.reason(for: error))

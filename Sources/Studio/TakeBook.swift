@@ -29,6 +29,8 @@ struct Job {
     let takeID: String
     let model: String
     let request: PieceRequest
+    /// The bars the take will have (the kept ones included).
+    let totalBars: Int
 }
 
 /// The session's takes and the queue of jobs, shared by the request handlers and the one
@@ -88,7 +90,7 @@ final class TakeBook: @unchecked Sendable {
             id: id, status: .queued, settings: settings, isUpload: false, name: id, file: kept, view: view,
             beatsPerBar: beatsPerBar)
         order.append(id)
-        queue.append(Job(takeID: id, model: model, request: request))
+        queue.append(Job(takeID: id, model: model, request: request, totalBars: expectedBars))
         lock.signal()
         return (id, position(of: id))
     }

@@ -53,16 +53,9 @@ final class Workshop: @unchecked Sendable {
 
     private static func run(_ job: Job, composer: Composer?, book: TakeBook) {
         guard let composer else { return book.fail(job.takeID, reason: "the model \(job.model) is not loaded") }
-        let total: Int
-        switch job.request.source {
-        case .scratch: total = job.request.bars ?? 16
-        case .continuation(_, let bars): total = bars + (job.request.bars ?? 16)
-        case let .infill(file, _):
-            total = PieceView(file: file, beatsPerBar: composer.tokenizer.config.beatsPerBar).bars.count
-        }
         do {
             let piece = try composer.compose(job.request) { bar in
-                book.finished(bar: bar.bar, of: job.takeID, file: bar.file, totalBars: total)
+                book.finished(bar: bar.bar, of: job.takeID, file: bar.file, totalBars: job.totalBars)
             }
             book.finish(job.takeID, file: piece.file, totalBars: piece.newBars.upperBound)
         } catch {
