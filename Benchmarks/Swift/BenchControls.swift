@@ -34,6 +34,9 @@ struct BenchControls: ParsableCommand {
     @Option(help: "Held-out pieces for infilling and style (per composer).")
     var pieces = 40
 
+    @Option(help: "Tokens scored from the start of each held-out piece for style.")
+    var styleTokens = 512
+
     @Option(help: "Pieces written per setting for chords, key and density.")
     var samples = 8
 
@@ -66,7 +69,7 @@ struct BenchControls: ParsableCommand {
         let lab = Lab(stepper: stepper, tokenizer: tokenizer, seed: seed, hintBars: hintBars, guidance: guidance)
         if parts.contains("infill") { try lab.infill(test, pieces: pieces) }
         if parts.contains("chords") { try lab.chords(test, samples: samples) }
-        if parts.contains("style") { try lab.style(test, pieces: pieces) }
+        if parts.contains("style") { try lab.style(test, pieces: pieces, tokens: styleTokens) }
         if parts.contains("other") { try lab.keyDensityTempo(samples: samples) }
     }
 }
@@ -263,12 +266,11 @@ struct Lab {
 
     // MARK: Style
 
-    func style(_ test: [CorpusFile], pieces: Int) throws {
+    func style(_ test: [CorpusFile], pieces: Int, tokens: Int) throws {
         let styles = tokenizer.config.styles
         var byStyle: [String: [CorpusFile]] = [:]
         for file in test { if let s = file.style, styles.contains(s) { byStyle[s, default: []].append(file) } }
         let composers = byStyle.filter { $0.value.count >= 3 }.keys.sorted()
-        let tokens = 512
         print(
             "\n## Style: NLL (nats/token) of the first \(tokens) tokens of held-out pieces with each style token "
                 + "after every bar")

@@ -166,7 +166,7 @@ public struct Generator {
             }
             ids.append(id)
             grammar.advance(id)
-            steeringState.advance(id)
+            steeringState.advance(id, grammar: grammar, newBars: grammar.bars - promptBars)
             newTokens += 1
             progress?(
                 GenerationProgress(

@@ -87,6 +87,10 @@ public struct Steering: Equatable, Sendable {
         config.hasInstruments ? config.trackRoles.indices.map { TokenizerConfig.drumsInstrument + 1 + $0 } : []
     }
 
+    /// The most the guidance raises a defining tone of the chord in force that its span has
+    /// not struck yet (docs/control.md, "Guidance"), in nats.
+    static let definingToneBonus: Float = 2
+
     /// The pitch classes of `label` as a 12-bit set (bit 0: C), from the recogniser's templates
     /// (docs/remi.md); nil for `N:N`.
     public static func pitchClasses(of label: ChordLabel) -> Int? {
@@ -124,6 +128,32 @@ public struct Steering: Equatable, Sendable {
         return nil
     }
 
+    /// The tones the recogniser needs to hear to name `label` (docs/remi.md): root and third,
+    /// and the tone that sets the quality apart (the diminished fifth, the augmented fifth, the
+    /// fifth and seventh of a dominant seventh); a 12-bit set, nil for `N:N`. A major or minor
+    /// fifth alone tells nothing: C-G is no chord, E-G is E minor.
+    public static func definingPitchClasses(of label: ChordLabel) -> Int? {
+        guard case let .chord(root, quality) = label else { return nil }
+        let intervals: [Int]
+        switch quality {
+        case .major: intervals = [0, 4]
+        case .minor: intervals = [0, 3]
+        case .diminished: intervals = [0, 3, 6]
+        case .augmented: intervals = [0, 4, 8]
+        case .dominant: intervals = [0, 4, 7, 10]
+        }
+        return intervals.reduce(0) { $0 | 1 << ((root + $1) % 12) }
+    }
+
+    /// Which asked chord is in force at grid `position` of new bar `bar` (1-based): the bar
+    /// and the chord's index in that bar's plan; nil without chords or before the first.
+    func chordInForce(inBar bar: Int, at position: Int) -> (bar: Int, index: Int, label: ChordLabel)? {
+        guard !chords.isEmpty, bar >= 1 else { return nil }
+        let plan = chords[(bar - 1) % chords.count]
+        guard let index = plan.lastIndex(where: { $0.position <= position }) else { return nil }
+        return (bar, index, plan[index].label)
+    }
+
     /// Where the chord in force at `position` of new bar `bar` gives way: the position of the
     /// next asked chord (`positionsPerBar` for the next bar's first), and that chord's pitch
     /// classes (nil for `N:N`). nil without chords.
@@ -156,6 +186,10 @@ struct SteeringState {
     var chordsWritten = 0
     /// Whether the first new bar still needs its tempo.
     var tempoPending: Bool
+    /// The asked chord whose span the last notes fell in (bar, index in its plan), and the
+    /// pitch classes struck in that span so far.
+    var soundedChord: (bar: Int, index: Int)?
+    var sounded = 0
 
     init(steering: Steering, tokenizer: REMITokenizer) {
         self.steering = steering
@@ -273,6 +307,14 @@ struct SteeringState {
         case .needsNoteOn:
             guard let harmony = steering.harmony(inBar: newBars, at: grammar.position) else { return }
             for (id, pitch) in noteOns where harmony & (1 << (pitch % 12)) == 0 { lower(id) }
+            // The defining tones not yet struck in this chord's span are raised, so that a span
+            // of few notes still names the chord: a bar of E and G alone is heard as E minor.
+            guard let chord = steering.chordInForce(inBar: newBars, at: grammar.position),
+                var missing = Steering.definingPitchClasses(of: chord.label)
+            else { return }
+            if let s = soundedChord, s.bar == chord.bar, s.index == chord.index { missing &= ~sounded }
+            let bonus = min(penalty, Steering.definingToneBonus)
+            for (id, pitch) in noteOns where missing & (1 << (pitch % 12)) != 0 { logits[id] += bonus }
         case .needsDuration:
             let config = vocabulary.config
             guard let pitch = lastPitch,
@@ -287,12 +329,22 @@ struct SteeringState {
         }
     }
 
-    /// Records the token drawn.
-    mutating func advance(_ id: Int) {
+    /// Records the token drawn; `grammar` has read it, and `newBars` counts the bars begun
+    /// since the prompt.
+    mutating func advance(_ id: Int, grammar: REMIGrammar, newBars: Int) {
         switch vocabulary.event(for: id) {
         case .chord?: if !steering.chords.isEmpty { chordsWritten += 1 }
         case .tempoValue?: tempoPending = false
-        case let .noteOn(pitch)?: lastPitch = pitch
+        case let .noteOn(pitch)?:
+            lastPitch = pitch
+            if let chord = steering.chordInForce(inBar: newBars, at: grammar.position) {
+                if let s = soundedChord, s.bar == chord.bar, s.index == chord.index {
+                    sounded |= 1 << (pitch % 12)
+                } else {
+                    soundedChord = (chord.bar, chord.index)
+                    sounded = 1 << (pitch % 12)
+                }
+            }
         case let .instrument(part)?: playedParts.insert(part)
         default: break
         }

@@ -57,7 +57,8 @@ struct ControlOptions: ParsableArguments {
         parsing: .unconditional,
         help: """
             How firmly the notes keep to --chords (or without chords, to the scale of --key): a penalty in nats \
-            on each note outside them; 0 leaves it to the model, inf allows chord (or scale) tones only.
+            on each note outside them (and a lift of up to 2 for a chord's root and third until they sound); 0 \
+            leaves it to the model, inf allows chord (or scale) tones only.
             """)
     var harmonyGuidance: Float = MusicControls.defaultHarmonyGuidance
 
