@@ -87,8 +87,9 @@ public struct Steering: Equatable, Sendable {
         config.hasInstruments ? config.trackRoles.indices.map { TokenizerConfig.drumsInstrument + 1 + $0 } : []
     }
 
-    /// The most the guidance raises a defining tone of the chord in force that its span has
-    /// not struck yet (docs/control.md, "Guidance"), in nats.
+    /// The most the guidance raises a defining tone of the harmony in force (the chord's root
+    /// and third, or the key's tonic triad) that its span has not struck yet, in nats
+    /// (docs/control.md, "Guidance").
     static let definingToneBonus: Float = 2
 
     /// The pitch classes of `label` as a 12-bit set (bit 0: C), from the recogniser's templates
@@ -145,13 +146,25 @@ public struct Steering: Equatable, Sendable {
         return intervals.reduce(0) { $0 | 1 << ((root + $1) % 12) }
     }
 
-    /// Which asked chord is in force at grid `position` of new bar `bar` (1-based): the bar
-    /// and the chord's index in that bar's plan; nil without chords or before the first.
-    func chordInForce(inBar bar: Int, at position: Int) -> (bar: Int, index: Int, label: ChordLabel)? {
-        guard !chords.isEmpty, bar >= 1 else { return nil }
-        let plan = chords[(bar - 1) % chords.count]
-        guard let index = plan.lastIndex(where: { $0.position <= position }) else { return nil }
-        return (bar, index, plan[index].label)
+    /// The span of harmony in force at grid `position` of new bar `bar` (1-based), as the
+    /// bar and an index within it, and the tones that define it: the asked chord's
+    /// (`definingPitchClasses`), or without chords the asked key's tonic triad in every bar
+    /// (what tells a key from its relative, which shares its scale). nil where nothing is asked.
+    func definingSpan(inBar bar: Int, at position: Int) -> (bar: Int, index: Int, tones: Int)? {
+        guard bar >= 1 else { return nil }
+        if !chords.isEmpty {
+            let plan = chords[(bar - 1) % chords.count]
+            guard let index = plan.lastIndex(where: { $0.position <= position }),
+                let tones = Self.definingPitchClasses(of: plan[index].label)
+            else { return nil }
+            return (bar, index, tones)
+        }
+        for case let .key(index) in header {
+            guard let key = MusicalKey(index: index) else { return nil }
+            let triad = ChordLabel.chord(root: key.tonic, quality: key.isMinor ? .minor : .major)
+            return (bar, 0, Self.pitchClasses(of: triad) ?? 0)
+        }
+        return nil
     }
 
     /// Where the chord in force at `position` of new bar `bar` gives way: the position of the
@@ -186,9 +199,9 @@ struct SteeringState {
     var chordsWritten = 0
     /// Whether the first new bar still needs its tempo.
     var tempoPending: Bool
-    /// The asked chord whose span the last notes fell in (bar, index in its plan), and the
-    /// pitch classes struck in that span so far.
-    var soundedChord: (bar: Int, index: Int)?
+    /// The span of harmony the last notes fell in (`Steering.definingSpan`), and the pitch
+    /// classes struck in it so far.
+    var soundedSpan: (bar: Int, index: Int)?
     var sounded = 0
 
     init(steering: Steering, tokenizer: REMITokenizer) {
@@ -307,12 +320,12 @@ struct SteeringState {
         case .needsNoteOn:
             guard let harmony = steering.harmony(inBar: newBars, at: grammar.position) else { return }
             for (id, pitch) in noteOns where harmony & (1 << (pitch % 12)) == 0 { lower(id) }
-            // The defining tones not yet struck in this chord's span are raised, so that a span
-            // of few notes still names the chord: a bar of E and G alone is heard as E minor.
-            guard let chord = steering.chordInForce(inBar: newBars, at: grammar.position),
-                var missing = Steering.definingPitchClasses(of: chord.label)
-            else { return }
-            if let s = soundedChord, s.bar == chord.bar, s.index == chord.index { missing &= ~sounded }
+            // The defining tones not yet struck in this span are raised, so that a span of few
+            // notes still names the chord (E and G alone are E minor) and each bar leans to the
+            // key's tonic triad rather than its relative's.
+            guard let span = steering.definingSpan(inBar: newBars, at: grammar.position) else { return }
+            var missing = span.tones
+            if let s = soundedSpan, s.bar == span.bar, s.index == span.index { missing &= ~sounded }
             let bonus = min(penalty, Steering.definingToneBonus)
             for (id, pitch) in noteOns where missing & (1 << (pitch % 12)) != 0 { logits[id] += bonus }
         case .needsDuration:
@@ -337,11 +350,11 @@ struct SteeringState {
         case .tempoValue?: tempoPending = false
         case let .noteOn(pitch)?:
             lastPitch = pitch
-            if let chord = steering.chordInForce(inBar: newBars, at: grammar.position) {
-                if let s = soundedChord, s.bar == chord.bar, s.index == chord.index {
+            if let span = steering.definingSpan(inBar: newBars, at: grammar.position) {
+                if let s = soundedSpan, s.bar == span.bar, s.index == span.index {
                     sounded |= 1 << (pitch % 12)
                 } else {
-                    soundedChord = (chord.bar, chord.index)
+                    soundedSpan = (span.bar, span.index)
                     sounded = 1 << (pitch % 12)
                 }
             }

@@ -153,6 +153,38 @@ struct SteeringTests {
         #expect(s[a] == 2 && s[c] == 2 && s[e] == 0 && s[g] == -4, "\(s)")
     }
 
+    /// Without chords, an asked key's tonic triad is raised in every bar until struck: what
+    /// tells A minor from C major, which share a scale.
+    @Test func guidanceLeansEachBarToTheKeysTonic() throws {
+        var steering = Steering()
+        steering.header = [.key(MusicalKey(parsing: "A minor")!.index)]
+        steering.harmonyGuidance = 4
+        var state = SteeringState(steering: steering, tokenizer: tokenizer)
+        var grammar = REMIGrammar(vocabulary: vocabulary)
+        func read(_ events: [REMIEvent]) {
+            for e in events {
+                let id = vocabulary.id(for: e)!
+                grammar.advance(id)
+                state.advance(id, grammar: grammar, newBars: grammar.bars)
+            }
+        }
+        func shifts() -> [Float] {
+            var logits = [Float](repeating: 0, count: vocabulary.count)
+            var mask: [Bool]? = nil
+            state.guide(&logits, mask: &mask, grammar: grammar, newBars: grammar.bars)
+            return (60..<72).map { logits[vocabulary.id(for: .noteOn($0))!] }
+        }
+        let a = 9, c = 0, e = 4, gSharp = 8, bFlat = 10
+        read([.bar, .position(0), .velocity(10)])
+        var s = shifts()
+        #expect(s[a] == 2 && s[c] == 2 && s[e] == 2 && s[gSharp] == 0 && s[bFlat] == -4, "\(s)")
+        read([.noteOn(57), .duration(3), .position(4), .velocity(10)])
+        s = shifts()
+        #expect(s[a] == 0 && s[c] == 2, "\(s)")
+        read([.noteOn(60), .duration(3), .bar, .position(0), .velocity(10)])
+        #expect(shifts()[a] == 2, "a new bar leans to the tonic again")
+    }
+
     /// A model of named parts: every required part has played by the end of the bar it must
     /// enter by, whatever the weights.
     @Test func everyRequiredPartEntersByItsBar() throws {
