@@ -87,19 +87,39 @@ struct Lab {
     /// read after `context` (which the model is primed with, after an `End Of Piece` as in
     /// generation), and how many were scored.
     func nll(of target: some Collection<Int>, after context: [Int]) throws -> (sum: Double, count: Int) {
+        let each = try nlls(of: target, after: context).compactMap { $0 }
+        return (each.reduce(0, +), each.count)
+    }
+
+    /// The NLL of each token of `target` as `nll(of:after:)` reads it; nil for a control token.
+    func nlls(of target: some Collection<Int>, after context: [Int]) throws -> [Double?] {
         var lp = try stepper.prime([Int32(vocabulary.endOfPieceID)] + context.map { Int32($0) })
-        var sum = 0.0, count = 0
+        var out: [Double?] = []
         for id in target {
-            if !isControl(id) {
+            if isControl(id) {
+                out.append(nil)
+            } else {
                 // The stepper's values are logits up to a constant: normalise.
                 let maximum = lp.max() ?? 0
                 let total = lp.reduce(0.0) { $0 + exp(Double($1 - maximum)) }
-                sum -= Double(lp[id] - maximum) - log(total)
-                count += 1
+                out.append(-(Double(lp[id] - maximum) - log(total)))
             }
             lp = try stepper.step(Int32(id))
         }
-        return (sum, count)
+        return out
+    }
+
+    /// Sums `each` (one NLL per token of `ids`, nil for controls) by the bar each token is in:
+    /// (sum, count) for bars 0..<bars of `ids`, which starts with its first `Bar`.
+    func byBar(_ each: [Double?], ids: [Int], bars: Int) -> [(Double, Int)] {
+        var out = [(Double, Int)](repeating: (0, 0), count: bars)
+        var bar = -1
+        for (id, x) in zip(ids, each) {
+            if case .bar? = vocabulary.event(for: id) { bar += 1 }
+            guard let x, (0..<bars).contains(bar) else { continue }
+            out[bar] = (out[bar].0 + x, out[bar].1 + 1)
+        }
+        return out
     }
 
     func isControl(_ id: Int) -> Bool {
@@ -136,6 +156,9 @@ struct Lab {
     func infill(_ test: [CorpusFile], pieces: Int) throws {
         let prefixBars = 8, gapBars = 4
         var both = (0.0, 0), prefixOnly = (0.0, 0)
+        var bothByBar = [(Double, Int)](repeating: (0, 0), count: gapBars), prefixByBar = bothByBar
+        // Each piece's difference (with the hint minus without), nats per token of its gap.
+        var perPiece: [Double] = []
         var real: [(Double, Double)] = [], filled: [(Double, Double)] = [], continued: [(Double, Double)] = []
         var used = 0
         for (n, file) in test.enumerated() where used < pieces {
@@ -148,9 +171,17 @@ struct Lab {
             let withSuffix = infilling.context
             let plain = Array(infilling.ids[..<infilling.barStarts[gap.lowerBound]])
             let middle = infilling.middle
-            let a = try nll(of: middle, after: withSuffix), b = try nll(of: middle, after: plain)
-            both = (both.0 + a.sum, both.1 + a.count)
-            prefixOnly = (prefixOnly.0 + b.sum, prefixOnly.1 + b.count)
+            let eachBoth = try nlls(of: middle, after: withSuffix), eachPrefix = try nlls(of: middle, after: plain)
+            for (i, (x, y)) in zip(
+                byBar(eachBoth, ids: Array(middle), bars: gapBars), byBar(eachPrefix, ids: Array(middle), bars: gapBars)
+            ).enumerated() {
+                bothByBar[i] = (bothByBar[i].0 + x.0, bothByBar[i].1 + x.1)
+                prefixByBar[i] = (prefixByBar[i].0 + y.0, prefixByBar[i].1 + y.1)
+            }
+            let a = eachBoth.compactMap { $0 }, b = eachPrefix.compactMap { $0 }
+            perPiece.append((a.reduce(0, +) - b.reduce(0, +)) / Double(max(a.count, 1)))
+            both = (both.0 + a.reduce(0, +), both.1 + a.count)
+            prefixOnly = (prefixOnly.0 + b.reduce(0, +), prefixOnly.1 + b.count)
             real.append(shape(middle, bars: gapBars))
             let stop = try StopCondition(bars: gapBars, allowsEndOfPiece: false)
             var random = SeededGenerator(seed: seed &+ UInt64(n))
@@ -173,6 +204,21 @@ struct Lab {
             String(
                 format: "| bars before only (continuation) | %.4f | %d |", prefixOnly.0 / Double(prefixOnly.1),
                 prefixOnly.1))
+        let meanDifference = mean(perPiece)
+        let spread = perPiece.reduce(0) { $0 + ($1 - meanDifference) * ($1 - meanDifference) }
+        let standardError =
+            (spread / Double(max(perPiece.count - 1, 1))).squareRoot() / Double(max(perPiece.count, 1)).squareRoot()
+        print(
+            String(
+                format: "\nPer piece, with the hint minus without: %+.4f +- %.4f nats/token (mean, standard error); "
+                    + "lower with the hint in %d of %d pieces", meanDifference, standardError,
+                perPiece.filter { $0 < 0 }.count, perPiece.count))
+        print("\n| bar of the gap | tokens | bars before and after | bars before only | difference |")
+        print("|---|---|---|---|---|")
+        for (i, (x, y)) in zip(bothByBar, prefixByBar).enumerated() {
+            let a = x.0 / Double(max(x.1, 1)), b = y.0 / Double(max(y.1, 1))
+            print(String(format: "| %d | %d | %.4f | %.4f | %+.4f |", prefixBars + i + 1, x.1, a, b, a - b))
+        }
         print(
             "\n| bars 9-12 | notes per bar | pitch range | mean abs. difference from the real bars: notes per bar "
                 + "| pitch range |"
@@ -273,7 +319,7 @@ struct Lab {
         let composers = byStyle.filter { $0.value.count >= 3 }.keys.sorted()
         print(
             "\n## Style: NLL (nats/token) of the first \(tokens) tokens of held-out pieces with each style token "
-                + "after every bar")
+                + "after every bar (and the key and density, as in training)")
         print("| pieces by | n | " + composers.joined(separator: " | ") + " | no style | own lowest |")
         print("|---|---|" + String(repeating: "---|", count: composers.count + 2))
         for composer in composers {
@@ -281,15 +327,18 @@ struct Lab {
             for file in byStyle[composer, default: []].prefix(pieces) {
                 guard let ids = ids(of: file), ids.count > tokens else { continue }
                 let target = Array(ids.prefix(tokens))
+                // The key and density stay as training gives them (the key of the whole piece),
+                // so that the style token is the only thing that changes.
+                let key = tokenizer.key(ofIDs: ids)
                 var each: [Double] = []
                 for (c, other) in composers.enumerated() {
                     let styled = tokenizer.withHeaders(
-                        target, style: styles.firstIndex(of: other), key: nil, density: false)
+                        target, style: styles.firstIndex(of: other), key: key, density: true)
                     let r = try nll(of: styled, after: [])
                     sums[c] += r.sum
                     each.append(r.sum)
                 }
-                let r = try nll(of: target, after: [])
+                let r = try nll(of: tokenizer.withHeaders(target, style: nil, key: key, density: true), after: [])
                 sums[composers.count] += r.sum
                 count += r.count
                 n += 1

@@ -58,7 +58,11 @@ fi
 "$BIN" eval --checkpoint "$PRE" --data "$DATA" --split validation --batch 1 --max-tokens 4096 --mem-len 128 \
   --json > "$OUT/check.json"
 # The three tables of docs/results.md, "Control".
-"$BENCH" controls --model "$PRE" --data "$DATA" --pieces 40 --samples 8 | tee "$OUT/controls.md"
+# Infilling at the memory `generate --infill` writes with; the rest at 512.
+"$BENCH" controls --model "$PRE" --data "$DATA" --part infill --pieces 40 --mem-len 1024 | tee "$OUT/controls.md"
+"$BENCH" controls --model "$PRE" --data "$DATA" --part infill --pieces 40 --mem-len 512 | tee -a "$OUT/controls.md"
+"$BENCH" controls --model "$PRE" --data "$DATA" --part chords style other --pieces 40 --samples 8 \
+  | tee -a "$OUT/controls.md"
 # The README's examples and their piano rolls (bars 1-12 before and after the infill).
 swift build -c release --product cadenza > "$OUT/build.log" 2>&1
 SONG="$(dirname "$DATA")/Beethoven/Piano_Sonatas/8-3/Na06M.mid"  # a test-split piece

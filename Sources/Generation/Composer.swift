@@ -72,11 +72,27 @@ public final class Composer {
     public let model: ModelFolder
     /// The model's decoder, reused for every piece.
     public let stepper: TokenStepper
+    /// The decoder infilling reads with: `stepper`, or for a Transformer-XL whose memory is
+    /// shorter than `Infilling.memoryLength` (and no memory was asked), a second one with
+    /// that memory, loaded on the first infill.
+    private var infillStepper: TokenStepper?
+    private let precision: DecoderMatrix.Precision
 
     /// Loads `model`'s decoder with `memoryLength` (nil: the training memory) at `precision`.
     public init(model: ModelFolder, memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .fastest) throws {
         self.model = model
+        self.precision = precision
         self.stepper = try model.stepper(memoryLength: memoryLength, precision: precision)
+        let short = (stepper as? TransformerXLStepper).map { $0.memoryLength < Infilling.memoryLength } ?? false
+        if memoryLength != nil || !short { infillStepper = stepper }
+    }
+
+    /// The decoder for infilling (see `infillStepper`).
+    private func stepperForInfilling() throws -> TokenStepper {
+        if let infillStepper { return infillStepper }
+        let made = try model.stepper(memoryLength: Infilling.memoryLength, precision: precision)
+        infillStepper = made
+        return made
     }
 
     /// The tokenizer of the model.
@@ -117,8 +133,10 @@ public final class Composer {
         onToken: ((GenerationProgress) -> Void)? = nil
     ) throws -> ComposedPiece {
         let resolved = try request.controls.resolved(for: tokenizer)
+        let isInfill = if case .infill = request.source { true } else { false }
         var generator = try Generator(
-            stepper: stepper, vocabulary: tokenizer.vocabulary, sampler: request.sampler,
+            stepper: isInfill ? try stepperForInfilling() : stepper, vocabulary: tokenizer.vocabulary,
+            sampler: request.sampler,
             constrainedToGrammar: request.constrainedToGrammar)
         generator.steering = try request.controls.steering(tokenizer: tokenizer, resolved: resolved)
         var random = SeededGenerator(seed: request.seed)

@@ -25,6 +25,12 @@ public struct Infilling: Sendable {
     /// training, `ControlArrangement`).
     public static let suffixBars = 2, suffixTokens = 192
 
+    /// The least Transformer-XL memory the gap is written with: the hint sits between the bars
+    /// before the gap and the gap, and a memory that holds the bars before the gap and the hint
+    /// together is what lets the hint help rather than push those bars out of reach
+    /// (docs/control.md, "Infilling").
+    public static let memoryLength = 1024
+
     /// Prepares to rewrite bars `gap` (0-based) of `file`, whose style is `style` (an index
     /// into the tokenizer's styles) and key `key` (nil: measured). Throws when the tokenizer
     /// has no control tokens, or the gap is not inside the file's bars.
