@@ -116,20 +116,27 @@ struct SteeringTests {
         #expect(Steering.pitchClasses(of: MusicalKey(parsing: "A minor")!) == 0b1011_1111_0101)
     }
 
-    /// Guidance raises the root and third of the chord in force until its span has struck
-    /// them, then leaves them to the model; a new chord's span starts afresh.
-    @Test func guidanceRaisesTheDefiningTonesNotYetStruck() throws {
-        var steering = Steering(chords: try Steering.chords(parsing: "C:maj,A:min", config: tokenizer.config))
-        steering.harmonyGuidance = 4
-        var state = SteeringState(steering: steering, tokenizer: tokenizer)
-        var grammar = REMIGrammar(vocabulary: vocabulary)
-        func read(_ events: [REMIEvent]) {
+    /// Steering read token by token as the generator reads it, to see what guidance does to
+    /// the next `Note On`.
+    struct GuidanceProbe {
+        let vocabulary: Vocabulary
+        var state: SteeringState
+        var grammar: REMIGrammar
+
+        init(_ steering: Steering, tokenizer: REMITokenizer) {
+            vocabulary = tokenizer.vocabulary
+            state = SteeringState(steering: steering, tokenizer: tokenizer)
+            grammar = REMIGrammar(vocabulary: tokenizer.vocabulary)
+        }
+
+        mutating func read(_ events: [REMIEvent]) {
             for e in events {
                 let id = vocabulary.id(for: e)!
                 grammar.advance(id)
                 state.advance(id, grammar: grammar, newBars: grammar.bars)
             }
         }
+
         /// The guidance's shift of the logit of each pitch class (pitches 60...71).
         func shifts() -> [Float] {
             var logits = [Float](repeating: 0, count: vocabulary.count)
@@ -137,19 +144,27 @@ struct SteeringTests {
             state.guide(&logits, mask: &mask, grammar: grammar, newBars: grammar.bars)
             return (60..<72).map { logits[vocabulary.id(for: .noteOn($0))!] }
         }
+    }
+
+    /// Guidance raises the root and third of the chord in force until its span has struck
+    /// them, then leaves them to the model; a new chord's span starts afresh.
+    @Test func guidanceRaisesTheDefiningTonesNotYetStruck() throws {
+        var steering = Steering(chords: try Steering.chords(parsing: "C:maj,A:min", config: tokenizer.config))
+        steering.harmonyGuidance = 4
+        var probe = GuidanceProbe(steering, tokenizer: tokenizer)
         let c = 0, e = 4, g = 7, a = 9
-        read([.bar, .position(0), .chord(.chord(root: 0, quality: .major)), .position(0), .velocity(10)])
-        var s = shifts()
+        probe.read([.bar, .position(0), .chord(.chord(root: 0, quality: .major)), .position(0), .velocity(10)])
+        var s = probe.shifts()
         #expect(s[c] == 2 && s[e] == 2 && s[g] == 0 && s[1] == -4 && s[a] == -4, "\(s)")
-        read([.noteOn(48), .duration(3), .position(2), .velocity(10)])
-        s = shifts()
+        probe.read([.noteOn(48), .duration(3), .position(2), .velocity(10)])
+        s = probe.shifts()
         #expect(s[c] == 0 && s[e] == 2 && s[g] == 0, "\(s)")
-        read([.noteOn(64), .duration(3), .position(4), .velocity(10)])
-        #expect(shifts()[c] == 0 && shifts()[e] == 0)
+        probe.read([.noteOn(64), .duration(3), .position(4), .velocity(10)])
+        #expect(probe.shifts()[c] == 0 && probe.shifts()[e] == 0)
         // Beat 3: A minor's span, nothing struck in it yet.
-        read([.noteOn(67), .duration(3), .position(8), .chord(.chord(root: 9, quality: .minor)), .position(8)])
-        read([.velocity(10)])
-        s = shifts()
+        probe.read([.noteOn(67), .duration(3), .position(8), .chord(.chord(root: 9, quality: .minor)), .position(8)])
+        probe.read([.velocity(10)])
+        s = probe.shifts()
         #expect(s[a] == 2 && s[c] == 2 && s[e] == 0 && s[g] == -4, "\(s)")
     }
 
@@ -159,30 +174,16 @@ struct SteeringTests {
         var steering = Steering()
         steering.header = [.key(MusicalKey(parsing: "A minor")!.index)]
         steering.harmonyGuidance = 4
-        var state = SteeringState(steering: steering, tokenizer: tokenizer)
-        var grammar = REMIGrammar(vocabulary: vocabulary)
-        func read(_ events: [REMIEvent]) {
-            for e in events {
-                let id = vocabulary.id(for: e)!
-                grammar.advance(id)
-                state.advance(id, grammar: grammar, newBars: grammar.bars)
-            }
-        }
-        func shifts() -> [Float] {
-            var logits = [Float](repeating: 0, count: vocabulary.count)
-            var mask: [Bool]? = nil
-            state.guide(&logits, mask: &mask, grammar: grammar, newBars: grammar.bars)
-            return (60..<72).map { logits[vocabulary.id(for: .noteOn($0))!] }
-        }
+        var probe = GuidanceProbe(steering, tokenizer: tokenizer)
         let a = 9, c = 0, e = 4, gSharp = 8, bFlat = 10
-        read([.bar, .position(0), .velocity(10)])
-        var s = shifts()
+        probe.read([.bar, .position(0), .velocity(10)])
+        var s = probe.shifts()
         #expect(s[a] == 2 && s[c] == 2 && s[e] == 2 && s[gSharp] == 0 && s[bFlat] == -4, "\(s)")
-        read([.noteOn(57), .duration(3), .position(4), .velocity(10)])
-        s = shifts()
+        probe.read([.noteOn(57), .duration(3), .position(4), .velocity(10)])
+        s = probe.shifts()
         #expect(s[a] == 0 && s[c] == 2, "\(s)")
-        read([.noteOn(60), .duration(3), .bar, .position(0), .velocity(10)])
-        #expect(shifts()[a] == 2, "a new bar leans to the tonic again")
+        probe.read([.noteOn(60), .duration(3), .bar, .position(0), .velocity(10)])
+        #expect(probe.shifts()[a] == 2, "a new bar leans to the tonic again")
     }
 
     /// A model of named parts: every required part has played by the end of the bar it must
