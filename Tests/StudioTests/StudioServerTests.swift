@@ -212,9 +212,11 @@ import Testing
                 let error = try Self.json(response)["error"] as? String
                 #expect(error?.contains(reason) == true, "\(body): \(error ?? "no error")")
             }
-            // An infill outside the take, and a take not done yet.
+            // An infill outside the take, and a take not done yet. (A seed, so that the take
+            // has its 2 bars: some seeds end the piece after the first.)
             let id = try #require(
-                try Self.json(try await Self.post(client, #"{"model":"pretrained","bars":2}"#))["id"] as? String)
+                try Self.json(try await Self.post(client, #"{"model":"pretrained","bars":2,"seed":1}"#))["id"]
+                    as? String)
             _ = try await Self.waitFor(id, client)
             let outside = try await Self.post(
                 client, #"{"model":"pretrained","infill":{"take":"\#(id)","first":2,"last":5}}"#)
