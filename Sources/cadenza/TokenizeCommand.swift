@@ -1,7 +1,9 @@
 import ArgumentParser
 import Basics
+import Corpus
 import Foundation
 import REMI
+import Tensor
 
 /// `cadenza tokenize PATH... --out DIR`: MIDI files to REMI token files (docs/remi.md).
 struct TokenizeCommand: ParsableCommand {
@@ -16,6 +18,13 @@ struct TokenizeCommand: ParsableCommand {
             refused unless --overwrite is given. A file that cannot be read or encoded is reported \
             and the others go on; the exit status is 1 when any failed. Ctrl-C finishes the files \
             being written, says how many were done, and exits with status 130.
+
+            With --format npy, PATH is one corpus (a folder, a list file or a MAESTRO-style CSV) and \
+            DIR gets the token streams Cadenza trains on, for PyTorch code to read with numpy.load: \
+            train.npy, validation.npy and test.npy (int32; each split's pieces in corpus order, each \
+            ending with End Of Piece), <split>-offsets.npy (int64; where each piece starts, then the \
+            total), <split>-files.txt (each piece's path, one per line), vocab.json and config.json \
+            (docs/training.md, "Cadenza's data in PyTorch").
             """)
 
     @Argument(help: "MIDI files, or folders searched recursively for .mid/.midi files.")
@@ -39,8 +48,27 @@ struct TokenizeCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Files tokenized at once (default: all cores).")
     var threads: Int?
 
+    /// What `tokenize` writes.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        /// One `.remi` token file per MIDI file.
+        case remi
+        /// Each split's pieces as one NumPy array (for PyTorch).
+        case npy
+    }
+
+    @Option(help: "remi: a .remi file per MIDI file; npy: each split of one corpus as NumPy arrays.")
+    var format: Format = .remi
+
+    @OptionGroup var splitRatios: SplitRatioOptions
+
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one MIDI file or folder") }
+        if format == .npy {
+            guard paths.count == 1 else {
+                throw ValidationError("--format npy reads one corpus: a folder, a list file or a MAESTRO-style CSV")
+            }
+            if printEvents || json { throw ValidationError("--print and --json go with --format remi") }
+        }
         if let threads, !(1...1024).contains(threads) {
             throw ValidationError("--threads must be 1...1024, got \(threads)")
         }
@@ -60,6 +88,7 @@ struct TokenizeCommand: ParsableCommand {
             try tokenizer.vocabulary.save(to: vocabularyURL)
             try tokenizer.config.save(to: outDir.appendingPathComponent("config.json"))
         }
+        if format == .npy { return try writeSplits(tokenizer: tokenizer, into: outDir) }
 
         let inputs = MIDIFileList(paths: paths)
         var taken: [String: String] = [:]
@@ -141,5 +170,35 @@ struct TokenizeCommand: ParsableCommand {
             path: outcome.path, output: output, tokens: outcome.tokenCount, notes: outcome.notes,
             bars: outcome.bars, error: outcome.error)
         return (try? encoder.encode(line)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+extension TokenizeCommand {
+    /// `--format npy`: every split of the corpus `paths[0]` as token streams (see the discussion).
+    func writeSplits(tokenizer: REMITokenizer, into folder: URL) throws {
+        let (files, _) = try CorpusSource.files(at: paths[0], ratios: splitRatios.ratios())
+        guard !files.isEmpty else { throw CommandFailure("\(paths[0]) holds no MIDI files") }
+        let corpus = try TokenCache(folder: nil, tokenizer: tokenizer).load(files)
+        for file in corpus.skipped {
+            FileHandle.standardError.write(Data("error: \(file.path): \(file.reason)\n".utf8))
+        }
+        for split in Split.allCases {
+            let pieces = corpus.pieces.filter { $0.file.split == split }
+            var offsets: [Int64] = [0]
+            for piece in pieces { offsets.append(offsets[offsets.count - 1] + Int64(piece.ids.count)) }
+            let name = split.rawValue
+            try Interruption.whileWriting {
+                try AtomicFile.write(
+                    NPY.encode(pieces.flatMap(\.ids)), to: folder.appendingPathComponent("\(name).npy"))
+                try AtomicFile.write(NPY.encode(offsets), to: folder.appendingPathComponent("\(name)-offsets.npy"))
+                try AtomicFile.write(
+                    Data(pieces.map { $0.file.path + "\n" }.joined().utf8),
+                    to: folder.appendingPathComponent("\(name)-files.txt"))
+            }
+            print("\(name): \(pieces.count.counted("piece")), \(Int(offsets[offsets.count - 1]).counted("token"))")
+        }
+        FileHandle.standardError.write(
+            Data("wrote the splits of \(paths[0]) into \(folder.path) as .npy\n".utf8))
+        if !corpus.skipped.isEmpty { throw ExitCode(1) }
     }
 }

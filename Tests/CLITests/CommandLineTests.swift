@@ -1,5 +1,7 @@
+import Basics
 import Foundation
 import MIDI
+import Tensor
 import Testing
 
 /// Each defect found by trying every command as a new user would, as a test of the built
@@ -179,6 +181,49 @@ import Testing
     }
 
     // MARK: tokenize and detokenize
+
+    /// `--format npy` writes each split as the streams training reads, and NumPy reads them.
+    @Test func tokenizeWritesEachSplitAsNumPyArrays() throws {
+        let folder = try CLI.scratchFolder()
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("songs"), withIntermediateDirectories: true)
+        for (i, bars) in [2, 3, 4, 5].enumerated() {
+            try folder.appendingPathComponent("songs/s\(i).mid").write(Fixture.scale(bars: bars))
+        }
+        try folder.appendingPathComponent("songs/broken.mid").write(Data("MThd".utf8))
+        let outcome = try CLI.run(
+            ["tokenize", "songs", "--out", "streams", "--format", "npy", "--validation-ratio", "0.5"], in: folder)
+        #expect(outcome.status == 1 && outcome.stderr.contains("broken.mid"), "one file is unreadable: \(outcome)")
+        var total = 0
+        for split in ["train", "validation", "test"] {
+            let ids = try NPY.decode(
+                Data(contentsOf: folder.appendingPathComponent("streams/\(split).npy")), as: Int32.self)
+            let offsets = try NPY.decode(
+                Data(contentsOf: folder.appendingPathComponent("streams/\(split)-offsets.npy")), as: Int64.self)
+            let files = try String(
+                contentsOf: folder.appendingPathComponent("streams/\(split)-files.txt"), encoding: .utf8
+            )
+            .split(separator: "\n")
+            #expect(offsets.first == 0 && offsets.last == Int64(ids.count) && offsets.count == files.count + 1)
+            // Each piece ends with End Of Piece (id 2) and holds no other.
+            for (start, end) in zip(offsets, offsets.dropFirst()) {
+                #expect(ids[Int(end) - 1] == 2 && !ids[Int(start)..<(Int(end) - 1)].contains(2))
+            }
+            total += files.count
+        }
+        #expect(total == 4)
+        let refused = try CLI.run(["tokenize", "songs", "songs", "--out", "x", "--format", "npy"], in: folder)
+        #expect(refused.status == 64 && refused.stderr.contains("one corpus"), "\(refused)")
+        // NumPy itself, where it is installed.
+        let train = folder.appendingPathComponent("streams/train.npy").path
+        if let check = try? Subprocess.run(
+            "python3", ["-c", "import numpy; a = numpy.load('\(train)'); print(a.dtype, a.ndim, len(a))"]),
+            check.status == 0
+        {
+            let count = try NPY.decode(Data(contentsOf: URL(fileURLWithPath: train)), as: Int32.self).count
+            #expect(check.outputText.contains("int32 1 \(count)"), "\(check.outputText)")
+        }
+    }
 
     @Test func tokenFilesAreNeverDecodedWithAnotherConfigsVocabulary() throws {
         let folder = try CLI.scratchFolder()
