@@ -17,6 +17,7 @@ struct Cadenza: ParsableCommand {
             // Each command lives in its own file in this folder; add new ones to this list.
             TokenizeCommand.self,
             DetokenizeCommand.self,
+            ImportCommand.self,
             Doctor.self,
             Inspect.self,
             ModelInfo.self,

@@ -28,10 +28,41 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Store the weights as IEEE float16 (half the size; widened to float32 on load).")
     var float16 = false
 
+    /// Whose format the export is in.
+    enum Target: String, ExpressibleByArgument, CaseIterable {
+        /// A Cadenza model folder.
+        case cadenza
+        /// The authors' Transformer-XL PyTorch code: its state dict as safetensors, and its arguments.
+        case txlPytorch = "txl-pytorch"
+    }
+
+    @Option(
+        help: """
+            cadenza: a model folder; txl-pytorch: model.safetensors holding the state dict of the authors' \
+            Transformer-XL code (load_state_dict takes it strictly), args.json with its train.py arguments, and \
+            vocab.json (docs/training.md, "Models from and to PyTorch").
+            """)
+    var to: Target = .cadenza
+
     func run() throws {
         let folder = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(folder)
         let (bundle, run) = try ModelLocation.checkpoint(checkpoint)
+        if to == .txlPytorch {
+            guard bundle.config.kind == .transformerXL else {
+                throw CommandFailure("--to txl-pytorch exports a Transformer-XL; \(checkpoint) is a GPT-2")
+            }
+            let stateDict = try AuthorsStateDict.stateDict(of: bundle.weights, config: bundle.config)
+            try OutputPath.createFolder(folder)
+            try Interruption.whileWriting {
+                try stateDict.write(to: folder.appendingPathComponent("model.safetensors").path, as: .f32)
+                try AtomicFile.write(
+                    AuthorsStateDict.arguments(of: bundle.config), to: folder.appendingPathComponent("args.json"))
+                try bundle.tokenizer.vocabulary.save(to: folder.appendingPathComponent("vocab.json"))
+            }
+            print("wrote \(folder.path): the authors' Transformer-XL state dict, args.json, vocab.json")
+            return
+        }
         try ModelFolder.write(
             weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
             to: folder, as: float16 ? .f16 : .f32, card: bundle.card ?? run.flatMap(Self.provenance))

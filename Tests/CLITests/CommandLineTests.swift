@@ -57,7 +57,7 @@ import Testing
     @Test func helpTextsStateEachDefaultOnce() throws {
         let commands = [
             "tokenize", "detokenize", "doctor", "inspect", "model-info", "plot", "plot-loss", "render",
-            "eval", "metrics", "generate", "train", "export", "info",
+            "eval", "metrics", "generate", "train", "export", "info", "import",
         ]
         for command in commands {
             let outcome = try CLI.run([command, "--help"])
@@ -178,6 +178,53 @@ import Testing
         #expect(
             try Data(contentsOf: folder.appendingPathComponent("back.mid"))
                 == Data(contentsOf: folder.appendingPathComponent("g.mid")))
+    }
+
+    // MARK: models to and from the authors' PyTorch code
+
+    /// `export --to txl-pytorch` then `import --from txl-pytorch` gives back the same model
+    /// folder, byte for byte, and so the same music.
+    @Test func aModelExportedForPyTorchImportsBackUnchanged() throws {
+        let folder = try CLI.scratchFolder()
+        let model = Self.pretrained.path
+        let exported = try CLI.run(["export", "--checkpoint", model, "--to", "txl-pytorch", "--out", "ex"], in: folder)
+        #expect(exported.status == 0, "\(exported)")
+        let state = try SafetensorsFile(contentsOf: folder.appendingPathComponent("ex/model.safetensors").path)
+        #expect(state.tensors["crit.out_layers.0.weight"] != nil && state.tensors["pos_emb.inv_freq"] != nil)
+        let imported = try CLI.run(
+            [
+                "import", "ex/model.safetensors", "--from", "txl-pytorch", "--vocab", "ex/vocab.json",
+                "--args", "ex/args.json", "--out", "back",
+            ], in: folder)
+        #expect(imported.status == 0, "\(imported)")
+        for file in ["model.json", "vocab.json"] {
+            #expect(
+                try Data(contentsOf: folder.appendingPathComponent("back/\(file)"))
+                    == Data(contentsOf: Self.pretrained.appendingPathComponent(file)), "\(file)")
+        }
+        let original = try SafetensorsFile(contentsOf: Self.pretrained.appendingPathComponent("model.safetensors").path)
+        let back = try SafetensorsFile(contentsOf: folder.appendingPathComponent("back/model.safetensors").path)
+        #expect(Set(back.tensors.keys) == Set(original.tensors.keys))
+        for (name, tensor) in original.tensors { #expect(back.tensors[name]?.values == tensor.values, "\(name)") }
+        for (args, name) in [(["--model", "back"], "a.mid"), ([], "b.mid")] {
+            let g = try CLI.run(["generate", "--bars", "2", "--seed", "5", "--out", name] + args, in: folder)
+            #expect(g.status == 0, "\(g)")
+        }
+        #expect(
+            try Data(contentsOf: folder.appendingPathComponent("a.mid"))
+                == Data(contentsOf: folder.appendingPathComponent("b.mid")))
+
+        let pickle = try CLI.run(
+            ["import", "model.pt", "--from", "txl-pytorch", "--vocab", "ex/vocab.json", "--out", "x"], in: folder)
+        #expect(pickle.status == 64 && pickle.stderr.contains("safetensors"), "\(pickle)")
+        let tiny = CLI.repository.appendingPathComponent(
+            "../shared/data/reference/transformer-xl-tiny/model.safetensors")
+        if FileManager.default.fileExists(atPath: tiny.path) {
+            let wrong = try CLI.run(
+                ["import", tiny.path, "--from", "txl-pytorch", "--vocab", "ex/vocab.json", "--out", "x"], in: folder)
+            #expect(wrong.status == 1 && wrong.stderr.contains("has 40 tokens"), "\(wrong)")
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("x").path))
+        }
     }
 
     // MARK: tokenize and detokenize

@@ -73,3 +73,41 @@ func transformerXLMatchesTheAuthorsCodeWithALongerEvaluationMemory() throws {
     }
     #expect(memory.rowsHeld == 12)
 }
+
+/// The authors' state dict (the reference file is one, saved as safetensors) imports with the
+/// sizes read off its shapes, and the imported model's log-probabilities are PyTorch's.
+@Test(.enabled(if: directory != nil, "../shared/data/reference/transformer-xl-tiny is absent"))
+func theAuthorsStateDictImportsWithItsSizesAndPyTorchsLogProbabilities() throws {
+    let dir = try #require(directory)
+    var stateDict = try SafetensorsFile(contentsOf: dir + "/model.safetensors")
+    // What torch's state_dict() also holds: the sinusoids' buffer and the tied output weight.
+    stateDict.tensors["pos_emb.inv_freq"] = Tensor(zeros: [8])
+    stateDict.tensors["crit.out_layers.0.weight"] = stateDict.tensors["word_emb.emb_layers.0.weight"]
+    let (config, weights) = try AuthorsStateDict.configuration(of: stateDict, segmentLength: 7, memoryLength: 5)
+    #expect(config == referenceConfig())
+    #expect(weights.tensors["pos_emb.inv_freq"] == nil && weights.tensors["crit.out_layers.0.weight"] == nil)
+    let model = try TransformerXL(config: config, checkpoint: weights)
+    let expected = try SafetensorsFile(contentsOf: dir + "/expected.safetensors")
+    let streams = try #require(try jsonObject(dir + "/tokens.json")["streams"] as? [[Int]]).map { $0.map(Int32.init) }
+    var memory = model.emptyMemory(batch: 2)
+    var dropout = DropoutSource.evaluation
+    let (tokens, targets) = segment(0, streams: streams)
+    let result = try model.forward(tokens: tokens, targets: targets, batch: 2, memory: &memory, dropout: &dropout)
+    let reference = try expected.tensor("segment0.logp", shape: [2, 7, 40]).values
+    #expect(zip(result.logProbabilities.values, reference).allSatisfy { abs($0 - $1) <= 1e-4 })
+
+    // What Cadenza's Transformer-XL does not have is refused, by name.
+    var untied = stateDict
+    untied.tensors["crit.out_layers.0.weight"] = Tensor(zeros: [40, 16])
+    var adaptive = stateDict
+    adaptive.tensors["crit.out_projs.0"] = Tensor(zeros: [16, 16])
+    var missing = stateDict
+    missing.tensors["layers.1.pos_ff.CoreNet.3.bias"] = nil
+    for (bad, reason) in [(untied, "ties"), (adaptive, "crit.out_projs.0"), (missing, "CoreNet.3.bias")] {
+        #expect {
+            _ = try AuthorsStateDict.configuration(of: bad, segmentLength: 7, memoryLength: 5)
+        } throws: { error in
+            "\(error)".contains(reason)
+        }
+    }
+}
