@@ -171,17 +171,21 @@ struct Lab {
             let withSuffix = infilling.context
             let plain = Array(infilling.ids[..<infilling.barStarts[gap.lowerBound]])
             let middle = infilling.middle
-            let eachBoth = try nlls(of: middle, after: withSuffix), eachPrefix = try nlls(of: middle, after: plain)
+            let middleIDs = Array(middle)
+            let eachBoth = try nlls(of: middleIDs, after: withSuffix),
+                eachPrefix = try nlls(of: middleIDs, after: plain)
             for (i, (x, y)) in zip(
-                byBar(eachBoth, ids: Array(middle), bars: gapBars), byBar(eachPrefix, ids: Array(middle), bars: gapBars)
+                byBar(eachBoth, ids: middleIDs, bars: gapBars), byBar(eachPrefix, ids: middleIDs, bars: gapBars)
             ).enumerated() {
                 bothByBar[i] = (bothByBar[i].0 + x.0, bothByBar[i].1 + x.1)
                 prefixByBar[i] = (prefixByBar[i].0 + y.0, prefixByBar[i].1 + y.1)
             }
-            let a = eachBoth.compactMap { $0 }, b = eachPrefix.compactMap { $0 }
-            perPiece.append((a.reduce(0, +) - b.reduce(0, +)) / Double(max(a.count, 1)))
-            both = (both.0 + a.reduce(0, +), both.1 + a.count)
-            prefixOnly = (prefixOnly.0 + b.reduce(0, +), prefixOnly.1 + b.count)
+            // Control tokens are nil and not scored; both readings score the same tokens.
+            let scoredBoth = eachBoth.compactMap { $0 }, scored = scoredBoth.count
+            let a = scoredBoth.reduce(0, +), b = eachPrefix.compactMap { $0 }.reduce(0, +)
+            perPiece.append((a - b) / Double(max(scored, 1)))
+            both = (both.0 + a, both.1 + scored)
+            prefixOnly = (prefixOnly.0 + b, prefixOnly.1 + scored)
             real.append(shape(middle, bars: gapBars))
             let stop = try StopCondition(bars: gapBars, allowsEndOfPiece: false)
             var random = SeededGenerator(seed: seed &+ UInt64(n))

@@ -118,14 +118,21 @@ public struct Steering: Equatable, Sendable {
     /// 12-bit set: the last asked chord at or before `position`, else the asked key's scale;
     /// nil where nothing is asked (or the chord is `N:N`).
     func harmony(inBar bar: Int, at position: Int) -> Int? {
-        if !chords.isEmpty {
-            guard bar >= 1 else { return nil }
-            let plan = chords[(bar - 1) % chords.count]
-            return plan.last { $0.position <= position }.flatMap { Self.pitchClasses(of: $0.label) }
-        }
-        for case let .key(index) in header {
-            return MusicalKey(index: index).map(Self.pitchClasses(of:))
-        }
+        if !chords.isEmpty { return chordInForce(inBar: bar, at: position).flatMap { Self.pitchClasses(of: $0.label) } }
+        return askedKey.map(Self.pitchClasses(of:))
+    }
+
+    /// The last asked chord at or before grid `position` of new bar `bar` (1-based), with its
+    /// index in that bar's plan; nil without chords, before the bar's first, or before bar 1.
+    func chordInForce(inBar bar: Int, at position: Int) -> (index: Int, label: ChordLabel)? {
+        guard !chords.isEmpty, bar >= 1 else { return nil }
+        let plan = chords[(bar - 1) % chords.count]
+        return plan.lastIndex { $0.position <= position }.map { ($0, plan[$0].label) }
+    }
+
+    /// The key asked in `header` (the first `Key` there), if any.
+    var askedKey: MusicalKey? {
+        for case let .key(index) in header { return MusicalKey(index: index) }
         return nil
     }
 
@@ -153,18 +160,14 @@ public struct Steering: Equatable, Sendable {
     func definingSpan(inBar bar: Int, at position: Int) -> (bar: Int, index: Int, tones: Int)? {
         guard bar >= 1 else { return nil }
         if !chords.isEmpty {
-            let plan = chords[(bar - 1) % chords.count]
-            guard let index = plan.lastIndex(where: { $0.position <= position }),
-                let tones = Self.definingPitchClasses(of: plan[index].label)
+            guard let chord = chordInForce(inBar: bar, at: position),
+                let tones = Self.definingPitchClasses(of: chord.label)
             else { return nil }
-            return (bar, index, tones)
+            return (bar, chord.index, tones)
         }
-        for case let .key(index) in header {
-            guard let key = MusicalKey(index: index) else { return nil }
-            let triad = ChordLabel.chord(root: key.tonic, quality: key.isMinor ? .minor : .major)
-            return (bar, 0, Self.pitchClasses(of: triad) ?? 0)
-        }
-        return nil
+        guard let key = askedKey else { return nil }
+        let triad = ChordLabel.chord(root: key.tonic, quality: key.isMinor ? .minor : .major)
+        return (bar, 0, Self.pitchClasses(of: triad) ?? 0)
     }
 
     /// Where the chord in force at `position` of new bar `bar` gives way: the position of the
@@ -324,8 +327,7 @@ struct SteeringState {
             // notes still names the chord (E and G alone are E minor) and each bar leans to the
             // key's tonic triad rather than its relative's.
             guard let span = steering.definingSpan(inBar: newBars, at: grammar.position) else { return }
-            var missing = span.tones
-            if let s = soundedSpan, s.bar == span.bar, s.index == span.index { missing &= ~sounded }
+            let missing = span.tones & ~struck(in: span)
             let bonus = min(penalty, Steering.definingToneBonus)
             for (id, pitch) in noteOns where missing & (1 << (pitch % 12)) != 0 { logits[id] += bonus }
         case .needsDuration:
@@ -342,6 +344,12 @@ struct SteeringState {
         }
     }
 
+    /// The pitch classes struck so far in `span` (none when the last notes fell in another).
+    func struck(in span: (bar: Int, index: Int, tones: Int)) -> Int {
+        guard let s = soundedSpan, s.bar == span.bar, s.index == span.index else { return 0 }
+        return sounded
+    }
+
     /// Records the token drawn; `grammar` has read it, and `newBars` counts the bars begun
     /// since the prompt.
     mutating func advance(_ id: Int, grammar: REMIGrammar, newBars: Int) {
@@ -351,12 +359,8 @@ struct SteeringState {
         case let .noteOn(pitch)?:
             lastPitch = pitch
             if let span = steering.definingSpan(inBar: newBars, at: grammar.position) {
-                if let s = soundedSpan, s.bar == span.bar, s.index == span.index {
-                    sounded |= 1 << (pitch % 12)
-                } else {
-                    soundedSpan = (span.bar, span.index)
-                    sounded = 1 << (pitch % 12)
-                }
+                sounded = struck(in: span) | 1 << (pitch % 12)
+                soundedSpan = (span.bar, span.index)
             }
         case let .instrument(part)?: playedParts.insert(part)
         default: break

@@ -109,6 +109,8 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     /// right after the music it follows rather than after the hint (docs/control.md). 0, the
     /// arrangement the bundled model learnt, restates none; written to JSON only when above 0.
     public var infillBridgeBars: Int = 0
+    /// The values `infillBridgeBars` may take.
+    public static let infillBridgeRange = 0...4
     /// With `tracks` set to `.instruments`, the track names that are parts of their own, each
     /// with its `Instrument` token (POP909: MELODY, BRIDGE, PIANO), matched without regard to
     /// case or surrounding spaces. Written to JSON only with `.instruments`.
@@ -170,7 +172,9 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         }
         try require(ticksPerBeat > 0 && ticksPerBeat <= 1 << 20, "ticksPerBeat", "must be 1...1048576")
         try require(beatsPerBar > 0 && beatsPerBar <= 64, "beatsPerBar", "must be 1...64")
-        try require((0...4).contains(infillBridgeBars), "infillBridgeBars", "must be 0...4")
+        try require(
+            Self.infillBridgeRange.contains(infillBridgeBars), "infillBridgeBars",
+            "must be \(Self.infillBridgeRange.lowerBound)...\(Self.infillBridgeRange.upperBound)")
         try require(
             positionsPerBar > 0 && ticksPerBar % positionsPerBar == 0, "positionsPerBar",
             "must divide ticksPerBeat * beatsPerBar (\(ticksPerBar))")

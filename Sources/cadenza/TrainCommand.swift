@@ -126,8 +126,10 @@ struct TrainCommand: ParsableCommand {
             }
         } else {
             guard data != nil else { throw ValidationError("--data is required (or --resume RUN)") }
-            if let infillBridge, !(0...4).contains(infillBridge) {
-                throw ValidationError("--infill-bridge must be 0...4 bars (got \(infillBridge))")
+            let bridges = TokenizerConfig.infillBridgeRange
+            if let infillBridge, !bridges.contains(infillBridge) {
+                throw ValidationError(
+                    "--infill-bridge must be \(bridges.lowerBound)...\(bridges.upperBound) bars (got \(infillBridge))")
             }
             if let infillEvery, infillEvery < 1 {
                 throw ValidationError("--infill-every must be at least 1 bar (got \(infillEvery))")
