@@ -61,7 +61,7 @@ fi
 # Infilling at the memory `generate --infill` writes with; the rest at 512.
 "$BENCH" controls --model "$PRE" --data "$DATA" --part infill --pieces 40 --mem-len 1024 | tee "$OUT/controls.md"
 "$BENCH" controls --model "$PRE" --data "$DATA" --part infill --pieces 40 --mem-len 512 | tee -a "$OUT/controls.md"
-"$BENCH" controls --model "$PRE" --data "$DATA" --part chords style other --pieces 40 --samples 8 \
+"$BENCH" controls --model "$PRE" --data "$DATA" --part chords --part style --part other --pieces 40 --samples 8 \
   | tee -a "$OUT/controls.md"
 # The README's examples and their piano rolls (bars 1-12 before and after the infill).
 swift build -c release --product cadenza > "$OUT/build.log" 2>&1
