@@ -19,6 +19,7 @@ struct Bench: ParsableCommand {
             BenchREMI.self,
             BenchControls.self,
             BenchStudio.self,
+            BenchAllReduce.self,
         ]
     )
 }

@@ -8,6 +8,14 @@ public struct Batch: Equatable, Sendable {
     public var batch: Int
     /// T.
     public var length: Int { tokens.count / max(batch, 1) }
+
+    /// The rows `streams` of this batch (a process's share of it in data-parallel training).
+    public func rows(_ streams: Range<Int>) -> Batch {
+        let T = length
+        return Batch(
+            tokens: Array(tokens[(streams.lowerBound * T)..<(streams.upperBound * T)]),
+            targets: Array(targets[(streams.lowerBound * T)..<(streams.upperBound * T)]), batch: streams.count)
+    }
 }
 
 /// The batches of one pass over a token sequence, in the order they are read.

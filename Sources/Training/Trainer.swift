@@ -101,6 +101,10 @@ public final class Trainer {
     /// Asked between updates whether to stop with a checkpoint (default: a SIGINT/SIGTERM
     /// arrived, see `Interruption`).
     public var stopRequested: () -> Bool = { Interruption.isRequested }
+    /// The processes training this model together; this one trains `streams` of each batch.
+    public let group: ProcessGroup
+    /// This process's streams (rows) of every batch: all of them in one process.
+    public let streams: Range<Int>
 
     private let data: TrainingData
     private let optimizer: Adam
@@ -113,7 +117,7 @@ public final class Trainer {
     /// fit `modelConfig`; the optimiser, schedule and data order start afresh).
     public convenience init(
         run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
-        data: TrainingData, initialWeights: SafetensorsFile? = nil
+        data: TrainingData, initialWeights: SafetensorsFile? = nil, group: ProcessGroup = .single
     ) throws {
         try options.validate()
         try modelConfig.validate()
@@ -146,15 +150,17 @@ public final class Trainer {
             step: 0, epoch: 0, batchInEpoch: 0,
             dropoutGenerator: SeededGenerator(seed: SeededShuffle.mix(options.seed, 0xD209)),
             tokensSeen: 0, elapsedSeconds: 0, bestValidationLoss: nil, dataFingerprint: data.fingerprint)
-        try self.init(run: run, model: model, tokenizer: tokenizer, options: options, state: state, data: data)
-        _ = try? FileManager.default.removeItem(at: metrics.url)
+        try self.init(
+            run: run, model: model, tokenizer: tokenizer, options: options, state: state, data: data, group: group)
+        if group.isLeader { _ = try? FileManager.default.removeItem(at: metrics.url) }
     }
 
     /// Continues the run whose latest checkpoint is `checkpoint`, exactly where it stopped.
     /// `options` may differ from the checkpoint's only in `steps`, `evalEvery` and `saveEvery`.
+    /// The group may differ from the one that wrote the checkpoint (the memory is saved whole).
     public convenience init(
         resuming checkpoint: Checkpoint, run: URL, options: TrainingOptions? = nil,
-        data: TrainingData
+        data: TrainingData, group: ProcessGroup = .single
     ) throws {
         var options = options ?? checkpoint.options
         let saved = checkpoint.options
@@ -170,16 +176,21 @@ public final class Trainer {
         let model = try checkpoint.loadModel()
         try self.init(
             run: run, model: model, tokenizer: checkpoint.tokenizer, options: options,
-            state: checkpoint.state, data: data)
+            state: checkpoint.state, data: data, group: group)
         try checkpoint.restore(optimizer: optimizer, model: model)
-        memory = try checkpoint.restoreMemory(model: model, batch: options.batch)
-        try? metrics.truncate(after: state.step)
+        memory = try checkpoint.restoreMemory(model: model, batch: options.batch).map { $0.streams(streams) }
+        if group.isLeader { try? metrics.truncate(after: state.step) }
     }
 
     private init(
         run: URL, model: LanguageModel, tokenizer: REMITokenizer, options: TrainingOptions,
-        state: TrainerState, data: TrainingData
+        state: TrainerState, data: TrainingData, group: ProcessGroup
     ) throws {
+        guard options.batch % group.size == 0 else {
+            throw DataParallelError.batchNotDivisible(batch: options.batch, processes: group.size)
+        }
+        self.group = group
+        self.streams = group.share(of: options.batch)
         self.run = run
         self.model = model
         self.tokenizer = tokenizer
@@ -193,7 +204,7 @@ public final class Trainer {
                 OptimizedParameter(value: $0.0.tensor, gradient: $0.1.tensor, decays: decays.contains($0.0.name))
             }, configuration: options.optimizer.configuration)
         batches = Self.batches(model: model, data: data, options: options, tokenizer: tokenizer, epoch: state.epoch)
-        memory = model.emptyMemory(batch: options.batch)
+        memory = model.emptyMemory(batch: streams.count)
         guard batches.count > 0 else {
             throw TrainingError.notEnoughData(
                 split: "train", tokens: data.train.reduce(0) { $0 + $1.count },
@@ -257,7 +268,7 @@ public final class Trainer {
         // From here a Ctrl-C ends with a checkpoint; before (while tokenizing) it ends the
         // process at once, which loses nothing.
         Interruption.handleStopsInCaller()
-        var dropout = DropoutSource.training(state.dropoutGenerator)
+        var dropout = DropoutSource.training(state.dropoutGenerator, firstStream: streams.lowerBound)
         let schedule = options.schedule
         var lastLoss: Float = .nan
         var lastValidation: NLLResult?
@@ -265,11 +276,14 @@ public final class Trainer {
         let latest = run.appendingPathComponent("latest")
         let callStart = Date(), elapsedBefore = state.elapsedSeconds
 
+        // Every process calls it (the memory is gathered from all); the leader writes.
         func save(_ name: String) throws {
             state.dropoutGenerator = dropout.generator ?? state.dropoutGenerator
             state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(callStart)
+            let whole = try wholeMemory()
+            guard group.isLeader else { return }
             try Checkpoint.write(
-                name: name, run: run, model: model, optimizer: optimizer, memory: memory,
+                name: name, run: run, model: model, optimizer: optimizer, memory: whole,
                 tokenizer: tokenizer, options: options, state: state)
         }
         func summary(interrupted: Bool) -> TrainingSummary {
@@ -280,7 +294,7 @@ public final class Trainer {
         }
 
         while state.step < options.steps {
-            if stopRequested() || (stopAfterStep.map { state.step >= $0 } ?? false) {
+            if try group.any(stopRequested() || (stopAfterStep.map { state.step >= $0 } ?? false)) {
                 try save("latest")
                 progress?.message("stopped at step \(state.step); checkpoint written to \(latest.path)")
                 return summary(interrupted: true)
@@ -290,13 +304,15 @@ public final class Trainer {
                 state.batchInEpoch = 0
                 batches = Self.batches(
                     model: model, data: data, options: options, tokenizer: tokenizer, epoch: state.epoch)
-                memory = model.emptyMemory(batch: options.batch)
+                memory = model.emptyMemory(batch: streams.count)
             }
             let stepStart = Date()
             let batch = batches.batch(state.batchInEpoch)
-            let loss = try model.lossAndGradients(
-                tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
+            let mine = group.size > 1 ? batch.rows(streams) : batch
+            var loss = try model.lossAndGradients(
+                tokens: mine.tokens, targets: mine.targets, batch: mine.batch,
                 memory: &memory, dropout: &dropout)
+            loss = try sumOverProcesses(loss: loss, share: Float(mine.targets.count) / Float(batch.targets.count))
             let norm = GradientClipping.clip(model.gradients.map(\.tensor), maxNorm: options.clip)
             guard loss.isFinite, norm.isFinite else {
                 let kept = FileManager.default.fileExists(atPath: latest.path) ? latest.path : nil
@@ -318,36 +334,75 @@ public final class Trainer {
                     loss: Double(loss), learningRate: rate, gradientNorm: norm,
                     tokens: batch.targets.count, seconds: seconds)
                 ?? Double(batch.targets.count) / max(seconds, 1e-9)
-            try? metrics.append(
-                MetricsRecord(
-                    kind: "train", step: state.step, epoch: state.epoch, loss: Double(loss),
-                    learningRate: Double(rate), gradientNorm: norm, tokensPerSecond: tokensPerSecond,
-                    tokensSeen: state.tokensSeen,
-                    elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
+            if group.isLeader {
+                try? metrics.append(
+                    MetricsRecord(
+                        kind: "train", step: state.step, epoch: state.epoch, loss: Double(loss),
+                        learningRate: Double(rate), gradientNorm: norm, tokensPerSecond: tokensPerSecond,
+                        tokensSeen: state.tokensSeen,
+                        elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
+            }
 
             let last = state.step == options.steps
             if data.validation.count >= 2 && ((options.evalEvery > 0 && state.step % options.evalEvery == 0) || last) {
-                let result = try validate()
-                lastValidation = result
-                try? metrics.append(
-                    MetricsRecord(
-                        kind: "validation", step: state.step, epoch: state.epoch,
-                        loss: result.perToken, tokensSeen: state.tokensSeen,
-                        elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
-                let improved = state.bestValidationLoss.map { result.perToken < $0 } ?? true
-                progress?.message(
-                    String(
-                        format: "validation at step %d: loss %.4f nats/token, ppl %.2f (%d tokens)",
-                        state.step, result.perToken, result.perplexity, result.tokens)
-                        + (improved ? " - best so far" : ""))
+                // The leader validates; the others wait for its figure to agree on "best".
+                let result = group.isLeader ? try validate() : nil
+                let perToken = try group.leaderValue(result?.perToken ?? 0)
+                let improved = state.bestValidationLoss.map { perToken < $0 } ?? true
+                if let result {
+                    lastValidation = result
+                    try? metrics.append(
+                        MetricsRecord(
+                            kind: "validation", step: state.step, epoch: state.epoch,
+                            loss: result.perToken, tokensSeen: state.tokensSeen,
+                            elapsedSeconds: elapsedBefore + Date().timeIntervalSince(callStart)))
+                    progress?.message(
+                        String(
+                            format: "validation at step %d: loss %.4f nats/token, ppl %.2f (%d tokens)",
+                            state.step, result.perToken, result.perplexity, result.tokens)
+                            + (improved ? " - best so far" : ""))
+                }
                 if improved {
-                    state.bestValidationLoss = result.perToken
+                    state.bestValidationLoss = perToken
                     try save("best")
                 }
             }
             if last || state.step % options.saveEvery == 0 { try save("latest") }
         }
         return summary(interrupted: false)
+    }
+
+    /// In a group, replaces this process's gradients by the whole batch's (each process's
+    /// weighted by its `share` of the batch's targets, summed in rank order: the same bits on
+    /// every process) and returns the whole batch's loss; in one process, returns `loss`.
+    private func sumOverProcesses(loss: Float, share: Float) throws -> Float {
+        guard group.size > 1 else { return loss }
+        let total = model.gradients.reduce(0) { $0 + $1.tensor.count }
+        var flat = [Float](repeating: 0, count: total + 1)
+        var offset = 0
+        for (_, g) in model.gradients {
+            for i in 0..<g.count { flat[offset + i] = g.pointer[i] * share }
+            offset += g.count
+        }
+        flat[total] = loss * share
+        try flat.withUnsafeMutableBufferPointer { try group.sum($0) }
+        offset = 0
+        for (_, g) in model.gradients {
+            flat.withUnsafeBufferPointer { g.pointer.update(from: $0.baseAddress! + offset, count: g.count) }
+            offset += g.count
+        }
+        return flat[total]
+    }
+
+    /// The memory of every stream of the batch, gathered from the group (each process holds
+    /// its own streams'), as a checkpoint keeps it.
+    private func wholeMemory() throws -> Memory? {
+        guard group.size > 1, let memory else { return memory }
+        let layers = try memory.layers.map { t in
+            let all = try group.gather(Array(UnsafeBufferPointer(start: t.pointer, count: t.count)))
+            return Tensor(shape: [t.shape[0] * group.size, t.shape[1], t.shape[2]], values: all)
+        }
+        return Memory(memoryLength: memory.memoryLength, layers: layers) ?? memory
     }
 
     /// The model's NLL on the validation data (memory starting empty, no dropout).

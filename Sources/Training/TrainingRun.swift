@@ -9,17 +9,18 @@ public enum TrainingRun {
     /// Starts a new run in `run`. With `epochs`, `options.steps` is replaced by that many
     /// passes over the training split (known only once the data is loaded).
     /// `initialWeights`: fine-tune these weights (which fit `modelConfig`) instead of drawing new ones.
+    /// `group`: the processes training together (each process of it calls this).
     public static func start(
         run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
-        epochs: Int?, initialWeights: SafetensorsFile? = nil,
+        epochs: Int?, initialWeights: SafetensorsFile? = nil, group: ProcessGroup = .single,
         progress: ProgressPrinter
     ) throws -> TrainingSummary {
         try options.validate()
         try modelConfig.validate()
         if (try? Checkpoint.locate(run.path)) != nil { throw TrainingError.runExists(path: run.path) }
-        let data = try TrainingData.load(
-            options: options, tokenizer: tokenizer, segmentLength: modelConfig.segmentLength,
-            report: progress.message)
+        let data = try loadData(
+            group: group, options: options, tokenizer: tokenizer, segmentLength: modelConfig.segmentLength,
+            progress: progress)
         var options = options
         if let epochs {
             let perEpoch = batchesPerEpoch(modelConfig: modelConfig, data: data, batch: options.batch)
@@ -28,7 +29,7 @@ public enum TrainingRun {
         }
         let trainer = try Trainer(
             run: run, modelConfig: modelConfig, tokenizer: tokenizer, options: options, data: data,
-            initialWeights: initialWeights)
+            initialWeights: initialWeights, group: group)
         if let from = options.initializedFrom { progress.message("fine-tuning: weights from \(from)") }
         return try execute(trainer, progress: progress)
     }
@@ -36,7 +37,7 @@ public enum TrainingRun {
     /// Continues the run in `run` from its latest checkpoint; `steps`, `evalEvery` and
     /// `saveEvery` may be changed (a longer run), nothing else.
     public static func resume(
-        run: URL, steps: Int?, evalEvery: Int?, saveEvery: Int?,
+        run: URL, steps: Int?, evalEvery: Int?, saveEvery: Int?, group: ProcessGroup = .single,
         progress: ProgressPrinter
     ) throws -> TrainingSummary {
         let checkpoint = try Checkpoint.read(Checkpoint.locate(run.path))
@@ -45,14 +46,30 @@ public enum TrainingRun {
         if let evalEvery { options.evalEvery = evalEvery }
         if let saveEvery { options.saveEvery = saveEvery }
         progress.message("resuming \(run.path) at step \(checkpoint.state.step) (epoch \(checkpoint.state.epoch + 1))")
-        let data = try TrainingData.load(
-            options: options, tokenizer: checkpoint.tokenizer,
-            segmentLength: checkpoint.modelConfig.segmentLength, report: progress.message)
+        let data = try loadData(
+            group: group, options: options, tokenizer: checkpoint.tokenizer,
+            segmentLength: checkpoint.modelConfig.segmentLength, progress: progress)
         if data.fingerprint != checkpoint.state.dataFingerprint {
             progress.message("warning: the training data changed since this run started; the resume is not exact")
         }
-        let trainer = try Trainer(resuming: checkpoint, run: run, options: options, data: data)
+        let trainer = try Trainer(resuming: checkpoint, run: run, options: options, data: data, group: group)
         return try execute(trainer, progress: progress)
+    }
+
+    /// The data, loaded by the leader first (which fills the token cache) and then by the
+    /// other processes of the group (which read it).
+    static func loadData(
+        group: ProcessGroup, options: TrainingOptions, tokenizer: REMITokenizer, segmentLength: Int,
+        progress: ProgressPrinter
+    ) throws -> TrainingData {
+        func load() throws -> TrainingData {
+            try TrainingData.load(
+                options: options, tokenizer: tokenizer, segmentLength: segmentLength, report: progress.message)
+        }
+        guard group.size > 1 else { return try load() }
+        let data = group.isLeader ? try load() : nil
+        try group.barrier()
+        return try data ?? load()
     }
 
     /// Batches (updates) in one pass over `data` for this model and batch size.
@@ -81,6 +98,11 @@ public enum TrainingRun {
                 + "\(o.optimizer.beta2)), seed \(o.seed)"
         )
         progress.message("run folder: \(trainer.run.path) (checkpoints latest/ and best/, metrics.jsonl)")
+        if trainer.group.size > 1 {
+            progress.message(
+                "data parallel: \(trainer.group.description), \(trainer.streams.count) of the \(o.batch) "
+                    + "\(c.kind == .transformerXL ? "streams" : "windows") each; rank 0 validates and writes")
+        }
         trainer.progress = progress
         let summary = try trainer.train()
         var line =

@@ -175,13 +175,41 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try threadOptions.apply()
+        // Under `mpirun` every process of the job runs this; see docs/training.md, "Data-parallel training".
+        let group = try ProcessGroup.fromEnvironment()
+        if group.size > 1, threadOptions.threads == nil, ProcessInfo.processInfo.environment["CADENZA_THREADS"] == nil,
+            let local = OpenMPI.localProcessCount, local > 1
+        {
+            // The processes on one host share its cores.
+            try GEMM.setThreadCount(max(1, GEMM.threadCount / local))
+        }
+        let summary: TrainingSummary
+        do {
+            summary = try train(group: group)
+        } catch {
+            // One process's error must end the job, not leave the others waiting in a collective.
+            if group.size > 1 {
+                FileHandle.standardError.write(Data("error (rank \(group.rank)): \(error)\n".utf8))
+                group.abort(status: 1)
+            }
+            throw error
+        }
+        group.finish()
+        if summary.interrupted && Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
+    }
+
+    private func train(group: ProcessGroup) throws -> TrainingSummary {
         if let out { try OutputPath.checkFolder(URL(fileURLWithPath: out)) }
-        let progress = ProgressPrinter(every: logEvery)
+        // Under mpirun the output reaches the user through mpirun (no live line); one process speaks.
+        let progress =
+            group.size == 1
+            ? ProgressPrinter(every: logEvery)
+            : ProgressPrinter(every: logEvery, isTerminal: false, write: group.isLeader ? nil : { _ in })
         let summary: TrainingSummary
         if let resume {
             summary = try TrainingRun.resume(
                 run: URL(fileURLWithPath: resume), steps: steps, evalEvery: evalEvery,
-                saveEvery: saveEvery, progress: progress)
+                saveEvery: saveEvery, group: group, progress: progress)
         } else {
             let kind = model ?? .transformerXL
             var tokenizer: REMITokenizer
@@ -260,9 +288,9 @@ struct TrainCommand: ParsableCommand {
             try modelConfig.checkFitsInMemory(batch: batch)
             summary = try TrainingRun.start(
                 run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,
-                options: options, epochs: epochs, initialWeights: initial?.weights, progress: progress)
+                options: options, epochs: epochs, initialWeights: initial?.weights, group: group, progress: progress)
         }
-        if summary.interrupted && Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
+        return summary
     }
 
     /// A tokenizer for `config` whose vocabulary starts with every token of `tokenizer`'s, in

@@ -42,14 +42,16 @@ enum CLI {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// Runs `cadenza ARGUMENTS` in `folder`, killing it after `timeout` seconds. With
-    /// `interruptAfter`, SIGINT is sent after that many seconds (if it still runs).
+    /// Runs `cadenza ARGUMENTS` (or `executable ARGUMENTS`) in `folder`, killing it after
+    /// `timeout` seconds. With `interruptAfter`, SIGINT is sent after that many seconds (if it
+    /// still runs). `whileRunning` is called with the process id every few milliseconds.
     static func run(
         _ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:],
-        timeout: Double = 120, interruptAfter: Double? = nil, signal: Int32 = SIGINT
+        timeout: Double = 120, interruptAfter: Double? = nil, signal: Int32 = SIGINT, executable: URL? = nil,
+        whileRunning: ((Int32) -> Void)? = nil
     ) throws -> Outcome {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         if let folder { process.currentDirectoryURL = folder }
         var env = ProcessInfo.processInfo.environment
@@ -85,6 +87,7 @@ enum CLI {
                 timedOut = true
                 break
             }
+            whileRunning?(process.processIdentifier)
             usleep(2_000)
         }
         process.waitUntilExit()

@@ -202,7 +202,7 @@ public struct GPT2: CheckpointedModel {
                     b: parameters.positionEmbedding.pointer + (start + t) * D, count: D)
             }
         }
-        let embeddingMask = dropout.apply(x, probability: c.dropout)
+        let embeddingMask = dropout.apply(x, probability: c.dropout, streams: B)
 
         var saved: [GPT2LayerActivations] = []
         for (l, p) in parameters.layers.enumerated() {
@@ -227,7 +227,7 @@ public struct GPT2: CheckpointedModel {
                 views.v = HeadRows(base: values.pointer, rowStride: D, batchStride: c.positions * D)
             }
             let probabilities = Tensor(zeros: [B, H, T, start + T])
-            let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout)
+            let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout, streams: B)
             let attended = Tensor(zeros: [B, T, D])
             Attention.forward(
                 out: attended.pointer, probabilities: probabilities.pointer,
@@ -237,7 +237,7 @@ public struct GPT2: CheckpointedModel {
             Linear.forward(
                 out: middle.pointer, input: attended.pointer, weight: p.output.pointer, layout: .inByOut,
                 bias: p.outputBias.pointer, rows: rows, inFeatures: D, outFeatures: D)
-            let attentionOutputMask = dropout.apply(middle, probability: c.dropout)
+            let attentionOutputMask = dropout.apply(middle, probability: c.dropout, streams: B)
             Residual.forward(out: middle.pointer, a: middle.pointer, b: input.pointer, count: rows * D)
 
             let norm2 = NormActivations(middle, p.feedForwardNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
@@ -251,7 +251,7 @@ public struct GPT2: CheckpointedModel {
             Linear.forward(
                 out: out.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer, layout: .inByOut,
                 bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
-            let feedForwardMask = dropout.apply(out, probability: c.dropout)
+            let feedForwardMask = dropout.apply(out, probability: c.dropout, streams: B)
             Residual.forward(out: out.pointer, a: out.pointer, b: middle.pointer, count: rows * D)
             if save {
                 saved.append(

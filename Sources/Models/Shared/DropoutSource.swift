@@ -1,18 +1,38 @@
 import Tensor
 
 /// The source of dropout masks: a seeded generator in training, nothing in evaluation.
+///
+/// Each stream of a batch (a Transformer-XL stream, a GPT-2 window) draws its part of a mask
+/// from a generator of its own, keyed by one draw of `generator` per dropout site and by the
+/// stream's index in the whole batch. A batch split over several processes
+/// (docs/training.md, "Data-parallel training") therefore draws exactly the masks that one
+/// process reading the whole batch draws.
 public struct DropoutSource {
     /// nil: evaluation, every dropout is the identity.
     public var generator: SeededGenerator?
+    /// The index, in the whole batch, of this process's first stream (0 in one process).
+    public var firstStream: Int
 
-    /// Training with masks drawn from `generator`.
-    public static func training(_ generator: SeededGenerator) -> DropoutSource { DropoutSource(generator: generator) }
+    /// Training with masks drawn from `generator`, for a process whose streams start at
+    /// `firstStream` of the whole batch.
+    public static func training(_ generator: SeededGenerator, firstStream: Int = 0) -> DropoutSource {
+        DropoutSource(generator: generator, firstStream: firstStream)
+    }
     /// Evaluation: no dropout.
-    public static let evaluation = DropoutSource(generator: nil)
+    public static let evaluation = DropoutSource(generator: nil, firstStream: 0)
 
-    /// Applies dropout with probability `p` to `x` in place and returns the mask it used
-    /// (nil when nothing was dropped: evaluation or p = 0).
-    mutating func apply(_ x: Tensor, probability p: Float) -> Tensor? {
+    /// Applies dropout with probability `p` to `x`, whose leading dimension is the batch's
+    /// `streams`, in place, and returns the mask it used (nil when nothing was dropped:
+    /// evaluation or p = 0).
+    mutating func apply(_ x: Tensor, probability p: Float, streams: Int) -> Tensor? {
+        guard let mask = mask(count: x.count, probability: p, streams: streams) else { return nil }
+        Dropout.forward(out: x.pointer, input: x.pointer, mask: mask.pointer, count: x.count)
+        return mask
+    }
+
+    /// Applies one mask, shared by every stream, to `x` (Transformer-XL's relative-position
+    /// sinusoids, which all streams read), in place; returns it as `apply` does.
+    mutating func applyShared(_ x: Tensor, probability p: Float) -> Tensor? {
         guard p > 0, generator != nil else { return nil }
         let mask = Tensor(zeros: [x.count])
         Dropout.forward(
@@ -21,11 +41,17 @@ public struct DropoutSource {
         return mask
     }
 
-    /// A mask of `count` entries for attention probabilities, or nil.
-    mutating func mask(count: Int, probability p: Float) -> Tensor? {
+    /// A mask of `count` entries laid out as `streams` equal parts, one per stream, or nil.
+    mutating func mask(count: Int, probability p: Float, streams: Int) -> Tensor? {
         guard p > 0, generator != nil else { return nil }
+        precondition(streams > 0 && count % streams == 0, "a mask of \(count) entries is not \(streams) equal parts")
+        let key = generator!.next(), part = count / streams, first = UInt64(firstStream)
         let mask = Tensor(zeros: [count])
-        Dropout.makeMask(mask.pointer, count: count, probability: p, generator: &generator!)
+        let base = mask.pointer
+        Parallel.forEachIndex(streams) { s in
+            var stream = SeededGenerator(seed: SeededShuffle.mix(key, first + UInt64(s)))
+            Dropout.makeMask(base + s * part, count: part, probability: p, generator: &stream)
+        }
         return mask
     }
 }

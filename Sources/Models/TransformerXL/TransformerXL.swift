@@ -211,9 +211,9 @@ public struct TransformerXL: CheckpointedModel {
                 out: h.pointer, tokens: $0.baseAddress!, table: parameters.embedding.pointer,
                 count: rows, width: D, vocabulary: c.vocabularySize, scale: Float(D).squareRoot())
         }
-        let embeddingMask = dropout.apply(h, probability: c.dropout)
+        let embeddingMask = dropout.apply(h, probability: c.dropout, streams: B)
         let pe = sinusoids(count: K)
-        let sinusoidMask = dropout.apply(pe, probability: c.dropout)
+        let sinusoidMask = dropout.applyShared(pe, probability: c.dropout)
 
         var saved: [TransformerXLLayerActivations] = []
         var inputs: [Tensor] = []
@@ -234,7 +234,7 @@ public struct TransformerXL: CheckpointedModel {
                 out: positions.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
                 rows: K, inFeatures: D, outFeatures: HD)
             let probabilities = Tensor(zeros: [B, H, T, K])
-            let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout)
+            let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout, streams: B)
             let attended = Tensor(zeros: [B, T, HD])
             let views = Self.qkvViews(qkv, shape)
             Attention.forward(
@@ -248,7 +248,7 @@ public struct TransformerXL: CheckpointedModel {
             Linear.forward(
                 out: attentionResidual.pointer, input: attended.pointer, weight: p.output.pointer, bias: nil,
                 rows: rows, inFeatures: HD, outFeatures: D)
-            let attentionOutputMask = dropout.apply(attentionResidual, probability: c.dropout)
+            let attentionOutputMask = dropout.apply(attentionResidual, probability: c.dropout, streams: B)
             Residual.forward(
                 out: attentionResidual.pointer, a: attentionResidual.pointer, b: input.pointer, count: rows * D)
             let attentionNorm = NormActivations(
@@ -261,12 +261,12 @@ public struct TransformerXL: CheckpointedModel {
                 bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
             let hidden = Tensor(zeros: [B, T, I])
             ReLU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
-            let hiddenMask = dropout.apply(hidden, probability: c.dropout)
+            let hiddenMask = dropout.apply(hidden, probability: c.dropout, streams: B)
             let ffResidual = Tensor(zeros: [B, T, D])
             Linear.forward(
                 out: ffResidual.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer,
                 bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
-            let feedForwardMask = dropout.apply(ffResidual, probability: c.dropout)
+            let feedForwardMask = dropout.apply(ffResidual, probability: c.dropout, streams: B)
             Residual.forward(
                 out: ffResidual.pointer, a: ffResidual.pointer, b: attentionNorm.out.pointer, count: rows * D)
             let ffNorm = NormActivations(
@@ -288,7 +288,7 @@ public struct TransformerXL: CheckpointedModel {
         // Step 5: dropout, tied output with its own bias, log-softmax, loss.
         let finalHidden = Tensor(zeros: [B, T, D])
         finalHidden.pointer.update(from: h.pointer, count: h.count)
-        let finalMask = dropout.apply(finalHidden, probability: c.dropout)
+        let finalMask = dropout.apply(finalHidden, probability: c.dropout, streams: B)
         let (logp, loss) = TiedOutput.forward(
             hidden: finalHidden, embedding: parameters.embedding,
             bias: parameters.outputBias, targets: targets, rows: rows,
