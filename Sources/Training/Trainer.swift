@@ -111,6 +111,8 @@ public final class Trainer {
     private var memory: Memory?
     private var batches: BatchSequence
     private let metrics: MetricsLog
+    /// Every gradient and the loss, end to end, as the group sums them (kept between updates).
+    private var flat: [Float] = []
 
     /// Starts a new run in `run`, which must not hold a checkpoint yet, from weights drawn
     /// with `options.seed`, or from `initialWeights` (fine-tuning a trained model: they must
@@ -378,11 +380,13 @@ public final class Trainer {
     private func sumOverProcesses(loss: Float, share: Float) throws -> Float {
         guard group.size > 1 else { return loss }
         let total = model.gradients.reduce(0) { $0 + $1.tensor.count }
-        var flat = [Float](repeating: 0, count: total + 1)
+        if flat.count != total + 1 { flat = [Float](repeating: 0, count: total + 1) }
         var offset = 0
-        for (_, g) in model.gradients {
-            for i in 0..<g.count { flat[offset + i] = g.pointer[i] * share }
-            offset += g.count
+        flat.withUnsafeMutableBufferPointer { out in
+            for (_, g) in model.gradients {
+                for i in 0..<g.count { out[offset + i] = g.pointer[i] * share }
+                offset += g.count
+            }
         }
         flat[total] = loss * share
         try flat.withUnsafeMutableBufferPointer { try group.sum($0) }

@@ -37,6 +37,18 @@ public final class OpenMPI: @unchecked Sendable {
     /// `MPI_Alltoall` and `MPI_Allgather` share one signature.
     typealias Exchange =
         @convention(c) (UnsafeRawPointer, Int32, Handle, UnsafeMutableRawPointer, Int32, Handle, Handle) -> Int32
+    /// `MPI_Alltoallv(send, sendCounts, sendOffsets, type, received, receivedCounts, receivedOffsets, type, comm)`.
+    typealias ExchangeVarying =
+        @convention(c) (
+            UnsafeRawPointer, UnsafePointer<Int32>, UnsafePointer<Int32>, Handle,
+            UnsafeMutableRawPointer, UnsafePointer<Int32>, UnsafePointer<Int32>, Handle, Handle
+        ) -> Int32
+    /// `MPI_Allgatherv(send, count, type, received, receivedCounts, offsets, type, comm)`.
+    typealias GatherVarying =
+        @convention(c) (
+            UnsafeRawPointer, Int32, Handle, UnsafeMutableRawPointer, UnsafePointer<Int32>, UnsafePointer<Int32>,
+            Handle, Handle
+        ) -> Int32
     typealias AllReduce =
         @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, Int32, Handle, Handle, Handle) ->
         Int32
@@ -51,6 +63,7 @@ public final class OpenMPI: @unchecked Sendable {
     let initialize: Initialize, finalize: Finalize
     let commRank: CommunicatorInteger, commSize: CommunicatorInteger
     let allToAll: Exchange, allGather: Exchange
+    let allToAllVarying: ExchangeVarying, allGatherVarying: GatherVarying
     let allReduce: AllReduce, broadcast: Broadcast, barrier: Barrier, abort: Abort
     let libraryVersion: LibraryVersion?
 
@@ -83,6 +96,8 @@ public final class OpenMPI: @unchecked Sendable {
             let commSize = symbol("MPI_Comm_size", as: CommunicatorInteger.self),
             let allToAll = symbol("MPI_Alltoall", as: Exchange.self),
             let allGather = symbol("MPI_Allgather", as: Exchange.self),
+            let allToAllVarying = symbol("MPI_Alltoallv", as: ExchangeVarying.self),
+            let allGatherVarying = symbol("MPI_Allgatherv", as: GatherVarying.self),
             let allReduce = symbol("MPI_Allreduce", as: AllReduce.self),
             let broadcast = symbol("MPI_Bcast", as: Broadcast.self),
             let barrier = symbol("MPI_Barrier", as: Barrier.self),
@@ -93,6 +108,7 @@ public final class OpenMPI: @unchecked Sendable {
         (self.maximum, self.add) = (maximum, add)
         (self.initialize, self.finalize, self.commRank, self.commSize) = (initialize, finalize, commRank, commSize)
         (self.allToAll, self.allGather, self.allReduce) = (allToAll, allGather, allReduce)
+        (self.allToAllVarying, self.allGatherVarying) = (allToAllVarying, allGatherVarying)
         (self.broadcast, self.barrier, self.abort) = (broadcast, barrier, abort)
         self.libraryVersion = symbol("MPI_Get_library_version", as: LibraryVersion.self)
     }
@@ -108,6 +124,9 @@ public final class OpenMPI: @unchecked Sendable {
         return text.split(whereSeparator: { $0 == "\n" || $0 == "," }).first.map { String($0).trimmingTrailingNulls }
             ?? fileName
     }
+
+    /// `MPI_IN_PLACE`, which Open MPI defines as the address 1.
+    static let inPlace = UnsafeRawPointer(bitPattern: 1)!
 
     /// Throws unless an MPI call returned `MPI_SUCCESS` (0). Open MPI's default error handler
     /// aborts the job before a failing call returns, so this is a second line of defence.

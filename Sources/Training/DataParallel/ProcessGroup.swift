@@ -50,30 +50,42 @@ public final class ProcessGroup: @unchecked Sendable {
     /// Replaces `values` on every process by the sum over the processes, added in rank order
     /// ((v₀ + v₁) + v₂ ...), so every process gets the same bits, whatever the timing.
     ///
-    /// The values are cut into `size` chunks; process r gathers chunk r from every process
-    /// (`MPI_Alltoall`), adds them in rank order, and the sums are shared back
-    /// (`MPI_Allgather`). Each process sends and receives about twice its values in all, the
-    /// volume of a ring all-reduce, and MPI itself adds nothing.
+    /// The values are cut into `size` consecutive chunks; process r gathers chunk r from every
+    /// process (`MPI_Alltoallv`), adds them in rank order into its own copy, and the sums are
+    /// shared back in place (`MPI_Allgatherv`). Each process sends and receives about twice
+    /// its values in all, the volume of a ring all-reduce, and MPI itself adds nothing.
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) throws {
         guard let mpi, size > 1, let base = values.baseAddress else { return }
         let n = size
-        let chunk = (values.count + n - 1) / n
-        guard chunk <= Int(Int32.max) / n else {
+        guard values.count <= Int(Int32.max) else {
             throw DataParallelError.tooLarge(values: values.count, processes: n)
         }
-        var send = [Float](repeating: 0, count: chunk * n)
-        send.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: base, count: values.count) }
-        var received = [Float](repeating: 0, count: chunk * n)
-        try mpi.check(
-            mpi.allToAll(send, Int32(chunk), mpi.float, &received, Int32(chunk), mpi.float, mpi.world), "MPI_Alltoall")
-        var mine = [Float](repeating: 0, count: chunk)
-        for from in 0..<n {
-            for i in 0..<chunk { mine[i] += received[from * chunk + i] }
+        let offsets = (0...n).map { Int32(values.count * $0 / n) }
+        let counts = (0..<n).map { offsets[$0 + 1] - offsets[$0] }
+        let mine = Int(counts[rank])
+        // Process r receives chunk r from every process, one after another.
+        let receivedOffsets = (0..<n).map { Int32($0 * mine) }
+        let receivedCounts = [Int32](repeating: Int32(mine), count: n)
+        // Kept from call to call: fresh pages for tens of megabytes cost more than the sum.
+        if scratch.count < mine * n { scratch = [Float](repeating: 0, count: mine * n) }
+        try scratch.withUnsafeMutableBufferPointer { buffer in
+            let received = buffer.baseAddress!
+            try mpi.check(
+                mpi.allToAllVarying(
+                    base, counts, offsets, mpi.float, received, receivedCounts, receivedOffsets, mpi.float, mpi.world),
+                "MPI_Alltoallv")
+            let out = base + Int(offsets[rank])
+            out.update(from: received, count: mine)
+            for from in 1..<n {
+                let part = received + from * mine
+                for i in 0..<mine { out[i] += part[i] }
+            }
         }
         try mpi.check(
-            mpi.allGather(mine, Int32(chunk), mpi.float, &send, Int32(chunk), mpi.float, mpi.world), "MPI_Allgather")
-        send.withUnsafeBufferPointer { base.update(from: $0.baseAddress!, count: values.count) }
+            mpi.allGatherVarying(OpenMPI.inPlace, 0, mpi.float, base, counts, offsets, mpi.float, mpi.world),
+            "MPI_Allgatherv")
     }
+    private var scratch: [Float] = []
 
     /// The same sum by MPI's own all-reduce (`MPI_Allreduce`, `MPI_SUM`), whose order of
     /// addition is MPI's choice: the baseline `cadenza-bench allreduce` measures `sum` against.
@@ -82,8 +94,8 @@ public final class ProcessGroup: @unchecked Sendable {
         guard values.count <= Int(Int32.max) else {
             throw DataParallelError.tooLarge(values: values.count, processes: size)
         }
-        let input = [Float](values)
-        try mpi.check(mpi.allReduce(input, base, Int32(values.count), mpi.float, mpi.add, mpi.world), "MPI_Allreduce")
+        try mpi.check(
+            mpi.allReduce(OpenMPI.inPlace, base, Int32(values.count), mpi.float, mpi.add, mpi.world), "MPI_Allreduce")
     }
 
     /// Every process's `values` (the same count on each), rank after rank.
