@@ -55,12 +55,16 @@ struct ExportCommand: ParsableCommand {
             let stateDict = try AuthorsStateDict.stateDict(of: bundle.weights, config: bundle.config)
             try OutputPath.createFolder(folder)
             try Interruption.whileWriting {
-                try stateDict.write(to: folder.appendingPathComponent("model.safetensors").path, as: .f32)
+                // float16 halves the file; torch's load_state_dict widens it into float32 parameters.
+                try stateDict.write(
+                    to: folder.appendingPathComponent("model.safetensors").path, as: float16 ? .f16 : .f32)
                 try AtomicFile.write(
                     AuthorsStateDict.arguments(of: bundle.config), to: folder.appendingPathComponent("args.json"))
                 try bundle.tokenizer.vocabulary.save(to: folder.appendingPathComponent("vocab.json"))
             }
-            print("wrote \(folder.path): the authors' Transformer-XL state dict, args.json, vocab.json")
+            print(
+                "wrote \(folder.path): the authors' Transformer-XL state dict (\(float16 ? "F16" : "F32")), args.json, "
+                    + "vocab.json")
             return
         }
         try ModelFolder.write(

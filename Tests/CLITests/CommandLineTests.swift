@@ -214,6 +214,20 @@ import Testing
             try Data(contentsOf: folder.appendingPathComponent("a.mid"))
                 == Data(contentsOf: folder.appendingPathComponent("b.mid")))
 
+        // The bundled weights are float16 already, so a float16 export loses nothing either.
+        let half = try CLI.run(
+            ["export", "--checkpoint", model, "--to", "txl-pytorch", "--float16", "--out", "ex16"], in: folder)
+        #expect(half.status == 0 && half.stdout.contains("F16"), "\(half)")
+        let halfBack = try CLI.run(
+            [
+                "import", "ex16/model.safetensors", "--from", "txl-pytorch", "--vocab", "ex16/vocab.json", "--out",
+                "back16",
+            ],
+            in: folder)
+        #expect(halfBack.status == 0, "\(halfBack)")
+        let back16 = try SafetensorsFile(contentsOf: folder.appendingPathComponent("back16/model.safetensors").path)
+        for (name, tensor) in original.tensors { #expect(back16.tensors[name]?.values == tensor.values, "\(name)") }
+
         let pickle = try CLI.run(
             ["import", "model.pt", "--from", "txl-pytorch", "--vocab", "ex/vocab.json", "--out", "x"], in: folder)
         #expect(pickle.status == 64 && pickle.stderr.contains("safetensors"), "\(pickle)")
