@@ -45,8 +45,8 @@ struct EvalCommand: ParsableCommand {
         parsing: .upToNextOption,
         help:
             .init(
-                "Transformer-XL evaluation memory lengths, one or more, 1...\(ModelConfig.maximumLength) (default: the "
-                    + "training mem_len, x2 and x4).")
+                "Transformer-XL evaluation memory lengths, one or more, 0...\(ModelConfig.maximumLength) (0: none; "
+                    + "default: the training mem_len, x2 and x4).")
     )
     var memLen: [Int] = []
 
@@ -86,6 +86,20 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print the results as one JSON object (docs/cli.md).")
     var json = false
 
+    @Flag(
+        help: """
+            Score whole pieces, each from its first token, and report the NLL by position in the piece (tokens \
+            1-511, 512-2047, 2048-8191, 8192 on): where a memory pays. Transformer-XL reads streams of whole \
+            pieces; GPT-2 slides its window over each piece (--window, --stride).
+            """)
+    var byPosition = false
+
+    @Option(help: "GPT-2 with --by-position: the window, in tokens (default: the training context).")
+    var window: Int?
+
+    @Option(help: "GPT-2 with --by-position: tokens between windows (default: half the window).")
+    var stride: Int?
+
     @Option(
         help:
             .init(
@@ -100,8 +114,19 @@ struct EvalCommand: ParsableCommand {
         if let split, split != "all", Split(rawValue: split) == nil {
             throw ValidationError("--split must be train, validation, test or all, got '\(split)'")
         }
-        if let bad = memLen.first(where: { !(1...ModelConfig.maximumLength).contains($0) }) {
-            throw ValidationError("--mem-len must be 1...\(ModelConfig.maximumLength), got \(bad)")
+        if let bad = memLen.first(where: { !(0...ModelConfig.maximumLength).contains($0) }) {
+            throw ValidationError("--mem-len must be 0...\(ModelConfig.maximumLength), got \(bad)")
+        }
+        if !byPosition, window != nil || stride != nil {
+            throw ValidationError("--window and --stride go with --by-position")
+        }
+        if byPosition, decoderPrecision != nil {
+            throw ValidationError("--by-position scores in batches; it does not combine with --decoder-precision")
+        }
+        for (name, value) in [("--window", window), ("--stride", stride)] {
+            if let value, !(1...ModelConfig.maximumLength).contains(value) {
+                throw ValidationError("\(name) must be 1...\(ModelConfig.maximumLength), got \(value)")
+            }
         }
         if let batch, !(1...ModelConfig.maximumLength).contains(batch) {
             throw ValidationError("--batch must be 1...\(ModelConfig.maximumLength), got \(batch)")
@@ -167,9 +192,24 @@ struct EvalCommand: ParsableCommand {
             ? [nil]
             : (memLen.isEmpty ? [1, 2, 4].map { $0 * max(config.memoryLength, 1) } : memLen)
         var reports: [NLLReport] = []
+        var positional: [PositionalReport] = []
+        let pieces =
+            byPosition
+            ? evaluation.tokens.split(
+                separator: Int32(bundle.tokenizer.vocabulary.endOfPieceID), omittingEmptySubsequences: false
+            ).map { Array($0) + [Int32(bundle.tokenizer.vocabulary.endOfPieceID)] }.filter { $0.count >= 2 } : []
         for m in memories {
             let report: NLLReport
-            if let decoderPrecision {
+            if byPosition, let model {
+                let byPiece = try PositionalEvaluation.score(
+                    model: model, pieces: pieces, batch: streams, memoryLength: m, window: window, stride: stride,
+                    vocabulary: bundle.tokenizer.vocabulary)
+                positional.append(byPiece)
+                report = NLLReport(
+                    memoryLength: config.kind == .gpt2 ? nil : byPiece.memoryLength, tokens: byPiece.all.tokens,
+                    totalNLL: byPiece.all.totalNLL,
+                    notesPerToken: Double(byPiece.all.notes) / Double(max(1, byPiece.all.tokens)))
+            } else if let decoderPrecision {
                 let stepper = try bundle.stepper(memoryLength: m, precision: decoderPrecision)
                 report = try Perplexity.evaluateStepwise(
                     stepper: stepper, tokens: evaluation.tokens, memoryLength: m,
@@ -204,7 +244,7 @@ struct EvalCommand: ParsableCommand {
                 evaluatedTokens: evaluation.tokens.count, batch: streams,
                 sameLength: config.sameLength, clampLength: config.clampLength,
                 trainingMemoryLength: config.kind == .gpt2 ? nil : bundle.config.memoryLength,
-                plot: plot, results: sweep.points)
+                plot: plot, results: sweep.points, byPosition: byPosition ? positional : nil)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -217,8 +257,35 @@ struct EvalCommand: ParsableCommand {
                     + (config.sameLength ? ", same_length" : "")
                     + (config.clampLength > 0 ? ", clamp_len \(config.clampLength)" : ""))
             print(sweep.table())
+            if byPosition { print(Self.positionTable(positional)) }
             if let plot { print("wrote \(plot)") }
         }
+    }
+
+    /// NLL per token (per note in brackets) by position in the piece, one row per memory
+    /// length or GPT-2 window.
+    static func positionTable(_ reports: [PositionalReport]) -> String {
+        guard let first = reports.first else { return "" }
+        let heads = first.buckets.map { "\($0.from == 0 ? 1 : $0.from)-" + ($0.to.map { "\($0 - 1)" } ?? "") }
+        var lines = [
+            "NLL by position in the piece, nats/token (nats/note):",
+            (["reads      "] + heads.map { $0.padding(toLength: 17, withPad: " ", startingAt: 0) } + ["all"])
+                .joined(separator: " "),
+        ]
+        for r in reports {
+            let name =
+                r.memoryLength.map { "mem_len \($0)" } ?? "window \(r.window ?? 0)/\(r.stride ?? 0)"
+            let cells = (r.buckets + [r.all]).map { b in
+                b.tokens == 0
+                    ? "-".padding(toLength: 17, withPad: " ", startingAt: 0)
+                    : String(format: "%.4f (%.3f)", b.nllPerToken, b.nllPerNote).padding(
+                        toLength: 17, withPad: " ", startingAt: 0)
+            }
+            lines.append(([name.padding(toLength: 11, withPad: " ", startingAt: 0)] + cells).joined(separator: " "))
+        }
+        let counts = (first.buckets + [first.all]).map { "\($0.tokens)" }.joined(separator: " / ")
+        lines.append("targets per column: \(counts)")
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -229,10 +296,11 @@ struct EvalSummary: Encodable {
     var sameLength: Bool, clampLength: Int, trainingMemoryLength: Int?
     var plot: String?
     var results: [NLLReport]
+    var byPosition: [PositionalReport]?
 
     private enum CodingKeys: String, CodingKey {
         case checkpoint, kind, data, split, files, skippedFiles, evaluatedTokens, batch, sameLength, clampLength,
-            trainingMemoryLength, plot, results
+            trainingMemoryLength, plot, results, byPosition
     }
 
     func encode(to encoder: Encoder) throws {
@@ -250,5 +318,6 @@ struct EvalSummary: Encodable {
         try c.encode(trainingMemoryLength, forKey: .trainingMemoryLength)
         try c.encode(plot, forKey: .plot)
         try c.encode(results, forKey: .results)
+        if let byPosition { try c.encode(byPosition, forKey: .byPosition) }
     }
 }

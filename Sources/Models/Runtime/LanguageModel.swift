@@ -112,6 +112,30 @@ public final class LanguageModel {
         }
     }
 
+    /// -ln p(target) of every target of one batch, [B x T] row-major, without dropout or
+    /// gradients (evaluation that needs each token's figure, such as NLL by position).
+    public func targetNLLs(tokens: [Int32], targets: [Int32], batch: Int, memory: inout Memory?) throws -> [Float] {
+        var dropout = DropoutSource.evaluation
+        let logp: Tensor
+        switch network {
+        case let .transformerXL(m):
+            var mem = memory ?? m.emptyMemory(batch: batch, memoryLength: 0)
+            logp =
+                try m.forward(
+                    tokens: tokens, targets: targets, batch: batch, memory: &mem, dropout: &dropout,
+                    saveForBackward: false
+                ).logProbabilities
+            if memory != nil { memory = mem }
+        case let .gpt2(m):
+            logp =
+                try m.forward(
+                    tokens: tokens, targets: targets, batch: batch, dropout: &dropout, saveForBackward: false
+                ).logProbabilities
+        }
+        let V = config.vocabularySize
+        return targets.enumerated().map { row, target in -logp.pointer[row * V + Int(target)] }
+    }
+
     /// The mean cross-entropy of one batch without dropout or gradients (evaluation).
     public func loss(tokens: [Int32], targets: [Int32], batch: Int, memory: inout Memory?) throws -> Float {
         var dropout = DropoutSource.evaluation
