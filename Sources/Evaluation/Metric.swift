@@ -30,6 +30,19 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
     case downbeatRate = "downbeat_rate"
     case downbeatSalience = "downbeat_salience"
     case gridDeviation = "grid_deviation"
+    // Long-range repetition (Cadenza, issue 21): how alike the pitch classes of two bars
+    // d bars apart are, for d = 1, 2, 4, 8, 16.
+    case pitchClassSimilarity1 = "pc_similarity_1"
+    case pitchClassSimilarity2 = "pc_similarity_2"
+    case pitchClassSimilarity4 = "pc_similarity_4"
+    case pitchClassSimilarity8 = "pc_similarity_8"
+    case pitchClassSimilarity16 = "pc_similarity_16"
+
+    /// The bar distances of the self-similarity metrics, with their metric.
+    public static let similarityDistances: [(bars: Int, metric: Metric)] = [
+        (1, .pitchClassSimilarity1), (2, .pitchClassSimilarity2), (4, .pitchClassSimilarity4),
+        (8, .pitchClassSimilarity8), (16, .pitchClassSimilarity16),
+    ]
 
     /// Where the definition comes from.
     public var source: String {
@@ -57,6 +70,9 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
         case .velocityMean, .velocityStd, .velocityMin, .velocityMax: return "MIDI velocity"
         case .gridDeviation: return "sixteenths"
         case .downbeatSalience: return "ratio"
+        case .pitchClassSimilarity1, .pitchClassSimilarity2, .pitchClassSimilarity4, .pitchClassSimilarity8,
+            .pitchClassSimilarity16:
+            return "cosine"
         default: return "fraction"
         }
     }

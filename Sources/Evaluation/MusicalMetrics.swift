@@ -56,11 +56,35 @@ public enum MusicalMetrics {
         v[.downbeatSalience] = grid?.downbeatSalience ?? .nan
         v[.gridDeviation] = grid?.meanDeviation ?? .nan
 
+        let similarity = resolution.map { pitchClassSimilarity(pitched, barTicks: 4 * $0) } ?? [:]
+        for (bars, metric) in Metric.similarityDistances { v[metric] = similarity[bars] ?? .nan }
+
         let classCounts = histogram(pitched.map { $0.pitch % 12 }, bins: 12)
         return PieceMetrics(
             path: path, values: v,
             pitchClassHistogram: normalised(classCounts),
             positionHistogram: grid?.positionShares ?? [Double](repeating: 0, count: 16))
+    }
+
+    /// For each distance d of `Metric.similarityDistances`: the mean cosine similarity of the
+    /// pitch-class histograms (note onsets per class) of bars i and i + d, over every pair of
+    /// bars of `barTicks` that both hold notes (NaN without such a pair). Real music repeats:
+    /// a phrase comes back 4 or 8 bars later, and its bars look alike.
+    static func pitchClassSimilarity(_ notes: [Note], barTicks: Int) -> [Int: Double] {
+        guard barTicks > 0, let last = notes.map(\.start).max() else { return [:] }
+        var bars = [[Double]](repeating: [Double](repeating: 0, count: 12), count: last / barTicks + 1)
+        for note in notes where note.start >= 0 { bars[note.start / barTicks][note.pitch % 12] += 1 }
+        let norms = bars.map { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        var result: [Int: Double] = [:]
+        for (d, _) in Metric.similarityDistances {
+            var sum = 0.0, pairs = 0
+            for i in bars.indices where i + d < bars.count && norms[i] > 0 && norms[i + d] > 0 {
+                sum += zip(bars[i], bars[i + d]).reduce(0) { $0 + $1.0 * $1.1 } / (norms[i] * norms[i + d])
+                pairs += 1
+            }
+            result[d] = pairs > 0 ? sum / Double(pairs) : .nan
+        }
+        return result
     }
 
     // MARK: Pitch metrics (MusPy)

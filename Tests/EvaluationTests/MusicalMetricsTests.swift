@@ -174,3 +174,25 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool
     #expect(Set(skipped?.keys.map { $0 } ?? []) == Set(first?.keys.map { $0 } ?? []))
     #expect(skipped?["error"] as? String == "truncated")
 }
+
+/// Bar-to-bar self-similarity: four bars (C, E, G, C+E, each a bar of 4 beats at 480 ticks)
+/// played four times over, with bar 6 left empty. Bars 4 apart are the same bar (similarity 1);
+/// bars 1 apart differ, and the empty bar takes part in no pair.
+@Test func pitchClassSelfSimilarityFindsTheRepeats() {
+    let cycle: [[Int]] = [[60], [64], [67], [60, 64]]
+    var notes: [Note] = []
+    for bar in 0..<16 where bar != 6 {
+        for pitch in cycle[bar % 4] {
+            notes.append(Note(start: bar * 1_920, end: bar * 1_920 + 480, pitch: pitch, velocity: 80))
+        }
+    }
+    let m = MusicalMetrics.measure(MIDIFile(division: .ticksPerBeat(480), tracks: [Track(notes: notes)]))
+    for metric in [Metric.pitchClassSimilarity4, .pitchClassSimilarity8] { #expect(close(m[metric], 1)) }
+    // d = 1: pairs (C,E) 0, (E,G) 0, (G,CE) 0, (CE,C) 1/sqrt2, four times over, less the pairs
+    // with bar 6 (G): (5,6) E-G and (6,7) G-CE, both 0. 13 pairs, 3 of them (CE,C) and one fewer
+    // (bar 15 is the last): pairs (i, i+1) for i in 0..<15 except 5 and 6: 13 pairs; (CE,C) at
+    // i = 3, 7, 11: 3 x 0.7071 / 13.
+    #expect(close(m[.pitchClassSimilarity1], 3 * 0.5.squareRoot() / 13))
+    // d = 16: no bar 16 bars after another.
+    #expect(m[.pitchClassSimilarity16].isNaN)
+}
