@@ -269,7 +269,8 @@ struct EvalCommand: ParsableCommand {
         let heads = first.buckets.map { "\($0.from == 0 ? 1 : $0.from)-" + ($0.to.map { "\($0 - 1)" } ?? "") }
         var lines = [
             "NLL by position in the piece, nats/token (nats/note):",
-            (["reads      "] + heads.map { $0.padding(toLength: 17, withPad: " ", startingAt: 0) } + ["all"])
+            (["reads".padding(toLength: 15, withPad: " ", startingAt: 0)]
+                + heads.map { $0.padding(toLength: 17, withPad: " ", startingAt: 0) } + ["all"])
                 .joined(separator: " "),
         ]
         for r in reports {
@@ -281,7 +282,7 @@ struct EvalCommand: ParsableCommand {
                     : String(format: "%.4f (%.3f)", b.nllPerToken, b.nllPerNote).padding(
                         toLength: 17, withPad: " ", startingAt: 0)
             }
-            lines.append(([name.padding(toLength: 11, withPad: " ", startingAt: 0)] + cells).joined(separator: " "))
+            lines.append(([name.padding(toLength: 15, withPad: " ", startingAt: 0)] + cells).joined(separator: " "))
         }
         let counts = (first.buckets + [first.all]).map { "\($0.tokens)" }.joined(separator: " / ")
         lines.append("targets per column: \(counts)")
