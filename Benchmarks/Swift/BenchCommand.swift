@@ -20,6 +20,7 @@ struct Bench: ParsableCommand {
             BenchControls.self,
             BenchStudio.self,
             BenchAllReduce.self,
+            BenchBFloat16.self,
         ]
     )
 }

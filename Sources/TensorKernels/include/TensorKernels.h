@@ -27,4 +27,34 @@ int cadenza_int8_dot_rows_uses_vnni(void);
 void cadenza_int8_dot_rows_portable(const int16_t *x, const int8_t *w, long stride, long first, long last,
                                     int64_t *out);
 
+/// Mixed-precision products (Tensor's `BFloat16GEMM`): float32 rounded to bfloat16, to nearest
+/// with ties to even (a NaN stays a quiet NaN).
+uint16_t cadenza_bf16_round(float x);
+
+/// Packs panels first_panel ..< last_panel of op(B) [k, n] (B stored [n, k] when `transposed`)
+/// as bfloat16; panels of 32 columns, each `(k + 1) / 2 * 64` values: step kk of a panel holds,
+/// for each column, the pair of rows 2kk and 2kk + 1. Zeros beyond k and n. `out` (aligned to 4
+/// bytes) holds `(n + 31) / 32 * (k + 1) / 2 * 64` values.
+void cadenza_bf16_pack_b(long k, long n, const float *b, long ldb, int transposed, uint16_t *out,
+                         long first_panel, long last_panel);
+
+/// Packs panels first_panel ..< last_panel of op(A) [m, k] (A stored [k, m] when `transposed`)
+/// as bfloat16; panels of 12 rows, each `(k + 1) / 2 * 24` values: step kk holds, for each row,
+/// the pair of columns 2kk and 2kk + 1. Zeros beyond m and k. `out` (aligned to 4 bytes) holds
+/// `(m + 11) / 12 * (k + 1) / 2 * 24` values.
+void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transposed, uint16_t *out,
+                         long first_panel, long last_panel);
+
+/// C = alpha * op(A) op(B) + beta * C for the rows of row panels first_row_panel ..<
+/// last_row_panel, from packed operands, summing in float32 (C is not read when beta is 0).
+/// `path` 1 uses AVX-512 BF16 (`vdpbf16ps`), which the caller must have checked with
+/// `cadenza_cpu_has_avx512bf16`; 0 the plain loop, which sums in the same order and so gives
+/// the same bits (but for values that underflow to float32 denormals, which vdpbf16ps flushes).
+void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
+                              long first_row_panel, long last_row_panel, float *c, long ldc, float alpha,
+                              float beta, int path);
+
+/// 1 when the CPU running this has AVX-512 BF16 (`__builtin_cpu_supports`), else 0.
+int cadenza_cpu_has_avx512bf16(void);
+
 #endif

@@ -1,0 +1,78 @@
+import TensorKernels
+
+/// Mixed-precision products for training (issue 19): `C = alpha * op(A) op(B) + beta * C` with
+/// A and B rounded to bfloat16 and every product summed in float32, as PyTorch's bfloat16
+/// autocast computes a matrix product. The weights, gradients and optimiser state stay float32;
+/// only the operands of each product are rounded.
+///
+/// The arithmetic is `Sources/TensorKernels/BFloat16GEMM.c`: both operands packed as bfloat16
+/// pairs (A in panels of 12 rows, B in panels of 32 columns), then 12 x 32 tiles of C, each on
+/// AVX-512 BF16 (`vdpbf16ps`) where the CPU has it, else in a plain loop that sums in the same
+/// order. The path is chosen at run time from the CPU, so one build serves every machine.
+public enum BFloat16GEMM {
+    /// How the tiles are computed.
+    public enum Path: String, Sendable, CaseIterable {
+        /// `vdpbf16ps`: 32 bfloat16 multiply-adds into 16 float32 sums per instruction
+        /// (AMD Zen 4 and later, Intel Cooper Lake and Sapphire Rapids and later).
+        case avx512BF16 = "avx512-bf16"
+        /// Plain float32 arithmetic on the same bfloat16 operands (any CPU): the same bits, slowly.
+        case plain
+    }
+
+    /// The path for a CPU with these feature flags (as /proc/cpuinfo names them).
+    public static func path(forCPUFlags flags: Set<String>) -> Path {
+        flags.contains("avx512_bf16") ? .avx512BF16 : .plain
+    }
+
+    /// The path this process uses: the CPU's best, unless `CADENZA_BF16_PATH=plain` asks for the
+    /// plain loop. AVX-512 BF16 is used only when both /proc/cpuinfo and the CPU itself
+    /// (`__builtin_cpu_supports`) report it.
+    public static let path: Path = {
+        if ProcessEnvironment.value("CADENZA_BF16_PATH")?.lowercased() == "plain" { return .plain }
+        let fromFlags = path(forCPUFlags: CPUInfo.read().flags)
+        return fromFlags == .avx512BF16 && cadenza_cpu_has_avx512bf16() == 1 ? .avx512BF16 : .plain
+    }()
+
+    /// Computes the product (shapes and strides as `GEMM.multiply`), on `threads` threads, on
+    /// `path` (default: `BFloat16GEMM.path`; asking for AVX-512 BF16 on a CPU without it runs
+    /// the plain loop). Results do not depend on the thread count: each tile is summed by one
+    /// thread in one order.
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0, threads: Int = GEMM.threadCount, path: Path = BFloat16GEMM.path
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension m=\(m) n=\(n) k=\(k)")
+        if m == 0 || n == 0 { return }
+        let k2 = (k + 1) / 2, rowPanels = (m + 11) / 12, columnPanels = (n + 31) / 32
+        let usable = path == .avx512BF16 && cadenza_cpu_has_avx512bf16() == 1
+        let packedA = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rowPanels * k2 * 24))
+        let packedB = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, columnPanels * k2 * 64))
+        defer { packedA.deallocate(); packedB.deallocate() }
+        let tasks = (threads > 1 && m * n * k >= SwiftGEMM.parallelThreshold) ? min(threads, rowPanels) : 1
+        // B is packed by all tasks (each its share of the column panels), then each task packs
+        // its own row panels of A and computes their rows of C.
+        let spread = { (count: Int, body: @escaping (Int, Int) -> Void) in
+            let per = (count + tasks - 1) / tasks
+            let run = { (task: Int) in
+                let first = task * per, last = min(count, first + per)
+                if first < last { body(first, last) }
+            }
+            if tasks == 1 { run(0) } else { WorkerPool.shared.run(tasks: tasks, run) }
+        }
+        spread(columnPanels) { first, last in
+            cadenza_bf16_pack_b(k, n, b, ldb, transposeB ? 1 : 0, packedB, first, last)
+        }
+        spread(rowPanels) { first, last in
+            cadenza_bf16_pack_a(m, k, a, lda, transposeA ? 1 : 0, packedA, first, last)
+            cadenza_bf16_gemm_packed(packedA, packedB, m, n, k, first, last, c, ldc, alpha, beta, usable ? 1 : 0)
+        }
+    }
+
+    /// `x` rounded to bfloat16 and widened back: the value the products read.
+    public static func rounded(_ x: Float) -> Float {
+        Float(bitPattern: UInt32(cadenza_bf16_round(x)) << 16)
+    }
+}
