@@ -270,6 +270,9 @@ public final class Trainer {
         // From here a Ctrl-C ends with a checkpoint; before (while tokenizing) it ends the
         // process at once, which loses nothing.
         Interruption.handleStopsInCaller()
+        // The updates' products in the run's precision; validation and everything after in float32.
+        GEMM.setPrecision(options.effectivePrecision)
+        defer { GEMM.setPrecision(.float32) }
         var dropout = DropoutSource.training(state.dropoutGenerator, firstStream: streams.lowerBound)
         let schedule = options.schedule
         var lastLoss: Float = .nan
@@ -409,8 +412,11 @@ public final class Trainer {
         return Memory(memoryLength: memory.memoryLength, layers: layers) ?? memory
     }
 
-    /// The model's NLL on the validation data (memory starting empty, no dropout).
+    /// The model's NLL on the validation data (memory starting empty, no dropout), in float32.
     public func validate() throws -> NLLResult {
+        let precision = GEMM.precision
+        GEMM.setPrecision(.float32)
+        defer { GEMM.setPrecision(precision) }
         let batch = max(1, min(options.batch, data.validation.count / (model.config.segmentLength + 1)))
         return try Validation.negativeLogLikelihood(model: model, tokens: data.validation, batch: batch)
     }

@@ -84,6 +84,15 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The model folder whose weights the run started from (fine-tuning); nil when the
     /// weights were initialised from `seed`. Recorded for provenance only.
     public var initializedFrom: String?
+    /// The products' arithmetic in the updates (nil: float32; validation is always float32).
+    /// bfloat16 needs a CPU with AVX-512 BF16; elsewhere the run trains in float32.
+    public var precision: GEMM.Precision? = nil
+
+    /// The precision the updates use on this CPU: bfloat16 only where it is asked for and the
+    /// CPU has a bfloat16 unit.
+    public var effectivePrecision: GEMM.Precision {
+        precision == .bfloat16 && BFloat16GEMM.path != .plain ? .bfloat16 : .float32
+    }
 
     /// Creates options.
     public init(

@@ -98,6 +98,12 @@ public enum TrainingRun {
                 + "\(o.optimizer.beta2)), seed \(o.seed)"
         )
         progress.message("run folder: \(trainer.run.path) (checkpoints latest/ and best/, metrics.jsonl)")
+        if o.precision == .bfloat16 {
+            progress.message(
+                o.effectivePrecision == .bfloat16
+                    ? "precision: bfloat16 products, float32 sums, weights and optimiser (\(BFloat16GEMM.path.rawValue))"
+                    : "precision: float32: this CPU has no bfloat16 unit (AVX-512 BF16), so the run trains in float32")
+        }
         if trainer.group.size > 1 {
             progress.message(
                 "data parallel: \(trainer.group.description), \(trainer.streams.count) of the \(o.batch) "

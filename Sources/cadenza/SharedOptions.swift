@@ -54,6 +54,7 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 extension DecoderMatrix.Precision: ExpressibleByArgument {}
+extension GEMM.Precision: ExpressibleByArgument {}
 
 extension ModelKind: ExpressibleByArgument {
     /// The model's name on the command line: `txl` or `gpt2`; the long names `transformer-xl`

@@ -101,6 +101,12 @@ struct TrainCommand: ParsableCommand {
             the model keeps it for generation).
             """)
     var infillBridge: Int?
+    @Option(
+        help: """
+            Arithmetic of the updates' matrix products: float32, or bf16 (operands rounded to bfloat16, sums, \
+            weights and optimiser in float32; needs AVX-512 BF16, else float32). Validation is float32.
+            """)
+    var precision: GEMM.Precision?
     @OptionGroup var threadOptions: ThreadOptions
     @Option(parsing: .unconditional, help: "Updates between plain progress lines (and live-line newlines).")
     var logEvery: Int = 10
@@ -117,6 +123,7 @@ struct TrainCommand: ParsableCommand {
                 ("--test-ratio", splitRatios.testRatio != nil), ("--no-augment", noAugment),
                 ("--eval-tokens", evalTokens != 65_536), ("--controls", controls), ("--style", style != nil),
                 ("--infill-every", infillEvery != nil), ("--infill-bridge", infillBridge != nil),
+                ("--precision", precision != nil),
             ]
             if let (name, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError(
@@ -285,6 +292,7 @@ struct TrainCommand: ParsableCommand {
             if let clip { options.clip = clip }
             if let evalEvery { options.evalEvery = evalEvery }
             if let saveEvery { options.saveEvery = saveEvery }
+            if precision == .bfloat16 { options.precision = .bfloat16 }
             try modelConfig.checkFitsInMemory(batch: batch)
             summary = try TrainingRun.start(
                 run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Tensor
 import Testing
 @testable import Training
 
@@ -8,13 +9,14 @@ import Testing
 /// runs cross an epoch boundary (memory reset, reshuffle, new augmentation draws) and use
 /// dropout, so the data position, memory and dropout generator must all be restored.
 @Suite struct ResumeTests {
-    func straightAndResumed(_ kind: ModelKind) throws -> (
+    func straightAndResumed(_ kind: ModelKind, precision: GEMM.Precision? = nil) throws -> (
         straight: [String: [UInt32]], resumed: [String: [UInt32]],
         epochs: Int, batchesPerEpoch: Int
     ) {
         let steps = 10
         let config = Fixtures.tinyConfig(kind)
-        let options = Fixtures.options(kind: kind, steps: steps)
+        var options = Fixtures.options(kind: kind, steps: steps)
+        options.precision = precision
         let data = Fixtures.data()
 
         let straightRun = Fixtures.temporaryFolder("straight\(kind)")
@@ -54,6 +56,33 @@ import Testing
         #expect(r.epochs >= 1, "the run should cross an epoch boundary (\(r.batchesPerEpoch) batches per epoch)")
         let differing = r.straight.keys.filter { r.resumed[$0] != r.straight[$0] }.sorted()
         #expect(differing.isEmpty, "tensors that differ after resume: \(differing)")
+    }
+
+    /// bfloat16 products (issue 19): resume is bit-exact within the precision, the weights do
+    /// not depend on the thread count, and they differ from float32's (the products are used).
+    @Test(.enabled(if: BFloat16GEMM.path != .plain, "this CPU has no AVX-512 BF16"))
+    func bfloat16TrainingResumesExactlyWhateverTheThreads() throws {
+        let r = try straightAndResumed(.transformerXL, precision: .bfloat16)
+        let differing = r.straight.keys.filter { r.resumed[$0] != r.straight[$0] }.sorted()
+        #expect(differing.isEmpty, "tensors that differ after resume: \(differing)")
+        let float32 = try straightAndResumed(.transformerXL)
+        #expect(float32.straight != r.straight)
+
+        func run(threads: Int) throws -> [String: [UInt32]] {
+            var options = Fixtures.options(kind: .gpt2, steps: 4)
+            options.precision = .bfloat16
+            let t = try Trainer(
+                run: Fixtures.temporaryFolder("bf16threads\(threads)\(UUID())"),
+                modelConfig: Fixtures.tinyConfig(.gpt2),
+                tokenizer: Fixtures.tokenizer, options: options, data: Fixtures.data())
+            let before = GEMM.threadCount
+            try GEMM.setThreadCount(threads)
+            defer { try? GEMM.setThreadCount(before) }
+            _ = try t.train()
+            return Fixtures.weights(t.model)
+        }
+        #expect(try run(threads: 1) == run(threads: 2))
+        #expect(GEMM.precision == .float32, "training must leave the products in float32")
     }
 
     @Test func sameSeedSameWeightsDifferentSeedDifferent() throws {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Single-precision general matrix multiply, row-major:
 /// `C = alpha * op(A) * op(B) + beta * C`, with `op(A)` of shape [m, k] and `op(B)` [k, n].
 ///
@@ -67,6 +73,34 @@ public enum GEMM {
         get { settings.withLock { $0.backend } }
     }
 
+    /// The arithmetic of the products `multiply` computes (see `setPrecision`).
+    public enum Precision: String, Codable, CaseIterable, Sendable {
+        /// float32 operands and sums.
+        case float32
+        /// Operands rounded to bfloat16, sums in float32 (`BFloat16GEMM`): mixed-precision training.
+        case bfloat16 = "bf16"
+    }
+
+    /// The precision `multiply` computes products with on the calling thread (default float32).
+    public static var precision: Precision {
+        pthread_getspecific(precisionKey) == nil ? .float32 : .bfloat16
+    }
+
+    /// Makes every later `multiply` called from this thread with more than one row and column
+    /// compute in `precision` (matrix-vector products stay float32). Per thread, so that one
+    /// training run's choice cannot reach another computation in the same process (tests run
+    /// side by side); the product itself may still use every worker thread. Training sets it
+    /// for its updates and back to float32 for validation.
+    public static func setPrecision(_ newPrecision: Precision) {
+        pthread_setspecific(precisionKey, newPrecision == .bfloat16 ? UnsafeRawPointer(bitPattern: 1) : nil)
+    }
+
+    private static let precisionKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
     /// The number of threads a large product uses (both backends). At least 1.
     public static var threadCount: Int {
         get { settings.withLock { $0.threads } }
@@ -105,6 +139,12 @@ public enum GEMM {
         alpha: Float = 1, beta: Float = 0
     ) {
         let (selected, threads) = settings.withLock { ($0.backend, $0.threads) }
+        if m > 1 && n > 1 && precision == .bfloat16 {
+            BFloat16GEMM.multiply(
+                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
+            return
+        }
         multiply(
             using: selected, threads: threads, m: m, n: n, k: k,
             a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
