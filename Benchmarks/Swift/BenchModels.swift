@@ -7,6 +7,7 @@ import Tensor
 /// GPT-2 at the `small` preset, and the process's peak memory. `Benchmarks/models/compare.sh`
 /// runs each workload in its own process beside the PyTorch baseline and prints the ratios.
 extension DecoderMatrix.Precision: ExpressibleByArgument {}
+extension GEMM.Precision: ExpressibleByArgument {}
 
 struct BenchModels: ParsableCommand {
     /// The model named on the command line, in either spelling (`txl` or `transformer-xl`, `gpt2` or `gpt-2`).
@@ -55,6 +56,10 @@ struct BenchModels: ParsableCommand {
     var precision: DecoderMatrix.Precision = .float32
 
     @Option(
+        help: "Training and evaluation: the products' precision, float32 or bf16 (as `cadenza train --precision`).")
+    var productPrecision: GEMM.Precision = .float32
+
+    @Option(
         help:
             .init(
                 "Instead of timing: write a tiny Transformer-XL checkpoint, its tokens and Cadenza's log-probabilities "
@@ -82,6 +87,7 @@ struct BenchModels: ParsableCommand {
             print("wrote checkpoint, tokens and log-probabilities to \(exportReference)")
             return
         }
+        GEMM.setPrecision(productPrecision)
         let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [Self.kind(model) ?? .transformerXL]
         let phases = phase == "all" ? ModelBenchmark.Phase.allCases : [ModelBenchmark.Phase(rawValue: phase) ?? .train]
         print(
@@ -98,7 +104,8 @@ struct BenchModels: ParsableCommand {
                     decoderPrecision: precision, update: optimizer.update)
                 let spread = m.tokensPerSecond.sorted()
                 print(
-                    "RESULT model=\(kind.rawValue) phase=\(phase.rawValue) "
+                    "RESULT model=\(kind.rawValue) phase=\(phase.rawValue)"
+                        + (productPrecision == .bfloat16 && phase != .generate ? "-bf16 " : " ")
                         + "tokens_per_s=\(String(format: "%.1f", m.median))"
                         + " min=\(String(format: "%.1f", spread.first ?? 0)) "
                         + "max=\(String(format: "%.1f", spread.last ?? 0))"

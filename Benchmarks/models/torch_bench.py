@@ -80,6 +80,7 @@ def main():
     parser.add_argument("--generation-memory", type=int, default=512)
     parser.add_argument("--generate-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--autocast", choices=["bf16"], help="train/eval under torch.autocast('cpu', bfloat16)")
     a = parser.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -107,7 +108,8 @@ def main():
         def step():
             nonlocal mems
             data, target = torch.randint(V, (T, B)), torch.randint(V, (T, B))
-            with torch.set_grad_enabled(training):
+            autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast == "bf16")
+            with torch.set_grad_enabled(training), autocast:
                 if a.model == "transformer-xl":
                     ret = model(data, target, *mems)
                     loss, mems = ret[0].mean(), ret[1:]
@@ -154,7 +156,8 @@ def main():
                         token = F.log_softmax(logits[:, -1], -1).argmax(-1).view(1, 1)
                     rates.append(steps / (time.perf_counter() - start))
     rates.sort()
-    print(f"RESULT model={a.model} phase={a.phase} tokens_per_s={rates[len(rates) // 2]:.1f} "
+    phase = a.phase + ("-bf16" if a.autocast and a.phase != "generate" else "")
+    print(f"RESULT model={a.model} phase={phase} tokens_per_s={rates[len(rates) // 2]:.1f} "
           f"min={rates[0]:.1f} max={rates[-1]:.1f} peak_rss_mib={peak_rss_mib()}")
 
 

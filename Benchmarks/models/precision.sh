@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Issue 19's training comparison with the bfloat16 anchor: Cadenza in float32 and with bfloat16
+# products (`--product-precision bf16`, as `train --precision bf16`) against PyTorch in float32
+# and under torch.autocast("cpu", dtype=torch.bfloat16), small Transformer-XL and GPT-2, 2
+# threads, rounds alternating; PyTorch at the faster of its two OpenMP wait policies each time.
+# Prints the RESULT lines and, per model and side, the median over rounds.
+# Usage: Benchmarks/models/precision.sh [ROUNDS]   (TXL_REFERENCE as compare.sh; torch installed)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds="${1:-3}"
+PY="${PYTHON:-python3}"
+log=$(mktemp)
+grep -m1 "model name" /proc/cpuinfo
+for round in $(seq "$rounds"); do
+  for model in transformer-xl gpt2; do
+    for precision in float32 bf16; do
+      .build/release/cadenza-bench models --model "$model" --phase train --threads 2 --product-precision $precision \
+        | grep RESULT | sed 's/^/cadenza /' | tee -a "$log"
+      best=""; bestline=""
+      for policy in ACTIVE PASSIVE; do
+        flag=(); [ $precision = bf16 ] && flag=(--autocast bf16)
+        line=$(OMP_WAIT_POLICY=$policy OMP_NUM_THREADS=2 "$PY" Benchmarks/models/torch_bench.py --model "$model" \
+          --phase train --threads 2 "${flag[@]}" 2>/dev/null | grep RESULT || true)
+        rate=$(echo "$line" | sed -n 's/.*tokens_per_s=\([0-9.]*\).*/\1/p')
+        if [ -n "$rate" ] && { [ -z "$best" ] || "$PY" -c "import sys; sys.exit(0 if $rate > $best else 1)"; }; then
+          best=$rate; bestline=$line
+        fi
+      done
+      echo "torch $bestline" | tee -a "$log"
+    done
+  done
+done
+echo "medians over $rounds rounds (tokens/s):"
+"$PY" - "$log" <<'PYEOF'
+import re, statistics, sys
+rates = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"(\w+) RESULT model=(\S+) phase=(\S+) tokens_per_s=([0-9.]+)", line)
+    if m: rates.setdefault((m[2], m[3], m[1]), []).append(float(m[4]))
+for (model, phase, side), r in sorted(rates.items()):
+    print(f"{model:15s} {phase:11s} {side:8s} {statistics.median(r):9.1f}  (rounds: {', '.join(f'{x:.0f}' for x in r)})")
+PYEOF
+rm -f "$log"
