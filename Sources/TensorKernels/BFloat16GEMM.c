@@ -43,71 +43,44 @@ static void round_interleaved(const float *x0, const float *x1, long count, uint
     }
 }
 
-// op(B) [k, n] as panels of 32 columns; in a panel, step kk holds for each column j the pair
-// (op(B)[2kk][j], op(B)[2kk+1][j]); zeros beyond k and n. Panels first_panel ..< last_panel.
-void cadenza_bf16_pack_b(long k, long n, const float *b, long ldb, int transposed, uint16_t *out,
-                         long first_panel, long last_panel) {
-    long k2 = (k + 1) / 2;
-    uint32_t *words = (uint32_t *)out;
+// Packs lanes (rows of op(A), columns of op(B)) into panels of `width` lanes: step kk of a panel
+// holds, for each lane, the pair of its values at depth 2kk and 2kk + 1; zeros beyond `count`
+// lanes and `depth`. A lane's values are contiguous in `x` (lane l at x + l * ld) when
+// `adjacent`, else each depth is a contiguous row of lanes (depth d at x + d * ld).
+static void pack(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
+                 long first_panel, long last_panel) {
+    long k2 = (depth + 1) / 2;
     uint32_t *line = malloc(sizeof(uint32_t) * (size_t)(k2 > 0 ? k2 : 1));
     if (!line) return;
     for (long p = first_panel; p < last_panel; p++) {
-        uint32_t *panel = words + p * k2 * 32;
-        if (transposed) {
-            // Column j of op(B) is row j of B as stored: its pairs are adjacent.
-            for (long j = 0; j < 32; j++) {
-                long col = p * 32 + j;
-                if (col < n) {
-                    round_adjacent(b + col * ldb, k, line);
-                    for (long kk = 0; kk < k2; kk++) panel[kk * 32 + j] = line[kk];
-                } else {
-                    for (long kk = 0; kk < k2; kk++) panel[kk * 32 + j] = 0;
-                }
+        uint32_t *panel = out + p * k2 * width;
+        long lanes = count - p * width < width ? count - p * width : width;
+        if (adjacent) {
+            for (long l = 0; l < width; l++) {
+                if (l < lanes) round_adjacent(x + (p * width + l) * ld, depth, line);
+                for (long kk = 0; kk < k2; kk++) panel[kk * width + l] = l < lanes ? line[kk] : 0;
             }
         } else {
-            long columns = n - p * 32 < 32 ? n - p * 32 : 32;
             for (long kk = 0; kk < k2; kk++) {
-                const float *r0 = b + 2 * kk * ldb + p * 32;
-                const float *r1 = 2 * kk + 1 < k ? r0 + ldb : 0;
-                round_interleaved(r0, r1, columns, panel + kk * 32);
-                for (long j = columns; j < 32; j++) panel[kk * 32 + j] = 0;
+                const float *r0 = x + 2 * kk * ld + p * width;
+                round_interleaved(r0, 2 * kk + 1 < depth ? r0 + ld : 0, lanes, panel + kk * width);
+                for (long l = lanes; l < width; l++) panel[kk * width + l] = 0;
             }
         }
     }
     free(line);
 }
 
-// op(A) [m, k] as panels of 12 rows; in a panel, step kk holds for each row i the pair
-// (op(A)[i][2kk], op(A)[i][2kk+1]); zeros beyond m and k. Panels first_panel ..< last_panel.
+// op(B) [k, n]: a column of op(B) is a row of B as stored when transposed.
+void cadenza_bf16_pack_b(long k, long n, const float *b, long ldb, int transposed, uint16_t *out,
+                         long first_panel, long last_panel) {
+    pack(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel);
+}
+
+// op(A) [m, k]: a row of op(A) is a row of A as stored unless transposed.
 void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transposed, uint16_t *out,
                          long first_panel, long last_panel) {
-    long k2 = (k + 1) / 2;
-    uint32_t *words = (uint32_t *)out;
-    uint32_t *line = malloc(sizeof(uint32_t) * (size_t)(k2 > 0 ? k2 : 1));
-    if (!line) return;
-    for (long q = first_panel; q < last_panel; q++) {
-        uint32_t *panel = words + q * k2 * 12;
-        long rows = m - q * 12 < 12 ? m - q * 12 : 12;
-        if (!transposed) {
-            // Row i of op(A) is row i of A as stored: its pairs are adjacent.
-            for (long i = 0; i < 12; i++) {
-                if (i < rows) {
-                    round_adjacent(a + (q * 12 + i) * lda, k, line);
-                    for (long kk = 0; kk < k2; kk++) panel[kk * 12 + i] = line[kk];
-                } else {
-                    for (long kk = 0; kk < k2; kk++) panel[kk * 12 + i] = 0;
-                }
-            }
-        } else {
-            for (long kk = 0; kk < k2; kk++) {
-                const float *r0 = a + 2 * kk * lda + q * 12;
-                const float *r1 = 2 * kk + 1 < k ? r0 + lda : 0;
-                round_interleaved(r0, r1, rows, panel + kk * 12);
-                for (long i = rows; i < 12; i++) panel[kk * 12 + i] = 0;
-            }
-        }
-    }
-    free(line);
+    pack(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel);
 }
 
 // C[i][j] = alpha * tile + beta * C (C not read when beta is 0), for the valid part of a tile.
