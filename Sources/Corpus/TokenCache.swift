@@ -74,9 +74,10 @@ public struct TokenCache: Sendable {
         FNV1a.hex(FNV1a.hash((try? tokenizer.config.jsonData()) ?? Data()))
     }
 
-    /// Reads and tokenizes `files` (from the cache where possible), in parallel over the
-    /// cores; unreadable files are listed in `skipped` and left out.
-    public func load(_ files: [CorpusFile]) throws -> TokenizedCorpus {
+    /// Reads and tokenizes `files` (from the cache where possible), in parallel over `threads`
+    /// threads (default: every core); unreadable files are listed in `skipped` and left out.
+    /// The result does not depend on the thread count.
+    public func load(_ files: [CorpusFile], threads: Int? = nil) throws -> TokenizedCorpus {
         let configFolder = folder?.appendingPathComponent(configKey)
         if let configFolder {
             do {
@@ -92,9 +93,12 @@ public struct TokenCache: Sendable {
         enum Outcome { case ids([Int32], fresh: Bool), failed(String) }
         var outcomes = [Outcome](repeating: .failed("not read"), count: files.count)
         let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            let outcome = loadOne(files[index], configFolder: configFolder)
-            lock.lock(); outcomes[index] = outcome; lock.unlock()
+        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, files.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in stride(from: worker, to: files.count, by: workers) {
+                let outcome = loadOne(files[index], configFolder: configFolder)
+                lock.lock(); outcomes[index] = outcome; lock.unlock()
+            }
         }
         func loadOne(_ file: CorpusFile, configFolder: URL?) -> Outcome {
             guard let data = FileManager.default.contents(atPath: file.path) else {

@@ -178,7 +178,7 @@ extension TokenizeCommand {
     func writeSplits(tokenizer: REMITokenizer, into folder: URL) throws {
         let (files, _) = try CorpusSource.files(at: paths[0], ratios: splitRatios.ratios())
         guard !files.isEmpty else { throw CommandFailure("\(paths[0]) holds no MIDI files") }
-        let corpus = try TokenCache(folder: nil, tokenizer: tokenizer).load(files)
+        let corpus = try TokenCache(folder: nil, tokenizer: tokenizer).load(files, threads: threads)
         for file in corpus.skipped {
             FileHandle.standardError.write(Data("error: \(file.path): \(file.reason)\n".utf8))
         }
