@@ -5,9 +5,9 @@ import REMI
 /// NLL by position in the piece: where in a piece a model predicts well, and so how far back
 /// a memory pays (issue 21). Each piece is read from its first token, and each target is
 /// counted in the bucket of its own index in the piece.
-public struct PositionalReport: Codable, Equatable, Sendable {
+public struct PositionalReport: Encodable, Equatable, Sendable {
     /// The NLL of the targets whose index in their piece lies in `from ..< to`.
-    public struct Bucket: Codable, Equatable, Sendable {
+    public struct Bucket: Encodable, Equatable, Sendable {
         /// First index in the piece (inclusive).
         public var from: Int
         /// End index (exclusive); nil: to the end of the piece.
@@ -33,15 +33,6 @@ public struct PositionalReport: Codable, Equatable, Sendable {
             (self.from, self.to, self.tokens, self.totalNLL, self.notes) = (from, to, tokens, totalNLL, notes)
         }
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            from = try c.decode(Int.self, forKey: .from)
-            to = try c.decodeIfPresent(Int.self, forKey: .to)
-            tokens = try c.decode(Int.self, forKey: .tokens)
-            totalNLL = try c.decode(Double.self, forKey: .totalNLL)
-            notes = try c.decode(Int.self, forKey: .notes)
-        }
-
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(from, forKey: .from)
@@ -49,8 +40,9 @@ public struct PositionalReport: Codable, Equatable, Sendable {
             try c.encode(tokens, forKey: .tokens)
             try c.encode(totalNLL, forKey: .totalNLL)
             try c.encode(notes, forKey: .notes)
-            try c.encode(nllPerToken, forKey: .nllPerToken)
-            try c.encode(nllPerNote, forKey: .nllPerNote)
+            // JSON has no NaN: an empty bucket's figures are null.
+            try c.encode(nllPerToken.isFinite ? nllPerToken : nil, forKey: .nllPerToken)
+            try c.encode(nllPerNote.isFinite ? nllPerNote : nil, forKey: .nllPerNote)
         }
     }
 

@@ -86,3 +86,16 @@ import Testing
         #expect((sliding.window, sliding.stride) == (W, W / 4))
     }
 }
+
+/// An empty bucket (pieces shorter than its first position) has no NLL: null in the JSON, which
+/// has no NaN, rather than an encoding error.
+@Test func anEmptyBucketIsNullInJSON() throws {
+    let config = ModelConfig.tiny(.gpt2, vocabularySize: PositionalNLLTests.vocabulary.count)
+    let report = try PositionalEvaluation.score(
+        model: LanguageModel(config: config, seed: 1), pieces: PositionalNLLTests.pieces([40], seed: 9), batch: 1,
+        vocabulary: PositionalNLLTests.vocabulary)
+    #expect(report.buckets.last?.tokens == 0 && report.buckets.last?.nllPerToken.isNaN == true)
+    let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any]
+    let last = try #require((json?["buckets"] as? [[String: Any]])?.last)
+    #expect(last["nll_per_token"] is NSNull && last["to"] is NSNull)
+}
