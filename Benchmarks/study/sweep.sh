@@ -10,7 +10,9 @@
 #   CADENZA_BINARY  default .build/release/cadenza; use a copy outside the build folder so
 #                   that builds made meanwhile cannot change it under the runs.
 #   RUNS_DIR        default runs/sweep: RUNS_DIR/{txl,gpt2}-lr{LR} and their logs.
-# Environment: DATA, CACHE as in train.sh; NICE (default 0) to leave the machine to other work.
+# Environment: DATA, CACHE as in train.sh; NICE (default 0) to leave the machine to other work;
+#   LRS (default "2.5e-4 5e-4 1e-3") and MODELS (default "txl gpt2") to extend the sweep where the
+#   best rate is at its edge (the study ran LRS=2e-3 MODELS=gpt2 after GPT-2 was best at 1e-3).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/../.."
@@ -29,8 +31,13 @@ run() {  # name, then train's own flags; resumes a run that was stopped
     nice -n "${NICE:-0}" "$bin" train "${common[@]}" "$@" --out "$out" > "$out.log" 2>&1
   fi
 }
-for lr in 2.5e-4 5e-4 1e-3; do
-  run "txl-lr$lr" --model txl --preset small --lr "$lr"
-  run "gpt2-lr$lr" --model gpt2 --config Benchmarks/study/gpt2-small-matched.json --batch 8 \
-      --seg-len 256 --lr "$lr"
+for lr in ${LRS:-2.5e-4 5e-4 1e-3}; do
+  for model in ${MODELS:-txl gpt2}; do
+    if [ "$model" = txl ]; then
+      run "txl-lr$lr" --model txl --preset small --lr "$lr"
+    else
+      run "gpt2-lr$lr" --model gpt2 --config Benchmarks/study/gpt2-small-matched.json --batch 8 \
+          --seg-len 256 --lr "$lr"
+    fi
+  done
 done
