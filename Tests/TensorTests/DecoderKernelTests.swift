@@ -251,3 +251,18 @@ private func expectNear(
         expectNear(out, expected, 1e-5, "\(precision), \(count) positions")
     }
 }
+
+/// The int8 kernel is chosen at run time (issue 19): VNNI exactly where the CPU reports it, and
+/// either way the sums equal the plain loop's.
+@Test func theInt8KernelIsChosenByTheCPUAtRunTime() {
+    let flags = CPUInfo.read().flags
+    #expect(DecoderMatrix.Precision.int8UsesVNNI == (flags.contains("avx512_vnni") && flags.contains("avx512bw")))
+    var g = SeededGenerator(seed: 3)
+    let stride = 64, rows = 7
+    let x = (0..<stride).map { _ in Int16.random(in: -3000...3000, using: &g) }
+    let w = (0..<(stride * rows)).map { _ in Int8.random(in: -127...127, using: &g) }
+    var fast = [Int64](repeating: 0, count: rows), plain = fast
+    cadenza_int8_dot_rows(x, w, stride, 0, rows, &fast)
+    cadenza_int8_dot_rows_portable(x, w, stride, 0, rows, &plain)
+    #expect(fast == plain)
+}

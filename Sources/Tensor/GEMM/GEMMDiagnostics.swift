@@ -82,6 +82,14 @@ public struct GEMMDiagnostics: Sendable {
                 value: DecoderMatrix.Precision.int8UsesVNNI
                     ? "int8 weights with the AVX-512 VNNI kernel (generation's default)"
                     : "float16 weights (generation's default; int8 would run a plain loop here, without AVX-512 VNNI)"))
+        lines.append(
+            Line(
+                label: "bfloat16",
+                value: BFloat16GEMM.path == .avx512BF16
+                    ? "AVX-512 BF16 products for `train --precision bf16`"
+                    : "no bfloat16 unit in use: `train --precision bf16` trains in float32 here",
+                advice: BFloat16GEMM.path == .plain && CPUInfo.read().flags.contains("amx_bf16")
+                    ? "this CPU has AMX tiles, which Cadenza does not use yet" : nil))
         return GEMMDiagnostics(lines: lines)
     }
 }

@@ -14,12 +14,12 @@
 /// Why C: AVX-512 VNNI's `vpdpwssd` multiplies 32 pairs of 16-bit integers and adds them into
 /// 16 32-bit sums in one instruction; Swift's SIMD types have no way to ask for it, and the
 /// float16 path it replaces is bound by `vcvtph2ps` (16 weights per 2 cycles). Without VNNI
-/// (another CPU) the same sums come from a plain loop.
+/// (another CPU, found at run time) the same sums come from a plain loop.
 void cadenza_int8_dot_rows(const int16_t *x, const int8_t *w, long stride, long first, long last,
                            int64_t *out);
 
-/// 1 when `cadenza_int8_dot_rows` was built with AVX-512 VNNI, 0 when it runs the plain loop
-/// (then int8 is no faster than float16, and decoders should not prefer it).
+/// 1 when `cadenza_int8_dot_rows` runs AVX-512 VNNI on this CPU (checked at run time), 0 when it
+/// runs the plain loop (then int8 is no faster than float16, and decoders should not prefer it).
 int cadenza_int8_dot_rows_uses_vnni(void);
 
 /// The same sums from a plain loop: what `cadenza_int8_dot_rows` runs on CPUs without AVX-512
