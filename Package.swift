@@ -30,9 +30,9 @@ let package = Package(
         // Layer 0: files written whole, Ctrl-C without half-written output, strict settings keys.
         .target(name: "Basics"),
         // Layer 0: the one kernel Swift cannot express: int8 dot products with AVX-512 VNNI.
-        // Generic code: each kernel that needs a CPU extension is compiled for it alone (a target
-        // attribute) and chosen at run time, so one build serves every CPU.
-        .target(name: "TensorKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Tuned for the build machine like the Swift targets (`hot`); each kernel that needs a CPU
+        // extension also carries it as a target attribute and is chosen at run time from the CPU.
+        .target(name: "TensorKernels", cSettings: [.unsafeFlags(["-O3", "-march=native"])]),
         // Layer 1: Standard MIDI Files. Knows nothing of music theory or models.
         .target(name: "MIDI", dependencies: ["Basics"], swiftSettings: hot),
         // Layer 1: the CPU tensor engine. Knows nothing of music.

@@ -27,7 +27,7 @@ static inline float widen(uint16_t h) {
 
 // Rounds `count` floats to bfloat16 pairs: out[p] = (x[2p], x[2p + 1]) as one 32-bit word, low
 // half first; an odd count ends with (x[count - 1], 0). A loop the compiler vectorises.
-static void round_adjacent(const float *x, long count, uint32_t *out) {
+static inline void round_adjacent(const float *x, long count, uint32_t *out) {
     long pairs = count / 2;
     for (long p = 0; p < pairs; p++) {
         out[p] = (uint32_t)cadenza_bf16_round(x[2 * p]) | ((uint32_t)cadenza_bf16_round(x[2 * p + 1]) << 16);
@@ -36,10 +36,13 @@ static void round_adjacent(const float *x, long count, uint32_t *out) {
 }
 
 // Pairs from two rows: out[j] = (x0[j], x1[j]); x1 may be NULL (zeros).
-static void round_interleaved(const float *x0, const float *x1, long count, uint32_t *out) {
+static inline void round_interleaved(const float *x0, const float *x1, long count, uint32_t *out) {
+    if (!x1) {
+        for (long j = 0; j < count; j++) out[j] = cadenza_bf16_round(x0[j]);
+        return;
+    }
     for (long j = 0; j < count; j++) {
-        uint32_t high = x1 ? (uint32_t)cadenza_bf16_round(x1[j]) << 16 : 0;
-        out[j] = (uint32_t)cadenza_bf16_round(x0[j]) | high;
+        out[j] = (uint32_t)cadenza_bf16_round(x0[j]) | ((uint32_t)cadenza_bf16_round(x1[j]) << 16);
     }
 }
 
@@ -47,6 +50,11 @@ static void round_interleaved(const float *x0, const float *x1, long count, uint
 // holds, for each lane, the pair of its values at depth 2kk and 2kk + 1; zeros beyond `count`
 // lanes and `depth`. A lane's values are contiguous in `x` (lane l at x + l * ld) when
 // `adjacent`, else each depth is a contiguous row of lanes (depth d at x + d * ld).
+// Cloned for AVX-512, AVX2 and plain x86-64, the loader picking the CPU's best (the rounding loops
+// vectorise), so the build stays generic.
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx512bw", "avx2", "default")))
+#endif
 static void pack(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
                  long first_panel, long last_panel) {
     long k2 = (depth + 1) / 2;
