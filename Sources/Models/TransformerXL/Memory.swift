@@ -49,29 +49,6 @@ public struct Memory {
         return Memory(memoryLength: memoryLength, layers: part.layers) ?? part
     }
 
-    /// The memory of a batch whose streams are held in `parts`, in stream order (their layer
-    /// tensors laid end to end); nil when the parts differ in layers, rows or width.
-    public static func joined(_ parts: [Memory]) -> Memory? {
-        guard let first = parts.first else { return nil }
-        var layers: [Tensor] = []
-        for l in first.layers.indices {
-            let pieces = parts.map { $0.layers.indices.contains(l) ? $0.layers[l] : Tensor(zeros: [0]) }
-            guard
-                pieces.allSatisfy({ $0.shape.count == 3 && $0.shape.dropFirst() == first.layers[l].shape.dropFirst() })
-            else { return nil }
-            let (M, D) = (first.layers[l].shape[1], first.layers[l].shape[2])
-            let out = Tensor(zeros: [pieces.reduce(0) { $0 + $1.shape[0] }, M, D])
-            var offset = 0
-            for piece in pieces {
-                (out.pointer + offset).update(from: piece.pointer, count: piece.count)
-                offset += piece.count
-            }
-            layers.append(out)
-        }
-        guard parts.allSatisfy({ $0.layers.count == first.layers.count }) else { return nil }
-        return Memory(memoryLength: first.memoryLength, layers: layers)
-    }
-
     /// The memory after a segment whose layer inputs were `inputs` ([B, T, D] each).
     func updated(with inputs: [Tensor]) -> Memory {
         var next = self
