@@ -136,11 +136,13 @@ public enum Perplexity {
     /// `Note On` ids per id in `tokens`.
     public static func notesPerToken(_ tokens: [Int32], vocabulary: Vocabulary) -> Double {
         guard !tokens.isEmpty else { return 0 }
-        var notes = 0
-        for id in tokens {
-            if case .noteOn = vocabulary.event(for: Int(id)) { notes += 1 }
-        }
-        return Double(notes) / Double(tokens.count)
+        return Double(tokens.filter { isNote($0, in: vocabulary) }.count) / Double(tokens.count)
+    }
+
+    /// Whether `id` is a `Note On` token: what "per note" figures count.
+    public static func isNote(_ id: Int32, in vocabulary: Vocabulary) -> Bool {
+        if case .noteOn = vocabulary.event(for: Int(id)) { return true }
+        return false
     }
 
     /// The batch the training loop validates with (`Trainer.validate`): the run's batch, but

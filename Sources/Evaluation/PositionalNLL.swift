@@ -85,13 +85,9 @@ public enum PositionalEvaluation {
             buckets: edges.indices.map {
                 PositionalReport.Bucket(from: edges[$0], to: $0 + 1 < edges.count ? edges[$0 + 1] : nil)
             }, all: PositionalReport.Bucket(from: 0, to: nil))
-        let isNote = Set(
-            (0..<vocabulary.count).filter {
-                if case .noteOn = vocabulary.event(for: $0) { return true } else { return false }
-            }.map(Int32.init))
         func count(_ nll: Float, position: Int, target: Int32) {
             let b = edges.lastIndex { $0 <= position } ?? 0
-            let note = isNote.contains(target) ? 1 : 0
+            let note = Perplexity.isNote(target, in: vocabulary) ? 1 : 0
             report.buckets[b].tokens += 1
             report.buckets[b].totalNLL += Double(nll)
             report.buckets[b].notes += note
