@@ -140,8 +140,12 @@ static void tile_avx512bf16(const uint16_t *pa, const uint16_t *pb, long k2, flo
 }
 
 int cadenza_cpu_has_avx512bf16(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") != 0;
+    static int has = -1;  // asked once: every product checks it
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("avx512bf16") != 0;
+    }
+    return has;
 }
 #else
 static void tile_avx512bf16(const uint16_t *pa, const uint16_t *pb, long k2, float *tile) {
