@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "CadenzaBench",
             dependencies: [
-                "Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Generation", "Training",
+                "Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Generation", "Training", "Plot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Swift",

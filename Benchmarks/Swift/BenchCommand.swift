@@ -7,7 +7,8 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cadenza-bench",
-        abstract: "Measure the speed of a layer of Cadenza (MIDI reading, tokenizing, GEMM, kernels, models).",
+        abstract:
+            "Measure the speed of a layer of Cadenza (MIDI reading, tokenizing, GEMM, kernels, models); draw report charts.",
         subcommands: [
             // One file per benchmark (BenchMIDI.swift, ...); add each to this list.
             BenchGEMM.self,
@@ -21,6 +22,7 @@ struct Bench: ParsableCommand {
             BenchStudio.self,
             BenchAllReduce.self,
             BenchBFloat16.self,
+            BenchChart.self,
         ]
     )
 }

@@ -2,9 +2,9 @@
 # Issue 21's runs: Transformer-XL `small` and the GPT-2 of the same parameter count
 # (gpt2-small-matched.json), 6,000 updates of 2,048 tokens each (12.3 M tokens, about 1.1 passes
 # over maestro-asap's train split), warm-up 600 then cosine, at the learning rate the sweep
-# (sweep.sh) chose for each, seeds 1 and 2. The two models of one seed train side by side, one
-# thread each; a run folder that exists is resumed (exactly), so the script can be run again
-# after an interruption and carries on where each run stopped.
+# (sweep.sh) chose for each, seeds 1 and 2. The two models train side by side, one thread each;
+# a run folder that exists is resumed (exactly), so the script can be run again after an
+# interruption and carries on where each run stopped.
 #
 # Usage: TXL_LR=... GPT2_LR=... Benchmarks/study/long.sh [CADENZA_BINARY] [RUNS_DIR] [SEEDS]
 #   CADENZA_BINARY  default .build/release/cadenza; use a copy outside the build folder
@@ -30,9 +30,13 @@ run() {  # name, seed, then train's own flags
       --eval-tokens 131072 --save-every 50 --cache "$cache" --seed "$seed" "$@" --out "$out" > "$out.log" 2>&1
   fi
 }
-for seed in $seeds; do
-  run "txl-seed$seed" "$seed" --model txl --preset small --lr "$TXL_LR" &
+# Each model runs its seeds in turn, the two models side by side, so neither core waits for the
+# slower model to finish a seed.
+(for seed in $seeds; do
+  run "txl-seed$seed" "$seed" --model txl --preset small --lr "$TXL_LR"
+done) &
+(for seed in $seeds; do
   run "gpt2-seed$seed" "$seed" --model gpt2 --config Benchmarks/study/gpt2-small-matched.json --batch 8 \
-      --seg-len 256 --lr "$GPT2_LR" &
-  wait
-done
+      --seg-len 256 --lr "$GPT2_LR"
+done) &
+wait

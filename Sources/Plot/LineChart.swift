@@ -59,14 +59,28 @@ public struct LineChart: Sendable {
     public var series: [Series]
     /// Draw a dot at every point (useful for sweeps with few points).
     public var showsMarkers: Bool
+    /// Labelled marks on the horizontal axis in place of round numbers, for an axis of classes
+    /// (position buckets drawn at 1, 2, 3 named "0-511", "512-2047", ...); nil for round numbers.
+    public var xTicks: [Tick]?
+
+    /// A labelled mark on an axis.
+    public struct Tick: Sendable, Equatable {
+        public var value: Double, label: String
+        /// Creates a tick at `value` (data units) reading `label`.
+        public init(value: Double, label: String) { self.value = value; self.label = label }
+    }
 
     /// Creates a chart.
-    public init(title: String, xLabel: String, yLabel: String, series: [Series], showsMarkers: Bool = false) {
+    public init(
+        title: String, xLabel: String, yLabel: String, series: [Series], showsMarkers: Bool = false,
+        xTicks: [Tick]? = nil
+    ) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
         self.series = series
         self.showsMarkers = showsMarkers
+        self.xTicks = xTicks
     }
 
     /// The data range over all finite points, widened where it is empty.
@@ -75,19 +89,27 @@ public struct LineChart: Sendable {
         guard let first = finite.first else { return (0...1, 0...1) }
         var x0 = first.x, x1 = first.x, y0 = first.y, y1 = first.y
         for p in finite { x0 = min(x0, p.x); x1 = max(x1, p.x); y0 = min(y0, p.y); y1 = max(y1, p.y) }
+        if let xTicks, !xTicks.isEmpty {
+            // Half a class of room either side, so the first and last labels fit.
+            let values = xTicks.map(\.value).filter(\.isFinite)
+            let step = values.count > 1 ? ((values.max() ?? 0) - (values.min() ?? 0)) / Double(values.count - 1) : 1
+            x0 = min(x0, (values.min() ?? x0) - step / 2)
+            x1 = max(x1, (values.max() ?? x1) + step / 2)
+        }
         if x1 == x0 { x0 -= 1; x1 += 1 }
         if y1 == y0 { y0 -= abs(y0) * 0.1 + 1; y1 += abs(y1) * 0.1 + 1 }
         let pad = (y1 - y0) * 0.05
         return (x0...x1, (y0 - pad)...(y1 + pad))
     }
 
-    /// Pixels left of the plot: room for the widest y label (drawn 6 pixels from the axis) and
-    /// 10 more, at least 80. On a narrow range (a loss from 12.0001 to 12.0003) labels need more
-    /// decimals and ran off the image's left edge at a fixed 80.
+    /// Pixels left of the plot: room for the axis title (drawn upright from 8 pixels in), a gap,
+    /// and the widest y label (drawn 6 pixels from the axis), at least 80. On a narrow range (a
+    /// loss from 12.0001 to 12.0003) labels need more decimals and ran off the image's left edge
+    /// at a fixed 80; labels of five characters ran into the axis title.
     static func leftMargin(for ticks: (values: [Double], step: Double), scale: Int) -> Int {
         let widest =
             ticks.values.map { Canvas.textWidth(AxisTicks.label($0, step: ticks.step), scale: scale) }.max() ?? 0
-        return max(80, widest + 16)
+        return max(80, 8 + Canvas.textHeight(scale: scale) + 6 + widest + 6)
     }
 
     /// The widths `cadenza plot-loss` accepts, in pixels. With `heightRange` it bounds the
@@ -115,10 +137,11 @@ public struct LineChart: Sendable {
 
         // Grid and tick labels.
         let xt = AxisTicks.nice(lower: xr.lowerBound, upper: xr.upperBound, count: 6)
-        for v in xt.values {
-            let x = px(v)
+        let xMarks = xTicks ?? xt.values.map { Tick(value: $0, label: AxisTicks.label($0, step: xt.step)) }
+        for mark in xMarks where mark.value.isFinite && xr.contains(mark.value) {
+            let x = px(mark.value)
             canvas.fillRect(x: x, y: top, width: 1, height: plotH, color: .lightGray)
-            let text = AxisTicks.label(v, step: xt.step)
+            let text = mark.label
             canvas.drawText(
                 text, x: x - Canvas.textWidth(text, scale: scale) / 2, y: top + plotH + 6,
                 color: .darkGray, scale: scale)

@@ -4,14 +4,19 @@ import Foundation
 import Plot
 import Training
 
-/// `cadenza plot-loss RUN --out loss.png`: training and validation curves of a run.
+/// `cadenza plot-loss RUN --out loss.png`: training and validation curves of a run;
+/// `cadenza plot-loss RUN1 RUN2 ...`: the validation curves of several runs, to compare them.
 struct PlotLossCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot-loss",
-        abstract: "Draw a run's training and validation loss (nats per token) against the update number, as a PNG.")
+        abstract: "Draw a run's training and validation loss (nats per token) against the update number, as a PNG.",
+        discussion: """
+            With several run folders, each run's validation curve is drawn (its training curve \
+            where it has no validation), named by its folder, so that runs can be compared.
+            """)
 
-    @Argument(help: "The run folder (holding metrics.jsonl).")
-    var runFolder: String
+    @Argument(help: "The run folder (holding metrics.jsonl), or several to compare.")
+    var runFolders: [String]
     @Option(name: .shortAndLong, help: "Where to write the PNG.")
     var out: String = "loss.png"
     @Option(
@@ -40,27 +45,39 @@ struct PlotLossCommand: ParsableCommand {
     }
 
     func run() throws {
-        let folder = URL(fileURLWithPath: runFolder)
         try OutputPath.checkFile(URL(fileURLWithPath: out))
-        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("metrics.jsonl").path) else {
-            throw CommandFailure("\(runFolder) has no metrics.jsonl: not a training run folder")
+        let runs = try runFolders.map { path in
+            let folder = URL(fileURLWithPath: path)
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("metrics.jsonl").path) else {
+                throw CommandFailure("\(path) has no metrics.jsonl: not a training run folder")
+            }
+            let curves = try TrainingRun.lossCurves(run: folder)
+            guard !curves.train.isEmpty else {
+                throw CommandFailure("\(path)/metrics.jsonl holds no training steps yet")
+            }
+            return (name: folder.standardizedFileURL.lastPathComponent, curves: curves)
         }
-        let curves = try TrainingRun.lossCurves(run: folder)
-        guard !curves.train.isEmpty else {
-            throw CommandFailure("\(runFolder)/metrics.jsonl holds no training steps yet")
+        func line(_ name: String, _ points: [(step: Double, loss: Double)]) -> LineChart.Series {
+            LineChart.Series(name: name, points: points.map { LineChart.Point(x: $0.step, y: $0.loss) })
         }
-        var series = [
-            LineChart.Series(name: "training", points: curves.train.map { LineChart.Point(x: $0.step, y: $0.loss) })
-        ]
-        if !curves.validation.isEmpty {
-            series.append(
-                LineChart.Series(
-                    name: "validation", points: curves.validation.map { LineChart.Point(x: $0.step, y: $0.loss) }))
+        let chart: LineChart
+        if let only = runs.first, runs.count == 1 {
+            var series = [line("training", only.curves.train)]
+            if !only.curves.validation.isEmpty { series.append(line("validation", only.curves.validation)) }
+            chart = LineChart(
+                title: "Loss of \(only.name)", xLabel: "update", yLabel: "loss (nats/token)",
+                series: series, showsMarkers: only.curves.validation.count < 50 && only.curves.train.count < 3)
+        } else {
+            let series = runs.map { run in
+                run.curves.validation.isEmpty
+                    ? line("\(run.name) (training)", run.curves.train) : line(run.name, run.curves.validation)
+            }
+            chart = LineChart(
+                title: "Validation loss", xLabel: "update", yLabel: "loss (nats/token)", series: series,
+                showsMarkers: series.allSatisfy { $0.points.count < 50 })
         }
-        let chart = LineChart(
-            title: "Loss of \(folder.lastPathComponent)", xLabel: "update", yLabel: "loss (nats/token)",
-            series: series, showsMarkers: curves.validation.count < 50 && curves.train.count < 3)
         try PNG.write(chart.render(width: width, height: height), to: URL(fileURLWithPath: out))
-        print("wrote \(out): \(curves.train.count) training points, \(curves.validation.count) validation points")
+        let counts = runs.map { "\($0.curves.train.count) training, \($0.curves.validation.count) validation" }
+        print("wrote \(out): \(counts.joined(separator: "; ")) points")
     }
 }

@@ -65,4 +65,29 @@ import Testing
         #expect(outcome.stderr.contains(message), "\(outcome)")
         #expect(CLI.files(in: folder) == ["long.mid"])
     }
+
+    /// Two run folders give one picture of both validation curves; a folder that is not a
+    /// run among them is refused by name, and nothing is written.
+    @Test func plotLossComparesSeveralRuns() throws {
+        let folder = try CLI.scratchFolder("plot-loss-runs")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (name, offset) in [("txl", 0.0), ("gpt2", 0.1)] {
+            let run = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+            let lines = (1...20).map { step in
+                let kind = step % 5 == 0 ? "validation" : "train"
+                return #"{"kind":"\#(kind)","step":\#(step),"epoch":0,"loss":\#(3.0 - Double(step) * 0.05 + offset),"#
+                    + #""tokens_seen":\#(step * 2048),"elapsed_s":\#(step)}"#
+            }
+            try lines.joined(separator: "\n").write(
+                to: run.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+        }
+        let both = try CLI.run(["plot-loss", "txl", "gpt2", "--out", "both.png"], in: folder, timeout: 30)
+        #expect(both.status == 0, "\(both)")
+        #expect(both.stdout.contains("16 training, 4 validation; 16 training, 4 validation"), "\(both)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("both.png").path))
+        let refused = try CLI.run(["plot-loss", "txl", ".", "--out", "bad.png"], in: folder, timeout: 30)
+        #expect(refused.status == 1 && refused.stderr.contains(". has no metrics.jsonl"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("bad.png").path))
+    }
 }

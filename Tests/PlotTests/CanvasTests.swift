@@ -76,11 +76,33 @@ import Testing
     let widths = ticks.values.map { Canvas.textWidth(AxisTicks.label($0, step: ticks.step), scale: 2) }
     #expect(widths.max()! > 80 - 6)
     let left = LineChart.leftMargin(for: ticks, scale: 2)
-    for width in widths { #expect(left - 6 - width >= 0) }
+    // Each label ends 6 pixels from the axis and starts clear of the upright axis title.
+    for width in widths { #expect(left - 6 - width >= 8 + Canvas.textHeight(scale: 2)) }
     #expect(LineChart.leftMargin(for: AxisTicks.nice(lower: 0, upper: 5), scale: 2) == 80)
     // And the chart renders with it.
     let chart = LineChart(
         title: "validation", xLabel: "step", yLabel: "nll",
         series: [.init(name: "valid", x: [0, 1, 2, 3], y: [12.0001, 12.00018, 12.00025, 12.0003])])
     #expect(chart.render(width: 400, height: 300).width == 400)
+}
+
+@Test func namedXTicksReplaceTheRoundNumbersAndLeaveHalfAClassEitherSide() {
+    let ticks = [
+        LineChart.Tick(value: 1, label: "0-511"), .init(value: 2, label: "512+"), .init(value: 3, label: "8k+"),
+    ]
+    let series = [LineChart.Series(name: "", x: [1, 2, 3], y: [0, 0, 10])]
+    let named = LineChart(title: "t", xLabel: "x", yLabel: "y", series: series, xTicks: ticks)
+    let round = LineChart(title: "t", xLabel: "x", yLabel: "y", series: series)
+    // Vertical grid lines: columns that are light grey in every row of the plot's middle band
+    // (a horizontal grid line fills a whole row, so one row alone could count every column).
+    func gridColumns(_ chart: LineChart) -> [Int] {
+        let c = chart.render(width: 400, height: 300)
+        return (0..<c.width).filter { x in (120..<160).allSatisfy { c.pixel(x: x, y: $0) == .lightGray } }
+    }
+    // Three lines, evenly spaced, none on the frame (the classes sit half a class inside it).
+    let columns = gridColumns(named)
+    #expect(columns.count == 3)
+    if columns.count == 3 { #expect(abs((columns[1] - columns[0]) - (columns[2] - columns[1])) <= 1) }
+    // Round numbers over 1...3 put the first and last ticks on the frame instead.
+    #expect(gridColumns(round) != columns)
 }
