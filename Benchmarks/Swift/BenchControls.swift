@@ -28,7 +28,10 @@ struct BenchControls: ParsableCommand {
     @Option(help: "Held-out data: a MAESTRO-style CSV (its test split is read).")
     var data: String
 
-    @Option(help: "Which measurements: infill, chords, style, other (key, density, tempo), or all.")
+    @Option(
+        help:
+            "Which measurements: infill, chords, style, other (key, density, tempo), or all; style-fit fits style biases."
+    )
     var part: [String] = ["all"]
 
     @Option(help: "Held-out pieces for infilling and style (per composer).")
@@ -36,6 +39,18 @@ struct BenchControls: ParsableCommand {
 
     @Option(help: "Tokens scored from the start of each held-out piece for style.")
     var styleTokens = 512
+
+    @Option(help: "Tokens read from the start of each training piece to fit style biases (style-fit).")
+    var fitTokens = 2048
+
+    @Option(help: "Training pieces per composer to fit style biases from (style-fit).")
+    var fitPieces = 240
+
+    @Option(parsing: .upToNextOption, help: "L2 weights on the style offsets to try (style-fit).")
+    var styleL2: [Float] = [1e-2]
+
+    @Option(help: "Where style-fit writes each fitted style-bias.json (a folder per L2 weight).")
+    var styleOut: String?
 
     @Option(help: "Pieces written per setting for chords, key and density.")
     var samples = 8
@@ -69,8 +84,20 @@ struct BenchControls: ParsableCommand {
         let lab = Lab(stepper: stepper, tokenizer: tokenizer, seed: seed, hintBars: hintBars, guidance: guidance)
         if parts.contains("infill") { try lab.infill(test, pieces: pieces) }
         if parts.contains("chords") { try lab.chords(test, samples: samples) }
-        if parts.contains("style") { try lab.style(test, pieces: pieces, tokens: styleTokens) }
+        if parts.contains("style") {
+            try lab.style(
+                test, pieces: pieces, tokens: styleTokens,
+                bias: StyleBias.read(from: bundle.folder, for: tokenizer))
+        }
         if parts.contains("other") { try lab.keyDensityTempo(samples: samples) }
+        if parts.contains("style-fit") {
+            var options = StyleBiasFitting.Options()
+            options.tokens = fitTokens
+            options.piecesPerStyle = fitPieces
+            try lab.styleFit(
+                train: files, test: test, pieces: pieces, tokens: styleTokens, options: options, styleL2: styleL2,
+                out: styleOut.map { URL(fileURLWithPath: $0) })
+        }
     }
 }
 
@@ -316,40 +343,17 @@ struct Lab {
 
     // MARK: Style
 
-    func style(_ test: [CorpusFile], pieces: Int, tokens: Int) throws {
-        let styles = tokenizer.config.styles
-        var byStyle: [String: [CorpusFile]] = [:]
-        for file in test { if let s = file.style, styles.contains(s) { byStyle[s, default: []].append(file) } }
-        let composers = byStyle.filter { $0.value.count >= 3 }.keys.sorted()
-        print(
-            "\n## Style: NLL (nats/token) of the first \(tokens) tokens of held-out pieces with each style token "
-                + "after every bar (and the key and density, as in training)")
-        print("| pieces by | n | " + composers.joined(separator: " | ") + " | no style | own lowest |")
-        print("|---|---|" + String(repeating: "---|", count: composers.count + 2))
-        for composer in composers {
-            var sums = [Double](repeating: 0, count: composers.count + 1), count = 0, ownBest = 0, n = 0
-            for file in byStyle[composer, default: []].prefix(pieces) {
-                guard let ids = ids(of: file), ids.count > tokens else { continue }
-                let target = Array(ids.prefix(tokens))
-                // The key and density stay as training gives them (the key of the whole piece),
-                // so that the style token is the only thing that changes.
-                let key = tokenizer.key(ofIDs: ids)
-                var each: [Double] = []
-                for (c, other) in composers.enumerated() {
-                    let styled = tokenizer.withHeaders(
-                        target, style: styles.firstIndex(of: other), key: key, density: true)
-                    let r = try nll(of: styled, after: [])
-                    sums[c] += r.sum
-                    each.append(r.sum)
-                }
-                let r = try nll(of: tokenizer.withHeaders(target, style: nil, key: key, density: true), after: [])
-                sums[composers.count] += r.sum
-                count += r.count
-                n += 1
-                if let own = composers.firstIndex(of: composer), each[own] == each.min() { ownBest += 1 }
-            }
-            let cells = sums.map { String(format: "%.4f", $0 / Double(max(count, 1))) }
-            print("| \(composer) | \(n) | " + cells.joined(separator: " | ") + " | \(ownBest) of \(n) |")
+    /// The held-out table with the style token alone, and with the model's fitted bias
+    /// (`style-bias.json`) where it has one.
+    func style(_ test: [CorpusFile], pieces: Int, tokens: Int, bias: StyleBias?) throws {
+        let (composers, readings) = try heldOutReadings(test, pieces: pieces, tokens: tokens)
+        printStyleTable(
+            "Style token alone: NLL (nats/token) of the first \(tokens) tokens of held-out pieces",
+            composers: composers, readings: readings, bias: nil)
+        if let bias {
+            printStyleTable(
+                "With the model's style bias (style-bias.json): NLL of the first \(tokens) tokens of held-out pieces",
+                composers: composers, readings: readings, bias: bias)
         }
     }
 

@@ -77,11 +77,16 @@ public final class Composer {
     /// that memory, loaded on the first infill.
     private var infillStepper: TokenStepper?
     private let precision: DecoderMatrix.Precision
+    /// The model folder's fitted style bias (`style-bias.json`), added to the logits while a
+    /// style is asked; nil when the folder has none.
+    public let styleBias: StyleBias?
 
-    /// Loads `model`'s decoder with `memoryLength` (nil: the training memory) at `precision`.
+    /// Loads `model`'s decoder with `memoryLength` (nil: the training memory) at `precision`,
+    /// and its style bias where the folder has one.
     public init(model: ModelFolder, memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .fastest) throws {
         self.model = model
         self.precision = precision
+        self.styleBias = try StyleBias.read(from: model.folder, for: model.tokenizer)
         self.stepper = try model.stepper(memoryLength: memoryLength, precision: precision)
         let short = (stepper as? TransformerXLStepper).map { $0.memoryLength < Infilling.memoryLength } ?? false
         if memoryLength != nil || !short { infillStepper = stepper }
@@ -139,6 +144,7 @@ public final class Composer {
             sampler: request.sampler,
             constrainedToGrammar: request.constrainedToGrammar)
         generator.steering = try request.controls.steering(tokenizer: tokenizer, resolved: resolved)
+        if let style = resolved.style { generator.logitBias = styleBias?.row(style: style) }
         var random = SeededGenerator(seed: request.seed)
 
         let context: [Int]

@@ -92,6 +92,9 @@ public struct Generator {
     public var constrainedToGrammar: Bool
     /// Chords, tempo and infilling asked of the new music (nothing by default).
     public var steering = Steering()
+    /// Added to the model's logits before every draw (one value per id): a style's fitted
+    /// bias (`StyleBias`) while a style is asked. nil: the model's logits as they are.
+    public var logitBias: [Float]?
     /// The tokenizer of `vocabulary` (for the steering's tempo classes).
     private let tokenizer: REMITokenizer
 
@@ -115,6 +118,9 @@ public struct Generator {
         prompt: [Int] = [], stop: StopCondition, generator: inout SeededGenerator,
         progress: ((GenerationProgress) -> Void)? = nil
     ) throws -> GeneratedPiece {
+        if let logitBias, logitBias.count != vocabulary.count {
+            throw GenerationError.vocabularyMismatch(model: logitBias.count, tokenizer: vocabulary.count)
+        }
         let clock = ContinuousClock(), started = clock.now
         var grammar = REMIGrammar(vocabulary: vocabulary, allowsEndOfPiece: stop.allowsEndOfPiece)
         grammar.advance(through: prompt)
@@ -133,6 +139,7 @@ public struct Generator {
         let fillEndID = vocabulary.id(for: .fillEnd) ?? -1
         while newTokens < stop.maximumTokens {
             logits.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: logProbabilities) }
+            if let logitBias { for i in logits.indices { logits[i] += logitBias[i] } }
             var mask = constrainedToGrammar ? grammar.allowed : nil
             if !steering.isEmpty {
                 var steered = mask ?? [Bool](repeating: true, count: vocabulary.count)

@@ -17,6 +17,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFiniteLoss(step: Int, loss: Float, kept: String?)
     /// An option has a value that cannot work.
     case invalidOption(name: String, value: String, rule: String)
+    /// A style bias cannot be fitted: the model has no styles, or no training piece has one.
+    case nothingToFit(reason: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
                 }
                     ?? " before any checkpoint was written; try a lower --lr or --clip")
         case let .invalidOption(name, value, rule): return "--\(name) \(value): \(rule)"
+        case let .nothingToFit(reason): return "cannot fit a style bias: \(reason)"
         }
     }
 }

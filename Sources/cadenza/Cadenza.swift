@@ -29,6 +29,7 @@ struct Cadenza: ParsableCommand {
             GenerateCommand.self,
             TrainCommand.self,
             ExportCommand.self,
+            FitStyleCommand.self,
             InfoCommand.self,
             StudioCommand.self,
         ]

@@ -70,6 +70,8 @@ struct ExportCommand: ParsableCommand {
         try ModelFolder.write(
             weights: bundle.weights, config: bundle.config, vocabulary: bundle.tokenizer.vocabulary,
             to: folder, as: float16 ? .f16 : .f32, card: bundle.card ?? run.flatMap(Self.provenance))
+        // The style bias belongs to these weights: it goes with them.
+        if let bias = try StyleBias.read(from: bundle.folder, for: bundle.tokenizer) { try bias.write(to: folder) }
         let path = folder.appendingPathComponent(ModelFolder.weightsFile).path
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         print(
