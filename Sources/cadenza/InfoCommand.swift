@@ -53,6 +53,14 @@ struct InfoCommand: ParsableCommand {
         if tokenizer.controls {
             print("  controls:      --infill, --chords, --style, --key, --density, --tempo (docs/control.md)")
             print("  styles:        \(tokenizer.styles.joined(separator: ", "))")
+            if let bias = try StyleBias.read(from: folder, for: bundle.tokenizer) {
+                let fitted = zip(bias.styles, bias.pieces).filter { $0.1 > 0 }.map(\.0)
+                print(
+                    "  style bias:    fitted for \(fitted.joined(separator: ", ")) (\(StyleBias.fileName); cadenza fit-style)"
+                )
+            } else {
+                print("  style bias:    none (the Style token alone steers; fit one with `cadenza fit-style`)")
+            }
             let t = tokenizer.densityThresholds.map { String(format: "%g", $0) }
             print("  densities:     sparse (under \(t[0]) notes per bar), medium, dense (\(t[1]) or more)")
         } else {

@@ -57,7 +57,7 @@ import Testing
     @Test func helpTextsStateEachDefaultOnce() throws {
         let commands = [
             "tokenize", "detokenize", "doctor", "inspect", "model-info", "plot", "plot-loss", "render",
-            "eval", "metrics", "generate", "train", "export", "info", "import",
+            "eval", "metrics", "generate", "train", "export", "info", "import", "fit-style",
         ]
         for command in commands {
             let outcome = try CLI.run([command, "--help"])

@@ -274,6 +274,15 @@ import Testing
                     ("--height", { number(["200", "50"]) }),
                 ]
             ),
+            (
+                "fit-style", { [] },
+                [
+                    ("--checkpoint", model), ("--data", { chance(0.5) ? pick(inputs.folders) : midi() }),
+                    ("--out", { pick(["styled", inputs.missing + "/s", pick(inputs.midi)]) }),
+                    ("--tokens", { number(["16", "0"]) }), ("--pieces", { number(["1", "0"]) }),
+                    ("--style-l2", { number(["0.01", "-1", "nan"]) }), ("--threads", { number(["1"]) }),
+                ]
+            ),
             ("info", { [] }, []),
             ("doctor", { ["--no-probe"] }, []),
         ]
