@@ -84,11 +84,23 @@ def main():
     parser.add_argument("--results", default=None, help="default RUNS/results")
     parser.add_argument("--images", default="docs/images")
     parser.add_argument("--bin", default=".build/release", help="folder holding cadenza and cadenza-bench")
+    parser.add_argument("--updates", type=int, default=6000,
+                        help="updates of a finished run; runs short of it are listed as in progress and left out")
     args = parser.parse_args()
     results = args.results or os.path.join(args.runs, "results")
     cadenza, bench = os.path.join(args.bin, "cadenza"), os.path.join(args.bin, "cadenza-bench")
-    runs = {model: runs_of(args.runs, model) for model, _ in MODELS}
+    runs, unfinished = {}, []
+    for model, _ in MODELS:
+        runs[model] = {}
+        for seed, run in runs_of(args.runs, model).items():
+            train = [r for r in read_metrics(run) if r["kind"] == "train"]
+            if train and train[-1]["step"] >= args.updates:
+                runs[model][seed] = run
+            else:
+                unfinished.append(f"{os.path.basename(run)} at update {train[-1]['step'] if train else 0}")
     out = []
+    if unfinished:
+        out += [f"In progress, left out: {', '.join(unfinished)} (of {args.updates:,}).", ""]
 
     # Training: where each run ended, and its speed (both models side by side, one thread each).
     out += ["### Training", "",

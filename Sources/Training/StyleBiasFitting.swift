@@ -54,7 +54,7 @@ public enum StyleBiasFitting {
         /// L2 weight on the shared part.
         public var genericL2: Float = 1e-3
         /// L2 weight on each style's offset.
-        public var styleL2: Float = 1e-2
+        public var styleL2: Float = 1e-3
         /// Adam steps per fit.
         public var iterations = 150
         /// Defaults.
