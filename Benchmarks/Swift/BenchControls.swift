@@ -149,12 +149,7 @@ struct Lab {
         return out
     }
 
-    func isControl(_ id: Int) -> Bool {
-        switch vocabulary.event(for: id) {
-        case .style?, .key?, .density?, .fillSuffix?, .fillMiddle?, .fillEnd?: return true
-        default: return false
-        }
-    }
+    func isControl(_ id: Int) -> Bool { vocabulary.event(for: id)?.isControl == true }
 
     func generator(_ steering: Steering = Steering()) throws -> Generator {
         var g = try Generator(

@@ -120,4 +120,13 @@ public enum REMIEvent: Hashable, Sendable {
 
     /// The highest `headerRank`.
     public static let maximumHeaderRank = 4
+
+    /// Whether this is a control token (style, key, density, or an infilling marker): one the
+    /// generator forces and never draws, so measures of the music leave it out.
+    public var isControl: Bool {
+        switch self {
+        case .style, .key, .density, .fillSuffix, .fillMiddle, .fillEnd: return true
+        default: return false
+        }
+    }
 }

@@ -61,21 +61,13 @@ public enum StyleBiasFitting {
         public init() {}
     }
 
-    /// Whether `id` is a control token: forced by the generator, never drawn, so not fitted.
-    static func isControl(_ id: Int, in vocabulary: Vocabulary) -> Bool {
-        switch vocabulary.event(for: id) {
-        case .style?, .key?, .density?, .fillSuffix?, .fillMiddle?, .fillEnd?: return true
-        default: return false
-        }
-    }
-
     /// What `stepper` predicts before each music token of `ids` (a piece from its start, its
     /// control tokens included), read after an `End Of Piece` as in generation.
     public static func read(_ ids: [Int], stepper: TokenStepper, vocabulary: Vocabulary) throws -> Readings {
         var readings = Readings(vocabularySize: vocabulary.count)
         var logits = try stepper.prime([Int32(vocabulary.endOfPieceID)])
         for id in ids {
-            if !isControl(id, in: vocabulary) { readings.append(logits: logits, target: id) }
+            if vocabulary.event(for: id)?.isControl != true { readings.append(logits: logits, target: id) }
             logits = try stepper.step(Int32(id))
         }
         return readings

@@ -181,3 +181,12 @@ struct ControlTokenTests {
         }
     }
 }
+
+@Test func controlTokensAreExactlyTheHeaderAndInfillingMarkers() {
+    let controls: [REMIEvent] = [.style(0), .key(3), .density(1), .fillSuffix, .fillMiddle, .fillEnd]
+    let music: [REMIEvent] = [
+        .bar, .position(0), .noteOn(60), .duration(2), .timeSignature(numerator: 3, denominator: 4),
+    ]
+    #expect(controls.allSatisfy { $0.isControl })
+    #expect(!music.contains { $0.isControl })
+}
