@@ -55,7 +55,7 @@ let package = Package(
         // Layer 5: the trainer, augmentation, checkpoints, runs.
         .target(
             name: "Training",
-            dependencies: ["Basics", "REMI", "Tensor", "Models", "Corpus", "Evaluation", "Generation"],
+            dependencies: ["Basics", "MIDI", "REMI", "Tensor", "Models", "Corpus", "Evaluation", "Generation"],
             swiftSettings: hot),
         // Layer 4: the studio: a local web page over one Composer per model, served by Hummingbird.
         .target(
