@@ -297,6 +297,9 @@ import Testing
             if let value = value() { arguments.append(value) }
         }
         if chance(0.03) { arguments.append(pick(["--bogus", "-x", "--", "--out"])) }
+        // A valid evaluation reads the bundled model through the debug build: without a token
+        // limit it sweeps every memory length over every file, which takes minutes, not seconds.
+        if name == "eval" && !arguments.contains("--max-tokens") { arguments += ["--max-tokens", "256"] }
         // A valid training run is a real one: keep it to a tiny model and a couple of updates.
         if name == "train" {
             if !arguments.contains("--steps") && !arguments.contains("--resume") { arguments += ["--steps", "2"] }
