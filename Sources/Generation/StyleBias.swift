@@ -47,6 +47,9 @@ public struct StyleBias: Codable, Equatable, Sendable {
         self.pieces = pieces
     }
 
+    /// The styles fitted on training pieces (the others keep the shared part only).
+    public var fittedStyles: [String] { zip(styles, pieces).filter { $0.1 > 0 }.map(\.0) }
+
     /// The bias added to the logits while `style` (an index into `styles`) is asked.
     public func row(style: Int) -> [Float] {
         guard offsets.indices.contains(style) else { return generic }

@@ -79,31 +79,41 @@ public enum StyleBiasFitting {
     public static func loss(_ readings: Readings, base: [Float]?, bias: [Float], l2: Float) -> (
         loss: Double, gradient: [Double]
     ) {
-        let V = readings.vocabularySize
+        loss([readings], base: base, bias: bias, l2: l2)
+    }
+
+    /// `loss` over the rows of every one of `parts` in order, as if they were one `Readings`
+    /// (without copying them into one).
+    static func loss(_ parts: [Readings], base: [Float]?, bias: [Float], l2: Float) -> (
+        loss: Double, gradient: [Double]
+    ) {
+        let V = bias.count
         var shift = bias
         if let base { for j in 0..<V { shift[j] += base[j] } }
         var gradient = [Double](repeating: 0, count: V)
         var total = 0.0
         var p = [Double](repeating: 0, count: V)
-        readings.logits.withUnsafeBufferPointer { z in
-            for (row, target) in readings.targets.enumerated() {
-                let zr = z.baseAddress! + row * V
-                var maximum = -Double.infinity
-                for j in 0..<V {
-                    p[j] = Double(zr[j] + shift[j])
-                    maximum = max(maximum, p[j])
+        for readings in parts {
+            readings.logits.withUnsafeBufferPointer { z in
+                for (row, target) in readings.targets.enumerated() {
+                    let zr = z.baseAddress! + row * V
+                    var maximum = -Double.infinity
+                    for j in 0..<V {
+                        p[j] = Double(zr[j] + shift[j])
+                        maximum = max(maximum, p[j])
+                    }
+                    var sum = 0.0
+                    for j in 0..<V {
+                        p[j] = exp(p[j] - maximum)
+                        sum += p[j]
+                    }
+                    total += log(sum) + maximum - Double(zr[target] + shift[target])
+                    for j in 0..<V { gradient[j] += p[j] / sum }
+                    gradient[target] -= 1
                 }
-                var sum = 0.0
-                for j in 0..<V {
-                    p[j] = exp(p[j] - maximum)
-                    sum += p[j]
-                }
-                total += log(sum) + maximum - Double(zr[target] + shift[target])
-                for j in 0..<V { gradient[j] += p[j] / sum }
-                gradient[target] -= 1
             }
         }
-        let n = Double(max(readings.count, 1))
+        let n = Double(max(parts.reduce(0) { $0 + $1.count }, 1))
         var penalty = 0.0
         for j in 0..<V {
             gradient[j] = gradient[j] / n + 2 * Double(l2) * Double(bias[j])
@@ -114,13 +124,18 @@ public enum StyleBiasFitting {
 
     /// The bias minimising `loss` (Adam from zero, `iterations` steps, step size 0.05).
     public static func fit(_ readings: Readings, base: [Float]?, l2: Float, iterations: Int) -> [Float] {
-        let V = readings.vocabularySize
+        fit([readings], base: base, l2: l2, iterations: iterations)
+    }
+
+    /// `fit` on the rows of every one of `parts` together.
+    static func fit(_ parts: [Readings], base: [Float]?, l2: Float, iterations: Int) -> [Float] {
+        let V = parts.first?.vocabularySize ?? 0
         var bias = [Float](repeating: 0, count: V)
-        guard readings.count > 0 else { return bias }
+        guard parts.contains(where: { $0.count > 0 }) else { return bias }
         var m = [Double](repeating: 0, count: V), v = m
         let rate = 0.05, beta1 = 0.9, beta2 = 0.999
         for t in 1...max(1, iterations) {
-            let g = loss(readings, base: base, bias: bias, l2: l2).gradient
+            let g = loss(parts, base: base, bias: bias, l2: l2).gradient
             let c1 = 1 - pow(beta1, Double(t)), c2 = 1 - pow(beta2, Double(t))
             for j in 0..<V {
                 m[j] = beta1 * m[j] + (1 - beta1) * g[j]
@@ -181,9 +196,7 @@ public enum StyleBiasFitting {
 
     /// The shared part of the bias, fitted on all of `openings` together.
     public static func fitGeneric(_ openings: Openings, options: Options = Options()) -> [Float] {
-        var all = Readings(vocabularySize: openings.readings.first?.vocabularySize ?? 0)
-        for readings in openings.readings { all.append(readings) }
-        return fit(all, base: nil, l2: options.genericL2, iterations: options.iterations)
+        fit(openings.readings, base: nil, l2: options.genericL2, iterations: options.iterations)
     }
 
     /// The bias fitted on `openings` (read from a model with `tokenizer`): the shared part on

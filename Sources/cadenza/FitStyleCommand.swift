@@ -84,7 +84,7 @@ struct FitStyleCommand: ParsableCommand {
             }
             try bias.write(to: folder)
         }
-        let fitted = zip(bias.styles, bias.pieces).filter { $0.1 > 0 }.map(\.0)
+        let fitted = bias.fittedStyles
         print(
             "wrote \(folder.appendingPathComponent(StyleBias.fileName).path): \(fitted.count.counted("style")) fitted "
                 + "(\(fitted.joined(separator: ", "))); generate --style adds each one's bias")

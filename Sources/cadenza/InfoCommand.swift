@@ -54,7 +54,7 @@ struct InfoCommand: ParsableCommand {
             print("  controls:      --infill, --chords, --style, --key, --density, --tempo (docs/control.md)")
             print("  styles:        \(tokenizer.styles.joined(separator: ", "))")
             if let bias = try StyleBias.read(from: folder, for: bundle.tokenizer) {
-                let fitted = zip(bias.styles, bias.pieces).filter { $0.1 > 0 }.map(\.0)
+                let fitted = bias.fittedStyles
                 print(
                     "  style bias:    fitted for \(fitted.joined(separator: ", ")) (\(StyleBias.fileName); cadenza fit-style)"
                 )
