@@ -113,6 +113,18 @@ public struct ModelFolder {
         }
     }
 
+    /// Copies this model's files (weights, config, vocabulary and card, byte for byte) into
+    /// `destination`, each written whole; nothing when `destination` is this folder.
+    public func copyFiles(to destination: URL) throws {
+        let here = folder.standardizedFileURL.resolvingSymlinksInPath()
+        guard destination.standardizedFileURL.resolvingSymlinksInPath() != here else { return }
+        for name in [Self.weightsFile, Self.configFile, Self.vocabularyFile, Self.cardFile] {
+            let source = folder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: source.path) else { continue }
+            try AtomicFile.write(Data(contentsOf: source), to: destination.appendingPathComponent(name))
+        }
+    }
+
     /// The model, ready to generate: Transformer-XL keeping `memoryLength` rows of memory
     /// (default: its training `mem_len`), or GPT-2 with its KV cache (`memoryLength` ignored),
     /// stepping with weights in `precision`.

@@ -56,9 +56,6 @@ struct FitStyleCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(folder)
         let bundle = try ModelLocation.bundle(checkpoint)
-        guard !bundle.tokenizer.config.styles.isEmpty else {
-            throw CommandFailure("\(checkpoint ?? "the bundled model") has no style tokens: there is no style to fit")
-        }
         let (files, _) = try CorpusSource.files(at: data, ratios: SplitRatios())
         var options = StyleBiasFitting.Options()
         options.tokens = tokens
@@ -71,17 +68,7 @@ struct FitStyleCommand: ParsableCommand {
         let bias = StyleBiasFitting.fit(openings, tokenizer: bundle.tokenizer, options: options)
         try OutputPath.createFolder(folder)
         try Interruption.whileWriting {
-            if folder.standardizedFileURL.resolvingSymlinksInPath()
-                != bundle.folder.standardizedFileURL.resolvingSymlinksInPath()
-            {
-                for name in [
-                    ModelFolder.weightsFile, ModelFolder.configFile, ModelFolder.vocabularyFile, ModelFolder.cardFile,
-                ] {
-                    let source = bundle.folder.appendingPathComponent(name)
-                    guard FileManager.default.fileExists(atPath: source.path) else { continue }
-                    try AtomicFile.write(Data(contentsOf: source), to: folder.appendingPathComponent(name))
-                }
-            }
+            try bundle.copyFiles(to: folder)
             try bias.write(to: folder)
         }
         let fitted = bias.fittedStyles
