@@ -10,7 +10,8 @@
 #   CADENZA_BINARY  default .build/release/cadenza; use a copy outside the build folder
 #   RUNS_DIR        default runs/long: RUNS_DIR/{txl,gpt2}-seed{N} and their logs
 #   SEEDS           default "1 2"
-# Environment: DATA, CACHE as in train.sh; NICE (default 0).
+# Environment: DATA, CACHE as in train.sh; NICE (default 0); MODELS (default "txl gpt2": which
+# of the two to run, for a machine with one free core).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/../.."
@@ -32,10 +33,11 @@ run() {  # name, seed, then train's own flags
 }
 # Each model runs its seeds in turn, the two models side by side, so neither core waits for the
 # slower model to finish a seed.
-(for seed in $seeds; do
+models="${MODELS:-txl gpt2}"
+[[ " $models " == *" txl "* ]] && (for seed in $seeds; do
   run "txl-seed$seed" "$seed" --model txl --preset small --lr "$TXL_LR"
 done) &
-(for seed in $seeds; do
+[[ " $models " == *" gpt2 "* ]] && (for seed in $seeds; do
   run "gpt2-seed$seed" "$seed" --model gpt2 --config Benchmarks/study/gpt2-small-matched.json --batch 8 \
       --seg-len 256 --lr "$GPT2_LR"
 done) &

@@ -89,11 +89,12 @@ def main():
     args = parser.parse_args()
     results = args.results or os.path.join(args.runs, "results")
     cadenza, bench = os.path.join(args.bin, "cadenza"), os.path.join(args.bin, "cadenza-bench")
-    runs, unfinished = {}, []
+    runs, unfinished, records_of = {}, [], {}
     for model, _ in MODELS:
         runs[model] = {}
         for seed, run in runs_of(args.runs, model).items():
-            train = [r for r in read_metrics(run) if r["kind"] == "train"]
+            records_of[run] = read_metrics(run)
+            train = [r for r in records_of[run] if r["kind"] == "train"]
             if train and train[-1]["step"] >= args.updates:
                 runs[model][seed] = run
             else:
@@ -110,7 +111,7 @@ def main():
     for model, label in MODELS:
         finals, bests, speeds, hours, steps, tokens = [], [], [], [], [], []
         for run in runs[model].values():
-            records = read_metrics(run)
+            records = records_of[run]
             train = [r for r in records if r["kind"] == "train"]
             valid = [r for r in records if r["kind"] == "validation"]
             if not train:
@@ -137,10 +138,10 @@ def main():
     readings = {}  # (label, reading) -> {"all": [report per seed], ...}
     for model, label in MODELS:
         for run in runs[model]:
-            test = load_json(os.path.join(results, f"{model}-seed{run}", "test.json"))
-            if not test:
-                continue
-            for report in test.get("by_position", []):
+            # measure.sh writes one file per reading: test-mem0.json ... or test-window256.json.
+            files = sorted(glob.glob(os.path.join(results, f"{model}-seed{run}", "test-*.json")),
+                           key=lambda path: int(re.sub(r"\D", "", os.path.basename(path)) or 0))
+            for report in (r for path in files for r in (load_json(path) or {}).get("by_position", [])):
                 reading = (f"window {report['window']}" if report.get("window") is not None
                            else f"memory {report['mem_len']}")
                 readings.setdefault((label, reading), []).append(report)

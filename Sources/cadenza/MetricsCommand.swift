@@ -40,6 +40,14 @@ struct MetricsCommand: ParsableCommand {
 
     @OptionGroup var splitRatios: SplitRatioOptions
 
+    @Option(
+        help:
+            .init(
+                "Measure only the first N bars of each piece: real pieces at the length of generated ones, so that "
+                    + "per-piece metrics such as note_count and pc_similarity_16 compare like with like.")
+    )
+    var bars: Int?
+
     @Flag(help: "Print JSON instead of a table: one object per piece, one per line (docs/cli.md).")
     var json = false
 
@@ -50,6 +58,7 @@ struct MetricsCommand: ParsableCommand {
                 throw ValidationError("\(name) must be train, validation or test, got '\(value)'")
             }
         }
+        if let bars, bars < 1 { throw ValidationError("--bars must be at least 1, got \(bars)") }
         if compare && paths.count != 2 {
             throw ValidationError("--compare takes exactly two paths (set A and set B), got \(paths.count)")
         }
@@ -76,7 +85,9 @@ struct MetricsCommand: ParsableCommand {
         var measured = Measured()
         for url in urls {
             do {
-                measured.pieces.append(MusicalMetrics.measure(try MIDIFile(contentsOf: url), path: url.path))
+                let file = try MIDIFile(contentsOf: url)
+                let piece = bars.map { file.cropped(toBars: 0..<$0) } ?? file
+                measured.pieces.append(MusicalMetrics.measure(piece, path: url.path))
             } catch {
                 measured.skipped.append((url.path, "\(error)"))
                 FileHandle.standardError.write(Data("skipped \(url.path): \(error)\n".utf8))

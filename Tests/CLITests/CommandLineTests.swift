@@ -405,6 +405,24 @@ import Testing
         #expect(outcome.stderr.contains("measured 2 of 3 files, 1 skipped"), "\(outcome)")
     }
 
+    @Test func metricsBarsMeasuresTheFirstBarsOnly() throws {
+        let folder = try songFolder()
+        func values(_ arguments: [String]) throws -> [String: Any] {
+            let outcome = try CLI.run(["metrics", "--json"] + arguments, in: folder)
+            #expect(outcome.status == 0, "\(outcome)")
+            var object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+            object["path"] = nil
+            return object
+        }
+        // The six-bar scale's first four bars are the four-bar scale, note for note.
+        let cropped = try values(["songs/b.mid", "--bars", "4"]), four = try values(["songs/a.mid"])
+        let whole = try values(["songs/b.mid"])
+        #expect(cropped["note_count"] as? Double == 24 && whole["note_count"] as? Double == 36, "\(cropped)")
+        #expect(NSDictionary(dictionary: cropped).isEqual(to: four), "\(cropped) against \(four)")
+        let zero = try CLI.run(["metrics", "songs", "--bars", "0"], in: folder)
+        #expect(zero.status == 64 && zero.stderr.contains("--bars must be at least 1"), "\(zero)")
+    }
+
     @Test func everyJSONOutputIsOneObjectPerLineWithSnakeCaseKeysAndNullErrors() throws {
         let folder = try songFolder()
         try folder.appendingPathComponent("songs/broken.mid").write(Data("MThd".utf8))
