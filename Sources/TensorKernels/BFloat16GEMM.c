@@ -58,22 +58,33 @@ __attribute__((target_clones("avx512bw", "avx2", "default")))
 static void pack(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
                  long first_panel, long last_panel) {
     long k2 = (depth + 1) / 2;
-    uint32_t *line = malloc(sizeof(uint32_t) * (size_t)(k2 > 0 ? k2 : 1));
-    if (!line) return;
-    for (long p = first_panel; p < last_panel; p++) {
-        uint32_t *panel = out + p * k2 * width;
-        long lanes = count - p * width < width ? count - p * width : width;
-        if (adjacent) {
+    if (adjacent) {
+        uint32_t *line = malloc(sizeof(uint32_t) * (size_t)(k2 > 0 ? k2 : 1));
+        if (!line) return;
+        for (long p = first_panel; p < last_panel; p++) {
+            uint32_t *panel = out + p * k2 * width;
+            long lanes = count - p * width < width ? count - p * width : width;
             for (long l = 0; l < width; l++) {
                 if (l < lanes) round_adjacent(x + (p * width + l) * ld, depth, line);
                 for (long kk = 0; kk < k2; kk++) panel[kk * width + l] = l < lanes ? line[kk] : 0;
             }
-        } else {
-            for (long kk = 0; kk < k2; kk++) {
-                const float *r0 = x + 2 * kk * ld + p * width;
-                round_interleaved(r0, 2 * kk + 1 < depth ? r0 + ld : 0, lanes, panel + kk * width);
-                for (long l = lanes; l < width; l++) panel[kk * width + l] = 0;
-            }
+        }
+        free(line);
+        return;
+    }
+    // Each depth pair is rounded across all of this call's lanes at once, then dealt out to the
+    // panels in runs of `width`: a loop per panel would run over only `width` lanes (12 for A),
+    // too few to vectorise, which made packing a large share of the weight gradients' products.
+    long first = first_panel * width, lanes = (count < last_panel * width ? count : last_panel * width) - first;
+    if (lanes <= 0) return;
+    long padded = (last_panel - first_panel) * width;
+    uint32_t *line = calloc((size_t)padded, sizeof(uint32_t));
+    if (!line) return;
+    for (long kk = 0; kk < k2; kk++) {
+        const float *r0 = x + 2 * kk * ld + first;
+        round_interleaved(r0, 2 * kk + 1 < depth ? r0 + ld : 0, lanes, line);
+        for (long p = first_panel; p < last_panel; p++) {
+            memcpy(out + (p * k2 + kk) * width, line + (p - first_panel) * width, sizeof(uint32_t) * (size_t)width);
         }
     }
     free(line);
@@ -92,11 +103,17 @@ void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transpose
 }
 
 // C[i][j] = alpha * tile + beta * C (C not read when beta is 0), for the valid part of a tile.
+// Two roundings, never a fused multiply-add (separate statements are not contracted), as the
+// tests' reference rounds.
 static void store(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta) {
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j < columns; j++) {
             float v = alpha * tile[i * 32 + j];
-            c[i * ldc + j] = beta == 0 ? v : v + beta * c[i * ldc + j];
+            if (beta != 0) {
+                float old = beta * c[i * ldc + j];
+                v += old;
+            }
+            c[i * ldc + j] = v;
         }
     }
 }

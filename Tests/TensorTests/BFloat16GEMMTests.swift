@@ -67,14 +67,14 @@ import TensorKernels
 
     static let shapes: [(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool)] = [
         (1, 1, 1, false, false), (12, 32, 8, false, false), (13, 33, 7, true, false), (25, 70, 129, false, true),
-        (40, 17, 64, true, true), (3, 100, 300, false, false),
+        (40, 17, 64, true, true), (3, 100, 300, false, false), (61, 45, 31, true, false), (30, 90, 18, true, true),
     ]
 
     @Test func thePlainLoopIsTheReferenceExactly() {
         for (index, s) in Self.shapes.enumerated() {
             let a = Self.random(s.m * s.k, seed: UInt64(index)), b = Self.random(s.k * s.n, seed: UInt64(100 + index))
             let c = Self.random(s.m * s.n, seed: UInt64(200 + index))
-            for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (-2, 0.25)] {
+            for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (-2, 0.25), (0.7, 0.3)] {
                 let expected = Self.reference(
                     m: s.m, n: s.n, k: s.k, a: a, transposeA: s.transposeA, b: b, transposeB: s.transposeB, c: c,
                     alpha: alpha, beta: beta)
@@ -95,11 +95,11 @@ import TensorKernels
             let c = Self.random(s.m * s.n, seed: UInt64(400 + index))
             let plain = Self.product(
                 m: s.m, n: s.n, k: s.k, a: a, transposeA: s.transposeA, b: b, transposeB: s.transposeB, c: c,
-                alpha: 1, beta: 0.5, threads: 1, path: .plain)
+                alpha: 0.7, beta: 0.3, threads: 1, path: .plain)
             for threads in [1, 2] {
                 let fast = Self.product(
                     m: s.m, n: s.n, k: s.k, a: a, transposeA: s.transposeA, b: b, transposeB: s.transposeB, c: c,
-                    alpha: 1, beta: 0.5, threads: threads, path: .avx512BF16)
+                    alpha: 0.7, beta: 0.3, threads: threads, path: .avx512BF16)
                 #expect(fast == plain, "shape \(s), \(threads) threads")
             }
         }

@@ -48,9 +48,28 @@ public enum BFloat16GEMM {
         if m == 0 || n == 0 { return }
         let k2 = (k + 1) / 2, rowPanels = (m + 11) / 12, columnPanels = (n + 31) / 32
         let usable = path == .avx512BF16 && cadenza_cpu_has_avx512bf16() == 1
-        let packedA = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, rowPanels * k2 * 24))
-        let packedB = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, columnPanels * k2 * 64))
-        defer { packedA.deallocate(); packedB.deallocate() }
+        // Both packed operands in one reused scratch buffer (B at a 64-byte boundary after A): a
+        // fresh allocation of megabytes per product is mapped and page-faulted every time.
+        let sizeA = (rowPanels * k2 * 24 + 31) / 32 * 32, sizeB = columnPanels * k2 * 64
+        Scratch.withBuffer((sizeA + sizeB) / 2) { scratch in
+            scratch.withMemoryRebound(to: UInt16.self, capacity: sizeA + sizeB) { packedA in
+                multiplyPacked(
+                    m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                    c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads, usable: usable,
+                    packedA: packedA, packedB: packedA + sizeA)
+            }
+        }
+    }
+
+    /// `multiply` with its packing buffers given: A's panels at `packedA`, B's at `packedB`.
+    private static func multiplyPacked(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float, threads: Int, usable: Bool,
+        packedA: UnsafeMutablePointer<UInt16>, packedB: UnsafeMutablePointer<UInt16>
+    ) {
+        let rowPanels = (m + 11) / 12, columnPanels = (n + 31) / 32
         let tasks = (threads > 1 && m * n * k >= SwiftGEMM.parallelThreshold) ? min(threads, rowPanels) : 1
         // B is packed by all tasks (each its share of the column panels), then each task packs
         // its own row panels of A and computes their rows of C.
