@@ -56,10 +56,7 @@ extension Lab {
             var sums = [Double](repeating: 0, count: composers.count), count = 0, ownBest = 0
             let pieces = readings[composer, default: []]
             for piece in pieces {
-                let each = zip(piece, rows).map { r, row in
-                    StyleBiasFitting.loss(r, base: row, bias: [Float](repeating: 0, count: r.vocabularySize), l2: 0)
-                        .loss * Double(r.count)
-                }
+                let each = zip(piece, rows).map { r, row in StyleBiasFitting.meanNLL(r, bias: row) * Double(r.count) }
                 for c in each.indices { sums[c] += each[c] }
                 count += piece.first?.count ?? 0
                 if let own = composers.firstIndex(of: composer), each[own] == each.min() { ownBest += 1 }

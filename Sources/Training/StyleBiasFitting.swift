@@ -91,6 +91,32 @@ public enum StyleBiasFitting {
         var shift = bias
         if let base { for j in 0..<V { shift[j] += base[j] } }
         var gradient = [Double](repeating: 0, count: V)
+        let total = gradient.withUnsafeMutableBufferPointer {
+            crossEntropy(parts, shift: shift, gradient: $0.baseAddress)
+        }
+        let n = Double(max(parts.reduce(0) { $0 + $1.count }, 1))
+        var penalty = 0.0
+        for j in 0..<V {
+            gradient[j] = gradient[j] / n + 2 * Double(l2) * Double(bias[j])
+            penalty += Double(l2) * Double(bias[j]) * Double(bias[j])
+        }
+        return (total / n + penalty, gradient)
+    }
+
+    /// The mean NLL (nats per scored token) of `readings` with `bias` added to every row of
+    /// logits (nothing added when nil): what a style's row does to held-out music.
+    public static func meanNLL(_ readings: Readings, bias: [Float]?) -> Double {
+        let shift = bias ?? [Float](repeating: 0, count: readings.vocabularySize)
+        return crossEntropy([readings], shift: shift, gradient: nil) / Double(max(readings.count, 1))
+    }
+
+    /// The summed cross-entropy of every row of `parts` under softmax(logits + shift), and, when
+    /// `gradient` (V values) is given, the sum over rows of (softmax - one-hot of the target)
+    /// added into it.
+    private static func crossEntropy(
+        _ parts: [Readings], shift: [Float], gradient: UnsafeMutablePointer<Double>?
+    ) -> Double {
+        let V = shift.count
         var total = 0.0
         var p = [Double](repeating: 0, count: V)
         for readings in parts {
@@ -108,18 +134,14 @@ public enum StyleBiasFitting {
                         sum += p[j]
                     }
                     total += log(sum) + maximum - Double(zr[target] + shift[target])
-                    for j in 0..<V { gradient[j] += p[j] / sum }
-                    gradient[target] -= 1
+                    if let gradient {
+                        for j in 0..<V { gradient[j] += p[j] / sum }
+                        gradient[target] -= 1
+                    }
                 }
             }
         }
-        let n = Double(max(parts.reduce(0) { $0 + $1.count }, 1))
-        var penalty = 0.0
-        for j in 0..<V {
-            gradient[j] = gradient[j] / n + 2 * Double(l2) * Double(bias[j])
-            penalty += Double(l2) * Double(bias[j]) * Double(bias[j])
-        }
-        return (total / n + penalty, gradient)
+        return total
     }
 
     /// The bias minimising `loss` (Adam from zero, `iterations` steps, step size 0.05).

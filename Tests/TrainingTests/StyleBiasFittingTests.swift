@@ -55,6 +55,11 @@ struct StyleBiasFittingTests {
         #expect(abs(StyleBiasFitting.loss(readings, base: nil, bias: [0, 0, 0], l2: 0.5).loss - expected) < 1e-6)
         let penalised = StyleBiasFitting.loss(readings, base: [-1, 0, 2], bias: [1, 0, -2], l2: 0.5).loss
         #expect(abs(penalised - (expected + 0.5 * 5)) < 1e-6)
+        // The NLL alone, with a bias and without: a bias of log 2 on token 1 makes row 1
+        // -log(2/4) and row 2 -log(2/5).
+        #expect(abs(StyleBiasFitting.meanNLL(readings, bias: nil) - expected) < 1e-6)
+        let biased = StyleBiasFitting.meanNLL(readings, bias: [0, Float(log(2.0)), 0])
+        #expect(abs(biased - (log(2.0) + log(2.5)) / 2) < 1e-6)
     }
 
     @Test func theFitFindsTheBiasTheTokensWereDrawnWith() {
