@@ -108,7 +108,7 @@ public struct RelativeGradients {
 /// `relative`), masked to `shape.visibleKeys(i)`, `P = softmax_j(s)`, `out_i = Σ_j P_ij v_j`.
 /// The position term is computed for every distance a query sees and then read at distance
 /// M + i - j: the reference's "relative shift", done by indexing. The products run on
-/// `HeadProduct` (unpacked, 4 queries x 32 columns per block), each block stopping at the
+/// `HeadProduct` (unpacked, 8 queries x 32 columns per block), each block stopping at the
 /// last key it can see, so the causal mask also saves work.
 ///
 /// Threads: the forward splits the B·H (stream, head) pairs, the backward splits the heads
@@ -151,7 +151,7 @@ public enum Attention {
                     if let relative {
                         HeadProduct.transpose(relative.r + n * d, sourceStride: H * d, rows: K, columns: d, into: rT)
                     }
-                    // Scores by blocks of 4 queries, only up to the last key the block sees:
+                    // Scores by blocks of 8 queries, only up to the last key the block sees:
                     // content (q + u)·k_j → P, position (q + v)·r_p for distances p → positional.
                     forEachQueryBlock(s) { i0, rows, keys in
                         HeadProduct.block(
@@ -305,7 +305,7 @@ public enum Attention {
         }
     }
 
-    /// Calls `body(i0, rows, keys)` for blocks of up to 4 queries starting at i0, where every
+    /// Calls `body(i0, rows, keys)` for blocks of up to `HeadProduct.blockRows` queries starting at i0, where every
     /// key (and distance) any query of the block sees is below `keys`: M + i0 + rows, rounded
     /// up to a multiple of 16 (within K) so the products stay in whole vectors. The extra
     /// keys are masked: their probabilities and score gradients are zero.
@@ -313,22 +313,22 @@ public enum Attention {
     private static func forEachQueryBlock(_ s: AttentionShape, _ body: (Int, Int, Int) -> Void) {
         var i0 = 0
         while i0 < s.queries {
-            let rows = Swift.min(4, s.queries - i0)
+            let rows = Swift.min(HeadProduct.blockRows, s.queries - i0)
             let seen = s.memory + i0 + rows
             body(i0, rows, Swift.min(s.keys, (seen + vectorWidth - 1) / vectorWidth * vectorWidth))
-            i0 += 4
+            i0 += HeadProduct.blockRows
         }
     }
 
-    /// Calls `body(j0, rows, firstQuery)` for blocks of up to 4 keys (or distances) starting
+    /// Calls `body(j0, rows, firstQuery)` for blocks of up to `HeadProduct.blockRows` keys (or distances) starting
     /// at j0, with the first query that can see any of them: j ≤ M + i, so i ≥ j0 - M.
     @inline(__always)
     private static func forEachKeyBlock(_ s: AttentionShape, _ body: (Int, Int, Int) -> Void) {
         var j0 = 0
         while j0 < s.keys {
             let first = Swift.max(0, j0 - s.memory)
-            if first < s.queries { body(j0, Swift.min(4, s.keys - j0), first) }
-            j0 += 4
+            if first < s.queries { body(j0, Swift.min(HeadProduct.blockRows, s.keys - j0), first) }
+            j0 += HeadProduct.blockRows
         }
     }
 
