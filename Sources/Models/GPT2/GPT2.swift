@@ -189,7 +189,7 @@ public struct GPT2: CheckpointedModel {
         }
         let shape = AttentionShape(batch: B, queries: T, memory: start, heads: H, headSize: c.headSize)
 
-        var x = Tensor(zeros: [B, T, D])
+        var x = Tensor(uninitialized: [B, T, D])
         tokens.withUnsafeBufferPointer {
             Embedding.forward(
                 out: x.pointer, tokens: $0.baseAddress!, table: parameters.tokenEmbedding.pointer,
@@ -208,7 +208,7 @@ public struct GPT2: CheckpointedModel {
         for (l, p) in parameters.layers.enumerated() {
             let input = x
             let norm1 = NormActivations(input, p.attentionNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
-            let qkv = Tensor(zeros: [B, T, 3 * D])
+            let qkv = Tensor(uninitialized: [B, T, 3 * D])
             Linear.forward(
                 out: qkv.pointer, input: norm1.out.pointer, weight: p.qkv.pointer, layout: .inByOut,
                 bias: p.qkvBias.pointer, rows: rows, inFeatures: D, outFeatures: 3 * D)
@@ -228,12 +228,12 @@ public struct GPT2: CheckpointedModel {
             }
             let probabilities = Tensor(zeros: [B, H, T, start + T])
             let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout, streams: B)
-            let attended = Tensor(zeros: [B, T, D])
+            let attended = Tensor(uninitialized: [B, T, D])
             Attention.forward(
                 out: attended.pointer, probabilities: probabilities.pointer,
                 q: views.q, k: views.k, v: views.v, relative: nil,
                 dropMask: attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
-            let middle = Tensor(zeros: [B, T, D])
+            let middle = Tensor(uninitialized: [B, T, D])
             Linear.forward(
                 out: middle.pointer, input: attended.pointer, weight: p.output.pointer, layout: .inByOut,
                 bias: p.outputBias.pointer, rows: rows, inFeatures: D, outFeatures: D)
@@ -241,13 +241,13 @@ public struct GPT2: CheckpointedModel {
             Residual.forward(out: middle.pointer, a: middle.pointer, b: input.pointer, count: rows * D)
 
             let norm2 = NormActivations(middle, p.feedForwardNorm, rows: rows, width: D, epsilon: c.layerNormEpsilon)
-            let pre = Tensor(zeros: [B, T, I])
+            let pre = Tensor(uninitialized: [B, T, I])
             Linear.forward(
                 out: pre.pointer, input: norm2.out.pointer, weight: p.feedForwardIn.pointer, layout: .inByOut,
                 bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
-            let hidden = Tensor(zeros: [B, T, I])
+            let hidden = Tensor(uninitialized: [B, T, I])
             GELU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
-            let out = Tensor(zeros: [B, T, D])
+            let out = Tensor(uninitialized: [B, T, D])
             Linear.forward(
                 out: out.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer, layout: .inByOut,
                 bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
@@ -298,8 +298,8 @@ public struct GPT2: CheckpointedModel {
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let (a, p, g) = (pass.layers[l], parameters.layers[l], gradients.layers[l])
             // MLP branch: out = middle + drop(c_proj(gelu(c_fc(ln_2(middle))))).
-            let dMiddle = Tensor(shape: [B, T, D], values: dx.values)
-            let dBranch = Tensor(shape: [B, T, D], values: dx.values)
+            let dMiddle = Tensor(copying: dx)
+            let dBranch = Tensor(copying: dx)
             dropoutBackward(dBranch, mask: a.feedForwardMask)
             let dHidden = Tensor(zeros: [B, T, I])
             Linear.backward(
@@ -318,7 +318,7 @@ public struct GPT2: CheckpointedModel {
                 dInput: dMiddle, dOut: dNorm2, input: a.middle, p.feedForwardNorm,
                 gradients: g.feedForwardNorm, rows: rows, width: D)
             // Attention branch: middle = input + drop(c_proj(attention(c_attn(ln_1(input))))).
-            let dInput = Tensor(shape: [B, T, D], values: dMiddle.values)
+            let dInput = Tensor(copying: dMiddle)
             dropoutBackward(dMiddle, mask: a.attentionOutputMask)
             let dAttended = Tensor(zeros: [B, T, D])
             Linear.backward(

@@ -34,7 +34,7 @@ public struct DropoutSource {
     /// sinusoids, which all streams read), in place; returns it as `apply` does.
     mutating func applyShared(_ x: Tensor, probability p: Float) -> Tensor? {
         guard p > 0, generator != nil else { return nil }
-        let mask = Tensor(zeros: [x.count])
+        let mask = Tensor(uninitialized: [x.count])
         Dropout.forward(
             out: x.pointer, input: x.pointer, mask: mask.pointer, count: x.count, probability: p,
             generator: &generator!)
@@ -46,7 +46,7 @@ public struct DropoutSource {
         guard p > 0, generator != nil else { return nil }
         precondition(streams > 0 && count % streams == 0, "a mask of \(count) entries is not \(streams) equal parts")
         let key = generator!.next(), part = count / streams, first = UInt64(firstStream)
-        let mask = Tensor(zeros: [count])
+        let mask = Tensor(uninitialized: [count])
         let base = mask.pointer
         Parallel.forEachIndex(streams) { s in
             var stream = SeededGenerator(seed: SeededShuffle.mix(key, first + UInt64(s)))

@@ -12,9 +12,9 @@ struct NormActivations {
 
     /// LayerNorm of `input` [rows, D].
     init(_ input: Tensor, _ p: LayerNormParameters, rows: Int, width: Int, epsilon: Float) {
-        out = Tensor(zeros: input.shape)
-        mean = Tensor(zeros: [rows])
-        rstd = Tensor(zeros: [rows])
+        out = Tensor(uninitialized: input.shape)
+        mean = Tensor(uninitialized: [rows])
+        rstd = Tensor(uninitialized: [rows])
         LayerNorm.forward(
             out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, input: input.pointer,
             weight: p.weight.pointer, bias: p.bias.pointer, rows: rows, width: width, eps: epsilon)

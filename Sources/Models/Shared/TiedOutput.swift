@@ -9,7 +9,7 @@ enum TiedOutput {
         hidden: Tensor, embedding: Tensor, bias: Tensor?, targets: [Int32]?,
         rows: Int, width: Int, vocabulary: Int, shape: [Int]
     ) -> (logProbabilities: Tensor, loss: Float) {
-        let logp = Tensor(zeros: shape)
+        let logp = Tensor(uninitialized: shape)
         Linear.forward(
             out: logp.pointer, input: hidden.pointer, weight: embedding.pointer, layout: .outByIn,
             bias: bias?.pointer, rows: rows, inFeatures: width, outFeatures: vocabulary)

@@ -205,7 +205,7 @@ public struct TransformerXL: CheckpointedModel {
             window: c.sameLength ? memory.memoryLength : nil)
 
         // Steps 1-3: scaled embedding and sinusoids, each after dropout.
-        var h = Tensor(zeros: [B, T, D])
+        var h = Tensor(uninitialized: [B, T, D])
         tokens.withUnsafeBufferPointer {
             Embedding.forward(
                 out: h.pointer, tokens: $0.baseAddress!, table: parameters.embedding.pointer,
@@ -219,23 +219,23 @@ public struct TransformerXL: CheckpointedModel {
         var inputs: [Tensor] = []
         for (l, p) in parameters.layers.enumerated() {
             let input = h
-            let context = Tensor(zeros: [B, K, D])
+            let context = Tensor(uninitialized: [B, K, D])
             let m = memory.layers[l]
             for b in 0..<B {
                 (context.pointer + b * K * D).update(from: m.pointer + b * M * D, count: M * D)
                 (context.pointer + (b * K + M) * D).update(from: input.pointer + b * T * D, count: T * D)
             }
-            let qkv = Tensor(zeros: [B, K, 3 * HD])
+            let qkv = Tensor(uninitialized: [B, K, 3 * HD])
             Linear.forward(
                 out: qkv.pointer, input: context.pointer, weight: p.qkv.pointer, bias: nil,
                 rows: B * K, inFeatures: D, outFeatures: 3 * HD)
-            let positions = Tensor(zeros: [K, HD])
+            let positions = Tensor(uninitialized: [K, HD])
             Linear.forward(
                 out: positions.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
                 rows: K, inFeatures: D, outFeatures: HD)
             let probabilities = Tensor(zeros: [B, H, T, K])
             let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout, streams: B)
-            let attended = Tensor(zeros: [B, T, HD])
+            let attended = Tensor(uninitialized: [B, T, HD])
             let views = Self.qkvViews(qkv, shape)
             Attention.forward(
                 out: attended.pointer, probabilities: probabilities.pointer,
@@ -244,7 +244,7 @@ public struct TransformerXL: CheckpointedModel {
                     r: positions.pointer, u: parameters.contentBias.pointer,
                     v: parameters.positionBias.pointer),
                 dropMask: attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
-            let attentionResidual = Tensor(zeros: [B, T, D])
+            let attentionResidual = Tensor(uninitialized: [B, T, D])
             Linear.forward(
                 out: attentionResidual.pointer, input: attended.pointer, weight: p.output.pointer, bias: nil,
                 rows: rows, inFeatures: HD, outFeatures: D)
@@ -255,14 +255,14 @@ public struct TransformerXL: CheckpointedModel {
                 attentionResidual, p.attentionNorm, rows: rows, width: D,
                 epsilon: c.layerNormEpsilon)
 
-            let pre = Tensor(zeros: [B, T, I])
+            let pre = Tensor(uninitialized: [B, T, I])
             Linear.forward(
                 out: pre.pointer, input: attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
                 bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
-            let hidden = Tensor(zeros: [B, T, I])
+            let hidden = Tensor(uninitialized: [B, T, I])
             ReLU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
             let hiddenMask = dropout.apply(hidden, probability: c.dropout, streams: B)
-            let ffResidual = Tensor(zeros: [B, T, D])
+            let ffResidual = Tensor(uninitialized: [B, T, D])
             Linear.forward(
                 out: ffResidual.pointer, input: hidden.pointer, weight: p.feedForwardOut.pointer,
                 bias: p.feedForwardOutBias.pointer, rows: rows, inFeatures: I, outFeatures: D)
@@ -286,8 +286,7 @@ public struct TransformerXL: CheckpointedModel {
         memory = memory.updated(with: inputs)
 
         // Step 5: dropout, tied output with its own bias, log-softmax, loss.
-        let finalHidden = Tensor(zeros: [B, T, D])
-        finalHidden.pointer.update(from: h.pointer, count: h.count)
+        let finalHidden = Tensor(copying: h)
         let finalMask = dropout.apply(finalHidden, probability: c.dropout, streams: B)
         let (logp, loss) = TiedOutput.forward(
             hidden: finalHidden, embedding: parameters.embedding,
@@ -322,7 +321,7 @@ public struct TransformerXL: CheckpointedModel {
             a.feedForwardNorm.backward(
                 dInput: dffResidual, dOut: dh, input: a.feedForwardResidual, p.feedForwardNorm,
                 gradients: g.feedForwardNorm, rows: rows, width: D)
-            let dNorm1 = Tensor(shape: [B, T, D], values: dffResidual.values)
+            let dNorm1 = Tensor(copying: dffResidual)
             dropoutBackward(dffResidual, mask: a.feedForwardMask)
             let dHidden = Tensor(zeros: [B, T, I])
             Linear.backward(
@@ -344,7 +343,7 @@ public struct TransformerXL: CheckpointedModel {
             a.attentionNorm.backward(
                 dInput: dAttnResidual, dOut: dNorm1, input: a.attentionResidual, p.attentionNorm,
                 gradients: g.attentionNorm, rows: rows, width: D)
-            let dInput = Tensor(shape: [B, T, D], values: dAttnResidual.values)
+            let dInput = Tensor(copying: dAttnResidual)
             dropoutBackward(dAttnResidual, mask: a.attentionOutputMask)
             let dAttended = Tensor(zeros: [B, T, HD])
             Linear.backward(

@@ -12,8 +12,10 @@ public final class Tensor {
     /// The first element. Valid for `count` elements while this tensor is alive.
     public let pointer: UnsafeMutablePointer<Float>
 
-    /// Creates a tensor of the given shape filled with zeros.
-    public init(zeros shape: [Int]) {
+    /// Creates a tensor of the given shape whose elements are not set yet: for the output of a
+    /// kernel that writes every element (a forward's result, a copy), so that it is not first
+    /// zeroed for nothing. Reading an element before it is written gives an arbitrary value.
+    public init(uninitialized shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
@@ -21,12 +23,23 @@ public final class Tensor {
             byteCount: max(count, 1) * MemoryLayout<Float>.stride,
             alignment: 64)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    /// Creates a tensor of the given shape filled with zeros.
+    public convenience init(zeros shape: [Int]) {
+        self.init(uninitialized: shape)
         pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// Creates a copy of `other`: the same shape and elements, in storage of its own.
+    public convenience init(copying other: Tensor) {
+        self.init(uninitialized: other.shape)
+        pointer.update(from: other.pointer, count: count)
     }
 
     /// Creates a tensor of the given shape holding `values` (row-major).
     public convenience init(shape: [Int], values: [Float]) {
-        self.init(zeros: shape)
+        self.init(uninitialized: shape)
         precondition(values.count == count, "\(values.count) values for shape \(shape)")
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: count) }
     }
