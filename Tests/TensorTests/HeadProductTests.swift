@@ -8,6 +8,24 @@ import Testing
 /// and accumulated. Each element is summed over k in increasing order, as the loop sums, so the
 /// results are equal exactly.
 @Suite struct HeadProductTests {
+    @Test func transposeMovesEveryElement() {
+        for rows in [1, 15, 16, 17, 40] {
+            for columns in [1, 32, 33] {
+                let stride = columns + 5
+                let source = (0..<(rows * stride)).map { Float($0) }
+                var out = [Float](repeating: -1, count: rows * columns)
+                source.withUnsafeBufferPointer { s in
+                    out.withUnsafeMutableBufferPointer { o in
+                        HeadProduct.transpose(
+                            s.baseAddress!, sourceStride: stride, rows: rows, columns: columns, into: o.baseAddress!)
+                    }
+                }
+                let expected = (0..<(rows * columns)).map { i in source[(i % rows) * stride + i / rows] }
+                #expect(out == expected, "rows \(rows), columns \(columns)")
+            }
+        }
+    }
+
     @Test func everyBlockShapeEqualsThePlainLoop() {
         var g = SeededGenerator(seed: 7)
         for rows in 1...HeadProduct.blockRows {
