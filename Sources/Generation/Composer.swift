@@ -29,8 +29,10 @@ public struct PieceRequest: Sendable {
     public var sampler: Sampler
     /// Chords, style, key, density, tempo.
     public var controls = MusicControls()
-    /// Whether the model may end the piece before the bars asked for.
-    public var allowsEndOfPiece = true
+    /// Whether the model may end the piece before the bars or tokens asked for. Off by default:
+    /// someone who asks for 8 bars wants 8 bars, not the note or two after which the model
+    /// sometimes writes `End Of Piece` (the grammar keeps it out until then).
+    public var allowsEndOfPiece = false
     /// Whether only grammatical tokens may be drawn.
     public var constrainedToGrammar = true
 

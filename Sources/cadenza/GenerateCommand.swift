@@ -112,8 +112,11 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Sample without the REMI grammar constraint and report how often the grammar is broken.")
     var noGrammar = false
 
-    @Flag(help: "Never draw End Of Piece: always write the requested bars or tokens (needs the grammar constraint).")
-    var ignoreEnd = false
+    @Flag(
+        help: .init(
+            "Let the model end the piece (End Of Piece) before the requested bars or tokens are written; by default "
+                + "every one is written (with the grammar constraint, which keeps End Of Piece out until then)."))
+    var allowEnd = false
 
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -145,9 +148,6 @@ struct GenerateCommand: ParsableCommand {
         }
         if !(1...Self.maximumBars).contains(promptBars) {
             throw ValidationError("--prompt-bars must be 1...\(Self.maximumBars), got \(promptBars)")
-        }
-        if ignoreEnd && noGrammar {
-            throw ValidationError("--ignore-end works through the grammar constraint: drop --no-grammar")
         }
         if !(1...Self.maximumCount).contains(count) {
             throw ValidationError("--count must be 1...\(Self.maximumCount), got \(count)")
@@ -184,7 +184,7 @@ struct GenerateCommand: ParsableCommand {
             seed: firstSeed, sampler: try Sampler(temperature: temperature, topK: topK, topP: topP))
         request.controls = controls.music
         request.constrainedToGrammar = !noGrammar
-        request.allowsEndOfPiece = !ignoreEnd
+        request.allowsEndOfPiece = allowEnd
         request.bars = tokens == nil ? (bars?.count ?? 16) : nil
         request.tokens = tokens
         if let infill = controls.infill, let bars {
@@ -262,7 +262,7 @@ extension StopReason {
         switch self {
         case .bars: return "after the bars asked for"
         case .tokens: return "after the tokens asked for"
-        case .endOfPiece: return "at the end of the piece (the model wrote End Of Piece; --ignore-end prevents it)"
+        case .endOfPiece: return "at the end of the piece (the model wrote End Of Piece)"
         }
     }
 }

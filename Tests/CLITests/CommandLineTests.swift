@@ -35,6 +35,17 @@ import Testing
         #expect(CLI.files(in: folder).isEmpty)
     }
 
+    @Test func generateWritesEveryBarAskedForUnlessTheModelMayEndThePiece() throws {
+        // With seed 7 the bundled model writes End Of Piece after its first note.
+        let folder = try CLI.scratchFolder()
+        let full = try CLI.run(["generate", "--bars", "3", "--seed", "7", "--out", "a.mid"], in: folder)
+        #expect(full.status == 0 && full.stdout.contains("3 new bars"), "\(full)")
+        let ended = try CLI.run(
+            ["generate", "--bars", "3", "--seed", "7", "--allow-end", "--out", "b.mid"], in: folder)
+        #expect(ended.status == 0 && ended.stdout.contains("1 new bar,"), "\(ended)")
+        #expect(ended.stdout.contains("the model wrote End Of Piece"), "\(ended)")
+    }
+
     @Test func theModelFlagIsTheSameEverywhereAndTakesBothSpellings() throws {
         for spelling in ["txl", "transformer-xl"] {
             let outcome = try CLI.run(["model-info", "--model", spelling])

@@ -216,7 +216,7 @@ import Testing
                     ("--out", { pick(["g.mid", "takes", inputs.missing + "/g.mid"]) }),
                     ("--tokens-out", { pick(["g.remi", "g.txt", "tk"]) }), ("--mem-len", { number(["16", "64"]) }),
                     ("--precision", { pick(["int8", "float16", "float32"]) }), ("--no-grammar", flag),
-                    ("--ignore-end", flag),
+                    ("--allow-end", flag),
                     ("--threads", { number(["1", "2"]) }),
                 ]
             ),
