@@ -161,7 +161,7 @@ def main():
         for (label, reading), reports in readings.items():
             cells = [fmt([r["buckets"][i]["nll_per_token"] for r in reports]) for i in range(len(BUCKETS))]
             out.append(f"| {label} | {reading} | " + " | ".join(cells) + " |")
-            if reading in ("memory 0", "memory 512", "memory 2048") or label == "GPT-2":
+            if reading in ("memory 0", "memory 128", "memory 2048") or label == "GPT-2":
                 means = [mean_se([r["buckets"][i]["nll_per_token"] for r in reports])[0] for i in range(len(BUCKETS))]
                 series.append({"name": f"{label}, {reading}", "x": list(range(1, len(BUCKETS) + 1)), "y": means})
         gpt2 = [reports for (label, _), reports in readings.items() if label == "GPT-2"]
