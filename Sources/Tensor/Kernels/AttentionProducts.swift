@@ -5,8 +5,8 @@
 /// `C[rows, n] (+)= A[rows, k] · B[k, n]` with B row-major (the caller transposes K or V once
 /// per head where needed), computed in blocks of up to 8 rows of C by 32 columns held in
 /// sixteen `SIMD16<Float>` accumulators (4 rows in eight at the edges), the inner loop running
-/// over k with one broadcast of A per row. Each element of C is summed over k in increasing order, so results depend on
-/// nothing but the inputs.
+/// over k with one broadcast of A per row. Each element of C is summed over k in increasing
+/// order, so results depend on nothing but the inputs.
 enum HeadProduct {
     /// A read-only matrix whose element (row, column) is at
     /// `base[row * rowStep + column * columnStep]`: `columnStep == 1` is row-major,
