@@ -56,20 +56,20 @@ public enum BFloat16GEMM {
                 multiplyPacked(
                     m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                     c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads, usable: usable,
-                    packedA: packedA, packedB: packedA + sizeA)
+                    rowPanels: rowPanels, columnPanels: columnPanels, packedA: packedA, packedB: packedA + sizeA)
             }
         }
     }
 
-    /// `multiply` with its packing buffers given: A's panels at `packedA`, B's at `packedB`.
+    /// `multiply` with its packing buffers given: A's `rowPanels` panels at `packedA`, B's
+    /// `columnPanels` at `packedB`.
     private static func multiplyPacked(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float, threads: Int, usable: Bool,
-        packedA: UnsafeMutablePointer<UInt16>, packedB: UnsafeMutablePointer<UInt16>
+        rowPanels: Int, columnPanels: Int, packedA: UnsafeMutablePointer<UInt16>, packedB: UnsafeMutablePointer<UInt16>
     ) {
-        let rowPanels = (m + 11) / 12, columnPanels = (n + 31) / 32
         let tasks = (threads > 1 && m * n * k >= SwiftGEMM.parallelThreshold) ? min(threads, rowPanels) : 1
         // B is packed by all tasks (each its share of the column panels), then each task packs
         // its own row panels of A and computes their rows of C.
