@@ -32,5 +32,30 @@ struct Doctor: ParsableCommand {
                         + "\((median * 10).rounded() / 10) GFLOP/s")
             }
         }
+        if BFloat16GEMM.path == .avx512BF16 { probeBFloat16() }
+    }
+
+    /// Times `train --precision bf16`'s products against float32's on one square: whether
+    /// bfloat16 pays depends on the CPU's units (two `vdpbf16ps` per cycle on some cores, one
+    /// on others, where it is no faster than float32's fused multiply-adds), so it is measured.
+    private func probeBFloat16() {
+        let operands = GEMMBenchmark.Operands(GEMMShape(m: 512, n: 512, k: 512))
+        let threads = GEMM.threadCount
+        var float32: [Double] = [], bfloat16: [Double] = []
+        for _ in 0..<3 {
+            float32.append(GEMMBenchmark.gigaflops(operands, backend: .swift, threads: threads, minimumSeconds: 0.05))
+            bfloat16.append(GEMMBenchmark.bfloat16Gigaflops(operands, threads: threads, minimumSeconds: 0.05))
+        }
+        let bfloat16Median = GEMMBenchmark.median(bfloat16), float32Median = GEMMBenchmark.median(float32)
+        let ratio = bfloat16Median / float32Median
+        print(
+            "  \(operands.shape.description.padding(28)) \("bf16".padding(9)) "
+                + "\((bfloat16Median * 10).rounded() / 10) GFLOP/s: \((ratio * 100).rounded() / 100)x "
+                + "float32's \((float32Median * 10).rounded() / 10) in the same rounds")
+        if ratio < 1.1 {
+            print(
+                "  -> bfloat16 products gain under 10 % over float32 on this CPU: "
+                    + "`train --precision bf16` will not train faster here; keep float32")
+        }
     }
 }

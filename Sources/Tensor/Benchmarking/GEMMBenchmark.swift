@@ -84,6 +84,15 @@ public enum GEMMBenchmark {
                 b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
                 c: c.pointer, ldc: shape.n)
         }
+
+        /// One product, C = A·B, with operands rounded to bfloat16 and float32 sums.
+        public func multiplyBFloat16(threads: Int) {
+            BFloat16GEMM.multiply(
+                m: shape.m, n: shape.n, k: shape.k,
+                a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
+                b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
+                c: c.pointer, ldc: shape.n, threads: threads)
+        }
     }
 
     /// GFLOP/s of repeated products: one warm-up, then as many products as fit in
@@ -92,11 +101,21 @@ public enum GEMMBenchmark {
         _ operands: Operands, backend: GEMM.Backend, threads: Int,
         minimumSeconds: Double = 0.1
     ) -> Double {
-        operands.multiply(using: backend, threads: threads)
-        return operands.shape.flops
-            * callsPerSecond(minimumSeconds: minimumSeconds) {
-                operands.multiply(using: backend, threads: threads)
-            } / 1e9
+        gigaflops(of: operands.shape, minimumSeconds: minimumSeconds) {
+            operands.multiply(using: backend, threads: threads)
+        }
+    }
+
+    /// GFLOP/s of repeated mixed-precision products (`BFloat16GEMM` on its run-time path),
+    /// measured as `gigaflops(_:backend:threads:minimumSeconds:)` measures float32.
+    public static func bfloat16Gigaflops(_ operands: Operands, threads: Int, minimumSeconds: Double = 0.1) -> Double {
+        gigaflops(of: operands.shape, minimumSeconds: minimumSeconds) { operands.multiplyBFloat16(threads: threads) }
+    }
+
+    /// GFLOP/s of `product`, one product of `shape`: one warm-up call, then timed calls.
+    private static func gigaflops(of shape: GEMMShape, minimumSeconds: Double, _ product: () -> Void) -> Double {
+        product()
+        return shape.flops * callsPerSecond(minimumSeconds: minimumSeconds, product) / 1e9
     }
 
     /// Calls of `body` per second: as many calls as fit in `minimumSeconds` (at least one),
