@@ -1,10 +1,15 @@
 // The ceiling the products are measured against (docs/benchmarks.md, "Mixed precision"): one
 // core's rate of AVX-512 BF16 dot products (`vdpbf16ps`, 64 flops each) and of float32 fused
 // multiply-adds (`vfmadd231ps`, 32 flops each), in a loop of 24 independent sums so that only
-// the instructions' throughput limits it.
-//   cc -O2 -march=native Benchmarks/cpu-peak.c -o /tmp/cpu-peak && /tmp/cpu-peak
+// the instructions' throughput limits it. Also one core's read bandwidth from a buffer that fits
+// the L2, one the size of batch-1 generation's int8 weights (they are read once per token, so
+// bandwidth divided by their size bounds tokens/s), and one far larger than any cache.
+//   clang -O2 -march=native Benchmarks/cpu-peak.c -o /tmp/cpu-peak && /tmp/cpu-peak
+// clang (the Swift toolchain's) keeps the 24 sums in registers; gcc 12 keeps the array in memory
+// and measures store forwarding instead (docs/benchmarks.md, "Intel Xeon").
 #include <immintrin.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static double now(void) {
@@ -44,6 +49,30 @@ __attribute__((target("avx512f"))) static double fma_rate(long iterations) {
     return 24.0 * iterations * 32 / (now() - start) / 1e9;
 }
 
+// GB/s of summing `bytes` of a buffer, repeated `passes` times (the first pass untimed), four
+// independent 64-byte loads per step so that only the memory system limits it.
+__attribute__((target("avx512f"))) static double read_rate(long bytes, int passes) {
+    long count = bytes / 64;
+    __m512i *buffer = aligned_alloc(64, count * 64);
+    for (long i = 0; i < count; i++) buffer[i] = _mm512_set1_epi32((int)i);
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    double start = 0;
+    for (int pass = 0; pass <= passes; pass++) {
+        if (pass == 1) start = now();
+        for (long i = 0; i + 4 <= count; i += 4) {
+            s0 = _mm512_add_epi32(s0, buffer[i]);
+            s1 = _mm512_add_epi32(s1, buffer[i + 1]);
+            s2 = _mm512_add_epi32(s2, buffer[i + 2]);
+            s3 = _mm512_add_epi32(s3, buffer[i + 3]);
+        }
+    }
+    double seconds = now() - start;
+    __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
+    __asm__ volatile("" ::"v"(sum));
+    free(buffer);
+    return (double)count * 64 * passes / seconds / 1e9;
+}
+
 int main(void) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx512bf16")) {
@@ -53,6 +82,10 @@ int main(void) {
     for (int round = 0; round < 3; round++) {
         printf("one core: vdpbf16ps %.1f GFLOP/s, vfmadd231ps %.1f GFLOP/s\n", bf16_rate(20000000),
                fma_rate(20000000));
+    }
+    for (int round = 0; round < 3; round++) {
+        printf("one core: read 1 MiB %.1f GB/s, 5 MiB %.1f GB/s, 256 MiB %.1f GB/s\n", read_rate(1L << 20, 4000),
+               read_rate(5L << 20, 800), read_rate(256L << 20, 8));
     }
     return 0;
 }

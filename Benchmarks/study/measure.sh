@@ -8,7 +8,8 @@
 #   metrics.json   metrics --compare of those pieces against the first 32 bars of the real test
 #                  pieces (every metric, the bar-to-bar self-similarity included)
 # Usage: Benchmarks/study/measure.sh RUN_FOLDER [OUT]   (OUT default runs/long/results)
-# Environment: BIN (default .build/release/cadenza), DATA, CACHE, THREADS (default 2).
+# Environment: BIN (default .build/release/cadenza), DATA, CACHE, THREADS (default 2), MEMORIES
+# (Transformer-XL's readings, default "0 128 512 1024 2048"; a subset first, the rest later).
 # A reading or step whose file is already written is skipped, so the script can be run again after
 # an interruption and loses at most the reading it was in.
 set -euo pipefail
@@ -31,7 +32,7 @@ measure() {  # file name, then eval's reading flags; written through a temporary
 if [ "$kind" = gpt2 ]; then
   measure test-window256.json --window 256 --stride 128
 else
-  for memory in 0 128 512 1024 2048; do measure "test-mem$memory.json" --mem-len "$memory"; done
+  for memory in ${MEMORIES:-0 128 512 1024 2048}; do measure "test-mem$memory.json" --mem-len "$memory"; done
 fi
 if [ ! -s "$out/generate.log" ]; then
   rm -rf "$out/pieces"
