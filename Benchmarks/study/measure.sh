@@ -9,7 +9,9 @@
 #                  pieces (every metric, the bar-to-bar self-similarity included)
 # Usage: Benchmarks/study/measure.sh RUN_FOLDER [OUT]   (OUT default runs/long/results)
 # Environment: BIN (default .build/release/cadenza), DATA, CACHE, THREADS (default 2), MEMORIES
-# (Transformer-XL's readings, default "0 128 512 1024 2048"; a subset first, the rest later).
+# (Transformer-XL's readings, default "0 128 512 1024 2048"; a subset first, the rest later),
+# MUSIC (default 1; 0 skips the pieces and their metrics, for a second process reading other
+# memories beside the first).
 # A reading or step whose file is already written is skipped, so the script can be run again after
 # an interruption and loses at most the reading it was in.
 set -euo pipefail
@@ -34,6 +36,7 @@ if [ "$kind" = gpt2 ]; then
 else
   for memory in ${MEMORIES:-0 128 512 1024 2048}; do measure "test-mem$memory.json" --mem-len "$memory"; done
 fi
+if [ "${MUSIC:-1}" = 0 ]; then echo "wrote $out (readings only)"; exit 0; fi
 if [ ! -s "$out/generate.log" ]; then
   rm -rf "$out/pieces"
   "$BIN" generate --checkpoint "$run_folder" --bars 32 --count 50 --seed 1000 --out "$out/pieces" "${threads[@]}" \

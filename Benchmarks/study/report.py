@@ -43,19 +43,42 @@ def fmt(values, digits=4):
     return f"{m:.{digits}f} ± {se:.{digits}f}"
 
 
-def runs_of(runs_dir, model):
-    """The run folders of a model, by seed: {seed: path}."""
+def runs_of(runs_dir, results, model):
+    """The runs of a model, by seed: {seed: path}. A run is its folder in RUNS, or, once that is
+    gone, its measures' folder in RESULTS (which keeps a copy of its metrics.jsonl, or for runs
+    whose folder was lost before that copy was made, a training.json summary)."""
     found = {}
-    for path in sorted(glob.glob(os.path.join(runs_dir, f"{model}-seed*"))):
-        match = re.fullmatch(rf"{model}-seed(\d+)", os.path.basename(path))
-        if match and os.path.isdir(path):
-            found[int(match.group(1))] = path
+    for folder in (results, runs_dir):
+        for path in sorted(glob.glob(os.path.join(folder, f"{model}-seed*"))):
+            match = re.fullmatch(rf"{model}-seed(\d+)", os.path.basename(path))
+            if match and os.path.isdir(path) and (
+                    os.path.exists(os.path.join(path, "metrics.jsonl"))
+                    or os.path.exists(os.path.join(path, "training.json"))):
+                found[int(match.group(1))] = path
     return found
 
 
 def read_metrics(run):
-    with open(os.path.join(run, "metrics.jsonl")) as f:
+    """The run's training records (metrics.jsonl), or None where only a summary is kept."""
+    path = os.path.join(run, "metrics.jsonl")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def training_summary(records):
+    """What the training table shows of one run, from its records."""
+    train = [r for r in records if r["kind"] == "train"]
+    valid = [r for r in records if r["kind"] == "validation"]
+    if not train:
+        return None
+    return {"updates": train[-1]["step"], "tokens": train[-1]["tokens_seen"],
+            "tokens_per_second_median": statistics.median(
+                r["tokens_per_second"] for r in train if r.get("tokens_per_second")),
+            "hours": train[-1]["elapsed_s"] / 3600,
+            "final_validation": valid[-1]["loss"] if valid else None,
+            "best_validation": min(r["loss"] for r in valid) if valid else None}
 
 
 def load_json(path):
@@ -89,16 +112,21 @@ def main():
     args = parser.parse_args()
     results = args.results or os.path.join(args.runs, "results")
     cadenza, bench = os.path.join(args.bin, "cadenza"), os.path.join(args.bin, "cadenza-bench")
-    runs, unfinished, records_of = {}, [], {}
+    runs, unfinished, summary_of, curves_of = {}, [], {}, {}
     for model, _ in MODELS:
         runs[model] = {}
-        for seed, run in runs_of(args.runs, model).items():
-            records_of[run] = read_metrics(run)
-            train = [r for r in records_of[run] if r["kind"] == "train"]
-            if train and train[-1]["step"] >= args.updates:
+        for seed, run in runs_of(args.runs, results, model).items():
+            records = read_metrics(run)
+            if records is not None:
+                summary = training_summary(records) or {"updates": 0}
+                curves_of[run] = seed
+            else:
+                summary = load_json(os.path.join(run, "training.json"))
+            summary_of[run] = summary
+            if summary["updates"] >= args.updates:
                 runs[model][seed] = run
             else:
-                unfinished.append(f"{os.path.basename(run)} at update {train[-1]['step'] if train else 0}")
+                unfinished.append(f"{os.path.basename(run)} at update {summary['updates']}")
     out = []
     if unfinished:
         out += [f"In progress, left out: {', '.join(unfinished)} (of {args.updates:,}).", ""]
@@ -109,30 +137,24 @@ def main():
             "training tokens/s (median of updates) | hours |",
             "|---|---|---|---|---|---|---|---|"]
     for model, label in MODELS:
-        finals, bests, speeds, hours, steps, tokens = [], [], [], [], [], []
-        for run in runs[model].values():
-            records = records_of[run]
-            train = [r for r in records if r["kind"] == "train"]
-            valid = [r for r in records if r["kind"] == "validation"]
-            if not train:
-                continue
-            steps.append(train[-1]["step"])
-            tokens.append(train[-1]["tokens_seen"])
-            speeds.append(statistics.median(r["tokens_per_second"] for r in train if r.get("tokens_per_second")))
-            hours.append(train[-1]["elapsed_s"] / 3600)
-            if valid:
-                finals.append(valid[-1]["loss"])
-                bests.append(min(r["loss"] for r in valid))
+        summaries = [summary_of[run] for run in runs[model].values()]
         seeds = ", ".join(str(s) for s in runs[model])
-        out.append(f"| {label} | {seeds} | {'/'.join(str(s) for s in steps)} | "
-                   f"{'/'.join(f'{t / 1e6:.1f} M' for t in tokens)} | {fmt(finals)} | {fmt(bests)} | "
-                   f"{fmt(speeds, 0)} | {fmt(hours, 2)} |")
-    folders = [run for model, _ in MODELS for run in runs[model].values()]
-    if folders:
-        os.makedirs(args.images, exist_ok=True)
-        curves = os.path.join(args.images, "study12-validation.png")
-        subprocess.run([cadenza, "plot-loss", *folders, "--out", curves], check=True, stdout=subprocess.DEVNULL)
-        out += ["", "![validation curves](images/study12-validation.png)"]
+        tokens = "/".join(f"{t['tokens'] / 1e6:.1f} M" for t in summaries)
+        out.append(f"| {label} | {seeds} | {'/'.join(str(t['updates']) for t in summaries)} | {tokens} | "
+                   f"{fmt([t['final_validation'] for t in summaries])} | "
+                   f"{fmt([t['best_validation'] for t in summaries])} | "
+                   f"{fmt([t['tokens_per_second_median'] for t in summaries], 0)} | "
+                   f"{fmt([t['hours'] for t in summaries], 2)} |")
+    # One chart of validation curves per seed whose two runs still have their records.
+    for seed in sorted({s for model, _ in MODELS for s in runs[model]}):
+        folders = [runs[model][seed] for model, _ in MODELS
+                   if seed in runs[model] and runs[model][seed] in curves_of]
+        if len(folders) == len(MODELS):
+            os.makedirs(args.images, exist_ok=True)
+            name = f"study12-validation-seed{seed}.png"
+            subprocess.run([cadenza, "plot-loss", *folders, "--out", os.path.join(args.images, name)], check=True,
+                           stdout=subprocess.DEVNULL)
+            out += ["", f"![validation curves, seed {seed}](images/{name})"]
 
     # Test NLL: every reading of every run, overall and by position.
     readings = {}  # (label, reading) -> {"all": [report per seed], ...}
