@@ -11,7 +11,9 @@
 # Environment: BIN (default .build/release/cadenza), DATA, CACHE, THREADS (default 2), MEMORIES
 # (Transformer-XL's readings, default "0 128 512 1024 2048"; a subset first, the rest later),
 # MUSIC (default 1; 0 skips the pieces and their metrics, for a second process reading other
-# memories beside the first).
+# memories beside the first), GENERATE_FLAGS (more `generate` flags, e.g. --allow-end to write
+# pieces as seed 1's were, before End Of Piece was held back until the last bar).
+# The CPU it runs on is written to host.txt: speeds compare only within one host.
 # A reading or step whose file is already written is skipped, so the script can be run again after
 # an interruption and loses at most the reading it was in.
 set -euo pipefail
@@ -23,6 +25,8 @@ DATA="${DATA:-../shared/data/maestro-asap/maestro-asap.csv}"
 CACHE="${CACHE:-runs/token-cache}"
 threads=(--threads "${THREADS:-2}")
 mkdir -p "$out"
+[ -s "$out/host.txt" ] || awk -F': ' '/^model name/ && !n {name=$2; n=1} /^cpu family/ && !f {f=$2}
+  /^model\t/ && !m {m=$2} END {print name ", family " f " model " m}' /proc/cpuinfo > "$out/host.txt"
 kind=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kind"])' "$run_folder/latest/model.json")
 measure() {  # file name, then eval's reading flags; written through a temporary file
   [ -s "$out/$1" ] && return
@@ -39,8 +43,9 @@ fi
 if [ "${MUSIC:-1}" = 0 ]; then echo "wrote $out (readings only)"; exit 0; fi
 if [ ! -s "$out/generate.log" ]; then
   rm -rf "$out/pieces"
+  # shellcheck disable=SC2086
   "$BIN" generate --checkpoint "$run_folder" --bars 32 --count 50 --seed 1000 --out "$out/pieces" "${threads[@]}" \
-    > "$out/generate.log.part"
+    ${GENERATE_FLAGS:-} > "$out/generate.log.part"
   mv "$out/generate.log.part" "$out/generate.log"
 fi
 [ -s "$out/metrics.json" ] ||

@@ -89,6 +89,16 @@ def load_json(path):
     return json.loads(text.splitlines()[-1]) if text else None
 
 
+def per_seed(values, digits):
+    """Figures that differ by host (speeds): one per seed, in seed order, not averaged."""
+    return " / ".join(f"{v:.{digits}f}" for v in values) if values else "-"
+
+
+def host_of(results, run_name):
+    path = os.path.join(results, run_name, "host.txt")
+    return open(path).read().strip() if os.path.exists(path) else "host not recorded"
+
+
 def chart(bench, results, name, images, figure):
     """Writes RESULTS/charts/NAME.json and draws IMAGES/NAME.png with cadenza-bench chart."""
     folder = os.path.join(results, "charts")
@@ -134,7 +144,7 @@ def main():
     # Training: where each run ended, and its speed (both models side by side, one thread each).
     out += ["### Training", "",
             "| model | seeds | updates | tokens | final validation NLL | best validation NLL | "
-            "training tokens/s (median of updates) | hours |",
+            "training tokens/s (median of updates), per seed | hours, per seed |",
             "|---|---|---|---|---|---|---|---|"]
     for model, label in MODELS:
         summaries = [summary_of[run] for run in runs[model].values()]
@@ -143,8 +153,11 @@ def main():
         out.append(f"| {label} | {seeds} | {'/'.join(str(t['updates']) for t in summaries)} | {tokens} | "
                    f"{fmt([t['final_validation'] for t in summaries])} | "
                    f"{fmt([t['best_validation'] for t in summaries])} | "
-                   f"{fmt([t['tokens_per_second_median'] for t in summaries], 0)} | "
-                   f"{fmt([t['hours'] for t in summaries], 2)} |")
+                   f"{per_seed([t['tokens_per_second_median'] for t in summaries], 0)} | "
+                   f"{per_seed([t['hours'] for t in summaries], 2)} |")
+    hosts = sorted({(seed, host_of(results, f"{model}-seed{seed}")) for model, _ in MODELS for seed in runs[model]})
+    out += ["", "Speeds and hours are per seed, since the seeds ran on different hosts (the two models of "
+            "one seed side by side, one thread each): " + "; ".join(f"seed {s}: {h}" for s, h in hosts) + "."]
     # One chart of validation curves per seed whose two runs still have their records.
     for seed in sorted({s for model, _ in MODELS for s in runs[model]}):
         folders = [runs[model][seed] for model, _ in MODELS
@@ -274,10 +287,11 @@ def main():
                 rates.append(sum(int(t) for _, t, _ in pieces) / sum(float(x) for _, _, x in pieces))
                 notes.append(statistics.median(int(n) for n, _, _ in pieces))
         if rates:
-            rows.append(f"| {label} | {fmt(rates, 0)} | {fmt(notes, 0)} |")
+            rows.append(f"| {label} | {per_seed(rates, 0)} | {per_seed(notes, 0)} |")
     if rows:
         out += ["", "### Generation speed (50 pieces of 32 bars, measure.sh)", "",
-                "| model | new tokens/s (all pieces) | median notes per piece |", "|---|---|---|"] + rows
+                "| model | new tokens/s (all pieces), per seed | median notes per piece, per seed |",
+                "|---|---|---|"] + rows
     print("\n".join(out))
 
 
