@@ -35,15 +35,17 @@ struct Doctor: ParsableCommand {
         if BFloat16GEMM.path == .avx512BF16 { probeBFloat16() }
     }
 
-    /// Times `train --precision bf16`'s products against float32's on one square: whether
-    /// bfloat16 pays depends on the CPU's units (two `vdpbf16ps` per cycle on some cores, one
-    /// on others, where it is no faster than float32's fused multiply-adds), so it is measured.
+    /// Times `train --precision bf16`'s products against float32's (on the backend training
+    /// would use) on one square. Whether bfloat16 pays depends on how fast the cores run
+    /// `vdpbf16ps` against float32's fused multiply-adds, which the feature flag does not tell
+    /// (docs/benchmarks.md, "Intel Xeon"), so it is measured.
     private func probeBFloat16() {
         let operands = GEMMBenchmark.Operands(GEMMShape(m: 512, n: 512, k: 512))
         let threads = GEMM.threadCount
         var float32: [Double] = [], bfloat16: [Double] = []
         for _ in 0..<3 {
-            float32.append(GEMMBenchmark.gigaflops(operands, backend: .swift, threads: threads, minimumSeconds: 0.05))
+            float32.append(
+                GEMMBenchmark.gigaflops(operands, backend: GEMM.backend, threads: threads, minimumSeconds: 0.05))
             bfloat16.append(GEMMBenchmark.bfloat16Gigaflops(operands, threads: threads, minimumSeconds: 0.05))
         }
         let bfloat16Median = GEMMBenchmark.median(bfloat16), float32Median = GEMMBenchmark.median(float32)
