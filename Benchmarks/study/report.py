@@ -122,14 +122,14 @@ def main():
     args = parser.parse_args()
     results = args.results or os.path.join(args.runs, "results")
     cadenza, bench = os.path.join(args.bin, "cadenza"), os.path.join(args.bin, "cadenza-bench")
-    runs, unfinished, summary_of, curves_of = {}, [], {}, {}
+    runs, unfinished, summary_of, with_records = {}, [], {}, set()
     for model, _ in MODELS:
         runs[model] = {}
         for seed, run in runs_of(args.runs, results, model).items():
             records = read_metrics(run)
             if records is not None:
                 summary = training_summary(records) or {"updates": 0}
-                curves_of[run] = seed
+                with_records.add(run)
             else:
                 summary = load_json(os.path.join(run, "training.json"))
             summary_of[run] = summary
@@ -161,7 +161,7 @@ def main():
     # One chart of validation curves per seed whose two runs still have their records.
     for seed in sorted({s for model, _ in MODELS for s in runs[model]}):
         folders = [runs[model][seed] for model, _ in MODELS
-                   if seed in runs[model] and runs[model][seed] in curves_of]
+                   if seed in runs[model] and runs[model][seed] in with_records]
         if len(folders) == len(MODELS):
             os.makedirs(args.images, exist_ok=True)
             name = f"study12-validation-seed{seed}.png"
