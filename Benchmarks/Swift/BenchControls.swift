@@ -62,6 +62,12 @@ struct BenchControls: ParsableCommand {
     var hintBars = Infilling.suffixBars
 
     @Option(
+        help:
+            "Infilling gaps per held-out piece: bars 9-12, then 17-20, 25-28 and so on, where the piece is long enough."
+    )
+    var gaps = 1
+
+    @Option(
         parsing: .upToNextOption,
         help: "Harmony guidance (nats; inf: chord or scale tones only) for the chord and key measurements.")
     var guidance: [Float] = [0, 2, 4, .infinity]
@@ -82,7 +88,7 @@ struct BenchControls: ParsableCommand {
         let parts = Set(part.contains("all") ? ["infill", "chords", "style", "other"] : part)
         print("cadenza-bench controls: \(model), \(test.count) test files, memory \(memLen), seed \(seed)")
         let lab = Lab(stepper: stepper, tokenizer: tokenizer, seed: seed, hintBars: hintBars, guidance: guidance)
-        if parts.contains("infill") { try lab.infill(test, pieces: pieces) }
+        if parts.contains("infill") { try lab.infill(test, pieces: pieces, gapsPerPiece: gaps) }
         if parts.contains("chords") { try lab.chords(test, samples: samples) }
         if parts.contains("style") {
             try lab.style(
@@ -175,55 +181,76 @@ struct Lab {
 
     // MARK: Infilling
 
-    func infill(_ test: [CorpusFile], pieces: Int) throws {
-        let prefixBars = 8, gapBars = 4
+    /// Scores and fills 4-bar gaps of the first `pieces` held-out pieces with at least 13 bars:
+    /// bars 9-12, then (up to `gapsPerPiece`) 17-20, 25-28 and so on while a bar follows the
+    /// gap, each given every bar before it. A piece's difference is over all of its gaps' tokens,
+    /// so that the standard error counts pieces, not gaps of the same piece.
+    func infill(_ test: [CorpusFile], pieces: Int, gapsPerPiece: Int) throws {
+        let firstGap = 8, gapBars = 4, gapSpacing = 8
         var both = (0.0, 0), prefixOnly = (0.0, 0)
         var bothByBar = [(Double, Int)](repeating: (0, 0), count: gapBars), prefixByBar = bothByBar
-        // Each piece's difference (with the hint minus without), nats per token of its gap.
+        // Each piece's difference (with the hint minus without), nats per token of its gaps.
         var perPiece: [Double] = []
         var real: [(Double, Double)] = [], filled: [(Double, Double)] = [], continued: [(Double, Double)] = []
-        var used = 0
+        var used = 0, gapCount = 0
         for (n, file) in test.enumerated() where used < pieces {
             guard let ids = ids(of: file) else { continue }
             let bars = tokenizer.barStarts(of: ids)
-            guard bars.count >= prefixBars + gapBars + 1 else { continue }
+            guard bars.count >= firstGap + gapBars + 1 else { continue }
             let midi = try MIDIFile(contentsOf: URL(fileURLWithPath: file.path))
-            let gap = prefixBars..<(prefixBars + gapBars)
-            let infilling = try Infilling(file: midi, gap: gap, tokenizer: tokenizer, hintBars: hintBars)
-            let withSuffix = infilling.context
-            let plain = Array(infilling.ids[..<infilling.barStarts[gap.lowerBound]])
-            let middle = infilling.middle
-            let middleIDs = Array(middle)
-            let eachBoth = try nlls(of: middleIDs, after: withSuffix),
-                eachPrefix = try nlls(of: middleIDs, after: plain)
-            for (i, (x, y)) in zip(
-                byBar(eachBoth, ids: middleIDs, bars: gapBars), byBar(eachPrefix, ids: middleIDs, bars: gapBars)
-            ).enumerated() {
-                bothByBar[i] = (bothByBar[i].0 + x.0, bothByBar[i].1 + x.1)
-                prefixByBar[i] = (prefixByBar[i].0 + y.0, prefixByBar[i].1 + y.1)
+            var pieceDifference = 0.0, pieceTokens = 0
+            for g in 0..<max(1, gapsPerPiece) {
+                let start = firstGap + g * gapSpacing
+                guard bars.count >= start + gapBars + 1 else { break }
+                let gap = start..<(start + gapBars)
+                let infilling = try Infilling(file: midi, gap: gap, tokenizer: tokenizer, hintBars: hintBars)
+                let withSuffix = infilling.context
+                let plain = Array(infilling.ids[..<infilling.barStarts[gap.lowerBound]])
+                let middle = infilling.middle
+                let middleIDs = Array(middle)
+                let eachBoth = try nlls(of: middleIDs, after: withSuffix),
+                    eachPrefix = try nlls(of: middleIDs, after: plain)
+                for (i, (x, y)) in zip(
+                    byBar(eachBoth, ids: middleIDs, bars: gapBars), byBar(eachPrefix, ids: middleIDs, bars: gapBars)
+                ).enumerated() {
+                    bothByBar[i] = (bothByBar[i].0 + x.0, bothByBar[i].1 + x.1)
+                    prefixByBar[i] = (prefixByBar[i].0 + y.0, prefixByBar[i].1 + y.1)
+                }
+                // Control tokens are nil and not scored; both readings score the same tokens.
+                let scoredBoth = eachBoth.compactMap { $0 }, scored = scoredBoth.count
+                let a = scoredBoth.reduce(0, +), b = eachPrefix.compactMap { $0 }.reduce(0, +)
+                pieceDifference += a - b
+                pieceTokens += scored
+                both = (both.0 + a, both.1 + scored)
+                prefixOnly = (prefixOnly.0 + b, prefixOnly.1 + scored)
+                real.append(shape(middle, bars: gapBars))
+                let stop = try StopCondition(bars: gapBars, allowsEndOfPiece: false)
+                // The first gap keeps the seeds it had when each piece had one gap.
+                let pieceSeed = seed &+ UInt64(n) &+ UInt64(g) &* 1_000_003
+                var random = SeededGenerator(seed: pieceSeed)
+                let f = try generator(Steering(fillsGap: true)).generate(
+                    prompt: withSuffix, stop: stop, generator: &random)
+                random = SeededGenerator(seed: pieceSeed)
+                let c = try generator(Steering(fillsGap: true)).generate(prompt: plain, stop: stop, generator: &random)
+                filled.append(shape(f.newIDs, bars: gapBars))
+                continued.append(shape(c.newIDs, bars: gapBars))
+                gapCount += 1
             }
-            // Control tokens are nil and not scored; both readings score the same tokens.
-            let scoredBoth = eachBoth.compactMap { $0 }, scored = scoredBoth.count
-            let a = scoredBoth.reduce(0, +), b = eachPrefix.compactMap { $0 }.reduce(0, +)
-            perPiece.append((a - b) / Double(max(scored, 1)))
-            both = (both.0 + a, both.1 + scored)
-            prefixOnly = (prefixOnly.0 + b, prefixOnly.1 + scored)
-            real.append(shape(middle, bars: gapBars))
-            let stop = try StopCondition(bars: gapBars, allowsEndOfPiece: false)
-            var random = SeededGenerator(seed: seed &+ UInt64(n))
-            let f = try generator(Steering(fillsGap: true)).generate(prompt: withSuffix, stop: stop, generator: &random)
-            random = SeededGenerator(seed: seed &+ UInt64(n))
-            let c = try generator(Steering(fillsGap: true)).generate(prompt: plain, stop: stop, generator: &random)
-            filled.append(shape(f.newIDs, bars: gapBars))
-            continued.append(shape(c.newIDs, bars: gapBars))
+            perPiece.append(pieceDifference / Double(max(pieceTokens, 1)))
             used += 1
         }
         func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(xs.count, 1)) }
         func gapMean(_ xs: [(Double, Double)], _ k: KeyPath<(Double, Double), Double>) -> Double {
             mean(zip(xs, real).map { abs($0.0[keyPath: k] - $0.1[keyPath: k]) })
         }
-        print("\n## Infilling: bars 9-12 of \(used) held-out pieces (8 bars before, up to 2 after)")
-        print("| context | NLL of the real bars 9-12 (nats/token) | tokens |")
+        if gapsPerPiece <= 1 {
+            print("\n## Infilling: bars 9-12 of \(used) held-out pieces (8 bars before, up to 2 after)")
+        } else {
+            print(
+                "\n## Infilling: \(gapCount) gaps of 4 bars (bars 9-12, 17-20, ...; up to \(gapsPerPiece) per piece) "
+                    + "in \(used) held-out pieces (every bar before, up to 2 after)")
+        }
+        print("| context | NLL of the real gap bars (nats/token) | tokens |")
         print("|---|---|---|")
         print(String(format: "| bars before and after (infilling) | %.4f | %d |", both.0 / Double(both.1), both.1))
         print(
@@ -236,17 +263,19 @@ struct Lab {
             (spread / Double(max(perPiece.count - 1, 1))).squareRoot() / Double(max(perPiece.count, 1)).squareRoot()
         print(
             String(
-                format: "\nPer piece, with the hint minus without: %+.4f +- %.4f nats/token (mean, standard error); "
-                    + "lower with the hint in %d of %d pieces", meanDifference, standardError,
+                format: "\nPer piece, with the hint minus without: %+.4f +- %.4f nats/token (mean, standard error; "
+                    + "%.1f standard errors); lower with the hint in %d of %d pieces", meanDifference, standardError,
+                abs(meanDifference) / max(standardError, .leastNormalMagnitude),
                 perPiece.filter { $0 < 0 }.count, perPiece.count))
         print("\n| bar of the gap | tokens | bars before and after | bars before only | difference |")
         print("|---|---|---|---|---|")
         for (i, (x, y)) in zip(bothByBar, prefixByBar).enumerated() {
             let a = x.0 / Double(max(x.1, 1)), b = y.0 / Double(max(y.1, 1))
-            print(String(format: "| %d | %d | %.4f | %.4f | %+.4f |", prefixBars + i + 1, x.1, a, b, a - b))
+            let label = gapsPerPiece <= 1 ? "\(firstGap + i + 1)" : "\(i + 1) of 4"
+            print("| \(label) " + String(format: "| %d | %.4f | %.4f | %+.4f |", x.1, a, b, a - b))
         }
         print(
-            "\n| bars 9-12 | notes per bar | pitch range | mean abs. difference from the real bars: notes per bar "
+            "\n| gap bars | notes per bar | pitch range | mean abs. difference from the real bars: notes per bar "
                 + "| pitch range |"
         )
         print("|---|---|---|---|---|")

@@ -61,6 +61,9 @@ fi
 # Infilling at the memory `generate --infill` writes with; the rest at 512.
 "$BENCH" controls --model "$PRE" --data "$DATA" --part infill --pieces 40 --mem-len 1024 | tee "$OUT/controls.md"
 "$BENCH" controls --model "$PRE" --data "$DATA" --part infill --pieces 40 --mem-len 512 | tee -a "$OUT/controls.md"
+# The whole test split, up to three gaps per piece (30 min on 2 cores).
+"$BENCH" controls --model "$PRE" --data "$DATA" --part infill --pieces 140 --gaps 3 --mem-len 1024 \
+  | tee -a "$OUT/controls.md"
 "$BENCH" controls --model "$PRE" --data "$DATA" --part chords --part style --part other --pieces 40 --samples 8 \
   | tee -a "$OUT/controls.md"
 # The README's examples and their piano rolls (bars 1-12 before and after the infill).
