@@ -1,7 +1,8 @@
 // The ceiling the products are measured against (docs/benchmarks.md, "Mixed precision"): one
-// core's rate of AVX-512 BF16 dot products (`vdpbf16ps`, 64 flops each) and of float32 fused
-// multiply-adds (`vfmadd231ps`, 32 flops each), in a loop of 24 independent sums so that only
-// the instructions' throughput limits it. Also one core's read bandwidth from a buffer that fits
+// core's rate of AVX-512 BF16 dot products (`vdpbf16ps`, 64 flops each), of float32 fused
+// multiply-adds (`vfmadd231ps`, 32 flops each) and, where the CPU has AVX-512 FP16 (Intel), of
+// float16 ones (`vfmadd231ph`, 64 flops each, sums in float16), in a loop of 24 independent sums
+// so that only the instructions' throughput limits it. Also one core's read bandwidth from a buffer that fits
 // the L2, one the size of batch-1 generation's int8 weights (they are read once per token, so
 // bandwidth divided by their size bounds tokens/s), and one far larger than any cache.
 //   clang -O2 -march=native Benchmarks/cpu-peak.c -o /tmp/cpu-peak && /tmp/cpu-peak
@@ -49,6 +50,18 @@ __attribute__((target("avx512f"))) static double fma_rate(long iterations) {
     return 24.0 * iterations * 32 / (now() - start) / 1e9;
 }
 
+__attribute__((target("avx512f,avx512fp16"))) static double fp16_rate(long iterations) {
+    __m512h acc[24];
+    for (int i = 0; i < 24; i++) acc[i] = _mm512_set1_ph((_Float16)i);
+    __m512h a = _mm512_set1_ph((_Float16)0.999f), b = _mm512_set1_ph((_Float16)0.001f);
+    double start = now();
+    for (long r = 0; r < iterations; r++) {
+        for (int i = 0; i < 24; i++) acc[i] = _mm512_fmadd_ph(acc[i], a, b);
+        KEEP(acc);
+    }
+    return 24.0 * iterations * 64 / (now() - start) / 1e9;
+}
+
 // GB/s of summing `bytes` of a buffer, repeated `passes` times (the first pass untimed), four
 // independent 64-byte loads per step so that only the memory system limits it.
 __attribute__((target("avx512f"))) static double read_rate(long bytes, int passes) {
@@ -80,8 +93,10 @@ int main(void) {
         return 1;
     }
     for (int round = 0; round < 3; round++) {
-        printf("one core: vdpbf16ps %.1f GFLOP/s, vfmadd231ps %.1f GFLOP/s\n", bf16_rate(20000000),
+        printf("one core: vdpbf16ps %.1f GFLOP/s, vfmadd231ps %.1f GFLOP/s", bf16_rate(20000000),
                fma_rate(20000000));
+        if (__builtin_cpu_supports("avx512fp16")) printf(", vfmadd231ph %.1f GFLOP/s", fp16_rate(20000000));
+        printf("\n");
     }
     for (int round = 0; round < 3; round++) {
         printf("one core: read 1 MiB %.1f GB/s, 5 MiB %.1f GB/s, 256 MiB %.1f GB/s\n", read_rate(1L << 20, 4000),
