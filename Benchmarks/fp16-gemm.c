@@ -5,8 +5,9 @@
 // operands that sum CHUNK products per lane in float16 and then add the chunk to float32 sums,
 // against the same 8 x 32 tile in float32 with `vfmadd231ps`, and the error of each against a
 // double-precision product (with bfloat16 operands and float32 sums, as `BFloat16GEMM`, beside).
-// Three float16 tiles: 8 x 32 and 8 x 64 broadcasting one float16 of A per row and depth, and
-// 8 x 32 on pairs of depths (the layout `BFloat16GEMM` packs), which broadcasts 32-bit words.
+// The float16 tile works on pairs of depths (the layout `BFloat16GEMM` packs), so that A is
+// broadcast as 32-bit words by the load ports. (Broadcasting one float16 per row and depth, in
+// 8 x 32 and 8 x 64 tiles, measured slower.)
 //
 // Float16's range is small (largest 65504), so each operand is first scaled by a power of two
 // (exact) that brings its largest magnitude to 2^5: a chunk of 32 products per lane is then at
@@ -48,119 +49,34 @@ static float scale_for(const float *x, long count) {
     return largest > 0 ? ldexpf(1, 5 - ilogbf(largest) - 1) : 1;
 }
 
-// A [m, k] row-major into panels of 8 rows (per depth, 8 values); B [k, n] into panels of 32
-// columns (per depth, 32 values). Zeros beyond the edges.
-static void pack_a16(const float *a, long m, long k, float s, _Float16 *out) {
-    for (long p = 0; p < (m + 7) / 8; p++)
-        for (long d = 0; d < k; d++)
-            for (long i = 0; i < 8; i++) {
-                long r = p * 8 + i;
-                out[(p * k + d) * 8 + i] = (_Float16)(r < m ? a[r * k + d] * s : 0);
+// Packing: lanes (rows of A, columns of B) in panels of `width` (8 for A, 32 for B); element
+// (lane l, depth d) of the operand is x[l * lane_step + d * depth_step]. Zeros beyond the edges.
+//
+// float32, for the float32 tile: per depth, the panel's `width` values.
+static void pack32(const float *x, long lanes, long depth, long lane_step, long depth_step, long width, float *out) {
+    for (long p = 0; p < (lanes + width - 1) / width; p++)
+        for (long d = 0; d < depth; d++)
+            for (long l = 0; l < width; l++) {
+                long lane = p * width + l;
+                out[(p * depth + d) * width + l] = lane < lanes ? x[lane * lane_step + d * depth_step] : 0;
             }
 }
-static void pack_b16(const float *b, long k, long n, float s, _Float16 *out) {
-    for (long p = 0; p < (n + 31) / 32; p++)
-        for (long d = 0; d < k; d++)
-            for (long j = 0; j < 32; j++) {
-                long c = p * 32 + j;
-                out[(p * k + d) * 32 + j] = (_Float16)(c < n ? b[d * n + c] * s : 0);
-            }
-}
-static void pack_a32(const float *a, long m, long k, float *out) {
-    for (long p = 0; p < (m + 7) / 8; p++)
-        for (long d = 0; d < k; d++)
-            for (long i = 0; i < 8; i++) out[(p * k + d) * 8 + i] = p * 8 + i < m ? a[(p * 8 + i) * k + d] : 0;
-}
-static void pack_b32(const float *b, long k, long n, float *out) {
-    for (long p = 0; p < (n + 31) / 32; p++)
-        for (long d = 0; d < k; d++)
-            for (long j = 0; j < 32; j++) out[(p * k + d) * 32 + j] = p * 32 + j < n ? b[d * n + p * 32 + j] : 0;
-}
 
-// One 8 x 32 tile: float16 sums over CHUNK depths, each chunk widened and added to float32 sums.
-__attribute__((target("avx512f,avx512bw,avx512fp16"))) static void tile16(const _Float16 *pa, const _Float16 *pb,
-                                                                            long k, float unscale, float *c,
-                                                                            long ldc) {
-    __m512 lo[8], hi[8];
-    for (int i = 0; i < 8; i++) lo[i] = hi[i] = _mm512_setzero_ps();
-    for (long d0 = 0; d0 < k; d0 += CHUNK) {
-        __m512h h[8];
-        for (int i = 0; i < 8; i++) h[i] = _mm512_setzero_ph();
-        long end = d0 + CHUNK < k ? d0 + CHUNK : k;
-        for (long d = d0; d < end; d++) {
-            __m512h b = _mm512_loadu_ph(pb + d * 32);
-            for (int i = 0; i < 8; i++) h[i] = _mm512_fmadd_ph(_mm512_set1_ph(pa[d * 8 + i]), b, h[i]);
-        }
-        for (int i = 0; i < 8; i++) {
-            __m512i bits = _mm512_castph_si512(h[i]);
-            lo[i] = _mm512_add_ps(lo[i], _mm512_cvtph_ps(_mm512_castsi512_si256(bits)));
-            hi[i] = _mm512_add_ps(hi[i], _mm512_cvtph_ps(_mm512_extracti64x4_epi64(bits, 1)));
-        }
-    }
-    __m512 u = _mm512_set1_ps(unscale);
-    for (int i = 0; i < 8; i++) {
-        _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(lo[i], u));
-        _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(hi[i], u));
-    }
-}
-
-// An 8 x 64 tile: 16 float16 sums in registers (two 32-column halves per row), the float32
-// sums in memory (L1), so that the widening at the end of a chunk uses load and store ports.
-__attribute__((target("avx512f,avx512bw,avx512fp16"))) static void tile16w(const _Float16 *pa, const _Float16 *pb0,
-                                                                             const _Float16 *pb1, long k,
-                                                                             float unscale, float *c, long ldc) {
-    float sums[8][64] __attribute__((aligned(64)));
-    memset(sums, 0, sizeof(sums));
-    for (long d0 = 0; d0 < k; d0 += CHUNK) {
-        __m512h h0[8], h1[8];
-        for (int i = 0; i < 8; i++) h0[i] = h1[i] = _mm512_setzero_ph();
-        long end = d0 + CHUNK < k ? d0 + CHUNK : k;
-        for (long d = d0; d < end; d++) {
-            __m512h b0 = _mm512_loadu_ph(pb0 + d * 32), b1 = _mm512_loadu_ph(pb1 + d * 32);
-            for (int i = 0; i < 8; i++) {
-                __m512h a = _mm512_set1_ph(pa[d * 8 + i]);
-                h0[i] = _mm512_fmadd_ph(a, b0, h0[i]);
-                h1[i] = _mm512_fmadd_ph(a, b1, h1[i]);
-            }
-        }
-        for (int i = 0; i < 8; i++) {
-            __m512i x0 = _mm512_castph_si512(h0[i]), x1 = _mm512_castph_si512(h1[i]);
-            float *row = sums[i];
-            _mm512_store_ps(row, _mm512_add_ps(_mm512_load_ps(row), _mm512_cvtph_ps(_mm512_castsi512_si256(x0))));
-            _mm512_store_ps(row + 16,
-                            _mm512_add_ps(_mm512_load_ps(row + 16), _mm512_cvtph_ps(_mm512_extracti64x4_epi64(x0, 1))));
-            _mm512_store_ps(row + 32, _mm512_add_ps(_mm512_load_ps(row + 32), _mm512_cvtph_ps(_mm512_castsi512_si256(x1))));
-            _mm512_store_ps(row + 48,
-                            _mm512_add_ps(_mm512_load_ps(row + 48), _mm512_cvtph_ps(_mm512_extracti64x4_epi64(x1, 1))));
-        }
-    }
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 64; j++) c[i * ldc + j] = sums[i][j] * unscale;
-}
-
-// Operands as pairs of depths, the layout of `BFloat16GEMM`: A's step kk holds, per row, the
-// float16 pair (a[2kk], a[2kk + 1]) as one 32-bit word, broadcast with a plain load; B's holds,
-// per column, (b[2kk], b[2kk + 1]), 16 columns to a register. Each lane then sums every other
-// depth (the even and odd halves are added once, at the end of the tile), so a chunk of CHUNK
-// steps is CHUNK terms per lane.
-static void pack_a16p(const float *a, long m, long k, float s, _Float16 *out) {
-    long k2 = (k + 1) / 2;
-    for (long p = 0; p < (m + 7) / 8; p++)
+// float16 times `scale`, as pairs of depths, the layout of `BFloat16GEMM`: step kk holds, per
+// lane, the pair (x[2kk], x[2kk + 1]) as one 32-bit word. A row's pair is broadcast with a plain
+// load; B's 32 columns fill two registers. Each lane then sums every other depth (the even and
+// odd halves are added once, at the end of the tile), so a chunk of CHUNK steps is CHUNK terms
+// per lane.
+static void pack16p(const float *x, long lanes, long depth, long lane_step, long depth_step, long width, float scale,
+                    _Float16 *out) {
+    long k2 = (depth + 1) / 2;
+    for (long p = 0; p < (lanes + width - 1) / width; p++)
         for (long kk = 0; kk < k2; kk++)
-            for (long i = 0; i < 8; i++)
+            for (long l = 0; l < width; l++)
                 for (int e = 0; e < 2; e++) {
-                    long r = p * 8 + i, d = 2 * kk + e;
-                    out[((p * k2 + kk) * 8 + i) * 2 + e] = (_Float16)(r < m && d < k ? a[r * k + d] * s : 0);
-                }
-}
-static void pack_b16p(const float *b, long k, long n, float s, _Float16 *out) {
-    long k2 = (k + 1) / 2;
-    for (long p = 0; p < (n + 31) / 32; p++)
-        for (long kk = 0; kk < k2; kk++)
-            for (long j = 0; j < 32; j++)
-                for (int e = 0; e < 2; e++) {
-                    long c = p * 32 + j, d = 2 * kk + e;
-                    out[((p * k2 + kk) * 32 + j) * 2 + e] = (_Float16)(c < n && d < k ? b[d * n + c] * s : 0);
+                    long lane = p * width + l, d = 2 * kk + e;
+                    float v = lane < lanes && d < depth ? x[lane * lane_step + d * depth_step] * scale : 0;
+                    out[((p * k2 + kk) * width + l) * 2 + e] = (_Float16)v;
                 }
 }
 
@@ -249,44 +165,25 @@ int main(void) {
     // Multiples of the tiles: the rates are of the kernels, not of edge handling.
     const long shapes[][3] = {{512, 512, 512}, {2048, 768, 256}, {256, 1024, 2048}, {2048, 256, 1024}};
     for (int s = 0; s < 4; s++) {
-        long m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        long m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], k2 = (k + 1) / 2;
         float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
         float *c16 = malloc(sizeof(float) * m * n), *c32 = malloc(sizeof(float) * m * n);
-        float *cbf = malloc(sizeof(float) * m * n);
         for (long i = 0; i < m * k; i++) a[i] = normal();
         for (long i = 0; i < k * n; i++) b[i] = 0.02f * normal() * (uniform() < 0.01 ? 30 : 1);
         float sa = scale_for(a, m * k), sb = scale_for(b, k * n);
-        _Float16 *pa16 = malloc(2 * ((m + 7) / 8) * 8 * k), *pb16 = malloc(2 * ((n + 31) / 32) * 32 * k);
+        _Float16 *pa16 = malloc(2 * (m + 7) / 8 * 8 * 2 * k2), *pb16 = malloc(2 * (n + 31) / 32 * 32 * 2 * k2);
         float *pa32 = malloc(4 * ((m + 7) / 8) * 8 * k), *pb32 = malloc(4 * ((n + 31) / 32) * 32 * k);
-        pack_a16(a, m, k, sa, pa16);
-        pack_b16(b, k, n, sb, pb16);
-        _Float16 *pa16p = malloc(2 * ((m + 7) / 8) * 8 * (k + 1)), *pb16p = malloc(2 * ((n + 31) / 32) * 32 * (k + 1));
-        float *c16p = malloc(sizeof(float) * m * n);
-        pack_a16p(a, m, k, sa, pa16p);
-        pack_b16p(b, k, n, sb, pb16p);
-        pack_a32(a, m, k, pa32);
-        pack_b32(b, k, n, pb32);
-        double best16 = 0, best16w = 0, best16p = 0, best32 = 0, flops = 2.0 * m * n * k;
+        pack16p(a, m, k, k, 1, 8, sa, pa16);
+        pack16p(b, n, k, 1, n, 32, sb, pb16);
+        pack32(a, m, k, k, 1, 8, pa32);
+        pack32(b, n, k, 1, n, 32, pb32);
+        double best16 = 0, best32 = 0, flops = 2.0 * m * n * k;
         for (int round = 0; round < 5; round++) {
             double t = now();
             for (long q = 0; q < n / 32; q++)
                 for (long p = 0; p < m / 8; p++)
-                    tile16(pa16 + p * 8 * k, pb16 + q * 32 * k, k, 1 / (sa * sb), c16 + p * 8 * n + q * 32, n);
+                    tile16p(pa16 + p * 8 * 2 * k2, pb16 + q * 32 * 2 * k2, k, 1 / (sa * sb), c16 + p * 8 * n + q * 32, n);
             double r16 = flops / (now() - t) / 1e9;
-            t = now();
-            for (long q = 0; q < n / 64; q++)
-                for (long p = 0; p < m / 8; p++)
-                    tile16w(pa16 + p * 8 * k, pb16 + 2 * q * 32 * k, pb16 + (2 * q + 1) * 32 * k, k, 1 / (sa * sb),
-                            c16 + p * 8 * n + q * 64, n);
-            double r16w = flops / (now() - t) / 1e9;
-            best16w = r16w > best16w ? r16w : best16w;
-            t = now();
-            for (long q = 0; q < n / 32; q++)
-                for (long p = 0; p < m / 8; p++)
-                    tile16p(pa16p + p * 8 * 2 * ((k + 1) / 2), pb16p + q * 32 * 2 * ((k + 1) / 2), k, 1 / (sa * sb),
-                            c16p + p * 8 * n + q * 32, n);
-            double r16p = flops / (now() - t) / 1e9;
-            best16p = r16p > best16p ? r16p : best16p;
             t = now();
             for (long q = 0; q < n / 32; q++)
                 for (long p = 0; p < m / 8; p++) tile32(pa32 + p * 8 * k, pb32 + q * 32 * k, k, c32 + p * 8 * n + q * 32, n);
@@ -295,10 +192,9 @@ int main(void) {
             best32 = r32 > best32 ? r32 : best32;
         }
         // Errors on a sample of outputs (the double product of every output is slow).
-        long samples = 4096;
-        double *exact = malloc(sizeof(double) * samples), *magnitude = malloc(sizeof(double) * samples);
-        float *g16 = malloc(sizeof(float) * samples), *g32 = malloc(sizeof(float) * samples);
-        float *g16p = malloc(sizeof(float) * samples);
+        enum { samples = 4096 };
+        static double exact[samples], magnitude[samples];
+        static float g16[samples], g32[samples], gbf[samples];
         for (long t = 0; t < samples; t++) {
             long i = (t * 7919) % m, j = (t * 104729) % n;
             double e = 0, mag = 0;
@@ -308,18 +204,15 @@ int main(void) {
                 mag += fabs((double)a[i * k + d] * b[d * n + j]);
                 sum_bf += bf16(a[i * k + d]) * bf16(b[d * n + j]);
             }
-            exact[t] = e, magnitude[t] = mag, cbf[t] = sum_bf;
-            g16[t] = c16[i * n + j], g32[t] = c32[i * n + j], g16p[t] = c16p[i * n + j];
+            exact[t] = e, magnitude[t] = mag, gbf[t] = sum_bf;
+            g16[t] = c16[i * n + j], g32[t] = c32[i * n + j];
         }
-        printf("[%ldx%ld] x [%ldx%ld], one core: float16 sums of %d then float32: 8x32 %.1f, 8x64 %.1f, pairs 8x32 "
-               "%.1f GFLOP/s; float32 8x32 %.1f GFLOP/s (best %.2fx); error relative to the terms' sum: float16 %.2e, "
-               "pairs %.2e, bfloat16 operands %.2e, float32 %.2e\n",
-               m, k, k, n, CHUNK, best16, best16w, best16p, best32, fmax(best16p, fmax(best16w, best16)) / best32,
-               error(g16, exact, magnitude, samples), error(g16p, exact, magnitude, samples),
-               error(cbf, exact, magnitude, samples), error(g32, exact, magnitude, samples));
-        free(a), free(b), free(c16), free(c32), free(cbf), free(pa16), free(pb16), free(pa32), free(pb32);
-        free(pa16p), free(pb16p), free(c16p), free(g16p);
-        free(exact), free(magnitude), free(g16), free(g32);
+        printf("[%ldx%ld] x [%ldx%ld], one core: float16 tile (sums of %d, then float32) %.1f GFLOP/s, float32 tile "
+               "%.1f GFLOP/s: %.2fx; error relative to the terms' sum: float16 %.2e, bfloat16 operands %.2e, "
+               "float32 %.2e\n",
+               m, k, k, n, CHUNK, best16, best32, best16 / best32, error(g16, exact, magnitude, samples),
+               error(gbf, exact, magnitude, samples), error(g32, exact, magnitude, samples));
+        free(a), free(b), free(c16), free(c32), free(pa16), free(pb16), free(pa32), free(pb32);
     }
     return 0;
 }
