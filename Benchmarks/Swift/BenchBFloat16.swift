@@ -2,15 +2,15 @@ import ArgumentParser
 import Foundation
 import Tensor
 
-/// `cadenza-bench bf16`: the mixed-precision product (`BFloat16GEMM`, bfloat16 operands, float32
-/// sums) against the float32 product (`GEMM`, Swift backend) on the shapes of training the
-/// `small` models (16 x 128 = 2,048 rows; forward, and the two backward products of each), and a
-/// square one; interleaved rounds, medians. PyTorch's bfloat16 matmul on the same shapes:
-/// Benchmarks/bf16-torch.py.
+/// `cadenza-bench bf16`: the mixed-precision products (`BFloat16GEMM`, bfloat16 operands, float32
+/// sums; `Float16GEMM`, scaled float16 operands, float16 sums of 32 then float32) against the
+/// float32 product (`GEMM`, Swift backend) on the shapes of training the `small` models (16 x 128 =
+/// 2,048 rows; forward, and the two backward products of each), and a square one; interleaved
+/// rounds, medians. PyTorch's bfloat16 matmul on the same shapes: Benchmarks/bf16-torch.py.
 struct BenchBFloat16: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bf16",
-        abstract: "GFLOP/s of the bfloat16 mixed-precision GEMM against the float32 GEMM.")
+        abstract: "GFLOP/s of the bfloat16 and float16 mixed-precision GEMMs against the float32 GEMM.")
 
     @Option(help: "Rounds; figures are medians over them.")
     var runs = 5
@@ -31,8 +31,12 @@ struct BenchBFloat16: ParsableCommand {
         let cpu =
             (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("model name") }.map { String($0.split(separator: ":").last ?? "") } ?? "unknown"
-        print("CPU:\(cpu); bfloat16 path: \(BFloat16GEMM.path.rawValue); \(threads) threads")
-        print("shape                         float32 GFLOP/s   bf16 GFLOP/s   bf16 / float32")
+        print(
+            "CPU:\(cpu); bfloat16 path: \(BFloat16GEMM.path.rawValue); float16 path: \(Float16GEMM.path.rawValue); "
+                + "\(threads) threads")
+        print(
+            "shape                         float32 GFLOP/s   bf16 GFLOP/s   bf16 / float32   fp16 GFLOP/s   fp16 / float32"
+        )
         var g = SeededGenerator(seed: 1)
         for (m, n, k, ta, tb, what) in Self.shapes {
             let a = (0..<(m * k)).map { _ in g.nextUniform() - 0.5 },
@@ -48,7 +52,7 @@ struct BenchBFloat16: ParsableCommand {
                 } while Date().timeIntervalSince(start) < minSeconds
                 return 2 * Double(m * n * k) * Double(repeats) / Date().timeIntervalSince(start) / 1e9
             }
-            var f32: [Double] = [], bf16: [Double] = []
+            var f32: [Double] = [], bf16: [Double] = [], fp16: [Double] = []
             for _ in 0..<runs {
                 f32.append(
                     rate {
@@ -62,12 +66,18 @@ struct BenchBFloat16: ParsableCommand {
                             m: m, n: n, k: k, a: a, lda: lda, transposeA: ta, b: b, ldb: ldb, transposeB: tb, c: &c,
                             ldc: n, threads: threads)
                     })
+                fp16.append(
+                    rate {
+                        Float16GEMM.multiply(
+                            m: m, n: n, k: k, a: a, lda: lda, transposeA: ta, b: b, ldb: ldb, transposeB: tb, c: &c,
+                            ldc: n, threads: threads)
+                    })
             }
-            let (x, y) = (f32.sorted()[runs / 2], bf16.sorted()[runs / 2])
+            let (x, y, z) = (f32.sorted()[runs / 2], bf16.sorted()[runs / 2], fp16.sorted()[runs / 2])
             let name = "\(m)x\(n)x\(k)\(ta ? " Aᵀ" : "")\(tb ? " Bᵀ" : "") \(what)"
             print(
                 name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                    + String(format: "%15.1f %14.1f %16.2fx", x, y, y / x))
+                    + String(format: "%15.1f %14.1f %16.2fx %14.1f %16.2fx", x, y, y / x, z, z / x))
         }
     }
 }

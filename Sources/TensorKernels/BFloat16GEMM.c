@@ -25,38 +25,50 @@ static inline float widen(uint16_t h) {
     return x;
 }
 
-// Rounds `count` floats to bfloat16 pairs: out[p] = (x[2p], x[2p + 1]) as one 32-bit word, low
+// `x * scale` rounded to float16, to nearest with ties to even, as its bits (`Float16GEMM`).
+static inline uint16_t f16_bits(float x, float scale) {
+    _Float16 h = (_Float16)(x * scale);
+    uint16_t bits;
+    memcpy(&bits, &h, 2);
+    return bits;
+}
+
+// One operand value in the packed format: bfloat16 of x (format 0) or float16 of x * scale
+// (format 1).
+static inline uint32_t round16(float x, int format, float scale) {
+    return format == 0 ? cadenza_bf16_round(x) : f16_bits(x, scale);
+}
+
+// Rounds `count` floats to 16-bit pairs: out[p] = (x[2p], x[2p + 1]) as one 32-bit word, low
 // half first; an odd count ends with (x[count - 1], 0). A loop the compiler vectorises.
-static inline void round_adjacent(const float *x, long count, uint32_t *out) {
+static inline void round_adjacent(const float *x, long count, uint32_t *out, int format, float scale) {
     long pairs = count / 2;
     for (long p = 0; p < pairs; p++) {
-        out[p] = (uint32_t)cadenza_bf16_round(x[2 * p]) | ((uint32_t)cadenza_bf16_round(x[2 * p + 1]) << 16);
+        out[p] = round16(x[2 * p], format, scale) | (round16(x[2 * p + 1], format, scale) << 16);
     }
-    if (count & 1) out[pairs] = cadenza_bf16_round(x[count - 1]);
+    if (count & 1) out[pairs] = round16(x[count - 1], format, scale);
 }
 
 // Pairs from two rows: out[j] = (x0[j], x1[j]); x1 may be NULL (zeros).
-static inline void round_interleaved(const float *x0, const float *x1, long count, uint32_t *out) {
+static inline void round_interleaved(const float *x0, const float *x1, long count, uint32_t *out, int format,
+                                     float scale) {
     if (!x1) {
-        for (long j = 0; j < count; j++) out[j] = cadenza_bf16_round(x0[j]);
+        for (long j = 0; j < count; j++) out[j] = round16(x0[j], format, scale);
         return;
     }
-    for (long j = 0; j < count; j++) {
-        out[j] = (uint32_t)cadenza_bf16_round(x0[j]) | ((uint32_t)cadenza_bf16_round(x1[j]) << 16);
-    }
+    for (long j = 0; j < count; j++) out[j] = round16(x0[j], format, scale) | (round16(x1[j], format, scale) << 16);
 }
 
 // Packs lanes (rows of op(A), columns of op(B)) into panels of `width` lanes: step kk of a panel
 // holds, for each lane, the pair of its values at depth 2kk and 2kk + 1; zeros beyond `count`
 // lanes and `depth`. A lane's values are contiguous in `x` (lane l at x + l * ld) when
-// `adjacent`, else each depth is a contiguous row of lanes (depth d at x + d * ld).
-// Cloned for AVX-512, AVX2 and plain x86-64, the loader picking the CPU's best (the rounding loops
-// vectorise), so the build stays generic.
-#if defined(__x86_64__) && defined(__ELF__)
-__attribute__((target_clones("avx512bw", "avx2", "default")))
-#endif
-static void pack(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
-                 long first_panel, long last_panel) {
+// `adjacent`, else each depth is a contiguous row of lanes (depth d at x + d * ld). Values are
+// rounded to bfloat16 (format 0) or, times `scale`, to float16 (format 1).
+// Inlined into one function per format (below), so that each rounding loop is compiled for its
+// format alone.
+static inline __attribute__((always_inline)) void pack(long width, long count, long depth, const float *x, long ld,
+                                                       int adjacent, uint32_t *out, long first_panel,
+                                                       long last_panel, int format, float scale) {
     long k2 = (depth + 1) / 2;
     if (adjacent) {
         uint32_t *line = malloc(sizeof(uint32_t) * (size_t)(k2 > 0 ? k2 : 1));
@@ -65,7 +77,7 @@ static void pack(long width, long count, long depth, const float *x, long ld, in
             uint32_t *panel = out + p * k2 * width;
             long lanes = count - p * width < width ? count - p * width : width;
             for (long l = 0; l < width; l++) {
-                if (l < lanes) round_adjacent(x + (p * width + l) * ld, depth, line);
+                if (l < lanes) round_adjacent(x + (p * width + l) * ld, depth, line, format, scale);
                 for (long kk = 0; kk < k2; kk++) panel[kk * width + l] = l < lanes ? line[kk] : 0;
             }
         }
@@ -82,7 +94,7 @@ static void pack(long width, long count, long depth, const float *x, long ld, in
     if (!line) return;
     for (long kk = 0; kk < k2; kk++) {
         const float *r0 = x + 2 * kk * ld + first;
-        round_interleaved(r0, 2 * kk + 1 < depth ? r0 + ld : 0, lanes, line);
+        round_interleaved(r0, 2 * kk + 1 < depth ? r0 + ld : 0, lanes, line, format, scale);
         for (long p = first_panel; p < last_panel; p++) {
             memcpy(out + (p * k2 + kk) * width, line + (p - first_panel) * width, sizeof(uint32_t) * (size_t)width);
         }
@@ -90,22 +102,50 @@ static void pack(long width, long count, long depth, const float *x, long ld, in
     free(line);
 }
 
+// `pack` for each format, cloned for AVX-512, AVX2 and plain x86-64, the loader picking the CPU's
+// best (the rounding loops vectorise), so the build stays generic.
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx512bw", "avx2", "default")))
+#endif
+static void pack_bf16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
+                      long first_panel, long last_panel) {
+    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 0, 1);
+}
+
+#if defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx512bw", "avx2", "default")))
+#endif
+static void pack_f16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
+                     long first_panel, long last_panel, float scale) {
+    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 1, scale);
+}
+
 // op(B) [k, n]: a column of op(B) is a row of B as stored when transposed.
 void cadenza_bf16_pack_b(long k, long n, const float *b, long ldb, int transposed, uint16_t *out,
                          long first_panel, long last_panel) {
-    pack(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel);
+    pack_bf16(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel);
 }
 
 // op(A) [m, k]: a row of op(A) is a row of A as stored unless transposed.
 void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transposed, uint16_t *out,
                          long first_panel, long last_panel) {
-    pack(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel);
+    pack_bf16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel);
+}
+
+void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, float scale, uint16_t *out,
+                        long first_panel, long last_panel) {
+    pack_f16(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel, scale);
+}
+
+void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, float scale, uint16_t *out,
+                        long first_panel, long last_panel) {
+    pack_f16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel, scale);
 }
 
 // C[i][j] = alpha * tile + beta * C (C not read when beta is 0), for the valid part of a tile.
 // Two roundings, never a fused multiply-add (separate statements are not contracted), as the
 // tests' reference rounds.
-static void store(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta) {
+void cadenza_store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta) {
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j < columns; j++) {
             float v = alpha * tile[i * 32 + j];
@@ -186,7 +226,7 @@ void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b
                 tile_plain(pa, pb, k2, tile);
             }
             long rows = m - q * 12 < 12 ? m - q * 12 : 12, columns = n - p * 32 < 32 ? n - p * 32 : 32;
-            store(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta);
+            cadenza_store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta);
         }
     }
 }

@@ -85,13 +85,18 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// weights were initialised from `seed`. Recorded for provenance only.
     public var initializedFrom: String?
     /// The products' arithmetic in the updates (nil: float32; validation is always float32).
-    /// bfloat16 needs a CPU with AVX-512 BF16; elsewhere the run trains in float32.
+    /// bfloat16 needs a CPU with AVX-512 BF16, float16 one with AVX-512 FP16; elsewhere the run
+    /// trains in float32.
     public var precision: GEMM.Precision? = nil
 
-    /// The precision the updates use on this CPU: bfloat16 only where it is asked for and the
-    /// CPU has a bfloat16 unit.
+    /// The precision the updates use on this CPU: bfloat16 or float16 only where it is asked for
+    /// and the CPU has the unit for it.
     public var effectivePrecision: GEMM.Precision {
-        precision == .bfloat16 && BFloat16GEMM.path != .plain ? .bfloat16 : .float32
+        switch precision {
+        case .bfloat16 where BFloat16GEMM.path != .plain: .bfloat16
+        case .float16 where Float16GEMM.path != .plain: .float16
+        default: .float32
+        }
     }
 
     /// Creates options.

@@ -98,11 +98,21 @@ public enum TrainingRun {
                 + "\(o.optimizer.beta2)), seed \(o.seed)"
         )
         progress.message("run folder: \(trainer.run.path) (checkpoints latest/ and best/, metrics.jsonl)")
-        if o.precision == .bfloat16 {
+        switch (o.precision, o.effectivePrecision) {
+        case (.bfloat16, .bfloat16):
             progress.message(
-                o.effectivePrecision == .bfloat16
-                    ? "precision: bfloat16 products, float32 sums, weights and optimiser (\(BFloat16GEMM.path.rawValue))"
-                    : "precision: float32: this CPU has no bfloat16 unit (AVX-512 BF16), so the run trains in float32")
+                "precision: bfloat16 products, float32 sums, weights and optimiser (\(BFloat16GEMM.path.rawValue))")
+        case (.bfloat16, _):
+            progress.message(
+                "precision: float32: this CPU has no bfloat16 unit (AVX-512 BF16), so the run trains in float32")
+        case (.float16, .float16):
+            progress.message(
+                "precision: float16 products (operands scaled by powers of two, sums of 32 in float16, then "
+                    + "float32), float32 weights and optimiser (\(Float16GEMM.path.rawValue))")
+        case (.float16, _):
+            progress.message(
+                "precision: float32: this CPU has no float16 unit (AVX-512 FP16), so the run trains in float32")
+        default: break
         }
         if trainer.group.size > 1 {
             progress.message(

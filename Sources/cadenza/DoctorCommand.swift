@@ -32,32 +32,36 @@ struct Doctor: ParsableCommand {
                         + "\((median * 10).rounded() / 10) GFLOP/s")
             }
         }
-        if BFloat16GEMM.path == .avx512BF16 { probeBFloat16() }
+        if BFloat16GEMM.path == .avx512BF16 { probeMixedPrecision(.bfloat16) }
+        if Float16GEMM.path == .avx512FP16 { probeMixedPrecision(.float16) }
     }
 
-    /// Times `train --precision bf16`'s products against float32's (on the backend training
-    /// would use) on one square. Whether bfloat16 pays depends on how fast the cores run
-    /// `vdpbf16ps` against float32's fused multiply-adds, which the feature flag does not tell
-    /// (docs/benchmarks.md, "Intel Xeon"), so it is measured.
-    private func probeBFloat16() {
+    /// Times `train --precision bf16`'s or `fp16`'s products against float32's (on the backend
+    /// training would use) on one square. Whether they pay depends on how fast the cores run
+    /// `vdpbf16ps` or `vfmadd231ph` against float32's fused multiply-adds, which the feature flags
+    /// do not tell (docs/benchmarks.md, "Intel Xeon"), so it is measured.
+    private func probeMixedPrecision(_ precision: GEMM.Precision) {
         let operands = GEMMBenchmark.Operands(GEMMShape(m: 512, n: 512, k: 512))
         let threads = GEMM.threadCount
-        var float32: [Double] = [], bfloat16: [Double] = []
+        var float32: [Double] = [], mixed: [Double] = []
         for _ in 0..<3 {
             float32.append(
                 GEMMBenchmark.gigaflops(operands, backend: GEMM.backend, threads: threads, minimumSeconds: 0.05))
-            bfloat16.append(GEMMBenchmark.bfloat16Gigaflops(operands, threads: threads, minimumSeconds: 0.05))
+            mixed.append(GEMMBenchmark.gigaflops(operands, in: precision, threads: threads, minimumSeconds: 0.05))
         }
-        let bfloat16Median = GEMMBenchmark.median(bfloat16), float32Median = GEMMBenchmark.median(float32)
-        let ratio = bfloat16Median / float32Median
+        let mixedMedian = GEMMBenchmark.median(mixed), float32Median = GEMMBenchmark.median(float32)
+        let ratio = mixedMedian / float32Median
+        let name = precision.rawValue, format = precision == .bfloat16 ? "bfloat16" : "float16"
         print(
-            "  \(operands.shape.description.padding(28)) \("bf16".padding(9)) "
-                + "\((bfloat16Median * 10).rounded() / 10) GFLOP/s: \((ratio * 100).rounded() / 100)x "
+            "  \(operands.shape.description.padding(28)) \(name.padding(9)) "
+                + "\((mixedMedian * 10).rounded() / 10) GFLOP/s: \((ratio * 100).rounded() / 100)x "
                 + "float32's \((float32Median * 10).rounded() / 10) in the same rounds")
         if ratio < 1.1 {
             print(
-                "  -> bfloat16 products gain under 10 % over float32 on this CPU: "
-                    + "`train --precision bf16` will not train faster here; keep float32")
+                "  -> \(format) products gain under 10 % over float32 on this CPU: "
+                    + "`train --precision \(name)` will not train faster here; keep float32")
+        } else {
+            print("  -> `train --precision \(name)` trains with these products (docs/training.md)")
         }
     }
 }

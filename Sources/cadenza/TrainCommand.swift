@@ -103,8 +103,10 @@ struct TrainCommand: ParsableCommand {
     var infillBridge: Int?
     @Option(
         help: """
-            Arithmetic of the updates' matrix products: float32, or bf16 (operands rounded to bfloat16, sums, \
-            weights and optimiser in float32; needs AVX-512 BF16, else float32). Validation is float32.
+            Arithmetic of the updates' matrix products: float32; bf16 (operands rounded to bfloat16, sums, \
+            weights and optimiser in float32; needs AVX-512 BF16, else float32); or fp16 (operands scaled and \
+            rounded to float16, sums of 32 in float16 then float32; needs AVX-512 FP16, else float32). \
+            `cadenza doctor` says which pays on this CPU. Validation is float32.
             """)
     var precision: GEMM.Precision?
     @OptionGroup var threadOptions: ThreadOptions
@@ -292,7 +294,7 @@ struct TrainCommand: ParsableCommand {
             if let clip { options.clip = clip }
             if let evalEvery { options.evalEvery = evalEvery }
             if let saveEvery { options.saveEvery = saveEvery }
-            if precision == .bfloat16 { options.precision = .bfloat16 }
+            if let precision, precision != .float32 { options.precision = precision }
             try modelConfig.checkFitsInMemory(batch: batch)
             summary = try TrainingRun.start(
                 run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,

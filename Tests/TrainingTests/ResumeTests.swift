@@ -58,11 +58,18 @@ import Testing
         #expect(differing.isEmpty, "tensors that differ after resume: \(differing)")
     }
 
-    /// bfloat16 products (issue 19): resume is bit-exact within the precision, the weights do
-    /// not depend on the thread count, and they differ from float32's (the products are used).
-    @Test(.enabled(if: BFloat16GEMM.path != .plain, "this CPU has no AVX-512 BF16"))
-    func bfloat16TrainingResumesExactlyWhateverTheThreads() throws {
-        let r = try straightAndResumed(.transformerXL, precision: .bfloat16)
+    /// The mixed precisions the CPU running the tests has a unit for.
+    static let mixedPrecisions: [GEMM.Precision] =
+        (BFloat16GEMM.path != .plain ? [.bfloat16] : []) + (Float16GEMM.path != .plain ? [.float16] : [])
+
+    /// bfloat16 and float16 products (issue 19): resume is bit-exact within the precision, the
+    /// weights do not depend on the thread count, and they differ from float32's (the products
+    /// are used).
+    @Test(
+        .enabled(if: !mixedPrecisions.isEmpty, "this CPU has neither AVX-512 BF16 nor AVX-512 FP16"),
+        arguments: mixedPrecisions)
+    func mixedPrecisionTrainingResumesExactlyWhateverTheThreads(precision: GEMM.Precision) throws {
+        let r = try straightAndResumed(.transformerXL, precision: precision)
         let differing = r.straight.keys.filter { r.resumed[$0] != r.straight[$0] }.sorted()
         #expect(differing.isEmpty, "tensors that differ after resume: \(differing)")
         let float32 = try straightAndResumed(.transformerXL)
@@ -70,9 +77,9 @@ import Testing
 
         func run(threads: Int) throws -> [String: [UInt32]] {
             var options = Fixtures.options(kind: .gpt2, steps: 4)
-            options.precision = .bfloat16
+            options.precision = precision
             let t = try Trainer(
-                run: Fixtures.temporaryFolder("bf16threads\(threads)\(UUID())"),
+                run: Fixtures.temporaryFolder("\(precision.rawValue)threads\(threads)\(UUID())"),
                 modelConfig: Fixtures.tinyConfig(.gpt2),
                 tokenizer: Fixtures.tokenizer, options: options, data: Fixtures.data())
             let before = GEMM.threadCount

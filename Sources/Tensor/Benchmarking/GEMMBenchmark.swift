@@ -85,13 +85,25 @@ public enum GEMMBenchmark {
                 c: c.pointer, ldc: shape.n)
         }
 
-        /// One product, C = A·B, with operands rounded to bfloat16 and float32 sums.
-        public func multiplyBFloat16(threads: Int) {
-            BFloat16GEMM.multiply(
-                m: shape.m, n: shape.n, k: shape.k,
-                a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
-                b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
-                c: c.pointer, ldc: shape.n, threads: threads)
+        /// One product, C = A·B, in a mixed precision: bfloat16 operands (`BFloat16GEMM`) or
+        /// float16 ones (`Float16GEMM`), each on its run-time path; float32 as `multiply`'s
+        /// Swift backend.
+        public func multiply(in precision: GEMM.Precision, threads: Int) {
+            switch precision {
+            case .float32: multiply(using: .swift, threads: threads)
+            case .bfloat16:
+                BFloat16GEMM.multiply(
+                    m: shape.m, n: shape.n, k: shape.k,
+                    a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
+                    b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
+                    c: c.pointer, ldc: shape.n, threads: threads)
+            case .float16:
+                Float16GEMM.multiply(
+                    m: shape.m, n: shape.n, k: shape.k,
+                    a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
+                    b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
+                    c: c.pointer, ldc: shape.n, threads: threads)
+            }
         }
     }
 
@@ -106,10 +118,14 @@ public enum GEMMBenchmark {
         }
     }
 
-    /// GFLOP/s of repeated mixed-precision products (`BFloat16GEMM` on its run-time path),
+    /// GFLOP/s of repeated mixed-precision products (`Operands.multiply(in:threads:)`),
     /// measured as `gigaflops(_:backend:threads:minimumSeconds:)` measures float32.
-    public static func bfloat16Gigaflops(_ operands: Operands, threads: Int, minimumSeconds: Double = 0.1) -> Double {
-        gigaflops(of: operands.shape, minimumSeconds: minimumSeconds) { operands.multiplyBFloat16(threads: threads) }
+    public static func gigaflops(
+        _ operands: Operands, in precision: GEMM.Precision, threads: Int, minimumSeconds: Double = 0.1
+    ) -> Double {
+        gigaflops(of: operands.shape, minimumSeconds: minimumSeconds) {
+            operands.multiply(in: precision, threads: threads)
+        }
     }
 
     /// GFLOP/s of `product`, one product of `shape`: one warm-up call, then timed calls.

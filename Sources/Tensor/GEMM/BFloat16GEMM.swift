@@ -44,54 +44,63 @@ public enum BFloat16GEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0, threads: Int = GEMM.threadCount, path: Path = BFloat16GEMM.path
     ) {
-        precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension m=\(m) n=\(n) k=\(k)")
-        if m == 0 || n == 0 { return }
-        let k2 = (k + 1) / 2, rowPanels = (m + 11) / 12, columnPanels = (n + 31) / 32
         let usable = path == .avx512BF16 && cadenza_cpu_has_avx512bf16() == 1
-        // Both packed operands in one reused scratch buffer (B at a 64-byte boundary after A): a
-        // fresh allocation of megabytes per product is mapped and page-faulted every time.
-        let sizeA = (rowPanels * k2 * 24 + 31) / 32 * 32, sizeB = columnPanels * k2 * 64
-        Scratch.withBuffer((sizeA + sizeB) / 2) { scratch in
-            scratch.withMemoryRebound(to: UInt16.self, capacity: sizeA + sizeB) { packedA in
-                multiplyPacked(
-                    m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                    c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads, usable: usable,
-                    rowPanels: rowPanels, columnPanels: columnPanels, packedA: packedA, packedB: packedA + sizeA)
-            }
-        }
-    }
-
-    /// `multiply` with its packing buffers given: A's `rowPanels` panels at `packedA`, B's
-    /// `columnPanels` at `packedB`.
-    private static func multiplyPacked(
-        m: Int, n: Int, k: Int,
-        a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
-        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float, threads: Int, usable: Bool,
-        rowPanels: Int, columnPanels: Int, packedA: UnsafeMutablePointer<UInt16>, packedB: UnsafeMutablePointer<UInt16>
-    ) {
-        let tasks = (threads > 1 && m * n * k >= SwiftGEMM.parallelThreshold) ? min(threads, rowPanels) : 1
-        // B is packed by all tasks (each its share of the column panels), then each task packs
-        // its own row panels of A and computes their rows of C.
-        let spread = { (count: Int, body: @escaping (Int, Int) -> Void) in
-            let per = (count + tasks - 1) / tasks
-            let run = { (task: Int) in
-                let first = task * per, last = min(count, first + per)
-                if first < last { body(first, last) }
-            }
-            if tasks == 1 { run(0) } else { WorkerPool.shared.run(tasks: tasks, run) }
-        }
-        spread(columnPanels) { first, last in
-            cadenza_bf16_pack_b(k, n, b, ldb, transposeB ? 1 : 0, packedB, first, last)
-        }
-        spread(rowPanels) { first, last in
-            cadenza_bf16_pack_a(m, k, a, lda, transposeA ? 1 : 0, packedA, first, last)
-            cadenza_bf16_gemm_packed(packedA, packedB, m, n, k, first, last, c, ldc, alpha, beta, usable ? 1 : 0)
-        }
+        SixteenBitProduct.run(
+            m: m, n: n, k: k, threads: threads,
+            packB: { packed, first, last in
+                cadenza_bf16_pack_b(k, n, b, ldb, transposeB ? 1 : 0, packed, first, last)
+            },
+            packA: { packed, first, last in
+                cadenza_bf16_pack_a(m, k, a, lda, transposeA ? 1 : 0, packed, first, last)
+            },
+            tiles: { packedA, packedB, first, last in
+                cadenza_bf16_gemm_packed(packedA, packedB, m, n, k, first, last, c, ldc, alpha, beta, usable ? 1 : 0)
+            })
     }
 
     /// `x` rounded to bfloat16 and widened back: the value the products read.
     public static func rounded(_ x: Float) -> Float {
         Float(bitPattern: UInt32(cadenza_bf16_round(x)) << 16)
+    }
+}
+
+/// The driver both 16-bit products share (`BFloat16GEMM`, `Float16GEMM`): both operands packed
+/// as pairs of depths (A in panels of 12 rows, B in panels of 32 columns, by the C kernels), then
+/// the rows of C in 12 x 32 tiles, spread over threads by row panels.
+enum SixteenBitProduct {
+    /// Packs panels `first..<last` into the operand's buffer.
+    typealias Pack = (UnsafeMutablePointer<UInt16>, Int, Int) -> Void
+    /// Computes the tiles of row panels `first..<last` from the packed A and B.
+    typealias Tiles = (UnsafePointer<UInt16>, UnsafePointer<UInt16>, Int, Int) -> Void
+
+    /// Runs the product of op(A) [m, k] and op(B) [k, n] on `threads` threads. Results do not
+    /// depend on the thread count: each tile is summed by one thread in one order.
+    static func run(m: Int, n: Int, k: Int, threads: Int, packB: Pack, packA: Pack, tiles: Tiles) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension m=\(m) n=\(n) k=\(k)")
+        if m == 0 || n == 0 { return }
+        let k2 = (k + 1) / 2, rowPanels = (m + 11) / 12, columnPanels = (n + 31) / 32
+        // Both packed operands in one reused scratch buffer (B at a 64-byte boundary after A): a
+        // fresh allocation of megabytes per product is mapped and page-faulted every time.
+        let sizeA = (rowPanels * k2 * 24 + 31) / 32 * 32, sizeB = columnPanels * k2 * 64
+        let tasks = (threads > 1 && m * n * k >= SwiftGEMM.parallelThreshold) ? min(threads, rowPanels) : 1
+        // B is packed by all tasks (each its share of the column panels), then each task packs
+        // its own row panels of A and computes their rows of C.
+        func spread(_ count: Int, _ body: (Int, Int) -> Void) {
+            let per = (count + tasks - 1) / tasks
+            WorkerPool.shared.run(tasks: tasks) { task in
+                let first = task * per, last = min(count, first + per)
+                if first < last { body(first, last) }
+            }
+        }
+        Scratch.withBuffer((sizeA + sizeB) / 2) { scratch in
+            scratch.withMemoryRebound(to: UInt16.self, capacity: sizeA + sizeB) { packedA in
+                let packedB = packedA + sizeA
+                spread(columnPanels) { first, last in packB(packedB, first, last) }
+                spread(rowPanels) { first, last in
+                    packA(packedA, first, last)
+                    tiles(packedA, packedB, first, last)
+                }
+            }
+        }
     }
 }

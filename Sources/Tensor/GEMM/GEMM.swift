@@ -79,11 +79,18 @@ public enum GEMM {
         case float32
         /// Operands rounded to bfloat16, sums in float32 (`BFloat16GEMM`): mixed-precision training.
         case bfloat16 = "bf16"
+        /// Operands scaled and rounded to float16, sums of 32 in float16 then float32
+        /// (`Float16GEMM`): mixed-precision training where the CPU has AVX-512 FP16.
+        case float16 = "fp16"
     }
 
     /// The precision `multiply` computes products with on the calling thread (default float32).
     public static var precision: Precision {
-        pthread_getspecific(precisionKey) == nil ? .float32 : .bfloat16
+        switch Int(bitPattern: pthread_getspecific(precisionKey)) {
+        case 1: .bfloat16
+        case 2: .float16
+        default: .float32
+        }
     }
 
     /// Makes every later `multiply` called from this thread with more than one row and column
@@ -92,7 +99,13 @@ public enum GEMM {
     /// side by side); the product itself may still use every worker thread. Training sets it
     /// for its updates and back to float32 for validation.
     public static func setPrecision(_ newPrecision: Precision) {
-        pthread_setspecific(precisionKey, newPrecision == .bfloat16 ? UnsafeRawPointer(bitPattern: 1) : nil)
+        let tag =
+            switch newPrecision {
+            case .float32: 0
+            case .bfloat16: 1
+            case .float16: 2
+            }
+        pthread_setspecific(precisionKey, UnsafeRawPointer(bitPattern: tag))
     }
 
     private static let precisionKey: pthread_key_t = {
@@ -139,11 +152,18 @@ public enum GEMM {
         alpha: Float = 1, beta: Float = 0
     ) {
         let (selected, threads) = settings.withLock { ($0.backend, $0.threads) }
-        if m > 1 && n > 1 && precision == .bfloat16 {
-            BFloat16GEMM.multiply(
-                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
-            return
+        if m > 1 && n > 1 {
+            switch precision {
+            case .float32: break
+            case .bfloat16:
+                return BFloat16GEMM.multiply(
+                    m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                    c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
+            case .float16:
+                return Float16GEMM.multiply(
+                    m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                    c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
+            }
         }
         multiply(
             using: selected, threads: threads, m: m, n: n, k: k,

@@ -17,7 +17,7 @@ public struct GEMMDiagnostics: Sendable {
     /// SIMD-relevant CPU features the tensor engine can use, in the order reported.
     static let interestingFeatures = [
         "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw",
-        "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile",
+        "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile",
     ]
 
     /// Collects the findings (cheap: reads settings and /proc/cpuinfo, no timing).
@@ -90,6 +90,12 @@ public struct GEMMDiagnostics: Sendable {
                     : "no bfloat16 unit in use: `train --precision bf16` trains in float32 here",
                 advice: BFloat16GEMM.path == .plain && CPUInfo.read().flags.contains("amx_bf16")
                     ? "this CPU has AMX tiles, which Cadenza does not use yet" : nil))
+        lines.append(
+            Line(
+                label: "float16",
+                value: Float16GEMM.path == .avx512FP16
+                    ? "AVX-512 FP16 products for `train --precision fp16`"
+                    : "no float16 unit in use: `train --precision fp16` trains in float32 here"))
         return GEMMDiagnostics(lines: lines)
     }
 }

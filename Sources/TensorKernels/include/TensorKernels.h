@@ -57,4 +57,35 @@ void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b
 /// 1 when the CPU running this has AVX-512 BF16 (`__builtin_cpu_supports`), else 0.
 int cadenza_cpu_has_avx512bf16(void);
 
+/// C[i][j] = alpha * tile[i * 32 + j] + beta * C[i][j] for i < rows, j < columns (C not read when
+/// beta is 0): how both mixed-precision products store a 12 x 32 tile.
+void cadenza_store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta);
+
+/// Float16 products (Tensor's `Float16GEMM`): packs op(B) or op(A) times `scale` as float16,
+/// to nearest with ties to even, in the layout of `cadenza_bf16_pack_b` and `cadenza_bf16_pack_a`.
+void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, float scale, uint16_t *out,
+                        long first_panel, long last_panel);
+void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, float scale, uint16_t *out,
+                        long first_panel, long last_panel);
+
+/// The power of two an operand whose largest magnitude is `largest` is scaled by before it is
+/// packed: it brings that magnitude into [2^4, 2^5), so that a product is below 2^10 and a float16
+/// sum of 32 of them below 2^15. 1 for zeros, infinities and NaN.
+float cadenza_f16_scale(float largest);
+
+/// The largest |x| of a rows x columns block (row r at x + r * ld); NaN when it holds one.
+float cadenza_max_magnitude(long rows, long columns, const float *x, long ld);
+
+/// C = alpha * op(A) op(B) + beta * C for the rows of row panels first_row_panel ..<
+/// last_row_panel, from float16-packed operands: each lane sums 32 products in float16, each such
+/// sum is added to float32 sums (so `alpha` should undo the packing scales). `path` 1 uses
+/// AVX-512 FP16 (`vfmadd231ph`), which the caller must have checked with
+/// `cadenza_cpu_has_avx512fp16`; 0 a plain loop that gives the same bits.
+void cadenza_f16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
+                             long first_row_panel, long last_row_panel, float *c, long ldc, float alpha, float beta,
+                             int path);
+
+/// 1 when the CPU running this has AVX-512 FP16 (`__builtin_cpu_supports`), else 0.
+int cadenza_cpu_has_avx512fp16(void);
+
 #endif

@@ -1,0 +1,73 @@
+import TensorKernels
+
+/// Mixed-precision products for training on float16 arithmetic (issue 19): `C = alpha * op(A)
+/// op(B) + beta * C` with A and B scaled by powers of two and rounded to float16, each lane's
+/// products summed 32 at a time in float16 and those sums added in float32. The weights, gradients
+/// and optimiser state stay float32; only the operands of each product are rounded.
+///
+/// Why: on CPUs with AVX-512 FP16 (Intel Sapphire Rapids and later) `vfmadd231ph` does twice
+/// float32's multiply-adds per instruction, while their bfloat16 dot products (`BFloat16GEMM`)
+/// run at half float32's rate (docs/benchmarks.md, "Intel Xeon"). Float16 keeps 11 significant
+/// bits against bfloat16's 8, so its products err less than bfloat16 autocast's despite the
+/// float16 sums; its range is small, hence the scales: each operand's largest magnitude is
+/// brought into [2^4, 2^5) (exact), so no product or 32-term sum can overflow, and alpha undoes
+/// them. Entries below 2^-19 of their operand's largest fall into float16's subnormals.
+///
+/// The arithmetic is `Sources/TensorKernels/Float16GEMM.c` (packing shared with `BFloat16GEMM`),
+/// on AVX-512 FP16 where the CPU has it, else in a plain loop that gives the same bits, slowly.
+public enum Float16GEMM {
+    /// How the tiles are computed.
+    public enum Path: String, Sendable, CaseIterable {
+        /// `vfmadd231ph`: 32 float16 multiply-adds per instruction (Intel Sapphire Rapids and later).
+        case avx512FP16 = "avx512-fp16"
+        /// Plain arithmetic on the same float16 operands (any CPU): the same bits, slowly.
+        case plain
+    }
+
+    /// The path for a CPU with these feature flags (as /proc/cpuinfo names them).
+    public static func path(forCPUFlags flags: Set<String>) -> Path {
+        flags.contains("avx512_fp16") ? .avx512FP16 : .plain
+    }
+
+    /// The path this process uses: AVX-512 FP16 when both /proc/cpuinfo and the CPU itself
+    /// (`__builtin_cpu_supports`) report it, unless `CADENZA_FP16_PATH=plain` asks for the plain loop.
+    public static let path: Path = {
+        if ProcessEnvironment.value("CADENZA_FP16_PATH")?.lowercased() == "plain" { return .plain }
+        let fromFlags = path(forCPUFlags: CPUInfo.read().flags)
+        return fromFlags == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1 ? .avx512FP16 : .plain
+    }()
+
+    /// Computes the product (shapes and strides as `GEMM.multiply`), on `threads` threads, on
+    /// `path` (default: `Float16GEMM.path`; asking for AVX-512 FP16 on a CPU without it runs the
+    /// plain loop). Results do not depend on the thread count or the path.
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0, threads: Int = GEMM.threadCount, path: Path = Float16GEMM.path
+    ) {
+        guard m > 0, n > 0 else { return }
+        let usable = path == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1
+        // op(A) is stored [k, m] when transposed; op(B) [n, k].
+        let scaleA = cadenza_f16_scale(
+            cadenza_max_magnitude(transposeA ? k : m, transposeA ? m : k, a, lda))
+        let scaleB = cadenza_f16_scale(
+            cadenza_max_magnitude(transposeB ? n : k, transposeB ? k : n, b, ldb))
+        // Powers of two: the product of the inverses is exact, and so is alpha times it (but for
+        // underflow or overflow).
+        let unscaled = alpha * (1 / scaleA) * (1 / scaleB)
+        SixteenBitProduct.run(
+            m: m, n: n, k: k, threads: threads,
+            packB: { packed, first, last in
+                cadenza_f16_pack_b(k, n, b, ldb, transposeB ? 1 : 0, scaleB, packed, first, last)
+            },
+            packA: { packed, first, last in
+                cadenza_f16_pack_a(m, k, a, lda, transposeA ? 1 : 0, scaleA, packed, first, last)
+            },
+            tiles: { packedA, packedB, first, last in
+                cadenza_f16_gemm_packed(
+                    packedA, packedB, m, n, k, first, last, c, ldc, unscaled, beta, usable ? 1 : 0)
+            })
+    }
+}

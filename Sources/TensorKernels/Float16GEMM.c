@@ -1,0 +1,154 @@
+#include "TensorKernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+// Mixed-precision products on float16 arithmetic (Tensor's `Float16GEMM`, issue 19): where the CPU
+// has AVX-512 FP16 (Intel Sapphire Rapids and later), `vfmadd231ph` does 32 float16 multiply-adds
+// per instruction, twice float32's `vfmadd231ps`, while `vdpbf16ps` there runs at half float32's
+// rate (docs/benchmarks.md, "Intel Xeon"). Float16's sums are too short for a whole dot product
+// and its range is small, so:
+// - each operand is scaled by a power of two (exact) that brings its largest magnitude below 2^5
+//   (the caller: `cadenza_f16_scale`), so a product is below 2^10;
+// - each lane sums at most F16_CHUNK products in float16 (below 2^15, inside float16's 65,504),
+//   then the chunk is widened and added to float32 sums;
+// - the caller undoes the scales in alpha.
+// The operands are packed as `BFloat16GEMM` packs them (pairs of depths; `cadenza_f16_pack_a`,
+// `cadenza_f16_pack_b`), so each lane sums every other depth, and the two are added at the end.
+
+enum { F16_CHUNK = 32 };
+
+float cadenza_f16_scale(float largest) {
+    if (!(largest > 0) || isinf(largest)) return 1;  // zeros, NaN or infinity: nothing to scale
+    int exponent = 4 - ilogbf(largest);
+    return ldexpf(1, exponent > 126 ? 126 : exponent);
+}
+
+// Largest |x| over rows x columns (row r at x + r * ld), on the bits (with the sign cleared,
+// floats order as integers do; a NaN's bits are above infinity's), so a NaN is returned as one.
+float cadenza_max_magnitude(long rows, long columns, const float *x, long ld) {
+    uint32_t largest = 0;
+    for (long r = 0; r < rows; r++) {
+        const uint32_t *row = (const uint32_t *)(const void *)(x + r * ld);
+        uint32_t m = 0;
+        for (long j = 0; j < columns; j++) {
+            uint32_t bits = row[j] & 0x7fffffffu;
+            m = bits > m ? bits : m;
+        }
+        largest = m > largest ? m : largest;
+    }
+    float result;
+    memcpy(&result, &largest, 4);
+    return result;
+}
+
+static inline _Float16 half_of(uint16_t bits) {
+    _Float16 h;
+    memcpy(&h, &bits, 2);
+    return h;
+}
+
+// One 12 x 32 tile in plain arithmetic, bit for bit what the AVX-512 FP16 path computes: each
+// float16 multiply-add rounded once (a product of two float16 values is exact in double, and the
+// sum rounded to double then to float16 rounds as a fused multiply-add would), chunks added in
+// float32 in the same order, the two depths' sums added at the end.
+static void tile_plain(const uint16_t *pa, const uint16_t *pb, long k2, float *tile) {
+    for (long i = 0; i < 12; i++) {
+        for (long j = 0; j < 32; j++) {
+            float sums[2] = {0, 0};
+            for (long k0 = 0; k0 < k2; k0 += F16_CHUNK) {
+                long end = k0 + F16_CHUNK < k2 ? k0 + F16_CHUNK : k2;
+                _Float16 h[2] = {0, 0};
+                for (long kk = k0; kk < end; kk++) {
+                    for (int e = 0; e < 2; e++) {
+                        double a = (double)half_of(pa[kk * 24 + i * 2 + e]), b = (double)half_of(pb[kk * 64 + j * 2 + e]);
+                        h[e] = (_Float16)(a * b + (double)h[e]);
+                    }
+                }
+                sums[0] += (float)h[0];
+                sums[1] += (float)h[1];
+            }
+            tile[i * 32 + j] = sums[0] + sums[1];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512fp16")))
+static void tile_avx512fp16(const uint16_t *pa, const uint16_t *pb, long k2, float *tile) {
+    // Per row, the float32 sums of 32 columns x 2 depths, in the lanes' order: column j's even
+    // and odd depths at 2j and 2j + 1 (columns 16-31 from 32 on).
+    float sums[12][64] __attribute__((aligned(64)));
+    memset(sums, 0, sizeof(sums));
+    for (long k0 = 0; k0 < k2; k0 += F16_CHUNK) {
+        long end = k0 + F16_CHUNK < k2 ? k0 + F16_CHUNK : k2;
+        __m512h h[12][2];
+        for (int i = 0; i < 12; i++) h[i][0] = h[i][1] = _mm512_setzero_ph();
+        for (long kk = k0; kk < end; kk++) {
+            __m512h b0 = _mm512_castsi512_ph(_mm512_loadu_si512((const void *)(pb + kk * 64)));
+            __m512h b1 = _mm512_castsi512_ph(_mm512_loadu_si512((const void *)(pb + kk * 64 + 32)));
+            const uint32_t *pairs = (const uint32_t *)(const void *)(pa + kk * 24);
+            for (int i = 0; i < 12; i++) {
+                __m512h a = _mm512_castsi512_ph(_mm512_set1_epi32((int)pairs[i]));
+                h[i][0] = _mm512_fmadd_ph(a, b0, h[i][0]);
+                h[i][1] = _mm512_fmadd_ph(a, b1, h[i][1]);
+            }
+        }
+        for (int i = 0; i < 12; i++) {
+            for (int half = 0; half < 2; half++) {
+                __m512i bits = _mm512_castph_si512(h[i][half]);
+                float *s = sums[i] + 32 * half;
+                _mm512_store_ps(s, _mm512_add_ps(_mm512_load_ps(s), _mm512_cvtph_ps(_mm512_castsi512_si256(bits))));
+                _mm512_store_ps(s + 16, _mm512_add_ps(_mm512_load_ps(s + 16),
+                                                      _mm512_cvtph_ps(_mm512_extracti64x4_epi64(bits, 1))));
+            }
+        }
+    }
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int i = 0; i < 12; i++) {
+        for (int half = 0; half < 2; half++) {
+            __m512 v0 = _mm512_load_ps(sums[i] + 32 * half), v1 = _mm512_load_ps(sums[i] + 32 * half + 16);
+            __m512 sum = _mm512_add_ps(_mm512_permutex2var_ps(v0, even, v1), _mm512_permutex2var_ps(v0, odd, v1));
+            _mm512_storeu_ps(tile + i * 32 + 16 * half, sum);
+        }
+    }
+}
+
+int cadenza_cpu_has_avx512fp16(void) {
+    static int has = -1;  // asked once: every product checks it
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("avx512fp16") != 0;
+    }
+    return has;
+}
+#else
+static void tile_avx512fp16(const uint16_t *pa, const uint16_t *pb, long k2, float *tile) {
+    tile_plain(pa, pb, k2, tile);
+}
+int cadenza_cpu_has_avx512fp16(void) { return 0; }
+#endif
+
+void cadenza_f16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
+                             long first_row_panel, long last_row_panel, float *c, long ldc, float alpha, float beta,
+                             int path) {
+    long k2 = (k + 1) / 2, column_panels = (n + 31) / 32;
+    float tile[12 * 32];
+    for (long p = 0; p < column_panels; p++) {
+        const uint16_t *pb = packed_b + p * k2 * 64;
+        for (long q = first_row_panel; q < last_row_panel; q++) {
+            const uint16_t *pa = packed_a + q * k2 * 24;
+            if (path == 1) {
+                tile_avx512fp16(pa, pb, k2, tile);
+            } else {
+                tile_plain(pa, pb, k2, tile);
+            }
+            long rows = m - q * 12 < 12 ? m - q * 12 : 12, columns = n - p * 32 < 32 ? n - p * 32 : 32;
+            cadenza_store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta);
+        }
+    }
+}
