@@ -12,7 +12,7 @@
 #   RUNS_DIR        default runs/precision: RUNS_DIR/float32, RUNS_DIR/bf16 and their logs
 #   CHART           default docs/images/bf16-quality.png
 # Environment: DATA, CACHE as in Benchmarks/study/train.sh; MODELS (default "float32 bf16": which
-# runs to train, for a machine with one free core).
+# runs to train, for a machine with one free core; fp16 for float16 products).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${1:-.build/release/cadenza}"

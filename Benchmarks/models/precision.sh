@@ -3,7 +3,9 @@
 # products (`--product-precision bf16`, as `train --precision bf16`) against PyTorch in float32
 # and under torch.autocast("cpu", dtype=torch.bfloat16), small Transformer-XL and GPT-2, 2
 # threads, rounds alternating; PyTorch at the faster of its two OpenMP wait policies each time.
-# Prints the RESULT lines and, per model and side, the median over rounds.
+# With PRECISIONS="float32 bf16 fp16", Cadenza also with float16 products (`train --precision
+# fp16`; PyTorch is not run again for it: its anchors are the float32 and bfloat16 runs).
+# Prints the RESULT lines and, per model, side and precision, the median over rounds.
 # Usage: Benchmarks/models/precision.sh [ROUNDS]   (TXL_REFERENCE as compare.sh; torch installed)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,9 +15,10 @@ log=$(mktemp)
 grep -m1 "model name" /proc/cpuinfo
 for round in $(seq "$rounds"); do
   for model in transformer-xl gpt2; do
-    for precision in float32 bf16; do
+    for precision in ${PRECISIONS:-float32 bf16}; do
       .build/release/cadenza-bench models --model "$model" --phase train --threads 2 --product-precision $precision \
-        | grep RESULT | sed 's/^/cadenza /' | tee -a "$log"
+        | grep RESULT | sed "s/^/cadenza-$precision /" | tee -a "$log"
+      [ "$precision" = fp16 ] && continue
       best=""; bestline=""
       for policy in ACTIVE PASSIVE; do
         flag=(); [ $precision = bf16 ] && flag=(--autocast bf16)
@@ -26,7 +29,7 @@ for round in $(seq "$rounds"); do
           best=$rate; bestline=$line
         fi
       done
-      echo "torch $bestline" | tee -a "$log"
+      echo "torch-$precision $bestline" | tee -a "$log"
     done
   done
 done
@@ -35,9 +38,9 @@ echo "medians over $rounds rounds (tokens/s):"
 import re, statistics, sys
 rates = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"(\w+) RESULT model=(\S+) phase=(\S+) tokens_per_s=([0-9.]+)", line)
+    m = re.match(r"(\S+) RESULT model=(\S+) phase=(\S+) tokens_per_s=([0-9.]+)", line)
     if m: rates.setdefault((m[2], m[3], m[1]), []).append(float(m[4]))
 for (model, phase, side), r in sorted(rates.items()):
-    print(f"{model:15s} {phase:11s} {side:8s} {statistics.median(r):9.1f}  (rounds: {', '.join(f'{x:.0f}' for x in r)})")
+    print(f"{model:15s} {phase:11s} {side:15s} {statistics.median(r):9.1f}  (rounds: {', '.join(f'{x:.0f}' for x in r)})")
 PYEOF
 rm -f "$log"

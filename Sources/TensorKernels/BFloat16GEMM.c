@@ -34,7 +34,7 @@ static inline uint16_t f16_bits(float x, float scale) {
 }
 
 // One operand value in the packed format: bfloat16 of x (format 0) or float16 of x * scale
-// (format 1).
+// (format 1; `scale`: the lane's, see `cadenza_f16_lane_scales`).
 static inline uint32_t round16(float x, int format, float scale) {
     return format == 0 ? cadenza_bf16_round(x) : f16_bits(x, scale);
 }
@@ -50,25 +50,29 @@ static inline void round_adjacent(const float *x, long count, uint32_t *out, int
 }
 
 // Pairs from two rows: out[j] = (x0[j], x1[j]); x1 may be NULL (zeros).
+// Lane j's values are scaled by scales[j] (format 1).
 static inline void round_interleaved(const float *x0, const float *x1, long count, uint32_t *out, int format,
-                                     float scale) {
+                                     const float *scales) {
     if (!x1) {
-        for (long j = 0; j < count; j++) out[j] = round16(x0[j], format, scale);
+        for (long j = 0; j < count; j++) out[j] = round16(x0[j], format, format ? scales[j] : 1);
         return;
     }
-    for (long j = 0; j < count; j++) out[j] = round16(x0[j], format, scale) | (round16(x1[j], format, scale) << 16);
+    for (long j = 0; j < count; j++) {
+        float scale = format ? scales[j] : 1;
+        out[j] = round16(x0[j], format, scale) | (round16(x1[j], format, scale) << 16);
+    }
 }
 
 // Packs lanes (rows of op(A), columns of op(B)) into panels of `width` lanes: step kk of a panel
 // holds, for each lane, the pair of its values at depth 2kk and 2kk + 1; zeros beyond `count`
 // lanes and `depth`. A lane's values are contiguous in `x` (lane l at x + l * ld) when
 // `adjacent`, else each depth is a contiguous row of lanes (depth d at x + d * ld). Values are
-// rounded to bfloat16 (format 0) or, times `scale`, to float16 (format 1).
+// rounded to bfloat16 (format 0) or, times their lane's `scales[lane]`, to float16 (format 1).
 // Inlined into one function per format (below), so that each rounding loop is compiled for its
 // format alone.
 static inline __attribute__((always_inline)) void pack(long width, long count, long depth, const float *x, long ld,
                                                        int adjacent, uint32_t *out, long first_panel,
-                                                       long last_panel, int format, float scale) {
+                                                       long last_panel, int format, const float *scales) {
     long k2 = (depth + 1) / 2;
     if (adjacent) {
         uint32_t *line = malloc(sizeof(uint32_t) * (size_t)(k2 > 0 ? k2 : 1));
@@ -77,7 +81,8 @@ static inline __attribute__((always_inline)) void pack(long width, long count, l
             uint32_t *panel = out + p * k2 * width;
             long lanes = count - p * width < width ? count - p * width : width;
             for (long l = 0; l < width; l++) {
-                if (l < lanes) round_adjacent(x + (p * width + l) * ld, depth, line, format, scale);
+                long lane = p * width + l;
+                if (l < lanes) round_adjacent(x + lane * ld, depth, line, format, format ? scales[lane] : 1);
                 for (long kk = 0; kk < k2; kk++) panel[kk * width + l] = l < lanes ? line[kk] : 0;
             }
         }
@@ -94,7 +99,7 @@ static inline __attribute__((always_inline)) void pack(long width, long count, l
     if (!line) return;
     for (long kk = 0; kk < k2; kk++) {
         const float *r0 = x + 2 * kk * ld + first;
-        round_interleaved(r0, 2 * kk + 1 < depth ? r0 + ld : 0, lanes, line, format, scale);
+        round_interleaved(r0, 2 * kk + 1 < depth ? r0 + ld : 0, lanes, line, format, format ? scales + first : 0);
         for (long p = first_panel; p < last_panel; p++) {
             memcpy(out + (p * k2 + kk) * width, line + (p - first_panel) * width, sizeof(uint32_t) * (size_t)width);
         }
@@ -109,15 +114,15 @@ __attribute__((target_clones("avx512bw", "avx2", "default")))
 #endif
 static void pack_bf16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
                       long first_panel, long last_panel) {
-    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 0, 1);
+    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 0, 0);
 }
 
 #if defined(__x86_64__) && defined(__ELF__)
 __attribute__((target_clones("avx512bw", "avx2", "default")))
 #endif
 static void pack_f16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
-                     long first_panel, long last_panel, float scale) {
-    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 1, scale);
+                     long first_panel, long last_panel, const float *scales) {
+    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 1, scales);
 }
 
 // op(B) [k, n]: a column of op(B) is a row of B as stored when transposed.
@@ -132,20 +137,21 @@ void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transpose
     pack_bf16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel);
 }
 
-void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, float scale, uint16_t *out,
-                        long first_panel, long last_panel) {
-    pack_f16(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel, scale);
+void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, const float *scales,
+                        uint16_t *out, long first_panel, long last_panel) {
+    pack_f16(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel, scales);
 }
 
-void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, float scale, uint16_t *out,
-                        long first_panel, long last_panel) {
-    pack_f16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel, scale);
+void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, const float *scales,
+                        uint16_t *out, long first_panel, long last_panel) {
+    pack_f16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel, scales);
 }
 
 // C[i][j] = alpha * tile + beta * C (C not read when beta is 0), for the valid part of a tile.
 // Two roundings, never a fused multiply-add (separate statements are not contracted), as the
 // tests' reference rounds.
-void cadenza_store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta) {
+static void store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha,
+                               float beta) {
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j < columns; j++) {
             float v = alpha * tile[i * 32 + j];
@@ -211,22 +217,31 @@ static void tile_avx512bf16(const uint16_t *pa, const uint16_t *pb, long k2, flo
 int cadenza_cpu_has_avx512bf16(void) { return 0; }
 #endif
 
-void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
-                              long first_row_panel, long last_row_panel, float *c, long ldc, float alpha,
-                              float beta, int path) {
+void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *packed_a, const uint16_t *packed_b,
+                          long m, long n, long k, long first_row_panel, long last_row_panel,
+                          const float *row_inverses, const float *column_inverses, float *c, long ldc, float alpha,
+                          float beta) {
     long k2 = (k + 1) / 2, column_panels = (n + 31) / 32;
     float tile[12 * 32];
     for (long p = 0; p < column_panels; p++) {
         const uint16_t *pb = packed_b + p * k2 * 64;
         for (long q = first_row_panel; q < last_row_panel; q++) {
-            const uint16_t *pa = packed_a + q * k2 * 24;
-            if (path == 1) {
-                tile_avx512bf16(pa, pb, k2, tile);
-            } else {
-                tile_plain(pa, pb, k2, tile);
-            }
+            tile_function(packed_a + q * k2 * 24, pb, k2, tile);
             long rows = m - q * 12 < 12 ? m - q * 12 : 12, columns = n - p * 32 < 32 ? n - p * 32 : 32;
-            cadenza_store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta);
+            if (row_inverses) {
+                for (long i = 0; i < rows; i++) {
+                    float row = row_inverses[q * 12 + i];
+                    for (long j = 0; j < columns; j++) tile[i * 32 + j] = tile[i * 32 + j] * row * column_inverses[p * 32 + j];
+                }
+            }
+            store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta);
         }
     }
+}
+
+void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
+                              long first_row_panel, long last_row_panel, float *c, long ldc, float alpha,
+                              float beta, int path) {
+    cadenza_packed_tiles(path == 1 ? tile_avx512bf16 : tile_plain, packed_a, packed_b, m, n, k, first_row_panel,
+                         last_row_panel, 0, 0, c, ldc, alpha, beta);
 }

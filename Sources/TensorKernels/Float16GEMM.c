@@ -9,11 +9,12 @@
 // per instruction, twice float32's `vfmadd231ps`, while `vdpbf16ps` there runs at half float32's
 // rate (docs/benchmarks.md, "Intel Xeon"). Float16's sums are too short for a whole dot product
 // and its range is small, so:
-// - each operand is scaled by a power of two (exact) that brings its largest magnitude below 2^5
-//   (the caller: `cadenza_f16_scale`), so a product is below 2^10;
+// - each row of op(A) and each column of op(B) is scaled by a power of two (exact) that brings its
+//   largest magnitude into [2^4, 2^5) (`cadenza_f16_lane_scales`), so a product is below 2^10 and
+//   a row or column of small values keeps float16's precision however large the others are;
 // - each lane sums at most F16_CHUNK products in float16 (below 2^15, inside float16's 65,504),
 //   then the chunk is widened and added to float32 sums;
-// - the caller undoes the scales in alpha.
+// - each output is multiplied by its row's and its column's inverse scales (exact) before alpha.
 // The operands are packed as `BFloat16GEMM` packs them (pairs of depths; `cadenza_f16_pack_a`,
 // `cadenza_f16_pack_b`), so each lane sums every other depth, and the two are added at the end.
 
@@ -25,22 +26,31 @@ float cadenza_f16_scale(float largest) {
     return ldexpf(1, exponent > 126 ? 126 : exponent);
 }
 
-// Largest |x| over rows x columns (row r at x + r * ld), on the bits (with the sign cleared,
-// floats order as integers do; a NaN's bits are above infinity's), so a NaN is returned as one.
-float cadenza_max_magnitude(long rows, long columns, const float *x, long ld) {
-    uint32_t largest = 0;
-    for (long r = 0; r < rows; r++) {
-        const uint32_t *row = (const uint32_t *)(const void *)(x + r * ld);
-        uint32_t m = 0;
-        for (long j = 0; j < columns; j++) {
-            uint32_t bits = row[j] & 0x7fffffffu;
-            m = bits > m ? bits : m;
+// Per lane, the largest |x| is found on the bits (with the sign cleared, floats order as integers
+// do; a NaN's bits are above infinity's, so a NaN lane keeps the scale 1 and its NaN).
+void cadenza_f16_lane_scales(long lanes, long depth, const float *x, long ld, int adjacent, float *scales,
+                             float *inverses) {
+    uint32_t *largest = (uint32_t *)(void *)scales;  // the bits first, then the scales in place
+    for (long l = 0; l < lanes; l++) largest[l] = 0;
+    for (long d = 0; d < (adjacent ? lanes : depth); d++) {
+        const uint32_t *row = (const uint32_t *)(const void *)(x + d * ld);
+        if (adjacent) {  // row d is lane d's values
+            uint32_t m = 0;
+            for (long j = 0; j < depth; j++) m = (row[j] & 0x7fffffffu) > m ? row[j] & 0x7fffffffu : m;
+            largest[d] = m;
+        } else {  // row d holds every lane's value at depth d
+            for (long l = 0; l < lanes; l++) {
+                uint32_t bits = row[l] & 0x7fffffffu;
+                largest[l] = bits > largest[l] ? bits : largest[l];
+            }
         }
-        largest = m > largest ? m : largest;
     }
-    float result;
-    memcpy(&result, &largest, 4);
-    return result;
+    for (long l = 0; l < lanes; l++) {
+        float magnitude;
+        memcpy(&magnitude, &largest[l], 4);
+        scales[l] = cadenza_f16_scale(magnitude);
+        inverses[l] = 1 / scales[l];
+    }
 }
 
 static inline _Float16 half_of(uint16_t bits) {
@@ -134,21 +144,8 @@ int cadenza_cpu_has_avx512fp16(void) { return 0; }
 #endif
 
 void cadenza_f16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
-                             long first_row_panel, long last_row_panel, float *c, long ldc, float alpha, float beta,
-                             int path) {
-    long k2 = (k + 1) / 2, column_panels = (n + 31) / 32;
-    float tile[12 * 32];
-    for (long p = 0; p < column_panels; p++) {
-        const uint16_t *pb = packed_b + p * k2 * 64;
-        for (long q = first_row_panel; q < last_row_panel; q++) {
-            const uint16_t *pa = packed_a + q * k2 * 24;
-            if (path == 1) {
-                tile_avx512fp16(pa, pb, k2, tile);
-            } else {
-                tile_plain(pa, pb, k2, tile);
-            }
-            long rows = m - q * 12 < 12 ? m - q * 12 : 12, columns = n - p * 32 < 32 ? n - p * 32 : 32;
-            cadenza_store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta);
-        }
-    }
+                             long first_row_panel, long last_row_panel, const float *row_inverses,
+                             const float *column_inverses, float *c, long ldc, float alpha, float beta, int path) {
+    cadenza_packed_tiles(path == 1 ? tile_avx512fp16 : tile_plain, packed_a, packed_b, m, n, k, first_row_panel,
+                         last_row_panel, row_inverses, column_inverses, c, ldc, alpha, beta);
 }

@@ -18,19 +18,24 @@ import TensorKernels
         largest > 0 && largest.isFinite ? Float(sign: .plus, exponent: 4 - Int(largest.exponent), significand: 1) : 1
     }
 
-    /// The product as defined: operands times their scales rounded to float16; per output, the
-    /// even depths and the odd depths each summed in float16 (every multiply-add rounded once),
-    /// 32 at a time, each such sum added to a float32 sum; the two sums added, then alpha (with
-    /// the scales undone) and beta.
+    /// The product as defined: each row of op(A) and column of op(B) times its scale, rounded to
+    /// float16; per output, the even depths and the odd depths each summed in float16 (every
+    /// multiply-add rounded once), 32 at a time, each such sum added to a float32 sum; the two
+    /// sums added, times the row's and the column's inverse scales, then alpha and beta.
     static func reference(
         _ s: Shape, a: [Float], b: [Float], c: [Float], alpha: Float, beta: Float
     ) -> [Float] {
-        let scaleA = scale(a.map(abs).max() ?? 0), scaleB = scale(b.map(abs).max() ?? 0)
+        let scaleA = (0..<s.m).map { i in
+            scale((0..<s.k).map { abs(element(a, i, $0, s.m, s.k, s.transposeA)) }.max() ?? 0)
+        }
+        let scaleB = (0..<s.n).map { j in
+            scale((0..<s.k).map { abs(element(b, $0, j, s.k, s.n, s.transposeB)) }.max() ?? 0)
+        }
         func x(_ i: Int, _ p: Int) -> Double {
-            Double(Float16(element(a, i, p, s.m, s.k, s.transposeA) * scaleA))
+            Double(Float16(element(a, i, p, s.m, s.k, s.transposeA) * scaleA[i]))
         }
         func y(_ p: Int, _ j: Int) -> Double {
-            Double(Float16(element(b, p, j, s.k, s.n, s.transposeB) * scaleB))
+            Double(Float16(element(b, p, j, s.k, s.n, s.transposeB) * scaleB[j]))
         }
         var out = c
         let pairs = (s.k + 1) / 2
@@ -47,7 +52,7 @@ import TensorKernels
                         sums[parity] += Float(h)
                     }
                 }
-                let v = alpha * (1 / scaleA) * (1 / scaleB) * (sums[0] + sums[1])
+                let v = alpha * ((sums[0] + sums[1]) * (1 / scaleA[i]) * (1 / scaleB[j]))
                 out[i * s.n + j] = beta == 0 ? v : v + beta * c[i * s.n + j]
             }
         }
@@ -136,6 +141,23 @@ import TensorKernels
         #expect(f16.worst <= 0x1p-6, "worst error / Σ|a||b| = \(f16.worst)")
         #expect(f16.mean > 0, "float16 operands must change something")
         #expect(f16.mean < bf16.mean, "mean error: float16 \(f16.mean), bfloat16 \(bf16.mean)")
+    }
+
+    @Test func aRowOfSmallValuesKeepsItsPrecisionBesideLargeOnes() {
+        // Row 0 of A is a million times smaller than the others: with one scale for all of A its
+        // values would fall below float16's normal numbers.
+        let (m, n, k) = (4, 40, 64)
+        let s: Shape = (m, n, k, false, false)
+        let a = Self.random(m * k, 21).enumerated().map { $0.offset < k ? $0.element * 1e-6 : $0.element }
+        let b = Self.random(k * n, 22)
+        var exact = [Float](repeating: 0, count: m * n)
+        GEMM.multiply(using: .swift, threads: 1, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &exact, ldc: n)
+        let half = Self.product(s, a: a, b: b, c: exact, threads: 1, path: Float16GEMM.path)
+        for j in 0..<n {
+            var magnitude: Float = 0
+            for p in 0..<k { magnitude += abs(a[p] * b[p * n + j]) }
+            #expect(abs(half[j] - exact[j]) <= 0x1p-6 * magnitude, "column \(j)")
+        }
     }
 
     @Test func operandsFarOutsideFloat16sRangeAreScaledIntoIt() {

@@ -1,17 +1,20 @@
 import TensorKernels
 
 /// Mixed-precision products for training on float16 arithmetic (issue 19): `C = alpha * op(A)
-/// op(B) + beta * C` with A and B scaled by powers of two and rounded to float16, each lane's
-/// products summed 32 at a time in float16 and those sums added in float32. The weights, gradients
-/// and optimiser state stay float32; only the operands of each product are rounded.
+/// op(B) + beta * C` with each row of op(A) and each column of op(B) scaled by a power of two and
+/// rounded to float16, each lane's products summed 32 at a time in float16 and those sums added in
+/// float32. The weights, gradients and optimiser state stay float32; only the operands of each
+/// product are rounded.
 ///
 /// Why: on CPUs with AVX-512 FP16 (Intel Sapphire Rapids and later) `vfmadd231ph` does twice
 /// float32's multiply-adds per instruction, while their bfloat16 dot products (`BFloat16GEMM`)
 /// run at half float32's rate (docs/benchmarks.md, "Intel Xeon"). Float16 keeps 11 significant
 /// bits against bfloat16's 8, so its products err less than bfloat16 autocast's despite the
-/// float16 sums; its range is small, hence the scales: each operand's largest magnitude is
-/// brought into [2^4, 2^5) (exact), so no product or 32-term sum can overflow, and alpha undoes
-/// them. Entries below 2^-19 of their operand's largest fall into float16's subnormals.
+/// float16 sums; its range is small, hence the scales: each row's and column's largest magnitude
+/// is brought into [2^4, 2^5) (exact), so no product or 32-term sum can overflow, and a row of
+/// small values (a token's small gradient) keeps its precision beside large ones; the outputs are
+/// multiplied back (exact). Entries below 2^-19 of their row's or column's largest fall into
+/// float16's subnormals.
 ///
 /// The arithmetic is `Sources/TensorKernels/Float16GEMM.c` (packing shared with `BFloat16GEMM`),
 /// on AVX-512 FP16 where the CPU has it, else in a plain loop that gives the same bits, slowly.
@@ -49,25 +52,27 @@ public enum Float16GEMM {
     ) {
         guard m > 0, n > 0 else { return }
         let usable = path == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1
-        // op(A) is stored [k, m] when transposed; op(B) [n, k].
-        let scaleA = cadenza_f16_scale(
-            cadenza_max_magnitude(transposeA ? k : m, transposeA ? m : k, a, lda))
-        let scaleB = cadenza_f16_scale(
-            cadenza_max_magnitude(transposeB ? n : k, transposeB ? k : n, b, ldb))
-        // Powers of two: the product of the inverses is exact, and so is alpha times it (but for
-        // underflow or overflow).
-        let unscaled = alpha * (1 / scaleA) * (1 / scaleB)
-        SixteenBitProduct.run(
-            m: m, n: n, k: k, threads: threads,
-            packB: { packed, first, last in
-                cadenza_f16_pack_b(k, n, b, ldb, transposeB ? 1 : 0, scaleB, packed, first, last)
-            },
-            packA: { packed, first, last in
-                cadenza_f16_pack_a(m, k, a, lda, transposeA ? 1 : 0, scaleA, packed, first, last)
-            },
-            tiles: { packedA, packedB, first, last in
-                cadenza_f16_gemm_packed(
-                    packedA, packedB, m, n, k, first, last, c, ldc, unscaled, beta, usable ? 1 : 0)
-            })
+        // Scales and their inverses: rows of op(A) (contiguous unless A is transposed), then
+        // columns of op(B) (contiguous when B is transposed).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (m + n)) { buffer in
+            guard let scales = buffer.baseAddress else { return }
+            let (rowScales, rowInverses) = (scales, scales + m)
+            let (columnScales, columnInverses) = (scales + 2 * m, scales + 2 * m + n)
+            cadenza_f16_lane_scales(m, k, a, lda, transposeA ? 0 : 1, rowScales, rowInverses)
+            cadenza_f16_lane_scales(n, k, b, ldb, transposeB ? 1 : 0, columnScales, columnInverses)
+            SixteenBitProduct.run(
+                m: m, n: n, k: k, threads: threads,
+                packB: { packed, first, last in
+                    cadenza_f16_pack_b(k, n, b, ldb, transposeB ? 1 : 0, columnScales, packed, first, last)
+                },
+                packA: { packed, first, last in
+                    cadenza_f16_pack_a(m, k, a, lda, transposeA ? 1 : 0, rowScales, packed, first, last)
+                },
+                tiles: { packedA, packedB, first, last in
+                    cadenza_f16_gemm_packed(
+                        packedA, packedB, m, n, k, first, last, rowInverses, columnInverses, c, ldc, alpha, beta,
+                        usable ? 1 : 0)
+                })
+        }
     }
 }

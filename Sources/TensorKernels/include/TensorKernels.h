@@ -57,33 +57,45 @@ void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b
 /// 1 when the CPU running this has AVX-512 BF16 (`__builtin_cpu_supports`), else 0.
 int cadenza_cpu_has_avx512bf16(void);
 
-/// C[i][j] = alpha * tile[i * 32 + j] + beta * C[i][j] for i < rows, j < columns (C not read when
-/// beta is 0): how both mixed-precision products store a 12 x 32 tile.
-void cadenza_store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta);
+/// A 12 x 32 tile of float32 sums from packed 16-bit operands (one panel of each, `k2` pairs of depths).
+typedef void (*cadenza_tile_function)(const uint16_t *packed_a, const uint16_t *packed_b, long k2, float *tile);
 
-/// Float16 products (Tensor's `Float16GEMM`): packs op(B) or op(A) times `scale` as float16,
-/// to nearest with ties to even, in the layout of `cadenza_bf16_pack_b` and `cadenza_bf16_pack_a`.
-void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, float scale, uint16_t *out,
-                        long first_panel, long last_panel);
-void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, float scale, uint16_t *out,
-                        long first_panel, long last_panel);
+/// What both 16-bit products do with their tiles: for each tile of row panels first_row_panel ..<
+/// last_row_panel, `tile_function`, then output (i, j) times `row_inverses[i]` and
+/// `column_inverses[j]` when they are given (float16's scales), then C = alpha * that + beta * C
+/// (C not read when beta is 0).
+void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *packed_a, const uint16_t *packed_b,
+                          long m, long n, long k, long first_row_panel, long last_row_panel,
+                          const float *row_inverses, const float *column_inverses, float *c, long ldc, float alpha,
+                          float beta);
 
-/// The power of two an operand whose largest magnitude is `largest` is scaled by before it is
-/// packed: it brings that magnitude into [2^4, 2^5), so that a product is below 2^10 and a float16
-/// sum of 32 of them below 2^15. 1 for zeros, infinities and NaN.
+/// Float16 products (Tensor's `Float16GEMM`): packs op(B) or op(A) as float16, each lane (column
+/// of op(B), row of op(A)) times its `scales[lane]`, to nearest with ties to even, in the layout of
+/// `cadenza_bf16_pack_b` and `cadenza_bf16_pack_a`.
+void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, const float *scales,
+                        uint16_t *out, long first_panel, long last_panel);
+void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, const float *scales,
+                        uint16_t *out, long first_panel, long last_panel);
+
+/// The power of two a lane whose largest magnitude is `largest` is scaled by before it is packed:
+/// it brings that magnitude into [2^4, 2^5), so that a product is below 2^10 and a float16 sum of
+/// 32 of them below 2^15. 1 for zeros, infinities and NaN.
 float cadenza_f16_scale(float largest);
 
-/// The largest |x| of a rows x columns block (row r at x + r * ld); NaN when it holds one.
-float cadenza_max_magnitude(long rows, long columns, const float *x, long ld);
+/// Each lane's `cadenza_f16_scale` and its inverse, for `lanes` lanes of `depth` values: lane l's
+/// values at x + l * ld when `adjacent`, else value d of every lane in the row x + d * ld.
+void cadenza_f16_lane_scales(long lanes, long depth, const float *x, long ld, int adjacent, float *scales,
+                             float *inverses);
 
 /// C = alpha * op(A) op(B) + beta * C for the rows of row panels first_row_panel ..<
 /// last_row_panel, from float16-packed operands: each lane sums 32 products in float16, each such
-/// sum is added to float32 sums (so `alpha` should undo the packing scales). `path` 1 uses
-/// AVX-512 FP16 (`vfmadd231ph`), which the caller must have checked with
-/// `cadenza_cpu_has_avx512fp16`; 0 a plain loop that gives the same bits.
+/// sum is added to float32 sums, and output (i, j) is multiplied by `row_inverses[i]` and
+/// `column_inverses[j]` (the inverse scales) before alpha. `path` 1 uses AVX-512 FP16
+/// (`vfmadd231ph`), which the caller must have checked with `cadenza_cpu_has_avx512fp16`; 0 a
+/// plain loop that gives the same bits.
 void cadenza_f16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
-                             long first_row_panel, long last_row_panel, float *c, long ldc, float alpha, float beta,
-                             int path);
+                             long first_row_panel, long last_row_panel, const float *row_inverses,
+                             const float *column_inverses, float *c, long ldc, float alpha, float beta, int path);
 
 /// 1 when the CPU running this has AVX-512 FP16 (`__builtin_cpu_supports`), else 0.
 int cadenza_cpu_has_avx512fp16(void);
