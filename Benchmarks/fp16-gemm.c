@@ -15,7 +15,8 @@
 //
 //   clang -O2 -march=native Benchmarks/fp16-gemm.c -o /tmp/fp16-gemm -lm && /tmp/fp16-gemm
 //   (-DCHUNK=16 for shorter float16 sums)
-// A prototype for issue 19, not part of Cadenza's build.
+// The prototype for issue 19, outside Cadenza's build; the product's kernel, with a scale per row
+// and column, is Sources/TensorKernels/Float16GEMM.c.
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
