@@ -52,28 +52,20 @@ struct BenchBFloat16: ParsableCommand {
                 } while Date().timeIntervalSince(start) < minSeconds
                 return 2 * Double(m * n * k) * Double(repeats) / Date().timeIntervalSince(start) / 1e9
             }
-            var f32: [Double] = [], bf16: [Double] = [], fp16: [Double] = []
+            // Per precision (float32, bf16, fp16), the rates of the rounds, interleaved.
+            let precisions: [GEMM.Precision] = [.float32, .bfloat16, .float16]
+            var rates = [[Double]](repeating: [], count: precisions.count)
             for _ in 0..<runs {
-                f32.append(
-                    rate {
-                        GEMM.multiply(
-                            using: .swift, threads: threads, m: m, n: n, k: k, a: a, lda: lda, transposeA: ta, b: b,
-                            ldb: ldb, transposeB: tb, c: &c, ldc: n)
-                    })
-                bf16.append(
-                    rate {
-                        BFloat16GEMM.multiply(
-                            m: m, n: n, k: k, a: a, lda: lda, transposeA: ta, b: b, ldb: ldb, transposeB: tb, c: &c,
-                            ldc: n, threads: threads)
-                    })
-                fp16.append(
-                    rate {
-                        Float16GEMM.multiply(
-                            m: m, n: n, k: k, a: a, lda: lda, transposeA: ta, b: b, ldb: ldb, transposeB: tb, c: &c,
-                            ldc: n, threads: threads)
-                    })
+                for (index, precision) in precisions.enumerated() {
+                    rates[index].append(
+                        rate {
+                            GEMM.multiply(
+                                in: precision, using: .swift, threads: threads, m: m, n: n, k: k, a: a, lda: lda,
+                                transposeA: ta, b: b, ldb: ldb, transposeB: tb, c: &c, ldc: n)
+                        })
+                }
             }
-            let (x, y, z) = (f32.sorted()[runs / 2], bf16.sorted()[runs / 2], fp16.sorted()[runs / 2])
+            let (x, y, z) = (rates[0].sorted()[runs / 2], rates[1].sorted()[runs / 2], rates[2].sorted()[runs / 2])
             let name = "\(m)x\(n)x\(k)\(ta ? " Aᵀ" : "")\(tb ? " Bᵀ" : "") \(what)"
             print(
                 name.padding(toLength: 30, withPad: " ", startingAt: 0)

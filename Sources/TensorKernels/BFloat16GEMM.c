@@ -121,7 +121,13 @@ static void pack_bf16(long width, long count, long depth, const float *x, long l
 __attribute__((target_clones("avx512bw", "avx2", "default")))
 #endif
 static void pack_f16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
-                     long first_panel, long last_panel, const float *scales) {
+                     long first_panel, long last_panel, float *scales, float *inverses) {
+    // The scales of this call's lanes first, so that they are found by the tasks that pack.
+    long first = first_panel * width, last = count < last_panel * width ? count : last_panel * width;
+    if (first < last) {
+        cadenza_f16_lane_scales(last - first, depth, x + first * (adjacent ? ld : 1), ld, adjacent, scales + first,
+                                inverses + first);
+    }
     pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 1, scales);
 }
 
@@ -137,21 +143,20 @@ void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transpose
     pack_bf16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel);
 }
 
-void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, const float *scales,
+void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, float *scales, float *inverses,
                         uint16_t *out, long first_panel, long last_panel) {
-    pack_f16(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel, scales);
+    pack_f16(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel, scales, inverses);
 }
 
-void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, const float *scales,
+void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, float *scales, float *inverses,
                         uint16_t *out, long first_panel, long last_panel) {
-    pack_f16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel, scales);
+    pack_f16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel, scales, inverses);
 }
 
 // C[i][j] = alpha * tile + beta * C (C not read when beta is 0), for the valid part of a tile.
 // Two roundings, never a fused multiply-add (separate statements are not contracted), as the
 // tests' reference rounds.
-static void store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha,
-                               float beta) {
+static void store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta) {
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j < columns; j++) {
             float v = alpha * tile[i * 32 + j];

@@ -76,55 +76,28 @@ public enum GEMMBenchmark {
             for i in 0..<b.count { b[i] = random.nextNormal() }
         }
 
-        /// One product, C = A·B.
-        public func multiply(using backend: GEMM.Backend, threads: Int) {
+        /// One product, C = A·B, in `precision` (`GEMM.multiply(in:using:threads:...)`): float32 on
+        /// `backend`, or a mixed-precision product on its run-time path.
+        public func multiply(
+            in precision: GEMM.Precision = .float32, using backend: GEMM.Backend = .swift, threads: Int
+        ) {
             GEMM.multiply(
-                using: backend, threads: threads, m: shape.m, n: shape.n, k: shape.k,
+                in: precision, using: backend, threads: threads, m: shape.m, n: shape.n, k: shape.k,
                 a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
                 b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
                 c: c.pointer, ldc: shape.n)
         }
-
-        /// One product, C = A·B, in a mixed precision: bfloat16 operands (`BFloat16GEMM`) or
-        /// float16 ones (`Float16GEMM`), each on its run-time path; float32 as `multiply`'s
-        /// Swift backend.
-        public func multiply(in precision: GEMM.Precision, threads: Int) {
-            switch precision {
-            case .float32: multiply(using: .swift, threads: threads)
-            case .bfloat16:
-                BFloat16GEMM.multiply(
-                    m: shape.m, n: shape.n, k: shape.k,
-                    a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
-                    b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
-                    c: c.pointer, ldc: shape.n, threads: threads)
-            case .float16:
-                Float16GEMM.multiply(
-                    m: shape.m, n: shape.n, k: shape.k,
-                    a: a.pointer, lda: a.shape[1], transposeA: shape.transposeA,
-                    b: b.pointer, ldb: b.shape[1], transposeB: shape.transposeB,
-                    c: c.pointer, ldc: shape.n, threads: threads)
-            }
-        }
     }
 
-    /// GFLOP/s of repeated products: one warm-up, then as many products as fit in
-    /// `minimumSeconds` (at least one), timed together.
+    /// GFLOP/s of repeated products in `precision` (float32 on `backend`, or a mixed-precision
+    /// product): one warm-up, then as many products as fit in `minimumSeconds` (at least one),
+    /// timed together.
     public static func gigaflops(
-        _ operands: Operands, backend: GEMM.Backend, threads: Int,
+        _ operands: Operands, in precision: GEMM.Precision = .float32, backend: GEMM.Backend = .swift, threads: Int,
         minimumSeconds: Double = 0.1
     ) -> Double {
         gigaflops(of: operands.shape, minimumSeconds: minimumSeconds) {
-            operands.multiply(using: backend, threads: threads)
-        }
-    }
-
-    /// GFLOP/s of repeated mixed-precision products (`Operands.multiply(in:threads:)`),
-    /// measured as `gigaflops(_:backend:threads:minimumSeconds:)` measures float32.
-    public static func gigaflops(
-        _ operands: Operands, in precision: GEMM.Precision, threads: Int, minimumSeconds: Double = 0.1
-    ) -> Double {
-        gigaflops(of: operands.shape, minimumSeconds: minimumSeconds) {
-            operands.multiply(in: precision, threads: threads)
+            operands.multiply(in: precision, using: backend, threads: threads)
         }
     }
 

@@ -52,21 +52,20 @@ public enum Float16GEMM {
     ) {
         guard m > 0, n > 0 else { return }
         let usable = path == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1
-        // Scales and their inverses: rows of op(A) (contiguous unless A is transposed), then
-        // columns of op(B) (contiguous when B is transposed).
+        // Scales and their inverses of the rows of op(A), then of the columns of op(B): each
+        // packing task finds those of the lanes it packs.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (m + n)) { buffer in
             guard let scales = buffer.baseAddress else { return }
             let (rowScales, rowInverses) = (scales, scales + m)
             let (columnScales, columnInverses) = (scales + 2 * m, scales + 2 * m + n)
-            cadenza_f16_lane_scales(m, k, a, lda, transposeA ? 0 : 1, rowScales, rowInverses)
-            cadenza_f16_lane_scales(n, k, b, ldb, transposeB ? 1 : 0, columnScales, columnInverses)
             SixteenBitProduct.run(
                 m: m, n: n, k: k, threads: threads,
                 packB: { packed, first, last in
-                    cadenza_f16_pack_b(k, n, b, ldb, transposeB ? 1 : 0, columnScales, packed, first, last)
+                    cadenza_f16_pack_b(
+                        k, n, b, ldb, transposeB ? 1 : 0, columnScales, columnInverses, packed, first, last)
                 },
                 packA: { packed, first, last in
-                    cadenza_f16_pack_a(m, k, a, lda, transposeA ? 1 : 0, rowScales, packed, first, last)
+                    cadenza_f16_pack_a(m, k, a, lda, transposeA ? 1 : 0, rowScales, rowInverses, packed, first, last)
                 },
                 tiles: { packedA, packedB, first, last in
                     cadenza_f16_gemm_packed(

@@ -152,23 +152,37 @@ public enum GEMM {
         alpha: Float = 1, beta: Float = 0
     ) {
         let (selected, threads) = settings.withLock { ($0.backend, $0.threads) }
-        if m > 1 && n > 1 {
-            switch precision {
-            case .float32: break
-            case .bfloat16:
-                return BFloat16GEMM.multiply(
-                    m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                    c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
-            case .float16:
-                return Float16GEMM.multiply(
-                    m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                    c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
-            }
-        }
         multiply(
-            using: selected, threads: threads, m: m, n: n, k: k,
+            in: m > 1 && n > 1 ? precision : .float32, using: selected, threads: threads, m: m, n: n, k: k,
             a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
             c: c, ldc: ldc, alpha: alpha, beta: beta)
+    }
+
+    /// Computes `C = alpha * op(A) * op(B) + beta * C` in `precision`: float32 on `backend`, or
+    /// the mixed-precision product (`BFloat16GEMM`, `Float16GEMM`) on its run-time path.
+    public static func multiply(
+        in precision: Precision, using backend: Backend, threads: Int,
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        switch precision {
+        case .float32:
+            multiply(
+                using: backend, threads: threads, m: m, n: n, k: k,
+                a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                c: c, ldc: ldc, alpha: alpha, beta: beta)
+        case .bfloat16:
+            BFloat16GEMM.multiply(
+                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
+        case .float16:
+            Float16GEMM.multiply(
+                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
+        }
     }
 
     /// Computes `C = alpha * op(A) * op(B) + beta * C` with an explicit backend and thread

@@ -69,12 +69,14 @@ void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *p
                           const float *row_inverses, const float *column_inverses, float *c, long ldc, float alpha,
                           float beta);
 
-/// Float16 products (Tensor's `Float16GEMM`): packs op(B) or op(A) as float16, each lane (column
-/// of op(B), row of op(A)) times its `scales[lane]`, to nearest with ties to even, in the layout of
-/// `cadenza_bf16_pack_b` and `cadenza_bf16_pack_a`.
-void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, const float *scales,
+/// Float16 products (Tensor's `Float16GEMM`): packs panels first_panel ..< last_panel of op(B) or
+/// op(A) as float16 in the layout of `cadenza_bf16_pack_b` and `cadenza_bf16_pack_a`, each lane
+/// (column of op(B), row of op(A)) times its scale, to nearest with ties to even. The scales of
+/// those panels' lanes are found here (`cadenza_f16_lane_scales`), so each packing task finds its
+/// own, and written to `scales[lane]` and `inverses[lane]` (arrays of n or m floats).
+void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, float *scales, float *inverses,
                         uint16_t *out, long first_panel, long last_panel);
-void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, const float *scales,
+void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, float *scales, float *inverses,
                         uint16_t *out, long first_panel, long last_panel);
 
 /// The power of two a lane whose largest magnitude is `largest` is scaled by before it is packed:
