@@ -40,13 +40,14 @@ static inline uint32_t round16(float x, int format, float scale) {
 }
 
 // Rounds `count` floats to 16-bit pairs: out[p] = (x[2p], x[2p + 1]) as one 32-bit word, low
-// half first; an odd count ends with (x[count - 1], 0). A loop the compiler vectorises.
+// half first; an odd count ends with (x[count - 1], 0). On a little-endian CPU (every one this
+// builds for) the pairs are the 16-bit values in order, so each is stored where it falls: a loop
+// the compiler turns into whole-vector conversions, with no shuffling of evens and odds.
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "round_adjacent stores pairs as 16-bit values in order");
 static inline void round_adjacent(const float *x, long count, uint32_t *out, int format, float scale) {
-    long pairs = count / 2;
-    for (long p = 0; p < pairs; p++) {
-        out[p] = round16(x[2 * p], format, scale) | (round16(x[2 * p + 1], format, scale) << 16);
-    }
-    if (count & 1) out[pairs] = round16(x[count - 1], format, scale);
+    uint16_t *halves = (uint16_t *)(void *)out;
+    for (long j = 0; j < count; j++) halves[j] = (uint16_t)round16(x[j], format, scale);
+    if (count & 1) halves[count] = 0;
 }
 
 // Pairs from two rows: out[j] = (x0[j], x1[j]); x1 may be NULL (zeros).
@@ -63,37 +64,99 @@ static inline void round_interleaved(const float *x0, const float *x1, long coun
     }
 }
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+// The 8 x 8 block of 32-bit words rows[r][c] (r, c < 8), transposed: out[c * stride + r], c < 8.
+static inline void transpose8(const __m256i rows[8], uint32_t *out, long stride, long columns) {
+    __m256i a0 = _mm256_unpacklo_epi32(rows[0], rows[1]), a1 = _mm256_unpackhi_epi32(rows[0], rows[1]);
+    __m256i a2 = _mm256_unpacklo_epi32(rows[2], rows[3]), a3 = _mm256_unpackhi_epi32(rows[2], rows[3]);
+    __m256i a4 = _mm256_unpacklo_epi32(rows[4], rows[5]), a5 = _mm256_unpackhi_epi32(rows[4], rows[5]);
+    __m256i a6 = _mm256_unpacklo_epi32(rows[6], rows[7]), a7 = _mm256_unpackhi_epi32(rows[6], rows[7]);
+    __m256i b0 = _mm256_unpacklo_epi64(a0, a2), b1 = _mm256_unpackhi_epi64(a0, a2);
+    __m256i b2 = _mm256_unpacklo_epi64(a1, a3), b3 = _mm256_unpackhi_epi64(a1, a3);
+    __m256i b4 = _mm256_unpacklo_epi64(a4, a6), b5 = _mm256_unpackhi_epi64(a4, a6);
+    __m256i b6 = _mm256_unpacklo_epi64(a5, a7), b7 = _mm256_unpackhi_epi64(a5, a7);
+    __m256i t[8] = {
+        _mm256_permute2x128_si256(b0, b4, 0x20), _mm256_permute2x128_si256(b1, b5, 0x20),
+        _mm256_permute2x128_si256(b2, b6, 0x20), _mm256_permute2x128_si256(b3, b7, 0x20),
+        _mm256_permute2x128_si256(b0, b4, 0x31), _mm256_permute2x128_si256(b1, b5, 0x31),
+        _mm256_permute2x128_si256(b2, b6, 0x31), _mm256_permute2x128_si256(b3, b7, 0x31),
+    };
+    for (int c = 0; c < 8; c++) {
+        if (columns == 8) {
+            _mm256_storeu_si256((__m256i *)(void *)(out + c * stride), t[c]);
+        } else {
+            _mm_storeu_si128((__m128i *)(void *)(out + c * stride), _mm256_castsi256_si128(t[c]));
+        }
+    }
+}
+#endif
+
+// Deals `lanes` lines of k2 words (lane l's at lines + l * k2) out to a panel of `width` lanes,
+// step by step: panel[kk * width + l] = lines[l * k2 + kk], zeros for lanes from `lanes` on. In
+// 8 x 8 blocks of registers where the CPU has AVX2 (one word at a time, the stores land `width`
+// words apart, which made this a large share of packing).
+static inline void deal_lines(const uint32_t *lines, long k2, long lanes, long width, uint32_t *panel) {
+    long kk = 0;
+#if defined(__AVX2__)
+    if (width % 4 == 0) {
+        for (; kk + 8 <= k2; kk += 8) {
+            for (long g = 0; g < width; g += 8) {
+                __m256i rows[8];
+                for (int r = 0; r < 8; r++) {
+                    long l = g + r;
+                    rows[r] = l < lanes ? _mm256_loadu_si256((const __m256i *)(const void *)(lines + l * k2 + kk))
+                                        : _mm256_setzero_si256();
+                }
+                transpose8(rows, panel + kk * width + g, width, width - g < 8 ? width - g : 8);
+            }
+        }
+    }
+#endif
+    for (; kk < k2; kk++) {
+        for (long l = 0; l < width; l++) panel[kk * width + l] = l < lanes ? lines[l * k2 + kk] : 0;
+    }
+}
+
 // Packs lanes (rows of op(A), columns of op(B)) into panels of `width` lanes: step kk of a panel
 // holds, for each lane, the pair of its values at depth 2kk and 2kk + 1; zeros beyond `count`
 // lanes and `depth`. A lane's values are contiguous in `x` (lane l at x + l * ld) when
 // `adjacent`, else each depth is a contiguous row of lanes (depth d at x + d * ld). Values are
-// rounded to bfloat16 (format 0) or, times their lane's `scales[lane]`, to float16 (format 1).
+// rounded to bfloat16 (format 0) or, times their lane's scale, to float16 (format 1; the scales
+// and their inverses are found here and written to `scales[lane]` and `inverses[lane]`).
 // Inlined into one function per format (below), so that each rounding loop is compiled for its
 // format alone.
 static inline __attribute__((always_inline)) void pack(long width, long count, long depth, const float *x, long ld,
                                                        int adjacent, uint32_t *out, long first_panel,
-                                                       long last_panel, int format, const float *scales) {
+                                                       long last_panel, int format, float *scales, float *inverses) {
     long k2 = (depth + 1) / 2;
     if (adjacent) {
-        uint32_t *line = malloc(sizeof(uint32_t) * (size_t)(k2 > 0 ? k2 : 1));
-        if (!line) return;
+        // Each lane is scaled and rounded into its own line while its values are in cache (read
+        // once from memory), then the panel is written step by step from the lines.
+        uint32_t *lines = malloc(sizeof(uint32_t) * (size_t)(width * (k2 > 0 ? k2 : 1)));
+        if (!lines) return;
         for (long p = first_panel; p < last_panel; p++) {
             uint32_t *panel = out + p * k2 * width;
             long lanes = count - p * width < width ? count - p * width : width;
-            for (long l = 0; l < width; l++) {
+            for (long l = 0; l < lanes; l++) {
                 long lane = p * width + l;
-                if (l < lanes) round_adjacent(x + lane * ld, depth, line, format, format ? scales[lane] : 1);
-                for (long kk = 0; kk < k2; kk++) panel[kk * width + l] = l < lanes ? line[kk] : 0;
+                if (format) cadenza_f16_lane_scales(1, depth, x + lane * ld, ld, 1, scales + lane, inverses + lane);
+                round_adjacent(x + lane * ld, depth, lines + l * k2, format, format ? scales[lane] : 1);
             }
+            deal_lines(lines, k2, lanes, width, panel);
         }
-        free(line);
+        free(lines);
         return;
     }
     // Each depth pair is rounded across all of this call's lanes at once, then dealt out to the
     // panels in runs of `width`: a loop per panel would run over only `width` lanes (12 for A),
     // too few to vectorise, which made packing a large share of the weight gradients' products.
+    // (Float16's scales are found first in a pass of their own; doing both passes block by block,
+    // so that the second read hits the cache, measured no faster in training.)
     long first = first_panel * width, lanes = (count < last_panel * width ? count : last_panel * width) - first;
     if (lanes <= 0) return;
+    if (format) cadenza_f16_lane_scales(lanes, depth, x + first, ld, 0, scales + first, inverses + first);
     long padded = (last_panel - first_panel) * width;
     uint32_t *line = calloc((size_t)padded, sizeof(uint32_t));
     if (!line) return;
@@ -101,7 +164,17 @@ static inline __attribute__((always_inline)) void pack(long width, long count, l
         const float *r0 = x + 2 * kk * ld + first;
         round_interleaved(r0, 2 * kk + 1 < depth ? r0 + ld : 0, lanes, line, format, format ? scales + first : 0);
         for (long p = first_panel; p < last_panel; p++) {
-            memcpy(out + (p * k2 + kk) * width, line + (p - first_panel) * width, sizeof(uint32_t) * (size_t)width);
+            // Copies of a size known here (inlined): a call per run of 12 or 32 words cost more
+            // than the copy.
+            uint32_t *to = out + (p * k2 + kk) * width;
+            const uint32_t *from = line + (p - first_panel) * width;
+            if (width == 32) {
+                memcpy(to, from, 32 * sizeof(uint32_t));
+            } else if (width == 12) {
+                memcpy(to, from, 12 * sizeof(uint32_t));
+            } else {
+                memcpy(to, from, (size_t)width * sizeof(uint32_t));
+            }
         }
     }
     free(line);
@@ -114,7 +187,7 @@ __attribute__((target_clones("avx512bw", "avx2", "default")))
 #endif
 static void pack_bf16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
                       long first_panel, long last_panel) {
-    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 0, 0);
+    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 0, 0, 0);
 }
 
 #if defined(__x86_64__) && defined(__ELF__)
@@ -122,13 +195,7 @@ __attribute__((target_clones("avx512bw", "avx2", "default")))
 #endif
 static void pack_f16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
                      long first_panel, long last_panel, float *scales, float *inverses) {
-    // The scales of this call's lanes first, so that they are found by the tasks that pack.
-    long first = first_panel * width, last = count < last_panel * width ? count : last_panel * width;
-    if (first < last) {
-        cadenza_f16_lane_scales(last - first, depth, x + first * (adjacent ? ld : 1), ld, adjacent, scales + first,
-                                inverses + first);
-    }
-    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 1, scales);
+    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 1, scales, inverses);
 }
 
 // op(B) [k, n]: a column of op(B) is a row of B as stored when transposed.

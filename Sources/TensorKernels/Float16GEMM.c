@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 // Mixed-precision products on float16 arithmetic (Tensor's `Float16GEMM`, issue 19): where the CPU
 // has AVX-512 FP16 (Intel Sapphire Rapids and later), `vfmadd231ph` does 32 float16 multiply-adds
@@ -13,7 +16,9 @@
 //   largest magnitude into [2^4, 2^5) (`cadenza_f16_lane_scales`), so a product is below 2^10 and
 //   a row or column of small values keeps float16's precision however large the others are;
 // - each lane sums at most F16_CHUNK products in float16 (below 2^15, inside float16's 65,504),
-//   then the chunk is widened and added to float32 sums;
+//   then the chunk is widened and added to float32 sums (chunks of 64 from scales one binade
+//   lower made the tile about a tenth faster but moved training further from float32's: see
+//   docs/training.md, "Float16 products");
 // - each output is multiplied by its row's and its column's inverse scales (exact) before alpha.
 // The operands are packed as `BFloat16GEMM` packs them (pairs of depths; `cadenza_f16_pack_a`,
 // `cadenza_f16_pack_b`), so each lane sums every other depth, and the two are added at the end.
@@ -31,15 +36,44 @@ float cadenza_f16_scale(float largest) {
 void cadenza_f16_lane_scales(long lanes, long depth, const float *x, long ld, int adjacent, float *scales,
                              float *inverses) {
     uint32_t *largest = (uint32_t *)(void *)scales;  // the bits first, then the scales in place
-    for (long l = 0; l < lanes; l++) largest[l] = 0;
-    for (long d = 0; d < (adjacent ? lanes : depth); d++) {
-        const uint32_t *row = (const uint32_t *)(const void *)(x + d * ld);
-        if (adjacent) {  // row d is lane d's values
+    if (adjacent) {  // row l is lane l's values
+        for (long l = 0; l < lanes; l++) {
+            const uint32_t *row = (const uint32_t *)(const void *)(x + l * ld);
             uint32_t m = 0;
             for (long j = 0; j < depth; j++) m = (row[j] & 0x7fffffffu) > m ? row[j] & 0x7fffffffu : m;
-            largest[d] = m;
-        } else {  // row d holds every lane's value at depth d
-            for (long l = 0; l < lanes; l++) {
+            largest[l] = m;
+        }
+    } else {  // row d holds every lane's value at depth d
+        long l0 = 0;
+#if defined(__AVX512F__)
+        // 64 lanes at a time, their maxima held in four registers down all the rows (a loop over
+        // the lanes of each row loads and stores every lane's maximum once per row), each row's
+        // 64 values read as one contiguous run.
+        const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+        for (; l0 < lanes; l0 += 64) {
+            __mmask16 valid[4];
+            for (int g = 0; g < 4; g++) {
+                long left = lanes - l0 - 16 * g;
+                valid[g] = left >= 16 ? (__mmask16)0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+            }
+            __m512i m0 = _mm512_setzero_si512(), m1 = m0, m2 = m0, m3 = m0;
+            for (long d = 0; d < depth; d++) {
+                const float *row = x + d * ld + l0;
+                m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_maskz_loadu_epi32(valid[0], row), magnitude));
+                m1 = _mm512_max_epu32(m1, _mm512_and_si512(_mm512_maskz_loadu_epi32(valid[1], row + 16), magnitude));
+                m2 = _mm512_max_epu32(m2, _mm512_and_si512(_mm512_maskz_loadu_epi32(valid[2], row + 32), magnitude));
+                m3 = _mm512_max_epu32(m3, _mm512_and_si512(_mm512_maskz_loadu_epi32(valid[3], row + 48), magnitude));
+            }
+            _mm512_mask_storeu_epi32(largest + l0, valid[0], m0);
+            _mm512_mask_storeu_epi32(largest + l0 + 16, valid[1], m1);
+            _mm512_mask_storeu_epi32(largest + l0 + 32, valid[2], m2);
+            _mm512_mask_storeu_epi32(largest + l0 + 48, valid[3], m3);
+        }
+#endif
+        for (long l = l0; l < lanes; l++) largest[l] = 0;
+        for (long d = 0; d < depth && l0 < lanes; d++) {
+            const uint32_t *row = (const uint32_t *)(const void *)(x + d * ld);
+            for (long l = l0; l < lanes; l++) {
                 uint32_t bits = row[l] & 0x7fffffffu;
                 largest[l] = bits > largest[l] ? bits : largest[l];
             }
@@ -92,7 +126,7 @@ static void tile_avx512fp16(const uint16_t *pa, const uint16_t *pb, long k2, flo
     // Per row, the float32 sums of 32 columns x 2 depths, in the lanes' order: column j's even
     // and odd depths at 2j and 2j + 1 (columns 16-31 from 32 on).
     float sums[12][64] __attribute__((aligned(64)));
-    memset(sums, 0, sizeof(sums));
+    if (k2 == 0) memset(sums, 0, sizeof(sums));
     for (long k0 = 0; k0 < k2; k0 += F16_CHUNK) {
         long end = k0 + F16_CHUNK < k2 ? k0 + F16_CHUNK : k2;
         __m512h h[12][2];
@@ -111,9 +145,14 @@ static void tile_avx512fp16(const uint16_t *pa, const uint16_t *pb, long k2, flo
             for (int half = 0; half < 2; half++) {
                 __m512i bits = _mm512_castph_si512(h[i][half]);
                 float *s = sums[i] + 32 * half;
-                _mm512_store_ps(s, _mm512_add_ps(_mm512_load_ps(s), _mm512_cvtph_ps(_mm512_castsi512_si256(bits))));
-                _mm512_store_ps(s + 16, _mm512_add_ps(_mm512_load_ps(s + 16),
-                                                      _mm512_cvtph_ps(_mm512_extracti64x4_epi64(bits, 1))));
+                __m512 low = _mm512_cvtph_ps(_mm512_castsi512_si256(bits));
+                __m512 high = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(bits, 1));
+                // The first chunk is added to zeros held in registers rather than to memory cleared
+                // beforehand (the same sums: 0 + x, which turns -0 into +0, as the plain loop does).
+                __m512 old_low = k0 > 0 ? _mm512_load_ps(s) : _mm512_setzero_ps();
+                __m512 old_high = k0 > 0 ? _mm512_load_ps(s + 16) : _mm512_setzero_ps();
+                _mm512_store_ps(s, _mm512_add_ps(old_low, low));
+                _mm512_store_ps(s + 16, _mm512_add_ps(old_high, high));
             }
         }
     }
