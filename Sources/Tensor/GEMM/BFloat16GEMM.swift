@@ -73,6 +73,9 @@ enum SixteenBitProduct {
     /// Computes the tiles of row panels `first..<last` from the packed A and B.
     typealias Tiles = (UnsafePointer<UInt16>, UnsafePointer<UInt16>, Int, Int) -> Void
 
+    /// Tasks per thread in each phase (packing B; packing A and computing C).
+    static let tasksPerThread = 4
+
     /// Runs the product of op(A) [m, k] and op(B) [k, n] on `threads` threads. Results do not
     /// depend on the thread count: each tile is summed by one thread in one order.
     static func run(m: Int, n: Int, k: Int, threads: Int, packB: Pack, packA: Pack, tiles: Tiles) {
@@ -82,12 +85,16 @@ enum SixteenBitProduct {
         // Both packed operands in one reused scratch buffer (B at a 64-byte boundary after A): a
         // fresh allocation of megabytes per product is mapped and page-faulted every time.
         let sizeA = (rowPanels * k2 * 24 + 31) / 32 * 32, sizeB = columnPanels * k2 * 64
-        let tasks = (threads > 1 && m * n * k >= SwiftGEMM.parallelThreshold) ? min(threads, rowPanels) : 1
+        let parallel = threads > 1 && m * n * k >= SwiftGEMM.parallelThreshold
         // B is packed by all tasks (each its share of the column panels), then each task packs
-        // its own row panels of A and computes their rows of C.
+        // its own row panels of A and computes their rows of C. There are more tasks than threads,
+        // claimed as threads come free: with one task per thread, a thread that fell behind (a
+        // busy core, a pause of the virtual machine) left the others waiting on it. Each tile is
+        // still summed by one thread in one order, so results do not depend on who claims what.
         func spread(_ count: Int, _ body: (Int, Int) -> Void) {
+            let tasks = parallel ? min(count, threads * Self.tasksPerThread) : 1
             let per = (count + tasks - 1) / tasks
-            WorkerPool.shared.run(tasks: tasks) { task in
+            WorkerPool.shared.run(tasks: (count + per - 1) / per) { task in
                 let first = task * per, last = min(count, first + per)
                 if first < last { body(first, last) }
             }

@@ -17,13 +17,19 @@ public enum Parallel {
     /// results do not depend on it; `GEMM.setThreadCount` (every `--threads` flag) sets both.
     nonisolated(unsafe) public static var threadCount: Int = GEMM.threadCount
 
+    /// Ranges per thread that `forEachRange` cuts when the work allows: the threads claim them as
+    /// they come free, so one that falls behind (a busy core, a pause of the virtual machine)
+    /// hands its later ranges to the others instead of keeping them waiting.
+    public static let rangesPerThread = 4
+
     /// Calls `body` on disjoint consecutive ranges that cover `0..<count`, concurrently when
     /// more than one thread is allowed and the work is large enough. `minimumChunk` is the
     /// smallest range worth a thread hand-off (tens of microseconds of work).
     @inlinable
     public static func forEachRange(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let pieces = Swift.min(threadCount, Swift.max(1, count / Swift.max(1, minimumChunk)))
+        let most = threadCount > 1 ? threadCount * rangesPerThread : 1
+        let pieces = Swift.min(most, Swift.max(1, count / Swift.max(1, minimumChunk)))
         if pieces <= 1 {
             body(0..<count)
             return
