@@ -136,23 +136,54 @@ public enum Attention {
             return
         }
         let scale = 1 / Float(d).squareRoot()
+        // Each head's r transposed with its distances reversed, [d, K] per head, shared by all
+        // streams: column K - 1 - p holds distance p, so that query i's position scores, read
+        // at distance M + i - j for key j, run forward in j like its keys (a loop that
+        // vectorises) instead of backward.
+        let reversedWidth = relative == nil ? 0 : H * d * K
+        Scratch.withBuffer(reversedWidth) { reversedR in
+            if let relative {
+                Parallel.forEachRange(H, minimumChunk: 1) { heads in
+                    for n in heads {
+                        HeadProduct.transpose(
+                            relative.r + (K - 1) * H * d + n * d, sourceStride: -H * d, rows: K, columns: d,
+                            into: reversedR + n * d * K)
+                    }
+                }
+            }
+            forwardHeads(
+                out: out, probabilities: probabilities, q: q, k: k, v: v, relative: relative,
+                reversedR: reversedR, dropMask: dropMask, shape: s, scale: scale)
+        }
+    }
+
+    /// The forward for T > 1 with each head's reversed rᵀ in `reversedR` (see `forward`).
+    private static func forwardHeads(
+        out: UnsafeMutablePointer<Float>,
+        probabilities: UnsafeMutablePointer<Float>,
+        q: HeadRows, k: HeadRows, v: HeadRows,
+        relative: RelativeTerms?,
+        reversedR: UnsafePointer<Float>,
+        dropMask: UnsafePointer<Float>?,
+        shape s: AttentionShape, scale: Float
+    ) {
+        let (T, K, H, d) = (s.queries, s.keys, s.heads, s.headSize)
         Parallel.forEachRange(s.batch * H, minimumChunk: 1) { items in
             // Scratch per thread, not per (stream, head): q+u, q+v [T, d]; position scores
-            // and dropped probabilities [T, K]; kᵀ and rᵀ [d, K].
-            Scratch.withBuffer(2 * T * d + 2 * T * K + 2 * d * K) { scratch in
+            // (reversed distances) and dropped probabilities [T, K]; kᵀ [d, K].
+            Scratch.withBuffer(2 * T * d + 2 * T * K + d * K) { scratch in
                 let qu = scratch, qv = scratch + T * d, positional = scratch + 2 * T * d, dropped = positional + T * K
-                let kT = dropped + T * K, rT = kT + d * K
+                let kT = dropped + T * K
                 for item in items {
                     let b = item / H, n = item % H
                     let P = probabilities + item * T * K
                     let qHead = q.head(b, n, d), kHead = k.head(b, n, d), vHead = v.head(b, n, d)
+                    let rT = reversedR + n * d * K
                     biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
                     HeadProduct.transpose(kHead, sourceStride: k.rowStride, rows: K, columns: d, into: kT)
-                    if let relative {
-                        HeadProduct.transpose(relative.r + n * d, sourceStride: H * d, rows: K, columns: d, into: rT)
-                    }
                     // Scores by blocks of 8 queries, only up to the last key the block sees:
-                    // content (q + u)·k_j → P, position (q + v)·r_p for distances p → positional.
+                    // content (q + u)·k_j → P, position (q + v)·r_p for distances p below
+                    // `keys` → the last `keys` columns of positional.
                     forEachQueryBlock(s) { i0, rows, keys in
                         HeadProduct.block(
                             rows: rows, n: keys, k: d, a: .init(base: qu + i0 * d, rowStep: d, columnStep: 1),
@@ -160,16 +191,16 @@ public enum Attention {
                         if relative != nil {
                             HeadProduct.block(
                                 rows: rows, n: keys, k: d, a: .init(base: qv + i0 * d, rowStep: d, columnStep: 1),
-                                b: rT, ldb: K, c: positional + i0 * K, ldc: K, accumulate: false)
+                                b: rT + (K - keys), ldb: K, c: positional + i0 * K + (K - keys), ldc: K,
+                                accumulate: false)
                         }
                     }
                     for i in 0..<T {
                         let row = P + i * K
                         let visible = s.visibleKeys(i)
                         if relative != nil {
-                            // Key j is at distance M + i - j.
-                            let byDistance = positional + i * K + s.memory + i
-                            for j in visible { row[j] += byDistance[-j] }
+                            // Key j is at distance M + i - j, column K - 1 - M - i + j.
+                            addPositions(row, positional + i * K + (K - 1 - s.memory - i), visible)
                         }
                         Softmax.row(row, visible: visible, keys: K, scale: scale)
                     }
@@ -187,6 +218,22 @@ public enum Attention {
                     }
                 }
             }
+        }
+    }
+
+    /// `row[j] += positions[j]` for j in `visible`, 16 at a time.
+    @inline(__always)
+    private static func addPositions(
+        _ row: UnsafeMutablePointer<Float>, _ positions: UnsafePointer<Float>, _ visible: Range<Int>
+    ) {
+        var j = visible.lowerBound
+        while j + vectorWidth <= visible.upperBound {
+            storeVector(loadVector(row + j) + loadVector(positions + j), row + j)
+            j += vectorWidth
+        }
+        while j < visible.upperBound {
+            row[j] += positions[j]
+            j += 1
         }
     }
 
@@ -265,22 +312,26 @@ public enum Attention {
                         let dqHead = dq.head(b, n, d)
                         if let relative, let dRelative {
                             // Scatter dS to distances, then dQv = dPos R; dR += dPosᵀ Qv (distance p
-                            // is seen by queries i ≥ p - M, as key j by i ≥ j - M).
+                            // is seen by queries i ≥ p - M, as key j by i ≥ j - M). Distance p is
+                            // column K - 1 - p of dPositional, as in the forward, so that the scatter
+                            // is a forward copy; the products read it with negative steps, p
+                            // still increasing.
                             dPositional.update(repeating: 0, count: T * K)
                             for i in 0..<T {
-                                let byDistance = dPositional + i * K + s.memory + i, row = dP + i * K
-                                for j in s.visibleKeys(i) { byDistance[-j] = row[j] }
+                                let visible = s.visibleKeys(i)
+                                (dPositional + i * K + (K - 1 - s.memory - i) + visible.lowerBound).update(
+                                    from: dP + i * K + visible.lowerBound, count: visible.count)
                             }
                             forEachQueryBlock(s) { i0, rows, keys in
                                 HeadProduct.block(
                                     rows: rows, n: d, k: keys,
-                                    a: .init(base: dPositional + i0 * K, rowStep: K, columnStep: 1),
+                                    a: .init(base: dPositional + i0 * K + (K - 1), rowStep: K, columnStep: -1),
                                     b: relative.r + n * d, ldb: H * d, c: dQv + i0 * d, ldc: d, accumulate: false)
                             }
                             forEachKeyBlock(s) { p0, rows, i0 in
                                 HeadProduct.block(
                                     rows: rows, n: d, k: T - i0,
-                                    a: .init(base: dPositional + i0 * K + p0, rowStep: 1, columnStep: K),
+                                    a: .init(base: dPositional + i0 * K + (K - 1 - p0), rowStep: -1, columnStep: K),
                                     b: qv + i0 * d, ldb: d,
                                     c: dRelative.r + p0 * H * d + n * d, ldc: H * d, accumulate: true)
                             }
