@@ -28,13 +28,16 @@ public final class Tensor {
     /// Creates a tensor of the given shape filled with zeros.
     public convenience init(zeros shape: [Int]) {
         self.init(uninitialized: shape)
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        zero()
     }
 
     /// Creates a copy of `other`: the same shape and elements, in storage of its own.
     public convenience init(copying other: Tensor) {
         self.init(uninitialized: other.shape)
-        pointer.update(from: other.pointer, count: count)
+        let (to, from) = (pointer, UnsafePointer(other.pointer))
+        Parallel.forEachRange(count, minimumChunk: Self.chunkPerThread) { range in
+            (to + range.lowerBound).update(from: from + range.lowerBound, count: range.count)
+        }
     }
 
     /// Creates a tensor of the given shape holding `values` (row-major).
@@ -58,8 +61,15 @@ public final class Tensor {
 
     /// Sets every element to zero.
     public func zero() {
-        pointer.update(repeating: 0, count: count)
+        let start = pointer
+        Parallel.forEachRange(max(count, 1), minimumChunk: Self.chunkPerThread) { range in
+            (start + range.lowerBound).update(repeating: 0, count: range.count)
+        }
     }
+
+    /// The fewest elements worth handing a thread when zeroing or copying a whole tensor (a
+    /// training step zeroes and copies megabytes of gradients; on one thread the others wait).
+    static let chunkPerThread = 1 << 16
 
     /// Element access by flat row-major index (for tests and setup, not hot paths).
     public subscript(index: Int) -> Float {
