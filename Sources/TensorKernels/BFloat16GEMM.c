@@ -295,9 +295,13 @@ void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *p
                           float beta) {
     long k2 = (k + 1) / 2, column_panels = (n + 31) / 32;
     float tile[12 * 32];
-    for (long p = 0; p < column_panels; p++) {
-        const uint16_t *pb = packed_b + p * k2 * 64;
-        for (long q = first_row_panel; q < last_row_panel; q++) {
+    // Along each row panel in turn: the tiles then continue the same 12 rows of C, which the
+    // hardware fetches ahead as it does any run of addresses (down a column of tiles, the rows of
+    // C that a tile adds to were fetched only when read); A's panel stays in the first-level
+    // cache and B's panels stream from the second.
+    for (long q = first_row_panel; q < last_row_panel; q++) {
+        for (long p = 0; p < column_panels; p++) {
+            const uint16_t *pb = packed_b + p * k2 * 64;
             tile_function(packed_a + q * k2 * 24, pb, k2, tile);
             long rows = m - q * 12 < 12 ? m - q * 12 : 12, columns = n - p * 32 < 32 ? n - p * 32 : 32;
             if (row_inverses) {

@@ -26,8 +26,11 @@ public enum Linear {
         rows: Int, inFeatures: Int, outFeatures: Int
     ) {
         if let bias {
-            // Start every row from the bias and let GEMM accumulate onto it (beta = 1).
-            for r in 0..<rows { (out + r * outFeatures).update(from: bias, count: outFeatures) }
+            // Start every row from the bias and let GEMM accumulate onto it (beta = 1), the rows
+            // spread over the threads (megabytes for a feed-forward layer).
+            Parallel.forEachRange(rows, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(1, outFeatures))) { range in
+                for r in range { (out + r * outFeatures).update(from: bias, count: outFeatures) }
+            }
         }
         GEMM.multiply(
             m: rows, n: outFeatures, k: inFeatures,
