@@ -67,7 +67,8 @@ static inline void round_interleaved(const float *x0, const float *x1, long coun
 #if defined(__AVX2__)
 #include <immintrin.h>
 
-// The 8 x 8 block of 32-bit words rows[r][c] (r, c < 8), transposed: out[c * stride + r], c < 8.
+// The 8 x 8 block of 32-bit words rows[r][c] (r, c < 8), transposed: out[c * stride + r] for c < 8
+// and r < `columns`, which is 8 or 4 (a panel of 12 lanes ends with a group of 4).
 static inline void transpose8(const __m256i rows[8], uint32_t *out, long stride, long columns) {
     __m256i a0 = _mm256_unpacklo_epi32(rows[0], rows[1]), a1 = _mm256_unpackhi_epi32(rows[0], rows[1]);
     __m256i a2 = _mm256_unpacklo_epi32(rows[2], rows[3]), a3 = _mm256_unpackhi_epi32(rows[2], rows[3]);

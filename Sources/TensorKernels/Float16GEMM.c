@@ -119,8 +119,6 @@ static void tile_plain(const uint16_t *pa, const uint16_t *pb, long k2, float *t
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512fp16")))
 static void tile_avx512fp16(const uint16_t *pa, const uint16_t *pb, long k2, float *tile) {
     // Per row, the float32 sums of 32 columns x 2 depths, in the lanes' order: column j's even

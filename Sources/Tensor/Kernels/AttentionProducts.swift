@@ -10,7 +10,8 @@
 enum HeadProduct {
     /// A read-only matrix whose element (row, column) is at
     /// `base[row * rowStep + column * columnStep]`: `columnStep == 1` is row-major,
-    /// `rowStep == 1` reads a row-major matrix transposed.
+    /// `rowStep == 1` reads a row-major matrix transposed. Steps may be negative: attention reads
+    /// its position gradients with distances reversed.
     struct Operand {
         var base: UnsafePointer<Float>
         var rowStep: Int
@@ -187,7 +188,8 @@ enum HeadProduct {
     }
 
     /// `destination[c * rows + r] = source[r * sourceStride + c]`: `rows` rows of `columns`
-    /// transposed into a contiguous [columns, rows] matrix.
+    /// transposed into a contiguous [columns, rows] matrix (a negative `sourceStride` reverses the
+    /// rows, as attention's reversed distances need).
     /// Works in bands of 16 source rows, so that each destination row is written 16 floats at
     /// a time and each band's source lines stay in cache across the columns.
     @inline(__always)
