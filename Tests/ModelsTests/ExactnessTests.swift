@@ -193,3 +193,26 @@ func transformerXLDecoderInReducedPrecisionStaysCloseToTheSegmentForward(case in
     // Rounding the weights does change the numbers: the reduced-precision path is really in use.
     #expect(worst > 1e-5)
 }
+
+/// A decoder step runs on a team of threads, each its share of every product and of the heads:
+/// the same bits on one thread and on several, for both models, in every precision.
+@Test(arguments: DecoderMatrix.Precision.allCases)
+func decoderStepsDoNotDependOnTheThreadCount(precision: DecoderMatrix.Precision) throws {
+    func run(threads: Int) throws -> [UInt32] {
+        let saved = Parallel.threadCount
+        Parallel.threadCount = threads
+        defer { Parallel.threadCount = saved }
+        let tokens = randomTokens(12, vocabulary: 30, seed: 9)
+        let gpt2 = try GPT2(config: .tiny(.gpt2, vocabularySize: 30), generator: SeededGenerator(seed: 6))
+        let gpt2Decoder = GPT2Decoder(model: gpt2, precision: precision)
+        var bits: [Float] = []
+        for token in tokens { bits += Array(try gpt2Decoder.step(token)) }
+        let txl = try tinyTransformerXL(memory: 6)
+        let txlDecoder = try TransformerXLDecoder(model: txl, memory: txl.emptyMemory(batch: 2), precision: precision)
+        for t in 0..<6 { bits += try txlDecoder.step(tokens: [tokens[t], tokens[6 + t]]).values }
+        return bits.map(\.bitPattern)
+    }
+    let one = try run(threads: 1)
+    #expect(try run(threads: 2) == one)
+    #expect(try run(threads: 3) == one)
+}

@@ -158,9 +158,10 @@ private func expectNear(
         #expect(DecoderMatrix.Precision.fastest == (hasVNNI ? .int8 : .float16))
     }
 
-    /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same exact sums,
-    /// at the largest magnitudes the caller allows, for a row range that starts mid-matrix
-    /// and does not divide into the kernel's blocks of four.
+    /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same outputs to
+    /// the bit, at the largest magnitudes the caller allows, for a row range that starts
+    /// mid-matrix and does not divide into the kernel's blocks of four, with and without a
+    /// bias, storing and accumulating; and the plain loop is the documented formula on exact sums.
     @Test func theVectorKernelEqualsThePlainLoop() {
         let (rows, stride) = (13, 1024)
         var g = SeededGenerator(seed: 9)
@@ -168,13 +169,30 @@ private func expectNear(
         x[0] = 32767; x[1] = -32767
         var w = (0..<rows * stride).map { _ in Int8.random(in: -127...127, using: &g) }
         for p in 0..<stride { w[4 * stride + p] = x[p] < 0 ? -127 : 127 }  // row 4: every product at its largest
-        var fast = Array(repeating: Int64(0), count: rows), plain = fast
-        cadenza_int8_dot_rows(x, w, stride, 2, rows, &fast)
-        cadenza_int8_dot_rows_portable(x, w, stride, 2, rows, &plain)
-        #expect(fast == plain)
-        let expectedRow4 = x.reduce(Int64(0)) { $0 + Int64(abs(Int32($1))) * 127 }
-        #expect(fast[2] == expectedRow4)
-        #expect(fast[10] != 0 && fast[11] == 0 && fast[12] == 0)  // 11 rows written, the rest untouched
+        let scales = (0..<rows).map { _ in Float.random(in: 1e-4..<1e-2, using: &g) }
+        let bias = (0..<rows).map { _ in Float.random(in: -1..<1, using: &g) }
+        let start = (0..<rows).map { _ in Float.random(in: -1..<1, using: &g) }
+        let inputScale: Float = 3.1e-5
+        let sums = (0..<rows).map { j in (0..<stride).reduce(Int64(0)) { $0 + Int64(x[$1]) * Int64(w[j * stride + $1]) }
+        }
+        #expect(sums[4] == x.reduce(Int64(0)) { $0 + Int64(abs(Int32($1))) * 127 })
+        for withBias in [true, false] {
+            for accumulate in [false, true] {
+                var fast = start, plain = start
+                let b: [Float]? = withBias ? bias : nil
+                cadenza_int8_rows(x, w, stride, 2, rows, scales, inputScale, b, accumulate ? 1 : 0, &fast)
+                cadenza_int8_rows_portable(x, w, stride, 2, rows, scales, inputScale, b, accumulate ? 1 : 0, &plain)
+                #expect(fast.map(\.bitPattern) == plain.map(\.bitPattern), "bias \(withBias), accumulate \(accumulate)")
+                let expected = (0..<rows).map { j -> Float in
+                    guard j >= 2 else { return start[j] }  // rows before `first` untouched
+                    let product = Float(sums[j]) * (scales[j] * inputScale)
+                    let value = product + (b?[j] ?? 0)
+                    return accumulate ? start[j] + value : value
+                }
+                #expect(
+                    plain.map(\.bitPattern) == expected.map(\.bitPattern), "bias \(withBias), accumulate \(accumulate)")
+            }
+        }
     }
 
     /// A NaN or an infinity in the input makes every output NaN, as in float32 and float16,
@@ -219,15 +237,26 @@ private func expectNear(
         let cache = DecoderCache(layers: 2, heads: H, headSize: d, capacity: capacity, precision: precision)
         var scores = Array(repeating: Float(0), count: cache.scoreScratchCount)
         var out = Array(repeating: Float.nan, count: H * d)
-        for position in 0..<count - 1 {
+        // Two blocks of stores, the second starting mid-block.
+        let split = min(5, count - 1)
+        for part in [0..<split, split..<count - 1] where !part.isEmpty {
+            let rows = part.lowerBound * H * d
             cache.store(
-                layer: 1, position: position, key: Array(keys[(position * H * d)...]),
-                value: Array(values[(position * H * d)...]))
+                layer: 1, positions: part, keys: Array(keys[rows...]), values: Array(values[rows...]),
+                rowStride: H * d)
         }
         let last = (count - 1) * H * d
         cache.append(
             layer: 1, key: Array(keys[last...]), value: Array(values[last...]), thenAttend: query,
             slots: 0..<count, out: &out, scores: &scores)
+        // A team's members each attend with their share of the heads: the same bits.
+        var byHeads = Array(repeating: Float.nan, count: H * d)
+        for heads in [0..<1, 1..<H] {
+            cache.append(
+                layer: 1, key: Array(keys[last...]), value: Array(values[last...]), thenAttend: query,
+                slots: 0..<count, out: &byHeads, scores: &scores, heads: heads)
+        }
+        #expect(byHeads.map(\.bitPattern) == out.map(\.bitPattern))
 
         // Reference: the training kernel on the same values, rounded as the cache stores them.
         // (int8 decoders cache keys and values in float16.)
@@ -253,7 +282,7 @@ private func expectNear(
 }
 
 /// The int8 kernel is chosen at run time (issue 19): VNNI exactly where the CPU reports it, and
-/// either way the sums equal the plain loop's.
+/// either way the outputs equal the plain loop's.
 @Test func theInt8KernelIsChosenByTheCPUAtRunTime() {
     let flags = CPUInfo.read().flags
     #expect(DecoderMatrix.Precision.int8UsesVNNI == (flags.contains("avx512_vnni") && flags.contains("avx512bw")))
@@ -261,8 +290,9 @@ private func expectNear(
     let stride = 64, rows = 7
     let x = (0..<stride).map { _ in Int16.random(in: -3000...3000, using: &g) }
     let w = (0..<(stride * rows)).map { _ in Int8.random(in: -127...127, using: &g) }
-    var fast = [Int64](repeating: 0, count: rows), plain = fast
-    cadenza_int8_dot_rows(x, w, stride, 0, rows, &fast)
-    cadenza_int8_dot_rows_portable(x, w, stride, 0, rows, &plain)
-    #expect(fast == plain)
+    let scales = [Float](repeating: 1, count: rows)
+    var fast = [Float](repeating: 0, count: rows), plain = fast
+    cadenza_int8_rows(x, w, stride, 0, rows, scales, 1, nil, 0, &fast)
+    cadenza_int8_rows_portable(x, w, stride, 0, rows, scales, 1, nil, 0, &plain)
+    #expect(fast == plain && fast.contains { $0 != 0 })
 }

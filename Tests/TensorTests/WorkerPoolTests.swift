@@ -57,4 +57,76 @@ private final class Tally: Sendable {
         pool.run(tasks: 2) { tally.bump($0) }
         #expect(tally.values == [2, 2])
     }
+
+    /// The members of a team run at once on distinct threads, and `wait` orders their writes:
+    /// after each barrier every member sees what every other wrote before it.
+    @Test func aTeamsMembersMeetAtEveryBarrier() {
+        let pool = WorkerPool(helpers: 3)
+        let slots = UnsafeMutablePointer<Int>.allocate(capacity: 4)
+        slots.initialize(repeating: -1, count: 4)
+        defer { slots.deallocate() }
+        let seen = Tally(4), wrong = Tally(1)
+        for _ in 0..<50 {
+            pool.together(threads: 4) { team in
+                #expect(team.size == 4)
+                seen.bump(team.member)
+                for round in 0..<20 {
+                    slots[team.member] = round
+                    team.wait()
+                    if (0..<4).contains(where: { slots[$0] != round }) { wrong.bump(0) }
+                    team.wait()
+                }
+            }
+        }
+        #expect(seen.values == [50, 50, 50, 50])
+        #expect(wrong.values == [0])
+    }
+
+    /// A team asked for inside a job, or more members than threads, never waits for a thread
+    /// that cannot come: the caller runs alone, or with the helpers there are.
+    @Test func aTeamIsNeverLargerThanTheThreadsFreeForIt() {
+        let pool = WorkerPool(helpers: 1)
+        let sizes = Tally(5)
+        pool.together(threads: 8) { team in
+            sizes.bump(team.size)
+            team.wait()
+        }
+        pool.run(tasks: 2) { _ in
+            pool.together(threads: 2) { team in
+                sizes.bump(team.size)
+                team.wait()
+            }
+        }
+        #expect(sizes.values == [0, 2, 2, 0, 0])  // two members of 2, then two teams of 1
+    }
+
+    @Test func aTeamMeetsAfterItsHelpersSlept() async throws {
+        let pool = WorkerPool(helpers: 1)
+        let members = Tally(2)
+        pool.together(threads: 2) { members.bump($0.member) }
+        try await Task.sleep(for: .milliseconds(20))  // past the spin time: the helper sleeps
+        pool.together(threads: 2) { team in
+            team.wait()
+            members.bump(team.member)
+        }
+        #expect(members.values == [2, 2])
+    }
+
+    /// Shares are consecutive, in member order, cut at the granularity, and cover the count.
+    @Test func sharesCoverTheCountInOrder() {
+        for size in 1...5 {
+            for count in [0, 1, 3, 4, 17, 256, 1023] {
+                for granularity in [1, 4] {
+                    let shares = (0..<size).map {
+                        Team(member: $0, size: size, barrier: nil).share(of: count, granularity: granularity)
+                    }
+                    #expect(shares.first?.lowerBound == 0 && shares.last?.upperBound == count)
+                    for (a, b) in zip(shares, shares.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
+                    for share in shares.dropLast() {
+                        #expect(share.upperBound % granularity == 0 || share.upperBound == count)
+                    }
+                }
+            }
+        }
+    }
 }

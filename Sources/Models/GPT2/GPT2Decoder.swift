@@ -13,7 +13,9 @@ import Tensor
 /// - that copy may be float16 or int8 (`precision`), a half or a quarter of the bytes to stream
 ///   per token, and int8's integer products do more multiply-adds per instruction than
 ///   float16's (docs/tensor-kernels.md);
-/// - every buffer a step writes is allocated once, here, so a step allocates nothing.
+/// - every buffer a step writes is allocated once, here, so a step allocates nothing;
+/// - the threads run a step together (`WorkerPool.together`), each its share of every product
+///   and of the heads, meeting at barriers rather than taking a pool job per product.
 /// The copy costs memory: the weights' size again in float32, a half in float16, a quarter in int8.
 public final class GPT2Decoder {
     /// The model being run.
@@ -24,20 +26,35 @@ public final class GPT2Decoder {
     /// How the decoder's copy of the weights is stored.
     public let precision: DecoderMatrix.Precision
 
-    /// Per layer, the four weight matrices as [out, in] rows.
-    private struct LayerMatrices {
-        var qkv, output, feedForwardIn, feedForwardOut: DecoderMatrix
+    /// Per layer, what a step reads: the four weight matrices as [out, in] rows, the biases and
+    /// LayerNorm parameters, and the float32 cache rows. Unowned references and raw pointers
+    /// (`retained` keeps their objects alive): every thread of a step reads them, and counting
+    /// references would have each thread write the same cache lines at every use.
+    private struct Layer {
+        unowned(unsafe) let qkv, output, feedForwardIn, feedForwardOut: DecoderMatrix
+        let qkvBias, outputBias, feedForwardInBias, feedForwardOutBias: UnsafePointer<Float>
+        let attentionNorm, feedForwardNorm: LayerNormPointers
+        let keys, values: UnsafeMutablePointer<Float>
     }
-    private let layers: [LayerMatrices]
+    private let layers: [Layer]
     /// The tied output layer: the token embedding [V, D].
     private let outputMatrix: DecoderMatrix
+    /// The final LayerNorm's parameters.
+    private let finalNorm: LayerNormPointers
+    /// The objects `layers` and `finalNorm` point into: the decoder reads the model's biases and
+    /// norms as they were when it was made, as it does its own copy of the weights.
+    private let retained: [AnyObject]
     /// The cached keys and values again, laid out for one query at a time and in `precision`
     /// (`cache`'s own float32 rows serve batched reads).
     private let stepCache: DecoderCache
-    /// Step buffers: residual stream, its LayerNorm, q|k|v, heads, MLP hidden,
-    /// attention probabilities, LayerNorm statistics, and the log-probabilities returned.
+    /// Step buffers: residual stream, its LayerNorm (one row per thread of the step), q|k|v,
+    /// heads, MLP hidden, attention probabilities, and the log-probabilities returned.
     private let x: Tensor, norm: Tensor, qkv: Tensor, attended: Tensor, hidden: Tensor
-    private let probabilities: Tensor, mean: Tensor, rstd: Tensor, logProbabilities: Tensor
+    private let probabilities: Tensor, logProbabilities: Tensor
+    /// The model's width and LayerNorm epsilon.
+    private let width: Int, epsilon: Float
+    /// The most threads a step runs on: one per row of `norm`.
+    private let memberCount = WorkerPool.shared.helperCount + 1
 
     /// A decoder for one stream, with an empty cache, stepping with weights in `precision`
     /// (float32: the model's own numbers; float16 and int8: faster, weights rounded).
@@ -46,25 +63,37 @@ public final class GPT2Decoder {
         let (D, I, V) = (c.modelWidth, c.innerWidth, c.vocabularySize)
         self.model = model
         self.precision = precision
-        cache = model.makeCache(batch: 1)
+        (width, epsilon) = (D, c.layerNormEpsilon)
+        let cache = model.makeCache(batch: 1)
+        self.cache = cache
         func conv1D(_ w: Tensor) -> DecoderMatrix {  // stored [in, out]
             DecoderMatrix(w.pointer, outputs: w.shape[1], inputs: w.shape[0], transposed: true, precision: precision)
         }
-        layers = model.parameters.layers.map { p in
-            LayerMatrices(
-                qkv: conv1D(p.qkv), output: conv1D(p.output),
-                feedForwardIn: conv1D(p.feedForwardIn), feedForwardOut: conv1D(p.feedForwardOut))
+        var retained: [AnyObject] = [cache]
+        layers = zip(model.parameters.layers, cache.keys.indices).map { p, l in
+            let matrices = [p.qkv, p.output, p.feedForwardIn, p.feedForwardOut].map(conv1D)
+            retained += matrices
+            retained += [p.qkvBias, p.outputBias, p.feedForwardInBias, p.feedForwardOutBias]
+            retained += LayerNormPointers.tensors(p.attentionNorm) + LayerNormPointers.tensors(p.feedForwardNorm)
+            return Layer(
+                qkv: matrices[0], output: matrices[1], feedForwardIn: matrices[2], feedForwardOut: matrices[3],
+                qkvBias: p.qkvBias.pointer, outputBias: p.outputBias.pointer,
+                feedForwardInBias: p.feedForwardInBias.pointer, feedForwardOutBias: p.feedForwardOutBias.pointer,
+                attentionNorm: LayerNormPointers(p.attentionNorm),
+                feedForwardNorm: LayerNormPointers(p.feedForwardNorm),
+                keys: cache.keys[l].pointer, values: cache.values[l].pointer)
         }
+        finalNorm = LayerNormPointers(model.parameters.finalNorm)
+        self.retained = retained + LayerNormPointers.tensors(model.parameters.finalNorm)
         outputMatrix = DecoderMatrix(
             model.parameters.tokenEmbedding.pointer, outputs: V, inputs: D,
             transposed: false, precision: precision)
-        x = Tensor(zeros: [1, D]); norm = Tensor(zeros: [1, D]); qkv = Tensor(zeros: [1, 3 * D])
+        x = Tensor(zeros: [1, D]); norm = Tensor(zeros: [memberCount, D]); qkv = Tensor(zeros: [1, 3 * D])
         attended = Tensor(zeros: [1, D]); hidden = Tensor(zeros: [1, I])
         stepCache = DecoderCache(
             layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: c.positions,
             precision: precision)
         probabilities = Tensor(zeros: [stepCache.scoreScratchCount])
-        mean = Tensor(zeros: [1]); rstd = Tensor(zeros: [1])
         logProbabilities = Tensor(zeros: [1, V])
     }
 
@@ -80,8 +109,11 @@ public final class GPT2Decoder {
         if tokens.count == 1 { return try step(tokens[0]) }
         let start = cache.length
         let all = try model.forward(tokens: tokens, batch: 1, cache: cache)
-        for l in 0..<model.config.layers {
-            for position in start..<cache.length { copyToStepCache(layer: l, position: position) }
+        let (D, positions) = (model.config.modelWidth, start..<cache.length)
+        Parallel.forEachIndex(model.config.layers) { l in
+            stepCache.store(
+                layer: l, positions: positions, keys: cache.keys[l].pointer + start * D,
+                values: cache.values[l].pointer + start * D, rowStride: D)
         }
         let V = model.config.vocabularySize
         logProbabilities.pointer.update(from: all.pointer + (tokens.count - 1) * V, count: V)
@@ -103,47 +135,49 @@ public final class GPT2Decoder {
         Residual.forward(
             out: x.pointer, a: p.tokenEmbedding.pointer + Int(token) * D,
             b: p.positionEmbedding.pointer + position * D, count: D)
-        for (l, (layer, weights)) in zip(p.layers, layers).enumerated() {
-            normalize(x, layer.attentionNorm)
-            weights.qkv.multiply(norm.pointer, bias: layer.qkvBias.pointer, into: qkv.pointer)
-            let slot = position * D
-            (cache.keys[l].pointer + slot).update(from: qkv.pointer + D, count: D)
-            (cache.values[l].pointer + slot).update(from: qkv.pointer + 2 * D, count: D)
-            stepCache.append(
-                layer: l, key: qkv.pointer + D, value: qkv.pointer + 2 * D,
-                thenAttend: qkv.pointer, slots: 0..<position + 1, out: attended.pointer,
-                scores: probabilities.pointer)
-            weights.output.multiply(
-                attended.pointer, bias: layer.outputBias.pointer, into: x.pointer, epilogue: .accumulate)
-            normalize(x, layer.feedForwardNorm)
-            weights.feedForwardIn.multiply(
-                norm.pointer, bias: layer.feedForwardInBias.pointer, into: hidden.pointer,
-                epilogue: .gelu)
-            weights.feedForwardOut.multiply(
-                hidden.pointer, bias: layer.feedForwardOutBias.pointer, into: x.pointer,
-                epilogue: .accumulate)
+        // The threads run the whole step together, each its share of every product and of the
+        // heads, meeting where a piece reads what the others wrote; each normalises the
+        // residual stream itself, into its own buffer.
+        WorkerPool.shared.together(threads: min(Parallel.threadCount, memberCount)) { team in
+            let norm = self.norm.pointer + team.member * D
+            func rows(_ m: DecoderMatrix) -> Range<Int> { team.share(of: m.outputs, granularity: 4) }
+            let heads = team.share(of: c.heads), part = heads.lowerBound * c.headSize..<heads.upperBound * c.headSize
+            let (qkv, attended, hidden, x) = (qkv.pointer, attended.pointer, hidden.pointer, x.pointer)
+            for (l, layer) in layers.enumerated() {
+                normalize(x, layer.attentionNorm, into: norm)
+                layer.qkv.multiply(norm, bias: layer.qkvBias, into: qkv, rows: rows(layer.qkv))
+                team.wait()
+                let slot = position * D + part.lowerBound
+                (layer.keys + slot).update(from: qkv + D + part.lowerBound, count: part.count)
+                (layer.values + slot).update(from: qkv + 2 * D + part.lowerBound, count: part.count)
+                stepCache.append(
+                    layer: l, key: qkv + D, value: qkv + 2 * D, thenAttend: qkv, slots: 0..<position + 1,
+                    out: attended, scores: probabilities.pointer, heads: heads)
+                team.wait()
+                layer.output.multiply(
+                    attended, bias: layer.outputBias, into: x, epilogue: .accumulate, rows: rows(layer.output))
+                team.wait()
+                normalize(x, layer.feedForwardNorm, into: norm)
+                layer.feedForwardIn.multiply(
+                    norm, bias: layer.feedForwardInBias, into: hidden, epilogue: .gelu, rows: rows(layer.feedForwardIn))
+                team.wait()
+                layer.feedForwardOut.multiply(
+                    hidden, bias: layer.feedForwardOutBias, into: x, epilogue: .accumulate,
+                    rows: rows(layer.feedForwardOut))
+                team.wait()
+            }
+            normalize(x, finalNorm, into: norm)
+            // Tied output: logits = ln_f(x) · wteᵀ, wte stored [V, D] (already rows of dot products).
+            outputMatrix.multiply(norm, bias: nil, into: logProbabilities.pointer, rows: rows(outputMatrix))
         }
         cache.advance(by: 1)
-        normalize(x, p.finalNorm)
-        // Tied output: logits = ln_f(x) · wteᵀ, wte stored [V, D] (already rows of dot products).
-        outputMatrix.multiply(norm.pointer, bias: nil, into: logProbabilities.pointer)
         CrossEntropy.logSoftmax(out: logProbabilities.pointer, logits: logProbabilities.pointer, rows: 1, classes: V)
         return UnsafeBufferPointer(start: logProbabilities.pointer, count: V)
     }
 
-    /// Copies the batched pass's key and value at `position` of layer `l` into `stepCache`.
-    private func copyToStepCache(layer l: Int, position: Int) {
-        let D = model.config.modelWidth
-        stepCache.store(
-            layer: l, position: position, key: cache.keys[l].pointer + position * D,
-            value: cache.values[l].pointer + position * D)
-    }
-
-    /// `norm = LayerNorm(input)` with the parameters `p`.
-    private func normalize(_ input: Tensor, _ p: LayerNormParameters) {
-        LayerNorm.forward(
-            out: norm.pointer, mean: mean.pointer, rstd: rstd.pointer, input: input.pointer,
-            weight: p.weight.pointer, bias: p.bias.pointer, rows: 1,
-            width: model.config.modelWidth, eps: model.config.layerNormEpsilon)
+    /// `out = LayerNorm(input)` ([D] each) with the parameters `p`.
+    private func normalize(_ input: UnsafePointer<Float>, _ p: LayerNormPointers, into out: UnsafeMutablePointer<Float>)
+    {
+        p.normalize(input, rows: 1, width: width, epsilon: epsilon, into: out)
     }
 }

@@ -25,13 +25,22 @@ public final class TransformerXLDecoder {
     /// How the decoder's copy of the weights is stored.
     public let precision: DecoderMatrix.Precision
 
-    /// Per layer: qkv_net [3HD, D], o_net [D, HD], CoreNet.0 [I, D], CoreNet.3 [D, I].
-    private struct LayerMatrices {
-        var qkv, output, feedForwardIn, feedForwardOut: DecoderMatrix
+    /// Per layer, what a step reads: qkv_net [3HD, D], o_net [D, HD], CoreNet.0 [I, D] and
+    /// CoreNet.3 [D, I] as rows, the feed-forward biases and the LayerNorm parameters. Unowned
+    /// references and raw pointers (`retained` keeps their objects alive): every thread of a
+    /// step reads them, and counting references would have each thread write the same cache
+    /// lines at every use.
+    private struct Layer {
+        unowned(unsafe) let qkv, output, feedForwardIn, feedForwardOut: DecoderMatrix
+        let feedForwardInBias, feedForwardOutBias: UnsafePointer<Float>
+        let attentionNorm, feedForwardNorm: LayerNormPointers
     }
-    private let matrices: [LayerMatrices]
-    /// The tied output layer: the embedding [V, D].
-    private let outputMatrix: DecoderMatrix
+    private let layers: [Layer]
+    /// The tied output layer: the embedding [V, D], and the output bias.
+    private let outputMatrix: DecoderMatrix, outputBias: UnsafePointer<Float>
+    /// The objects `layers` and `outputBias` point into: the decoder reads the model's biases
+    /// and norms as they were when it was made, as it does its own copy of the weights.
+    private let retained: [AnyObject]
 
     /// Per stream: keys and values of 2 * (memoryLength + 1) slots per layer.
     private let caches: [DecoderCache]
@@ -57,13 +66,21 @@ public final class TransformerXLDecoder {
         func matrix(_ w: Tensor) -> DecoderMatrix {  // PyTorch layout [out, in]
             DecoderMatrix(w.pointer, outputs: w.shape[0], inputs: w.shape[1], transposed: false, precision: precision)
         }
-        matrices = model.parameters.layers.map { p in
-            LayerMatrices(
-                qkv: matrix(p.qkv), output: matrix(p.output),
-                feedForwardIn: matrix(p.feedForwardIn), feedForwardOut: matrix(p.feedForwardOut))
+        var retained: [AnyObject] = [model.parameters.outputBias]
+        layers = model.parameters.layers.map { p in
+            let matrices = [p.qkv, p.output, p.feedForwardIn, p.feedForwardOut].map(matrix)
+            retained += matrices + [p.feedForwardInBias, p.feedForwardOutBias]
+            retained += LayerNormPointers.tensors(p.attentionNorm) + LayerNormPointers.tensors(p.feedForwardNorm)
+            return Layer(
+                qkv: matrices[0], output: matrices[1], feedForwardIn: matrices[2], feedForwardOut: matrices[3],
+                feedForwardInBias: p.feedForwardInBias.pointer, feedForwardOutBias: p.feedForwardOutBias.pointer,
+                attentionNorm: LayerNormPointers(p.attentionNorm), feedForwardNorm: LayerNormPointers(p.feedForwardNorm)
+            )
         }
+        self.retained = retained
         outputMatrix = matrix(model.parameters.embedding)
-        buffers = StepBuffers(batch: memory.batch, config: c, capacity: memory.memoryLength)
+        outputBias = UnsafePointer(model.parameters.outputBias.pointer)
+        buffers = StepBuffers(batch: memory.batch, config: c, capacity: memory.memoryLength, members: memberCount)
         self.memoryLength = memory.memoryLength
         let (B, HD, D, M) = (memory.batch, c.heads * c.headSize, c.modelWidth, memory.rowsHeld)
         let rows = 2 * (memory.memoryLength + 1)
@@ -79,9 +96,8 @@ public final class TransformerXLDecoder {
             Linear.forward(
                 out: r.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
                 rows: memory.memoryLength + 1, inFeatures: D, outFeatures: HD)
-            for distance in 0...memory.memoryLength {
-                positions.store(layer: l, position: distance, key: r.pointer + distance * HD, value: nil)
-            }
+            positions.store(
+                layer: l, positions: 0..<memory.memoryLength + 1, keys: r.pointer, values: nil, rowStride: HD)
         }
         relative = DecoderCache.Relative(
             positions: positions, contentBias: model.parameters.contentBias.pointer,
@@ -94,10 +110,8 @@ public final class TransformerXLDecoder {
                 out: kv.pointer, input: memory.layers[l].pointer, weight: p.qkv.pointer + HD * D, bias: nil,
                 rows: B * M, inFeatures: D, outFeatures: 2 * HD)
             for b in 0..<B {
-                for t in 0..<M {
-                    let row = kv.pointer + (b * M + t) * 2 * HD
-                    caches[b].store(layer: l, position: t, key: row, value: row + HD)
-                }
+                let rows = kv.pointer + b * M * 2 * HD
+                caches[b].store(layer: l, positions: 0..<M, keys: rows, values: rows + HD, rowStride: 2 * HD)
             }
         }
     }
@@ -116,52 +130,73 @@ public final class TransformerXLDecoder {
             batch: B, queries: 1, memory: M, heads: H, headSize: d,
             window: c.sameLength ? memoryLength : nil)
         let b = buffers
-        let (h, qkv, attended, branch, norm, inner) = (
-            b.h.pointer, b.qkv.pointer, b.attended.pointer,
-            b.branch.pointer, b.norm.pointer, b.inner.pointer
+        let (h, qkv, attended, branch, inner) = (
+            b.h.pointer, b.qkv.pointer, b.attended.pointer, b.branch.pointer, b.inner.pointer
         )
         tokens.withUnsafeBufferPointer {
             Embedding.forward(
                 out: h, tokens: $0.baseAddress!, table: p.embedding.pointer, count: B, width: D,
                 vocabulary: V, scale: Float(D).squareRoot())
         }
-        /// One matrix-vector product per stream.
-        func multiply(
-            _ m: DecoderMatrix, _ x: UnsafeMutablePointer<Float>, _ bias: Tensor?, _ y: UnsafeMutablePointer<Float>,
-            _ epilogue: DecoderMatrix.Epilogue = .store
-        ) {
-            for s in 0..<B {
-                m.multiply(x + s * m.inputs, bias: bias?.pointer, into: y + s * m.outputs, epilogue: epilogue)
+        let visible = shape.visibleKeys(0)
+        // The threads run the whole step together, each its share of every product and of the
+        // heads, meeting where a piece reads what the others wrote. Each normalises for itself,
+        // into its own rows of `memberNorm` and `memberH`, and reads those; it writes its share
+        // of h too, which its share of the output projection then adds to.
+        WorkerPool.shared.together(threads: min(Parallel.threadCount, memberCount)) { team in
+            let (ownNorm, ownH) = (b.memberNorm.pointer + team.member * B * D, b.memberH.pointer + team.member * B * D)
+            let heads = team.share(of: H), modelRows = team.share(of: D, granularity: 4)
+            let innerRows = team.share(of: I, granularity: 4)
+            let (caches, relative, scores) = (caches, relative, b.probabilities.pointer)
+            /// This member's rows of one matrix-vector product per stream.
+            func multiply(
+                _ m: DecoderMatrix, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                _ y: UnsafeMutablePointer<Float>, _ epilogue: DecoderMatrix.Epilogue = .store
+            ) {
+                let rows = team.share(of: m.outputs, granularity: 4)
+                for s in 0..<B {
+                    m.multiply(x + s * m.inputs, bias: bias, into: y + s * m.outputs, epilogue: epilogue, rows: rows)
+                }
             }
-        }
-        for (l, layer) in p.layers.enumerated() {
-            let w = matrices[l]
-            multiply(w.qkv, h, nil, qkv)
-            // The new row's key and value join the cache, then the query attends over the keys
-            // it may see (all M + 1, or the last mem_len with same_length).
-            let visible = shape.visibleKeys(0)
-            for s in 0..<B {
-                let row = qkv + s * 3 * HD
-                caches[s].append(
-                    layer: l, key: row + HD, value: row + 2 * HD, thenAttend: row,
-                    slots: (start + visible.lowerBound)..<(start + visible.upperBound),
-                    relative: relative,
-                    out: attended + s * HD, scores: b.probabilities.pointer)
+            /// `to[rows of each stream] = from[the same]`.
+            func copy(_ rows: Range<Int>, of width: Int, from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>) {
+                for s in 0..<B {
+                    (to + s * width + rows.lowerBound).update(
+                        from: from + s * width + rows.lowerBound, count: rows.count)
+                }
             }
-            // Post-norm (the reference's default): h = LN(h + attention), then LN(that + MLP).
-            multiply(w.output, attended, nil, h, .accumulate)
-            LayerNorm.forward(
-                out: norm, mean: b.mean.pointer, rstd: b.rstd.pointer, input: h,
-                weight: layer.attentionNorm.weight.pointer, bias: layer.attentionNorm.bias.pointer,
-                rows: B, width: D, eps: c.layerNormEpsilon)
-            multiply(w.feedForwardIn, norm, layer.feedForwardInBias, inner)
-            ReLU.forward(out: inner, input: inner, count: B * I)
-            branch.update(from: norm, count: B * D)
-            multiply(w.feedForwardOut, inner, layer.feedForwardOutBias, branch, .accumulate)
-            LayerNorm.forward(
-                out: h, mean: b.mean.pointer, rstd: b.rstd.pointer, input: branch,
-                weight: layer.feedForwardNorm.weight.pointer, bias: layer.feedForwardNorm.bias.pointer,
-                rows: B, width: D, eps: c.layerNormEpsilon)
+            var input = UnsafePointer(h)  // the layer's input: the embeddings, then this member's own copy
+            for (l, layer) in layers.enumerated() {
+                multiply(layer.qkv, input, nil, qkv)
+                team.wait()
+                // The new row's key and value join the cache, then the query attends over the keys
+                // it may see (all M + 1, or the last mem_len with same_length).
+                for s in 0..<B {
+                    let row = qkv + s * 3 * HD
+                    caches[s].append(
+                        layer: l, key: row + HD, value: row + 2 * HD, thenAttend: row,
+                        slots: (start + visible.lowerBound)..<(start + visible.upperBound),
+                        relative: relative, out: attended + s * HD, scores: scores, heads: heads)
+                }
+                team.wait()
+                // Post-norm (the reference's default): h = LN(h + attention), then LN(that + MLP).
+                multiply(layer.output, attended, nil, h, .accumulate)
+                team.wait()
+                layer.attentionNorm.normalize(h, rows: B, width: D, epsilon: c.layerNormEpsilon, into: ownNorm)
+                multiply(layer.feedForwardIn, ownNorm, layer.feedForwardInBias, inner)
+                for s in 0..<B {
+                    let rows = inner + s * I + innerRows.lowerBound
+                    ReLU.forward(out: rows, input: rows, count: innerRows.count)
+                }
+                copy(modelRows, of: D, from: ownNorm, to: branch)
+                team.wait()
+                multiply(layer.feedForwardOut, inner, layer.feedForwardOutBias, branch, .accumulate)
+                team.wait()
+                layer.feedForwardNorm.normalize(branch, rows: B, width: D, epsilon: c.layerNormEpsilon, into: ownH)
+                copy(modelRows, of: D, from: ownH, to: h)
+                input = UnsafePointer(ownH)
+            }
+            multiply(outputMatrix, input, outputBias, b.logProbabilities.pointer)
         }
         // The new row joins the memory; the oldest leaves once there are more than mem_len.
         length += 1
@@ -170,24 +205,26 @@ public final class TransformerXLDecoder {
             length = memoryLength
         }
         let logp = b.logProbabilities.pointer
-        multiply(outputMatrix, h, p.outputBias, logp)
         CrossEntropy.logSoftmax(out: logp, logits: logp, rows: B, classes: V)
         return b.logProbabilities
     }
 
-    /// The buffers a step writes, allocated once: a step allocates no tensor.
+    /// The buffers a step writes, allocated once: a step allocates no tensor. `memberNorm` and
+    /// `memberH` hold one [B, D] block per thread of the step.
     private struct StepBuffers {
-        var h, qkv, attended, branch, norm, inner, probabilities, mean, rstd, logProbabilities: Tensor
+        var h, qkv, attended, branch, inner, probabilities, logProbabilities, memberNorm, memberH: Tensor
 
-        init(batch B: Int, config c: ModelConfig, capacity: Int) {
+        init(batch B: Int, config c: ModelConfig, capacity: Int, members: Int) {
             let (D, HD) = (c.modelWidth, c.heads * c.headSize)
             h = Tensor(zeros: [B, D]); qkv = Tensor(zeros: [B, 3 * HD]); attended = Tensor(zeros: [B, HD])
-            branch = Tensor(zeros: [B, D]); norm = Tensor(zeros: [B, D]); inner = Tensor(zeros: [B, c.innerWidth])
+            branch = Tensor(zeros: [B, D]); inner = Tensor(zeros: [B, c.innerWidth])
             probabilities = Tensor(zeros: [c.heads * ((2 * (capacity + 1) + 15) / 16 * 16)])
-            mean = Tensor(zeros: [B]); rstd = Tensor(zeros: [B])
             logProbabilities = Tensor(zeros: [B, c.vocabularySize])
+            memberNorm = Tensor(zeros: [members, B, D]); memberH = Tensor(zeros: [members, B, D])
         }
     }
+    /// The most threads a step runs on.
+    private let memberCount = WorkerPool.shared.helperCount + 1
     private let buffers: StepBuffers
 
     /// Moves the live rows to the front of every stream's buffers.

@@ -48,12 +48,39 @@ public final class DecoderCache {
 
     deinit { for p in keys + values { p.deallocate() } }
 
-    /// Stores the key (and value, unless nil) of slot `position` in layer `layer` ([H * d] each).
-    public func store(layer: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>?) {
+    /// Stores the keys and values of the slots `positions` in layer `layer`: rows
+    /// `keys[i * rowStride ..< + H * d]` (and `values`, unless nil) for slot positions[i].
+    /// Keys are written a block of slots at a time, so that they land in consecutive slots of
+    /// each transposed row rather than one slot per cache line.
+    public func store(
+        layer l: Int, positions: Range<Int>, keys key: UnsafePointer<Float>, values value: UnsafePointer<Float>?,
+        rowStride: Int
+    ) {
         if precision.cachesFloat32 {
-            store(Float.self, layer, position, key, value, heads: 0..<heads)
+            store(Float.self, l, positions, key, value, rowStride)
         } else {
-            store(Float16.self, layer, position, key, value, heads: 0..<heads)
+            store(Float16.self, l, positions, key, value, rowStride)
+        }
+    }
+
+    private func store<S: DecoderScalar>(
+        _: S.Type, _ l: Int, _ positions: Range<Int>, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>?,
+        _ rowStride: Int
+    ) {
+        let width = heads * headSize, block = 16
+        let k = keys[l].assumingMemoryBound(to: S.self), v = values[l].assumingMemoryBound(to: S.self)
+        for first in Swift.stride(from: positions.lowerBound, to: positions.upperBound, by: block) {
+            let slots = first..<Swift.min(first + block, positions.upperBound)
+            for e in 0..<width {  // e = n * d + c
+                for position in slots {
+                    k[e * stride + position] = S(narrowing: key[(position - positions.lowerBound) * rowStride + e])
+                }
+            }
+            guard let value else { continue }
+            for position in slots {
+                let row = value + (position - positions.lowerBound) * rowStride
+                for e in 0..<width { v[position * width + e] = S(narrowing: row[e]) }
+            }
         }
     }
 
@@ -112,10 +139,29 @@ public final class DecoderCache {
         thenAttend query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
         out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
     ) {
+        let (H, d) = (heads, headSize)
+        // Each head costs about 2·count·d multiply-adds (3 with positions); a hand-off about a
+        // microsecond.
+        let tasks = Swift.max(1, Swift.min(Parallel.threadCount, H, 2 * slots.count * d * H / 30_000))
+        WorkerPool.shared.run(tasks: tasks) { task in
+            append(
+                layer: l, key: key, value: value, thenAttend: query, slots: slots, relative: relative, out: out,
+                scores: scores, heads: Team(member: task, size: tasks, barrier: nil).share(of: H))
+        }
+    }
+
+    /// `append` for the heads `heads` only (their part of the key, value and output), on the
+    /// calling thread: one member's part in a `Team`, whose members each take
+    /// `Team.share(of: heads)`.
+    public func append(
+        layer l: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+        thenAttend query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
+        out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, heads: Range<Int>
+    ) {
         if precision.cachesFloat32 {
-            attend(Float.self, l, key, value, query, slots, relative, out, scores)
+            attend(Float.self, l, key, value, query, slots, relative, out, scores, heads)
         } else {
-            attend(Float16.self, l, key, value, query, slots, relative, out, scores)
+            attend(Float16.self, l, key, value, query, slots, relative, out, scores, heads)
         }
     }
 
@@ -125,7 +171,7 @@ public final class DecoderCache {
     private func attend<S: DecoderScalar>(
         _: S.Type, _ l: Int, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>,
         _ query: UnsafePointer<Float>, _ slots: Range<Int>, _ relative: Relative?,
-        _ out: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<Float>
+        _ out: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<Float>, _ mine: Range<Int>
     ) {
         let (H, d, stride, count) = (heads, headSize, stride, slots.count)
         guard count > 0, slots.lowerBound >= 0, slots.upperBound <= capacity else { return }
@@ -134,35 +180,30 @@ public final class DecoderCache {
         let r = relative.map {
             (UnsafePointer($0.positions.keys[l].assumingMemoryBound(to: S.self)), $0.positions.stride)
         }
+        guard !mine.isEmpty else { return }
         let scale = 1 / Float(d).squareRoot()
-        // Each head costs about 2·count·d multiply-adds (3 with positions); a hand-off about a
-        // microsecond.
-        let tasks = Swift.max(1, Swift.min(Parallel.threadCount, H, 2 * count * d * H / 30_000))
-        WorkerPool.shared.run(tasks: tasks) { task in
-            let mine = (H * task / tasks)..<(H * (task + 1) / tasks)
-            store(S.self, l, slots.upperBound - 1, key, value, heads: mine)
-            // Per thread: q + u, q + v, and the position scores by distance.
-            withUnsafeTemporaryAllocation(
-                of: Float.self, capacity: relative == nil ? 0 : 2 * d + (count + 15) / 16 * 16
-            ) { scratch in
-                for n in mine {
-                    let row = scores + n * stride, q = query + n * d
-                    if let relative, let (rT, rStride) = r {
-                        let qu = scratch.baseAddress!, qv = qu + d, byDistance = qv + d
-                        for c in 0..<d {
-                            qu[c] = q[c] + relative.contentBias[n * d + c]
-                            qv[c] = q[c] + relative.positionBias[n * d + c]
-                        }
-                        Self.headScores(row, qu, k + n * d * stride, stride, count, d)
-                        Self.headScores(byDistance, qv, rT + n * d * rStride, rStride, count, d)
-                        // Key j is at distance count - 1 - j from the query.
-                        for j in 0..<count { row[j] += byDistance[count - 1 - j] }
-                    } else {
-                        Self.headScores(row, q, k + n * d * stride, stride, count, d)
+        store(S.self, l, slots.upperBound - 1, key, value, heads: mine)
+        // Per thread: q + u, q + v, and the position scores by distance.
+        withUnsafeTemporaryAllocation(
+            of: Float.self, capacity: relative == nil ? 0 : 2 * d + (count + 15) / 16 * 16
+        ) { scratch in
+            for n in mine {
+                let row = scores + n * stride, q = query + n * d
+                if let relative, let (rT, rStride) = r {
+                    let qu = scratch.baseAddress!, qv = qu + d, byDistance = qv + d
+                    for c in 0..<d {
+                        qu[c] = q[c] + relative.contentBias[n * d + c]
+                        qv[c] = q[c] + relative.positionBias[n * d + c]
                     }
-                    Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
-                    Self.weightedValues(out + n * d, row, v + n * d, H * d, count, d)
+                    Self.headScores(row, qu, k + n * d * stride, stride, count, d)
+                    Self.headScores(byDistance, qv, rT + n * d * rStride, rStride, count, d)
+                    // Key j is at distance count - 1 - j from the query.
+                    for j in 0..<count { row[j] += byDistance[count - 1 - j] }
+                } else {
+                    Self.headScores(row, q, k + n * d * stride, stride, count, d)
                 }
+                Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
+                Self.weightedValues(out + n * d, row, v + n * d, H * d, count, d)
             }
         }
     }

@@ -36,7 +36,7 @@ public final class DecoderMatrix {
         public var cachesFloat32: Bool { self == .float32 }
 
         /// Whether int8 products run the AVX-512 VNNI kernel on this build.
-        public static var int8UsesVNNI: Bool { cadenza_int8_dot_rows_uses_vnni() != 0 }
+        public static var int8UsesVNNI: Bool { cadenza_int8_rows_use_vnni() != 0 }
 
         /// The fastest precision on the CPU this runs on: int8 where its kernel was built with
         /// AVX-512 VNNI, else float16 (int8's plain-loop fallback would not be faster).
@@ -134,45 +134,65 @@ public final class DecoderMatrix {
         _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
         epilogue: Epilogue = .store, threads: Int = Parallel.threadCount
     ) {
-        guard precision == .int8 else {
-            return multiply(x, rounded: nil, inputScale: 0, bias: bias, into: y, epilogue: epilogue, threads: threads)
-        }
+        let tasks = threads > 1 && outputs * inputs >= Self.parallelThreshold ? min(threads, (outputs + 3) / 4) : 1
         // The input is rounded to 16-bit integers once, here, for every task to share.
-        withUnsafeTemporaryAllocation(of: Int16.self, capacity: stride) { rounded in
-            guard let rounded = rounded.baseAddress else { return }
-            let inputScale = roundInput(x, into: rounded)
-            multiply(
-                x, rounded: rounded, inputScale: inputScale, bias: bias, into: y, epilogue: epilogue, threads: threads)
+        withRoundedInput(x) { rounded, inputScale in
+            WorkerPool.shared.run(tasks: tasks) { task in
+                let team = Team(member: task, size: tasks, barrier: nil)
+                multiply(x, rounded, inputScale, bias, y, epilogue, rows: team.share(of: outputs, granularity: 4))
+            }
         }
     }
 
-    /// `multiply`, with the input also as `rounded` integers times `inputScale` for int8.
-    private func multiply(
-        _ x: UnsafePointer<Float>, rounded: UnsafePointer<Int16>?, inputScale: Float,
-        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, epilogue: Epilogue,
-        threads: Int
+    /// Rows `rows` of `multiply` (their y[j] only), on the calling thread: one member's part of
+    /// a product in a `Team`, whose members each take `Team.share(of: outputs, granularity: 4)`.
+    /// Each y[j] is the number `multiply` computes.
+    public func multiply(
+        _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+        epilogue: Epilogue = .store, rows: Range<Int>
     ) {
-        let blocks = (outputs + 3) / 4
-        let tasks = threads > 1 && outputs * inputs >= Self.parallelThreshold ? min(threads, blocks) : 1
-        WorkerPool.shared.run(tasks: tasks) { task in
-            let first = blocks * task / tasks * 4, last = min(outputs, blocks * (task + 1) / tasks * 4)
-            guard first < last else { return }
+        withRoundedInput(x) { rounded, inputScale in multiply(x, rounded, inputScale, bias, y, epilogue, rows: rows) }
+    }
+
+    /// Calls `body` with `x` rounded to 16-bit integers and their scale (int8), or nil and 0.
+    private func withRoundedInput(_ x: UnsafePointer<Float>, _ body: (UnsafePointer<Int16>?, Float) -> Void) {
+        guard precision == .int8 else { return body(nil, 0) }
+        withUnsafeTemporaryAllocation(of: Int16.self, capacity: stride) { rounded in
+            guard let rounded = rounded.baseAddress else { return }
+            let inputScale = roundInput(x, into: rounded)
+            body(rounded, inputScale)
+        }
+    }
+
+    /// Rows `rows` of the product, with the input also as `rounded` integers times
+    /// `inputScale` for int8.
+    private func multiply(
+        _ x: UnsafePointer<Float>, _ rounded: UnsafePointer<Int16>?, _ inputScale: Float,
+        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ epilogue: Epilogue, rows: Range<Int>
+    ) {
+        let (first, last) = (rows.lowerBound, rows.upperBound)
+        guard first < last else { return }
+        switch precision {
+        case .int8:
+            // The kernel scales the sums, adds the bias and accumulates into y itself.
+            guard let rounded else { return }
+            cadenza_int8_rows(
+                rounded, storage.assumingMemoryBound(to: Int8.self), stride, first, last, scales,
+                inputScale, bias, epilogue == .accumulate ? 1 : 0, y)
+        case .float32, .float16:
             // Accumulating: the product goes to scratch first, then is added to y.
             withUnsafeTemporaryAllocation(of: Float.self, capacity: epilogue == .accumulate ? last - first : 0) {
                 scratch in
                 let target = epilogue == .accumulate ? scratch.baseAddress! - first : y
-                switch precision {
-                case .float32: dotRows(x, storage.assumingMemoryBound(to: Float.self), first..<last, bias, target)
-                case .float16: dotRows(x, storage.assumingMemoryBound(to: Float16.self), first..<last, bias, target)
-                case .int8: if let rounded { integerRows(rounded, inputScale, first..<last, bias, target) }
+                if precision == .float32 {
+                    dotRows(x, storage.assumingMemoryBound(to: Float.self), rows, bias, target)
+                } else {
+                    dotRows(x, storage.assumingMemoryBound(to: Float16.self), rows, bias, target)
                 }
-                switch epilogue {
-                case .store: break
-                case .gelu: GELU.forward(out: y + first, input: y + first, count: last - first)
-                case .accumulate: for j in first..<last { y[j] += target[j] }
-                }
+                if epilogue == .accumulate { for j in rows { y[j] += target[j] } }
             }
         }
+        if epilogue == .gelu { GELU.forward(out: y + first, input: y + first, count: last - first) }
     }
 
     /// The largest 16-bit integer the input is rounded to: 32767, or less where a row is so
@@ -219,21 +239,6 @@ public final class DecoderMatrix {
         }
         for q in vectorEnd..<inputs { rounded[q] = Int16((x[q] * inverse).rounded(.toNearestOrEven)) }
         return largest / levels
-    }
-
-    /// Rows `rows` of the product from the rounded input: exact integer sums (C, VNNI), then
-    /// `y[j] = sum * (row scale * input scale) + bias[j]`.
-    private func integerRows(
-        _ rounded: UnsafePointer<Int16>, _ inputScale: Float, _ rows: Range<Int>,
-        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>
-    ) {
-        withUnsafeTemporaryAllocation(of: Int64.self, capacity: rows.count) { sums in
-            guard let sums = sums.baseAddress else { return }
-            cadenza_int8_dot_rows(
-                rounded, storage.assumingMemoryBound(to: Int8.self), stride,
-                rows.lowerBound, rows.upperBound, sums)
-            for j in rows { y[j] = Float(sums[j - rows.lowerBound]) * (scales[j] * inputScale) + (bias?[j] ?? 0) }
-        }
     }
 
     /// Rows `rows` of the product, four at a time sharing each load of x; each 16 weights are

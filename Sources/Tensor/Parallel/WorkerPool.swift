@@ -36,6 +36,9 @@ public final class WorkerPool: @unchecked Sendable {
     /// Helper threads (the caller is the other worker).
     public let helperCount: Int
 
+    /// Helpers whose threads started: a team never waits for one that does not exist.
+    private let runningHelpers = Atomic<Int>(0)
+
     // Ticket layout: job number in bits 32..., task count in bits 16..<32, next task in 0..<16.
     private let ticket = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
@@ -65,7 +68,12 @@ public final class WorkerPool: @unchecked Sendable {
                     Unmanaged<WorkerPool>.fromOpaque(context).takeUnretainedValue().helperLoop()
                     return nil
                 }, context)
-            if started == 0 { pthread_detach(thread) } else { Unmanaged<WorkerPool>.fromOpaque(context).release() }
+            if started == 0 {
+                pthread_detach(thread)
+                runningHelpers.add(1, ordering: .relaxed)
+            } else {
+                Unmanaged<WorkerPool>.fromOpaque(context).release()
+            }
         }
     }
 
@@ -79,6 +87,35 @@ public final class WorkerPool: @unchecked Sendable {
             for index in 0..<tasks { body(index) }
             return
         }
+        runClaimed(tasks: tasks, body)
+    }
+
+    /// Runs `body` on `threads` threads at once (the caller and helpers; fewer when the pool
+    /// has fewer helpers, and one when the pool is already running a job, as from inside a
+    /// task), each with its `Team` place, and returns when all have returned. Unlike `run`'s
+    /// tasks, the members run concurrently, so they may wait for each other (`Team.wait`):
+    /// one job with a few barriers costs less than a job per piece of work when the pieces
+    /// take microseconds, as a generation step's products do.
+    public func together(threads: Int, _ body: (Team) -> Void) {
+        let size = Swift.min(threads, runningHelpers.load(ordering: .relaxed) + 1)
+        guard size > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            body(Team(member: 0, size: 1, barrier: nil))
+            return
+        }
+        // Every member is a task of one job. No thread can claim a second member while one is
+        // unclaimed (its first does not return before every member has passed every barrier),
+        // so each member runs on its own thread, and the helpers that claim them exist.
+        teamBarrier.reset()
+        runClaimed(tasks: size) { member in
+            body(Team(member: member, size: size, barrier: teamBarrier))
+        }
+    }
+
+    /// The barrier of the current `together` job (one job runs at a time).
+    private let teamBarrier = Team.Barrier()
+
+    /// `run`, once `busy` is claimed.
+    private func runClaimed(tasks: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             self.body = body
             finished.store(0, ordering: .relaxed)

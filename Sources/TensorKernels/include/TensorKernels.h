@@ -3,9 +3,12 @@
 
 #include <stdint.h>
 
-/// Integer dot products for batch-1 decoding with 8-bit weights (Tensor's `DecoderMatrix`,
-/// precision int8): out[j - first] = sum over p < stride of x[p] * w[j * stride + p], for every
-/// row j in first ..< last, summed exactly: in sixteen 32-bit lanes, then the lanes in 64 bits.
+/// Batch-1 decoding with 8-bit weights (Tensor's `DecoderMatrix`, precision int8): for every row
+/// j in first ..< last, the exact integer sum s_j = sum over p < stride of x[p] * w[j * stride + p]
+/// (in sixteen 32-bit lanes, then the lanes in 64 bits), then
+///     v_j = float(s_j) * (scales[j] * input_scale) + bias[j]    (+ 0 where `bias` is NULL),
+/// each operation rounded to float on its own (never fused), and y[j] = v_j, or y[j] += v_j when
+/// `accumulate` is nonzero. `y`, `scales` and `bias` are indexed by j itself.
 ///
 /// `stride` is a multiple of 32, and `x` and every row are zero-padded to it. The caller keeps
 /// every |x[p]| small enough that no lane can overflow (`DecoderMatrix` does: |x| <= 32767 and
@@ -13,19 +16,21 @@
 ///
 /// Why C: AVX-512 VNNI's `vpdpwssd` multiplies 32 pairs of 16-bit integers and adds them into
 /// 16 32-bit sums in one instruction; Swift's SIMD types have no way to ask for it, and the
-/// float16 path it replaces is bound by `vcvtph2ps` (16 weights per 2 cycles). Without VNNI
-/// (another CPU, found at run time) the same sums come from a plain loop.
-void cadenza_int8_dot_rows(const int16_t *x, const int8_t *w, long stride, long first, long last,
-                           int64_t *out);
+/// float16 path it replaces is bound by `vcvtph2ps` (16 weights per 2 cycles). The scaling is
+/// here too, four rows to a vector, so that the sums never leave registers as integers. Without
+/// VNNI (another CPU, found at run time) the same numbers come from a plain loop.
+void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long first, long last, const float *scales,
+                       float input_scale, const float *bias, int accumulate, float *y);
 
-/// 1 when `cadenza_int8_dot_rows` runs AVX-512 VNNI on this CPU (checked at run time), 0 when it
+/// 1 when `cadenza_int8_rows` runs AVX-512 VNNI on this CPU (checked at run time), 0 when it
 /// runs the plain loop (then int8 is no faster than float16, and decoders should not prefer it).
-int cadenza_int8_dot_rows_uses_vnni(void);
+int cadenza_int8_rows_use_vnni(void);
 
-/// The same sums from a plain loop: what `cadenza_int8_dot_rows` runs on CPUs without AVX-512
-/// VNNI, and the reference the tests hold the VNNI path to.
-void cadenza_int8_dot_rows_portable(const int16_t *x, const int8_t *w, long stride, long first, long last,
-                                    int64_t *out);
+/// The same outputs from a plain loop: what `cadenza_int8_rows` runs on CPUs without AVX-512
+/// VNNI, and the reference the tests hold the VNNI path to, bit for bit.
+void cadenza_int8_rows_portable(const int16_t *x, const int8_t *w, long stride, long first, long last,
+                                const float *scales, float input_scale, const float *bias, int accumulate,
+                                float *y);
 
 /// Mixed-precision products (Tensor's `BFloat16GEMM`): float32 rounded to bfloat16, to nearest
 /// with ties to even (a NaN stays a quiet NaN).

@@ -1,0 +1,64 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One thread's place in a group running the same body at once (`WorkerPool.together`):
+/// which member it is, how many there are, and a barrier to wait for the others at.
+///
+/// A member's work is usually its `share` of each piece of work, with `wait()` between pieces
+/// that read what the others wrote. Shares depend only on the member index, so results do not
+/// depend on which thread ran which member.
+public struct Team: Sendable {
+    /// This thread's index, 0..<size.
+    public let member: Int
+    /// Threads in the team (1: the caller alone; `wait` returns at once).
+    public let size: Int
+    /// Not reference-counted: the pool owns the barrier for its life, and counting would make
+    /// every member write the same cache line at every `wait`.
+    unowned(unsafe) let barrier: Barrier?
+
+    /// A team of one: the caller alone.
+    public static let alone = Team(member: 0, size: 1, barrier: nil)
+
+    /// Returns once every member has called `wait` as many times as this one has; what each
+    /// member wrote before its call is visible to all after it.
+    public func wait() {
+        barrier?.wait(members: size)
+    }
+
+    /// This member's part of `0..<count`: consecutive ranges in member order, cut at multiples
+    /// of `granularity` (the last range takes the remainder).
+    public func share(of count: Int, granularity: Int = 1) -> Range<Int> {
+        let blocks = (count + granularity - 1) / granularity
+        let first = blocks * member / size * granularity
+        let last = Swift.min(count, blocks * (member + 1) / size * granularity)
+        return Swift.min(first, count)..<Swift.max(Swift.min(first, count), last)
+    }
+
+    /// A counting barrier: the last member to arrive starts the next round.
+    final class Barrier: @unchecked Sendable {
+        private let arrived = Atomic<Int>(0)
+        private let round = Atomic<Int>(0)
+
+        /// Ready for a new team (no member is waiting).
+        func reset() { arrived.store(0, ordering: .relaxed) }
+
+        func wait(members: Int) {
+            let current = round.load(ordering: .acquiring)
+            if arrived.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == members {
+                arrived.store(0, ordering: .relaxed)
+                round.store(current + 1, ordering: .releasing)
+                return
+            }
+            var polls = 0
+            while round.load(ordering: .acquiring) == current {
+                polls += 1
+                if polls & 1023 == 0 { sched_yield() }
+            }
+        }
+    }
+}
