@@ -135,8 +135,8 @@ public final class GPT2Decoder {
         Residual.forward(
             out: x.pointer, a: p.tokenEmbedding.pointer + Int(token) * D,
             b: p.positionEmbedding.pointer + position * D, count: D)
-        // The threads run the whole step together, each its share of every product and of the
-        // heads, meeting where a piece reads what the others wrote; each normalises the
+        // The threads run the whole step together, each its share of the heads and of every
+        // product, meeting where a piece reads what the others wrote; each normalises the
         // residual stream itself, into its own buffer.
         WorkerPool.shared.together(threads: min(Parallel.threadCount, memberCount)) { team in
             let norm = self.norm.pointer + team.member * D
@@ -145,8 +145,12 @@ public final class GPT2Decoder {
             let (qkv, attended, hidden, x) = (qkv.pointer, attended.pointer, hidden.pointer, x.pointer)
             for (l, layer) in layers.enumerated() {
                 normalize(x, layer.attentionNorm, into: norm)
-                layer.qkv.multiply(norm, bias: layer.qkvBias, into: qkv, rows: rows(layer.qkv))
-                team.wait()
+                // Each member projects the q, k and v rows of its own heads, all its attention
+                // reads, so no barrier is needed before it attends.
+                for third in 0..<3 {
+                    let rows = (third * D + part.lowerBound)..<(third * D + part.upperBound)
+                    layer.qkv.multiply(norm, bias: layer.qkvBias, into: qkv, rows: rows)
+                }
                 let slot = position * D + part.lowerBound
                 (layer.keys + slot).update(from: qkv + D + part.lowerBound, count: part.count)
                 (layer.values + slot).update(from: qkv + 2 * D + part.lowerBound, count: part.count)

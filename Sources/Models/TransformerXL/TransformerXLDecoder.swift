@@ -146,6 +146,7 @@ public final class TransformerXLDecoder {
         WorkerPool.shared.together(threads: min(Parallel.threadCount, memberCount)) { team in
             let (ownNorm, ownH) = (b.memberNorm.pointer + team.member * B * D, b.memberH.pointer + team.member * B * D)
             let heads = team.share(of: H), modelRows = team.share(of: D, granularity: 4)
+            let headRows = heads.lowerBound * d..<heads.upperBound * d
             let innerRows = team.share(of: I, granularity: 4)
             let (caches, relative, scores) = (caches, relative, b.probabilities.pointer)
             /// This member's rows of one matrix-vector product per stream.
@@ -167,8 +168,14 @@ public final class TransformerXLDecoder {
             }
             var input = UnsafePointer(h)  // the layer's input: the embeddings, then this member's own copy
             for (l, layer) in layers.enumerated() {
-                multiply(layer.qkv, input, nil, qkv)
-                team.wait()
+                // Each member projects the q, k and v rows of its own heads, all its attention
+                // reads, so no barrier is needed before it attends.
+                for s in 0..<B {
+                    for third in 0..<3 {
+                        let rows = (third * HD + headRows.lowerBound)..<(third * HD + headRows.upperBound)
+                        layer.qkv.multiply(input + s * D, bias: nil, into: qkv + s * 3 * HD, rows: rows)
+                    }
+                }
                 // The new row's key and value join the cache, then the query attends over the keys
                 // it may see (all M + 1, or the last mem_len with same_length).
                 for s in 0..<B {
