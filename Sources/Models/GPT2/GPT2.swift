@@ -226,7 +226,7 @@ public struct GPT2: CheckpointedModel {
                 views.k = HeadRows(base: keys.pointer, rowStride: D, batchStride: c.positions * D)
                 views.v = HeadRows(base: values.pointer, rowStride: D, batchStride: c.positions * D)
             }
-            let probabilities = Tensor(zeros: [B, H, T, start + T])
+            let probabilities = Tensor(uninitialized: [B, H, T, start + T])  // every row written by softmax
             let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout, streams: B)
             let attended = Tensor(uninitialized: [B, T, D])
             Attention.forward(
@@ -291,51 +291,53 @@ public struct GPT2: CheckpointedModel {
             embedding: parameters.tokenEmbedding, targets: targets, rows: rows, width: D,
             vocabulary: c.vocabularySize)
         // dx is the gradient of the residual stream; each block adds its branch's share.
-        var dx = Tensor(zeros: [B, T, D])
+        // Buffers a kernel is the first and only writer of are not zeroed: it overwrites them.
+        var dx = Tensor(uninitialized: [B, T, D])
         pass.finalNorm.backward(
             dInput: dx, dOut: dNormOut, input: pass.last, parameters.finalNorm,
-            gradients: gradients.finalNorm, rows: rows, width: D)
+            gradients: gradients.finalNorm, rows: rows, width: D, write: .overwrite)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let (a, p, g) = (pass.layers[l], parameters.layers[l], gradients.layers[l])
             // MLP branch: out = middle + drop(c_proj(gelu(c_fc(ln_2(middle))))).
             let dMiddle = Tensor(copying: dx)
             let dBranch = Tensor(copying: dx)
             dropoutBackward(dBranch, mask: a.feedForwardMask)
-            let dHidden = Tensor(zeros: [B, T, I])
+            let dHidden = Tensor(uninitialized: [B, T, I])
             Linear.backward(
                 dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
                 dOut: dBranch.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
-                layout: .inByOut, rows: rows, inFeatures: I, outFeatures: D)
-            let dPre = Tensor(zeros: [B, T, I])
+                layout: .inByOut, rows: rows, inFeatures: I, outFeatures: D, inputWrite: .overwrite)
+            let dPre = Tensor(uninitialized: [B, T, I])
             GELU.backward(
-                dInput: dPre.pointer, dOut: dHidden.pointer, input: a.hiddenPreActivation.pointer, count: dPre.count)
-            let dNorm2 = Tensor(zeros: [B, T, D])
+                dInput: dPre.pointer, dOut: dHidden.pointer, input: a.hiddenPreActivation.pointer, count: dPre.count,
+                write: .overwrite)
+            let dNorm2 = Tensor(uninitialized: [B, T, D])
             Linear.backward(
                 dInput: dNorm2.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
                 dOut: dPre.pointer, input: a.feedForwardNorm.out.pointer, weight: p.feedForwardIn.pointer,
-                layout: .inByOut, rows: rows, inFeatures: D, outFeatures: I)
+                layout: .inByOut, rows: rows, inFeatures: D, outFeatures: I, inputWrite: .overwrite)
             a.feedForwardNorm.backward(
                 dInput: dMiddle, dOut: dNorm2, input: a.middle, p.feedForwardNorm,
                 gradients: g.feedForwardNorm, rows: rows, width: D)
             // Attention branch: middle = input + drop(c_proj(attention(c_attn(ln_1(input))))).
             let dInput = Tensor(copying: dMiddle)
             dropoutBackward(dMiddle, mask: a.attentionOutputMask)
-            let dAttended = Tensor(zeros: [B, T, D])
+            let dAttended = Tensor(uninitialized: [B, T, D])
             Linear.backward(
                 dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: g.outputBias.pointer,
                 dOut: dMiddle.pointer, input: a.attended.pointer, weight: p.output.pointer,
-                layout: .inByOut, rows: rows, inFeatures: D, outFeatures: D)
+                layout: .inByOut, rows: rows, inFeatures: D, outFeatures: D, inputWrite: .overwrite)
             let dqkv = Tensor(zeros: [B, T, 3 * D])
             let views = Self.qkvViews(a.qkv, T), dViews = Self.qkvViews(dqkv, T)
             Attention.backward(
                 dq: dViews.q, dk: dViews.k, dv: dViews.v, dRelative: nil, dOut: dAttended.pointer,
                 probabilities: a.probabilities.pointer, q: views.q, k: views.k, v: views.v,
                 relative: nil, dropMask: a.attentionMask.map { UnsafePointer($0.pointer) }, shape: shape)
-            let dNorm1 = Tensor(zeros: [B, T, D])
+            let dNorm1 = Tensor(uninitialized: [B, T, D])
             Linear.backward(
                 dInput: dNorm1.pointer, dWeight: g.qkv.pointer, dBias: g.qkvBias.pointer, dOut: dqkv.pointer,
                 input: a.attentionNorm.out.pointer, weight: p.qkv.pointer, layout: .inByOut,
-                rows: rows, inFeatures: D, outFeatures: 3 * D)
+                rows: rows, inFeatures: D, outFeatures: 3 * D, inputWrite: .overwrite)
             a.attentionNorm.backward(
                 dInput: dInput, dOut: dNorm1, input: a.input, p.attentionNorm,
                 gradients: g.attentionNorm, rows: rows, width: D)

@@ -20,14 +20,14 @@ struct NormActivations {
             weight: p.weight.pointer, bias: p.bias.pointer, rows: rows, width: width, eps: epsilon)
     }
 
-    /// Adds the gradients into `dInput` and `gradients`.
+    /// Adds the gradients into `dInput` (`write` `.overwrite`: stores them there) and `gradients`.
     func backward(
         dInput: Tensor, dOut: Tensor, input: Tensor, _ p: LayerNormParameters,
-        gradients: LayerNormParameters, rows: Int, width: Int
+        gradients: LayerNormParameters, rows: Int, width: Int, write: GradientWrite = .add
     ) {
         LayerNorm.backward(
             dInput: dInput.pointer, dWeight: gradients.weight.pointer, dBias: gradients.bias.pointer,
             dOut: dOut.pointer, input: input.pointer, weight: p.weight.pointer,
-            mean: mean.pointer, rstd: rstd.pointer, rows: rows, width: width)
+            mean: mean.pointer, rstd: rstd.pointer, rows: rows, width: width, write: write)
     }
 }

@@ -233,7 +233,7 @@ public struct TransformerXL: CheckpointedModel {
             Linear.forward(
                 out: positions.pointer, input: pe.pointer, weight: p.positionProjection.pointer, bias: nil,
                 rows: K, inFeatures: D, outFeatures: HD)
-            let probabilities = Tensor(zeros: [B, H, T, K])
+            let probabilities = Tensor(uninitialized: [B, H, T, K])  // every row written by softmax
             let attentionMask = dropout.mask(count: probabilities.count, probability: c.attentionDropout, streams: B)
             let attended = Tensor(uninitialized: [B, T, HD])
             let views = Self.qkvViews(qkv, shape)
@@ -317,38 +317,40 @@ public struct TransformerXL: CheckpointedModel {
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let (a, p, g) = (segment.layers[l], parameters.layers[l], gradients.layers[l])
             // Feed-forward block, from its LayerNorm back to its input (the first norm's output).
-            let dffResidual = Tensor(zeros: [B, T, D])
+            // Buffers a kernel is the first and only writer of are not zeroed: it overwrites them.
+            let dffResidual = Tensor(uninitialized: [B, T, D])
             a.feedForwardNorm.backward(
                 dInput: dffResidual, dOut: dh, input: a.feedForwardResidual, p.feedForwardNorm,
-                gradients: g.feedForwardNorm, rows: rows, width: D)
+                gradients: g.feedForwardNorm, rows: rows, width: D, write: .overwrite)
             let dNorm1 = Tensor(copying: dffResidual)
             dropoutBackward(dffResidual, mask: a.feedForwardMask)
-            let dHidden = Tensor(zeros: [B, T, I])
+            let dHidden = Tensor(uninitialized: [B, T, I])
             Linear.backward(
                 dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
                 dOut: dffResidual.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
-                rows: rows, inFeatures: I, outFeatures: D)
+                rows: rows, inFeatures: I, outFeatures: D, inputWrite: .overwrite)
             dropoutBackward(dHidden, mask: a.hiddenMask)
-            let dPre = Tensor(zeros: [B, T, I])
+            let dPre = Tensor(uninitialized: [B, T, I])
             ReLU.backward(
                 dInput: dPre.pointer, dOut: dHidden.pointer, output: a.hiddenPreActivation.pointer,
-                count: dPre.count)
+                count: dPre.count, write: .overwrite)
             Linear.backward(
                 dInput: dNorm1.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
                 dOut: dPre.pointer, input: a.attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
                 rows: rows, inFeatures: D, outFeatures: I)
 
             // Attention block: LayerNorm, residual, output projection, attention, qkv.
-            let dAttnResidual = Tensor(zeros: [B, T, D])
+            let dAttnResidual = Tensor(uninitialized: [B, T, D])
             a.attentionNorm.backward(
                 dInput: dAttnResidual, dOut: dNorm1, input: a.attentionResidual, p.attentionNorm,
-                gradients: g.attentionNorm, rows: rows, width: D)
+                gradients: g.attentionNorm, rows: rows, width: D, write: .overwrite)
             let dInput = Tensor(copying: dAttnResidual)
             dropoutBackward(dAttnResidual, mask: a.attentionOutputMask)
-            let dAttended = Tensor(zeros: [B, T, HD])
+            let dAttended = Tensor(uninitialized: [B, T, HD])
             Linear.backward(
                 dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: nil, dOut: dAttnResidual.pointer,
-                input: a.attended.pointer, weight: p.output.pointer, rows: rows, inFeatures: HD, outFeatures: D)
+                input: a.attended.pointer, weight: p.output.pointer, rows: rows, inFeatures: HD, outFeatures: D,
+                inputWrite: .overwrite)
             let dqkv = Tensor(zeros: [B, K, 3 * HD])
             let dPositions = Tensor(zeros: [K, HD])
             let views = Self.qkvViews(a.qkv, s), dViews = Self.qkvViews(dqkv, s)

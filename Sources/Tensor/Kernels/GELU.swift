@@ -20,20 +20,21 @@ public enum GELU {
         }
     }
 
-    /// `dInput[i] += gelu'(input[i]) · dOut[i]`.
+    /// `dInput[i] += gelu'(input[i]) · dOut[i]` (`write` `.overwrite`: `=`).
     public static func backward(
         dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-        input: UnsafePointer<Float>, count: Int
+        input: UnsafePointer<Float>, count: Int, write: GradientWrite = .add
     ) {
         Parallel.forEachRange(count, minimumChunk: 1 << 14) { range in
             var i = range.lowerBound
             while i + vectorWidth <= range.upperBound {
                 let g = derivative(loadVector(input + i)) * loadVector(dOut + i)
-                storeVector(loadVector(dInput + i) + g, dInput + i)
+                storeVector(write == .add ? loadVector(dInput + i) + g : g, dInput + i)
                 i += vectorWidth
             }
             while i < range.upperBound {
-                dInput[i] += derivative(Vector(repeating: input[i]))[0] * dOut[i]
+                let g = derivative(Vector(repeating: input[i]))[0] * dOut[i]
+                dInput[i] = write == .add ? dInput[i] + g : g
                 i += 1
             }
         }

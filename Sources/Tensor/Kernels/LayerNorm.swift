@@ -39,15 +39,16 @@ public enum LayerNorm {
         }
     }
 
-    /// Adds the gradients into `dInput` [rows, width], `dWeight` and `dBias` [width], from
-    /// the forward's input and its saved `mean` and `rstd`.
+    /// Adds the gradients into `dInput` [rows, width] (`write` `.overwrite`: stores them
+    /// there), `dWeight` and `dBias` [width], from the forward's input and its saved `mean`
+    /// and `rstd`.
     public static func backward(
         dInput: UnsafeMutablePointer<Float>,
         dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
         dOut: UnsafePointer<Float>,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-        rows: Int, width: Int
+        rows: Int, width: Int, write: GradientWrite = .add
     ) {
         let n = Float(width)
         // dx = rstd · (g - mean(g) - x̂ · mean(g · x̂)), with g = dOut · weight, per row.
@@ -64,7 +65,8 @@ public enum LayerNorm {
                 let gMean = gSum / n, gxMean = gxSum / n
                 for c in 0..<width {
                     let xhat = (x[c] - m) * s
-                    dx[c] += (dy[c] * weight[c] - gMean - xhat * gxMean) * s
+                    let g = (dy[c] * weight[c] - gMean - xhat * gxMean) * s
+                    dx[c] = write == .add ? dx[c] + g : g
                 }
             }
         }

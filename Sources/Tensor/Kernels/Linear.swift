@@ -40,8 +40,9 @@ public enum Linear {
             c: out, ldc: outFeatures, beta: bias == nil ? 0 : 1)
     }
 
-    /// Adds the gradients of `forward` into `dInput` [rows, inFeatures], `dWeight` (same
-    /// layout as the weight) and `dBias` [outFeatures]; pass nil for any that is not needed.
+    /// Adds the gradients of `forward` into `dInput` [rows, inFeatures] (`inputWrite`
+    /// `.overwrite`: stores it there), `dWeight` (same layout as the weight) and `dBias`
+    /// [outFeatures]; pass nil for any that is not needed.
     public static func backward(
         dInput: UnsafeMutablePointer<Float>?,
         dWeight: UnsafeMutablePointer<Float>?,
@@ -49,7 +50,7 @@ public enum Linear {
         dOut: UnsafePointer<Float>,
         input: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, layout: WeightLayout = .outByIn,
-        rows: Int, inFeatures: Int, outFeatures: Int
+        rows: Int, inFeatures: Int, outFeatures: Int, inputWrite: GradientWrite = .add
     ) {
         if let dInput {
             // dIn[rows, in] += dOut[rows, out] · W[out, in]  (or · W[in, out]ᵀ)
@@ -58,7 +59,7 @@ public enum Linear {
                 a: dOut, lda: outFeatures,
                 b: weight, ldb: layout == .outByIn ? inFeatures : outFeatures,
                 transposeB: layout == .inByOut,
-                c: dInput, ldc: inFeatures, beta: 1)
+                c: dInput, ldc: inFeatures, beta: inputWrite == .add ? 1 : 0)
         }
         if let dWeight {
             switch layout {

@@ -8,13 +8,16 @@ public enum ReLU {
     }
 
     /// `dInput[i] += dOut[i]` where the forward's `output[i] > 0` (the same as input > 0, so
-    /// the forward may run in place).
+    /// the forward may run in place); with `write` `.overwrite`, `dInput[i] =` that or 0.
     public static func backward(
         dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-        output: UnsafePointer<Float>, count: Int
+        output: UnsafePointer<Float>, count: Int, write: GradientWrite = .add
     ) {
         Parallel.forEachRange(count, minimumChunk: 1 << 15) { range in
-            for i in range where output[i] > 0 { dInput[i] += dOut[i] }
+            switch write {
+            case .add: for i in range where output[i] > 0 { dInput[i] += dOut[i] }
+            case .overwrite: for i in range { dInput[i] = output[i] > 0 ? dOut[i] : 0 }
+            }
         }
     }
 }

@@ -23,6 +23,12 @@ public final class Tensor {
             byteCount: max(count, 1) * MemoryLayout<Float>.stride,
             alignment: 64)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        #if DEBUG
+            // Debug builds (the tests) start every element as NaN, so that a kernel reading an
+            // element before anything wrote it shows in its results instead of reading the zeros
+            // a fresh page happens to hold.
+            pointer.initialize(repeating: .nan, count: max(count, 1))
+        #endif
     }
 
     /// Creates a tensor of the given shape filled with zeros.
