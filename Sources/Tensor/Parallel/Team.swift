@@ -21,11 +21,9 @@ public struct Team: Sendable {
     /// every member write the same cache line at every `wait`.
     unowned(unsafe) let barrier: Barrier?
 
-    /// A team of one: the caller alone.
-    public static let alone = Team(member: 0, size: 1, barrier: nil)
-
     /// Returns once every member has called `wait` as many times as this one has; what each
-    /// member wrote before its call is visible to all after it.
+    /// member wrote before its call is visible to all after it. Every member must call it the
+    /// same number of times, or the ones that call it more wait for ever.
     public func wait() {
         barrier?.wait(members: size)
     }
