@@ -299,9 +299,7 @@ public struct GPT2: CheckpointedModel {
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let (a, p, g) = (pass.layers[l], parameters.layers[l], gradients.layers[l])
             // MLP branch: out = middle + drop(c_proj(gelu(c_fc(ln_2(middle))))).
-            let dMiddle = Tensor(copying: dx)
-            let dBranch = Tensor(copying: dx)
-            dropoutBackward(dBranch, mask: a.feedForwardMask)
+            let dBranch = droppedOut(dx, mask: a.feedForwardMask)
             let dHidden = Tensor(uninitialized: [B, T, I])
             Linear.backward(
                 dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
@@ -316,16 +314,17 @@ public struct GPT2: CheckpointedModel {
                 dInput: dNorm2.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
                 dOut: dPre.pointer, input: a.feedForwardNorm.out.pointer, weight: p.feedForwardIn.pointer,
                 layout: .inByOut, rows: rows, inFeatures: D, outFeatures: I, inputWrite: .overwrite)
+            // The skip path's gradient is dx itself, added to in place: dBranch's reads are done.
+            let dMiddle = dx
             a.feedForwardNorm.backward(
                 dInput: dMiddle, dOut: dNorm2, input: a.middle, p.feedForwardNorm,
                 gradients: g.feedForwardNorm, rows: rows, width: D)
             // Attention branch: middle = input + drop(c_proj(attention(c_attn(ln_1(input))))).
-            let dInput = Tensor(copying: dMiddle)
-            dropoutBackward(dMiddle, mask: a.attentionOutputMask)
+            let dAttentionBranch = droppedOut(dMiddle, mask: a.attentionOutputMask)
             let dAttended = Tensor(uninitialized: [B, T, D])
             Linear.backward(
                 dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: g.outputBias.pointer,
-                dOut: dMiddle.pointer, input: a.attended.pointer, weight: p.output.pointer,
+                dOut: dAttentionBranch.pointer, input: a.attended.pointer, weight: p.output.pointer,
                 layout: .inByOut, rows: rows, inFeatures: D, outFeatures: D, inputWrite: .overwrite)
             let dqkv = Tensor(zeros: [B, T, 3 * D])
             let views = Self.qkvViews(a.qkv, T), dViews = Self.qkvViews(dqkv, T)
@@ -338,10 +337,11 @@ public struct GPT2: CheckpointedModel {
                 dInput: dNorm1.pointer, dWeight: g.qkv.pointer, dBias: g.qkvBias.pointer, dOut: dqkv.pointer,
                 input: a.attentionNorm.out.pointer, weight: p.qkv.pointer, layout: .inByOut,
                 rows: rows, inFeatures: D, outFeatures: 3 * D, inputWrite: .overwrite)
+            // Again in place: dAttentionBranch's reads are done.
             a.attentionNorm.backward(
-                dInput: dInput, dOut: dNorm1, input: a.input, p.attentionNorm,
+                dInput: dMiddle, dOut: dNorm1, input: a.input, p.attentionNorm,
                 gradients: g.attentionNorm, rows: rows, width: D)
-            dx = dInput
+            dx = dMiddle
         }
         dropoutBackward(dx, mask: pass.embeddingMask)
         pass.tokens.withUnsafeBufferPointer {

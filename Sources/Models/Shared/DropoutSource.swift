@@ -61,3 +61,14 @@ func dropoutBackward(_ gradient: Tensor, mask: Tensor?) {
     guard let mask else { return }
     Dropout.forward(out: gradient.pointer, input: gradient.pointer, mask: mask.pointer, count: gradient.count)
 }
+
+/// The gradient times a saved dropout mask, in a new tensor; `gradient` itself for nil. For a
+/// residual connection whose branch sees the dropped gradient while the skip path keeps adding
+/// into the original: one pass instead of a copy and an in-place multiply (the caller must read
+/// the result before adding into `gradient`, which it may alias).
+func droppedOut(_ gradient: Tensor, mask: Tensor?) -> Tensor {
+    guard let mask else { return gradient }
+    let dropped = Tensor(uninitialized: gradient.shape)
+    Dropout.forward(out: dropped.pointer, input: gradient.pointer, mask: mask.pointer, count: gradient.count)
+    return dropped
+}

@@ -322,18 +322,19 @@ public struct TransformerXL: CheckpointedModel {
             a.feedForwardNorm.backward(
                 dInput: dffResidual, dOut: dh, input: a.feedForwardResidual, p.feedForwardNorm,
                 gradients: g.feedForwardNorm, rows: rows, width: D, write: .overwrite)
-            let dNorm1 = Tensor(copying: dffResidual)
-            dropoutBackward(dffResidual, mask: a.feedForwardMask)
+            let dBranch = droppedOut(dffResidual, mask: a.feedForwardMask)
             let dHidden = Tensor(uninitialized: [B, T, I])
             Linear.backward(
                 dInput: dHidden.pointer, dWeight: g.feedForwardOut.pointer, dBias: g.feedForwardOutBias.pointer,
-                dOut: dffResidual.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
+                dOut: dBranch.pointer, input: a.hidden.pointer, weight: p.feedForwardOut.pointer,
                 rows: rows, inFeatures: I, outFeatures: D, inputWrite: .overwrite)
             dropoutBackward(dHidden, mask: a.hiddenMask)
             let dPre = Tensor(uninitialized: [B, T, I])
             ReLU.backward(
                 dInput: dPre.pointer, dOut: dHidden.pointer, output: a.hiddenPreActivation.pointer,
                 count: dPre.count, write: .overwrite)
+            // The skip path's gradient is dffResidual itself, added to in place: dBranch's reads are done.
+            let dNorm1 = dffResidual
             Linear.backward(
                 dInput: dNorm1.pointer, dWeight: g.feedForwardIn.pointer, dBias: g.feedForwardInBias.pointer,
                 dOut: dPre.pointer, input: a.attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
@@ -344,11 +345,10 @@ public struct TransformerXL: CheckpointedModel {
             a.attentionNorm.backward(
                 dInput: dAttnResidual, dOut: dNorm1, input: a.attentionResidual, p.attentionNorm,
                 gradients: g.attentionNorm, rows: rows, width: D, write: .overwrite)
-            let dInput = Tensor(copying: dAttnResidual)
-            dropoutBackward(dAttnResidual, mask: a.attentionOutputMask)
+            let dAttentionBranch = droppedOut(dAttnResidual, mask: a.attentionOutputMask)
             let dAttended = Tensor(uninitialized: [B, T, HD])
             Linear.backward(
-                dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: nil, dOut: dAttnResidual.pointer,
+                dInput: dAttended.pointer, dWeight: g.output.pointer, dBias: nil, dOut: dAttentionBranch.pointer,
                 input: a.attended.pointer, weight: p.output.pointer, rows: rows, inFeatures: HD, outFeatures: D,
                 inputWrite: .overwrite)
             let dqkv = Tensor(zeros: [B, K, 3 * HD])
@@ -374,6 +374,8 @@ public struct TransformerXL: CheckpointedModel {
             Linear.backward(
                 dInput: nil, dWeight: g.qkv.pointer, dBias: nil, dOut: dqkv.pointer,
                 input: a.context.pointer, weight: p.qkv.pointer, rows: B * K, inFeatures: D, outFeatures: 3 * HD)
+            // Again in place: dAttentionBranch's reads are done.
+            let dInput = dAttnResidual
             for b in 0..<B {
                 Linear.backward(
                     dInput: dInput.pointer + b * T * D, dWeight: nil, dBias: nil,
