@@ -127,19 +127,25 @@ static void tile_avx512fp16(const uint16_t *pa, const uint16_t *pb, long k2, flo
     if (k2 == 0) memset(sums, 0, sizeof(sums));
     for (long k0 = 0; k0 < k2; k0 += F16_CHUNK) {
         long end = k0 + F16_CHUNK < k2 ? k0 + F16_CHUNK : k2;
+        // Every loop over h unrolled whole, so that h lives in registers: an array the flush
+        // indexes stays on the stack, cleared by a call to memset at every chunk.
         __m512h h[12][2];
+#pragma clang loop unroll(full)
         for (int i = 0; i < 12; i++) h[i][0] = h[i][1] = _mm512_setzero_ph();
         for (long kk = k0; kk < end; kk++) {
             __m512h b0 = _mm512_castsi512_ph(_mm512_loadu_si512((const void *)(pb + kk * 64)));
             __m512h b1 = _mm512_castsi512_ph(_mm512_loadu_si512((const void *)(pb + kk * 64 + 32)));
             const uint32_t *pairs = (const uint32_t *)(const void *)(pa + kk * 24);
+#pragma clang loop unroll(full)
             for (int i = 0; i < 12; i++) {
                 __m512h a = _mm512_castsi512_ph(_mm512_set1_epi32((int)pairs[i]));
                 h[i][0] = _mm512_fmadd_ph(a, b0, h[i][0]);
                 h[i][1] = _mm512_fmadd_ph(a, b1, h[i][1]);
             }
         }
+#pragma clang loop unroll(full)
         for (int i = 0; i < 12; i++) {
+#pragma clang loop unroll(full)
             for (int half = 0; half < 2; half++) {
                 __m512i bits = _mm512_castph_si512(h[i][half]);
                 float *s = sums[i] + 32 * half;
