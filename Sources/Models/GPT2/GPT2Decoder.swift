@@ -147,10 +147,9 @@ public final class GPT2Decoder {
                 normalize(x, layer.attentionNorm, into: norm)
                 // Each member projects the q, k and v rows of its own heads, all its attention
                 // reads, so no barrier is needed before it attends.
-                for third in 0..<3 {
-                    let rows = (third * D + part.lowerBound)..<(third * D + part.upperBound)
-                    layer.qkv.multiply(norm, bias: layer.qkvBias, into: qkv, rows: rows)
-                }
+                layer.qkv.multiply(
+                    norm, bias: layer.qkvBias, into: qkv,
+                    rowRanges: (0..<3).lazy.map { (part.lowerBound + $0 * D)..<(part.upperBound + $0 * D) })
                 let slot = position * D + part.lowerBound
                 (layer.keys + slot).update(from: qkv + D + part.lowerBound, count: part.count)
                 (layer.values + slot).update(from: qkv + 2 * D + part.lowerBound, count: part.count)

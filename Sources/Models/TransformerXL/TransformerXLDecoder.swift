@@ -171,10 +171,11 @@ public final class TransformerXLDecoder {
                 // Each member projects the q, k and v rows of its own heads, all its attention
                 // reads, so no barrier is needed before it attends.
                 for s in 0..<B {
-                    for third in 0..<3 {
-                        let rows = (third * HD + headRows.lowerBound)..<(third * HD + headRows.upperBound)
-                        layer.qkv.multiply(input + s * D, bias: nil, into: qkv + s * 3 * HD, rows: rows)
-                    }
+                    layer.qkv.multiply(
+                        input + s * D, bias: nil, into: qkv + s * 3 * HD,
+                        rowRanges: (0..<3).lazy.map {
+                            (headRows.lowerBound + $0 * HD)..<(headRows.upperBound + $0 * HD)
+                        })
                 }
                 // The new row's key and value join the cache, then the query attends over the keys
                 // it may see (all M + 1, or the last mem_len with same_length).

@@ -57,21 +57,23 @@ public final class DecoderCache {
         rowStride: Int
     ) {
         if precision.cachesFloat32 {
-            store(Float.self, l, positions, key, value, rowStride)
+            store(Float.self, l, positions, key, value, rowStride, heads: 0..<heads)
         } else {
-            store(Float16.self, l, positions, key, value, rowStride)
+            store(Float16.self, l, positions, key, value, rowStride, heads: 0..<heads)
         }
     }
 
+    /// `store` for the heads `heads` only (their part of each row).
     private func store<S: DecoderScalar>(
         _: S.Type, _ l: Int, _ positions: Range<Int>, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>?,
-        _ rowStride: Int
+        _ rowStride: Int, heads: Range<Int>
     ) {
-        let width = heads * headSize, block = 16
+        let (width, elements) = (self.heads * headSize, heads.lowerBound * headSize..<heads.upperBound * headSize)
+        let block = 16
         let k = keys[l].assumingMemoryBound(to: S.self), v = values[l].assumingMemoryBound(to: S.self)
         for first in Swift.stride(from: positions.lowerBound, to: positions.upperBound, by: block) {
             let slots = first..<Swift.min(first + block, positions.upperBound)
-            for e in 0..<width {  // e = n * d + c
+            for e in elements {  // e = n * d + c
                 for position in slots {
                     k[e * stride + position] = S(narrowing: key[(position - positions.lowerBound) * rowStride + e])
                 }
@@ -79,21 +81,8 @@ public final class DecoderCache {
             guard let value else { continue }
             for position in slots {
                 let row = value + (position - positions.lowerBound) * rowStride
-                for e in 0..<width { v[position * width + e] = S(narrowing: row[e]) }
+                for e in elements { v[position * width + e] = S(narrowing: row[e]) }
             }
-        }
-    }
-
-    private func store<S: DecoderScalar>(
-        _: S.Type, _ l: Int, _ position: Int, _ key: UnsafePointer<Float>,
-        _ value: UnsafePointer<Float>?, heads: Range<Int>
-    ) {
-        let width = self.heads * headSize
-        let k = keys[l].assumingMemoryBound(to: S.self),
-            v = values[l].assumingMemoryBound(to: S.self) + position * width
-        for e in heads.lowerBound * headSize..<heads.upperBound * headSize {
-            k[e * stride + position] = S(narrowing: key[e])  // e = n * d + c
-            if let value { v[e] = S(narrowing: value[e]) }
         }
     }
 
@@ -182,7 +171,7 @@ public final class DecoderCache {
         }
         guard !mine.isEmpty else { return }
         let scale = 1 / Float(d).squareRoot()
-        store(S.self, l, slots.upperBound - 1, key, value, heads: mine)
+        store(S.self, l, (slots.upperBound - 1)..<slots.upperBound, key, value, H * d, heads: mine)
         // Per thread: q + u, q + v, and the position scores by distance.
         withUnsafeTemporaryAllocation(
             of: Float.self, capacity: relative == nil ? 0 : 2 * d + (count + 15) / 16 * 16

@@ -151,7 +151,18 @@ public final class DecoderMatrix {
         _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
         epilogue: Epilogue = .store, rows: Range<Int>
     ) {
-        withRoundedInput(x) { rounded, inputScale in multiply(x, rounded, inputScale, bias, y, epilogue, rows: rows) }
+        multiply(x, bias: bias, into: y, epilogue: epilogue, rowRanges: CollectionOfOne(rows))
+    }
+
+    /// `multiply(_:bias:into:epilogue:rows:)` for several ranges of rows, the input rounded
+    /// once for all of them (a member's q, k and v rows of its heads).
+    public func multiply(
+        _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+        epilogue: Epilogue = .store, rowRanges: some Sequence<Range<Int>>
+    ) {
+        withRoundedInput(x) { rounded, inputScale in
+            for rows in rowRanges { multiply(x, rounded, inputScale, bias, y, epilogue, rows: rows) }
+        }
     }
 
     /// Calls `body` with `x` rounded to 16-bit integers and their scale (int8), or nil and 0.
