@@ -25,9 +25,7 @@ public struct DropoutSource {
     /// `streams`, in place, and returns the mask it used (nil when nothing was dropped:
     /// evaluation or p = 0).
     mutating func apply(_ x: Tensor, probability p: Float, streams: Int) -> Tensor? {
-        guard let mask = mask(count: x.count, probability: p, streams: streams) else { return nil }
-        Dropout.forward(out: x.pointer, input: x.pointer, mask: mask.pointer, count: x.count)
-        return mask
+        mask(count: x.count, probability: p, streams: streams, applyingTo: x)
     }
 
     /// Applies one mask, shared by every stream, to `x` (Transformer-XL's relative-position
@@ -41,17 +39,17 @@ public struct DropoutSource {
         return mask
     }
 
-    /// A mask of `count` entries laid out as `streams` equal parts, one per stream, or nil.
-    mutating func mask(count: Int, probability p: Float, streams: Int) -> Tensor? {
+    /// A mask of `count` entries laid out as `streams` equal parts, one per stream, or nil;
+    /// multiplied into `x` ([count]) as it is drawn, when given.
+    mutating func mask(count: Int, probability p: Float, streams: Int, applyingTo x: Tensor? = nil) -> Tensor? {
         guard p > 0, generator != nil else { return nil }
         precondition(streams > 0 && count % streams == 0, "a mask of \(count) entries is not \(streams) equal parts")
-        let key = generator!.next(), part = count / streams, first = UInt64(firstStream)
+        let key = generator!.next(), first = UInt64(firstStream)
+        var generators = (0..<streams).map { SeededGenerator(seed: SeededShuffle.mix(key, first + UInt64($0))) }
         let mask = Tensor(uninitialized: [count])
-        let base = mask.pointer
-        Parallel.forEachIndex(streams) { s in
-            var stream = SeededGenerator(seed: SeededShuffle.mix(key, first + UInt64(s)))
-            Dropout.makeMask(base + s * part, count: part, probability: p, generator: &stream)
-        }
+        Dropout.makeMasks(
+            mask.pointer, streams: streams, count: count / streams, probability: p, generators: &generators,
+            applyingTo: x?.pointer)
         return mask
     }
 }

@@ -1,3 +1,5 @@
+import TensorKernels
+
 /// Inverted dropout: each element is kept with probability 1 - p and scaled by 1/(1 - p), so
 /// evaluation (no dropout) needs no rescaling. The mask is saved for the backward.
 public enum Dropout {
@@ -8,16 +10,47 @@ public enum Dropout {
         _ mask: UnsafeMutablePointer<Float>, count: Int, probability: Float,
         generator: inout SeededGenerator
     ) {
+        withUnsafeMutablePointer(to: &generator) { generator in
+            makeMasks(mask, streams: 1, count: count, probability: probability, generators: generator)
+        }
+    }
+
+    /// `makeMask` for `streams` streams at once: stream s's `count` entries at `mask + s · count`
+    /// from `generators[s]` (each left where its stream ends), and, where `x` is given (same
+    /// layout), `x[i] *= mask[i]` in the same pass. Groups of eight streams are drawn side by
+    /// side in the lanes of a vector (`cadenza_dropout_masks`), and the groups share the worker
+    /// pool; the numbers are those of `makeMask` stream by stream.
+    public static func makeMasks(
+        _ mask: UnsafeMutablePointer<Float>, streams: Int, count: Int, probability: Float,
+        generators: UnsafeMutablePointer<SeededGenerator>, applyingTo x: UnsafeMutablePointer<Float>? = nil
+    ) {
         precondition(probability >= 0 && probability < 1, "dropout probability \(probability) outside [0, 1)")
+        precondition(streams >= 0 && count >= 0, "negative dropout mask size")
         let keep = 1 / (1 - probability)
-        var i = 0
-        while i < count {
-            let bits = generator.next()
-            mask[i] = Float(bits >> 40) * (1.0 / 16_777_216.0) < probability ? 0 : keep
-            if i + 1 < count {
-                mask[i + 1] = Float((bits >> 8) & 0xFF_FFFF) * (1.0 / 16_777_216.0) < probability ? 0 : keep
+        // A draw's 24-bit half u is dropped when u · 2⁻²⁴ < probability, that is (u being an
+        // integer and both sides exact) when u < ⌈probability · 2²⁴⌉.
+        let threshold = UInt32((Double(probability) * 16_777_216).rounded(.up))
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 4 * streams) { states in
+            guard let states = states.baseAddress else { return }
+            for s in 0..<streams {
+                let g = generators[s].state
+                (states[4 * s], states[4 * s + 1], states[4 * s + 2], states[4 * s + 3]) = (g.0, g.1, g.2, g.3)
             }
-            i += 2
+            let groups = (streams + 7) / 8
+            let draw = { (group: Int) in
+                let first = 8 * group, lanes = Swift.min(8, streams - first)
+                cadenza_dropout_masks(
+                    states + 4 * first, lanes, count, threshold, keep, mask + first * count,
+                    x.map { $0 + first * count })
+            }
+            if groups > 1 && streams * count >= 1 << 15 {
+                Parallel.forEachIndex(groups, draw)
+            } else {
+                (0..<groups).forEach(draw)
+            }
+            for s in 0..<streams {
+                generators[s].state = (states[4 * s], states[4 * s + 1], states[4 * s + 2], states[4 * s + 3])
+            }
         }
     }
 

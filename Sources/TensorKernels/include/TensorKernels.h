@@ -107,4 +107,23 @@ void cadenza_f16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b,
 /// 1 when the CPU running this has AVX-512 FP16 (`__builtin_cpu_supports`), else 0.
 int cadenza_cpu_has_avx512fp16(void);
 
+/// Dropout masks (Tensor's `Dropout.makeMasks`): for each of `streams` streams, `count` mask
+/// values at mask + s * count from the xoshiro256** generator whose state (s0, s1, s2, s3) is
+/// states[4s ..< 4s + 4], drawn in index order, one 64-bit draw per two elements: element 2d is
+/// dropped when the draw's bits 40-63 are below `threshold`, element 2d + 1 when its bits 8-31
+/// are (the last draw's second half unused when `count` is odd). A dropped element's value is 0,
+/// a kept one's `keep`. Where `x` is not NULL, x[i] = x[i] * mask[i] in the same pass (same
+/// layout). The states are left where each stream's generator ends. Where the CPU has AVX-512
+/// (checked at run time), eight streams are drawn side by side in the lanes of a vector; the
+/// numbers do not depend on that.
+void cadenza_dropout_masks(uint64_t *states, long streams, long count, uint32_t threshold, float keep, float *mask,
+                           float *x);
+
+/// The same masks from a plain loop, one stream after another: the reference for the tests.
+void cadenza_dropout_masks_portable(uint64_t *states, long streams, long count, uint32_t threshold, float keep,
+                                    float *mask, float *x);
+
+/// 1 when `cadenza_dropout_masks` draws eight streams at once on this CPU, else 0.
+int cadenza_dropout_masks_use_avx512(void);
+
 #endif
