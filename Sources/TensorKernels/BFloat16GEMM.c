@@ -234,7 +234,8 @@ void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed
 // C[i][j] = alpha * tile + beta * C (C not read when beta is 0), for the valid part of a tile.
 // Two roundings, never a fused multiply-add (separate statements are not contracted), as the
 // tests' reference rounds.
-static void store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta) {
+static void store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta,
+                       const float *bias) {
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j < columns; j++) {
             float v = alpha * tile[i * 32 + j];
@@ -242,6 +243,7 @@ static void store_tile(const float *tile, long rows, long columns, float *c, lon
                 float old = beta * c[i * ldc + j];
                 v += old;
             }
+            if (bias) v += bias[j];
             c[i * ldc + j] = v;
         }
     }
@@ -303,7 +305,7 @@ int cadenza_cpu_has_avx512bf16(void) { return 0; }
 void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *packed_a, const uint16_t *packed_b,
                           long m, long n, long k, long first_row_panel, long last_row_panel,
                           const float *row_inverses, const float *column_inverses, float *c, long ldc, float alpha,
-                          float beta) {
+                          float beta, const float *bias) {
     long k2 = (k + 1) / 2, column_panels = (n + 31) / 32;
     float tile[12 * 32];
     // Along each row panel in turn: the tiles then continue the same 12 rows of C, which the
@@ -321,14 +323,14 @@ void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *p
                     for (long j = 0; j < columns; j++) tile[i * 32 + j] = tile[i * 32 + j] * row * column_inverses[p * 32 + j];
                 }
             }
-            store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta);
+            store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta, bias ? bias + p * 32 : 0);
         }
     }
 }
 
 void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
                               long first_row_panel, long last_row_panel, float *c, long ldc, float alpha,
-                              float beta, int path) {
+                              float beta, const float *bias, int path) {
     cadenza_packed_tiles(path == 1 ? tile_avx512bf16 : tile_plain, packed_a, packed_b, m, n, k, first_row_panel,
-                         last_row_panel, 0, 0, c, ldc, alpha, beta);
+                         last_row_panel, 0, 0, c, ldc, alpha, beta, bias);
 }

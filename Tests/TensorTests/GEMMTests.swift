@@ -145,6 +145,34 @@ struct GEMMTests {
         #expect(problem.worstErrorRatio(result) <= 1)
     }
 
+    /// A bias given to GEMM is the same bits as C starting from the bias with beta 1, in every
+    /// precision (the 16-bit products add it as they store each tile, C never read: NaN in C
+    /// must not leak), on edge tiles and with padded strides.
+    @Test(arguments: [GEMM.Precision.float32, .bfloat16, .float16])
+    func aBiasEqualsStartingFromItWithBetaOne(precision: GEMM.Precision) {
+        for (m, n, k, transposeB) in [(13, 33, 7, false), (40, 70, 64, true), (2, 3, 1, true)] {
+            let problem = Problem(m: m, n: n, k: k, transposeA: false, transposeB: transposeB, padding: 3, seed: 12)
+            var random = SeededGenerator(seed: 13)
+            let bias = (0..<n).map { _ in random.nextNormal() }
+            func product(into c: inout [Float], beta: Float, bias: UnsafePointer<Float>?) {
+                GEMM.multiply(
+                    in: precision, using: .swift, threads: 2, m: m, n: n, k: k, a: problem.a, lda: problem.lda,
+                    b: problem.b, ldb: problem.ldb, transposeB: transposeB, c: &c, ldc: problem.ldc, beta: beta,
+                    bias: bias)
+            }
+            var fused = [Float](repeating: .nan, count: problem.c.count), started = problem.c
+            for r in 0..<m { for j in 0..<n { started[r * problem.ldc + j] = bias[j] } }
+            product(into: &fused, beta: 0, bias: bias)
+            product(into: &started, beta: 1, bias: nil)
+            for r in 0..<m {
+                let row = r * problem.ldc
+                #expect(
+                    Array(fused[row..<(row + n)]) == Array(started[row..<(row + n)]),
+                    "\(precision) \(m)x\(n)x\(k) row \(r)")
+            }
+        }
+    }
+
     @Test func tensorOverloadReadsShapes() {
         let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
         let b = Tensor(shape: [2, 3], values: [1, 0, -1, 2, 1, 0])

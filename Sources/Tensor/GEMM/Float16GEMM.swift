@@ -40,7 +40,7 @@ public enum Float16GEMM {
         return fromFlags == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1 ? .avx512FP16 : .plain
     }()
 
-    /// Computes the product (shapes and strides as `GEMM.multiply`), on `threads` threads, on
+    /// Computes the product (shapes, strides and `bias` as `GEMM.multiply`), on `threads` threads, on
     /// `path` (default: `Float16GEMM.path`; asking for AVX-512 FP16 on a CPU without it runs the
     /// plain loop). Results do not depend on the thread count or the path.
     public static func multiply(
@@ -48,7 +48,8 @@ public enum Float16GEMM {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, threads: Int = GEMM.threadCount, path: Path = Float16GEMM.path
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil, threads: Int = GEMM.threadCount,
+        path: Path = Float16GEMM.path
     ) {
         guard m > 0, n > 0 else { return }
         let usable = path == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1
@@ -70,7 +71,7 @@ public enum Float16GEMM {
                 tiles: { packedA, packedB, first, last in
                     cadenza_f16_gemm_packed(
                         packedA, packedB, m, n, k, first, last, rowInverses, columnInverses, c, ldc, alpha, beta,
-                        usable ? 1 : 0)
+                        bias, usable ? 1 : 0)
                 })
         }
     }

@@ -143,45 +143,55 @@ public enum GEMM {
         Parallel.threadCount = count
     }
 
-    /// Computes `C = alpha * op(A) * op(B) + beta * C` with the selected backend.
+    /// Computes `C = alpha * op(A) * op(B) + beta * C` (+ `bias` on every row, as below) with the selected backend.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil
     ) {
         let (selected, threads) = settings.withLock { ($0.backend, $0.threads) }
         multiply(
             in: m > 1 && n > 1 ? precision : .float32, using: selected, threads: threads, m: m, n: n, k: k,
             a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-            c: c, ldc: ldc, alpha: alpha, beta: beta)
+            c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias)
     }
 
     /// Computes `C = alpha * op(A) * op(B) + beta * C` in `precision`: float32 on `backend`, or
     /// the mixed-precision product (`BFloat16GEMM`, `Float16GEMM`) on its run-time path.
+    /// `bias` [n], where given (only with `beta` 0), is added to every row of C: the value is
+    /// that of C starting from the bias with `beta` 1, which is how the float32 path computes
+    /// it, while the 16-bit products add it as they store each tile (C is then written once,
+    /// never read).
     public static func multiply(
         in precision: Precision, using backend: Backend, threads: Int,
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil
     ) {
+        precondition(bias == nil || beta == 0, "a GEMM bias is added to a C that is not read (beta 0)")
         switch precision {
         case .float32:
+            if let bias {
+                Parallel.forEachRange(m, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(1, n))) { range in
+                    for r in range { (c + r * ldc).update(from: bias, count: n) }
+                }
+            }
             multiply(
                 using: backend, threads: threads, m: m, n: n, k: k,
                 a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta)
+                c: c, ldc: ldc, alpha: alpha, beta: bias == nil ? beta : 1)
         case .bfloat16:
             BFloat16GEMM.multiply(
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
+                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, threads: threads)
         case .float16:
             Float16GEMM.multiply(
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta, threads: threads)
+                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, threads: threads)
         }
     }
 

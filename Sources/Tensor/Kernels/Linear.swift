@@ -25,19 +25,12 @@ public enum Linear {
         bias: UnsafePointer<Float>?,
         rows: Int, inFeatures: Int, outFeatures: Int
     ) {
-        if let bias {
-            // Start every row from the bias and let GEMM accumulate onto it (beta = 1), the rows
-            // spread over the threads (megabytes for a feed-forward layer).
-            Parallel.forEachRange(rows, minimumChunk: Swift.max(1, (1 << 14) / Swift.max(1, outFeatures))) { range in
-                for r in range { (out + r * outFeatures).update(from: bias, count: outFeatures) }
-            }
-        }
         GEMM.multiply(
             m: rows, n: outFeatures, k: inFeatures,
             a: input, lda: inFeatures,
             b: weight, ldb: layout == .outByIn ? inFeatures : outFeatures,
             transposeB: layout == .outByIn,
-            c: out, ldc: outFeatures, beta: bias == nil ? 0 : 1)
+            c: out, ldc: outFeatures, bias: bias)
     }
 
     /// Adds the gradients of `forward` into `dInput` [rows, inFeatures] (`inputWrite`
