@@ -50,11 +50,16 @@ public enum Softmax {
             j += vectorWidth
         }
         var sum = total.sum()
-        while j < n {
-            let e = scalarExp(x[j] * scale - shift)
-            x[j] = e
-            sum += e
-            j += 1
+        if j < n {
+            // The last n mod 16 values through one vector exp (lane by lane, the values
+            // `scalarExp` gives), added to the sum one by one in order.
+            var tail = Vector()
+            for l in 0..<(n - j) { tail[l] = x[j + l] }
+            let e = vectorExp(tail * scaleV - shiftV)
+            for l in 0..<(n - j) {
+                x[j + l] = e[l]
+                sum += e[l]
+            }
         }
         let inverse = 1 / sum
         for j in 0..<n { x[j] *= inverse }
