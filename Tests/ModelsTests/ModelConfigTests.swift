@@ -100,3 +100,21 @@ func presetsHaveTheIssueSizesAndCountTheirParameters(kind: ModelKind) throws {
     #expect(abs(deviation - 0.01) < 0.001)
     #expect(gpt.parameters.finalNorm.weight.values.allSatisfy { $0 == 1 })
 }
+
+/// `.zeros` draws nothing: every weight at the mean it is drawn around (LayerNorm gains 1 for
+/// both models, Transformer-XL's drawn as N(1, 0.02)), so loading a checkpoint into it leaves
+/// exactly the checkpoint's values.
+@Test func unfilledModelsHoldTheMeansOfTheirInit() throws {
+    let config = ModelConfig.tiny(.transformerXL, vocabularySize: 30)
+    let model = try TransformerXL(config: config, weights: .zeros)
+    #expect(model.parameters.embedding.values.allSatisfy { $0 == 0 })
+    #expect(model.parameters.layers[0].attentionNorm.weight.values.allSatisfy { $0 == 1 })
+    #expect(model.parameters.layers[0].attentionNorm.bias.values.allSatisfy { $0 == 0 })
+    let gpt = try GPT2(config: .tiny(.gpt2, vocabularySize: 30), weights: .zeros)
+    #expect(gpt.parameters.layers[1].qkv.values.allSatisfy { $0 == 0 })
+    #expect(gpt.parameters.finalNorm.weight.values.allSatisfy { $0 == 1 })
+    let drawn = try TransformerXL(config: config, generator: SeededGenerator(seed: 5))
+    #expect(
+        try TransformerXL(config: config, weights: .drawn(SeededGenerator(seed: 5))).parameters.embedding.values
+            == drawn.parameters.embedding.values)
+}

@@ -65,10 +65,10 @@ public struct GPT2Parameters: ParameterSet {
             layers: layers.map { $0.zerosLike() }, finalNorm: finalNorm.zerosLike())
     }
 
-    /// GPT-2's init (spec, "GPT-2"): weights N(0, 0.02), the two residual projections
-    /// N(0, 0.02 / sqrt(2L)), biases 0, LayerNorm gain 1 and bias 0.
-    public init(config c: ModelConfig, generator: SeededGenerator) {
-        var g = Initializer(generator: generator)
+    /// GPT-2's init (spec, "GPT-2") for `.drawn`: weights N(0, 0.02), the two residual
+    /// projections N(0, 0.02 / sqrt(2L)), biases 0, LayerNorm gain 1 and bias 0.
+    public init(config c: ModelConfig, weights: WeightFill) {
+        var g = Initializer(weights)
         let (D, I) = (c.modelWidth, c.innerWidth)
         let residualDeviation = 0.02 / Float(2 * c.layers).squareRoot()
         tokenEmbedding = g.normal([c.vocabularySize, D])
@@ -137,14 +137,14 @@ public struct GPT2: CheckpointedModel {
     /// The weights.
     public var parameters: GPT2Parameters
 
-    /// A freshly initialised model (spec init) drawn from `generator`.
-    public init(config: ModelConfig, generator: SeededGenerator) throws {
+    /// A model with weights filled by `weights` (`.drawn`: the spec init).
+    public init(config: ModelConfig, weights: WeightFill) throws {
         try config.validate()
         guard config.kind == .gpt2 else {
             throw ModelConfigError.invalid(field: "kind", value: config.kind.rawValue, rule: "must be gpt2")
         }
         self.config = config
-        self.parameters = GPT2Parameters(config: config, generator: generator)
+        self.parameters = GPT2Parameters(config: config, weights: weights)
         AllocatorSetup.once
     }
 

@@ -10,14 +10,19 @@ public protocol CheckpointedModel {
     var config: ModelConfig { get }
     /// The weights.
     var parameters: Parameters { get }
-    /// A freshly initialised model (spec init) drawn from `generator`.
-    init(config: ModelConfig, generator: SeededGenerator) throws
+    /// A model with weights filled by `weights` (`.drawn`: the spec init; `.zeros`: to load into).
+    init(config: ModelConfig, weights: WeightFill) throws
 }
 
 extension CheckpointedModel {
+    /// A freshly initialised model (spec init) drawn from `generator`.
+    public init(config: ModelConfig, generator: SeededGenerator) throws {
+        try self.init(config: config, weights: .drawn(generator))
+    }
+
     /// A model with the weights in `checkpoint`, checked by name and shape.
     public init(config: ModelConfig, checkpoint: SafetensorsFile) throws {
-        try self.init(config: config, generator: SeededGenerator(seed: 0))
+        try self.init(config: config, weights: .zeros)
         try parameters.load(from: checkpoint)
     }
 

@@ -70,10 +70,11 @@ public struct TransformerXLParameters: ParameterSet {
             outputBias: Tensor(zeros: outputBias.shape))
     }
 
-    /// Parameters drawn as the reference's `weights_init` does (spec, "Init"): linear and
-    /// embedding weights N(0, 0.02), biases 0, u and v N(0, 0.02), LayerNorm gain N(1, 0.02).
-    public init(config c: ModelConfig, generator: SeededGenerator) {
-        var g = Initializer(generator: generator)
+    /// Parameters drawn, for `.drawn`, as the reference's `weights_init` does (spec, "Init"):
+    /// linear and embedding weights N(0, 0.02), biases 0, u and v N(0, 0.02), LayerNorm gain
+    /// N(1, 0.02).
+    public init(config c: ModelConfig, weights: WeightFill) {
+        var g = Initializer(weights)
         let (D, HD, I) = (c.modelWidth, c.heads * c.headSize, c.innerWidth)
         embedding = g.normal([c.vocabularySize, D])
         contentBias = g.normal([c.heads, c.headSize])
@@ -155,14 +156,14 @@ public struct TransformerXL: CheckpointedModel {
     /// The weights.
     public var parameters: TransformerXLParameters
 
-    /// A freshly initialised model (spec init) drawn from `generator`.
-    public init(config: ModelConfig, generator: SeededGenerator) throws {
+    /// A model with weights filled by `weights` (`.drawn`: the spec init).
+    public init(config: ModelConfig, weights: WeightFill) throws {
         try config.validate()
         guard config.kind == .transformerXL else {
             throw ModelConfigError.invalid(field: "kind", value: config.kind.rawValue, rule: "must be transformer-xl")
         }
         self.config = config
-        self.parameters = TransformerXLParameters(config: config, generator: generator)
+        self.parameters = TransformerXLParameters(config: config, weights: weights)
         AllocatorSetup.once
     }
 
