@@ -155,10 +155,20 @@ public struct Checkpoint {
             path: path, reason: "no state.json here nor in \(path)/latest: not a checkpoint or run folder")
     }
 
+    /// Which of a checkpoint's files `read` holds to their manifest sizes and hashes.
+    public enum Verification: Sendable {
+        /// Every file listed: what resuming training reads.
+        case everyFile
+        /// Every file but the optimizer state (`optimizer.safetensors`, twice the model's size),
+        /// which generation and evaluation never read.
+        case modelFiles
+    }
+
     /// Reads and checks the checkpoint in `folder` (see `locate`): every file listed in the
-    /// manifest must be present with its size and hash, the vocabulary must match its config,
-    /// and the model config must be valid. Weights are read by `loadModel`.
-    public static func read(_ folder: URL) throws -> Checkpoint {
+    /// manifest (all but the optimizer state for `.modelFiles`) must be present with its size
+    /// and hash, the vocabulary must match its config, and the model config must be valid.
+    /// Weights are read by `loadModel`.
+    public static func read(_ folder: URL, verifying verification: Verification = .everyFile) throws -> Checkpoint {
         let path = folder.path
         func corrupt(_ reason: String) -> TrainingError { .corruptCheckpoint(path: path, reason: reason) }
         guard let stateData = try? Data(contentsOf: folder.appendingPathComponent("state.json")) else {
@@ -172,7 +182,8 @@ public struct Checkpoint {
             throw corrupt(
                 "state.json has format \(stateFile.format) version \(stateFile.version), expected \(formatName) 1")
         }
-        for (file, entry) in stateFile.manifest.sorted(by: { $0.key < $1.key }) {
+        for (file, entry) in stateFile.manifest.sorted(by: { $0.key < $1.key })
+        where verification == .everyFile || file != "optimizer.safetensors" {
             guard let bytes = try? Data(contentsOf: folder.appendingPathComponent(file)) else {
                 throw corrupt("\(file) is missing")
             }

@@ -70,6 +70,31 @@ import Testing
         }
     }
 
+    /// Generation and evaluation check every file they read, but not the optimizer state: a
+    /// damaged optimizer file stops a resume, not a use of the model.
+    @Test func modelFilesLeaveOutOnlyTheOptimizerState() throws {
+        let run = try trainedRun()
+        let folder = run.appendingPathComponent("latest")
+        let optimizer = folder.appendingPathComponent("optimizer.safetensors")
+        var bytes = try Data(contentsOf: optimizer)
+        bytes[bytes.count / 2] ^= 0x40
+        try bytes.write(to: optimizer)
+        #expect { try Checkpoint.read(folder) } throws: { error in
+            guard case let TrainingError.corruptCheckpoint(_, reason) = error else { return false }
+            return reason.contains("optimizer.safetensors") && reason.contains("hash")
+        }
+        let checkpoint = try Checkpoint.read(folder, verifying: .modelFiles)
+        #expect(try checkpoint.loadModel().parameters.count > 0)
+        let model = folder.appendingPathComponent("model.safetensors")
+        var modelBytes = try Data(contentsOf: model)
+        modelBytes[modelBytes.count / 2] ^= 0x40
+        try modelBytes.write(to: model)
+        #expect { try Checkpoint.read(folder, verifying: .modelFiles) } throws: { error in
+            guard case let TrainingError.corruptCheckpoint(_, reason) = error else { return false }
+            return reason.contains("model.safetensors") && reason.contains("hash")
+        }
+    }
+
     @Test func anotherModelOrSettingsIsRefused() throws {
         let run = try trainedRun(.gpt2)
         let checkpoint = try Checkpoint.read(Checkpoint.locate(run.path))
