@@ -76,7 +76,19 @@ public final class DecoderMatrix {
         self.inputs = inputs
         self.precision = precision
         let count = outputs * inputs
-        func element(_ j: Int, _ p: Int) -> Float { transposed ? weight[p * outputs + j] : weight[j * inputs + p] }
+        // A transposed weight is first transposed whole, in cache-sized bands: read a column at a
+        // time, every element was a cache miss.
+        let rows: UnsafePointer<Float>
+        var transposedCopy: UnsafeMutablePointer<Float>?
+        if transposed {
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+            HeadProduct.transpose(weight, sourceStride: outputs, rows: inputs, columns: outputs, into: copy)
+            (rows, transposedCopy) = (UnsafePointer(copy), copy)
+        } else {
+            rows = weight
+        }
+        defer { transposedCopy?.deallocate() }
+        func element(_ j: Int, _ p: Int) -> Float { rows[j * inputs + p] }
         // 64-byte aligned (a cache line): rows of 256 or 1024 weights then start on a line,
         // and no 16-weight load straddles two lines.
         stride = precision == .int8 ? (inputs + 31) / 32 * 32 : inputs

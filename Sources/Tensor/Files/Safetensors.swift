@@ -81,11 +81,16 @@ public struct SafetensorsFile {
         } catch {
             throw SafetensorsError.unreadable(path: path, reason: error.localizedDescription)
         }
-        try self.init(bytes: [UInt8](data))
+        try self = data.withUnsafeBytes { try SafetensorsFile(decoding: $0) }
     }
 
     /// Decodes a whole file already in memory.
     public init(bytes: [UInt8]) throws {
+        try self = bytes.withUnsafeBytes { try SafetensorsFile(decoding: $0) }
+    }
+
+    /// Decodes a whole file whose bytes are `bytes` (read in place, not copied first).
+    private init(decoding bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count >= 8 else { throw SafetensorsError.truncatedHeaderLength(byteCount: bytes.count) }
         var headerLength: UInt64 = 0
         for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
@@ -95,7 +100,7 @@ public struct SafetensorsFile {
         let dataStart = 8 + Int(headerLength)
         let json: Any
         do {
-            json = try JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart]))
+            json = try JSONSerialization.jsonObject(with: Data(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart])))
         } catch {
             throw SafetensorsError.invalidHeader(reason: error.localizedDescription)
         }
@@ -142,10 +147,10 @@ public struct SafetensorsFile {
             }
             let tensor = Tensor(uninitialized: shape)
             let base = dataStart + begin
-            bytes.withUnsafeBytes { raw in
-                // The file is little-endian, as is every CPU Cadenza builds for (checked at compile
-                // time below), so float32 data is copied as it is.
-                let source = raw.baseAddress! + base
+            // The file is little-endian, as is every CPU Cadenza builds for (checked at compile
+            // time above), so float32 data is copied as it is.
+            if let start = bytes.baseAddress {
+                let source = start + base
                 switch dtype {
                 case "F32":
                     UnsafeMutableRawPointer(tensor.pointer).copyMemory(from: source, byteCount: count * 4)
