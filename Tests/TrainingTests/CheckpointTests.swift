@@ -43,17 +43,27 @@ import Testing
         }
     }
 
+    /// Flips one bit in the middle of `file` and returns its new bytes.
+    @discardableResult
+    func damage(_ file: URL) throws -> Data {
+        var bytes = try Data(contentsOf: file)
+        bytes[bytes.count / 2] ^= 0x40
+        try bytes.write(to: file)
+        return bytes
+    }
+
+    /// Whether `error` says the checkpoint's `file` does not match its hash.
+    func isHashMismatch(_ error: any Error, of file: String) -> Bool {
+        guard case let TrainingError.corruptCheckpoint(_, reason) = error else { return false }
+        return reason.contains(file) && reason.contains("hash")
+    }
+
     @Test func truncatedOrCorruptedFilesAreCaught() throws {
         let run = try trainedRun()
         let folder = run.appendingPathComponent("latest")
         let model = folder.appendingPathComponent("model.safetensors")
-        var bytes = try Data(contentsOf: model)
-        bytes[bytes.count / 2] ^= 0x40
-        try bytes.write(to: model)
-        #expect { try Checkpoint.read(folder) } throws: { error in
-            guard case let TrainingError.corruptCheckpoint(_, reason) = error else { return false }
-            return reason.contains("model.safetensors") && reason.contains("hash")
-        }
+        let bytes = try damage(model)
+        #expect { try Checkpoint.read(folder) } throws: { isHashMismatch($0, of: "model.safetensors") }
         try bytes.prefix(1000).write(to: model)
         #expect { try Checkpoint.read(folder) } throws: { error in
             guard case let TrainingError.corruptCheckpoint(_, reason) = error else { return false }
@@ -75,23 +85,13 @@ import Testing
     @Test func modelFilesLeaveOutOnlyTheOptimizerState() throws {
         let run = try trainedRun()
         let folder = run.appendingPathComponent("latest")
-        let optimizer = folder.appendingPathComponent("optimizer.safetensors")
-        var bytes = try Data(contentsOf: optimizer)
-        bytes[bytes.count / 2] ^= 0x40
-        try bytes.write(to: optimizer)
-        #expect { try Checkpoint.read(folder) } throws: { error in
-            guard case let TrainingError.corruptCheckpoint(_, reason) = error else { return false }
-            return reason.contains("optimizer.safetensors") && reason.contains("hash")
-        }
+        try damage(folder.appendingPathComponent("optimizer.safetensors"))
+        #expect { try Checkpoint.read(folder) } throws: { isHashMismatch($0, of: "optimizer.safetensors") }
         let checkpoint = try Checkpoint.read(folder, verifying: .modelFiles)
         #expect(try checkpoint.loadModel().parameters.count > 0)
-        let model = folder.appendingPathComponent("model.safetensors")
-        var modelBytes = try Data(contentsOf: model)
-        modelBytes[modelBytes.count / 2] ^= 0x40
-        try modelBytes.write(to: model)
-        #expect { try Checkpoint.read(folder, verifying: .modelFiles) } throws: { error in
-            guard case let TrainingError.corruptCheckpoint(_, reason) = error else { return false }
-            return reason.contains("model.safetensors") && reason.contains("hash")
+        try damage(folder.appendingPathComponent("model.safetensors"))
+        #expect { try Checkpoint.read(folder, verifying: .modelFiles) } throws: {
+            isHashMismatch($0, of: "model.safetensors")
         }
     }
 
