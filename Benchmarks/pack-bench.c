@@ -43,10 +43,10 @@ static void packing(void) {
             int repeats = 0;
             double start = now();
             while (now() - start < 0.05) {
-                if (way == 0) cadenza_f16_pack_a(rows, columns, x, columns, 0, scales, inverses, out, 0, (rows + 11) / 12);
-                if (way == 1) cadenza_f16_pack_a(columns, rows, x, columns, 1, scales, inverses, out, 0, (columns + 11) / 12);
-                if (way == 2) cadenza_f16_pack_b(columns, rows, x, columns, 1, scales, inverses, out, 0, (rows + 31) / 32);
-                if (way == 3) cadenza_f16_pack_b(rows, columns, x, columns, 0, scales, inverses, out, 0, (columns + 31) / 32);
+                if (way == 0) cadenza_f16_pack_a(rows, columns, x, columns, 0, scales, inverses, 0, out, 0, (rows + 11) / 12);
+                if (way == 1) cadenza_f16_pack_a(columns, rows, x, columns, 1, scales, inverses, 0, out, 0, (columns + 11) / 12);
+                if (way == 2) cadenza_f16_pack_b(columns, rows, x, columns, 1, scales, inverses, 0, out, 0, (rows + 31) / 32);
+                if (way == 3) cadenza_f16_pack_b(rows, columns, x, columns, 0, scales, inverses, 0, out, 0, (columns + 31) / 32);
                 repeats++;
             }
             double seconds = (now() - start) / repeats;
@@ -81,9 +81,9 @@ static void products(void) {
         double start = now();
         while (now() - start < 0.6) {
             double t0 = now();
-            cadenza_f16_pack_b(k, n, b, transpose_b ? k : n, transpose_b, column_scales, column_inverses, packed_b, 0,
+            cadenza_f16_pack_b(k, n, b, transpose_b ? k : n, transpose_b, column_scales, column_inverses, 0, packed_b, 0,
                                column_panels);
-            cadenza_f16_pack_a(m, k, a, transpose_a ? m : k, transpose_a, row_scales, row_inverses, packed_a, 0,
+            cadenza_f16_pack_a(m, k, a, transpose_a ? m : k, transpose_a, row_scales, row_inverses, 0, packed_a, 0,
                                row_panels);
             double t1 = now();
             cadenza_f16_gemm_packed(packed_a, packed_b, m, n, k, 0, row_panels, row_inverses, column_inverses, c, n, 1,

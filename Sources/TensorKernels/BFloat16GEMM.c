@@ -130,7 +130,8 @@ static inline void deal_lines(const uint32_t *lines, long k2, long lanes, long w
 // format alone.
 static inline __attribute__((always_inline)) void pack(long width, long count, long depth, const float *x, long ld,
                                                        int adjacent, uint32_t *out, long first_panel,
-                                                       long last_panel, int format, float *scales, float *inverses) {
+                                                       long last_panel, int format, float *scales, float *inverses,
+                                                       float *sums) {
     long k2 = (depth + 1) / 2;
     if (adjacent) {
         // Each lane is scaled and rounded into its own line while its values are in cache (read
@@ -142,7 +143,9 @@ static inline __attribute__((always_inline)) void pack(long width, long count, l
             long lanes = count - p * width < width ? count - p * width : width;
             for (long l = 0; l < lanes; l++) {
                 long lane = p * width + l;
-                if (format) cadenza_f16_lane_scales(1, depth, x + lane * ld, ld, 1, scales + lane, inverses + lane);
+                if (format)
+                    cadenza_f16_lane_scales(1, depth, x + lane * ld, ld, 1, scales + lane, inverses + lane,
+                                            sums ? sums + lane : 0);
                 round_adjacent(x + lane * ld, depth, lines + l * k2, format, format ? scales[lane] : 1);
             }
             deal_lines(lines, k2, lanes, width, panel);
@@ -157,7 +160,9 @@ static inline __attribute__((always_inline)) void pack(long width, long count, l
     // so that the second read hits the cache, measured no faster in training.)
     long first = first_panel * width, lanes = (count < last_panel * width ? count : last_panel * width) - first;
     if (lanes <= 0) return;
-    if (format) cadenza_f16_lane_scales(lanes, depth, x + first, ld, 0, scales + first, inverses + first);
+    if (format)
+        cadenza_f16_lane_scales(lanes, depth, x + first, ld, 0, scales + first, inverses + first,
+                                sums ? sums + first : 0);
     // Four steps at a time, so that each panel receives four consecutive steps, whole cache lines
     // (one step of a 12-lane panel is 48 bytes, which left lines part-written).
     enum { STEPS = 4 };
@@ -198,15 +203,15 @@ __attribute__((target_clones("avx512bw", "avx2", "default")))
 #endif
 static void pack_bf16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
                       long first_panel, long last_panel) {
-    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 0, 0, 0);
+    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 0, 0, 0, 0);
 }
 
 #if defined(__x86_64__) && defined(__ELF__)
 __attribute__((target_clones("avx512bw", "avx2", "default")))
 #endif
 static void pack_f16(long width, long count, long depth, const float *x, long ld, int adjacent, uint32_t *out,
-                     long first_panel, long last_panel, float *scales, float *inverses) {
-    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 1, scales, inverses);
+                     long first_panel, long last_panel, float *scales, float *inverses, float *sums) {
+    pack(width, count, depth, x, ld, adjacent, out, first_panel, last_panel, 1, scales, inverses, sums);
 }
 
 // op(B) [k, n]: a column of op(B) is a row of B as stored when transposed.
@@ -222,13 +227,13 @@ void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transpose
 }
 
 void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, float *scales, float *inverses,
-                        uint16_t *out, long first_panel, long last_panel) {
-    pack_f16(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel, scales, inverses);
+                        float *sums, uint16_t *out, long first_panel, long last_panel) {
+    pack_f16(32, n, k, b, ldb, transposed, (uint32_t *)out, first_panel, last_panel, scales, inverses, sums);
 }
 
 void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, float *scales, float *inverses,
-                        uint16_t *out, long first_panel, long last_panel) {
-    pack_f16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel, scales, inverses);
+                        float *sums, uint16_t *out, long first_panel, long last_panel) {
+    pack_f16(12, m, k, a, lda, !transposed, (uint32_t *)out, first_panel, last_panel, scales, inverses, sums);
 }
 
 // C[i][j] = alpha * tile + beta * C (C not read when beta is 0), for the valid part of a tile.

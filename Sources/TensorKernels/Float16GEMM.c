@@ -34,7 +34,7 @@ float cadenza_f16_scale(float largest) {
 // Per lane, the largest |x| is found on the bits (with the sign cleared, floats order as integers
 // do; a NaN's bits are above infinity's, so a NaN lane keeps the scale 1 and its NaN).
 void cadenza_f16_lane_scales(long lanes, long depth, const float *x, long ld, int adjacent, float *scales,
-                             float *inverses) {
+                             float *inverses, float *sums) {
     uint32_t *largest = (uint32_t *)(void *)scales;  // the bits first, then the scales in place
     if (adjacent) {  // row l is lane l's values
         for (long l = 0; l < lanes; l++) {
@@ -42,6 +42,46 @@ void cadenza_f16_lane_scales(long lanes, long depth, const float *x, long ld, in
             uint32_t m = 0;
             for (long j = 0; j < depth; j++) m = (row[j] & 0x7fffffffu) > m ? row[j] & 0x7fffffffu : m;
             largest[l] = m;
+            if (sums) {
+                float total = sums[l];
+                for (long j = 0; j < depth; j++) total += x[l * ld + j];
+                sums[l] = total;
+            }
+        }
+    } else if (sums) {  // the same, each lane's sum carried down the rows beside its maximum
+        long l0 = 0;
+#if defined(__AVX512F__)
+        const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+        for (; l0 < lanes; l0 += 32) {
+            long left = lanes - l0;
+            __mmask16 valid0 = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            __mmask16 valid1 = left >= 32 ? (__mmask16)0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+            __m512i m0 = _mm512_setzero_si512(), m1 = m0;
+            __m512 t0 = _mm512_maskz_loadu_ps(valid0, sums + l0), t1 = _mm512_maskz_loadu_ps(valid1, sums + l0 + 16);
+            for (long d = 0; d < depth; d++) {
+                const float *row = x + d * ld + l0;
+                __m512 v0 = _mm512_maskz_loadu_ps(valid0, row), v1 = _mm512_maskz_loadu_ps(valid1, row + 16);
+                m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_castps_si512(v0), magnitude));
+                m1 = _mm512_max_epu32(m1, _mm512_and_si512(_mm512_castps_si512(v1), magnitude));
+                t0 = _mm512_add_ps(t0, v0);
+                t1 = _mm512_add_ps(t1, v1);
+            }
+            _mm512_mask_storeu_epi32(largest + l0, valid0, m0);
+            _mm512_mask_storeu_epi32(largest + l0 + 16, valid1, m1);
+            _mm512_mask_storeu_ps(sums + l0, valid0, t0);
+            _mm512_mask_storeu_ps(sums + l0 + 16, valid1, t1);
+        }
+#endif
+        for (long l = l0; l < lanes; l++) largest[l] = 0;
+        for (long d = 0; d < depth && l0 < lanes; d++) {
+            const float *row = x + d * ld;
+            for (long l = l0; l < lanes; l++) {
+                uint32_t bits;
+                memcpy(&bits, &row[l], 4);
+                bits &= 0x7fffffffu;
+                largest[l] = bits > largest[l] ? bits : largest[l];
+                sums[l] += row[l];
+            }
         }
     } else {  // row d holds every lane's value at depth d
         long l0 = 0;

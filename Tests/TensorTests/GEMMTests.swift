@@ -173,6 +173,40 @@ struct GEMMTests {
         }
     }
 
+    /// The lane sums GEMM adds (op(A)'s rows, op(B)'s columns, over the depth) are the plain
+    /// loop's, one addition at a time in depth order, bit for bit, in every precision and layout,
+    /// on 1 and 3 threads; the float16 product finds them while scaling its operands, where a
+    /// lane past the first 32 or a skipped lane would show.
+    @Test(arguments: [GEMM.Precision.float32, .bfloat16, .float16])
+    func laneSumsArePlainSumsInDepthOrder(precision: GEMM.Precision) {
+        for (m, n, k) in [(37, 70, 45), (1, 5, 9), (12, 33, 0), (0, 4, 3)] {
+            for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
+                let problem = Problem(
+                    m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, padding: 2, seed: 21)
+                func operandA(_ i: Int, _ p: Int) -> Float {
+                    transposeA ? problem.a[p * problem.lda + i] : problem.a[i * problem.lda + p]
+                }
+                func operandB(_ p: Int, _ j: Int) -> Float {
+                    transposeB ? problem.b[j * problem.ldb + p] : problem.b[p * problem.ldb + j]
+                }
+                var expectedA = (0..<m).map { Float($0) * 0.25 }, expectedB = (0..<n).map { -Float($0) * 0.5 }
+                for i in 0..<m { for p in 0..<k { expectedA[i] += operandA(i, p) } }
+                for j in 0..<n { for p in 0..<k { expectedB[j] += operandB(p, j) } }
+                for threads in [1, 3] {
+                    var sumsA = (0..<m).map { Float($0) * 0.25 }, sumsB = (0..<n).map { -Float($0) * 0.5 }
+                    var c = problem.c
+                    GEMM.multiply(
+                        in: precision, using: .swift, threads: threads, m: m, n: n, k: k, a: problem.a,
+                        lda: problem.lda, transposeA: transposeA, b: problem.b, ldb: problem.ldb,
+                        transposeB: transposeB, c: &c, ldc: problem.ldc, sumsOfA: &sumsA, sumsOfB: &sumsB)
+                    let shape = "\(precision) \(m)x\(n)x\(k) \(transposeA) \(transposeB) threads \(threads)"
+                    #expect(sumsA == expectedA, "\(shape)")
+                    #expect(sumsB == expectedB, "\(shape)")
+                }
+            }
+        }
+    }
+
     @Test func tensorOverloadReadsShapes() {
         let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
         let b = Tensor(shape: [2, 3], values: [1, 0, -1, 2, 1, 0])

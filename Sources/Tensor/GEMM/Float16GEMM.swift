@@ -40,18 +40,23 @@ public enum Float16GEMM {
         return fromFlags == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1 ? .avx512FP16 : .plain
     }()
 
-    /// Computes the product (shapes, strides and `bias` as `GEMM.multiply`), on `threads` threads, on
-    /// `path` (default: `Float16GEMM.path`; asking for AVX-512 FP16 on a CPU without it runs the
-    /// plain loop). Results do not depend on the thread count or the path.
+    /// Computes the product (shapes, strides, `bias`, `sumsOfA` and `sumsOfB` as `GEMM.multiply`),
+    /// on `threads` threads, on `path` (default: `Float16GEMM.path`; asking for AVX-512 FP16 on a
+    /// CPU without it runs the plain loop). Results do not depend on the thread count or the path.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil, threads: Int = GEMM.threadCount,
-        path: Path = Float16GEMM.path
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil,
+        sumsOfA: UnsafeMutablePointer<Float>? = nil, sumsOfB: UnsafeMutablePointer<Float>? = nil,
+        threads: Int = GEMM.threadCount, path: Path = Float16GEMM.path
     ) {
-        guard m > 0, n > 0 else { return }
+        guard m > 0, n > 0 else {
+            if let sumsOfA { LaneSums.addRows(of: a, lda: lda, transposed: transposeA, m: m, k: k, into: sumsOfA) }
+            if let sumsOfB { LaneSums.addColumns(of: b, ldb: ldb, transposed: transposeB, k: k, n: n, into: sumsOfB) }
+            return
+        }
         let usable = path == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1
         // Scales and their inverses of the rows of op(A), then of the columns of op(B): each
         // packing task finds those of the lanes it packs.
@@ -63,10 +68,11 @@ public enum Float16GEMM {
                 m: m, n: n, k: k, threads: threads,
                 packB: { packed, first, last in
                     cadenza_f16_pack_b(
-                        k, n, b, ldb, transposeB ? 1 : 0, columnScales, columnInverses, packed, first, last)
+                        k, n, b, ldb, transposeB ? 1 : 0, columnScales, columnInverses, sumsOfB, packed, first, last)
                 },
                 packA: { packed, first, last in
-                    cadenza_f16_pack_a(m, k, a, lda, transposeA ? 1 : 0, rowScales, rowInverses, packed, first, last)
+                    cadenza_f16_pack_a(
+                        m, k, a, lda, transposeA ? 1 : 0, rowScales, rowInverses, sumsOfA, packed, first, last)
                 },
                 tiles: { packedA, packedB, first, last in
                     cadenza_f16_gemm_packed(

@@ -149,13 +149,14 @@ public enum GEMM {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil,
+        sumsOfA: UnsafeMutablePointer<Float>? = nil, sumsOfB: UnsafeMutablePointer<Float>? = nil
     ) {
         let (selected, threads) = settings.withLock { ($0.backend, $0.threads) }
         multiply(
             in: m > 1 && n > 1 ? precision : .float32, using: selected, threads: threads, m: m, n: n, k: k,
             a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-            c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias)
+            c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, sumsOfA: sumsOfA, sumsOfB: sumsOfB)
     }
 
     /// Computes `C = alpha * op(A) * op(B) + beta * C` in `precision`: float32 on `backend`, or
@@ -163,16 +164,29 @@ public enum GEMM {
     /// `bias` [n], where given (only with `beta` 0), is added to every row of C: the value is
     /// that of C starting from the bias with `beta` 1, which is how the float32 path computes
     /// it, while the 16-bit products add it as they store each tile (C is then written once,
-    /// never read).
+    /// never read). `sumsOfA` [m] and `sumsOfB` [n], where given, get each row of op(A) and each
+    /// column of op(B) summed over the depth added into them (`LaneSums`: a Linear layer's bias
+    /// gradient), the same bits in every precision; the float16 product finds them in its pass
+    /// over the operands.
     public static func multiply(
         in precision: Precision, using backend: Backend, threads: Int,
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil,
+        sumsOfA: UnsafeMutablePointer<Float>? = nil, sumsOfB: UnsafeMutablePointer<Float>? = nil
     ) {
         precondition(bias == nil || beta == 0, "a GEMM bias is added to a C that is not read (beta 0)")
+        if precision == .float16 && m > 0 && n > 0 {
+            Float16GEMM.multiply(
+                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, sumsOfA: sumsOfA, sumsOfB: sumsOfB,
+                threads: threads)
+            return
+        }
+        if let sumsOfA { LaneSums.addRows(of: a, lda: lda, transposed: transposeA, m: m, k: k, into: sumsOfA) }
+        if let sumsOfB { LaneSums.addColumns(of: b, ldb: ldb, transposed: transposeB, k: k, n: n, into: sumsOfB) }
         switch precision {
         case .float32:
             if let bias {
@@ -188,10 +202,8 @@ public enum GEMM {
             BFloat16GEMM.multiply(
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                 c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, threads: threads)
-        case .float16:
-            Float16GEMM.multiply(
-                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, threads: threads)
+        case .float16:  // an empty product (m or n 0): nothing to compute but the sums above
+            break
         }
     }
 

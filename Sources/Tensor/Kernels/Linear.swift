@@ -57,38 +57,21 @@ public enum Linear {
         if let dWeight {
             switch layout {
             case .outByIn:  // dW[out, in] += dOutᵀ · in
+                // dBias (dOut's column sums) comes with it: the sums of op(A)'s rows.
                 GEMM.multiply(
                     m: outFeatures, n: inFeatures, k: rows,
                     a: dOut, lda: outFeatures, transposeA: true,
                     b: input, ldb: inFeatures,
-                    c: dWeight, ldc: inFeatures, beta: 1)
-            case .inByOut:  // dW[in, out] += inᵀ · dOut
+                    c: dWeight, ldc: inFeatures, beta: 1, sumsOfA: dBias)
+            case .inByOut:  // dW[in, out] += inᵀ · dOut, and dBias: the sums of op(B)'s columns
                 GEMM.multiply(
                     m: inFeatures, n: outFeatures, k: rows,
                     a: input, lda: inFeatures, transposeA: true,
                     b: dOut, ldb: outFeatures,
-                    c: dWeight, ldc: outFeatures, beta: 1)
+                    c: dWeight, ldc: outFeatures, beta: 1, sumsOfB: dBias)
             }
-        }
-        if let dBias {
-            ColumnSum.add(into: dBias, rows: dOut, count: rows, width: outFeatures)
-        }
-    }
-}
-
-/// Column sums of a row-major matrix, threaded over columns so that each column is summed
-/// by one thread in row order (bit-identical for any thread count).
-enum ColumnSum {
-    /// `sums[c] += Σ_r rows[r, c]` for `rows` [count, width].
-    static func add(
-        into sums: UnsafeMutablePointer<Float>, rows: UnsafePointer<Float>,
-        count: Int, width: Int
-    ) {
-        Parallel.forEachRange(width, minimumChunk: count * width < 1 << 16 ? width : 64) { columns in
-            for r in 0..<count {
-                let row = rows + r * width
-                for c in columns { sums[c] += row[c] }
-            }
+        } else if let dBias {
+            LaneSums.add(lanes: outFeatures, depth: rows, x: dOut, ld: outFeatures, depthMajor: true, into: dBias)
         }
     }
 }

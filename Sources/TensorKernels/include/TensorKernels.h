@@ -79,11 +79,13 @@ void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *p
 /// op(A) as float16 in the layout of `cadenza_bf16_pack_b` and `cadenza_bf16_pack_a`, each lane
 /// (column of op(B), row of op(A)) times its scale, to nearest with ties to even. The scales of
 /// those panels' lanes are found here (`cadenza_f16_lane_scales`), so each packing task finds its
-/// own, and written to `scales[lane]` and `inverses[lane]` (arrays of n or m floats).
+/// own, and written to `scales[lane]` and `inverses[lane]` (arrays of n or m floats). Where `sums`
+/// is not NULL, each packed lane's values are also added into `sums[lane]`, in depth order (see
+/// `cadenza_f16_lane_scales`).
 void cadenza_f16_pack_b(long k, long n, const float *b, long ldb, int transposed, float *scales, float *inverses,
-                        uint16_t *out, long first_panel, long last_panel);
+                        float *sums, uint16_t *out, long first_panel, long last_panel);
 void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed, float *scales, float *inverses,
-                        uint16_t *out, long first_panel, long last_panel);
+                        float *sums, uint16_t *out, long first_panel, long last_panel);
 
 /// The power of two a lane whose largest magnitude is `largest` is scaled by before it is packed:
 /// it brings that magnitude into [2^4, 2^5), so that a product is below 2^10 and a float16 sum of
@@ -91,9 +93,11 @@ void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed
 float cadenza_f16_scale(float largest);
 
 /// Each lane's `cadenza_f16_scale` and its inverse, for `lanes` lanes of `depth` values: lane l's
-/// values at x + l * ld when `adjacent`, else value d of every lane in the row x + d * ld.
+/// values at x + l * ld when `adjacent`, else value d of every lane in the row x + d * ld. Where
+/// `sums` is not NULL, also sums[l] += each of lane l's values, one float addition at a time in
+/// depth order (a Linear layer's bias gradient, found in the same pass over its output gradient).
 void cadenza_f16_lane_scales(long lanes, long depth, const float *x, long ld, int adjacent, float *scales,
-                             float *inverses);
+                             float *inverses, float *sums);
 
 /// C = alpha * op(A) op(B) + beta * C for the rows of row panels first_row_panel ..<
 /// last_row_panel, from float16-packed operands: each lane sums 32 products in float16, each such
