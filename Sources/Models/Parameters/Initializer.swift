@@ -15,9 +15,10 @@ struct Initializer {
 
     /// A tensor of `shape` with entries `mean + standardDeviation * N(0, 1)` (`mean` when not drawing).
     mutating func normal(_ shape: [Int], mean: Float = 0, standardDeviation: Float = 0.02) -> Tensor {
-        guard generator != nil else { return constant(shape, mean) }
+        guard var source = generator else { return constant(shape, mean) }
         let t = Tensor(zeros: shape)
-        for i in 0..<t.count { t[i] = mean + standardDeviation * generator!.nextNormal() }
+        for i in 0..<t.count { t[i] = mean + standardDeviation * source.nextNormal() }
+        generator = source
         return t
     }
 
@@ -30,7 +31,7 @@ struct Initializer {
 }
 
 /// How a new model's weights are filled.
-public enum WeightFill {
+public enum WeightFill: Sendable {
     /// The spec init (docs/models.md), drawn from the generator: a model to train.
     case drawn(SeededGenerator)
     /// Every weight at the mean it would be drawn around (zeros; LayerNorm gains 1): a model

@@ -178,15 +178,12 @@ public enum GEMM {
         sumsOfA: UnsafeMutablePointer<Float>? = nil, sumsOfB: UnsafeMutablePointer<Float>? = nil
     ) {
         precondition(bias == nil || beta == 0, "a GEMM bias is added to a C that is not read (beta 0)")
-        if precision == .float16 && m > 0 && n > 0 {
-            Float16GEMM.multiply(
-                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, sumsOfA: sumsOfA, sumsOfB: sumsOfB,
-                threads: threads)
-            return
+        if precision != .float16 {  // (the float16 product adds them itself)
+            if let sumsOfA { LaneSums.addRows(of: a, lda: lda, transposed: transposeA, m: m, k: k, into: sumsOfA) }
+            if let sumsOfB {
+                LaneSums.addColumns(of: b, ldb: ldb, transposed: transposeB, k: k, n: n, into: sumsOfB)
+            }
         }
-        if let sumsOfA { LaneSums.addRows(of: a, lda: lda, transposed: transposeA, m: m, k: k, into: sumsOfA) }
-        if let sumsOfB { LaneSums.addColumns(of: b, ldb: ldb, transposed: transposeB, k: k, n: n, into: sumsOfB) }
         switch precision {
         case .float32:
             if let bias {
@@ -202,8 +199,11 @@ public enum GEMM {
             BFloat16GEMM.multiply(
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                 c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, threads: threads)
-        case .float16:  // an empty product (m or n 0): nothing to compute but the sums above
-            break
+        case .float16:
+            Float16GEMM.multiply(
+                m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
+                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, sumsOfA: sumsOfA, sumsOfB: sumsOfB,
+                threads: threads)
         }
     }
 

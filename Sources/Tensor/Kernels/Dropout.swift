@@ -10,9 +10,9 @@ public enum Dropout {
         _ mask: UnsafeMutablePointer<Float>, count: Int, probability: Float,
         generator: inout SeededGenerator
     ) {
-        withUnsafeMutablePointer(to: &generator) { generator in
-            makeMasks(mask, streams: 1, count: count, probability: probability, generators: generator)
-        }
+        var generators = [generator]
+        makeMasks(mask, streams: 1, count: count, probability: probability, generators: &generators)
+        generator = generators[0]
     }
 
     /// `makeMask` for `streams` streams at once: stream s's `count` entries at `mask + s · count`
@@ -22,10 +22,11 @@ public enum Dropout {
     /// pool; the numbers are those of `makeMask` stream by stream.
     public static func makeMasks(
         _ mask: UnsafeMutablePointer<Float>, streams: Int, count: Int, probability: Float,
-        generators: UnsafeMutablePointer<SeededGenerator>, applyingTo x: UnsafeMutablePointer<Float>? = nil
+        generators: inout [SeededGenerator], applyingTo x: UnsafeMutablePointer<Float>? = nil
     ) {
         precondition(probability >= 0 && probability < 1, "dropout probability \(probability) outside [0, 1)")
         precondition(streams >= 0 && count >= 0, "negative dropout mask size")
+        precondition(generators.count == streams, "\(generators.count) generators for \(streams) streams")
         let keep = 1 / (1 - probability)
         // A draw's 24-bit half u is dropped when u · 2⁻²⁴ < probability, that is (u being an
         // integer and both sides exact) when u < ⌈probability · 2²⁴⌉.
