@@ -87,7 +87,7 @@ static void products(void) {
                                row_panels);
             double t1 = now();
             cadenza_f16_gemm_packed(packed_a, packed_b, m, n, k, 0, row_panels, row_inverses, column_inverses, c, n, 1,
-                                    beta, 0, cadenza_cpu_has_avx512fp16());
+                                    beta, 0, 0, cadenza_cpu_has_avx512fp16());
             tile_time += now() - t1;
             packing_time += t1 - t0;
             repeats++;

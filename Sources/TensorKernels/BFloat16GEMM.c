@@ -240,7 +240,7 @@ void cadenza_f16_pack_a(long m, long k, const float *a, long lda, int transposed
 // Two roundings, never a fused multiply-add (separate statements are not contracted), as the
 // tests' reference rounds.
 static void store_tile(const float *tile, long rows, long columns, float *c, long ldc, float alpha, float beta,
-                       const float *bias) {
+                       const float *bias, int rectified) {
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j < columns; j++) {
             float v = alpha * tile[i * 32 + j];
@@ -249,6 +249,7 @@ static void store_tile(const float *tile, long rows, long columns, float *c, lon
                 v += old;
             }
             if (bias) v += bias[j];
+            if (rectified) v = v >= 0 ? v : 0;  // Swift's max(0, v): -0 stays -0, NaN becomes 0
             c[i * ldc + j] = v;
         }
     }
@@ -310,7 +311,7 @@ int cadenza_cpu_has_avx512bf16(void) { return 0; }
 void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *packed_a, const uint16_t *packed_b,
                           long m, long n, long k, long first_row_panel, long last_row_panel,
                           const float *row_inverses, const float *column_inverses, float *c, long ldc, float alpha,
-                          float beta, const float *bias) {
+                          float beta, const float *bias, int rectified) {
     long k2 = (k + 1) / 2, column_panels = (n + 31) / 32;
     float tile[12 * 32];
     // Along each row panel in turn: the tiles then continue the same 12 rows of C, which the
@@ -328,14 +329,15 @@ void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *p
                     for (long j = 0; j < columns; j++) tile[i * 32 + j] = tile[i * 32 + j] * row * column_inverses[p * 32 + j];
                 }
             }
-            store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta, bias ? bias + p * 32 : 0);
+            store_tile(tile, rows, columns, c + q * 12 * ldc + p * 32, ldc, alpha, beta, bias ? bias + p * 32 : 0,
+                       rectified);
         }
     }
 }
 
 void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
                               long first_row_panel, long last_row_panel, float *c, long ldc, float alpha,
-                              float beta, const float *bias, int path) {
+                              float beta, const float *bias, int rectified, int path) {
     cadenza_packed_tiles(path == 1 ? tile_avx512bf16 : tile_plain, packed_a, packed_b, m, n, k, first_row_panel,
-                         last_row_panel, 0, 0, c, ldc, alpha, beta, bias);
+                         last_row_panel, 0, 0, c, ldc, alpha, beta, bias, rectified);
 }

@@ -229,7 +229,7 @@ int cadenza_cpu_has_avx512fp16(void) { return 0; }
 void cadenza_f16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
                              long first_row_panel, long last_row_panel, const float *row_inverses,
                              const float *column_inverses, float *c, long ldc, float alpha, float beta,
-                             const float *bias, int path) {
+                             const float *bias, int rectified, int path) {
     cadenza_packed_tiles(path == 1 ? tile_avx512fp16 : tile_plain, packed_a, packed_b, m, n, k, first_row_panel,
-                         last_row_panel, row_inverses, column_inverses, c, ldc, alpha, beta, bias);
+                         last_row_panel, row_inverses, column_inverses, c, ldc, alpha, beta, bias, rectified);
 }

@@ -173,6 +173,39 @@ struct GEMMTests {
         }
     }
 
+    /// A rectified product is Swift's `max(0, ·)` of the same product, bit for bit, in every
+    /// precision (the 16-bit products apply it as they store each tile), with and without a bias.
+    @Test(arguments: [GEMM.Precision.float32, .bfloat16, .float16])
+    func aRectifiedProductIsTheMaximumWithZero(precision: GEMM.Precision) {
+        for (m, n, k) in [(13, 33, 7), (40, 70, 64)] {
+            let problem = Problem(m: m, n: n, k: k, transposeA: false, transposeB: true, padding: 1, seed: 31)
+            var random = SeededGenerator(seed: 32)
+            let bias = (0..<n).map { _ in random.nextNormal() }
+            for withBias in [false, true] {
+                var plain = problem.c, rectified = problem.c
+                bias.withUnsafeBufferPointer { biasBuffer in
+                    func run(_ c: inout [Float], rectify: Bool) {
+                        GEMM.multiply(
+                            in: precision, using: .swift, threads: 2, m: m, n: n, k: k, a: problem.a,
+                            lda: problem.lda, b: problem.b, ldb: problem.ldb, transposeB: true, c: &c,
+                            ldc: problem.ldc, bias: withBias ? biasBuffer.baseAddress : nil, rectified: rectify)
+                    }
+                    run(&plain, rectify: false)
+                    run(&rectified, rectify: true)
+                }
+                var negatives = 0
+                for r in 0..<m {
+                    for j in 0..<n {
+                        let v = plain[r * problem.ldc + j]
+                        negatives += v < 0 ? 1 : 0
+                        #expect(rectified[r * problem.ldc + j].bitPattern == Swift.max(0, v).bitPattern)
+                    }
+                }
+                #expect(negatives > m * n / 4, "too few negative outputs to test the rectifier")
+            }
+        }
+    }
+
     /// The lane sums GEMM adds (op(A)'s rows, op(B)'s columns, over the depth) are the plain
     /// loop's, one addition at a time in depth order, bit for bit, in every precision and layout,
     /// on 1 and 3 threads; the float16 product finds them while scaling its operands, where a

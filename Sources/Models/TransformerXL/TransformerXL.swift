@@ -121,8 +121,10 @@ struct TransformerXLLayerActivations {
     var attentionOutputMask: Tensor?
     /// [B, T, D]: h + attention output, and its LayerNorm.
     var attentionResidual: Tensor, attentionNorm: NormActivations
-    /// [B, T, I]: before ReLU, and after ReLU and dropout (with its mask).
-    var hiddenPreActivation: Tensor, hidden: Tensor, hiddenMask: Tensor?
+    /// [B, T, I]: after ReLU and dropout (with its mask); what the ReLU's backward reads, since
+    /// an output is above 0 exactly where its input was and dropout kept it (where it did not,
+    /// the gradient is 0 already).
+    var hidden: Tensor, hiddenMask: Tensor?
     /// Dropout mask on the feed-forward output (or nil).
     var feedForwardMask: Tensor?
     /// [B, T, D]: first norm's output + feed-forward, and its LayerNorm (the layer output).
@@ -256,12 +258,10 @@ public struct TransformerXL: CheckpointedModel {
                 attentionResidual, p.attentionNorm, rows: rows, width: D,
                 epsilon: c.layerNormEpsilon)
 
-            let pre = Tensor(uninitialized: [B, T, I])
-            Linear.forward(
-                out: pre.pointer, input: attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
-                bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I)
             let hidden = Tensor(uninitialized: [B, T, I])
-            ReLU.forward(out: hidden.pointer, input: pre.pointer, count: hidden.count)
+            Linear.forward(
+                out: hidden.pointer, input: attentionNorm.out.pointer, weight: p.feedForwardIn.pointer,
+                bias: p.feedForwardInBias.pointer, rows: rows, inFeatures: D, outFeatures: I, rectified: true)
             let hiddenMask = dropout.apply(hidden, probability: c.dropout, streams: B)
             let ffResidual = Tensor(uninitialized: [B, T, D])
             Linear.forward(
@@ -278,8 +278,8 @@ public struct TransformerXL: CheckpointedModel {
                     TransformerXLLayerActivations(
                         input: input, context: context, qkv: qkv, positions: positions, probabilities: probabilities,
                         attentionMask: attentionMask, attended: attended, attentionOutputMask: attentionOutputMask,
-                        attentionResidual: attentionResidual, attentionNorm: attentionNorm, hiddenPreActivation: pre,
-                        hidden: hidden, hiddenMask: hiddenMask, feedForwardMask: feedForwardMask,
+                        attentionResidual: attentionResidual, attentionNorm: attentionNorm, hidden: hidden,
+                        hiddenMask: hiddenMask, feedForwardMask: feedForwardMask,
                         feedForwardResidual: ffResidual, feedForwardNorm: ffNorm))
             }
             h = ffNorm.out
@@ -332,7 +332,7 @@ public struct TransformerXL: CheckpointedModel {
             dropoutBackward(dHidden, mask: a.hiddenMask)
             let dPre = Tensor(uninitialized: [B, T, I])
             ReLU.backward(
-                dInput: dPre.pointer, dOut: dHidden.pointer, output: a.hiddenPreActivation.pointer,
+                dInput: dPre.pointer, dOut: dHidden.pointer, output: a.hidden.pointer,
                 count: dPre.count, write: .overwrite)
             // The skip path's gradient is dffResidual itself, added to in place: dBranch's reads are done.
             let dNorm1 = dffResidual

@@ -40,7 +40,8 @@ public enum Float16GEMM {
         return fromFlags == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1 ? .avx512FP16 : .plain
     }()
 
-    /// Computes the product (shapes, strides, `bias`, `sumsOfA` and `sumsOfB` as `GEMM.multiply`),
+    /// Computes the product (shapes, strides, `bias`, `rectified`, `sumsOfA` and `sumsOfB` as
+    /// `GEMM.multiply`),
     /// on `threads` threads, on `path` (default: `Float16GEMM.path`; asking for AVX-512 FP16 on a
     /// CPU without it runs the plain loop). Results do not depend on the thread count or the path.
     public static func multiply(
@@ -48,7 +49,7 @@ public enum Float16GEMM {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil,
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil, rectified: Bool = false,
         sumsOfA: UnsafeMutablePointer<Float>? = nil, sumsOfB: UnsafeMutablePointer<Float>? = nil,
         threads: Int = GEMM.threadCount, path: Path = Float16GEMM.path
     ) {
@@ -77,7 +78,7 @@ public enum Float16GEMM {
                 tiles: { packedA, packedB, first, last in
                     cadenza_f16_gemm_packed(
                         packedA, packedB, m, n, k, first, last, rowInverses, columnInverses, c, ldc, alpha, beta,
-                        bias, usable ? 1 : 0)
+                        bias, rectified ? 1 : 0, usable ? 1 : 0)
                 })
         }
     }

@@ -149,14 +149,15 @@ public enum GEMM {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil,
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil, rectified: Bool = false,
         sumsOfA: UnsafeMutablePointer<Float>? = nil, sumsOfB: UnsafeMutablePointer<Float>? = nil
     ) {
         let (selected, threads) = settings.withLock { ($0.backend, $0.threads) }
         multiply(
             in: m > 1 && n > 1 ? precision : .float32, using: selected, threads: threads, m: m, n: n, k: k,
             a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-            c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, sumsOfA: sumsOfA, sumsOfB: sumsOfB)
+            c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, rectified: rectified, sumsOfA: sumsOfA,
+            sumsOfB: sumsOfB)
     }
 
     /// Computes `C = alpha * op(A) * op(B) + beta * C` in `precision`: float32 on `backend`, or
@@ -164,7 +165,9 @@ public enum GEMM {
     /// `bias` [n], where given (only with `beta` 0), is added to every row of C: the value is
     /// that of C starting from the bias with `beta` 1, which is how the float32 path computes
     /// it, while the 16-bit products add it as they store each tile (C is then written once,
-    /// never read). `sumsOfA` [m] and `sumsOfB` [n], where given, get each row of op(A) and each
+    /// never read). `rectified`: each output v of C stored as max(0, v) (a ReLU after the
+    /// product and bias; the 16-bit products as they store each tile, the float32 path after).
+    /// `sumsOfA` [m] and `sumsOfB` [n], where given, get each row of op(A) and each
     /// column of op(B) summed over the depth added into them (`LaneSums`: a Linear layer's bias
     /// gradient), the same bits in every precision; the float16 product finds them in its pass
     /// over the operands.
@@ -174,7 +177,7 @@ public enum GEMM {
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil,
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil, rectified: Bool = false,
         sumsOfA: UnsafeMutablePointer<Float>? = nil, sumsOfB: UnsafeMutablePointer<Float>? = nil
     ) {
         precondition(bias == nil || beta == 0, "a GEMM bias is added to a C that is not read (beta 0)")
@@ -195,15 +198,23 @@ public enum GEMM {
                 using: backend, threads: threads, m: m, n: n, k: k,
                 a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
                 c: c, ldc: ldc, alpha: alpha, beta: bias == nil ? beta : 1)
+            if rectified {
+                Parallel.forEachRange(m, minimumChunk: Swift.max(1, (1 << 15) / Swift.max(1, n))) { range in
+                    for r in range {
+                        let row = c + r * ldc
+                        for j in 0..<n { row[j] = Swift.max(0, row[j]) }
+                    }
+                }
+            }
         case .bfloat16:
             BFloat16GEMM.multiply(
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, threads: threads)
+                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, rectified: rectified, threads: threads)
         case .float16:
             Float16GEMM.multiply(
                 m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb, transposeB: transposeB,
-                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, sumsOfA: sumsOfA, sumsOfB: sumsOfB,
-                threads: threads)
+                c: c, ldc: ldc, alpha: alpha, beta: beta, bias: bias, rectified: rectified, sumsOfA: sumsOfA,
+                sumsOfB: sumsOfB, threads: threads)
         }
     }
 

@@ -15,7 +15,8 @@ public enum Linear {
         case inByOut
     }
 
-    /// `out[rows, outFeatures] = input[rows, inFeatures] · W + bias`.
+    /// `out[rows, outFeatures] = input[rows, inFeatures] · W + bias`, or `max(0, ·)` of it where
+    /// `rectified` (a ReLU, applied as the product stores its outputs).
     /// - Parameters:
     ///   - bias: [outFeatures], or nil for no bias.
     public static func forward(
@@ -23,14 +24,14 @@ public enum Linear {
         input: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, layout: WeightLayout = .outByIn,
         bias: UnsafePointer<Float>?,
-        rows: Int, inFeatures: Int, outFeatures: Int
+        rows: Int, inFeatures: Int, outFeatures: Int, rectified: Bool = false
     ) {
         GEMM.multiply(
             m: rows, n: outFeatures, k: inFeatures,
             a: input, lda: inFeatures,
             b: weight, ldb: layout == .outByIn ? inFeatures : outFeatures,
             transposeB: layout == .outByIn,
-            c: out, ldc: outFeatures, bias: bias)
+            c: out, ldc: outFeatures, bias: bias, rectified: rectified)
     }
 
     /// Adds the gradients of `forward` into `dInput` [rows, inFeatures] (`inputWrite`

@@ -50,7 +50,8 @@ void cadenza_bf16_pack_b(long k, long n, const float *b, long ldb, int transpose
 void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transposed, uint16_t *out,
                          long first_panel, long last_panel);
 
-/// C = alpha * op(A) op(B) + beta * C (+ bias[j] in column j where `bias` is not NULL, added last)
+/// C = alpha * op(A) op(B) + beta * C (+ bias[j] in column j where `bias` is not NULL, added last;
+/// then, where `rectified` is nonzero, each output v stored as v >= 0 ? v : 0, Swift's max(0, v))
 /// for the rows of row panels first_row_panel ..< last_row_panel, from packed operands, summing
 /// in float32 (C is not read when beta is 0).
 /// `path` 1 uses AVX-512 BF16 (`vdpbf16ps`), which the caller must have checked with
@@ -58,7 +59,7 @@ void cadenza_bf16_pack_a(long m, long k, const float *a, long lda, int transpose
 /// the same bits (but for values that underflow to float32 denormals, which vdpbf16ps flushes).
 void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
                               long first_row_panel, long last_row_panel, float *c, long ldc, float alpha,
-                              float beta, const float *bias, int path);
+                              float beta, const float *bias, int rectified, int path);
 
 /// 1 when the CPU running this has AVX-512 BF16 (`__builtin_cpu_supports`), else 0.
 int cadenza_cpu_has_avx512bf16(void);
@@ -69,11 +70,11 @@ typedef void (*cadenza_tile_function)(const uint16_t *packed_a, const uint16_t *
 /// What both 16-bit products do with their tiles: for each tile of row panels first_row_panel ..<
 /// last_row_panel, `tile_function`, then output (i, j) times `row_inverses[i]` and
 /// `column_inverses[j]` when they are given (float16's scales), then C = alpha * that + beta * C
-/// (C not read when beta is 0), then + bias[j] where `bias` is given.
+/// (C not read when beta is 0), then + bias[j] where `bias` is given, then rectified where asked.
 void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *packed_a, const uint16_t *packed_b,
                           long m, long n, long k, long first_row_panel, long last_row_panel,
                           const float *row_inverses, const float *column_inverses, float *c, long ldc, float alpha,
-                          float beta, const float *bias);
+                          float beta, const float *bias, int rectified);
 
 /// Float16 products (Tensor's `Float16GEMM`): packs panels first_panel ..< last_panel of op(B) or
 /// op(A) as float16 in the layout of `cadenza_bf16_pack_b` and `cadenza_bf16_pack_a`, each lane
@@ -102,13 +103,14 @@ void cadenza_f16_lane_scales(long lanes, long depth, const float *x, long ld, in
 /// C = alpha * op(A) op(B) + beta * C for the rows of row panels first_row_panel ..<
 /// last_row_panel, from float16-packed operands: each lane sums 32 products in float16, each such
 /// sum is added to float32 sums, and output (i, j) is multiplied by `row_inverses[i]` and
-/// `column_inverses[j]` (the inverse scales) before alpha; `bias` as `cadenza_bf16_gemm_packed`'s. `path` 1 uses AVX-512 FP16
+/// `column_inverses[j]` (the inverse scales) before alpha; `bias` and `rectified` as
+/// `cadenza_bf16_gemm_packed`'s. `path` 1 uses AVX-512 FP16
 /// (`vfmadd231ph`), which the caller must have checked with `cadenza_cpu_has_avx512fp16`; 0 a
 /// plain loop that gives the same bits.
 void cadenza_f16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b, long m, long n, long k,
                              long first_row_panel, long last_row_panel, const float *row_inverses,
                              const float *column_inverses, float *c, long ldc, float alpha, float beta,
-                             const float *bias, int path);
+                             const float *bias, int rectified, int path);
 
 /// 1 when the CPU running this has AVX-512 FP16 (`__builtin_cpu_supports`), else 0.
 int cadenza_cpu_has_avx512fp16(void);
