@@ -33,18 +33,17 @@ public enum BFloat16GEMM {
         return fromFlags == .avx512BF16 && cadenza_cpu_has_avx512bf16() == 1 ? .avx512BF16 : .plain
     }()
 
-    /// Computes the product (shapes, strides, `bias` and `rectified` as `GEMM.multiply`), on `threads` threads, on
-    /// `path` (default: `BFloat16GEMM.path`; asking for AVX-512 BF16 on a CPU without it runs
-    /// the plain loop). Results do not depend on the thread count: each tile is summed by one
-    /// thread in one order.
+    /// Computes the product (shapes, strides, `bias` and `rectified` as `GEMM.multiply`), on
+    /// `threads` threads, on `path` (default: `BFloat16GEMM.path`; asking for AVX-512 BF16 on a
+    /// CPU without it runs the plain loop). Results do not depend on the thread count: each tile
+    /// is summed by one thread in one order.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil, rectified: Bool = false,
-        threads: Int = GEMM.threadCount,
-        path: Path = BFloat16GEMM.path
+        threads: Int = GEMM.threadCount, path: Path = BFloat16GEMM.path
     ) {
         let usable = path == .avx512BF16 && cadenza_cpu_has_avx512bf16() == 1
         SixteenBitProduct.run(

@@ -41,9 +41,9 @@ public enum Float16GEMM {
     }()
 
     /// Computes the product (shapes, strides, `bias`, `rectified`, `sumsOfA` and `sumsOfB` as
-    /// `GEMM.multiply`),
-    /// on `threads` threads, on `path` (default: `Float16GEMM.path`; asking for AVX-512 FP16 on a
-    /// CPU without it runs the plain loop). Results do not depend on the thread count or the path.
+    /// `GEMM.multiply`), on `threads` threads, on `path` (default: `Float16GEMM.path`; asking for
+    /// AVX-512 FP16 on a CPU without it runs the plain loop). Results do not depend on the thread
+    /// count or the path.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,

@@ -143,7 +143,8 @@ public enum GEMM {
         Parallel.threadCount = count
     }
 
-    /// Computes `C = alpha * op(A) * op(B) + beta * C` (+ `bias` on every row, as below) with the selected backend.
+    /// Computes `C = alpha * op(A) * op(B) + beta * C` with the selected backend (`bias`, `rectified`
+    /// and the lane sums as the next `multiply` says).
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
