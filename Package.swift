@@ -32,7 +32,13 @@ let package = Package(
         // Layer 0: the one kernel Swift cannot express: int8 dot products with AVX-512 VNNI.
         // Tuned for the build machine like the Swift targets (`hot`); each kernel that needs a CPU
         // extension also carries it as a target attribute and is chosen at run time from the CPU.
-        .target(name: "TensorKernels", cSettings: [.unsafeFlags(["-O3", "-march=native"])]),
+        // +fast-dpwssd: clang otherwise splits VNNI's vpdpwssd in two when tuning for some Intel
+        // cores, which made the int8 products slower on those very cores (docs/tensor-kernels.md).
+        .target(
+            name: "TensorKernels",
+            cSettings: [
+                .unsafeFlags(["-O3", "-march=native", "-Xclang", "-target-feature", "-Xclang", "+fast-dpwssd"])
+            ]),
         // Layer 1: Standard MIDI Files. Knows nothing of music theory or models.
         .target(name: "MIDI", dependencies: ["Basics"], swiftSettings: hot),
         // Layer 1: the CPU tensor engine. Knows nothing of music.

@@ -65,12 +65,27 @@ struct BenchGenerate: ParsableCommand {
                 config: ModelConfig.preset(named: preset, kind: .gpt2, vocabularySize: V),
                 generator: SeededGenerator(seed: 1))
             let window = gpt2.config.positions
+            let stepper = GPT2Stepper(model: gpt2, precision: precision)
             try report(
                 "model=gpt2 window=\(window)",
                 measure(
-                    GPT2Stepper(model: gpt2, precision: precision),
-                    prompt: GenerationBenchmark.prompt(length: window / 2, vocabulary: tokenizer.vocabulary),
+                    stepper, prompt: GenerationBenchmark.prompt(length: window / 2, vocabulary: tokenizer.vocabulary),
                     vocabulary: tokenizer.vocabulary))
+            // A slide alone: the cache cleared and half a window and one token read again.
+            let kept = GenerationBenchmark.prompt(length: window / 2 + 1, vocabulary: tokenizer.vocabulary).map {
+                Int32($0)
+            }
+            var slides: [Double] = []
+            for _ in 0...max(5, repeats) {
+                let clock = ContinuousClock(), start = clock.now
+                _ = try stepper.prime(kept)
+                let elapsed = clock.now - start
+                slides.append(
+                    Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15)
+            }
+            print(
+                "RESULT model=gpt2 phase=slide tokens=\(kept.count) ms=\(String(format: "%.2f", GEMMBenchmark.median(Array(slides.dropFirst()))))"
+            )
         }
     }
 

@@ -25,6 +25,15 @@ void cadenza_int8_rows_portable(const int16_t *x, const int8_t *w, long stride, 
     }
 }
 
+void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const float *input_scales, long n,
+                                     const int8_t *w, long stride, long first, long last, const float *scales,
+                                     const float *bias, int accumulate, float *y, long y_stride) {
+    for (long i = 0; i < n; i++) {
+        cadenza_int8_rows_portable(x + i * x_stride, w, stride, first, last, scales, input_scales[i], bias, accumulate,
+                                   y + i * y_stride);
+    }
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -68,27 +77,64 @@ VNNI_TARGET static inline __m256i four_totals(__m512i a0, __m512i a1, __m512i a2
     return _mm512_castsi512_si256(_mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 4, 5, 0, 1, 4, 5), v));
 }
 
+// The same four totals in 32 bits, for rows short enough that no total can exceed them: with
+// |x| <= 32767 and |w| <= 127, any stride up to 512 (2^31 > 512 * 127 * 32767). The same tree
+// without the widening to 64 bits: fewer instructions, which short rows notice.
+VNNI_TARGET static inline __m128i four_totals_narrow(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    __m256i s0 = _mm256_add_epi32(_mm512_castsi512_si256(a0), _mm512_extracti64x4_epi64(a0, 1));
+    __m256i s1 = _mm256_add_epi32(_mm512_castsi512_si256(a1), _mm512_extracti64x4_epi64(a1, 1));
+    __m256i s2 = _mm256_add_epi32(_mm512_castsi512_si256(a2), _mm512_extracti64x4_epi64(a2, 1));
+    __m256i s3 = _mm256_add_epi32(_mm512_castsi512_si256(a3), _mm512_extracti64x4_epi64(a3, 1));
+    // Per 128-bit block: rows 0 and 1 interleaved, then rows 2 and 3.
+    __m256i t01 = _mm256_add_epi32(_mm256_unpacklo_epi32(s0, s1), _mm256_unpackhi_epi32(s0, s1));
+    __m256i t23 = _mm256_add_epi32(_mm256_unpacklo_epi32(s2, s3), _mm256_unpackhi_epi32(s2, s3));
+    // Per 128-bit block: rows 0, 1, 2, 3.
+    __m256i u = _mm256_add_epi32(_mm256_unpacklo_epi64(t01, t23), _mm256_unpackhi_epi64(t01, t23));
+    return _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
+}
+
+// The four rows' totals as floats, each the exact total rounded once (in 32 bits where `narrow`).
+VNNI_TARGET static inline __m128 four_sums(__m512i a0, __m512i a1, __m512i a2, __m512i a3, int narrow) {
+    if (narrow) return _mm_cvtepi32_ps(four_totals_narrow(a0, a1, a2, a3));
+    return _mm256_cvtepi64_ps(four_totals(a0, a1, a2, a3));
+}
+
+// row_output and store_output for rows j ..< j + 4 from their four sums: separate multiplies
+// and adds (intrinsics are never fused).
+VNNI_TARGET static inline void store_four(__m128 sums, long j, const float *scales, __m128 input,
+                                          const float *bias, int accumulate, float *y) {
+    __m128 out = _mm_mul_ps(sums, _mm_mul_ps(_mm_loadu_ps(scales + j), input));
+    out = _mm_add_ps(out, bias ? _mm_loadu_ps(bias + j) : _mm_setzero_ps());
+    if (accumulate) out = _mm_add_ps(_mm_loadu_ps(y + j), out);
+    _mm_storeu_ps(y + j, out);
+}
+
 VNNI_TARGET static void rows_vnni(const int16_t *x, const int8_t *w, long stride, long first, long last,
                                   const float *scales, float input_scale, const float *bias, int accumulate,
                                   float *y) {
     long j = first;
     const __m128 input = _mm_set1_ps(input_scale);
+    const int narrow = stride <= 512;
     for (; j + 4 <= last; j += 4) {
         const int8_t *r0 = w + j * stride, *r1 = r0 + stride, *r2 = r1 + stride, *r3 = r2 + stride;
         __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        // The next four rows follow these in memory: they are asked for now, two cache lines per
+        // step, so that they arrive while these are summed (a step's weights outgrow L2, so each
+        // row comes from further away).
+        const char *next = (const char *)(r0 + 4 * stride);
+        const int fetch_next = j + 8 <= last;
         for (long p = 0; p < stride; p += 32) {
+            if (fetch_next) {
+                _mm_prefetch(next + 4 * p, _MM_HINT_T0);
+                _mm_prefetch(next + 4 * p + 64, _MM_HINT_T0);
+            }
             __m512i xv = _mm512_loadu_si512((const void *)(x + p));
             a0 = _mm512_dpwssd_epi32(a0, xv, widened(r0 + p));
             a1 = _mm512_dpwssd_epi32(a1, xv, widened(r1 + p));
             a2 = _mm512_dpwssd_epi32(a2, xv, widened(r2 + p));
             a3 = _mm512_dpwssd_epi32(a3, xv, widened(r3 + p));
         }
-        // row_output for four rows: separate multiplies and adds (intrinsics are never fused).
-        __m128 sums = _mm256_cvtepi64_ps(four_totals(a0, a1, a2, a3));
-        __m128 out = _mm_mul_ps(sums, _mm_mul_ps(_mm_loadu_ps(scales + j), input));
-        out = _mm_add_ps(out, bias ? _mm_loadu_ps(bias + j) : _mm_setzero_ps());
-        if (accumulate) out = _mm_add_ps(_mm_loadu_ps(y + j), out);
-        _mm_storeu_ps(y + j, out);
+        store_four(four_sums(a0, a1, a2, a3, narrow), j, scales, input, bias, accumulate, y);
     }
     for (; j < last; j++) {
         const int8_t *r = w + j * stride;
@@ -100,6 +146,63 @@ VNNI_TARGET static void rows_vnni(const int16_t *x, const int8_t *w, long stride
     }
 }
 
+// Four vectors at a time against four rows at a time: each load of a row's 32 weights (and its
+// widening) serves four vectors, each load of a vector's 32 inputs four rows. Rows go in tiles
+// of 32 whose weights stay in L1 while every vector passes over them, so the vectors are read
+// once per tile rather than once per four rows. The sums are those of rows_vnni, exactly.
+VNNI_TARGET static void many_vnni(const int16_t *x, long x_stride, const float *input_scales, long n,
+                                  const int8_t *w, long stride, long first, long last, const float *scales,
+                                  const float *bias, int accumulate, float *y, long y_stride) {
+    enum { tile = 32 };
+    const int narrow = stride <= 512;
+    for (long t = first; t < last; t += tile) {
+        const long t_end = t + tile < last ? t + tile : last;
+        long i = 0;
+        for (; i + 4 <= n; i += 4) {
+            const int16_t *x0 = x + i * x_stride, *x1 = x0 + x_stride, *x2 = x1 + x_stride, *x3 = x2 + x_stride;
+            long j = t;
+            for (; j + 4 <= t_end; j += 4) {
+                const int8_t *r0 = w + j * stride, *r1 = r0 + stride, *r2 = r1 + stride, *r3 = r2 + stride;
+                __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
+                __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+                __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+                __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+                for (long p = 0; p < stride; p += 32) {
+                    __m512i w0 = widened(r0 + p), w1 = widened(r1 + p), w2 = widened(r2 + p), w3 = widened(r3 + p);
+                    __m512i v = _mm512_loadu_si512((const void *)(x0 + p));
+                    a00 = _mm512_dpwssd_epi32(a00, v, w0); a01 = _mm512_dpwssd_epi32(a01, v, w1);
+                    a02 = _mm512_dpwssd_epi32(a02, v, w2); a03 = _mm512_dpwssd_epi32(a03, v, w3);
+                    v = _mm512_loadu_si512((const void *)(x1 + p));
+                    a10 = _mm512_dpwssd_epi32(a10, v, w0); a11 = _mm512_dpwssd_epi32(a11, v, w1);
+                    a12 = _mm512_dpwssd_epi32(a12, v, w2); a13 = _mm512_dpwssd_epi32(a13, v, w3);
+                    v = _mm512_loadu_si512((const void *)(x2 + p));
+                    a20 = _mm512_dpwssd_epi32(a20, v, w0); a21 = _mm512_dpwssd_epi32(a21, v, w1);
+                    a22 = _mm512_dpwssd_epi32(a22, v, w2); a23 = _mm512_dpwssd_epi32(a23, v, w3);
+                    v = _mm512_loadu_si512((const void *)(x3 + p));
+                    a30 = _mm512_dpwssd_epi32(a30, v, w0); a31 = _mm512_dpwssd_epi32(a31, v, w1);
+                    a32 = _mm512_dpwssd_epi32(a32, v, w2); a33 = _mm512_dpwssd_epi32(a33, v, w3);
+                }
+                store_four(four_sums(a00, a01, a02, a03, narrow), j, scales, _mm_set1_ps(input_scales[i]), bias,
+                           accumulate, y + i * y_stride);
+                store_four(four_sums(a10, a11, a12, a13, narrow), j, scales, _mm_set1_ps(input_scales[i + 1]), bias,
+                           accumulate, y + (i + 1) * y_stride);
+                store_four(four_sums(a20, a21, a22, a23, narrow), j, scales, _mm_set1_ps(input_scales[i + 2]), bias,
+                           accumulate, y + (i + 2) * y_stride);
+                store_four(four_sums(a30, a31, a32, a33, narrow), j, scales, _mm_set1_ps(input_scales[i + 3]), bias,
+                           accumulate, y + (i + 3) * y_stride);
+            }
+            for (long q = 0; q < 4 && j < t_end; q++) {
+                rows_vnni(x + (i + q) * x_stride, w, stride, j, t_end, scales, input_scales[i + q], bias, accumulate,
+                          y + (i + q) * y_stride);
+            }
+        }
+        for (; i < n; i++) {
+            rows_vnni(x + i * x_stride, w, stride, t, t_end, scales, input_scales[i], bias, accumulate,
+                      y + i * y_stride);
+        }
+    }
+}
+
 int cadenza_int8_rows_use_vnni(void) {
     static int has = -1;
     if (has < 0) {
@@ -107,6 +210,17 @@ int cadenza_int8_rows_use_vnni(void) {
         has = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
     }
     return has;
+}
+
+void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_scales, long n, const int8_t *w,
+                            long stride, long first, long last, const float *scales, const float *bias,
+                            int accumulate, float *y, long y_stride) {
+    if (cadenza_int8_rows_use_vnni()) {
+        many_vnni(x, x_stride, input_scales, n, w, stride, first, last, scales, bias, accumulate, y, y_stride);
+    } else {
+        cadenza_int8_rows_many_portable(x, x_stride, input_scales, n, w, stride, first, last, scales, bias,
+                                        accumulate, y, y_stride);
+    }
 }
 
 void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long first, long last, const float *scales,
@@ -125,6 +239,13 @@ int cadenza_int8_rows_use_vnni(void) { return 0; }
 void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long first, long last, const float *scales,
                        float input_scale, const float *bias, int accumulate, float *y) {
     cadenza_int8_rows_portable(x, w, stride, first, last, scales, input_scale, bias, accumulate, y);
+}
+
+void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_scales, long n, const int8_t *w,
+                            long stride, long first, long last, const float *scales, const float *bias,
+                            int accumulate, float *y, long y_stride) {
+    cadenza_int8_rows_many_portable(x, x_stride, input_scales, n, w, stride, first, last, scales, bias, accumulate, y,
+                                    y_stride);
 }
 
 #endif

@@ -149,9 +149,9 @@ func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
     var dropout = DropoutSource.evaluation
     let full = try model.forward(tokens: tokens, batch: 1, dropout: &dropout)
     let decoder = GPT2Decoder(model: model, precision: precision)
-    // A batched read of 6 tokens, then one step per token.
+    // A batched read of 6 tokens, then one step per token (int8 reads with its own products).
     let read = Array(try decoder.read(Array(tokens[0..<6])))
-    expectClose(read, timeSlice(full.logProbabilities, 5, 6), "read")
+    expectClose(read, timeSlice(full.logProbabilities, 5, 6), absolute: precision == .int8 ? tolerance : 1e-4, "read")
     for t in 6..<N {
         expectClose(
             Array(try decoder.step(tokens[t])), timeSlice(full.logProbabilities, t, t + 1), absolute: tolerance,
@@ -163,6 +163,45 @@ func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
         Array(try decoder.step(tokens[0])), timeSlice(full.logProbabilities, 0, 1), absolute: tolerance,
         "\(precision) first step after reset")
     #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 0, vocabulary: 30)) { try decoder.step(30) }
+}
+
+/// An int8 decoder reads a context with its own products, many tokens to each: the same bits as
+/// stepping the tokens one at a time, for the read's log-probabilities and for every step after
+/// (the cached keys and values are the same), whatever the thread count. So a window slide
+/// leaves the model where stepping would have.
+@Test func anInt8ReadEqualsSteppingTheSameTokens() throws {
+    let config = ModelConfig.tiny(.gpt2, vocabularySize: 30)
+    let model = try GPT2(config: config, generator: SeededGenerator(seed: 6))
+    sharpen(model.parameters)
+    let tokens = randomTokens(19, vocabulary: 30, seed: 8)
+    func bits(_ values: UnsafeBufferPointer<Float>) -> [UInt32] { values.map(\.bitPattern) }
+    let stepped = GPT2Decoder(model: model, precision: .int8)
+    var expected: [[UInt32]] = []
+    for token in tokens { expected.append(bits(try stepped.step(token))) }
+    for threads in [1, 2, 3] {
+        let saved = Parallel.threadCount
+        Parallel.threadCount = threads
+        defer { Parallel.threadCount = saved }
+        // Reads of 1, 5 and 9 tokens (not multiples of the kernel's four), from empty and
+        // after what is cached, then steps.
+        let decoder = GPT2Decoder(model: model, precision: .int8)
+        #expect(bits(try decoder.read([tokens[0]])) == expected[0], "threads \(threads): read of 1")
+        #expect(bits(try decoder.read(Array(tokens[1..<6]))) == expected[5], "threads \(threads): read of 5")
+        #expect(bits(try decoder.read(Array(tokens[6..<15]))) == expected[14], "threads \(threads): read of 9")
+        for t in 15..<tokens.count {
+            #expect(bits(try decoder.step(tokens[t])) == expected[t], "threads \(threads): step \(t)")
+        }
+        #expect(decoder.length == tokens.count)
+    }
+    let decoder = GPT2Decoder(model: model, precision: .int8)
+    #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 2, vocabulary: 30)) {
+        try decoder.read([1, 2, 30])
+    }
+    #expect(throws: GenerationError.emptyContext) { try decoder.read([]) }
+    #expect(throws: ModelInputError.contextTooLong(length: 33, positions: 32)) {
+        try decoder.read(Array(repeating: 1, count: 33))
+    }
+    #expect(decoder.length == 0)
 }
 
 @Test func gpt2DecoderRefusesToReadPastItsWindow() throws {

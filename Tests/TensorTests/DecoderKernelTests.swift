@@ -195,6 +195,87 @@ private func expectNear(
         }
     }
 
+    /// Many vectors at once give each vector's outputs from `cadenza_int8_rows` to the bit, on the
+    /// VNNI path (this machine) and the plain loop: counts of vectors that do and do not divide
+    /// into fours, a row range that starts mid-matrix and crosses the kernel's 32-row tiles with
+    /// a remainder, rows short enough for 32-bit totals (up to 512) and longer, with every
+    /// product at its largest in one row (the 32-bit totals' worst case at 512).
+    @Test(arguments: [32, 512, 544, 1024])
+    func manyVectorsEqualOneAtATime(stride: Int) {
+        let rows = 45
+        var g = SeededGenerator(seed: UInt64(stride))
+        for count in [1, 4, 7] {
+            var x = (0..<count * stride).map { _ in Int16.random(in: -32767...32767, using: &g) }
+            for p in 0..<stride { x[p] = p % 3 == 0 ? -32767 : 32767 }  // vector 0 at its largest
+            var w = (0..<rows * stride).map { _ in Int8.random(in: -127...127, using: &g) }
+            for p in 0..<stride { w[5 * stride + p] = x[p] < 0 ? -127 : 127 }  // row 5: every product largest
+            let scales = (0..<rows).map { _ in Float.random(in: 1e-4..<1e-2, using: &g) }
+            let inputScales = (0..<count).map { _ in Float.random(in: 1e-5..<1e-4, using: &g) }
+            let bias = (0..<rows).map { _ in Float.random(in: -1..<1, using: &g) }
+            let start = (0..<count * rows).map { _ in Float.random(in: -1..<1, using: &g) }
+            for b in [bias, nil] as [[Float]?] {
+                for accumulate in [0, 1] as [Int32] {
+                    var one = start, many = start, plain = start
+                    for i in 0..<count {
+                        x.withUnsafeBufferPointer { xs in
+                            one.withUnsafeMutableBufferPointer { y in
+                                cadenza_int8_rows(
+                                    xs.baseAddress! + i * stride, w, stride, 3, rows, scales, inputScales[i], b,
+                                    accumulate, y.baseAddress! + i * rows)
+                            }
+                        }
+                    }
+                    cadenza_int8_rows_many(
+                        x, stride, inputScales, count, w, stride, 3, rows, scales, b, accumulate, &many, rows)
+                    cadenza_int8_rows_many_portable(
+                        x, stride, inputScales, count, w, stride, 3, rows, scales, b, accumulate, &plain, rows)
+                    let what = "\(count) vectors, bias \(b != nil), accumulate \(accumulate)"
+                    #expect(many.map(\.bitPattern) == one.map(\.bitPattern), "\(what)")
+                    #expect(plain.map(\.bitPattern) == one.map(\.bitPattern), "\(what), plain loop")
+                    // Rows before the range are left alone.
+                    #expect(
+                        (0..<count).allSatisfy { i in (0..<3).allSatisfy { many[i * rows + $0] == start[i * rows + $0] }
+                        })
+                }
+            }
+            // Row 5 of vector 0 really reaches the largest total.
+            let largest = Int64(stride) * 127 * 32767
+            #expect((0..<stride).reduce(Int64(0)) { $0 + Int64(x[$1]) * Int64(w[5 * stride + $1]) } == largest)
+        }
+    }
+
+    /// `DecoderMatrix.multiply(_:vectors:…)` gives each vector the one-vector product's bits, in
+    /// every precision and epilogue, for a member's several row ranges.
+    @Test(arguments: DecoderMatrix.Precision.allCases)
+    func aMatrixTimesManyVectorsEqualsOneAtATime(precision: DecoderMatrix.Precision) {
+        let (outputs, inputs, count) = (70, 300, 6)
+        let matrix = DecoderMatrix(
+            randomValues(outputs * inputs, seed: 1), outputs: outputs, inputs: inputs, transposed: false,
+            precision: precision)
+        let x = randomValues(count * (inputs + 5), seed: 2), bias = randomValues(outputs, seed: 3)
+        let start = randomValues(count * (outputs + 2), seed: 4)
+        let ranges = [4..<20, 36..<70]
+        for epilogue in [DecoderMatrix.Epilogue.store, .gelu, .accumulate] {
+            var one = start, many = start
+            x.withUnsafeBufferPointer { xs in
+                one.withUnsafeMutableBufferPointer { y in
+                    for i in 0..<count {
+                        matrix.multiply(
+                            xs.baseAddress! + i * (inputs + 5), bias: bias, into: y.baseAddress! + i * (outputs + 2),
+                            epilogue: epilogue, rowRanges: ranges)
+                    }
+                }
+                many.withUnsafeMutableBufferPointer { y in
+                    matrix.multiply(
+                        xs.baseAddress!, vectors: count, inputStride: inputs + 5, bias: bias, into: y.baseAddress!,
+                        outputStride: outputs + 2, epilogue: epilogue, rowRanges: ranges)
+                }
+            }
+            #expect(many.map(\.bitPattern) == one.map(\.bitPattern), "\(precision) \(epilogue)")
+            #expect(many != start)
+        }
+    }
+
     /// A NaN or an infinity in the input makes every output NaN, as in float32 and float16,
     /// so the sampler reports it instead of drawing from plausible-looking numbers.
     @Test func aNaNOrInfiniteInputGivesNaN() {

@@ -47,9 +47,20 @@ public final class GPT2Decoder {
     /// The cached keys and values again, laid out for one query at a time and in `precision`
     /// (`cache`'s own float32 rows serve batched reads).
     private let stepCache: DecoderCache
-    /// Step buffers: residual stream, its LayerNorm (one row per thread of the step), q|k|v,
-    /// heads, MLP hidden, attention probabilities, and the log-probabilities returned.
-    private let x: Tensor, norm: Tensor, qkv: Tensor, attended: Tensor, hidden: Tensor
+    /// What a pass over n tokens writes: the residual stream [n, D], its LayerNorm (n rows per
+    /// member of the pass, each normalising for itself), q|k|v [n, 3D], the heads [n, D] and
+    /// the MLP hidden [n, I]. A step's (n = 1) are allocated once, here; a read's per read.
+    private struct Buffers {
+        let x: Tensor, norm: Tensor, qkv: Tensor, attended: Tensor, hidden: Tensor
+
+        init(tokens n: Int, members: Int, config c: ModelConfig) {
+            let (D, I) = (c.modelWidth, c.innerWidth)
+            x = Tensor(zeros: [n, D]); norm = Tensor(zeros: [members, n, D]); qkv = Tensor(zeros: [n, 3 * D])
+            attended = Tensor(zeros: [n, D]); hidden = Tensor(zeros: [n, I])
+        }
+    }
+    private let stepBuffers: Buffers
+    /// The attention probabilities (scratch) and the log-probabilities returned.
     private let probabilities: Tensor, logProbabilities: Tensor
     /// The model's width and LayerNorm epsilon.
     private let width: Int, epsilon: Float
@@ -60,7 +71,7 @@ public final class GPT2Decoder {
     /// (float32: the model's own numbers; float16 and int8: faster, weights rounded).
     public init(model: GPT2, precision: DecoderMatrix.Precision = .float32) {
         let c = model.config
-        let (D, I, V) = (c.modelWidth, c.innerWidth, c.vocabularySize)
+        let (D, V) = (c.modelWidth, c.vocabularySize)
         self.model = model
         self.precision = precision
         (width, epsilon) = (D, c.layerNormEpsilon)
@@ -88,8 +99,7 @@ public final class GPT2Decoder {
         outputMatrix = DecoderMatrix(
             model.parameters.tokenEmbedding.pointer, outputs: V, inputs: D,
             transposed: false, precision: precision)
-        x = Tensor(zeros: [1, D]); norm = Tensor(zeros: [memberCount, D]); qkv = Tensor(zeros: [1, 3 * D])
-        attended = Tensor(zeros: [1, D]); hidden = Tensor(zeros: [1, I])
+        stepBuffers = Buffers(tokens: 1, members: memberCount, config: c)
         stepCache = DecoderCache(
             layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: c.positions,
             precision: precision)
@@ -105,8 +115,16 @@ public final class GPT2Decoder {
 
     /// Reads `tokens` after what the cache holds, in one batched pass, and returns the
     /// log-probabilities of the token after the last one ([V], valid until the next call).
+    /// An int8 decoder reads with its own products, many tokens to each (the same numbers as
+    /// stepping the tokens one at a time, at a fraction of the cost); float32 and float16 ones
+    /// through the model's batched forward (`GPT2.forward(tokens:batch:cache:)`), whose float
+    /// products are faster than theirs for many rows.
     public func read(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         if tokens.count == 1 { return try step(tokens[0]) }
+        if precision == .int8 {
+            try check(tokens)
+            return decode(tokens, in: Buffers(tokens: tokens.count, members: memberCount, config: model.config))
+        }
         let start = cache.length
         let all = try model.forward(tokens: tokens, batch: 1, cache: cache)
         let (D, positions) = (model.config.modelWidth, start..<cache.length)
@@ -123,64 +141,92 @@ public final class GPT2Decoder {
     /// Reads one token and returns the log-probabilities of the next ([V], valid until the
     /// next call). Equals `GPT2.forward(tokens:batch:cache:)` on the same token to rounding.
     public func step(_ token: Int32) throws -> UnsafeBufferPointer<Float> {
+        try check([token])
+        return decode([token], in: stepBuffers)
+    }
+
+    /// Throws unless `tokens` are ids of the vocabulary that fit after what the cache holds.
+    private func check(_ tokens: [Int32]) throws {
+        let c = model.config
+        guard !tokens.isEmpty else { throw GenerationError.emptyContext }
+        for (index, token) in tokens.enumerated() where token < 0 || Int(token) >= c.vocabularySize {
+            throw ModelInputError.tokenOutOfRange(token: token, index: index, vocabulary: c.vocabularySize)
+        }
+        guard cache.length + tokens.count <= c.positions else {
+            throw ModelInputError.contextTooLong(length: cache.length + tokens.count, positions: c.positions)
+        }
+    }
+
+    /// Runs checked `tokens` through the model at the positions after the cache, appending
+    /// their keys and values, and returns the log-probabilities after the last one. Each
+    /// product multiplies every token's vector at once (`DecoderMatrix.multiply(_:vectors:…)`);
+    /// each token attends over the cache up to itself, one after another.
+    private func decode(_ tokens: [Int32], in buffers: Buffers) -> UnsafeBufferPointer<Float> {
         let c = model.config, p = model.parameters
-        let (D, V) = (c.modelWidth, c.vocabularySize)
-        guard token >= 0, Int(token) < V else {
-            throw ModelInputError.tokenOutOfRange(token: token, index: 0, vocabulary: V)
+        let (D, I, V, n) = (c.modelWidth, c.innerWidth, c.vocabularySize, tokens.count)
+        let start = cache.length
+        for (i, token) in tokens.enumerated() {
+            Residual.forward(
+                out: buffers.x.pointer + i * D, a: p.tokenEmbedding.pointer + Int(token) * D,
+                b: p.positionEmbedding.pointer + (start + i) * D, count: D)
         }
-        let position = cache.length
-        guard position < c.positions else {
-            throw ModelInputError.contextTooLong(length: position + 1, positions: c.positions)
-        }
-        Residual.forward(
-            out: x.pointer, a: p.tokenEmbedding.pointer + Int(token) * D,
-            b: p.positionEmbedding.pointer + position * D, count: D)
-        // The threads run the whole step together, each its share of the heads and of every
+        // The threads run the whole pass together, each its share of the heads and of every
         // product, meeting where a piece reads what the others wrote; each normalises the
         // residual stream itself, into its own buffer.
         WorkerPool.shared.together(threads: min(Parallel.threadCount, memberCount)) { team in
-            let norm = self.norm.pointer + team.member * D
-            func rows(_ m: DecoderMatrix) -> Range<Int> { team.share(of: m.outputs, granularity: 4) }
+            let norm = buffers.norm.pointer + team.member * n * D
+            func rows(_ m: DecoderMatrix) -> CollectionOfOne<Range<Int>> {
+                CollectionOfOne(team.share(of: m.outputs, granularity: 4))
+            }
             let heads = team.share(of: c.heads), part = heads.lowerBound * c.headSize..<heads.upperBound * c.headSize
-            let (qkv, attended, hidden, x) = (qkv.pointer, attended.pointer, hidden.pointer, x.pointer)
+            let (qkv, attended, hidden, x) = (
+                buffers.qkv.pointer, buffers.attended.pointer, buffers.hidden.pointer, buffers.x.pointer
+            )
             for (l, layer) in layers.enumerated() {
-                normalize(x, layer.attentionNorm, into: norm)
+                normalize(x, rows: n, layer.attentionNorm, into: norm)
                 // Each member projects the q, k and v rows of its own heads, all its attention
                 // reads, so no barrier is needed before it attends.
                 layer.qkv.multiply(
-                    norm, bias: layer.qkvBias, into: qkv,
+                    norm, vectors: n, inputStride: D, bias: layer.qkvBias, into: qkv, outputStride: 3 * D,
                     rowRanges: (0..<3).lazy.map { (part.lowerBound + $0 * D)..<(part.upperBound + $0 * D) })
-                let slot = position * D + part.lowerBound
-                (layer.keys + slot).update(from: qkv + D + part.lowerBound, count: part.count)
-                (layer.values + slot).update(from: qkv + 2 * D + part.lowerBound, count: part.count)
-                stepCache.append(
-                    layer: l, key: qkv + D, value: qkv + 2 * D, thenAttend: qkv, slots: 0..<position + 1,
-                    out: attended, scores: probabilities.pointer, heads: heads)
+                for i in 0..<n {
+                    let position = start + i, row = qkv + i * 3 * D, slot = position * D + part.lowerBound
+                    (layer.keys + slot).update(from: row + D + part.lowerBound, count: part.count)
+                    (layer.values + slot).update(from: row + 2 * D + part.lowerBound, count: part.count)
+                    stepCache.append(
+                        layer: l, key: row + D, value: row + 2 * D, thenAttend: row, slots: 0..<position + 1,
+                        out: attended + i * D, scores: probabilities.pointer, heads: heads)
+                }
                 team.wait()
                 layer.output.multiply(
-                    attended, bias: layer.outputBias, into: x, epilogue: .accumulate, rows: rows(layer.output))
+                    attended, vectors: n, inputStride: D, bias: layer.outputBias, into: x, outputStride: D,
+                    epilogue: .accumulate, rowRanges: rows(layer.output))
                 team.wait()
-                normalize(x, layer.feedForwardNorm, into: norm)
+                normalize(x, rows: n, layer.feedForwardNorm, into: norm)
                 layer.feedForwardIn.multiply(
-                    norm, bias: layer.feedForwardInBias, into: hidden, epilogue: .gelu, rows: rows(layer.feedForwardIn))
+                    norm, vectors: n, inputStride: D, bias: layer.feedForwardInBias, into: hidden, outputStride: I,
+                    epilogue: .gelu, rowRanges: rows(layer.feedForwardIn))
                 team.wait()
                 layer.feedForwardOut.multiply(
-                    hidden, bias: layer.feedForwardOutBias, into: x, epilogue: .accumulate,
-                    rows: rows(layer.feedForwardOut))
+                    hidden, vectors: n, inputStride: I, bias: layer.feedForwardOutBias, into: x, outputStride: D,
+                    epilogue: .accumulate, rowRanges: rows(layer.feedForwardOut))
                 team.wait()
             }
-            normalize(x, finalNorm, into: norm)
+            // Only the last token's next-token distribution is asked for.
+            normalize(x + (n - 1) * D, rows: 1, finalNorm, into: norm)
             // Tied output: logits = ln_f(x) · wteᵀ, wte stored [V, D] (already rows of dot products).
-            outputMatrix.multiply(norm, bias: nil, into: logProbabilities.pointer, rows: rows(outputMatrix))
+            outputMatrix.multiply(
+                norm, bias: nil, into: logProbabilities.pointer, rows: team.share(of: V, granularity: 4))
         }
-        cache.advance(by: 1)
+        cache.advance(by: n)
         CrossEntropy.logSoftmax(out: logProbabilities.pointer, logits: logProbabilities.pointer, rows: 1, classes: V)
         return UnsafeBufferPointer(start: logProbabilities.pointer, count: V)
     }
 
-    /// `out = LayerNorm(input)` ([D] each) with the parameters `p`.
-    private func normalize(_ input: UnsafePointer<Float>, _ p: LayerNormPointers, into out: UnsafeMutablePointer<Float>)
-    {
-        p.normalize(input, rows: 1, width: width, epsilon: epsilon, into: out)
+    /// `out = LayerNorm(input)` ([rows, D] each) with the parameters `p`.
+    private func normalize(
+        _ input: UnsafePointer<Float>, rows: Int, _ p: LayerNormPointers, into out: UnsafeMutablePointer<Float>
+    ) {
+        p.normalize(input, rows: rows, width: width, epsilon: epsilon, into: out)
     }
 }

@@ -177,6 +177,47 @@ public final class DecoderMatrix {
         }
     }
 
+    /// `multiply(_:bias:into:epilogue:rowRanges:)` for `count` input vectors, vector i at
+    /// `x + i * inputStride` and its outputs at `y + i * outputStride`: each output is the number
+    /// the one-vector product gives for that vector, so reading a context this way equals
+    /// reading its tokens one at a time. int8 reads each weight once for every four vectors
+    /// (`cadenza_int8_rows_many`), which makes a context of many tokens cost multiply-adds
+    /// rather than weight traffic; float32 and float16 run the one-vector product per vector.
+    public func multiply(
+        _ x: UnsafePointer<Float>, vectors count: Int, inputStride: Int, bias: UnsafePointer<Float>?,
+        into y: UnsafeMutablePointer<Float>, outputStride: Int, epilogue: Epilogue = .store,
+        rowRanges: some Sequence<Range<Int>>
+    ) {
+        guard count > 0 else { return }
+        guard precision == .int8, count > 1 else {
+            for i in 0..<count {
+                multiply(
+                    x + i * inputStride, bias: bias, into: y + i * outputStride, epilogue: epilogue,
+                    rowRanges: rowRanges)
+            }
+            return
+        }
+        let rounded = UnsafeMutablePointer<Int16>.allocate(capacity: count * stride)
+        let inputScales = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer {
+            rounded.deallocate()
+            inputScales.deallocate()
+        }
+        for i in 0..<count { inputScales[i] = roundInput(x + i * inputStride, into: rounded + i * stride) }
+        let w = storage.assumingMemoryBound(to: Int8.self)
+        for rows in rowRanges where !rows.isEmpty {
+            cadenza_int8_rows_many(
+                rounded, stride, inputScales, count, w, stride, rows.lowerBound, rows.upperBound, scales, bias,
+                epilogue == .accumulate ? 1 : 0, y, outputStride)
+            if epilogue == .gelu {
+                for i in 0..<count {
+                    let out = y + i * outputStride + rows.lowerBound
+                    GELU.forward(out: out, input: out, count: rows.count)
+                }
+            }
+        }
+    }
+
     /// Calls `body` with `x` rounded to 16-bit integers and their scale (int8), or nil and 0.
     private func withRoundedInput(_ x: UnsafePointer<Float>, _ body: (UnsafePointer<Int16>?, Float) -> Void) {
         guard precision == .int8 else { return body(nil, 0) }

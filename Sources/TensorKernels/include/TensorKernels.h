@@ -22,6 +22,23 @@
 void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long first, long last, const float *scales,
                        float input_scale, const float *bias, int accumulate, float *y);
 
+/// `cadenza_int8_rows` for `n` input vectors at once: vector i is `x + i * x_stride` (zero-padded
+/// to `stride`) with scale `input_scales[i]`, and its outputs go to `y + i * y_stride`, indexed by
+/// j as there. Every output is the number `cadenza_int8_rows` gives for that vector alone (the
+/// integer sums are exact whatever their order, and the scaling is the same operations), so a
+/// batch read of a context equals reading its tokens one at a time. The VNNI path reads each
+/// row's weights once for every four vectors: for a context of many tokens the product is bound
+/// by the multiply-adds rather than by streaming the weights.
+void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_scales, long n, const int8_t *w,
+                            long stride, long first, long last, const float *scales, const float *bias,
+                            int accumulate, float *y, long y_stride);
+
+/// The plain loop `cadenza_int8_rows_many` runs without AVX-512 VNNI: `cadenza_int8_rows_portable`
+/// per vector.
+void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const float *input_scales, long n,
+                                     const int8_t *w, long stride, long first, long last, const float *scales,
+                                     const float *bias, int accumulate, float *y, long y_stride);
+
 /// 1 when `cadenza_int8_rows` runs AVX-512 VNNI on this CPU (checked at run time), 0 when it
 /// runs the plain loop (then int8 is no faster than float16, and decoders should not prefer it).
 int cadenza_int8_rows_use_vnni(void);
