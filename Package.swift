@@ -32,8 +32,9 @@ let package = Package(
         // Layer 0: the one kernel Swift cannot express: int8 dot products with AVX-512 VNNI.
         // Tuned for the build machine like the Swift targets (`hot`); each kernel that needs a CPU
         // extension also carries it as a target attribute and is chosen at run time from the CPU.
-        // +fast-dpwssd: clang otherwise splits VNNI's vpdpwssd in two when tuning for some Intel
-        // cores, which made the int8 products slower on those very cores (docs/tensor-kernels.md).
+        // +fast-dpwssd: tuning for some Intel cores, clang otherwise splits VNNI's vpdpwssd into two
+        // instructions, which made the many-token int8 kernel slower on those very cores
+        // (docs/tensor-kernels.md).
         .target(
             name: "TensorKernels",
             cSettings: [

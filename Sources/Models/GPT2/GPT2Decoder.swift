@@ -1,8 +1,9 @@
 import Tensor
 
 /// GPT-2 generation one token at a time with its KV cache: `read` takes a context in one
-/// batched pass (`GPT2.forward(tokens:batch:cache:)`), then each `step` is a T = 1 pass that
-/// appends one row of keys and values per layer and attends over the cache.
+/// batched pass, then each `step` is a T = 1 pass that appends one row of keys and values per
+/// layer and attends over the cache. An int8 decoder's read is its step for many tokens at once
+/// (the same bits as stepping them); a float one reads through `GPT2.forward(tokens:batch:cache:)`.
 ///
 /// A step is six layers of matrix-vector products (each of the model's weights read once), so
 /// its speed is how fast the weights stream from cache. Three things make that fast here:

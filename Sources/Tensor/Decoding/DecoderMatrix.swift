@@ -186,7 +186,7 @@ public final class DecoderMatrix {
     public func multiply(
         _ x: UnsafePointer<Float>, vectors count: Int, inputStride: Int, bias: UnsafePointer<Float>?,
         into y: UnsafeMutablePointer<Float>, outputStride: Int, epilogue: Epilogue = .store,
-        rowRanges: some Sequence<Range<Int>>
+        rowRanges: some Collection<Range<Int>>
     ) {
         guard count > 0 else { return }
         guard precision == .int8, count > 1 else {

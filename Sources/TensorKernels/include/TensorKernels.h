@@ -5,14 +5,16 @@
 
 /// Batch-1 decoding with 8-bit weights (Tensor's `DecoderMatrix`, precision int8): for every row
 /// j in first ..< last, the exact integer sum s_j = sum over p < stride of x[p] * w[j * stride + p]
-/// (in sixteen 32-bit lanes, then the lanes in 64 bits), then
+/// (in sixteen 32-bit lanes, then the lanes added in 64 bits, or in 32 where stride <= 512 keeps
+/// every total below 2^31 with the bounds below), then
 ///     v_j = float(s_j) * (scales[j] * input_scale) + bias[j]    (+ 0 where `bias` is NULL),
 /// each operation rounded to float on its own (never fused), and y[j] = v_j, or y[j] += v_j when
 /// `accumulate` is nonzero. `y`, `scales` and `bias` are indexed by j itself.
 ///
-/// `stride` is a multiple of 32, and `x` and every row are zero-padded to it. The caller keeps
-/// every |x[p]| small enough that no lane can overflow (`DecoderMatrix` does: |x| <= 32767 and
-/// |w| <= 127 give at most 4.2e6 per product, and each lane adds stride / 16 of them).
+/// `stride` is a multiple of 32, and `x` and every row are zero-padded to it. Every |w| <= 127,
+/// and the caller keeps every |x[p]| small enough that no lane can overflow (`DecoderMatrix`
+/// does: |x| <= 32767 and |w| <= 127 give at most 4.2e6 per product, and each lane adds
+/// stride / 16 of them).
 ///
 /// Why C: AVX-512 VNNI's `vpdpwssd` multiplies 32 pairs of 16-bit integers and adds them into
 /// 16 32-bit sums in one instruction; Swift's SIMD types have no way to ask for it, and the
