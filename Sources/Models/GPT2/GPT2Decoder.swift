@@ -190,13 +190,18 @@ public final class GPT2Decoder {
                 layer.qkv.multiply(
                     norm, vectors: n, inputStride: D, bias: layer.qkvBias, into: qkv, outputStride: 3 * D,
                     rowRanges: (0..<3).lazy.map { (part.lowerBound + $0 * D)..<(part.upperBound + $0 * D) })
+                // The tokens' keys and values first (in blocks of slots), then each token attends
+                // over the cache up to itself.
+                stepCache.store(
+                    layer: l, positions: start..<start + n, keys: qkv + D, values: qkv + 2 * D, rowStride: 3 * D,
+                    heads: heads)
                 for i in 0..<n {
                     let position = start + i, row = qkv + i * 3 * D, slot = position * D + part.lowerBound
                     (layer.keys + slot).update(from: row + D + part.lowerBound, count: part.count)
                     (layer.values + slot).update(from: row + 2 * D + part.lowerBound, count: part.count)
-                    stepCache.append(
-                        layer: l, key: row + D, value: row + 2 * D, thenAttend: row, slots: 0..<position + 1,
-                        out: attended + i * D, scores: probabilities.pointer, heads: heads)
+                    stepCache.attend(
+                        layer: l, query: row, slots: 0..<position + 1, out: attended + i * D,
+                        scores: probabilities.pointer, heads: heads)
                 }
                 team.wait()
                 layer.output.multiply(

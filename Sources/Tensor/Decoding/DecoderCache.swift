@@ -52,14 +52,16 @@ public final class DecoderCache {
     /// `keys[i * rowStride ..< + H * d]` (and `values`, unless nil) for slot positions[i].
     /// Keys are written a block of slots at a time, so that they land in consecutive slots of
     /// each transposed row rather than one slot per cache line.
+    /// `heads`: only those heads' part of each row (a team member's; default all).
     public func store(
         layer l: Int, positions: Range<Int>, keys key: UnsafePointer<Float>, values value: UnsafePointer<Float>?,
-        rowStride: Int
+        rowStride: Int, heads: Range<Int>? = nil
     ) {
+        let heads = heads ?? 0..<self.heads
         if precision.cachesFloat32 {
-            store(Float.self, l, positions, key, value, rowStride, heads: 0..<heads)
+            store(Float.self, l, positions, key, value, rowStride, heads: heads)
         } else {
-            store(Float16.self, l, positions, key, value, rowStride, heads: 0..<heads)
+            store(Float16.self, l, positions, key, value, rowStride, heads: heads)
         }
     }
 
@@ -154,11 +156,27 @@ public final class DecoderCache {
         }
     }
 
+    /// `append` for keys and values already stored (`store`) up to slot `slots.upperBound - 1`:
+    /// the same attention of `query` over `slots`, for the heads `heads`, on the calling thread.
+    /// A context read by a team stores its tokens' keys and values in blocks of slots, then
+    /// attends token by token.
+    public func attend(
+        layer l: Int, query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
+        out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, heads: Range<Int>
+    ) {
+        if precision.cachesFloat32 {
+            attend(Float.self, l, nil, nil, query, slots, relative, out, scores, heads)
+        } else {
+            attend(Float16.self, l, nil, nil, query, slots, relative, out, scores, heads)
+        }
+    }
+
     /// Scratch floats `attend` needs.
     public var scoreScratchCount: Int { heads * stride }
 
+    /// Stores `key` and `value` at the last slot first, unless they are nil (stored already).
     private func attend<S: DecoderScalar>(
-        _: S.Type, _ l: Int, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>,
+        _: S.Type, _ l: Int, _ key: UnsafePointer<Float>?, _ value: UnsafePointer<Float>?,
         _ query: UnsafePointer<Float>, _ slots: Range<Int>, _ relative: Relative?,
         _ out: UnsafeMutablePointer<Float>, _ scores: UnsafeMutablePointer<Float>, _ mine: Range<Int>
     ) {
@@ -171,7 +189,7 @@ public final class DecoderCache {
         }
         guard !mine.isEmpty else { return }
         let scale = 1 / Float(d).squareRoot()
-        store(S.self, l, (slots.upperBound - 1)..<slots.upperBound, key, value, H * d, heads: mine)
+        if let key { store(S.self, l, (slots.upperBound - 1)..<slots.upperBound, key, value, H * d, heads: mine) }
         // Per thread: q + u, q + v, and the position scores by distance.
         withUnsafeTemporaryAllocation(
             of: Float.self, capacity: relative == nil ? 0 : 2 * d + (count + 15) / 16 * 16
