@@ -37,13 +37,15 @@ void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const floa
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
 // Four rows at a time share each load of x; each row's 32 weights are widened from 8 to 16 bits
 // (vpmovsxbw) and multiply-added pairwise into 16 lanes (vpdpwssd). Measured on the Zen 4 this
 // was written for, one thread: 64-75 G weights/s, against 29 for float16 weights (cvtph2ps+fma)
-// (Benchmarks/decoder-dot-kernels.c). Compiled for AVX-512 VNNI alone and called only when the
-// CPU has it, so one build serves every CPU.
+// (Benchmarks/decoder-dot-kernels.c). Compiled for AVX-512 VNNI (with the BW, VL and DQ
+// instructions it leans on, which every CPU with VNNI has) and called only when the CPU has all
+// four, so one build serves every CPU, and a build on a CPU without AVX-512 compiles (.ci/run
+// checks it).
 VNNI_TARGET static inline __m512i widened(const int8_t *p) {
     return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p));
 }
@@ -207,7 +209,8 @@ int cadenza_int8_rows_use_vnni(void) {
     static int has = -1;
     if (has < 0) {
         __builtin_cpu_init();
-        has = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+        has = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
     }
     return has;
 }
