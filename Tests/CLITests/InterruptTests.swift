@@ -96,14 +96,19 @@ import Testing
     func interruptedCommandsLeaveEveryFileCompleteOrAbsent(_ name: String) throws {
         let command = try #require(Self.cases.first { $0.name == name })
         let root = try CLI.scratchFolder("interrupt-\(name)")
-        // Its typical run time, measured once, spreads the signals over the whole run.
-        let first = root.appendingPathComponent("uninterrupted")
-        try FileManager.default.createDirectory(at: first, withIntermediateDirectories: true)
-        try command.setUp(first)
-        let start = Date()
-        let whole = try CLI.run(command.arguments, in: first)
-        let seconds = Date().timeIntervalSince(start)
-        #expect(whole.status == 0, "\(name) without a signal: \(whole)")
+        // Its run time spreads the signals over the whole run: the fastest of three runs, since a
+        // run slowed by other load would spread them past the end of the usual run (then too few
+        // land mid-work, and the count below fails for a reason that is not the command's).
+        var seconds = Double.infinity
+        for run in 0..<3 {
+            let first = root.appendingPathComponent("uninterrupted-\(run)")
+            try FileManager.default.createDirectory(at: first, withIntermediateDirectories: true)
+            try command.setUp(first)
+            let start = Date()
+            let whole = try CLI.run(command.arguments, in: first)
+            seconds = min(seconds, Date().timeIntervalSince(start))
+            #expect(whole.status == 0, "\(name) without a signal: \(whole)")
+        }
 
         var random = SeededGenerator(seed: 130 + UInt64(name.utf8.count))
         var problems: [String] = [], stopped = 0
