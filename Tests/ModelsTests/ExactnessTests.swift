@@ -197,7 +197,11 @@ func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
     #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 2, vocabulary: 30)) {
         try decoder.read([1, 2, 30])
     }
-    #expect(throws: GenerationError.emptyContext) { try decoder.read([]) }
+    #expect(throws: ModelInputError.raggedBatch(count: 0, batch: 1)) { try decoder.read([]) }
+    // The same errors as a float decoder's read, which goes through the model's forward.
+    #expect(throws: ModelInputError.raggedBatch(count: 0, batch: 1)) {
+        try GPT2Decoder(model: model, precision: .float32).read([])
+    }
     #expect(throws: ModelInputError.contextTooLong(length: 33, positions: 32)) {
         try decoder.read(Array(repeating: 1, count: 33))
     }

@@ -146,13 +146,11 @@ public final class GPT2Decoder {
         return decode([token], in: stepBuffers)
     }
 
-    /// Throws unless `tokens` are ids of the vocabulary that fit after what the cache holds.
+    /// Throws unless `tokens` are ids of the vocabulary that fit after what the cache holds, with
+    /// the errors the model's own forward gives.
     private func check(_ tokens: [Int32]) throws {
         let c = model.config
-        guard !tokens.isEmpty else { throw GenerationError.emptyContext }
-        for (index, token) in tokens.enumerated() where token < 0 || Int(token) >= c.vocabularySize {
-            throw ModelInputError.tokenOutOfRange(token: token, index: index, vocabulary: c.vocabularySize)
-        }
+        try ModelInputError.check(tokens, targets: nil, batch: 1, vocabulary: c.vocabularySize)
         guard cache.length + tokens.count <= c.positions else {
             throw ModelInputError.contextTooLong(length: cache.length + tokens.count, positions: c.positions)
         }
