@@ -80,8 +80,7 @@ struct BenchGenerate: ParsableCommand {
                 let clock = ContinuousClock(), start = clock.now
                 _ = try stepper.prime(kept)
                 let elapsed = clock.now - start
-                slides.append(
-                    Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15)
+                slides.append(1e3 * Self.seconds(elapsed))
             }
             print(
                 "RESULT model=gpt2 phase=slide tokens=\(kept.count) ms=\(String(format: "%.2f", GEMMBenchmark.median(Array(slides.dropFirst()))))"
@@ -113,10 +112,14 @@ struct BenchGenerate: ParsableCommand {
                 logProbabilities = try stepper.step(Int32(best))
             }
             let elapsed = clock.now - start
-            result.stepOnly.append(
-                Double(tokens) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+            result.stepOnly.append(Double(tokens) / Self.seconds(elapsed))
         }
         return result
+    }
+
+    /// `duration` in seconds.
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 
     private func report(_ label: String, _ m: GenerationBenchmark) {
