@@ -5,8 +5,8 @@ extension ModelFolder {
     /// The model a user names: nil or `pretrained` for the piano model bundled in one of
     /// `resourceFolders`, or another name of `bundledModels` (`pop`); a training checkpoint or
     /// a run folder (its `best` checkpoint, else its `latest`, `Checkpoint.locate`), whose
-    /// manifest is checked before its weights are read (all but the optimizer state, unused here); or a plain model folder (an exported or
-    /// bundled model), which has no checkpoint.
+    /// manifest is checked before its weights are read (all but the optimizer state, unused
+    /// here); or a plain model folder (an exported or bundled model), which has no checkpoint.
     /// - Throws: `ModelFolderError.noPretrainedModel`, or the folder's or checkpoint's error.
     public static func named(_ path: String?, resourceFolders: [URL]) throws -> (
         model: ModelFolder, checkpoint: Checkpoint?
