@@ -34,6 +34,35 @@ void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const floa
     }
 }
 
+// Row j's 4-bit total from the exact dot product of its stored nibbles u with x: each weight is
+// 2u - 15 (in units of half the row's scale), so the total is 2 * dot - 15 * x_sum, in 64 bits.
+static inline int64_t int4_total(int64_t dot, int32_t x_sum) { return 2 * dot - 15 * (int64_t)x_sum; }
+
+void cadenza_int4_rows_portable(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
+                                const float *scales, float input_scale, const float *bias, int accumulate,
+                                float *y) {
+    for (long j = first; j < last; j++) {
+        const uint8_t *r = w + j * (stride / 2);
+        int64_t dot = 0;
+        for (long block = 0; block < stride; block += 128) {
+            for (long i = 0; i < 64; i++) {
+                const uint8_t byte = r[block / 2 + i];
+                dot += (int32_t)(byte & 15) * x[block + i] + (int32_t)(byte >> 4) * x[block + 64 + i];
+            }
+        }
+        store_output(y, j, row_output(int4_total(dot, x_sum), scales[j], input_scale, bias, j), accumulate);
+    }
+}
+
+void cadenza_int4_rows_many_portable(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales,
+                                     long n, const uint8_t *w, long stride, long first, long last,
+                                     const float *scales, const float *bias, int accumulate, float *y, long y_stride) {
+    for (long i = 0; i < n; i++) {
+        cadenza_int4_rows_portable(x + i * x_stride, x_sums[i], w, stride, first, last, scales, input_scales[i], bias,
+                                   accumulate, y + i * y_stride);
+    }
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -205,6 +234,80 @@ VNNI_TARGET static void many_vnni(const int16_t *x, long x_stride, const float *
     }
 }
 
+// 4-bit rows, four at a time sharing each load of x: a row's 64 bytes hold 128 weights (the low
+// nibbles the block's first 64, the high ones its last 64), unpacked by a mask and a shift into
+// unsigned bytes that `vpdpbusd` multiplies with x's signed bytes, 64 products per instruction.
+// Two accumulators per row (low and high nibbles) halve each chain of dependent instructions.
+// The lanes' totals are in 32 bits (every row's dot product is below 15 * 127 * stride, inside
+// 2^31 for the strides the header allows) and are made the row's total in 64, as the plain loop.
+VNNI_TARGET static inline __m512i low_nibbles(__m512i b, __m512i mask) { return _mm512_and_si512(b, mask); }
+VNNI_TARGET static inline __m512i high_nibbles(__m512i b, __m512i mask) {
+    return _mm512_and_si512(_mm512_srli_epi16(b, 4), mask);
+}
+
+VNNI_TARGET static void int4_rows_vnni(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first,
+                                       long last, const float *scales, float input_scale, const float *bias,
+                                       int accumulate, float *y) {
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    const __m128 input = _mm_set1_ps(input_scale);
+    const __m256i offset = _mm256_set1_epi64x(15 * (int64_t)x_sum);
+    const long bytes = stride / 2;
+    long j = first;
+    for (; j + 4 <= last; j += 4) {
+        const uint8_t *r0 = w + j * bytes, *r1 = r0 + bytes, *r2 = r1 + bytes, *r3 = r2 + bytes;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (long p = 0; p < stride; p += 128) {
+            const __m512i lo = _mm512_loadu_si512((const void *)(x + p));
+            const __m512i hi = _mm512_loadu_si512((const void *)(x + p + 64));
+            __m512i v = _mm512_loadu_si512((const void *)(r0 + p / 2));
+            a0 = _mm512_dpbusd_epi32(a0, low_nibbles(v, mask), lo);
+            b0 = _mm512_dpbusd_epi32(b0, high_nibbles(v, mask), hi);
+            v = _mm512_loadu_si512((const void *)(r1 + p / 2));
+            a1 = _mm512_dpbusd_epi32(a1, low_nibbles(v, mask), lo);
+            b1 = _mm512_dpbusd_epi32(b1, high_nibbles(v, mask), hi);
+            v = _mm512_loadu_si512((const void *)(r2 + p / 2));
+            a2 = _mm512_dpbusd_epi32(a2, low_nibbles(v, mask), lo);
+            b2 = _mm512_dpbusd_epi32(b2, high_nibbles(v, mask), hi);
+            v = _mm512_loadu_si512((const void *)(r3 + p / 2));
+            a3 = _mm512_dpbusd_epi32(a3, low_nibbles(v, mask), lo);
+            b3 = _mm512_dpbusd_epi32(b3, high_nibbles(v, mask), hi);
+        }
+        const __m128i dots = four_totals_narrow(_mm512_add_epi32(a0, b0), _mm512_add_epi32(a1, b1),
+                                                _mm512_add_epi32(a2, b2), _mm512_add_epi32(a3, b3));
+        const __m256i dots64 = _mm256_cvtepi32_epi64(dots);
+        const __m256i totals = _mm256_sub_epi64(_mm256_add_epi64(dots64, dots64), offset);
+        store_four(_mm256_cvtepi64_ps(totals), j, scales, input, bias, accumulate, y);
+    }
+    for (; j < last; j++) {
+        const uint8_t *r = w + j * bytes;
+        __m512i a = _mm512_setzero_si512();
+        for (long p = 0; p < stride; p += 128) {
+            const __m512i v = _mm512_loadu_si512((const void *)(r + p / 2));
+            a = _mm512_dpbusd_epi32(a, low_nibbles(v, mask), _mm512_loadu_si512((const void *)(x + p)));
+            a = _mm512_dpbusd_epi32(a, high_nibbles(v, mask), _mm512_loadu_si512((const void *)(x + p + 64)));
+        }
+        const int64_t total = int4_total(_mm512_reduce_add_epi32(a), x_sum);
+        store_output(y, j, row_output(total, scales[j], input_scale, bias, j), accumulate);
+    }
+}
+
+// Many vectors: rows in tiles of 32 (16 KB at a stride of 1,024), each tile's weights staying in
+// L1 while every vector passes over them with the one-vector kernel, so every output is that
+// kernel's number for its vector by construction.
+VNNI_TARGET static void int4_many_vnni(const int8_t *x, long x_stride, const int32_t *x_sums,
+                                       const float *input_scales, long n, const uint8_t *w, long stride, long first,
+                                       long last, const float *scales, const float *bias, int accumulate, float *y,
+                                       long y_stride) {
+    enum { tile = 32 };
+    for (long t = first; t < last; t += tile) {
+        const long t_end = t + tile < last ? t + tile : last;
+        for (long i = 0; i < n; i++) {
+            int4_rows_vnni(x + i * x_stride, x_sums[i], w, stride, t, t_end, scales, input_scales[i], bias,
+                           accumulate, y + i * y_stride);
+        }
+    }
+}
+
 int cadenza_int8_rows_use_vnni(void) {
     static int has = -1;
     if (has < 0) {
@@ -235,6 +338,27 @@ void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long firs
     }
 }
 
+void cadenza_int4_rows(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
+                       const float *scales, float input_scale, const float *bias, int accumulate, float *y) {
+    if (cadenza_int8_rows_use_vnni()) {
+        int4_rows_vnni(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
+    } else {
+        cadenza_int4_rows_portable(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
+    }
+}
+
+void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales, long n,
+                            const uint8_t *w, long stride, long first, long last, const float *scales,
+                            const float *bias, int accumulate, float *y, long y_stride) {
+    if (cadenza_int8_rows_use_vnni()) {
+        int4_many_vnni(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias, accumulate, y,
+                       y_stride);
+    } else {
+        cadenza_int4_rows_many_portable(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias,
+                                        accumulate, y, y_stride);
+    }
+}
+
 #else
 
 int cadenza_int8_rows_use_vnni(void) { return 0; }
@@ -249,6 +373,18 @@ void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_
                             int accumulate, float *y, long y_stride) {
     cadenza_int8_rows_many_portable(x, x_stride, input_scales, n, w, stride, first, last, scales, bias, accumulate, y,
                                     y_stride);
+}
+
+void cadenza_int4_rows(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
+                       const float *scales, float input_scale, const float *bias, int accumulate, float *y) {
+    cadenza_int4_rows_portable(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
+}
+
+void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales, long n,
+                            const uint8_t *w, long stride, long first, long last, const float *scales,
+                            const float *bias, int accumulate, float *y, long y_stride) {
+    cadenza_int4_rows_many_portable(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias,
+                                    accumulate, y, y_stride);
 }
 
 #endif

@@ -215,7 +215,7 @@ import Testing
                     ("--count", { number(["1", "2"]) }),
                     ("--out", { pick(["g.mid", "takes", inputs.missing + "/g.mid"]) }),
                     ("--tokens-out", { pick(["g.remi", "g.txt", "tk"]) }), ("--mem-len", { number(["16", "64"]) }),
-                    ("--precision", { pick(["int8", "float16", "float32"]) }), ("--no-grammar", flag),
+                    ("--precision", { pick(["int8", "int4", "float16", "float32"]) }), ("--no-grammar", flag),
                     ("--allow-end", flag),
                     ("--threads", { number(["1", "2"]) }),
                 ]
@@ -228,7 +228,7 @@ import Testing
                     ("--max-tokens", { number(["64", "200"]) }), ("--batch", { number(["1", "2"]) }),
                     ("--no-cache", flag), ("--json", flag),
                     ("--plot", { pick(["sweep.png", inputs.missing + "/s.png"]) }),
-                    ("--decoder-precision", { pick(["int8", "float32"]) }), ("--clamp-len", { number(["8"]) }),
+                    ("--decoder-precision", { pick(["int8", "int4", "float32"]) }), ("--clamp-len", { number(["8"]) }),
                 ]
             ),
             (

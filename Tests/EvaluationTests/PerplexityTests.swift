@@ -80,7 +80,7 @@ struct PerplexityTests {
     }
 
     /// Stepwise scoring through a float32 decoder is the model's own NLL (GPT-2 inside its
-    /// window: the full forward's log-probabilities); int8 moves it, but only a little.
+    /// window: the full forward's log-probabilities); int8 and int4 move it, but only a little.
     @Test func stepwiseScoringEqualsTheFullForward() throws {
         let vocabulary = try REMITokenizer().vocabulary
         let config = ModelConfig.tiny(.gpt2, vocabularySize: vocabulary.count)
@@ -97,11 +97,13 @@ struct PerplexityTests {
             memoryLength: nil, vocabulary: vocabulary)
         #expect(exact.tokens == tokens.count - 1)
         #expect(abs(exact.totalNLL - expected) < 1e-3, "\(exact.totalNLL) vs \(expected)")
-        let int8 = try Perplexity.evaluateStepwise(
-            stepper: GPT2Stepper(model: model, precision: .int8), tokens: tokens,
-            memoryLength: nil, vocabulary: vocabulary)
-        #expect(int8.totalNLL != exact.totalNLL)
-        #expect(abs(int8.nllPerToken - exact.nllPerToken) < 0.01 * exact.nllPerToken)
+        for precision in [DecoderMatrix.Precision.int8, .int4] {
+            let rounded = try Perplexity.evaluateStepwise(
+                stepper: GPT2Stepper(model: model, precision: precision), tokens: tokens,
+                memoryLength: nil, vocabulary: vocabulary)
+            #expect(rounded.totalNLL != exact.totalNLL, "\(precision)")
+            #expect(abs(rounded.nllPerToken - exact.nllPerToken) < 0.01 * exact.nllPerToken, "\(precision)")
+        }
     }
 
     @Test func derivedFiguresFollowFromTheNLL() throws {

@@ -135,7 +135,9 @@ func transformerXLIncrementalStepEqualsTheSegmentForward(sameLength: Bool) throw
 /// float32 within the usual 1e-4; float16 rounds every weight (and GPT-2's cached keys and
 /// values) to 11 significant bits, which on these sharpened models (weights ~0.3, logits of
 /// tens) moves log-probabilities by up to a few hundredths; int8 rounds each weight to 1/254 of
-/// its row's largest, several times coarser again.
+/// its row's largest, several times coarser again. (int4 moves these sharpened models' outputs by
+/// nats, so no tolerance would say much: its products are held to their exact formula in
+/// TensorTests, its reads to its steps below, and its NLL in EvaluationTests.)
 let decoderTolerances: [(DecoderMatrix.Precision, Float)] = [(.float32, 1e-4), (.float16, 0.05), (.int8, 0.6)]
 
 @Test(arguments: [0, 1, 2])
@@ -151,7 +153,7 @@ func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
     let decoder = GPT2Decoder(model: model, precision: precision)
     // A batched read of 6 tokens, then one step per token (int8 reads with its own products).
     let read = Array(try decoder.read(Array(tokens[0..<6])))
-    expectClose(read, timeSlice(full.logProbabilities, 5, 6), absolute: precision == .int8 ? tolerance : 1e-4, "read")
+    expectClose(read, timeSlice(full.logProbabilities, 5, 6), absolute: precision.isInteger ? tolerance : 1e-4, "read")
     for t in 6..<N {
         expectClose(
             Array(try decoder.step(tokens[t])), timeSlice(full.logProbabilities, t, t + 1), absolute: tolerance,
@@ -165,17 +167,18 @@ func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
     #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 0, vocabulary: 30)) { try decoder.step(30) }
 }
 
-/// An int8 decoder reads a context with its own products, many tokens to each: the same bits as
-/// stepping the tokens one at a time, for the read's log-probabilities and for every step after
-/// (the cached keys and values are the same), whatever the thread count. So a window slide
+/// An int8 or int4 decoder reads a context with its own products, many tokens to each: the same
+/// bits as stepping the tokens one at a time, for the read's log-probabilities and for every step
+/// after (the cached keys and values are the same), whatever the thread count. So a window slide
 /// leaves the model where stepping would have.
-@Test func anInt8ReadEqualsSteppingTheSameTokens() throws {
+@Test(arguments: [DecoderMatrix.Precision.int8, .int4])
+func anIntegerReadEqualsSteppingTheSameTokens(precision: DecoderMatrix.Precision) throws {
     let config = ModelConfig.tiny(.gpt2, vocabularySize: 30)
     let model = try GPT2(config: config, generator: SeededGenerator(seed: 6))
     sharpen(model.parameters)
     let tokens = randomTokens(19, vocabulary: 30, seed: 8)
     func bits(_ values: UnsafeBufferPointer<Float>) -> [UInt32] { values.map(\.bitPattern) }
-    let stepped = GPT2Decoder(model: model, precision: .int8)
+    let stepped = GPT2Decoder(model: model, precision: precision)
     var expected: [[UInt32]] = []
     for token in tokens { expected.append(bits(try stepped.step(token))) }
     for threads in [1, 2, 3] {
@@ -184,7 +187,7 @@ func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
         defer { Parallel.threadCount = saved }
         // Reads of 1, 5 and 9 tokens (not multiples of the kernel's four), from empty and
         // after what is cached, then steps.
-        let decoder = GPT2Decoder(model: model, precision: .int8)
+        let decoder = GPT2Decoder(model: model, precision: precision)
         #expect(bits(try decoder.read([tokens[0]])) == expected[0], "threads \(threads): read of 1")
         #expect(bits(try decoder.read(Array(tokens[1..<6]))) == expected[5], "threads \(threads): read of 5")
         #expect(bits(try decoder.read(Array(tokens[6..<15]))) == expected[14], "threads \(threads): read of 9")
@@ -193,7 +196,7 @@ func gpt2DecoderStepsEqualTheFullForward(case index: Int) throws {
         }
         #expect(decoder.length == tokens.count)
     }
-    let decoder = GPT2Decoder(model: model, precision: .int8)
+    let decoder = GPT2Decoder(model: model, precision: precision)
     #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 2, vocabulary: 30)) {
         try decoder.read([1, 2, 30])
     }

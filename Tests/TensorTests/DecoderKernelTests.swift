@@ -377,3 +377,171 @@ private func expectNear(
     cadenza_int8_rows_portable(x, w, stride, 0, rows, scales, 1, nil, 0, &plain)
     #expect(fast == plain && fast.contains { $0 != 0 })
 }
+
+@Suite struct Int4DecoderMatrixTests {
+    /// What the int4 product must compute, in Double: each weight rounded to the odd level
+    /// (2u - 15) nearest to it in units of max |w_j| / 15, the input to integers of max |x| / 127,
+    /// products summed exactly, then scaled back and the bias added.
+    static func expected(_ w: [Float], _ x: [Float], _ bias: [Float], outputs: Int, inputs: Int) -> [Float] {
+        let largestInput = Double(x.map { abs($0) }.max() ?? 0)
+        let inputScale = largestInput / 127
+        let roundedX = x.map { largestInput > 0 ? (Double($0) / inputScale).rounded(.toNearestOrEven) : 0 }
+        return (0..<outputs).map { j in
+            let row = w[(j * inputs)..<((j + 1) * inputs)].map(Double.init)
+            let rowScale = (row.map { abs($0) }.max() ?? 0) / 15
+            let levels = row.map { v -> Double in
+                guard rowScale > 0 else { return 0 }
+                let u = min(15, max(0, ((v / rowScale + 15) / 2).rounded(.toNearestOrEven)))
+                return 2 * u - 15
+            }
+            let sum = zip(levels, roundedX).reduce(0.0) { $0 + $1.0 * $1.1 }
+            return Float(sum * rowScale * inputScale + Double(bias[j]))
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func productIsTheExactSumOfTheRoundedIntegers(transposed: Bool) {
+        for (index, (outputs, inputs)) in (DecoderMatrixTests.shapes + [(9, 300)]).enumerated() {
+            let w = randomValues(outputs * inputs, seed: UInt64(index)),
+                x = randomValues(inputs, seed: 50 + UInt64(index))
+            let bias = randomValues(outputs, seed: 90 + UInt64(index))
+            let given = transposed ? (0..<inputs * outputs).map { w[($0 % outputs) * inputs + $0 / outputs] } : w
+            let matrix = DecoderMatrix(
+                given, outputs: outputs, inputs: inputs, transposed: transposed, precision: .int4)
+            let expected = Self.expected(w, x, bias, outputs: outputs, inputs: inputs)
+            let tolerance = 1e-6 * Float(inputs) + 1e-6
+            for threads in [1, 2] {
+                var y = Array(repeating: Float.nan, count: outputs)
+                matrix.multiply(x, bias: bias, into: &y, threads: threads)
+                expectNear(y, expected, tolerance, "\(outputs)x\(inputs) int4 threads \(threads)")
+                let start = randomValues(outputs, seed: 7)
+                var accumulated = start
+                matrix.multiply(x, bias: bias, into: &accumulated, epilogue: .accumulate, threads: threads)
+                expectNear(accumulated, zip(start, expected).map { $0 + $1 }, tolerance, "accumulate")
+            }
+        }
+    }
+
+    /// Against float32 the error is the rounding's and no more: at most half a step of each
+    /// weight (max |w_j| / 15) times |x|, plus half an input step times |w|, over the row.
+    @Test func errorAgainstFloat32StaysInsideTheRoundingBound() {
+        let (outputs, inputs) = (64, 256)
+        let w = randomValues(outputs * inputs, seed: 11), x = randomValues(inputs, seed: 12)
+        let exact = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .float32)
+        let int4 = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .int4)
+        var a = Array(repeating: Float(0), count: outputs), b = a
+        exact.multiply(x, bias: nil, into: &a)
+        int4.multiply(x, bias: nil, into: &b)
+        let largestInput = x.map { abs($0) }.max()!
+        var worstShare: Float = 0
+        for j in 0..<outputs {
+            let row = w[(j * inputs)..<((j + 1) * inputs)]
+            let bound =
+                row.map { abs($0) }.max()! / 15 * x.reduce(0) { $0 + abs($1) } + 0.5 * largestInput / 127
+                * row.reduce(0) { $0 + abs($1) }
+            #expect(abs(a[j] - b[j]) <= bound * 1.001 + 1e-5, "row \(j): \(abs(a[j] - b[j])) > \(bound)")
+            worstShare = max(worstShare, abs(a[j] - b[j]) / bound)
+        }
+        #expect(worstShare > 0.01)
+        #expect(int4.byteCount == outputs * inputs / 2 + outputs * 4)
+    }
+
+    /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same bits, one
+    /// vector and many, for rows of one and of several 128-weight blocks, a row range that starts
+    /// mid-matrix, crosses the many-vector kernel's 32-row tiles and leaves a remainder of rows,
+    /// with and without a bias, storing and accumulating; one row at the largest total; and the
+    /// plain loop is the header's formula on exact sums.
+    @Test(arguments: [128, 256, 1024])
+    func theVectorKernelEqualsThePlainLoop(stride: Int) {
+        let rows = 45
+        var g = SeededGenerator(seed: UInt64(stride))
+        for count in [1, 4, 7] {
+            var x = (0..<count * stride).map { _ in Int8.random(in: -127...127, using: &g) }
+            for p in 0..<stride { x[p] = 127 }  // vector 0 at its largest
+            var w = (0..<rows * stride / 2).map { _ in UInt8.random(in: 0...255, using: &g) }
+            for b in 0..<stride / 2 { w[5 * stride / 2 + b] = 0xFF }  // row 5: every weight at its largest
+            let sums = (0..<count).map { i in x[(i * stride)..<((i + 1) * stride)].reduce(Int32(0)) { $0 + Int32($1) } }
+            let scales = (0..<rows).map { _ in Float.random(in: 1e-4..<1e-2, using: &g) }
+            let inputScales = (0..<count).map { _ in Float.random(in: 1e-3..<1e-2, using: &g) }
+            let bias = (0..<rows).map { _ in Float.random(in: -1..<1, using: &g) }
+            let start = (0..<count * rows).map { _ in Float.random(in: -1..<1, using: &g) }
+            func nibble(_ j: Int, _ p: Int) -> Int64 {
+                let byte = w[j * stride / 2 + p / 128 * 64 + p % 64]
+                return Int64(p % 128 < 64 ? byte & 15 : byte >> 4)
+            }
+            func total(_ i: Int, _ j: Int) -> Int64 {
+                (0..<stride).reduce(Int64(0)) { $0 + (2 * nibble(j, $1) - 15) * Int64(x[i * stride + $1]) }
+            }
+            #expect(total(0, 5) == Int64(stride) * 15 * 127)
+            for b in [bias, nil] as [[Float]?] {
+                for accumulate in [0, 1] as [Int32] {
+                    var one = start, plain = start, many = start, manyPlain = start
+                    for i in 0..<count {
+                        x.withUnsafeBufferPointer { xs in
+                            for (target, vector) in [(0, true), (1, false)] {
+                                func run(_ y: UnsafeMutablePointer<Float>) {
+                                    let xi = xs.baseAddress! + i * stride
+                                    if vector {
+                                        cadenza_int4_rows(
+                                            xi, sums[i], w, stride, 3, rows, scales, inputScales[i], b, accumulate, y)
+                                    } else {
+                                        cadenza_int4_rows_portable(
+                                            xi, sums[i], w, stride, 3, rows, scales, inputScales[i], b, accumulate, y)
+                                    }
+                                }
+                                if target == 0 {
+                                    one.withUnsafeMutableBufferPointer { run($0.baseAddress! + i * rows) }
+                                } else {
+                                    plain.withUnsafeMutableBufferPointer { run($0.baseAddress! + i * rows) }
+                                }
+                            }
+                        }
+                    }
+                    cadenza_int4_rows_many(
+                        x, stride, sums, inputScales, count, w, stride, 3, rows, scales, b, accumulate, &many, rows)
+                    cadenza_int4_rows_many_portable(
+                        x, stride, sums, inputScales, count, w, stride, 3, rows, scales, b, accumulate, &manyPlain, rows
+                    )
+                    let what = "stride \(stride), \(count) vectors, bias \(b != nil), accumulate \(accumulate)"
+                    #expect(one.map(\.bitPattern) == plain.map(\.bitPattern), "\(what)")
+                    #expect(many.map(\.bitPattern) == one.map(\.bitPattern), "\(what), many")
+                    #expect(manyPlain.map(\.bitPattern) == one.map(\.bitPattern), "\(what), many, plain loop")
+                    let expected = (0..<count * rows).map { k -> Float in
+                        let (i, j) = (k / rows, k % rows)
+                        guard j >= 3 else { return start[k] }  // rows before `first` untouched
+                        let product = Float(total(i, j)) * (scales[j] * inputScales[i])
+                        let value = product + (b?[j] ?? 0)
+                        return accumulate == 1 ? start[k] + value : value
+                    }
+                    #expect(plain.map(\.bitPattern) == expected.map(\.bitPattern), "\(what), formula")
+                }
+            }
+        }
+    }
+
+    @Test func aNaNOrInfiniteInputGivesNaN() {
+        let (outputs, inputs) = (8, 40)
+        let matrix = DecoderMatrix(
+            randomValues(outputs * inputs, seed: 3), outputs: outputs, inputs: inputs, transposed: false,
+            precision: .int4)
+        for bad in [Float.nan, .infinity, -.infinity] {
+            var x = randomValues(inputs, seed: 4)
+            x[37] = bad
+            var y = Array(repeating: Float(0), count: outputs)
+            matrix.multiply(x, bias: randomValues(outputs, seed: 5), into: &y)
+            #expect(y.allSatisfy { $0.isNaN }, "\(bad)")
+        }
+    }
+
+    /// A zero input gives the bias exactly (the offset of 15 * sum(x) is taken out to nothing).
+    @Test func zeroInputsGiveTheBias() {
+        let (outputs, inputs) = (5, 40)
+        let matrix = DecoderMatrix(
+            randomValues(outputs * inputs, seed: 3), outputs: outputs, inputs: inputs, transposed: false,
+            precision: .int4)
+        let bias = randomValues(outputs, seed: 4)
+        var y = Array(repeating: Float.nan, count: outputs)
+        matrix.multiply(Array(repeating: 0, count: inputs), bias: bias, into: &y)
+        #expect(y == bias)
+    }
+}

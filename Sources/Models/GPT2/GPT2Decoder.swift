@@ -2,8 +2,9 @@ import Tensor
 
 /// GPT-2 generation one token at a time with its KV cache: `read` takes a context in one
 /// batched pass, then each `step` is a T = 1 pass that appends one row of keys and values per
-/// layer and attends over the cache. An int8 decoder's read is its step for many tokens at once
-/// (the same bits as stepping them); a float one reads through `GPT2.forward(tokens:batch:cache:)`.
+/// layer and attends over the cache. An int8 or int4 decoder's read is its step for many tokens
+/// at once (the same bits as stepping them); a float one reads through
+/// `GPT2.forward(tokens:batch:cache:)`.
 ///
 /// A step is six layers of matrix-vector products (each of the model's weights read once), so
 /// its speed is how fast the weights stream from cache. Three things make that fast here:
@@ -116,13 +117,13 @@ public final class GPT2Decoder {
 
     /// Reads `tokens` after what the cache holds, in one batched pass, and returns the
     /// log-probabilities of the token after the last one ([V], valid until the next call).
-    /// An int8 decoder reads with its own products, many tokens to each (the same numbers as
+    /// An int8 or int4 decoder reads with its own products, many tokens to each (the same numbers as
     /// stepping the tokens one at a time, at a fraction of the cost); float32 and float16 ones
     /// through the model's batched forward (`GPT2.forward(tokens:batch:cache:)`), whose float
     /// products are faster than theirs for many rows.
     public func read(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         if tokens.count == 1 { return try step(tokens[0]) }
-        if precision == .int8 {
+        if precision.isInteger {
             try check(tokens)
             return decode(tokens, in: Buffers(tokens: tokens.count, members: memberCount, config: model.config))
         }

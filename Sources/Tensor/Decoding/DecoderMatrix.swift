@@ -30,24 +30,44 @@ public final class DecoderMatrix {
         /// int8: a quarter of the bytes; each row's weights rounded to 255 levels of its
         /// largest magnitude, the input to 65,535 levels of its own (see the type's notes).
         case int8
+        /// int4: an eighth of the bytes; each row's weights rounded to 16 odd levels of half its
+        /// largest magnitude / 7.5, the input to 255 levels of its own. Its products are two to
+        /// three times int8's on a CPU with AVX-512 VNNI, at a cost in NLL that depends on the
+        /// model (docs/generation.md): chosen by hand, never by default.
+        case int4
 
-        /// Whether a decoder's cached keys and values are float32 (float16 otherwise: int8
-        /// applies to weights only).
+        /// Whether a decoder's cached keys and values are float32 (float16 otherwise: int8 and
+        /// int4 apply to weights only).
         public var cachesFloat32: Bool { self == .float32 }
 
-        /// Whether int8 products run the AVX-512 VNNI kernel on this build.
+        /// Whether the weights are integers with a scale per row (int8, int4), products of
+        /// which are exact integer sums: the same for one vector or many.
+        public var isInteger: Bool { self == .int8 || self == .int4 }
+
+        /// Whether int8 and int4 products run the AVX-512 VNNI kernels on this build.
         public static var int8UsesVNNI: Bool { cadenza_int8_rows_use_vnni() != 0 }
 
         /// The fastest precision on the CPU this runs on: int8 where its kernel was built with
         /// AVX-512 VNNI, else float16 (int8's plain-loop fallback would not be faster).
         public static let fastest: Precision = int8UsesVNNI ? .int8 : .float16
 
-        /// Bytes per stored weight (int8 adds one float scale per row).
-        var bytesPerWeight: Int {
+        /// Bits per stored weight (int8 and int4 add one float scale per row).
+        var bitsPerWeight: Int {
             switch self {
-            case .float32: 4
-            case .float16: 2
-            case .int8: 1
+            case .float32: 32
+            case .float16: 16
+            case .int8: 8
+            case .int4: 4
+            }
+        }
+
+        /// What the weights' rows are padded to: int8's `vpdpwssd` takes 32 weights, int4's
+        /// blocks hold 128 (`cadenza_int4_rows`).
+        var rowMultiple: Int {
+            switch self {
+            case .float32, .float16: 1
+            case .int8: 32
+            case .int4: 128
             }
         }
     }
@@ -59,8 +79,9 @@ public final class DecoderMatrix {
     /// The storage precision.
     public let precision: Precision
     private let storage: UnsafeMutableRawPointer
-    /// int8: elements between rows (`inputs` rounded up to 32, zero-padded), and each row's
-    /// scale (its weights are `scales[j] * Int8`). float32/float16: `inputs` and unused.
+    /// int8 and int4: weights between rows (`inputs` rounded up to `rowMultiple`, zero-padded),
+    /// and each row's scale (its weights are `scales[j] * Int8`, or `scales[j] * (2u - 15)` for
+    /// a nibble u). float32/float16: `inputs` and unused.
     private let stride: Int
     private let scales: UnsafeMutablePointer<Float>
 
@@ -91,10 +112,11 @@ public final class DecoderMatrix {
         func element(_ j: Int, _ p: Int) -> Float { rows[j * inputs + p] }
         // 64-byte aligned (a cache line): rows of 256 or 1024 weights then start on a line,
         // and no 16-weight load straddles two lines.
-        stride = precision == .int8 ? (inputs + 31) / 32 * 32 : inputs
-        scales = .allocate(capacity: precision == .int8 ? max(1, outputs) : 1)
+        let multiple = precision.rowMultiple
+        stride = (inputs + multiple - 1) / multiple * multiple
+        scales = .allocate(capacity: precision.isInteger ? max(1, outputs) : 1)
         storage = UnsafeMutableRawPointer.allocate(
-            byteCount: max(1, outputs * stride) * precision.bytesPerWeight,
+            byteCount: max(1, outputs * stride * precision.bitsPerWeight / 8),
             alignment: 64)
         switch precision {
         case .float32:
@@ -116,6 +138,25 @@ public final class DecoderMatrix {
                     values[j * stride + p] = Int8(max(-127, min(127, (element(j, p) * inverse).rounded())))
                 }
             }
+        case .int4:
+            // Levels (2u - 15) * scale for u in 0...15: the odd multiples of largest / 15, so the
+            // largest weight is a level and no level is spent on zero (measured: 15 levels with
+            // one at zero cost several times more NLL).
+            let bytes = storage.bindMemory(to: UInt8.self, capacity: outputs * stride / 2)
+            bytes.initialize(repeating: 0, count: outputs * stride / 2)
+            for j in 0..<outputs {
+                var largest: Float = 0
+                for p in 0..<inputs { largest = max(largest, abs(element(j, p))) }
+                scales[j] = largest / 15
+                guard largest > 0 else { continue }
+                let inverse = 15 / largest
+                for p in 0..<inputs {
+                    // The odd level nearest to the weight, 2u - 15.
+                    let u = max(0, min(15, ((element(j, p) * inverse + 15) / 2).rounded(.toNearestOrEven)))
+                    let (block, i) = (p / 128 * 64, p % 128)
+                    bytes[j * stride / 2 + block + i % 64] |= UInt8(u) << (i < 64 ? 0 : 4)
+                }
+            }
         }
     }
 
@@ -124,9 +165,9 @@ public final class DecoderMatrix {
         scales.deallocate()
     }
 
-    /// Bytes of weights read per product (int8: the row scales included).
+    /// Bytes of weights read per product (int8 and int4: the row scales included).
     public var byteCount: Int {
-        outputs * stride * precision.bytesPerWeight + (precision == .int8 ? outputs * MemoryLayout<Float>.size : 0)
+        outputs * stride * precision.bitsPerWeight / 8 + (precision.isInteger ? outputs * MemoryLayout<Float>.size : 0)
     }
 
     /// What is done with each output after the product, by the thread that computed it (so a
@@ -147,11 +188,11 @@ public final class DecoderMatrix {
         epilogue: Epilogue = .store, threads: Int = Parallel.threadCount
     ) {
         let tasks = threads > 1 && outputs * inputs >= Self.parallelThreshold ? min(threads, (outputs + 3) / 4) : 1
-        // The input is rounded to 16-bit integers once, here, for every task to share.
-        withRoundedInput(x) { rounded, inputScale in
+        // The input is rounded to integers once, here, for every task to share.
+        withRoundedInput(x) { rounded in
             WorkerPool.shared.run(tasks: tasks) { task in
                 let team = Team(member: task, size: tasks, barrier: nil)
-                multiply(x, rounded, inputScale, bias, y, epilogue, rows: team.share(of: outputs, granularity: 4))
+                multiply(x, rounded, bias, y, epilogue, rows: team.share(of: outputs, granularity: 4))
             }
         }
     }
@@ -172,8 +213,8 @@ public final class DecoderMatrix {
         _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
         epilogue: Epilogue = .store, rowRanges: some Sequence<Range<Int>>
     ) {
-        withRoundedInput(x) { rounded, inputScale in
-            for rows in rowRanges { multiply(x, rounded, inputScale, bias, y, epilogue, rows: rows) }
+        withRoundedInput(x) { rounded in
+            for rows in rowRanges { multiply(x, rounded, bias, y, epilogue, rows: rows) }
         }
     }
 
@@ -181,7 +222,8 @@ public final class DecoderMatrix {
     /// `x + i * inputStride` and its outputs at `y + i * outputStride`: each output is the number
     /// the one-vector product gives for that vector, so reading a context this way equals
     /// reading its tokens one at a time. int8 reads each weight once for every four vectors
-    /// (`cadenza_int8_rows_many`), which makes a context of many tokens cost multiply-adds
+    /// (`cadenza_int8_rows_many`) and int4 a tile of rows for all of them
+    /// (`cadenza_int4_rows_many`), which makes a context of many tokens cost multiply-adds
     /// rather than weight traffic; float32 and float16 run the one-vector product per vector.
     public func multiply(
         _ x: UnsafePointer<Float>, vectors count: Int, inputStride: Int, bias: UnsafePointer<Float>?,
@@ -189,7 +231,7 @@ public final class DecoderMatrix {
         rowRanges: some Collection<Range<Int>>
     ) {
         guard count > 0 else { return }
-        guard precision == .int8, count > 1 else {
+        guard precision.isInteger, count > 1 else {
             for i in 0..<count {
                 multiply(
                     x + i * inputStride, bias: bias, into: y + i * outputStride, epilogue: epilogue,
@@ -197,18 +239,30 @@ public final class DecoderMatrix {
             }
             return
         }
-        let rounded = UnsafeMutablePointer<Int16>.allocate(capacity: count * stride)
+        let rounded = UnsafeMutableRawPointer.allocate(byteCount: count * stride * inputBytes, alignment: 64)
         let inputScales = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let inputSums = UnsafeMutablePointer<Int32>.allocate(capacity: count)
         defer {
             rounded.deallocate()
             inputScales.deallocate()
+            inputSums.deallocate()
         }
-        for i in 0..<count { inputScales[i] = roundInput(x + i * inputStride, into: rounded + i * stride) }
-        let w = storage.assumingMemoryBound(to: Int8.self)
+        for i in 0..<count {
+            (inputScales[i], inputSums[i]) = roundInput(x + i * inputStride, into: rounded + i * stride * inputBytes)
+        }
+        let accumulate: Int32 = epilogue == .accumulate ? 1 : 0
         for rows in rowRanges where !rows.isEmpty {
-            cadenza_int8_rows_many(
-                rounded, stride, inputScales, count, w, stride, rows.lowerBound, rows.upperBound, scales, bias,
-                epilogue == .accumulate ? 1 : 0, y, outputStride)
+            if precision == .int8 {
+                cadenza_int8_rows_many(
+                    rounded.assumingMemoryBound(to: Int16.self), stride, inputScales, count,
+                    storage.assumingMemoryBound(to: Int8.self), stride, rows.lowerBound, rows.upperBound, scales,
+                    bias, accumulate, y, outputStride)
+            } else {
+                cadenza_int4_rows_many(
+                    rounded.assumingMemoryBound(to: Int8.self), stride, inputSums, inputScales, count,
+                    storage.assumingMemoryBound(to: UInt8.self), stride, rows.lowerBound, rows.upperBound, scales,
+                    bias, accumulate, y, outputStride)
+            }
             if epilogue == .gelu {
                 for i in 0..<count {
                     let out = y + i * outputStride + rows.lowerBound
@@ -218,31 +272,46 @@ public final class DecoderMatrix {
         }
     }
 
-    /// Calls `body` with `x` rounded to 16-bit integers and their scale (int8), or nil and 0.
-    private func withRoundedInput(_ x: UnsafePointer<Float>, _ body: (UnsafePointer<Int16>?, Float) -> Void) {
-        guard precision == .int8 else { return body(nil, 0) }
-        withUnsafeTemporaryAllocation(of: Int16.self, capacity: stride) { rounded in
-            guard let rounded = rounded.baseAddress else { return }
-            let inputScale = roundInput(x, into: rounded)
-            body(rounded, inputScale)
+    /// An input vector rounded to integers (int8: 16-bit, int4: 8-bit, `stride` of them) times
+    /// one `scale`, and the integers' `sum` (int4's kernel needs it).
+    private struct RoundedInput {
+        let integers: UnsafeRawPointer, scale: Float, sum: Int32
+    }
+
+    /// Bytes per integer of a rounded input.
+    private var inputBytes: Int { precision == .int8 ? 2 : 1 }
+
+    /// Calls `body` with `x` rounded for an integer precision, or nil.
+    private func withRoundedInput(_ x: UnsafePointer<Float>, _ body: (RoundedInput?) -> Void) {
+        guard precision.isInteger else { return body(nil) }
+        withUnsafeTemporaryAllocation(byteCount: stride * inputBytes, alignment: 64) { buffer in
+            guard let integers = buffer.baseAddress else { return }
+            let (scale, sum) = roundInput(x, into: integers)
+            body(RoundedInput(integers: integers, scale: scale, sum: sum))
         }
     }
 
-    /// Rows `rows` of the product, with the input also as `rounded` integers times
-    /// `inputScale` for int8.
+    /// Rows `rows` of the product, with the input also `rounded` for int8 and int4.
     private func multiply(
-        _ x: UnsafePointer<Float>, _ rounded: UnsafePointer<Int16>?, _ inputScale: Float,
+        _ x: UnsafePointer<Float>, _ rounded: RoundedInput?,
         _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ epilogue: Epilogue, rows: Range<Int>
     ) {
         let (first, last) = (rows.lowerBound, rows.upperBound)
         guard first < last else { return }
+        let accumulate: Int32 = epilogue == .accumulate ? 1 : 0
         switch precision {
         case .int8:
             // The kernel scales the sums, adds the bias and accumulates into y itself.
             guard let rounded else { return }
             cadenza_int8_rows(
-                rounded, storage.assumingMemoryBound(to: Int8.self), stride, first, last, scales,
-                inputScale, bias, epilogue == .accumulate ? 1 : 0, y)
+                rounded.integers.assumingMemoryBound(to: Int16.self), storage.assumingMemoryBound(to: Int8.self),
+                stride, first, last, scales, rounded.scale, bias, accumulate, y)
+        case .int4:
+            guard let rounded else { return }
+            cadenza_int4_rows(
+                rounded.integers.assumingMemoryBound(to: Int8.self), rounded.sum,
+                storage.assumingMemoryBound(to: UInt8.self), stride, first, last, scales, rounded.scale, bias,
+                accumulate, y)
         case .float32, .float16:
             // Accumulating: the product goes to scratch first, then is added to y.
             withUnsafeTemporaryAllocation(of: Float.self, capacity: epilogue == .accumulate ? last - first : 0) {
@@ -259,15 +328,22 @@ public final class DecoderMatrix {
         if epilogue == .gelu { GELU.forward(out: y + first, input: y + first, count: last - first) }
     }
 
-    /// The largest 16-bit integer the input is rounded to: 32767, or less where a row is so
-    /// long that a 32-bit lane (stride / 16 products of at most 127 x level) could overflow.
-    private var inputLevels: Float { Float(min(32767, Int(Int32.max) / (127 * max(1, stride / 16)))) }
+    /// The largest integer the input is rounded to. int8: 32767 (16 bits), or less where a row is
+    /// so long that a 32-bit lane (stride / 16 products of at most 127 x level) could overflow.
+    /// int4: 127 (8 bits), or less where a row's dot product (at most 15 x level per weight)
+    /// could pass 2^31.
+    private var inputLevels: Float {
+        precision == .int8
+            ? Float(min(32767, Int(Int32.max) / (127 * max(1, stride / 16))))
+            : Float(min(127, Int(Int32.max) / (15 * max(1, stride))))
+    }
 
     /// Writes `x` as integers `rounded[p] = round(x[p] / scale)` (to nearest, ties to even;
-    /// zero past `inputs`, up to `stride`) and returns `scale` = max |x| / `inputLevels`: 0 when
-    /// x is all zeros, NaN when x holds a NaN or an infinity, so that the product is NaN as the
-    /// float paths' would be rather than a plausible number.
-    private func roundInput(_ x: UnsafePointer<Float>, into rounded: UnsafeMutablePointer<Int16>) -> Float {
+    /// zero past `inputs`, up to `stride`; Int16 for int8, Int8 for int4) and returns `scale` =
+    /// max |x| / `inputLevels` (0 when x is all zeros, NaN when x holds a NaN or an infinity, so
+    /// that the product is NaN as the float paths' would be rather than a plausible number) and
+    /// the integers' sum.
+    private func roundInput(_ x: UnsafePointer<Float>, into rounded: UnsafeMutableRawPointer) -> (Float, Int32) {
         typealias V = SIMD16<Float>
         let vectorEnd = inputs & ~15
         // max |x| on bit patterns: with the sign bit cleared, floats order as integers do
@@ -284,25 +360,39 @@ public final class DecoderMatrix {
         for q in vectorEnd..<inputs { largestBits = max(largestBits, x[q].bitPattern & 0x7FFF_FFFF) }
         // NaN's bit patterns are above infinity's, which is above every finite magnitude.
         let largest = Float(bitPattern: largestBits)
-        rounded.initialize(repeating: 0, count: stride)
-        guard largest.isFinite else { return .nan }
-        guard largest > 0 else { return 0 }
+        rounded.initializeMemory(as: UInt8.self, repeating: 0, count: stride * inputBytes)
+        guard largest.isFinite else { return (.nan, 0) }
+        guard largest > 0 else { return (0, 0) }
         let levels = inputLevels, inverse = levels / largest
         // Round to nearest by adding 1.5 * 2^23: the sum's low mantissa bits are then the
         // integer (|x * inverse| <= 32767 is far inside the 2^22 this holds for). Swift's
         // generic SIMD float-to-integer conversion is a loop of library calls.
         let magic = V(repeating: 12_582_912), magicBits = SIMD16<Int32>(repeating: 0x4B40_0000)
+        let narrow = precision == .int4
+        var sums = SIMD16<Int32>()
         p = 0
         while p < vectorEnd {
             let shifted = UnsafeRawPointer(x + p).loadUnaligned(as: V.self) * inverse + magic
             let integers = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- magicBits
-            UnsafeMutableRawPointer(rounded + p).storeBytes(
-                of: SIMD16<Int16>(truncatingIfNeeded: integers),
-                as: SIMD16<Int16>.self)
+            if narrow {
+                (rounded + p).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: integers), as: SIMD16<Int8>.self)
+            } else {
+                (rounded + 2 * p).storeBytes(of: SIMD16<Int16>(truncatingIfNeeded: integers), as: SIMD16<Int16>.self)
+            }
+            sums &+= integers
             p += 16
         }
-        for q in vectorEnd..<inputs { rounded[q] = Int16((x[q] * inverse).rounded(.toNearestOrEven)) }
-        return largest / levels
+        var sum = sums.wrappedSum()
+        for q in vectorEnd..<inputs {
+            let integer = Int32((x[q] * inverse).rounded(.toNearestOrEven))
+            if narrow {
+                rounded.storeBytes(of: Int8(integer), toByteOffset: q, as: Int8.self)
+            } else {
+                rounded.storeBytes(of: Int16(integer), toByteOffset: 2 * q, as: Int16.self)
+            }
+            sum &+= integer
+        }
+        return (largest / levels, sum)
     }
 
     /// Rows `rows` of the product, four at a time sharing each load of x; each 16 weights are

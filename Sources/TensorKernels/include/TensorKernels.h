@@ -51,6 +51,37 @@ void cadenza_int8_rows_portable(const int16_t *x, const int8_t *w, long stride, 
                                 const float *scales, float input_scale, const float *bias, int accumulate,
                                 float *y);
 
+/// Batch-1 decoding with 4-bit weights (Tensor's `DecoderMatrix`, precision int4). Row j holds
+/// `stride` weights as `stride / 2` bytes: in each block of 128 weights (64 bytes), byte i holds
+/// weight i in its low nibble and weight 64 + i in its high one, each an unsigned u in 0...15
+/// standing for the odd level 2u - 15 (16 levels, symmetric about zero, none at zero). x holds
+/// `stride` signed bytes (|x| <= 127, zero-padded) whose sum is `x_sum`. Then
+///     s_j = 2 * (sum over p of u[j, p] * x[p]) - 15 * x_sum,  exactly (64 bits),
+/// and v_j and y[j] as `cadenza_int8_rows` makes them from s_j (`scales[j]` is half the step
+/// between two levels of row j). `stride` is a multiple of 128, at most 2^20.
+///
+/// Why: a quarter of the int8 path's bytes per weight halved again, and AVX-512 VNNI's
+/// `vpdpbusd` multiplies 64 unsigned-by-signed byte pairs per instruction with no widening, so
+/// a step's weights fit in the L2 of the cores that run it where int8's do not.
+void cadenza_int4_rows(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
+                       const float *scales, float input_scale, const float *bias, int accumulate, float *y);
+
+/// `cadenza_int4_rows` for `n` vectors at once (vector i at `x + i * x_stride`, sum `x_sums[i]`,
+/// scale `input_scales[i]`, outputs at `y + i * y_stride`): each output is the one-vector
+/// number, so a batch read of a context equals reading its tokens one at a time.
+void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales, long n,
+                            const uint8_t *w, long stride, long first, long last, const float *scales,
+                            const float *bias, int accumulate, float *y, long y_stride);
+
+/// The plain loops the two int4 functions run without AVX-512 VNNI (the same check as int8's),
+/// and the reference the tests hold the VNNI path to, bit for bit.
+void cadenza_int4_rows_portable(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
+                                const float *scales, float input_scale, const float *bias, int accumulate,
+                                float *y);
+void cadenza_int4_rows_many_portable(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales,
+                                     long n, const uint8_t *w, long stride, long first, long last,
+                                     const float *scales, const float *bias, int accumulate, float *y, long y_stride);
+
 /// Mixed-precision products (Tensor's `BFloat16GEMM`): float32 rounded to bfloat16, to nearest
 /// with ties to even (a NaN stays a quiet NaN).
 uint16_t cadenza_bf16_round(float x);
