@@ -8,14 +8,15 @@
 # with a KV cache), 2 threads, same shapes and vocabulary. Both sides run alternately, ROUNDS
 # times, so that load on the shared machine hits both; each prints its median over REPEATS.
 #
-# Cadenza runs three times per round: decoders reading the weights in float32, float16 and int8 (what
-# `cadenza generate` uses by default).
+# Cadenza runs once per precision per round: decoders reading the weights in float32, float16, int8
+# (what `cadenza generate` uses by default) and int4 (`--precision int4`, chosen by hand).
 #
 # Usage: Benchmarks/generate-compare.sh [ROUNDS] [TOKENS] [REPEATS] [THREADS]
 #   VENV           venv with torch (default Benchmarks/.venv-models, ignored by git; created with
 #                  `pip install "torch==2.13.*" numpy` if missing, as Benchmarks/models/compare.sh does)
 #   PYTHON         python with torch (default VENV/bin/python)
 #   TORCH_BENCH    the baseline script (default Benchmarks/models/torch_bench.py)
+#   PRECISIONS     Cadenza's decoder precisions to run (default "float32 float16 int8 int4")
 #   TXL_REFERENCE  the authors' pytorch/ folder (default Benchmarks/vendor/transformer-xl/pytorch;
 #                  see Benchmarks/models/torch_common.py)
 # Output goes to stdout; the current figures are kept in Benchmarks/generate-results.txt
@@ -31,12 +32,13 @@ fi
 PYTHON=${PYTHON:-$VENV/bin/python}
 TORCH_BENCH=${TORCH_BENCH:-Benchmarks/models/torch_bench.py}
 VOCAB=368   # the default REMI vocabulary
+PRECISIONS=${PRECISIONS:-float32 float16 int8 int4}
 swift build -c release >/dev/null
 CADENZA=.build/release/cadenza
 echo "# Benchmarks/generate-compare.sh $ROUNDS $TOKENS $REPEATS $THREADS, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
 for round in $(seq "$ROUNDS"); do
   echo "# round $round ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
-  for precision in float32 float16 int8; do
+  for precision in $PRECISIONS; do
     ${CADENZA}-bench generate --preset small --memories 128 512 2048 --tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" \
       --precision $precision | grep RESULT | sed "s/^/cadenza $precision /"
   done

@@ -28,7 +28,7 @@ struct BenchGenerate: ParsableCommand {
 
     @OptionGroup var threadOptions: BenchThreads
 
-    @Option(help: "How the decoders read the weights: int8 (generate's default), float16 or float32.")
+    @Option(help: "How the decoders read the weights: int8 (generate's default), int4, float16 or float32.")
     var precision: DecoderMatrix.Precision = .fastest
 
     @Flag(help: "Skip GPT-2.")

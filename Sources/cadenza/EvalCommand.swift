@@ -104,7 +104,7 @@ struct EvalCommand: ParsableCommand {
         help:
             .init(
                 "Score one token at a time through the generation decoder with its weights in this precision (float32, "
-                    + "float16 or int8), as `generate` reads them, instead of in batched segments: what a precision "
+                    + "float16, int8 or int4), as `generate` reads them, instead of in batched segments: what a precision "
                     + "costs in NLL."
             )
     )

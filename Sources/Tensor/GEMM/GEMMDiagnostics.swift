@@ -80,7 +80,7 @@ public struct GEMMDiagnostics: Sendable {
             Line(
                 label: "decoding",
                 value: DecoderMatrix.Precision.int8UsesVNNI
-                    ? "int8 weights with the AVX-512 VNNI kernel (generation's default)"
+                    ? "int8 weights with the AVX-512 VNNI kernel (generation's default; int4 by hand)"
                     : "float16 weights (generation's default; int8 would run a plain loop here, without AVX-512 VNNI)"))
         lines.append(
             Line(
