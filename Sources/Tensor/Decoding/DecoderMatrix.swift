@@ -353,7 +353,8 @@ public final class DecoderMatrix {
         var p = 0
         while p < vectorEnd {
             let bits = UnsafeRawPointer(x + p).loadUnaligned(as: Bits.self) & Bits(repeating: 0x7FFF_FFFF)
-            highest = pointwiseMax(highest, bits)
+            // A compare and a blend; `pointwiseMax` on integers stays a call per 16 elements.
+            highest.replace(with: bits, where: bits .> highest)
             p += 16
         }
         var largestBits = UInt32(highest.max())
