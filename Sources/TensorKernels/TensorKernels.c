@@ -35,7 +35,7 @@ void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const floa
 }
 
 // Row j's 4-bit total from the exact dot product of its stored nibbles u with x: each weight is
-// 2u - 15 (in units of half the row's scale), so the total is 2 * dot - 15 * x_sum, in 64 bits.
+// 2u - 15 in units of the row's scale, so the total is 2 * dot - 15 * x_sum, in 64 bits.
 static inline int64_t int4_total(int64_t dot, int32_t x_sum) { return 2 * dot - 15 * (int64_t)x_sum; }
 
 void cadenza_int4_rows_portable(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
@@ -238,8 +238,8 @@ VNNI_TARGET static void many_vnni(const int16_t *x, long x_stride, const float *
 // nibbles the block's first 64, the high ones its last 64), unpacked by a mask and a shift into
 // unsigned bytes that `vpdpbusd` multiplies with x's signed bytes, 64 products per instruction.
 // Two accumulators per row (low and high nibbles) halve each chain of dependent instructions.
-// The lanes' totals are in 32 bits (every row's dot product is below 15 * 127 * stride, inside
-// 2^31 for the strides the header allows) and are made the row's total in 64, as the plain loop.
+// The lanes' totals are in 32 bits (every row's dot product is at most 15 * |x| * stride, which
+// the header keeps below 2^31) and are made the row's total in 64, as in the plain loop.
 VNNI_TARGET static inline __m512i low_nibbles(__m512i b, __m512i mask) { return _mm512_and_si512(b, mask); }
 VNNI_TARGET static inline __m512i high_nibbles(__m512i b, __m512i mask) {
     return _mm512_and_si512(_mm512_srli_epi16(b, 4), mask);

@@ -30,8 +30,8 @@ public final class DecoderMatrix {
         /// int8: a quarter of the bytes; each row's weights rounded to 255 levels of its
         /// largest magnitude, the input to 65,535 levels of its own (see the type's notes).
         case int8
-        /// int4: an eighth of the bytes; each row's weights rounded to 16 odd levels of half its
-        /// largest magnitude / 7.5, the input to 255 levels of its own. Its products are two to
+        /// int4: an eighth of the bytes; each row's weights rounded to the 16 odd multiples
+        /// (±1, ±3, ... ±15) of its largest magnitude / 15, the input to 255 levels of its own. Its products are two to
         /// three times int8's on a CPU with AVX-512 VNNI, at a cost in NLL that depends on the
         /// model (docs/generation.md): chosen by hand, never by default.
         case int4

@@ -55,14 +55,16 @@ void cadenza_int8_rows_portable(const int16_t *x, const int8_t *w, long stride, 
 /// `stride` weights as `stride / 2` bytes: in each block of 128 weights (64 bytes), byte i holds
 /// weight i in its low nibble and weight 64 + i in its high one, each an unsigned u in 0...15
 /// standing for the odd level 2u - 15 (16 levels, symmetric about zero, none at zero). x holds
-/// `stride` signed bytes (|x| <= 127, zero-padded) whose sum is `x_sum`. Then
+/// `stride` signed bytes (zero-padded) whose sum is `x_sum`, each small enough that
+/// 15 * |x| * stride < 2^31 (|x| <= 127 allows any stride up to 2^20; `DecoderMatrix` lowers its
+/// levels beyond). Then
 ///     s_j = 2 * (sum over p of u[j, p] * x[p]) - 15 * x_sum,  exactly (64 bits),
 /// and v_j and y[j] as `cadenza_int8_rows` makes them from s_j (`scales[j]` is half the step
-/// between two levels of row j). `stride` is a multiple of 128, at most 2^20.
+/// between two levels of row j). `stride` is a multiple of 128.
 ///
-/// Why: a quarter of the int8 path's bytes per weight halved again, and AVX-512 VNNI's
-/// `vpdpbusd` multiplies 64 unsigned-by-signed byte pairs per instruction with no widening, so
-/// a step's weights fit in the L2 of the cores that run it where int8's do not.
+/// Why: half int8's bytes per weight, so twice the weights stay in a core's caches, and AVX-512
+/// VNNI's `vpdpbusd` multiplies 64 unsigned-by-signed byte pairs per instruction with no
+/// widening (int8's weights are widened to 16 bits for `vpdpwssd`).
 void cadenza_int4_rows(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
                        const float *scales, float input_scale, const float *bias, int accumulate, float *y);
 
