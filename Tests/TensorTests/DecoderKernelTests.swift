@@ -68,6 +68,64 @@ private func expectNear(
     }
 }
 
+/// An integer-precision matrix's product equals `expected` (the exact sums of its rounded
+/// integers, in Double) up to the final scale-and-add's float rounding, for every shape given in
+/// both layouts, storing and accumulating, on one thread and two.
+private func expectExactIntegerProducts(
+    _ precision: DecoderMatrix.Precision, transposed: Bool, shapes: [(Int, Int)],
+    expected: ([Float], [Float], [Float], Int, Int) -> [Float]
+) {
+    for (index, (outputs, inputs)) in shapes.enumerated() {
+        let w = randomValues(outputs * inputs, seed: UInt64(index)),
+            x = randomValues(inputs, seed: 50 + UInt64(index))
+        let bias = randomValues(outputs, seed: 90 + UInt64(index))
+        // The matrix is given in the layout asked for; the reference reads [out, in] rows.
+        let given = transposed ? (0..<inputs * outputs).map { w[($0 % outputs) * inputs + $0 / outputs] } : w
+        let matrix = DecoderMatrix(
+            given, outputs: outputs, inputs: inputs, transposed: transposed, precision: precision)
+        let expected = expected(w, x, bias, outputs, inputs)
+        // Only float rounding of the final scale-and-add separates the two.
+        let tolerance = 1e-6 * Float(inputs) + 1e-6
+        for threads in [1, 2] {
+            var y = Array(repeating: Float.nan, count: outputs)
+            matrix.multiply(x, bias: bias, into: &y, threads: threads)
+            expectNear(y, expected, tolerance, "\(outputs)x\(inputs) \(precision) threads \(threads)")
+            let start = randomValues(outputs, seed: 7)
+            var accumulated = start
+            matrix.multiply(x, bias: bias, into: &accumulated, epilogue: .accumulate, threads: threads)
+            expectNear(accumulated, zip(start, expected).map { $0 + $1 }, tolerance, "accumulate")
+        }
+    }
+}
+
+/// Against the float32 product an integer precision's error is the rounding's and no more:
+/// at most half a step of each weight (`weightHalfStep` of the row's largest magnitude) times
+/// |x|, plus half an input step (max |x| / `inputLevels`) times |w|, summed over the row; and
+/// the weights really are rounded (a path that fell back to float32 would show no error).
+private func expectErrorInsideTheRoundingBound(
+    _ precision: DecoderMatrix.Precision, weightHalfStep: (Float) -> Float, inputLevels: Float, byteCount: Int
+) {
+    let (outputs, inputs) = (64, 256)
+    let w = randomValues(outputs * inputs, seed: 11), x = randomValues(inputs, seed: 12)
+    let exact = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .float32)
+    let rounded = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: precision)
+    var a = Array(repeating: Float(0), count: outputs), b = a
+    exact.multiply(x, bias: nil, into: &a)
+    rounded.multiply(x, bias: nil, into: &b)
+    let largestInput = x.map { abs($0) }.max()!
+    var worstShare: Float = 0
+    for j in 0..<outputs {
+        let row = w[(j * inputs)..<((j + 1) * inputs)]
+        let bound =
+            weightHalfStep(row.map { abs($0) }.max()!) * x.reduce(0) { $0 + abs($1) } + 0.5 * largestInput
+            / inputLevels * row.reduce(0) { $0 + abs($1) }
+        #expect(abs(a[j] - b[j]) <= bound * 1.001 + 1e-5, "\(precision) row \(j): \(abs(a[j] - b[j])) > \(bound)")
+        worstShare = max(worstShare, abs(a[j] - b[j]) / bound)
+    }
+    #expect(worstShare > 0.01)
+    #expect(rounded.byteCount == byteCount)
+}
+
 @Suite struct Int8DecoderMatrixTests {
     /// What the int8 product must compute, in Double: each row rounded to integers of its scale
     /// (max |w_j| / 127), the input to integers of its own (max |x| / levels), products summed
@@ -88,53 +146,15 @@ private func expectNear(
 
     @Test(arguments: [false, true])
     func productIsTheExactSumOfTheRoundedIntegers(transposed: Bool) {
-        for (index, (outputs, inputs)) in DecoderMatrixTests.shapes.enumerated() {
-            let w = randomValues(outputs * inputs, seed: UInt64(index)),
-                x = randomValues(inputs, seed: 50 + UInt64(index))
-            let bias = randomValues(outputs, seed: 90 + UInt64(index))
-            // The matrix is given in the layout asked for; the reference reads [out, in] rows.
-            let given = transposed ? (0..<inputs * outputs).map { w[($0 % outputs) * inputs + $0 / outputs] } : w
-            let matrix = DecoderMatrix(
-                given, outputs: outputs, inputs: inputs, transposed: transposed, precision: .int8)
-            let expected = Self.expected(w, x, bias, outputs: outputs, inputs: inputs, levels: 32767)
-            // Only float rounding of the final scale-and-add separates the two.
-            let tolerance = 1e-6 * Float(inputs) + 1e-6
-            for threads in [1, 2] {
-                var y = Array(repeating: Float.nan, count: outputs)
-                matrix.multiply(x, bias: bias, into: &y, threads: threads)
-                expectNear(y, expected, tolerance, "\(outputs)x\(inputs) int8 threads \(threads)")
-                let start = randomValues(outputs, seed: 7)
-                var accumulated = start
-                matrix.multiply(x, bias: bias, into: &accumulated, epilogue: .accumulate, threads: threads)
-                expectNear(accumulated, zip(start, expected).map { $0 + $1 }, tolerance, "accumulate")
-            }
+        expectExactIntegerProducts(.int8, transposed: transposed, shapes: DecoderMatrixTests.shapes) {
+            Self.expected($0, $1, $2, outputs: $3, inputs: $4, levels: 32767)
         }
     }
 
-    /// Against the float32 product the error is the rounding's and no more: at most half a
-    /// step of each weight times |x|, plus half an input step times |w|, summed over the row.
+    /// Against float32: weights to half of max |w| / 127, the input to 32,767 levels.
     @Test func errorAgainstFloat32StaysInsideTheRoundingBound() {
-        let (outputs, inputs) = (64, 256)
-        let w = randomValues(outputs * inputs, seed: 11), x = randomValues(inputs, seed: 12)
-        let exact = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .float32)
-        let int8 = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .int8)
-        var a = Array(repeating: Float(0), count: outputs), b = a
-        exact.multiply(x, bias: nil, into: &a)
-        int8.multiply(x, bias: nil, into: &b)
-        let largestInput = x.map { abs($0) }.max()!
-        var worstShare: Float = 0
-        for j in 0..<outputs {
-            let row = w[(j * inputs)..<((j + 1) * inputs)]
-            let rowScale = row.map { abs($0) }.max()! / 127
-            let bound =
-                0.5 * rowScale * x.reduce(0) { $0 + abs($1) } + 0.5 * largestInput / 32767
-                * row.reduce(0) { $0 + abs($1) }
-            #expect(abs(a[j] - b[j]) <= bound * 1.001 + 1e-5, "row \(j): \(abs(a[j] - b[j])) > \(bound)")
-            worstShare = max(worstShare, abs(a[j] - b[j]) / bound)
-        }
-        // The weights really are rounded (an int8 path that fell back to float32 would show 0).
-        #expect(worstShare > 0.01)
-        #expect(int8.byteCount == outputs * inputs + outputs * 4)
+        expectErrorInsideTheRoundingBound(
+            .int8, weightHalfStep: { 0.5 * $0 / 127 }, inputLevels: 32767, byteCount: 64 * 256 + 64 * 4)
     }
 
     /// Rows longer than 8,257 inputs could overflow a 32-bit lane at 32767 input levels; the
@@ -401,49 +421,16 @@ private func expectNear(
 
     @Test(arguments: [false, true])
     func productIsTheExactSumOfTheRoundedIntegers(transposed: Bool) {
-        for (index, (outputs, inputs)) in (DecoderMatrixTests.shapes + [(9, 300)]).enumerated() {
-            let w = randomValues(outputs * inputs, seed: UInt64(index)),
-                x = randomValues(inputs, seed: 50 + UInt64(index))
-            let bias = randomValues(outputs, seed: 90 + UInt64(index))
-            let given = transposed ? (0..<inputs * outputs).map { w[($0 % outputs) * inputs + $0 / outputs] } : w
-            let matrix = DecoderMatrix(
-                given, outputs: outputs, inputs: inputs, transposed: transposed, precision: .int4)
-            let expected = Self.expected(w, x, bias, outputs: outputs, inputs: inputs)
-            let tolerance = 1e-6 * Float(inputs) + 1e-6
-            for threads in [1, 2] {
-                var y = Array(repeating: Float.nan, count: outputs)
-                matrix.multiply(x, bias: bias, into: &y, threads: threads)
-                expectNear(y, expected, tolerance, "\(outputs)x\(inputs) int4 threads \(threads)")
-                let start = randomValues(outputs, seed: 7)
-                var accumulated = start
-                matrix.multiply(x, bias: bias, into: &accumulated, epilogue: .accumulate, threads: threads)
-                expectNear(accumulated, zip(start, expected).map { $0 + $1 }, tolerance, "accumulate")
-            }
+        expectExactIntegerProducts(.int4, transposed: transposed, shapes: DecoderMatrixTests.shapes + [(9, 300)]) {
+            Self.expected($0, $1, $2, outputs: $3, inputs: $4)
         }
     }
 
-    /// Against float32 the error is the rounding's and no more: at most half a step of each
-    /// weight (max |w_j| / 15) times |x|, plus half an input step times |w|, over the row.
+    /// Against float32: weights to within max |w| / 15 (half the step of 2 x that between odd
+    /// levels), the input to 127 levels.
     @Test func errorAgainstFloat32StaysInsideTheRoundingBound() {
-        let (outputs, inputs) = (64, 256)
-        let w = randomValues(outputs * inputs, seed: 11), x = randomValues(inputs, seed: 12)
-        let exact = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .float32)
-        let int4 = DecoderMatrix(w, outputs: outputs, inputs: inputs, transposed: false, precision: .int4)
-        var a = Array(repeating: Float(0), count: outputs), b = a
-        exact.multiply(x, bias: nil, into: &a)
-        int4.multiply(x, bias: nil, into: &b)
-        let largestInput = x.map { abs($0) }.max()!
-        var worstShare: Float = 0
-        for j in 0..<outputs {
-            let row = w[(j * inputs)..<((j + 1) * inputs)]
-            let bound =
-                row.map { abs($0) }.max()! / 15 * x.reduce(0) { $0 + abs($1) } + 0.5 * largestInput / 127
-                * row.reduce(0) { $0 + abs($1) }
-            #expect(abs(a[j] - b[j]) <= bound * 1.001 + 1e-5, "row \(j): \(abs(a[j] - b[j])) > \(bound)")
-            worstShare = max(worstShare, abs(a[j] - b[j]) / bound)
-        }
-        #expect(worstShare > 0.01)
-        #expect(int4.byteCount == outputs * inputs / 2 + outputs * 4)
+        expectErrorInsideTheRoundingBound(
+            .int4, weightHalfStep: { $0 / 15 }, inputLevels: 127, byteCount: 64 * 256 / 2 + 64 * 4)
     }
 
     /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same bits, one

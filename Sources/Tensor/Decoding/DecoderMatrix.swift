@@ -110,6 +110,16 @@ public final class DecoderMatrix {
         }
         defer { transposedCopy?.deallocate() }
         func element(_ j: Int, _ p: Int) -> Float { rows[j * inputs + p] }
+        // Integer rows: each row's scale is its largest magnitude / `levels`; `body` rounds the
+        // row's weights given `levels / largest` (a row of zeros keeps scale 0 and zero weights).
+        func roundRows(levels: Float, _ body: (_ j: Int, _ inverse: Float) -> Void) {
+            for j in 0..<outputs {
+                var largest: Float = 0
+                for p in 0..<inputs { largest = max(largest, abs(element(j, p))) }
+                scales[j] = largest / levels
+                if largest > 0 { body(j, levels / largest) }
+            }
+        }
         // 64-byte aligned (a cache line): rows of 256 or 1024 weights then start on a line,
         // and no 16-weight load straddles two lines.
         let multiple = precision.rowMultiple
@@ -128,12 +138,7 @@ public final class DecoderMatrix {
         case .int8:
             let values = storage.bindMemory(to: Int8.self, capacity: outputs * stride)
             values.initialize(repeating: 0, count: outputs * stride)
-            for j in 0..<outputs {
-                var largest: Float = 0
-                for p in 0..<inputs { largest = max(largest, abs(element(j, p))) }
-                scales[j] = largest / 127
-                guard largest > 0 else { continue }
-                let inverse = 127 / largest
+            roundRows(levels: 127) { j, inverse in
                 for p in 0..<inputs {
                     values[j * stride + p] = Int8(max(-127, min(127, (element(j, p) * inverse).rounded())))
                 }
@@ -144,12 +149,7 @@ public final class DecoderMatrix {
             // one at zero cost several times more NLL).
             let bytes = storage.bindMemory(to: UInt8.self, capacity: outputs * stride / 2)
             bytes.initialize(repeating: 0, count: outputs * stride / 2)
-            for j in 0..<outputs {
-                var largest: Float = 0
-                for p in 0..<inputs { largest = max(largest, abs(element(j, p))) }
-                scales[j] = largest / 15
-                guard largest > 0 else { continue }
-                let inverse = 15 / largest
+            roundRows(levels: 15) { j, inverse in
                 for p in 0..<inputs {
                     // The odd level nearest to the weight, 2u - 15.
                     let u = max(0, min(15, ((element(j, p) * inverse + 15) / 2).rounded(.toNearestOrEven)))
