@@ -8,11 +8,12 @@ import Tensor
 /// workloads: one matrix multiplied again and again (its weights stay in L2 when they fit),
 /// and a whole step's 24 matrices of 6 layers in turn (4.7 M weights, streamed from L3 as in
 /// generation). float32 is the baseline measured in the same run; prints medians over rounds
-/// of weights per second, bytes per second and the speed-up over float32 and float16.
+/// of weights per second, bytes per second and the speed-up over float32, over float16 (int8)
+/// and over int8 (int4).
 struct BenchDecoder: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decoder",
-        abstract: "Time the batch-1 decoder products in float32, float16 and int8 at the small model's shapes.")
+        abstract: "Time the batch-1 decoder products in float32, float16, int8 and int4 at the small model's shapes.")
 
     @Option(help: "Rounds to run; figures are medians over them.")
     var runs = 7
@@ -51,7 +52,7 @@ struct BenchDecoder: ParsableCommand {
         print(
             "workload".padding(32) + "precision".padding(10) + "G weights/s".padding(13, left: true)
                 + "GB/s".padding(8, left: true) + "vs float32".padding(12, left: true)
-                + "vs float16".padding(12, left: true))
+                + "vs float16".padding(12, left: true) + "vs int8".padding(9, left: true))
         var generator = SeededGenerator(seed: 1)
         for workload in Self.workloads {
             let weights = workload.shapes.map { shape in
@@ -83,6 +84,9 @@ struct BenchDecoder: ParsableCommand {
                     + (precision == .int8
                     ? rates[.float16].map { String(format: "%.2fx", stepsPerSecond / $0) } ?? "" : "")
                     .padding(12, left: true)
+                    + (precision == .int4
+                    ? rates[.int8].map { String(format: "%.2fx", stepsPerSecond / $0) } ?? "" : "")
+                    .padding(9, left: true)
                 print(line)
             }
         }
