@@ -38,18 +38,18 @@ void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const floa
 // 2u - 15 in units of the row's scale, so the total is 2 * dot - 15 * x_sum, in 64 bits.
 static inline int64_t int4_total(int64_t dot, int32_t x_sum) { return 2 * dot - 15 * (int64_t)x_sum; }
 
+// The nibble of row j, input p, in the panel layout the header describes.
+static inline int32_t int4_weight(const uint8_t *w, long stride, long j, long p) {
+    const uint8_t byte = w[((j / 16) * (stride / 8) + p / 8) * 64 + (j % 16) * 4 + p % 4];
+    return p % 8 < 4 ? byte & 15 : byte >> 4;
+}
+
 void cadenza_int4_rows_portable(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
                                 const float *scales, float input_scale, const float *bias, int accumulate,
                                 float *y) {
     for (long j = first; j < last; j++) {
-        const uint8_t *r = w + j * (stride / 2);
         int64_t dot = 0;
-        for (long block = 0; block < stride; block += 128) {
-            for (long i = 0; i < 64; i++) {
-                const uint8_t byte = r[block / 2 + i];
-                dot += (int32_t)(byte & 15) * x[block + i] + (int32_t)(byte >> 4) * x[block + 64 + i];
-            }
-        }
+        for (long p = 0; p < stride; p++) dot += int4_weight(w, stride, j, p) * x[p];
         store_output(y, j, row_output(int4_total(dot, x_sum), scales[j], input_scale, bias, j), accumulate);
     }
 }
@@ -234,134 +234,150 @@ VNNI_TARGET static void many_vnni(const int16_t *x, long x_stride, const float *
     }
 }
 
-// 4-bit rows, four at a time sharing each load of x: a row's 64 bytes hold 128 weights (the low
-// nibbles the block's first 64, the high ones its last 64), unpacked by a mask and a shift into
-// unsigned bytes that `vpdpbusd` multiplies with x's signed bytes, 64 products per instruction.
-// Two accumulators per row (low and high nibbles) halve each chain of dependent instructions.
-// The lanes' totals are in 32 bits (every row's dot product is at most 15 * |x| * stride, which
-// the header keeps below 2^31) and are made the row's total in 64, as in the plain loop.
+// 4-bit weights in panels of 16 rows: each 64-byte load holds 8 inputs of 16 rows, unpacked by a
+// mask (inputs 0-3 of the group, low nibbles) and a shift (inputs 4-7, high nibbles) into unsigned
+// bytes, four per row in each 32-bit lane, that `vpdpbusd` multiplies with the input's four bytes
+// broadcast to every lane: 64 products per instruction, and each lane ends holding one row's
+// whole dot product, so no horizontal sums are needed (they were half the instructions of a
+// row layout's kernel for rows of 256). Lanes stay in 32 bits (a row's dot product is at most
+// 15 * |x| * stride, below 2^31 by the header's bound).
 VNNI_TARGET static inline __m512i low_nibbles(__m512i b, __m512i mask) { return _mm512_and_si512(b, mask); }
 VNNI_TARGET static inline __m512i high_nibbles(__m512i b, __m512i mask) {
     return _mm512_and_si512(_mm512_srli_epi16(b, 4), mask);
 }
 
-// Four rows' totals for one vector, from their lanes: the dot products exactly, made totals in 64 bits,
-// scaled and stored as every int8 row is.
-VNNI_TARGET static inline void int4_store_four(__m512i a0, __m512i a1, __m512i a2, __m512i a3, int32_t x_sum,
-                                               long j, const float *scales, float input_scale, const float *bias,
-                                               int accumulate, float *y) {
-    const __m256i dots = _mm256_cvtepi32_epi64(four_totals_narrow(a0, a1, a2, a3));
-    const __m256i totals = _mm256_sub_epi64(_mm256_add_epi64(dots, dots), _mm256_set1_epi64x(15 * (int64_t)x_sum));
-    store_four(_mm256_cvtepi64_ps(totals), j, scales, _mm_set1_ps(input_scale), bias, accumulate, y);
+// The input's four bytes at x[p...p + 3], in every 32-bit lane.
+VNNI_TARGET static inline __m512i four_inputs(const int8_t *x, long p) {
+    int32_t four;
+    __builtin_memcpy(&four, x + p, 4);
+    return _mm512_set1_epi32(four);
 }
 
+// Panel `panel`'s rows that lie in first ..< last, from their 16 dot products: each total made
+// exactly in 64 bits (2 dot - 15 x_sum) and converted once, then the operations `row_output` and
+// `store_output` do, in their order, on those rows only.
+VNNI_TARGET static inline void int4_store_panel(__m512i dots, int32_t x_sum, long panel, long first, long last,
+                                                const float *scales, float input_scale, const float *bias,
+                                                int accumulate, float *y) {
+    const long row = panel * 16;
+    const long lo = first > row ? first - row : 0, hi = last < row + 16 ? last - row : 16;
+    const __mmask16 mask = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+    const __m512i offset = _mm512_set1_epi64(15 * (int64_t)x_sum);
+    const __m512i d0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(dots));
+    const __m512i d1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(dots, 1));
+    const __m256 t0 = _mm512_cvtepi64_ps(_mm512_sub_epi64(_mm512_add_epi64(d0, d0), offset));
+    const __m256 t1 = _mm512_cvtepi64_ps(_mm512_sub_epi64(_mm512_add_epi64(d1, d1), offset));
+    const __m512 totals = _mm512_insertf32x8(_mm512_castps256_ps512(t0), t1, 1);
+    const __m512 scale = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, scales + row), _mm512_set1_ps(input_scale));
+    __m512 out = _mm512_mul_ps(totals, scale);
+    out = _mm512_add_ps(out, bias ? _mm512_maskz_loadu_ps(mask, bias + row) : _mm512_setzero_ps());
+    if (accumulate) out = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y + row), out);
+    _mm512_mask_storeu_ps(y + row, mask, out);
+}
+
+// One vector: four panels at a time (eight chains of dependent `vpdpbusd`s, enough to keep both
+// of its ports busy), then the rest one at a time.
 VNNI_TARGET static void int4_rows_vnni(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first,
                                        long last, const float *scales, float input_scale, const float *bias,
                                        int accumulate, float *y) {
+    if (first >= last) return;
     const __m512i mask = _mm512_set1_epi8(0x0F);
-    const long bytes = stride / 2;
-    long j = first;
-    for (; j + 4 <= last; j += 4) {
-        const uint8_t *r0 = w + j * bytes, *r1 = r0 + bytes, *r2 = r1 + bytes, *r3 = r2 + bytes;
+    const long groups = stride / 8, end = (last + 15) / 16;
+    long panel = first / 16;
+    for (; panel + 4 <= end; panel += 4) {
+        const uint8_t *w0 = w + panel * groups * 64, *w1 = w0 + groups * 64, *w2 = w1 + groups * 64,
+                      *w3 = w2 + groups * 64;
         __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        for (long p = 0; p < stride; p += 128) {
-            const __m512i lo = _mm512_loadu_si512((const void *)(x + p));
-            const __m512i hi = _mm512_loadu_si512((const void *)(x + p + 64));
-            __m512i v = _mm512_loadu_si512((const void *)(r0 + p / 2));
+        for (long g = 0; g < groups; g++) {
+            const __m512i lo = four_inputs(x, 8 * g), hi = four_inputs(x, 8 * g + 4);
+            __m512i v = _mm512_loadu_si512((const void *)(w0 + g * 64));
             a0 = _mm512_dpbusd_epi32(a0, low_nibbles(v, mask), lo);
             b0 = _mm512_dpbusd_epi32(b0, high_nibbles(v, mask), hi);
-            v = _mm512_loadu_si512((const void *)(r1 + p / 2));
+            v = _mm512_loadu_si512((const void *)(w1 + g * 64));
             a1 = _mm512_dpbusd_epi32(a1, low_nibbles(v, mask), lo);
             b1 = _mm512_dpbusd_epi32(b1, high_nibbles(v, mask), hi);
-            v = _mm512_loadu_si512((const void *)(r2 + p / 2));
+            v = _mm512_loadu_si512((const void *)(w2 + g * 64));
             a2 = _mm512_dpbusd_epi32(a2, low_nibbles(v, mask), lo);
             b2 = _mm512_dpbusd_epi32(b2, high_nibbles(v, mask), hi);
-            v = _mm512_loadu_si512((const void *)(r3 + p / 2));
+            v = _mm512_loadu_si512((const void *)(w3 + g * 64));
             a3 = _mm512_dpbusd_epi32(a3, low_nibbles(v, mask), lo);
             b3 = _mm512_dpbusd_epi32(b3, high_nibbles(v, mask), hi);
         }
-        int4_store_four(_mm512_add_epi32(a0, b0), _mm512_add_epi32(a1, b1), _mm512_add_epi32(a2, b2),
-                        _mm512_add_epi32(a3, b3), x_sum, j, scales, input_scale, bias, accumulate, y);
+        int4_store_panel(_mm512_add_epi32(a0, b0), x_sum, panel, first, last, scales, input_scale, bias, accumulate, y);
+        int4_store_panel(_mm512_add_epi32(a1, b1), x_sum, panel + 1, first, last, scales, input_scale, bias,
+                         accumulate, y);
+        int4_store_panel(_mm512_add_epi32(a2, b2), x_sum, panel + 2, first, last, scales, input_scale, bias,
+                         accumulate, y);
+        int4_store_panel(_mm512_add_epi32(a3, b3), x_sum, panel + 3, first, last, scales, input_scale, bias,
+                         accumulate, y);
     }
-    for (; j < last; j++) {
-        const uint8_t *r = w + j * bytes;
-        __m512i a = _mm512_setzero_si512();
-        for (long p = 0; p < stride; p += 128) {
-            const __m512i v = _mm512_loadu_si512((const void *)(r + p / 2));
-            a = _mm512_dpbusd_epi32(a, low_nibbles(v, mask), _mm512_loadu_si512((const void *)(x + p)));
-            a = _mm512_dpbusd_epi32(a, high_nibbles(v, mask), _mm512_loadu_si512((const void *)(x + p + 64)));
+    for (; panel < end; panel++) {
+        const uint8_t *w0 = w + panel * groups * 64;
+        __m512i a = _mm512_setzero_si512(), b = a;
+        for (long g = 0; g < groups; g++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(w0 + g * 64));
+            a = _mm512_dpbusd_epi32(a, low_nibbles(v, mask), four_inputs(x, 8 * g));
+            b = _mm512_dpbusd_epi32(b, high_nibbles(v, mask), four_inputs(x, 8 * g + 4));
         }
-        const int64_t total = int4_total(_mm512_reduce_add_epi32(a), x_sum);
-        store_output(y, j, row_output(total, scales[j], input_scale, bias, j), accumulate);
+        int4_store_panel(_mm512_add_epi32(a, b), x_sum, panel, first, last, scales, input_scale, bias, accumulate, y);
     }
 }
 
-// Many vectors: rows in tiles of 32 (16 KB at a stride of 1,024) whose weights stay in L1 while
-// every vector passes over them; four rows are unpacked once for four vectors at a time, so the
-// unpacking is a quarter of the one-vector kernel's per product. The totals are exact integers,
-// the same whatever the order they were added in, and are scaled by the same operations: every
+// Many vectors: four vectors against two panels at a time, each panel's load unpacked once for
+// the four; remaining panels and vectors through the one-vector kernel. The dot products are
+// exact integers, the same whatever the grouping, and are finished by the same operations: every
 // output is the one-vector kernel's number.
 VNNI_TARGET static void int4_many_vnni(const int8_t *x, long x_stride, const int32_t *x_sums,
                                        const float *input_scales, long n, const uint8_t *w, long stride, long first,
                                        long last, const float *scales, const float *bias, int accumulate, float *y,
                                        long y_stride) {
-    enum { tile = 32 };
+    if (first >= last) return;
     const __m512i mask = _mm512_set1_epi8(0x0F);
-    const long bytes = stride / 2;
-    for (long t = first; t < last; t += tile) {
-        const long t_end = t + tile < last ? t + tile : last;
-        long i = 0;
-        for (; i + 4 <= n; i += 4) {
-            const int8_t *x0 = x + i * x_stride, *x1 = x0 + x_stride, *x2 = x1 + x_stride, *x3 = x2 + x_stride;
-            long j = t;
-            for (; j + 4 <= t_end; j += 4) {
-                const uint8_t *r0 = w + j * bytes, *r1 = r0 + bytes, *r2 = r1 + bytes, *r3 = r2 + bytes;
-                __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
-                __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-                __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-                __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-                for (long p = 0; p < stride; p += 128) {
-                    __m512i v = _mm512_loadu_si512((const void *)(r0 + p / 2));
-                    const __m512i l0 = low_nibbles(v, mask), h0 = high_nibbles(v, mask);
-                    v = _mm512_loadu_si512((const void *)(r1 + p / 2));
-                    const __m512i l1 = low_nibbles(v, mask), h1 = high_nibbles(v, mask);
-                    v = _mm512_loadu_si512((const void *)(r2 + p / 2));
-                    const __m512i l2 = low_nibbles(v, mask), h2 = high_nibbles(v, mask);
-                    v = _mm512_loadu_si512((const void *)(r3 + p / 2));
-                    const __m512i l3 = low_nibbles(v, mask), h3 = high_nibbles(v, mask);
-#define CADENZA_INT4_VECTOR(xi, b0, b1, b2, b3)                                                                        \
+    const long groups = stride / 8, begin = first / 16, end = (last + 15) / 16;
+    long i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int8_t *x0 = x + i * x_stride, *x1 = x0 + x_stride, *x2 = x1 + x_stride, *x3 = x2 + x_stride;
+        long panel = begin;
+        for (; panel + 2 <= end; panel += 2) {
+            const uint8_t *w0 = w + panel * groups * 64, *w1 = w0 + groups * 64;
+            __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
+            __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            for (long g = 0; g < groups; g++) {
+                const __m512i v0 = _mm512_loadu_si512((const void *)(w0 + g * 64));
+                const __m512i v1 = _mm512_loadu_si512((const void *)(w1 + g * 64));
+                const __m512i l0 = low_nibbles(v0, mask), h0 = high_nibbles(v0, mask);
+                const __m512i l1 = low_nibbles(v1, mask), h1 = high_nibbles(v1, mask);
+#define CADENZA_INT4_VECTOR(xi, c0, c1)                                                                                \
     {                                                                                                                  \
-        const __m512i lo = _mm512_loadu_si512((const void *)(xi + p));                                                 \
-        const __m512i hi = _mm512_loadu_si512((const void *)(xi + p + 64));                                            \
-        b0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(b0, l0, lo), h0, hi);                                             \
-        b1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(b1, l1, lo), h1, hi);                                             \
-        b2 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(b2, l2, lo), h2, hi);                                             \
-        b3 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(b3, l3, lo), h3, hi);                                             \
+        const __m512i lo = four_inputs(xi, 8 * g), hi = four_inputs(xi, 8 * g + 4);                                    \
+        c0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(c0, l0, lo), h0, hi);                                             \
+        c1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(c1, l1, lo), h1, hi);                                             \
     }
-                    CADENZA_INT4_VECTOR(x0, a00, a01, a02, a03)
-                    CADENZA_INT4_VECTOR(x1, a10, a11, a12, a13)
-                    CADENZA_INT4_VECTOR(x2, a20, a21, a22, a23)
-                    CADENZA_INT4_VECTOR(x3, a30, a31, a32, a33)
+                CADENZA_INT4_VECTOR(x0, a00, a10)
+                CADENZA_INT4_VECTOR(x1, a01, a11)
+                CADENZA_INT4_VECTOR(x2, a02, a12)
+                CADENZA_INT4_VECTOR(x3, a03, a13)
 #undef CADENZA_INT4_VECTOR
+            }
+            const __m512i dots[2][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}};
+            for (int q = 0; q < 2; q++) {
+                for (int k = 0; k < 4; k++) {
+                    int4_store_panel(dots[q][k], x_sums[i + k], panel + q, first, last, scales, input_scales[i + k],
+                                     bias, accumulate, y + (i + k) * y_stride);
                 }
-                int4_store_four(a00, a01, a02, a03, x_sums[i], j, scales, input_scales[i], bias, accumulate,
-                                y + i * y_stride);
-                int4_store_four(a10, a11, a12, a13, x_sums[i + 1], j, scales, input_scales[i + 1], bias, accumulate,
-                                y + (i + 1) * y_stride);
-                int4_store_four(a20, a21, a22, a23, x_sums[i + 2], j, scales, input_scales[i + 2], bias, accumulate,
-                                y + (i + 2) * y_stride);
-                int4_store_four(a30, a31, a32, a33, x_sums[i + 3], j, scales, input_scales[i + 3], bias, accumulate,
-                                y + (i + 3) * y_stride);
-            }
-            for (long q = 0; q < 4 && j < t_end; q++) {
-                int4_rows_vnni(x + (i + q) * x_stride, x_sums[i + q], w, stride, j, t_end, scales, input_scales[i + q],
-                               bias, accumulate, y + (i + q) * y_stride);
             }
         }
-        for (; i < n; i++) {
-            int4_rows_vnni(x + i * x_stride, x_sums[i], w, stride, t, t_end, scales, input_scales[i], bias, accumulate,
-                           y + i * y_stride);
+        if (panel < end) {
+            const long from = panel * 16 > first ? panel * 16 : first;
+            for (int k = 0; k < 4; k++) {
+                int4_rows_vnni(x + (i + k) * x_stride, x_sums[i + k], w, stride, from, last, scales,
+                               input_scales[i + k], bias, accumulate, y + (i + k) * y_stride);
+            }
         }
+    }
+    for (; i < n; i++) {
+        int4_rows_vnni(x + i * x_stride, x_sums[i], w, stride, first, last, scales, input_scales[i], bias, accumulate,
+                       y + i * y_stride);
     }
 }
 

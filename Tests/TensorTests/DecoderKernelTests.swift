@@ -434,27 +434,29 @@ private func expectErrorInsideTheRoundingBound(
     }
 
     /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same bits, one
-    /// vector and many, for rows of one and of several 128-weight blocks, a row range that starts
-    /// mid-matrix, crosses the many-vector kernel's 32-row tiles and leaves a remainder of rows,
-    /// with and without a bias, storing and accumulating; one row at the largest total; and the
-    /// plain loop is the header's formula on exact sums.
-    @Test(arguments: [128, 256, 1024])
+    /// vector and many, for rows of one group of 8 inputs and of many, a row range that starts
+    /// inside the first panel of 16 rows, takes four panels at once (one vector) and two (many)
+    /// and a remainder, and ends inside a panel past the matrix's last row; with and without a
+    /// bias, storing and accumulating; one row at the largest total; and the plain loop is the
+    /// header's formula on exact sums.
+    @Test(arguments: [8, 136, 1024])
     func theVectorKernelEqualsThePlainLoop(stride: Int) {
-        let rows = 45
+        let rows = 77  // five panels of 16, the last one partly past the matrix
         var g = SeededGenerator(seed: UInt64(stride))
         for count in [1, 4, 7] {
             var x = (0..<count * stride).map { _ in Int8.random(in: -127...127, using: &g) }
             for p in 0..<stride { x[p] = 127 }  // vector 0 at its largest
-            var w = (0..<rows * stride / 2).map { _ in UInt8.random(in: 0...255, using: &g) }
-            for b in 0..<stride / 2 { w[5 * stride / 2 + b] = 0xFF }  // row 5: every weight at its largest
+            var w = (0..<80 * stride / 2).map { _ in UInt8.random(in: 0...255, using: &g) }
+            func byte(_ j: Int, _ p: Int) -> Int { ((j / 16) * (stride / 8) + p / 8) * 64 + (j % 16) * 4 + p % 4 }
+            for p in 0..<stride { w[byte(5, p)] = 0xFF }  // row 5: every weight at its largest
             let sums = (0..<count).map { i in x[(i * stride)..<((i + 1) * stride)].reduce(Int32(0)) { $0 + Int32($1) } }
             let scales = (0..<rows).map { _ in Float.random(in: 1e-4..<1e-2, using: &g) }
             let inputScales = (0..<count).map { _ in Float.random(in: 1e-3..<1e-2, using: &g) }
             let bias = (0..<rows).map { _ in Float.random(in: -1..<1, using: &g) }
             let start = (0..<count * rows).map { _ in Float.random(in: -1..<1, using: &g) }
             func nibble(_ j: Int, _ p: Int) -> Int64 {
-                let byte = w[j * stride / 2 + p / 128 * 64 + p % 64]
-                return Int64(p % 128 < 64 ? byte & 15 : byte >> 4)
+                let stored = w[byte(j, p)]
+                return Int64(p % 8 < 4 ? stored & 15 : stored >> 4)
             }
             func total(_ i: Int, _ j: Int) -> Int64 {
                 (0..<stride).reduce(Int64(0)) { $0 + (2 * nibble(j, $1) - 15) * Int64(x[i * stride + $1]) }

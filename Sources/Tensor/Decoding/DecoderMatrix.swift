@@ -62,14 +62,17 @@ public final class DecoderMatrix {
         }
 
         /// What the weights' rows are padded to: int8's `vpdpwssd` takes 32 weights, int4's
-        /// blocks hold 128 (`cadenza_int4_rows`).
+        /// panels take groups of 8 (`cadenza_int4_rows`).
         var rowMultiple: Int {
             switch self {
             case .float32, .float16: 1
             case .int8: 32
-            case .int4: 128
+            case .int4: 8
             }
         }
+
+        /// What the number of rows is padded to in storage: int4's panels hold 16 rows.
+        var panelRows: Int { self == .int4 ? 16 : 1 }
     }
 
     /// Rows: outputs of the product.
@@ -126,7 +129,7 @@ public final class DecoderMatrix {
         stride = (inputs + multiple - 1) / multiple * multiple
         scales = .allocate(capacity: precision.isInteger ? max(1, outputs) : 1)
         storage = UnsafeMutableRawPointer.allocate(
-            byteCount: max(1, outputs * stride * precision.bitsPerWeight / 8),
+            byteCount: max(1, Self.storedRows(outputs, precision) * stride * precision.bitsPerWeight / 8),
             alignment: 64)
         switch precision {
         case .float32:
@@ -146,15 +149,17 @@ public final class DecoderMatrix {
         case .int4:
             // Levels (2u - 15) * scale for u in 0...15: the odd multiples of largest / 15, so the
             // largest weight is a level and no level is spent on zero (measured: 15 levels with
-            // one at zero cost several times more NLL).
-            let bytes = storage.bindMemory(to: UInt8.self, capacity: outputs * stride / 2)
-            bytes.initialize(repeating: 0, count: outputs * stride / 2)
+            // one at zero cost several times more NLL). Stored in panels of 16 rows, the layout
+            // `cadenza_int4_rows` describes.
+            let byteCount = Self.storedRows(outputs, .int4) * stride / 2
+            let bytes = storage.bindMemory(to: UInt8.self, capacity: byteCount)
+            bytes.initialize(repeating: 0, count: byteCount)
             roundRows(levels: 15) { j, inverse in
                 for p in 0..<inputs {
                     // The odd level nearest to the weight, 2u - 15.
                     let u = max(0, min(15, ((element(j, p) * inverse + 15) / 2).rounded(.toNearestOrEven)))
-                    let (block, i) = (p / 128 * 64, p % 128)
-                    bytes[j * stride / 2 + block + i % 64] |= UInt8(u) << (i < 64 ? 0 : 4)
+                    let byte = ((j / 16) * (stride / 8) + p / 8) * 64 + (j % 16) * 4 + p % 4
+                    bytes[byte] |= UInt8(u) << (p % 8 < 4 ? 0 : 4)
                 }
             }
         }
@@ -165,9 +170,15 @@ public final class DecoderMatrix {
         scales.deallocate()
     }
 
+    /// Rows as stored: `outputs` rounded up to whole panels.
+    private static func storedRows(_ outputs: Int, _ precision: Precision) -> Int {
+        (outputs + precision.panelRows - 1) / precision.panelRows * precision.panelRows
+    }
+
     /// Bytes of weights read per product (int8 and int4: the row scales included).
     public var byteCount: Int {
-        outputs * stride * precision.bitsPerWeight / 8 + (precision.isInteger ? outputs * MemoryLayout<Float>.size : 0)
+        Self.storedRows(outputs, precision) * stride * precision.bitsPerWeight / 8
+            + (precision.isInteger ? outputs * MemoryLayout<Float>.size : 0)
     }
 
     /// What is done with each output after the product, by the thread that computed it (so a

@@ -51,16 +51,19 @@ void cadenza_int8_rows_portable(const int16_t *x, const int8_t *w, long stride, 
                                 const float *scales, float input_scale, const float *bias, int accumulate,
                                 float *y);
 
-/// Batch-1 decoding with 4-bit weights (Tensor's `DecoderMatrix`, precision int4). Row j holds
-/// `stride` weights as `stride / 2` bytes: in each block of 128 weights (64 bytes), byte i holds
-/// weight i in its low nibble and weight 64 + i in its high one, each an unsigned u in 0...15
-/// standing for the odd level 2u - 15 (16 levels, symmetric about zero, none at zero). x holds
+/// Batch-1 decoding with 4-bit weights (Tensor's `DecoderMatrix`, precision int4). Each weight is
+/// an unsigned u in 0...15 standing for the odd level 2u - 15 (16 levels, symmetric about zero,
+/// none at zero), stored in panels of 16 rows (rows past the matrix's last are zero): for panel
+/// P (rows 16P ..< 16P + 16) and group g of 8 inputs, the 64 bytes at (P * stride / 8 + g) * 64
+/// hold in byte 4r + b the weight of row 16P + r at input 8g + b in the low nibble and at input
+/// 8g + 4 + b in the high one (b < 4): each 32-bit lane holds one row's four inputs. x holds
 /// `stride` signed bytes (zero-padded) whose sum is `x_sum`, each small enough that
 /// 15 * |x| * stride < 2^31 (|x| <= 127 allows any stride up to 2^20; `DecoderMatrix` lowers its
 /// levels beyond). Then
 ///     s_j = 2 * (sum over p of u[j, p] * x[p]) - 15 * x_sum,  exactly (64 bits),
 /// and v_j and y[j] as `cadenza_int8_rows` makes them from s_j (`scales[j]` is half the step
-/// between two levels of row j). `stride` is a multiple of 128.
+/// between two levels of row j). `stride` is a multiple of 8; rows outside first ..< last are
+/// neither read from y nor written.
 ///
 /// Why: half int8's bytes per weight, so twice the weights stay in a core's caches, and AVX-512
 /// VNNI's `vpdpbusd` multiplies 64 unsigned-by-signed byte pairs per instruction with no
