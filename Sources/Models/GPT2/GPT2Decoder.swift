@@ -12,13 +12,14 @@ import Tensor
 ///   [out, in], so each output is a dot product along a contiguous row (Hugging Face's
 ///   [in, out] `Conv1D` layout makes each output a sum of scaled rows instead, which runs
 ///   slower: docs/benchmarks.md, section Tensor GEMM, [1x256]x[256x768] with and without ᵀ);
-/// - that copy may be float16 or int8 (`precision`), a half or a quarter of the bytes to stream
-///   per token, and int8's integer products do more multiply-adds per instruction than
-///   float16's (docs/tensor-kernels.md);
+/// - that copy may be float16, int8 or int4 (`precision`), a half, a quarter or an eighth of
+///   the bytes to stream per token, and the integer products do more multiply-adds per
+///   instruction than float16's (docs/tensor-kernels.md);
 /// - every buffer a step writes is allocated once, here, so a step allocates nothing;
 /// - the threads run a step together (`WorkerPool.together`), each its share of every product
 ///   and of the heads, meeting at barriers rather than taking a pool job per product.
-/// The copy costs memory: the weights' size again in float32, a half in float16, a quarter in int8.
+/// The copy costs memory: the weights' size again in float32, a half in float16, a quarter in
+/// int8, an eighth in int4.
 public final class GPT2Decoder {
     /// The model being run.
     public let model: GPT2
@@ -70,7 +71,7 @@ public final class GPT2Decoder {
     private let memberCount = WorkerPool.shared.helperCount + 1
 
     /// A decoder for one stream, with an empty cache, stepping with weights in `precision`
-    /// (float32: the model's own numbers; float16 and int8: faster, weights rounded).
+    /// (float32: the model's own numbers; float16, int8 and int4: faster, weights rounded).
     public init(model: GPT2, precision: DecoderMatrix.Precision = .float32) {
         let c = model.config
         let (D, V) = (c.modelWidth, c.vocabularySize)

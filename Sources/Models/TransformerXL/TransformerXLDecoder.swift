@@ -8,11 +8,10 @@ import Tensor
 /// only the new row; the position vectors `r_net(sinusoid(p))` are projected once for every
 /// distance the memory can reach. Keys and values live in a buffer twice the memory length:
 /// rows are appended at the end and slid back to the front only when it is full (amortised
-/// O(1) per token). Everything a step reads is in `precision` (float32, float16, or int8 weights with a float16
-/// cache), laid out
-/// for one query, as in `GPT2Decoder`: the weights as `DecoderMatrix` rows, the keys, values
-/// and position vectors in `DecoderCache`s (keys and positions transposed per head). At
-/// memory 2048 those caches are most of what a step reads.
+/// O(1) per token). Everything a step reads is in `precision` (float32, float16, or int8 or
+/// int4 weights with a float16 cache), laid out for one query, as in `GPT2Decoder`: the weights
+/// as `DecoderMatrix` rows, the keys, values and position vectors in `DecoderCache`s (keys and
+/// positions transposed per head). At memory 2048 those caches are most of what a step reads.
 public final class TransformerXLDecoder {
     /// The model being run.
     public let model: TransformerXL

@@ -31,9 +31,9 @@ public final class DecoderMatrix {
         /// largest magnitude, the input to 65,535 levels of its own (see the type's notes).
         case int8
         /// int4: an eighth of the bytes; each row's weights rounded to the 16 odd multiples
-        /// (±1, ±3, ... ±15) of its largest magnitude / 15, the input to 255 levels of its own. Its products are two to
-        /// three times int8's on a CPU with AVX-512 VNNI, at a cost in NLL that depends on the
-        /// model (docs/generation.md): chosen by hand, never by default.
+        /// (±1, ±3, ... ±15) of its largest magnitude / 15, the input to 255 levels of its own.
+        /// Faster than int8 on a CPU with AVX-512 VNNI (docs/benchmarks.md), at a cost in NLL
+        /// that depends on the model (docs/generation.md): chosen by hand, never by default.
         case int4
 
         /// Whether a decoder's cached keys and values are float32 (float16 otherwise: int8 and
@@ -233,7 +233,7 @@ public final class DecoderMatrix {
     /// `x + i * inputStride` and its outputs at `y + i * outputStride`: each output is the number
     /// the one-vector product gives for that vector, so reading a context this way equals
     /// reading its tokens one at a time. int8 reads each weight once for every four vectors
-    /// (`cadenza_int8_rows_many`) and int4 a tile of rows for all of them
+    /// (`cadenza_int8_rows_many`), and so does int4, unpacking it once for the four
     /// (`cadenza_int4_rows_many`), which makes a context of many tokens cost multiply-adds
     /// rather than weight traffic; float32 and float16 run the one-vector product per vector.
     public func multiply(
