@@ -308,6 +308,19 @@ static void tile_avx512bf16(const uint16_t *pa, const uint16_t *pb, long k2, flo
 int cadenza_cpu_has_avx512bf16(void) { return 0; }
 #endif
 
+int cadenza_cpu_has_avx512f(void) {
+#if defined(__x86_64__)
+    static int has = -1;
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("avx512f") != 0;
+    }
+    return has;
+#else
+    return 0;
+#endif
+}
+
 void cadenza_packed_tiles(cadenza_tile_function tile_function, const uint16_t *packed_a, const uint16_t *packed_b,
                           long m, long n, long k, long first_row_panel, long last_row_panel,
                           const float *row_inverses, const float *column_inverses, float *c, long ldc, float alpha,

@@ -282,3 +282,64 @@ extension GEMMTests {
         }
     }
 }
+
+extension GEMMTests {
+    /// The micro-kernel makes its 6x32 tile in one pass (AVX-512) or in two 6x16 halves (AVX2):
+    /// the same bits either way, for each way of reading A, with beta 0 (C not read: NaN in C
+    /// must not leak) and beta 1.5, into a C wider than the tile.
+    @Test(arguments: [Float(0), 1.5])
+    func microKernelHalvesEqualTheWholeTile(beta: Float) {
+        let depth = 37, lda = 45, ldc = 40
+        var random = SeededGenerator(seed: 31)
+        let a = (0..<(depth * lda)).map { _ in random.nextNormal() }
+        let b = (0..<(depth * 32)).map { _ in random.nextNormal() }
+        let c0: [Float] = (0..<(6 * ldc)).map { _ in beta == 0 ? .nan : random.nextNormal() }
+        typealias Kernel = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Bool) -> Void
+        let kernels: [(String, Kernel)] = [
+            (
+                "packed",
+                { a, b, c, halves in
+                    SwiftGEMM.microKernel(
+                        depth: depth, a: a, b: b, c: c, ldc: ldc, alpha: 0.75, beta: beta, inHalves: halves)
+                }
+            ),
+            (
+                "row-major A",
+                { a, b, c, halves in
+                    SwiftGEMM.microKernelRowMajorA(
+                        depth: depth, a: a, lda: lda, b: b, c: c, ldc: ldc, alpha: 0.75, beta: beta, inHalves: halves)
+                }
+            ),
+            (
+                "transposed A",
+                { a, b, c, halves in
+                    SwiftGEMM.microKernelTransposedA(
+                        depth: depth, a: a, lda: lda, b: b, c: c, ldc: ldc, alpha: 0.75, beta: beta, inHalves: halves)
+                }
+            ),
+        ]
+        for (name, kernel) in kernels {
+            func run(inHalves: Bool) -> [Float] {
+                var c = c0
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        c.withUnsafeMutableBufferPointer {
+                            kernel(a.baseAddress!, b.baseAddress!, $0.baseAddress!, inHalves)
+                        }
+                    }
+                }
+                return c
+            }
+            let whole = run(inHalves: false), halves = run(inHalves: true)
+            #expect(whole.map(\.bitPattern) == halves.map(\.bitPattern), "\(name)")
+            // Columns past the tile are untouched, and the tile holds real numbers.
+            for row in 0..<6 {
+                #expect(
+                    halves[(row * ldc + 32)..<(row * ldc + ldc)].map(\.bitPattern)
+                        == c0[(row * ldc + 32)..<(row * ldc + ldc)].map(\.bitPattern), "\(name) row \(row)")
+                let tile = halves[(row * ldc)..<(row * ldc + 32)]
+                #expect(tile.allSatisfy { $0.isFinite }, "\(name) row \(row)")
+            }
+        }
+    }
+}

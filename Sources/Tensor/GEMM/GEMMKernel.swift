@@ -1,3 +1,5 @@
+import TensorKernels
+
 /// The pure-Swift GEMM backend (see docs/tensor-gemm.md for the design and measurements).
 ///
 /// Blocked as in BLIS/GotoBLAS, with the loops (outer to inner):
@@ -227,22 +229,24 @@ enum SwiftGEMM {
     @inline(never)
     static func microKernel(
         depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
+        inHalves: Bool = !wholeTileFitsRegisters
     ) {
         kernelBody(
             depth: depth, a: a, rowStride: 1, depthStride: 6, b: b, c: c, ldc: ldc,
-            alpha: alpha, beta: beta)
+            alpha: alpha, beta: beta, inHalves: inHalves)
     }
 
     /// The same with A read in place from six rows `lda` apart (A stored row-major).
     @inline(never)
     static func microKernelRowMajorA(
         depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
+        inHalves: Bool = !wholeTileFitsRegisters
     ) {
         kernelBody(
             depth: depth, a: a, rowStride: lda, depthStride: 1, b: b, c: c, ldc: ldc,
-            alpha: alpha, beta: beta)
+            alpha: alpha, beta: beta, inHalves: inHalves)
     }
 
     /// The same with A read in place from a transposed (column-major) A: six adjacent floats
@@ -250,17 +254,78 @@ enum SwiftGEMM {
     @inline(never)
     static func microKernelTransposedA(
         depth: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
+        inHalves: Bool = !wholeTileFitsRegisters
     ) {
         kernelBody(
             depth: depth, a: a, rowStride: 1, depthStride: lda, b: b, c: c, ldc: ldc,
-            alpha: alpha, beta: beta)
+            alpha: alpha, beta: beta, inHalves: inHalves)
+    }
+
+    /// Whether the 6x32 tile fits in the vector registers: its twelve `SIMD16<Float>` sums take
+    /// 12 of AVX-512's 32 registers, but 24 256-bit halves where the CPU has only AVX2 (16
+    /// registers), which would spill to the stack on every step of k. There the micro-kernel
+    /// makes the tile as two 6x16 halves instead (12 of the 16 registers).
+    static let wholeTileFitsRegisters = cadenza_cpu_has_avx512f() != 0
+
+    /// The 6x32 tile of C: in one pass where it fits the registers, else in two 6x16 passes over
+    /// the same depth. Each element of C is summed in the same order either way (one FMA per
+    /// step of k), so the two give the same bits.
+    @inline(__always)
+    private static func kernelBody(
+        depth: Int, a: UnsafePointer<Float>, rowStride: Int, depthStride: Int,
+        b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float, beta: Float, inHalves: Bool
+    ) {
+        if !inHalves {
+            wholeTile(
+                depth: depth, a: a, rowStride: rowStride, depthStride: depthStride, b: b, c: c,
+                ldc: ldc, alpha: alpha, beta: beta)
+        } else {
+            for half in 0..<2 {
+                halfTile(
+                    depth: depth, a: a, rowStride: rowStride, depthStride: depthStride,
+                    b: b + 16 * half, c: c + 16 * half, ldc: ldc, alpha: alpha, beta: beta)
+            }
+        }
+    }
+
+    /// Columns 0..<16 of a 6x32 tile (`b` points at the panel's first column wanted; its rows
+    /// stay 32 floats apart): per step of k, one B vector, six broadcasts of A, six FMAs.
+    @inline(__always)
+    private static func halfTile(
+        depth: Int, a: UnsafePointer<Float>, rowStride: Int, depthStride: Int,
+        b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float, beta: Float
+    ) {
+        typealias V = SIMD16<Float>
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
+        let r1 = rowStride, r2 = 2 * rowStride, r3 = 3 * rowStride, r4 = 4 * rowStride, r5 = 5 * rowStride
+        var pa = a
+        var pb = UnsafeRawPointer(b)
+        for _ in 0..<depth {
+            let b0 = pb.loadUnaligned(as: V.self)
+            c0.addProduct(V(repeating: pa[0]), b0)
+            c1.addProduct(V(repeating: pa[r1]), b0)
+            c2.addProduct(V(repeating: pa[r2]), b0)
+            c3.addProduct(V(repeating: pa[r3]), b0)
+            c4.addProduct(V(repeating: pa[r4]), b0)
+            c5.addProduct(V(repeating: pa[r5]), b0)
+            pa += depthStride
+            pb += 128
+        }
+        storeHalfRow(c, c0, alpha: alpha, beta: beta)
+        storeHalfRow(c + ldc, c1, alpha: alpha, beta: beta)
+        storeHalfRow(c + 2 * ldc, c2, alpha: alpha, beta: beta)
+        storeHalfRow(c + 3 * ldc, c3, alpha: alpha, beta: beta)
+        storeHalfRow(c + 4 * ldc, c4, alpha: alpha, beta: beta)
+        storeHalfRow(c + 5 * ldc, c5, alpha: alpha, beta: beta)
     }
 
     /// The 6x32 register tile: per step of k, two B vectors, six broadcasts of A
     /// (`a[r * rowStride]`), twelve FMAs.
     @inline(__always)
-    private static func kernelBody(
+    private static func wholeTile(
         depth: Int, a: UnsafePointer<Float>, rowStride: Int, depthStride: Int,
         b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float, beta: Float
@@ -302,14 +367,19 @@ enum SwiftGEMM {
         _ row: UnsafeMutablePointer<Float>, _ v0: SIMD16<Float>,
         _ v1: SIMD16<Float>, alpha: Float, beta: Float
     ) {
+        storeHalfRow(row, v0, alpha: alpha, beta: beta)
+        storeHalfRow(row + 16, v1, alpha: alpha, beta: beta)
+    }
+
+    /// row[0..<16] = alpha * v + beta * row (row not read when beta is 0).
+    @inline(__always)
+    private static func storeHalfRow(
+        _ row: UnsafeMutablePointer<Float>, _ v: SIMD16<Float>, alpha: Float, beta: Float
+    ) {
         let raw = UnsafeMutableRawPointer(row)
-        var r0 = v0 * alpha, r1 = v1 * alpha
-        if beta != 0 {
-            r0.addProduct(SIMD16(repeating: beta), raw.loadUnaligned(as: SIMD16<Float>.self))
-            r1.addProduct(SIMD16(repeating: beta), raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-        }
-        raw.storeBytes(of: r0, as: SIMD16<Float>.self)
-        raw.storeBytes(of: r1, toByteOffset: 64, as: SIMD16<Float>.self)
+        var r = v * alpha
+        if beta != 0 { r.addProduct(SIMD16(repeating: beta), raw.loadUnaligned(as: SIMD16<Float>.self)) }
+        raw.storeBytes(of: r, as: SIMD16<Float>.self)
     }
 
     // MARK: buffers

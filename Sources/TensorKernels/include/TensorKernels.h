@@ -119,6 +119,10 @@ void cadenza_bf16_gemm_packed(const uint16_t *packed_a, const uint16_t *packed_b
 /// 1 when the CPU running this has AVX-512 BF16 (`__builtin_cpu_supports`), else 0.
 int cadenza_cpu_has_avx512bf16(void);
 
+/// 1 when the CPU running this has AVX-512 F (`__builtin_cpu_supports`), else 0: then code built
+/// for it has 32 vector registers of 512 bits, where AVX2 code has 16 of 256.
+int cadenza_cpu_has_avx512f(void);
+
 /// A 12 x 32 tile of float32 sums from packed 16-bit operands (one panel of each, `k2` pairs of depths).
 typedef void (*cadenza_tile_function)(const uint16_t *packed_a, const uint16_t *packed_b, long k2, float *tile);
 
