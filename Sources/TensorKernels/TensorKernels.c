@@ -1,18 +1,5 @@
 #include "TensorKernels.h"
-
-// One row's output from its exact sum: the same float operations, in the same order, as every
-// path computes (the product of the two scales first, then times the sum, then the bias; a
-// missing bias adds zero), so the vector and plain paths agree to the bit.
-static inline float row_output(int64_t sum, float row_scale, float input_scale, const float *bias, long j) {
-#pragma clang fp contract(off)
-    float scale = row_scale * input_scale;
-    float product = (float)sum * scale;
-    return product + (bias ? bias[j] : 0.0f);
-}
-
-static inline void store_output(float *y, long j, float value, int accumulate) {
-    y[j] = accumulate ? y[j] + value : value;
-}
+#include "DecoderRows.h"
 
 void cadenza_int8_rows_portable(const int16_t *x, const int8_t *w, long stride, long first, long last,
                                 const float *scales, float input_scale, const float *bias, int accumulate,
@@ -33,10 +20,6 @@ void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const floa
                                    y + i * y_stride);
     }
 }
-
-// Row j's 4-bit total from the exact dot product of its stored nibbles u with x: each weight is
-// 2u - 15 in units of the row's scale, so the total is 2 * dot - 15 * x_sum, in 64 bits.
-static inline int64_t int4_total(int64_t dot, int32_t x_sum) { return 2 * dot - 15 * (int64_t)x_sum; }
 
 // The nibble of row j, input p, in the panel layout the header describes.
 static inline int32_t int4_weight(const uint8_t *w, long stride, long j, long p) {
@@ -396,6 +379,9 @@ void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_
                             int accumulate, float *y, long y_stride) {
     if (cadenza_int8_rows_use_vnni()) {
         many_vnni(x, x_stride, input_scales, n, w, stride, first, last, scales, bias, accumulate, y, y_stride);
+    } else if (cadenza_cpu_has_avx2()) {
+        cadenza_int8_rows_many_avx2(x, x_stride, input_scales, n, w, stride, first, last, scales, bias, accumulate, y,
+                                    y_stride);
     } else {
         cadenza_int8_rows_many_portable(x, x_stride, input_scales, n, w, stride, first, last, scales, bias,
                                         accumulate, y, y_stride);
@@ -406,6 +392,8 @@ void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long firs
                        float input_scale, const float *bias, int accumulate, float *y) {
     if (cadenza_int8_rows_use_vnni()) {
         rows_vnni(x, w, stride, first, last, scales, input_scale, bias, accumulate, y);
+    } else if (cadenza_cpu_has_avx2()) {
+        cadenza_int8_rows_avx2(x, w, stride, first, last, scales, input_scale, bias, accumulate, y);
     } else {
         cadenza_int8_rows_portable(x, w, stride, first, last, scales, input_scale, bias, accumulate, y);
     }
@@ -415,6 +403,8 @@ void cadenza_int4_rows(const int8_t *x, int32_t x_sum, const uint8_t *w, long st
                        const float *scales, float input_scale, const float *bias, int accumulate, float *y) {
     if (cadenza_int8_rows_use_vnni()) {
         int4_rows_vnni(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
+    } else if (cadenza_cpu_has_avx2()) {
+        cadenza_int4_rows_avx2(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
     } else {
         cadenza_int4_rows_portable(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
     }
@@ -426,6 +416,9 @@ void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sum
     if (cadenza_int8_rows_use_vnni()) {
         int4_many_vnni(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias, accumulate, y,
                        y_stride);
+    } else if (cadenza_cpu_has_avx2()) {
+        cadenza_int4_rows_many_avx2(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias,
+                                    accumulate, y, y_stride);
     } else {
         cadenza_int4_rows_many_portable(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias,
                                         accumulate, y, y_stride);

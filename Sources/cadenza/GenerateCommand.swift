@@ -102,8 +102,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(
         help:
             """
-            How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI, \
-            else float16; rows rounded to 8 bits, see docs/generation.md for its cost and speed), int4 (faster \
+            How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI \
+            or AVX2, else float16; rows rounded to 8 bits, see docs/generation.md for its cost and speed), int4 (faster \
             again where int8's weights outgrow the cores' caches; rows rounded to 16 levels, which costs some \
             models more than others: measure yours with `eval --decoder-precision`), float16 (exact for float16 \
             models such as the bundled one) or float32 (the model's exact numbers).

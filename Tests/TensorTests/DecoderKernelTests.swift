@@ -178,8 +178,8 @@ private func expectErrorInsideTheRoundingBound(
         #expect(DecoderMatrix.Precision.fastest == (hasVNNI ? .int8 : .float16))
     }
 
-    /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same outputs to
-    /// the bit, at the largest magnitudes the caller allows, for a row range that starts
+    /// The kernel this CPU runs (VNNI or AVX2), the AVX2 kernel (wherever the CPU has AVX2) and the
+    /// plain loop give the same outputs to the bit, at the largest magnitudes the caller allows, for a row range that starts
     /// mid-matrix and does not divide into the kernel's blocks of four, with and without a
     /// bias, storing and accumulating; and the plain loop is the documented formula on exact sums.
     @Test func theVectorKernelEqualsThePlainLoop() {
@@ -203,6 +203,11 @@ private func expectErrorInsideTheRoundingBound(
                 cadenza_int8_rows(x, w, stride, 2, rows, scales, inputScale, b, accumulate ? 1 : 0, &fast)
                 cadenza_int8_rows_portable(x, w, stride, 2, rows, scales, inputScale, b, accumulate ? 1 : 0, &plain)
                 #expect(fast.map(\.bitPattern) == plain.map(\.bitPattern), "bias \(withBias), accumulate \(accumulate)")
+                if cadenza_cpu_has_avx2() != 0 {
+                    var avx2 = start
+                    cadenza_int8_rows_avx2(x, w, stride, 2, rows, scales, inputScale, b, accumulate ? 1 : 0, &avx2)
+                    #expect(avx2.map(\.bitPattern) == plain.map(\.bitPattern), "AVX2, bias \(withBias)")
+                }
                 let expected = (0..<rows).map { j -> Float in
                     guard j >= 2 else { return start[j] }  // rows before `first` untouched
                     let product = Float(sums[j]) * (scales[j] * inputScale)
@@ -216,7 +221,7 @@ private func expectErrorInsideTheRoundingBound(
     }
 
     /// Many vectors at once give each vector's outputs from `cadenza_int8_rows` to the bit, on the
-    /// VNNI path (this machine) and the plain loop: counts of vectors that do and do not divide
+    /// path this CPU runs, the AVX2 kernel (where the CPU has AVX2) and the plain loop: counts of vectors that do and do not divide
     /// into fours, a row range that starts mid-matrix and crosses the kernel's 32-row tiles with
     /// a remainder, rows short enough for 32-bit totals (up to 512) and longer, with every
     /// product at its largest in one row (the 32-bit totals' worst case at 512).
@@ -252,6 +257,12 @@ private func expectErrorInsideTheRoundingBound(
                     let what = "\(count) vectors, bias \(b != nil), accumulate \(accumulate)"
                     #expect(many.map(\.bitPattern) == one.map(\.bitPattern), "\(what)")
                     #expect(plain.map(\.bitPattern) == one.map(\.bitPattern), "\(what), plain loop")
+                    if cadenza_cpu_has_avx2() != 0 {
+                        var avx2 = start
+                        cadenza_int8_rows_many_avx2(
+                            x, stride, inputScales, count, w, stride, 3, rows, scales, b, accumulate, &avx2, rows)
+                        #expect(avx2.map(\.bitPattern) == one.map(\.bitPattern), "\(what), AVX2")
+                    }
                     // Rows before the range are left alone.
                     #expect(
                         (0..<count).allSatisfy { i in (0..<3).allSatisfy { many[i * rows + $0] == start[i * rows + $0] }
@@ -433,8 +444,8 @@ private func expectErrorInsideTheRoundingBound(
             .int4, weightHalfStep: { $0 / 15 }, inputLevels: 127, byteCount: 64 * 256 / 2 + 64 * 4)
     }
 
-    /// The VNNI kernel (this machine) and the plain loop (other CPUs) give the same bits, one
-    /// vector and many, for rows of one group of 8 inputs and of many, a row range that starts
+    /// The kernel this CPU runs (VNNI or AVX2), the AVX2 kernel (wherever the CPU has AVX2) and
+    /// the plain loop give the same bits, one vector and many, for rows of one group of 8 inputs and of many, a row range that starts
     /// inside the first panel of 16 rows, takes four panels at once (one vector) and two (many)
     /// and a remainder, and ends inside a panel past the matrix's last row; with and without a
     /// bias, storing and accumulating; one row at the largest total; and the plain loop is the
@@ -495,6 +506,23 @@ private func expectErrorInsideTheRoundingBound(
                     #expect(one.map(\.bitPattern) == plain.map(\.bitPattern), "\(what)")
                     #expect(many.map(\.bitPattern) == one.map(\.bitPattern), "\(what), many")
                     #expect(manyPlain.map(\.bitPattern) == one.map(\.bitPattern), "\(what), many, plain loop")
+                    if cadenza_cpu_has_avx2() != 0 {
+                        var avx2 = start, manyAVX2 = start
+                        x.withUnsafeBufferPointer { xs in
+                            avx2.withUnsafeMutableBufferPointer { y in
+                                for i in 0..<count {
+                                    cadenza_int4_rows_avx2(
+                                        xs.baseAddress! + i * stride, sums[i], w, stride, 3, rows, scales,
+                                        inputScales[i], b, accumulate, y.baseAddress! + i * rows)
+                                }
+                            }
+                        }
+                        cadenza_int4_rows_many_avx2(
+                            x, stride, sums, inputScales, count, w, stride, 3, rows, scales, b, accumulate, &manyAVX2,
+                            rows)
+                        #expect(avx2.map(\.bitPattern) == one.map(\.bitPattern), "\(what), AVX2")
+                        #expect(manyAVX2.map(\.bitPattern) == one.map(\.bitPattern), "\(what), many, AVX2")
+                    }
                     let expected = (0..<count * rows).map { k -> Float in
                         let (i, j) = (k / rows, k % rows)
                         guard j >= 3 else { return start[k] }  // rows before `first` untouched

@@ -4,7 +4,7 @@ import Tensor
 /// each `step` reads one more token. Both return the log-probabilities of the next token.
 ///
 /// The two steppers read the weights as int8 by default (`DecoderMatrix.Precision.fastest`:
-/// float16 on a CPU without AVX-512 VNNI, where int8 would not be faster): generation is
+/// float16 on a CPU without AVX-512 VNNI or AVX2, where int8 would not be faster): generation is
 /// bound by streaming the weights once per token, and int8 rows with integer products make a
 /// step faster than float16 and float32 (docs/generation.md has the measured speed-ups).
 /// Each weight is rounded to 1/254 of its row's largest; what that costs in NLL is measured

@@ -14,7 +14,8 @@ import TensorKernels
 /// `int8` goes further on both counts: each row is stored as 8-bit integers times one scale
 /// per row (its largest magnitude / 127), the input vector is rounded to 16-bit integers times
 /// one scale (its largest magnitude / 32767), and the sums are exact integer sums of 32
-/// products per instruction (AVX-512 VNNI `vpdpwssd`, in the `TensorKernels` C target):
+/// products per instruction (AVX-512 VNNI `vpdpwssd`, or AVX2's `vpmaddwd` at 16, in the
+/// `TensorKernels` C target):
 /// a quarter of float32's bytes and more weights per second than float16 on one core
 /// (figures: docs/tensor-kernels.md and docs/benchmarks.md, from `cadenza-bench decoder`; the
 /// kernel alone: Benchmarks/decoder-dot-kernels.c).
@@ -32,7 +33,7 @@ public final class DecoderMatrix {
         case int8
         /// int4: an eighth of the bytes; each row's weights rounded to the 16 odd multiples
         /// (±1, ±3, ... ±15) of its largest magnitude / 15, the input to 255 levels of its own.
-        /// Faster than int8 on a CPU with AVX-512 VNNI (docs/benchmarks.md), at a cost in NLL
+        /// Faster than int8 with AVX-512 VNNI or AVX2 (docs/benchmarks.md), at a cost in NLL
         /// that depends on the model (docs/generation.md): chosen by hand, never by default.
         case int4
 
@@ -44,12 +45,17 @@ public final class DecoderMatrix {
         /// which are exact integer sums: the same for one vector or many.
         public var isInteger: Bool { self == .int8 || self == .int4 }
 
-        /// Whether int8 and int4 products run the AVX-512 VNNI kernels on this build.
+        /// Whether int8 and int4 products run the AVX-512 VNNI kernels on this CPU.
         public static var int8UsesVNNI: Bool { cadenza_int8_rows_use_vnni() != 0 }
 
-        /// The fastest precision on the CPU this runs on: int8 where its kernel was built with
-        /// AVX-512 VNNI, else float16 (int8's plain-loop fallback would not be faster).
-        public static let fastest: Precision = int8UsesVNNI ? .int8 : .float16
+        /// Whether they run the AVX2 kernels instead (a CPU with AVX2 but not AVX-512 VNNI).
+        public static var int8UsesAVX2: Bool { !int8UsesVNNI && cadenza_cpu_has_avx2() != 0 }
+
+        /// The fastest precision on the CPU this runs on: int8 where its products run a vector
+        /// kernel (AVX-512 VNNI or AVX2), else float16 (int8's plain-loop fallback would not be
+        /// faster). Every path gives the same numbers, so the same seed makes the same music on
+        /// every CPU that picks int8.
+        public static let fastest: Precision = int8UsesVNNI || int8UsesAVX2 ? .int8 : .float16
 
         /// Bits per stored weight (int8 and int4 add one float scale per row).
         var bitsPerWeight: Int {

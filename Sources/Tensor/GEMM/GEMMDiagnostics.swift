@@ -81,7 +81,9 @@ public struct GEMMDiagnostics: Sendable {
                 label: "decoding",
                 value: DecoderMatrix.Precision.int8UsesVNNI
                     ? "int8 weights with the AVX-512 VNNI kernel (generation's default; int4 by hand)"
-                    : "float16 weights (generation's default; int8 would run a plain loop here, without AVX-512 VNNI)"))
+                    : DecoderMatrix.Precision.int8UsesAVX2
+                        ? "int8 weights with the AVX2 kernel (generation's default; int4 by hand)"
+                        : "float16 weights (generation's default; int8 would run a plain loop here, without AVX2)"))
         lines.append(
             Line(
                 label: "bfloat16",

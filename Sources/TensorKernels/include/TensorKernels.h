@@ -20,7 +20,8 @@
 /// 16 32-bit sums in one instruction; Swift's SIMD types have no way to ask for it, and the
 /// float16 path it replaces is bound by `vcvtph2ps` (16 weights per 2 cycles). The scaling is
 /// here too, four rows to a vector, so that the sums never leave registers as integers. Without
-/// VNNI (another CPU, found at run time) the same numbers come from a plain loop.
+/// VNNI (another CPU, found at run time) the same numbers come from AVX2's `vpmaddwd`
+/// (`cadenza_int8_rows_avx2`), or from a plain loop on a CPU without AVX2.
 void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long first, long last, const float *scales,
                        float input_scale, const float *bias, int accumulate, float *y);
 
@@ -35,18 +36,18 @@ void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_
                             long stride, long first, long last, const float *scales, const float *bias,
                             int accumulate, float *y, long y_stride);
 
-/// The plain loop `cadenza_int8_rows_many` runs without AVX-512 VNNI: `cadenza_int8_rows_portable`
-/// per vector.
+/// The plain loop `cadenza_int8_rows_many` runs without AVX-512 VNNI or AVX2:
+/// `cadenza_int8_rows_portable` per vector.
 void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const float *input_scales, long n,
                                      const int8_t *w, long stride, long first, long last, const float *scales,
                                      const float *bias, int accumulate, float *y, long y_stride);
 
 /// 1 when `cadenza_int8_rows` runs AVX-512 VNNI on this CPU (checked at run time), 0 when it
-/// runs the plain loop (then int8 is no faster than float16, and decoders should not prefer it).
+/// runs the AVX2 kernels or the plain loop.
 int cadenza_int8_rows_use_vnni(void);
 
 /// The same outputs from a plain loop: what `cadenza_int8_rows` runs on CPUs without AVX-512
-/// VNNI, and the reference the tests hold the VNNI path to, bit for bit.
+/// VNNI or AVX2, and the reference the tests hold the other paths to, bit for bit.
 void cadenza_int8_rows_portable(const int16_t *x, const int8_t *w, long stride, long first, long last,
                                 const float *scales, float input_scale, const float *bias, int accumulate,
                                 float *y);
@@ -78,14 +79,32 @@ void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sum
                             const uint8_t *w, long stride, long first, long last, const float *scales,
                             const float *bias, int accumulate, float *y, long y_stride);
 
-/// The plain loops the two int4 functions run without AVX-512 VNNI (the same check as int8's),
-/// and the reference the tests hold the VNNI path to, bit for bit.
+/// The plain loops the two int4 functions run without AVX-512 VNNI or AVX2 (the same checks as
+/// int8's), and the reference the tests hold the other paths to, bit for bit.
 void cadenza_int4_rows_portable(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
                                 const float *scales, float input_scale, const float *bias, int accumulate,
                                 float *y);
 void cadenza_int4_rows_many_portable(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales,
                                      long n, const uint8_t *w, long stride, long first, long last,
                                      const float *scales, const float *bias, int accumulate, float *y, long y_stride);
+
+/// The four integer kernels above as they run on a CPU with AVX2 but not AVX-512 VNNI (which the
+/// functions above choose at run time): `vpmaddwd` for int8, `vpmaddubsw` for int4, the same
+/// numbers to the bit (DecoderAVX2.c). Callable only where `cadenza_cpu_has_avx2` says 1; the
+/// tests hold them to the plain loops on every CPU that has it.
+void cadenza_int8_rows_avx2(const int16_t *x, const int8_t *w, long stride, long first, long last,
+                            const float *scales, float input_scale, const float *bias, int accumulate, float *y);
+void cadenza_int8_rows_many_avx2(const int16_t *x, long x_stride, const float *input_scales, long n, const int8_t *w,
+                                 long stride, long first, long last, const float *scales, const float *bias,
+                                 int accumulate, float *y, long y_stride);
+void cadenza_int4_rows_avx2(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
+                            const float *scales, float input_scale, const float *bias, int accumulate, float *y);
+void cadenza_int4_rows_many_avx2(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales,
+                                 long n, const uint8_t *w, long stride, long first, long last, const float *scales,
+                                 const float *bias, int accumulate, float *y, long y_stride);
+
+/// 1 when the CPU running this has AVX2 (`__builtin_cpu_supports`), else 0.
+int cadenza_cpu_has_avx2(void);
 
 /// Mixed-precision products (Tensor's `BFloat16GEMM`): float32 rounded to bfloat16, to nearest
 /// with ties to even (a NaN stays a quiet NaN).
