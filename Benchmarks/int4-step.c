@@ -5,7 +5,7 @@
 // products, standing in for the KV cache's keys and values.
 //
 //   clang -O3 -march=native -Xclang -target-feature -Xclang +fast-dpwssd -ISources/TensorKernels/include \
-//     Benchmarks/int4-step.c Sources/TensorKernels/TensorKernels.c -lpthread -o /tmp/int4-step && \
+//     Benchmarks/int4-step.c Sources/TensorKernels/TensorKernels.c Sources/TensorKernels/DecoderAVX2.c -lpthread -o /tmp/int4-step && \
 //     /tmp/int4-step && /tmp/int4-step 600000
 #include <immintrin.h>
 #include <pthread.h>

@@ -5,7 +5,7 @@
 // (`cadenza-bench decoder` measures a whole step's products).
 //
 //   clang -O3 -march=native -Xclang -target-feature -Xclang +fast-dpwssd \
-//     -ISources/TensorKernels/include Benchmarks/int8-kernels.c Sources/TensorKernels/TensorKernels.c \
+//     -ISources/TensorKernels/include Benchmarks/int8-kernels.c Sources/TensorKernels/TensorKernels.c Sources/TensorKernels/DecoderAVX2.c \
 //     -o /tmp/int8-kernels && /tmp/int8-kernels 256 768 128 && /tmp/int8-kernels 1024 256 128
 //
 // Without the `-Xclang` flags the build is what clang would do unasked (docs/tensor-kernels.md).

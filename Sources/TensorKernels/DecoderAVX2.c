@@ -64,7 +64,15 @@ AVX2_TARGET void cadenza_int8_rows_avx2(const int16_t *x, const int8_t *w, long 
     for (; j + 4 <= last; j += 4) {
         const int8_t *r0 = w + j * stride, *r1 = r0 + stride, *r2 = r1 + stride, *r3 = r2 + stride;
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        // The next four rows follow these in memory: asked for now, two cache lines per step, so
+        // that they arrive while these are summed (as the VNNI kernel does).
+        const char *next = (const char *)(r0 + 4 * stride);
+        const int fetch_next = j + 8 <= last;
         for (long p = 0; p < stride; p += 32) {
+            if (fetch_next) {
+                _mm_prefetch(next + 4 * p, _MM_HINT_T0);
+                _mm_prefetch(next + 4 * p + 64, _MM_HINT_T0);
+            }
             const __m256i x0 = _mm256_loadu_si256((const __m256i *)(x + p));
             const __m256i x1 = _mm256_loadu_si256((const __m256i *)(x + p + 16));
             a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(x0, widened16(r0 + p)));
@@ -93,9 +101,11 @@ AVX2_TARGET void cadenza_int8_rows_avx2(const int16_t *x, const int8_t *w, long 
     }
 }
 
-// Two vectors against two rows at a time: each row's widened weights serve both vectors, each
-// vector's load both rows. Rows go in tiles of 32 whose weights stay in L1 while every vector
-// passes over them (as the VNNI kernel's).
+// Four vectors against one row at a time: the row's weights are widened once for the four, and
+// each vector's inputs are read straight into `vpmaddwd` (a memory operand, no separate load),
+// so 32 inputs of four vectors cost 2 widenings, 8 multiply-adds and 8 adds (two vectors against
+// two rows, tried first, cost 4 widenings and 4 loads more: its slides were slower). Rows go in
+// tiles of 32 whose weights stay in L1 while every vector passes over them (as the VNNI kernel's).
 AVX2_TARGET void cadenza_int8_rows_many_avx2(const int16_t *x, long x_stride, const float *input_scales, long n,
                                              const int8_t *w, long stride, long first, long last,
                                              const float *scales, const float *bias, int accumulate, float *y,
@@ -105,45 +115,28 @@ AVX2_TARGET void cadenza_int8_rows_many_avx2(const int16_t *x, long x_stride, co
     for (long t = first; t < last; t += tile) {
         const long t_end = t + tile < last ? t + tile : last;
         long i = 0;
-        for (; i + 2 <= n; i += 2) {
-            const int16_t *x0 = x + i * x_stride, *x1 = x0 + x_stride;
-            long j = t;
-            for (; j + 2 <= t_end; j += 2) {
-                const int8_t *r0 = w + j * stride, *r1 = r0 + stride;
-                __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00;
-                __m256i b00 = a00, b01 = a00, b10 = a00, b11 = a00;
+        for (; i + 4 <= n; i += 4) {
+            const int16_t *x0 = x + i * x_stride, *x1 = x0 + x_stride, *x2 = x1 + x_stride, *x3 = x2 + x_stride;
+            for (long j = t; j < t_end; j++) {
+                const int8_t *r = w + j * stride;
+                __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
                 for (long p = 0; p < stride; p += 32) {
-                    __m256i w0 = widened16(r0 + p), w1 = widened16(r1 + p);
-                    __m256i v = _mm256_loadu_si256((const __m256i *)(x0 + p));
-                    a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(v, w0));
-                    a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(v, w1));
-                    v = _mm256_loadu_si256((const __m256i *)(x1 + p));
-                    a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(v, w0));
-                    a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(v, w1));
-                    w0 = widened16(r0 + p + 16);
-                    w1 = widened16(r1 + p + 16);
-                    v = _mm256_loadu_si256((const __m256i *)(x0 + p + 16));
-                    b00 = _mm256_add_epi32(b00, _mm256_madd_epi16(v, w0));
-                    b01 = _mm256_add_epi32(b01, _mm256_madd_epi16(v, w1));
-                    v = _mm256_loadu_si256((const __m256i *)(x1 + p + 16));
-                    b10 = _mm256_add_epi32(b10, _mm256_madd_epi16(v, w0));
-                    b11 = _mm256_add_epi32(b11, _mm256_madd_epi16(v, w1));
+                    const __m256i low = widened16(r + p), high = widened16(r + p + 16);
+#define CADENZA_INT8_VECTOR(xi, a, b)                                                                                  \
+    a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(xi + p)), low));                    \
+    b = _mm256_add_epi32(b, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(xi + p + 16)), high));
+                    CADENZA_INT8_VECTOR(x0, a0, b0)
+                    CADENZA_INT8_VECTOR(x1, a1, b1)
+                    CADENZA_INT8_VECTOR(x2, a2, b2)
+                    CADENZA_INT8_VECTOR(x3, a3, b3)
+#undef CADENZA_INT8_VECTOR
                 }
-                float *y0 = y + i * y_stride, *y1 = y0 + y_stride;
-                store_output(y0, j, row_output(row_total(a00, b00, narrow), scales[j], input_scales[i], bias, j),
-                             accumulate);
-                store_output(y0, j + 1,
-                             row_output(row_total(a01, b01, narrow), scales[j + 1], input_scales[i], bias, j + 1),
-                             accumulate);
-                store_output(y1, j, row_output(row_total(a10, b10, narrow), scales[j], input_scales[i + 1], bias, j),
-                             accumulate);
-                store_output(y1, j + 1,
-                             row_output(row_total(a11, b11, narrow), scales[j + 1], input_scales[i + 1], bias, j + 1),
-                             accumulate);
-            }
-            for (long q = 0; q < 2 && j < t_end; q++) {
-                cadenza_int8_rows_avx2(x + (i + q) * x_stride, w, stride, j, t_end, scales, input_scales[i + q], bias,
-                                       accumulate, y + (i + q) * y_stride);
+                const int64_t totals[4] = {row_total(a0, b0, narrow), row_total(a1, b1, narrow),
+                                           row_total(a2, b2, narrow), row_total(a3, b3, narrow)};
+                for (int q = 0; q < 4; q++) {
+                    store_output(y + (i + q) * y_stride, j,
+                                 row_output(totals[q], scales[j], input_scales[i + q], bias, j), accumulate);
+                }
             }
         }
         for (; i < n; i++) {

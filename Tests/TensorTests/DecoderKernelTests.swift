@@ -170,12 +170,15 @@ private func expectErrorInsideTheRoundingBound(
 
     /// On a CPU with AVX-512 VNNI the int8 kernel must be built with it (the C target's
     /// `-march=native`), or int8 decoding, generation's default, would silently run the plain
-    /// loop; elsewhere generation must default to float16.
+    /// loop; on one with AVX2 but not VNNI the AVX2 kernels run; generation defaults to int8 on
+    /// both, and to float16 on a CPU with neither.
     @Test func theVNNIKernelIsBuiltWhereTheCPUHasIt() {
-        let hasVNNI = CPUInfo.read().flags.contains("avx512_vnni")
-        guard !CPUInfo.read().flags.isEmpty else { return }  // no /proc/cpuinfo: nothing to compare with
+        let flags = CPUInfo.read().flags
+        guard !flags.isEmpty else { return }  // no /proc/cpuinfo: nothing to compare with
+        let hasVNNI = flags.contains("avx512_vnni"), hasAVX2 = flags.contains("avx2")
         #expect(DecoderMatrix.Precision.int8UsesVNNI == hasVNNI)
-        #expect(DecoderMatrix.Precision.fastest == (hasVNNI ? .int8 : .float16))
+        #expect(DecoderMatrix.Precision.int8UsesAVX2 == (!hasVNNI && hasAVX2))
+        #expect(DecoderMatrix.Precision.fastest == (hasVNNI || hasAVX2 ? .int8 : .float16))
     }
 
     /// The kernel this CPU runs (VNNI or AVX2), the AVX2 kernel (wherever the CPU has AVX2) and the
