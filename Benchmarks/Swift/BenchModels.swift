@@ -88,6 +88,17 @@ struct BenchModels: ParsableCommand {
             return
         }
         GEMM.setPrecision(productPrecision)
+        let noUnit =
+            (productPrecision == .bfloat16 && BFloat16GEMM.path == .plain)
+            || (productPrecision == .float16 && Float16GEMM.path == .plain)
+        if noUnit {
+            // The products are forced whatever the CPU, so that their plain loop can be timed; a
+            // figure from it is not what `train` would do here.
+            FileHandle.standardError.write(
+                Data(
+                    ("note: this CPU has no \(productPrecision.rawValue) unit, so these products run their plain C loop; "
+                        + "`cadenza train --precision \(productPrecision.rawValue)` trains in float32 here\n").utf8))
+        }
         let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [Self.kind(model) ?? .transformerXL]
         let phases = phase == "all" ? ModelBenchmark.Phase.allCases : [ModelBenchmark.Phase(rawValue: phase) ?? .train]
         print(
