@@ -2,11 +2,12 @@
 // on two threads, each its half of every matrix's rows, no barriers: int8 weights
 // (`cadenza_int8_rows`) against int4 (`cadenza_int4_rows`), alternately, in microseconds per
 // step. An optional second argument streams that many bytes per thread and step beside the
-// products, standing in for the KV cache's keys and values.
+// products, standing in for the KV cache's keys and values. Its own streaming code uses AVX-512,
+// so it builds on the AVX-512 hosts only (the kernels it times run everywhere).
 //
 //   clang -O3 -march=native -Xclang -target-feature -Xclang +fast-dpwssd -ISources/TensorKernels/include \
-//     Benchmarks/int4-step.c Sources/TensorKernels/TensorKernels.c Sources/TensorKernels/DecoderAVX2.c -lpthread -o /tmp/int4-step && \
-//     /tmp/int4-step && /tmp/int4-step 600000
+//     Benchmarks/int4-step.c Sources/TensorKernels/TensorKernels.c Sources/TensorKernels/DecoderAVX2.c \
+//     -lpthread -o /tmp/int4-step && /tmp/int4-step && /tmp/int4-step 600000
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdint.h>
