@@ -226,6 +226,8 @@ enum SwiftGEMM {
 
     /// C[0..<6, 0..<32] = alpha * (A panel · B panel) + beta * C (C not read when beta is 0).
     /// `a` holds `depth` groups of 6 floats (packed), `b` holds `depth` rows of 32 floats.
+    /// `inHalves` makes the tile in two 6x16 passes (the default where the whole tile does not
+    /// fit the registers, `wholeTileFitsRegisters`); the tests set it both ways to compare them.
     @inline(never)
     static func microKernel(
         depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
