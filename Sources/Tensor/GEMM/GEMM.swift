@@ -29,7 +29,10 @@ public enum GEMM {
 
         public var description: String {
             switch self {
-            case .swift: return "pure Swift (packed 6x32 SIMD16 kernel)"
+            case .swift:
+                return SwiftGEMM.wholeTileFitsRegisters
+                    ? "pure Swift (packed 6x32 SIMD16 kernel)"
+                    : "pure Swift (packed 6x32 SIMD16 kernel, in 6x16 halves: no AVX-512)"
             case .openBLAS: return "OpenBLAS (cblas_sgemm)"
             }
         }
