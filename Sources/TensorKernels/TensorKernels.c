@@ -374,12 +374,25 @@ int cadenza_int8_rows_use_vnni(void) {
     return has;
 }
 
+#else
+
+int cadenza_int8_rows_use_vnni(void) { return 0; }
+
+#endif
+
+// Each product runs the fastest kernel the CPU has: AVX-512 VNNI, then AVX2 (DecoderAVX2.c), then
+// the plain loop, all with the same numbers.
+
 void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_scales, long n, const int8_t *w,
                             long stride, long first, long last, const float *scales, const float *bias,
                             int accumulate, float *y, long y_stride) {
+#if defined(__x86_64__)
     if (cadenza_int8_rows_use_vnni()) {
         many_vnni(x, x_stride, input_scales, n, w, stride, first, last, scales, bias, accumulate, y, y_stride);
-    } else if (cadenza_cpu_has_avx2()) {
+        return;
+    }
+#endif
+    if (cadenza_cpu_has_avx2()) {
         cadenza_int8_rows_many_avx2(x, x_stride, input_scales, n, w, stride, first, last, scales, bias, accumulate, y,
                                     y_stride);
     } else {
@@ -390,9 +403,13 @@ void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_
 
 void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long first, long last, const float *scales,
                        float input_scale, const float *bias, int accumulate, float *y) {
+#if defined(__x86_64__)
     if (cadenza_int8_rows_use_vnni()) {
         rows_vnni(x, w, stride, first, last, scales, input_scale, bias, accumulate, y);
-    } else if (cadenza_cpu_has_avx2()) {
+        return;
+    }
+#endif
+    if (cadenza_cpu_has_avx2()) {
         cadenza_int8_rows_avx2(x, w, stride, first, last, scales, input_scale, bias, accumulate, y);
     } else {
         cadenza_int8_rows_portable(x, w, stride, first, last, scales, input_scale, bias, accumulate, y);
@@ -401,9 +418,13 @@ void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long firs
 
 void cadenza_int4_rows(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
                        const float *scales, float input_scale, const float *bias, int accumulate, float *y) {
+#if defined(__x86_64__)
     if (cadenza_int8_rows_use_vnni()) {
         int4_rows_vnni(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
-    } else if (cadenza_cpu_has_avx2()) {
+        return;
+    }
+#endif
+    if (cadenza_cpu_has_avx2()) {
         cadenza_int4_rows_avx2(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
     } else {
         cadenza_int4_rows_portable(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
@@ -413,10 +434,14 @@ void cadenza_int4_rows(const int8_t *x, int32_t x_sum, const uint8_t *w, long st
 void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales, long n,
                             const uint8_t *w, long stride, long first, long last, const float *scales,
                             const float *bias, int accumulate, float *y, long y_stride) {
+#if defined(__x86_64__)
     if (cadenza_int8_rows_use_vnni()) {
         int4_many_vnni(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias, accumulate, y,
                        y_stride);
-    } else if (cadenza_cpu_has_avx2()) {
+        return;
+    }
+#endif
+    if (cadenza_cpu_has_avx2()) {
         cadenza_int4_rows_many_avx2(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias,
                                     accumulate, y, y_stride);
     } else {
@@ -424,33 +449,3 @@ void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sum
                                         accumulate, y, y_stride);
     }
 }
-
-#else
-
-int cadenza_int8_rows_use_vnni(void) { return 0; }
-
-void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long first, long last, const float *scales,
-                       float input_scale, const float *bias, int accumulate, float *y) {
-    cadenza_int8_rows_portable(x, w, stride, first, last, scales, input_scale, bias, accumulate, y);
-}
-
-void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_scales, long n, const int8_t *w,
-                            long stride, long first, long last, const float *scales, const float *bias,
-                            int accumulate, float *y, long y_stride) {
-    cadenza_int8_rows_many_portable(x, x_stride, input_scales, n, w, stride, first, last, scales, bias, accumulate, y,
-                                    y_stride);
-}
-
-void cadenza_int4_rows(const int8_t *x, int32_t x_sum, const uint8_t *w, long stride, long first, long last,
-                       const float *scales, float input_scale, const float *bias, int accumulate, float *y) {
-    cadenza_int4_rows_portable(x, x_sum, w, stride, first, last, scales, input_scale, bias, accumulate, y);
-}
-
-void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sums, const float *input_scales, long n,
-                            const uint8_t *w, long stride, long first, long last, const float *scales,
-                            const float *bias, int accumulate, float *y, long y_stride) {
-    cadenza_int4_rows_many_portable(x, x_stride, x_sums, input_scales, n, w, stride, first, last, scales, bias,
-                                    accumulate, y, y_stride);
-}
-
-#endif
