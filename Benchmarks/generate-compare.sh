@@ -34,6 +34,7 @@ PYTHON=${PYTHON:-$VENV/bin/python}
 TORCH_BENCH=${TORCH_BENCH:-Benchmarks/models/torch_bench.py}
 VOCAB=368   # the default REMI vocabulary
 PRECISIONS=${PRECISIONS:-float32 float16 int8 int4}
+. Benchmarks/models/torch-best.sh
 swift build -c release >/dev/null
 CADENZA=.build/release/cadenza
 echo "# Benchmarks/generate-compare.sh $ROUNDS $TOKENS $REPEATS $THREADS, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
@@ -47,17 +48,11 @@ for round in $(seq "$ROUNDS"); do
     "$PYTHON" "$TORCH_BENCH" --model transformer-xl --phase generate --generation-memory "$mem" \
       --vocabulary $VOCAB --generate-tokens "$TOKENS" --repeats "$REPEATS" --threads "$THREADS" | grep RESULT | sed "s/^/torch mem=$mem /"
   done
-  # GPT-2, where the ratio is closest to its goal, at PyTorch's best: the faster of its OpenMP
-  # wait policies (ACTIVE spins, fastest on a quiet machine; PASSIVE sleeps), as compare.sh does.
-  best=""; bestline=""
-  for policy in ACTIVE PASSIVE; do
-    line=$(OMP_WAIT_POLICY=$policy "$PYTHON" "$TORCH_BENCH" --model gpt2 --phase generate --vocabulary $VOCAB \
-      --generate-tokens 128 --repeats "$REPEATS" --threads "$THREADS" | grep RESULT || true)
-    rate=$(echo "$line" | sed -n 's/.*tokens_per_s=\([0-9.]*\).*/\1/p')
-    echo "# torch gpt2 OMP_WAIT_POLICY=$policy: ${rate:-failed} tokens/s"
-    if [ -n "$rate" ] && { [ -z "$best" ] || "$PYTHON" -c "import sys; sys.exit(0 if $rate > $best else 1)"; }; then
-      best=$rate; bestline=$line
-    fi
-  done
+  # GPT-2, where the ratio is closest to its goal, at PyTorch's best (models/torch-best.sh); each
+  # policy's figure is kept as a comment.
+  policies=$(mktemp)
+  bestline=$(torch_best "$PYTHON" "$TORCH_BENCH" --model gpt2 --phase generate --vocabulary $VOCAB \
+    --generate-tokens 128 --repeats "$REPEATS" --threads "$THREADS" 2>"$policies")
+  sed 's/^/# /' "$policies"; rm -f "$policies"
   echo "torch window=256 $bestline"
 done

@@ -28,6 +28,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 swift build -c release >/dev/null
 echo "# Benchmarks/models/compare.sh $ROUNDS${*:+ $*}, started $(date -u '+%Y-%m-%d %H:%M UTC')"
+. Benchmarks/models/torch-best.sh
 LOG=$(mktemp)
 for round in $(seq "$ROUNDS"); do
     for model in transformer-xl gpt2; do
@@ -40,18 +41,10 @@ for round in $(seq "$ROUNDS"); do
                         | grep RESULT | sed "s/^/cadenza /; s/phase=generate/phase=generate-${precision#*:}/" >> "$LOG"
                 done
             fi
-            best=""
-            for policy in ACTIVE PASSIVE; do
-                line=$(OMP_WAIT_POLICY=$policy OMP_NUM_THREADS=2 "$VENV/bin/python" Benchmarks/models/torch_bench.py \
-                    --model $model --phase $phase --threads 2 "$@" 2>/dev/null | grep RESULT || true)
-                echo "torch $policy $line" >> "$LOG.raw"
-                rate=$(echo "$line" | sed -n 's/.*tokens_per_s=\([0-9.]*\).*/\1/p')
-                if [ -n "$rate" ] && { [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $rate > $best else 1)"; }; then
-                    best=$rate; bestline=$line
-                fi
-            done
-            [ -n "$best" ] && echo "torch $bestline" >> "$LOG"
-            if [ $phase = generate ] && [ -n "$best" ]; then
+            bestline=$(OMP_NUM_THREADS=2 torch_best "$VENV/bin/python" Benchmarks/models/torch_bench.py \
+                --model $model --phase $phase --threads 2 "$@" 2>>"$LOG.raw")
+            [ -n "$bestline" ] && echo "torch $bestline" >> "$LOG"
+            if [ $phase = generate ] && [ -n "$bestline" ]; then
                 echo "torch ${bestline/phase=generate/phase=generate-f16}" >> "$LOG"
                 echo "torch ${bestline/phase=generate/phase=generate-i8}" >> "$LOG"
             fi

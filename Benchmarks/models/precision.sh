@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds="${1:-3}"
 PY="${PYTHON:-python3}"
+. Benchmarks/models/torch-best.sh
 log=$(mktemp)
 grep -m1 "model name" /proc/cpuinfo
 for round in $(seq "$rounds"); do
@@ -19,16 +20,9 @@ for round in $(seq "$rounds"); do
       .build/release/cadenza-bench models --model "$model" --phase train --threads 2 --product-precision $precision \
         | grep RESULT | sed "s/^/cadenza-$precision /" | tee -a "$log"
       [ "$precision" = fp16 ] && continue
-      best=""; bestline=""
-      for policy in ACTIVE PASSIVE; do
-        flag=(); [ $precision = bf16 ] && flag=(--autocast bf16)
-        line=$(OMP_WAIT_POLICY=$policy OMP_NUM_THREADS=2 "$PY" Benchmarks/models/torch_bench.py --model "$model" \
-          --phase train --threads 2 "${flag[@]}" 2>/dev/null | grep RESULT || true)
-        rate=$(echo "$line" | sed -n 's/.*tokens_per_s=\([0-9.]*\).*/\1/p')
-        if [ -n "$rate" ] && { [ -z "$best" ] || "$PY" -c "import sys; sys.exit(0 if $rate > $best else 1)"; }; then
-          best=$rate; bestline=$line
-        fi
-      done
+      flag=(); [ $precision = bf16 ] && flag=(--autocast bf16)
+      bestline=$(OMP_NUM_THREADS=2 torch_best "$PY" Benchmarks/models/torch_bench.py --model "$model" \
+        --phase train --threads 2 "${flag[@]}" 2>/dev/null)
       echo "torch-$precision $bestline" | tee -a "$log"
     done
   done
