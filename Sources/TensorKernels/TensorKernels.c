@@ -23,7 +23,7 @@ void cadenza_int8_rows_many_portable(const int16_t *x, long x_stride, const floa
 
 // The nibble of row j, input p, in the panel layout the header describes.
 static inline int32_t int4_weight(const uint8_t *w, long stride, long j, long p) {
-    const uint8_t byte = w[((j / 16) * (stride / 8) + p / 8) * 64 + (j % 16) * 4 + p % 4];
+    const uint8_t byte = w[cadenza_int4_byte(stride, j, p)];
     return p % 8 < 4 ? byte & 15 : byte >> 4;
 }
 

@@ -164,7 +164,7 @@ public final class DecoderMatrix {
                 for p in 0..<inputs {
                     // The odd level nearest to the weight, 2u - 15.
                     let u = max(0, min(15, ((element(j, p) * inverse + 15) / 2).rounded(.toNearestOrEven)))
-                    let byte = ((j / 16) * (stride / 8) + p / 8) * 64 + (j % 16) * 4 + p % 4
+                    let byte = cadenza_int4_byte(stride, j, p)
                     bytes[byte] |= UInt8(u) << (p % 8 < 4 ? 0 : 4)
                 }
             }

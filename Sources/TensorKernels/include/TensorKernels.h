@@ -106,6 +106,13 @@ void cadenza_int4_rows_many_avx2(const int8_t *x, long x_stride, const int32_t *
 /// 1 when the CPU running this has AVX2 (`__builtin_cpu_supports`), else 0.
 int cadenza_cpu_has_avx2(void);
 
+/// The byte of the int4 panel layout (above) that holds row j's weight at input p, in rows of
+/// `stride` inputs: its low nibble where p % 8 < 4, its high nibble otherwise. The one statement
+/// of the layout, for the packing (Tensor's `DecoderMatrix`) and the plain loop.
+static inline long cadenza_int4_byte(long stride, long j, long p) {
+    return ((j / 16) * (stride / 8) + p / 8) * 64 + (j % 16) * 4 + p % 4;
+}
+
 /// Mixed-precision products (Tensor's `BFloat16GEMM`): float32 rounded to bfloat16, to nearest
 /// with ties to even (a NaN stays a quiet NaN).
 uint16_t cadenza_bf16_round(float x);
