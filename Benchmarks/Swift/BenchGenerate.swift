@@ -34,10 +34,15 @@ struct BenchGenerate: ParsableCommand {
     @Flag(help: "Skip GPT-2.")
     var noGPT2 = false
 
+    @Option(
+        help: "GPT-2 window slides timed alone after the generation (median reported); raise it to profile a slide.")
+    var slides = 6
+
     func validate() throws {
         guard ModelConfig.presetNames.contains(preset) else { throw ValidationError("--preset must be tiny or small") }
-        guard tokens >= 16, repeats >= 1, memories.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--tokens must be at least 16, --repeats and every memory length at least 1")
+        guard tokens >= 16, repeats >= 1, slides >= 1, memories.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError(
+                "--tokens must be at least 16, --repeats, --slides and every memory length at least 1")
         }
     }
 
@@ -75,15 +80,15 @@ struct BenchGenerate: ParsableCommand {
             let kept = GenerationBenchmark.prompt(length: window / 2 + 1, vocabulary: tokenizer.vocabulary).map {
                 Int32($0)
             }
-            var slides: [Double] = []
-            for _ in 0...max(5, repeats) {
+            var slideTimes: [Double] = []
+            for _ in 0...slides {
                 let clock = ContinuousClock(), start = clock.now
                 _ = try stepper.prime(kept)
                 let elapsed = clock.now - start
-                slides.append(1e3 * Self.seconds(elapsed))
+                slideTimes.append(1e3 * Self.seconds(elapsed))
             }
             print(
-                "RESULT model=gpt2 phase=slide tokens=\(kept.count) ms=\(String(format: "%.2f", GEMMBenchmark.median(Array(slides.dropFirst()))))"
+                "RESULT model=gpt2 phase=slide tokens=\(kept.count) ms=\(String(format: "%.2f", GEMMBenchmark.median(Array(slideTimes.dropFirst()))))"
             )
         }
     }

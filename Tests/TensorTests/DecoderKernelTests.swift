@@ -394,6 +394,61 @@ private func expectErrorInsideTheRoundingBound(
         }
         expectNear(out, expected, 1e-5, "\(precision), \(count) positions")
     }
+
+    /// The cache's attention sums in one fixed order, whatever blocks its kernels group keys
+    /// and components into (a step and a batched read must give the same bits, and so must one
+    /// build and the next): each score a chain over q's components where the key lies below the
+    /// last whole block of 64, else even and odd components in two chains added at the end;
+    /// each output component even and odd keys likewise. Counts that take blocks of 128 and 64
+    /// keys, pairs of 16-key blocks and a lone one.
+    @Test(arguments: [1, 17, 48, 64, 100, 129, 200, 256])
+    func attentionSumsInItsDocumentedOrder(count: Int) {
+        let (H, d, capacity) = (2, 32, 256)
+        let keys = randomValues(count * H * d, seed: 6), values = randomValues(count * H * d, seed: 7)
+        let query = randomValues(H * d, seed: 8).map { $0 * 3 }
+        let cache = DecoderCache(layers: 1, heads: H, headSize: d, capacity: capacity, precision: .int8)
+        cache.store(layer: 0, positions: 0..<count, keys: keys, values: values, rowStride: H * d)
+        var scores = Array(repeating: Float(0), count: cache.scoreScratchCount)
+        var out = Array(repeating: Float.nan, count: H * d)
+        cache.attend(layer: 0, query: query, slots: 0..<count, out: &out, scores: &scores, heads: 0..<H)
+
+        let k = keys.map { Float(Float16($0)) }, v = values.map { Float(Float16($0)) }
+        let chained = count / 64 * 64
+        let stride = scores.count / H
+        for n in 0..<H {
+            func key(_ j: Int, _ c: Int) -> Float { k[j * H * d + n * d + c] }
+            var row = (0..<stride).map { j -> Float in
+                guard j < count else { return 0 }
+                if j < chained {
+                    return (0..<d).reduce(Float(0)) { $0.addingProduct(query[n * d + $1], key(j, $1)) }
+                }
+                var even: Float = 0, odd: Float = 0
+                for c in 0..<d {
+                    if c % 2 == 0 {
+                        even.addProduct(query[n * d + c], key(j, c))
+                    } else {
+                        odd.addProduct(query[n * d + c], key(j, c))
+                    }
+                }
+                return even + odd
+            }
+            row.withUnsafeMutableBufferPointer {
+                Softmax.row($0.baseAddress!, visible: 0..<count, keys: count, scale: 1 / Float(d).squareRoot())
+            }
+            #expect(
+                Array(row[0..<count]).map(\.bitPattern)
+                    == Array(scores[n * stride..<n * stride + count]).map(\.bitPattern))
+            let expected = (0..<d).map { c -> Float in
+                var even: Float = 0, odd: Float = 0
+                for j in 0..<count {
+                    let term = v[j * H * d + n * d + c]
+                    if j % 2 == 0 { even.addProduct(row[j], term) } else { odd.addProduct(row[j], term) }
+                }
+                return even + odd
+            }
+            #expect(expected.map(\.bitPattern) == Array(out[n * d..<(n + 1) * d]).map(\.bitPattern), "head \(n)")
+        }
+    }
 }
 
 /// The int8 kernel is chosen at run time (issue 19): VNNI exactly where the CPU reports it, and

@@ -215,7 +215,11 @@ public final class DecoderCache {
         }
     }
 
-    /// `scores[j] = q · k_j` for j in 0..<count (rounded up to 16), 64 keys at a time.
+    /// `scores[j] = q · k_j` for j in 0..<count (rounded up to 16). Keys below the last whole
+    /// block of 64 are each summed over q's components in one chain, 128 or 64 keys at a time
+    /// (eight or four independent chains); the rest in blocks of 16 by `scaledRowSum`, two
+    /// blocks at a time where there are two. Blocks share no sums, so how many run together
+    /// changes no score.
     @inline(__always)
     private static func headScores<S: DecoderScalar>(
         _ scores: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
@@ -223,42 +227,67 @@ public final class DecoderCache {
     ) {
         typealias V = SIMD16<Float>
         var j = 0
-        while j + 64 <= count {
-            var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        while j + 128 <= count {
+            var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+            var k = kT + j
             for c in 0..<d {
-                let qc = V(repeating: q[c]), k = kT + c * stride + j
+                let qc = V(repeating: q[c])
                 a0.addProduct(qc, S.load16(k)); a1.addProduct(qc, S.load16(k + 16))
                 a2.addProduct(qc, S.load16(k + 32)); a3.addProduct(qc, S.load16(k + 48))
+                a4.addProduct(qc, S.load16(k + 64)); a5.addProduct(qc, S.load16(k + 80))
+                a6.addProduct(qc, S.load16(k + 96)); a7.addProduct(qc, S.load16(k + 112))
+                k += stride
             }
-            let target = UnsafeMutableRawPointer(scores + j)
-            target.storeBytes(of: a0, as: V.self); target.storeBytes(of: a1, toByteOffset: 64, as: V.self)
-            target.storeBytes(of: a2, toByteOffset: 128, as: V.self);
-            target.storeBytes(of: a3, toByteOffset: 192, as: V.self)
+            store(a0, scores + j); store(a1, scores + j + 16); store(a2, scores + j + 32)
+            store(a3, scores + j + 48); store(a4, scores + j + 64); store(a5, scores + j + 80)
+            store(a6, scores + j + 96); store(a7, scores + j + 112)
+            j += 128
+        }
+        while j + 64 <= count {
+            var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+            var k = kT + j
+            for c in 0..<d {
+                let qc = V(repeating: q[c])
+                a0.addProduct(qc, S.load16(k)); a1.addProduct(qc, S.load16(k + 16))
+                a2.addProduct(qc, S.load16(k + 32)); a3.addProduct(qc, S.load16(k + 48))
+                k += stride
+            }
+            store(a0, scores + j); store(a1, scores + j + 16)
+            store(a2, scores + j + 32); store(a3, scores + j + 48)
             j += 64
         }
-        while j < count {
-            let sum = scaledRowSum(q, count: d, rows: kT + j, rowStride: stride)
-            UnsafeMutableRawPointer(scores + j).storeBytes(of: sum, as: V.self)
-            j += 16
+        while j + 16 < count {
+            let (first, second) = scaledRowSums(q, count: d, rows: kT + j, rowStride: stride)
+            store(first, scores + j); store(second, scores + j + 16)
+            j += 32
         }
+        if j < count { store(scaledRowSum(q, count: d, rows: kT + j, rowStride: stride), scores + j) }
     }
 
-    /// `out[0..<d] = Σ_j p[j] v_j`, keys in pairs into two sets of sums, added at the end.
+    /// `out[0..<d] = Σ_j p[j] v_j`: each 16 components summed over the keys by `scaledRowSum`,
+    /// 32 components at a time where there are 32.
     @inline(__always)
     private static func weightedValues<S: DecoderScalar>(
         _ out: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>,
         _ v: UnsafePointer<S>, _ rowStride: Int, _ count: Int, _ d: Int
     ) {
-        typealias V = SIMD16<Float>
         guard d % 16 == 0 else {
             out.update(repeating: 0, count: d)
             for j in 0..<count { for c in 0..<d { out[c].addProduct(p[j], S.widen(v[j * rowStride + c])) } }
             return
         }
-        for c0 in Swift.stride(from: 0, to: d, by: 16) {
-            let sum = scaledRowSum(p, count: count, rows: v + c0, rowStride: rowStride)
-            UnsafeMutableRawPointer(out + c0).storeBytes(of: sum, as: V.self)
+        var c0 = 0
+        while c0 + 32 <= d {
+            let (first, second) = scaledRowSums(p, count: count, rows: v + c0, rowStride: rowStride)
+            store(first, out + c0); store(second, out + c0 + 16)
+            c0 += 32
         }
+        if c0 < d { store(scaledRowSum(p, count: count, rows: v + c0, rowStride: rowStride), out + c0) }
+    }
+
+    @inline(__always)
+    private static func store(_ v: SIMD16<Float>, _ to: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(to).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
     /// `Σ_i coefficients[i] · rows[i * rowStride ..< +16]`, terms in pairs into two sums (two
@@ -271,13 +300,39 @@ public final class DecoderCache {
     ) -> SIMD16<Float> {
         typealias V = SIMD16<Float>
         var even = V(), odd = V()
-        var i = 0
+        var i = 0, row = rows
         while i + 2 <= count {
-            even.addProduct(V(repeating: coefficients[i]), S.load16(rows + i * rowStride))
-            odd.addProduct(V(repeating: coefficients[i + 1]), S.load16(rows + (i + 1) * rowStride))
+            even.addProduct(V(repeating: coefficients[i]), S.load16(row))
+            odd.addProduct(V(repeating: coefficients[i + 1]), S.load16(row + rowStride))
             i += 2
+            row += 2 * rowStride
         }
-        if i < count { even.addProduct(V(repeating: coefficients[i]), S.load16(rows + i * rowStride)) }
+        if i < count { even.addProduct(V(repeating: coefficients[i]), S.load16(row)) }
         return even + odd
+    }
+
+    /// `scaledRowSum` at `rows` and at `rows + 16` together: each the same sums in the same
+    /// order, four chains in flight instead of two (one chain's multiply-adds wait on each other).
+    @inline(__always)
+    private static func scaledRowSums<S: DecoderScalar>(
+        _ coefficients: UnsafePointer<Float>, count: Int,
+        rows: UnsafePointer<S>, rowStride: Int
+    ) -> (SIMD16<Float>, SIMD16<Float>) {
+        typealias V = SIMD16<Float>
+        var even0 = V(), odd0 = V(), even1 = V(), odd1 = V()
+        var i = 0, row = rows
+        while i + 2 <= count {
+            let c0 = V(repeating: coefficients[i]), c1 = V(repeating: coefficients[i + 1])
+            let next = row + rowStride
+            even0.addProduct(c0, S.load16(row)); even1.addProduct(c0, S.load16(row + 16))
+            odd0.addProduct(c1, S.load16(next)); odd1.addProduct(c1, S.load16(next + 16))
+            i += 2
+            row += 2 * rowStride
+        }
+        if i < count {
+            let c0 = V(repeating: coefficients[i])
+            even0.addProduct(c0, S.load16(row)); even1.addProduct(c0, S.load16(row + 16))
+        }
+        return (even0 + odd0, even1 + odd1)
     }
 }
