@@ -52,10 +52,13 @@ public struct Team: Sendable {
                 round.store(current + 1, ordering: .releasing)
                 return
             }
+            // Spin, giving the core up now and then in case another thread needs it. A yield
+            // is a system call, and the round's end goes unseen while it runs, so it comes only
+            // after more polls than a wait between two pieces of a decoder step usually lasts.
             var polls = 0
             while round.load(ordering: .acquiring) == current {
                 polls += 1
-                if polls & 1023 == 0 { sched_yield() }
+                if polls & 16383 == 0 { sched_yield() }
             }
         }
     }
