@@ -288,7 +288,8 @@ private func expectErrorInsideTheRoundingBound(
             precision: precision)
         let x = randomValues(count * (inputs + 5), seed: 2), bias = randomValues(outputs, seed: 3)
         let start = randomValues(count * (outputs + 2), seed: 4)
-        let ranges = [4..<20, 36..<70]
+        let ranges = RowRanges(4..<20, repeated: 3, every: 22)
+        #expect((0..<ranges.blocks).map { ranges[$0] } == [4..<20, 26..<42, 48..<64])
         for epilogue in [DecoderMatrix.Epilogue.store, .gelu, .accumulate] {
             var one = start, many = start
             x.withUnsafeBufferPointer { xs in

@@ -176,9 +176,7 @@ public final class GPT2Decoder {
         // residual stream itself, into its own buffer.
         WorkerPool.shared.together(threads: min(Parallel.threadCount, memberCount)) { team in
             let norm = buffers.norm.pointer + team.member * n * D
-            func rows(_ m: DecoderMatrix) -> CollectionOfOne<Range<Int>> {
-                CollectionOfOne(team.share(of: m.outputs, granularity: 4))
-            }
+            func rows(_ m: DecoderMatrix) -> RowRanges { RowRanges(team.share(of: m.outputs, granularity: 4)) }
             let heads = team.share(of: c.heads), part = heads.lowerBound * c.headSize..<heads.upperBound * c.headSize
             let (qkv, attended, hidden, x) = (
                 buffers.qkv.pointer, buffers.attended.pointer, buffers.hidden.pointer, buffers.x.pointer
@@ -189,7 +187,7 @@ public final class GPT2Decoder {
                 // reads, so no barrier is needed before it attends.
                 layer.qkv.multiply(
                     norm, vectors: n, inputStride: D, bias: layer.qkvBias, into: qkv, outputStride: 3 * D,
-                    rowRanges: (0..<3).lazy.map { (part.lowerBound + $0 * D)..<(part.upperBound + $0 * D) })
+                    rowRanges: RowRanges(part, repeated: 3, every: D))
                 // The tokens' keys and values first (in blocks of slots), then each token attends
                 // over the cache up to itself.
                 stepCache.store(

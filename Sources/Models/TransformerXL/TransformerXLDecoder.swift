@@ -172,9 +172,7 @@ public final class TransformerXLDecoder {
                 for s in 0..<B {
                     layer.qkv.multiply(
                         input + s * D, bias: nil, into: qkv + s * 3 * HD,
-                        rowRanges: (0..<3).lazy.map {
-                            (headRows.lowerBound + $0 * HD)..<(headRows.upperBound + $0 * HD)
-                        })
+                        rowRanges: RowRanges(headRows, repeated: 3, every: HD))
                 }
                 // The new row's key and value join the cache, then the query attends over the keys
                 // it may see (all M + 1, or the last mem_len with same_length).

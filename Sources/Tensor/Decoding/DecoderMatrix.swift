@@ -221,17 +221,17 @@ public final class DecoderMatrix {
         _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
         epilogue: Epilogue = .store, rows: Range<Int>
     ) {
-        multiply(x, bias: bias, into: y, epilogue: epilogue, rowRanges: CollectionOfOne(rows))
+        multiply(x, bias: bias, into: y, epilogue: epilogue, rowRanges: RowRanges(rows))
     }
 
     /// `multiply(_:bias:into:epilogue:rows:)` for several ranges of rows, the input rounded
     /// once for all of them (a member's q, k and v rows of its heads).
     public func multiply(
         _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
-        epilogue: Epilogue = .store, rowRanges: some Sequence<Range<Int>>
+        epilogue: Epilogue = .store, rowRanges: RowRanges
     ) {
         withRoundedInput(x) { rounded in
-            for rows in rowRanges { multiply(x, rounded, bias, y, epilogue, rows: rows) }
+            for block in 0..<rowRanges.blocks { multiply(x, rounded, bias, y, epilogue, rows: rowRanges[block]) }
         }
     }
 
@@ -245,7 +245,7 @@ public final class DecoderMatrix {
     public func multiply(
         _ x: UnsafePointer<Float>, vectors count: Int, inputStride: Int, bias: UnsafePointer<Float>?,
         into y: UnsafeMutablePointer<Float>, outputStride: Int, epilogue: Epilogue = .store,
-        rowRanges: some Collection<Range<Int>>
+        rowRanges: RowRanges
     ) {
         guard count > 0 else { return }
         guard precision.isInteger, count > 1 else {
@@ -268,7 +268,9 @@ public final class DecoderMatrix {
             (inputScales[i], inputSums[i]) = roundInput(x + i * inputStride, into: rounded + i * stride * inputBytes)
         }
         let accumulate: Int32 = epilogue == .accumulate ? 1 : 0
-        for rows in rowRanges where !rows.isEmpty {
+        for block in 0..<rowRanges.blocks {
+            let rows = rowRanges[block]
+            if rows.isEmpty { continue }
             if precision == .int8 {
                 cadenza_int8_rows_many(
                     rounded.assumingMemoryBound(to: Int16.self), stride, inputScales, count,
