@@ -30,11 +30,11 @@ public final class GPT2Decoder {
     public let precision: DecoderMatrix.Precision
 
     /// Per layer, what a step reads: the four weight matrices as [out, in] rows, the biases and
-    /// LayerNorm parameters, and the float32 cache rows. Unowned references and raw pointers
+    /// LayerNorm parameters, and the float32 cache rows. Unretained references and raw pointers
     /// (`retained` keeps their objects alive): every thread of a step reads them, and counting
     /// references would have each thread write the same cache lines at every use.
     private struct Layer {
-        unowned(unsafe) let qkv, output, feedForwardIn, feedForwardOut: DecoderMatrix
+        let qkv, output, feedForwardIn, feedForwardOut: Unretained<DecoderMatrix>
         let qkvBias, outputBias, feedForwardInBias, feedForwardOutBias: UnsafePointer<Float>
         let attentionNorm, feedForwardNorm: LayerNormPointers
         let keys, values: UnsafeMutablePointer<Float>
@@ -90,7 +90,8 @@ public final class GPT2Decoder {
             retained += [p.qkvBias, p.outputBias, p.feedForwardInBias, p.feedForwardOutBias]
             retained += LayerNormPointers.tensors(p.attentionNorm) + LayerNormPointers.tensors(p.feedForwardNorm)
             return Layer(
-                qkv: matrices[0], output: matrices[1], feedForwardIn: matrices[2], feedForwardOut: matrices[3],
+                qkv: Unretained(matrices[0]), output: Unretained(matrices[1]),
+                feedForwardIn: Unretained(matrices[2]), feedForwardOut: Unretained(matrices[3]),
                 qkvBias: p.qkvBias.pointer, outputBias: p.outputBias.pointer,
                 feedForwardInBias: p.feedForwardInBias.pointer, feedForwardOutBias: p.feedForwardOutBias.pointer,
                 attentionNorm: LayerNormPointers(p.attentionNorm),
@@ -185,9 +186,11 @@ public final class GPT2Decoder {
                 normalize(x, rows: n, layer.attentionNorm, into: norm)
                 // Each member projects the q, k and v rows of its own heads, all its attention
                 // reads, so no barrier is needed before it attends.
-                layer.qkv.multiply(
-                    norm, vectors: n, inputStride: D, bias: layer.qkvBias, into: qkv, outputStride: 3 * D,
-                    rowRanges: RowRanges(part, repeated: 3, every: D))
+                layer.qkv.with {
+                    $0.multiply(
+                        norm, vectors: n, inputStride: D, bias: layer.qkvBias, into: qkv, outputStride: 3 * D,
+                        rowRanges: RowRanges(part, repeated: 3, every: D))
+                }
                 // The tokens' keys and values first (in blocks of slots), then each token attends
                 // over the cache up to itself.
                 stepCache.store(
@@ -202,18 +205,24 @@ public final class GPT2Decoder {
                         scores: probabilities.pointer, heads: heads)
                 }
                 team.wait()
-                layer.output.multiply(
-                    attended, vectors: n, inputStride: D, bias: layer.outputBias, into: x, outputStride: D,
-                    epilogue: .accumulate, rowRanges: rows(layer.output))
+                layer.output.with {
+                    $0.multiply(
+                        attended, vectors: n, inputStride: D, bias: layer.outputBias, into: x, outputStride: D,
+                        epilogue: .accumulate, rowRanges: rows($0))
+                }
                 team.wait()
                 normalize(x, rows: n, layer.feedForwardNorm, into: norm)
-                layer.feedForwardIn.multiply(
-                    norm, vectors: n, inputStride: D, bias: layer.feedForwardInBias, into: hidden, outputStride: I,
-                    epilogue: .gelu, rowRanges: rows(layer.feedForwardIn))
+                layer.feedForwardIn.with {
+                    $0.multiply(
+                        norm, vectors: n, inputStride: D, bias: layer.feedForwardInBias, into: hidden, outputStride: I,
+                        epilogue: .gelu, rowRanges: rows($0))
+                }
                 team.wait()
-                layer.feedForwardOut.multiply(
-                    hidden, vectors: n, inputStride: I, bias: layer.feedForwardOutBias, into: x, outputStride: D,
-                    epilogue: .accumulate, rowRanges: rows(layer.feedForwardOut))
+                layer.feedForwardOut.with {
+                    $0.multiply(
+                        hidden, vectors: n, inputStride: I, bias: layer.feedForwardOutBias, into: x, outputStride: D,
+                        epilogue: .accumulate, rowRanges: rows($0))
+                }
                 team.wait()
             }
             // Only the last token's next-token distribution is asked for.

@@ -25,12 +25,12 @@ public final class TransformerXLDecoder {
     public let precision: DecoderMatrix.Precision
 
     /// Per layer, what a step reads: qkv_net [3HD, D], o_net [D, HD], CoreNet.0 [I, D] and
-    /// CoreNet.3 [D, I] as rows, the feed-forward biases and the LayerNorm parameters. Unowned
+    /// CoreNet.3 [D, I] as rows, the feed-forward biases and the LayerNorm parameters. Unretained
     /// references and raw pointers (`retained` keeps their objects alive): every thread of a
     /// step reads them, and counting references would have each thread write the same cache
     /// lines at every use.
     private struct Layer {
-        unowned(unsafe) let qkv, output, feedForwardIn, feedForwardOut: DecoderMatrix
+        let qkv, output, feedForwardIn, feedForwardOut: Unretained<DecoderMatrix>
         let feedForwardInBias, feedForwardOutBias: UnsafePointer<Float>
         let attentionNorm, feedForwardNorm: LayerNormPointers
     }
@@ -71,7 +71,8 @@ public final class TransformerXLDecoder {
             retained += matrices + [p.feedForwardInBias, p.feedForwardOutBias]
             retained += LayerNormPointers.tensors(p.attentionNorm) + LayerNormPointers.tensors(p.feedForwardNorm)
             return Layer(
-                qkv: matrices[0], output: matrices[1], feedForwardIn: matrices[2], feedForwardOut: matrices[3],
+                qkv: Unretained(matrices[0]), output: Unretained(matrices[1]),
+                feedForwardIn: Unretained(matrices[2]), feedForwardOut: Unretained(matrices[3]),
                 feedForwardInBias: p.feedForwardInBias.pointer, feedForwardOutBias: p.feedForwardOutBias.pointer,
                 attentionNorm: LayerNormPointers(p.attentionNorm), feedForwardNorm: LayerNormPointers(p.feedForwardNorm)
             )
@@ -150,12 +151,15 @@ public final class TransformerXLDecoder {
             let (caches, relative, scores) = (caches, relative, b.probabilities.pointer)
             /// This member's rows of one matrix-vector product per stream.
             func multiply(
-                _ m: DecoderMatrix, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                _ matrix: Unretained<DecoderMatrix>, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                 _ y: UnsafeMutablePointer<Float>, _ epilogue: DecoderMatrix.Epilogue = .store
             ) {
-                let rows = team.share(of: m.outputs, granularity: 4)
-                for s in 0..<B {
-                    m.multiply(x + s * m.inputs, bias: bias, into: y + s * m.outputs, epilogue: epilogue, rows: rows)
+                matrix.with { m in
+                    let rows = team.share(of: m.outputs, granularity: 4)
+                    for s in 0..<B {
+                        m.multiply(
+                            x + s * m.inputs, bias: bias, into: y + s * m.outputs, epilogue: epilogue, rows: rows)
+                    }
                 }
             }
             /// `to[rows of each stream] = from[the same]`.
@@ -170,9 +174,11 @@ public final class TransformerXLDecoder {
                 // Each member projects the q, k and v rows of its own heads, all its attention
                 // reads, so no barrier is needed before it attends.
                 for s in 0..<B {
-                    layer.qkv.multiply(
-                        input + s * D, bias: nil, into: qkv + s * 3 * HD,
-                        rowRanges: RowRanges(headRows, repeated: 3, every: HD))
+                    layer.qkv.with {
+                        $0.multiply(
+                            input + s * D, bias: nil, into: qkv + s * 3 * HD,
+                            rowRanges: RowRanges(headRows, repeated: 3, every: HD))
+                    }
                 }
                 // The new row's key and value join the cache, then the query attends over the keys
                 // it may see (all M + 1, or the last mem_len with same_length).
@@ -201,7 +207,7 @@ public final class TransformerXLDecoder {
                 copy(modelRows, of: D, from: ownH, to: h)
                 input = UnsafePointer(ownH)
             }
-            multiply(outputMatrix, input, outputBias, b.logProbabilities.pointer)
+            multiply(Unretained(outputMatrix), input, outputBias, b.logProbabilities.pointer)
         }
         // The new row joins the memory; the oldest leaves once there are more than mem_len.
         length += 1

@@ -17,15 +17,23 @@ public struct Team: Sendable {
     public let member: Int
     /// Threads in the team (1: the caller alone; `wait` returns at once).
     public let size: Int
-    /// Not reference-counted: the pool owns the barrier for its life, and counting would make
-    /// every member write the same cache line at every `wait`.
-    unowned(unsafe) let barrier: Barrier?
+    /// Not reference-counted, not even for a call: the pool owns the barrier for its life, and
+    /// counting would have every member write the barrier's header at every `wait`, on the cache
+    /// line the waiting members poll.
+    let barrier: Unmanaged<Barrier>?
+
+    /// Member `member` of `size`, meeting at `barrier` (nil: a team whose members never wait).
+    init(member: Int, size: Int, barrier: Barrier?) {
+        self.member = member
+        self.size = size
+        self.barrier = barrier.map { Unmanaged.passUnretained($0) }
+    }
 
     /// Returns once every member has called `wait` as many times as this one has; what each
     /// member wrote before its call is visible to all after it. Every member must call it the
     /// same number of times, or the ones that call it more wait for ever.
     public func wait() {
-        barrier?.wait(members: size)
+        barrier?._withUnsafeGuaranteedRef { $0.wait(members: size) }
     }
 
     /// This member's part of `0..<count`: consecutive ranges in member order, cut at multiples
