@@ -66,7 +66,8 @@ public struct GEMMDiagnostics: Sendable {
             Line(
                 label: "CPU",
                 value: (cpu.modelName ?? "unknown")
-                    + (cpu.family.map { ", family \($0)" } ?? "") + (cpu.model.map { " model \($0)" } ?? "")))
+                    + (cpu.family.map { ", family \($0)" } ?? "") + (cpu.model.map { " model \($0)" } ?? "")
+                    + (cpu.microarchitecture.map { " (\($0))" } ?? "")))
         let present = interestingFeatures.filter { cpu.flags.contains($0) }
         lines.append(Line(label: "CPU features", value: present.isEmpty ? "unknown" : present.joined(separator: " ")))
         let build = BuildTarget.current
