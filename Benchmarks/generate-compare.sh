@@ -38,6 +38,7 @@ PRECISIONS=${PRECISIONS:-float32 float16 int8 int4}
 swift build -c release >/dev/null
 CADENZA=.build/release/cadenza
 echo "# Benchmarks/generate-compare.sh $ROUNDS $TOKENS $REPEATS $THREADS, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
+$CADENZA doctor --no-probe | grep -E '^CPU ' | sed 's/^/# /'   # the CPU, its family and core (the doctor's line)
 for round in $(seq "$ROUNDS"); do
   echo "# round $round ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
   for precision in $PRECISIONS; do

@@ -13,7 +13,8 @@ rounds="${1:-3}"
 PY="${PYTHON:-python3}"
 . Benchmarks/models/torch-best.sh
 log=$(mktemp)
-grep -m1 "model name" /proc/cpuinfo
+# The CPU, its family and core (the doctor's line; /proc/cpuinfo's model name without a build of it).
+.build/release/cadenza doctor --no-probe 2>/dev/null | grep -E '^CPU ' || grep -m1 "model name" /proc/cpuinfo
 for round in $(seq "$rounds"); do
   for model in transformer-xl gpt2; do
     for precision in ${PRECISIONS:-float32 bf16}; do
