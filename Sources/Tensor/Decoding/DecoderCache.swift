@@ -238,9 +238,9 @@ public final class DecoderCache {
                 a6.addProduct(qc, S.load16(k + 96)); a7.addProduct(qc, S.load16(k + 112))
                 k += stride
             }
-            store(a0, scores + j); store(a1, scores + j + 16); store(a2, scores + j + 32)
-            store(a3, scores + j + 48); store(a4, scores + j + 64); store(a5, scores + j + 80)
-            store(a6, scores + j + 96); store(a7, scores + j + 112)
+            storeVector(a0, scores + j); storeVector(a1, scores + j + 16); storeVector(a2, scores + j + 32)
+            storeVector(a3, scores + j + 48); storeVector(a4, scores + j + 64); storeVector(a5, scores + j + 80)
+            storeVector(a6, scores + j + 96); storeVector(a7, scores + j + 112)
             j += 128
         }
         while j + 64 <= count {
@@ -252,16 +252,16 @@ public final class DecoderCache {
                 a2.addProduct(qc, S.load16(k + 32)); a3.addProduct(qc, S.load16(k + 48))
                 k += stride
             }
-            store(a0, scores + j); store(a1, scores + j + 16)
-            store(a2, scores + j + 32); store(a3, scores + j + 48)
+            storeVector(a0, scores + j); storeVector(a1, scores + j + 16)
+            storeVector(a2, scores + j + 32); storeVector(a3, scores + j + 48)
             j += 64
         }
         while j + 16 < count {
             let (first, second) = scaledRowSums(q, count: d, rows: kT + j, rowStride: stride)
-            store(first, scores + j); store(second, scores + j + 16)
+            storeVector(first, scores + j); storeVector(second, scores + j + 16)
             j += 32
         }
-        if j < count { store(scaledRowSum(q, count: d, rows: kT + j, rowStride: stride), scores + j) }
+        if j < count { storeVector(scaledRowSum(q, count: d, rows: kT + j, rowStride: stride), scores + j) }
     }
 
     /// `out[0..<d] = Σ_j p[j] v_j`: each 16 components summed over the keys by `scaledRowSum`,
@@ -279,15 +279,10 @@ public final class DecoderCache {
         var c0 = 0
         while c0 + 32 <= d {
             let (first, second) = scaledRowSums(p, count: count, rows: v + c0, rowStride: rowStride)
-            store(first, out + c0); store(second, out + c0 + 16)
+            storeVector(first, out + c0); storeVector(second, out + c0 + 16)
             c0 += 32
         }
-        if c0 < d { store(scaledRowSum(p, count: count, rows: v + c0, rowStride: rowStride), out + c0) }
-    }
-
-    @inline(__always)
-    private static func store(_ v: SIMD16<Float>, _ to: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(to).storeBytes(of: v, as: SIMD16<Float>.self)
+        if c0 < d { storeVector(scaledRowSum(p, count: count, rows: v + c0, rowStride: rowStride), out + c0) }
     }
 
     /// `Σ_i coefficients[i] · rows[i * rowStride ..< +16]`, terms in pairs into two sums (two
