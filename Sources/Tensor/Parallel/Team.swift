@@ -20,20 +20,20 @@ public struct Team: Sendable {
     /// Not reference-counted, not even for a call: the pool owns the barrier for its life, and
     /// counting would have every member write the barrier's header at every `wait`, on the cache
     /// line the waiting members poll.
-    let barrier: Unmanaged<Barrier>?
+    let barrier: Unretained<Barrier>?
 
     /// Member `member` of `size`, meeting at `barrier` (nil: a team whose members never wait).
     init(member: Int, size: Int, barrier: Barrier?) {
         self.member = member
         self.size = size
-        self.barrier = barrier.map { Unmanaged.passUnretained($0) }
+        self.barrier = barrier.map { Unretained($0) }
     }
 
     /// Returns once every member has called `wait` as many times as this one has; what each
     /// member wrote before its call is visible to all after it. Every member must call it the
     /// same number of times, or the ones that call it more wait for ever.
     public func wait() {
-        barrier?._withUnsafeGuaranteedRef { $0.wait(members: size) }
+        barrier?.with { $0.wait(members: size) }
     }
 
     /// This member's part of `0..<count`: consecutive ranges in member order, cut at multiples

@@ -13,3 +13,6 @@
         try reference._withUnsafeGuaranteedRef(body)
     }
 }
+
+/// Shared across threads as freely as the object itself.
+extension Unretained: Sendable where Object: Sendable {}
