@@ -88,16 +88,24 @@ struct BenchModels: ParsableCommand {
             return
         }
         GEMM.setPrecision(productPrecision)
-        let noUnit =
-            (productPrecision == .bfloat16 && BFloat16GEMM.path == .plain)
-            || (productPrecision == .float16 && Float16GEMM.path == .plain)
-        if noUnit {
-            // The products are forced whatever the CPU, so that their plain loop can be timed; a
-            // figure from it is not what `train` would do here.
-            FileHandle.standardError.write(
-                Data(
-                    ("note: this CPU has no \(productPrecision.rawValue) unit, so these products run their plain C loop; "
-                        + "`cadenza train --precision \(productPrecision.rawValue)` trains in float32 here\n").utf8))
+        // The products are forced whatever the CPU, so that their plain loop can be timed; a
+        // figure from it is not what `train` would do here. The loop runs either because the CPU
+        // lacks the unit or because an environment variable asks for it.
+        let (plain, cpuHasUnit, variable): (Bool, Bool, String) =
+            switch productPrecision {
+            case .float32: (false, true, "")
+            case .bfloat16: (BFloat16GEMM.path == .plain, BFloat16GEMM.cpuPath != .plain, "CADENZA_BF16_PATH")
+            case .float16: (Float16GEMM.path == .plain, Float16GEMM.cpuPath != .plain, "CADENZA_FP16_PATH")
+            }
+        if plain {
+            let why =
+                cpuHasUnit
+                ? "\(variable)=plain makes these products run their plain C loop, although this CPU has the "
+                    + "\(productPrecision.rawValue) unit; `cadenza train --precision \(productPrecision.rawValue)` "
+                    + "under the same setting trains in float32"
+                : "this CPU has no \(productPrecision.rawValue) unit, so these products run their plain C loop; "
+                    + "`cadenza train --precision \(productPrecision.rawValue)` trains in float32 here"
+            FileHandle.standardError.write(Data("note: \(why)\n".utf8))
         }
         let kinds: [ModelKind] = model == "all" ? [.transformerXL, .gpt2] : [Self.kind(model) ?? .transformerXL]
         let phases = phase == "all" ? ModelBenchmark.Phase.allCases : [ModelBenchmark.Phase(rawValue: phase) ?? .train]

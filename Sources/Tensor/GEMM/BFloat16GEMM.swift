@@ -24,14 +24,16 @@ public enum BFloat16GEMM {
         flags.contains("avx512_bf16") ? .avx512BF16 : .plain
     }
 
-    /// The path this process uses: the CPU's best, unless `CADENZA_BF16_PATH=plain` asks for the
-    /// plain loop. AVX-512 BF16 is used only when both /proc/cpuinfo and the CPU itself
+    /// The CPU's best path: AVX-512 BF16 only when both /proc/cpuinfo and the CPU itself
     /// (`__builtin_cpu_supports`) report it.
-    public static let path: Path = {
-        if ProcessEnvironment.value("CADENZA_BF16_PATH")?.lowercased() == "plain" { return .plain }
+    public static let cpuPath: Path = {
         let fromFlags = path(forCPUFlags: CPUInfo.read().flags)
         return fromFlags == .avx512BF16 && cadenza_cpu_has_avx512bf16() == 1 ? .avx512BF16 : .plain
     }()
+
+    /// The path this process uses: `cpuPath`, unless `CADENZA_BF16_PATH=plain` asks for the plain loop.
+    public static let path: Path =
+        ProcessEnvironment.value("CADENZA_BF16_PATH")?.lowercased() == "plain" ? .plain : cpuPath
 
     /// Computes the product (shapes, strides, `bias` and `rectified` as `GEMM.multiply`), on
     /// `threads` threads, on `path` (default: `BFloat16GEMM.path`; asking for AVX-512 BF16 on a

@@ -32,13 +32,16 @@ public enum Float16GEMM {
         flags.contains("avx512_fp16") ? .avx512FP16 : .plain
     }
 
-    /// The path this process uses: AVX-512 FP16 when both /proc/cpuinfo and the CPU itself
-    /// (`__builtin_cpu_supports`) report it, unless `CADENZA_FP16_PATH=plain` asks for the plain loop.
-    public static let path: Path = {
-        if ProcessEnvironment.value("CADENZA_FP16_PATH")?.lowercased() == "plain" { return .plain }
+    /// The CPU's best path: AVX-512 FP16 when both /proc/cpuinfo and the CPU itself
+    /// (`__builtin_cpu_supports`) report it.
+    public static let cpuPath: Path = {
         let fromFlags = path(forCPUFlags: CPUInfo.read().flags)
         return fromFlags == .avx512FP16 && cadenza_cpu_has_avx512fp16() == 1 ? .avx512FP16 : .plain
     }()
+
+    /// The path this process uses: `cpuPath`, unless `CADENZA_FP16_PATH=plain` asks for the plain loop.
+    public static let path: Path =
+        ProcessEnvironment.value("CADENZA_FP16_PATH")?.lowercased() == "plain" ? .plain : cpuPath
 
     /// Computes the product (shapes, strides, `bias`, `rectified`, `sumsOfA` and `sumsOfB` as
     /// `GEMM.multiply`), on `threads` threads, on `path` (default: `Float16GEMM.path`; asking for
