@@ -78,18 +78,19 @@ public final class Composer {
     /// shorter than `Infilling.memoryLength` (and no memory was asked), a second one with
     /// that memory, loaded on the first infill.
     private var infillStepper: TokenStepper?
-    private let precision: DecoderMatrix.Precision
+    /// The precision the decoders read the weights in.
+    public let precision: DecoderMatrix.Precision
     /// The model folder's fitted style bias (`style-bias.json`), added to the logits while a
     /// style is asked; nil when the folder has none.
     public let styleBias: StyleBias?
 
-    /// Loads `model`'s decoder with `memoryLength` (nil: the training memory) at `precision`,
-    /// and its style bias where the folder has one.
-    public init(model: ModelFolder, memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .fastest) throws {
+    /// Loads `model`'s decoder with `memoryLength` (nil: the training memory) at `precision`
+    /// (nil: the model's `generationPrecision`), and its style bias where the folder has one.
+    public init(model: ModelFolder, memoryLength: Int? = nil, precision: DecoderMatrix.Precision? = nil) throws {
         self.model = model
-        self.precision = precision
+        self.precision = precision ?? model.generationPrecision
         self.styleBias = try StyleBias.read(from: model.folder, for: model.tokenizer)
-        self.stepper = try model.stepper(memoryLength: memoryLength, precision: precision)
+        self.stepper = try model.stepper(memoryLength: memoryLength, precision: self.precision)
         let short = (stepper as? TransformerXLStepper).map { $0.memoryLength < Infilling.memoryLength } ?? false
         if memoryLength != nil || !short { infillStepper = stepper }
     }

@@ -24,6 +24,20 @@ public struct ModelFolder {
     /// The model card (`model-card.json`): a JSON object saying where the model came from and
     /// under which licence it may be used; nil when the folder has none.
     public var card: Data?
+    /// The weight precision measured as this model's best for generating (`decoding.json`,
+    /// written by `cadenza eval --choose-precision`); nil when the folder has none, or one
+    /// measured on other weights (`ignoredDecoderChoice` then says why).
+    public var decoderChoice: DecoderChoice?
+    /// Why a `decoding.json` in the folder is not used; nil when there is none or it is used.
+    public var ignoredDecoderChoice: String?
+
+    /// The precision generation reads the weights in when none is asked for: the measured
+    /// `decoderChoice` where this CPU's int8 and int4 products have a vector kernel (int4 has
+    /// no fast plain path), else `DecoderMatrix.Precision.fastest`.
+    public var generationPrecision: DecoderMatrix.Precision {
+        if let decoderChoice, DecoderMatrix.Precision.fastest == .int8 { return decoderChoice.precision }
+        return .fastest
+    }
 
     /// The card's entries as text, sorted by key (empty without a card).
     public var cardEntries: [(key: String, value: String)] {
@@ -35,6 +49,8 @@ public struct ModelFolder {
     public static let weightsFile = "model.safetensors", configFile = "model.json", vocabularyFile = "vocab.json"
     /// The optional model card's file name.
     public static let cardFile = "model-card.json"
+    /// The optional measured decoder precision's file name (`DecoderChoice`).
+    public static let decodingFile = "decoding.json"
 
     /// Whether `folder` holds the three files of a model.
     public static func holdsModel(_ folder: URL) -> Bool {
@@ -55,9 +71,44 @@ public struct ModelFolder {
             throw fail("\(weightsFile): \(error)")
         }
         let card = try? Data(contentsOf: folder.appendingPathComponent(cardFile))
-        return ModelFolder(
+        var model = ModelFolder(
             config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder,
             card: card.flatMap { (try? JSONSerialization.jsonObject(with: $0)) is [String: Any] ? $0 : nil })
+        (model.decoderChoice, model.ignoredDecoderChoice) = readDecoderChoice(in: folder)
+        return model
+    }
+
+    /// The folder's `decoding.json` when it was measured on the folder's weights, else nil and
+    /// why it is not used (nil and nil when there is none).
+    static func readDecoderChoice(in folder: URL) -> (DecoderChoice?, String?) {
+        let url = folder.appendingPathComponent(decodingFile)
+        guard let data = try? Data(contentsOf: url) else { return (nil, nil) }
+        let choice: DecoderChoice
+        do { choice = try DecoderChoice.decode(data) } catch {
+            return (
+                nil, "\(decodingFile) cannot be read (\(error)); measure again with `cadenza eval --choose-precision`"
+            )
+        }
+        guard let checksum = try? DecoderChoice.checksum(ofWeightsAt: folder.appendingPathComponent(weightsFile)),
+            checksum == choice.weightsChecksum
+        else {
+            return (
+                nil,
+                "\(decodingFile) was measured on other weights; measure again with `cadenza eval --choose-precision`"
+            )
+        }
+        return (choice, nil)
+    }
+
+    /// Writes `choice` as this folder's `decoding.json` (whole, `AtomicFile`), after checking
+    /// that it was measured on the weights the folder holds now.
+    public func save(_ choice: DecoderChoice) throws {
+        let weightsURL = folder.appendingPathComponent(Self.weightsFile)
+        guard try DecoderChoice.checksum(ofWeightsAt: weightsURL) == choice.weightsChecksum else {
+            throw ModelFolderError.unreadable(
+                path: folder.path, reason: "\(Self.weightsFile) changed while its precision was being measured")
+        }
+        try AtomicFile.write(choice.json(), to: folder.appendingPathComponent(Self.decodingFile))
     }
 
     /// The config and vocabulary of the model in `folder`, checked against each other; the
@@ -113,12 +164,13 @@ public struct ModelFolder {
         }
     }
 
-    /// Copies this model's files (weights, config, vocabulary and card, byte for byte) into
-    /// `destination`, each written whole; nothing when `destination` is this folder.
+    /// Copies this model's files (weights, config, vocabulary, card and measured precision,
+    /// byte for byte) into `destination`, each written whole; nothing when `destination` is
+    /// this folder.
     public func copyFiles(to destination: URL) throws {
         let here = folder.standardizedFileURL.resolvingSymlinksInPath()
         guard destination.standardizedFileURL.resolvingSymlinksInPath() != here else { return }
-        for name in [Self.weightsFile, Self.configFile, Self.vocabularyFile, Self.cardFile] {
+        for name in [Self.weightsFile, Self.configFile, Self.vocabularyFile, Self.cardFile, Self.decodingFile] {
             let source = folder.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: source.path) else { continue }
             try AtomicFile.write(Data(contentsOf: source), to: destination.appendingPathComponent(name))
@@ -127,9 +179,9 @@ public struct ModelFolder {
 
     /// The model, ready to generate: Transformer-XL keeping `memoryLength` rows of memory
     /// (default: its training `mem_len`), or GPT-2 with its KV cache (`memoryLength` ignored),
-    /// stepping with weights in `precision`.
-    public func stepper(memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .fastest) throws -> TokenStepper
-    {
+    /// stepping with weights in `precision` (default: `generationPrecision`).
+    public func stepper(memoryLength: Int? = nil, precision: DecoderMatrix.Precision? = nil) throws -> TokenStepper {
+        let precision = precision ?? generationPrecision
         do {
             switch config.kind {
             case .transformerXL:

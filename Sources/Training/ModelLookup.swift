@@ -26,4 +26,14 @@ extension ModelFolder {
         let checkpoint = try Checkpoint.read(Checkpoint.locate(path, preferBest: true), verifying: .modelFiles)
         return (try read(checkpoint.folder), checkpoint)
     }
+
+    /// Whether `folder` is one of the models bundled in `resourceFolders` (part of Cadenza's
+    /// installation: nothing writes into it).
+    public static func isBundled(_ folder: URL, resourceFolders: [URL]) -> Bool {
+        func canonical(_ url: URL) -> URL { url.standardizedFileURL.resolvingSymlinksInPath() }
+        let here = canonical(folder)
+        return Set(bundledModels.values).contains { subfolder in
+            resourceFolders.contains { canonical($0.appendingPathComponent(subfolder)) == here }
+        }
+    }
 }

@@ -110,7 +110,31 @@ struct EvalCommand: ParsableCommand {
     )
     var decoderPrecision: DecoderMatrix.Precision?
 
+    @Flag(
+        help: .init(
+            "Score one token at a time with int8 and with int4 weights and save the choice in the model folder "
+                + "(decoding.json): int4 becomes the model's generation default where it costs at most "
+                + "--tolerance of int8's NLL. Scores the validation split of the training data by default.")
+    )
+    var choosePrecision = false
+
+    @Option(help: "With --choose-precision: the largest relative NLL cost int4 may have and still be chosen.")
+    var tolerance = DecoderChoice.defaultTolerance
+
     func validate() throws {
+        if choosePrecision {
+            if decoderPrecision != nil || byPosition || sameLength || clampLen != nil || plot != nil {
+                throw ValidationError(
+                    "--choose-precision scores int8 and int4 itself, with the generation decoder: it does not combine "
+                        + "with --decoder-precision, --by-position, --same-length, --clamp-len or --plot")
+            }
+            if memLen.count > 1 {
+                throw ValidationError("--choose-precision scores at one memory length, got \(memLen.count)")
+            }
+        }
+        if !(tolerance.isFinite && tolerance >= 0 && tolerance <= 1) {
+            throw ValidationError("--tolerance must be 0...1 (a share of int8's NLL), got \(tolerance)")
+        }
         if let split, split != "all", Split(rawValue: split) == nil {
             throw ValidationError("--split must be train, validation, test or all, got '\(split)'")
         }
@@ -146,7 +170,8 @@ struct EvalCommand: ParsableCommand {
         if sameLength { config.sameLength = true }
         if let clampLen { config.clampLength = clampLen }
         // Batched scoring needs the model; stepwise scoring builds its decoder from the bundle.
-        let model = decoderPrecision == nil ? try LanguageModel(config: config, checkpoint: bundle.weights) : nil
+        let stepwise = decoderPrecision != nil || choosePrecision
+        let model = stepwise ? nil : try LanguageModel(config: config, checkpoint: bundle.weights)
 
         let trained = run?.options
         guard let path = data ?? trained?.data.path else {
@@ -157,7 +182,8 @@ struct EvalCommand: ParsableCommand {
             trained.map {
                 URL(fileURLWithPath: $0.data.path).standardizedFileURL == URL(fileURLWithPath: path).standardizedFileURL
             } ?? false
-        let chosenSplit = split ?? (isTrainingData ? Split.test.rawValue : "all")
+        // A choice is tuned on the validation split, so that the test split stays unseen.
+        let chosenSplit = split ?? (isTrainingData ? (choosePrecision ? Split.validation : Split.test).rawValue : "all")
         let splitName = Split(rawValue: chosenSplit)
         let scope = splitName.map { "the \($0.rawValue) split of \(path)" } ?? "all files of \(path)"
         let defaults = trained?.data.ratios ?? SplitRatios()
@@ -181,7 +207,11 @@ struct EvalCommand: ParsableCommand {
         // Each stream needs a segment and its next token; more streams than that would score
         // nothing and report NaN.
         let mostStreams = max(1, evaluation.tokens.count / (config.segmentLength + 1))
-        if decoderPrecision == nil, streams > mostStreams {
+        if choosePrecision {
+            try choose(bundle: bundle, tokens: evaluation.tokens, scope: scope)
+            return
+        }
+        if !stepwise, streams > mostStreams {
             throw ValidationError(
                 "--batch \(streams) is more streams than \(evaluation.tokens.count.counted("token")) can fill "
                     + "(at most \(mostStreams) of \(config.segmentLength + 1) tokens)")
@@ -260,6 +290,51 @@ struct EvalCommand: ParsableCommand {
             if byPosition { print(Self.positionTable(positional)) }
             if let plot { print("wrote \(plot)") }
         }
+    }
+
+    /// `--choose-precision`: scores `tokens` with int8 and int4 weights (Transformer-XL at its
+    /// training memory, or the one `--mem-len`), saves the choice and says what it is.
+    private func choose(bundle: ModelFolder, tokens: [Int32], scope: String) throws {
+        if ModelFolder.isBundled(bundle.folder, resourceFolders: ModelLocation.resourceFolders) {
+            throw ValidationError(
+                "--choose-precision writes into the model's folder, and \(bundle.folder.path) is a model bundled with "
+                    + "Cadenza: copy the folder (cp -r) and measure the copy")
+        }
+        let checksum = try DecoderChoice.checksum(
+            ofWeightsAt: bundle.folder.appendingPathComponent(ModelFolder.weightsFile))
+        let memory = bundle.config.kind == .gpt2 ? nil : memLen.first ?? max(bundle.config.memoryLength, 1)
+        var nll: [DecoderMatrix.Precision: Double] = [:]
+        for precision in [DecoderMatrix.Precision.int8, .int4] {
+            let stepper = try bundle.stepper(memoryLength: memory, precision: precision)
+            let report = try Perplexity.evaluateStepwise(
+                stepper: stepper, tokens: tokens, memoryLength: memory, vocabulary: bundle.tokenizer.vocabulary)
+            nll[precision] = report.nllPerToken
+            if !json {
+                FileHandle.standardError.write(
+                    Data(
+                        "scored \(precision.rawValue): \(String(format: "%.5f", report.nllPerToken)) nats/token\n".utf8)
+                )
+            }
+        }
+        let choice = DecoderChoice(
+            int8: nll[.int8] ?? .nan, int4: nll[.int4] ?? .nan, tokens: tokens.count - 1, data: scope,
+            tolerance: tolerance, weightsChecksum: checksum)
+        try bundle.save(choice)
+        let file = bundle.folder.appendingPathComponent(ModelFolder.decodingFile).path
+        if json {
+            print(String(decoding: try choice.json(pretty: false), as: UTF8.self))
+            return
+        }
+        let cost = choice.int4Cost.map { String(format: "%+.3f %%", 100 * $0) } ?? "?"
+        print(
+            "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, \(bundle.folder.path)")
+        print("data: \(scope), \((tokens.count - 1).counted("token")) scored one at a time")
+        print(
+            String(format: "int8 %.5f, int4 %.5f nats/token: int4 costs ", nll[.int8] ?? .nan, nll[.int4] ?? .nan)
+                + cost + String(format: " (tolerance %.3f %%)", 100 * tolerance))
+        print(
+            "chose \(choice.precision.rawValue): `generate` reads this model's weights as \(choice.precision.rawValue) "
+                + "unless --precision says otherwise (wrote \(file))")
     }
 
     /// NLL per token (per note in brackets) by position in the piece, one row per memory

@@ -105,11 +105,12 @@ struct GenerateCommand: ParsableCommand {
             How the model's weights are read while generating: int8 (the default where the CPU has AVX-512 VNNI \
             or AVX2, else float16; rows rounded to 8 bits, see docs/generation.md for its cost and speed), int4 (faster \
             again where int8's weights outgrow the cores' caches; rows rounded to 16 levels, which costs some \
-            models more than others: measure yours with `eval --decoder-precision`), float16 (exact for float16 \
-            models such as the bundled one) or float32 (the model's exact numbers).
+            models more than others: `eval --choose-precision` measures it and makes int4 the model's default where \
+            it costs nothing), float16 (exact for float16 models such as the bundled one) or float32 (the model's \
+            exact numbers).
             """
     )
-    var precision: DecoderMatrix.Precision = .fastest
+    var precision: DecoderMatrix.Precision?
 
     @Flag(help: "Sample without the REMI grammar constraint and report how often the grammar is broken.")
     var noGrammar = false
@@ -199,6 +200,15 @@ struct GenerateCommand: ParsableCommand {
             "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from "
                 + "\(bundle.folder.path)"
         )
+        if precision == nil, let choice = bundle.decoderChoice, composer.precision == choice.precision {
+            print(
+                "weights: \(choice.precision.rawValue), this model's measured choice (\(ModelFolder.decodingFile): int4 "
+                    + (choice.int4Cost.map { String(format: "%+.2f %%", 100 * $0) } ?? "?")
+                    + " NLL against int8)")
+        }
+        if let ignored = bundle.ignoredDecoderChoice {
+            FileHandle.standardError.write(Data("note: \(ignored)\n".utf8))
+        }
         if seed == nil { print("seed: \(firstSeed) (pass --seed \(firstSeed) to get the same music again)") }
 
         var violations = 0, generated = 0

@@ -154,6 +154,61 @@ import Testing
         #expect((card?["licence"] as? String)?.contains("not stated") == true)
     }
 
+    /// Training measures int8 against int4 on its validation data and saves the choice beside the
+    /// weights generation reads; `eval --choose-precision` measures again; generation uses it.
+    @Test func theGenerationPrecisionIsMeasuredSavedAndUsed() throws {
+        let folder = try CLI.scratchFolder()
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        for i in 0..<8 { try data.appendingPathComponent("p\(i).mid").write(Fixture.scale(bars: 8 + i)) }
+        let train = try CLI.run(
+            [
+                "train", "--data", "data", "--model", "gpt2", "--preset", "tiny", "--steps", "1",
+                "--batch", "1", "--seg-len", "16", "--out", "run", "--no-cache", "--validation-ratio", "0.4",
+            ],
+            in: folder)
+        #expect(train.status == 0 && train.stdout.contains("generation precision: "), "\(train)")
+        let saved = folder.appendingPathComponent("run/best/decoding.json")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: saved)) as? [String: Any]
+        let weights = try Data(contentsOf: folder.appendingPathComponent("run/best/model.safetensors"))
+        #expect(object?["weights_checksum"] as? String == FNV1a.hex(FNV1a.hash(weights)))
+
+        // Any cost is within a tolerance of 100 %: int4 is chosen, and generation then reads it
+        // where the CPU has the int8 kernels (AVX2 or AVX-512 VNNI).
+        let chosen = try CLI.run(
+            [
+                "eval", "--checkpoint", "run", "--data", "data", "--split", "all", "--no-cache", "--choose-precision",
+                "--tolerance", "1",
+            ], in: folder)
+        #expect(chosen.status == 0 && chosen.stdout.contains("chose int4"), "\(chosen)")
+        let generated = try CLI.run(
+            ["generate", "--checkpoint", "run", "--seed", "3", "--tokens", "60", "--out", "a.mid"], in: folder)
+        let int4 = try CLI.run(
+            [
+                "generate", "--checkpoint", "run", "--seed", "3", "--tokens", "60", "--out", "b.mid", "--precision",
+                "int4",
+            ],
+            in: folder)
+        #expect(generated.status == 0 && int4.status == 0, "\(generated)\n\(int4)")
+        let hasKernel = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx2") ?? false
+        if hasKernel {
+            #expect(generated.stdout.contains("weights: int4, this model's measured choice"), "\(generated)")
+            #expect(
+                try Data(contentsOf: folder.appendingPathComponent("a.mid"))
+                    == Data(contentsOf: folder.appendingPathComponent("b.mid")))
+        }
+
+        // The bundled models are not written into; flags that score otherwise do not combine.
+        let bundled = try CLI.run(
+            ["eval", "--checkpoint", Self.pretrained.path, "--data", "data", "--no-cache", "--choose-precision"],
+            in: folder)
+        #expect(bundled.status == 64 && bundled.stderr.contains("bundled with Cadenza"), "\(bundled)")
+        #expect(!FileManager.default.fileExists(atPath: Self.pretrained.appendingPathComponent("decoding.json").path))
+        let both = try CLI.run(
+            ["eval", "--checkpoint", "run", "--choose-precision", "--decoder-precision", "int8"], in: folder)
+        #expect(both.status == 64 && both.stderr.contains("does not combine"), "\(both)")
+    }
+
     @Test func memoryLengthForGPT2IsRefused() throws {
         let folder = try CLI.scratchFolder()
         let data = folder.appendingPathComponent("data")

@@ -23,7 +23,7 @@ import TensorKernels
 /// the weights' is coarser: up to 1/254 of the row's largest weight.
 public final class DecoderMatrix {
     /// How the weights are stored.
-    public enum Precision: String, Sendable, CaseIterable {
+    public enum Precision: String, Sendable, CaseIterable, Codable {
         /// float32: the weights exactly as trained.
         case float32
         /// float16: half the bytes to read per token; weights rounded to float16.
@@ -34,7 +34,8 @@ public final class DecoderMatrix {
         /// int4: an eighth of the bytes; each row's weights rounded to the 16 odd multiples
         /// (±1, ±3, ... ±15) of its largest magnitude / 15, the input to 255 levels of its own.
         /// Faster than int8 with AVX-512 VNNI or AVX2 (docs/benchmarks.md), at a cost in NLL
-        /// that depends on the model (docs/generation.md): chosen by hand, never by default.
+        /// that depends on the model (docs/generation.md): a model's default only where that cost
+        /// was measured as negligible (Generation's `DecoderChoice`), else chosen by hand.
         case int4
 
         /// Whether a decoder's cached keys and values are float32 (float16 otherwise: int8 and
