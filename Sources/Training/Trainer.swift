@@ -413,21 +413,18 @@ public final class Trainer {
         return Memory(memoryLength: memory.memoryLength, layers: layers) ?? memory
     }
 
-    /// The validation tokens a run's decoder precision is chosen on (`chooseDecoderPrecision`):
-    /// enough to tell int4 from int8 on a paired comparison, few enough to take seconds.
-    public static let decoderChoiceTokens = 8_192
-
-    /// Measures int8 and int4 generation on the first `decoderChoiceTokens` validation tokens
-    /// with the checkpoint generation reads from this run (`best`, else `latest`) and saves the
-    /// choice beside its weights (`DecoderChoice`, `decoding.json`): a newly trained model then
-    /// generates with int4 by default only where int4 was measured to cost nothing. nil (and
-    /// nothing written) without validation data, a checkpoint, or on a process other than the
-    /// leader.
+    /// Measures int8 and int4 generation on the run's validation sample (`--eval-tokens`
+    /// tokens of whole pieces: what int4 costs varies from piece to piece, so a few pieces can
+    /// mislead) with the checkpoint generation reads from this run (`best`, else `latest`) and
+    /// saves the choice beside its weights (`DecoderChoice`, `decoding.json`): a newly trained
+    /// model then generates with int4 by default only where int4 was measured to cost nothing.
+    /// nil (and nothing written) without validation data, a checkpoint, or on a process other
+    /// than the leader.
     public func chooseDecoderPrecision() throws -> DecoderChoice? {
         guard group.isLeader, data.validation.count >= 2 else { return nil }
         let folder = try Checkpoint.locate(run.path, preferBest: true)
         let checkpoint = try ModelFolder.read(folder)
-        let tokens = Array(data.validation.prefix(Self.decoderChoiceTokens))
+        let tokens = data.validation
         let memory = model.config.kind == .gpt2 ? nil : max(model.config.memoryLength, 1)
         let checksum = try DecoderChoice.checksum(ofWeightsAt: folder.appendingPathComponent(ModelFolder.weightsFile))
         var nll: [Double] = []
@@ -440,7 +437,7 @@ public final class Trainer {
         }
         let choice = DecoderChoice(
             int8: nll[0], int4: nll[1], tokens: tokens.count - 1,
-            data: "the first \(tokens.count - 1) tokens of the run's validation data",
+            data: "the run's validation sample (\(tokens.count) tokens)",
             tolerance: DecoderChoice.defaultTolerance, weightsChecksum: checksum)
         try checkpoint.save(choice)
         return choice
