@@ -449,3 +449,23 @@ void cadenza_int4_rows_many(const int8_t *x, long x_stride, const int32_t *x_sum
                                         accumulate, y, y_stride);
     }
 }
+
+// In C because Swift's `SIMD.max()` stays a call to a scalar loop that checks every lane for
+// NaN, and a lane-wise "take where greater" on `SIMD16<Float>` compiled to 128-bit pieces; here
+// the lane loop is one `vmaxps` (whose "the second operand unless the first is greater" is
+// exactly the comparison), and the lanes are then folded in Swift's order.
+float cadenza_largest(const float *p, long n) {
+    float m = -__builtin_inff();
+    long i = 0;
+    if (n >= 16) {
+        float lanes[16];
+        for (int l = 0; l < 16; l++) lanes[l] = -__builtin_inff();
+        for (; i + 16 <= n; i += 16) {
+            for (int l = 0; l < 16; l++) lanes[l] = p[i + l] > lanes[l] ? p[i + l] : lanes[l];
+        }
+        m = lanes[0];
+        for (int l = 1; l < 16; l++) m = lanes[l] >= m ? lanes[l] : m;
+    }
+    for (; i < n; i++) m = p[i] >= m ? p[i] : m;
+    return m;
+}

@@ -74,3 +74,46 @@ import Testing
         check.expectGradient("dInput", of: x, analytic: dx, samples: 80, absolute: 5e-4, loss: loss)
     }
 }
+
+@Suite struct VectorMaxTests {
+    /// The documented order, written out: 16 lanes each taking a value where it is greater, the
+    /// lanes folded in order and the tail in index order, each taken where greater or equal.
+    static func reference(_ values: [Float]) -> Float {
+        var m = -Float.infinity, i = 0
+        if values.count >= 16 {
+            var lanes = [Float](repeating: -.infinity, count: 16)
+            while i + 16 <= values.count {
+                for l in 0..<16 where values[i + l] > lanes[l] { lanes[l] = values[i + l] }
+                i += 16
+            }
+            m = lanes[0]
+            for l in 1..<16 where lanes[l] >= m { m = lanes[l] }
+        }
+        while i < values.count {
+            if values[i] >= m { m = values[i] }
+            i += 1
+        }
+        return m
+    }
+
+    @Test func takesTheLargestInItsDocumentedOrder() {
+        var random = SeededGenerator(seed: 12)
+        for n in [1, 5, 15, 16, 17, 31, 32, 33, 100, 256, 257] {
+            for trial in 0..<20 {
+                var values = (0..<n).map { _ in random.nextNormal() * 3 }
+                // Signed zeros, NaNs and infinities where the order decides what is kept.
+                if trial % 4 == 1 { for j in stride(from: 0, to: n, by: 3) { values[j] = j % 2 == 0 ? 0 : -0.0 } }
+                if trial % 4 == 2 { for j in stride(from: 1, to: n, by: 5) { values[j] = .nan } }
+                if trial % 4 == 3 { values[n / 2] = trial % 8 == 3 ? .infinity : -.infinity }
+                if trial == 9 { values = (0..<n).map { $0 % 2 == 0 ? -0.0 : 0 } }
+                if trial == 10 { values = [Float](repeating: .nan, count: n) }
+                let got = values.withUnsafeBufferPointer { vectorMax($0.baseAddress!, n) }
+                let want = Self.reference(values)
+                #expect(got.bitPattern == want.bitPattern, "n \(n), trial \(trial): \(got) against \(want)")
+            }
+        }
+        // Everything but the last value is smaller: the tail is read.
+        let rising = (0..<40).map(Float.init)
+        #expect(rising.withUnsafeBufferPointer { vectorMax($0.baseAddress!, 40) } == 39)
+    }
+}

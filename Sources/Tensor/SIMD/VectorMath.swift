@@ -1,3 +1,5 @@
+import TensorKernels
+
 /// SIMD building blocks shared by the kernels: 16-float vectors (one AVX-512 register with
 /// `-target-cpu native`), unaligned loads and stores, reductions in a fixed order, and a
 /// vectorised `exp`.
@@ -58,23 +60,14 @@ func vectorDot2(
     return s
 }
 
-/// max p[0..<n] (n ≥ 1).
+/// max p[0..<n] (n ≥ 1): 16 lanes, lane l taking p[i + l] where it is greater, then the lanes
+/// in order and the tail in index order, each taken where greater or equal (`SIMD.max()` and
+/// `Swift.max`); NaNs are never taken. The loop is `cadenza_largest` (C), whose lane loop is one
+/// `vmaxps`: in Swift the lane-wise choice compiled to 128-bit pieces and `SIMD.max()` stayed a
+/// call to a scalar loop, together a third of a softmax row.
 @inline(__always) @usableFromInline
 func vectorMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-    var m = -Float.infinity
-    var i = 0
-    if n >= vectorWidth {
-        var acc = Vector(repeating: -.infinity)
-        while i + vectorWidth <= n {
-            // `replacing(with:where:)` compiles to a compare and a blend; `pointwiseMax` stays a call.
-            let x = loadVector(p + i)
-            acc.replace(with: x, where: x .> acc)
-            i += vectorWidth
-        }
-        m = acc.max()
-    }
-    while i < n { m = Swift.max(m, p[i]); i += 1 }
-    return m
+    cadenza_largest(p, n)
 }
 
 /// y[i] += a * x[i] for i in 0..<n.

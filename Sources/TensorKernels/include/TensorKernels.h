@@ -219,4 +219,10 @@ void cadenza_dropout_masks_portable(uint64_t *states, long streams, long count, 
 /// 1 when `cadenza_dropout_masks` draws eight streams at once on this CPU, else 0.
 int cadenza_dropout_masks_use_avx512(void);
 
+/// The largest of p[0 ..< n] in the order Tensor's `vectorMax` documents: 16 lanes, lane l
+/// taking p[i + l] only where it is greater (`vmaxps`), then the lanes from 0 to 15 and the
+/// last n mod 16 values, each taken where it is greater than or equal (Swift's `max`); NaNs are
+/// never taken, and -infinity is the result when nothing is taken.
+float cadenza_largest(const float *p, long n);
+
 #endif
