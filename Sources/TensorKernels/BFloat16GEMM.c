@@ -94,6 +94,33 @@ static inline void transpose8(const __m256i rows[8], uint32_t *out, long stride,
 }
 #endif
 
+// destination[c * rows + r] = source[r * source_stride + c] (Tensor's `HeadProduct.transpose`:
+// attention's per-head kᵀ, vᵀ and reversed rᵀ, whose source rows lie a projection's width
+// apart), in 8 x 8 register transposes where the CPU has AVX2: a float at a time, each
+// destination row took its values from 16 source lines, a visible share of the attention forward.
+// `source_stride` may be negative (rows read in reverse).
+void cadenza_transpose_floats(const float *source, long source_stride, long rows, long columns, float *destination) {
+    long r0 = 0;
+#if defined(__AVX2__)
+    for (; r0 + 8 <= rows; r0 += 8) {
+        long c0 = 0;
+        for (; c0 + 8 <= columns; c0 += 8) {
+            __m256i lines[8];
+            for (int r = 0; r < 8; r++) {
+                lines[r] = _mm256_loadu_si256((const __m256i *)(const void *)(source + (r0 + r) * source_stride + c0));
+            }
+            transpose8(lines, (uint32_t *)(void *)(destination + c0 * rows + r0), rows, 8);
+        }
+        for (; c0 < columns; c0++) {
+            for (long r = r0; r < r0 + 8; r++) destination[c0 * rows + r] = source[r * source_stride + c0];
+        }
+    }
+#endif
+    for (; r0 < rows; r0++) {
+        for (long c = 0; c < columns; c++) destination[c * rows + r0] = source[r0 * source_stride + c];
+    }
+}
+
 // Deals `lanes` lines of k2 words (lane l's at lines + l * k2) out to a panel of `width` lanes,
 // step by step: panel[kk * width + l] = lines[l * k2 + kk], zeros for lanes from `lanes` on. In
 // 8 x 8 blocks of registers where the CPU has AVX2 (one word at a time, the stores land `width`

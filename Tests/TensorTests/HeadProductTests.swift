@@ -9,8 +9,8 @@ import Testing
 /// results are equal exactly.
 @Suite struct HeadProductTests {
     @Test func transposeMovesEveryElement() {
-        for rows in [1, 15, 16, 17, 40] {
-            for columns in [1, 32, 33] {
+        for rows in [1, 7, 8, 9, 15, 16, 17, 40] {
+            for columns in [1, 7, 8, 9, 32, 33] {
                 let stride = columns + 5
                 let source = (0..<(rows * stride)).map { Float($0) }
                 var out = [Float](repeating: -1, count: rows * columns)
@@ -22,6 +22,19 @@ import Testing
                 }
                 let expected = (0..<(rows * columns)).map { i in source[(i % rows) * stride + i / rows] }
                 #expect(out == expected, "rows \(rows), columns \(columns)")
+                // Rows read in reverse (a negative stride), as attention reads distances.
+                var reversed = [Float](repeating: -1, count: rows * columns)
+                source.withUnsafeBufferPointer { s in
+                    reversed.withUnsafeMutableBufferPointer { o in
+                        HeadProduct.transpose(
+                            s.baseAddress! + (rows - 1) * stride, sourceStride: -stride, rows: rows, columns: columns,
+                            into: o.baseAddress!)
+                    }
+                }
+                let backwards = (0..<(rows * columns)).map { i in
+                    source[(rows - 1 - i % rows) * stride + i / rows]
+                }
+                #expect(reversed == backwards, "reversed: rows \(rows), columns \(columns)")
             }
         }
     }

@@ -1,3 +1,5 @@
+import TensorKernels
+
 /// The small matrix products inside one attention head, without packing.
 ///
 /// Attention's products are thin: one side is a head ([rows, d], d = 32 in the `small`
@@ -189,28 +191,13 @@ enum HeadProduct {
 
     /// `destination[c * rows + r] = source[r * sourceStride + c]`: `rows` rows of `columns`
     /// transposed into a contiguous [columns, rows] matrix (a negative `sourceStride` reverses the
-    /// rows, as attention's reversed distances need).
-    /// Works in bands of 16 source rows, so that each destination row is written 16 floats at
-    /// a time and each band's source lines stay in cache across the columns.
+    /// rows, as attention's reversed distances need). `cadenza_transpose_floats` (C): 8 x 8
+    /// blocks transposed in registers where the CPU has AVX2.
     @inline(__always)
     static func transpose(
         _ source: UnsafePointer<Float>, sourceStride: Int, rows: Int, columns: Int,
         into destination: UnsafeMutablePointer<Float>
     ) {
-        var r0 = 0
-        while r0 < rows {
-            let band = Swift.min(16, rows - r0)
-            var column = source + r0 * sourceStride, out = destination + r0
-            for _ in 0..<columns {
-                var from = column
-                for r in 0..<band {
-                    out[r] = from.pointee
-                    from += sourceStride
-                }
-                column += 1
-                out += rows
-            }
-            r0 += 16
-        }
+        cadenza_transpose_floats(source, sourceStride, rows, columns, destination)
     }
 }

@@ -113,6 +113,11 @@ static inline long cadenza_int4_byte(long stride, long j, long p) {
     return ((j / 16) * (stride / 8) + p / 8) * 64 + (j % 16) * 4 + p % 4;
 }
 
+/// destination[c * rows + r] = source[r * source_stride + c] for r < rows, c < columns: a
+/// [rows, columns] matrix with rows `source_stride` apart (negative: read in reverse) transposed
+/// into a contiguous [columns, rows] one.
+void cadenza_transpose_floats(const float *source, long source_stride, long rows, long columns, float *destination);
+
 /// Mixed-precision products (Tensor's `BFloat16GEMM`): float32 rounded to bfloat16, to nearest
 /// with ties to even (a NaN stays a quiet NaN).
 uint16_t cadenza_bf16_round(float x);
