@@ -469,3 +469,23 @@ float cadenza_largest(const float *p, long n) {
     for (; i < n; i++) m = p[i] >= m ? p[i] : m;
     return m;
 }
+
+// The four arrays are distinct tensors (`restrict`) and the square root is the instruction's
+// (no errno to set: v is never negative), so the loop compiles to vector arithmetic.
+void cadenza_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, long count,
+                  float step_size, float inverse_root_correction2, float beta1, float beta2, float epsilon,
+                  float decoupled_decay, float l2_decay) {
+#pragma clang fp contract(off)
+    float one_minus_beta1 = 1 - beta1, one_minus_beta2 = 1 - beta2;
+    for (long i = 0; i < count; i++) {
+        float grad = g[i], value = p[i];
+        if (l2_decay != 0) grad += l2_decay * value;
+        if (decoupled_decay != 0) value *= decoupled_decay;
+        float mi = beta1 * m[i] + one_minus_beta1 * grad;
+        float vi = beta2 * v[i] + one_minus_beta2 * grad * grad;
+        m[i] = mi;
+        v[i] = vi;
+        float denominator = __builtin_elementwise_sqrt(vi) * inverse_root_correction2 + epsilon;
+        p[i] = value - step_size * mi / denominator;
+    }
+}

@@ -1,3 +1,4 @@
+import TensorKernels
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -190,25 +191,20 @@ public final class Adam {
         var l2Decay: Float
     }
 
-    /// The element-wise update of one tensor, split over threads by element ranges.
+    /// The element-wise update of one tensor, split over threads by element ranges
+    /// (`cadenza_adam`, C: its loop compiles to vector square roots and divisions, which
+    /// Swift's `SIMD16<Float>.squareRoot()` does lane by lane; every element is rounded as the
+    /// scalar formula rounds it, so the bits do not depend on the split).
     private static func update(
         _ p: UnsafeMutablePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
         m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
         count: Int, _ k: Coefficients
     ) {
-        let oneMinusBeta1 = 1 - k.beta1, oneMinusBeta2 = 1 - k.beta2
         Parallel.forEachRange(count, minimumChunk: 1 << 15) { range in
-            for i in range {
-                var grad = g[i]
-                if k.l2Decay != 0 { grad += k.l2Decay * p[i] }
-                if k.decoupledDecay != 0 { p[i] *= k.decoupledDecay }
-                let mi = k.beta1 * m[i] + oneMinusBeta1 * grad
-                let vi = k.beta2 * v[i] + oneMinusBeta2 * grad * grad
-                m[i] = mi
-                v[i] = vi
-                let denominator = vi.squareRoot() * k.inverseRootCorrection2 + k.epsilon
-                p[i] -= k.stepSize * mi / denominator
-            }
+            let i = range.lowerBound
+            cadenza_adam(
+                p + i, g + i, m + i, v + i, range.count, k.stepSize, k.inverseRootCorrection2, k.beta1, k.beta2,
+                k.epsilon, k.decoupledDecay, k.l2Decay)
         }
     }
 }

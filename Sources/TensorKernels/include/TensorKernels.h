@@ -224,6 +224,15 @@ void cadenza_dropout_masks_portable(uint64_t *states, long streams, long count, 
 /// 1 when `cadenza_dropout_masks` draws eight streams at once on this CPU, else 0.
 int cadenza_dropout_masks_use_avx512(void);
 
+/// Adam's update of `count` elements (Tensor's `Adam`; paper, Algorithm 1, in PyTorch's order):
+/// g += l2_decay * p where l2_decay != 0; p *= decoupled_decay where it is not 0;
+/// m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g * g;
+/// p -= step_size * m / (sqrt(v) * inverse_root_correction2 + epsilon); each operation rounded
+/// to float32 on its own (no fused multiply-adds). `g` is read, not written.
+void cadenza_adam(float *p, const float *g, float *m, float *v, long count, float step_size,
+                  float inverse_root_correction2, float beta1, float beta2, float epsilon, float decoupled_decay,
+                  float l2_decay);
+
 /// The largest of p[0 ..< n] in the order Tensor's `vectorMax` documents: 16 lanes, lane l
 /// taking p[i + l] only where it is greater (`vmaxps`), then the lanes from 0 to 15 and the
 /// last n mod 16 values, each taken where it is greater than or equal (Swift's `max`); NaNs are
