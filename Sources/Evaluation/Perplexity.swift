@@ -110,10 +110,11 @@ public enum Perplexity {
     /// The report of `stepper` on `tokens` read one token at a time, as generation reads
     /// them: the stepper's own decoder (its weight precision, its memory or window), each
     /// token's log-probability taken from the step before it. `memoryLength` is only
-    /// reported. This is how to see what a decoder precision costs in NLL.
+    /// reported. This is how to see what a decoder precision costs in NLL. `shouldStop` is asked
+    /// between tokens; when it says so, the reading ends with `CancellationError`.
     public static func evaluateStepwise(
         stepper: TokenStepper, tokens: [Int32], memoryLength: Int?,
-        vocabulary: Vocabulary
+        vocabulary: Vocabulary, shouldStop: () -> Bool = { false }
     ) throws -> NLLReport {
         guard tokens.count >= 2 else {
             return NLLReport(memoryLength: memoryLength, tokens: 0, totalNLL: 0, notesPerToken: 0)
@@ -126,6 +127,7 @@ public enum Perplexity {
                 throw ModelInputError.tokenOutOfRange(token: tokens[t], index: t, vocabulary: next.count)
             }
             total -= Double(next[id])
+            if t % 256 == 0, shouldStop() { throw CancellationError() }
             if t + 1 < tokens.count { next = try stepper.step(tokens[t]) }
         }
         return NLLReport(

@@ -419,7 +419,8 @@ public final class Trainer {
     /// saves the choice beside its weights (`DecoderChoice`, `decoding.json`): a newly trained
     /// model then generates with int4 by default only where int4 was measured to cost nothing.
     /// nil (and nothing written) without validation data, a checkpoint, or on a process other
-    /// than the leader.
+    /// than the leader. Throws `CancellationError` (nothing written) when `stopRequested` says so
+    /// while it reads.
     public func chooseDecoderPrecision() throws -> DecoderChoice? {
         guard group.isLeader, data.validation.count >= 2 else { return nil }
         let folder = try Checkpoint.locate(run.path, preferBest: true)
@@ -432,14 +433,14 @@ public final class Trainer {
             nll.append(
                 try Perplexity.evaluateStepwise(
                     stepper: checkpoint.stepper(memoryLength: memory, precision: precision), tokens: tokens,
-                    memoryLength: memory, vocabulary: tokenizer.vocabulary
+                    memoryLength: memory, vocabulary: tokenizer.vocabulary, shouldStop: stopRequested
                 ).nllPerToken)
         }
         let choice = DecoderChoice(
             int8: nll[0], int4: nll[1], tokens: tokens.count - 1,
             data: "the run's validation sample (\(tokens.count) tokens)",
             tolerance: DecoderChoice.defaultTolerance, weightsChecksum: checksum)
-        try checkpoint.save(choice)
+        try Interruption.whileWriting { try checkpoint.save(choice) }
         return choice
     }
 

@@ -131,7 +131,7 @@ public enum TrainingRun {
             line += String(format: ", validation NLL %.4f nats/token (ppl %.2f)", v.perToken, v.perplexity)
         }
         progress.message(line)
-        if !summary.interrupted {
+        if !summary.interrupted && !trainer.stopRequested() {
             do {
                 if let choice = try trainer.chooseDecoderPrecision() {
                     let cost = choice.int4Cost.map { String(format: "%+.3f %%", 100 * $0) } ?? "?"
@@ -139,6 +139,8 @@ public enum TrainingRun {
                         "generation precision: \(choice.precision.rawValue) (int4 \(cost) NLL against int8 on "
                             + "\(choice.tokens) validation tokens; \(ModelFolder.decodingFile) beside the weights)")
                 }
+            } catch is CancellationError {
+                progress.message("generation precision not measured (interrupted): generation reads int8 by default")
             } catch {
                 // The model is trained and saved; only its default precision stays int8.
                 progress.message("generation precision not measured (\(error)): generation reads int8 by default")

@@ -204,7 +204,8 @@ struct TrainCommand: ParsableCommand {
             throw error
         }
         group.finish()
-        if summary.interrupted && Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
+        // A signal after the last update (while the generation precision is measured) stops too.
+        if Interruption.isRequested { throw ExitCode(Interruption.exitStatus) }
     }
 
     private func train(group: ProcessGroup) throws -> TrainingSummary {
