@@ -206,7 +206,7 @@ public enum Attention {
                     }
                     var weights = UnsafePointer(P)
                     if let dropMask {
-                        multiply(dropped, P, dropMask + item * T * K, T * K)
+                        vectorMultiply(dropped, P, dropMask + item * T * K, T * K)
                         weights = UnsafePointer(dropped)
                     }
                     // out_head [T, d] = weights V, written into the [B, T, H·d] output.
@@ -269,7 +269,7 @@ public enum Attention {
                         let mask = dropMask.map { $0 + item * T * K }
                         var weights = P
                         if let mask {
-                            multiply(dropped, P, mask, T * K)
+                            vectorMultiply(dropped, P, mask, T * K)
                             weights = UnsafePointer(dropped)
                         }
                         // dV += weightsᵀ dOut.
@@ -292,7 +292,7 @@ public enum Attention {
                         // Through the dropout, then softmax backward: dS = P ⊙ (g - Σ P g) / √d.
                         for i in 0..<T {
                             let visible = s.visibleKeys(i)
-                            if let mask { multiply(dP + i * K, dP + i * K, mask + i * K, visible.upperBound) }
+                            if let mask { vectorMultiply(dP + i * K, dP + i * K, mask + i * K, visible.upperBound) }
                             Softmax.backwardRow(dP + i * K, P + i * K, visible: visible, keys: K, scale: scale)
                         }
                         biasedQueries(qu, qv, qHead, q.rowStride, relative, n, T, d)
@@ -436,15 +436,6 @@ public enum Attention {
                 }
             }
         }
-    }
-
-    /// `result = a ⊙ b` over `count` elements (`result` may alias `a`).
-    @inline(__always)
-    private static func multiply(
-        _ result: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
-        _ b: UnsafePointer<Float>, _ count: Int
-    ) {
-        for x in 0..<count { result[x] = a[x] * b[x] }
     }
 
     /// `qu = q + u` and `qv = q + v` for head `n` ([T, d] each, contiguous); plain copies of q

@@ -61,7 +61,8 @@ public enum Dropout {
         mask: UnsafePointer<Float>, count: Int
     ) {
         Parallel.forEachRange(count, minimumChunk: 1 << 15) { range in
-            for i in range { out[i] = input[i] * mask[i] }
+            let i = range.lowerBound
+            vectorMultiply(out + i, input + i, mask + i, range.count)
         }
     }
 
@@ -81,7 +82,8 @@ public enum Dropout {
         mask: UnsafePointer<Float>, count: Int
     ) {
         Parallel.forEachRange(count, minimumChunk: 1 << 15) { range in
-            for i in range { dInput[i] += dOut[i] * mask[i] }
+            let i = range.lowerBound
+            vectorAddProducts(dInput + i, dOut + i, mask + i, range.count)
         }
     }
 }

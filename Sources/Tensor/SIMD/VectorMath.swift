@@ -70,6 +70,35 @@ func vectorMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     cadenza_largest(p, n)
 }
 
+/// result[i] = a[i] · b[i] for i in 0..<n (one rounding each; `result` may be `a` or `b`). In
+/// whole vectors by hand: with `result` the same as an input, the compiler's own vectorised
+/// loop fails its overlap check and runs a scalar one.
+@inline(__always) @usableFromInline
+func vectorMultiply(
+    _ result: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int
+) {
+    var i = 0
+    while i + vectorWidth <= n {
+        storeVector(loadVector(a + i) * loadVector(b + i), result + i)
+        i += vectorWidth
+    }
+    while i < n { result[i] = a[i] * b[i]; i += 1 }
+}
+
+/// y[i] += a[i] · b[i] for i in 0..<n: the product rounded, then the sum (no fused
+/// multiply-add), in whole vectors as `vectorMultiply` is.
+@inline(__always) @usableFromInline
+func vectorAddProducts(
+    _ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int
+) {
+    var i = 0
+    while i + vectorWidth <= n {
+        storeVector(loadVector(y + i) + loadVector(a + i) * loadVector(b + i), y + i)
+        i += vectorWidth
+    }
+    while i < n { y[i] += a[i] * b[i]; i += 1 }
+}
+
 /// y[i] += a * x[i] for i in 0..<n.
 @inline(__always) @usableFromInline
 func vectorAddScaled(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ x: UnsafePointer<Float>, _ n: Int) {
