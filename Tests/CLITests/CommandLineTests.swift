@@ -154,19 +154,26 @@ import Testing
         #expect((card?["licence"] as? String)?.contains("not stated") == true)
     }
 
-    /// Training measures int8 against int4 on its validation data and saves the choice beside the
-    /// weights generation reads; `eval --choose-precision` measures again; generation uses it.
-    @Test func theGenerationPrecisionIsMeasuredSavedAndUsed() throws {
+    /// A scratch folder with `songs` scales in data/ and a tiny GPT-2 trained on them for one
+    /// update in run/ (40 % of the files for validation: none among 3, some among 8).
+    private func trainTinyGPT2(songs: Int) throws -> (folder: URL, train: CLI.Outcome) {
         let folder = try CLI.scratchFolder()
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        for i in 0..<8 { try data.appendingPathComponent("p\(i).mid").write(Fixture.scale(bars: 8 + i)) }
+        for i in 0..<songs { try data.appendingPathComponent("p\(i).mid").write(Fixture.scale(bars: 8 + i)) }
         let train = try CLI.run(
             [
                 "train", "--data", "data", "--model", "gpt2", "--preset", "tiny", "--steps", "1",
                 "--batch", "1", "--seg-len", "16", "--out", "run", "--no-cache", "--validation-ratio", "0.4",
             ],
             in: folder)
+        return (folder, train)
+    }
+
+    /// Training measures int8 against int4 on its validation data and saves the choice beside the
+    /// weights generation reads; `eval --choose-precision` measures again; generation uses it.
+    @Test func theGenerationPrecisionIsMeasuredSavedAndUsed() throws {
+        let (folder, train) = try trainTinyGPT2(songs: 8)
         #expect(train.status == 0 && train.stdout.contains("generation precision: "), "\(train)")
         let saved = folder.appendingPathComponent("run/best/decoding.json")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: saved)) as? [String: Any]
@@ -210,16 +217,7 @@ import Testing
     }
 
     @Test func memoryLengthForGPT2IsRefused() throws {
-        let folder = try CLI.scratchFolder()
-        let data = folder.appendingPathComponent("data")
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        for i in 0..<3 { try data.appendingPathComponent("p\(i).mid").write(Fixture.scale(bars: 8 + i)) }
-        let train = try CLI.run(
-            [
-                "train", "--data", "data", "--model", "gpt2", "--preset", "tiny", "--steps", "1",
-                "--batch", "1", "--seg-len", "16", "--out", "run", "--no-cache", "--validation-ratio", "0.4",
-            ],
-            in: folder)
+        let (folder, train) = try trainTinyGPT2(songs: 3)
         #expect(train.status == 0, "\(train)")
         let outcome = try CLI.run(
             ["generate", "--checkpoint", "run", "--mem-len", "64", "--bars", "1", "--out", "a.mid"],
