@@ -3,13 +3,13 @@ import Foundation
 import Tensor
 
 /// The weight precision a model generates with when none is asked for, chosen by measuring
-/// what int4 costs against int8 on held-out music (`cadenza eval --choose-precision`) and
-/// saved beside the weights as `decoding.json`.
+/// what int4 costs against int8 on held-out music (at the end of `cadenza train`, or by
+/// `cadenza eval --choose-precision`) and saved beside the weights as `decoding.json`.
 ///
 /// int4 reads half of int8's bytes per token, which is what a generation step waits on where
 /// int8's weights outgrow the cores' caches (docs/benchmarks.md), but what it costs in NLL
-/// depends on the model: nothing measurable for the study's GPT-2, 3 % for the bundled piano
-/// Transformer-XL (docs/generation.md). So the choice is made per model, from a measurement,
+/// depends on the model: nothing measurable for some, too much for others (docs/generation.md,
+/// "Precision"). So the choice is made per model, from a measurement,
 /// and tied to the weights it was measured on by their checksum: weights written later (a
 /// resumed run, an export) never inherit it.
 public struct DecoderChoice: Codable, Equatable, Sendable {
@@ -24,11 +24,11 @@ public struct DecoderChoice: Codable, Equatable, Sendable {
     public var data: String
     /// The largest relative NLL increase int4 may cost and still be chosen.
     public var tolerance: Double
-    /// `Checksum.of(weightsFile:)` of the weights measured.
+    /// `checksum(ofWeightsAt:)` of the weights measured.
     public var weightsChecksum: String
 
-    /// The tolerance `eval --choose-precision` uses unless told otherwise: 0.1 % of int8's NLL,
-    /// less than what separates two training runs that differ only in their seed.
+    /// The tolerance training and `eval --choose-precision` use unless told otherwise: a
+    /// thousandth of int8's NLL.
     public static let defaultTolerance = 0.001
 
     /// The choice for these measurements: int4 when its NLL is at most (1 + `tolerance`) times

@@ -25,7 +25,8 @@ public struct ModelFolder {
     /// under which licence it may be used; nil when the folder has none.
     public var card: Data?
     /// The weight precision measured as this model's best for generating (`decoding.json`,
-    /// written by `cadenza eval --choose-precision`); nil when the folder has none, or one
+    /// written at the end of `cadenza train` or by `cadenza eval --choose-precision`); nil when
+    /// the folder has none, or one
     /// measured on other weights (`ignoredDecoderChoice` then says why).
     public var decoderChoice: DecoderChoice?
     /// Why a `decoding.json` in the folder is not used; nil when there is none or it is used.

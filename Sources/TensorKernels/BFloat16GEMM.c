@@ -97,7 +97,7 @@ static inline void transpose8(const __m256i rows[8], uint32_t *out, long stride,
 // destination[c * rows + r] = source[r * source_stride + c] (Tensor's `HeadProduct.transpose`:
 // attention's per-head kᵀ, vᵀ and reversed rᵀ, whose source rows lie a projection's width
 // apart), in 8 x 8 register transposes where the CPU has AVX2: a float at a time, each
-// destination row took its values from 16 source lines, a visible share of the attention forward.
+// destination row took its values from 16 source lines.
 // `source_stride` may be negative (rows read in reverse).
 void cadenza_transpose_floats(const float *source, long source_stride, long rows, long columns, float *destination) {
     long r0 = 0;

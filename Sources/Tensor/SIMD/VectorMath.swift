@@ -64,7 +64,7 @@ func vectorDot2(
 /// in order and the tail in index order, each taken where greater or equal (`SIMD.max()` and
 /// `Swift.max`); NaNs are never taken. The loop is `cadenza_largest` (C), whose lane loop is one
 /// `vmaxps`: in Swift the lane-wise choice compiled to 128-bit pieces and `SIMD.max()` stayed a
-/// call to a scalar loop, together a third of a softmax row.
+/// call to a scalar loop, a large share of a softmax row.
 @inline(__always) @usableFromInline
 func vectorMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     cadenza_largest(p, n)
