@@ -423,6 +423,9 @@ public final class Trainer {
     /// while it reads.
     public func chooseDecoderPrecision() throws -> DecoderChoice? {
         guard group.isLeader, data.validation.count >= 2 else { return nil }
+        progress?.message(
+            "measuring generation's default precision: int8 against int4, one token at a time, on the validation "
+                + "sample (the model is saved; Ctrl-C stops this)")
         let folder = try Checkpoint.locate(run.path, preferBest: true)
         let checkpoint = try ModelFolder.read(folder)
         let tokens = data.validation
