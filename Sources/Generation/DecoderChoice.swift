@@ -54,6 +54,11 @@ public struct DecoderChoice: Codable, Equatable, Sendable {
         return (int4 - int8) / abs(int8)
     }
 
+    /// `int4Cost` as the commands print it: a signed percentage ("+0.270 %"), "?" without it.
+    public var int4CostText: String {
+        int4Cost.map { String(format: "%+.3f %%", 100 * $0) } ?? "?"
+    }
+
     /// The checksum that ties a choice to its weights: 64-bit FNV-1a of the weights file's
     /// bytes, as 16 hex digits.
     public static func checksum(ofWeightsAt url: URL) throws -> String {

@@ -426,25 +426,11 @@ public final class Trainer {
         progress?.message(
             "measuring generation's default precision: int8 against int4, one token at a time, on the validation "
                 + "sample (the model is saved; Ctrl-C stops this)")
-        let folder = try Checkpoint.locate(run.path, preferBest: true)
-        let checkpoint = try ModelFolder.read(folder)
-        let tokens = data.validation
-        let memory = model.config.kind == .gpt2 ? nil : max(model.config.memoryLength, 1)
-        let checksum = try DecoderChoice.checksum(ofWeightsAt: folder.appendingPathComponent(ModelFolder.weightsFile))
-        var nll: [Double] = []
-        for precision in [DecoderMatrix.Precision.int8, .int4] {
-            nll.append(
-                try Perplexity.evaluateStepwise(
-                    stepper: checkpoint.stepper(memoryLength: memory, precision: precision), tokens: tokens,
-                    memoryLength: memory, vocabulary: tokenizer.vocabulary, shouldStop: stopRequested
-                ).nllPerToken)
-        }
-        let choice = DecoderChoice(
-            int8: nll[0], int4: nll[1], tokens: tokens.count - 1,
-            data: "the run's validation sample (\(tokens.count) tokens)",
-            tolerance: DecoderChoice.defaultTolerance, weightsChecksum: checksum)
-        try Interruption.whileWriting { try checkpoint.save(choice) }
-        return choice
+        let checkpoint = try ModelFolder.read(Checkpoint.locate(run.path, preferBest: true))
+        return try checkpoint.measureDecoderChoice(
+            tokens: data.validation,
+            memoryLength: model.config.kind == .gpt2 ? nil : max(model.config.memoryLength, 1),
+            data: "the run's validation sample (\(data.validation.count) tokens)", shouldStop: stopRequested)
     }
 
     /// The model's NLL on the validation data (memory starting empty, no dropout), in float32.

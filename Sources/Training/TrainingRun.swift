@@ -134,9 +134,8 @@ public enum TrainingRun {
         if !summary.interrupted && !trainer.stopRequested() {
             do {
                 if let choice = try trainer.chooseDecoderPrecision() {
-                    let cost = choice.int4Cost.map { String(format: "%+.3f %%", 100 * $0) } ?? "?"
                     progress.message(
-                        "generation precision: \(choice.precision.rawValue) (int4 \(cost) NLL against int8 on "
+                        "generation precision: \(choice.precision.rawValue) (int4 \(choice.int4CostText) NLL against int8 on "
                             + "\(choice.tokens) validation tokens; \(ModelFolder.decodingFile) beside the weights)")
                 }
             } catch is CancellationError {

@@ -300,38 +300,28 @@ struct EvalCommand: ParsableCommand {
                 "--choose-precision writes into the model's folder, and \(bundle.folder.path) is a model bundled with "
                     + "Cadenza: copy the folder (cp -r) and measure the copy")
         }
-        let checksum = try DecoderChoice.checksum(
-            ofWeightsAt: bundle.folder.appendingPathComponent(ModelFolder.weightsFile))
-        let memory = bundle.config.kind == .gpt2 ? nil : memLen.first ?? max(bundle.config.memoryLength, 1)
-        var nll: [DecoderMatrix.Precision: Double] = [:]
-        for precision in [DecoderMatrix.Precision.int8, .int4] {
-            let stepper = try bundle.stepper(memoryLength: memory, precision: precision)
-            let report = try Perplexity.evaluateStepwise(
-                stepper: stepper, tokens: tokens, memoryLength: memory, vocabulary: bundle.tokenizer.vocabulary)
-            nll[precision] = report.nllPerToken
+        let choice = try bundle.measureDecoderChoice(
+            tokens: tokens,
+            memoryLength: bundle.config.kind == .gpt2 ? nil : memLen.first ?? max(bundle.config.memoryLength, 1),
+            data: scope, tolerance: tolerance
+        ) { precision, nll in
             if !json {
                 FileHandle.standardError.write(
-                    Data(
-                        "scored \(precision.rawValue): \(String(format: "%.5f", report.nllPerToken)) nats/token\n".utf8)
-                )
+                    Data("scored \(precision.rawValue): \(String(format: "%.5f", nll)) nats/token\n".utf8))
             }
         }
-        let choice = DecoderChoice(
-            int8: nll[.int8] ?? .nan, int4: nll[.int4] ?? .nan, tokens: tokens.count - 1, data: scope,
-            tolerance: tolerance, weightsChecksum: checksum)
-        try bundle.save(choice)
+        let (int8, int4) = (choice.nllPerToken["int8"] ?? .nan, choice.nllPerToken["int4"] ?? .nan)
         let file = bundle.folder.appendingPathComponent(ModelFolder.decodingFile).path
         if json {
             print(String(decoding: try choice.json(pretty: false), as: UTF8.self))
             return
         }
-        let cost = choice.int4Cost.map { String(format: "%+.3f %%", 100 * $0) } ?? "?"
         print(
             "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, \(bundle.folder.path)")
         print("data: \(scope), \((tokens.count - 1).counted("token")) scored one at a time")
         print(
-            String(format: "int8 %.5f, int4 %.5f nats/token: int4 costs ", nll[.int8] ?? .nan, nll[.int4] ?? .nan)
-                + cost + String(format: " (tolerance %.3f %%)", 100 * tolerance))
+            String(format: "int8 %.5f, int4 %.5f nats/token: int4 costs ", int8, int4)
+                + choice.int4CostText + String(format: " (tolerance %.3f %%)", 100 * tolerance))
         print(
             "chose \(choice.precision.rawValue): `generate` reads this model's weights as \(choice.precision.rawValue) "
                 + "unless --precision says otherwise (wrote \(file))")

@@ -203,7 +203,7 @@ struct GenerateCommand: ParsableCommand {
         if precision == nil, let choice = bundle.decoderChoice, composer.precision == choice.precision {
             print(
                 "weights: \(choice.precision.rawValue), this model's measured choice (\(ModelFolder.decodingFile): int4 "
-                    + (choice.int4Cost.map { String(format: "%+.2f %%", 100 * $0) } ?? "?")
+                    + choice.int4CostText
                     + " NLL against int8)")
         }
         if let ignored = bundle.ignoredDecoderChoice {

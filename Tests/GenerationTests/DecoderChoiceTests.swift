@@ -18,6 +18,7 @@ struct DecoderChoiceTests {
         let choice = DecoderChoice(int8: 2.0, int4: 2.01, tokens: 10, data: "d", tolerance: 0.001, weightsChecksum: "x")
         #expect(choice.precision == .int8)
         #expect(abs((choice.int4Cost ?? 0) - 0.005) < 1e-12)
+        #expect(choice.int4CostText == "+0.500 %")
     }
 
     @Test func aChoiceIsUsedOnlyWithTheWeightsItWasMeasuredOn() throws {
