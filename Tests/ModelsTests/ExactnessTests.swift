@@ -211,6 +211,34 @@ func anIntegerReadEqualsSteppingTheSameTokens(precision: DecoderMatrix.Precision
     #expect(decoder.length == 0)
 }
 
+/// The same over a window long enough that a read's tokens attend over more than 64 and 128
+/// keys, with heads of 32 (the width whose reads attend four tokens at a time): a window slide's
+/// read leaves the model where stepping would have.
+@Test(arguments: [DecoderMatrix.Precision.int8, .int4])
+func aLongIntegerReadEqualsSteppingTheSameTokens(precision: DecoderMatrix.Precision) throws {
+    let config = ModelConfig(
+        kind: .gpt2, layers: 1, modelWidth: 64, heads: 2, headSize: 32, innerWidth: 128, vocabularySize: 30,
+        segmentLength: 160, memoryLength: 0, positions: 160)
+    let model = try GPT2(config: config, generator: SeededGenerator(seed: 6))
+    sharpen(model.parameters)
+    let tokens = randomTokens(150, vocabulary: 30, seed: 9)
+    func bits(_ values: UnsafeBufferPointer<Float>) -> [UInt32] { values.map(\.bitPattern) }
+    let stepped = GPT2Decoder(model: model, precision: precision)
+    var expected: [[UInt32]] = []
+    for token in tokens { expected.append(bits(try stepped.step(token))) }
+    for threads in [1, 2] {
+        let saved = Parallel.threadCount
+        Parallel.threadCount = threads
+        defer { Parallel.threadCount = saved }
+        let decoder = GPT2Decoder(model: model, precision: precision)
+        #expect(bits(try decoder.read(Array(tokens[0..<61]))) == expected[60], "threads \(threads): read of 61")
+        #expect(bits(try decoder.read(Array(tokens[61..<140]))) == expected[139], "threads \(threads): read of 79")
+        for t in 140..<tokens.count {
+            #expect(bits(try decoder.step(tokens[t])) == expected[t], "threads \(threads): step \(t)")
+        }
+    }
+}
+
 @Test func gpt2DecoderRefusesToReadPastItsWindow() throws {
     let model = try GPT2(config: .tiny(.gpt2, vocabularySize: 30), generator: SeededGenerator(seed: 6))
     let decoder = GPT2Decoder(model: model, precision: .float16)

@@ -308,6 +308,24 @@ private func expectErrorInsideTheRoundingBound(
             }
             #expect(many.map(\.bitPattern) == one.map(\.bitPattern), "\(precision) \(epilogue)")
             #expect(many != start)
+            // Rounded once in two shares (as a team's members round theirs), kept in a buffer
+            // that another matrix of the same inputs shares, then multiplied: the same bits.
+            guard precision.isInteger else { continue }
+            let other = DecoderMatrix(
+                randomValues(9 * inputs, seed: 5), outputs: 9, inputs: inputs, transposed: false, precision: precision)
+            let rounded = DecoderMatrix.RoundedInputs(capacity: count + 1, for: other)
+            var kept = start
+            x.withUnsafeBufferPointer { xs in
+                for share in [0..<2, 2..<count] {
+                    matrix.round(xs.baseAddress!, vectors: share, inputStride: inputs + 5, into: rounded)
+                }
+                kept.withUnsafeMutableBufferPointer { y in
+                    matrix.multiply(
+                        rounded, vectors: count, bias: bias, into: y.baseAddress!, outputStride: outputs + 2,
+                        epilogue: epilogue, rowRanges: ranges)
+                }
+            }
+            #expect(kept.map(\.bitPattern) == one.map(\.bitPattern), "\(precision) \(epilogue), rounded once")
         }
     }
 
@@ -448,6 +466,39 @@ private func expectErrorInsideTheRoundingBound(
                 return even + odd
             }
             #expect(expected.map(\.bitPattern) == Array(out[n * d..<(n + 1) * d]).map(\.bitPattern), "head \(n)")
+        }
+    }
+
+    /// Many queries at consecutive positions at once (a GPT-2 window read) give each query the
+    /// bits of attending alone: groups of four whose counts straddle a block of 64 keys (where
+    /// the four sum some scores in different ways), groups inside one block, a remainder of
+    /// fewer than four, both storage precisions and two head widths.
+    @Test(arguments: [DecoderMatrix.Precision.float32, .int8], [(1, 9), (50, 30), (61, 70), (124, 133)])
+    func manyQueriesEqualOneAtATime(precision: DecoderMatrix.Precision, slots: (first: Int, count: Int)) {
+        for d in [32, 64] {
+            let (H, capacity) = (3, 256)
+            let total = slots.first + slots.count - 1
+            let keys = randomValues(total * H * d, seed: 11), values = randomValues(total * H * d, seed: 12)
+            let queries = randomValues(slots.count * H * d, seed: 13).map { $0 * 3 }
+            let cache = DecoderCache(layers: 2, heads: H, headSize: d, capacity: capacity, precision: precision)
+            cache.store(layer: 1, positions: 0..<total, keys: keys, values: values, rowStride: H * d)
+            var scores = Array(repeating: Float(0), count: cache.queriesScratchCount)
+            var together = Array(repeating: Float.nan, count: slots.count * H * d)
+            // Two members' shares of the heads, as a team would split them.
+            for heads in [0..<1, 1..<H] {
+                cache.attend(
+                    layer: 1, queries: queries, queryStride: H * d, count: slots.count, firstSlots: slots.first,
+                    out: &together, outStride: H * d, scores: &scores, heads: heads)
+            }
+            for i in 0..<slots.count {
+                var alone = Array(repeating: Float.nan, count: H * d)
+                cache.attend(
+                    layer: 1, query: Array(queries[i * H * d..<(i + 1) * H * d]), slots: 0..<slots.first + i,
+                    out: &alone, scores: &scores, heads: 0..<H)
+                #expect(
+                    alone.map(\.bitPattern) == Array(together[i * H * d..<(i + 1) * H * d]).map(\.bitPattern),
+                    "\(precision), d \(d), query \(i) over \(slots.first + i) slots")
+            }
         }
     }
 }

@@ -23,7 +23,9 @@ import Tensor
 public final class GPT2Decoder {
     /// The model being run.
     public let model: GPT2
-    /// The keys and values read so far (one stream).
+    /// The keys and values read so far (one stream), as float32 rows for the model's batched
+    /// forward: a float decoder's reads go through it; an integer decoder reads with its own
+    /// products and keeps only the cache's length (its keys and values are in `stepCache`).
     public let cache: GPT2Cache
 
     /// How the decoder's copy of the weights is stored.
@@ -107,7 +109,7 @@ public final class GPT2Decoder {
         stepCache = DecoderCache(
             layers: c.layers, heads: c.heads, headSize: c.headSize, capacity: c.positions,
             precision: precision)
-        probabilities = Tensor(zeros: [stepCache.scoreScratchCount])
+        probabilities = Tensor(zeros: [stepCache.queriesScratchCount])
         logProbabilities = Tensor(zeros: [1, V])
     }
 
@@ -172,57 +174,94 @@ public final class GPT2Decoder {
                 out: buffers.x.pointer + i * D, a: p.tokenEmbedding.pointer + Int(token) * D,
                 b: p.positionEmbedding.pointer + (start + i) * D, count: D)
         }
+        // A read of many tokens through integer products rounds each product's input vectors once,
+        // each member its share, into buffers all members then read; a step (one vector, where
+        // a meeting would cost more than the rounding) has each member normalise and round it.
+        let shared = n > 1 && precision.isInteger && !layers.isEmpty
+        let roundedNarrow = shared ? layers[0].qkv.with { DecoderMatrix.RoundedInputs(capacity: n, for: $0) } : nil
+        let roundedWide =
+            shared ? layers[0].feedForwardOut.with { DecoderMatrix.RoundedInputs(capacity: n, for: $0) } : nil
+        let (narrow, wide) = (roundedNarrow.map(Unretained.init), roundedWide.map(Unretained.init))
         // The threads run the whole pass together, each its share of the heads and of every
-        // product, meeting where a piece reads what the others wrote; each normalises the
-        // residual stream itself, into its own buffer.
+        // product, meeting where a piece reads what the others wrote; each normalises into its
+        // own buffer.
         WorkerPool.shared.together(threads: min(Parallel.threadCount, memberCount)) { team in
             let norm = buffers.norm.pointer + team.member * n * D
-            func rows(_ m: DecoderMatrix) -> RowRanges { RowRanges(team.share(of: m.outputs, granularity: 4)) }
             let heads = team.share(of: c.heads), part = heads.lowerBound * c.headSize..<heads.upperBound * c.headSize
             let (qkv, attended, hidden, x) = (
                 buffers.qkv.pointer, buffers.attended.pointer, buffers.hidden.pointer, buffers.x.pointer
             )
-            for (l, layer) in layers.enumerated() {
-                normalize(x, rows: n, layer.attentionNorm, into: norm)
-                // Each member projects the q, k and v rows of its own heads, all its attention
-                // reads, so no barrier is needed before it attends.
-                layer.qkv.with {
-                    $0.multiply(
-                        norm, vectors: n, inputStride: D, bias: layer.qkvBias, into: qkv, outputStride: 3 * D,
-                        rowRanges: RowRanges(part, repeated: 3, every: D))
+            /// The n vectors of `input` ([n, width], LayerNorm `p` first where given) through
+            /// `matrix`'s rows `rows` into `y` (then `epilogue`).
+            func product(
+                _ matrix: Unretained<DecoderMatrix>, _ input: UnsafePointer<Float>, width: Int,
+                normalizedBy p: LayerNormPointers? = nil, rounded: Unretained<DecoderMatrix.RoundedInputs>?,
+                bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, outputStride: Int,
+                epilogue: DecoderMatrix.Epilogue = .store, rows: ((DecoderMatrix) -> RowRanges)? = nil
+            ) {
+                matrix.with { m in
+                    let rowRanges = rows?(m) ?? RowRanges(team.share(of: m.outputs, granularity: 4))
+                    if let rounded {
+                        let mine = team.share(of: n)
+                        var source = input
+                        if let p {
+                            normalize(
+                                input + mine.lowerBound * width, rows: mine.count, p,
+                                into: norm + mine.lowerBound * width)
+                            source = UnsafePointer(norm)
+                        }
+                        rounded.with { m.round(source, vectors: mine, inputStride: width, into: $0) }
+                        team.wait()
+                        rounded.with {
+                            m.multiply(
+                                $0, vectors: n, bias: bias, into: y, outputStride: outputStride, epilogue: epilogue,
+                                rowRanges: rowRanges)
+                        }
+                    } else {
+                        var source = input
+                        if let p {
+                            normalize(input, rows: n, p, into: norm)
+                            source = UnsafePointer(norm)
+                        }
+                        m.multiply(
+                            source, vectors: n, inputStride: width, bias: bias, into: y, outputStride: outputStride,
+                            epilogue: epilogue, rowRanges: rowRanges)
+                    }
                 }
+            }
+            for (l, layer) in layers.enumerated() {
+                // Each member projects the q, k and v rows of its own heads, all its attention
+                // reads, so no meeting is needed before it attends.
+                product(
+                    layer.qkv, x, width: D, normalizedBy: layer.attentionNorm, rounded: narrow, bias: layer.qkvBias,
+                    into: qkv, outputStride: 3 * D, rows: { _ in RowRanges(part, repeated: 3, every: D) })
                 // The tokens' keys and values first (in blocks of slots), then each token attends
                 // over the cache up to itself.
                 stepCache.store(
                     layer: l, positions: start..<start + n, keys: qkv + D, values: qkv + 2 * D, rowStride: 3 * D,
                     heads: heads)
-                for i in 0..<n {
-                    let position = start + i, row = qkv + i * 3 * D, slot = position * D + part.lowerBound
+                // The float32 rows serve only a float decoder's batched reads (an integer one reads
+                // through this pass).
+                for i in 0..<n where !precision.isInteger {
+                    let row = qkv + i * 3 * D, slot = (start + i) * D + part.lowerBound
                     (layer.keys + slot).update(from: row + D + part.lowerBound, count: part.count)
                     (layer.values + slot).update(from: row + 2 * D + part.lowerBound, count: part.count)
-                    stepCache.attend(
-                        layer: l, query: row, slots: 0..<position + 1, out: attended + i * D,
-                        scores: probabilities.pointer, heads: heads)
                 }
+                stepCache.attend(
+                    layer: l, queries: qkv, queryStride: 3 * D, count: n, firstSlots: start + 1, out: attended,
+                    outStride: D, scores: probabilities.pointer, heads: heads)
                 team.wait()
-                layer.output.with {
-                    $0.multiply(
-                        attended, vectors: n, inputStride: D, bias: layer.outputBias, into: x, outputStride: D,
-                        epilogue: .accumulate, rowRanges: rows($0))
-                }
+                product(
+                    layer.output, attended, width: D, rounded: narrow, bias: layer.outputBias, into: x,
+                    outputStride: D, epilogue: .accumulate)
                 team.wait()
-                normalize(x, rows: n, layer.feedForwardNorm, into: norm)
-                layer.feedForwardIn.with {
-                    $0.multiply(
-                        norm, vectors: n, inputStride: D, bias: layer.feedForwardInBias, into: hidden, outputStride: I,
-                        epilogue: .gelu, rowRanges: rows($0))
-                }
+                product(
+                    layer.feedForwardIn, x, width: D, normalizedBy: layer.feedForwardNorm, rounded: narrow,
+                    bias: layer.feedForwardInBias, into: hidden, outputStride: I, epilogue: .gelu)
                 team.wait()
-                layer.feedForwardOut.with {
-                    $0.multiply(
-                        hidden, vectors: n, inputStride: I, bias: layer.feedForwardOutBias, into: x, outputStride: D,
-                        epilogue: .accumulate, rowRanges: rows($0))
-                }
+                product(
+                    layer.feedForwardOut, hidden, width: I, rounded: wide, bias: layer.feedForwardOutBias, into: x,
+                    outputStride: D, epilogue: .accumulate)
                 team.wait()
             }
             // Only the last token's next-token distribution is asked for.
@@ -231,6 +270,7 @@ public final class GPT2Decoder {
             outputMatrix.multiply(
                 norm, bias: nil, into: logProbabilities.pointer, rows: team.share(of: V, granularity: 4))
         }
+        withExtendedLifetime((roundedNarrow, roundedWide)) {}  // read through `narrow` and `wide` until here
         cache.advance(by: n)
         CrossEntropy.logSoftmax(out: logProbabilities.pointer, logits: logProbabilities.pointer, rows: 1, classes: V)
         return UnsafeBufferPointer(start: logProbabilities.pointer, count: V)

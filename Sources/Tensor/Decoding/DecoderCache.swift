@@ -73,11 +73,23 @@ public final class DecoderCache {
         let (width, elements) = (self.heads * headSize, heads.lowerBound * headSize..<heads.upperBound * headSize)
         let block = 16
         let k = keys[l].assumingMemoryBound(to: S.self), v = values[l].assumingMemoryBound(to: S.self)
+        // Several slots: each block's keys transposed in registers first (`HeadProduct.transpose`),
+        // so that each component's slots are narrowed as one contiguous run.
+        let transposed = UnsafeMutablePointer<Float>.allocate(
+            capacity: positions.count > 1 ? block * elements.count : 0)
+        defer { transposed.deallocate() }
         for first in Swift.stride(from: positions.lowerBound, to: positions.upperBound, by: block) {
             let slots = first..<Swift.min(first + block, positions.upperBound)
-            for e in elements {  // e = n * d + c
-                for position in slots {
-                    k[e * stride + position] = S(narrowing: key[(position - positions.lowerBound) * rowStride + e])
+            let rows = key + (first - positions.lowerBound) * rowStride
+            if slots.count == 1 {
+                for e in elements { k[e * stride + first] = S(narrowing: rows[e]) }  // e = n * d + c
+            } else {
+                HeadProduct.transpose(
+                    rows + elements.lowerBound, sourceStride: rowStride, rows: slots.count, columns: elements.count,
+                    into: transposed)
+                for (index, e) in elements.enumerated() {
+                    let from = transposed + index * slots.count, to = k + e * stride + first
+                    for i in 0..<slots.count { to[i] = S(narrowing: from[i]) }
                 }
             }
             guard let value else { continue }
@@ -173,6 +185,202 @@ public final class DecoderCache {
 
     /// Scratch floats `attend` needs.
     public var scoreScratchCount: Int { heads * stride }
+
+    /// Queries `attend(layer:queries:…)` scores together, sharing each load of a key or value.
+    static let queryGroup = 4
+
+    /// Scratch floats `attend(layer:queries:…)` needs.
+    public var queriesScratchCount: Int { Self.queryGroup * heads * stride }
+
+    /// `attend(layer:query:slots:…)` for `count` queries at consecutive positions, keys and values
+    /// stored already: query i (at `queries + i * queryStride`) attends over the slots
+    /// `0..<firstSlots + i`, its output at `out + i * outStride`; for the heads `heads`, on the
+    /// calling thread. Each output is the number the one-query call gives (the same sums in the
+    /// same order); four queries at a time share each key and value they read, which makes a
+    /// context read at once (a GPT-2 window slide) cost multiply-adds rather than loads and
+    /// conversions. Without Transformer-XL's relative terms. `scores`: scratch of
+    /// `queriesScratchCount` floats.
+    public func attend(
+        layer l: Int, queries: UnsafePointer<Float>, queryStride: Int, count n: Int, firstSlots: Int,
+        out: UnsafeMutablePointer<Float>, outStride: Int, scores: UnsafeMutablePointer<Float>, heads mine: Range<Int>
+    ) {
+        if precision.cachesFloat32 {
+            attend(Float.self, l, queries, queryStride, n, firstSlots, out, outStride, scores, mine)
+        } else {
+            attend(Float16.self, l, queries, queryStride, n, firstSlots, out, outStride, scores, mine)
+        }
+    }
+
+    private func attend<S: DecoderScalar>(
+        _: S.Type, _ l: Int, _ queries: UnsafePointer<Float>, _ queryStride: Int, _ n: Int, _ firstSlots: Int,
+        _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ scores: UnsafeMutablePointer<Float>,
+        _ mine: Range<Int>
+    ) {
+        let (H, d, stride) = (heads, headSize, stride)
+        guard n > 0, firstSlots >= 1, firstSlots + n - 1 <= capacity else { return }
+        let k = UnsafePointer(keys[l].assumingMemoryBound(to: S.self))
+        let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self))
+        let scale = 1 / Float(d).squareRoot()
+        for head in mine {
+            let kT = k + head * d * stride, vHead = v + head * d
+            let rows = scores + Self.queryGroup * head * stride
+            var i = 0
+            // Four at a time where the values' sums come in blocks of 32 components.
+            while d % 32 == 0, i + 4 <= n {
+                let counts = SIMD4<Int>(0, 1, 2, 3) &+ (firstSlots + i)
+                let q = queries + i * queryStride + head * d
+                Self.headScores4(rows, stride, q, queryStride, kT, stride, counts, d)
+                for g in 0..<4 { Softmax.row(rows + g * stride, visible: 0..<counts[g], keys: counts[g], scale: scale) }
+                Self.weightedValues4(out + i * outStride + head * d, outStride, rows, stride, vHead, H * d, counts, d)
+                i += 4
+            }
+            for i in i..<n {
+                let count = firstSlots + i
+                Self.headScores(rows, queries + i * queryStride + head * d, kT, stride, count, d)
+                Softmax.row(rows, visible: 0..<count, keys: count, scale: scale)
+                Self.weightedValues(out + i * outStride + head * d, rows, vHead, H * d, count, d)
+            }
+        }
+    }
+
+    /// `headScores` for four queries (query g at `q + g * qStride`, its scores at
+    /// `scores + g * scoreStride`) over `counts[g]` keys, `counts` ascending: each score summed
+    /// as `headScores` sums it for that query (one chain below the query's last whole block of
+    /// 64 keys, even and odd components after), each key read once for the four where their
+    /// ways agree.
+    @inline(__always)
+    private static func headScores4<S: DecoderScalar>(
+        _ scores: UnsafeMutablePointer<Float>, _ scoreStride: Int, _ q: UnsafePointer<Float>, _ qStride: Int,
+        _ kT: UnsafePointer<S>, _ stride: Int, _ counts: SIMD4<Int>, _ d: Int
+    ) {
+        typealias V = SIMD16<Float>
+        let (q0, q1, q2, q3) = (q, q + qStride, q + 2 * qStride, q + 3 * qStride)
+        let (s0, s1, s2, s3) = (scores, scores + scoreStride, scores + 2 * scoreStride, scores + 3 * scoreStride)
+        // One chain per key for every query below the first query's last whole block of 64.
+        let chained = counts[0] / 64 * 64
+        var j = 0
+        while j < chained {
+            var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
+            var k = kT + j
+            for c in 0..<d {
+                let first = S.load16(k), second = S.load16(k + 16)
+                let (c0, c1, c2, c3) = (
+                    V(repeating: q0[c]), V(repeating: q1[c]), V(repeating: q2[c]), V(repeating: q3[c])
+                )
+                a0.addProduct(c0, first); b0.addProduct(c0, second)
+                a1.addProduct(c1, first); b1.addProduct(c1, second)
+                a2.addProduct(c2, first); b2.addProduct(c2, second)
+                a3.addProduct(c3, first); b3.addProduct(c3, second)
+                k += stride
+            }
+            storeVector(a0, s0 + j); storeVector(b0, s0 + j + 16)
+            storeVector(a1, s1 + j); storeVector(b1, s1 + j + 16)
+            storeVector(a2, s2 + j); storeVector(b2, s2 + j + 16)
+            storeVector(a3, s3 + j); storeVector(b3, s3 + j + 16)
+            j += 32
+        }
+        // Where a later query's whole blocks reach past the first's: each query its own way.
+        let paired = counts[3] / 64 * 64
+        while j < paired {
+            for g in 0..<4 {
+                let score = scores + g * scoreStride + j, query = q + g * qStride
+                if j < counts[g] / 64 * 64 {
+                    var a = V()
+                    var k = kT + j
+                    for c in 0..<d {
+                        a.addProduct(V(repeating: query[c]), S.load16(k))
+                        k += stride
+                    }
+                    storeVector(a, score)
+                } else {
+                    storeVector(scaledRowSum(query, count: d, rows: kT + j, rowStride: stride), score)
+                }
+            }
+            j += 16
+        }
+        // Even and odd components for every query (a query's blocks past its own keys are
+        // computed and ignored, as `headScores` does within a block).
+        while j < counts[3] {
+            var e0 = V(), e1 = V(), e2 = V(), e3 = V(), o0 = V(), o1 = V(), o2 = V(), o3 = V()
+            var k = kT + j, c = 0
+            while c + 2 <= d {
+                let even = S.load16(k), odd = S.load16(k + stride)
+                e0.addProduct(V(repeating: q0[c]), even); o0.addProduct(V(repeating: q0[c + 1]), odd)
+                e1.addProduct(V(repeating: q1[c]), even); o1.addProduct(V(repeating: q1[c + 1]), odd)
+                e2.addProduct(V(repeating: q2[c]), even); o2.addProduct(V(repeating: q2[c + 1]), odd)
+                e3.addProduct(V(repeating: q3[c]), even); o3.addProduct(V(repeating: q3[c + 1]), odd)
+                c += 2
+                k += 2 * stride
+            }
+            if c < d {
+                let even = S.load16(k)
+                e0.addProduct(V(repeating: q0[c]), even); e1.addProduct(V(repeating: q1[c]), even)
+                e2.addProduct(V(repeating: q2[c]), even); e3.addProduct(V(repeating: q3[c]), even)
+            }
+            storeVector(e0 + o0, s0 + j); storeVector(e1 + o1, s1 + j)
+            storeVector(e2 + o2, s2 + j); storeVector(e3 + o3, s3 + j)
+            j += 16
+        }
+    }
+
+    /// `weightedValues` for four queries (probabilities at `p + g * pStride`, `counts[g]` of
+    /// them, ascending; output at `out + g * outStride`), d a multiple of 32: the four share
+    /// each pair of value rows while all have them, then each finishes its own pairs and its
+    /// odd last key, in `scaledRowSums`' order.
+    @inline(__always)
+    private static func weightedValues4<S: DecoderScalar>(
+        _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ p: UnsafePointer<Float>, _ pStride: Int,
+        _ v: UnsafePointer<S>, _ rowStride: Int, _ counts: SIMD4<Int>, _ d: Int
+    ) {
+        typealias V = SIMD16<Float>
+        let (p0, p1, p2, p3) = (p, p + pStride, p + 2 * pStride, p + 3 * pStride)
+        let shared = counts[0] / 2 * 2
+        var c0 = 0
+        while c0 + 32 <= d {
+            // Per query: even and odd keys' sums for components c0..<c0 + 16 and c0 + 16..<c0 + 32.
+            var e = (V(), V(), V(), V(), V(), V(), V(), V()), o = (V(), V(), V(), V(), V(), V(), V(), V())
+            var i = 0, row = v + c0
+            while i < shared {
+                let next = row + rowStride
+                let (a, b, c, dd) = (S.load16(row), S.load16(row + 16), S.load16(next), S.load16(next + 16))
+                var x = V(repeating: p0[i]), y = V(repeating: p0[i + 1])
+                e.0.addProduct(x, a); e.1.addProduct(x, b); o.0.addProduct(y, c); o.1.addProduct(y, dd)
+                x = V(repeating: p1[i]); y = V(repeating: p1[i + 1])
+                e.2.addProduct(x, a); e.3.addProduct(x, b); o.2.addProduct(y, c); o.3.addProduct(y, dd)
+                x = V(repeating: p2[i]); y = V(repeating: p2[i + 1])
+                e.4.addProduct(x, a); e.5.addProduct(x, b); o.4.addProduct(y, c); o.5.addProduct(y, dd)
+                x = V(repeating: p3[i]); y = V(repeating: p3[i + 1])
+                e.6.addProduct(x, a); e.7.addProduct(x, b); o.6.addProduct(y, c); o.7.addProduct(y, dd)
+                i += 2
+                row += 2 * rowStride
+            }
+            // Each query's own remaining pairs and odd last key.
+            func finish(_ g: Int, _ sums: (V, V, V, V)) {
+                var (even0, odd0, even1, odd1) = sums
+                let coefficients = p + g * pStride
+                var i = shared, row = v + c0 + shared * rowStride
+                while i + 2 <= counts[g] {
+                    let x = V(repeating: coefficients[i]), y = V(repeating: coefficients[i + 1])
+                    let next = row + rowStride
+                    even0.addProduct(x, S.load16(row)); even1.addProduct(x, S.load16(row + 16))
+                    odd0.addProduct(y, S.load16(next)); odd1.addProduct(y, S.load16(next + 16))
+                    i += 2
+                    row += 2 * rowStride
+                }
+                if i < counts[g] {
+                    let x = V(repeating: coefficients[i])
+                    even0.addProduct(x, S.load16(row)); even1.addProduct(x, S.load16(row + 16))
+                }
+                storeVector(even0 + odd0, out + g * outStride + c0)
+                storeVector(even1 + odd1, out + g * outStride + c0 + 16)
+            }
+            finish(0, (e.0, o.0, e.1, o.1))
+            finish(1, (e.2, o.2, e.3, o.3))
+            finish(2, (e.4, o.4, e.5, o.5))
+            finish(3, (e.6, o.6, e.7, o.7))
+            c0 += 32
+        }
+    }
 
     /// Stores `key` and `value` at the last slot first, unless they are nil (stored already).
     private func attend<S: DecoderScalar>(

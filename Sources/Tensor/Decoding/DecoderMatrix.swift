@@ -257,29 +257,79 @@ public final class DecoderMatrix {
             }
             return
         }
-        let rounded = UnsafeMutableRawPointer.allocate(byteCount: count * stride * inputBytes, alignment: 64)
-        let inputScales = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        let inputSums = UnsafeMutablePointer<Int32>.allocate(capacity: count)
-        defer {
-            rounded.deallocate()
-            inputScales.deallocate()
-            inputSums.deallocate()
+        let rounded = RoundedInputs(capacity: count, for: self)
+        round(x, vectors: 0..<count, inputStride: inputStride, into: rounded)
+        multiply(
+            rounded, vectors: count, bias: bias, into: y, outputStride: outputStride, epilogue: epilogue,
+            rowRanges: rowRanges)
+    }
+
+    /// Input vectors rounded to integers for an integer matrix's products, kept so that they
+    /// can be rounded once and multiplied by many rows: a team reading many tokens has each
+    /// member round its share of the vectors (`round(_:vectors:inputStride:into:)`), meets, and
+    /// then each multiplies every vector by its own rows
+    /// (`multiply(_:vectors:bias:into:outputStride:epilogue:rowRanges:)`). They serve any matrix
+    /// of the same precision and number of inputs.
+    public final class RoundedInputs {
+        /// The most vectors held.
+        public let capacity: Int
+        /// What the vectors were rounded for: the matrices' precision and row stride.
+        let precision: Precision, stride: Int
+        /// Vector i's integers at `integers + i * stride * (bytes per integer)`, its scale and
+        /// the integers' sum.
+        let integers: UnsafeMutableRawPointer
+        let scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Int32>
+
+        /// Room for `capacity` vectors rounded for `matrix` (an int8 or int4 one).
+        public init(capacity: Int, for matrix: DecoderMatrix) {
+            precondition(matrix.precision.isInteger, "only integer products round their inputs")
+            self.capacity = capacity
+            (precision, stride) = (matrix.precision, matrix.stride)
+            integers = .allocate(byteCount: max(1, capacity * stride * matrix.inputBytes), alignment: 64)
+            scales = .allocate(capacity: max(1, capacity))
+            sums = .allocate(capacity: max(1, capacity))
         }
-        for i in 0..<count {
-            (inputScales[i], inputSums[i]) = roundInput(x + i * inputStride, into: rounded + i * stride * inputBytes)
+
+        deinit {
+            integers.deallocate()
+            scales.deallocate()
+            sums.deallocate()
         }
+    }
+
+    /// Rounds the input vectors `vectors` (vector i at `x + i * inputStride`) into `rounded`,
+    /// each as `multiply` rounds it.
+    public func round(_ x: UnsafePointer<Float>, vectors: Range<Int>, inputStride: Int, into rounded: RoundedInputs) {
+        precondition(
+            rounded.precision == precision && rounded.stride == stride && vectors.upperBound <= rounded.capacity,
+            "inputs rounded for another matrix")
+        for i in vectors {
+            (rounded.scales[i], rounded.sums[i]) = roundInput(
+                x + i * inputStride, into: rounded.integers + i * stride * inputBytes)
+        }
+    }
+
+    /// `multiply(_:vectors:inputStride:bias:into:outputStride:epilogue:rowRanges:)` for the first
+    /// `count` vectors of `rounded`, rounded already (`round`): each output the same number.
+    public func multiply(
+        _ rounded: RoundedInputs, vectors count: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+        outputStride: Int, epilogue: Epilogue = .store, rowRanges: RowRanges
+    ) {
+        precondition(
+            rounded.precision == precision && rounded.stride == stride && count <= rounded.capacity,
+            "inputs rounded for another matrix")
         let accumulate: Int32 = epilogue == .accumulate ? 1 : 0
         for block in 0..<rowRanges.blocks {
             let rows = rowRanges[block]
             if rows.isEmpty { continue }
             if precision == .int8 {
                 cadenza_int8_rows_many(
-                    rounded.assumingMemoryBound(to: Int16.self), stride, inputScales, count,
+                    rounded.integers.assumingMemoryBound(to: Int16.self), stride, rounded.scales, count,
                     storage.assumingMemoryBound(to: Int8.self), stride, rows.lowerBound, rows.upperBound, scales,
                     bias, accumulate, y, outputStride)
             } else {
                 cadenza_int4_rows_many(
-                    rounded.assumingMemoryBound(to: Int8.self), stride, inputSums, inputScales, count,
+                    rounded.integers.assumingMemoryBound(to: Int8.self), stride, rounded.sums, rounded.scales, count,
                     storage.assumingMemoryBound(to: UInt8.self), stride, rows.lowerBound, rows.upperBound, scales,
                     bias, accumulate, y, outputStride)
             }
