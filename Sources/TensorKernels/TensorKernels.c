@@ -306,8 +306,9 @@ VNNI_TARGET static void int4_rows_vnni(const int8_t *x, int32_t x_sum, const uin
     }
 }
 
-// Many vectors: four vectors against two panels at a time, each panel's load unpacked once for
-// the four; remaining panels and vectors through the one-vector kernel. The dot products are
+// Many vectors: four vectors against four panels at a time, then two, each panel's load unpacked
+// once for the four vectors (four panels give each unpacking and each broadcast input more
+// multiply-adds); remaining panels and vectors through the one-vector kernel. The dot products are
 // exact integers, the same whatever the grouping, and are finished by the same operations: every
 // output is the one-vector kernel's number.
 VNNI_TARGET static void int4_many_vnni(const int8_t *x, long x_stride, const int32_t *x_sums,
@@ -321,6 +322,36 @@ VNNI_TARGET static void int4_many_vnni(const int8_t *x, long x_stride, const int
     for (; i + 4 <= n; i += 4) {
         const int8_t *x0 = x + i * x_stride, *x1 = x0 + x_stride, *x2 = x1 + x_stride, *x3 = x2 + x_stride;
         long panel = begin;
+        for (; panel + 4 <= end; panel += 4) {
+            const uint8_t *w0 = w + panel * groups * 64, *w1 = w0 + groups * 64, *w2 = w1 + groups * 64,
+                          *w3 = w2 + groups * 64;
+            __m512i a[4][4];
+            for (int q = 0; q < 4; q++) a[q][0] = a[q][1] = a[q][2] = a[q][3] = _mm512_setzero_si512();
+            for (long g = 0; g < groups; g++) {
+                const __m512i v0 = _mm512_loadu_si512((const void *)(w0 + g * 64));
+                const __m512i v1 = _mm512_loadu_si512((const void *)(w1 + g * 64));
+                const __m512i v2 = _mm512_loadu_si512((const void *)(w2 + g * 64));
+                const __m512i v3 = _mm512_loadu_si512((const void *)(w3 + g * 64));
+                const __m512i l0 = low_nibbles(v0, mask), h0 = high_nibbles(v0, mask);
+                const __m512i l1 = low_nibbles(v1, mask), h1 = high_nibbles(v1, mask);
+                const __m512i l2 = low_nibbles(v2, mask), h2 = high_nibbles(v2, mask);
+                const __m512i l3 = low_nibbles(v3, mask), h3 = high_nibbles(v3, mask);
+                const int8_t *xs[4] = {x0, x1, x2, x3};
+                for (int k = 0; k < 4; k++) {
+                    const __m512i lo = four_inputs(xs[k], 8 * g), hi = four_inputs(xs[k], 8 * g + 4);
+                    a[0][k] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a[0][k], l0, lo), h0, hi);
+                    a[1][k] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a[1][k], l1, lo), h1, hi);
+                    a[2][k] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a[2][k], l2, lo), h2, hi);
+                    a[3][k] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a[3][k], l3, lo), h3, hi);
+                }
+            }
+            for (int q = 0; q < 4; q++) {
+                for (int k = 0; k < 4; k++) {
+                    int4_store_panel(a[q][k], x_sums[i + k], panel + q, first, last, scales, input_scales[i + k],
+                                     bias, accumulate, y + (i + k) * y_stride);
+                }
+            }
+        }
         for (; panel + 2 <= end; panel += 2) {
             const uint8_t *w0 = w + panel * groups * 64, *w1 = w0 + groups * 64;
             __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
