@@ -361,6 +361,16 @@ private func expectErrorInsideTheRoundingBound(
     }
 }
 
+/// `x` in runs of `headSize` (a slot's key or value of one head), each rounded to 127 levels of
+/// its largest magnitude, as an int4 decoder's cache stores them.
+private func roundedPerHead(_ x: [Float], headSize d: Int) -> [Float] {
+    stride(from: 0, to: x.count, by: d).flatMap { start -> [Float] in
+        let run = x[start..<start + d], largest = run.map(abs).max() ?? 0
+        guard largest > 0 else { return Array(run) }
+        return run.map { ($0 * (127 / largest)).rounded(.toNearestOrEven) * (largest / 127) }
+    }
+}
+
 @Suite struct DecoderCacheTests {
     /// One query over `count` cached positions against `Attention.forward` on the same rows.
     @Test(arguments: DecoderMatrix.Precision.allCases, [1, 17, 64, 100])
@@ -393,8 +403,14 @@ private func expectErrorInsideTheRoundingBound(
         #expect(byHeads.map(\.bitPattern) == out.map(\.bitPattern))
 
         // Reference: the training kernel on the same values, rounded as the cache stores them.
-        // (int8 decoders cache keys and values in float16.)
-        func stored(_ v: [Float]) -> [Float] { precision.cachesFloat32 ? v : v.map { Float(Float16($0)) } }
+        // (int8 decoders cache keys and values in float16, int4 ones in 8 bits per slot and head.)
+        func stored(_ v: [Float]) -> [Float] {
+            switch precision {
+            case .float32: return v
+            case .int4: return roundedPerHead(v, headSize: d)
+            case .float16, .int8: return v.map { Float(Float16($0)) }
+            }
+        }
         var (k, v, q) = (stored(keys), stored(values), query)
         var expected = Array(repeating: Float(0), count: H * d)
         var probabilities = Array(repeating: Float(0), count: H * count)
@@ -473,7 +489,7 @@ private func expectErrorInsideTheRoundingBound(
     /// bits of attending alone: groups of four whose counts straddle a block of 64 keys (where
     /// the four sum some scores in different ways), groups inside one block, a remainder of
     /// fewer than four, both storage precisions and two head widths.
-    @Test(arguments: [DecoderMatrix.Precision.float32, .int8], [(1, 9), (50, 30), (61, 70), (124, 133)])
+    @Test(arguments: [DecoderMatrix.Precision.float32, .int8, .int4], [(1, 9), (50, 30), (61, 70), (124, 133)])
     func manyQueriesEqualOneAtATime(precision: DecoderMatrix.Precision, slots: (first: Int, count: Int)) {
         for d in [32, 64] {
             let (H, capacity) = (3, 256)
@@ -500,6 +516,57 @@ private func expectErrorInsideTheRoundingBound(
                     "\(precision), d \(d), query \(i) over \(slots.first + i) slots")
             }
         }
+    }
+
+    /// An int4 decoder's cache holds keys, values and Transformer-XL's position vectors in 8 bits
+    /// with one scale per slot and head: its attention, with the relative terms, before and after
+    /// its live slots move to the front, equals a float32 cache's over the same numbers rounded
+    /// that way; a NaN in a key makes its head's output NaN.
+    @Test func anInt8CacheAttendsOverItsRoundedValues() {
+        let (H, d, capacity, count) = (3, 32, 40, 37)
+        let keys = randomValues(count * H * d, seed: 21), values = randomValues(count * H * d, seed: 22)
+        let positions = randomValues(capacity * H * d, seed: 23)
+        let query = randomValues(H * d, seed: 24).map { $0 * 3 }
+        let contentBias = randomValues(H * d, seed: 25), positionBias = randomValues(H * d, seed: 26)
+        func caches(_ precision: DecoderMatrix.Precision, _ round: ([Float]) -> [Float]) -> (DecoderCache, DecoderCache)
+        {
+            let cache = DecoderCache(layers: 1, heads: H, headSize: d, capacity: capacity, precision: precision)
+            let byDistance = DecoderCache(
+                layers: 1, heads: H, headSize: d, capacity: capacity, precision: precision, keysOnly: true)
+            cache.store(layer: 0, positions: 0..<count, keys: round(keys), values: round(values), rowStride: H * d)
+            byDistance.store(layer: 0, positions: 0..<capacity, keys: round(positions), values: nil, rowStride: H * d)
+            return (cache, byDistance)
+        }
+        let (small, smallDistances) = caches(.int4) { $0 }
+        let (exact, exactDistances) = caches(.float32) { roundedPerHead($0, headSize: d) }
+        func attend(_ cache: DecoderCache, _ byDistance: DecoderCache, slots: Range<Int>, relative: Bool) -> [Float] {
+            var scores = Array(repeating: Float(0), count: cache.scoreScratchCount)
+            var out = Array(repeating: Float.nan, count: H * d)
+            contentBias.withUnsafeBufferPointer { u in
+                positionBias.withUnsafeBufferPointer { v in
+                    let terms = DecoderCache.Relative(
+                        positions: byDistance, contentBias: u.baseAddress!, positionBias: v.baseAddress!)
+                    cache.attend(
+                        layer: 0, query: query, slots: slots, relative: relative ? terms : nil, out: &out,
+                        scores: &scores, heads: 0..<H)
+                }
+            }
+            return out
+        }
+        for relative in [false, true] {
+            let got = attend(small, smallDistances, slots: 3..<count, relative: relative)
+            expectNear(got, attend(exact, exactDistances, slots: 3..<count, relative: relative), 1e-5, "\(relative)")
+            #expect(got != attend(exact, exactDistances, slots: 2..<count, relative: relative))
+        }
+        for cache in [small, exact] { cache.moveToFront(from: 10, count: count - 10) }
+        expectNear(
+            attend(small, smallDistances, slots: 0..<count - 10, relative: true),
+            attend(exact, exactDistances, slots: 0..<count - 10, relative: true), 1e-5, "moved to the front")
+        var broken = keys
+        broken[5 * H * d + 7] = .nan
+        small.store(layer: 0, positions: 0..<count, keys: broken, values: values, rowStride: H * d)
+        let poisoned = attend(small, smallDistances, slots: 0..<count, relative: false)
+        #expect(poisoned[0..<d].allSatisfy { $0.isNaN } && poisoned[d...].allSatisfy { $0.isFinite })
     }
 }
 

@@ -1,5 +1,8 @@
 /// The keys and values a batch-1 decoder attends over, per layer, laid out for one query at a
-/// time and stored in float32 or float16 (float16 for int8 decoders too), and the attention of one new query over them.
+/// time, and the attention of one new query over them. Stored in float32 for a float32 decoder,
+/// float16 for float16 and int8 ones, and for an int4 decoder (the smallest footprint) in 8-bit
+/// integers with one scale per slot and head: a key's score is its scale times q · k, and a
+/// value's probability is multiplied by its scale before the weighted sum.
 ///
 /// Keys are stored transposed per head, `keys[n, c, j]` = component c of key j for head n. With
 /// keys as rows, each score q·k_j is a 32-wide dot product ending in a horizontal sum (8 heads
@@ -22,6 +25,32 @@ public final class DecoderCache {
     /// of scores can read 16 keys (extra scores are computed and ignored).
     private let stride: Int
     private let keys: [UnsafeMutableRawPointer], values: [UnsafeMutableRawPointer]
+    /// The element type keys and values are stored in.
+    private enum Storage {
+        case float32, float16, int8
+
+        init(_ precision: DecoderMatrix.Precision) {
+            switch precision {
+            case .float32: self = .float32
+            case .float16, .int8: self = .float16
+            case .int4: self = .int8
+            }
+        }
+
+        var bytes: Int {
+            switch self {
+            case .float32: return 4
+            case .float16: return 2
+            case .int8: return 1
+            }
+        }
+    }
+    private let storage: Storage
+    /// Whether values are stored (not a keys-only cache of position vectors).
+    private let hasValues: Bool
+    /// int8 storage: the scale of head n's key and value in slot j, at `n * stride + j` per layer
+    /// (empty otherwise).
+    private let keyScales: [UnsafeMutablePointer<Float>], valueScales: [UnsafeMutablePointer<Float>]
 
     /// An empty cache of `layers` layers (`keysOnly`: no value storage, for position vectors).
     public init(
@@ -33,7 +62,9 @@ public final class DecoderCache {
         self.capacity = capacity
         self.precision = precision
         stride = (capacity + 15) / 16 * 16
-        let size = precision.cachesFloat32 ? 4 : 2
+        storage = Storage(precision)
+        hasValues = !keysOnly
+        let size = storage.bytes
         let (keyBytes, valueBytes) = (
             heads * headSize * stride * size, keysOnly ? 0 : capacity * heads * headSize * size
         )
@@ -44,9 +75,19 @@ public final class DecoderCache {
         }
         values = (0..<layers).map { _ in UnsafeMutableRawPointer.allocate(byteCount: max(64, valueBytes), alignment: 64)
         }
+        let scaleCount = storage == .int8 ? heads * stride : 0
+        func scales(_ count: Int) -> [UnsafeMutablePointer<Float>] {
+            (0..<layers).map { _ in
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+                p.initialize(repeating: 0, count: max(1, count))
+                return p
+            }
+        }
+        keyScales = scales(scaleCount)
+        valueScales = scales(keysOnly ? 0 : scaleCount)
     }
 
-    deinit { for p in keys + values { p.deallocate() } }
+    deinit { for p in keys + values { p.deallocate() }; for p in keyScales + valueScales { p.deallocate() } }
 
     /// Stores the keys and values of the slots `positions` in layer `layer`: rows
     /// `keys[i * rowStride ..< + H * d]` (and `values`, unless nil) for slot positions[i].
@@ -58,15 +99,101 @@ public final class DecoderCache {
         rowStride: Int, heads: Range<Int>? = nil
     ) {
         let heads = heads ?? 0..<self.heads
-        if precision.cachesFloat32 {
-            store(Float.self, l, positions, key, value, rowStride, heads: heads)
-        } else {
-            store(Float16.self, l, positions, key, value, rowStride, heads: heads)
+        switch storage {
+        case .float32: store(Float.self, l, positions, key, value, rowStride, heads: heads)
+        case .float16: store(Float16.self, l, positions, key, value, rowStride, heads: heads)
+        case .int8: storeIntegers(l, positions, key, value, rowStride, heads: heads)
+        }
+    }
+
+    /// `store` in 8-bit integers: each slot's key (and value) of each head rounded to 127 levels of
+    /// its largest magnitude (to nearest, ties to even), that magnitude / 127 kept as its scale (a
+    /// NaN scale where the row holds a NaN or an infinity, so that what reads it is NaN). Keys go
+    /// a block of slots at a time, transposed in registers first as `store` does.
+    private func storeIntegers(
+        _ l: Int, _ positions: Range<Int>, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>?,
+        _ rowStride: Int, heads: Range<Int>
+    ) {
+        let (d, width, block) = (headSize, self.heads * headSize, 16)
+        let elements = heads.lowerBound * d..<heads.upperBound * d
+        let k = keys[l].assumingMemoryBound(to: Int8.self), v = values[l].assumingMemoryBound(to: Int8.self)
+        // The block's keys transposed, then each key's factor ([head of `heads`, slot of the block]),
+        // also a value's factor repeated d times.
+        let inverseCount = Swift.max(block * heads.count, d)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: block * elements.count + inverseCount) { scratch in
+            guard let transposed = scratch.baseAddress else { return }
+            let inverses = transposed + block * elements.count
+            for first in Swift.stride(from: positions.lowerBound, to: positions.upperBound, by: block) {
+                let slots = first..<Swift.min(first + block, positions.upperBound)
+                let rows = key + (first - positions.lowerBound) * rowStride
+                for (h, n) in heads.enumerated() {
+                    for i in 0..<slots.count {
+                        let (scale, inverse) = Self.integerScale(rows + i * rowStride + n * d, count: d)
+                        keyScales[l][n * stride + first + i] = scale
+                        inverses[h * block + i] = inverse
+                    }
+                }
+                HeadProduct.transpose(
+                    rows + elements.lowerBound, sourceStride: rowStride, rows: slots.count, columns: elements.count,
+                    into: transposed)
+                for index in 0..<elements.count {
+                    Self.roundToLevels(
+                        transposed + index * slots.count, times: inverses + index / d * block, count: slots.count,
+                        into: k + (elements.lowerBound + index) * stride + first)
+                }
+                guard let value else { continue }
+                for i in 0..<slots.count {
+                    for n in heads {
+                        let row = value + (first - positions.lowerBound + i) * rowStride + n * d
+                        let (scale, inverse) = Self.integerScale(row, count: d)
+                        valueScales[l][n * stride + first + i] = scale
+                        for c in 0..<d { inverses[c] = inverse }
+                        Self.roundToLevels(row, times: inverses, count: d, into: v + (first + i) * width + n * d)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The scale of `count` values stored in 8 bits (their largest magnitude / 127, NaN if any is
+    /// not finite) and the factor that takes them to levels (127 / largest; 0 for all zeros or a
+    /// NaN scale).
+    @inline(__always)
+    private static func integerScale(_ x: UnsafePointer<Float>, count: Int) -> (scale: Float, inverse: Float) {
+        // On magnitudes' bit patterns, which order as the magnitudes do, NaN's above infinity's.
+        var largestBits: UInt32 = 0
+        for c in 0..<count { largestBits = Swift.max(largestBits, x[c].bitPattern & 0x7FFF_FFFF) }
+        let largest = Float(bitPattern: largestBits)
+        guard largest.isFinite else { return (.nan, 0) }
+        return largest > 0 ? (largest / 127, 127 / largest) : (0, 0)
+    }
+
+    /// `out[i]` = x[i] · inverses[i] rounded to the nearest integer, ties to even (within ±127
+    /// for the factors `integerScale` gives).
+    @inline(__always)
+    private static func roundToLevels(
+        _ x: UnsafePointer<Float>, times inverses: UnsafePointer<Float>, count: Int,
+        into out: UnsafeMutablePointer<Int8>
+    ) {
+        // Adding 1.5 · 2^23 rounds to an integer in the low mantissa bits, in whole vectors (as
+        // `DecoderMatrix` rounds its inputs); the tail the same way, one at a time.
+        let magic: Float = 12_582_912, magicBits: Int32 = 0x4B40_0000
+        var i = 0
+        while i + 16 <= count {
+            let shifted = loadVector(x + i) * loadVector(inverses + i) + SIMD16(repeating: magic)
+            let levels = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- magicBits
+            UnsafeMutableRawPointer(out + i).storeBytes(
+                of: SIMD16<Int8>(truncatingIfNeeded: levels), as: SIMD16<Int8>.self)
+            i += 16
+        }
+        while i < count {
+            out[i] = Int8(truncatingIfNeeded: Int32(bitPattern: (x[i] * inverses[i] + magic).bitPattern) &- magicBits)
+            i += 1
         }
     }
 
     /// `store` for the heads `heads` only (their part of each row).
-    private func store<S: DecoderScalar>(
+    private func store<S: DecoderFloat>(
         _: S.Type, _ l: Int, _ positions: Range<Int>, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>?,
         _ rowStride: Int, heads: Range<Int>
     ) {
@@ -104,13 +231,19 @@ public final class DecoderCache {
     /// making room at its end).
     public func moveToFront(from start: Int, count: Int) {
         guard start > 0, count > 0 else { return }
-        let size = precision.cachesFloat32 ? 4 : 2, width = heads * headSize
+        let size = storage.bytes, width = heads * headSize
         for l in keys.indices {
             for row in 0..<width {
                 let base = keys[l] + row * stride * size
                 base.copyMemory(from: base + start * size, byteCount: count * size)
             }
             values[l].copyMemory(from: values[l] + start * width * size, byteCount: count * width * size)
+            guard storage == .int8 else { continue }
+            for n in 0..<heads {
+                for scales in hasValues ? [keyScales[l], valueScales[l]] : [keyScales[l]] {
+                    (scales + n * stride).update(from: scales + n * stride + start, count: count)
+                }
+            }
         }
     }
 
@@ -136,7 +269,8 @@ public final class DecoderCache {
     /// keys in `slots` of layer `layer` (the last slot is the query's own position), each thread
     /// storing the heads it attends with. Scores are q_n · k_j, or with `relative` Transformer-
     /// XL's content plus position terms. `scores`: scratch of `scoreScratchCount` floats, left
-    /// holding the probabilities (head n's at n * `capacity` rounded up to 16).
+    /// holding the probabilities (head n's at n * `capacity` rounded up to 16; times each value's scale for
+    /// an int4 decoder's cache).
     public func append(
         layer l: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
         thenAttend query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
@@ -161,10 +295,10 @@ public final class DecoderCache {
         thenAttend query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
         out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, heads: Range<Int>
     ) {
-        if precision.cachesFloat32 {
-            attend(Float.self, l, key, value, query, slots, relative, out, scores, heads)
-        } else {
-            attend(Float16.self, l, key, value, query, slots, relative, out, scores, heads)
+        switch storage {
+        case .float32: attend(Float.self, l, key, value, query, slots, relative, out, scores, heads)
+        case .float16: attend(Float16.self, l, key, value, query, slots, relative, out, scores, heads)
+        case .int8: attend(Int8.self, l, key, value, query, slots, relative, out, scores, heads)
         }
     }
 
@@ -176,15 +310,22 @@ public final class DecoderCache {
         layer l: Int, query: UnsafePointer<Float>, slots: Range<Int>, relative: Relative? = nil,
         out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, heads: Range<Int>
     ) {
-        if precision.cachesFloat32 {
-            attend(Float.self, l, nil, nil, query, slots, relative, out, scores, heads)
-        } else {
-            attend(Float16.self, l, nil, nil, query, slots, relative, out, scores, heads)
+        switch storage {
+        case .float32: attend(Float.self, l, nil, nil, query, slots, relative, out, scores, heads)
+        case .float16: attend(Float16.self, l, nil, nil, query, slots, relative, out, scores, heads)
+        case .int8: attend(Int8.self, l, nil, nil, query, slots, relative, out, scores, heads)
         }
     }
 
     /// Scratch floats `attend` needs.
     public var scoreScratchCount: Int { heads * stride }
+
+    /// int8 storage: head `n`'s key and value scales by slot in layer `l` (nil for float storage,
+    /// and for the values of a keys-only cache).
+    private func scales(layer l: Int, head n: Int) -> (keys: UnsafePointer<Float>?, values: UnsafePointer<Float>?) {
+        guard storage == .int8 else { return (nil, nil) }
+        return (UnsafePointer(keyScales[l] + n * stride), hasValues ? UnsafePointer(valueScales[l] + n * stride) : nil)
+    }
 
     /// Queries `attend(layer:queries:…)` scores together, sharing each load of a key or value.
     static let queryGroup = 4
@@ -204,10 +345,10 @@ public final class DecoderCache {
         layer l: Int, queries: UnsafePointer<Float>, queryStride: Int, count n: Int, firstSlots: Int,
         out: UnsafeMutablePointer<Float>, outStride: Int, scores: UnsafeMutablePointer<Float>, heads mine: Range<Int>
     ) {
-        if precision.cachesFloat32 {
-            attend(Float.self, l, queries, queryStride, n, firstSlots, out, outStride, scores, mine)
-        } else {
-            attend(Float16.self, l, queries, queryStride, n, firstSlots, out, outStride, scores, mine)
+        switch storage {
+        case .float32: attend(Float.self, l, queries, queryStride, n, firstSlots, out, outStride, scores, mine)
+        case .float16: attend(Float16.self, l, queries, queryStride, n, firstSlots, out, outStride, scores, mine)
+        case .int8: attend(Int8.self, l, queries, queryStride, n, firstSlots, out, outStride, scores, mine)
         }
     }
 
@@ -223,21 +364,28 @@ public final class DecoderCache {
         let scale = 1 / Float(d).squareRoot()
         for head in mine {
             let kT = k + head * d * stride, vHead = v + head * d
+            let (keyScale, valueScale) = scales(layer: l, head: head)
             let rows = scores + Self.queryGroup * head * stride
+            /// Softmax of a query's scores over `count` keys, with the keys' and values' scales.
+            func probabilities(_ row: UnsafeMutablePointer<Float>, _ count: Int) {
+                if let keyScale { vectorMultiply(row, row, keyScale, count) }
+                Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
+                if let valueScale { vectorMultiply(row, row, valueScale, count) }
+            }
             var i = 0
             // Four at a time where the values' sums come in blocks of 32 components.
             while d % 32 == 0, i + 4 <= n {
                 let counts = SIMD4<Int>(0, 1, 2, 3) &+ (firstSlots + i)
                 let q = queries + i * queryStride + head * d
                 Self.headScores4(rows, stride, q, queryStride, kT, stride, counts, d)
-                for g in 0..<4 { Softmax.row(rows + g * stride, visible: 0..<counts[g], keys: counts[g], scale: scale) }
+                for g in 0..<4 { probabilities(rows + g * stride, counts[g]) }
                 Self.weightedValues4(out + i * outStride + head * d, outStride, rows, stride, vHead, H * d, counts, d)
                 i += 4
             }
             for i in i..<n {
                 let count = firstSlots + i
                 Self.headScores(rows, queries + i * queryStride + head * d, kT, stride, count, d)
-                Softmax.row(rows, visible: 0..<count, keys: count, scale: scale)
+                probabilities(rows, count)
                 Self.weightedValues(out + i * outStride + head * d, rows, vHead, H * d, count, d)
             }
         }
@@ -397,13 +545,18 @@ public final class DecoderCache {
         }
         guard !mine.isEmpty else { return }
         let scale = 1 / Float(d).squareRoot()
-        if let key { store(S.self, l, (slots.upperBound - 1)..<slots.upperBound, key, value, H * d, heads: mine) }
+        if let key {
+            store(
+                layer: l, positions: (slots.upperBound - 1)..<slots.upperBound, keys: key, values: value,
+                rowStride: H * d, heads: mine)
+        }
         // Per thread: q + u, q + v, and the position scores by distance.
         withUnsafeTemporaryAllocation(
             of: Float.self, capacity: relative == nil ? 0 : 2 * d + (count + 15) / 16 * 16
         ) { scratch in
             for n in mine {
                 let row = scores + n * stride, q = query + n * d
+                let (keyScale, valueScale) = scales(layer: l, head: n)
                 if let relative, let (rT, rStride) = r {
                     let qu = scratch.baseAddress!, qv = qu + d, byDistance = qv + d
                     for c in 0..<d {
@@ -411,13 +564,19 @@ public final class DecoderCache {
                         qv[c] = q[c] + relative.positionBias[n * d + c]
                     }
                     Self.headScores(row, qu, k + n * d * stride, stride, count, d)
+                    if let keyScale { vectorMultiply(row, row, keyScale + slots.lowerBound, count) }
                     Self.headScores(byDistance, qv, rT + n * d * rStride, rStride, count, d)
+                    if let positionScale = relative.positions.scales(layer: l, head: n).keys {
+                        vectorMultiply(byDistance, byDistance, positionScale, count)
+                    }
                     // Key j is at distance count - 1 - j from the query.
                     for j in 0..<count { row[j] += byDistance[count - 1 - j] }
                 } else {
                     Self.headScores(row, q, k + n * d * stride, stride, count, d)
+                    if let keyScale { vectorMultiply(row, row, keyScale + slots.lowerBound, count) }
                 }
                 Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
+                if let valueScale { vectorMultiply(row, row, valueScale + slots.lowerBound, count) }
                 Self.weightedValues(out + n * d, row, v + n * d, H * d, count, d)
             }
         }

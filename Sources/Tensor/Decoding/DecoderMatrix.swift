@@ -35,11 +35,12 @@ public final class DecoderMatrix {
         /// (±1, ±3, ... ±15) of its largest magnitude / 15, the input to 255 levels of its own.
         /// Faster than int8 with AVX-512 VNNI or AVX2 (docs/benchmarks.md), at a cost in NLL
         /// that depends on the model (docs/generation.md): a model's default only where that cost
-        /// was measured as negligible (Generation's `DecoderChoice`), else chosen by hand.
+        /// was measured as negligible (Generation's `DecoderChoice`), else chosen by hand. A
+        /// decoder in int4 keeps its cached keys and values in 8 bits too (`DecoderCache`).
         case int4
 
-        /// Whether a decoder's cached keys and values are float32 (float16 otherwise: int8 and
-        /// int4 apply to weights only).
+        /// Whether a decoder's cached keys and values are float32 (float16 for float16 and int8,
+        /// 8-bit integers for int4: `DecoderCache`).
         public var cachesFloat32: Bool { self == .float32 }
 
         /// Whether the weights are integers with a scale per row (int8, int4), products of
