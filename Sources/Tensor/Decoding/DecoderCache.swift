@@ -117,6 +117,22 @@ public final class DecoderCache {
         let (d, width, block) = (headSize, self.heads * headSize, 16)
         let elements = heads.lowerBound * d..<heads.upperBound * d
         let k = keys[l].assumingMemoryBound(to: Int8.self), v = values[l].assumingMemoryBound(to: Int8.self)
+        if positions.count == 1 {
+            // A step's one slot: each key component lands in its own transposed row.
+            let position = positions.lowerBound
+            for n in heads {
+                let (scale, inverse) = Self.integerScale(key + n * d, count: d)
+                keyScales[l][n * stride + position] = scale
+                for c in 0..<d {
+                    k[(n * d + c) * stride + position] = Self.level(key[n * d + c], times: inverse)
+                }
+                guard let value else { continue }
+                let (valueScale, valueInverse) = Self.integerScale(value + n * d, count: d)
+                valueScales[l][n * stride + position] = valueScale
+                for c in 0..<d { v[position * width + n * d + c] = Self.level(value[n * d + c], times: valueInverse) }
+            }
+            return
+        }
         // The block's keys transposed, then each key's factor ([head of `heads`, slot of the block]),
         // also a value's factor repeated d times.
         let inverseCount = Swift.max(block * heads.count, d)
@@ -187,9 +203,16 @@ public final class DecoderCache {
             i += 16
         }
         while i < count {
-            out[i] = Int8(truncatingIfNeeded: Int32(bitPattern: (x[i] * inverses[i] + magic).bitPattern) &- magicBits)
+            out[i] = level(x[i], times: inverses[i])
             i += 1
         }
+    }
+
+    /// One value of `roundToLevels`, by the same operations.
+    @inline(__always)
+    private static func level(_ x: Float, times inverse: Float) -> Int8 {
+        let magic: Float = 12_582_912, magicBits: Int32 = 0x4B40_0000
+        return Int8(truncatingIfNeeded: Int32(bitPattern: (x * inverse + magic).bitPattern) &- magicBits)
     }
 
     /// `store` for the heads `heads` only (their part of each row).
