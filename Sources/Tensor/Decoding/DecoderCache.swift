@@ -224,28 +224,29 @@ public final class DecoderCache {
         let block = 16
         let k = keys[l].assumingMemoryBound(to: S.self), v = values[l].assumingMemoryBound(to: S.self)
         // Several slots: each block's keys transposed in registers first (`HeadProduct.transpose`),
-        // so that each component's slots are narrowed as one contiguous run.
-        let transposed = UnsafeMutablePointer<Float>.allocate(
-            capacity: positions.count > 1 ? block * elements.count : 0)
-        defer { transposed.deallocate() }
-        for first in Swift.stride(from: positions.lowerBound, to: positions.upperBound, by: block) {
-            let slots = first..<Swift.min(first + block, positions.upperBound)
-            let rows = key + (first - positions.lowerBound) * rowStride
-            if slots.count == 1 {
-                for e in elements { k[e * stride + first] = S(narrowing: rows[e]) }  // e = n * d + c
-            } else {
-                HeadProduct.transpose(
-                    rows + elements.lowerBound, sourceStride: rowStride, rows: slots.count, columns: elements.count,
-                    into: transposed)
-                for (index, e) in elements.enumerated() {
-                    let from = transposed + index * slots.count, to = k + e * stride + first
-                    for i in 0..<slots.count { to[i] = S(narrowing: from[i]) }
+        // so that each component's slots are narrowed as one contiguous run (a step's one slot
+        // needs no scratch).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: positions.count > 1 ? block * elements.count : 0) {
+            scratch in
+            for first in Swift.stride(from: positions.lowerBound, to: positions.upperBound, by: block) {
+                let slots = first..<Swift.min(first + block, positions.upperBound)
+                let rows = key + (first - positions.lowerBound) * rowStride
+                if slots.count == 1 {
+                    for e in elements { k[e * stride + first] = S(narrowing: rows[e]) }  // e = n * d + c
+                } else if let transposed = scratch.baseAddress {
+                    HeadProduct.transpose(
+                        rows + elements.lowerBound, sourceStride: rowStride, rows: slots.count,
+                        columns: elements.count, into: transposed)
+                    for (index, e) in elements.enumerated() {
+                        let from = transposed + index * slots.count, to = k + e * stride + first
+                        for i in 0..<slots.count { to[i] = S(narrowing: from[i]) }
+                    }
                 }
-            }
-            guard let value else { continue }
-            for position in slots {
-                let row = value + (position - positions.lowerBound) * rowStride
-                for e in elements { v[position * width + e] = S(narrowing: row[e]) }
+                guard let value else { continue }
+                for position in slots {
+                    let row = value + (position - positions.lowerBound) * rowStride
+                    for e in elements { v[position * width + e] = S(narrowing: row[e]) }
+                }
             }
         }
     }
