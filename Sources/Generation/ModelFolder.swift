@@ -35,8 +35,12 @@ public struct ModelFolder {
     /// The precision generation reads the weights in when none is asked for: the measured
     /// `decoderChoice` where this CPU's int8 and int4 products have a vector kernel (int4 has
     /// no fast plain path), else `DecoderMatrix.Precision.fastest`.
-    public var generationPrecision: DecoderMatrix.Precision {
-        if let decoderChoice, DecoderMatrix.Precision.fastest == .int8 { return decoderChoice.precision }
+    public var generationPrecision: DecoderMatrix.Precision { Self.generationPrecision(choosing: decoderChoice) }
+
+    /// The precision generation reads a model's weights in on this CPU when `choice` was
+    /// measured for it (`generationPrecision`).
+    public static func generationPrecision(choosing choice: DecoderChoice?) -> DecoderMatrix.Precision {
+        if let choice, DecoderMatrix.Precision.fastest == .int8 { return choice.precision }
         return .fastest
     }
 

@@ -322,8 +322,11 @@ struct EvalCommand: ParsableCommand {
         print(
             String(format: "int8 %.5f, int4 %.5f nats/token: int4 costs ", int8, int4)
                 + choice.int4CostText + String(format: " (tolerance %.3f %%)", 100 * tolerance))
+        let reads = ModelFolder.generationPrecision(choosing: choice).rawValue
+        let here =
+            reads == choice.precision.rawValue ? "" : " on this CPU, whose int8 and int4 products have no vector kernel"
         print(
-            "chose \(choice.precision.rawValue): `generate` reads this model's weights as \(choice.precision.rawValue) "
+            "chose \(choice.precision.rawValue): `generate` reads this model's weights as \(reads)\(here) "
                 + "unless --precision says otherwise (wrote \(file))")
     }
 
