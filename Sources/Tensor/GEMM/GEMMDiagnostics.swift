@@ -77,13 +77,14 @@ public struct GEMMDiagnostics: Sendable {
                 advice: !build.vectorized
                     ? "rebuild with `-target-cpu native` (Package.swift's hot settings): without it SIMD code is scalar"
                     : nil))
+        let integerDefault = "generation's default; int4 where a model measured that it costs nothing, or by hand"
         lines.append(
             Line(
                 label: "decoding",
                 value: DecoderMatrix.Precision.int8UsesVNNI
-                    ? "int8 weights with the AVX-512 VNNI kernel (generation's default; int4 by hand)"
+                    ? "int8 weights with the AVX-512 VNNI kernel (\(integerDefault))"
                     : DecoderMatrix.Precision.int8UsesAVX2
-                        ? "int8 weights with the AVX2 kernel (generation's default; int4 by hand)"
+                        ? "int8 weights with the AVX2 kernel (\(integerDefault))"
                         : "float16 weights (generation's default; int8 would run a plain loop here, without AVX2)"))
         lines.append(
             Line(
