@@ -52,11 +52,13 @@ struct BenchModels: ParsableCommand {
 
     @OptionGroup var threadOptions: BenchThreads
 
-    @Option(help: "Generation: the decoders' weight precision, float32, float16 or int8.")
+    @Option(help: "Generation: the decoders' weight precision, float32, float16, int8 or int4.")
     var precision: DecoderMatrix.Precision = .float32
 
     @Option(
-        help: "Training and evaluation: the products' precision, float32 or bf16 (as `cadenza train --precision`).")
+        help:
+            "Training and evaluation: the products' precision, float32, bf16 or fp16 (as `cadenza train --precision`)."
+    )
     var productPrecision: GEMM.Precision = .float32
 
     @Option(
