@@ -100,9 +100,12 @@ enum CLI {
             stderr: String(decoding: collected.err, as: UTF8.self))
     }
 
-    /// A new empty folder for one test's files.
+    /// A new empty folder for one test's files, under this test process's scratch root, which
+    /// is removed when the process exits (the runs' checkpoints and renders would otherwise pile
+    /// up in the temporary folder, tens of megabytes per test).
     static func scratchFolder(_ name: String = "cli") throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+        _ = removeScratchRootAtExit
+        let folder = cliScratchRoot.appendingPathComponent("\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         return folder
     }
@@ -123,3 +126,12 @@ enum CLI {
         return found.sorted()
     }
 }
+
+/// Where this test process's scratch folders live (`CLI.scratchFolder`).
+private let cliScratchRoot = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "cadenza-cli-tests-\(ProcessInfo.processInfo.processIdentifier)")
+
+/// Registers, once, the removal of `cliScratchRoot` when the process exits.
+private let removeScratchRootAtExit: Void = {
+    atexit { try? FileManager.default.removeItem(at: cliScratchRoot) }
+}()

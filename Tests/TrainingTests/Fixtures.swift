@@ -9,11 +9,12 @@ import Tensor
 enum Fixtures {
     static let tokenizer = try! REMITokenizer()
 
-    /// A fresh empty folder under the system temporary directory.
+    /// A fresh empty folder under this test process's scratch root, which is removed when the
+    /// process exits (the runs' checkpoints would otherwise pile up in the temporary folder).
     static func temporaryFolder(_ name: String = #function) -> URL {
+        _ = removeScratchRootAtExit
         let clean = name.filter { $0.isLetter || $0.isNumber }
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("cadenza-training-tests/\(clean)-\(UUID().uuidString.prefix(8))")
+        let url = trainingScratchRoot.appendingPathComponent("\(clean)-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -92,3 +93,12 @@ enum Fixtures {
         Dictionary(uniqueKeysWithValues: model.parameters.map { ($0.name, $0.tensor.values.map(\.bitPattern)) })
     }
 }
+
+/// Where this test process's training folders live (`Fixtures.temporaryFolder`).
+private let trainingScratchRoot = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "cadenza-training-tests-\(ProcessInfo.processInfo.processIdentifier)")
+
+/// Registers, once, the removal of `trainingScratchRoot` when the process exits.
+private let removeScratchRootAtExit: Void = {
+    atexit { try? FileManager.default.removeItem(at: trainingScratchRoot) }
+}()
