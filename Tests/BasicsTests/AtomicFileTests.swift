@@ -11,6 +11,7 @@ import Testing
 
     @Test func writesWholeFilesAndLeavesNoTemporary() throws {
         let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("a.bin")
         try AtomicFile.write(Data([1, 2, 3]), to: file)
         try AtomicFile.write(Data([4, 5]), to: file)
@@ -20,6 +21,7 @@ import Testing
 
     @Test func aWriterThatIsDiscardedLeavesTheOldFile() throws {
         let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("a.wav")
         try AtomicFile.write(Data([9]), to: file)
         let writer = try AtomicFile.Writer(file)
@@ -38,6 +40,7 @@ import Testing
 
     @Test func writeFailuresSayWhatWhereAndWhy() throws {
         let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let missing = folder.appendingPathComponent("no/such/a.png")
         #expect(
             throws: FileError.cannotWrite(
@@ -55,6 +58,7 @@ import Testing
 
     @Test func outputChecksFindProblemsBeforeTheWork() throws {
         let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try OutputPath.checkFile(folder.appendingPathComponent("a.mid"))
         try OutputPath.checkFile(folder.appendingPathComponent("new/deeper/a.mid"), createsFolders: true)
         try OutputPath.checkFolder(folder.appendingPathComponent("new/deeper"))

@@ -166,6 +166,7 @@ private func magnitude(_ x: ArraySlice<Float>, at frequency: Double, rate: Doubl
 @Test func theStreamedWAVEqualsTheEncodedOne() throws {
     let samples = (0..<200_000).map { Float(sin(Double($0) * 0.01)) * 0.9 }
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString).wav")
+    defer { try? FileManager.default.removeItem(at: url) }
     try WAV.write(samples: samples, sampleRate: 44_100, to: url)
     #expect(try Data(contentsOf: url) == Data(WAV.encode(samples: samples, sampleRate: 44_100)))
 }

@@ -104,6 +104,7 @@ struct CorpusTests {
 /// `.` (files and whole folders), and a hidden file named directly is still read.
 @Test func folderSearchSkipsHiddenFilesAndFolders() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("hidden-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: root) }
     for folder in ["a", ".git", "b/.cache"] {
         try FileManager.default.createDirectory(
             at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
