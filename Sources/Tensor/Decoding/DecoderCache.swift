@@ -351,8 +351,9 @@ public final class DecoderCache {
         return (UnsafePointer(keyScales[l] + n * stride), hasValues ? UnsafePointer(valueScales[l] + n * stride) : nil)
     }
 
-    /// Queries `attend(layer:queries:…)` scores together, sharing each load of a key or value.
-    static let queryGroup = 4
+    /// Queries `attend(layer:queries:…)` scores together, sharing each load of a key or value
+    /// (its helpers `headScores4` and `weightedValues4` are written for four).
+    private static let queryGroup = 4
 
     /// Scratch floats `attend(layer:queries:…)` needs.
     public var queriesScratchCount: Int { Self.queryGroup * heads * stride }
