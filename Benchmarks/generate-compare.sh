@@ -10,7 +10,7 @@
 # times, so that load on the shared machine hits both; each prints its median over REPEATS.
 #
 # Cadenza runs once per precision per round: decoders reading the weights in float32, float16, int8
-# (what `cadenza generate` uses by default) and int4 (`--precision int4`, chosen by hand).
+# (what `cadenza generate` uses by default) and int4 (`--precision int4`: a model's default where its own measurement chose it, else by hand).
 #
 # Usage: Benchmarks/generate-compare.sh [ROUNDS] [TOKENS] [REPEATS] [THREADS]
 #   VENV           venv with torch (default Benchmarks/.venv-models, ignored by git; created with
