@@ -129,14 +129,12 @@ public final class DecoderCache {
                 guard let value else { continue }
                 let (valueScale, valueInverse) = Self.integerScale(value + n * d, count: d)
                 valueScales[l][n * stride + position] = valueScale
-                for c in 0..<d { v[position * width + n * d + c] = Self.level(value[n * d + c], times: valueInverse) }
+                Self.roundToLevels(value + n * d, times: valueInverse, count: d, into: v + position * width + n * d)
             }
             return
         }
-        // The block's keys transposed, then each key's factor ([head of `heads`, slot of the block]),
-        // also a value's factor repeated d times.
-        let inverseCount = Swift.max(block * heads.count, d)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: block * elements.count + inverseCount) { scratch in
+        // The block's keys transposed, then each key's factor ([head of `heads`, slot of the block]).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: block * (elements.count + heads.count)) { scratch in
             guard let transposed = scratch.baseAddress else { return }
             let inverses = transposed + block * elements.count
             for first in Swift.stride(from: positions.lowerBound, to: positions.upperBound, by: block) {
@@ -163,8 +161,7 @@ public final class DecoderCache {
                         let row = value + (first - positions.lowerBound + i) * rowStride + n * d
                         let (scale, inverse) = Self.integerScale(row, count: d)
                         valueScales[l][n * stride + first + i] = scale
-                        for c in 0..<d { inverses[c] = inverse }
-                        Self.roundToLevels(row, times: inverses, count: d, into: v + (first + i) * width + n * d)
+                        Self.roundToLevels(row, times: inverse, count: d, into: v + (first + i) * width + n * d)
                     }
                 }
             }
@@ -176,28 +173,21 @@ public final class DecoderCache {
     /// NaN scale).
     @inline(__always)
     private static func integerScale(_ x: UnsafePointer<Float>, count: Int) -> (scale: Float, inverse: Float) {
-        // On magnitudes' bit patterns, which order as the magnitudes do, NaN's above infinity's.
-        var largestBits: UInt32 = 0
-        for c in 0..<count { largestBits = Swift.max(largestBits, x[c].bitPattern & 0x7FFF_FFFF) }
-        let largest = Float(bitPattern: largestBits)
+        let largest = largestMagnitude(x, count)
         guard largest.isFinite else { return (.nan, 0) }
         return largest > 0 ? (largest / 127, 127 / largest) : (0, 0)
     }
 
-    /// `out[i]` = x[i] · inverses[i] rounded to the nearest integer, ties to even (within ±127
-    /// for the factors `integerScale` gives).
+    /// `out[i]` = x[i] · inverses[i] rounded to the nearest integer, ties to even
+    /// (`roundedToIntegers`; within ±127 for the factors `integerScale` gives).
     @inline(__always)
     private static func roundToLevels(
         _ x: UnsafePointer<Float>, times inverses: UnsafePointer<Float>, count: Int,
         into out: UnsafeMutablePointer<Int8>
     ) {
-        // Adding 1.5 · 2^23 rounds to an integer in the low mantissa bits, in whole vectors (as
-        // `DecoderMatrix` rounds its inputs); the tail the same way, one at a time.
-        let magic: Float = 12_582_912, magicBits: Int32 = 0x4B40_0000
         var i = 0
         while i + 16 <= count {
-            let shifted = loadVector(x + i) * loadVector(inverses + i) + SIMD16(repeating: magic)
-            let levels = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- magicBits
+            let levels = roundedToIntegers(loadVector(x + i) * loadVector(inverses + i))
             UnsafeMutableRawPointer(out + i).storeBytes(
                 of: SIMD16<Int8>(truncatingIfNeeded: levels), as: SIMD16<Int8>.self)
             i += 16
@@ -208,11 +198,28 @@ public final class DecoderCache {
         }
     }
 
+    /// `roundToLevels` with one factor for every value (a slot's value of one head).
+    @inline(__always)
+    private static func roundToLevels(
+        _ x: UnsafePointer<Float>, times inverse: Float, count: Int, into out: UnsafeMutablePointer<Int8>
+    ) {
+        var i = 0
+        while i + 16 <= count {
+            let levels = roundedToIntegers(loadVector(x + i) * inverse)
+            UnsafeMutableRawPointer(out + i).storeBytes(
+                of: SIMD16<Int8>(truncatingIfNeeded: levels), as: SIMD16<Int8>.self)
+            i += 16
+        }
+        while i < count {
+            out[i] = level(x[i], times: inverse)
+            i += 1
+        }
+    }
+
     /// One value of `roundToLevels`, by the same operations.
     @inline(__always)
     private static func level(_ x: Float, times inverse: Float) -> Int8 {
-        let magic: Float = 12_582_912, magicBits: Int32 = 0x4B40_0000
-        return Int8(truncatingIfNeeded: Int32(bitPattern: (x * inverse + magic).bitPattern) &- magicBits)
+        Int8(truncatingIfNeeded: roundedToInteger(x * inverse))
     }
 
     /// `store` for the heads `heads` only (their part of each row).

@@ -417,35 +417,17 @@ public final class DecoderMatrix {
     private func roundInput(_ x: UnsafePointer<Float>, into rounded: UnsafeMutableRawPointer) -> (Float, Int32) {
         typealias V = SIMD16<Float>
         let vectorEnd = inputs & ~15
-        // max |x| on bit patterns: with the sign bit cleared, floats order as integers do
-        // (Swift's float `pointwiseMax` keeps NaN rules and compiles to scalar code).
-        typealias Bits = SIMD16<Int32>
-        var highest = Bits()
-        var p = 0
-        while p < vectorEnd {
-            let bits = UnsafeRawPointer(x + p).loadUnaligned(as: Bits.self) & Bits(repeating: 0x7FFF_FFFF)
-            // A compare and a blend; `pointwiseMax` on integers stays a call per 16 elements.
-            highest.replace(with: bits, where: bits .> highest)
-            p += 16
-        }
-        var largestBits = UInt32(highest.max())
-        for q in vectorEnd..<inputs { largestBits = max(largestBits, x[q].bitPattern & 0x7FFF_FFFF) }
-        // NaN's bit patterns are above infinity's, which is above every finite magnitude.
-        let largest = Float(bitPattern: largestBits)
+        let largest = largestMagnitude(x, inputs)
         rounded.initializeMemory(as: UInt8.self, repeating: 0, count: stride * inputBytes)
         guard largest.isFinite else { return (.nan, 0) }
         guard largest > 0 else { return (0, 0) }
         let levels = inputLevels, inverse = levels / largest
-        // Round to nearest by adding 1.5 * 2^23: the sum's low mantissa bits are then the
-        // integer (|x * inverse| <= 32767 is far inside the 2^22 this holds for). Swift's
-        // generic SIMD float-to-integer conversion is a loop of library calls.
-        let magic = V(repeating: 12_582_912), magicBits = SIMD16<Int32>(repeating: 0x4B40_0000)
+        // |x * inverse| <= 32767, far inside what `roundedToIntegers` holds for.
         let narrow = precision == .int4
         var sums = SIMD16<Int32>()
-        p = 0
+        var p = 0
         while p < vectorEnd {
-            let shifted = UnsafeRawPointer(x + p).loadUnaligned(as: V.self) * inverse + magic
-            let integers = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- magicBits
+            let integers = roundedToIntegers(UnsafeRawPointer(x + p).loadUnaligned(as: V.self) * inverse)
             if narrow {
                 (rounded + p).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: integers), as: SIMD16<Int8>.self)
             } else {
@@ -456,7 +438,7 @@ public final class DecoderMatrix {
         }
         var sum = sums.wrappedSum()
         for q in vectorEnd..<inputs {
-            let integer = Int32((x[q] * inverse).rounded(.toNearestOrEven))
+            let integer = roundedToInteger(x[q] * inverse)
             if narrow {
                 rounded.storeBytes(of: Int8(integer), toByteOffset: q, as: Int8.self)
             } else {

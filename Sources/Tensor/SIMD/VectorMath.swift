@@ -99,6 +99,42 @@ func vectorAddProducts(
     while i < n { y[i] += a[i] * b[i]; i += 1 }
 }
 
+/// The largest magnitude among p[0..<n] (0 when n is 0), compared as bit patterns with the sign
+/// cleared: those order as the magnitudes do and put NaN above infinity, so the result is not
+/// finite when any element is not. (Swift's float `pointwiseMax` keeps NaN rules and compiles
+/// to scalar code; a compare and a blend on the integers does not.)
+@inline(__always) @usableFromInline
+func largestMagnitude(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    typealias Bits = SIMD16<Int32>
+    var highest = Bits()
+    var i = 0
+    while i + vectorWidth <= n {
+        let bits = UnsafeRawPointer(p + i).loadUnaligned(as: Bits.self) & Bits(repeating: 0x7FFF_FFFF)
+        highest.replace(with: bits, where: bits .> highest)
+        i += vectorWidth
+    }
+    var largestBits = UInt32(highest.max())
+    while i < n {
+        largestBits = max(largestBits, p[i].bitPattern & 0x7FFF_FFFF)
+        i += 1
+    }
+    return Float(bitPattern: largestBits)
+}
+
+/// v rounded to the nearest integers, ties to even, for |v| < 2²²: adding 1.5·2²³ leaves each
+/// integer in the low mantissa bits (Swift's generic SIMD float-to-integer conversion is a loop
+/// of library calls).
+@inline(__always) @usableFromInline
+func roundedToIntegers(_ v: Vector) -> SIMD16<Int32> {
+    unsafeBitCast(v + 12_582_912, to: SIMD16<Int32>.self) &- 0x4B40_0000
+}
+
+/// `roundedToIntegers` for one value, by the same operations.
+@inline(__always) @usableFromInline
+func roundedToInteger(_ x: Float) -> Int32 {
+    Int32(bitPattern: (x + 12_582_912).bitPattern) &- 0x4B40_0000
+}
+
 /// y[i] += a * x[i] for i in 0..<n.
 @inline(__always) @usableFromInline
 func vectorAddScaled(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ x: UnsafePointer<Float>, _ n: Int) {
