@@ -12,6 +12,11 @@ import Foundation
 /// when complete. A rename within one folder is atomic, so a reader, a crash or Ctrl-C sees
 /// either the old file, the new one or none; never a part. Writes run inside
 /// `Interruption.whileWriting`, so a signal waits for the rename.
+///
+/// A rename replaces whatever has the name, so the destination is checked first: a symbolic
+/// link is followed (its target is replaced, the link kept), an existing file keeps its
+/// permissions, and anything that is not a regular file (a device such as /dev/null, a FIFO, a
+/// socket) is refused rather than replaced by a file.
 public enum AtomicFile {
     /// Writes `data` to `url`, replacing any file there.
     /// - Throws: `FileError.cannotWrite` naming the path and the reason.
@@ -38,6 +43,58 @@ public enum AtomicFile {
         try write(Data(text.utf8), to: url)
     }
 
+    /// Has `produce` write the file (another program, say) at the temporary path it is given,
+    /// then renames it into place as `write` does; on any error the temporary file is removed
+    /// and `url` is left as it was.
+    public static func write(to url: URL, by produce: (URL) throws -> Void) throws {
+        let (destination, existingMode) = try destination(of: url)
+        let temporary = temporaryURL(for: destination)
+        unlink(temporary.path)
+        do {
+            try produce(temporary)
+            try Interruption.whileWriting {
+                if let existingMode { chmod(temporary.path, existingMode) }
+                guard rename(temporary.path, destination.path) == 0 else {
+                    throw FileError.cannotWrite(url, errno: errno)
+                }
+            }
+        } catch {
+            unlink(temporary.path)
+            throw error
+        }
+    }
+
+    /// The file that writing `url` replaces, following symbolic links, and the permissions of
+    /// the regular file there (nil when there is none yet).
+    /// - Throws: `FileError.cannotWrite` when `url` is a folder, a device, a FIFO or a socket,
+    ///   or a chain of links too long to follow.
+    static func destination(of url: URL) throws -> (URL, mode_t?) {
+        var path = url.path
+        for _ in 0..<32 {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { return (URL(fileURLWithPath: path), nil) }  // a new file
+            switch info.st_mode & S_IFMT {
+            case S_IFREG:
+                return (URL(fileURLWithPath: path), info.st_mode & 0o7777)
+            case S_IFDIR:
+                throw FileError.cannotWrite(path: url.path, reason: "it is a folder")
+            case S_IFLNK:
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) else {
+                    throw FileError.cannotWrite(path: url.path, reason: "its symbolic link cannot be read")
+                }
+                path =
+                    target.hasPrefix("/")
+                    ? target
+                    : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(target).path
+            default:
+                throw FileError.cannotWrite(
+                    path: url.path,
+                    reason: "it is not a regular file (a device, FIFO or socket), which a file cannot replace")
+            }
+        }
+        throw FileError.cannotWrite(path: url.path, reason: "too many levels of symbolic links")
+    }
+
     /// The hidden name a file is written under before it is renamed into place.
     public static func temporaryURL(for url: URL) -> URL {
         url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
@@ -47,22 +104,27 @@ public enum AtomicFile {
     /// Call `discard()` on failure; a writer neither committed nor discarded leaves its hidden
     /// temporary file behind.
     public final class Writer {
-        /// Where the file goes on `commit()`.
+        /// Where the file goes on `commit()`, as given.
         public let url: URL
+        /// The file `url` names: the target of a symbolic link, else `url`.
+        private let destination: URL
         private let temporary: URL
         private var descriptor: Int32
         /// Bytes appended so far.
         public private(set) var byteCount = 0
 
         /// Opens the hidden temporary file for `url`.
-        /// - Throws: `FileError.cannotWrite` when it cannot be created.
+        /// - Throws: `FileError.cannotWrite` when `url` is a folder or not a regular file, or the
+        ///   temporary file cannot be created.
         public init(_ url: URL) throws {
             self.url = url
-            temporary = AtomicFile.temporaryURL(for: url)
-            try FileError.checkNotFolder(url)
+            let (destination, existingMode) = try AtomicFile.destination(of: url)
+            self.destination = destination
+            temporary = AtomicFile.temporaryURL(for: destination)
             unlink(temporary.path)
-            descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             if descriptor < 0 { throw FileError.cannotWrite(url, errno: errno) }
+            if let existingMode { fchmod(descriptor, existingMode) }
         }
 
         /// Appends `data`.
@@ -106,7 +168,7 @@ public enum AtomicFile {
                 unlink(temporary.path)
                 throw FileError.cannotWrite(url, errno: code)
             }
-            if rename(temporary.path, url.path) != 0 {
+            if rename(temporary.path, destination.path) != 0 {
                 let code = errno
                 unlink(temporary.path)
                 throw FileError.cannotWrite(url, errno: code)
@@ -152,14 +214,6 @@ public enum FileError: Error, Equatable, CustomStringConvertible {
         case ENOTDIR: return "\(folder.path) is not a folder"
         case EACCES, EPERM: return "\(text) (the folder \(folder.path) is not writable)"
         default: return text
-        }
-    }
-
-    /// Throws when `url` is an existing folder, which a file cannot replace.
-    static func checkNotFolder(_ url: URL) throws {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
-            throw FileError.cannotWrite(path: url.path, reason: "it is a folder")
         }
     }
 }

@@ -8,12 +8,12 @@ import Foundation
 /// Checks made before a command does its work, so that a piece is not computed only to find
 /// that it cannot be saved.
 public enum OutputPath {
-    /// Throws unless a file can be written at `url`: it is not a folder, and its folder exists
-    /// and is writable (or, with `createsFolders`, the nearest existing folder above it is).
+    /// Throws unless a file can be written at `url`: it is not a folder nor anything else a file
+    /// cannot replace (a device, a FIFO), and its folder (a symbolic link's target's) exists and
+    /// is writable (or, with `createsFolders`, the nearest existing folder above it is).
     /// - Throws: `FileError.cannotWrite` naming the path and the reason.
     public static func checkFile(_ url: URL, createsFolders: Bool = false) throws {
-        try FileError.checkNotFolder(url)
-        let folder = url.deletingLastPathComponent()
+        let folder = try AtomicFile.destination(of: url).0.deletingLastPathComponent()
         if createsFolders {
             try checkFolder(folder, for: url)
         } else {
@@ -49,6 +49,19 @@ public enum OutputPath {
         guard access(folder.path, W_OK) == 0 else {
             throw FileError.cannotWrite(path: target.path, reason: FileError.reason(errno, folder: folder))
         }
+    }
+
+    /// Whether paths `a` and `b` name the same file: the same file system entry where both
+    /// exist (whatever links or spellings lead there), else the same path once resolved.
+    public static func isSameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        if stat(a, &first) == 0 && stat(b, &second) == 0 {
+            return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+        }
+        func resolved(_ path: String) -> String {
+            URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        }
+        return resolved(a) == resolved(b)
     }
 
     /// Creates `url` and the folders above it as needed.

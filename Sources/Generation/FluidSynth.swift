@@ -106,18 +106,8 @@ public struct FluidSynth: Sendable, Equatable {
     ) throws {
         try limit.check(seconds: MIDIFile(contentsOf: midi).seconds)
         try OutputPath.checkFile(wav)
-        let temporary = AtomicFile.temporaryURL(for: wav)
-        try? FileManager.default.removeItem(at: temporary)
-        do {
+        try AtomicFile.write(to: wav) { temporary in
             try run(midi: midi, to: temporary, sampleRate: sampleRate, gain: gain, stopRequested: stopRequested)
-            try Interruption.whileWriting {
-                guard rename(temporary.path, wav.path) == 0 else {
-                    throw FileError.cannotWrite(path: wav.path, reason: String(cString: strerror(errno)))
-                }
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
     }
 

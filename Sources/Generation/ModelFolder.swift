@@ -75,7 +75,7 @@ public struct ModelFolder {
         do { weights = try SafetensorsFile(contentsOf: folder.appendingPathComponent(weightsFile).path) } catch {
             throw fail("\(weightsFile): \(error)")
         }
-        let card = try? Data(contentsOf: folder.appendingPathComponent(cardFile))
+        let card = try? FileContents.data(at: folder.appendingPathComponent(cardFile))
         var model = ModelFolder(
             config: config, tokenizer: REMITokenizer(vocabulary: vocabulary), weights: weights, folder: folder,
             card: card.flatMap { (try? JSONSerialization.jsonObject(with: $0)) is [String: Any] ? $0 : nil })
@@ -87,11 +87,13 @@ public struct ModelFolder {
     /// why it is not used (nil and nil when there is none).
     static func readDecoderChoice(in folder: URL) -> (DecoderChoice?, String?) {
         let url = folder.appendingPathComponent(decodingFile)
-        guard let data = try? Data(contentsOf: url) else { return (nil, nil) }
+        guard FileManager.default.fileExists(atPath: url.path) else { return (nil, nil) }
         let choice: DecoderChoice
-        do { choice = try DecoderChoice.decode(data) } catch {
+        do { choice = try DecoderChoice.decode(FileContents.data(at: url)) } catch {
             return (
-                nil, "\(decodingFile) cannot be read (\(error)); measure again with `cadenza eval --choose-precision`"
+                nil,
+                "\(decodingFile) cannot be read (\(JSONKeys.describe(error))); measure again with "
+                    + "`cadenza eval --choose-precision`"
             )
         }
         guard let checksum = try? DecoderChoice.checksum(ofWeightsAt: folder.appendingPathComponent(weightsFile)),
@@ -123,7 +125,7 @@ public struct ModelFolder {
         let config: ModelConfig, vocabulary: Vocabulary
         do {
             config = try ModelConfig.decode(
-                json: Data(contentsOf: folder.appendingPathComponent(configFile)),
+                json: FileContents.data(at: folder.appendingPathComponent(configFile)),
                 source: configFile)
         } catch {
             return .failure(DescriptionProblem(reason: "\(configFile): \(error)"))

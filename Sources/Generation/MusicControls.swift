@@ -44,6 +44,7 @@ public struct MusicControls: Equatable, Sendable {
     /// Throws `GenerationError.invalidControl` for a value out of range or unreadable,
     /// whatever the model.
     public func validate() throws {
+        if let chords { _ = try Steering.chordLabels(parsing: chords) }
         if let tempo, !Self.tempoRange.contains(tempo) {
             throw GenerationError.invalidControl(
                 name: "tempo",

@@ -60,16 +60,30 @@ public struct Steering: Equatable, Sendable {
     /// inside a bar by commas, each in REMI's names (`C:maj`, `F#:min`, `G:dom`, `N:N`). A bar
     /// of n chords puts them on evenly spaced beats (two in 4/4: beats 1 and 3).
     public static func chords(parsing text: String, config: TokenizerConfig) throws -> [[PlannedChord]] {
+        let gridPerBeat = config.positionsPerBar / config.beatsPerBar
+        return try chordLabels(parsing: text).map { labels in
+            guard labels.count <= config.beatsPerBar else {
+                throw GenerationError.invalidControl(
+                    name: "chords",
+                    reason: "'\(labels.map(\.name).joined(separator: ","))' has more chords than the "
+                        + "\(config.beatsPerBar) beats of a bar")
+            }
+            return labels.enumerated().map { i, label in
+                PlannedChord(position: i * config.beatsPerBar / labels.count * gridPerBeat, label: label)
+            }
+        }
+    }
+
+    /// A progression's chords as written, bar by bar (bars apart by spaces or `|`, a bar's
+    /// chords by commas), before any model's meter places them: what can be checked of
+    /// `--chords` without a model.
+    /// - Throws: `GenerationError.invalidControl` for an empty progression or a name that is not
+    ///   a chord.
+    public static func chordLabels(parsing text: String) throws -> [[ChordLabel]] {
         let bars = text.split { $0 == " " || $0 == "|" || $0 == "\t" }
         guard !bars.isEmpty else { throw GenerationError.invalidControl(name: "chords", reason: "no chord given") }
-        let gridPerBeat = config.positionsPerBar / config.beatsPerBar
         return try bars.map { bar in
-            let names = bar.split(separator: ",", omittingEmptySubsequences: false)
-            guard names.count <= config.beatsPerBar else {
-                throw GenerationError.invalidControl(
-                    name: "chords", reason: "'\(bar)' has more chords than the \(config.beatsPerBar) beats of a bar")
-            }
-            return try names.enumerated().map { i, name in
+            try bar.split(separator: ",", omittingEmptySubsequences: false).map { name in
                 guard let label = ChordLabel(name: String(name)) else {
                     throw GenerationError.invalidControl(
                         name: "chords",
@@ -77,7 +91,7 @@ public struct Steering: Equatable, Sendable {
                             + "quality (\(ChordQuality.allCases.map(\.rawValue).joined(separator: ", "))), "
                             + "as in C:maj or F#:min, or N:N for no chord")
                 }
-                return PlannedChord(position: i * config.beatsPerBar / names.count * gridPerBeat, label: label)
+                return label
             }
         }
     }

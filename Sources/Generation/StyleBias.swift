@@ -85,9 +85,11 @@ public struct StyleBias: Codable, Equatable, Sendable {
         func fail(_ reason: String) -> ModelFolderError {
             .unreadable(path: folder.path, reason: "\(fileName): \(reason)")
         }
+        let data: Data
+        do { data = try FileContents.data(at: url) } catch { throw fail("\(error)") }
         let bias: StyleBias
-        do { bias = try JSONDecoder().decode(StyleBias.self, from: Data(contentsOf: url)) } catch {
-            throw fail("not a style bias (\(error))")
+        do { bias = try JSONDecoder().decode(StyleBias.self, from: data) } catch {
+            throw fail("not a style bias (\(JSONKeys.describe(error)))")
         }
         if let problem = bias.mismatch(with: tokenizer) { throw fail(problem) }
         return bias

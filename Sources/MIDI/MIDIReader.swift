@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 // Reading Standard MIDI Files (SMF 1.0) into `MIDIFile`. The rules, and the reasons for each, are
@@ -41,40 +42,14 @@ extension MIDIFile {
     }
 }
 
-/// The bytes of a file, read with one open/fstat/read: cheaper per file than `Data(contentsOf:)`,
-/// which matters when a corpus of a thousand files is read.
+/// The bytes of a MIDI file (`FileContents`: a regular file only, never waiting on a FIFO), with
+/// the file system's refusals as `MIDIError.unreadable`.
 func readWholeFile(_ path: String) throws -> [UInt8] {
-    func failure(_ what: String) -> MIDIError {
-        .unreadable(path: path, reason: what + String(cString: strerror(errno)))
+    do {
+        return try FileContents.bytes(atPath: path, maximumBytes: MIDIFile.maximumFileBytes)
+    } catch FileError.cannotRead(_, let reason) {
+        throw MIDIError.unreadable(path: path, reason: reason)
     }
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw failure("") }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw failure("") }
-    guard Int(info.st_mode) & Int(S_IFMT) == Int(S_IFREG) else {
-        throw MIDIError.unreadable(path: path, reason: "not a regular file")
-    }
-    let size = Int(info.st_size)
-    guard size <= MIDIFile.maximumFileBytes else {
-        throw MIDIError.unreadable(
-            path: path,
-            reason: "\(size) bytes is larger than a MIDI file may be "
-                + "(\(MIDIFile.maximumFileBytes / (1 << 20)) MiB, docs/limits.md)")
-    }
-    var readError: MIDIError?
-    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-        count = 0
-        while count < size {
-            let n = read(fd, buffer.baseAddress! + count, size - count)
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { readError = failure("read failed: "); break }
-            if n == 0 { break }  // the file shrank while being read: keep what is there
-            count += n
-        }
-    }
-    if let readError { throw readError }
-    return bytes
 }
 
 /// Bounds-checked reads over raw bytes. Every read checks against `end`, so nothing here can read

@@ -87,7 +87,8 @@ public struct TokenFile: Equatable, Sendable {
         let count = Int(read(12, 4))
         guard bytes.count == header + 2 * count else {
             throw REMIError.invalidTokenFile(
-                reason: "header says \(count) ids, the file holds \((bytes.count - header) / 2)")
+                reason: "the header says \(count) ids (\(header + 2 * count) bytes in all), the file holds "
+                    + "\(bytes.count) bytes")
         }
         ids = (0..<count).map { Int(read(header + 2 * $0, 2)) }
     }
@@ -118,9 +119,13 @@ public struct TokenFile: Equatable, Sendable {
     /// Reads a file.
     public static func read(from url: URL) throws -> TokenFile {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw REMIError.invalidTokenFile(reason: "cannot read \(url.path) (\(error.localizedDescription))")
+        do { data = try FileContents.data(at: url) } catch {
+            throw REMIError.invalidTokenFile(reason: "\(error)")
         }
-        return try TokenFile(data: data)
+        do {
+            return try TokenFile(data: data)
+        } catch REMIError.invalidTokenFile(let reason) {
+            throw REMIError.invalidTokenFile(reason: "\(url.path): \(reason)")
+        }
     }
 }

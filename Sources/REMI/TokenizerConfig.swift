@@ -253,10 +253,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     /// Reads a config from JSON; fields that are absent keep their defaults, and a key that is
     /// not a field is an error naming the nearest field.
     public static func load(from url: URL) throws -> TokenizerConfig {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw FileError.cannotRead(path: url.path, reason: "no such file, or not readable")
-        }
+        let data = try FileContents.data(at: url)
         try JSONKeys.requireKnown(data, known: CodingKeys.allCases.map(\.rawValue), source: url.path)
         let config: TokenizerConfig
         do {

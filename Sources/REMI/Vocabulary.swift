@@ -241,11 +241,14 @@ public struct Vocabulary: Equatable, Sendable {
     /// mean something else than when it was trained.
     public static func load(from url: URL) throws -> Vocabulary {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw REMIError.invalidVocabulary(
-                token: nil, reason: "cannot read \(url.path) (\(error.localizedDescription))")
+        do { data = try FileContents.data(at: url) } catch {
+            throw REMIError.invalidVocabulary(token: nil, reason: "\(error)")
         }
-        return try load(jsonData: data)
+        do {
+            return try load(jsonData: data)
+        } catch REMIError.invalidVocabulary(let token, let reason) {
+            throw REMIError.invalidVocabulary(token: token, reason: "\(url.path): \(reason)")
+        }
     }
 
     /// Reads a vocabulary from JSON bytes (see `load(from:)`).

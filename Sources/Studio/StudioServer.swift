@@ -246,6 +246,13 @@ public struct StudioServer {
         }
         guard file.noteCount > 0 else { throw StudioError(.badRequest, "\(shown) holds no notes") }
         let beats = models[0].beatsPerBar
+        let bars = PieceView.barCount(of: file, beatsPerBar: beats)
+        guard bars <= REMITokenizer.maximumBars else {
+            throw StudioError(
+                .badRequest,
+                "\(shown) lasts \(bars) bars, more than the \(REMITokenizer.maximumBars) a piece may have (docs/limits.md)"
+            )
+        }
         let take = book.addUpload(name: String(shown), file: file, beatsPerBar: beats)
         guard let json = book.takeJSON(take.id) else { throw StudioError(.internalServerError, "the upload was lost") }
         return Self.json(

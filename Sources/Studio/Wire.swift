@@ -150,10 +150,7 @@ public struct PieceView: Equatable, Sendable {
         }
         notes.sort { ($0.start, $0.track, $0.pitch) < ($1.start, $1.track, $1.pitch) }
         let beats = Double(max(beatsPerBar, 1))
-        // Bars as the model counts them: up to the last note's start (a note ringing on past
-        // the last bar opens no bar of its own).
-        let lastStart = notes.map(\.start).max() ?? 0
-        let count = max(Int((lastStart / beats).rounded(.down)) + 1, minimumBars, 1)
+        let count = max(Self.barCount(of: file, beatsPerBar: beatsPerBar), minimumBars)
         self.tracks = tracks
         self.notes = notes
         self.bars = (0..<count).map { BarJSON(start: Double($0) * beats, beats: beats) }
@@ -161,6 +158,16 @@ public struct PieceView: Equatable, Sendable {
             TempoJSON(beat: Double($0.tick) / division, bpm: ($0.bpm * 100).rounded() / 100)
         }
         self.seconds = file.seconds
+    }
+
+    /// The bars the view of `file` has with bars of `beatsPerBar` quarter notes, as the model
+    /// counts them: up to the last note's start (a note ringing on past the last bar opens no
+    /// bar of its own), at least one. Cheap, so that a file can be refused before its view, one
+    /// entry per bar, is built.
+    public static func barCount(of file: MIDIFile, beatsPerBar: Int) -> Int {
+        let ticksPerBar = Double(max(file.ticksPerBeat ?? 480, 1)) * Double(max(beatsPerBar, 1))
+        let lastStart = file.tracks.lazy.flatMap(\.notes).map(\.start).max() ?? 0
+        return Int((Double(lastStart) / ticksPerBar).rounded(.down)) + 1
     }
 
     /// The notes that start in bar `bar` (1-based).

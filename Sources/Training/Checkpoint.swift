@@ -171,12 +171,12 @@ public struct Checkpoint {
     public static func read(_ folder: URL, verifying verification: Verification = .everyFile) throws -> Checkpoint {
         let path = folder.path
         func corrupt(_ reason: String) -> TrainingError { .corruptCheckpoint(path: path, reason: reason) }
-        guard let stateData = try? Data(contentsOf: folder.appendingPathComponent("state.json")) else {
+        guard let stateData = try? FileContents.data(at: folder.appendingPathComponent("state.json")) else {
             throw corrupt("state.json is missing or unreadable")
         }
         let stateFile: StateFile
         do { stateFile = try JSONDecoder().decode(StateFile.self, from: stateData) } catch {
-            throw corrupt("state.json is not a valid checkpoint state (\(error))")
+            throw corrupt("state.json is not a valid checkpoint state (\(JSONKeys.describe(error)))")
         }
         guard stateFile.format == formatName, stateFile.version == 1 else {
             throw corrupt(
@@ -184,7 +184,7 @@ public struct Checkpoint {
         }
         for (file, entry) in stateFile.manifest.sorted(by: { $0.key < $1.key })
         where verification == .everyFile || file != "optimizer.safetensors" {
-            guard let bytes = try? Data(contentsOf: folder.appendingPathComponent(file)) else {
+            guard let bytes = try? FileContents.data(at: folder.appendingPathComponent(file)) else {
                 throw corrupt("\(file) is missing")
             }
             guard bytes.count == entry.bytes else {

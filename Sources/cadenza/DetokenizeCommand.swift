@@ -25,11 +25,19 @@ struct DetokenizeCommand: ParsableCommand {
     @Option(help: "The vocabulary the ids belong to (default: vocab.json beside the token file).")
     var vocab: String?
 
+    func validate() throws {
+        try checkDistinctFiles([("the token file", tokens), ("--vocab", vocabularyURL.path), ("--out", out)])
+    }
+
+    /// `--vocab`, else vocab.json beside the token file.
+    private var vocabularyURL: URL {
+        vocab.map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: tokens).deletingLastPathComponent().appendingPathComponent("vocab.json")
+    }
+
     func run() throws {
         let tokenURL = URL(fileURLWithPath: tokens)
-        let vocabURL =
-            vocab.map { URL(fileURLWithPath: $0) }
-            ?? tokenURL.deletingLastPathComponent().appendingPathComponent("vocab.json")
+        let vocabURL = vocabularyURL
         let outURL = URL(fileURLWithPath: out)
         try OutputPath.checkFile(outURL)
         let file = try TokenFile.read(from: tokenURL)

@@ -46,7 +46,8 @@ struct EvalCommand: ParsableCommand {
         help:
             .init(
                 "Transformer-XL evaluation memory lengths, one or more, 0...\(ModelConfig.maximumLength) (0: none; "
-                    + "default: the training mem_len, x2 and x4).")
+                    + "default: the training mem_len, x2 and x4; for a model trained without memory, 0 and one "
+                    + "and two segment lengths).")
     )
     var memLen: [Int] = []
 
@@ -94,10 +95,13 @@ struct EvalCommand: ParsableCommand {
             """)
     var byPosition = false
 
-    @Option(help: "GPT-2 with --by-position: the window, in tokens (default: the training context).")
+    @Option(
+        parsing: .unconditional,
+        help: "GPT-2 with --by-position: the window, in tokens (default: the training context).")
     var window: Int?
 
-    @Option(help: "GPT-2 with --by-position: tokens between windows (default: half the window).")
+    @Option(
+        parsing: .unconditional, help: "GPT-2 with --by-position: tokens between windows (default: half the window).")
     var stride: Int?
 
     @Option(
@@ -118,7 +122,9 @@ struct EvalCommand: ParsableCommand {
     )
     var choosePrecision = false
 
-    @Option(help: "With --choose-precision: the largest relative NLL cost int4 may have and still be chosen.")
+    @Option(
+        parsing: .unconditional,
+        help: "With --choose-precision: the largest relative NLL cost int4 may have and still be chosen.")
     var tolerance = DecoderChoice.defaultTolerance
 
     func validate() throws {
@@ -220,7 +226,10 @@ struct EvalCommand: ParsableCommand {
         let memories: [Int?] =
             config.kind == .gpt2
             ? [nil]
-            : (memLen.isEmpty ? [1, 2, 4].map { $0 * max(config.memoryLength, 1) } : memLen)
+            : (memLen.isEmpty
+                ? (config.memoryLength > 0
+                    ? [1, 2, 4].map { $0 * config.memoryLength } : [0, config.segmentLength, 2 * config.segmentLength])
+                : memLen)
         var reports: [NLLReport] = []
         var positional: [PositionalReport] = []
         let pieces =
@@ -302,7 +311,7 @@ struct EvalCommand: ParsableCommand {
         }
         let choice = try bundle.measureDecoderChoice(
             tokens: tokens,
-            memoryLength: bundle.config.kind == .gpt2 ? nil : memLen.first ?? max(bundle.config.memoryLength, 1),
+            memoryLength: bundle.config.kind == .gpt2 ? nil : memLen.first ?? bundle.config.steppingMemoryLength,
             data: scope, tolerance: tolerance
         ) { precision, nll in
             if !json {

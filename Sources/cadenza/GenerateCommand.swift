@@ -93,9 +93,8 @@ struct GenerateCommand: ParsableCommand {
         parsing: .unconditional,
         help:
             .init(
-                "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len; may "
-                    + "be "
-                    + "longer).")
+                "Transformer-XL memory length while generating, in tokens (default: the model's training mem_len, or "
+                    + "its segment length if it was trained without memory; may be longer).")
     )
     var memLen: Int?
 
@@ -131,6 +130,9 @@ struct GenerateCommand: ParsableCommand {
     static let minimumTemperature: Float = 0.1
 
     func validate() throws {
+        try checkDistinctFiles([
+            ("--prompt", prompt), ("--infill", controls.infill), ("--out", out), ("--tokens-out", tokensOut),
+        ])
         if bars != nil && tokens != nil { throw ValidationError("give --bars or --tokens, not both") }
         if let bars, !(1...Self.maximumBars).contains(bars.count) || bars.last > Self.maximumBars {
             throw ValidationError("--bars must be 1...\(Self.maximumBars), got \(bars.count)")
@@ -164,7 +166,9 @@ struct GenerateCommand: ParsableCommand {
                     + "greedy or near-greedy drawing collapses onto the model's single most likely path, "
                     + "which is empty bars or the end of the piece (try 0.8-1.4)")
         }
-        if temperature > 100 { throw ValidationError("--temperature must be at most 100, got \(temperature)") }
+        if !(temperature >= Self.minimumTemperature && temperature <= 100) {
+            throw ValidationError("--temperature must be \(Self.minimumTemperature)...100, got \(temperature)")
+        }
         do { _ = try Sampler(temperature: temperature, topK: topK, topP: topP) } catch {
             throw ValidationError("\(error)")
         }

@@ -45,10 +45,14 @@ struct ImportCommand: ParsableCommand {
             """)
     var args: String?
 
-    @Option(help: "Segment length the model was trained with (the authors' --tgt_len), when --args does not say.")
+    @Option(
+        parsing: .unconditional,
+        help: "Segment length the model was trained with (the authors' --tgt_len), when --args does not say.")
     var segLen = 128
 
-    @Option(help: "Memory length the model was trained with (the authors' --mem_len), when --args does not say.")
+    @Option(
+        parsing: .unconditional,
+        help: "Memory length the model was trained with (the authors' --mem_len), when --args does not say.")
     var memLen = 256
 
     func validate() throws {
@@ -71,7 +75,7 @@ struct ImportCommand: ParsableCommand {
             of: file, segmentLength: segLen, memoryLength: memLen)
         if let args {
             config = try AuthorsStateDict.applying(
-                arguments: try Data(contentsOf: URL(fileURLWithPath: args)), to: config)
+                arguments: try FileContents.data(at: URL(fileURLWithPath: args)), to: config)
         }
         guard config.vocabularySize == vocabulary.count else {
             throw CommandFailure(

@@ -41,6 +41,7 @@ struct MetricsCommand: ParsableCommand {
     @OptionGroup var splitRatios: SplitRatioOptions
 
     @Option(
+        parsing: .unconditional,
         help:
             .init(
                 "Measure only the first N bars of each piece: real pieces at the length of generated ones, so that "

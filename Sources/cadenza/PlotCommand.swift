@@ -27,10 +27,11 @@ struct PlotCommand: ParsableCommand {
     )
     var width: Int = 1600
 
-    @Option(help: "Only these bars, as 5-12 (bars count from 1), to see a passage close up.")
+    @Option(parsing: .unconditional, help: "Only these bars, as 5-12 (bars count from 1), to see a passage close up.")
     var bars: BarSelection?
 
     func validate() throws {
+        try checkDistinctFiles([("the MIDI file", input), ("--out", out)])
         if let bars, !bars.isRange { throw ValidationError("--bars takes a range of bars, as 5-12, got \(bars.last)") }
         guard PianoRoll.widthRange.contains(width) else {
             throw ValidationError(

@@ -34,6 +34,11 @@ struct PlotLossCommand: ParsableCommand {
     var height: Int = 600
 
     func validate() throws {
+        try checkDistinctFiles(
+            runFolders.map {
+                ("\($0)/metrics.jsonl", URL(fileURLWithPath: $0).appendingPathComponent("metrics.jsonl").path)
+            }
+                + [("--out", out)])
         for (name, value, range) in [
             ("--width", width, LineChart.widthRange), ("--height", height, LineChart.heightRange),
         ] {

@@ -41,6 +41,7 @@ struct RenderCommand: ParsableCommand {
     var maxMinutes: Int = RenderLimit.defaultMinutes
 
     func validate() throws {
+        try checkDistinctFiles([("the MIDI file", input), ("--out", out)])
         guard RenderLimit.minutesRange.contains(maxMinutes) else {
             throw ValidationError(
                 "--max-minutes must be between \(RenderLimit.minutesRange.lowerBound) and "

@@ -39,9 +39,41 @@ struct SplitRatioOptions: ParsableArguments {
         help: "Share of files for test when the data has no split column (default: 0, or the run's in eval).")
     var testRatio: Double?
 
+    func validate() throws {
+        for (flag, value) in [("--validation-ratio", validationRatio), ("--test-ratio", testRatio)] {
+            if let value, !(value >= 0 && value < 1) {
+                throw ValidationError("\(flag) must be at least 0 and below 1, got \(value)")
+            }
+        }
+        if let validation = validationRatio, let test = testRatio, !(validation + test < 1) {
+            throw ValidationError(
+                "--validation-ratio \(validation) and --test-ratio \(test) leave no files for training: "
+                    + "their sum must be below 1")
+        }
+    }
+
     /// The ratios, each taken from `defaults` where not given.
     func ratios(defaults: SplitRatios = SplitRatios()) -> SplitRatios {
         SplitRatios(validation: validationRatio ?? defaults.validation, test: testRatio ?? defaults.test)
+    }
+}
+
+/// Refuses two of `files` (an input or output's name in the message, as "--out", and its path;
+/// nil where not given) that are the same file by any path: an output there would replace an
+/// input before the user has it back, or another output. Inputs come first, so the message
+/// names the later one, the output.
+func checkDistinctFiles(_ files: [(name: String, path: String?)]) throws {
+    var isFolder: ObjCBool = false
+    let given = files.compactMap { file in file.path.map { (name: file.name, path: $0) } }.filter {
+        // A folder (generate --count's output) holds files; it never replaces one.
+        !(FileManager.default.fileExists(atPath: $0.path, isDirectory: &isFolder) && isFolder.boolValue)
+    }
+    for (i, first) in given.enumerated() {
+        for second in given[(i + 1)...] where OutputPath.isSameFile(first.path, second.path) {
+            throw ValidationError(
+                "\(second.name) \(second.path) is the same file as \(first.name): writing it would replace that "
+                    + "file; choose another name")
+        }
     }
 }
 

@@ -90,12 +90,14 @@ struct TrainCommand: ParsableCommand {
             """)
     var style: String?
     @Option(
+        parsing: .unconditional,
         help: """
             With control tokens: mean bars between two infilling examples in a training piece (fewer bars, more \
             examples; docs/control.md).
             """)
     var infillEvery: Int?
     @Option(
+        parsing: .unconditional,
         help: """
             With control tokens: bars before an infilling gap restated after Infill_Middle, 0...4 (docs/control.md; \
             the model keeps it for generation).

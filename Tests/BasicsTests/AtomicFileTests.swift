@@ -1,5 +1,8 @@
 import Basics
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Testing
 
 @Suite struct AtomicFileTests {
@@ -67,6 +70,62 @@ import Testing
         try AtomicFile.write(Data([1]), to: plainFile)
         #expect(throws: FileError.self) { try OutputPath.checkFolder(plainFile.appendingPathComponent("sub")) }
         #expect(throws: FileError.self) { try OutputPath.checkFile(folder) }
+    }
+}
+
+@Suite struct FileKindTests {
+    private func scratch() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("basics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test func aLinkIsWrittenThroughAndAFileKeepsItsPermissions() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let target = folder.appendingPathComponent("target.mid"), link = folder.appendingPathComponent("link.mid")
+        try AtomicFile.write(Data([1]), to: target)
+        #expect(chmod(target.path, 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "target.mid")
+        try AtomicFile.write(Data([2, 3]), to: link)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == "target.mid")
+        #expect(try Data(contentsOf: target) == Data([2, 3]))
+        var info = stat()
+        #expect(stat(target.path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        // A program's output (FluidSynth's) is renamed into place the same way.
+        try AtomicFile.write(to: link) { temporary in try Data([4]).write(to: temporary) }
+        #expect(try Data(contentsOf: target) == Data([4]))
+        #expect(stat(target.path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["link.mid", "target.mid"])
+        #expect(OutputPath.isSameFile(link.path, target.path))
+        #expect(OutputPath.isSameFile(folder.path + "/./target.mid", target.path))
+        #expect(!OutputPath.isSameFile(folder.appendingPathComponent("new.mid").path, target.path))
+    }
+
+    @Test func aFIFOIsNeitherReplacedNorWaitedOn() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fifo = folder.appendingPathComponent("pipe.mid")
+        #expect(mkfifo(fifo.path, 0o644) == 0)
+        let refusal = "it is not a regular file (a device, FIFO or socket), which a file cannot replace"
+        #expect(throws: FileError.cannotWrite(path: fifo.path, reason: refusal)) {
+            try AtomicFile.write(Data([1]), to: fifo)
+        }
+        #expect(throws: FileError.cannotWrite(path: fifo.path, reason: refusal)) { try OutputPath.checkFile(fifo) }
+        var info = stat()
+        #expect(lstat(fifo.path, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+        // Opening a FIFO to read would wait for a writer; it is refused at once instead.
+        #expect(
+            throws: FileError.cannotRead(path: fifo.path, reason: "not a regular file (a FIFO, device or socket)")
+        ) { _ = try FileContents.bytes(atPath: fifo.path) }
+        #expect(throws: FileError.cannotRead(path: folder.path, reason: "it is a folder, not a file")) {
+            _ = try FileContents.data(at: folder)
+        }
+        let file = folder.appendingPathComponent("a.bin")
+        try AtomicFile.write(Data([1, 2, 3]), to: file)
+        #expect(try FileContents.bytes(atPath: file.path) == [1, 2, 3])
+        #expect(throws: FileError.self) { _ = try FileContents.bytes(atPath: file.path, maximumBytes: 2) }
     }
 }
 

@@ -21,7 +21,62 @@ import Testing
         #expect(!outcome.stderr.contains("Missing value"), "\(outcome)")
         let bars = try CLI.run(["generate", "--bars", "-3"], in: folder)
         #expect(bars.status == 64 && bars.stderr.contains("--bars must be 1...4096, got -3"), "\(bars)")
+        for arguments in [
+            ["metrics", "x.mid", "--bars", "-1"], ["train", "--data", "x", "--out", "y", "--infill-every", "-1"],
+            ["eval", "--checkpoint", "pretrained", "--tolerance", "-1"],
+        ] {
+            let outcome = try CLI.run(arguments, in: folder)
+            #expect(outcome.status == 64 && !outcome.stderr.contains("Missing value"), "\(arguments): \(outcome)")
+        }
         #expect(CLI.files(in: folder).isEmpty)
+    }
+
+    @Test func valuesThatCanBeCheckedWithoutTheModelAreFlagErrors() throws {
+        let folder = try CLI.scratchFolder()
+        for (arguments, message) in [
+            (["generate", "--bars", "1", "--chords", "X:maj"], "--chords: 'X:maj' is not a chord name"),
+            (["generate", "--bars", "1", "--temperature", "-1"], "--temperature must be 0.1...100, got -1.0"),
+            (
+                ["train", "--data", "x", "--out", "y", "--validation-ratio", "2"],
+                "--validation-ratio must be at least 0"
+            ),
+            (["metrics", "x.mid", "--validation-ratio", "0.6", "--test-ratio", "0.5"], "leave no files for training"),
+        ] {
+            let outcome = try CLI.run(arguments, in: folder)
+            #expect(outcome.status == 64 && outcome.stderr.contains(message), "\(arguments): \(outcome)")
+        }
+        #expect(CLI.files(in: folder).isEmpty)
+    }
+
+    @Test func anOutputNamingAnInputIsRefusedAndTheInputKept() throws {
+        let folder = try CLI.scratchFolder()
+        let made = try CLI.run(["generate", "--bars", "1", "--seed", "1", "--out", "a.mid"], in: folder)
+        #expect(made.status == 0, "\(made)")
+        let piece = try Data(contentsOf: folder.appendingPathComponent("a.mid"))
+        for arguments in [
+            ["plot", "a.mid", "--out", "a.mid"], ["render", "a.mid", "--out", "./a.mid"],
+            ["generate", "--prompt", "a.mid", "--out", "a.mid"],
+            ["generate", "--bars", "1", "--out", "b.mid", "--tokens-out", "b.mid"],
+        ] {
+            let outcome = try CLI.run(arguments, in: folder)
+            #expect(
+                outcome.status == 64 && outcome.stderr.contains("is the same file as"), "\(arguments): \(outcome)")
+        }
+        #expect(try Data(contentsOf: folder.appendingPathComponent("a.mid")) == piece)
+        #expect(CLI.files(in: folder) == ["a.mid"])
+    }
+
+    @Test func aFIFOIsRefusedAtOnceAsInputAndAsOutput() throws {
+        let folder = try CLI.scratchFolder()
+        #expect(mkfifo(folder.appendingPathComponent("pipe.mid").path, 0o644) == 0)
+        let read = try CLI.run(["inspect", "pipe.mid"], in: folder, timeout: 30)
+        #expect(
+            read.status == 1 && !read.timedOut && (read.stdout + read.stderr).contains("not a regular file"),
+            "\(read)")
+        let written = try CLI.run(["generate", "--bars", "1", "--seed", "1", "--out", "pipe.mid"], in: folder)
+        #expect(written.status == 1 && written.stderr.contains("not a regular file"), "\(written)")
+        var info = stat()
+        #expect(lstat(folder.appendingPathComponent("pipe.mid").path, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
     }
 
     @Test func aMalformedThreadVariableIsNamedWithItsText() throws {

@@ -43,7 +43,7 @@ struct CorpusTests {
     @Test func aFolderOrMissingFileIsUnreadableNotACrash() throws {
         let root = try makeFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        #expect(throws: MIDIError.unreadable(path: root, reason: "not a regular file")) {
+        #expect(throws: MIDIError.unreadable(path: root, reason: "it is a folder, not a file")) {
             _ = try MIDIFile(contentsOfFile: root)
         }
         #expect(throws: MIDIError.unreadable(path: root + "/nope.mid", reason: "No such file or directory")) {

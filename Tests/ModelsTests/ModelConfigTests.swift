@@ -79,6 +79,24 @@ func presetsHaveTheIssueSizesAndCountTheirParameters(kind: ModelKind) throws {
     ) {
         try TransformerXL(config: model.config, checkpoint: other.checkpoint())
     }
+    // A config with fewer layers than its weights is refused, not loaded as a smaller model.
+    var fewer = model.config
+    fewer.layers = 1
+    #expect(throws: SafetensorsError.self) { try TransformerXL(config: fewer, checkpoint: model.checkpoint()) }
+    do {
+        _ = try TransformerXL(config: fewer, checkpoint: model.checkpoint())
+    } catch let SafetensorsError.unexpectedTensors(names) {
+        #expect(names.allSatisfy { $0.hasPrefix("layers.1.") } && !names.isEmpty, "\(names)")
+    }
+    let gpt = try GPT2(config: .tiny(.gpt2, vocabularySize: 30), generator: SeededGenerator(seed: 1))
+    var shallow = gpt.config
+    shallow.layers = 1
+    #expect(throws: SafetensorsError.self) { try GPT2(config: shallow, checkpoint: gpt.checkpoint()) }
+    // A model trained without memory steps with its segment length of memory by default.
+    var memoryless = model.config
+    memoryless.memoryLength = 0
+    let stepper = try TransformerXLStepper(model: TransformerXL(config: memoryless, checkpoint: model.checkpoint()))
+    #expect(stepper.memoryLength == memoryless.segmentLength)
 }
 
 @Test func checkpointsRoundTripWithTheConfigAndSameSeedsGiveSameModels() throws {

@@ -163,7 +163,15 @@ import Testing
             #expect(answer["id"] as? String == take["id"] as? String && take["name"] as? String == "my song.mid")
             #expect(answer["notes"] as? Int == 8 && take["source"] as? String == "upload")
 
+            // A few notes far apart: a file of a hundred bytes whose view would list millions of bars.
+            var far = MIDIFile()
+            far.tracks = [
+                Track(
+                    notes: (0..<3).map { Note(start: $0 << 28, end: ($0 << 28) + 10, pitch: 60, velocity: 80) },
+                    endTick: 2 << 28)
+            ]
             let cases: [([UInt8], HTTPResponse.Status, String)] = [
+                (try far.encoded(), .badRequest, "more than the 100000 a piece may have"),
                 ([], .badRequest, "the upload is empty"),
                 (Array("not a midi file at all".utf8), .badRequest, "is not a MIDI file this studio can read"),
                 (Array(bytes.prefix(30)), .badRequest, "is not a MIDI file this studio can read"),

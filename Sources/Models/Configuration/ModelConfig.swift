@@ -51,6 +51,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var segmentLength: Int
     /// Rows of memory per layer kept between segments (Transformer-XL only).
     public var memoryLength: Int
+    /// The memory a Transformer-XL decoder keeps by default when stepping one token at a time:
+    /// `memoryLength`, or for a model trained without memory its segment length (a decoder
+    /// without memory would see only the current token, not the context it was trained on).
+    public var steppingMemoryLength: Int { memoryLength > 0 ? memoryLength : segmentLength }
     /// Relative distances beyond this are clamped to it; <= 0 means no clamping (TXL only).
     public var clampLength: Int
     /// Every query sees the same number of keys (TXL evaluation option, spec section 4).

@@ -27,11 +27,17 @@ extension ParameterSet {
         return SafetensorsFile(tensors: tensors, metadata: metadata)
     }
 
-    /// Copies every tensor's values from `file`, checking names and shapes.
+    /// Copies every tensor's values from `file`, checking names and shapes; a tensor in the file
+    /// that no parameter takes is an error too (a config with fewer layers than its weights
+    /// would otherwise load, silently, as another model).
     public func load(from file: SafetensorsFile) throws {
-        for (name, t) in namedTensors() {
+        let named = namedTensors()
+        for (name, t) in named {
             let source = try file.tensor(name, shape: t.shape)
             t.pointer.update(from: source.pointer, count: t.count)
         }
+        let expected = Set(named.map(\.name))
+        let unexpected = file.tensors.keys.filter { !expected.contains($0) }.sorted()
+        if !unexpected.isEmpty { throw SafetensorsError.unexpectedTensors(names: unexpected) }
     }
 }

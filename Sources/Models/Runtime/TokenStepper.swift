@@ -66,10 +66,10 @@ public final class TransformerXLStepper: TokenStepper {
     /// The decoder after `prime`; it owns the buffer `step` returns.
     private var decoder: TransformerXLDecoder?
 
-    /// A stepper keeping `memoryLength` rows of memory (default: the model's `mem_len`),
-    /// stepping with the weights in `precision`.
+    /// A stepper keeping `memoryLength` rows of memory (default: the model's
+    /// `steppingMemoryLength`), stepping with the weights in `precision`.
     public init(model: TransformerXL, memoryLength: Int? = nil, precision: DecoderMatrix.Precision = .fastest) throws {
-        let m = memoryLength ?? model.config.memoryLength
+        let m = memoryLength ?? model.config.steppingMemoryLength
         guard m >= 1 else { throw GenerationError.invalidMemoryLength(m) }
         self.model = model
         self.memoryLength = m

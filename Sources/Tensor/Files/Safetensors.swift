@@ -27,6 +27,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case missingTensor(name: String)
     /// Tensor `name` has shape `found` where the loader needs `expected`.
     case shapeMismatch(name: String, expected: [Int], found: [Int])
+    /// The file holds tensors the loader has no place for (`names`, sorted).
+    case unexpectedTensors(names: [String])
 
     public var description: String {
         switch self {
@@ -50,6 +52,11 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case let .missingTensor(name): return "safetensors file has no tensor named '\(name)'"
         case let .shapeMismatch(name, expected, found):
             return "safetensors tensor '\(name)' has shape \(found), expected \(expected)"
+        case let .unexpectedTensors(names):
+            let shown = names.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
+            return
+                "safetensors file holds \(names.count) tensor\(names.count == 1 ? "" : "s") the model has no place "
+                + "for (\(shown)\(names.count > 3 ? ", ..." : "")): the weights belong to a larger or another model"
         }
     }
 }
@@ -75,13 +82,11 @@ public struct SafetensorsFile {
 
     /// Reads the file at `path`.
     public init(contentsOf path: String) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw SafetensorsError.unreadable(path: path, reason: error.localizedDescription)
+        let bytes: [UInt8]
+        do { bytes = try FileContents.bytes(atPath: path) } catch FileError.cannotRead(_, let reason) {
+            throw SafetensorsError.unreadable(path: path, reason: reason)
         }
-        try self = data.withUnsafeBytes { try SafetensorsFile(decoding: $0) }
+        try self = bytes.withUnsafeBytes { try SafetensorsFile(decoding: $0) }
     }
 
     /// Decodes a whole file already in memory.
