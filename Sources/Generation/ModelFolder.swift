@@ -58,17 +58,23 @@ public struct ModelFolder {
     public static let decodingFile = "decoding.json"
 
     /// Whether `folder` holds the three files of a model.
-    public static func holdsModel(_ folder: URL) -> Bool {
-        [weightsFile, configFile, vocabularyFile].allSatisfy {
-            FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+    public static func holdsModel(_ folder: URL) -> Bool { missingModelFiles(in: folder).isEmpty }
+
+    /// Which of a model's three files `folder` lacks.
+    public static func missingModelFiles(in folder: URL) -> [String] {
+        [weightsFile, configFile, vocabularyFile].filter {
+            !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
         }
     }
 
     /// Reads the model in `folder`, checking that config, vocabulary and weights fit together.
     public static func read(_ folder: URL) throws -> ModelFolder {
         func fail(_ reason: String) -> ModelFolderError { .unreadable(path: folder.path, reason: reason) }
-        guard holdsModel(folder) else {
-            throw fail("it must hold \(weightsFile), \(configFile) and \(vocabularyFile)")
+        let missing = missingModelFiles(in: folder)
+        guard missing.isEmpty else {
+            throw fail(
+                "\(missing.joined(separator: " and ")) missing: a model folder holds \(weightsFile), \(configFile) "
+                    + "and \(vocabularyFile)")
         }
         let weights: SafetensorsFile
         let (config, vocabulary) = try description(of: folder).mapError { fail($0.reason) }.get()

@@ -20,7 +20,11 @@ extension ModelFolder {
         }
         guard let path else { throw ModelFolderError.noPretrainedModel }
         let url = URL(fileURLWithPath: path)
-        if holdsModel(url) && !FileManager.default.fileExists(atPath: url.appendingPathComponent("state.json").path) {
+        // A folder with any of a model's files is read as one (a missing file is then named);
+        // a checkpoint holds them too, beside its state.json.
+        if missingModelFiles(in: url).count < 3
+            && !FileManager.default.fileExists(atPath: url.appendingPathComponent("state.json").path)
+        {
             return (try read(url), nil)
         }
         let checkpoint = try Checkpoint.read(Checkpoint.locate(path, preferBest: true), verifying: .modelFiles)

@@ -47,6 +47,11 @@ public enum TrainingRun {
         if let evalEvery { options.evalEvery = evalEvery }
         if let saveEvery { options.saveEvery = saveEvery }
         progress.message("resuming \(run.path) at step \(checkpoint.state.step) (epoch \(checkpoint.state.epoch + 1))")
+        if options.steps <= checkpoint.state.step {
+            progress.message(
+                "the run is already at step \(checkpoint.state.step), \(options.steps) asked for: nothing to train "
+                    + "(give --steps above \(checkpoint.state.step) to train further)")
+        }
         let data = try loadData(
             group: group, options: options, tokenizer: checkpoint.tokenizer,
             segmentLength: checkpoint.modelConfig.segmentLength, progress: progress)

@@ -26,7 +26,7 @@ struct DetokenizeCommand: ParsableCommand {
     var vocab: String?
 
     func validate() throws {
-        try checkDistinctFiles([("the token file", tokens), ("--vocab", vocabularyURL.path), ("--out", out)])
+        try checkOutputs([("--out", out)], notAnyOf: [("the token file", tokens), ("--vocab", vocabularyURL.path)])
     }
 
     /// `--vocab`, else vocab.json beside the token file.

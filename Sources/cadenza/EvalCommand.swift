@@ -172,6 +172,17 @@ struct EvalCommand: ParsableCommand {
         try threadOptions.apply()
         if let plot { try OutputPath.checkFile(URL(fileURLWithPath: plot)) }
         let (bundle, run) = try ModelLocation.checkpoint(checkpoint)
+        if bundle.config.kind == .gpt2 {
+            // As generate: these are Transformer-XL's, and a GPT-2 would be scored without them.
+            for (flag, given) in [
+                ("--mem-len", !memLen.isEmpty), ("--same-length", sameLength), ("--clamp-len", clampLen != nil),
+            ]
+            where given {
+                throw ValidationError(
+                    "\(flag) applies to Transformer-XL; \(bundle.folder.path) is a GPT-2, which reads a window of "
+                        + "\(bundle.config.positions) tokens")
+            }
+        }
         var config = bundle.config
         if sameLength { config.sameLength = true }
         if let clampLen { config.clampLength = clampLen }

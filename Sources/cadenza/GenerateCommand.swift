@@ -130,9 +130,10 @@ struct GenerateCommand: ParsableCommand {
     static let minimumTemperature: Float = 0.1
 
     func validate() throws {
-        try checkDistinctFiles([
-            ("--prompt", prompt), ("--infill", controls.infill), ("--out", out), ("--tokens-out", tokensOut),
-        ])
+        // With --count above 1, --out and --tokens-out are folders, which may be the same one.
+        try checkOutputs(
+            count == 1 ? [("--out", out), ("--tokens-out", tokensOut)] : [],
+            notAnyOf: [("--prompt", prompt), ("--infill", controls.infill)])
         if bars != nil && tokens != nil { throw ValidationError("give --bars or --tokens, not both") }
         if let bars, !(1...Self.maximumBars).contains(bars.count) || bars.last > Self.maximumBars {
             throw ValidationError("--bars must be 1...\(Self.maximumBars), got \(bars.count)")
@@ -195,10 +196,9 @@ struct GenerateCommand: ParsableCommand {
         request.bars = tokens == nil ? (bars?.count ?? 16) : nil
         request.tokens = tokens
         if let infill = controls.infill, let bars {
-            request.source = .infill(
-                try MIDIFile(contentsOf: URL(fileURLWithPath: infill)), bars: bars.first...bars.last)
+            request.source = .infill(try readMIDI(infill, for: "--infill"), bars: bars.first...bars.last)
         } else if let prompt {
-            request.source = .continuation(try MIDIFile(contentsOf: URL(fileURLWithPath: prompt)), bars: promptBars)
+            request.source = .continuation(try readMIDI(prompt, for: "--prompt"), bars: promptBars)
         }
         print(
             "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from "
@@ -220,7 +220,14 @@ struct GenerateCommand: ParsableCommand {
             request.seed = firstSeed &+ UInt64(i)
             let stop = try StopCondition(bars: request.bars, tokens: request.tokens)
             let line = ProgressLine(target: stop, label: count > 1 ? "piece \(i + 1)/\(count) " : "")
-            let composed = try composer.compose(request, onToken: line.update)
+            let composed: ComposedPiece
+            do { composed = try composer.compose(request, onToken: line.update) } catch let error as REMIError {
+                // Only the source file can be what the tokenizer refuses (an SMPTE file, say).
+                guard let source = controls.infill.map({ ("--infill", $0) }) ?? prompt.map({ ("--prompt", $0) }) else {
+                    throw error
+                }
+                throw CommandFailure("\(source.0) \(source.1): \(error)")
+            }
             line.finish()
             if i == 0 { report(composed) }
             let piece = composed.generated

@@ -69,13 +69,19 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         let folder = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(folder)
-        let file = try SafetensorsFile(contentsOf: stateDict)
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(contentsOf: stateDict) } catch let error as SafetensorsError {
+            if case .unreadable = error { throw error }  // already names the file
+            throw CommandFailure("--state-dict \(stateDict): \(error)")
+        }
         let vocabulary = try Vocabulary.load(from: URL(fileURLWithPath: vocab))
         var (config, weights) = try AuthorsStateDict.configuration(
             of: file, segmentLength: segLen, memoryLength: memLen)
         if let args {
-            config = try AuthorsStateDict.applying(
-                arguments: try FileContents.data(at: URL(fileURLWithPath: args)), to: config)
+            let arguments = try FileContents.data(at: URL(fileURLWithPath: args))
+            do { config = try AuthorsStateDict.applying(arguments: arguments, to: config) } catch {
+                throw CommandFailure("--args \(args): \(error)")
+            }
         }
         guard config.vocabularySize == vocabulary.count else {
             throw CommandFailure(

@@ -47,8 +47,9 @@ struct Inspect: ParsableCommand {
             if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         }
         if files.isEmpty {
-            FileHandle.standardError.write(Data("no MIDI files found\n".utf8))
-            throw ExitCode(1)
+            throw CommandFailure(
+                "no MIDI files (.mid, .midi) found in \(paths.joined(separator: ", ")) (folders are searched "
+                    + "recursively; names starting with '.' are skipped)")
         }
         if failed > 0 { throw ExitCode(1) }
     }

@@ -69,6 +69,8 @@ struct MetricsCommand: ParsableCommand {
     private struct Measured {
         var pieces: [PieceMetrics] = []
         var skipped: [(path: String, reason: String)] = []
+        /// Every file in the order given: an index into `pieces` or, for a skipped one, into `skipped`.
+        var order: [(skipped: Bool, index: Int)] = []
     }
 
     /// Measures every readable file; unreadable ones are reported on stderr and skipped.
@@ -88,8 +90,10 @@ struct MetricsCommand: ParsableCommand {
             do {
                 let file = try MIDIFile(contentsOf: url)
                 let piece = bars.map { file.cropped(toBars: 0..<$0) } ?? file
+                measured.order.append((false, measured.pieces.count))
                 measured.pieces.append(MusicalMetrics.measure(piece, path: url.path))
             } catch {
+                measured.order.append((true, measured.skipped.count))
                 measured.skipped.append((url.path, "\(error)"))
                 FileHandle.standardError.write(Data("skipped \(url.path): \(error)\n".utf8))
             }
@@ -112,9 +116,12 @@ struct MetricsCommand: ParsableCommand {
         } else {
             sets = [try measure(paths, split: split)]
             if json {
-                print(try MetricsReport.jsonLines(sets[0].pieces))
-                for (path, reason) in sets[0].skipped {
-                    print(try MetricsReport.jsonLine(skipped: path, error: reason))
+                let set = sets[0]
+                for (skipped, i) in set.order {
+                    print(
+                        skipped
+                            ? try MetricsReport.jsonLine(skipped: set.skipped[i].path, error: set.skipped[i].reason)
+                            : try MetricsReport.jsonLines([set.pieces[i]]))
                 }
             } else {
                 print(MetricsReport.table(sets[0].pieces))

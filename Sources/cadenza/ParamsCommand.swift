@@ -38,10 +38,7 @@ struct ModelInfo: ParsableCommand {
     func run() throws {
         let described: ModelConfig
         if let config {
-            guard let data = FileManager.default.contents(atPath: config) else {
-                throw FileError.cannotRead(path: config, reason: "no such file, or not readable")
-            }
-            described = try ModelConfig.decode(json: data, source: config)
+            described = try readModelConfig(config)
         } else {
             described = try ModelConfig.preset(
                 named: preset, kind: model,

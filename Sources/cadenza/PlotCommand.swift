@@ -31,7 +31,7 @@ struct PlotCommand: ParsableCommand {
     var bars: BarSelection?
 
     func validate() throws {
-        try checkDistinctFiles([("the MIDI file", input), ("--out", out)])
+        try checkOutputs([("--out", out)], notAnyOf: [("the MIDI file", input)])
         if let bars, !bars.isRange { throw ValidationError("--bars takes a range of bars, as 5-12, got \(bars.last)") }
         guard PianoRoll.widthRange.contains(width) else {
             throw ValidationError(
@@ -42,7 +42,7 @@ struct PlotCommand: ParsableCommand {
 
     func run() throws {
         let inputURL = URL(fileURLWithPath: input)
-        var file = try MIDIFile(contentsOf: inputURL)
+        var file = try readMIDI(input)
         if let bars { file = file.cropped(toBars: (bars.first - 1)..<bars.last) }
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".png")
         try OutputPath.checkFile(outURL)

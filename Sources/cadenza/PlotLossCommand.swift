@@ -34,11 +34,11 @@ struct PlotLossCommand: ParsableCommand {
     var height: Int = 600
 
     func validate() throws {
-        try checkDistinctFiles(
-            runFolders.map {
+        try checkOutputs(
+            [("--out", out)],
+            notAnyOf: runFolders.map {
                 ("\($0)/metrics.jsonl", URL(fileURLWithPath: $0).appendingPathComponent("metrics.jsonl").path)
-            }
-                + [("--out", out)])
+            })
         for (name, value, range) in [
             ("--width", width, LineChart.widthRange), ("--height", height, LineChart.heightRange),
         ] {
@@ -58,7 +58,14 @@ struct PlotLossCommand: ParsableCommand {
             }
             let curves = try TrainingRun.lossCurves(run: folder)
             guard !curves.train.isEmpty else {
-                throw CommandFailure("\(path)/metrics.jsonl holds no training steps yet")
+                let lines =
+                    (try? String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8))?
+                    .split(separator: "\n").count ?? 0
+                throw CommandFailure(
+                    lines == 0
+                        ? "\(path)/metrics.jsonl holds no training steps yet"
+                        : "\(path)/metrics.jsonl has \(lines.counted("line")) but none is a training step's record "
+                            + "(JSON written by `cadenza train`)")
             }
             return (name: folder.standardizedFileURL.lastPathComponent, curves: curves)
         }

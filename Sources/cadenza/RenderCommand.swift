@@ -41,7 +41,7 @@ struct RenderCommand: ParsableCommand {
     var maxMinutes: Int = RenderLimit.defaultMinutes
 
     func validate() throws {
-        try checkDistinctFiles([("the MIDI file", input), ("--out", out)])
+        try checkOutputs([("--out", out)], notAnyOf: [("the MIDI file", input)])
         guard RenderLimit.minutesRange.contains(maxMinutes) else {
             throw ValidationError(
                 "--max-minutes must be between \(RenderLimit.minutesRange.lowerBound) and "
@@ -62,7 +62,7 @@ struct RenderCommand: ParsableCommand {
 
     private func render() throws {
         let inputURL = URL(fileURLWithPath: input)
-        let file = try MIDIFile(contentsOf: inputURL)
+        let file = try readMIDI(input)
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".wav")
         try OutputPath.checkFile(outURL)
         let limit = RenderLimit(minutes: maxMinutes)

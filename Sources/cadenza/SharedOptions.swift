@@ -2,6 +2,7 @@ import Corpus
 import ArgumentParser
 import Basics
 import Foundation
+import MIDI
 import Models
 import Tensor
 import Training
@@ -14,8 +15,8 @@ struct ThreadOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, !(1...1024).contains(threads) {
-            throw ValidationError("--threads must be 1...1024, got \(threads)")
+        if let threads, !(1...GEMM.maximumThreads).contains(threads) {
+            throw ValidationError("--threads must be 1...\(GEMM.maximumThreads), got \(threads)")
         }
     }
 
@@ -58,22 +59,42 @@ struct SplitRatioOptions: ParsableArguments {
     }
 }
 
-/// Refuses two of `files` (an input or output's name in the message, as "--out", and its path;
-/// nil where not given) that are the same file by any path: an output there would replace an
-/// input before the user has it back, or another output. Inputs come first, so the message
-/// names the later one, the output.
-func checkDistinctFiles(_ files: [(name: String, path: String?)]) throws {
+/// Refuses an output that is the same file, by any path, as one of `inputs` or an earlier
+/// output (each named in the message as the user gave it, as "--out", with its path; nil where
+/// not given): writing it would replace an input before the user has it back, or another output.
+func checkOutputs(_ outputs: [(name: String, path: String?)], notAnyOf inputs: [(name: String, path: String?)]) throws {
     var isFolder: ObjCBool = false
-    let given = files.compactMap { file in file.path.map { (name: file.name, path: $0) } }.filter {
-        // A folder (generate --count's output) holds files; it never replaces one.
-        !(FileManager.default.fileExists(atPath: $0.path, isDirectory: &isFolder) && isFolder.boolValue)
-    }
-    for (i, first) in given.enumerated() {
-        for second in given[(i + 1)...] where OutputPath.isSameFile(first.path, second.path) {
-            throw ValidationError(
-                "\(second.name) \(second.path) is the same file as \(first.name): writing it would replace that "
-                    + "file; choose another name")
+    func given(_ files: [(name: String, path: String?)]) -> [(name: String, path: String)] {
+        files.compactMap { file in file.path.map { (name: file.name, path: $0) } }.filter {
+            // A folder (generate --count's output) holds files; it never replaces one.
+            !(FileManager.default.fileExists(atPath: $0.path, isDirectory: &isFolder) && isFolder.boolValue)
         }
+    }
+    var earlier = given(inputs)
+    for output in given(outputs) {
+        if let same = earlier.first(where: { OutputPath.isSameFile($0.path, output.path) }) {
+            throw ValidationError(
+                "\(output.name) \(output.path) is the same file as \(same.name): writing it would replace that file; "
+                    + "choose another name")
+        }
+        earlier.append(output)
+    }
+}
+
+/// The MIDI file at `path`, whose reading errors name it (and `flag`, the option that gave it,
+/// where there is one): the reader's own messages say only where in the bytes.
+func readMIDI(_ path: String, for flag: String? = nil) throws -> MIDIFile {
+    do { return try MIDIFile(contentsOf: URL(fileURLWithPath: path)) } catch let error as MIDIError {
+        if case .unreadable = error { throw error }  // already names the path
+        throw CommandFailure((flag.map { "\($0) " } ?? "") + "\(path): \(error)")
+    }
+}
+
+/// The model config in the JSON file `path` (`--config`), its errors naming the flag and file.
+func readModelConfig(_ path: String) throws -> ModelConfig {
+    let json = try FileContents.data(at: URL(fileURLWithPath: path))
+    do { return try ModelConfig.decode(json: json, source: path) } catch let error as ModelConfigError {
+        throw CommandFailure("--config \(path): \(error)")
     }
 }
 
@@ -104,6 +125,9 @@ extension ModelKind: ExpressibleByArgument {
 
     /// The short name: `txl` or `gpt2`.
     var argumentName: String { self == .transformerXL ? "txl" : "gpt2" }
+
+    /// The default in help texts, by its short name.
+    public var defaultValueDescription: String { argumentName }
 }
 
 extension Int {

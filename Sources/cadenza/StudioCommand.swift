@@ -64,8 +64,15 @@ struct StudioCommand: ParsableCommand {
         }
         finished.wait()
         if let failure {
-            throw CommandFailure(
-                "the studio could not listen at \(shown):\(port): \(failure) (is the port in use? try --port)")
+            let text = "\(failure)"
+            // The hint names the flag the system's reason points at.
+            let hint =
+                text.contains("Address already in use") || text.contains("errno: 98")
+                ? "the port is in use: try another --port"
+                : text.contains("UnknownHost") || text.contains("Cannot assign requested address")
+                    ? "--host must be an address of this machine, as 127.0.0.1 or 0.0.0.0"
+                    : "check --host and --port"
+            throw CommandFailure("the studio could not listen at \(shown):\(port): \(text) (\(hint))")
         }
     }
 }

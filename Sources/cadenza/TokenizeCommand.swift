@@ -121,7 +121,8 @@ struct TokenizeCommand: ParsableCommand {
             tokens += outcome.tokenCount
             if let error = outcome.error {
                 failed += 1
-                FileHandle.standardError.write(Data("error: \(outcome.path): \(error)\n".utf8))
+                let named = error.contains(outcome.path) ? error : "\(outcome.path): \(error)"
+                FileHandle.standardError.write(Data("error: \(named)\n".utf8))
             }
             if json {
                 print(
@@ -151,7 +152,7 @@ struct TokenizeCommand: ParsableCommand {
 
     static func jsonLine(_ outcome: TokenizeOutcome, output: String?) -> String {
         struct Line: Encodable {
-            var path: String, output: String?, tokens: Int, notes: Int, bars: Int, error: String?
+            var path: String, output: String?, tokens: Int?, notes: Int?, bars: Int?, error: String?
             func encode(to encoder: Encoder) throws {
                 // Keys always present (null when absent), so every line has the same fields.
                 var c = encoder.container(keyedBy: CodingKeys.self)
@@ -166,9 +167,12 @@ struct TokenizeCommand: ParsableCommand {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A file that failed has no counts (null, as every --json output writes a value that
+        // does not exist), not counts of 0.
+        let failed = outcome.error != nil
         let line = Line(
-            path: outcome.path, output: output, tokens: outcome.tokenCount, notes: outcome.notes,
-            bars: outcome.bars, error: outcome.error)
+            path: outcome.path, output: output, tokens: failed ? nil : outcome.tokenCount,
+            notes: failed ? nil : outcome.notes, bars: failed ? nil : outcome.bars, error: outcome.error)
         return (try? encoder.encode(line)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

@@ -247,10 +247,7 @@ struct TrainCommand: ParsableCommand {
                     config: tokenizerConfig.map { try TokenizerConfig.load(from: URL(fileURLWithPath: $0)) }
                         ?? TokenizerConfig())
                 if let config {
-                    guard let json = FileManager.default.contents(atPath: config) else {
-                        throw FileError.cannotRead(path: config, reason: "no such file, or not readable")
-                    }
-                    modelConfig = try ModelConfig.decode(json: json, source: config)
+                    modelConfig = try readModelConfig(config)
                 } else {
                     modelConfig = try ModelConfig.preset(
                         named: preset ?? "small", kind: kind, vocabularySize: tokenizer.vocabulary.count)

@@ -86,7 +86,8 @@ import Testing
             environment: ["CADENZA_THREADS": "abc"])
         #expect(outcome.status == 1, "\(outcome)")
         #expect(
-            outcome.stderr.contains("CADENZA_THREADS must be a whole number of at least 1, got 'abc'"), "\(outcome)")
+            outcome.stderr.contains("CADENZA_THREADS must be a whole number of at least 1 and at most 1024, got 'abc'"),
+            "\(outcome)")
         #expect(CLI.files(in: folder).isEmpty)
     }
 

@@ -61,7 +61,7 @@ import Testing
             (["--infill", "scale.mid"], 64, "--infill needs --bars"),
             (["--infill", "scale.mid", "--bars", "2", "--prompt", "scale.mid"], 64, "--prompt cannot be given with"),
             (["--key", "H major"], 64, "--key: 'H major' is not a key"),
-            (["--chords", "C:major"], 1, "'C:major' is not a chord name"),
+            (["--chords", "C:major"], 64, "--chords: 'C:major' is not a chord name"),
             (["--density", "thick"], 64, "--density: must be one of sparse, medium, dense"),
             (["--tempo", "1000"], 64, "--tempo: must be 20...300"),
         ]

@@ -46,7 +46,7 @@ public enum GEMM {
         case unknownBackend(String)
         /// A thread count below 1 was requested.
         case invalidThreadCount(Int)
-        /// `CADENZA_THREADS` held something other than a whole number of at least 1.
+        /// `CADENZA_THREADS` held something other than a whole number in 1...`maximumThreads`.
         case invalidThreadEnvironment(String)
 
         public var description: String {
@@ -60,7 +60,9 @@ public enum GEMM {
             case .invalidThreadCount(let count):
                 return "GEMM thread count must be at least 1, got \(count)"
             case .invalidThreadEnvironment(let text):
-                return "\(GEMM.threadsEnvironmentVariable) must be a whole number of at least 1, got '\(text)'"
+                return
+                    "\(GEMM.threadsEnvironmentVariable) must be a whole number of at least 1 and at most "
+                    + "\(GEMM.maximumThreads), got '\(text)'"
             }
         }
     }
@@ -70,6 +72,8 @@ public enum GEMM {
     public static let backendEnvironmentVariable = "CADENZA_GEMM"
     /// Environment variable that sets the thread count (default: the number of active cores).
     public static let threadsEnvironmentVariable = "CADENZA_THREADS"
+    /// The most threads `CADENZA_THREADS` or a command's `--threads` may ask for.
+    public static let maximumThreads = 1024
 
     /// The backend `multiply` uses: `CADENZA_GEMM` when set, else `automaticBackend`.
     public static var backend: Backend {
@@ -294,8 +298,9 @@ public enum GEMM {
         let environment = ProcessEnvironment.self
         var problem: ConfigurationError?
         var threads = ProcessEnvironment.activeCores
-        if let text = environment.value(threadsEnvironmentVariable) {
-            if let value = Int(text), value >= 1 {
+        // Empty means unset, as for CADENZA_GEMM; the upper bound is the command line's.
+        if let text = environment.value(threadsEnvironmentVariable), !text.isEmpty {
+            if let value = Int(text), (1...maximumThreads).contains(value) {
                 threads = value
             } else {
                 problem = .invalidThreadEnvironment(text)
