@@ -49,6 +49,12 @@ public enum FileContents {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno
+            // A folder walk hands names that are not UTF-8 over with U+FFFD in place of the
+            // bytes it could not read, a name no file has.
+            if code == ENOENT && path.contains("\u{FFFD}") {
+                throw FileError.cannotRead(
+                    path: path, reason: "its name is not valid UTF-8, which Cadenza cannot open: rename it")
+            }
             throw FileError.cannotRead(path: path, reason: String(cString: strerror(code)))
         }
         defer { close(descriptor) }

@@ -66,9 +66,9 @@ struct ControlOptions: ParsableArguments {
         parsing: .unconditional,
         help: """
             With a model of named parts (--model pop): the new bar by which every part has played; a part that \
-            has not takes the next note (0: parts enter when the model likes, often after an introduction).
+            has not takes the next note (0: parts enter when the model likes, often after an introduction;             default: \(MusicControls().partsEnterBy)).
             """)
-    var partsEnterBy: Int = 2
+    var partsEnterBy: Int?
 
     /// The controls as the generator reads them.
     var music: MusicControls {
@@ -79,7 +79,7 @@ struct ControlOptions: ParsableArguments {
         music.density = density
         music.tempo = tempo
         music.harmonyGuidance = harmonyGuidance
-        music.partsEnterBy = partsEnterBy
+        if let partsEnterBy { music.partsEnterBy = partsEnterBy }
         return music
     }
 

@@ -213,6 +213,10 @@ struct GenerateCommand: ParsableCommand {
         if let ignored = bundle.ignoredDecoderChoice {
             FileHandle.standardError.write(Data("note: \(ignored)\n".utf8))
         }
+        if controls.partsEnterBy != nil && !bundle.tokenizer.config.hasInstruments {
+            FileHandle.standardError.write(
+                Data("note: --parts-enter-by has no effect: this model writes one part (it steers --model pop)\n".utf8))
+        }
         if seed == nil { print("seed: \(firstSeed) (pass --seed \(firstSeed) to get the same music again)") }
 
         var violations = 0, generated = 0
