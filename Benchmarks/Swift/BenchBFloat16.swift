@@ -16,6 +16,8 @@ struct BenchBFloat16: ParsableCommand {
     var runs = 5
     @Option(help: "Seconds each figure keeps repeating its product for.")
     var minSeconds = 0.2
+    @Flag(help: "Also time a 16-bit product whose path on this CPU is the plain loop (minutes per shape).")
+    var plainPaths = false
     @OptionGroup var threadOptions: BenchThreads
 
     /// (m, n, k, transposeA, transposeB, what).
@@ -38,6 +40,12 @@ struct BenchBFloat16: ParsableCommand {
             "shape                         float32 GFLOP/s   bf16 GFLOP/s   bf16 / float32   fp16 GFLOP/s   fp16 / float32"
         )
         var g = SeededGenerator(seed: 1)
+        var skippedPlain = false
+        defer {
+            if skippedPlain {
+                print("-: the CPU has no fast path for it, so it runs the plain loop; --plain-paths times it")
+            }
+        }
         for (m, n, k, ta, tb, what) in Self.shapes {
             let a = (0..<(m * k)).map { _ in g.nextUniform() - 0.5 },
                 b = (0..<(k * n)).map { _ in g.nextUniform() - 0.5 }
@@ -54,9 +62,18 @@ struct BenchBFloat16: ParsableCommand {
             }
             // Per precision (float32, bf16, fp16), the rates of the rounds, interleaved.
             let precisions: [GEMM.Precision] = [.float32, .bfloat16, .float16]
+            // The plain loops run at a fraction of a GFLOP/s: skipped (NaN, printed as such)
+            // unless asked for.
+            let timed = [
+                true, plainPaths || BFloat16GEMM.path != .plain, plainPaths || Float16GEMM.path != .plain,
+            ]
             var rates = [[Double]](repeating: [], count: precisions.count)
             for _ in 0..<runs {
                 for (index, precision) in precisions.enumerated() {
+                    guard timed[index] else {
+                        rates[index].append(.nan)
+                        continue
+                    }
                     rates[index].append(
                         rate {
                             GEMM.multiply(
@@ -67,9 +84,15 @@ struct BenchBFloat16: ParsableCommand {
             }
             let (x, y, z) = (rates[0].sorted()[runs / 2], rates[1].sorted()[runs / 2], rates[2].sorted()[runs / 2])
             let name = "\(m)x\(n)x\(k)\(ta ? " Aᵀ" : "")\(tb ? " Bᵀ" : "") \(what)"
+            func columns(_ rate: Double) -> String {
+                rate.isNaN
+                    ? String(repeating: " ", count: 14) + "-" + String(repeating: " ", count: 17) + "-"
+                    : String(format: " %14.1f %16.2fx", rate, rate / x)
+            }
             print(
-                name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                    + String(format: "%15.1f %14.1f %16.2fx %14.1f %16.2fx", x, y, y / x, z, z / x))
+                name.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: "%15.1f", x) + columns(y)
+                    + columns(z))
+            if !timed[1] || !timed[2] { skippedPlain = true }
         }
     }
 }
