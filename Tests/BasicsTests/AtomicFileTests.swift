@@ -5,13 +5,14 @@ import Foundation
 #endif
 import Testing
 
-@Suite struct AtomicFileTests {
-    private func scratch() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("basics-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
+/// A new empty folder for one test's files.
+private func scratch() throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("basics-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+}
 
+@Suite struct AtomicFileTests {
     @Test func writesWholeFilesAndLeavesNoTemporary() throws {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -74,12 +75,6 @@ import Testing
 }
 
 @Suite struct FileKindTests {
-    private func scratch() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("basics-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
-
     @Test func aLinkIsWrittenThroughAndAFileKeepsItsPermissions() throws {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
