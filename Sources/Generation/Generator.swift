@@ -148,7 +148,11 @@ public struct Generator {
                 mask = steered
                 steeringState.guide(&logits, mask: &mask, grammar: grammar, newBars: grammar.bars - promptBars)
             }
-            if mask != nil, grammar.notes == 0, grammar.bars > 0, barID >= 0 {
+            // The `Bar` that opens an infilling gap closes nothing of the new music; the rule
+            // below must not take it away when the context holds no note (a gap at the start of
+            // a piece whose next bars are silent), or nothing could be drawn.
+            let opensGap = steering.fillsGap && grammar.bars == promptBars
+            if mask != nil, grammar.notes == 0, grammar.bars > 0, barID >= 0, !opensGap {
                 // No bar may close before the first note sounds: a piece starts with music. The
                 // recorded performances the models learn from often open with silent bars (the
                 // room before the first key), and a model trained longer learns that too well:

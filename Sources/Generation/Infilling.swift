@@ -31,6 +31,10 @@ public struct Infilling: Sendable {
     /// (docs/control.md, "Infilling").
     public static let memoryLength = 1024
 
+    /// The last bar a gap may reach: every bar before the gap is read before it is written, so
+    /// a gap at the end of a very long file would keep the decoder busy for minutes.
+    public static let lastBar = 4_096
+
     /// Prepares to rewrite bars `gap` (0-based) of `file`, whose style is `style` (an index
     /// into the tokenizer's styles) and key `key` (nil: measured). Throws when the tokenizer
     /// has no control tokens, or the gap is not inside the file's bars.

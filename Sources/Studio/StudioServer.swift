@@ -49,6 +49,13 @@ public struct StudioServer {
     public static let maximumBars = 64
     /// The most takes waiting in line.
     public static let queueLimit = 64
+    /// The most notes an upload may have: several times the longest concert performance in
+    /// MAESTRO.
+    public static let uploadNoteLimit = 50_000
+    /// The most notes all takes together may hold. Every take is listed whole to the page
+    /// (`GET /api/takes`, polled while takes run), and a queued continuation holds its kept
+    /// bars, so without a bound a few uploads continued many times made that list gigabytes.
+    public static let heldNoteLimit = 200_000
 
     private let book: TakeBook
     private let workshop: Workshop
@@ -119,6 +126,7 @@ public struct StudioServer {
             throw StudioError(.badRequest, "the request is not the JSON of a take's settings: \(Self.describe(error))")
         }
         let (filled, model, pieceRequest, kept, expected) = try prepare(settings)
+        try checkRoom(forNotes: kept?.noteCount ?? 0)
         guard
             let (id, position) = book.enqueue(
                 settings: filled, model: model.name, request: pieceRequest, kept: kept, beatsPerBar: model.beatsPerBar,
@@ -129,6 +137,17 @@ public struct StudioServer {
                 "the queue is full (\(Self.queueLimit) takes waiting): try again when some are done")
         }
         return Self.json(Created(id: id, queuePosition: position), status: .accepted)
+    }
+
+    /// Throws unless the takes can hold `notes` more (`heldNoteLimit`).
+    private func checkRoom(forNotes notes: Int) throws {
+        let held = book.heldNotes()
+        guard held + notes <= Self.heldNoteLimit else {
+            throw StudioError(
+                .tooManyRequests,
+                "the studio holds \(held) notes in its takes, and \(notes) more would pass its limit of "
+                    + "\(Self.heldNoteLimit): download the takes to keep and restart it")
+        }
     }
 
     /// The settings checked and filled in, the model, the request for the composer, the
@@ -197,6 +216,12 @@ public struct StudioServer {
                     "infill: bars \(infill.first)-\(infill.last) are not inside take \(infill.take), which has "
                         + "\(sourceBars) bars (bars count from 1)")
             }
+            guard infill.last - infill.first < Self.maximumBars, infill.last <= Infilling.lastBar else {
+                throw StudioError(
+                    .badRequest,
+                    "infill: rewrite at most \(Self.maximumBars) bars, none past bar \(Infilling.lastBar) (every bar "
+                        + "before them is read first), got \(infill.first)-\(infill.last)")
+            }
             request.source = .infill(source, bars: infill.first...infill.last)
             do { _ = try Infilling(file: source, gap: (infill.first - 1)..<infill.last, tokenizer: tokenizer) } catch {
                 throw StudioError(.badRequest, StudioError.reason(for: error))
@@ -245,6 +270,12 @@ public struct StudioServer {
             throw StudioError(.badRequest, "\(shown) is not a MIDI file this studio can read: \(error)")
         }
         guard file.noteCount > 0 else { throw StudioError(.badRequest, "\(shown) holds no notes") }
+        guard file.noteCount <= Self.uploadNoteLimit else {
+            throw StudioError(
+                .badRequest,
+                "\(shown) has \(file.noteCount) notes, more than the \(Self.uploadNoteLimit) an upload may have")
+        }
+        try checkRoom(forNotes: file.noteCount)
         let beats = models[0].beatsPerBar
         let bars = PieceView.barCount(of: file, beatsPerBar: beats)
         guard bars <= REMITokenizer.maximumBars else {

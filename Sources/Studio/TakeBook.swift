@@ -166,6 +166,13 @@ final class TakeBook: @unchecked Sendable {
         for continuation in ending.values { continuation.finish() }
     }
 
+    /// The notes every take holds, queued ones' kept bars included: what `allTakes` lists.
+    func heldNotes() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return takes.values.reduce(0) { $0 + $1.view.notes.count }
+    }
+
     /// A take, if it exists.
     func take(_ id: String) -> Take? {
         lock.lock()

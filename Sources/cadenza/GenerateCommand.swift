@@ -135,8 +135,13 @@ struct GenerateCommand: ParsableCommand {
             count == 1 ? [("--out", out), ("--tokens-out", tokensOut)] : [],
             notAnyOf: [("--prompt", prompt), ("--infill", controls.infill)])
         if bars != nil && tokens != nil { throw ValidationError("give --bars or --tokens, not both") }
-        if let bars, !(1...Self.maximumBars).contains(bars.count) || bars.last > Self.maximumBars {
+        if let bars, !(1...Self.maximumBars).contains(bars.count) {
             throw ValidationError("--bars must be 1...\(Self.maximumBars), got \(bars.count)")
+        }
+        if let bars, bars.isRange, bars.last > Infilling.lastBar {
+            throw ValidationError(
+                "--bars \(bars.first)-\(bars.last) reaches past bar \(Infilling.lastBar), the last an infill may "
+                    + "rewrite (every bar before the gap is read first)")
         }
         if let bars, bars.isRange && controls.infill == nil {
             throw ValidationError(

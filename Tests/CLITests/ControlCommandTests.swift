@@ -59,6 +59,7 @@ import Testing
             (["--bars", "5-8"], 64, "--bars 5-8 is a range of bars to rewrite: give --infill FILE too"),
             (["--infill", "scale.mid", "--bars", "3-6"], 1, "bars 3-6 are not inside the file, which has 4 bars"),
             (["--infill", "scale.mid"], 64, "--infill needs --bars"),
+            (["--infill", "scale.mid", "--bars", "4096-4097"], 64, "--bars 4096-4097 reaches past bar 4096"),
             (["--infill", "scale.mid", "--bars", "2", "--prompt", "scale.mid"], 64, "--prompt cannot be given with"),
             (["--key", "H major"], 64, "--key: 'H major' is not a key"),
             (["--chords", "C:major"], 64, "--chords: 'C:major' is not a chord name"),

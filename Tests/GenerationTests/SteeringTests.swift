@@ -294,4 +294,24 @@ struct SteeringTests {
         #expect(throws: GenerationError.self) { try Infilling(file: original, gap: 8..<12, tokenizer: tokenizer) }
         #expect(throws: GenerationError.self) { try Infilling(file: original, gap: 0..<1, tokenizer: REMITokenizer()) }
     }
+
+    /// The first bar rewritten when the bars after it are silent: the context then holds no
+    /// note, and the rule that no bar closes before the first note once took away the `Bar`
+    /// that opens the gap, leaving nothing to draw.
+    @Test func aGapAtTheStartBeforeSilentBarsIsWritten() throws {
+        let notes = [0, 3].flatMap { bar in
+            (0..<4).map {
+                Note(start: bar * 384 + $0 * 96, end: bar * 384 + $0 * 96 + 90, pitch: 60 + $0, velocity: 80)
+            }
+        }
+        let sparse = MIDIFile(
+            format: .multiTrack, division: .ticksPerBeat(96), tracks: [Track(notes: notes, endTick: 4 * 384)])
+        let infilling = try Infilling(file: sparse, gap: 0..<1, tokenizer: tokenizer)
+        let p = try generate(
+            Steering(fillsGap: true), prompt: infilling.context,
+            stop: try StopCondition(bars: 1, allowsEndOfPiece: false), seed: 5)
+        #expect(bars(p.newIDs).count == 1 && p.grammarViolations == 0)
+        let result = try infilling.splice(middle: Array(p.newIDs))
+        #expect(result.tracks[0].notes.filter { $0.start >= 384 } == notes.filter { $0.start >= 384 })
+    }
 }

@@ -183,6 +183,35 @@ import Testing
                 #expect(response.status == status, "\(reason)")
                 #expect((try Self.json(response)["error"] as? String)?.contains(reason) == true, "\(reason)")
             }
+            // Notes: at most `uploadNoteLimit` per upload, `heldNoteLimit` in all the takes (every
+            // take is listed whole to the page).
+            func dense(_ count: Int) throws -> [UInt8] {
+                var file = MIDIFile()
+                file.tracks = [
+                    Track(
+                        notes: (0..<count).map {
+                            Note(start: $0 * 24, end: $0 * 24 + 20, pitch: 40 + $0 % 40, velocity: 70)
+                        },
+                        endTick: count * 24)
+                ]
+                return try file.encoded()
+            }
+            let tooMany = try await client.execute(
+                uri: "/api/prompts?name=x.mid", method: .post,
+                body: ByteBuffer(bytes: try dense(StudioServer.uploadNoteLimit + 1)))
+            #expect(tooMany.status == .badRequest)
+            #expect((try Self.json(tooMany)["error"] as? String)?.contains("more than the 50000") == true)
+            let full = try dense(StudioServer.uploadNoteLimit)
+            // The 8-note upload above is held too, so the fourth full upload would pass the limit.
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<(StudioServer.heldNoteLimit / StudioServer.uploadNoteLimit) {
+                statuses.append(
+                    try await client.execute(
+                        uri: "/api/prompts?name=x.mid", method: .post, body: ByteBuffer(bytes: full)
+                    )
+                    .status)
+            }
+            #expect(statuses == [.created, .created, .created, .tooManyRequests])
             // A name with folders in it keeps only its last part.
             let sneaky = try await client.execute(
                 uri: "/api/prompts?name=..%2F..%2Fetc%2Fpasswd", method: .post, body: ByteBuffer(bytes: bytes))
