@@ -121,11 +121,14 @@ public final class Composer {
         let barID = tokenizer.vocabulary.id(for: .bar) ?? -1
         let ids = REMITokenizer.firstBars(of: all, bars: bars, barID: barID)
         guard ids.contains(where: isNoteOn) else {
+            let onlyDrums = !tokenizer.config.hasInstruments && file.notesAreAllDrums
             throw GenerationError.invalidControl(
                 name: "prompt",
-                reason: all.count > ids.count
-                    ? "its first \(bars) bar\(bars == 1 ? "" : "s") hold no notes: nothing to continue"
-                    : "it holds no notes: nothing to continue")
+                reason: onlyDrums
+                    ? "its notes are all drums (MIDI channel 10), which this model does not play: nothing to continue"
+                    : all.count > ids.count
+                        ? "its first \(bars) bar\(bars == 1 ? "" : "s") hold no notes: nothing to continue"
+                        : "it holds no notes: nothing to continue")
         }
         let (moved, shift) = controls.transposed(ids, tokenizer: tokenizer)
         // The prompt's bars carry the controls as training pieces do.

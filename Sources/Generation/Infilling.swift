@@ -52,10 +52,13 @@ public struct Infilling: Sendable {
         let ids = tokenizer.withHeaders(plain, style: style, key: key ?? tokenizer.key(ofIDs: plain), density: true)
         let bars = tokenizer.barStarts(of: ids)
         guard !gap.isEmpty, gap.lowerBound >= 0, gap.upperBound <= bars.count else {
+            let onlyDrums = !tokenizer.config.hasInstruments && file.notesAreAllDrums
             throw GenerationError.invalidControl(
                 name: "bars",
-                reason: "bars \(gap.lowerBound + 1)-\(gap.upperBound) are not inside the file, which has "
-                    + "\(bars.count) bar\(bars.count == 1 ? "" : "s") (bars count from 1)")
+                reason: onlyDrums
+                    ? "the music's notes are all drums (MIDI channel 10), which this model does not play"
+                    : "bars \(gap.lowerBound + 1)-\(gap.upperBound) are not inside the music, which has "
+                        + "\(bars.count) bar\(bars.count == 1 ? "" : "s") (bars count from 1)")
         }
         self.file = file
         self.gap = gap

@@ -65,13 +65,19 @@ public struct Steering: Equatable, Sendable {
             guard labels.count <= config.beatsPerBar else {
                 throw GenerationError.invalidControl(
                     name: "chords",
-                    reason: "'\(labels.map(\.name).joined(separator: ","))' has more chords than the "
+                    reason: "'\(shortened(labels.map(\.name).joined(separator: ",")))' has more chords than the "
                         + "\(config.beatsPerBar) beats of a bar")
             }
             return labels.enumerated().map { i, label in
                 PlannedChord(position: i * config.beatsPerBar / labels.count * gridPerBeat, label: label)
             }
         }
+    }
+
+    /// `text` as an error message quotes it: at most 40 characters (a request may hold
+    /// thousands).
+    private static func shortened(_ text: String) -> String {
+        text.count > 40 ? text.prefix(40) + "..." : text
     }
 
     /// A progression's chords as written, bar by bar (bars apart by spaces or `|`, a bar's
@@ -87,8 +93,8 @@ public struct Steering: Equatable, Sendable {
                 guard let label = ChordLabel(name: String(name)) else {
                     throw GenerationError.invalidControl(
                         name: "chords",
-                        reason: "'\(name)' is not a chord name: write a root (C, C#, D ... B; sharps only) and a "
-                            + "quality (\(ChordQuality.allCases.map(\.rawValue).joined(separator: ", "))), "
+                        reason: "'\(shortened(String(name)))' is not a chord name: write a root (C, C#, D ... B; "
+                            + "sharps only) and a quality (\(ChordQuality.allCases.map(\.rawValue).joined(separator: ", "))), "
                             + "as in C:maj or F#:min, or N:N for no chord")
                 }
                 return label

@@ -126,4 +126,10 @@ extension MIDIFile {
 
     /// Number of notes over all tracks.
     public var noteCount: Int { tracks.reduce(0) { $0 + $1.notes.count } }
+
+    /// Whether the file has notes and all of them are on drum tracks (MIDI channel 10), which
+    /// a model without instruments does not read.
+    public var notesAreAllDrums: Bool {
+        tracks.contains { $0.isDrum && !$0.notes.isEmpty } && !tracks.contains { !$0.isDrum && !$0.notes.isEmpty }
+    }
 }

@@ -123,7 +123,15 @@ public struct StudioServer {
         let body = try await Self.collect(request, limit: 64 * 1024)
         let settings: TakeSettings
         do { settings = try JSONDecoder().decode(TakeSettings.self, from: Data(body)) } catch {
-            throw StudioError(.badRequest, "the request is not the JSON of a take's settings: \(Self.describe(error))")
+            throw StudioError(
+                .badRequest,
+                "the request is not the JSON of a take's settings: "
+                    + (Self.fractionInWholeNumberField(body) ?? Self.describe(error)))
+        }
+        // A misspelt field would otherwise be dropped without a word (topp for topP, say).
+        let fields = Mirror(reflecting: TakeSettings(model: "")).children.compactMap(\.label)
+        do { try JSONKeys.requireKnown(Data(body), known: fields, source: "the take's settings") } catch {
+            throw StudioError(.badRequest, "\(error)")
         }
         let (filled, model, pieceRequest, kept, expected) = try prepare(settings)
         try checkRoom(forNotes: kept?.noteCount ?? 0)
@@ -172,8 +180,9 @@ public struct StudioServer {
         guard (0...Int(UInt32.max)).contains(seed) else {
             throw StudioError(.badRequest, "seed: must be 0...4294967295, got \(seed)")
         }
-        let temperature = settings.temperature ?? Double(Sampler.recommendedTemperature)
-        let topP = settings.topP ?? Double(Sampler.recommendedTopP)
+        // Defaults by their decimal spelling: Double(Float(1.2)) is 1.2000000476837158.
+        let temperature = settings.temperature ?? Double(Sampler.recommendedTemperature.description) ?? 1.2
+        let topP = settings.topP ?? Double(Sampler.recommendedTopP.description) ?? 0.9
         guard (0.1...5).contains(temperature) else {
             throw StudioError(.badRequest, "temperature: must be 0.1...5, got \(temperature)")
         }
@@ -209,7 +218,7 @@ public struct StudioServer {
         var expected: Int
         if let infill = settings.infill {
             settings.bars = nil
-            let (source, sourceBars) = try sourceFile(infill.take, role: "infill")
+            let (source, sourceBars) = try sourceFile(infill.take, role: "infill", for: model)
             guard infill.first >= 1, infill.last >= infill.first, infill.last <= sourceBars else {
                 throw StudioError(
                     .badRequest,
@@ -237,9 +246,15 @@ public struct StudioServer {
             request.bars = bars
             expected = bars
             if let prompt = settings.prompt {
-                let (source, _) = try sourceFile(prompt.take, role: "prompt")
+                let (source, sourceBars) = try sourceFile(prompt.take, role: "prompt", for: model)
                 guard (1...Self.maximumBars).contains(prompt.bars) else {
                     throw StudioError(.badRequest, "prompt: bars must be 1...\(Self.maximumBars), got \(prompt.bars)")
+                }
+                guard prompt.bars <= sourceBars else {
+                    throw StudioError(
+                        .badRequest,
+                        "prompt: take \(prompt.take) has \(sourceBars) bar\(sourceBars == 1 ? "" : "s"), fewer than the "
+                            + "\(prompt.bars) asked to keep")
                 }
                 request.source = .continuation(source, bars: prompt.bars)
                 kept = source.cropped(toBars: 0..<prompt.bars)
@@ -249,11 +264,18 @@ public struct StudioServer {
         return (settings, model, request, kept, expected)
     }
 
-    /// The music of a finished take, and its number of bars as the page shows them.
-    private func sourceFile(_ id: String, role: String) throws -> (MIDIFile, Int) {
+    /// The music of a finished take, and its number of bars as the page shows them; refused
+    /// when `model` cannot read any of its notes.
+    private func sourceFile(_ id: String, role: String, for model: StudioModel) throws -> (MIDIFile, Int) {
         guard let take = book.take(id) else { throw StudioError(.badRequest, "\(role): there is no take '\(id)'") }
         guard take.status == .done, let file = take.file else {
             throw StudioError(.badRequest, "\(role): take \(id) is not finished yet")
+        }
+        if !model.folder.tokenizer.config.hasInstruments && file.notesAreAllDrums {
+            throw StudioError(
+                .badRequest,
+                "\(role): take \(id)'s notes are all drums (MIDI channel 10), which the \(model.name) model does not "
+                    + "play")
         }
         return (file, take.view.bars.count)
     }
@@ -380,6 +402,24 @@ public struct StudioServer {
         headers[.cacheControl] = "no-store"
         return Response(
             status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: TakeBook.encode(value))))
+    }
+
+    /// The first whole-number field of a take's settings that `body` gives as a fraction
+    /// (`"bars": 1.5`), in words; the decoder's own error names no field for it.
+    private static func fractionInWholeNumberField(_ body: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        let fields: [(path: String, value: Any?)] = [
+            ("bars", object["bars"]), ("seed", object["seed"]), ("tempo", object["tempo"]),
+            ("prompt.bars", (object["prompt"] as? [String: Any])?["bars"]),
+            ("infill.first", (object["infill"] as? [String: Any])?["first"]),
+            ("infill.last", (object["infill"] as? [String: Any])?["last"]),
+        ]
+        for (path, value) in fields {
+            if let number = value as? Double, number.rounded() != number {
+                return "\(path): must be a whole number, got \(number)"
+            }
+        }
+        return nil
     }
 
     private static func describe(_ error: Error) -> String {

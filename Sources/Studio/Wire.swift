@@ -116,6 +116,24 @@ public struct TakeJSON: Codable, Equatable, Sendable {
     public var tempos: [TempoJSON]
     /// The piece's length.
     public var seconds: Double
+
+    /// Every key on every take, `error` and `settings` as null where there is none, as the
+    /// API describes a take (the synthesised encoder leaves nil out).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(status, forKey: .status)
+        try c.encode(queuePosition, forKey: .queuePosition)
+        try c.encode(error, forKey: .error)
+        try c.encode(settings, forKey: .settings)
+        try c.encode(source, forKey: .source)
+        try c.encode(name, forKey: .name)
+        try c.encode(tracks, forKey: .tracks)
+        try c.encode(notes, forKey: .notes)
+        try c.encode(bars, forKey: .bars)
+        try c.encode(tempos, forKey: .tempos)
+        try c.encode(seconds, forKey: .seconds)
+    }
 }
 
 /// A MIDI file seen as the page draws it: tracks with notes, notes in beats, bars and tempos.

@@ -57,7 +57,7 @@ import Testing
         let cases: [([String], Int32, String)] = [
             (["--style", "mahler"], 1, "--style: 'mahler' is not a style this model knows; it knows: bach,"),
             (["--bars", "5-8"], 64, "--bars 5-8 is a range of bars to rewrite: give --infill FILE too"),
-            (["--infill", "scale.mid", "--bars", "3-6"], 1, "bars 3-6 are not inside the file, which has 4 bars"),
+            (["--infill", "scale.mid", "--bars", "3-6"], 1, "bars 3-6 are not inside the music, which has 4 bars"),
             (["--infill", "scale.mid"], 64, "--infill needs --bars"),
             (["--infill", "scale.mid", "--bars", "4096-4097"], 64, "--bars 4096-4097 reaches past bar 4096"),
             (["--infill", "scale.mid", "--bars", "2", "--prompt", "scale.mid"], 64, "--prompt cannot be given with"),

@@ -236,6 +236,13 @@ import Testing
                 (#"{"model":"pretrained","key":"H major"}"#, "key: 'H major' is not a key"),
                 (#"{"model":"pretrained","tempo":1000}"#, "tempo: must be 20...300"),
                 (#"{"model":"pretrained","harmonyGuidance":-1}"#, "harmonyGuidance"),
+                (#"{"model":"pretrained","bars":1.5}"#, "bars: must be a whole number, got 1.5"),
+                (#"{"model":"pretrained","prompt":{"take":"t1","bars":2.5}}"#, "prompt.bars: must be a whole number"),
+                (#"{"model":"pretrained","topp":0.5}"#, "unknown key 'topp' (did you mean 'topP'?)"),
+                (
+                    #"{"model":"pretrained","chords":"\#(String(repeating: "C:maj,", count: 2000))C:maj"}"#,
+                    "' has more chords than"
+                ),
                 (#"{"model":"pretrained","prompt":{"take":"t9","bars":2}}"#, "prompt: there is no take 't9'"),
                 (
                     #"{"model":"pretrained","prompt":{"take":"t9","bars":2},"#
@@ -245,9 +252,10 @@ import Testing
             ]
             for (body, reason) in cases {
                 let response = try await Self.post(client, body)
-                #expect(response.status == .badRequest, "\(body)")
+                #expect(response.status == .badRequest, "\(body.prefix(80))")
                 let error = try Self.json(response)["error"] as? String
-                #expect(error?.contains(reason) == true, "\(body): \(error ?? "no error")")
+                #expect(error?.contains(reason) == true, "\(body.prefix(80)): \(error ?? "no error")")
+                #expect((error?.count ?? 0) < 600, "the reason quotes the request whole: \(body.prefix(80))")
             }
             // An infill outside the take, and a take not done yet. (A seed, so that the take
             // has its 2 bars: some seeds end the piece after the first.)
@@ -255,6 +263,13 @@ import Testing
                 try Self.json(try await Self.post(client, #"{"model":"pretrained","bars":2,"seed":1}"#))["id"]
                     as? String)
             _ = try await Self.waitFor(id, client)
+            let longer = try await Self.post(client, #"{"model":"pretrained","prompt":{"take":"\#(id)","bars":3}}"#)
+            #expect(
+                try Self.json(longer)["error"] as? String
+                    == "prompt: take \(id) has 2 bars, fewer than the 3 asked to keep")
+            // Every key of a take is present, `error` null until one fails.
+            let done = try Self.json(try await client.execute(uri: "/api/takes/\(id)", method: .get))
+            #expect(done["error"] is NSNull && done.keys.count == 12, "\(done.keys.sorted())")
             let outside = try await Self.post(
                 client, #"{"model":"pretrained","infill":{"take":"\#(id)","first":2,"last":5}}"#)
             #expect(

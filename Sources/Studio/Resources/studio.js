@@ -213,7 +213,7 @@ function buildTakeRequest(form, model, extra = {}) {
   if (c.key && keyNames().includes(form.key)) body.key = form.key;
   if (c.density && DENSITIES.includes(form.density)) body.density = form.density;
   if (c.tempo && String(form.tempo || '').trim() !== '') {
-    field('tempo', (v) => v >= 20 && v <= 300, 'Tempo must be from 20 to 300 bpm (or empty for the model\'s own).');
+    field('tempo', (v) => Number.isInteger(v) && v >= 20 && v <= 300, 'Tempo must be a whole number from 20 to 300 bpm (or empty for the model\'s own).');
   }
   if (extra.prompt) body.prompt = extra.prompt;
   if (extra.infill) body.infill = extra.infill;
