@@ -22,6 +22,11 @@ import REMI
 ///   and a `Position` must fall inside the bar's metre (4/4 until one is read).
 /// - With instruments, a note is `Instrument`, `Note Velocity`, `Note On`, `Note Duration`.
 ///
+/// At generation (`allowed`) one more rule: a `Note On` whose pitch already sounded at the
+/// current onset, on the same instrument, is masked. The encoder can write such a pair (two
+/// strikes of one key quantised to one onset), so reading one is no violation; in new music it
+/// is one key struck twice at once, which a synthesiser sounds once (and MIDI cannot end apart).
+///
 /// `advance(_:)` is total: a token the grammar forbids (sampling without the constraint) is
 /// counted in `violations` and the state resynchronises on that token's own role (a stray
 /// `Note On` is treated as a note that needs its duration, and so on), so the count measures
@@ -89,6 +94,14 @@ public struct REMIGrammar: Sendable {
 
     private let roles: [Role]
     private let masks: Masks
+    /// The `Note On` id of each pitch (nil where the vocabulary has none).
+    private let noteOnIDs: [Int?]
+    /// Each id's pitch if it is a `Note On`, its instrument if it is an `Instrument`, else -1.
+    private let values: [Int]
+    /// The instrument of the note being read (0 without instruments).
+    private var instrument = 0
+    /// The (instrument, pitch) pairs struck at the current onset, as `instrument * 128 + pitch`.
+    private var struck: [Int] = []
 
     /// A grammar for the ids of `vocabulary`, in the start phase. With `allowsEndOfPiece`
     /// false, `End Of Piece` is never allowed (a piece then runs to its bar or token limit).
@@ -112,6 +125,17 @@ public struct REMIGrammar: Sendable {
             case let .timeSignature(n, d): return .meter(positions: config.positions(numerator: n, denominator: d))
             }
         }
+        var noteOnIDs = [Int?](repeating: nil, count: 128)
+        values = vocabulary.events.enumerated().map { id, event in
+            switch event {
+            case let .noteOn(pitch):
+                if (0..<128).contains(pitch) { noteOnIDs[pitch] = id }
+                return pitch
+            case let .instrument(index): return index
+            default: return -1
+            }
+        }
+        self.noteOnIDs = noteOnIDs
         barPositions = config.positionsPerBar
         allPositions = config.maximumPositionsPerBar
         masks = Masks(
@@ -126,6 +150,11 @@ public struct REMIGrammar: Sendable {
     /// than the longest (with metres followed) costs a copy to close its last positions.
     public var allowed: [Bool] {
         var mask = precomputed
+        if phase == .needsNoteOn {
+            for key in struck where key / 128 == instrument {
+                if let id = noteOnIDs[key % 128] { mask[id] = false }
+            }
+        }
         guard closesPositions else { return mask }
         for (id, p) in masks.positionIDs where p >= barPositions { mask[id] = false }
         return mask
@@ -186,10 +215,12 @@ public struct REMIGrammar: Sendable {
             barPositions = positions
             if phase != .afterBar && phase != .start { phase = .afterBar }
         case .instrument:
+            instrument = values[id]
             phase = .needsVelocity
         case .marker:
             position = -1
             stage = .none
+            struck.removeAll()
             phase = .afterMarker
         case .endOfPiece:
             phase = .ended
@@ -198,9 +229,13 @@ public struct REMIGrammar: Sendable {
             headerRank = 0
             position = -1
             stage = .none
+            struck.removeAll()
             phase = .afterBar
         case let .position(p):
-            if p != position { stage = .none }
+            if p != position {
+                stage = .none
+                struck.removeAll()
+            }
             position = p
             phase = .afterPosition
         case .chord:
@@ -214,6 +249,7 @@ public struct REMIGrammar: Sendable {
         case .velocity:
             phase = .needsNoteOn
         case .noteOn:
+            if values[id] >= 0 { struck.append(instrument * 128 + values[id]) }
             phase = .needsDuration
         case .duration:
             if phase == .needsDuration { notes += 1 }

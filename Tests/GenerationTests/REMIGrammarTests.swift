@@ -161,6 +161,38 @@ struct REMIGrammarTests {
             })
     }
 
+    /// A key struck at an onset may not be struck again at that onset (on the same part), but
+    /// reading such a pair, as the encoder may write it, is no violation.
+    @Test func aKeyIsStruckOnceAtAnOnset() throws {
+        let struck = [ids.bar] + ids.note(at: 4, pitch: 60) + [ids.position(4), ids(.velocity(10))]
+        let again = grammar(after: struck)
+        #expect(!again.allowed[ids(.noteOn(60))] && again.allowed[ids(.noteOn(61))])
+        #expect(
+            again.allowed.filter { $0 }.count == grammar(after: [ids.bar, ids.position(4), ids(.velocity(10))]).allowed
+                .filter { $0 }.count - 1)
+        // At the next onset, and in the next bar, the key is free again.
+        #expect(grammar(after: struck.dropLast(2) + [ids.position(5), ids(.velocity(10))]).allowed[ids(.noteOn(60))])
+        #expect(
+            grammar(after: struck.dropLast(2) + [ids.bar, ids.position(4), ids(.velocity(10))]).allowed[
+                ids(.noteOn(60))])
+        var read = grammar(after: struck + [ids(.noteOn(60)), ids(.duration(7))])
+        #expect(read.violations == 0)
+        read.advance(ids.bar)
+        #expect(read.violations == 0)
+        // With parts, only the same part's key is taken.
+        let v = try Vocabulary(config: Self.arrangementConfig)
+        func allowed(_ events: [REMIEvent]) -> [Bool] {
+            var g = REMIGrammar(vocabulary: v)
+            g.advance(through: events.compactMap { v.id(for: $0) })
+            return g.allowed
+        }
+        let first: [REMIEvent] = [
+            .bar, .position(0), .instrument(128), .velocity(3), .noteOn(60), .duration(3), .position(0),
+        ]
+        #expect(!allowed(first + [.instrument(128), .velocity(3)])[v.id(for: .noteOn(60))!])
+        #expect(allowed(first + [.instrument(129), .velocity(3)])[v.id(for: .noteOn(60))!])
+    }
+
     @Test func theMaskHasOneEntryPerId() {
         #expect(grammar(after: []).allowed.count == ids.vocabulary.count)
     }
