@@ -80,10 +80,10 @@ public enum CorpusSource {
     /// - A folder holding a top-level `.csv` with a `midi_filename` column (MAESTRO beside its
     ///   year folders, maestro-asap) is read through that CSV; any other folder is searched
     ///   recursively for `.mid`/`.midi` (hidden entries skipped).
-    /// - A `.csv` file: `midi_filename` relative to the CSV's folder; the `split` column
-    ///   (`train`, `validation`, `test`) when present, else `ratios`.
-    /// - Any other file: one path per line (relative to the list's folder), `#` comments and
-    ///   blank lines ignored; split by `ratios`.
+    /// - A `.csv` file: `midi_filename` relative to the CSV's folder (or absolute); the `split`
+    ///   column (`train`, `validation`, `test`) when present, else `ratios`.
+    /// - Any other file: one path per line (relative to the list's folder, or absolute), `#`
+    ///   comments and blank lines ignored; split by `ratios`.
     public static func files(at path: String, ratios: SplitRatios) throws -> (files: [CorpusFile], layout: CorpusLayout)
     {
         try ratios.validate()
@@ -155,9 +155,11 @@ public enum CorpusSource {
                 }
                 split = s
             }
+            // An absolute path is taken as it is, as in a list file.
+            let full = relative.hasPrefix("/") ? URL(fileURLWithPath: relative) : root.appendingPathComponent(relative)
             files.append(
                 CorpusFile(
-                    path: root.appendingPathComponent(relative).standardizedFileURL.path,
+                    path: full.standardizedFileURL.path,
                     relativePath: relative, split: split,
                     style: styleColumn.flatMap { row.count > $0 ? CorpusFile.styleName(row[$0]) : nil }))
         }

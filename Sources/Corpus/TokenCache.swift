@@ -101,11 +101,13 @@ public struct TokenCache: Sendable {
             }
         }
         func loadOne(_ file: CorpusFile, configFolder: URL?) -> Outcome {
-            guard let data = FileManager.default.contents(atPath: file.path) else {
-                return .failed(
-                    FileManager.default.fileExists(atPath: file.path)
-                        ? "cannot read the file (permissions?)"
-                        : "no such file")
+            let data: Data
+            do {
+                data = try FileContents.data(
+                    at: URL(fileURLWithPath: file.path), maximumBytes: MIDIFile.maximumFileBytes)
+            } catch {
+                if case let FileError.cannotRead(_, reason) = error { return .failed(reason) }
+                return .failed("\(error)")
             }
             let key = FNV1a.hex(FNV1a.hash(data, seed: UInt64(data.count)))
             let entry = configFolder?.appendingPathComponent(key + ".remi")

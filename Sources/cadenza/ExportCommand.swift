@@ -48,6 +48,10 @@ struct ExportCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: out)
         try OutputPath.checkFolder(folder)
         let (bundle, run) = try ModelLocation.checkpoint(checkpoint)
+        if OutputPath.isSameFile(folder.path, bundle.folder.path) {
+            // Its files would be replaced under the checkpoint's manifest (or the bundle's card).
+            throw ValidationError("--out \(out) is the model's own folder: export to another folder")
+        }
         if to == .txlPytorch {
             guard bundle.config.kind == .transformerXL else {
                 throw CommandFailure("--to txl-pytorch exports a Transformer-XL; \(checkpoint) is a GPT-2")

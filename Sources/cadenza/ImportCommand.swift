@@ -56,6 +56,12 @@ struct ImportCommand: ParsableCommand {
     var memLen = 256
 
     func validate() throws {
+        let folder = URL(fileURLWithPath: out)
+        try checkOutputs(
+            [ModelFolder.weightsFile, ModelFolder.configFile, ModelFolder.vocabularyFile, ModelFolder.cardFile].map {
+                ("--out's \($0)", folder.appendingPathComponent($0).path)
+            },
+            notAnyOf: [("the state dict", stateDict), ("--vocab", vocab), ("--args", args)])
         if !(1...ModelConfig.maximumLength).contains(segLen) || !(0...ModelConfig.maximumLength).contains(memLen) {
             throw ValidationError("--seg-len and --mem-len must be 1...\(ModelConfig.maximumLength)")
         }

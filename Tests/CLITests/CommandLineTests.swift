@@ -359,6 +359,23 @@ import Testing
             #expect(wrong.status == 1 && wrong.stderr.contains("has 40 tokens"), "\(wrong)")
             #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("x").path))
         }
+
+        // Neither writes over what it reads: an import into the folder of its state dict, an
+        // export into the model's own folder.
+        let exportedState = try Data(contentsOf: folder.appendingPathComponent("ex/model.safetensors"))
+        let intoItself = try CLI.run(
+            [
+                "import", "ex/model.safetensors", "--from", "txl-pytorch", "--vocab", "ex/vocab.json", "--args",
+                "ex/args.json", "--out", "ex",
+            ], in: folder)
+        #expect(
+            intoItself.status == 64 && intoItself.stderr.contains("is the same file as the state dict"), "\(intoItself)"
+        )
+        #expect(try Data(contentsOf: folder.appendingPathComponent("ex/model.safetensors")) == exportedState)
+        let backWeights = try Data(contentsOf: folder.appendingPathComponent("back/model.safetensors"))
+        let overItself = try CLI.run(["export", "--checkpoint", "back", "--float16", "--out", "./back/"], in: folder)
+        #expect(overItself.status == 64 && overItself.stderr.contains("is the model's own folder"), "\(overItself)")
+        #expect(try Data(contentsOf: folder.appendingPathComponent("back/model.safetensors")) == backWeights)
     }
 
     // MARK: tokenize and detokenize

@@ -34,14 +34,16 @@ import Testing
             Chopin,Etude,validation,y/b.mid
             Liszt,"Two
             lines",test,c.mid
+            Brahms,Waltz,train,/abs/d.mid
 
             """#
         try csv.write(to: root.appendingPathComponent("meta.csv"), atomically: true, encoding: .utf8)
         let (files, layout) = try CorpusSource.files(at: root.path, ratios: SplitRatios())
         #expect(layout == .csv)
-        #expect(files.map(\.relativePath) == ["x/a.mid", "y/b.mid", "c.mid"])
-        #expect(files.map(\.split) == [.train, .validation, .test])
+        #expect(files.map(\.relativePath) == ["x/a.mid", "y/b.mid", "c.mid", "/abs/d.mid"])
+        #expect(files.map(\.split) == [.train, .validation, .test, .train])
         #expect(files[0].path == root.appendingPathComponent("x/a.mid").path)
+        #expect(files[3].path == "/abs/d.mid", "an absolute path is taken as it is, as in a list file")
         #expect(CSV.rows(csv)[1] == ["Bach", "Prelude, Fugue and \"Allegro\"", "train", "x/a.mid"])
 
         try "split,midi_filename\nbogus,a.mid\n".write(
@@ -119,6 +121,15 @@ import Testing
         try Fixtures.midi(root: 70, bars: 3).write(to: root.appendingPathComponent("p0.mid"))
         let third = try cache.load(files)
         #expect(third.tokenizedCount == 1)
+
+        // A FIFO among the files is skipped at once with the reason, not waited on.
+        let pipe = root.appendingPathComponent("pipe.mid")
+        #expect(mkfifo(pipe.path, 0o644) == 0)
+        let withPipe = try cache.load(try CorpusSource.files(at: root.path, ratios: SplitRatios(validation: 0)).files)
+        #expect(
+            withPipe.skipped.contains {
+                $0.path == pipe.path && $0.reason == "not a regular file (a FIFO, device or socket)"
+            }, "\(withPipe.skipped)")
     }
 
     @Test func tooLittleDataIsAClearError() throws {
