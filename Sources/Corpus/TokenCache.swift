@@ -102,12 +102,12 @@ public struct TokenCache: Sendable {
         }
         func loadOne(_ file: CorpusFile, configFolder: URL?) -> Outcome {
             let data: Data
-            do {
-                data = try FileContents.data(
-                    at: URL(fileURLWithPath: file.path), maximumBytes: MIDIFile.maximumFileBytes)
-            } catch {
-                if case let FileError.cannotRead(_, reason) = error { return .failed(reason) }
-                return .failed("\(error)")
+            switch Result(catching: {
+                try FileContents.data(at: URL(fileURLWithPath: file.path), maximumBytes: MIDIFile.maximumFileBytes)
+            }) {
+            case let .success(bytes): data = bytes
+            case let .failure(FileError.cannotRead(_, reason)): return .failed(reason)
+            case let .failure(error): return .failed("\(error)")
             }
             let key = FNV1a.hex(FNV1a.hash(data, seed: UInt64(data.count)))
             let entry = configFolder?.appendingPathComponent(key + ".remi")
