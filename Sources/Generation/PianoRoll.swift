@@ -118,7 +118,9 @@ public struct PianoRoll: Sendable {
         let minutes = Int(seconds) / 60, rest = Int(seconds) % 60
         let restText = rest < 10 ? "0\(rest)" : "\(rest)"
         var heading = title.isEmpty ? "" : title + "   "
-        heading += "\(grid.barCount) bars, \(notes.count) notes, \(minutes):\(restText)"
+        heading +=
+            "\(grid.barCount) bar\(grid.barCount == 1 ? "" : "s"), \(notes.count) note\(notes.count == 1 ? "" : "s"), "
+            + "\(minutes):\(restText)"
         canvas.drawText(heading, x: left, y: 12, color: .black, scale: scale)
         // Track legend, right-aligned on the title line, when there is more than one track with notes.
         if playing.count > 1 {

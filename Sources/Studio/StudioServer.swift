@@ -333,10 +333,15 @@ public struct StudioServer {
         guard take.status == .done, let file = take.file else {
             throw StudioError(.conflict, "take \(id) is not finished yet: download it when it is done")
         }
+        let lowered = take.name.lowercased()
         let base =
-            take.name.hasSuffix(".mid") || take.name.hasSuffix(".midi")
+            lowered.hasSuffix(".mid") || lowered.hasSuffix(".midi")
             ? String(take.name[..<(take.name.lastIndex(of: ".") ?? take.name.endIndex)]) : take.name
-        let safe = String(base.map { $0.isLetter || $0.isNumber || "-_ .".contains($0) ? $0 : "_" })
+        // `filename` in plain ASCII for every client, `filename*` (RFC 6266) with the name as
+        // the musician wrote it, accents and all.
+        let plain = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+        let ascii = String(base.unicodeScalars.map { plain.contains($0) || $0 == " " ? Character($0) : "_" })
+        let encoded = base.addingPercentEncoding(withAllowedCharacters: plain) ?? ascii
         var headers = HTTPFields()
         let bytes: [UInt8]
         if wav {
@@ -357,7 +362,9 @@ public struct StudioServer {
             }
             headers[.contentType] = "audio/midi"
         }
-        headers[.contentDisposition] = #"attachment; filename="\#(safe).\#(wav ? "wav" : "mid")""#
+        let suffix = wav ? "wav" : "mid"
+        headers[.contentDisposition] =
+            #"attachment; filename="\#(ascii).\#(suffix)"; filename*=UTF-8''\#(encoded).\#(suffix)"#
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 

@@ -168,6 +168,9 @@ struct EvalCommand: ParsableCommand {
         }
     }
 
+    /// The fewest tokens `--choose-precision` measures int4 on.
+    static let fewestChoiceTokens = 1_024
+
     func run() throws {
         try threadOptions.apply()
         if let plot { try OutputPath.checkFile(URL(fileURLWithPath: plot)) }
@@ -225,6 +228,13 @@ struct EvalCommand: ParsableCommand {
         // nothing and report NaN.
         let mostStreams = max(1, evaluation.tokens.count / (config.segmentLength + 1))
         if choosePrecision {
+            // int4's cost is a fraction of a percent; a few bars cannot measure it, and the
+            // choice is saved and used from then on.
+            guard evaluation.tokens.count >= Self.fewestChoiceTokens else {
+                throw CommandFailure(
+                    "\(scope) holds \(evaluation.tokens.count.counted("token")), too few to measure int4's cost: "
+                        + "--choose-precision needs at least \(Self.fewestChoiceTokens) (give more data or --split)")
+            }
             try choose(bundle: bundle, tokens: evaluation.tokens, scope: scope)
             return
         }

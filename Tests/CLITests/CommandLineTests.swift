@@ -244,6 +244,13 @@ import Testing
                 "--tolerance", "1",
             ], in: folder)
         #expect(chosen.status == 0 && chosen.stdout.contains("chose int4"), "\(chosen)")
+        // A few bars cannot measure a cost of a fraction of a percent: no choice is made from them.
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("short"), withIntermediateDirectories: true)
+        try folder.appendingPathComponent("short/s.mid").write(Fixture.scale(bars: 2))
+        let few = try CLI.run(
+            ["eval", "--checkpoint", "run", "--data", "short", "--no-cache", "--choose-precision"], in: folder)
+        #expect(few.status == 1 && few.stderr.contains("too few to measure int4's cost"), "\(few)")
         let generated = try CLI.run(
             ["generate", "--checkpoint", "run", "--seed", "3", "--tokens", "60", "--out", "a.mid"], in: folder)
         let int4 = try CLI.run(

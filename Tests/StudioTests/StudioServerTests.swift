@@ -96,7 +96,8 @@ import Testing
             #expect(String(buffer: events.body).hasPrefix("event: done\ndata: {\"take\":"))
 
             let midi = try await client.execute(uri: "/api/takes/\(id)/midi", method: .get)
-            #expect(midi.headers[.contentDisposition] == #"attachment; filename="\#(id).mid""#)
+            #expect(
+                midi.headers[.contentDisposition] == #"attachment; filename="\#(id).mid"; filename*=UTF-8''\#(id).mid"#)
             let file = try MIDIFile(bytes: Array(buffer: midi.body))
             #expect(file.noteCount == notes.count)
             let wav = try await client.execute(uri: "/api/takes/\(id)/wav", method: .get)
@@ -161,6 +162,14 @@ import Testing
             let answer = try Self.json(good)
             let take = try #require(answer["take"] as? [String: Any])
             #expect(answer["id"] as? String == take["id"] as? String && take["name"] as? String == "my song.mid")
+            // The download keeps the name: ASCII in filename, the whole name in filename*.
+            let accented = try await client.execute(
+                uri: "/api/prompts?name=%C3%A9t%C3%A9%20song.MIDI", method: .post, body: ByteBuffer(bytes: bytes))
+            let accentedID = try #require(try Self.json(accented)["id"] as? String)
+            let download = try await client.execute(uri: "/api/takes/\(accentedID)/midi", method: .get)
+            #expect(
+                download.headers[.contentDisposition]
+                    == #"attachment; filename="_t_ song.mid"; filename*=UTF-8''%C3%A9t%C3%A9%20song.mid"#)
             #expect(answer["notes"] as? Int == 8 && take["source"] as? String == "upload")
 
             // A few notes far apart: a file of a hundred bytes whose view would list millions of bars.
