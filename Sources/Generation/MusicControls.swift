@@ -104,6 +104,13 @@ public struct MusicControls: Equatable, Sendable {
 
     /// The chords, tempo, entering parts and control tokens (`resolved`) to force.
     public func steering(tokenizer: REMITokenizer, resolved: Resolved) throws -> Steering {
+        let written = tokenizer.config.tempoRange
+        if let tempo, !written.contains(tempo) {
+            // The tempo tokens would clamp it without a word.
+            throw GenerationError.invalidControl(
+                name: "tempo",
+                reason: "this model writes tempos of \(written.lowerBound)...\(written.upperBound) bpm, got \(tempo)")
+        }
         var steering = Steering(tempoBPM: tempo)
         steering.harmonyGuidance = harmonyGuidance
         if partsEnterBy > 0 && tokenizer.config.hasInstruments {

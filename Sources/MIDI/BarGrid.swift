@@ -117,13 +117,20 @@ extension BarGrid {
 }
 
 extension MIDIFile {
-    /// Bars `bars` (0-based) of the file, to look at them: the notes that start in them, cut at
-    /// the last bar's end and moved so that the first bar starts at tick 0, with the tempo,
-    /// time signature and programs in force. Other events are left out.
+    /// Bars `bars` (0-based, as the file's time signatures lay them out) of the file:
+    /// `cropped(toTicks:)` from the first bar's start to the last one's end.
     public func cropped(toBars bars: Range<Int>) -> MIDIFile {
         let last = tracks.flatMap(\.notes).map(\.end).max() ?? 0
         let grid = BarGrid(file: self, endTick: last)
-        let start = grid.start(ofBar: bars.lowerBound), end = grid.start(ofBar: bars.upperBound)
+        return cropped(toTicks: grid.start(ofBar: bars.lowerBound)..<grid.start(ofBar: bars.upperBound))
+    }
+
+    /// Ticks `range` of the file, to look at them or measure them: the notes that start in
+    /// them, cut at its end and moved so that it starts at tick 0, with the tempo, time
+    /// signature, key, programs and controllers (the pedal) in force at its start and their
+    /// changes inside it. Other events are left out.
+    public func cropped(toTicks range: Range<Int>) -> MIDIFile {
+        let (start, end) = (range.lowerBound, range.upperBound)
         func moved<T>(_ events: [T], tick: WritableKeyPath<T, Int>) -> [T] {
             let before = events.last { $0[keyPath: tick] <= start }.map { event -> T in
                 var e = event
@@ -142,6 +149,24 @@ extension MIDIFile {
             var t = Track(name: track.name, isDrum: track.isDrum, endTick: end - start)
             // The program in force at the crop's start, and the changes inside it.
             t.programChanges = moved(track.programChanges, tick: \.tick)
+            // Per controller and channel, its value in force at the start (moved to 0) and its
+            // changes inside, in the track's order.
+            var inForce: [[Int]: Int] = [:]
+            for (i, change) in track.controlChanges.enumerated() where change.tick <= start {
+                inForce[[change.channel, change.controller]] = i
+            }
+            let kept = Set(inForce.values)
+            t.controlChanges = track.controlChanges.enumerated().compactMap { i, change in
+                var moved = change
+                if kept.contains(i) {
+                    moved.tick = 0
+                } else if change.tick > start && change.tick < end {
+                    moved.tick -= start
+                } else {
+                    return nil
+                }
+                return moved
+            }
             t.notes = track.notes.filter { $0.start >= start && $0.start < end }.map { note in
                 Note(
                     start: note.start - start, end: min(note.end, end) - start, pitch: note.pitch,

@@ -166,11 +166,23 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     }
 
     /// Checks that the values fit together; throws `REMIError.invalidConfig` naming the field.
+    /// The tempos the tempo tokens can write, in beats per minute.
+    public var tempoRange: ClosedRange<Int> {
+        let lowest = tempoClasses.first?.lowerBPM ?? defaultTempoBPM
+        return lowest...max(lowest, (tempoClasses.last?.lowerBPM ?? lowest) + tempoValuesPerClass - 1)
+    }
+
+    /// The highest tempo a config may name, in beats per minute: far above any played music,
+    /// low enough that every tempo is a MIDI tempo (at least 60 µs a beat) and sums of tempos
+    /// cannot overflow.
+    public static let highestBPM = 1000
+
     public func validate() throws {
         func require(_ ok: Bool, _ field: String, _ reason: String) throws {
             if !ok { throw REMIError.invalidConfig(field: field, reason: reason) }
         }
-        try require(ticksPerBeat > 0 && ticksPerBeat <= 1 << 20, "ticksPerBeat", "must be 1...1048576")
+        // A decoded piece is written at this resolution, and a MIDI file's is 15 bits.
+        try require(ticksPerBeat > 0 && ticksPerBeat <= 32767, "ticksPerBeat", "must be 1...32767 (as a MIDI file's)")
         try require(beatsPerBar > 0 && beatsPerBar <= 64, "beatsPerBar", "must be 1...64")
         try require(
             Self.infillBridgeRange.contains(infillBridgeBars), "infillBridgeBars",
@@ -181,12 +193,18 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         try require(
             ticksPerBeat % gridTicks == 0, "positionsPerBar",
             "must put a grid step on every beat (ticksPerBeat \(ticksPerBeat) is not a multiple of \(gridTicks))")
-        try require(durationStepTicks > 0, "durationStepTicks", "must be positive")
+        // Bounded so that a step times a file's ticks per beat (the encoder's arithmetic) and
+        // a longest note stay far inside 64 bits and inside a MIDI file's reach.
+        try require(
+            durationStepTicks > 0 && durationStepTicks <= 64 * ticksPerBeat, "durationStepTicks",
+            "must be 1...\(64 * ticksPerBeat) (at most 64 beats)")
         try require(durationSteps > 0 && durationSteps <= 4096, "durationSteps", "must be 1...4096")
         try require(velocityBins > 0 && velocityBins <= 128, "velocityBins", "must be 1...128")
         try require(!tempoClasses.isEmpty, "tempoClasses", "must name at least one class")
         try require(tempoValuesPerClass > 0 && tempoValuesPerClass <= 1000, "tempoValuesPerClass", "must be 1...1000")
-        try require(tempoClasses[0].lowerBPM > 0, "tempoClasses", "must start above 0 bpm")
+        try require(
+            tempoClasses.allSatisfy { (1...Self.highestBPM).contains($0.lowerBPM) }, "tempoClasses",
+            "must start between 1 and \(Self.highestBPM) bpm")
         for (i, c) in tempoClasses.enumerated() {
             try require(
                 !c.name.isEmpty && !c.name.contains("_"), "tempoClasses",
@@ -207,7 +225,8 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         try require(
             (0..<durationSteps).contains(decoderDefaultDurationStep), "decoderDefaultDurationStep",
             "must be 0..<durationSteps")
-        try require(defaultTempoBPM > 0, "defaultTempoBPM", "must be positive")
+        try require(
+            (1...Self.highestBPM).contains(defaultTempoBPM), "defaultTempoBPM", "must be 1...\(Self.highestBPM)")
         try require(controls || styles.isEmpty, "styles", "need controls on")
         try require(
             styles.allSatisfy { !$0.isEmpty && !$0.contains("_") && !$0.contains(where: \.isWhitespace) }, "styles",

@@ -66,7 +66,8 @@ struct ControlOptions: ParsableArguments {
         parsing: .unconditional,
         help: """
             With a model of named parts (--model pop): the new bar by which every part has played; a part that \
-            has not takes the next note (0: parts enter when the model likes, often after an introduction;             default: \(MusicControls().partsEnterBy)).
+            has not takes the next note (0: parts enter when the model likes, often after an introduction; \
+            default: \(MusicControls().partsEnterBy)).
             """)
     var partsEnterBy: Int?
 

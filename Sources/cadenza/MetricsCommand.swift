@@ -3,6 +3,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import MIDI
+import REMI
 import Training
 
 /// `cadenza metrics PATH... [--json]` and `cadenza metrics --compare A B`.
@@ -44,8 +45,9 @@ struct MetricsCommand: ParsableCommand {
         parsing: .unconditional,
         help:
             .init(
-                "Measure only the first N bars of each piece: real pieces at the length of generated ones, so that "
-                    + "per-piece metrics such as note_count and pc_similarity_16 compare like with like.")
+                "Measure only the first N bars (of 4 beats, as the models write) of each piece: real pieces at the "
+                    + "length of generated ones, so that per-piece metrics such as note_count and pc_similarity_16 "
+                    + "compare like with like.")
     )
     var bars: Int?
 
@@ -89,7 +91,15 @@ struct MetricsCommand: ParsableCommand {
         for url in urls {
             do {
                 let file = try MIDIFile(contentsOf: url)
-                let piece = bars.map { file.cropped(toBars: 0..<$0) } ?? file
+                // Bars as the models write them (4 beats), not the file's own: a file marked 1/4
+                // would otherwise be cut after a quarter of the music a generated piece of as many
+                // bars holds.
+                let beats = TokenizerConfig().beatsPerBar
+                let piece =
+                    bars.map { n in
+                        file.ticksPerBeat.map { file.cropped(toTicks: 0..<(n * beats * $0)) }
+                            ?? file.cropped(toBars: 0..<n)
+                    } ?? file
                 measured.order.append((false, measured.pieces.count))
                 measured.pieces.append(MusicalMetrics.measure(piece, path: url.path))
             } catch {

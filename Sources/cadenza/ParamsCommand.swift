@@ -14,8 +14,8 @@ struct ModelInfo: ParsableCommand {
     var preset: String = "small"
 
     @Option(
-        help: "Architecture: txl or gpt2 (with --preset; transformer-xl and gpt-2 are accepted too).")
-    var model: ModelKind = .transformerXL
+        help: "Architecture: txl or gpt2 (with --preset; default: txl; transformer-xl and gpt-2 are accepted too).")
+    var model: ModelKind?
 
     @Option(
         parsing: .unconditional,
@@ -41,7 +41,7 @@ struct ModelInfo: ParsableCommand {
             described = try readModelConfig(config)
         } else {
             described = try ModelConfig.preset(
-                named: preset, kind: model,
+                named: preset, kind: model ?? .transformerXL,
                 vocabularySize: vocabulary ?? Vocabulary().count)
         }
         print(described.json())

@@ -32,12 +32,16 @@ struct ThreadOptions: ParsableArguments {
 struct SplitRatioOptions: ParsableArguments {
     @Option(
         parsing: .unconditional,
-        help: "Share of files for validation when the data has no split column (default: 0.1, or the run's in eval).")
+        help:
+            "Share of files for validation when the data has no split column (default: 0.1; eval of a training run: the run's)."
+    )
     var validationRatio: Double?
 
     @Option(
         parsing: .unconditional,
-        help: "Share of files for test when the data has no split column (default: 0, or the run's in eval).")
+        help:
+            "Share of files for test when the data has no split column (default: 0; eval of a training run: the run's)."
+    )
     var testRatio: Double?
 
     func validate() throws {
@@ -123,11 +127,12 @@ extension ModelKind: ExpressibleByArgument {
     /// The short names, shown in help texts.
     public static var allValueStrings: [String] { ["txl", "gpt2"] }
 
+    /// What each short name stands for, in help texts.
+    public static var allValueDescriptions: [String: String] { ["txl": "Transformer-XL", "gpt2": "GPT-2"] }
+
     /// The short name: `txl` or `gpt2`.
     var argumentName: String { self == .transformerXL ? "txl" : "gpt2" }
 
-    /// The default in help texts, by its short name.
-    public var defaultValueDescription: String { argumentName }
 }
 
 extension Int {

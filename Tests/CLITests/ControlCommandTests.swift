@@ -65,6 +65,7 @@ import Testing
             (["--chords", "C:major"], 64, "--chords: 'C:major' is not a chord name"),
             (["--density", "thick"], 64, "--density: must be one of sparse, medium, dense"),
             (["--tempo", "1000"], 64, "--tempo: must be 20...300"),
+            (["--tempo", "300"], 1, "--tempo: this model writes tempos of 30...209 bpm, got 300"),
         ]
         for (flags, status, message) in cases {
             let outcome = try CLI.run(["generate", "--seed", "1", "--out", "x.mid"] + flags, in: folder)

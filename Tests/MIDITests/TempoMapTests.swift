@@ -74,3 +74,28 @@ struct TempoMapTests {
         #expect(file.seconds == 2.0)
     }
 }
+
+/// `cropped(toTicks:)`: what a passage keeps of the file.
+struct CropTests {
+    @Test func aCropKeepsTheControllersInForceAndInside() {
+        let pedal = [(0, 127), (900, 0), (1_500, 127), (2_100, 0)].map {
+            ControlChange(tick: $0.0, controller: 64, value: $0.1, channel: 0)
+        }
+        let volume = ControlChange(tick: 100, controller: 7, value: 90, channel: 0)
+        let notes = (0..<8).map { Note(start: $0 * 480, end: $0 * 480 + 400, pitch: 60 + $0, velocity: 80) }
+        let file = MIDIFile(
+            division: .ticksPerBeat(480),
+            tracks: [Track(notes: notes, controlChanges: [pedal[0], volume] + pedal.dropFirst(), endTick: 3_840)])
+        let passage = file.cropped(toTicks: 1_000..<2_000)
+        let kept = passage.tracks[0].controlChanges.map { [$0.tick, $0.controller, $0.value] }
+        // The volume and the pedal (released at 900) in force at tick 1,000, then the pedal's
+        // change at 1,500; not the one at 2,100.
+        #expect(kept == [[0, 7, 90], [0, 64, 0], [500, 64, 127]])
+        #expect(passage.tracks[0].notes.map(\.pitch) == [63, 64])
+        #expect(passage.tracks[0].notes.map(\.start) == [440, 920])
+        // Nothing cut: the same events.
+        let whole = file.cropped(toTicks: 0..<1_000_000)
+        #expect(whole.tracks[0].controlChanges == file.tracks[0].controlChanges)
+        #expect(whole.tracks[0].notes == file.tracks[0].notes)
+    }
+}

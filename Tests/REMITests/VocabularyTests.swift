@@ -80,6 +80,23 @@ import Testing
         c = TokenizerConfig()
         c.velocityBins = 0
         #expect(throws: REMIError.self) { try Vocabulary(config: c) }
+        // Values whose arithmetic overflowed (a crash) or whose pieces no MIDI file can hold.
+        for (field, change) in [
+            ("durationStepTicks", { (c: inout TokenizerConfig) in c.durationStepTicks = 20_000_000_000_000_000 }),
+            ("durationStepTicks", { (c: inout TokenizerConfig) in c.durationStepTicks = 64 * c.ticksPerBeat + 1 }),
+            ("tempoClasses", { (c: inout TokenizerConfig) in c.tempoClasses[0].lowerBPM = Int.max - 10 }),
+            ("tempoClasses", { (c: inout TokenizerConfig) in c.tempoClasses = [.init(name: "a", lowerBPM: 1001)] }),
+            ("defaultTempoBPM", { (c: inout TokenizerConfig) in c.defaultTempoBPM = 1001 }),
+            ("ticksPerBeat", { (c: inout TokenizerConfig) in c.ticksPerBeat = 32768 }),
+        ] {
+            var bad = TokenizerConfig()
+            change(&bad)
+            #expect {
+                try bad.validate()
+            } throws: { error in
+                if case let REMIError.invalidConfig(named, _) = error { return named == field } else { return false }
+            }
+        }
     }
 
     @Test func tokenFilesRoundTripAndRefuseDamage() throws {
