@@ -8,9 +8,36 @@ import Foundation
 // - notes become note-on / note-on-with-velocity-0 pairs, which lets running status cover whole
 //   passages; at one tick the order is: names, tempo/signatures, texts, programs, controllers,
 //   pitch bends, note-offs of earlier notes, note-ons, then note-offs of zero-length notes, so
-//   that the reader's first-in first-out pairing rebuilds exactly the notes that were written;
+//   that the reader's first-in first-out pairing rebuilds exactly the notes that were written
+//   (a note with a later note of its key inside it ends with that note: MIDI cannot say which
+//   of two sounding notes of one key an off ends; `pairableEnds`);
 // - running status is used between channel messages and restated after a meta event, which is
 //   what strict readers expect.
+
+extension MIDIWriter {
+    /// The notes' ends as written. A reader pairs each note-off with the earliest sounding
+    /// note-on of its key (pitch and channel), so the notes of one key come back as written only
+    /// if they end in the order they start: a short note struck inside a longer one would come
+    /// back with the durations exchanged. So, per key in order of onset, a note ends no later
+    /// than any note of its key that starts after it (the smallest end from it on): only notes
+    /// with a later note inside them end earlier, at that note's end, and files read from MIDI
+    /// (which never hold such a pair) are written exactly.
+    static func pairableEnds(_ track: Track) -> [Int] {
+        var ends = track.notes.map(\.end)
+        let byKey = Dictionary(grouping: track.notes.indices) {
+            (track.isDrum ? 9 : track.notes[$0].channel) * 128 + track.notes[$0].pitch
+        }
+        for indices in byKey.values {
+            let inOrder = indices.sorted { (track.notes[$0].start, $0) < (track.notes[$1].start, $1) }
+            var latest = Int.max
+            for i in inOrder.reversed() {
+                latest = min(latest, ends[i])
+                ends[i] = latest
+            }
+        }
+        return ends
+    }
+}
 
 extension MIDIFile {
     /// What `encoded(as:)` may write.
@@ -227,7 +254,8 @@ struct MIDIWriter {
                 let raw = b.value + 8192
                 try add(b.tick, Phase.bend, 0xE0 | (try channel(b.channel)), raw & 0x7F, raw >> 7)
             }
-            for n in track.notes {
+            let ends = Self.pairableEnds(track)
+            for (n, end) in zip(track.notes, ends) {
                 try check(n.pitch, 0...127, "pitch")
                 try check(n.velocity, 1...127, "velocity")
                 guard n.end >= n.start else {
@@ -235,9 +263,7 @@ struct MIDIWriter {
                 }
                 let status = 0x90 | (track.isDrum ? 9 : try channel(n.channel))
                 try add(n.start, Phase.noteOn, status, n.pitch, n.velocity)
-                try add(
-                    n.end, n.end == n.start ? Phase.zeroLengthNoteOff : Phase.noteOff,
-                    status, n.pitch, 0)
+                try add(end, end == n.start ? Phase.zeroLengthNoteOff : Phase.noteOff, status, n.pitch, 0)
             }
         }
         events.sort { ($0.tick, $0.phase, $0.sequence) < ($1.tick, $1.phase, $1.sequence) }
