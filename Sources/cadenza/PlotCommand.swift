@@ -43,10 +43,22 @@ struct PlotCommand: ParsableCommand {
     func run() throws {
         let inputURL = URL(fileURLWithPath: input)
         var file = try readMIDI(input)
-        if let bars { file = file.cropped(toBars: (bars.first - 1)..<bars.last) }
+        var shown = ""
+        if let bars {
+            // The bars the piece has, as the roll draws them (up to its last note's end).
+            let pieceBars = BarGrid(file: file, endTick: file.tracks.flatMap(\.notes).map(\.end).max() ?? 0).barCount
+            guard bars.first <= pieceBars else {
+                throw CommandFailure(
+                    "--bars \(bars.first)-\(bars.last) starts past the end of \(input), which has "
+                        + "\(pieceBars.counted("bar"))")
+            }
+            let last = min(bars.last, pieceBars)
+            file = file.cropped(toBars: (bars.first - 1)..<last)
+            shown = ", bars \(bars.first)-\(last)"
+        }
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".png")
         try OutputPath.checkFile(outURL)
-        let title = inputURL.lastPathComponent + (bars.map { ", bars \($0.first)-\($0.last)" } ?? "")
+        let title = inputURL.lastPathComponent + shown
         let canvas = PianoRoll(width: width, title: title).render(file)
         try PNG.write(canvas, to: outURL)
         print("wrote \(outURL.path) (\(canvas.width) x \(canvas.height) pixels)")

@@ -51,7 +51,11 @@ struct PlotLossCommand: ParsableCommand {
 
     func run() throws {
         try OutputPath.checkFile(URL(fileURLWithPath: out))
-        let runs = try runFolders.map { path in
+        let found = try runFolders.map {
+            path -> (
+                name: String,
+                curves: (train: [(step: Double, loss: Double)], validation: [(step: Double, loss: Double)])
+            )? in
             let folder = URL(fileURLWithPath: path)
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("metrics.jsonl").path) else {
                 throw CommandFailure("\(path) has no metrics.jsonl: not a training run folder")
@@ -61,14 +65,20 @@ struct PlotLossCommand: ParsableCommand {
                 let lines =
                     (try? String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8))?
                     .split(separator: "\n").count ?? 0
-                throw CommandFailure(
+                let reason =
                     lines == 0
-                        ? "\(path)/metrics.jsonl holds no training steps yet"
-                        : "\(path)/metrics.jsonl has \(lines.counted("line")) but none is a training step's record "
-                            + "(JSON written by `cadenza train`)")
+                    ? "\(path)/metrics.jsonl holds no training steps yet"
+                    : "\(path)/metrics.jsonl has \(lines.counted("line")) but none is a training step's record "
+                        + "(JSON written by `cadenza train`)"
+                // Comparing runs, one not started yet is left out of the chart, not the others.
+                guard runFolders.count > 1 else { throw CommandFailure(reason) }
+                FileHandle.standardError.write(Data("note: \(reason): left out\n".utf8))
+                return nil
             }
             return (name: folder.standardizedFileURL.lastPathComponent, curves: curves)
         }
+        let runs = found.compactMap { $0 }
+        guard !runs.isEmpty else { throw CommandFailure("none of the runs holds training steps yet") }
         func line(_ name: String, _ points: [(step: Double, loss: Double)]) -> LineChart.Series {
             LineChart.Series(name: name, points: points.map { LineChart.Point(x: $0.step, y: $0.loss) })
         }

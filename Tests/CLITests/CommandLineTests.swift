@@ -66,6 +66,32 @@ import Testing
         #expect(CLI.files(in: folder) == ["a.mid"])
     }
 
+    /// A passage past the piece's end is an error naming its length, not an empty picture; a run
+    /// not yet started is left out of a comparison of runs, not the comparison.
+    @Test func plotsSayWhatIsNotThere() throws {
+        let folder = try CLI.scratchFolder()
+        let made = try CLI.run(["generate", "--bars", "2", "--seed", "1", "--out", "a.mid"], in: folder)
+        #expect(made.status == 0, "\(made)")
+        let past = try CLI.run(["plot", "a.mid", "--bars", "5-6", "--out", "a.png"], in: folder)
+        #expect(past.status == 1 && past.stderr.contains("--bars 5-6 starts past the end of a.mid, which has "), "\(past)")
+        let record =
+            #"{"elapsed_s":0.1,"epoch":0,"grad_norm":0.7,"kind":"train","loss":5.7,"lr":0.0001,"step":1,"#
+            + #""tokens_per_second":7543,"tokens_seen":512}"#
+        for (run, text) in [("started", record + "\n"), ("empty", "")] {
+            try FileManager.default.createDirectory(
+                at: folder.appendingPathComponent(run), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: folder.appendingPathComponent("\(run)/metrics.jsonl"))
+        }
+        let both = try CLI.run(["plot-loss", "started", "empty", "--out", "loss.png"], in: folder)
+        #expect(
+            both.status == 0 && both.stderr.contains("empty/metrics.jsonl holds no training steps yet: left out"),
+            "\(both)")
+        let alone = try CLI.run(["plot-loss", "empty", "--out", "alone.png"], in: folder)
+        #expect(
+            alone.status == 1
+                && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("alone.png").path))
+    }
+
     @Test func aFIFOIsRefusedAtOnceAsInputAndAsOutput() throws {
         let folder = try CLI.scratchFolder()
         #expect(mkfifo(folder.appendingPathComponent("pipe.mid").path, 0o644) == 0)
