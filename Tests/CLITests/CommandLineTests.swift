@@ -73,7 +73,8 @@ import Testing
         let made = try CLI.run(["generate", "--bars", "2", "--seed", "1", "--out", "a.mid"], in: folder)
         #expect(made.status == 0, "\(made)")
         let past = try CLI.run(["plot", "a.mid", "--bars", "5-6", "--out", "a.png"], in: folder)
-        #expect(past.status == 1 && past.stderr.contains("--bars 5-6 starts past the end of a.mid, which has "), "\(past)")
+        #expect(
+            past.status == 1 && past.stderr.contains("--bars 5-6 starts past the end of a.mid, which has "), "\(past)")
         let record =
             #"{"elapsed_s":0.1,"epoch":0,"grad_norm":0.7,"kind":"train","loss":5.7,"lr":0.0001,"step":1,"#
             + #""tokens_per_second":7543,"tokens_seen":512}"#
