@@ -66,10 +66,11 @@ struct RenderCommand: ParsableCommand {
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".wav")
         try OutputPath.checkFile(outURL)
         let limit = RenderLimit(minutes: maxMinutes)
-        // Both synthesizers check it; checked here first, a piece too long is refused before a
-        // word about which synthesizer would have drawn it.
-        try limit.check(seconds: file.seconds)
         if synth != .builtin {
+            // Both synthesizers check it; checked here first, a piece too long is refused before
+            // a word about FluidSynth (the built-in one measures its own length, release tails
+            // included, and checks that).
+            try limit.check(seconds: file.seconds)
             // Only a missing FluidSynth or SoundFont falls back; a FluidSynth that fails is an error.
             switch Result(catching: { try FluidSynth.locate() }) {
             case .success(let fluid):
