@@ -165,7 +165,6 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
         (1...maximumMeterNumerator).contains(numerator) && meterDenominators.contains(denominator)
     }
 
-    /// Checks that the values fit together; throws `REMIError.invalidConfig` naming the field.
     /// The tempos the tempo tokens can write, in beats per minute.
     public var tempoRange: ClosedRange<Int> {
         let lowest = tempoClasses.first?.lowerBPM ?? defaultTempoBPM
@@ -177,6 +176,7 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     /// cannot overflow.
     public static let highestBPM = 1000
 
+    /// Checks that the values fit together; throws `REMIError.invalidConfig` naming the field.
     public func validate() throws {
         func require(_ ok: Bool, _ field: String, _ reason: String) throws {
             if !ok { throw REMIError.invalidConfig(field: field, reason: reason) }
