@@ -19,26 +19,39 @@ public enum FileContents {
         try withOpenFile(path, maximumBytes: maximumBytes) { descriptor, size in
             var readError: Int32 = 0
             let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                count = 0
-                while count < size {
-                    let n = read(descriptor, buffer.baseAddress! + count, size - count)
-                    if n < 0 && errno == EINTR { continue }
-                    if n < 0 {
-                        readError = errno
-                        break
-                    }
-                    if n == 0 { break }  // the file shrank while being read: keep what is there
-                    count += n
-                }
+                (count, readError) = readAll(descriptor, into: UnsafeMutableRawBufferPointer(buffer))
             }
             if readError != 0 { throw FileError.cannotRead(path: path, reason: String(cString: strerror(readError))) }
             return bytes
         }
     }
 
-    /// The contents of the regular file at `url`, as `bytes(atPath:maximumBytes:)` reads them.
+    /// The contents of the regular file at `url`, as `bytes(atPath:maximumBytes:)` reads them
+    /// (straight into the `Data`: model and checkpoint files are megabytes).
     public static func data(at url: URL, maximumBytes: Int? = nil) throws -> Data {
-        Data(try bytes(atPath: url.path, maximumBytes: maximumBytes))
+        try withOpenFile(url.path, maximumBytes: maximumBytes) { descriptor, size in
+            var data = Data(count: size)
+            let (count, readError) = data.withUnsafeMutableBytes { readAll(descriptor, into: $0) }
+            if readError != 0 {
+                throw FileError.cannotRead(path: url.path, reason: String(cString: strerror(readError)))
+            }
+            if count < size { data.removeSubrange(count...) }  // the file shrank while being read
+            return data
+        }
+    }
+
+    /// Reads from `descriptor` until `buffer` is full or the file ends: the bytes read, and the
+    /// `errno` of a failed read (0 when none failed).
+    private static func readAll(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> (Int, Int32) {
+        var count = 0
+        while count < buffer.count {
+            let n = read(descriptor, buffer.baseAddress! + count, buffer.count - count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return (count, errno) }
+            if n == 0 { break }  // the file shrank while being read: keep what is there
+            count += n
+        }
+        return (count, 0)
     }
 
     /// Opens `path` for reading, checks that it is a regular file of at most `maximumBytes`, and

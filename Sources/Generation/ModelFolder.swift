@@ -60,9 +60,12 @@ public struct ModelFolder {
     /// Whether `folder` holds the three files of a model.
     public static func holdsModel(_ folder: URL) -> Bool { missingModelFiles(in: folder).isEmpty }
 
-    /// Which of a model's three files `folder` lacks.
+    /// The files every model folder holds: weights, config and vocabulary.
+    public static let modelFiles = [weightsFile, configFile, vocabularyFile]
+
+    /// Which of `modelFiles` `folder` lacks.
     public static func missingModelFiles(in folder: URL) -> [String] {
-        [weightsFile, configFile, vocabularyFile].filter {
+        modelFiles.filter {
             !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
         }
     }

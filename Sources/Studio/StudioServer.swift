@@ -129,8 +129,7 @@ public struct StudioServer {
                     + (Self.fractionInWholeNumberField(body) ?? Self.describe(error)))
         }
         // A misspelt field would otherwise be dropped without a word (topp for topP, say).
-        let fields = Mirror(reflecting: TakeSettings(model: "")).children.compactMap(\.label)
-        do { try JSONKeys.requireKnown(Data(body), known: fields, source: "the take's settings") } catch {
+        do { try JSONKeys.requireKnown(Data(body), known: Self.settingsFields, source: "the take's settings") } catch {
             throw StudioError(.badRequest, "\(error)")
         }
         let (filled, model, pieceRequest, kept, expected) = try prepare(settings)
@@ -410,6 +409,9 @@ public struct StudioServer {
         return Response(
             status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: TakeBook.encode(value))))
     }
+
+    /// The keys a take's settings may have: its properties' names, which are its JSON keys.
+    private static let settingsFields = Mirror(reflecting: TakeSettings(model: "")).children.compactMap(\.label)
 
     /// The first whole-number field of a take's settings that `body` gives as a fraction
     /// (`"bars": 1.5`), in words; the decoder's own error names no field for it.

@@ -22,7 +22,7 @@ extension ModelFolder {
         let url = URL(fileURLWithPath: path)
         // A folder with any of a model's files is read as one (a missing file is then named);
         // a checkpoint holds them too, beside its state.json.
-        if missingModelFiles(in: url).count < 3
+        if missingModelFiles(in: url).count < modelFiles.count
             && !FileManager.default.fileExists(atPath: url.appendingPathComponent("state.json").path)
         {
             return (try read(url), nil)

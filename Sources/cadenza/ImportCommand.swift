@@ -58,7 +58,7 @@ struct ImportCommand: ParsableCommand {
     func validate() throws {
         let folder = URL(fileURLWithPath: out)
         try checkOutputs(
-            [ModelFolder.weightsFile, ModelFolder.configFile, ModelFolder.vocabularyFile, ModelFolder.cardFile].map {
+            (ModelFolder.modelFiles + [ModelFolder.cardFile]).map {
                 ("--out's \($0)", folder.appendingPathComponent($0).path)
             },
             notAnyOf: [("the state dict", stateDict), ("--vocab", vocab), ("--args", args)])
