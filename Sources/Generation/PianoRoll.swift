@@ -10,16 +10,21 @@ public struct PianoRoll: Sendable {
     public var width: Int
     /// Title printed above the roll (the file name, typically).
     public var title: String
+    /// The number printed under the first bar: 1 for a whole piece, N for a passage cut from bar
+    /// N, so that its bars read as they do in the whole.
+    public var firstBarNumber: Int
 
     /// The widths a picture may have, in pixels. The canvas is held in memory, 3 bytes a pixel,
     /// so the top of the range bounds that memory; a piece of any length is squeezed into the
     /// width asked for.
     public static let widthRange = 300...20_000
 
-    /// Creates a piano-roll renderer; `width` is brought into `widthRange`.
-    public init(width: Int = 1600, title: String = "") {
+    /// Creates a piano-roll renderer; `width` is brought into `widthRange`, `firstBarNumber` is
+    /// at least 1.
+    public init(width: Int = 1600, title: String = "", firstBarNumber: Int = 1) {
         self.width = min(max(Self.widthRange.lowerBound, width), Self.widthRange.upperBound)
         self.title = title
+        self.firstBarNumber = max(1, firstBarNumber)
     }
 
     private static let noteNames = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
@@ -75,7 +80,9 @@ public struct PianoRoll: Sendable {
 
         // Beat lines when there is room for them, bar lines when they are not crowded, bar
         // numbers spaced so that they never overlap.
-        let marks = Self.barMarks(grid, rollWidth: rollW, labelWidth: Self.labelWidth(barCount: grid.barCount))
+        let marks = Self.barMarks(
+            grid, rollWidth: rollW, labelWidth: Self.labelWidth(barCount: firstBarNumber - 1 + grid.barCount),
+            firstBarNumber: firstBarNumber)
         for beat in marks.beatLines {
             canvas.fillRect(x: left + beat, y: top, width: 1, height: rollH, color: Color(214, 214, 222))
         }
@@ -144,7 +151,7 @@ extension PianoRoll {
     public struct BarMarks: Equatable, Sendable {
         /// One bar number and where its text starts.
         public struct Label: Equatable, Sendable {
-            /// The bar's number, counting from 1.
+            /// The bar's number, counting from `firstBarNumber`.
             public var bar: Int
             /// Pixels from the roll's left edge.
             public var x: Int
@@ -172,14 +179,17 @@ extension PianoRoll {
     }
 
     /// The marks for `grid` across a roll `rollWidth` pixels wide, with bar numbers
-    /// `labelWidth` pixels wide.
+    /// `labelWidth` pixels wide, the grid's first bar numbered `firstBarNumber`.
     ///
-    /// Bar 1 and every Nth bar are numbered (1, N, 2N, ...), N the first of 1, 2, 5, 10, 20,
-    /// 50, ... that leaves room for the numbers at the piece's average bar width; a number that
-    /// would touch the one before (bar N after bar 1, bars of unequal lengths) is left out. The
+    /// The first bar and every Nth bar are numbered (1, N, 2N, ..., or F, then the multiples of
+    /// N after F for a passage from bar F), N the first of 1, 2, 5, 10, 20, 50, ... that leaves
+    /// room for the numbers at the piece's average bar width; a number that would touch the one
+    /// before (bar N after bar 1, bars of unequal lengths) is left out. The
     /// work and the number of marks depend on the width, not on the piece's length: runs of
     /// bars too narrow for their lines are skipped whole.
-    public static func barMarks(_ grid: BarGrid, rollWidth: Int, labelWidth: Int) -> BarMarks {
+    public static func barMarks(
+        _ grid: BarGrid, rollWidth: Int, labelWidth: Int, firstBarNumber: Int = 1
+    ) -> BarMarks {
         var marks = BarMarks()
         let endTick = Double(max(1, grid.endTick))
         let pixelsPerTick = Double(rollWidth) / endTick
@@ -204,17 +214,19 @@ extension PianoRoll {
                     }
                 }
             }
+            // `number` is the bar's printed number; the grid counts bars from 0.
             func label(_ number: Int) {
-                let position = x(run.start(ofBar: number - 1))
+                let position = x(run.start(ofBar: number - firstBarNumber))
                 if marks.labels.last.map({ position - $0.x >= spacing }) ?? true {
                     marks.labels.append(BarMarks.Label(bar: number, x: position))
                     if barPixels < minimumBarLineGap { numbered.append(position) }
                 }
             }
-            if run.firstIndex == 0 && every > 1 { label(1) }
-            // Bar numbers count from 1: the run's first multiple of `every`, then every `every`th.
-            var number = (run.firstIndex + every) / every * every
-            while number <= run.firstIndex + run.count {
+            let first = firstBarNumber + run.firstIndex, last = first + run.count - 1
+            if run.firstIndex == 0 && first % every != 0 { label(first) }
+            // The run's first multiple of `every`, then every `every`th.
+            var number = (first + every - 1) / every * every
+            while number <= last {
                 label(number)
                 number += every
             }

@@ -44,6 +44,7 @@ struct PlotCommand: ParsableCommand {
         let inputURL = URL(fileURLWithPath: input)
         var file = try readMIDI(input)
         var shown = ""
+        var firstBarNumber = 1
         if let bars {
             // The bars the piece has, as the roll draws them (up to its last note's end).
             let pieceBars = BarGrid(file: file, endTick: file.tracks.flatMap(\.notes).map(\.end).max() ?? 0).barCount
@@ -55,11 +56,12 @@ struct PlotCommand: ParsableCommand {
             let last = min(bars.last, pieceBars)
             file = file.cropped(toBars: (bars.first - 1)..<last)
             shown = ", bars \(bars.first)-\(last)"
+            firstBarNumber = bars.first
         }
         let outURL = URL(fileURLWithPath: out ?? inputURL.deletingPathExtension().path + ".png")
         try OutputPath.checkFile(outURL)
         let title = inputURL.lastPathComponent + shown
-        let canvas = PianoRoll(width: width, title: title).render(file)
+        let canvas = PianoRoll(width: width, title: title, firstBarNumber: firstBarNumber).render(file)
         try PNG.write(canvas, to: outURL)
         print("wrote \(outURL.path) (\(canvas.width) x \(canvas.height) pixels)")
     }

@@ -52,4 +52,13 @@ import Testing
     let short = MIDIFile(tracks: [Track(notes: [Note(start: 0, end: 4 * 1_920, pitch: 60, velocity: 80)])])
     let few = PianoRoll.barMarks(BarGrid(file: short, endTick: 4 * 1_920 - 1), rollWidth: 1_000, labelWidth: 48)
     #expect(few.barLines == [0, 250, 500, 750] && few.beatLines.count == 12 && few.labels.map(\.bar) == [1, 2, 3, 4])
+    // A passage cut from bar 90 numbers its bars as the whole piece does: 90 first, then the
+    // multiples of the stride.
+    let passage = MIDIFile(tracks: [Track(notes: [Note(start: 0, end: 57 * 1_920, pitch: 60, velocity: 80)])])
+    let passageGrid = BarGrid(file: passage, endTick: 57 * 1_920 - 1)
+    let fromBar90 = PianoRoll.barMarks(passageGrid, rollWidth: 500, labelWidth: 48, firstBarNumber: 90)
+    #expect(fromBar90.labels.map(\.bar) == [90, 100, 110, 120, 130, 140])
+    #expect(fromBar90.labels.first?.x == 0 && fromBar90.labels[1].x == Int((10.0 / 57 * 500).rounded()))
+    let fromBar1 = PianoRoll.barMarks(passageGrid, rollWidth: 500, labelWidth: 48)
+    #expect(fromBar1.labels.map(\.bar) == [1, 10, 20, 30, 40, 50])
 }
