@@ -92,7 +92,13 @@ public struct StudioServer {
             }
         }
         router.get("/api/models") { _, _ in Self.json(ModelList(models: self.models.map(Self.describe))) }
-        router.get("/api/takes") { _, _ in Self.json(TakeList(takes: self.book.allTakes())) }
+        router.get("/api/takes") { request, _ in
+            // `?ids=t3,t5`: only those takes, so that polling a few unfinished ones stays small.
+            let ids = request.uri.queryParameters.get("ids").map {
+                Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            }
+            return Self.json(TakeList(takes: self.book.allTakes(ids: ids)))
+        }
         router.post("/api/takes") { request, context in try await self.createTake(request, context: context) }
         router.post("/api/prompts") { request, _ in try await self.upload(request) }
         router.get("/api/takes/:id") { _, context in

@@ -196,11 +196,12 @@ final class TakeBook: @unchecked Sendable {
             seconds: take.view.seconds)
     }
 
-    /// Every take as JSON, in the order they were made.
-    func allTakes() -> [TakeJSON] {
+    /// Every take as JSON, in the order they were made; only those named in `ids` when given
+    /// (names of no take are left out).
+    func allTakes(ids: Set<String>? = nil) -> [TakeJSON] {
         lock.lock()
         defer { lock.unlock() }
-        return order.compactMap { takes[$0] }.map { json(of: $0) }
+        return order.filter { ids?.contains($0) ?? true }.compactMap { takes[$0] }.map { json(of: $0) }
     }
 
     /// The JSON of one take, if it exists.

@@ -122,6 +122,10 @@ import Testing
             #expect(continued["status"] as? String == "done" && (continued["bars"] as? [Any])?.count == 4)
             let list = try Self.json(try await client.execute(uri: "/api/takes", method: .get))
             #expect((list["takes"] as? [Any])?.count == 3)
+            // The page's poll names the takes it wants; a name of no take is left out.
+            let some = try Self.json(
+                try await client.execute(uri: "/api/takes?ids=\(id),nothing,\(id)", method: .get))
+            #expect((some["takes"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
         }
     }
 

@@ -553,12 +553,16 @@ function startStudio() {
     });
   }
 
-  // Reads every take: at load (retrying until the server answers), and as the
-  // poll for unfinished takes that have no live stream.
+  // Reads every take at load (retrying until the server answers); as the poll,
+  // only the unfinished takes that have no live stream.
   async function loadTakes(atStart) {
     state.pollTimer = null;
+    const polled = atStart ? [] : [...state.takes.values()]
+      .filter((t) => isUnfinished(t) && !state.streams.has(t.id)).map((t) => t.id);
+    if (!atStart && !polled.length) { syncStreams(); return; }
     try {
-      const data = await api('/api/takes');
+      const query = atStart ? '' : `?ids=${polled.map(encodeURIComponent).join(',')}`;
+      const data = await api(`/api/takes${query}`);
       mergeTakes((data && data.takes) || []);
       recovered('takes');
       if (!state.shownId && state.takes.size) showTake([...state.takes.keys()].pop());
@@ -1273,6 +1277,7 @@ function startStudio() {
         return s ? Array.from({ length: s.last - s.first + 1 }, (_, i) => s.first + i + 1) : [];
       },
       noteCount: () => (shownTake() ? shownTake().notes.length : 0),
+      takeStatuses: () => Object.fromEntries([...state.takes.values()].map((t) => [t.id, t.status])),
     };
     layoutRoll();
     refresh();
