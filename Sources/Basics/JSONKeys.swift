@@ -9,17 +9,23 @@ public struct UnknownKeyError: Error, Equatable, CustomStringConvertible {
     public var key: String
     /// The known key closest to it, if one is close.
     public var suggestion: String?
+    /// Every key `source` knows, listed when none is close (empty: not listed).
+    public var knownKeys: [String]
 
-    /// The error for `key` in `source`, suggesting `suggestion`.
-    public init(source: String, key: String, suggestion: String?) {
+    /// The error for `key` in `source`, suggesting `suggestion`, else listing `knownKeys`.
+    public init(source: String, key: String, suggestion: String?, knownKeys: [String] = []) {
         self.source = source
         self.key = key
         self.suggestion = suggestion
+        self.knownKeys = knownKeys
     }
 
-    /// One line naming the key and the nearest valid one.
+    /// One line naming the key and the nearest valid one, or the valid ones when none is near.
     public var description: String {
-        "\(source): unknown key '\(key)'" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")
+        let help =
+            suggestion.map { " (did you mean '\($0)'?)" }
+            ?? (knownKeys.isEmpty ? "" : " (the keys are \(knownKeys.sorted().joined(separator: ", ")))")
+        return "\(source): unknown key '\(key)'" + help
     }
 }
 
@@ -30,7 +36,7 @@ public enum JSONKeys {
     public static func requireKnown(_ data: Data, known: [String], source: String) throws {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
         for key in object.keys.sorted() where !known.contains(key) {
-            throw UnknownKeyError(source: source, key: key, suggestion: nearest(to: key, in: known))
+            throw UnknownKeyError(source: source, key: key, suggestion: nearest(to: key, in: known), knownKeys: known)
         }
     }
 

@@ -128,15 +128,21 @@ private func scratch() throws -> URL {
     @Test func unknownKeysNameTheNearestKnownOne() throws {
         let known = ["chords", "ticksPerBeat", "beatsPerBar"]
         try JSONKeys.requireKnown(Data(#"{"chords": false}"#.utf8), known: known, source: "my.json")
-        #expect(throws: UnknownKeyError(source: "my.json", key: "chordz", suggestion: "chords")) {
+        #expect(
+            throws: UnknownKeyError(source: "my.json", key: "chordz", suggestion: "chords", knownKeys: known)
+        ) {
             try JSONKeys.requireKnown(Data(#"{"chordz": false}"#.utf8), known: known, source: "my.json")
         }
-        #expect(throws: UnknownKeyError(source: "my.json", key: "zzzzzzzz", suggestion: nil)) {
+        #expect(throws: UnknownKeyError(source: "my.json", key: "zzzzzzzz", suggestion: nil, knownKeys: known)) {
             try JSONKeys.requireKnown(Data(#"{"zzzzzzzz": 1}"#.utf8), known: known, source: "my.json")
         }
         #expect(
-            "\(UnknownKeyError(source: "my.json", key: "chordz", suggestion: "chords"))"
+            "\(UnknownKeyError(source: "my.json", key: "chordz", suggestion: "chords", knownKeys: known))"
                 == "my.json: unknown key 'chordz' (did you mean 'chords'?)")
+        // With no key near, the message lists them all.
+        #expect(
+            "\(UnknownKeyError(source: "my.json", key: "zzzzzzzz", suggestion: nil, knownKeys: known))"
+                == "my.json: unknown key 'zzzzzzzz' (the keys are beatsPerBar, chords, ticksPerBeat)")
         #expect(JSONKeys.nearest(to: "ticks_per_beat", in: known) == "ticksPerBeat")
     }
 
