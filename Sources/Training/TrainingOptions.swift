@@ -119,11 +119,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         self.initializedFrom = initializedFrom
     }
 
+    /// The warm-up when none is given: a tenth of the run, at most 1,000 updates.
+    public static func defaultWarmupSteps(steps: Int) -> Int { min(1000, steps / 10) }
+
     /// The spec's defaults for `kind`: Adam lr 2.5e-4, clip 0.25 for Transformer-XL; AdamW
     /// (0.9, 0.95), clip 1.0 for GPT-2 (same peak rate, so the two compare on equal terms).
     public static func defaults(for kind: ModelKind, data: DataOptions, steps: Int = 1000) -> TrainingOptions {
         TrainingOptions(
-            batch: 16, steps: steps, learningRate: 2.5e-4, warmupSteps: min(1000, steps / 10),
+            batch: 16, steps: steps, learningRate: 2.5e-4, warmupSteps: defaultWarmupSteps(steps: steps),
             clip: kind == .gpt2 ? 1.0 : 0.25, seed: 1, evalEvery: 500, saveEvery: 500, evalTokens: 65_536,
             optimizer: kind == .gpt2 ? .gpt2 : .transformerXL, data: data)
     }

@@ -8,12 +8,14 @@ import Tensor
 /// the trainer, print what is about to happen, train, print the outcome.
 public enum TrainingRun {
     /// Starts a new run in `run`. With `epochs`, `options.steps` is replaced by that many
-    /// passes over the training split (known only once the data is loaded).
+    /// passes over the training split (known only once the data is loaded), and the warm-up by
+    /// the default for that many steps unless `warmupGiven` (the user chose it).
     /// `initialWeights`: fine-tune these weights (which fit `modelConfig`) instead of drawing new ones.
     /// `group`: the processes training together (each process of it calls this).
     public static func start(
         run: URL, modelConfig: ModelConfig, tokenizer: REMITokenizer, options: TrainingOptions,
-        epochs: Int?, initialWeights: SafetensorsFile? = nil, group: ProcessGroup = .single,
+        epochs: Int?, warmupGiven: Bool = false, initialWeights: SafetensorsFile? = nil,
+        group: ProcessGroup = .single,
         progress: ProgressPrinter
     ) throws -> TrainingSummary {
         try options.validate()
@@ -26,7 +28,7 @@ public enum TrainingRun {
         if let epochs {
             let perEpoch = batchesPerEpoch(modelConfig: modelConfig, data: data, batch: options.batch)
             options.steps = max(1, epochs * perEpoch)
-            options.warmupSteps = min(options.warmupSteps, options.steps / 10)
+            if !warmupGiven { options.warmupSteps = TrainingOptions.defaultWarmupSteps(steps: options.steps) }
         }
         let trainer = try Trainer(
             run: run, modelConfig: modelConfig, tokenizer: tokenizer, options: options, data: data,

@@ -274,8 +274,10 @@ struct TrainCommand: ParsableCommand {
                 config.infillBridgeBars = infillBridge
                 tokenizer = try REMITokenizer(config: config)
             }
+            // Kept absolute: `eval` and `--resume` read it again from wherever they are run.
             var dataOptions = DataOptions(
-                path: data ?? "", ratios: splitRatios.ratios(),
+                path: data.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "",
+                ratios: splitRatios.ratios(),
                 cacheFolder: noCache ? nil : (cache ?? TokenCache.defaultFolder.path),
                 augmentation: noAugment ? .none : .standard)
             if tokenizer.hasControls {
@@ -298,7 +300,8 @@ struct TrainCommand: ParsableCommand {
             try modelConfig.checkFitsInMemory(batch: batch)
             summary = try TrainingRun.start(
                 run: URL(fileURLWithPath: out ?? ""), modelConfig: modelConfig, tokenizer: tokenizer,
-                options: options, epochs: epochs, initialWeights: initial?.weights, group: group, progress: progress)
+                options: options, epochs: epochs, warmupGiven: warmup != nil, initialWeights: initial?.weights,
+                group: group, progress: progress)
         }
         return summary
     }

@@ -233,8 +233,34 @@ import Testing
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: folder.appendingPathComponent("mine/model-card.json")))
             as? [String: Any]
-        #expect(card?["data"] as? String == "data" && card?["updates"] as? Int == 1, "\(String(describing: card))")
+        // The data is named by its absolute path, so that eval finds it from any folder.
+        #expect(
+            card?["data"] as? String == data.standardizedFileURL.path && card?["updates"] as? Int == 1,
+            "\(String(describing: card))")
         #expect((card?["licence"] as? String)?.contains("not stated") == true)
+    }
+
+    /// `--epochs` sets the run's length once the data is read; the default warm-up is a tenth of
+    /// that length (it was a tenth of the 1,000 steps of a run without --steps). The run names
+    /// its data by absolute path, so `eval` from another folder reads the same data.
+    @Test func epochsSetTheWarmUpAndTheDataIsFoundFromAnywhere() throws {
+        let folder = try CLI.scratchFolder()
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        for i in 0..<3 { try data.appendingPathComponent("p\(i).mid").write(Fixture.scale(bars: 40 + 8 * i)) }
+        let train = try CLI.run(
+            [
+                "train", "--data", "data", "--preset", "tiny", "--epochs", "30", "--batch", "1", "--seg-len", "16",
+                "--out", "run", "--no-cache", "--validation-ratio", "0.4", "--eval-every", "0",
+            ], in: folder)
+        #expect(train.status == 0, "\(train)")
+        let line = try #require(train.stdout.split(separator: "\n").first { $0.contains(" steps (") })
+        let steps = try #require(Int(line.split(separator: " steps (")[0].split(separator: " ").last ?? ""))
+        #expect(steps > 1000 && line.contains("warm-up \(steps / 10)"), "\(line)")
+        let elsewhere = folder.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let scored = try CLI.run(["eval", "--checkpoint", "../run", "--split", "all", "--no-cache"], in: elsewhere)
+        #expect(scored.status == 0 && scored.stdout.contains(data.standardizedFileURL.path), "\(scored)")
     }
 
     /// A scratch folder with `songs` scales in data/ and a tiny GPT-2 trained on them for one
