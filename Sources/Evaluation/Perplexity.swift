@@ -16,7 +16,7 @@ public struct NLLReport: Codable, Equatable, Sendable {
     public var tokens: Int
     /// Sum of -ln p over the scored targets, in nats.
     public var totalNLL: Double
-    /// Notes (`Note On` ids) per token in the evaluated sequence.
+    /// Notes (`Note On` ids) per scored target.
     public var notesPerToken: Double
     /// Control tokens read and scored besides `tokens` (docs/control.md): their NLL is in
     /// `totalNLL` but `tokens` counts the music only, so `nllPerToken` is an upper bound on the
@@ -29,9 +29,9 @@ public struct NLLReport: Codable, Equatable, Sendable {
     public var perplexity: Double { exp(nllPerToken) }
     /// NLL per token in bits (nats / ln 2).
     public var bitsPerToken: Double { nllPerToken / log(2) }
-    /// NLL per note, in nats: the NLL of the whole sequence divided by its notes, that is NLL
-    /// per token times tokens per note. It compares models whose tokenizers spend different
-    /// numbers of tokens on a note.
+    /// NLL per note, in nats: the NLL of the scored targets divided by the notes among them,
+    /// that is NLL per token times tokens per note. It compares models whose tokenizers spend
+    /// different numbers of tokens on a note.
     public var nllPerNote: Double { notesPerToken > 0 ? nllPerToken / notesPerToken : .nan }
 
     private enum CodingKeys: String, CodingKey {
@@ -99,12 +99,12 @@ public enum Perplexity {
     ) throws -> NLLReport {
         let result = try Validation.negativeLogLikelihood(
             model: model, tokens: tokens, batch: batch,
-            memoryLength: memoryLength)
+            memoryLength: memoryLength, isNote: { isNote($0, in: vocabulary) })
         let isTXL = model.config.kind == .transformerXL
         return NLLReport(
             memoryLength: isTXL ? (memoryLength ?? model.config.memoryLength) : nil,
             tokens: result.tokens, totalNLL: result.totalNLL,
-            notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
+            notesPerToken: result.tokens > 0 ? Double(result.notes) / Double(result.tokens) : 0)
     }
 
     /// The report of `stepper` on `tokens` read one token at a time, as generation reads
@@ -130,9 +130,10 @@ public enum Perplexity {
             if t % 256 == 0, shouldStop() { throw CancellationError() }
             if t + 1 < tokens.count { next = try stepper.step(tokens[t]) }
         }
+        // The first token is read, not scored.
         return NLLReport(
             memoryLength: memoryLength, tokens: tokens.count - 1, totalNLL: total,
-            notesPerToken: notesPerToken(tokens, vocabulary: vocabulary))
+            notesPerToken: notesPerToken(Array(tokens.dropFirst()), vocabulary: vocabulary))
     }
 
     /// `Note On` ids per id in `tokens`.

@@ -13,6 +13,8 @@ public struct NLLResult: Equatable, Sendable {
     public var totalNLL: Double
     /// Targets scored.
     public var tokens: Int
+    /// Scored targets that are notes, when the caller asked for them to be counted (else 0).
+    public var notes = 0
 
     /// Mean NLL per token (nats); perplexity is its exponential.
     public var perToken: Double { tokens > 0 ? totalNLL / Double(tokens) : .nan }
@@ -29,10 +31,12 @@ public enum Validation {
     /// carried between segments, keeping `memoryLength` rows (default: the config's; a longer
     /// evaluation memory is allowed by the relative encoding). GPT-2 reads windows of
     /// `segmentLength` (at most its positions), each on its own. Every target in the B streams
-    /// is scored once; the last `tokens.count mod B` tokens are not read.
+    /// is scored once; the last `tokens.count mod B` tokens are not read. `isNote`, when given,
+    /// counts the scored targets that are notes, so that a figure per note divides by the notes
+    /// whose NLL is in the sum.
     public static func negativeLogLikelihood(
         model: LanguageModel, tokens: [Int32], batch: Int,
-        segmentLength: Int? = nil, memoryLength: Int? = nil
+        segmentLength: Int? = nil, memoryLength: Int? = nil, isNote: ((Int32) -> Bool)? = nil
     ) throws -> NLLResult {
         let T = segmentLength ?? model.config.segmentLength
         let batches: BatchSequence
@@ -54,6 +58,7 @@ public enum Validation {
             let loss = try model.loss(tokens: b.tokens, targets: b.targets, batch: b.batch, memory: &memory)
             result.totalNLL += Double(loss) * Double(b.targets.count)
             result.tokens += b.targets.count
+            if let isNote { result.notes += b.targets.reduce(0) { $0 + (isNote($1) ? 1 : 0) } }
         }
         return result
     }

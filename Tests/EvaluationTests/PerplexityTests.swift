@@ -79,6 +79,27 @@ struct PerplexityTests {
         #expect(report.memoryLength == (kind == .gpt2 ? nil : config.memoryLength))
     }
 
+    /// NLL per note divides by the notes among the scored targets: a GPT-2 reads whole windows
+    /// only, so the tokens after the last one (and the very first) have no NLL in the sum and
+    /// their notes must not count (they did, inflating the figure).
+    @Test func nllPerNoteCountsOnlyTheScoredNotes() throws {
+        let vocabulary = try REMITokenizer().vocabulary
+        let config = ModelConfig.tiny(.gpt2, vocabularySize: vocabulary.count)
+        let model = try LanguageModel(
+            config: config, checkpoint: GPT2(config: config, generator: SeededGenerator(seed: 3)).checkpoint())
+        let note = Int32(vocabulary.id(for: .noteOn(60)) ?? -1)
+        let other = Int32(vocabulary.id(for: .bar) ?? -1)
+        // Two windows and a half: the last half is read by no window. Notes fall on every third
+        // token in the windows and on every token after them.
+        let T = min(config.segmentLength, config.positions)
+        let tokens = (0..<(2 * T + T / 2)).map { i in i > 2 * T || i % 3 == 1 ? note : other }
+        let report = try Perplexity.evaluate(model: model, tokens: tokens, batch: 1, vocabulary: vocabulary)
+        let scored = Array(1...(2 * T))
+        #expect(report.tokens == scored.count)
+        let notes = scored.filter { tokens[$0] == note }.count
+        #expect(abs(report.nllPerNote - report.totalNLL / Double(notes)) < 1e-9 * report.nllPerNote)
+    }
+
     /// Stepwise scoring through a float32 decoder is the model's own NLL (GPT-2 inside its
     /// window: the full forward's log-probabilities); int8 and int4 move it, but only a little.
     @Test func stepwiseScoringEqualsTheFullForward() throws {
