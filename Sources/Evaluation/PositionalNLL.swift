@@ -65,7 +65,17 @@ public struct PositionalReport: Encodable, Equatable, Sendable {
 
 /// Scores whole pieces for `PositionalReport`s.
 public enum PositionalEvaluation {
-    /// The NLL of every target of `pieces` (each ending with end-of-piece), by position: the
+    /// The pieces of `tokens` (pieces joined, each ending with `endOfPiece`), each with its
+    /// end-of-piece; a last piece cut short (as `--max-tokens` cuts one) has none, and gets none,
+    /// so no target is scored that the data does not hold. Pieces of fewer than 2 tokens have no
+    /// target and are left out.
+    public static func pieces(of tokens: [Int32], endOfPiece: Int32) -> [[Int32]] {
+        let parts = tokens.split(separator: endOfPiece, omittingEmptySubsequences: false)
+        return parts.enumerated().map { i, part in i < parts.count - 1 ? Array(part) + [endOfPiece] : Array(part) }
+            .filter { $0.count >= 2 }
+    }
+
+    /// The NLL of every target of `pieces` (each ending with end-of-piece, but for a last piece cut short), by position: the
     /// tokens at index 1 onward of each piece (so both architectures score the same tokens).
     ///
     /// Transformer-XL reads `batch` streams, each a run of whole pieces (the longest piece

@@ -255,9 +255,8 @@ struct EvalCommand: ParsableCommand {
         var positional: [PositionalReport] = []
         let pieces =
             byPosition
-            ? evaluation.tokens.split(
-                separator: Int32(bundle.tokenizer.vocabulary.endOfPieceID), omittingEmptySubsequences: false
-            ).map { Array($0) + [Int32(bundle.tokenizer.vocabulary.endOfPieceID)] }.filter { $0.count >= 2 } : []
+            ? PositionalEvaluation.pieces(
+                of: evaluation.tokens, endOfPiece: Int32(bundle.tokenizer.vocabulary.endOfPieceID)) : []
         for m in memories {
             let report: NLLReport
             if byPosition, let model {

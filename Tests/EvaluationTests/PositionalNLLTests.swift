@@ -21,6 +21,18 @@ import Testing
         }
     }
 
+    /// Pieces keep their end-of-piece; a last piece cut short gets none (it had one added, a
+    /// target the data does not hold, scored at a position far past its real length).
+    @Test func aPieceCutShortGetsNoEndOfPiece() {
+        let eop: Int32 = 0
+        #expect(
+            PositionalEvaluation.pieces(of: [5, 6, eop, 7, 8, 9, eop, 4, 3], endOfPiece: eop)
+                == [[5, 6, eop], [7, 8, 9, eop], [4, 3]])
+        #expect(
+            PositionalEvaluation.pieces(of: [5, 6, eop, eop, 7, eop], endOfPiece: eop) == [[5, 6, eop], [7, eop]])
+        #expect(PositionalEvaluation.pieces(of: [5, eop, 9], endOfPiece: eop) == [[5, eop]])
+    }
+
     @Test func piecesAreLaidWholeIntoStreamsOfOneLength() {
         let pieces = Self.pieces([5, 3, 4, 2, 6], seed: 1)
         let streams = PositionalEvaluation.streams(of: pieces, count: 2, padding: 2)
