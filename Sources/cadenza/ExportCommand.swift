@@ -76,12 +76,27 @@ struct ExportCommand: ParsableCommand {
             to: folder, as: float16 ? .f16 : .f32, card: bundle.card ?? run.flatMap(Self.provenance))
         // The style bias belongs to these weights: it goes with them.
         if let bias = try StyleBias.read(from: bundle.folder, for: bundle.tokenizer) { try bias.write(to: folder) }
+        // So does the generation precision measured on them, where the export holds the same
+        // bytes (float32); generation would otherwise choose another and write other music.
+        var precisionNote = ""
+        if let choice = bundle.decoderChoice {
+            let exported = folder.appendingPathComponent(ModelFolder.weightsFile)
+            if try DecoderChoice.checksum(ofWeightsAt: exported) == choice.weightsChecksum {
+                try AtomicFile.write(choice.json(), to: folder.appendingPathComponent(ModelFolder.decodingFile))
+                precisionNote = "; generation precision \(choice.precision.rawValue), as measured on these weights"
+            } else {
+                precisionNote =
+                    "; the generation precision measured on the checkpoint (\(choice.precision.rawValue)) does not "
+                    + "carry over to other weights: measure it with `cadenza eval --checkpoint \(out) "
+                    + "--choose-precision`"
+            }
+        }
         let path = folder.appendingPathComponent(ModelFolder.weightsFile).path
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         print(
             "wrote \(folder.path): \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, "
                 + "\(ModelFolder.weightsFile) \(String(format: "%.1f", Double(bytes) / 1_000_000)) MB "
-                + "(\(float16 ? "F16" : "F32")), from \(bundle.folder.path)")
+                + "(\(float16 ? "F16" : "F32")), from \(bundle.folder.path)\(precisionNote)")
     }
 
     /// A model card for a model exported from a training checkpoint that has none: where it

@@ -321,6 +321,23 @@ import Testing
                     == Data(contentsOf: folder.appendingPathComponent("b.mid")))
         }
 
+        // An export of the same bytes carries the choice, and generates the same music; a float16
+        // export says to measure again.
+        let exported = try CLI.run(["export", "--checkpoint", "run", "--out", "exported"], in: folder)
+        #expect(exported.status == 0 && exported.stdout.contains("as measured on these weights"), "\(exported)")
+        #expect(
+            try Data(contentsOf: folder.appendingPathComponent("exported/decoding.json"))
+                == Data(contentsOf: folder.appendingPathComponent("run/best/decoding.json")))
+        let fromExport = try CLI.run(
+            ["generate", "--checkpoint", "exported", "--seed", "3", "--tokens", "60", "--out", "c.mid"], in: folder)
+        #expect(fromExport.status == 0, "\(fromExport)")
+        #expect(
+            try Data(contentsOf: folder.appendingPathComponent("c.mid"))
+                == Data(contentsOf: folder.appendingPathComponent("a.mid")))
+        let half = try CLI.run(["export", "--checkpoint", "run", "--float16", "--out", "half"], in: folder)
+        #expect(half.status == 0 && half.stdout.contains("does not carry over"), "\(half)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("half/decoding.json").path))
+
         // The bundled models are not written into; flags that score otherwise do not combine.
         let bundled = try CLI.run(
             ["eval", "--checkpoint", Self.pretrained.path, "--data", "data", "--no-cache", "--choose-precision"],
