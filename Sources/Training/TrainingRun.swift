@@ -48,11 +48,17 @@ public enum TrainingRun {
         if let steps { options.steps = steps }
         if let evalEvery { options.evalEvery = evalEvery }
         if let saveEvery { options.saveEvery = saveEvery }
-        progress.message("resuming \(run.path) at step \(checkpoint.state.step) (epoch \(checkpoint.state.epoch + 1))")
-        if options.steps <= checkpoint.state.step {
+        let step = checkpoint.state.step
+        progress.message("resuming \(run.path) at step \(step) (epoch \(checkpoint.state.epoch + 1))")
+        if options.steps <= step {
+            // Nothing is read, trained, measured or written.
             progress.message(
-                "the run is already at step \(checkpoint.state.step), \(options.steps) asked for: nothing to train "
-                    + "(give --steps above \(checkpoint.state.step) to train further)")
+                "the run is already at step \(step), \(options.steps) asked for: nothing to train (give --steps above "
+                    + "\(step) to train further)")
+            return TrainingSummary(
+                steps: step, interrupted: false, validation: nil, lastLoss: .nan,
+                tokensSeen: checkpoint.state.tokensSeen,
+                tokensPerSecond: 0)
         }
         let data = try loadData(
             group: group, options: options, tokenizer: checkpoint.tokenizer,

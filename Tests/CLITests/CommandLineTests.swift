@@ -349,6 +349,22 @@ import Testing
         #expect(both.status == 64 && both.stderr.contains("does not combine"), "\(both)")
     }
 
+    /// Resuming a run at or past the steps asked for trains nothing and writes nothing (it
+    /// measured the generation precision again and rewrote decoding.json).
+    @Test func resumingAFinishedRunWritesNothing() throws {
+        let (folder, train) = try trainTinyGPT2(songs: 8)
+        #expect(train.status == 0, "\(train)")
+        let decoding = folder.appendingPathComponent("run/best/decoding.json")
+        let before = try FileManager.default.attributesOfItem(atPath: decoding.path)[.modificationDate] as? Date
+        try FileManager.default.removeItem(at: decoding)
+        for steps in [[], ["--steps", "1"]] {
+            let resumed = try CLI.run(["train", "--resume", "run"] + steps, in: folder)
+            #expect(resumed.status == 0 && resumed.stdout.contains("nothing to train"), "\(resumed)")
+            #expect(!resumed.stdout.contains("generation precision"), "\(resumed)")
+        }
+        #expect(before != nil && !FileManager.default.fileExists(atPath: decoding.path))
+    }
+
     @Test func memoryLengthForGPT2IsRefused() throws {
         let (folder, train) = try trainTinyGPT2(songs: 3)
         #expect(train.status == 0, "\(train)")
