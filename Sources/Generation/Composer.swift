@@ -175,8 +175,16 @@ public final class Composer {
                 bars: request.tokens == nil ? (request.bars ?? 16) : nil, tokens: request.tokens,
                 allowsEndOfPiece: request.allowsEndOfPiece)
             firstNewBar = prompt.barsKept + 1
+            generator.steering.opensNewBar = true
             decode = { [tokenizer] new in tokenizer.decode(ids: context + new) }
         case let .infill(file, bars):
+            if request.controls.tempo != nil {
+                // The bars around the gap keep the file's tempo map, and so do the new ones.
+                throw GenerationError.invalidControl(
+                    name: "tempo",
+                    reason:
+                        "an infill keeps the file's tempos; a tempo applies to new bars after a prompt or from scratch")
+            }
             let fill = try Infilling(
                 file: file, gap: (bars.lowerBound - 1)..<bars.upperBound, tokenizer: tokenizer,
                 style: resolved.style, key: resolved.key)
@@ -192,7 +200,7 @@ public final class Composer {
         var finishedBars = 0
         let barID = tokenizer.vocabulary.id(for: .bar) ?? -1
         var failure: Error?
-        let piece = try generator.generate(prompt: context, stop: stop, generator: &random) { progress in
+        var piece = try generator.generate(prompt: context, stop: stop, generator: &random) { progress in
             onToken?(progress)
             guard let onBar, failure == nil else { return }
             // A `Bar` opening new bar k + 1 closes bar k; the ids before it are that bar's end.
@@ -205,7 +213,8 @@ public final class Composer {
             written.append(progress.id)
         }
         if let failure { throw failure }
-        let newIDs = Array(piece.newIDs)
+        let newIDs = generator.steering.openingWithTempo(Array(piece.newIDs), tokenizer: tokenizer)
+        piece.ids = Array(piece.ids[..<piece.promptLength]) + newIDs
         let file = try decode(newIDs)
         let lastBar = firstNewBar + max(piece.bars, 1) - 1
         if let onBar, piece.bars > finishedBars { onBar(ComposedBar(bar: lastBar, file: file)) }

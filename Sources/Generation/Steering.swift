@@ -21,8 +21,8 @@ public struct Steering: Equatable, Sendable {
     /// The chords of each new bar, in order; the list repeats to fill the bars. Empty: the
     /// model writes its own chords. When it is set, the model writes no other chord.
     public var chords: [[PlannedChord]]
-    /// A tempo in bpm, written at the start of the first new bar and wherever the model
-    /// writes a tempo. nil: the model's own.
+    /// A tempo in bpm: any tempo the model writes is this one, and the first new bar opens with
+    /// it (`openingWithTempo`, after generation). nil: the model's own.
     public var tempoBPM: Int?
     /// Control tokens (`Style`, `Key`, `Density`, in that order) forced after every new `Bar`.
     /// The kinds not listed are left to the model.
@@ -30,6 +30,9 @@ public struct Steering: Equatable, Sendable {
     /// Whether the new music fills an infilling gap: it opens with a `Bar` and ends with
     /// `Infill_End` once the stop condition's bars are written, and only then.
     public var fillsGap: Bool
+    /// Whether the new music opens with a `Bar`: a continuation adds nothing to the prompt's
+    /// last bar, which it keeps as it is.
+    public var opensNewBar = false
     /// How firmly new notes keep to the asked harmony: a penalty, in nats, on the
     /// log-probability of every pitch outside the chord in force (with `chords`) or outside the
     /// scale of the asked key (a `Key` in `header`, without chords). The tokens alone steer the
@@ -53,7 +56,46 @@ public struct Steering: Equatable, Sendable {
 
     /// Whether anything is asked.
     public var isEmpty: Bool {
-        chords.isEmpty && tempoBPM == nil && !fillsGap && header.isEmpty && requiredParts.isEmpty
+        chords.isEmpty && tempoBPM == nil && !fillsGap && !opensNewBar && header.isEmpty && requiredParts.isEmpty
+    }
+
+    /// The `Tempo Class` and `Tempo Value` ids of `tempoBPM` in `tokenizer`'s vocabulary.
+    func tempoIDs(tokenizer: REMITokenizer) -> (classID: Int, valueID: Int)? {
+        guard let bpm = tempoBPM else { return nil }
+        let (c, v) = tokenizer.tempoClassAndValue(bpm: bpm)
+        guard let classID = tokenizer.vocabulary.id(for: .tempoClass(c)),
+            let valueID = tokenizer.vocabulary.id(for: .tempoValue(v))
+        else { return nil }
+        return (classID, valueID)
+    }
+
+    /// `ids` (new music, from the `Bar` that opens its first bar) with the first bar opening
+    /// with `tempoBPM`: `Position`, `Tempo Class`, `Tempo Value` after that bar's header and
+    /// any chord at its first position, as the tokenizer writes a tempo; unchanged when the
+    /// model wrote a tempo there itself (the steering made it this one) or nothing is asked.
+    ///
+    /// The tempo is written after the model, not forced on it: tempo tokens appear in the
+    /// music it learnt from where a piece begins or its tempo changes, so a bar that opened
+    /// with one was written as a piece's first bar, mostly a bar of rests or a pickup (the
+    /// bundled model, 20 seeds with style, key and density: 12.7 notes in the first bar against
+    /// 30.4 without a tempo).
+    public func openingWithTempo(_ ids: [Int], tokenizer: REMITokenizer) -> [Int] {
+        guard let tempo = tempoIDs(tokenizer: tokenizer) else { return ids }
+        let vocabulary = tokenizer.vocabulary
+        guard let first = ids.firstIndex(where: { vocabulary.event(for: $0) == .bar }) else { return ids }
+        var at = first + 1
+        while at < ids.count, let event = vocabulary.event(for: ids[at]), event.headerRank > 0 { at += 1 }
+        // Chords at the first position come before a tempo there; a tempo the model wrote ends the search.
+        while at + 1 < ids.count, vocabulary.event(for: ids[at]) == .position(0) {
+            switch vocabulary.event(for: ids[at + 1]) {
+            case .chord?: at += 2
+            case .tempoClass?: return ids
+            default:
+                return Array(ids[..<at]) + [vocabulary.id(for: .position(0)) ?? 0, tempo.classID, tempo.valueID]
+                    + ids[at...]
+            }
+        }
+        return Array(ids[..<at]) + [vocabulary.id(for: .position(0)) ?? 0, tempo.classID, tempo.valueID] + ids[at...]
     }
 
     /// Reads a progression as `--chords` takes it: bars separated by spaces (or `|`), chords
@@ -220,8 +262,6 @@ struct SteeringState {
     /// The new bar the plan was last read for, and how many of its chords are written.
     var planBar = 0
     var chordsWritten = 0
-    /// Whether the first new bar still needs its tempo.
-    var tempoPending: Bool
     /// The span of harmony the last notes fell in (`Steering.definingSpan`), and the pitch
     /// classes struck in it so far.
     var soundedSpan: (bar: Int, index: Int)?
@@ -240,17 +280,7 @@ struct SteeringState {
         durations = vocabulary.events.enumerated().compactMap { id, event in
             if case let .duration(step) = event { (id, (step + 1) * stepTicks) } else { nil }
         }
-        if let bpm = steering.tempoBPM {
-            let (c, v) = tokenizer.tempoClassAndValue(bpm: bpm)
-            if let classID = vocabulary.id(for: .tempoClass(c)), let valueID = vocabulary.id(for: .tempoValue(v)) {
-                tempo = (classID, valueID)
-            } else {
-                tempo = nil
-            }
-        } else {
-            tempo = nil
-        }
-        tempoPending = tempo != nil
+        tempo = steering.tempoIDs(tokenizer: tokenizer)
     }
 
     /// The chord still to write in new bar `bar` (1-based), if any.
@@ -270,13 +300,12 @@ struct SteeringState {
         }
         if let fill = vocabulary.id(for: .fillEnd) { mask[fill] = false }
         if steering.chords.isEmpty == false { for id in chordIDs { mask[id] = false } }
-        if steering.fillsGap && newBars == 0 {
-            // The gap starts at a bar line: nothing may be added to the bar before it.
+        if (steering.fillsGap || steering.opensNewBar) && newBars == 0 {
+            // The new music starts at a bar line: nothing may be added to the bar before it.
             force(vocabulary.id(for: .bar))
             return
         }
         let pending = pendingChord(inBar: newBars)
-        if newBars > 1 { tempoPending = false }
         if grammar.phase == .afterBar && newBars >= 1,
             let next = steering.header.first(where: { $0.headerRank > grammar.headerRank })
         {
@@ -290,11 +319,7 @@ struct SteeringState {
         switch grammar.phase {
         case .afterBar, .itemDone:
             if partMissing, let bar = vocabulary.id(for: .bar) { mask[bar] = false }
-            if tempoPending && newBars == 1 {
-                // The first bar opens at its first position: its chord (if one is asked there),
-                // then the tempo.
-                force(vocabulary.id(for: .position(0)))
-            } else if let pending {
+            if let pending {
                 // Nothing may pass the chord's position before it is written.
                 for (id, event) in vocabulary.events.enumerated() {
                     switch event {
@@ -311,8 +336,6 @@ struct SteeringState {
         case .afterPosition:
             if let pending, grammar.position == pending.position {
                 force(vocabulary.id(for: .chord(pending.label)))
-            } else if tempoPending && newBars == 1 && grammar.position == 0, let tempo {
-                force(tempo.classID)
             } else if partMissing, let missing = steering.requiredParts.first(where: { !playedParts.contains($0) }),
                 let id = vocabulary.id(for: .instrument(missing)), mask[id]
             {
@@ -375,7 +398,6 @@ struct SteeringState {
     mutating func advance(_ id: Int, grammar: REMIGrammar, newBars: Int) {
         switch vocabulary.event(for: id) {
         case .chord?: if !steering.chords.isEmpty { chordsWritten += 1 }
-        case .tempoValue?: tempoPending = false
         case let .noteOn(pitch)?:
             lastPitch = pitch
             if let span = steering.definingSpan(inBar: newBars, at: grammar.position) {

@@ -153,6 +153,10 @@ struct GenerateCommand: ParsableCommand {
             if let (name, _) = conflicting.first(where: { $0.1 }) {
                 throw ValidationError("\(name) cannot be given with --infill: the file around the bars is the prompt")
             }
+            if controls.tempo != nil {
+                throw ValidationError(
+                    "--tempo cannot be given with --infill: the rewritten bars keep the file's tempos")
+            }
         }
         if let tokens, !(1...Self.maximumTokens).contains(tokens) {
             throw ValidationError("--tokens must be 1...\(Self.maximumTokens), got \(tokens)")

@@ -209,21 +209,51 @@ struct SteeringTests {
         }
     }
 
-    @Test func aForcedTempoOpensTheFirstBarAndEveryTempoIsIt() throws {
+    /// A continuation starts at a bar line: the prompt's last bar gets no new note (it did: the
+    /// prompt ends before the next `Bar`, and the model went on writing in it).
+    @Test func aContinuationAddsNothingToThePromptsLastBar() throws {
+        let prompt = [REMIEvent.bar, .position(0), .velocity(20), .noteOn(60), .duration(3)].map {
+            vocabulary.id(for: $0)!
+        }
+        var opening = Steering()
+        opening.opensNewBar = true
+        var wroteIntoIt = 0
+        for seed in 0..<8 {
+            let free = try generate(Steering(), prompt: prompt, stop: try StopCondition(bars: 2), seed: UInt64(seed))
+            if free.newIDs.first != vocabulary.id(for: .bar) { wroteIntoIt += 1 }
+            let p = try generate(opening, prompt: prompt, stop: try StopCondition(bars: 2), seed: UInt64(seed))
+            #expect(p.newIDs.first == vocabulary.id(for: .bar) && p.grammarViolations == 0)
+        }
+        #expect(wroteIntoIt > 0, "without the rule the model writes into the prompt's bar")
+    }
+
+    /// A tempo is written into the first new bar after generation (after its header and a chord
+    /// at its first position), and any tempo the model writes is forced to it.
+    @Test func anAskedTempoOpensTheFirstBarAndEveryTempoIsIt() throws {
         let plan = try Steering.chords(parsing: "D:min", config: tokenizer.config)
+        let (c, v) = tokenizer.tempoClassAndValue(bpm: 96)
         for seed in 0..<6 {
-            let p = try generate(
-                Steering(chords: plan, tempoBPM: 96), stop: try StopCondition(bars: 3), seed: UInt64(seed))
-            let first = bars(p.newIDs).first ?? []
-            let (c, v) = tokenizer.tempoClassAndValue(bpm: 96)
+            let steering = Steering(chords: plan, tempoBPM: 96)
+            let p = try generate(steering, stop: try StopCondition(bars: 3), seed: UInt64(seed))
+            let opened = steering.openingWithTempo(Array(p.newIDs), tokenizer: tokenizer)
+            let first = (bars(opened).first ?? []).filter { $0.headerRank == 0 }
             #expect(
                 Array(first.prefix(6)) == [
                     .bar, .position(0), .chord(.chord(root: 2, quality: .minor)), .position(0), .tempoClass(c),
                     .tempoValue(v),
                 ])
-            let tempos = tokenizer.decode(ids: p.ids).tempoChanges
+            let tempos = tokenizer.decode(ids: opened).tempoChanges
             #expect(!tempos.isEmpty && tempos.allSatisfy { Int($0.bpm) == 96 })
         }
+        // A tempo the model wrote there itself is kept, not doubled; nothing asked, nothing added.
+        let ids = [REMIEvent.bar, .key(3), .position(0), .tempoClass(c), .tempoValue(v), .position(4)].map {
+            vocabulary.id(for: $0)!
+        }
+        #expect(Steering(tempoBPM: 96).openingWithTempo(ids, tokenizer: tokenizer) == ids)
+        #expect(Steering().openingWithTempo(Array(ids.prefix(2)), tokenizer: tokenizer) == Array(ids.prefix(2)))
+        #expect(
+            Steering(tempoBPM: 96).openingWithTempo(Array(ids.prefix(2)) + [ids[5]], tokenizer: tokenizer)
+                == Array(ids.prefix(2)) + [ids[2], ids[3], ids[4], ids[5]])
     }
 
     @Test func everyBarMayRestateStyleKeyDensityInThatOrder() throws {

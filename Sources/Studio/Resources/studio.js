@@ -212,7 +212,8 @@ function buildTakeRequest(form, model, extra = {}) {
   if (Array.isArray(c.styles) && c.styles.includes(form.style)) body.style = form.style;
   if (c.key && keyNames().includes(form.key)) body.key = form.key;
   if (c.density && DENSITIES.includes(form.density)) body.density = form.density;
-  if (c.tempo && String(form.tempo || '').trim() !== '') {
+  // An infill keeps the take's tempos, so the tempo field is not sent with one.
+  if (c.tempo && !extra.infill && String(form.tempo || '').trim() !== '') {
     field('tempo', (v) => Number.isInteger(v) && v >= 20 && v <= 300, 'Tempo must be a whole number from 20 to 300 bpm (or empty for the model\'s own).');
   }
   if (extra.prompt) body.prompt = extra.prompt;

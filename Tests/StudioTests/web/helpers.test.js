@@ -180,9 +180,10 @@ test('take request: prompt and infill', () => {
   const p = S.buildTakeRequest(form(), pretrained, { prompt: { take: 't3', bars: 4 } }).body;
   assert.deepEqual(p.prompt, { take: 't3', bars: 4 });
   assert.equal(p.bars, 8);
-  const i = S.buildTakeRequest(form({ bars: 'nonsense' }), pretrained, { infill: { take: 't3', first: 3, last: 4 } });
-  assert.deepEqual(i.errors, []); // bars is not sent for an infill
+  const i = S.buildTakeRequest(form({ bars: 'nonsense', tempo: '90' }), pretrained, { infill: { take: 't3', first: 3, last: 4 } });
+  assert.deepEqual(i.errors, []); // bars is not sent for an infill, nor the tempo (the take's own is kept)
   assert.equal(i.body.bars, undefined);
+  assert.equal(i.body.tempo, undefined);
   assert.deepEqual(i.body.infill, { take: 't3', first: 3, last: 4 });
 });
 
