@@ -37,7 +37,8 @@ extension REMITokenizer {
     /// 6. `Chord` becomes a marker (text `G:maj`) at the current onset.
     /// 7. The file: notes sorted by onset, then pitch, then the order written (same-pitch overlaps are kept as
     ///    written), tempo changes sorted by tick, a 4/4 time signature at tick 0; no tempo
-    ///    event means no tempo change (players assume 120 bpm).
+    ///    event means no tempo change (players assume 120 bpm). It ends (End of Track) at the
+    ///    bar line after its last bar, or at the last note's end if that is later.
     /// 8. With metres followed, each bar lasts as long as the metre in force when the next `Bar`
     ///    comes (4/4 until a `Time Signature` says otherwise), and the file has a time signature
     ///    at every bar whose metre differs from the bar before. A `Position` past the end of its
@@ -174,7 +175,11 @@ extension REMITokenizer {
         }
         markers = markers.enumerated().sorted { ($0.element.tick, $0.offset) < ($1.element.tick, $1.offset) }.map(
             \.element)
-        let end = max(notes.reduce(0) { max($0, $1.end) }, byTick.last?.tick ?? 0, markers.last?.tick ?? 0)
+        // A piece of N bars lasts N bars, rests included: it ends at the bar line after its
+        // last bar (or later, where a note rings past it).
+        let end = max(
+            notes.reduce(0) { max($0, $1.end) }, byTick.last?.tick ?? 0, markers.last?.tick ?? 0,
+            bar >= 0 ? barStart + barTicks : 0)
         var tracks = self.tracks(of: notes, parts: parts, endTick: end)
         if tracks.isEmpty { tracks = [Track(name: "Piano", endTick: end)] }
         tracks[0].texts = markers

@@ -26,6 +26,16 @@ import Testing
         #expect(file.division == .ticksPerBeat(480))
     }
 
+    /// A piece of N bars ends at the bar line after bar N, rests included (it ended at its last
+    /// note's end, mid-bar), or later where a note rings past it.
+    @Test func aPieceEndsAtTheBarLineAfterItsLastBar() {
+        let short: [REMIEvent] = [.bar, .position(0), .velocity(13), .noteOn(60), .duration(3), .bar, .bar]
+        #expect(tokenizer.decode(short).tracks[0].endTick == 3 * 1_920)
+        let ringing: [REMIEvent] = [.bar, .position(8), .velocity(13), .noteOn(60), .duration(63)]
+        #expect(tokenizer.decode(ringing).tracks[0].endTick == 960 + 64 * 60)
+        #expect(tokenizer.decode([.position(2)]).tracks[0].endTick == 1_920)
+    }
+
     @Test func noteOnWithoutDurationGetsTheDefaultAndWithoutVelocityTheDefault() {
         #expect(
             notes([.bar, .position(2), .velocity(20), .noteOn(64), .position(4), .noteOn(65), .duration(0)]) == [
