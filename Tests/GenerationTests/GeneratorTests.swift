@@ -45,6 +45,34 @@ struct GeneratorTests {
         }
     }
 
+    /// New notes stay on the keys asked (a piano's by default); a draw that lands off them is
+    /// drawn again, so the pieces that never land there keep every token.
+    @Test func newNotesStayOnTheKeys() throws {
+        let stop = try StopCondition(tokens: 400)
+        let stepper = try TransformerXLStepper(model: txl)
+        var offKeys = 0
+        for seed in 0..<6 {
+            var free = try generator(stepper)
+            free.keys = nil
+            var random = SeededGenerator(seed: UInt64(seed))
+            let wild = try free.generate(stop: stop, generator: &random)
+            var narrow = try generator(stepper)
+            narrow.keys = 48...72
+            random = SeededGenerator(seed: UInt64(seed))
+            let kept = try narrow.generate(stop: stop, generator: &random)
+            let pitches = { (p: GeneratedPiece) in
+                p.newIDs.compactMap { id -> Int? in
+                    if case let .noteOn(pitch)? = tokenizer.vocabulary.event(for: id) { pitch } else { nil }
+                }
+            }
+            #expect(!pitches(kept).isEmpty && pitches(kept).allSatisfy { (48...72).contains($0) })
+            offKeys += pitches(wild).filter { !(48...72).contains($0) }.count
+            let piano = try piece(stepper, seed: UInt64(seed), stop: stop)
+            #expect(pitches(piano).allSatisfy { Generator.pianoKeys.contains($0) })
+        }
+        #expect(offKeys > 0, "a random model strikes keys off a narrow range when free to")
+    }
+
     /// A piece starts with music: the first bar may not close before a note has sounded, even
     /// for a model that would rather write empty bars (as long-trained models learn from
     /// performances that open with silence).
