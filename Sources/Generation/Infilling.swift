@@ -107,11 +107,20 @@ public struct Infilling: Sendable {
         let internalTicks = tokenizer.config.ticksPerBeat
         let offset = gap.lowerBound * tokenizer.config.beatsPerBar * division
         let channel = target.flatMap { file.tracks[$0].notes.first?.channel } ?? 0
+        // A new note ringing past the gap ends where the kept music strikes its key again on its
+        // channel: two overlapping strikes of one key cannot both sound, and the kept one wins.
+        var nextStrikes: [Int: [Int]] = [:]
+        for track in out.tracks where !track.isDrum {
+            for note in track.notes where note.channel == channel {
+                nextStrikes[note.pitch, default: []].append(note.start)
+            }
+        }
+        for pitch in nextStrikes.keys { nextStrikes[pitch]?.sort() }
         let notes = written.map { note in
-            Note(
-                start: offset + note.start * division / internalTicks,
-                end: offset + note.end * division / internalTicks, pitch: note.pitch, velocity: note.velocity,
-                channel: channel)
+            let start = offset + note.start * division / internalTicks
+            var end = offset + note.end * division / internalTicks
+            if let next = nextStrikes[note.pitch]?.first(where: { $0 > start }), next < end { end = next }
+            return Note(start: start, end: end, pitch: note.pitch, velocity: note.velocity, channel: channel)
         }
         if let target {
             out.tracks[target].notes = (out.tracks[target].notes + notes).enumerated()

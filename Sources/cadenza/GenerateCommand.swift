@@ -29,14 +29,18 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A MIDI file to continue.")
     var prompt: String?
 
-    @Option(parsing: .unconditional, help: "How many bars of the prompt to keep.")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "How many bars of the prompt to keep (the model's bars: 4 beats for the bundled models, whatever the file's metre)."
+    )
     var promptBars: Int = 4
 
     @Option(
         parsing: .unconditional,
         help: """
             New bars to write, 1...\(Self.maximumBars) (default: 16 when --tokens is not given); with --infill, \
-            the bars to rewrite, as 5-8 (bars count from 1).
+            the bars to rewrite, as 5-8 (bars count from 1, in the model's bars: 4 beats for the bundled models).
             """)
     var bars: BarSelection?
 
@@ -205,9 +209,15 @@ struct GenerateCommand: ParsableCommand {
         request.bars = tokens == nil ? (bars?.count ?? 16) : nil
         request.tokens = tokens
         if let infill = controls.infill, let bars {
-            request.source = .infill(try readMIDI(infill, for: "--infill"), bars: bars.first...bars.last)
+            let file = try readMIDI(infill, for: "--infill")
+            request.source = .infill(file, bars: bars.first...bars.last)
+            noteOtherMetres(
+                of: file, named: infill, bars: "--bars \(bars.first)-\(bars.last)", config: bundle.tokenizer.config)
         } else if let prompt {
-            request.source = .continuation(try readMIDI(prompt, for: "--prompt"), bars: promptBars)
+            let file = try readMIDI(prompt, for: "--prompt")
+            request.source = .continuation(file, bars: promptBars)
+            noteOtherMetres(
+                of: file, named: prompt, bars: "--prompt-bars \(promptBars)", config: bundle.tokenizer.config)
         }
         print(
             "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from "
@@ -274,6 +284,17 @@ struct GenerateCommand: ParsableCommand {
                     + "(\(String(format: "%.2f", share))%)"
             )
         }
+    }
+
+    /// Says that bars count the model's bars when `file`'s own are of another length: a model
+    /// that does not follow metres reads every piece in bars of `beatsPerBar` beats.
+    private func noteOtherMetres(of file: MIDIFile, named name: String, bars flag: String, config: TokenizerConfig) {
+        guard !config.followsMeters else { return }
+        let others = file.timeSignatures.filter { $0.numerator * 4 != config.beatsPerBar * $0.denominator }
+        guard let first = others.first else { return }
+        print(
+            "note: \(name) is marked \(first.numerator)/\(first.denominator); this model's bars are "
+                + "\(config.beatsPerBar) beats long, and \(flag) counts them, not the file's own bars")
     }
 
     /// Says what was done to the prompt: moved to the asked key, or shorter than asked.

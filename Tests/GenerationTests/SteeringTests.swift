@@ -325,6 +325,29 @@ struct SteeringTests {
         #expect(throws: GenerationError.self) { try Infilling(file: original, gap: 0..<1, tokenizer: REMITokenizer()) }
     }
 
+    /// A new note ringing past the gap ends where the kept music strikes its key again (it ran
+    /// across that strike: two overlapping note-ons of one key on one channel).
+    @Test func aNewNoteEndsWhereTheKeptMusicStrikesItsKeyAgain() throws {
+        let kept = [
+            Note(start: 384 + 48, end: 384 + 90, pitch: 60, velocity: 80),
+            Note(start: 384, end: 480, pitch: 64, velocity: 80),
+        ]
+        let original = MIDIFile(
+            format: .multiTrack, division: .ticksPerBeat(96),
+            tracks: [Track(notes: [Note(start: 0, end: 90, pitch: 62, velocity: 80)] + kept, endTick: 2 * 384)])
+        let infilling = try Infilling(file: original, gap: 0..<1, tokenizer: tokenizer)
+        let middle = [
+            REMIEvent.bar, .position(0), .velocity(20), .noteOn(60), .duration(63), .position(0), .velocity(20),
+            .noteOn(67), .duration(63),
+        ]
+        .map { vocabulary.id(for: $0)! }
+        let notes = try infilling.splice(middle: middle).tracks[0].notes
+        #expect(notes.first { $0.pitch == 60 && $0.start == 0 }?.end == 384 + 48)
+        // A key the kept music does not strike again rings on.
+        #expect(notes.first { $0.pitch == 67 }?.end == 64 * 60 * 96 / 480)
+        #expect(notes.filter { $0.start >= 384 } == kept.sorted { $0.start < $1.start })
+    }
+
     /// The first bar rewritten when the bars after it are silent: the context then holds no
     /// note, and the rule that no bar closes before the first note once took away the `Bar`
     /// that opens the gap, leaving nothing to draw.
