@@ -91,17 +91,25 @@ public struct Infilling: Sendable {
 
     /// The file with the gap's notes replaced by the notes of `middle` (ids that start with the
     /// gap's first `Bar`). Notes that start in other bars, every tempo, time signature and
-    /// other event are kept exactly; the new notes go to the first track that has notes.
+    /// other event are kept exactly; the new notes go to the track (not a drum track) that held
+    /// most notes in the gap, or the first with notes when the gap was silent.
     public func splice(middle: [Int]) throws -> MIDIFile {
         guard case let .ticksPerBeat(division) = file.division, division > 0 else {
             throw REMIError.smpteTimeUnsupported
         }
         var out = file
-        var target: Int?
+        // The new notes go to the track that played most in the gap (the first track with notes
+        // when none did): a piano part rewritten in a song goes back into its piano track, not
+        // into the melody's.
+        var target: Int?, mostRemoved = 0
         for t in out.tracks.indices {
             let before = out.tracks[t].notes.count
             out.tracks[t].notes.removeAll { gap.contains(tokenizer.bar(ofTick: $0.start, division: division)) }
-            if before > 0 && target == nil { target = t }
+            let removed = before - out.tracks[t].notes.count
+            // Drums keep their track: the model writes keys, not drum sounds.
+            if before > 0 && !out.tracks[t].isDrum && (target == nil || removed > mostRemoved) {
+                (target, mostRemoved) = (t, removed)
+            }
         }
         let written = tokenizer.decode(ids: middle).tracks.flatMap(\.notes)
         let internalTicks = tokenizer.config.ticksPerBeat

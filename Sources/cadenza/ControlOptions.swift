@@ -50,7 +50,7 @@ struct ControlOptions: ParsableArguments {
     @Option(help: "How many notes per bar: sparse, medium or dense (the model's own thresholds: `cadenza info`).")
     var density: String?
 
-    @Option(parsing: .unconditional, help: "Tempo in beats per minute, 20...300.")
+    @Option(parsing: .unconditional, help: "Tempo in whole beats per minute, 20...300.")
     var tempo: Int?
 
     @Option(

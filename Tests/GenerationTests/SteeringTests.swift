@@ -348,6 +348,28 @@ struct SteeringTests {
         #expect(notes.filter { $0.start >= 384 } == kept.sorted { $0.start < $1.start })
     }
 
+    /// The new notes go to the track that played most in the gap, never to drums.
+    @Test func theGapIsWrittenIntoTheTrackThatPlayedMostInIt() throws {
+        let melody = Track(name: "MELODY", notes: [Note(start: 0, end: 90, pitch: 72, velocity: 80)], endTick: 768)
+        var drums = Track(
+            name: "Drums",
+            notes: (0..<8).map { Note(start: $0 * 48, end: $0 * 48 + 10, pitch: 36, velocity: 90, channel: 9) },
+            endTick: 768)
+        drums.isDrum = true
+        let piano = Track(
+            name: "PIANO",
+            notes: (0..<4).map { Note(start: $0 * 96, end: $0 * 96 + 90, pitch: 48 + $0, velocity: 70, channel: 2) }
+                + [Note(start: 384, end: 480, pitch: 50, velocity: 70, channel: 2)], endTick: 768)
+        let song = MIDIFile(format: .multiTrack, division: .ticksPerBeat(96), tracks: [melody, drums, piano])
+        let infilling = try Infilling(file: song, gap: 0..<1, tokenizer: tokenizer)
+        let middle = [REMIEvent.bar, .position(4), .velocity(20), .noteOn(55), .duration(3)].map {
+            vocabulary.id(for: $0)!
+        }
+        let result = try infilling.splice(middle: middle)
+        #expect(result.tracks[2].notes.map(\.pitch) == [55, 50] && result.tracks[2].notes[0].channel == 2)
+        #expect(result.tracks[0].notes.isEmpty && result.tracks[1].notes.isEmpty)
+    }
+
     /// The first bar rewritten when the bars after it are silent: the context then holds no
     /// note, and the rule that no bar closes before the first note once took away the `Bar`
     /// that opens the gap, leaving nothing to draw.
