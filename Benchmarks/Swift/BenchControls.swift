@@ -442,8 +442,10 @@ struct Lab {
         for (t, bpm) in [60, 90, 120, 160].enumerated() {
             for s in 0..<samples {
                 var random = SeededGenerator(seed: seed &+ UInt64(200 + t * 100 + s))
-                let a = try generator(Steering(tempoBPM: bpm)).generate(stop: stop, generator: &random)
-                let tempos = tokenizer.decode(ids: a.ids).tempoChanges
+                let steering = Steering(tempoBPM: bpm)
+                let a = try generator(steering).generate(stop: stop, generator: &random)
+                // As `Composer` writes it: the first bar opens with the tempo after generation.
+                let tempos = tokenizer.decode(ids: steering.openingWithTempo(a.ids, tokenizer: tokenizer)).tempoChanges
                 if !tempos.isEmpty && tempos.allSatisfy({ Int($0.bpm.rounded()) == bpm }) { tempoHits.0 += 1 }
                 tempoHits.1 += 1
             }
