@@ -197,6 +197,14 @@ struct EvalCommand: ParsableCommand {
         guard let path = data ?? trained?.data.path else {
             throw ValidationError("--data is required: \(bundle.folder.path) does not say what it was trained on")
         }
+        if data == nil, !path.hasPrefix("/") {
+            // Runs made before paths were recorded absolute: the same name may be other data here.
+            FileHandle.standardError.write(
+                Data(
+                    ("note: \(bundle.folder.path) recorded its data as \(path), relative to the folder it was trained "
+                        + "in; reading it from \(FileManager.default.currentDirectoryPath) (give --data to be sure)\n")
+                        .utf8))
+        }
         // New music is scored whole; the training data's own held-out split by default.
         let isTrainingData =
             trained.map {
