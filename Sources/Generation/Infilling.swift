@@ -102,9 +102,14 @@ public struct Infilling: Sendable {
         // when none did): a piano part rewritten in a song goes back into its piano track, not
         // into the melody's.
         var target: Int?, mostRemoved = 0
+        // A note belongs to the bar its onset is in, as a score or a piano roll shows it: a
+        // played downbeat a hair early stays in the bar before (the tokenizer's grid snaps it
+        // into the next bar, which took it away with the gap).
+        let barTicks = tokenizer.config.beatsPerBar * division
+        let gapTicks = (gap.lowerBound * barTicks)..<(gap.upperBound * barTicks)
         for t in out.tracks.indices {
             let before = out.tracks[t].notes.count
-            out.tracks[t].notes.removeAll { gap.contains(tokenizer.bar(ofTick: $0.start, division: division)) }
+            out.tracks[t].notes.removeAll { gapTicks.contains($0.start) }
             let removed = before - out.tracks[t].notes.count
             // Drums keep their track: the model writes keys, not drum sounds.
             if before > 0 && !out.tracks[t].isDrum && (target == nil || removed > mostRemoved) {
@@ -113,7 +118,7 @@ public struct Infilling: Sendable {
         }
         let written = tokenizer.decode(ids: middle).tracks.flatMap(\.notes)
         let internalTicks = tokenizer.config.ticksPerBeat
-        let offset = gap.lowerBound * tokenizer.config.beatsPerBar * division
+        let offset = gapTicks.lowerBound
         let channel = target.flatMap { file.tracks[$0].notes.first?.channel } ?? 0
         // A new note ringing past the gap ends where the kept music strikes its key again on its
         // channel: two overlapping strikes of one key cannot both sound, and the kept one wins.

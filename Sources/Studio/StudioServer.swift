@@ -253,7 +253,12 @@ public struct StudioServer {
             if let prompt = settings.prompt {
                 let (source, sourceBars) = try sourceFile(prompt.take, role: "prompt", for: model)
                 guard (1...Self.maximumBars).contains(prompt.bars) else {
-                    throw StudioError(.badRequest, "prompt: bars must be 1...\(Self.maximumBars), got \(prompt.bars)")
+                    throw StudioError(
+                        .badRequest,
+                        prompt.bars > Self.maximumBars
+                            ? "prompt: a continuation keeps at most \(Self.maximumBars) bars, \(prompt.bars) asked: select "
+                                + "the bar to continue from (bar \(Self.maximumBars) or before)"
+                            : "prompt: bars must be 1...\(Self.maximumBars), got \(prompt.bars)")
                 }
                 guard prompt.bars <= sourceBars else {
                     throw StudioError(
@@ -281,6 +286,21 @@ public struct StudioServer {
                 .badRequest,
                 "\(role): take \(id)'s notes are all drums (MIDI channel 10), which the \(model.name) model does not "
                     + "play")
+        }
+        // A one-part model would fold a take of several parts into one (continuing) or leave
+        // only its own part in the rewritten bars (regenerating), without a word.
+        let parts = file.tracks.filter { !$0.notes.isEmpty && !$0.isDrum }
+        if !model.folder.tokenizer.config.hasInstruments && parts.count > 1 {
+            let names = parts.enumerated().map { $0.element.name ?? "track \($0.offset + 1)" }
+            let writer = take.settings.map { " (take \(id) was written by the \($0.model) model)" } ?? ""
+            throw StudioError(
+                .badRequest,
+                "\(role): take \(id) has \(parts.count) parts (\(names.joined(separator: ", "))) and the "
+                    + "\(model.name) model writes one: "
+                    + (role == "infill"
+                        ? "the rewritten bars would keep only its part"
+                        : "the kept bars would be folded into one part")
+                    + "; choose a model that writes parts\(writer)")
         }
         return (file, take.view.bars.count)
     }
@@ -313,8 +333,16 @@ public struct StudioServer {
         }
         let take = book.addUpload(name: String(shown), file: file, beatsPerBar: beats)
         guard let json = book.takeJSON(take.id) else { throw StudioError(.internalServerError, "the upload was lost") }
+        // The studio's bars are the model's: a file in another metre is shown, regenerated and
+        // continued in them, which a musician counting the score's bars must be told.
+        let other = file.timeSignatures.first { $0.numerator * 4 != beats * $0.denominator }
+        let note = other.map {
+            "\(shown) is marked \($0.numerator)/\($0.denominator); the studio shows it in the models' bars of "
+                + "\(beats) beats, which regenerating and continuing count"
+        }
         return Self.json(
-            Uploaded(id: take.id, name: take.name, bars: take.view.bars.count, notes: file.noteCount, take: json),
+            Uploaded(
+                id: take.id, name: take.name, bars: take.view.bars.count, notes: file.noteCount, take: json, note: note),
             status: .created)
     }
 
@@ -552,4 +580,18 @@ private struct Created: Encodable {
 }
 private struct Uploaded: Encodable {
     var id: String, name: String, bars: Int, notes: Int, take: TakeJSON
+    /// What a musician should know about how the file is read (its metre), else nil.
+    var note: String?
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(bars, forKey: .bars)
+        try c.encode(notes, forKey: .notes)
+        try c.encode(take, forKey: .take)
+        try c.encode(note, forKey: .note)
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, name, bars, notes, take, note }
 }

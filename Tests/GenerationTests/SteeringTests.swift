@@ -348,6 +348,26 @@ struct SteeringTests {
         #expect(notes.filter { $0.start >= 384 } == kept.sorted { $0.start < $1.start })
     }
 
+    /// A note played a hair before the gap's first downbeat stays in its bar (the tokenizer's grid
+    /// snaps it into the gap, which took it away), and one a hair before the bar after the gap
+    /// goes with the gap.
+    @Test func notesBelongToTheBarTheirOnsetIsIn() throws {
+        let early = Note(start: 384 - 9, end: 384 + 40, pitch: 74, velocity: 80)
+        let late = Note(start: 768 - 9, end: 768 + 40, pitch: 76, velocity: 80)
+        let after = Note(start: 768 + 96, end: 768 + 150, pitch: 77, velocity: 80)
+        let song = MIDIFile(
+            format: .multiTrack, division: .ticksPerBeat(96),
+            tracks: [
+                Track(notes: [Note(start: 0, end: 90, pitch: 72, velocity: 80), early, late, after], endTick: 1_152)
+            ])
+        let infilling = try Infilling(file: song, gap: 1..<2, tokenizer: tokenizer)
+        let middle = [REMIEvent.bar, .position(4), .velocity(20), .noteOn(55), .duration(3)].map {
+            vocabulary.id(for: $0)!
+        }
+        let notes = try infilling.splice(middle: middle).tracks[0].notes
+        #expect(notes.map(\.pitch) == [72, 74, 55, 77])
+    }
+
     /// The new notes go to the track that played most in the gap, never to drums.
     @Test func theGapIsWrittenIntoTheTrackThatPlayedMostInIt() throws {
         let melody = Track(name: "MELODY", notes: [Note(start: 0, end: 90, pitch: 72, velocity: 80)], endTick: 768)

@@ -175,6 +175,37 @@ import Testing
                 download.headers[.contentDisposition]
                     == #"attachment; filename="_t_ song.mid"; filename*=UTF-8''%C3%A9t%C3%A9%20song.mid"#)
             #expect(answer["notes"] as? Int == 8 && take["source"] as? String == "upload")
+            #expect(answer["note"] is NSNull)
+
+            // A waltz in two parts: shown in the models' 4-beat bars (the answer says so), and the
+            // piano model, which writes one part, may neither continue nor rewrite it.
+            var waltz = MIDIFile()
+            waltz.timeSignatures = [TimeSignature(tick: 0, numerator: 3, denominator: 4)]
+            waltz.tracks = [
+                Track(
+                    name: "Tune",
+                    notes: (0..<12).map { Note(start: $0 * 480, end: $0 * 480 + 400, pitch: 72, velocity: 80) },
+                    endTick: 5760),
+                Track(
+                    name: "Bass",
+                    notes: (0..<4).map {
+                        Note(start: $0 * 1440, end: $0 * 1440 + 400, pitch: 40, velocity: 80, channel: 1)
+                    },
+                    endTick: 5760),
+            ]
+            let uploaded = try Self.json(
+                try await client.execute(
+                    uri: "/api/prompts?name=waltz.mid", method: .post, body: ByteBuffer(bytes: try waltz.encoded())))
+            #expect((uploaded["note"] as? String)?.contains("marked 3/4") == true, "\(uploaded)")
+            let waltzID = try #require(uploaded["id"] as? String)
+            for body in [
+                #"{"model":"pretrained","bars":2,"prompt":{"take":"\#(waltzID)","bars":2}}"#,
+                #"{"model":"pretrained","infill":{"take":"\#(waltzID)","first":1,"last":1}}"#,
+            ] {
+                let refused = try await Self.post(client, body)
+                let reason = try Self.json(refused)["error"] as? String ?? ""
+                #expect(refused.status == .badRequest && reason.contains("has 2 parts (Tune, Bass)"), "\(reason)")
+            }
 
             // A few notes far apart: a file of a hundred bytes whose view would list millions of bars.
             var far = MIDIFile()

@@ -271,8 +271,21 @@ function describeSettings(take, nameOf = (id) => id) {
   const lines = [main.join(' · ')];
   if (controls.length) lines.push(controls.join(' · '));
   if (s.prompt) lines.push(`continues ${nameOf(s.prompt.take)} (bars 1–${s.prompt.bars})`);
-  if (s.infill) lines.push(`regenerates bars ${s.infill.first}–${s.infill.last} of ${nameOf(s.infill.take)}`);
+  if (s.infill) lines.push(`regenerates ${barSpan(s.infill.first, s.infill.last)} of ${nameOf(s.infill.take)}`);
   return lines;
+}
+
+/** "bar 3" or "bars 3–4". */
+function barSpan(first, last) {
+  return first === last ? `bar ${first}` : `bars ${first}–${last}`;
+}
+
+/** The take's tempo as a musician reads it: "114 bpm", or "90–117 bpm" when it changes; '' if unknown. */
+function describeTempo(take) {
+  const bpms = (take.tempos || []).map((t) => Number(t.bpm)).filter((b) => Number.isFinite(b) && b > 0);
+  if (!bpms.length) return '';
+  const lo = Math.round(Math.min(...bpms)), hi = Math.round(Math.max(...bpms));
+  return lo === hi ? `${lo} bpm` : `${lo}–${hi} bpm`;
 }
 
 /** Bars a generated take will have when finished (0 when unknown). */
@@ -292,12 +305,13 @@ function describeStatus(take) {
     return total ? `writing bar ${take.barsDone} of ${total}` : `writing bar ${take.barsDone}`;
   }
   if (take.status === 'failed') return `failed: ${take.error || 'unknown error'}`;
-  return take.seconds ? `done · ${formatTime(take.seconds)}` : 'done';
+  const tempo = describeTempo(take);
+  return ['done', take.seconds ? formatTime(take.seconds) : '', tempo].filter(Boolean).join(' · ');
 }
 
 if (typeof module !== 'undefined' && module.exports) {
   module.exports = {
-    keyNames, programFamily, drumKind, midiToFreq, pitchName, makeTempoMap, beatsToSeconds,
+    keyNames, programFamily, drumKind, midiToFreq, pitchName, makeTempoMap, beatsToSeconds, barSpan, describeTempo,
     secondsToBeats, barIndexAtBeat, beatToX, barAtX, barRange, continueBars, extendBars,
     pitchRange, shade, normalizeTake, applyBarEvent, buildTakeRequest, placeholderTake,
     formatTime, describeSettings, describeStatus, expectedBars, isUnfinished, FAMILY_NAMES,
@@ -674,6 +688,9 @@ function startStudio() {
       if (!res || res.id === undefined) throw new Error('the server did not return a take id');
       const take = putTake(placeholderTake(String(res.id), body, res.queuePosition || 0, model, source));
       if (!state.player) showTake(take.id);
+      // The new entry is at the top of the list: bring it into view, wherever the list was scrolled.
+      const entry = document.querySelector(`#takes li[data-take="${CSS.escape(take.id)}"]`);
+      if (entry) entry.scrollIntoView({ block: 'nearest' });
       clearError();
     } catch (err) {
       showError(`Could not start ${what}: ${err.message}`);
@@ -696,7 +713,7 @@ function startStudio() {
     const sel = state.selection;
     if (!take || !sel) return;
     submitTake({ infill: { take: take.id, first: sel.first + 1, last: sel.last + 1 } },
-      `new bars ${sel.first + 1}–${sel.last + 1} of ${take.name}`);
+      `new ${barSpan(sel.first + 1, sel.last + 1)} of ${take.name}`);
   }
 
   /** Sends a .mid file as raw bytes; the answer holds a ready-to-show take. */
@@ -716,7 +733,8 @@ function startStudio() {
       if (!res || !res.take) throw new Error('the server did not return the uploaded take');
       const take = putTake(Object.assign({ name: res.name, source: 'upload' }, res.take));
       showTake(take.id);
-      clearError();
+      if (typeof res.note === 'string' && res.note) showError(res.note);
+      else clearError();
     } catch (err) {
       showError(`Could not upload ${file.name}: ${err.message}`);
     } finally {

@@ -218,6 +218,11 @@ test('status and settings descriptions', () => {
   assert.equal(lines[2], 'continues song.mid (bars 1–4)');
   assert.equal(S.describeStatus({ status: 'failed', error: 'out of memory' }), 'failed: out of memory');
   assert.equal(S.describeStatus({ status: 'done', seconds: 75.4 }), 'done · 1:15');
+  assert.equal(S.describeStatus({ status: 'done', seconds: 75.4, tempos: [{ beat: 0, bpm: 114.0001 }] }), 'done · 1:15 · 114 bpm');
+  assert.equal(S.describeTempo({ tempos: [{ beat: 0, bpm: 90 }, { beat: 8, bpm: 117 }, { beat: 9, bpm: 100 }] }), '90–117 bpm');
+  assert.equal(S.describeTempo({ tempos: [] }), '');
+  assert.equal(S.barSpan(3, 3), 'bar 3');
+  assert.equal(S.barSpan(3, 4), 'bars 3–4');
   assert.equal(S.formatTime(16), '0:16');
   const up = S.normalizeTake({ id: 'u1', source: 'upload', bars: bars44(32), notes: [] });
   assert.match(S.describeSettings(up)[0], /uploaded MIDI · 32 bars/);
