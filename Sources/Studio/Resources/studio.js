@@ -687,7 +687,11 @@ function startStudio() {
       });
       if (!res || res.id === undefined) throw new Error('the server did not return a take id');
       const take = putTake(placeholderTake(String(res.id), body, res.queuePosition || 0, model, source));
-      if (!state.player) showTake(take.id);
+      if (!state.player) {
+        showTake(take.id);
+        // A continuation is watched from its last kept bar, so the roll follows the new ones.
+        if (body.prompt) scrollToBar(body.prompt.bars - 1);
+      }
       // The new entry is at the top of the list: bring it into view, wherever the list was scrolled.
       const entry = document.querySelector(`#takes li[data-take="${CSS.escape(take.id)}"]`);
       if (entry) entry.scrollIntoView({ block: 'nearest' });
@@ -923,6 +927,32 @@ function startStudio() {
     if (!sel) state.anchor = null;
     drawRoll();
     refresh();
+  }
+
+  /** Arrows move the selected bar (with Shift, the end away from the anchor); Home and End go
+   *  to the first and last bar; the bar moved to is scrolled into view. */
+  function selectByKey(key, extend) {
+    const take = shownTake();
+    if (!take || !take.bars.length) return;
+    const sel = state.selection;
+    const moving = sel ? (sel.first === state.anchor ? sel.last : sel.first) : null;
+    const last = take.bars.length - 1;
+    let bar;
+    if (key === 'Home') bar = 0;
+    else if (key === 'End') bar = last;
+    else if (moving === null) bar = 0;
+    else bar = clamp(moving + (key === 'ArrowLeft' ? -1 : 1), 0, last);
+    if (extend && state.anchor !== null) {
+      setSelection(barRange(state.anchor, bar));
+    } else {
+      state.anchor = bar;
+      setSelection({ first: bar, last: bar });
+    }
+    const left = bar * state.pxPerBar, view = roll.w - GUTTER;
+    if (left < roll.scroller.scrollLeft) roll.scroller.scrollLeft = left;
+    else if (left + state.pxPerBar > roll.scroller.scrollLeft + view) {
+      roll.scroller.scrollLeft = left + state.pxPerBar - view;
+    }
   }
 
   function onPointerDown(ev) {
@@ -1254,6 +1284,10 @@ function startStudio() {
       if (!ev.repeat) togglePlay();
     } else if (ev.key === 'Escape' && state.selection) {
       setSelection(null);
+    } else if (ev.target === roll.canvas && ['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(ev.key) &&
+      !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      ev.preventDefault();
+      selectByKey(ev.key, ev.shiftKey);
     } else if (ev.key === 'Enter' && ev.target.dataset && ev.target.dataset.take) {
       showTake(ev.target.dataset.take);
     }

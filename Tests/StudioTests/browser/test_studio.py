@@ -140,6 +140,18 @@ def main():
             assert len(uploads) == 1 and len(uploads[0]["notes"]) == len(after["notes"]), uploads
             print(f"uploaded it back as {uploads[0]['id']}: {len(uploads[0]['notes'])} notes")
 
+            # Bars can be selected from the keyboard too.
+            page.focus("#roll")
+            page.keyboard.press("Home")
+            page.keyboard.press("Shift+ArrowRight")
+            page.keyboard.press("Shift+ArrowRight")
+            assert page.evaluate("window.studio.selectedBars()") == [1, 2, 3], page.evaluate(
+                "window.studio.selectedBars()")
+            page.keyboard.press("ArrowRight")
+            assert page.evaluate("window.studio.selectedBars()") == [4]
+            page.keyboard.press("Escape")
+            assert page.evaluate("window.studio.selectedBars()") == []
+
             # A setting the server refuses reaches the page as a message, not a dead page.
             page.fill("#chords", "H:maj")
             page.click("#generate")
