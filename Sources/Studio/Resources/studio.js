@@ -563,7 +563,9 @@ function startStudio() {
       swatch.style.background = PALETTE[i % PALETTE.length];
       const kind = t.isDrum ? 'drums' : FAMILY_NAMES[programFamily(t.program)];
       const item = el('span', 'legend-item');
-      item.append(swatch, `${t.name || `Track ${i + 1}`} (${kind})`);
+      const name = t.name || `Track ${i + 1}`;
+      // "Piano", not "Piano (piano)": the sound is named only where the name does not say it.
+      item.append(swatch, name.toLowerCase() === kind.toLowerCase() ? name : `${name} (${kind})`);
       $('legend').append(item);
     });
   }
@@ -841,6 +843,15 @@ function startStudio() {
       if (i % every === 0 || selected) {
         text(ctx, selected ? '#ffffff' : '#77736b', '11px system-ui, sans-serif', 'left', String(i + 1), x + 4, gridH + 15);
       }
+    }
+    // The bar under the left edge keeps its number in view when its own label has scrolled
+    // away (zoomed in, one bar is wider than the view), while the next label leaves room.
+    const under = Math.floor((GUTTER - left) / ppb);
+    if (under >= 0 && under < take.bars.length && left + under * ppb + 4 < GUTTER &&
+      left + (under + 1) * ppb - GUTTER > 40) {
+      const selected = sel && under >= sel.first && under <= sel.last;
+      box(ctx, selected ? 'rgba(47, 111, 115, 0.85)' : '#fbfaf6', GUTTER + 1, gridH + 1, 30, FOOT - 1);
+      text(ctx, selected ? '#ffffff' : '#77736b', '11px system-ui, sans-serif', 'left', String(under + 1), GUTTER + 4, gridH + 15);
     }
     box(ctx, '#e2ddd2', GUTTER, gridH, roll.w, 1);
     if (isUnfinished(take)) {
