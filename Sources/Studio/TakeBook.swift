@@ -64,11 +64,26 @@ final class TakeBook: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let take = Take(
-            id: newID(prefix: "u"), status: .done, settings: nil, isUpload: true, name: name, file: file,
+            id: newID(prefix: "u"), status: .done, settings: nil, isUpload: true, name: unusedName(like: name),
+            file: file,
             view: PieceView(file: file, beatsPerBar: beatsPerBar), beatsPerBar: beatsPerBar)
         takes[take.id] = take
         order.append(take.id)
         return take
+    }
+
+    /// `name`, or for a name a take already has "song (2).mid", "song (3).mid"...: two uploads of
+    /// one file are told apart in the list and in their downloads.
+    private func unusedName(like name: String) -> String {
+        let taken = Set(takes.values.map(\.name))
+        guard taken.contains(name) else { return name }
+        let dot = name.lastIndex(of: ".").flatMap {
+            ["mid", "midi"].contains(name[$0...].dropFirst().lowercased()) ? $0 : nil
+        }
+        let (base, ending) = dot.map { (String(name[..<$0]), String(name[$0...])) } ?? (name, "")
+        var n = 2
+        while taken.contains("\(base) (\(n))\(ending)") { n += 1 }
+        return "\(base) (\(n))\(ending)"
     }
 
     /// Queues a job for a new take (its `file` is what is kept of the source, if any);

@@ -176,6 +176,12 @@ import Testing
                     == #"attachment; filename="_t_ song.mid"; filename*=UTF-8''%C3%A9t%C3%A9%20song.mid"#)
             #expect(answer["notes"] as? Int == 8 && take["source"] as? String == "upload")
             #expect(answer["note"] is NSNull)
+            // The same file again is told apart.
+            for expected in ["my song (2).mid", "my song (3).mid"] {
+                let again = try await client.execute(
+                    uri: "/api/prompts?name=my%20song.mid", method: .post, body: ByteBuffer(bytes: bytes))
+                #expect(try Self.json(again)["name"] as? String == expected)
+            }
 
             // A waltz in two parts: shown in the models' 4-beat bars (the answer says so), and the
             // piano model, which writes one part, may neither continue nor rewrite it.
