@@ -986,6 +986,10 @@ function startStudio() {
 
   function onPointerMove(ev) {
     if (!state.drag) return;
+    // Dragging past an edge of the roll scrolls it, so a range can reach bars out of view.
+    const x = ev.clientX - roll.canvas.getBoundingClientRect().left;
+    if (x > roll.w - 16) roll.scroller.scrollLeft += Math.min(60, x - (roll.w - 16));
+    else if (x < GUTTER + 16) roll.scroller.scrollLeft -= Math.min(60, GUTTER + 16 - x);
     const bar = barUnderPointer(ev, true);
     if (bar < 0 || (bar === state.drag.from && !state.drag.moved)) return;
     state.drag.moved = true;
