@@ -98,7 +98,7 @@ public struct Generator {
     /// The keys new notes may strike (with the grammar on): a piano's 88 by default, A0 to C8.
     /// Every part the bundled models write is a piano, and the models learnt from music that
     /// stays on its keys, yet a draw from their far tail now and then fell below or above it
-    /// (5 of 35,341 notes in 50 pieces). Drum keys lie inside it. nil: all 128.
+    /// (docs/generation.md). Drum keys lie inside it. nil: all 128.
     public var keys: ClosedRange<Int>? = Generator.pianoKeys
     /// A0 to C8: the keys of a piano.
     public static let pianoKeys = 21...108

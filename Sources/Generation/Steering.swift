@@ -76,24 +76,19 @@ public struct Steering: Equatable, Sendable {
     ///
     /// The tempo is written after the model, not forced on it: tempo tokens appear in the
     /// music it learnt from where a piece begins or its tempo changes, so a bar that opened
-    /// with one was written as a piece's first bar, mostly a bar of rests or a pickup (the
-    /// bundled model, 20 seeds with style, key and density: 12.7 notes in the first bar against
-    /// 30.4 without a tempo).
+    /// with one was written as a piece's first bar, mostly rests or a pickup (docs/control.md).
     public func openingWithTempo(_ ids: [Int], tokenizer: REMITokenizer) -> [Int] {
         guard let tempo = tempoIDs(tokenizer: tokenizer) else { return ids }
         let vocabulary = tokenizer.vocabulary
         guard let first = ids.firstIndex(where: { vocabulary.event(for: $0) == .bar }) else { return ids }
         var at = first + 1
         while at < ids.count, let event = vocabulary.event(for: ids[at]), event.headerRank > 0 { at += 1 }
-        // Chords at the first position come before a tempo there; a tempo the model wrote ends the search.
+        // Chords at the first position come before a tempo there; a tempo the model wrote there
+        // is the asked one already.
         while at + 1 < ids.count, vocabulary.event(for: ids[at]) == .position(0) {
-            switch vocabulary.event(for: ids[at + 1]) {
-            case .chord?: at += 2
-            case .tempoClass?: return ids
-            default:
-                return Array(ids[..<at]) + [vocabulary.id(for: .position(0)) ?? 0, tempo.classID, tempo.valueID]
-                    + ids[at...]
-            }
+            if case .tempoClass? = vocabulary.event(for: ids[at + 1]) { return ids }
+            guard case .chord? = vocabulary.event(for: ids[at + 1]) else { break }
+            at += 2
         }
         return Array(ids[..<at]) + [vocabulary.id(for: .position(0)) ?? 0, tempo.classID, tempo.valueID] + ids[at...]
     }
