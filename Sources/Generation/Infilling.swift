@@ -102,14 +102,18 @@ public struct Infilling: Sendable {
         // when none did): a piano part rewritten in a song goes back into its piano track, not
         // into the melody's.
         var target: Int?, mostRemoved = 0
-        // A note belongs to the bar its onset is in, as a score or a piano roll shows it: a
-        // played downbeat a hair early stays in the bar before (the tokenizer's grid snaps it
-        // into the next bar, which took it away with the gap).
+        // A note goes with the gap when it is in the gap both as played (as a piano roll shows
+        // it) and as the model read it (onset snapped to the grid): a downbeat played a hair
+        // early stays in the bar before the gap, and one just before the bar after the gap,
+        // which the model read in that bar, stays there.
         let barTicks = tokenizer.config.beatsPerBar * division
         let gapTicks = (gap.lowerBound * barTicks)..<(gap.upperBound * barTicks)
+        func inGap(_ note: Note) -> Bool {
+            gapTicks.contains(note.start) && gap.contains(tokenizer.bar(ofTick: note.start, division: division))
+        }
         for t in out.tracks.indices {
             let before = out.tracks[t].notes.count
-            out.tracks[t].notes.removeAll { gapTicks.contains($0.start) }
+            out.tracks[t].notes.removeAll(where: inGap)
             let removed = before - out.tracks[t].notes.count
             // Drums keep their track: the model writes keys, not drum sounds.
             if before > 0 && !out.tracks[t].isDrum && (target == nil || removed > mostRemoved) {

@@ -170,6 +170,13 @@ extension REMITokenizer {
         return order.map { notes[$0] }
     }
 
+    /// The bar (0-based) that a note starting at file tick `tick` falls in once its onset is
+    /// snapped to the grid, as the encoder places it; `division` is the file's ticks per beat.
+    public func bar(ofTick tick: Int, division: Int) -> Int {
+        let grid = config.gridTicks
+        return roundedHalfDown(max(tick, 0) * config.ticksPerBeat, division * grid) * grid / config.ticksPerBar
+    }
+
     /// The notes rescaled to internal ticks with onsets on the grid, in encoding order.
     public func quantizedNotes(of file: MIDIFile) throws -> [QuantizedNote] {
         quantizedNotes(of: file, division: try ticksPerBeat(of: file))
