@@ -287,12 +287,16 @@ public struct StudioServer {
                 "\(role): take \(id)'s notes are all drums (MIDI channel 10), which the \(model.name) model does not "
                     + "play")
         }
-        // A one-part model would fold a take of several parts into one (continuing) or leave
-        // only its own part in the rewritten bars (regenerating), without a word.
+        // A one-part model would fold the parts of a take written by a model of parts into one
+        // (continuing) or leave only its own part in the rewritten bars (regenerating), without
+        // a word. An upload's tracks may be a piano's two hands, so uploads are read as the
+        // command line reads files.
         let parts = file.tracks.filter { !$0.notes.isEmpty && !$0.isDrum }
-        if !model.folder.tokenizer.config.hasInstruments && parts.count > 1 {
+        if let writer = take.settings?.model, let source = models.first(where: { $0.name == writer }),
+            source.folder.tokenizer.config.hasInstruments, !model.folder.tokenizer.config.hasInstruments,
+            parts.count > 1
+        {
             let names = parts.enumerated().map { $0.element.name ?? "track \($0.offset + 1)" }
-            let writer = take.settings.map { " (take \(id) was written by the \($0.model) model)" } ?? ""
             throw StudioError(
                 .badRequest,
                 "\(role): take \(id) has \(parts.count) parts (\(names.joined(separator: ", "))) and the "
@@ -300,7 +304,7 @@ public struct StudioServer {
                     + (role == "infill"
                         ? "the rewritten bars would keep only its part"
                         : "the kept bars would be folded into one part")
-                    + "; choose a model that writes parts\(writer)")
+                    + "; choose the \(writer) model, which wrote it")
         }
         return (file, take.view.bars.count)
     }
@@ -337,7 +341,7 @@ public struct StudioServer {
         // continued in them, which a musician counting the score's bars must be told.
         let other = file.timeSignatures.first { $0.numerator * 4 != beats * $0.denominator }
         let note = other.map {
-            "\(shown) is marked \($0.numerator)/\($0.denominator); the studio shows it in the models' bars of "
+            "\(take.name) is marked \($0.numerator)/\($0.denominator); the studio shows it in the models' bars of "
                 + "\(beats) beats, which regenerating and continuing count"
         }
         return Self.json(

@@ -183,8 +183,10 @@ import Testing
                 #expect(try Self.json(again)["name"] as? String == expected)
             }
 
-            // A waltz in two parts: shown in the models' 4-beat bars (the answer says so), and the
-            // piano model, which writes one part, may neither continue nor rewrite it.
+            // A waltz in two tracks: shown in the models' 4-beat bars (the answer says so); its
+            // tracks may be a piano's hands, so the piano model continues it as the CLI would. A
+            // take the pop model wrote in three parts is refused to the piano model, which would
+            // fold them into one.
             var waltz = MIDIFile()
             waltz.timeSignatures = [TimeSignature(tick: 0, numerator: 3, denominator: 4)]
             waltz.tracks = [
@@ -204,13 +206,21 @@ import Testing
                     uri: "/api/prompts?name=waltz.mid", method: .post, body: ByteBuffer(bytes: try waltz.encoded())))
             #expect((uploaded["note"] as? String)?.contains("marked 3/4") == true, "\(uploaded)")
             let waltzID = try #require(uploaded["id"] as? String)
+            let continued = try await Self.post(
+                client, #"{"model":"pretrained","bars":1,"prompt":{"take":"\#(waltzID)","bars":2}}"#)
+            #expect(continued.status == .accepted)
+            let pop = try await Self.post(client, #"{"model":"pop","bars":2,"seed":1}"#)
+            let popID = try #require(try Self.json(pop)["id"] as? String)
+            _ = try await Self.waitFor(popID, client)
             for body in [
-                #"{"model":"pretrained","bars":2,"prompt":{"take":"\#(waltzID)","bars":2}}"#,
-                #"{"model":"pretrained","infill":{"take":"\#(waltzID)","first":1,"last":1}}"#,
+                #"{"model":"pretrained","bars":2,"prompt":{"take":"\#(popID)","bars":2}}"#,
+                #"{"model":"pretrained","infill":{"take":"\#(popID)","first":1,"last":1}}"#,
             ] {
                 let refused = try await Self.post(client, body)
                 let reason = try Self.json(refused)["error"] as? String ?? ""
-                #expect(refused.status == .badRequest && reason.contains("has 2 parts (Tune, Bass)"), "\(reason)")
+                #expect(
+                    refused.status == .badRequest && reason.contains("has 3 parts (MELODY, BRIDGE, PIANO)")
+                        && reason.contains("choose the pop model"), "\(reason)")
             }
 
             // A few notes far apart: a file of a hundred bytes whose view would list millions of bars.
