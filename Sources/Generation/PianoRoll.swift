@@ -29,6 +29,13 @@ public struct PianoRoll: Sendable {
 
     private static let noteNames = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 
+    /// `seconds` as m:ss, rounded to the nearest second (6.875 s is 0:07).
+    public static func clock(_ seconds: Double) -> String {
+        let whole = Int(max(0, seconds).rounded())
+        let rest = whole % 60
+        return "\(whole / 60):" + (rest < 10 ? "0\(rest)" : "\(rest)")
+    }
+
     /// Scientific pitch name of a MIDI key (60 is C4).
     public static func pitchName(_ pitch: Int) -> String {
         noteNames[((pitch % 12) + 12) % 12] + String(pitch / 12 - 1)
@@ -94,6 +101,8 @@ public struct PianoRoll: Sendable {
                 String(label.bar), x: left + label.x + 1, y: height - axisHeight + 4, color: .darkGray, scale: scale)
         }
 
+        // The frame first: a note at the very start keeps its onset edge over it.
+        canvas.strokeRect(x: left, y: top, width: rollW + 1, height: rollH, color: .darkGray)
         // Notes: soft ones pale, loud ones in full colour; a darker onset edge separates
         // repeated notes of one pitch.
         for (track, note) in notes where note.pitch >= low && note.pitch <= high {
@@ -106,7 +115,6 @@ public struct PianoRoll: Sendable {
                 x: x0, y: y(note.pitch), width: 1, height: max(1, rowHeight - 1),
                 color: base.mixed(with: .black, amount: 0.35))
         }
-        canvas.strokeRect(x: left, y: top, width: rollW + 1, height: rollH, color: .darkGray)
 
         // Sustain pedal (CC 64 >= 64) as dark spans in a strip under the roll.
         if hasPedal {
@@ -120,14 +128,12 @@ public struct PianoRoll: Sendable {
             canvas.drawText("ped", x: left - 6 - Canvas.textWidth("ped"), y: stripY + 1, color: .darkGray)
         }
 
-        // Title line: name, bars, notes, length.
-        let seconds = file.tempoMap.seconds(atTick: lastNoteEnd)
-        let minutes = Int(seconds) / 60, rest = Int(seconds) % 60
-        let restText = rest < 10 ? "0\(rest)" : "\(rest)"
+        // Title line: name, bars, notes, length: to the end of the file (as `inspect` gives it;
+        // for a passage, its last bar's end), rounded to the second.
         var heading = title.isEmpty ? "" : title + "   "
         heading +=
             "\(grid.barCount) bar\(grid.barCount == 1 ? "" : "s"), \(notes.count) note\(notes.count == 1 ? "" : "s"), "
-            + "\(minutes):\(restText)"
+            + Self.clock(file.tempoMap.seconds(atTick: max(lastNoteEnd, file.endTick)))
         canvas.drawText(heading, x: left, y: 12, color: .black, scale: scale)
         // Track legend, right-aligned on the title line, when there is more than one track with notes.
         if playing.count > 1 {

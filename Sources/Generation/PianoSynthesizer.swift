@@ -38,6 +38,9 @@ public struct PianoSynthesizer: Sendable {
         var velocity: Int
         /// The General MIDI program that plays it, or `drums`.
         var instrument = 0
+        /// For a drum another one cuts off, when (an open hi-hat when a closed or pedal hi-hat is
+        /// struck, General MIDI's exclusive class); nil: a drum rings out.
+        var chokedAt: Double?
 
         /// The `instrument` of a drum-channel note.
         static let drums = 128
@@ -46,7 +49,9 @@ public struct PianoSynthesizer: Sendable {
     /// The notes of `file` with their release times after the sustain pedal and re-strikes.
     static func voices(in file: MIDIFile) -> [Voice] {
         let map = file.tempoMap
-        let lastTick = file.tracks.flatMap { $0.notes.map(\.end) }.max() ?? 0
+        // A pedal never lifted holds its notes to the end of the file (End of Track), where the
+        // music stops; it did only to the last note's end, damping a closing chord at once.
+        let lastTick = max(file.tracks.flatMap { $0.notes.map(\.end) }.max() ?? 0, file.endTick)
         var pedal: [Int: [Range<Int>]] = [:]
         for channel in 0..<16 {
             pedal[channel] = SustainPedal.downSpans(in: file, channel: channel, until: lastTick + 1)
@@ -61,6 +66,8 @@ public struct PianoSynthesizer: Sendable {
             }
         }
         let programs = ProgramMap(file: file)
+        let closedHats = notes.filter { $0.channel == GeneralMIDI.drumChannel && [42, 44].contains($0.pitch) }
+            .map(\.start).sorted()
         var voices: [Voice] = []
         for (_, group) in Dictionary(grouping: notes, by: { $0.channel * 128 + $0.pitch }) {
             let sorted = group.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
@@ -73,12 +80,15 @@ public struct PianoSynthesizer: Sendable {
                     releaseTick = min(releaseTick, next.start)
                 }
                 let onset = map.seconds(atTick: note.start)
+                let isDrum = note.channel == GeneralMIDI.drumChannel
+                let choke = isDrum && note.pitch == 46 ? closedHats.first { $0 > note.start } : nil
                 voices.append(
                     Voice(
                         onset: onset, release: max(onset, map.seconds(atTick: releaseTick)),
                         pitch: note.pitch, velocity: note.velocity,
-                        instrument: note.channel == GeneralMIDI.drumChannel
-                            ? Voice.drums : programs.program(onChannel: note.channel, atTick: note.start)))
+                        instrument: isDrum
+                            ? Voice.drums : programs.program(onChannel: note.channel, atTick: note.start),
+                        chokedAt: choke.map { map.seconds(atTick: $0) }))
             }
         }
         // A total order: voices are grouped through a Dictionary, whose order changes from run
@@ -101,7 +111,10 @@ public struct PianoSynthesizer: Sendable {
         }
         let decays = timbre.partials.map { $0.decay.map { $0 * pitchFactor(voice.pitch, timbre) } }
         let slowest = decays.contains { $0 == nil } ? Double.infinity : decays.compactMap { $0 }.max() ?? 0
-        if timbre.ignoresRelease { return voice.onset + 9.2 * slowest }
+        if timbre.ignoresRelease {
+            let natural = voice.onset + 9.2 * slowest
+            return voice.chokedAt.map { min(natural, $0 + 0.6) } ?? natural
+        }
         return min(voice.release + 0.6, voice.onset + 9.2 * slowest)
     }
 
@@ -326,7 +339,9 @@ extension PianoSynthesizer {
                 }
                 let attackSamples = max(1, timbre.attackSeconds * rate)
                 let attackEnd = min(last, first + Int(attackSamples))
-                let release = timbre.ignoresRelease ? last : synthesizer.sampleIndex(voice.release)
+                let release =
+                    timbre.ignoresRelease
+                    ? (voice.chokedAt.map(synthesizer.sampleIndex) ?? last) : synthesizer.sampleIndex(voice.release)
                 return Sounding(
                     first: first, attackEnd: attackEnd, holdEnd: min(last, max(attackEnd, release)), last: last,
                     attackSamples: attackSamples, partials: partials)

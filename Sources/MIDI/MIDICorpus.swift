@@ -102,12 +102,13 @@ public struct MIDISummary: Sendable {
         }
     }
 
-    /// Lowest and highest MIDI key played, or nil without notes.
+    /// Lowest and highest MIDI key played, drums aside (their keys name sounds, not pitches, as
+    /// `cadenza metrics` reads them), or nil without such notes.
     public var pitchRange: ClosedRange<Int>? {
         guard let file else { return nil }
         var low = Int.max, high = Int.min
-        for track in file.tracks {
-            for note in track.notes {
+        for track in file.tracks where !track.isDrum {
+            for note in track.notes where !note.isDrum {
                 low = min(low, note.pitch)
                 high = max(high, note.pitch)
             }
@@ -167,7 +168,7 @@ public struct MIDISummary: Sendable {
             pitchRange.map {
                 "pitch \($0.lowerBound)...\($0.upperBound) ("
                     + Self.noteName($0.lowerBound) + " to " + Self.noteName($0.upperBound) + ")"
-            } ?? "no notes"
+            } ?? (file.noteCount > 0 ? "drums only" : "no notes")
         let drums = file.tracks.filter(\.isDrum).count
         let tracks =
             "\(file.tracks.count) track" + (file.tracks.count == 1 ? "" : "s") + (drums > 0 ? " (\(drums) drum)" : "")

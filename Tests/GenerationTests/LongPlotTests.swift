@@ -62,3 +62,9 @@ import Testing
     let fromBar1 = PianoRoll.barMarks(passageGrid, rollWidth: 500, labelWidth: 48)
     #expect(fromBar1.labels.map(\.bar) == [1, 10, 20, 30, 40, 50])
 }
+
+/// The title's length is rounded, not cut (6.875 s read 0:06).
+@Test func theTitlesLengthIsRoundedToTheSecond() {
+    #expect(PianoRoll.clock(6.875) == "0:07" && PianoRoll.clock(10.4) == "0:10" && PianoRoll.clock(59.6) == "1:00")
+    #expect(PianoRoll.clock(3_725) == "62:05" && PianoRoll.clock(-1) == "0:00")
+}

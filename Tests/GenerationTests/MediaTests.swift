@@ -37,6 +37,28 @@ private func file(_ notes: [Note], controls: [ControlChange] = [], signatures: [
     #expect(voices.count == 2)
     #expect(voices[0].release == 0.5)
     #expect(abs(voices[1].release - 961.0 / 960.0) < 1e-9)
+    // A file that goes on after its last note: the pedal, never lifted, holds it to the end.
+    var longer = f
+    longer.tracks[0].endTick = 4 * 960
+    #expect(abs(PianoSynthesizer.voices(in: longer)[1].release - 3841.0 / 960.0) < 1e-9)
+}
+
+/// A closed or pedal hi-hat cuts off an open one (General MIDI's exclusive class), which rang
+/// on for seconds through it; other drums ring out.
+@Test func aClosedHiHatChokesTheOpenOne() {
+    var drums = Track(
+        notes: [46, 42, 38].enumerated().map {
+            Note(start: $0.offset * 480, end: $0.offset * 480 + 60, pitch: $0.element, velocity: 100)
+        })
+    drums.isDrum = true
+    let f = MIDIFile(
+        division: .ticksPerBeat(480), tracks: [drums],
+        tempoChanges: [TempoChange(tick: 0, microsecondsPerBeat: 500_000)])
+    let voices = PianoSynthesizer.voices(in: f)
+    let synth = PianoSynthesizer()
+    let open = voices.first { $0.pitch == 46 }, snare = voices.first { $0.pitch == 38 }
+    #expect(open?.chokedAt == 0.5 && snare?.chokedAt == nil)
+    #expect(open.map(synth.ringEnd) == 1.1)
 }
 
 /// The magnitude of the discrete Fourier transform of `x` at `frequency` Hz.

@@ -97,6 +97,14 @@ struct CorpusTests {
                   format 1, 480 ticks per beat, 1 track, 2 notes, 50.00 s (0:50.00)
                   1 tempo change (120.0 bpm); 1 time signature (3/4); pitch 21...108 (A0 to C8)
                 """)
+        // Drum keys name sounds, not pitches: they are left out of the range (as metrics does).
+        var drums = Track(notes: [Note(start: 0, end: 10, pitch: 36, velocity: 90, channel: 9)], endTick: 48_000)
+        drums.isDrum = true
+        file.tracks.append(drums)
+        file.tracks[0].notes.append(Note(start: 0, end: 10, pitch: 38, velocity: 90, channel: 9))
+        #expect(MIDISummary(path: "p.mid", result: .success(file)).pitchRange == 21...108)
+        let onlyDrums = MIDIFile(division: .ticksPerBeat(480), tracks: [drums])
+        #expect(MIDISummary(path: "d.mid", result: .success(onlyDrums)).text.hasSuffix("drums only"))
     }
 }
 
