@@ -109,6 +109,14 @@ extension REMITokenizer {
         return events
     }
 
+    /// The first of `file`'s time signatures whose bars are not the ones this tokenizer reads it
+    /// in (`beatsPerBar` quarter notes each), or nil: none, or metres are followed. Bar numbers
+    /// given for such a file count the tokenizer's bars, not the score's.
+    public func otherMetre(in file: MIDIFile) -> TimeSignature? {
+        guard !config.followsMeters else { return nil }
+        return file.timeSignatures.first { $0.numerator * 4 != config.beatsPerBar * $0.denominator }
+    }
+
     /// The file's ticks per beat; throws for SMPTE time or a non-positive division.
     func ticksPerBeat(of file: MIDIFile) throws -> Int {
         guard case let .ticksPerBeat(division) = file.division else { throw REMIError.smpteTimeUnsupported }

@@ -339,8 +339,7 @@ public struct StudioServer {
         guard let json = book.takeJSON(take.id) else { throw StudioError(.internalServerError, "the upload was lost") }
         // The studio's bars are the model's: a file in another metre is shown, regenerated and
         // continued in them, which a musician counting the score's bars must be told.
-        let other = file.timeSignatures.first { $0.numerator * 4 != beats * $0.denominator }
-        let note = other.map {
+        let note = models[0].folder.tokenizer.otherMetre(in: file).map {
             "\(take.name) is marked \($0.numerator)/\($0.denominator); the studio shows it in the models' bars of "
                 + "\(beats) beats, which regenerating and continuing count"
         }

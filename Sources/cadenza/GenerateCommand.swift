@@ -211,13 +211,12 @@ struct GenerateCommand: ParsableCommand {
         if let infill = controls.infill, let bars {
             let file = try readMIDI(infill, for: "--infill")
             request.source = .infill(file, bars: bars.first...bars.last)
-            noteOtherMetres(
-                of: file, named: infill, bars: "--bars \(bars.first)-\(bars.last)", config: bundle.tokenizer.config)
+            noteOtherMetre(
+                of: file, named: infill, bars: "--bars \(bars.first)-\(bars.last)", tokenizer: bundle.tokenizer)
         } else if let prompt {
             let file = try readMIDI(prompt, for: "--prompt")
             request.source = .continuation(file, bars: promptBars)
-            noteOtherMetres(
-                of: file, named: prompt, bars: "--prompt-bars \(promptBars)", config: bundle.tokenizer.config)
+            noteOtherMetre(of: file, named: prompt, bars: "--prompt-bars \(promptBars)", tokenizer: bundle.tokenizer)
         }
         print(
             "model: \(bundle.config.kind.rawValue), \(bundle.config.parameterCount) parameters, from "
@@ -286,15 +285,12 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 
-    /// Says that bars count the model's bars when `file`'s own are of another length: a model
-    /// that does not follow metres reads every piece in bars of `beatsPerBar` beats.
-    private func noteOtherMetres(of file: MIDIFile, named name: String, bars flag: String, config: TokenizerConfig) {
-        guard !config.followsMeters else { return }
-        let others = file.timeSignatures.filter { $0.numerator * 4 != config.beatsPerBar * $0.denominator }
-        guard let first = others.first else { return }
+    /// Says that bars count the model's bars when `file`'s own are of another length.
+    private func noteOtherMetre(of file: MIDIFile, named name: String, bars flag: String, tokenizer: REMITokenizer) {
+        guard let other = tokenizer.otherMetre(in: file) else { return }
         print(
-            "note: \(name) is marked \(first.numerator)/\(first.denominator); this model's bars are "
-                + "\(config.beatsPerBar) beats long, and \(flag) counts them, not the file's own bars")
+            "note: \(name) is marked \(other.numerator)/\(other.denominator); this model's bars are "
+                + "\(tokenizer.config.beatsPerBar) beats long, and \(flag) counts them, not the file's own bars")
     }
 
     /// Says what was done to the prompt: moved to the asked key, or shorter than asked.

@@ -26,6 +26,23 @@ import Testing
         #expect(file.division == .ticksPerBeat(480))
     }
 
+    /// A file whose bars are not the tokenizer's 4-beat ones is named by its first such metre
+    /// (bar numbers for it count the tokenizer's bars); 2/2 bars are 4 beats too.
+    @Test func aFileInAnotherMetreIsNamed() throws {
+        var file = MIDIFile()
+        file.timeSignatures = [
+            TimeSignature(tick: 0, numerator: 2, denominator: 2),
+            TimeSignature(tick: 1_920, numerator: 3, denominator: 4),
+        ]
+        #expect(tokenizer.otherMetre(in: file) == file.timeSignatures[1])
+        file.timeSignatures.removeLast()
+        #expect(tokenizer.otherMetre(in: file) == nil)
+        var following = TokenizerConfig()
+        following.nonFourFour = .follow
+        file.timeSignatures = [TimeSignature(tick: 0, numerator: 3, denominator: 4)]
+        #expect(try REMITokenizer(config: following).otherMetre(in: file) == nil)
+    }
+
     /// A piece of N bars ends at the bar line after bar N, rests included (it ended at its last
     /// note's end, mid-bar), or later where a note rings past it.
     @Test func aPieceEndsAtTheBarLineAfterItsLastBar() {
