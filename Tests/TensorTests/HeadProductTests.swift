@@ -45,7 +45,8 @@ import Testing
             for n in [5, 16, 32, 48, 70] {
                 for k in [1, 3, 32] {
                     for transposed in [false, true] {
-                        for accumulate in [false, true] {
+                        // (accumulate, narrow): both block shapes, into a fresh or a running C.
+                        for (accumulate, narrow) in [(false, false), (true, false), (false, true), (true, true)] {
                             // A is [rows, k]; transposed, it is stored [k, rows + 3] (a wider matrix).
                             let stride = transposed ? rows + 3 : k + 2
                             let storage = (0..<(max(rows, k) * (max(rows, k) + 3))).map { _ in g.nextUniform() - 0.5 }
@@ -81,13 +82,13 @@ import Testing
                                                 base: a.baseAddress!, rowStep: transposed ? 1 : stride,
                                                 columnStep: transposed ? stride : 1),
                                             b: b.baseAddress!, ldb: n + 1, c: c.baseAddress!, ldc: ldc,
-                                            accumulate: accumulate)
+                                            accumulate: accumulate, narrow: narrow)
                                     }
                                 }
                             }
                             #expect(
                                 c == expected,
-                                "rows \(rows), n \(n), k \(k), transposed \(transposed), accumulate \(accumulate)")
+                                "rows \(rows), n \(n), k \(k), transposed \(transposed), \(accumulate), \(narrow)")
                         }
                     }
                 }

@@ -7,8 +7,10 @@ import TensorKernels
 /// `C[rows, n] (+)= A[rows, k] · B[k, n]` with B row-major (the caller transposes K or V once
 /// per head where needed), computed in blocks of up to 8 rows of C by 32 columns held in
 /// sixteen `SIMD16<Float>` accumulators (4 rows in eight at the edges), the inner loop running
-/// over k with one broadcast of A per row. Each element of C is summed over k in increasing
-/// order, so results depend on nothing but the inputs.
+/// over k with one broadcast of A per row. Without AVX-512 those sixteen are 32 of AVX2's 16
+/// registers, so there blocks are made 4 rows by 16 columns at a time (`narrow`), as the GEMM's
+/// tile is made in halves. Each element of C is summed over k in increasing order either way,
+/// so results depend on nothing but the inputs.
 enum HeadProduct {
     /// A read-only matrix whose element (row, column) is at
     /// `base[row * rowStep + column * columnStep]`: `columnStep == 1` is row-major,
@@ -27,16 +29,32 @@ enum HeadProduct {
     /// The rows of C one block computes at most.
     static let blockRows = 8
 
+    /// Whether a block of 8 rows by 32 columns fits the vector registers (AVX-512's 32; with
+    /// AVX2's 16 it would spill to the stack at every step of k).
+    static let wideBlocksFitRegisters = SwiftGEMM.wholeTileFitsRegisters
+
     /// `C[r, j] (+)= Σ_{p < k} A[r, p] · B[p, j]` for r in 0..<rows (rows ≤ 8), j in 0..<n.
     /// B is row-major with row stride `ldb`; C has row stride `ldc`. Blocks of more than 4 rows
-    /// are two blocks of 4 sharing each load of B over the 32-column strips.
+    /// are two blocks of 4 sharing each load of B over the 32-column strips; `narrow` (the
+    /// default where those do not fit the registers) makes them 4 rows by 16 columns at a time.
+    /// Both give the same bits; the tests set `narrow` both ways to compare them.
     @inline(__always)
     static func block(
         rows: Int, n: Int, k: Int, a: Operand,
         b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+        narrow: Bool = !wideBlocksFitRegisters
     ) {
-        if rows > 4 {
+        if narrow {
+            var r = 0
+            while r < rows {
+                fourRows(
+                    rows: Swift.min(4, rows - r), n: n, k: k,
+                    a: .init(base: a.offset(row: r, column: 0), rowStep: a.rowStep, columnStep: a.columnStep),
+                    b: b, ldb: ldb, c: c + r * ldc, ldc: ldc, accumulate: accumulate, narrow: true)
+                r += 4
+            }
+        } else if rows > 4 {
             let wide = n / (2 * vectorWidth) * (2 * vectorWidth)
             eightRows(rows: rows, n: wide, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
             if wide < n {
@@ -109,12 +127,12 @@ enum HeadProduct {
         }
     }
 
-    /// `block` for at most 4 rows.
+    /// `block` for at most 4 rows; `narrow` goes 16 columns at a time (8 accumulators), else 32.
     @inline(__always)
     private static func fourRows(
         rows: Int, n: Int, k: Int, a: Operand,
         b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, narrow: Bool = false
     ) {
         if rows <= 0 || n <= 0 { return }
         // Rows past `rows` repeat the last row's A (computed, never stored).
@@ -124,7 +142,7 @@ enum HeadProduct {
         let a3 = a.offset(row: Swift.min(3, rows - 1), column: 0)
         let step = a.columnStep
         var j = 0
-        while j + 2 * vectorWidth <= n {
+        while !narrow && j + 2 * vectorWidth <= n {
             var c00 = Vector(), c01 = Vector(), c10 = Vector(), c11 = Vector()
             var c20 = Vector(), c21 = Vector(), c30 = Vector(), c31 = Vector()
             var bRow = b + j
@@ -147,7 +165,7 @@ enum HeadProduct {
             if rows > 3 { store(c30, c31, c + 3 * ldc + j, accumulate) }
             j += 2 * vectorWidth
         }
-        if j + vectorWidth <= n {
+        while j + vectorWidth <= n {
             var c0 = Vector(), c1 = Vector(), c2 = Vector(), c3 = Vector()
             var bRow = b + j
             var p0 = a0, p1 = a1, p2 = a2, p3 = a3
