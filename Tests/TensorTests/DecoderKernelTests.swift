@@ -436,12 +436,13 @@ private func roundedPerHead(_ x: [Float], headSize d: Int) -> [Float] {
     /// last whole block of 64, else even and odd components in two chains added at the end;
     /// each output component even and odd keys likewise. Counts that take blocks of 128 and 64
     /// keys, pairs of 16-key blocks and a lone one.
-    @Test(arguments: [1, 17, 48, 64, 100, 129, 200, 256])
-    func attentionSumsInItsDocumentedOrder(count: Int) {
+    @Test(arguments: [1, 17, 48, 64, 100, 129, 200, 256], [false, true])
+    func attentionSumsInItsDocumentedOrder(count: Int, wideBlocks: Bool) {
         let (H, d, capacity) = (2, 32, 256)
         let keys = randomValues(count * H * d, seed: 6), values = randomValues(count * H * d, seed: 7)
         let query = randomValues(H * d, seed: 8).map { $0 * 3 }
         let cache = DecoderCache(layers: 1, heads: H, headSize: d, capacity: capacity, precision: .int8)
+        cache.wideBlocks = wideBlocks
         cache.store(layer: 0, positions: 0..<count, keys: keys, values: values, rowStride: H * d)
         var scores = Array(repeating: Float(0), count: cache.scoreScratchCount)
         var out = Array(repeating: Float.nan, count: H * d)
@@ -488,15 +489,17 @@ private func roundedPerHead(_ x: [Float], headSize d: Int) -> [Float] {
     /// Many queries at consecutive positions at once (a GPT-2 window read) give each query the
     /// bits of attending alone: groups of four whose counts straddle a block of 64 keys (where
     /// the four sum some scores in different ways), groups inside one block, a remainder of
-    /// fewer than four, both storage precisions and two head widths.
+    /// fewer than four, both storage precisions and two head widths. Wide blocks or not (the
+    /// default where the registers hold them), as the one-query call sums.
     @Test(arguments: [DecoderMatrix.Precision.float32, .int8, .int4], [(1, 9), (50, 30), (61, 70), (124, 133)])
     func manyQueriesEqualOneAtATime(precision: DecoderMatrix.Precision, slots: (first: Int, count: Int)) {
-        for d in [32, 64] {
+        for (d, wideBlocks) in [(32, true), (64, true), (32, false), (64, false)] {
             let (H, capacity) = (3, 256)
             let total = slots.first + slots.count - 1
             let keys = randomValues(total * H * d, seed: 11), values = randomValues(total * H * d, seed: 12)
             let queries = randomValues(slots.count * H * d, seed: 13).map { $0 * 3 }
             let cache = DecoderCache(layers: 2, heads: H, headSize: d, capacity: capacity, precision: precision)
+            cache.wideBlocks = wideBlocks
             cache.store(layer: 1, positions: 0..<total, keys: keys, values: values, rowStride: H * d)
             var scores = Array(repeating: Float(0), count: cache.queriesScratchCount)
             var together = Array(repeating: Float.nan, count: slots.count * H * d)
@@ -513,7 +516,7 @@ private func roundedPerHead(_ x: [Float], headSize d: Int) -> [Float] {
                     out: &alone, scores: &scores, heads: 0..<H)
                 #expect(
                     alone.map(\.bitPattern) == Array(together[i * H * d..<(i + 1) * H * d]).map(\.bitPattern),
-                    "\(precision), d \(d), query \(i) over \(slots.first + i) slots")
+                    "\(precision), d \(d), wide \(wideBlocks), query \(i) over \(slots.first + i) slots")
             }
         }
     }

@@ -25,6 +25,11 @@ public final class DecoderCache {
     /// of scores can read 16 keys (extra scores are computed and ignored).
     private let stride: Int
     private let keys: [UnsafeMutableRawPointer], values: [UnsafeMutableRawPointer]
+    /// Whether attention keeps its wide register blocks: scores 128 keys at a time, and four
+    /// queries sharing each key and value they read. Their eight to sixteen `SIMD16` sums fit
+    /// AVX-512's registers but spill AVX2's, so the default follows `VectorRegisters`; the
+    /// narrower ways give the same bits, and the tests set this both ways to compare them.
+    var wideBlocks = VectorRegisters.holdSixteenSums
     /// The element type keys and values are stored in.
     private enum Storage {
         case float32, float16, int8
@@ -405,8 +410,9 @@ public final class DecoderCache {
                 if let valueScale { vectorMultiply(row, row, valueScale, count) }
             }
             var i = 0
-            // Four at a time where the values' sums come in blocks of 32 components.
-            while d % 32 == 0, i + 4 <= n {
+            // Four at a time where the values' sums come in blocks of 32 components and the
+            // registers hold the four's sums.
+            while wideBlocks, d % 32 == 0, i + 4 <= n {
                 let counts = SIMD4<Int>(0, 1, 2, 3) &+ (firstSlots + i)
                 let q = queries + i * queryStride + head * d
                 Self.headScores4(rows, stride, q, queryStride, kT, stride, counts, d)
@@ -416,7 +422,7 @@ public final class DecoderCache {
             }
             for i in i..<n {
                 let count = firstSlots + i
-                Self.headScores(rows, queries + i * queryStride + head * d, kT, stride, count, d)
+                Self.headScores(rows, queries + i * queryStride + head * d, kT, stride, count, d, wide: wideBlocks)
                 probabilities(rows, count)
                 Self.weightedValues(out + i * outStride + head * d, rows, vHead, H * d, count, d)
             }
@@ -595,16 +601,16 @@ public final class DecoderCache {
                         qu[c] = q[c] + relative.contentBias[n * d + c]
                         qv[c] = q[c] + relative.positionBias[n * d + c]
                     }
-                    Self.headScores(row, qu, k + n * d * stride, stride, count, d)
+                    Self.headScores(row, qu, k + n * d * stride, stride, count, d, wide: wideBlocks)
                     if let keyScale { vectorMultiply(row, row, keyScale + slots.lowerBound, count) }
-                    Self.headScores(byDistance, qv, rT + n * d * rStride, rStride, count, d)
+                    Self.headScores(byDistance, qv, rT + n * d * rStride, rStride, count, d, wide: wideBlocks)
                     if let positionScale = relative.positions.scales(layer: l, head: n).keys {
                         vectorMultiply(byDistance, byDistance, positionScale, count)
                     }
                     // Key j is at distance count - 1 - j from the query.
                     for j in 0..<count { row[j] += byDistance[count - 1 - j] }
                 } else {
-                    Self.headScores(row, q, k + n * d * stride, stride, count, d)
+                    Self.headScores(row, q, k + n * d * stride, stride, count, d, wide: wideBlocks)
                     if let keyScale { vectorMultiply(row, row, keyScale + slots.lowerBound, count) }
                 }
                 Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
@@ -615,18 +621,18 @@ public final class DecoderCache {
     }
 
     /// `scores[j] = q · k_j` for j in 0..<count (rounded up to 16). Keys below the last whole
-    /// block of 64 are each summed over q's components in one chain, 128 or 64 keys at a time
-    /// (eight or four independent chains); the rest in blocks of 16 by `scaledRowSum`, two
+    /// block of 64 are each summed over q's components in one chain, 128 (`wide`) or 64 keys at
+    /// a time (eight or four independent chains); the rest in blocks of 16 by `scaledRowSum`, two
     /// blocks at a time where there are two. Blocks share no sums, so how many run together
     /// changes no score.
     @inline(__always)
     private static func headScores<S: DecoderScalar>(
         _ scores: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
-        _ kT: UnsafePointer<S>, _ stride: Int, _ count: Int, _ d: Int
+        _ kT: UnsafePointer<S>, _ stride: Int, _ count: Int, _ d: Int, wide: Bool
     ) {
         typealias V = SIMD16<Float>
         var j = 0
-        while j + 128 <= count {
+        while wide && j + 128 <= count {
             var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
             var k = kT + j
             for c in 0..<d {

@@ -268,7 +268,7 @@ enum SwiftGEMM {
     /// 12 of AVX-512's 32 registers, but 24 256-bit halves where the CPU has only AVX2 (16
     /// registers), which would spill to the stack on every step of k. There the micro-kernel
     /// makes the tile as two 6x16 halves instead (12 of the 16 registers).
-    static let wholeTileFitsRegisters = cadenza_cpu_has_avx512f() != 0
+    static let wholeTileFitsRegisters = VectorRegisters.holdSixteenSums
 
     /// The 6x32 tile of C: in one pass where it fits the registers, else in two 6x16 passes over
     /// the same depth. Each element of C is summed in the same order either way (one FMA per

@@ -29,10 +29,6 @@ enum HeadProduct {
     /// The rows of C one block computes at most.
     static let blockRows = 8
 
-    /// Whether a block of 8 rows by 32 columns fits the vector registers (AVX-512's 32; with
-    /// AVX2's 16 it would spill to the stack at every step of k).
-    static let wideBlocksFitRegisters = SwiftGEMM.wholeTileFitsRegisters
-
     /// `C[r, j] (+)= Σ_{p < k} A[r, p] · B[p, j]` for r in 0..<rows (rows ≤ 8), j in 0..<n.
     /// B is row-major with row stride `ldb`; C has row stride `ldc`. Blocks of more than 4 rows
     /// are two blocks of 4 sharing each load of B over the 32-column strips; `narrow` (the
@@ -43,7 +39,7 @@ enum HeadProduct {
         rows: Int, n: Int, k: Int, a: Operand,
         b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-        narrow: Bool = !wideBlocksFitRegisters
+        narrow: Bool = !VectorRegisters.holdSixteenSums
     ) {
         if narrow {
             var r = 0
