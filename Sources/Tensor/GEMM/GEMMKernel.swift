@@ -214,6 +214,17 @@ enum SwiftGEMM {
                 let source = op.a + (i0 + r) * op.lda + p0
                 for p in 0..<depth { packed[p * mr + r] = source[p] }
             }
+        } else if height == 6 && mr == 6 {
+            // A whole panel (all but the last): each group is six adjacent floats, copied as four
+            // and two (a loop over a height not known here copies them one by one).
+            for p in 0..<depth {
+                let source = UnsafeRawPointer(op.a + (p0 + p) * op.lda + i0)
+                let target = UnsafeMutableRawPointer(packed + p * mr)
+                target.storeBytes(of: source.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                target.storeBytes(
+                    of: source.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), toByteOffset: 16,
+                    as: SIMD2<Float>.self)
+            }
         } else {
             // op(A)(i, p) = a[p * lda + i]
             for p in 0..<depth {
