@@ -828,9 +828,13 @@ function startStudio() {
     const last = Math.min(take.bars.length - 1, Math.ceil((roll.w - left) / ppb));
     let every = 1; // label every bar, or every 2nd, 4th... when bars get narrow
     while (every * ppb < 28) every *= 2;
+    const isSelected = (i) => Boolean(sel && i >= sel.first && i <= sel.last);
+    // Bar i's number in the foot, at a bar (or label box) starting at x.
+    const barNumber = (i, x) => text(ctx, isSelected(i) ? '#ffffff' : '#77736b', '11px system-ui, sans-serif',
+      'left', String(i + 1), x + 4, gridH + 15);
     for (let i = first; i <= last; i++) {
       const x = left + i * ppb;
-      const selected = sel && i >= sel.first && i <= sel.last;
+      const selected = isSelected(i);
       if (selected) {
         box(ctx, 'rgba(47, 111, 115, 0.13)', x, 0, ppb, gridH);
         box(ctx, 'rgba(47, 111, 115, 0.85)', x, gridH, ppb, FOOT);
@@ -840,18 +844,15 @@ function startStudio() {
         for (let b = 1; b < beats; b++) box(ctx, '#ebe6db', Math.round(x + (b * ppb) / beats), 0, 1, gridH);
       }
       box(ctx, '#c9c2b3', Math.round(x), 0, 1, gridH + FOOT);
-      if (i % every === 0 || selected) {
-        text(ctx, selected ? '#ffffff' : '#77736b', '11px system-ui, sans-serif', 'left', String(i + 1), x + 4, gridH + 15);
-      }
+      if (i % every === 0 || selected) barNumber(i, x);
     }
     // The bar under the left edge keeps its number in view when its own label has scrolled
     // away (zoomed in, one bar is wider than the view), while the next label leaves room.
     const under = Math.floor((GUTTER - left) / ppb);
     if (under >= 0 && under < take.bars.length && left + under * ppb + 4 < GUTTER &&
       left + (under + 1) * ppb - GUTTER > 40) {
-      const selected = sel && under >= sel.first && under <= sel.last;
-      box(ctx, selected ? 'rgba(47, 111, 115, 0.85)' : '#fbfaf6', GUTTER + 1, gridH + 1, 30, FOOT - 1);
-      text(ctx, selected ? '#ffffff' : '#77736b', '11px system-ui, sans-serif', 'left', String(under + 1), GUTTER + 4, gridH + 15);
+      box(ctx, isSelected(under) ? 'rgba(47, 111, 115, 0.85)' : '#fbfaf6', GUTTER + 1, gridH + 1, 30, FOOT - 1);
+      barNumber(under, GUTTER);
     }
     box(ctx, '#e2ddd2', GUTTER, gridH, roll.w, 1);
     if (isUnfinished(take)) {
