@@ -520,3 +520,34 @@ void cadenza_adam(float *restrict p, const float *restrict g, float *restrict m,
         p[i] = value - step_size * mi / denominator;
     }
 }
+
+// One loop each way, the rounding in the integer bits as Swift's `roundedToIntegers` does (two
+// roundings: contraction into one fused multiply-add would change the integers), which the
+// compiler vectorises for the build's CPU; Swift's 16-lane conversions to 8 and 16 bits compiled
+// to 128-bit pieces and permutes.
+int32_t cadenza_round_inputs(const float *x, long n, float inverse, int narrow, void *out) {
+#pragma clang fp contract(off)
+    uint32_t sum = 0;
+    if (narrow) {
+        int8_t *o = out;
+        for (long i = 0; i < n; i++) {
+            const float shifted = x[i] * inverse + 12582912.0f;
+            int32_t q;
+            __builtin_memcpy(&q, &shifted, sizeof q);
+            q -= 0x4B400000;
+            o[i] = (int8_t)q;
+            sum += (uint32_t)q;
+        }
+    } else {
+        int16_t *o = out;
+        for (long i = 0; i < n; i++) {
+            const float shifted = x[i] * inverse + 12582912.0f;
+            int32_t q;
+            __builtin_memcpy(&q, &shifted, sizeof q);
+            q -= 0x4B400000;
+            o[i] = (int16_t)q;
+            sum += (uint32_t)q;
+        }
+    }
+    return (int32_t)sum;
+}

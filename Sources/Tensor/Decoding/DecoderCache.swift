@@ -1,3 +1,5 @@
+import TensorKernels
+
 /// The keys and values a batch-1 decoder attends over, per layer, laid out for one query at a
 /// time, and the attention of one new query over them. Stored in float32 for a float32 decoder,
 /// float16 for float16 and int8 ones, and for an int4 decoder (the smallest footprint) in 8-bit
@@ -203,22 +205,13 @@ public final class DecoderCache {
         }
     }
 
-    /// `roundToLevels` with one factor for every value (a slot's value of one head).
+    /// `roundToLevels` with one factor for every value (a slot's value of one head), by the
+    /// rounding loop an integer product's inputs take (`cadenza_round_inputs`).
     @inline(__always)
     private static func roundToLevels(
         _ x: UnsafePointer<Float>, times inverse: Float, count: Int, into out: UnsafeMutablePointer<Int8>
     ) {
-        var i = 0
-        while i + 16 <= count {
-            let levels = roundedToIntegers(loadVector(x + i) * inverse)
-            UnsafeMutableRawPointer(out + i).storeBytes(
-                of: SIMD16<Int8>(truncatingIfNeeded: levels), as: SIMD16<Int8>.self)
-            i += 16
-        }
-        while i < count {
-            out[i] = level(x[i], times: inverse)
-            i += 1
-        }
+        _ = cadenza_round_inputs(x, count, inverse, 1, out)
     }
 
     /// One value of `roundToLevels`, by the same operations.

@@ -415,37 +415,15 @@ public final class DecoderMatrix {
     /// that the product is NaN as the float paths' would be rather than a plausible number) and
     /// the integers' sum.
     private func roundInput(_ x: UnsafePointer<Float>, into rounded: UnsafeMutableRawPointer) -> (Float, Int32) {
-        typealias V = SIMD16<Float>
-        let vectorEnd = inputs & ~15
         let largest = largestMagnitude(x, inputs)
-        rounded.initializeMemory(as: UInt8.self, repeating: 0, count: stride * inputBytes)
-        guard largest.isFinite else { return (.nan, 0) }
-        guard largest > 0 else { return (0, 0) }
-        let levels = inputLevels, inverse = levels / largest
-        // |x * inverse| <= 32767, far inside what `roundedToIntegers` holds for.
-        let narrow = precision == .int4
-        var sums = SIMD16<Int32>()
-        var p = 0
-        while p < vectorEnd {
-            let integers = roundedToIntegers(UnsafeRawPointer(x + p).loadUnaligned(as: V.self) * inverse)
-            if narrow {
-                (rounded + p).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: integers), as: SIMD16<Int8>.self)
-            } else {
-                (rounded + 2 * p).storeBytes(of: SIMD16<Int16>(truncatingIfNeeded: integers), as: SIMD16<Int16>.self)
-            }
-            sums &+= integers
-            p += 16
+        guard largest.isFinite, largest > 0 else {
+            rounded.initializeMemory(as: UInt8.self, repeating: 0, count: stride * inputBytes)
+            return (largest.isFinite ? 0 : .nan, 0)
         }
-        var sum = sums.wrappedSum()
-        for q in vectorEnd..<inputs {
-            let integer = roundedToInteger(x[q] * inverse)
-            if narrow {
-                rounded.storeBytes(of: Int8(integer), toByteOffset: q, as: Int8.self)
-            } else {
-                rounded.storeBytes(of: Int16(integer), toByteOffset: 2 * q, as: Int16.self)
-            }
-            sum &+= integer
-        }
+        (rounded + inputs * inputBytes).initializeMemory(
+            as: UInt8.self, repeating: 0, count: (stride - inputs) * inputBytes)
+        let levels = inputLevels
+        let sum = cadenza_round_inputs(x, inputs, levels / largest, precision == .int4 ? 1 : 0, rounded)
         return (largest / levels, sum)
     }
 

@@ -239,4 +239,10 @@ void cadenza_adam(float *p, const float *g, float *m, float *v, long count, floa
 /// never taken, and -infinity is the result when nothing is taken.
 float cadenza_largest(const float *p, long n);
 
+/// x[0 ..< n] times `inverse`, each rounded to the nearest integer, ties to even (Tensor's
+/// `roundedToIntegers`: the product rounded to float32, then 1.5 * 2^23 added; |x * inverse|
+/// must be below 2^22), written to `out` as int8 (`narrow`) or int16 by truncation; returns the
+/// integers' sum, wrapping.
+int32_t cadenza_round_inputs(const float *x, long n, float inverse, int narrow, void *out);
+
 #endif
