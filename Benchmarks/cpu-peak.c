@@ -1,7 +1,8 @@
 // The ceiling the products are measured against (docs/benchmarks.md, "Mixed precision"): one
 // core's rate of AVX-512 BF16 dot products (`vdpbf16ps`, 64 flops each), of float32 fused
 // multiply-adds (`vfmadd231ps`, 32 flops each) and, where the CPU has AVX-512 FP16 (Intel), of
-// float16 ones (`vfmadd231ph`, 64 flops each, sums in float16), in a loop of 24 independent sums
+// float16 ones (`vfmadd231ph`, 64 flops each, sums in float16) and of the 8-bit integer dot
+// products int4 decoding runs on (`vpdpbusd`, 64 multiply-adds each), in a loop of 24 independent sums
 // so that only the instructions' throughput limits it. Also one core's read bandwidth from a buffer that fits
 // the L2, one the size of batch-1 generation's int8 weights (they are read once per token, so
 // bandwidth divided by their size bounds tokens/s), and one far larger than any cache.
@@ -62,6 +63,18 @@ __attribute__((target("avx512f,avx512fp16"))) static double fp16_rate(long itera
     return 24.0 * iterations * 64 / (now() - start) / 1e9;
 }
 
+__attribute__((target("avx512f,avx512vnni"))) static double vnni_rate(long iterations) {
+    __m512i acc[24];
+    for (int i = 0; i < 24; i++) acc[i] = _mm512_set1_epi32(i);
+    __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+    double start = now();
+    for (long r = 0; r < iterations; r++) {
+        for (int i = 0; i < 24; i++) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+        KEEP(acc);
+    }
+    return 24.0 * iterations * 64 / (now() - start) / 1e9;
+}
+
 // GB/s of summing `bytes` of a buffer, repeated `passes` times (the first pass untimed), four
 // independent 64-byte loads per step so that only the memory system limits it.
 __attribute__((target("avx512f"))) static double read_rate(long bytes, int passes) {
@@ -96,6 +109,7 @@ int main(void) {
         printf("one core: vdpbf16ps %.1f GFLOP/s, vfmadd231ps %.1f GFLOP/s", bf16_rate(20000000),
                fma_rate(20000000));
         if (__builtin_cpu_supports("avx512fp16")) printf(", vfmadd231ph %.1f GFLOP/s", fp16_rate(20000000));
+        if (__builtin_cpu_supports("avx512vnni")) printf(", vpdpbusd %.1f G multiply-adds/s", vnni_rate(20000000));
         printf("\n");
     }
     for (int round = 0; round < 3; round++) {
