@@ -521,30 +521,32 @@ void cadenza_adam(float *restrict p, const float *restrict g, float *restrict m,
     }
 }
 
-// One loop each way, the rounding in the integer bits as Swift's `roundedToIntegers` does (two
-// roundings: contraction into one fused multiply-add would change the integers), which the
-// compiler vectorises for the build's CPU; Swift's 16-lane conversions to 8 and 16 bits compiled
-// to 128-bit pieces and permutes.
-int32_t cadenza_round_inputs(const float *x, long n, float inverse, int narrow, void *out) {
+// x * inverse to the nearest integer, ties to even, as Swift's `roundedToIntegers` rounds it: the
+// product rounded to float32, then 1.5 * 2^23 added, which leaves the integer in the low mantissa
+// bits. Two roundings: contracting them into one fused multiply-add would change the integers.
+static inline int32_t rounded_level(float x, float inverse) {
 #pragma clang fp contract(off)
+    const float shifted = x * inverse + 12582912.0f;
+    int32_t bits;
+    __builtin_memcpy(&bits, &shifted, sizeof bits);
+    return bits - 0x4B400000;
+}
+
+// One loop each way, which the compiler vectorises for the build's CPU; Swift's 16-lane
+// conversions to 8 and 16 bits compiled to 128-bit pieces and permutes.
+int32_t cadenza_round_inputs(const float *x, long n, float inverse, int narrow, void *out) {
     uint32_t sum = 0;
     if (narrow) {
         int8_t *o = out;
         for (long i = 0; i < n; i++) {
-            const float shifted = x[i] * inverse + 12582912.0f;
-            int32_t q;
-            __builtin_memcpy(&q, &shifted, sizeof q);
-            q -= 0x4B400000;
+            const int32_t q = rounded_level(x[i], inverse);
             o[i] = (int8_t)q;
             sum += (uint32_t)q;
         }
     } else {
         int16_t *o = out;
         for (long i = 0; i < n; i++) {
-            const float shifted = x[i] * inverse + 12582912.0f;
-            int32_t q;
-            __builtin_memcpy(&q, &shifted, sizeof q);
-            q -= 0x4B400000;
+            const int32_t q = rounded_level(x[i], inverse);
             o[i] = (int16_t)q;
             sum += (uint32_t)q;
         }
