@@ -423,6 +423,7 @@ public final class DecoderMatrix {
         (rounded + inputs * inputBytes).initializeMemory(
             as: UInt8.self, repeating: 0, count: (stride - inputs) * inputBytes)
         let levels = inputLevels
+        // |x * inverse| <= levels, far inside the 2^22 the rounding holds for.
         let sum = cadenza_round_inputs(x, inputs, levels / largest, precision == .int4 ? 1 : 0, rounded)
         return (largest / levels, sum)
     }
