@@ -42,7 +42,7 @@ struct Cadenza: ParsableCommand {
         Interruption.install()
         var command: ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(attachingNegativeValues(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exit(withError: error)
         }
@@ -61,6 +61,41 @@ struct Cadenza: ParsableCommand {
             printError("Error: \(describe(error))")
             Foundation.exit(EXIT_FAILURE)
         }
+    }
+
+    /// The options that take several values (`.upToNextOption`), by command.
+    static let manyValueOptions = ["eval": ["--mem-len"]]
+
+    /// `arguments` with each run of integers after an option of `manyValueOptions` that holds a
+    /// negative one attached to the option, one `--option=value` per value. ArgumentParser reads
+    /// `-1` after such an option as an option of its own and says the value is missing
+    /// (swift-argument-parser issue 293); attached, it is a value, which the command's range check
+    /// then refuses by name. Arguments after `--` are left as they are.
+    static func attachingNegativeValues(_ arguments: [String]) -> [String] {
+        guard let command = arguments.first, let options = manyValueOptions[command] else { return arguments }
+        func isInteger(_ text: String) -> Bool { Int(text) != nil }
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                result += arguments[index...]
+                break
+            }
+            index += 1
+            guard options.contains(argument) else {
+                result.append(argument)
+                continue
+            }
+            let values = arguments[index...].prefix(while: isInteger)
+            if values.contains(where: { $0.hasPrefix("-") }) {
+                result += values.map { "\(argument)=\($0)" }
+                index += values.count
+            } else {
+                result.append(argument)
+            }
+        }
+        return result
     }
 
     /// One readable line for any error: Cadenza's own errors describe themselves; Foundation's

@@ -41,6 +41,7 @@ struct EvalCommand: ParsableCommand {
     )
     var split: String?
 
+    // Several values: listed in `Cadenza.manyValueOptions`, so that a negative one reaches the range check.
     @Option(
         parsing: .upToNextOption,
         help:

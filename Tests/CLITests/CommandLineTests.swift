@@ -28,6 +28,13 @@ import Testing
             let outcome = try CLI.run(arguments, in: folder)
             #expect(outcome.status == 64 && !outcome.stderr.contains("Missing value"), "\(arguments): \(outcome)")
         }
+        // An option of several values (ArgumentParser reads "-1" after one as an option).
+        for values in [["-1"], ["128", "-1"], ["-1", "128"]] {
+            let outcome = try CLI.run(["eval", "--checkpoint", "pretrained", "--mem-len"] + values, in: folder)
+            #expect(
+                outcome.status == 64 && outcome.stderr.contains("--mem-len must be 0...65536, got -1"),
+                "\(values): \(outcome)")
+        }
         #expect(CLI.files(in: folder).isEmpty)
     }
 
