@@ -66,9 +66,9 @@ struct Cadenza: ParsableCommand {
     /// The options that take several values (`.upToNextOption`), by command.
     static let manyValueOptions = ["eval": ["--mem-len"]]
 
-    /// `arguments` with each run of integers after an option of `manyValueOptions` that holds a
-    /// negative one attached to the option, one `--option=value` per value. ArgumentParser reads
-    /// `-1` after such an option as an option of its own and says the value is missing
+    /// `arguments` with the integers after an option of `manyValueOptions` written as
+    /// `--option=value`, one per value, where one of them is negative. ArgumentParser reads `-1`
+    /// after such an option as an option of its own and says the value is missing
     /// (swift-argument-parser issue 293); attached, it is a value, which the command's range check
     /// then refuses by name. Arguments after `--` are left as they are.
     static func attachingNegativeValues(_ arguments: [String]) -> [String] {
