@@ -24,6 +24,11 @@ enum HeadProduct {
         @inline(__always) func offset(row: Int, column: Int) -> UnsafePointer<Float> {
             base + row * rowStep + column * columnStep
         }
+
+        /// The same matrix from row `row` on (its row 0 is this one's row `row`).
+        @inline(__always) func rows(from row: Int) -> Operand {
+            Operand(base: offset(row: row, column: 0), rowStep: rowStep, columnStep: columnStep)
+        }
     }
 
     /// The rows of C one block computes at most.
@@ -46,7 +51,7 @@ enum HeadProduct {
             while r < rows {
                 fourRows(
                     rows: Swift.min(4, rows - r), n: n, k: k,
-                    a: .init(base: a.offset(row: r, column: 0), rowStep: a.rowStep, columnStep: a.columnStep),
+                    a: a.rows(from: r),
                     b: b, ldb: ldb, c: c + r * ldc, ldc: ldc, accumulate: accumulate, narrow: true)
                 r += 4
             }
@@ -54,13 +59,12 @@ enum HeadProduct {
             let wide = n / (2 * vectorWidth) * (2 * vectorWidth)
             eightRows(rows: rows, n: wide, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
             if wide < n {
-                let rest = a.offset(row: 4, column: 0)
                 fourRows(
                     rows: 4, n: n - wide, k: k, a: a, b: b + wide, ldb: ldb, c: c + wide, ldc: ldc,
                     accumulate: accumulate)
                 fourRows(
                     rows: rows - 4, n: n - wide, k: k,
-                    a: .init(base: rest, rowStep: a.rowStep, columnStep: a.columnStep),
+                    a: a.rows(from: 4),
                     b: b + wide, ldb: ldb, c: c + 4 * ldc + wide, ldc: ldc, accumulate: accumulate)
             }
         } else {
