@@ -34,6 +34,9 @@ struct BenchGenerate: ParsableCommand {
     @Flag(help: "Skip GPT-2.")
     var noGPT2 = false
 
+    @Flag(help: "Skip Transformer-XL (to profile GPT-2 alone).")
+    var noTransformerXL = false
+
     @Option(
         help: "GPT-2 window slides timed alone after the generation (median reported); raise it to profile a slide.")
     var slides = 6
@@ -56,7 +59,7 @@ struct BenchGenerate: ParsableCommand {
         let txl = try TransformerXL(
             config: ModelConfig.preset(named: preset, kind: .transformerXL, vocabularySize: V),
             generator: SeededGenerator(seed: 1))
-        for memory in memories {
+        for memory in noTransformerXL ? [] : memories {
             let stepper = try TransformerXLStepper(model: txl, memoryLength: memory, precision: precision)
             // A prompt as long as the memory, so every timed token attends to a full memory.
             try report(
