@@ -9,8 +9,10 @@ import TensorKernels
 /// Keys are stored transposed per head, `keys[n, c, j]` = component c of key j for head n. With
 /// keys as rows, each score q·k_j is a 32-wide dot product ending in a horizontal sum (8 heads
 /// x 256 keys of them per layer and token: a quarter of a GPT-2 step); transposed, the scores
-/// of 16 keys are one `SIMD16` multiply-add per component of q. Values stay rows [keys, H * d]:
-/// the output Σ_j p_j v_j is already a sum of scaled rows. A full window of keys and values is
+/// of 16 keys are one `SIMD16` multiply-add per component of q. Values stay rows, grouped by
+/// head, `values[n, j, c]`: the output Σ_j p_j v_j is already a sum of scaled rows, and a head's
+/// rows are one contiguous run, which the hardware prefetchers stream (rows [keys, H * d] put each
+/// head's few bytes of a slot a whole row apart, and attention waited on those loads). A full window of keys and values is
 /// 3 MB in float32 for the `small` GPT-2, read once per token; float16 halves it and 8 bits
 /// quarter it, as `DecoderMatrix` does the weights.
 ///
@@ -121,7 +123,7 @@ public final class DecoderCache {
         _ l: Int, _ positions: Range<Int>, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>?,
         _ rowStride: Int, heads: Range<Int>
     ) {
-        let (d, width, block) = (headSize, self.heads * headSize, 16)
+        let (d, block) = (headSize, 16)
         let elements = heads.lowerBound * d..<heads.upperBound * d
         let k = keys[l].assumingMemoryBound(to: Int8.self), v = values[l].assumingMemoryBound(to: Int8.self)
         if positions.count == 1 {
@@ -136,7 +138,8 @@ public final class DecoderCache {
                 guard let value else { continue }
                 let (valueScale, valueInverse) = Self.integerScale(value + n * d, count: d)
                 valueScales[l][n * stride + position] = valueScale
-                Self.roundToLevels(value + n * d, times: valueInverse, count: d, into: v + position * width + n * d)
+                Self.roundToLevels(
+                    value + n * d, times: valueInverse, count: d, into: v + (n * capacity + position) * d)
             }
             return
         }
@@ -168,7 +171,7 @@ public final class DecoderCache {
                         let row = value + (first - positions.lowerBound + i) * rowStride + n * d
                         let (scale, inverse) = Self.integerScale(row, count: d)
                         valueScales[l][n * stride + first + i] = scale
-                        Self.roundToLevels(row, times: inverse, count: d, into: v + (first + i) * width + n * d)
+                        Self.roundToLevels(row, times: inverse, count: d, into: v + (n * capacity + first + i) * d)
                     }
                 }
             }
@@ -225,7 +228,7 @@ public final class DecoderCache {
         _: S.Type, _ l: Int, _ positions: Range<Int>, _ key: UnsafePointer<Float>, _ value: UnsafePointer<Float>?,
         _ rowStride: Int, heads: Range<Int>
     ) {
-        let (width, elements) = (self.heads * headSize, heads.lowerBound * headSize..<heads.upperBound * headSize)
+        let elements = heads.lowerBound * headSize..<heads.upperBound * headSize
         let block = 16
         let k = keys[l].assumingMemoryBound(to: S.self), v = values[l].assumingMemoryBound(to: S.self)
         // Several slots: each block's keys transposed in registers first (`HeadProduct.transpose`),
@@ -250,7 +253,10 @@ public final class DecoderCache {
                 guard let value else { continue }
                 for position in slots {
                     let row = value + (position - positions.lowerBound) * rowStride
-                    for e in elements { v[position * width + e] = S(narrowing: row[e]) }
+                    for n in heads {
+                        let to = v + (n * capacity + position) * headSize
+                        for c in 0..<headSize { to[c] = S(narrowing: row[n * headSize + c]) }
+                    }
                 }
             }
         }
@@ -266,7 +272,10 @@ public final class DecoderCache {
                 let base = keys[l] + row * stride * size
                 base.copyMemory(from: base + start * size, byteCount: count * size)
             }
-            values[l].copyMemory(from: values[l] + start * width * size, byteCount: count * width * size)
+            for n in 0..<heads where hasValues {
+                let base = values[l] + n * capacity * headSize * size
+                base.copyMemory(from: base + start * headSize * size, byteCount: count * headSize * size)
+            }
             guard storage == .int8 else { continue }
             for n in 0..<heads {
                 for scales in hasValues ? [keyScales[l], valueScales[l]] : [keyScales[l]] {
@@ -387,13 +396,13 @@ public final class DecoderCache {
         _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ scores: UnsafeMutablePointer<Float>,
         _ mine: Range<Int>
     ) {
-        let (H, d, stride) = (heads, headSize, stride)
+        let (d, stride) = (headSize, stride)
         guard n > 0, firstSlots >= 1, firstSlots + n - 1 <= capacity else { return }
         let k = UnsafePointer(keys[l].assumingMemoryBound(to: S.self))
         let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self))
         let scale = 1 / Float(d).squareRoot()
         for head in mine {
-            let kT = k + head * d * stride, vHead = v + head * d
+            let kT = k + head * d * stride, vHead = v + head * capacity * d
             let (keyScale, valueScale) = scales(layer: l, head: head)
             let rows = scores + Self.queryGroup * head * stride
             /// Softmax of a query's scores over `count` keys, with the keys' and values' scales.
@@ -410,14 +419,14 @@ public final class DecoderCache {
                 let q = queries + i * queryStride + head * d
                 Self.headScores4(rows, stride, q, queryStride, kT, stride, counts, d)
                 for g in 0..<4 { probabilities(rows + g * stride, counts[g]) }
-                Self.weightedValues4(out + i * outStride + head * d, outStride, rows, stride, vHead, H * d, counts, d)
+                Self.weightedValues4(out + i * outStride + head * d, outStride, rows, stride, vHead, d, counts, d)
                 i += 4
             }
             for i in i..<n {
                 let count = firstSlots + i
                 Self.headScores(rows, queries + i * queryStride + head * d, kT, stride, count, d, wide: wideBlocks)
                 probabilities(rows, count)
-                Self.weightedValues(out + i * outStride + head * d, rows, vHead, H * d, count, d)
+                Self.weightedValues(out + i * outStride + head * d, rows, vHead, d, count, d)
             }
         }
     }
@@ -570,7 +579,7 @@ public final class DecoderCache {
         let (H, d, stride, count) = (heads, headSize, stride, slots.count)
         guard count > 0, slots.lowerBound >= 0, slots.upperBound <= capacity else { return }
         let k = UnsafePointer(keys[l].assumingMemoryBound(to: S.self)) + slots.lowerBound
-        let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self)) + slots.lowerBound * H * d
+        let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self))
         let r = relative.map {
             (UnsafePointer($0.positions.keys[l].assumingMemoryBound(to: S.self)), $0.positions.stride)
         }
@@ -608,7 +617,7 @@ public final class DecoderCache {
                 }
                 Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
                 if let valueScale { vectorMultiply(row, row, valueScale + slots.lowerBound, count) }
-                Self.weightedValues(out + n * d, row, v + n * d, H * d, count, d)
+                Self.weightedValues(out + n * d, row, v + (n * capacity + slots.lowerBound) * d, d, count, d)
             }
         }
     }
