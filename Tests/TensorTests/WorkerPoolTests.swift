@@ -1,5 +1,11 @@
 import Synchronization
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 @testable import Tensor
 
 /// A counter per task index, safe to bump from any thread.
@@ -80,6 +86,23 @@ private final class Tally: Sendable {
         }
         #expect(seen.values == [50, 50, 50, 50])
         #expect(wrong.values == [0])
+    }
+
+    /// A team's member 0 runs on the calling thread at every step, so with one helper each member
+    /// keeps its thread (and core) from step to step, and its share of a decoder's weights stays
+    /// in that core's caches. Steps in a row keep the helper polling, where it could otherwise
+    /// claim member 0 before the caller does.
+    @Test func aTeamsFirstMemberIsTheCaller() {
+        let pool = WorkerPool(helpers: 1)
+        let caller = pthread_self()
+        let elsewhere = Tally(2)
+        for _ in 0..<2_000 {
+            pool.together(threads: 2) { team in
+                if (pthread_equal(pthread_self(), caller) != 0) != (team.member == 0) { elsewhere.bump(team.member) }
+                team.wait()
+            }
+        }
+        #expect(elsewhere.values == [0, 0])
     }
 
     /// A team asked for inside a job, or more members than threads, never waits for a thread

@@ -95,7 +95,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// task), each with its `Team` place, and returns when all have returned. Unlike `run`'s
     /// tasks, the members run concurrently, so they may wait for each other (`Team.wait`):
     /// one job with a few barriers costs less than a job per piece of work when the pieces
-    /// take microseconds, as a generation step's products do.
+    /// take microseconds, as a generation step's products do. Member 0 is always the caller.
     public func together(threads: Int, _ body: (Team) -> Void) {
         let size = Swift.min(threads, runningHelpers.load(ordering: .relaxed) + 1)
         guard size > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
@@ -105,8 +105,12 @@ public final class WorkerPool: @unchecked Sendable {
         // Every member is a task of one job. No thread can claim a second member while one is
         // unclaimed (its first does not return before every member has passed every barrier),
         // so each member runs on its own thread, and the helpers that claim them exist.
+        // The caller runs member 0 without claiming it: left to the claims, a helper still polling
+        // took member 0 in most steps and not all, so a member's share of a decoder's weights
+        // moved between cores' caches whenever the two swapped. (With several helpers, which
+        // helper runs which other member still varies.)
         teamBarrier.reset()
-        runClaimed(tasks: size) { member in
+        runClaimed(tasks: size, callerFirst: true) { member in
             body(Team(member: member, size: size, barrier: teamBarrier))
         }
     }
@@ -114,17 +118,22 @@ public final class WorkerPool: @unchecked Sendable {
     /// The barrier of the current `together` job (one job runs at a time).
     private let teamBarrier = Team.Barrier()
 
-    /// `run`, once `busy` is claimed.
-    private func runClaimed(tasks: Int, _ body: (Int) -> Void) {
+    /// `run`, once `busy` is claimed; with `callerFirst`, task 0 runs on the calling thread and
+    /// only the others can be claimed.
+    private func runClaimed(tasks: Int, callerFirst: Bool = false, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             self.body = body
             finished.store(0, ordering: .relaxed)
             let job = (ticket.load(ordering: .relaxed) >> 32) + 1
-            ticket.store(job << 32 | tasks << 16, ordering: .sequentiallyConsistent)
+            ticket.store(job << 32 | tasks << 16 | (callerFirst ? 1 : 0), ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(mutex)
                 pthread_cond_broadcast(condition)
                 pthread_mutex_unlock(mutex)
+            }
+            if callerFirst {
+                body(0)
+                finished.add(1, ordering: .releasing)
             }
             while let index = claim(job: job) {
                 body(index)
