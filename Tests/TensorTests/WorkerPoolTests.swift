@@ -88,21 +88,28 @@ private final class Tally: Sendable {
         #expect(wrong.values == [0])
     }
 
-    /// A team's member 0 runs on the calling thread at every step, so with one helper each member
-    /// keeps its thread (and core) from step to step, and its share of a decoder's weights stays
-    /// in that core's caches. Steps in a row keep the helper polling, where it could otherwise
-    /// claim member 0 before the caller does.
-    @Test func aTeamsFirstMemberIsTheCaller() {
-        let pool = WorkerPool(helpers: 1)
-        let caller = pthread_self()
-        let elsewhere = Tally(2)
-        for _ in 0..<2_000 {
-            pool.together(threads: 2) { team in
-                if (pthread_equal(pthread_self(), caller) != 0) != (team.member == 0) { elsewhere.bump(team.member) }
+    /// Each member of a team runs on the same thread at every call (member 0 on the caller), so
+    /// its share of a decoder's weights stays in one core's caches from step to step. Calls in a
+    /// row keep the helpers polling, where one could otherwise take another's member; teams of
+    /// every size and plain jobs in between.
+    @Test func aTeamsMembersKeepTheirThreads() {
+        let pool = WorkerPool(helpers: 3)
+        let threads = Mutex<[Int: Set<UInt>]>([:])
+        let caller = UInt(bitPattern: Int(bitPattern: pthread_self()))
+        let tasks = Tally(2)
+        for step in 0..<3_000 {
+            pool.together(threads: 2 + step % 3) { team in
+                let me = UInt(bitPattern: Int(bitPattern: pthread_self()))
+                threads.withLock { $0[team.member, default: []].insert(me) }
                 team.wait()
             }
+            if step % 7 == 0 { pool.run(tasks: 2) { tasks.bump($0) } }
         }
-        #expect(elsewhere.values == [0, 0])
+        let seen = threads.withLock { $0 }
+        #expect(seen[0] == [caller])
+        #expect((0..<4).map { seen[$0]?.count } == [1, 1, 1, 1])
+        #expect(Set((0..<4).compactMap { seen[$0]?.first }).count == 4)
+        #expect(tasks.values == [429, 429])
     }
 
     /// A team asked for inside a job, or more members than threads, never waits for a thread

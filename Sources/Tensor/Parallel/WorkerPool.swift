@@ -59,20 +59,23 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
         for _ in 0..<helpers {
-            let context = Unmanaged.passRetained(self).toOpaque()
+            // Places count the helpers that started, so helpers 0..<runningHelpers all exist.
+            let start = HelperStart(pool: self, place: runningHelpers.load(ordering: .relaxed))
+            let context = Unmanaged.passRetained(start).toOpaque()
             var thread = pthread_t()
             let started = pthread_create(
                 &thread, nil,
                 { context in
                     guard let context else { return nil }
-                    Unmanaged<WorkerPool>.fromOpaque(context).takeUnretainedValue().helperLoop()
+                    let start = Unmanaged<HelperStart>.fromOpaque(context).takeRetainedValue()
+                    start.pool.helperLoop(place: start.place)
                     return nil
                 }, context)
             if started == 0 {
                 pthread_detach(thread)
                 runningHelpers.add(1, ordering: .relaxed)
             } else {
-                Unmanaged<WorkerPool>.fromOpaque(context).release()
+                Unmanaged<HelperStart>.fromOpaque(context).release()
             }
         }
     }
@@ -95,7 +98,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// task), each with its `Team` place, and returns when all have returned. Unlike `run`'s
     /// tasks, the members run concurrently, so they may wait for each other (`Team.wait`):
     /// one job with a few barriers costs less than a job per piece of work when the pieces
-    /// take microseconds, as a generation step's products do. Member 0 is always the caller.
+    /// take microseconds, as a generation step's products do. Each member runs on the same
+    /// thread at every call: member 0 on the caller, member i on the pool's helper i - 1.
     public func together(threads: Int, _ body: (Team) -> Void) {
         let size = Swift.min(threads, runningHelpers.load(ordering: .relaxed) + 1)
         guard size > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
@@ -105,33 +109,47 @@ public final class WorkerPool: @unchecked Sendable {
         // Every member is a task of one job. No thread can claim a second member while one is
         // unclaimed (its first does not return before every member has passed every barrier),
         // so each member runs on its own thread, and the helpers that claim them exist.
-        // The caller runs member 0 without claiming it: left to the claims, a helper still polling
-        // took member 0 in most steps and not all, so a member's share of a decoder's weights
-        // moved between cores' caches whenever the two swapped. (With several helpers, which
-        // helper runs which other member still varies.)
         teamBarrier.reset()
-        runClaimed(tasks: size, callerFirst: true) { member in
+        runClaimed(tasks: size, team: true) { member in
             body(Team(member: member, size: size, barrier: teamBarrier))
+        }
+    }
+
+    /// What a helper thread starts with: its pool, and its place among the helpers that started.
+    private final class HelperStart {
+        let pool: WorkerPool, place: Int
+        init(pool: WorkerPool, place: Int) {
+            self.pool = pool
+            self.place = place
         }
     }
 
     /// The barrier of the current `together` job (one job runs at a time).
     private let teamBarrier = Team.Barrier()
 
-    /// `run`, once `busy` is claimed; with `callerFirst`, task 0 runs on the calling thread and
-    /// only the others can be claimed.
-    private func runClaimed(tasks: Int, callerFirst: Bool = false, _ body: (Int) -> Void) {
+    /// The current `together` job's number (bits 16...) and size (bits 0..<16), stored before its
+    /// ticket, read as one value so that a job's number never pairs with another's size.
+    private let team = Atomic<Int>(0)
+
+    /// `run`, once `busy` is claimed. A `team` job's tasks are not claimed: task 0 runs on the
+    /// calling thread and task i + 1 on helper i, the same thread at every job, so a team
+    /// member's share of a decoder's weights (its rows of every product, its heads of the cache)
+    /// stays in one core's caches from step to step. Left to the claims, a helper still polling
+    /// took member 0 before the caller in most steps, not all, and every swap moved the shares.
+    private func runClaimed(tasks: Int, team isTeam: Bool = false, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             self.body = body
             finished.store(0, ordering: .relaxed)
             let job = (ticket.load(ordering: .relaxed) >> 32) + 1
-            ticket.store(job << 32 | tasks << 16 | (callerFirst ? 1 : 0), ordering: .sequentiallyConsistent)
+            if isTeam { team.store(job << 16 | tasks, ordering: .relaxed) }
+            // A team's ticket starts with every task taken.
+            ticket.store(job << 32 | tasks << 16 | (isTeam ? tasks : 0), ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(mutex)
                 pthread_cond_broadcast(condition)
                 pthread_mutex_unlock(mutex)
             }
-            if callerFirst {
+            if isTeam {
                 body(0)
                 finished.add(1, ordering: .releasing)
             }
@@ -162,11 +180,20 @@ public final class WorkerPool: @unchecked Sendable {
         return nil
     }
 
-    private func helperLoop() {
+    /// Helper `place`'s life: each job's tasks it claims, and member place + 1 of each team job
+    /// that large.
+    private func helperLoop(place: Int) {
         var seenJob = 0
         while true {
             let job = waitForJob(after: seenJob)
             seenJob = job
+            // The ticket read in `waitForJob` orders this after the team's store. A team job cannot
+            // finish before this helper runs its member, so `body` is that job's until then.
+            let current = team.load(ordering: .relaxed)
+            if current >> 16 == job, place + 1 < current & 0xFFFF {
+                body?(place + 1)
+                finished.add(1, ordering: .releasing)
+            }
             while let index = claim(job: job) {
                 // The claim keeps the job from finishing, so `body` is this job's until then.
                 body?(index)
