@@ -11,10 +11,10 @@ import TensorKernels
 /// x 256 keys of them per layer and token: a quarter of a GPT-2 step); transposed, the scores
 /// of 16 keys are one `SIMD16` multiply-add per component of q. Values stay rows, grouped by
 /// head, `values[n, j, c]`: the output Σ_j p_j v_j is already a sum of scaled rows, and a head's
-/// rows are one contiguous run, which the hardware prefetchers stream (rows [keys, H * d] put each
-/// head's few bytes of a slot a whole row apart, and attention waited on those loads). A full window of keys and values is
-/// 3 MB in float32 for the `small` GPT-2, read once per token; float16 halves it and 8 bits
-/// quarter it, as `DecoderMatrix` does the weights.
+/// rows are one contiguous run, which the hardware prefetchers stream (rows [keys, H * d] put
+/// each head's few bytes of a slot a whole row apart, and attention waited on those loads). A
+/// full window of keys and values is 3 MB in float32 for the `small` GPT-2, read once per
+/// token; float16 halves it and 8 bits quarter it, as `DecoderMatrix` does the weights.
 ///
 /// Transformer-XL attends with relative positions too (`Relative`): its projected position
 /// vectors live in a keys-only `DecoderCache` indexed by distance, scored the same way.

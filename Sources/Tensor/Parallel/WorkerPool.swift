@@ -106,9 +106,9 @@ public final class WorkerPool: @unchecked Sendable {
             body(Team(member: 0, size: 1, barrier: nil))
             return
         }
-        // Every member is a task of one job. No thread can claim a second member while one is
-        // unclaimed (its first does not return before every member has passed every barrier),
-        // so each member runs on its own thread, and the helpers that claim them exist.
+        // Every member is a task of one job, on its own thread: member 0 on this one, member i
+        // on helper i - 1, which exists (helpers' places count those that started, and the size
+        // is at most that count plus one). No member waits for a thread busy with another.
         teamBarrier.reset()
         runClaimed(tasks: size, team: true) { member in
             body(Team(member: member, size: size, barrier: teamBarrier))
