@@ -57,6 +57,10 @@ public final class DecoderCache {
     private let storage: Storage
     /// Whether values are stored (not a keys-only cache of position vectors).
     private let hasValues: Bool
+
+    /// Where head `n`'s value of slot `j` starts in a layer's values, in elements: values are
+    /// rows grouped by head, `[head, slot, d]`.
+    @inline(__always) private func valueIndex(head n: Int, slot j: Int) -> Int { (n * capacity + j) * headSize }
     /// int8 storage: the scale of head n's key and value in slot j, at `n * stride + j` per layer
     /// (empty otherwise).
     private let keyScales: [UnsafeMutablePointer<Float>], valueScales: [UnsafeMutablePointer<Float>]
@@ -139,7 +143,7 @@ public final class DecoderCache {
                 let (valueScale, valueInverse) = Self.integerScale(value + n * d, count: d)
                 valueScales[l][n * stride + position] = valueScale
                 Self.roundToLevels(
-                    value + n * d, times: valueInverse, count: d, into: v + (n * capacity + position) * d)
+                    value + n * d, times: valueInverse, count: d, into: v + valueIndex(head: n, slot: position))
             }
             return
         }
@@ -171,7 +175,8 @@ public final class DecoderCache {
                         let row = value + (first - positions.lowerBound + i) * rowStride + n * d
                         let (scale, inverse) = Self.integerScale(row, count: d)
                         valueScales[l][n * stride + first + i] = scale
-                        Self.roundToLevels(row, times: inverse, count: d, into: v + (n * capacity + first + i) * d)
+                        Self.roundToLevels(
+                            row, times: inverse, count: d, into: v + valueIndex(head: n, slot: first + i))
                     }
                 }
             }
@@ -254,7 +259,7 @@ public final class DecoderCache {
                 for position in slots {
                     let row = value + (position - positions.lowerBound) * rowStride
                     for n in heads {
-                        let to = v + (n * capacity + position) * headSize
+                        let to = v + valueIndex(head: n, slot: position)
                         for c in 0..<headSize { to[c] = S(narrowing: row[n * headSize + c]) }
                     }
                 }
@@ -273,7 +278,7 @@ public final class DecoderCache {
                 base.copyMemory(from: base + start * size, byteCount: count * size)
             }
             for n in 0..<heads where hasValues {
-                let base = values[l] + n * capacity * headSize * size
+                let base = values[l] + valueIndex(head: n, slot: 0) * size
                 base.copyMemory(from: base + start * headSize * size, byteCount: count * headSize * size)
             }
             guard storage == .int8 else { continue }
@@ -402,7 +407,7 @@ public final class DecoderCache {
         let v = UnsafePointer(values[l].assumingMemoryBound(to: S.self))
         let scale = 1 / Float(d).squareRoot()
         for head in mine {
-            let kT = k + head * d * stride, vHead = v + head * capacity * d
+            let kT = k + head * d * stride, vHead = v + valueIndex(head: head, slot: 0)
             let (keyScale, valueScale) = scales(layer: l, head: head)
             let rows = scores + Self.queryGroup * head * stride
             /// Softmax of a query's scores over `count` keys, with the keys' and values' scales.
@@ -617,7 +622,7 @@ public final class DecoderCache {
                 }
                 Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
                 if let valueScale { vectorMultiply(row, row, valueScale + slots.lowerBound, count) }
-                Self.weightedValues(out + n * d, row, v + (n * capacity + slots.lowerBound) * d, d, count, d)
+                Self.weightedValues(out + n * d, row, v + valueIndex(head: n, slot: slots.lowerBound), d, count, d)
             }
         }
     }
