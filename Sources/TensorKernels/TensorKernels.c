@@ -48,6 +48,7 @@ void cadenza_int4_rows_many_portable(const int8_t *x, long x_stride, const int32
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <stdlib.h>
 
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
@@ -160,61 +161,181 @@ VNNI_TARGET static void rows_vnni(const int16_t *x, const int8_t *w, long stride
     }
 }
 
-// Four vectors at a time against four rows at a time: each load of a row's 32 weights (and its
-// widening) serves four vectors, each load of a vector's 32 inputs four rows. Rows go in tiles
-// of 32 whose weights stay in L1 while every vector passes over them, so the vectors are read
-// once per tile rather than once per four rows. The sums are those of rows_vnni, exactly.
+// Many vectors: a context a GPT-2 decoder reads (its window's slide among them), where the
+// multiply-adds rather than the weights' stream bound the product. Each 16-bit input is split
+// into bytes, x = 256 * hi + lo with lo in 0...255 and hi in -128...127, so that `vpdpbusd` (64
+// unsigned-by-signed byte products per instruction, against `vpdpwssd`'s 32 after a widening)
+// makes both halves' dot products with the weights as they are stored:
+//     D_lo = sum of lo * w,  D_hi = sum of (hi + 128) * w = sum of hi * w + 128 * W,
+// W the row's weight sum, so sum of x * w = 256 * (D_hi - 128 * W) + D_lo exactly (64 bits).
+// Every lane is one row, as int4's panels: 16 rows at a time are copied into a panel (each 32-bit
+// lane one row's four bytes of an input group of four), so no horizontal sums are needed either.
+// Each row's total is the exact integer rows_vnni makes, finished by the same operations: the
+// same outputs (docs/tensor-kernels.md; measured in docs/benchmarks.md, "The Intel host, a fourth
+// time").
+
+enum { int8_panel_rows = 16 };
+
+// Rows first ..< first + count (count <= 16) of the row-major weights as a panel: group g's 64
+// bytes hold row r's inputs 4g ..< 4g + 4 at bytes 4r ..< 4r + 4; rows past `count` are zero.
+// Sixteen groups at a time: the rows' 64 bytes as sixteen vectors of 32-bit lanes, transposed
+// (unpacks within 128-bit blocks, then block shuffles). `sums` gets each row's weight sum (a dot
+// product with bytes of one).
+VNNI_TARGET static void int8_panel(const int8_t *w, long stride, long first, long count, uint8_t *panel,
+                                   __m512i *sums) {
+    const long groups = stride / 4;
+    for (long g0 = 0; g0 < groups; g0 += 16) {
+        const long columns = groups - g0 < 16 ? groups - g0 : 16;
+        const __mmask16 mask = (__mmask16)((1u << columns) - 1);
+        __m512i r[16], t[16];
+        for (int q = 0; q < 16; q++) {
+            r[q] = q < count ? _mm512_maskz_loadu_epi32(mask, w + (first + q) * stride + 4 * g0)
+                             : _mm512_setzero_si512();
+        }
+        for (int q = 0; q < 16; q += 2) {  // per block: rows q, q + 1 of columns 4L, 4L + 1 | 4L + 2, 4L + 3
+            t[q] = _mm512_unpacklo_epi32(r[q], r[q + 1]);
+            t[q + 1] = _mm512_unpackhi_epi32(r[q], r[q + 1]);
+        }
+        for (int q = 0; q < 16; q += 4) {  // r[q + c], block L: rows q ..< q + 4 of column 4L + c
+            r[q] = _mm512_unpacklo_epi64(t[q], t[q + 2]);
+            r[q + 1] = _mm512_unpackhi_epi64(t[q], t[q + 2]);
+            r[q + 2] = _mm512_unpacklo_epi64(t[q + 1], t[q + 3]);
+            r[q + 3] = _mm512_unpackhi_epi64(t[q + 1], t[q + 3]);
+        }
+        for (int c = 0; c < 4; c++) {  // column 4L + c gathers block L of r[c], r[4 + c], r[8 + c], r[12 + c]
+            const __m512i x0 = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88);
+            const __m512i x1 = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xDD);
+            const __m512i y0 = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88);
+            const __m512i y1 = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xDD);
+            t[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+            t[4 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+            t[8 + c] = _mm512_shuffle_i32x4(x0, y0, 0xDD);
+            t[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xDD);
+        }
+        for (long c = 0; c < columns; c++) _mm512_store_si512((void *)(panel + (g0 + c) * 64), t[c]);
+    }
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i s = _mm512_setzero_si512();
+    for (long g = 0; g < groups; g++) {
+        s = _mm512_dpbusd_epi32(s, ones, _mm512_load_si512((const void *)(panel + g * 64)));
+    }
+    *sums = s;
+}
+
+// The four bytes of `bytes` at p ..< p + 4, in every 32-bit lane.
+VNNI_TARGET static inline __m512i four_bytes(const uint8_t *bytes, long p) {
+    int32_t four;
+    __builtin_memcpy(&four, bytes + p, 4);
+    return _mm512_set1_epi32(four);
+}
+
+// The panel's rows first ..< first + count of one vector, from its two dot products: each total
+// made exactly in 64 bits and converted once, then row_output's and store_output's operations.
+VNNI_TARGET static inline void int8_store_panel(__m512i lo, __m512i hi, __m512i sums, long first, long count,
+                                                const float *scales, float input_scale, const float *bias,
+                                                int accumulate, float *y) {
+    const __mmask16 mask = (__mmask16)((1u << count) - 1);
+    const __m512i d = _mm512_sub_epi32(hi, _mm512_slli_epi32(sums, 7));  // |D_hi - 128 W| < 2^31
+    const __m512i d0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(d));
+    const __m512i d1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(d, 1));
+    const __m512i l0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
+    const __m512i l1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lo, 1));
+    const __m256 t0 = _mm512_cvtepi64_ps(_mm512_add_epi64(_mm512_slli_epi64(d0, 8), l0));
+    const __m256 t1 = _mm512_cvtepi64_ps(_mm512_add_epi64(_mm512_slli_epi64(d1, 8), l1));
+    const __m512 totals = _mm512_insertf32x8(_mm512_castps256_ps512(t0), t1, 1);
+    const __m512 scale = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, scales + first), _mm512_set1_ps(input_scale));
+    __m512 out = _mm512_mul_ps(totals, scale);
+    out = _mm512_add_ps(out, bias ? _mm512_maskz_loadu_ps(mask, bias + first) : _mm512_setzero_ps());
+    if (accumulate) out = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y + first), out);
+    _mm512_mask_storeu_ps(y + first, mask, out);
+}
+
+// `vectors` (1 to 4) vectors' split inputs (`lo` and `hi` each `stride` bytes, vector k's
+// `k * 2 * stride` on) against `panels` (1 or 2) panels, `16 * stride` bytes apart, holding rows
+// first ..< first + count: two chains of `vpdpbusd` per vector and panel.
+__attribute__((always_inline)) VNNI_TARGET static inline void int8_panel_vectors(
+    const uint8_t *split, long stride, int vectors, const uint8_t *panel, int panels, const __m512i *sums,
+    long first, long count, const float *scales, const float *input_scales, const float *bias, int accumulate,
+    float *y, long y_stride) {
+    __m512i lo[2][4], hi[2][4];
+    for (int q = 0; q < 2; q++) {
+        for (int k = 0; k < 4; k++) lo[q][k] = hi[q][k] = _mm512_setzero_si512();
+    }
+    for (long g = 0; g < stride / 4; g++) {
+        __m512i v[2];
+        for (int q = 0; q < panels; q++) v[q] = _mm512_load_si512((const void *)(panel + q * 16 * stride + g * 64));
+        for (int k = 0; k < vectors; k++) {
+            const __m512i l = four_bytes(split + k * 2 * stride, 4 * g);
+            const __m512i h = four_bytes(split + k * 2 * stride + stride, 4 * g);
+            for (int q = 0; q < panels; q++) {
+                lo[q][k] = _mm512_dpbusd_epi32(lo[q][k], l, v[q]);
+                hi[q][k] = _mm512_dpbusd_epi32(hi[q][k], h, v[q]);
+            }
+        }
+    }
+    for (int q = 0; q < panels; q++) {
+        const long rows = count - 16 * q < 16 ? count - 16 * q : 16;
+        for (int k = 0; k < vectors; k++) {
+            int8_store_panel(lo[q][k], hi[q][k], sums[q], first + 16 * q, rows, scales, input_scales[k], bias,
+                             accumulate, y + k * y_stride);
+        }
+    }
+}
+
 VNNI_TARGET static void many_vnni(const int16_t *x, long x_stride, const float *input_scales, long n,
                                   const int8_t *w, long stride, long first, long last, const float *scales,
                                   const float *bias, int accumulate, float *y, long y_stride) {
-    enum { tile = 32 };
-    const int narrow = stride <= 512;
-    for (long t = first; t < last; t += tile) {
-        const long t_end = t + tile < last ? t + tile : last;
-        long i = 0;
-        for (; i + 4 <= n; i += 4) {
-            const int16_t *x0 = x + i * x_stride, *x1 = x0 + x_stride, *x2 = x1 + x_stride, *x3 = x2 + x_stride;
-            long j = t;
-            for (; j + 4 <= t_end; j += 4) {
-                const int8_t *r0 = w + j * stride, *r1 = r0 + stride, *r2 = r1 + stride, *r3 = r2 + stride;
-                __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
-                __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-                __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-                __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-                for (long p = 0; p < stride; p += 32) {
-                    __m512i w0 = widened(r0 + p), w1 = widened(r1 + p), w2 = widened(r2 + p), w3 = widened(r3 + p);
-                    __m512i v = _mm512_loadu_si512((const void *)(x0 + p));
-                    a00 = _mm512_dpwssd_epi32(a00, v, w0); a01 = _mm512_dpwssd_epi32(a01, v, w1);
-                    a02 = _mm512_dpwssd_epi32(a02, v, w2); a03 = _mm512_dpwssd_epi32(a03, v, w3);
-                    v = _mm512_loadu_si512((const void *)(x1 + p));
-                    a10 = _mm512_dpwssd_epi32(a10, v, w0); a11 = _mm512_dpwssd_epi32(a11, v, w1);
-                    a12 = _mm512_dpwssd_epi32(a12, v, w2); a13 = _mm512_dpwssd_epi32(a13, v, w3);
-                    v = _mm512_loadu_si512((const void *)(x2 + p));
-                    a20 = _mm512_dpwssd_epi32(a20, v, w0); a21 = _mm512_dpwssd_epi32(a21, v, w1);
-                    a22 = _mm512_dpwssd_epi32(a22, v, w2); a23 = _mm512_dpwssd_epi32(a23, v, w3);
-                    v = _mm512_loadu_si512((const void *)(x3 + p));
-                    a30 = _mm512_dpwssd_epi32(a30, v, w0); a31 = _mm512_dpwssd_epi32(a31, v, w1);
-                    a32 = _mm512_dpwssd_epi32(a32, v, w2); a33 = _mm512_dpwssd_epi32(a33, v, w3);
-                }
-                store_four(four_sums(a00, a01, a02, a03, narrow), j, scales, _mm_set1_ps(input_scales[i]), bias,
-                           accumulate, y + i * y_stride);
-                store_four(four_sums(a10, a11, a12, a13, narrow), j, scales, _mm_set1_ps(input_scales[i + 1]), bias,
-                           accumulate, y + (i + 1) * y_stride);
-                store_four(four_sums(a20, a21, a22, a23, narrow), j, scales, _mm_set1_ps(input_scales[i + 2]), bias,
-                           accumulate, y + (i + 2) * y_stride);
-                store_four(four_sums(a30, a31, a32, a33, narrow), j, scales, _mm_set1_ps(input_scales[i + 3]), bias,
-                           accumulate, y + (i + 3) * y_stride);
-            }
-            for (long q = 0; q < 4 && j < t_end; q++) {
-                rows_vnni(x + (i + q) * x_stride, w, stride, j, t_end, scales, input_scales[i + q], bias, accumulate,
-                          y + (i + q) * y_stride);
-            }
-        }
-        for (; i < n; i++) {
-            rows_vnni(x + i * x_stride, w, stride, t, t_end, scales, input_scales[i], bias, accumulate,
+    if (first >= last || n <= 0) return;
+    // A lane holds a whole row's dot product, at most 255 * 127 * stride: past 2^16 inputs it
+    // could leave 32 bits, and rows_vnni's lanes (stride / 16 products each) take over.
+    const int fits = stride <= 65536;
+    uint8_t *split = fits ? malloc((size_t)(n * 2 * stride)) : NULL;
+    uint8_t *panel = fits ? aligned_alloc(64, (size_t)(2 * stride * int8_panel_rows)) : NULL;
+    if (!split || !panel) {  // one vector at a time: the same numbers
+        free(split);
+        free(panel);
+        for (long i = 0; i < n; i++) {
+            rows_vnni(x + i * x_stride, w, stride, first, last, scales, input_scales[i], bias, accumulate,
                       y + i * y_stride);
         }
+        return;
     }
+    for (long i = 0; i < n; i++) {
+        const int16_t *xi = x + i * x_stride;
+        uint8_t *lo = split + i * 2 * stride, *hi = lo + stride;
+        for (long p = 0; p < stride; p++) {
+            lo[p] = (uint8_t)(xi[p] & 255);
+            hi[p] = (uint8_t)((xi[p] >> 8) + 128);
+        }
+    }
+    for (long t = first; t < last; t += 2 * int8_panel_rows) {
+        const long count = last - t < 2 * int8_panel_rows ? last - t : 2 * int8_panel_rows;
+        __m512i sums[2];
+        int8_panel(w, stride, t, count < 16 ? count : 16, panel, &sums[0]);
+        if (count > 16) int8_panel(w, stride, t + 16, count - 16, panel + 16 * stride, &sums[1]);
+        long i = 0;
+        if (count > 16) {
+            for (; i + 4 <= n; i += 4) {
+                int8_panel_vectors(split + i * 2 * stride, stride, 4, panel, 2, sums, t, count, scales,
+                                   input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
+            }
+            for (; i < n; i++) {
+                int8_panel_vectors(split + i * 2 * stride, stride, 1, panel, 2, sums, t, count, scales,
+                                   input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
+            }
+        } else {
+            for (; i + 4 <= n; i += 4) {
+                int8_panel_vectors(split + i * 2 * stride, stride, 4, panel, 1, sums, t, count, scales,
+                                   input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
+            }
+            for (; i < n; i++) {
+                int8_panel_vectors(split + i * 2 * stride, stride, 1, panel, 1, sums, t, count, scales,
+                                   input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
+            }
+        }
+    }
+    free(split);
+    free(panel);
 }
 
 // 4-bit weights in panels of 16 rows: each 64-byte load holds 8 inputs of 16 rows, unpacked by a

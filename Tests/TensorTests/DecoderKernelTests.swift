@@ -226,8 +226,10 @@ private func expectErrorInsideTheRoundingBound(
     /// Many vectors at once give each vector's outputs from `cadenza_int8_rows` to the bit, on the
     /// path this CPU runs, the AVX2 kernel (where the CPU has AVX2) and the plain loop: counts of vectors that do and do not divide
     /// into fours, a row range that starts mid-matrix and crosses the kernel's 32-row tiles with
-    /// a remainder, rows short enough for 32-bit totals (up to 512) and longer, with every
-    /// product at its largest in one row (the 32-bit totals' worst case at 512).
+    /// a remainder (one panel of 16 rows, partly filled), rows short enough for 32-bit totals (up
+    /// to 512) and longer, some not a whole number of 16 input groups (544), with every product at
+    /// its largest in one row (the 32-bit totals' worst case at 512, and the split inputs' halves
+    /// at their largest).
     @Test(arguments: [32, 512, 544, 1024])
     func manyVectorsEqualOneAtATime(stride: Int) {
         let rows = 45

@@ -240,8 +240,8 @@ public final class DecoderMatrix {
     /// `multiply(_:bias:into:epilogue:rowRanges:)` for `count` input vectors, vector i at
     /// `x + i * inputStride` and its outputs at `y + i * outputStride`: each output is the number
     /// the one-vector product gives for that vector, so reading a context this way equals
-    /// reading its tokens one at a time. int8 reads each weight once for every four vectors
-    /// (`cadenza_int8_rows_many`), and so does int4, unpacking it once for the four
+    /// reading its tokens one at a time. int8 copies 16 rows at a time into a panel that serves
+    /// every vector (`cadenza_int8_rows_many`), and int4 unpacks each weight once for four vectors
     /// (`cadenza_int4_rows_many`), which makes a context of many tokens cost multiply-adds
     /// rather than weight traffic; float32 and float16 run the one-vector product per vector.
     public func multiply(

@@ -29,9 +29,11 @@ void cadenza_int8_rows(const int16_t *x, const int8_t *w, long stride, long firs
 /// to `stride`) with scale `input_scales[i]`, and its outputs go to `y + i * y_stride`, indexed by
 /// j as there. Every output is the number `cadenza_int8_rows` gives for that vector alone (the
 /// integer sums are exact whatever their order, and the scaling is the same operations), so a
-/// batch read of a context equals reading its tokens one at a time. The VNNI path reads each
-/// row's weights once for every four vectors: for a context of many tokens the product is bound
-/// by the multiply-adds rather than by streaming the weights.
+/// batch read of a context equals reading its tokens one at a time. For a context of many tokens
+/// the product is bound by the multiply-adds rather than by streaming the weights, so the VNNI
+/// path splits each input into two bytes and multiplies them by the weights with `vpdpbusd`
+/// (twice `vpdpwssd`'s products per instruction, and no widening), 16 rows to a vector's lanes,
+/// each panel of rows serving every vector (TensorKernels.c).
 void cadenza_int8_rows_many(const int16_t *x, long x_stride, const float *input_scales, long n, const int8_t *w,
                             long stride, long first, long last, const float *scales, const float *bias,
                             int accumulate, float *y, long y_stride);
