@@ -168,6 +168,39 @@ private func expectErrorInsideTheRoundingBound(
         expectNear(y, Array(repeating: -40_000, count: outputs), 0.01, "all-ones rows")
     }
 
+    /// Many vectors through rows longer than the byte-split kernel of `cadenza_int8_rows_many`
+    /// takes (65,536 inputs, where a lane holding a whole row's total of low bytes could pass
+    /// 2^31) are multiplied one at a time instead: the same outputs, right, at the inputs that
+    /// would overflow it (low bytes of 255 against weights of 127 in every place).
+    @Test func manyVectorsThroughVeryLongRowsEqualOneAtATime() {
+        let (outputs, inputs, count) = (4, 70_000, 4)
+        let matrix = DecoderMatrix(
+            Array(repeating: 1, count: outputs * inputs), outputs: outputs, inputs: inputs, transposed: false,
+            precision: .int8)
+        // These rows are rounded to 3,864 input levels (32-bit lanes of stride / 16 products); 3,839
+        // is 0x0EFF, so every low byte but the first is 255.
+        var x = Array(repeating: Float(3839) / 3864, count: count * inputs)
+        for i in 0..<count { x[i * inputs] = 1 }
+        var one = Array(repeating: Float(0), count: count * outputs), many = one
+        x.withUnsafeBufferPointer { xs in
+            one.withUnsafeMutableBufferPointer { y in
+                for i in 0..<count {
+                    matrix.multiply(
+                        xs.baseAddress! + i * inputs, bias: nil, into: y.baseAddress! + i * outputs,
+                        rowRanges: RowRanges(0..<outputs))
+                }
+            }
+            many.withUnsafeMutableBufferPointer { y in
+                matrix.multiply(
+                    xs.baseAddress!, vectors: count, inputStride: inputs, bias: nil, into: y.baseAddress!,
+                    outputStride: outputs, rowRanges: RowRanges(0..<outputs))
+            }
+        }
+        #expect(many.map(\.bitPattern) == one.map(\.bitPattern))
+        let exact = 1 + Float(inputs - 1) * 3839 / 3864
+        #expect(one.allSatisfy { abs($0 - exact) < 0.01 * exact }, "\(one.prefix(4)) against \(exact)")
+    }
+
     /// On a CPU with AVX-512 VNNI the int8 kernel must be built with it (the C target's
     /// `-march=native`), or int8 decoding, generation's default, would silently run the plain
     /// loop; on one with AVX2 but not VNNI the AVX2 kernels run; generation defaults to int8 on
