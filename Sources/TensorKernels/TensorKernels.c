@@ -161,6 +161,32 @@ VNNI_TARGET static void rows_vnni(const int16_t *x, const int8_t *w, long stride
     }
 }
 
+// What both panel layouts (int8's below, int4's in TensorKernels.h) share: each 32-bit lane holds
+// one row, so a vector's input bytes go to every lane, and sixteen rows are finished at once.
+
+// The four bytes at `bytes + p`, in every 32-bit lane.
+VNNI_TARGET static inline __m512i four_bytes(const void *bytes, long p) {
+    int32_t four;
+    __builtin_memcpy(&four, (const char *)bytes + p, 4);
+    return _mm512_set1_epi32(four);
+}
+
+// Sixteen exact 64-bit totals (rows 0-7 in `low`, 8-15 in `high`), each converted to float once.
+VNNI_TARGET static inline __m512 sixteen_floats(__m512i low, __m512i high) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtepi64_ps(low)), _mm512_cvtepi64_ps(high), 1);
+}
+
+// Rows row ..< row + 16 that `mask` holds, from their totals: row_output's and store_output's
+// operations, in their order (never fused).
+VNNI_TARGET static inline void store_sixteen(__m512 totals, __mmask16 mask, long row, const float *scales,
+                                             float input_scale, const float *bias, int accumulate, float *y) {
+    const __m512 scale = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, scales + row), _mm512_set1_ps(input_scale));
+    __m512 out = _mm512_mul_ps(totals, scale);
+    out = _mm512_add_ps(out, bias ? _mm512_maskz_loadu_ps(mask, bias + row) : _mm512_setzero_ps());
+    if (accumulate) out = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y + row), out);
+    _mm512_mask_storeu_ps(y + row, mask, out);
+}
+
 // Many vectors: a context a GPT-2 decoder reads (its window's slide among them), where the
 // multiply-adds rather than the weights' stream bound the product. Each 16-bit input is split
 // into bytes, x = 256 * hi + lo with lo in 0...255 and hi in -128...127, so that `vpdpbusd` (64
@@ -222,13 +248,6 @@ VNNI_TARGET static void int8_panel(const int8_t *w, long stride, long first, lon
     *sums = s;
 }
 
-// The four bytes of `bytes` at p ..< p + 4, in every 32-bit lane.
-VNNI_TARGET static inline __m512i four_bytes(const uint8_t *bytes, long p) {
-    int32_t four;
-    __builtin_memcpy(&four, bytes + p, 4);
-    return _mm512_set1_epi32(four);
-}
-
 // The panel's rows first ..< first + count of one vector, from its two dot products: each total
 // made exactly in 64 bits and converted once, then row_output's and store_output's operations.
 VNNI_TARGET static inline void int8_store_panel(__m512i lo, __m512i hi, __m512i sums, long first, long count,
@@ -240,14 +259,9 @@ VNNI_TARGET static inline void int8_store_panel(__m512i lo, __m512i hi, __m512i 
     const __m512i d1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(d, 1));
     const __m512i l0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
     const __m512i l1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lo, 1));
-    const __m256 t0 = _mm512_cvtepi64_ps(_mm512_add_epi64(_mm512_slli_epi64(d0, 8), l0));
-    const __m256 t1 = _mm512_cvtepi64_ps(_mm512_add_epi64(_mm512_slli_epi64(d1, 8), l1));
-    const __m512 totals = _mm512_insertf32x8(_mm512_castps256_ps512(t0), t1, 1);
-    const __m512 scale = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, scales + first), _mm512_set1_ps(input_scale));
-    __m512 out = _mm512_mul_ps(totals, scale);
-    out = _mm512_add_ps(out, bias ? _mm512_maskz_loadu_ps(mask, bias + first) : _mm512_setzero_ps());
-    if (accumulate) out = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y + first), out);
-    _mm512_mask_storeu_ps(y + first, mask, out);
+    const __m512 totals = sixteen_floats(_mm512_add_epi64(_mm512_slli_epi64(d0, 8), l0),
+                                         _mm512_add_epi64(_mm512_slli_epi64(d1, 8), l1));
+    store_sixteen(totals, mask, first, scales, input_scale, bias, accumulate, y);
 }
 
 // `vectors` (1 to 4) vectors' split inputs (`lo` and `hi` each `stride` bytes, vector k's
@@ -350,13 +364,6 @@ VNNI_TARGET static inline __m512i high_nibbles(__m512i b, __m512i mask) {
     return _mm512_and_si512(_mm512_srli_epi16(b, 4), mask);
 }
 
-// The input's four bytes at x[p...p + 3], in every 32-bit lane.
-VNNI_TARGET static inline __m512i four_inputs(const int8_t *x, long p) {
-    int32_t four;
-    __builtin_memcpy(&four, x + p, 4);
-    return _mm512_set1_epi32(four);
-}
-
 // Panel `panel`'s rows that lie in first ..< last, from their 16 dot products: each total made
 // exactly in 64 bits (2 dot - 15 x_sum) and converted once, then the operations `row_output` and
 // `store_output` do, in their order, on those rows only.
@@ -369,14 +376,9 @@ VNNI_TARGET static inline void int4_store_panel(__m512i dots, int32_t x_sum, lon
     const __m512i offset = _mm512_set1_epi64(15 * (int64_t)x_sum);
     const __m512i d0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(dots));
     const __m512i d1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(dots, 1));
-    const __m256 t0 = _mm512_cvtepi64_ps(_mm512_sub_epi64(_mm512_add_epi64(d0, d0), offset));
-    const __m256 t1 = _mm512_cvtepi64_ps(_mm512_sub_epi64(_mm512_add_epi64(d1, d1), offset));
-    const __m512 totals = _mm512_insertf32x8(_mm512_castps256_ps512(t0), t1, 1);
-    const __m512 scale = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, scales + row), _mm512_set1_ps(input_scale));
-    __m512 out = _mm512_mul_ps(totals, scale);
-    out = _mm512_add_ps(out, bias ? _mm512_maskz_loadu_ps(mask, bias + row) : _mm512_setzero_ps());
-    if (accumulate) out = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y + row), out);
-    _mm512_mask_storeu_ps(y + row, mask, out);
+    const __m512 totals = sixteen_floats(_mm512_sub_epi64(_mm512_add_epi64(d0, d0), offset),
+                                         _mm512_sub_epi64(_mm512_add_epi64(d1, d1), offset));
+    store_sixteen(totals, mask, row, scales, input_scale, bias, accumulate, y);
 }
 
 // One vector: four panels at a time (eight chains of dependent `vpdpbusd`s, enough to keep both
@@ -393,7 +395,7 @@ VNNI_TARGET static void int4_rows_vnni(const int8_t *x, int32_t x_sum, const uin
                       *w3 = w2 + groups * 64;
         __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         for (long g = 0; g < groups; g++) {
-            const __m512i lo = four_inputs(x, 8 * g), hi = four_inputs(x, 8 * g + 4);
+            const __m512i lo = four_bytes(x, 8 * g), hi = four_bytes(x, 8 * g + 4);
             __m512i v = _mm512_loadu_si512((const void *)(w0 + g * 64));
             a0 = _mm512_dpbusd_epi32(a0, low_nibbles(v, mask), lo);
             b0 = _mm512_dpbusd_epi32(b0, high_nibbles(v, mask), hi);
@@ -420,8 +422,8 @@ VNNI_TARGET static void int4_rows_vnni(const int8_t *x, int32_t x_sum, const uin
         __m512i a = _mm512_setzero_si512(), b = a;
         for (long g = 0; g < groups; g++) {
             const __m512i v = _mm512_loadu_si512((const void *)(w0 + g * 64));
-            a = _mm512_dpbusd_epi32(a, low_nibbles(v, mask), four_inputs(x, 8 * g));
-            b = _mm512_dpbusd_epi32(b, high_nibbles(v, mask), four_inputs(x, 8 * g + 4));
+            a = _mm512_dpbusd_epi32(a, low_nibbles(v, mask), four_bytes(x, 8 * g));
+            b = _mm512_dpbusd_epi32(b, high_nibbles(v, mask), four_bytes(x, 8 * g + 4));
         }
         int4_store_panel(_mm512_add_epi32(a, b), x_sum, panel, first, last, scales, input_scale, bias, accumulate, y);
     }
@@ -459,7 +461,7 @@ VNNI_TARGET static void int4_many_vnni(const int8_t *x, long x_stride, const int
                 const __m512i l3 = low_nibbles(v3, mask), h3 = high_nibbles(v3, mask);
                 const int8_t *xs[4] = {x0, x1, x2, x3};
                 for (int k = 0; k < 4; k++) {
-                    const __m512i lo = four_inputs(xs[k], 8 * g), hi = four_inputs(xs[k], 8 * g + 4);
+                    const __m512i lo = four_bytes(xs[k], 8 * g), hi = four_bytes(xs[k], 8 * g + 4);
                     a[0][k] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a[0][k], l0, lo), h0, hi);
                     a[1][k] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a[1][k], l1, lo), h1, hi);
                     a[2][k] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a[2][k], l2, lo), h2, hi);
@@ -484,7 +486,7 @@ VNNI_TARGET static void int4_many_vnni(const int8_t *x, long x_stride, const int
                 const __m512i l1 = low_nibbles(v1, mask), h1 = high_nibbles(v1, mask);
 #define CADENZA_INT4_VECTOR(xi, c0, c1)                                                                                \
     {                                                                                                                  \
-        const __m512i lo = four_inputs(xi, 8 * g), hi = four_inputs(xi, 8 * g + 4);                                    \
+        const __m512i lo = four_bytes(xi, 8 * g), hi = four_bytes(xi, 8 * g + 4);                                      \
         c0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(c0, l0, lo), h0, hi);                                             \
         c1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(c1, l1, lo), h1, hi);                                             \
     }
