@@ -296,6 +296,23 @@ __attribute__((always_inline)) VNNI_TARGET static inline void int8_panel_vectors
     }
 }
 
+// All n vectors against a tile of `panels` panels, four vectors at a time (`panels` is a literal at
+// each call, so that each count gets its own loop).
+__attribute__((always_inline)) VNNI_TARGET static inline void int8_tile(
+    const uint8_t *split, long n, long stride, const uint8_t *panel, int panels, const __m512i *sums, long first,
+    long count, const float *scales, const float *input_scales, const float *bias, int accumulate, float *y,
+    long y_stride) {
+    long i = 0;
+    for (; i + 4 <= n; i += 4) {
+        int8_panel_vectors(split + i * 2 * stride, stride, 4, panel, panels, sums, first, count, scales,
+                           input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
+    }
+    for (; i < n; i++) {
+        int8_panel_vectors(split + i * 2 * stride, stride, 1, panel, panels, sums, first, count, scales,
+                           input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
+    }
+}
+
 VNNI_TARGET static void many_vnni(const int16_t *x, long x_stride, const float *input_scales, long n,
                                   const int8_t *w, long stride, long first, long last, const float *scales,
                                   const float *bias, int accumulate, float *y, long y_stride) {
@@ -326,26 +343,11 @@ VNNI_TARGET static void many_vnni(const int16_t *x, long x_stride, const float *
         const long count = last - t < 2 * int8_panel_rows ? last - t : 2 * int8_panel_rows;
         __m512i sums[2];
         int8_panel(w, stride, t, count < 16 ? count : 16, panel, &sums[0]);
-        if (count > 16) int8_panel(w, stride, t + 16, count - 16, panel + 16 * stride, &sums[1]);
-        long i = 0;
         if (count > 16) {
-            for (; i + 4 <= n; i += 4) {
-                int8_panel_vectors(split + i * 2 * stride, stride, 4, panel, 2, sums, t, count, scales,
-                                   input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
-            }
-            for (; i < n; i++) {
-                int8_panel_vectors(split + i * 2 * stride, stride, 1, panel, 2, sums, t, count, scales,
-                                   input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
-            }
+            int8_panel(w, stride, t + 16, count - 16, panel + 16 * stride, &sums[1]);
+            int8_tile(split, n, stride, panel, 2, sums, t, count, scales, input_scales, bias, accumulate, y, y_stride);
         } else {
-            for (; i + 4 <= n; i += 4) {
-                int8_panel_vectors(split + i * 2 * stride, stride, 4, panel, 1, sums, t, count, scales,
-                                   input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
-            }
-            for (; i < n; i++) {
-                int8_panel_vectors(split + i * 2 * stride, stride, 1, panel, 1, sums, t, count, scales,
-                                   input_scales + i, bias, accumulate, y + i * y_stride, y_stride);
-            }
+            int8_tile(split, n, stride, panel, 1, sums, t, count, scales, input_scales, bias, accumulate, y, y_stride);
         }
     }
     free(split);
