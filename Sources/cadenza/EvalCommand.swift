@@ -341,13 +341,13 @@ struct EvalCommand: ParsableCommand {
         let choice = try bundle.measureDecoderChoice(
             tokens: tokens,
             memoryLength: bundle.config.kind == .gpt2 ? nil : memLen.first ?? bundle.config.steppingMemoryLength,
-            data: scope, tolerance: tolerance
-        ) { precision, nll in
-            if !json {
-                FileHandle.standardError.write(
-                    Data("scored \(precision.rawValue): \(String(format: "%.5f", nll)) nats/token\n".utf8))
-            }
-        }
+            data: scope, tolerance: tolerance,
+            scored: { precision, nll in
+                if !json {
+                    FileHandle.standardError.write(
+                        Data("scored \(precision.rawValue): \(String(format: "%.5f", nll)) nats/token\n".utf8))
+                }
+            })
         let (int8, int4) = (choice.nllPerToken["int8"] ?? .nan, choice.nllPerToken["int4"] ?? .nan)
         let file = bundle.folder.appendingPathComponent(ModelFolder.decodingFile).path
         if json {

@@ -194,9 +194,8 @@ struct TrainCommand: ParsableCommand {
             // The processes on one host share its cores.
             try GEMM.setThreadCount(max(1, GEMM.threadCount / local))
         }
-        let summary: TrainingSummary
         do {
-            summary = try train(group: group)
+            _ = try train(group: group)
         } catch {
             // One process's error must end the job, not leave the others waiting in a collective.
             if group.size > 1 {
