@@ -119,17 +119,19 @@ public enum Perplexity {
         guard tokens.count >= 2 else {
             return NLLReport(memoryLength: memoryLength, tokens: 0, totalNLL: 0, notesPerToken: 0)
         }
-        var next = try stepper.prime([tokens[0]])
-        var total = 0.0
-        for t in 1..<tokens.count {
-            let id = Int(tokens[t])
-            guard id >= 0, id < next.count else {
-                throw ModelInputError.tokenOutOfRange(token: tokens[t], index: t, vocabulary: next.count)
-            }
-            total -= Double(next[id])
-            if t % 256 == 0, shouldStop() { throw CancellationError() }
-            if t + 1 < tokens.count { next = try stepper.step(tokens[t]) }
+        let V = stepper.vocabularySize
+        if let t = tokens.indices.dropFirst().first(where: { tokens[$0] < 0 || Int(tokens[$0]) >= V }) {
+            throw ModelInputError.tokenOutOfRange(token: tokens[t], index: t, vocabulary: V)
         }
+        var total = 0.0
+        /// Scores tokens[t] by the distribution after tokens[t - 1].
+        func score(_ t: Int, _ next: UnsafeBufferPointer<Float>) throws {
+            total -= Double(next[Int(tokens[t])])
+            if t % 256 == 0, shouldStop() { throw CancellationError() }
+        }
+        try score(1, try stepper.prime([tokens[0]]))
+        // The last token is scored, never read.
+        try stepper.read(tokens[1..<tokens.count - 1]) { i, next in try score(i + 2, next) }
         // The first token is read, not scored.
         return NLLReport(
             memoryLength: memoryLength, tokens: tokens.count - 1, totalNLL: total,

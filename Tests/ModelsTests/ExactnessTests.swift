@@ -224,6 +224,33 @@ func anIntegerReadEqualsSteppingTheSameTokens(precision: DecoderMatrix.Precision
     #expect(decoder.length == 0)
 }
 
+/// A GPT-2 stepper reading many known tokens at once (`read(_:each:)`, what stepwise scoring
+/// uses) gives every distribution the bits of stepping them one at a time: an integer decoder
+/// reads each stretch up to a slide in one pass (its read is its step), a float one steps;
+/// over several slides of a 32-token window, after a prime of one token and of many.
+@Test(arguments: [DecoderMatrix.Precision.int8, .int4, .float32])
+func aStepperReadingManyTokensEqualsSteppingThem(precision: DecoderMatrix.Precision) throws {
+    let config = ModelConfig.tiny(.gpt2, vocabularySize: 30)
+    let model = try GPT2(config: config, generator: SeededGenerator(seed: 6))
+    sharpen(model.parameters)
+    let tokens = randomTokens(100, vocabulary: 30, seed: 10)
+    #expect(config.positions == 32)
+    for primed in [1, 20] {
+        let stepped = GPT2Stepper(model: model, precision: precision)
+        var expected = [Array(try stepped.prime(Array(tokens[..<primed])))]
+        for token in tokens[primed...] { expected.append(Array(try stepped.step(token))) }
+        let reader = GPT2Stepper(model: model, precision: precision)
+        var read = [Array(try reader.prime(Array(tokens[..<primed])))]
+        var indices: [Int] = []
+        try reader.read(tokens[primed...]) { i, distribution in
+            indices.append(i)
+            read.append(Array(distribution))
+        }
+        #expect(indices == Array(0..<tokens.count - primed))
+        #expect(read.map { $0.map(\.bitPattern) } == expected.map { $0.map(\.bitPattern) }, "primed with \(primed)")
+    }
+}
+
 /// The same over a window long enough that a read's tokens attend over more than 64 and 128
 /// keys, with heads of 32 (the width whose reads attend four tokens at a time): a window slide's
 /// read leaves the model where stepping would have. (The attention's own bits are held to one

@@ -67,6 +67,8 @@ public final class GPT2Decoder {
     private let stepBuffers: Buffers
     /// The attention probabilities (scratch) and the log-probabilities returned.
     private let probabilities: Tensor, logProbabilities: Tensor
+    /// `readEach`'s log-probabilities after every token read ([n, V], made per call).
+    private var everyLogProbabilities = Tensor(zeros: [1])
     /// The model's width and LayerNorm epsilon.
     private let width: Int, epsilon: Float
     /// The most threads a step runs on: one per row of `norm`.
@@ -151,6 +153,21 @@ public final class GPT2Decoder {
         return decode([token], in: stepBuffers)
     }
 
+    /// Reads `tokens` after what the cache holds, as `read` does, and returns the log-probabilities
+    /// after each of them ([n, V], row i after tokens[i], valid until the next call): row i holds
+    /// the bits `step` would give after reading tokens[i]. Integer decoders only, whose read is
+    /// their step for many tokens at once; nil for a float one (its batched read rounds otherwise).
+    public func readEach(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float>? {
+        guard precision.isInteger, !tokens.isEmpty else { return nil }
+        if tokens.count == 1 { return try step(tokens[0]) }
+        try check(tokens)
+        let V = model.config.vocabularySize
+        if everyLogProbabilities.count < tokens.count * V { everyLogProbabilities = Tensor(zeros: [tokens.count, V]) }
+        return decode(
+            tokens, in: Buffers(tokens: tokens.count, members: memberCount, config: model.config),
+            into: everyLogProbabilities.pointer)
+    }
+
     /// Throws unless `tokens` are ids of the vocabulary that fit after what the cache holds, with
     /// the errors the model's own forward gives.
     private func check(_ tokens: [Int32]) throws {
@@ -162,10 +179,13 @@ public final class GPT2Decoder {
     }
 
     /// Runs checked `tokens` through the model at the positions after the cache, appending
-    /// their keys and values, and returns the log-probabilities after the last one. Each
+    /// their keys and values, and returns the log-probabilities after the last one, or after
+    /// every one into `every` ([n, V]) where given. Each
     /// product multiplies every token's vector at once (`DecoderMatrix.multiply(_:vectors:…)`);
     /// each token attends over the cache up to itself, one after another.
-    private func decode(_ tokens: [Int32], in buffers: Buffers) -> UnsafeBufferPointer<Float> {
+    private func decode(
+        _ tokens: [Int32], in buffers: Buffers, into every: UnsafeMutablePointer<Float>? = nil
+    ) -> UnsafeBufferPointer<Float> {
         let c = model.config, p = model.parameters
         let (D, I, V, n) = (c.modelWidth, c.innerWidth, c.vocabularySize, tokens.count)
         let start = cache.length
@@ -264,16 +284,19 @@ public final class GPT2Decoder {
                     outputStride: D, epilogue: .accumulate)
                 team.wait()
             }
-            // Only the last token's next-token distribution is asked for.
-            normalize(x + (n - 1) * D, rows: 1, finalNorm, into: norm)
-            // Tied output: logits = ln_f(x) · wteᵀ, wte stored [V, D] (already rows of dot products).
+            // Tied output: logits = ln_f(x) · wteᵀ, wte stored [V, D] (already rows of dot products),
+            // after the last token only unless every token's distribution is asked for.
+            let first = every == nil ? n - 1 : 0
+            normalize(x + first * D, rows: n - first, finalNorm, into: norm)
             outputMatrix.multiply(
-                norm, bias: nil, into: logProbabilities.pointer, rows: team.share(of: V, granularity: 4))
+                norm, vectors: n - first, inputStride: D, bias: nil, into: every ?? logProbabilities.pointer,
+                outputStride: V, rowRanges: RowRanges(team.share(of: V, granularity: 4)))
         }
         withExtendedLifetime((roundedNarrow, roundedWide)) {}  // read through `narrow` and `wide` until here
         cache.advance(by: n)
-        CrossEntropy.logSoftmax(out: logProbabilities.pointer, logits: logProbabilities.pointer, rows: 1, classes: V)
-        return UnsafeBufferPointer(start: logProbabilities.pointer, count: V)
+        let out = every ?? logProbabilities.pointer, rows = every == nil ? 1 : n
+        CrossEntropy.logSoftmax(out: out, logits: out, rows: rows, classes: V)
+        return UnsafeBufferPointer(start: out, count: rows * V)
     }
 
     /// `out = LayerNorm(input)` ([rows, D] each) with the parameters `p`.

@@ -22,6 +22,17 @@ public protocol TokenStepper: AnyObject {
     func prime(_ context: [Int32]) throws -> UnsafeBufferPointer<Float>
     /// Reads one more id.
     func step(_ token: Int32) throws -> UnsafeBufferPointer<Float>
+    /// Reads `tokens` after what was read, as `step` would one after another, calling
+    /// `body(i, logProbabilities)` with the distribution after `tokens[tokens.startIndex + i]`
+    /// (valid during the call). A stepper may read several at once where that gives `step`'s bits.
+    func read(_ tokens: ArraySlice<Int32>, each body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
+}
+
+extension TokenStepper {
+    /// One `step` per token.
+    public func read(_ tokens: ArraySlice<Int32>, each body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        for (i, token) in tokens.enumerated() { try body(i, try step(token)) }
+    }
 }
 
 /// What can go wrong while generating.
@@ -151,6 +162,28 @@ public final class GPT2Stepper: TokenStepper {
         }
         window.append(token)
         return try decoder.step(token)
+    }
+
+    /// An integer decoder reads the tokens up to each slide in one batched pass (`readEach`: the
+    /// bits of stepping them, at the cost of a slide's products); a float one steps.
+    public func read(_ tokens: ArraySlice<Int32>, each body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let (positions, V) = (model.config.positions, vocabularySize)
+        var i = tokens.startIndex
+        while i < tokens.endIndex {
+            let room = positions - window.count
+            if !precision.isInteger || window.isEmpty || room < 2 || tokens.endIndex - i < 2 {
+                try body(i - tokens.startIndex, try step(tokens[i]))
+                i += 1
+                continue
+            }
+            let chunk = Array(tokens[i..<min(tokens.endIndex, i + room)])
+            guard let every = try decoder.readEach(chunk) else { return }
+            window.append(contentsOf: chunk)
+            for r in 0..<chunk.count {
+                try body(i - tokens.startIndex + r, UnsafeBufferPointer(rebasing: every[r * V..<(r + 1) * V]))
+            }
+            i += chunk.count
+        }
     }
 
     /// Clears the cache and reads the whole window.
