@@ -1,8 +1,8 @@
 // The int8 decoding kernels alone, one thread: a context of n token vectors against a matrix of
-// N rows of K weights, by `cadenza_int8_rows_many` (each row's weights loaded once for four
-// vectors) and by `cadenza_int8_rows` once per vector, in G multiply-adds per second. The matrix
-// is small enough to stay in L2, so this measures the arithmetic, not the weights' stream
-// (`cadenza-bench decoder` measures a whole step's products).
+// N rows of K weights, by `cadenza_int8_rows_many` (with VNNI: inputs split into bytes, 16 rows
+// at a time in a panel that serves every vector) and by `cadenza_int8_rows` once per vector, in G
+// multiply-adds per second. The matrix is small enough to stay in L2, so this measures the
+// arithmetic, not the weights' stream (`cadenza-bench decoder` measures a whole step's products).
 //
 //   clang -O3 -march=native -Xclang -target-feature -Xclang +fast-dpwssd \
 //     -ISources/TensorKernels/include Benchmarks/int8-kernels.c Sources/TensorKernels/TensorKernels.c Sources/TensorKernels/DecoderAVX2.c \
