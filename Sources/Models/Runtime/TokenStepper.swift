@@ -177,7 +177,11 @@ public final class GPT2Stepper: TokenStepper {
                 continue
             }
             let chunk = Array(tokens[i..<min(tokens.endIndex, i + room)])
-            guard let every = try decoder.readEach(chunk) else { return }
+            guard let every = try decoder.readEach(chunk) else {  // an integer decoder always reads
+                try body(i - tokens.startIndex, try step(tokens[i]))
+                i += 1
+                continue
+            }
             window.append(contentsOf: chunk)
             for r in 0..<chunk.count {
                 try body(i - tokens.startIndex + r, UnsafeBufferPointer(rebasing: every[r * V..<(r + 1) * V]))
