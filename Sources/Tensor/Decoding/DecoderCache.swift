@@ -279,7 +279,8 @@ public final class DecoderCache {
             }
             for n in 0..<heads where hasValues {
                 let base = values[l] + valueIndex(head: n, slot: 0) * size
-                base.copyMemory(from: base + start * headSize * size, byteCount: count * headSize * size)
+                base.copyMemory(
+                    from: values[l] + valueIndex(head: n, slot: start) * size, byteCount: count * headSize * size)
             }
             guard storage == .int8 else { continue }
             for n in 0..<heads {
@@ -424,14 +425,14 @@ public final class DecoderCache {
                 let q = queries + i * queryStride + head * d
                 Self.headScores4(rows, stride, q, queryStride, kT, stride, counts, d)
                 for g in 0..<4 { probabilities(rows + g * stride, counts[g]) }
-                Self.weightedValues4(out + i * outStride + head * d, outStride, rows, stride, vHead, d, counts, d)
+                Self.weightedValues4(out + i * outStride + head * d, outStride, rows, stride, vHead, counts, d)
                 i += 4
             }
             for i in i..<n {
                 let count = firstSlots + i
                 Self.headScores(rows, queries + i * queryStride + head * d, kT, stride, count, d, wide: wideBlocks)
                 probabilities(rows, count)
-                Self.weightedValues(out + i * outStride + head * d, rows, vHead, d, count, d)
+                Self.weightedValues(out + i * outStride + head * d, rows, vHead, count, d)
             }
         }
     }
@@ -523,7 +524,7 @@ public final class DecoderCache {
     @inline(__always)
     private static func weightedValues4<S: DecoderScalar>(
         _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ p: UnsafePointer<Float>, _ pStride: Int,
-        _ v: UnsafePointer<S>, _ rowStride: Int, _ counts: SIMD4<Int>, _ d: Int
+        _ v: UnsafePointer<S>, _ counts: SIMD4<Int>, _ d: Int
     ) {
         typealias V = SIMD16<Float>
         let (p0, p1, p2, p3) = (p, p + pStride, p + 2 * pStride, p + 3 * pStride)
@@ -534,7 +535,7 @@ public final class DecoderCache {
             var e = (V(), V(), V(), V(), V(), V(), V(), V()), o = (V(), V(), V(), V(), V(), V(), V(), V())
             var i = 0, row = v + c0
             while i < shared {
-                let next = row + rowStride
+                let next = row + d
                 let (a, b, c, dd) = (S.load16(row), S.load16(row + 16), S.load16(next), S.load16(next + 16))
                 var x = V(repeating: p0[i]), y = V(repeating: p0[i + 1])
                 e.0.addProduct(x, a); e.1.addProduct(x, b); o.0.addProduct(y, c); o.1.addProduct(y, dd)
@@ -545,20 +546,20 @@ public final class DecoderCache {
                 x = V(repeating: p3[i]); y = V(repeating: p3[i + 1])
                 e.6.addProduct(x, a); e.7.addProduct(x, b); o.6.addProduct(y, c); o.7.addProduct(y, dd)
                 i += 2
-                row += 2 * rowStride
+                row += 2 * d
             }
             // Each query's own remaining pairs and odd last key.
             func finish(_ g: Int, _ sums: (V, V, V, V)) {
                 var (even0, odd0, even1, odd1) = sums
                 let coefficients = p + g * pStride
-                var i = shared, row = v + c0 + shared * rowStride
+                var i = shared, row = v + c0 + shared * d
                 while i + 2 <= counts[g] {
                     let x = V(repeating: coefficients[i]), y = V(repeating: coefficients[i + 1])
-                    let next = row + rowStride
+                    let next = row + d
                     even0.addProduct(x, S.load16(row)); even1.addProduct(x, S.load16(row + 16))
                     odd0.addProduct(y, S.load16(next)); odd1.addProduct(y, S.load16(next + 16))
                     i += 2
-                    row += 2 * rowStride
+                    row += 2 * d
                 }
                 if i < counts[g] {
                     let x = V(repeating: coefficients[i])
@@ -622,7 +623,7 @@ public final class DecoderCache {
                 }
                 Softmax.row(row, visible: 0..<count, keys: count, scale: scale)
                 if let valueScale { vectorMultiply(row, row, valueScale + slots.lowerBound, count) }
-                Self.weightedValues(out + n * d, row, v + valueIndex(head: n, slot: slots.lowerBound), d, count, d)
+                Self.weightedValues(out + n * d, row, v + valueIndex(head: n, slot: slots.lowerBound), count, d)
             }
         }
     }
@@ -676,25 +677,26 @@ public final class DecoderCache {
         if j < count { storeVector(scaledRowSum(q, count: d, rows: kT + j, rowStride: stride), scores + j) }
     }
 
-    /// `out[0..<d] = Σ_j p[j] v_j`: each 16 components summed over the keys by `scaledRowSum`,
-    /// 32 components at a time where there are 32.
+    /// `out[0..<d] = Σ_j p[j] v_j`, v_j the d values at `v + j * d` (a head's rows, one run):
+    /// each 16 components summed over the keys by `scaledRowSum`, 32 components at a time where
+    /// there are 32.
     @inline(__always)
     private static func weightedValues<S: DecoderScalar>(
         _ out: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>,
-        _ v: UnsafePointer<S>, _ rowStride: Int, _ count: Int, _ d: Int
+        _ v: UnsafePointer<S>, _ count: Int, _ d: Int
     ) {
         guard d % 16 == 0 else {
             out.update(repeating: 0, count: d)
-            for j in 0..<count { for c in 0..<d { out[c].addProduct(p[j], S.widen(v[j * rowStride + c])) } }
+            for j in 0..<count { for c in 0..<d { out[c].addProduct(p[j], S.widen(v[j * d + c])) } }
             return
         }
         var c0 = 0
         while c0 + 32 <= d {
-            let (first, second) = scaledRowSums(p, count: count, rows: v + c0, rowStride: rowStride)
+            let (first, second) = scaledRowSums(p, count: count, rows: v + c0, rowStride: d)
             storeVector(first, out + c0); storeVector(second, out + c0 + 16)
             c0 += 32
         }
-        if c0 < d { storeVector(scaledRowSum(p, count: count, rows: v + c0, rowStride: rowStride), out + c0) }
+        if c0 < d { storeVector(scaledRowSum(p, count: count, rows: v + c0, rowStride: d), out + c0) }
     }
 
     /// `Σ_i coefficients[i] · rows[i * rowStride ..< +16]`, terms in pairs into two sums (two
