@@ -189,6 +189,8 @@ public final class GPT2Decoder {
         let c = model.config, p = model.parameters
         let (D, I, V, n) = (c.modelWidth, c.innerWidth, c.vocabularySize, tokens.count)
         let start = cache.length
+        // The distributions asked for: after the last token, or after every one into `every`.
+        let (out, rows) = (every ?? logProbabilities.pointer, every == nil ? 1 : n)
         for (i, token) in tokens.enumerated() {
             Residual.forward(
                 out: buffers.x.pointer + i * D, a: p.tokenEmbedding.pointer + Int(token) * D,
@@ -285,16 +287,14 @@ public final class GPT2Decoder {
                 team.wait()
             }
             // Tied output: logits = ln_f(x) · wteᵀ, wte stored [V, D] (already rows of dot products),
-            // after the last token only unless every token's distribution is asked for.
-            let first = every == nil ? n - 1 : 0
-            normalize(x + first * D, rows: n - first, finalNorm, into: norm)
+            // for the last `rows` tokens.
+            normalize(x + (n - rows) * D, rows: rows, finalNorm, into: norm)
             outputMatrix.multiply(
-                norm, vectors: n - first, inputStride: D, bias: nil, into: every ?? logProbabilities.pointer,
-                outputStride: V, rowRanges: RowRanges(team.share(of: V, granularity: 4)))
+                norm, vectors: rows, inputStride: D, bias: nil, into: out, outputStride: V,
+                rowRanges: RowRanges(team.share(of: V, granularity: 4)))
         }
         withExtendedLifetime((roundedNarrow, roundedWide)) {}  // read through `narrow` and `wide` until here
         cache.advance(by: n)
-        let out = every ?? logProbabilities.pointer, rows = every == nil ? 1 : n
         CrossEntropy.logSoftmax(out: out, logits: out, rows: rows, classes: V)
         return UnsafeBufferPointer(start: out, count: rows * V)
     }

@@ -170,23 +170,20 @@ public final class GPT2Stepper: TokenStepper {
         let (positions, V) = (model.config.positions, vocabularySize)
         var i = tokens.startIndex
         while i < tokens.endIndex {
-            let room = positions - window.count
-            if !precision.isInteger || window.isEmpty || room < 2 || tokens.endIndex - i < 2 {
+            // The tokens that fit before the next slide; one alone is a step.
+            let count = min(tokens.endIndex - i, positions - window.count)
+            if precision.isInteger, !window.isEmpty, count >= 2,
+                let every = try decoder.readEach(Array(tokens[i..<i + count]))
+            {
+                window.append(contentsOf: tokens[i..<i + count])
+                for r in 0..<count {
+                    try body(i - tokens.startIndex + r, UnsafeBufferPointer(rebasing: every[r * V..<(r + 1) * V]))
+                }
+                i += count
+            } else {
                 try body(i - tokens.startIndex, try step(tokens[i]))
                 i += 1
-                continue
             }
-            let chunk = Array(tokens[i..<min(tokens.endIndex, i + room)])
-            guard let every = try decoder.readEach(chunk) else {  // an integer decoder always reads
-                try body(i - tokens.startIndex, try step(tokens[i]))
-                i += 1
-                continue
-            }
-            window.append(contentsOf: chunk)
-            for r in 0..<chunk.count {
-                try body(i - tokens.startIndex + r, UnsafeBufferPointer(rebasing: every[r * V..<(r + 1) * V]))
-            }
-            i += chunk.count
         }
     }
 
