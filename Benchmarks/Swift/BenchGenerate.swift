@@ -56,17 +56,20 @@ struct BenchGenerate: ParsableCommand {
         print(
             "cadenza-bench generate: preset \(preset), vocabulary \(V), \(tokens) tokens x \(repeats) repeats, "
                 + "\(Parallel.threadCount) threads, \(precision) weights (random), grammar on, temperature 1")
-        let txl = try TransformerXL(
-            config: ModelConfig.preset(named: preset, kind: .transformerXL, vocabularySize: V),
-            generator: SeededGenerator(seed: 1))
-        for memory in noTransformerXL ? [] : memories {
-            let stepper = try TransformerXLStepper(model: txl, memoryLength: memory, precision: precision)
-            // A prompt as long as the memory, so every timed token attends to a full memory.
-            try report(
-                "model=transformer-xl mem=\(memory)",
-                measure(
-                    stepper, prompt: GenerationBenchmark.prompt(length: memory + 1, vocabulary: tokenizer.vocabulary),
-                    vocabulary: tokenizer.vocabulary))
+        if !noTransformerXL {
+            let txl = try TransformerXL(
+                config: ModelConfig.preset(named: preset, kind: .transformerXL, vocabularySize: V),
+                generator: SeededGenerator(seed: 1))
+            for memory in memories {
+                let stepper = try TransformerXLStepper(model: txl, memoryLength: memory, precision: precision)
+                // A prompt as long as the memory, so every timed token attends to a full memory.
+                try report(
+                    "model=transformer-xl mem=\(memory)",
+                    measure(
+                        stepper,
+                        prompt: GenerationBenchmark.prompt(length: memory + 1, vocabulary: tokenizer.vocabulary),
+                        vocabulary: tokenizer.vocabulary))
+            }
         }
         if !noGPT2 {
             let gpt2 = try GPT2(
