@@ -23,6 +23,15 @@ struct NPYTests {
         #expect(try NPY.decode(NPY.encode([Int32]()), as: Int32.self) == [])
     }
 
+    /// A version 1.0 file of `<i4` whose header gives the shape `(count,)` and which holds `data`
+    /// bytes after it.
+    func withShape(_ count: String, data: Int) -> Data {
+        let header = "{'descr': '<i4', 'fortran_order': False, 'shape': (\(count),), }\n"
+        let length = header.utf8.count
+        return Data(NPY.magic + [UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8))
+            + Data(repeating: 0, count: data)
+    }
+
     @Test func otherFilesAreRefusedWithAReason() {
         let good = NPY.encode([Int32(1), 2, 3])
         let cases: [(Data, String)] = [
@@ -30,6 +39,10 @@ struct NPYTests {
             (good.prefix(good.count - 1), "bytes of data"),
             (good.prefix(20), "cut short"),
             (NPY.encode([Int64(1)]), "<i4"),
+            // Shapes whose byte counts overflow or are negative (a fuzzer's find: the product
+            // trapped before the check).
+            (withShape("4611686018427387904", data: 4), "bytes of data"),
+            (withShape("-1", data: 0), "bytes of data"),
         ]
         for (data, reason) in cases {
             #expect {

@@ -70,7 +70,9 @@ public enum NPY {
             throw NPYError(reason: "not one-dimensional: \(header)")
         }
         let start = 10 + length, size = MemoryLayout<T>.size
-        guard bytes.count == start + count * size else {
+        // The shape is the file's word: a count whose bytes overflow cannot match the data.
+        let (dataBytes, overflow) = count.multipliedReportingOverflow(by: size)
+        guard count >= 0, !overflow, bytes.count - start == dataBytes else {
             throw NPYError(reason: "\(bytes.count - start) bytes of data for \(count) elements of \(size) bytes")
         }
         return (0..<count).map { i in
