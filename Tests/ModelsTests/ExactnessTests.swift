@@ -251,6 +251,69 @@ func aStepperReadingManyTokensEqualsSteppingThem(precision: DecoderMatrix.Precis
     }
 }
 
+/// A Transformer-XL stepper reading many known tokens at once (`read(_:each:)`, what stepwise
+/// scoring uses) gives every distribution the bits of stepping them one at a time, and leaves the
+/// memory where stepping does (the steps after agree too): an integer decoder reads each stretch
+/// up to a slide of its buffers in one pass (`TransformerXLDecoder.readEach`), a float one steps.
+/// Memories of 6 and 11 rows over 50 tokens, so that reads cross slides and the memory's
+/// truncation, with and without same_length, on one thread and two.
+@Test(arguments: [DecoderMatrix.Precision.int8, .int4, .float32], [false, true])
+func aTransformerXLStepperReadingManyTokensEqualsSteppingThem(
+    precision: DecoderMatrix.Precision, sameLength: Bool
+) throws {
+    let model = try tinyTransformerXL(memory: 6, sameLength: sameLength, clamp: sameLength ? 4 : -1)
+    let tokens = randomTokens(60, vocabulary: 30, seed: 12)
+    func bits(_ values: UnsafeBufferPointer<Float>) -> [UInt32] { values.map(\.bitPattern) }
+    for threads in [1, 2] {
+        let saved = Parallel.threadCount
+        Parallel.threadCount = threads
+        defer { Parallel.threadCount = saved }
+        for (memoryLength, primed) in [(6, 1), (6, 9), (11, 3)] {
+            let stepped = try TransformerXLStepper(model: model, memoryLength: memoryLength, precision: precision)
+            var expected = [bits(try stepped.prime(Array(tokens[..<primed])))]
+            for token in tokens[primed...] { expected.append(bits(try stepped.step(token))) }
+            let reader = try TransformerXLStepper(model: model, memoryLength: memoryLength, precision: precision)
+            var read = [bits(try reader.prime(Array(tokens[..<primed])))]
+            var indices: [Int] = []
+            try reader.read(tokens[primed..<50]) { i, distribution in
+                indices.append(i)
+                read.append(bits(distribution))
+            }
+            for token in tokens[50...] { read.append(bits(try reader.step(token))) }
+            #expect(indices == Array(0..<50 - primed))
+            // The first distribution that differs, if any (the whole lists would flood a failure).
+            #expect(read.count == expected.count)
+            let firstDifference = read.indices.first { $0 < expected.count && read[$0] != expected[$0] }
+            #expect(
+                firstDifference == nil, "threads \(threads), memory \(memoryLength), primed with \(primed)")
+        }
+    }
+}
+
+/// Since steps and reads share one pass whose products take every row's vector at once, a step of
+/// two streams gives each the bits of stepping it alone; a read is for one stream, and checks its
+/// tokens before reading any.
+@Test(arguments: [DecoderMatrix.Precision.int8, .int4])
+func transformerXLStreamsSteppedTogetherEqualEachAlone(precision: DecoderMatrix.Precision) throws {
+    let model = try tinyTransformerXL(memory: 5)
+    let tokens = randomTokens(24, vocabulary: 30, seed: 13)
+    let together = try TransformerXLDecoder(model: model, memory: model.emptyMemory(batch: 2), precision: precision)
+    var alone = [UInt32](), both = [UInt32]()
+    for t in 0..<12 { both += try together.step(tokens: [tokens[t], tokens[12 + t]]).values.map(\.bitPattern) }
+    let first = try TransformerXLDecoder(model: model, memory: model.emptyMemory(batch: 1), precision: precision)
+    let second = try TransformerXLDecoder(model: model, memory: model.emptyMemory(batch: 1), precision: precision)
+    for t in 0..<12 {
+        alone += try first.step(tokens: [tokens[t]]).values.map(\.bitPattern)
+        alone += try second.step(tokens: [tokens[12 + t]]).values.map(\.bitPattern)
+    }
+    #expect(both == alone)
+    #expect(throws: ModelInputError.raggedBatch(count: 3, batch: 2)) { try together.readEach([1, 2, 3]) }
+    #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 1, vocabulary: 30)) {
+        try first.readEach([1, 30, 2])
+    }
+    #expect(first.rowsHeld == 5)
+}
+
 /// The same over a window long enough that a read's tokens attend over more than 64 and 128
 /// keys, with heads of 32 (the width whose reads attend four tokens at a time): a window slide's
 /// read leaves the model where stepping would have. (The attention's own bits are held to one

@@ -116,6 +116,29 @@ public final class TransformerXLStepper: TokenStepper {
         let logProbabilities = try decoder.step(tokens: [token])
         return UnsafeBufferPointer(start: logProbabilities.pointer, count: V)
     }
+
+    /// An integer decoder reads the tokens in passes of many (`TransformerXLDecoder.readEach`: the
+    /// bits of stepping them, at a fraction of the cost); a float one steps.
+    public func read(_ tokens: ArraySlice<Int32>, each body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        guard precision.isInteger, let decoder else {
+            for (i, token) in tokens.enumerated() { try body(i, try step(token)) }
+            return
+        }
+        let V = vocabularySize
+        var i = tokens.startIndex
+        while i < tokens.endIndex {
+            // A bounded stretch at a time: the log-probabilities of every token read are held.
+            let count = min(Self.readLength, tokens.endIndex - i)
+            let every = try decoder.readEach(Array(tokens[i..<i + count]))
+            for r in 0..<count {
+                try body(i - tokens.startIndex + r, UnsafeBufferPointer(rebasing: every[r * V..<(r + 1) * V]))
+            }
+            i += count
+        }
+    }
+
+    /// The most tokens `read` hands the decoder at once.
+    static let readLength = 2048
 }
 
 /// GPT-2 decoding with its KV cache (`GPT2Decoder`). GPT-2 reads at most `positions` tokens

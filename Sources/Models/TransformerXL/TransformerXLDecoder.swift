@@ -119,105 +119,174 @@ public final class TransformerXLDecoder {
     /// Reads one token per stream and returns the log-probabilities of the next, [B, V] (the
     /// decoder's own buffer: overwritten by the next step).
     public func step(tokens: [Int32]) throws -> Tensor {
-        let c = model.config, p = model.parameters
+        let c = model.config
         try ModelInputError.check(tokens, targets: nil, batch: batch, vocabulary: c.vocabularySize)
         guard tokens.count == batch else { throw ModelInputError.raggedBatch(count: tokens.count, batch: batch) }
-        let (B, D, H, d, I, V) = (batch, c.modelWidth, c.heads, c.headSize, c.innerWidth, c.vocabularySize)
-        let (HD, rows) = (H * d, rowsPerStream)
-        if start + length == rows { slideToFront() }
-        let M = length
-        let shape = AttentionShape(
-            batch: B, queries: 1, memory: M, heads: H, headSize: d,
-            window: c.sameLength ? memoryLength : nil)
-        let b = buffers
+        let (B, HD) = (batch, c.heads * c.headSize)
+        if start + length == rowsPerStream { slideToFront() }
+        let slots = visibleSlots(start: start, length: length)
+        let (caches, relative) = (caches, relative)
+        pass(tokens, in: buffers) { l, qkv, attended, scores, heads in
+            // The new row's key and value join each stream's cache, then its query attends over
+            // the keys it may see (all M + 1, or the last mem_len with same_length).
+            for s in 0..<B {
+                let row = qkv + s * 3 * HD
+                caches[s].append(
+                    layer: l, key: row + HD, value: row + 2 * HD, thenAttend: row, slots: slots, relative: relative,
+                    out: attended + s * HD, scores: scores, heads: heads)
+            }
+        }
+        advance(by: 1)
+        let logp = buffers.logProbabilities.pointer
+        CrossEntropy.logSoftmax(out: logp, logits: logp, rows: B, classes: c.vocabularySize)
+        return buffers.logProbabilities
+    }
+
+    /// Reads `tokens` after what one stream holds, as `step` would one after another, and returns
+    /// the log-probabilities after each ([n, V], row i after tokens[i], valid until the next
+    /// call): row i holds the bits `step` gives after reading tokens[i], and the memory ends where
+    /// stepping leaves it. Each stretch up to the next slide of the buffers is one pass whose
+    /// products multiply every token's vector at once (`DecoderMatrix.multiply(_:vectors:…)`),
+    /// which an int8 or int4 decoder does at a fraction of a step's cost per token; each token
+    /// attends over the memory it would see when stepped. One stream only.
+    public func readEach(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
+        let c = model.config, V = c.vocabularySize
+        guard batch == 1 else { throw ModelInputError.raggedBatch(count: tokens.count, batch: batch) }
+        try ModelInputError.check(tokens, targets: nil, batch: 1, vocabulary: V)
+        let HD = c.heads * c.headSize
+        if everyLogProbabilities.count < tokens.count * V { everyLogProbabilities = Tensor(zeros: [tokens.count, V]) }
+        var done = 0
+        while done < tokens.count {
+            if start + length == rowsPerStream { slideToFront() }
+            // The tokens up to the next slide, their rows appended from `first` on; token i sees
+            // the memory as stepping leaves it after tokens 0..<i.
+            let count = min(tokens.count - done, rowsPerStream - (start + length)), first = start + length
+            var slots: [Range<Int>] = []
+            var (rowsStart, rowsHeld) = (start, length)
+            for _ in 0..<count {
+                slots.append(visibleSlots(start: rowsStart, length: rowsHeld))
+                (rowsStart, rowsHeld) = advanced(start: rowsStart, length: rowsHeld, by: 1)
+            }
+            let chunk = StepBuffers(batch: count, config: c, capacity: memoryLength, members: memberCount)
+            let (cache, relative) = (caches[0], relative)
+            pass(Array(tokens[done..<done + count]), in: chunk) { l, qkv, attended, scores, heads in
+                cache.store(
+                    layer: l, positions: first..<first + count, keys: qkv + HD, values: qkv + 2 * HD, rowStride: 3 * HD,
+                    heads: heads)
+                for i in 0..<count {
+                    cache.attend(
+                        layer: l, query: qkv + i * 3 * HD, slots: slots[i], relative: relative,
+                        out: attended + i * HD, scores: scores, heads: heads)
+                }
+            }
+            advance(by: count)
+            let out = everyLogProbabilities.pointer + done * V
+            CrossEntropy.logSoftmax(out: out, logits: chunk.logProbabilities.pointer, rows: count, classes: V)
+            done += count
+        }
+        return UnsafeBufferPointer(start: everyLogProbabilities.pointer, count: tokens.count * V)
+    }
+
+    /// `readEach`'s log-probabilities after every token read.
+    private var everyLogProbabilities = Tensor(zeros: [1])
+
+    /// The slots a query sees when the memory holds `length` rows from slot `start` and its own
+    /// row is the next: all of them and itself, or the last mem_len with same_length.
+    private func visibleSlots(start: Int, length: Int) -> Range<Int> {
+        let c = model.config
+        let visible = AttentionShape(
+            batch: 1, queries: 1, memory: length, heads: c.heads, headSize: c.headSize,
+            window: c.sameLength ? memoryLength : nil
+        ).visibleKeys(0)
+        return (start + visible.lowerBound)..<(start + visible.upperBound)
+    }
+
+    /// Where the memory's rows start and how many there are after `count` more tokens: each new row
+    /// joins, and the oldest leave once there are more than mem_len.
+    private func advanced(start: Int, length: Int, by count: Int) -> (start: Int, length: Int) {
+        let held = length + count
+        return held > memoryLength ? (start + held - memoryLength, memoryLength) : (start, held)
+    }
+
+    private func advance(by count: Int) { (start, length) = advanced(start: start, length: length, by: count) }
+
+    /// Runs the n = `tokens.count` rows of `b` (one token per stream in a step, one stream's tokens
+    /// in a read) through the layers into `b.logProbabilities` (logits, [n, V]). `attend(l, qkv,
+    /// attended, scores, heads)` puts layer l's new keys and values in the caches and writes the
+    /// attention of every row's query for `heads` (one member's share) into `attended`.
+    private func pass(
+        _ tokens: [Int32], in b: StepBuffers,
+        attend: (
+            _ layer: Int, _ qkv: UnsafePointer<Float>, _ attended: UnsafeMutablePointer<Float>,
+            _ scores: UnsafeMutablePointer<Float>, _ heads: Range<Int>
+        ) -> Void
+    ) {
+        let c = model.config, p = model.parameters
+        let (n, D, H, d, I, V) = (tokens.count, c.modelWidth, c.heads, c.headSize, c.innerWidth, c.vocabularySize)
+        let HD = H * d
         let (h, qkv, attended, branch, inner) = (
             b.h.pointer, b.qkv.pointer, b.attended.pointer, b.branch.pointer, b.inner.pointer
         )
         tokens.withUnsafeBufferPointer {
             Embedding.forward(
-                out: h, tokens: $0.baseAddress!, table: p.embedding.pointer, count: B, width: D,
+                out: h, tokens: $0.baseAddress!, table: p.embedding.pointer, count: n, width: D,
                 vocabulary: V, scale: Float(D).squareRoot())
         }
-        let visible = shape.visibleKeys(0)
-        // The threads run the whole step together, each its share of every product and of the
+        // The threads run the whole pass together, each its share of every product and of the
         // heads, meeting where a piece reads what the others wrote. Each normalises for itself,
         // into its own rows of `memberNorm` and `memberH`, and reads those; it writes its share
         // of h too, which its share of the output projection then adds to.
         WorkerPool.shared.together(threads: min(Parallel.threadCount, memberCount)) { team in
-            let (ownNorm, ownH) = (b.memberNorm.pointer + team.member * B * D, b.memberH.pointer + team.member * B * D)
+            let (ownNorm, ownH) = (b.memberNorm.pointer + team.member * n * D, b.memberH.pointer + team.member * n * D)
             let heads = team.share(of: H), modelRows = team.share(of: D, granularity: 4)
             let headRows = heads.lowerBound * d..<heads.upperBound * d
             let innerRows = team.share(of: I, granularity: 4)
-            let (caches, relative, scores) = (caches, relative, b.probabilities.pointer)
-            /// This member's rows of one matrix-vector product per stream.
+            let scores = b.probabilities.pointer
+            /// This member's rows of `matrix` times each of the n vectors of `x` ([n, inputs]).
             func multiply(
                 _ matrix: Unretained<DecoderMatrix>, _ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                _ y: UnsafeMutablePointer<Float>, _ epilogue: DecoderMatrix.Epilogue = .store
+                _ y: UnsafeMutablePointer<Float>, _ epilogue: DecoderMatrix.Epilogue = .store,
+                rows: ((DecoderMatrix) -> RowRanges)? = nil
             ) {
                 matrix.with { m in
-                    let rows = team.share(of: m.outputs, granularity: 4)
-                    for s in 0..<B {
-                        m.multiply(
-                            x + s * m.inputs, bias: bias, into: y + s * m.outputs, epilogue: epilogue, rows: rows)
-                    }
+                    m.multiply(
+                        x, vectors: n, inputStride: m.inputs, bias: bias, into: y, outputStride: m.outputs,
+                        epilogue: epilogue, rowRanges: rows?(m) ?? RowRanges(team.share(of: m.outputs, granularity: 4)))
                 }
             }
-            /// `to[rows of each stream] = from[the same]`.
+            /// `to[rows of each of the n rows] = from[the same]`.
             func copy(_ rows: Range<Int>, of width: Int, from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>) {
-                for s in 0..<B {
-                    (to + s * width + rows.lowerBound).update(
-                        from: from + s * width + rows.lowerBound, count: rows.count)
+                for r in 0..<n {
+                    (to + r * width + rows.lowerBound).update(
+                        from: from + r * width + rows.lowerBound, count: rows.count)
                 }
             }
             var input = UnsafePointer(h)  // the layer's input: the embeddings, then this member's own copy
             for (l, layer) in layers.enumerated() {
                 // Each member projects the q, k and v rows of its own heads, all its attention
                 // reads, so no barrier is needed before it attends.
-                for s in 0..<B {
-                    layer.qkv.with {
-                        $0.multiply(
-                            input + s * D, bias: nil, into: qkv + s * 3 * HD,
-                            rowRanges: RowRanges(headRows, repeated: 3, every: HD))
-                    }
-                }
-                // The new row's key and value join the cache, then the query attends over the keys
-                // it may see (all M + 1, or the last mem_len with same_length).
-                for s in 0..<B {
-                    let row = qkv + s * 3 * HD
-                    caches[s].append(
-                        layer: l, key: row + HD, value: row + 2 * HD, thenAttend: row,
-                        slots: (start + visible.lowerBound)..<(start + visible.upperBound),
-                        relative: relative, out: attended + s * HD, scores: scores, heads: heads)
-                }
+                multiply(layer.qkv, input, nil, qkv, rows: { _ in RowRanges(headRows, repeated: 3, every: HD) })
+                attend(l, UnsafePointer(qkv), attended, scores, heads)
                 team.wait()
                 // Post-norm (the reference's default): h = LN(h + attention), then LN(that + MLP).
                 multiply(layer.output, attended, nil, h, .accumulate)
                 team.wait()
-                layer.attentionNorm.normalize(h, rows: B, width: D, epsilon: c.layerNormEpsilon, into: ownNorm)
+                layer.attentionNorm.normalize(h, rows: n, width: D, epsilon: c.layerNormEpsilon, into: ownNorm)
                 multiply(layer.feedForwardIn, ownNorm, layer.feedForwardInBias, inner)
-                for s in 0..<B {
-                    let rows = inner + s * I + innerRows.lowerBound
+                for r in 0..<n {
+                    let rows = inner + r * I + innerRows.lowerBound
                     ReLU.forward(out: rows, input: rows, count: innerRows.count)
                 }
                 copy(modelRows, of: D, from: ownNorm, to: branch)
                 team.wait()
                 multiply(layer.feedForwardOut, inner, layer.feedForwardOutBias, branch, .accumulate)
                 team.wait()
-                layer.feedForwardNorm.normalize(branch, rows: B, width: D, epsilon: c.layerNormEpsilon, into: ownH)
+                layer.feedForwardNorm.normalize(branch, rows: n, width: D, epsilon: c.layerNormEpsilon, into: ownH)
                 copy(modelRows, of: D, from: ownH, to: h)
                 input = UnsafePointer(ownH)
             }
             multiply(Unretained(outputMatrix), input, outputBias, b.logProbabilities.pointer)
         }
-        // The new row joins the memory; the oldest leaves once there are more than mem_len.
-        length += 1
-        if length > memoryLength {
-            start += length - memoryLength
-            length = memoryLength
-        }
-        let logp = b.logProbabilities.pointer
-        CrossEntropy.logSoftmax(out: logp, logits: logp, rows: B, classes: V)
-        return b.logProbabilities
     }
 
     /// The buffers a step writes, allocated once: a step allocates no tensor. `memberNorm` and
