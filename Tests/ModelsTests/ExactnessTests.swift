@@ -307,7 +307,9 @@ func transformerXLStreamsSteppedTogetherEqualEachAlone(precision: DecoderMatrix.
         alone += try second.step(tokens: [tokens[12 + t]]).values.map(\.bitPattern)
     }
     #expect(both == alone)
-    #expect(throws: ModelInputError.raggedBatch(count: 3, batch: 2)) { try together.readEach([1, 2, 3]) }
+    #expect(throws: ModelInputError.memoryMismatch(expected: "one stream", found: "2 streams")) {
+        try together.readEach([1, 2, 3, 4])
+    }
     #expect(throws: ModelInputError.tokenOutOfRange(token: 30, index: 1, vocabulary: 30)) {
         try first.readEach([1, 30, 2])
     }

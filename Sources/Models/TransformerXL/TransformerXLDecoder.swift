@@ -151,7 +151,9 @@ public final class TransformerXLDecoder {
     /// attends over the memory it would see when stepped. One stream only.
     public func readEach(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         let c = model.config, V = c.vocabularySize
-        guard batch == 1 else { throw ModelInputError.raggedBatch(count: tokens.count, batch: batch) }
+        guard batch == 1 else {
+            throw ModelInputError.memoryMismatch(expected: "one stream", found: "\(batch) streams")
+        }
         try ModelInputError.check(tokens, targets: nil, batch: 1, vocabulary: V)
         let HD = c.heads * c.headSize
         if everyLogProbabilities.count < tokens.count * V { everyLogProbabilities = Tensor(zeros: [tokens.count, V]) }
