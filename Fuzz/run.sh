@@ -38,7 +38,7 @@ done
 # here; the bundled models' settings, each behind the byte that selects its kind.
 if [ -d "$midi" ]; then
   ls -S "$midi"/*.mid 2>/dev/null | tail -20 | while read -r f; do cp "$f" "$work/MIDIFiles/seeds/"; done
-  cp "$work/MIDIFiles/seeds/"* "$work/Pictures/seeds/"
+  cp "$work/MIDIFiles/seeds/"* "$work/Pictures/seeds/" 2>/dev/null || true
 fi
 le64() { local n=$1; for _ in 1 2 3 4 5 6 7 8; do printf "\\$(printf %03o $((n & 255)))"; n=$((n >> 8)); done; }
 safetensors() {
