@@ -31,7 +31,23 @@ public protocol TokenStepper: AnyObject {
 extension TokenStepper {
     /// One `step` per token.
     public func read(_ tokens: ArraySlice<Int32>, each body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        try stepEach(tokens, each: body)
+    }
+
+    /// `read` one `step` at a time: what a stepper whose decoder cannot read many tokens with
+    /// `step`'s bits falls back to.
+    func stepEach(_ tokens: ArraySlice<Int32>, each body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         for (i, token) in tokens.enumerated() { try body(i, try step(token)) }
+    }
+
+    /// Calls `body(first + r, row r)` for each of the `count` distributions in `rows` ([count, V]),
+    /// as `read` hands a decoder's reading of many tokens on.
+    func forEachRow(
+        of rows: UnsafeBufferPointer<Float>, count: Int, from first: Int,
+        _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void
+    ) throws {
+        let V = vocabularySize
+        for r in 0..<count { try body(first + r, UnsafeBufferPointer(rebasing: rows[r * V..<(r + 1) * V])) }
     }
 }
 
@@ -120,19 +136,13 @@ public final class TransformerXLStepper: TokenStepper {
     /// An integer decoder reads the tokens in passes of many (`TransformerXLDecoder.readEach`: the
     /// bits of stepping them, at a fraction of the cost); a float one steps.
     public func read(_ tokens: ArraySlice<Int32>, each body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        guard precision.isInteger, let decoder else {
-            for (i, token) in tokens.enumerated() { try body(i, try step(token)) }
-            return
-        }
-        let V = vocabularySize
+        guard precision.isInteger, let decoder else { return try stepEach(tokens, each: body) }
         var i = tokens.startIndex
         while i < tokens.endIndex {
             // A bounded stretch at a time: the log-probabilities of every token read are held.
             let count = min(Self.readLength, tokens.endIndex - i)
             let every = try decoder.readEach(Array(tokens[i..<i + count]))
-            for r in 0..<count {
-                try body(i - tokens.startIndex + r, UnsafeBufferPointer(rebasing: every[r * V..<(r + 1) * V]))
-            }
+            try forEachRow(of: every, count: count, from: i - tokens.startIndex, body)
             i += count
         }
     }
@@ -190,7 +200,7 @@ public final class GPT2Stepper: TokenStepper {
     /// An integer decoder reads the tokens up to each slide in one batched pass (`readEach`: the
     /// bits of stepping them, at the cost of a slide's products); a float one steps.
     public func read(_ tokens: ArraySlice<Int32>, each body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        let (positions, V) = (model.config.positions, vocabularySize)
+        let positions = model.config.positions
         var i = tokens.startIndex
         while i < tokens.endIndex {
             // The tokens that fit before the next slide; one alone is a step.
@@ -199,9 +209,7 @@ public final class GPT2Stepper: TokenStepper {
                 let every = try decoder.readEach(Array(tokens[i..<i + count]))
             {
                 window.append(contentsOf: tokens[i..<i + count])
-                for r in 0..<count {
-                    try body(i - tokens.startIndex + r, UnsafeBufferPointer(rebasing: every[r * V..<(r + 1) * V]))
-                }
+                try forEachRow(of: every, count: count, from: i - tokens.startIndex, body)
                 i += count
             } else {
                 try body(i - tokens.startIndex, try step(tokens[i]))

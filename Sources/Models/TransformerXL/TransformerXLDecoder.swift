@@ -157,6 +157,9 @@ public final class TransformerXLDecoder {
         try ModelInputError.check(tokens, targets: nil, batch: 1, vocabulary: V)
         let HD = c.heads * c.headSize
         if everyLogProbabilities.count < tokens.count * V { everyLogProbabilities = Tensor(zeros: [tokens.count, V]) }
+        // Buffers for the longest stretch, which a pass of fewer rows uses the front of.
+        let chunk = StepBuffers(
+            batch: min(tokens.count, rowsPerStream), config: c, capacity: memoryLength, members: memberCount)
         var done = 0
         while done < tokens.count {
             if start + length == rowsPerStream { slideToFront() }
@@ -169,7 +172,6 @@ public final class TransformerXLDecoder {
                 slots.append(visibleSlots(start: rowsStart, length: rowsHeld))
                 (rowsStart, rowsHeld) = advanced(start: rowsStart, length: rowsHeld, by: 1)
             }
-            let chunk = StepBuffers(batch: count, config: c, capacity: memoryLength, members: memberCount)
             let (cache, relative) = (caches[0], relative)
             pass(Array(tokens[done..<done + count]), in: chunk) { l, qkv, attended, scores, heads in
                 cache.store(
@@ -212,8 +214,9 @@ public final class TransformerXLDecoder {
 
     private func advance(by count: Int) { (start, length) = advanced(start: start, length: length, by: count) }
 
-    /// Runs the n = `tokens.count` rows of `b` (one token per stream in a step, one stream's tokens
-    /// in a read) through the layers into `b.logProbabilities` (logits, [n, V]). `attend(l, qkv,
+    /// Runs n = `tokens.count` rows (one token per stream in a step, one stream's tokens in a read)
+    /// through the layers in the first n rows of `b`'s buffers, into `b.logProbabilities` (logits,
+    /// [n, V]). `attend(l, qkv,
     /// attended, scores, heads)` puts layer l's new keys and values in the caches and writes the
     /// attention of every row's query for `heads` (one member's share) into `attended`.
     private func pass(
